@@ -1,0 +1,33 @@
+# Everything the project needs is installed by these targets: `make run` and `make test`
+# create .venv when it is missing and (re)install when pyproject.toml changes.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install server clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: embedded Temporal dev server (SQLite under .ecoplan/, Web UI :8233) + worker.
+## With TEMPORAL_ADDRESS set, only the worker starts and connects there.
+run: $(STAMP)
+	$(BIN)/python worker.py --embedded
+
+## make test: install and run the whole suite against real Temporal dev servers.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+server: $(STAMP)
+	$(BIN)/ecoplan server
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

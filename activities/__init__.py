@@ -1,0 +1,1 @@
+"""Everything with side effects: plan snapshots, due dates, notifications, the archive."""

@@ -1,0 +1,151 @@
+"""The incident's documents, rendered and written to the archive folder.
+
+- 附件1 应急响应启动通知 on activation,
+- 附件2 应急响应终止签报单 (three group opinions, signatures, the commander's instruction)
+  when termination is approved,
+- each information report (初报/续报/处理结果报告),
+- a JSON dossier of the whole incident on close.
+A drill's documents are marked 演练. Writing is idempotent: a retried activity rewrites
+the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+from temporalio import activity
+
+from activities.settings import ActivitySettings
+from plan.calendar import SHANGHAI
+
+DocKind = Literal["activation_notice", "termination_form", "info_report", "dossier"]
+
+
+class Document(BaseModel):
+    incident_id: str
+    kind: DocKind
+    seq: int  # the timeline entry it belongs to: orders the files and keeps names unique
+    drill: bool = False
+    data: dict
+
+
+def _t(value: str | None) -> str:
+    if not value:
+        return "—"
+    return datetime.fromisoformat(value).astimezone(SHANGHAI).strftime("%Y年%m月%d日%H时%M分")
+
+
+def render_activation_notice(d: dict) -> str:
+    return "\n".join([
+        f"# {d['plan_title']}突发环境事件应急响应启动通知",
+        "",
+        "市生态环境局突发环境事件应急指挥部",
+        "",
+        f"签发：{d['approved_by']}",
+        "",
+        f"{_t(d['discovered_at'])}，在我市{d['county']}境内，{d['location']}位置，发生一起{d['title']}事件。",
+        "",
+        f"经局突发环境事件应急指挥部总指挥批准，启动局应急预案{d['level']}级响应（{d['level_name']}）。"
+        "请各成员单位按照本预案职责做好应急响应工作。",
+        *( [f"", f"响应级别与初判级别（{d['graded_level']}级）不同，理由：{d['reason']}"] if d.get("reason") else [] ),
+        "",
+        "市生态环境局突发环境事件应急指挥部",
+        f"时间：{_t(d['at'])}",
+        "",
+        f"（依据：{d['plan_document_number']} 4.1、附件1）",
+    ])
+
+
+def render_termination_form(d: dict) -> str:
+    lines = [
+        f"# {d['plan_title']}突发环境事件应急响应终止签报单",
+        "",
+        "签报单位：局突发环境事件应急指挥部办公室",
+        "",
+        f"| 主办人 | {d['proposed_by']} | 时间 | {_t(d['proposed_at'])} |",
+        "|---|---|---|---|",
+        "| 签报标题 | 关于“突发环境事件应急响应终止”的通知 | | |",
+        "",
+        "## 签报事项",
+    ]
+    for s in d["signoffs"]:
+        lines += [
+            f"**{s['group_name']}意见：** {s.get('opinion') or '同意'}",
+            "",
+            f"组长签字：{s['lead']}　{_t(s['at'])}",
+            "",
+        ]
+    lines += [
+        "## 应急响应终止建议",
+        d["condition"],
+        "",
+        f"提议理由：{d['reason']}",
+        "",
+        "## 局指挥部指挥批示",
+        d.get("instruction") or "同意终止应急响应。",
+        "",
+        f"签字：{d['approved_by']}　{_t(d['approved_at'])}",
+    ]
+    if d.get("city_decision"):
+        lines += ["", f"市指挥部决定（4.4）：{d['city_decision']}"]
+    return "\n".join(lines)
+
+
+REPORT_FIELDS = [
+    ("time", "时间"), ("place", "地点"), ("source", "信息来源/污染源"), ("cause_and_nature", "事件起因和性质"),
+    ("main_pollutants", "主要污染物和数量"), ("monitoring_data", "监测数据"), ("casualties", "人员受害情况"),
+    ("drinking_water_sources_affected", "饮用水水源地受影响情况"), ("trend", "事件发展趋势"),
+    ("actions_taken", "已采取的处置措施"), ("next_measures", "下一步工作建议"),
+]
+
+
+def render_info_report(d: dict) -> str:
+    c = d["content"]
+    lines = [
+        f"# 突发环境事件信息{d['kind_name']}：{d['title']}",
+        "",
+        f"报送：{'、'.join(d['recipients'])}",
+        f"报告人：{d['by']}　报告时间：{_t(d['at'])}",
+        "",
+        "## 概况",
+        c["summary"],
+        "",
+    ]
+    for key, label in REPORT_FIELDS:
+        if c.get(key):
+            lines += [f"## {label}", c[key], ""]
+    return "\n".join(lines)
+
+
+RENDERERS = {
+    "activation_notice": render_activation_notice,
+    "termination_form": render_termination_form,
+    "info_report": render_info_report,
+}
+
+
+class Archive:
+    def __init__(self, settings: ActivitySettings):
+        self.root = settings.archive_dir
+
+    @activity.defn
+    def archive_document(self, doc: Document) -> str:
+        folder = self.root / doc.incident_id
+        folder.mkdir(parents=True, exist_ok=True)
+        if doc.kind == "dossier":
+            path = folder / "dossier.json"
+            text = json.dumps({"drill": doc.drill, **doc.data}, ensure_ascii=False, indent=2, default=str)
+        else:
+            path = folder / f"{doc.seq:04d}-{doc.kind}.md"
+            text = RENDERERS[doc.kind](doc.data)
+            if doc.drill:
+                text = "**【演练】本文件为应急演练文件**\n\n" + text.replace("# ", "# 【演练】", 1)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, path)  # a reader never sees half a document
+        return str(path)

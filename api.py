@@ -1,0 +1,142 @@
+"""The Python client API under the `ecoplan` CLI: start an incident, act on it, read it.
+
+Errors come back as one exception type per thing a person must hear about:
+IncidentExists, IncidentNotFound, IncidentClosed, ActionRefused (the validator's own
+sentence), each with a message fit to print as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from connection import TASK_QUEUE
+from plan.calendar import SHANGHAI
+from plan.incident import IncidentReport
+from plan.loader import PlanError, load_plan
+from workflows import search_attributes as sa
+from workflows.incident import IncidentWorkflow
+from workflows.messages import Action, ActionResult, IncidentInput
+
+
+class EcoplanError(Exception):
+    exit_code = 1
+
+
+class IncidentExists(EcoplanError):
+    pass
+
+
+class IncidentNotFound(EcoplanError):
+    pass
+
+
+class IncidentClosed(EcoplanError):
+    pass
+
+
+class ActionRefused(EcoplanError):
+    pass
+
+
+def workflow_id(incident_id: str) -> str:
+    return f"incident-{incident_id}"
+
+
+def new_incident_id(now: datetime | None = None) -> str:
+    now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    return f"{now:%Y%m%d}-{uuid.uuid4().hex[:6]}"
+
+
+async def start_incident(client: Client, report: IncidentReport, task_queue: str = TASK_QUEUE,
+                         wait_ready: float = 30.0) -> str:
+    """Start the incident's workflow; refuse a second execution for an existing id. Waits
+    (bounded) until the workflow has pinned its plan, so the next action is accepted."""
+    try:
+        load_plan(report.plan)  # a plan that does not load is refused here, before anything starts
+    except PlanError as e:
+        raise ActionRefused(str(e)) from None
+    incident_id = report.incident_id or new_incident_id()
+    report = report.model_copy(update={"incident_id": incident_id})
+    try:
+        handle = await client.start_workflow(
+            IncidentWorkflow.run,
+            IncidentInput(report=report),
+            id=workflow_id(incident_id),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            memo={"title": report.title, "county": report.county, "incident_type": report.incident_type},
+            # Set at start so supervisor views see (and drill filters exclude) it at once.
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(sa.STAGE, "reported"), SearchAttributePair(sa.COUNTY, report.county),
+                SearchAttributePair(sa.INCIDENT_TYPE, report.incident_type),
+                SearchAttributePair(sa.DRILL, report.drill),
+            ]),
+        )
+    except WorkflowAlreadyStartedError:
+        raise IncidentExists(f"incident {incident_id} already exists; nothing was started") from None
+    if wait_ready:
+        await _wait_until_ready(handle, wait_ready)
+    return incident_id
+
+
+async def _wait_until_ready(handle: WorkflowHandle, seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while True:
+        try:
+            st = await handle.query(IncidentWorkflow.status)
+            if st.get("stage"):
+                return
+        except RPCError:
+            pass
+        if loop.time() > end:
+            raise EcoplanError(f"incident {handle.id.removeprefix('incident-')} started but no worker "
+                               f"has picked it up within {seconds:.0f} s: is `make run` (or worker.py) running?")
+        await asyncio.sleep(0.1)
+
+
+def _not_found(e: RPCError, incident_id: str) -> EcoplanError | None:
+    if e.status == RPCStatusCode.NOT_FOUND:
+        text = str(e).lower()
+        if "completed" in text or "closed" in text:
+            return IncidentClosed(f"incident {incident_id} is closed; no further actions")
+        return IncidentNotFound(f"no incident {incident_id}")
+    return None
+
+
+async def act(client: Client, incident_id: str, action: str, inp: Action) -> ActionResult:
+    """Run one human action (a Workflow Update) and return what the incident says."""
+    handle = client.get_workflow_handle(workflow_id(incident_id))
+    try:
+        return await handle.execute_update(action, inp, result_type=ActionResult)
+    except WorkflowUpdateFailedError as e:
+        # The generic message says "update failed"; the validator's sentence is the cause.
+        cause = e.cause
+        msg = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
+        raise ActionRefused(msg) from None
+    except RPCError as e:
+        raise (_not_found(e, incident_id) or e) from None
+
+
+async def signal_sign_off(client: Client, incident_id: str, inp: Action) -> None:
+    handle = client.get_workflow_handle(workflow_id(incident_id))
+    try:
+        await handle.signal(IncidentWorkflow.sign_off_signal, inp)
+    except RPCError as e:
+        raise (_not_found(e, incident_id) or e) from None
+
+
+async def status(client: Client, incident_id: str) -> dict:
+    handle = client.get_workflow_handle(workflow_id(incident_id))
+    try:
+        return await handle.query(IncidentWorkflow.status)
+    except RPCError as e:
+        raise (_not_found(e, incident_id) or e) from None

@@ -1,0 +1,106 @@
+"""What people tell ecoplan about an incident: the report that starts it, who acts, and the
+information reports (初报/续报/处理结果报告). Pure validation, no I/O.
+
+Times are ISO 8601; a time without an offset is Asia/Shanghai (the bureau's clock).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+
+from plan.grading import Assessment
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_TEXT = 10_000  # characters: a report field longer than this is a paste gone wrong
+
+
+def _shanghai_if_naive(v: datetime) -> datetime:
+    return v.replace(tzinfo=SHANGHAI) if v.tzinfo is None else v
+
+
+def _no_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be empty or only spaces")
+    return v.strip()
+
+
+def _no_controls(v: str) -> str:
+    # NUL and other C0 controls come from binary pastes; tabs and newlines are fine.
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in v):
+        raise ValueError("contains control characters")
+    return v
+
+
+Time = Annotated[datetime, AfterValidator(_shanghai_if_naive)]
+Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_controls), AfterValidator(_no_blank)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_no_controls)]
+RequiredText = Annotated[Text, AfterValidator(_no_blank)]
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+IncidentType = Literal["water", "air", "soil", "hazardous_chemicals", "solid_waste", "other"]
+Source = Literal["hotline_12369", "linkage_119", "inspection", "county_bureau", "other"]
+
+
+class Actor(Model):
+    """Who did something: a person and the role they acted in."""
+
+    name: Name
+    role: Name
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})"
+
+
+class IncidentReport(Model):
+    """The start input of an incident: the JSON keys are the contract of `ecoplan start FILE`."""
+
+    incident_id: Id | None = None
+    title: RequiredText
+    discovered_at: Time
+    reported_at: Time
+    county: Name
+    location: RequiredText
+    incident_type: IncidentType
+    description: Text = ""
+    source: Source
+    reporter: Name
+    assessment: Assessment = Field(default_factory=Assessment)
+    drill: bool = False
+    plan: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "IncidentReport":
+        if self.reported_at < self.discovered_at:
+            raise ValueError("reported_at is before discovered_at")
+        return self
+
+
+ReportKind = Literal["initial", "progress", "final"]
+REPORT_KIND_NAMES = {"initial": "初报", "progress": "续报", "final": "处理结果报告"}
+
+
+class ReportContent(Model):
+    """An information report's fields, as 《突发环境事件信息报告办法》 asks for them. Only
+    `summary` is required: a first report made by phone may be sparse."""
+
+    summary: RequiredText
+    time: Text | None = None
+    place: Text | None = None
+    source: Text | None = None  # 事件起因 / 污染源
+    cause_and_nature: Text | None = None
+    main_pollutants: Text | None = None  # 主要污染物和数量
+    monitoring_data: Text | None = None
+    casualties: Text | None = None
+    drinking_water_sources_affected: Text | None = None
+    trend: Text | None = None
+    actions_taken: Text | None = None
+    next_measures: Text | None = None

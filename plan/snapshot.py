@@ -1,0 +1,75 @@
+"""What a running incident keeps of its plan: a pinned snapshot (id, version, content hash)
+and only the rules the workflow needs. A plan revision never changes a running incident,
+and a lean snapshot keeps thousands of open incidents small in worker memory."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from plan.grading import Assessment, Grading
+from plan.models import ChecklistItem, DeadlineRule, Duration, Level, Plan, TerminationSpec
+
+
+class LevelBrief(BaseModel):
+    name: str
+    response_name: str
+    asks_city_to_start: bool
+
+
+class PlanSnapshot(BaseModel):
+    id: str
+    version: str
+    hash: str
+    title: str
+    document_number: str
+    groups: dict[str, str]  # group id -> name (2.3)
+    levels: dict[Level, LevelBrief]
+    commander: str
+    approver_roles: list[str]
+    approver_people: list[str]  # named people who may approve; empty = any holder of the roles
+    warning_actions: list[ChecklistItem]
+    deadlines: list[DeadlineRule]
+    termination: TerminationSpec
+    stage_expectations: dict[str, Duration]
+    report_recipients: list[str]
+    assessment_report_recipients: list[str]
+
+    @property
+    def ref(self) -> dict:
+        return {"id": self.id, "version": self.version, "hash": self.hash}
+
+    def deadline(self, name: str) -> DeadlineRule | None:
+        return next((d for d in self.deadlines if d.name == name), None)
+
+    @classmethod
+    def of(cls, plan: Plan, content_hash: str) -> "PlanSnapshot":
+        hq = plan.organisation.headquarters
+        return cls(
+            id=plan.id,
+            version=plan.version,
+            hash=content_hash,
+            title=plan.title,
+            document_number=plan.document_number,
+            groups={g.id: g.name for g in plan.groups},
+            levels={l.id: LevelBrief(name=l.name, response_name=l.response_name,
+                                     asks_city_to_start=l.asks_city_to_start) for l in plan.levels},
+            commander=hq.commander.holder,
+            approver_roles=plan.termination.approver_roles,
+            approver_people=hq.commander.people + [p for d in hq.deputy_commanders for p in d.people],
+            warning_actions=plan.warning.actions,
+            deadlines=plan.deadlines,
+            termination=plan.termination,
+            stage_expectations={s.stage: s.within for s in plan.stage_expectations},
+            report_recipients=plan.reporting.recipients,
+            assessment_report_recipients=plan.post_event.assessment_report_recipients,
+        )
+
+
+class PlanRequest(BaseModel):
+    plan: str | None = None  # plan id or path; None = the shipped default
+    assessment: Assessment = Assessment()
+
+
+class PlanLoaded(BaseModel):
+    snapshot: PlanSnapshot
+    grading: Grading

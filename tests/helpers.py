@@ -1,0 +1,54 @@
+"""Shared test helpers: a report, actors, and bounded polling (never a fixed sleep)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable
+
+from plan.calendar import SHANGHAI
+from plan.incident import Actor, IncidentReport
+
+DUTY = Actor(name="王值班", role="值班员")
+COMMANDER = Actor(name="李局长", role="指挥")
+LEADS = {"monitoring": "张监测", "disposal": "赵处置", "investigation": "钱排查"}
+
+
+def now() -> datetime:
+    return datetime.now(SHANGHAI)
+
+
+def report(**over: Any) -> IncidentReport:
+    base = dict(
+        incident_id=f"t-{uuid.uuid4().hex[:10]}",
+        title="桃河化工厂泄漏",
+        discovered_at=now() - timedelta(minutes=30),
+        reported_at=now() - timedelta(minutes=20),
+        county="平定县",
+        location="桃河冶西段",
+        incident_type="water",
+        description="储罐泄漏，部分物料进入桃河",
+        source="hotline_12369",
+        reporter="刘报告",
+    )
+    base.update(over)
+    return IncidentReport(**base)
+
+
+def lead(group: str) -> Actor:
+    return Actor(name=LEADS[group], role=f"{group}组长")
+
+
+async def eventually(fn: Callable[[], Awaitable[Any]], check: Callable[[Any], bool],
+                     timeout: float = 15.0, interval: float = 0.2) -> Any:
+    """Poll `fn` until `check` holds, for at most `timeout` seconds; return the last value."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        value = await fn()
+        if check(value):
+            return value
+        if loop.time() > end:
+            raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+        await asyncio.sleep(interval)

@@ -1,0 +1,107 @@
+"""Wiring: connect to Temporal (or start the embedded dev server), register, run.
+
+    python worker.py              a worker against TEMPORAL_ADDRESS (default localhost:7233)
+    python worker.py --embedded   `make run`: the embedded dev server too, unless
+                                  TEMPORAL_ADDRESS is set; Ctrl-C stops both
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+import logging_setup
+from activities.archive import Archive
+from activities.calendar import CalendarActivities
+from activities.notify import Notifier
+from activities.plan_snapshot import load_plan_snapshot
+from activities.settings import ActivitySettings
+from connection import TASK_QUEUE, ConnectionSettings, connect
+from workflows.incident import IncidentWorkflow
+
+log = structlog.get_logger("ecoplan.worker")
+
+
+def build_worker(client: Client, settings: ActivitySettings | None = None, task_queue: str = TASK_QUEUE,
+                 **worker_options) -> Worker:
+    settings = settings or ActivitySettings.from_env()
+    calendar, notifier, archive = CalendarActivities(settings), Notifier(settings), Archive(settings)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[IncidentWorkflow],
+        activities=[load_plan_snapshot, calendar.schedule_deadline, calendar.compute_times,
+                    notifier.notify, archive.archive_document],
+        # The activities are plain functions doing file and HTTP I/O: run them in threads.
+        activity_executor=ThreadPoolExecutor(max_workers=16),
+        **worker_options,
+    )
+
+
+async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30) -> Client:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        try:
+            return await connect(settings)
+        except Exception:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.25)
+
+
+async def run(embedded: bool) -> int:
+    logging_setup.configure()
+    settings = ConnectionSettings.from_env()
+    server_proc = None
+    if embedded and not os.environ.get("TEMPORAL_ADDRESS"):
+        import server
+
+        server_proc = server.start_dev_server()
+        log.info("embedded_server_started", address=settings.address, ui="http://localhost:8233",
+                 db=str(server.DEFAULT_DB))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        client = await _wait_for_server(settings)
+        log.info("worker_starting", task_queue=TASK_QUEUE, **settings.redacted())
+        async with build_worker(client):
+            await stop.wait()
+        log.info("worker_stopped")
+    finally:
+        if server_proc is not None:
+            server_proc.terminate()
+            try:
+                server_proc.wait(timeout=15)
+            except Exception:
+                server_proc.kill()
+            log.info("embedded_server_stopped")
+    return 0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--embedded", action="store_true", help="also start the embedded dev server")
+    args = p.parse_args()
+    try:
+        status = asyncio.run(run(args.embedded))
+    except Exception as e:  # a one-line reason, not a traceback
+        print(f"ecoplan worker: {e}", file=sys.stderr)
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)  # sdk-python issue 300: avoid the abort at interpreter exit
+
+
+if __name__ == "__main__":
+    main()

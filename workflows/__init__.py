@@ -1,0 +1,1 @@
+"""Deterministic orchestration: IncidentWorkflow and its stage machine. No I/O here."""

@@ -1,0 +1,783 @@
+"""IncidentWorkflow: one durable execution per incident, from the first report to close.
+
+Human actions are Workflow Updates. Each has a validator that refuses a wrong stage, an
+unknown group, a duplicate or malformed input with a sentence a person understands, and
+leaves the state untouched; the handler re-checks (state may have moved between accept
+and run), applies the change before its first await, and starts side effects
+(notifications, documents) as background activities so a slow webhook never holds up
+the command centre. Deadlines are one mechanism: a list of deadlines and a single timer
+loop that wakes at the next due time, reminder or repeated escalation.
+
+Deterministic: no I/O, no wall clock (self._now()), no plan or calendar files; plans
+and due dates come from activities and are recorded in history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.archive import Archive, Document
+    from activities.calendar import CalendarActivities
+    from activities.notify import Notification, Notifier
+    from activities.plan_snapshot import load_plan_snapshot
+    from plan.calendar import SHANGHAI
+    from plan.deadlines import ScheduleRequest, TimeRequest
+    from plan.incident import REPORT_KIND_NAMES, Actor
+    from plan.models import MET_BY, Level
+    from plan.snapshot import PlanRequest
+    from workflows import messages as m
+    from workflows import search_attributes as sa
+    from workflows.lifecycle import Lifecycle
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+SYSTEM = None  # timeline entries made by the workflow itself have no `by`
+
+QUICK = dict(start_to_close_timeout=timedelta(seconds=30),
+             retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)))
+# Notifications and documents must get through eventually: retry without limit, backing off.
+PERSISTENT = dict(start_to_close_timeout=timedelta(seconds=30),
+                  retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                                           backoff_coefficient=2.0,
+                                           maximum_interval=timedelta(minutes=5)))
+
+ACTION_NAMES = {
+    "issue_warning": "issue a warning", "lift_warning": "lift the warning",
+    "activate_response": "activate a response", "adjust_level": "adjust the level",
+    "record_city_started": "record that the city started its response",
+    "dispatch": "dispatch the groups", "submit_report": "submit a report",
+    "propose_termination": "propose termination", "sign_off": "sign off termination",
+    "approve_termination": "approve termination", "record_aftercare": "record aftercare",
+    "complete_investigation": "complete the investigation",
+    "assessment_review_passed": "record the assessment review", 
+    "submit_assessment_report": "submit the assessment report", "close": "close the incident",
+    "recompute_deadlines": "recompute deadlines",
+}
+
+
+class Refused(ApplicationError):
+    """A human input refused by a validator: the message is for the person who sent it."""
+
+    def __init__(self, message: str):
+        super().__init__(message, type="Refused", non_retryable=True)
+
+
+def _fmt(t: datetime) -> str:
+    return t.astimezone(SHANGHAI).isoformat(timespec="minutes")
+
+
+@workflow.defn
+class IncidentWorkflow:
+    def __init__(self) -> None:
+        self.s: m.IncidentState | None = None
+        self.lc: Lifecycle | None = None
+        self._wake = False
+        self._effects: set[asyncio.Task] = set()
+        self._published: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, inp: m.IncidentInput) -> dict:
+        if inp.state is not None:  # continued as new
+            self._adopt(inp.state)
+        else:
+            await self._open(inp.report)
+        while self.s.outcome is None:
+            await self._fire_due()
+            self._publish()
+            wake = self._next_wake()
+            self._wake = False
+            timeout = None if wake is None else max((wake - self._now()).total_seconds(), 0.001)
+            try:
+                await workflow.wait_condition(lambda: self._wake or self.s.outcome is not None,
+                                              timeout=timeout)
+            except asyncio.TimeoutError:
+                pass
+        self._publish()
+        await self._archive("dossier", self.s.model_dump(mode="json"))
+        await workflow.wait_condition(lambda: not self._effects and workflow.all_handlers_finished())
+        return {"incident_id": self.s.incident_id, "outcome": self.s.outcome}
+
+    async def _open(self, report) -> None:
+        info = workflow.info()
+        now = self._now()
+        self.s = m.IncidentState(incident_id=info.workflow_id.removeprefix("incident-"),
+                                 report=report, stage_entered_at=now)
+        loaded = await workflow.execute_activity(
+            load_plan_snapshot, PlanRequest(plan=report.plan, assessment=report.assessment), **QUICK)
+        self._adopt(self.s.model_copy(update={"plan": loaded.snapshot, "grading": loaded.grading}))
+        g = loaded.grading
+        self._record(report.reported_at, Actor(name=report.reporter, role="reporter"), "reported",
+                     "reported", {"graded_level": g.level.value, "level_name": g.level_name,
+                                  "reasons": g.reasons, "source": report.source,
+                                  "plan": loaded.snapshot.ref})
+        self.s.events["discovered"] = report.discovered_at
+        await self._start_deadline("initial_report", report.discovered_at, g.level)
+
+    def _adopt(self, state: m.IncidentState) -> None:
+        self.s = state
+        self.lc = Lifecycle(self, stage=state.stage, on_stage_change=self._stage_changed)
+
+    def _stage_changed(self, _from: str, to: str) -> None:
+        self.s.stage = to
+        self.s.stage_entered_at = self._now()
+
+    # ------------------------------------------------------------------ queries
+
+    @workflow.query
+    def status(self) -> dict:
+        if self.s is None or self.s.plan is None:
+            return {"stage": None, "loading": True}
+        d = self.s.model_dump(mode="json", exclude={"report", "plan"})
+        r = self.s.report
+        return {
+            **d,
+            "title": r.title, "county": r.county, "location": r.location,
+            "incident_type": r.incident_type, "source": r.source, "drill": r.drill,
+            "discovered_at": r.discovered_at.isoformat(), "reported_at": r.reported_at.isoformat(),
+            "graded_level": self.s.grading.level.value if self.s.grading else None,
+            "level_name": self._level_name(self.s.level),
+            "plan": self.s.plan.ref if self.s.plan else None,
+            "signoffs": {g: s.model_dump(mode="json") for g, s in self.s.signoffs.items()},
+            "pending_signoffs": self._pending_signoffs(),
+            "waiting_on": self._waiting_on(),
+            "allowed_actions": [t for t in ACTION_NAMES if self.lc and self.lc.allowed(t)],
+        }
+
+    # ------------------------------------------------------------------ guards (named in lifecycle.py)
+
+    def all_signatories_approved(self) -> bool:
+        return self.s.round > 0 and not self._pending_signoffs() and all(
+            self.s.signoffs[g].decision == "approve" for g in self._signatories())
+
+    def investigation_complete(self) -> bool:
+        return "investigation_completed" in self.s.events
+
+    def assessment_report_submitted(self) -> bool:
+        return "assessment_report_submitted" in self.s.events
+
+    # ------------------------------------------------------------------ validation helpers
+
+    def _check(self, trigger: str, inp: m.Action) -> datetime:
+        """Checks every action shares; returns the business time of the action."""
+        if self.s is None or self.s.plan is None:
+            raise Refused("the incident is still loading its plan; try again in a moment")
+        if self.s.outcome is not None:
+            raise Refused(f"incident {self.s.incident_id} is closed ({self.s.outcome}); no further actions")
+        if not self.lc.allowed(trigger):
+            where = ", ".join(self.lc.stages_for(trigger))
+            raise Refused(f"cannot {ACTION_NAMES[trigger]} in stage {self.s.stage}: only in {where}")
+        now = self._now()
+        at = (inp.at or now).astimezone(SHANGHAI)
+        if at > now + FUTURE_TOLERANCE:
+            raise Refused(f"at {_fmt(at)} is in the future (more than 5 minutes ahead of {_fmt(now)})")
+        if at < self.s.report.discovered_at:
+            raise Refused(f"at {_fmt(at)} is before the incident was discovered ({_fmt(self.s.report.discovered_at)})")
+        return at
+
+    def _signatories(self) -> list[str]:
+        return list(self.s.plan.termination.signatories)
+
+    def _pending_signoffs(self) -> list[str]:
+        if self.s.stage != "termination_pending":
+            return []
+        return [g for g in self._signatories() if g not in self.s.signoffs]
+
+    def _group_name(self, gid: str) -> str:
+        return self.s.plan.groups.get(gid, gid)
+
+    def _level_name(self, level: Level | None) -> str | None:
+        return self.s.plan.levels[level].name if level and self.s.plan else None
+
+    def _known_group(self, gid: str) -> None:
+        if gid not in self.s.plan.groups:
+            raise Refused(f"unknown group {gid!r}: the groups are {', '.join(self.s.plan.groups)}")
+
+    # ------------------------------------------------------------------ 3. warning
+
+    @workflow.update
+    async def issue_warning(self, inp: m.IssueWarning) -> m.ActionResult:
+        at = self._check_issue_warning(inp)
+        items = [{"id": a.id, "name": a.name, "source": a.source, "done": a.id in inp.actions_done}
+                 for a in self.s.plan.warning_actions]
+        self.s.warning = {"at": at.isoformat(), "by": inp.by.model_dump(),
+                          "recommendation": inp.recommendation, "actions": items}
+        self._transition("issue_warning", at, inp.by, {"recommendation": inp.recommendation,
+                                                      "actions_done": inp.actions_done})
+        self._notify("warning_issued", f"预警：{self.s.report.title}", self.s.plan.report_recipients,
+                     {"recommendation": inp.recommendation})
+        return self._result("issue_warning", "warning issued (3.1); warning actions 3.2 listed in status")
+
+    @issue_warning.validator
+    def _check_issue_warning(self, inp: m.IssueWarning) -> datetime:
+        at = self._check("issue_warning", inp)
+        known = [a.id for a in self.s.plan.warning_actions]
+        for a in inp.actions_done:
+            if a not in known:
+                raise Refused(f"unknown warning action {a!r}: the actions (3.2) are {', '.join(known)}")
+        return at
+
+    @workflow.update
+    async def lift_warning(self, inp: m.LiftWarning) -> m.ActionResult:
+        at = self._check("lift_warning", inp)
+        self.s.outcome = "warning_lifted"
+        self._transition("lift_warning", at, inp.by, {"reason": inp.reason})
+        self._notify("warning_lifted", f"预警解除：{self.s.report.title}", self.s.plan.report_recipients,
+                     {"reason": inp.reason})
+        return self._result("lift_warning", "warning lifted (3.3); incident closed")
+
+    @lift_warning.validator
+    def _check_lift_warning(self, inp: m.LiftWarning) -> None:
+        self._check("lift_warning", inp)
+
+    # ------------------------------------------------------------------ 4.1 response
+
+    @workflow.update
+    async def activate_response(self, inp: m.ActivateResponse) -> m.ActionResult:
+        at, level = self._check_activate(inp)
+        graded = self.s.grading.level
+        self.s.level = level
+        self.s.level_changes.append(m.LevelChange(at=at, by=inp.by, from_level=None, to_level=level,
+                                                  reason=inp.reason))
+        self.s.city_started = inp.city_started
+        approved_by = inp.approved_by or inp.by.name
+        entry = self._transition("activate_response", at, inp.by, {
+            "level": level.value, "graded_level": graded.value, "reason": inp.reason,
+            "approved_by": approved_by, "city_started": inp.city_started})
+        brief = self.s.plan.levels[level]
+        r = self.s.report
+        self._archive("activation_notice", {
+            "plan_title": self.s.plan.title, "plan_document_number": self.s.plan.document_number,
+            "approved_by": approved_by, "discovered_at": r.discovered_at.isoformat(),
+            "county": r.county, "location": r.location, "title": r.title, "level": level.value,
+            "level_name": brief.name, "graded_level": graded.value, "reason": inp.reason,
+            "at": at.isoformat()}, entry.seq)
+        recipients = list(self.s.plan.report_recipients)
+        if brief.asks_city_to_start:
+            recipients.append("市突发环境事件应急指挥部")  # 4.1.2(1): ask the city HQ to start its plan
+        self._notify("response_activated", f"启动{brief.response_name}：{r.title}", recipients,
+                     {"level": level.value, "city_started": inp.city_started})
+        await self._start_deadline("readiness", at, level)
+        return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated")
+
+    @activate_response.validator
+    def _check_activate(self, inp: m.ActivateResponse) -> tuple[datetime, Level]:
+        at = self._check("activate_response", inp)
+        graded = self.s.grading.level
+        level = inp.level or graded
+        if level != graded and not (inp.reason or "").strip():
+            raise Refused(f"level {level.value} differs from the graded level {graded.value}: "
+                          "give a reason (4.1.5)")
+        return at, level
+
+    @workflow.update
+    async def record_city_started(self, inp: m.RecordCityStarted) -> m.ActionResult:
+        at = self._check_city_started(inp)
+        self.s.city_started = True
+        self._transition("record_city_started", at, inp.by, {"note": inp.note})
+        return self._result("record_city_started",
+                            "recorded: the city government started its response; the city HQ decides termination (4.4)")
+
+    @record_city_started.validator
+    def _check_city_started(self, inp: m.RecordCityStarted) -> datetime:
+        at = self._check("record_city_started", inp)
+        if self.s.city_started:
+            raise Refused("already recorded: the city government started its response")
+        return at
+
+    @workflow.update
+    async def adjust_level(self, inp: m.AdjustLevel) -> m.ActionResult:
+        at = self._check_adjust(inp)
+        old = self.s.level
+        self.s.level = inp.level
+        self.s.level_changes.append(m.LevelChange(at=at, by=inp.by, from_level=old, to_level=inp.level,
+                                                  reason=inp.reason))
+        self._transition("adjust_level", at, inp.by, {"from_level": old.value, "to_level": inp.level.value,
+                                                     "reason": inp.reason})
+        self._notify("level_adjusted", f"响应级别调整 {old.value}→{inp.level.value}：{self.s.report.title}",
+                     self.s.plan.report_recipients, {"reason": inp.reason})
+        if not any(d.name == "readiness" for d in self.s.deadlines):
+            await self._start_deadline("readiness", at, inp.level)
+        return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5)")
+
+    @adjust_level.validator
+    def _check_adjust(self, inp: m.AdjustLevel) -> datetime:
+        at = self._check("adjust_level", inp)
+        if inp.level == self.s.level:
+            raise Refused(f"the response is already at level {inp.level.value}")
+        return at
+
+    @workflow.update
+    async def dispatch(self, inp: m.Dispatch) -> m.ActionResult:
+        at = self._check_dispatch(inp)
+        self.s.leads = {g: name.strip() for g, name in inp.leads.items()}
+        self._event("dispatched", at)
+        self._transition("dispatch", at, inp.by, {"leads": self.s.leads})
+        self._notify("groups_dispatched", f"工作组出动：{self.s.report.title}",
+                     [f"{self._group_name(g)} {n}" for g, n in self.s.leads.items()], {"leads": self.s.leads})
+        return self._result("dispatch", f"{len(self.s.leads)} groups dispatched; on site")
+
+    @dispatch.validator
+    def _check_dispatch(self, inp: m.Dispatch) -> datetime:
+        at = self._check("dispatch", inp)
+        for g in inp.leads:
+            self._known_group(g)
+        missing = [g for g in self._signatories() if g not in inp.leads]
+        if missing:
+            raise Refused(f"name the lead of {', '.join(missing)}: "
+                          f"{', '.join(self._signatories())} must be dispatched (they sign termination, 附件2)")
+        return at
+
+    # ------------------------------------------------------------------ 4.2 information reports
+
+    @workflow.update
+    async def submit_report(self, inp: m.SubmitReport) -> m.ActionResult:
+        at = self._check_report(inp)
+        kind_name = REPORT_KIND_NAMES[inp.kind]
+        self.s.reports.append({"kind": inp.kind, "at": at.isoformat(), "by": inp.by.model_dump(),
+                               "summary": inp.content.summary})
+        if inp.kind == "initial":
+            self._event("initial_report_submitted", at)
+        entry = self._transition("submit_report", at, inp.by, {"kind": inp.kind, "summary": inp.content.summary})
+        self._archive("info_report", {"kind_name": kind_name, "title": self.s.report.title,
+                                      "recipients": self.s.plan.report_recipients, "by": str(inp.by),
+                                      "at": at.isoformat(), "content": inp.content.model_dump()}, entry.seq)
+        self._notify("info_report", f"{kind_name}：{self.s.report.title}", self.s.plan.report_recipients,
+                     {"kind": inp.kind, "summary": inp.content.summary})
+        return self._result("submit_report", f"{kind_name} recorded and sent to {'、'.join(self.s.plan.report_recipients)}")
+
+    @submit_report.validator
+    def _check_report(self, inp: m.SubmitReport) -> datetime:
+        at = self._check("submit_report", inp)
+        if inp.kind == "initial" and "initial_report_submitted" in self.s.events:
+            raise Refused(f"the initial report (初报) was made at {_fmt(self.s.events['initial_report_submitted'])}; "
+                          "send a progress report (续报) instead")
+        return at
+
+    # ------------------------------------------------------------------ 4.4 termination
+
+    @workflow.update
+    async def propose_termination(self, inp: m.ProposeTermination) -> m.ActionResult:
+        at = self._check("propose_termination", inp)
+        self.s.round += 1
+        self.s.signoffs = {}
+        self.s.termination = {"round": self.s.round, "proposed_by": inp.by.model_dump(),
+                              "proposed_at": at.isoformat(), "reason": inp.reason}
+        self._transition("propose_termination", at, inp.by, {"reason": inp.reason, "round": self.s.round})
+        self._notify("termination_proposed", f"应急响应终止签报（第{self.s.round}轮）：{self.s.report.title}",
+                     [f"{self._group_name(g)} {self.s.leads[g]}" for g in self._signatories()],
+                     {"reason": inp.reason})
+        return self._result("propose_termination",
+                            f"termination proposed (round {self.s.round}); waiting for {', '.join(self._pending_signoffs())}")
+
+    @propose_termination.validator
+    def _check_propose(self, inp: m.ProposeTermination) -> None:
+        self._check("propose_termination", inp)
+
+    @workflow.update
+    async def sign_off(self, inp: m.SignOff) -> m.ActionResult:
+        at = self._check_sign_off(inp)
+        return self._apply_sign_off(inp, at)
+
+    @sign_off.validator
+    def _check_sign_off(self, inp: m.SignOff) -> datetime:
+        at = self._check("sign_off", inp)
+        self._known_group(inp.group)
+        if inp.group not in self._signatories():
+            raise Refused(f"{inp.group} does not sign termination: the signatories (附件2) are "
+                          f"{', '.join(self._signatories())}")
+        named = self.s.leads.get(inp.group)
+        if inp.lead.strip() != named:
+            raise Refused(f"the {inp.group} lead named at dispatch is {named}, not {inp.lead.strip()}")
+        if inp.by.name != named:
+            raise Refused(f"a sign-off is made by the lead: by is {inp.by.name}, the {inp.group} lead is {named}")
+        done = self.s.signoffs.get(inp.group)
+        if done:
+            raise Refused(f"{inp.group} already signed in round {self.s.round} "
+                          f"({done.decision}, {_fmt(done.at)})")
+        if inp.decision == "reject" and not inp.opinion.strip():
+            raise Refused("a rejection needs an opinion: say why the response should go on")
+        return at
+
+    @workflow.signal(name="sign_off_signal")
+    def sign_off_signal(self, inp: m.SignOff) -> None:
+        """Fire-and-forget sign-off: an invalid one is recorded as rejected and changes nothing else."""
+        try:
+            at = self._check_sign_off(inp)
+        except ApplicationError as e:
+            if self.s is not None:
+                self._record(inp.at or self._now(), inp.by, "sign_off", self.s.stage,
+                             {"group": inp.group, "lead": inp.lead, "decision": inp.decision,
+                              "reason": e.message, "via": "signal"}, rejected=True)
+            return
+        self._apply_sign_off(inp, at)
+
+    def _apply_sign_off(self, inp: m.SignOff, at: datetime) -> m.ActionResult:
+        rec = m.SignOffRecord(round=self.s.round, group=inp.group, lead=inp.lead.strip(),
+                              decision=inp.decision, opinion=inp.opinion, at=at, by=inp.by)
+        self.s.signoffs[inp.group] = rec
+        self.s.signoff_history.append(rec)
+        detail = {"group": inp.group, "lead": rec.lead, "decision": inp.decision, "opinion": inp.opinion,
+                  "round": self.s.round}
+        if inp.decision == "reject":
+            self._transition("reject_termination", at, inp.by, detail, action="sign_off")
+            self._notify("termination_rejected", f"终止签报被{self._group_name(inp.group)}否决：{self.s.report.title}",
+                         [self.s.plan.commander], detail)
+            return self._result("sign_off", f"{inp.group} rejected termination; back on site: {inp.opinion}")
+        self._transition("sign_off", at, inp.by, detail)
+        pending = self._pending_signoffs()
+        if pending:
+            return self._result("sign_off", f"{inp.group} approved; waiting for {', '.join(pending)}")
+        self._notify("termination_ready", f"三组组长均已同意终止，请指挥批示：{self.s.report.title}",
+                     [self.s.plan.commander], {"round": self.s.round})
+        return self._result("sign_off", f"{inp.group} approved; all signatories approved, waiting for the commander")
+
+    @workflow.update
+    async def approve_termination(self, inp: m.ApproveTermination) -> m.ActionResult:
+        at = self._check_approve(inp)
+        self.s.termination.update({"approved_by": inp.by.model_dump(), "approved_at": at.isoformat(),
+                                   "instruction": inp.instruction, "city_decision": inp.city_decision})
+        self._event("response_terminated", at)
+        entry = self._transition("approve_termination", at, inp.by,
+                                 {"instruction": inp.instruction, "city_decision": inp.city_decision,
+                                  "round": self.s.round})
+        t = self.s.termination
+        self._archive("termination_form", {
+            "plan_title": self.s.plan.title, "proposed_by": str(Actor(**t["proposed_by"])),
+            "proposed_at": t["proposed_at"], "reason": t["reason"], "condition": self.s.plan.termination.condition,
+            "signoffs": [{**self.s.signoffs[g].model_dump(mode="json"), "group_name": self._group_name(g)}
+                         for g in self._signatories()],
+            "instruction": inp.instruction, "approved_by": str(inp.by), "approved_at": at.isoformat(),
+            "city_decision": inp.city_decision}, entry.seq)
+        self._notify("response_terminated", f"应急响应终止：{self.s.report.title}",
+                     self.s.plan.report_recipients + [f"{self._group_name(g)}" for g in self.s.leads],
+                     {"instruction": inp.instruction})
+        for name in ("assessment_completion", "investigation"):
+            await self._start_deadline(name, at, self.s.level)
+        return self._result("approve_termination", "termination approved; post-event handling (5.x) begins")
+
+    @approve_termination.validator
+    def _check_approve(self, inp: m.ApproveTermination) -> datetime:
+        at = self._check("approve_termination", inp)
+        pending = self._pending_signoffs()
+        if pending:
+            who = ", ".join(f"{g} ({self.s.leads.get(g)})" for g in pending)
+            raise Refused(f"waiting for sign-off from {who}: the commander approves after all three")
+        plan = self.s.plan
+        if inp.by.role not in plan.approver_roles:
+            raise Refused(f"termination is approved by the commander ({plan.termination.approver}) "
+                          f"or a deputy: role must be one of {', '.join(plan.approver_roles)}, not {inp.by.role}")
+        if plan.approver_people and inp.by.name not in plan.approver_people:
+            raise Refused(f"{inp.by.name} is not named in the plan as commander or deputy")
+        if self.s.city_started and not (inp.city_decision or "").strip():
+            raise Refused("the city government started the response, so the city headquarters decides "
+                          "termination (4.4): record its decision (who decided, and what) with city_decision")
+        if not self.lc.may_approve_termination():
+            raise Refused("not every signatory approved in this round")
+        return at
+
+    # ------------------------------------------------------------------ 5. post-event
+
+    @workflow.update
+    async def record_aftercare(self, inp: m.RecordAftercare) -> m.ActionResult:
+        at = self._check("record_aftercare", inp)
+        self.s.aftercare.append({"at": at.isoformat(), "by": inp.by.model_dump(), "note": inp.note})
+        self._transition("record_aftercare", at, inp.by, {"note": inp.note})
+        return self._result("record_aftercare", "aftercare recorded (5.1)")
+
+    @record_aftercare.validator
+    def _check_aftercare(self, inp: m.RecordAftercare) -> None:
+        self._check("record_aftercare", inp)
+
+    @workflow.update
+    async def complete_investigation(self, inp: m.CompleteInvestigation) -> m.ActionResult:
+        at = self._check_investigation(inp)
+        self._event("investigation_completed", at)
+        self._transition("complete_investigation", at, inp.by, {"summary": inp.summary})
+        return self._result("complete_investigation", "investigation completed (5.2)")
+
+    @complete_investigation.validator
+    def _check_investigation(self, inp: m.CompleteInvestigation) -> datetime:
+        at = self._check("complete_investigation", inp)
+        if "investigation_completed" in self.s.events:
+            raise Refused(f"the investigation was completed at {_fmt(self.s.events['investigation_completed'])}")
+        return at
+
+    @workflow.update
+    async def assessment_review_passed(self, inp: m.AssessmentReviewPassed) -> m.ActionResult:
+        at, review_date = self._check_review(inp)
+        self.s.review_date = review_date
+        # The report deadline counts working days from the day after the review date.
+        start = datetime.combine(review_date, datetime.min.time(), tzinfo=self._tz()) + timedelta(hours=12)
+        self._event("assessment_review_passed", start if start < at else at)
+        self._transition("assessment_review_passed", at, inp.by, {"review_date": review_date.isoformat()})
+        d = await self._start_deadline("assessment_report", start, self.s.level)
+        due = f"; the report is due {d.due_date} (5.3)" if d and d.due_date else ""
+        return self._result("assessment_review_passed", f"assessment report passed review on {review_date}{due}")
+
+    @assessment_review_passed.validator
+    def _check_review(self, inp: m.AssessmentReviewPassed):
+        at = self._check("assessment_review_passed", inp)
+        if self.s.review_date is not None:
+            raise Refused(f"the assessment already passed review on {self.s.review_date}")
+        tz = self._tz()
+        review_date = inp.review_date or at.astimezone(tz).date()
+        if review_date > self._now().astimezone(tz).date():
+            raise Refused(f"review date {review_date} is in the future")
+        if review_date < self.s.report.discovered_at.astimezone(tz).date():
+            raise Refused(f"review date {review_date} is before the incident was discovered")
+        return at, review_date
+
+    @workflow.update
+    async def submit_assessment_report(self, inp: m.SubmitAssessmentReport) -> m.ActionResult:
+        at, recipients = self._check_submit_assessment(inp)
+        self._event("assessment_report_submitted", at)
+        self._transition("submit_assessment_report", at, inp.by, {"recipients": recipients})
+        self._notify("assessment_report_submitted", f"损害评估报告报送：{self.s.report.title}", recipients, {})
+        return self._result("submit_assessment_report", f"assessment report sent to {'、'.join(recipients)} (5.3)")
+
+    @submit_assessment_report.validator
+    def _check_submit_assessment(self, inp: m.SubmitAssessmentReport):
+        at = self._check("submit_assessment_report", inp)
+        if self.s.review_date is None:
+            raise Refused("the assessment report has not passed review yet: record review-passed first (5.3)")
+        if "assessment_report_submitted" in self.s.events:
+            raise Refused(f"the assessment report was submitted at {_fmt(self.s.events['assessment_report_submitted'])}")
+        required = self.s.plan.assessment_report_recipients
+        recipients = inp.recipients or required
+        missing = [r for r in required if r not in recipients]
+        if missing:
+            raise Refused(f"the assessment report goes to {'、'.join(required)} (5.3); missing: {'、'.join(missing)}")
+        return at, recipients
+
+    @workflow.update
+    async def close(self, inp: m.Close) -> m.ActionResult:
+        at = self._check_close(inp)
+        self.s.outcome = "completed"
+        self._transition("close", at, inp.by, {"note": inp.note})
+        self._notify("incident_closed", f"事件处置完毕：{self.s.report.title}", self.s.plan.report_recipients, {})
+        return self._result("close", "incident closed (completed)")
+
+    @close.validator
+    def _check_close(self, inp: m.Close) -> datetime:
+        at = self._check("close", inp)
+        missing = []
+        if not self.investigation_complete():
+            missing.append("the investigation is not complete (5.2)")
+        if not self.assessment_report_submitted():
+            missing.append("the assessment report is not submitted (5.3)")
+        if missing:
+            raise Refused("cannot close yet: " + "; ".join(missing))
+        return at
+
+    @workflow.update
+    async def recompute_deadlines(self, inp: m.RecomputeDeadlines) -> m.ActionResult:
+        self._check("recompute_deadlines", inp)
+        changed = []
+        for d in list(self.s.deadlines):
+            if not (d.provisional and d.due_date and d.status in ("pending", "overdue")):
+                continue
+            rule = self.s.plan.deadline(d.name)
+            sched = await workflow.execute_activity_method(
+                CalendarActivities.schedule_deadline,
+                ScheduleRequest(start=d.started_at, duration=rule.duration_for(self.s.level or Level.IV),
+                                reminders=rule.reminders), **QUICK)
+            if sched.due.at != d.due_at or sched.due.provisional != d.provisional:
+                changed.append(f"{d.name}: {d.due_date} → {sched.due.day}")
+                d.due_at, d.due_date, d.provisional = sched.due.at, sched.due.day, sched.due.provisional
+                d.reminders_at = [r.at for r in sched.reminders]
+                if d.status == "overdue" and d.due_at > self._now():
+                    d.status = "pending"
+        self._record(inp.at or self._now(), inp.by, "recompute_deadlines", self.s.stage, {"changed": changed})
+        self._wake = True
+        return self._result("recompute_deadlines", "; ".join(changed) or "no provisional due date changed")
+
+    # ------------------------------------------------------------------ deadlines
+
+    def _tz(self):
+        return SHANGHAI
+
+    @staticmethod
+    def _now() -> datetime:
+        # Every time the incident records is in the bureau's zone, so records read alike.
+        return workflow.now().astimezone(SHANGHAI)
+
+    def _event(self, name: str, at: datetime) -> None:
+        """A business event that may meet a deadline."""
+        self.s.events[name] = at
+        for d in self.s.deadlines:
+            if MET_BY.get(d.name) == name and d.status in ("pending", "overdue"):
+                self._meet(d, at)
+
+    def _meet(self, d: m.Deadline, at: datetime) -> None:
+        d.met_at = at
+        d.status = "met_late" if (d.status == "overdue" or at > d.due_at) else "met"
+        d.next_escalation_at = None
+        self._wake = True
+
+    async def _start_deadline(self, name: str, start: datetime, level: Level) -> m.Deadline | None:
+        rule = self.s.plan.deadline(name)
+        if rule is None or not rule.applies_to(level) or any(d.name == name for d in self.s.deadlines):
+            return None
+        sched = await workflow.execute_activity_method(
+            CalendarActivities.schedule_deadline,
+            ScheduleRequest(start=start, duration=rule.duration_for(level), reminders=rule.reminders), **QUICK)
+        if any(d.name == name for d in self.s.deadlines):  # a concurrent handler got there first
+            return None
+        now = self._now()
+        d = m.Deadline(name=name, title=rule.title, source=rule.source, who_acts=rule.who_acts,
+                       started_at=start, due_at=sched.due.at, due_date=sched.due.day,
+                       provisional=sched.due.provisional, reminders_at=[r.at for r in sched.reminders],
+                       repeat_every=rule.escalation.repeat_every, notify_on_overdue=rule.escalation.notify)
+        # Reminders already past (a backdated start) would only be noise.
+        d.reminders_sent = sum(1 for r in d.reminders_at if r <= now)
+        self.s.deadlines.append(d)
+        met = self.s.events.get(MET_BY.get(name, ""))
+        if met is not None:  # the work was done before the clock was set (e.g. dispatched before a level rise)
+            self._meet(d, met)
+        self._record(now, SYSTEM, "deadline_started", self.s.stage,
+                     {"deadline": name, "due_at": d.due_at.isoformat(),
+                      "due_date": d.due_date.isoformat() if d.due_date else None,
+                      "provisional": d.provisional, "source": rule.source})
+        self._wake = True
+        return d
+
+    def _next_wake(self) -> datetime | None:
+        times = []
+        for d in self.s.deadlines:
+            if d.status == "pending":
+                times.append(d.due_at)
+                times += d.reminders_at[d.reminders_sent:d.reminders_sent + 1]
+            elif d.status == "overdue" and d.next_escalation_at:
+                times.append(d.next_escalation_at)
+        return min(times, default=None)
+
+    async def _fire_due(self) -> None:
+        now = self._now()
+        for d in self.s.deadlines:
+            if d.status == "pending":
+                while d.reminders_sent < len(d.reminders_at) and d.reminders_at[d.reminders_sent] <= now:
+                    d.reminders_sent += 1
+                    self._notify("deadline_reminder", f"提醒：{d.title}将于{_fmt(d.due_at)}到期",
+                                 [d.who_acts], {"deadline": d.name, "due_at": d.due_at.isoformat()})
+                if d.due_at <= now:
+                    d.status = "overdue"
+                    self._record(now, SYSTEM, "deadline_overdue", self.s.stage,
+                                 {"deadline": d.name, "due_at": d.due_at.isoformat(), "who_acts": d.who_acts})
+                    await self._escalate(d, now)
+            elif d.status == "overdue" and d.next_escalation_at and d.next_escalation_at <= now:
+                await self._escalate(d, now)
+
+    async def _escalate(self, d: m.Deadline, now: datetime) -> None:
+        d.escalations += 1
+        late = now - d.due_at
+        self._notify("deadline_overdue", f"逾期（第{d.escalations}次督办）：{d.title} — {self.s.report.title}",
+                     [d.who_acts, *d.notify_on_overdue],
+                     {"deadline": d.name, "due_at": d.due_at.isoformat(), "late_by_seconds": int(late.total_seconds()),
+                      "escalation": d.escalations})
+        if d.repeat_every.is_working_days:
+            [nxt] = await workflow.execute_activity_method(
+                CalendarActivities.compute_times,
+                [TimeRequest(start=now, duration=d.repeat_every, time_of_day="morning")], **QUICK)
+            d.next_escalation_at = nxt.at
+        else:
+            d.next_escalation_at = now + d.repeat_every.as_timedelta()
+        if d.status != "overdue":  # met while we were computing
+            d.next_escalation_at = None
+
+    # ------------------------------------------------------------------ recording and publishing
+
+    def _transition(self, trigger: str, at: datetime, by: Actor, detail: dict, action: str | None = None):
+        before = self.s.stage
+        self.lc.fire(trigger)
+        self._wake = True
+        return self._record(at, by, action or trigger, before, detail)
+
+    def _record(self, at: datetime, by: Actor | None, action: str, from_stage: str, detail: dict,
+                rejected: bool = False) -> m.TimelineEntry:
+        entry = m.TimelineEntry(seq=len(self.s.timeline) + 1, at=at, recorded_at=self._now(), by=by,
+                                action=action, from_stage=from_stage, to_stage=self.s.stage,
+                                detail=detail, rejected=rejected)
+        self.s.timeline.append(entry)
+        self._wake = True
+        return entry
+
+    def _result(self, action: str, message: str) -> m.ActionResult:
+        self._publish()
+        return m.ActionResult(incident_id=self.s.incident_id, action=action, stage=self.s.stage, message=message)
+
+    def _waiting_on(self) -> list[str]:
+        s = self.s
+        if s.outcome is not None or s.plan is None:
+            return []
+        who: list[str] = []
+        if s.stage == "termination_pending":
+            pending = self._pending_signoffs()
+            who += [f"{s.leads.get(g)} ({self._group_name(g)})" for g in pending]
+            if not pending:
+                who.append(s.plan.termination.approver)
+        elif s.stage in ("reported", "warning", "responding", "on_site"):
+            who.append("局指挥部")
+        who += [d.who_acts for d in s.deadlines if d.status in ("pending", "overdue") and d.who_acts not in who]
+        return who
+
+    def _publish(self) -> None:
+        """Upsert the search attributes the supervisor views query, only when they changed."""
+        s = self.s
+        if s is None or s.plan is None:
+            return
+        open_ = [d for d in s.deadlines if d.status in ("pending", "overdue")]
+        pending = [d for d in open_ if d.status == "pending"]
+        overdue = [d for d in open_ if d.status == "overdue"]
+        nxt = min(pending, key=lambda d: d.due_at, default=None)
+        values: list[tuple[Any, Any]] = [
+            (sa.STAGE, s.stage),
+            (sa.LEVEL, (s.level or s.grading.level).value),
+            (sa.COUNTY, s.report.county),
+            (sa.INCIDENT_TYPE, s.report.incident_type),
+            (sa.PLAN, s.plan.id),
+            (sa.DRILL, s.report.drill),
+            (sa.STAGE_ENTERED_AT, s.stage_entered_at),
+            (sa.NEXT_DEADLINE, nxt.name if nxt else None),
+            (sa.NEXT_DEADLINE_AT, nxt.due_at if nxt else None),
+            (sa.OVERDUE, [d.name for d in overdue] or None),
+            (sa.OVERDUE_SINCE, min((d.due_at for d in overdue), default=None)),
+            (sa.PENDING_SIGNOFFS, self._pending_signoffs() or None),
+            (sa.WAITING_ON, self._waiting_on() or None),
+            (sa.OUTCOME, s.outcome),
+        ]
+        updates: list[SearchAttributeUpdate] = []
+        for key, value in values:
+            if self._published.get(key.name, "unset") == value:
+                continue
+            self._published[key.name] = value
+            updates.append(key.value_unset() if value is None else key.value_set(value))
+        if updates:
+            workflow.upsert_search_attributes(updates)
+
+    # ------------------------------------------------------------------ side effects
+
+    def _effect(self, coro: Awaitable) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._effects.add(task)
+        task.add_done_callback(self._effects.discard)
+        return task
+
+    def _notify(self, event: str, subject: str, recipients: list[str], detail: dict) -> None:
+        info = workflow.info()
+        n = Notification(key=f"{info.workflow_id}/{len(self.s.timeline)}/{event}", incident_id=self.s.incident_id,
+                         event=event, subject=subject, recipients=recipients, at=self._now(),
+                         drill=self.s.report.drill, detail=detail)
+        self._effect(workflow.execute_activity_method(Notifier.notify, n, **PERSISTENT))
+
+    def _archive(self, kind: str, data: dict, seq: int | None = None):
+        doc = Document(incident_id=self.s.incident_id, kind=kind, seq=seq or len(self.s.timeline),
+                       drill=self.s.report.drill, data=data)
+        return self._effect(workflow.execute_activity_method(Archive.archive_document, doc, **PERSISTENT))
