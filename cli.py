@@ -1,0 +1,527 @@
+"""`ecoplan`: the one command for the command centre, group leads, the commander and supervisors.
+
+Exit codes: 0 done; 1 refused (the incident said no, or it does not exist, or Temporal is
+not reachable); 2 bad input (a file, a field, a date). Errors are one line, never a
+traceback. Every command takes --json for machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+import yaml
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from plan.grading import validation_message
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="ecoplan: run the ecology bureau's emergency plan (突发环境事件应急预案).")
+calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
+plan_app = typer.Typer(no_args_is_help=True, help="Plan files.")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(plan_app, name="plan")
+
+
+class Fail(Exception):
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def bad(message: str) -> Fail:
+    return Fail(message, 2)
+
+
+# ------------------------------------------------------------------ output
+
+
+def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> None:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text(data) if text else data)
+
+
+def table(rows: list[list[Any]], header: list[str]) -> str:
+    cells = [[str(c) if c is not None else "—" for c in r] for r in [header, *rows]]
+    width = [max(_w(r[i]) for r in cells) for i in range(len(header))]
+    pad = lambda s, w: s + " " * (w - _w(s))  # noqa: E731
+    lines = ["  ".join(pad(c, width[i]) for i, c in enumerate(r)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in width))
+    return "\n".join(lines)
+
+
+def _w(s: str) -> int:
+    # CJK characters take two columns in a terminal.
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+
+# ------------------------------------------------------------------ input
+
+
+def read_data(path: str) -> Any:
+    """A JSON or YAML file ("-" for stdin), as data; one-line errors."""
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except FileNotFoundError:
+        raise bad(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise bad(f"{path}: is a directory, not a file") from None
+    except OSError as e:
+        raise bad(f"{path}: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise bad(f"{path}: not UTF-8 text (bad byte at offset {e.start})") from None
+    try:
+        if path.endswith((".yaml", ".yml")):
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise bad(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise bad(f"{path}: malformed YAML{where}: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise bad(f"{path}: expected an object with named fields, got {type(data).__name__}")
+    return data
+
+
+def parse(model: type[BaseModel], data: Any, what: str = "") -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise bad(validation_message(e, prefix=what)) from None
+
+
+def parse_time(value: Optional[str], option: str = "--at") -> Optional[datetime]:
+    if value is None:
+        return None
+    from plan.incident import Time
+
+    try:
+        return TypeAdapter(Time).validate_python(value)
+    except ValidationError:
+        raise bad(f"{option}: {value!r} is not an ISO 8601 time (e.g. 2026-11-23T03:10 or 2026-11-23T03:10+08:00)") from None
+
+
+def parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise bad(f"{option}: {value!r} is not a date YYYY-MM-DD") from None
+
+
+def actor(by: Optional[str], role: Optional[str], default_role: str) -> dict:
+    name = by or os.environ.get("ECOPLAN_USER")
+    if not name or not name.strip():
+        raise bad("who is acting? give --by NAME (or set ECOPLAN_USER)")
+    return {"name": name, "role": role or os.environ.get("ECOPLAN_ROLE") or default_role}
+
+
+# ------------------------------------------------------------------ running against Temporal
+
+
+def run(coro_fn: Callable[..., Any], *args) -> Any:
+    import api
+    from connection import ConnectionSettings, connect
+    from temporalio.service import RPCError
+
+    async def go():
+        settings = ConnectionSettings.from_env()
+        try:
+            client = await connect(settings)
+        except (RuntimeError, RPCError, OSError) as e:
+            reason = "connection refused" if "refused" in str(e).lower() else str(e).splitlines()[0][:200]
+            raise Fail(f"cannot reach Temporal at {settings.address} ({reason}): "
+                       "is `make run` running, or TEMPORAL_ADDRESS set?") from None
+        try:
+            return await coro_fn(client, *args)
+        except api.EcoplanError as e:
+            raise Fail(str(e), e.exit_code) from None
+        except RPCError as e:
+            raise Fail(f"Temporal refused: {e.message}") from None
+
+    return asyncio.run(go())
+
+
+def do_action(incident_id: str, action: str, model: type[BaseModel], fields: dict, as_json: bool) -> None:
+    import api
+
+    inp = parse(model, fields)
+    result = run(api.act, incident_id, action, inp)
+    emit(result, as_json, lambda r: f"{r['incident_id']}: {r['message']} [stage: {r['stage']}]")
+
+
+JsonOpt = typer.Option(False, "--json", help="machine-readable output")
+ByOpt = typer.Option(None, "--by", help="who acts (default: $ECOPLAN_USER)")
+RoleOpt = typer.Option(None, "--role", help="the role they act in (default: $ECOPLAN_ROLE or the command's usual role)")
+AtOpt = typer.Option(None, "--at", help="when it happened, ISO 8601; without offset = Asia/Shanghai (default: now)")
+
+OFFICE = "局指挥部办公室"
+
+
+# ------------------------------------------------------------------ foundation commands
+
+
+@app.command()
+def grade(file: str = typer.Argument(..., help="assessment JSON/YAML (the grading fields)"),
+          plan: Optional[str] = typer.Option(None, "--plan", help="plan id or path"), as_json: bool = JsonOpt):
+    """Grade an assessment against 附表1: level I–IV with the reasons."""
+    from plan.grading import Assessment, classify
+    from plan.loader import PlanError, load_plan
+
+    data = read_data(file)
+    if "assessment" in data and isinstance(data["assessment"], dict):
+        data = data["assessment"]  # an incident report file works too
+    a = parse(Assessment, data)
+    try:
+        loaded = load_plan(plan)
+    except PlanError as e:
+        raise bad(str(e)) from None
+    g = classify(a, loaded.plan)
+    emit(g, as_json, lambda d: f"level {d['level']} ({d['level_name']})\n" + "\n".join(f"  - {r}" for r in d["reasons"]))
+
+
+@calendar_app.command("due")
+def calendar_due(from_: str = typer.Option(..., "--from", help="start date YYYY-MM-DD (not counted)"),
+                 working_days: int = typer.Option(..., "--working-days", help="n working days"),
+                 as_json: bool = JsonOpt):
+    """The n-th Chinese working day strictly after a date (调休 included)."""
+    from plan.calendar import CalendarError, load_calendar
+
+    start = parse_date(from_, "--from")
+    if working_days < 1 or working_days > 3660:
+        raise bad(f"--working-days: must be between 1 and 3660, got {working_days}")
+    try:
+        due = load_calendar().add_working_days(start, working_days)
+    except CalendarError as e:
+        raise bad(str(e)) from None
+    out = {"due_date": due.due_date.isoformat(), "due_at": due.due_at.isoformat(), "provisional": due.provisional}
+    emit(out, as_json, lambda d: f"due {d['due_date']} (end of day, {d['due_at']})"
+         + ("  PROVISIONAL: no holiday data for that year, counted Mon–Fri" if d["provisional"] else ""))
+
+
+@plan_app.command("check")
+def plan_check(plan: Optional[str] = typer.Option(None, "--plan", help="plan id or path"), as_json: bool = JsonOpt):
+    """Validate a plan file and report problems (errors exit 2; warnings alone exit 0)."""
+    from plan.check import check_plan
+
+    loaded, problems = check_plan(plan)
+    out = {"plan": loaded.snapshot() if loaded else None, "problems": [p.model_dump() for p in problems]}
+    def text(d):
+        head = f"plan {d['plan']['id']} {d['plan']['version']} {d['plan']['hash'][:19]}" if d["plan"] else "plan not loaded"
+        return "\n".join([head, *(f"{p['severity']}: {p['where']}: {p['message']}" for p in d["problems"])] or [head])
+    emit(out, as_json, text)
+    if any(p.severity == "error" for p in problems):
+        raise Fail("", 2)
+
+
+@app.command()
+def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option(8233, "--ui-port"),
+           db: str = typer.Option(".ecoplan/temporal.db", "--db", help="SQLite file (kept across restarts)")):
+    """Run the embedded Temporal dev server in the foreground (Ctrl-C stops it)."""
+    import signal
+    import subprocess
+
+    import server as embedded
+
+    proc = subprocess.Popen(embedded.dev_server_command(port=port, ui_port=ui_port, db=db))
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait()
+    if code not in (0, -2, 130):
+        raise Fail(f"the dev server exited with code {code}")
+
+
+# ------------------------------------------------------------------ incidents
+
+
+@app.command()
+def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' for stdin)"), as_json: bool = JsonOpt):
+    """Start an incident from a report file; prints the incident id."""
+    import api
+    from plan.incident import IncidentReport
+
+    report = parse(IncidentReport, read_data(file))
+    iid = run(api.start_incident, report)
+    emit({"incident_id": iid}, as_json, lambda d: d["incident_id"])
+
+
+def _status_text(s: dict) -> str:
+    lines = [
+        f"{s['incident_id']}  {s['title']}{'  【演练】' if s.get('drill') else ''}",
+        f"stage {s['stage']}  level {s.get('level') or '—'} (graded {s['graded_level']})  county {s['county']}"
+        + (f"  outcome {s['outcome']}" if s.get("outcome") else ""),
+        f"plan {s['plan']['id']} {s['plan']['version']}",
+    ]
+    if s.get("leads"):
+        lines.append("leads: " + ", ".join(f"{g}={n}" for g, n in s["leads"].items()))
+    if s.get("pending_signoffs"):
+        lines.append("waiting for sign-off: " + ", ".join(s["pending_signoffs"]))
+    if s.get("waiting_on"):
+        lines.append("waiting on: " + ", ".join(s["waiting_on"]))
+    if s.get("deadlines"):
+        lines += ["", table([[d["name"], d["status"], d["due_date"] or d["due_at"][:16],
+                              "yes" if d["provisional"] else "", (d["met_at"] or "")[:16]] for d in s["deadlines"]],
+                            ["deadline", "status", "due", "provisional", "met"])]
+    lines += ["", table([[e["seq"], e["at"][:16], (e["by"] or {}).get("name", "system"), e["action"]
+                          + (" (REJECTED)" if e["rejected"] else ""), f"{e['from_stage']}→{e['to_stage']}"]
+                         for e in s["timeline"][-10:]], ["#", "at", "by", "action", "stage"])]
+    return "\n".join(lines)
+
+
+@app.command()
+def status(incident_id: str, as_json: bool = JsonOpt):
+    """One incident's full record (read from the workflow itself, not the visibility index)."""
+    import api
+
+    emit(run(api.status, incident_id), as_json, _status_text)
+
+
+@app.command()
+def warn(incident_id: str, recommendation: str = typer.Option("", "--recommendation", help="预警信息发布建议 (3.1)"),
+         action: list[str] = typer.Option([], "--action", help="3.2 action already under way (repeatable)"),
+         by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """Issue a warning (预警, 3.1–3.2)."""
+    from workflows.messages import IssueWarning
+
+    do_action(incident_id, "issue_warning", IssueWarning, dict(by=actor(by, role, OFFICE), at=parse_time(at),
+              recommendation=recommendation, actions_done=action), as_json)
+
+
+@app.command("lift-warning")
+def lift_warning(incident_id: str, reason: str = typer.Option(..., "--reason"),
+                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                 as_json: bool = JsonOpt):
+    """Lift the warning (3.3): closes the incident with outcome warning_lifted."""
+    from workflows.messages import LiftWarning
+
+    do_action(incident_id, "lift_warning", LiftWarning, dict(by=actor(by, role, OFFICE), at=parse_time(at),
+              reason=reason), as_json)
+
+
+@app.command()
+def activate(incident_id: str, level: Optional[str] = typer.Option(None, "--level", help="I–IV (default: graded)"),
+             reason: Optional[str] = typer.Option(None, "--reason", help="why another level than graded (4.1.5)"),
+             city_started: bool = typer.Option(False, "--city-started", help="the city government started its response"),
+             approved_by: Optional[str] = typer.Option(None, "--approved-by", help="总指挥 who approved (default: --by)"),
+             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """Activate the response at a level (4.1)."""
+    from workflows.messages import ActivateResponse
+
+    do_action(incident_id, "activate_response", ActivateResponse, dict(
+        by=actor(by, role, OFFICE), at=parse_time(at), level=level, reason=reason,
+        city_started=city_started, approved_by=approved_by), as_json)
+
+
+@app.command("city-started")
+def city_started(incident_id: str, note: str = typer.Option("", "--note"),
+                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                 as_json: bool = JsonOpt):
+    """Record that the city government started its own response (4.1.2–4.1.4, 4.4)."""
+    from workflows.messages import RecordCityStarted
+
+    do_action(incident_id, "record_city_started", RecordCityStarted,
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), note=note), as_json)
+
+
+@app.command("adjust-level")
+def adjust_level(incident_id: str, level: str = typer.Option(..., "--level"), reason: str = typer.Option(..., "--reason"),
+                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                 as_json: bool = JsonOpt):
+    """Raise or lower the response level (4.1.5)."""
+    from workflows.messages import AdjustLevel
+
+    do_action(incident_id, "adjust_level", AdjustLevel,
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), level=level, reason=reason), as_json)
+
+
+@app.command()
+def dispatch(incident_id: str,
+             lead: list[str] = typer.Option(..., "--lead", help="GROUP=NAME, repeatable; monitoring, disposal and investigation are required"),
+             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """Send the work groups out, naming each group's lead (2.3, 4.3) → on_site."""
+    from workflows.messages import Dispatch
+
+    leads: dict[str, str] = {}
+    for item in lead:
+        group, sep, name = item.partition("=")
+        if not sep or not group.strip() or not name.strip():
+            raise bad(f"--lead: {item!r} is not GROUP=NAME")
+        if group.strip() in leads:
+            raise bad(f"--lead: {group.strip()} named twice")
+        leads[group.strip()] = name.strip()
+    do_action(incident_id, "dispatch", Dispatch, dict(by=actor(by, role, OFFICE), at=parse_time(at), leads=leads), as_json)
+
+
+@app.command()
+def report(incident_id: str, kind: str = typer.Option(..., "--kind", help="initial (初报) | progress (续报) | final (处理结果报告)"),
+           file: str = typer.Option(..., "--file", help="report JSON/YAML: summary required; time, place, source, "
+                                    "cause_and_nature, main_pollutants, monitoring_data, casualties, "
+                                    "drinking_water_sources_affected, trend, actions_taken, next_measures optional"),
+           by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """Submit an information report (4.2)."""
+    from plan.incident import ReportContent
+    from workflows.messages import SubmitReport
+
+    content = parse(ReportContent, read_data(file))
+    do_action(incident_id, "submit_report", SubmitReport,
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), kind=kind, content=content), as_json)
+
+
+@app.command("propose-termination")
+def propose_termination(incident_id: str, reason: str = typer.Option(..., "--reason"),
+                        by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                        as_json: bool = JsonOpt):
+    """Propose ending the response (4.4); the three group leads then sign 附件2."""
+    from workflows.messages import ProposeTermination
+
+    do_action(incident_id, "propose_termination", ProposeTermination,
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), reason=reason), as_json)
+
+
+@app.command("sign-off")
+def sign_off(incident_id: str, group: str = typer.Option(..., "--group", help="monitoring | disposal | investigation"),
+             lead: str = typer.Option(..., "--lead", help="your name, as named at dispatch"),
+             reject: bool = typer.Option(False, "--reject", help="refuse termination (give --opinion)"),
+             opinion: str = typer.Option("", "--opinion"),
+             no_wait: bool = typer.Option(False, "--no-wait", help="send as a signal and return at once"),
+             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """Sign the termination form (附件2) for your group: approve, or --reject with an opinion."""
+    import api
+    from workflows.messages import SignOff
+
+    fields = dict(by=actor(by or lead, role, f"{group}组长"), at=parse_time(at), group=group, lead=lead,
+                  decision="reject" if reject else "approve", opinion=opinion)
+    if no_wait:
+        run(api.signal_sign_off, incident_id, parse(SignOff, fields))
+        emit({"incident_id": incident_id, "sent": True}, as_json,
+             lambda d: f"{incident_id}: sign-off sent; check `ecoplan status {incident_id}`")
+        return
+    do_action(incident_id, "sign_off", SignOff, fields, as_json)
+
+
+@app.command("approve-termination")
+def approve_termination(incident_id: str, instruction: str = typer.Option("", "--instruction", help="指挥批示"),
+                        city_decision: Optional[str] = typer.Option(None, "--city-decision",
+                                                                    help="who at the city HQ decided, and what (4.4)"),
+                        by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                        as_json: bool = JsonOpt):
+    """The commander approves termination (附件2 指挥批示) → post_event."""
+    from workflows.messages import ApproveTermination
+
+    do_action(incident_id, "approve_termination", ApproveTermination, dict(
+        by=actor(by, role, "指挥"), at=parse_time(at), instruction=instruction, city_decision=city_decision), as_json)
+
+
+@app.command()
+def aftercare(incident_id: str, note: str = typer.Option(..., "--note"),
+              by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """Record aftercare work (善后处置, 5.1)."""
+    from workflows.messages import RecordAftercare
+
+    do_action(incident_id, "record_aftercare", RecordAftercare,
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), note=note), as_json)
+
+
+@app.command("complete-investigation")
+def complete_investigation(incident_id: str, summary: str = typer.Option("", "--summary"),
+                           by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                           as_json: bool = JsonOpt):
+    """Record that the investigation (事件调查, 5.2) is complete."""
+    from workflows.messages import CompleteInvestigation
+
+    do_action(incident_id, "complete_investigation", CompleteInvestigation,
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), summary=summary), as_json)
+
+
+@app.command("review-passed")
+def review_passed(incident_id: str, date_: str = typer.Option(..., "--date", help="the date the assessment report passed review"),
+                  by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                  as_json: bool = JsonOpt):
+    """The damage-assessment report passed review: starts the 20-working-day report deadline (5.3)."""
+    from workflows.messages import AssessmentReviewPassed
+
+    do_action(incident_id, "assessment_review_passed", AssessmentReviewPassed, dict(
+        by=actor(by, role, OFFICE), at=parse_time(at), review_date=parse_date(date_, "--date")), as_json)
+
+
+@app.command("submit-assessment-report")
+def submit_assessment_report(incident_id: str,
+                             recipient: list[str] = typer.Option([], "--to", help="recipient (default: the plan's, 5.3)"),
+                             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                             as_json: bool = JsonOpt):
+    """Send the damage-assessment report to the city government and the provincial department (5.3)."""
+    from workflows.messages import SubmitAssessmentReport
+
+    do_action(incident_id, "submit_assessment_report", SubmitAssessmentReport,
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), recipients=recipient or None), as_json)
+
+
+@app.command()
+def close(incident_id: str, note: str = typer.Option("", "--note"),
+          by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """Close the incident once the investigation is complete and the assessment report submitted."""
+    from workflows.messages import Close
+
+    do_action(incident_id, "close", Close, dict(by=actor(by, role, OFFICE), at=parse_time(at), note=note), as_json)
+
+
+@app.command("recompute-deadlines")
+def recompute_deadlines(incident_id: str, by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt,
+                        as_json: bool = JsonOpt):
+    """Recompute provisional working-day due dates after a calendar update."""
+    from workflows.messages import RecomputeDeadlines
+
+    do_action(incident_id, "recompute_deadlines", RecomputeDeadlines, dict(by=actor(by, role, OFFICE)), as_json)
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one command and leave with its true status through os._exit (sdk-python issue 300:
+    a process that used a Temporal client can abort at interpreter exit)."""
+    code = 0
+    try:
+        typer.main.get_command(app).main(args=argv, prog_name="ecoplan", standalone_mode=False)
+    except Fail as e:
+        if str(e):
+            print(f"ecoplan: {e}", file=sys.stderr)
+        code = e.code
+    except typer.Abort:
+        code = 130
+    except typer.Exit as e:
+        code = e.exit_code
+    except typer.TyperException as e:  # usage errors: unknown option, missing argument (exit 2)
+        if e.format_message():
+            print(f"ecoplan: {e.format_message()}", file=sys.stderr)
+        code = e.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as e:  # a bug: still one line, with the type to report it by
+        print(f"ecoplan: internal error ({type(e).__name__}): {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Drive an incident through its life cycle with the client API, and read what it left
+behind (status, archive folder, outbox). Shared by test_lifecycle, test_deadlines and
+test_time_skipping; every wait is bounded polling (tests.helpers.eventually)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionStatus
+
+import api
+from activities.settings import ActivitySettings
+from plan.incident import ReportContent
+from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead
+from workflows import messages as m
+
+SIGNATORIES = ("monitoring", "disposal", "investigation")
+
+
+def parse(t: str) -> datetime:
+    return datetime.fromisoformat(t)
+
+
+def deadline(st: dict, name: str) -> dict | None:
+    return next((d for d in st["deadlines"] if d["name"] == name), None)
+
+
+def timeline(st: dict, action: str) -> list[dict]:
+    return [e for e in st["timeline"] if e["action"] == action]
+
+
+async def act(client: Client, iid: str, action: str, inp: m.Action) -> m.ActionResult:
+    return await api.act(client, iid, action, inp)
+
+
+async def sign_all(client: Client, iid: str, **over: Any) -> None:
+    for g in SIGNATORIES:
+        await act(client, iid, "sign_off",
+                  m.SignOff(by=lead(g), group=g, lead=LEADS[g], decision="approve",
+                            opinion=f"{g} 同意终止", **over))
+
+
+async def to_on_site(client: Client, iid: str, *, initial_report: bool = True, **activate: Any) -> None:
+    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, **activate))
+    if initial_report:
+        await act(client, iid, "submit_report",
+                  m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
+
+
+async def to_termination_pending(client: Client, iid: str, **kw: Any) -> None:
+    await to_on_site(client, iid, **kw)
+    await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="特征污染物已降至本底水平"))
+
+
+async def to_post_event(client: Client, iid: str, **kw: Any) -> None:
+    await to_termination_pending(client, iid, **kw)
+    await sign_all(client, iid)
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+
+
+async def describe_status(client: Client, iid: str) -> WorkflowExecutionStatus:
+    desc = await client.get_workflow_handle(api.workflow_id(iid)).describe()
+    return desc.status
+
+
+def outbox(settings: ActivitySettings, iid: str) -> list[dict]:
+    path = Path(settings.outbox_path)
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if r["incident_id"] == iid]
+
+
+async def outbox_events(settings: ActivitySettings, iid: str, *events: str, timeout: float = 15) -> list[dict]:
+    """Wait until the outbox holds every named event of the incident; return its rows."""
+    async def read():
+        return outbox(settings, iid)
+
+    return await eventually(read, lambda rows: set(events) <= {r["event"] for r in rows}, timeout=timeout)
+
+
+def archive(settings: ActivitySettings, iid: str) -> dict[str, str]:
+    folder = Path(settings.archive_dir) / iid
+    if not folder.exists():
+        return {}
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir()) if not p.name.endswith(".tmp")}
+
+
+async def archived(settings: ActivitySettings, iid: str, *suffixes: str, timeout: float = 15) -> dict[str, str]:
+    """Wait until the incident's archive folder holds a file ending with each suffix."""
+    async def read():
+        return archive(settings, iid)
+
+    return await eventually(read, lambda files: all(any(n.endswith(s) for n in files) for s in suffixes),
+                            timeout=timeout)
+
+
+async def overdue_listed(client: Client, iid: str, name: str, timeout: float = 15) -> list:
+    """Wait until a visibility query finds the incident with `name` in EcoOverdue."""
+    query = f"WorkflowId = '{api.workflow_id(iid)}' AND EcoOverdue = '{name}'"
+
+    async def listed():
+        return [w async for w in client.list_workflows(query)]
+
+    return await eventually(listed, lambda ws: len(ws) == 1, timeout=timeout)
