@@ -1,0 +1,218 @@
+"""The `ecoplan` command as people use it: a real process against the real dev server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import now
+
+ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
+
+
+def ecoplan(*args: str, env_extra: dict | None = None, address: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ECOPLAN_USER": "王值班", **(env_extra or {})}
+    if address:
+        env["TEMPORAL_ADDRESS"] = address
+    return subprocess.run([ECOPLAN, *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+async def aecoplan(*args: str, env_extra: dict | None = None, address: str | None = None) -> subprocess.CompletedProcess:
+    """The same, without blocking the event loop the test worker runs on."""
+    import asyncio
+
+    env = {**os.environ, "ECOPLAN_USER": "王值班", **(env_extra or {})}
+    if address:
+        env["TEMPORAL_ADDRESS"] = address
+    proc = await asyncio.create_subprocess_exec(ECOPLAN, *args, env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return subprocess.CompletedProcess([ECOPLAN, *args], proc.returncode, out.decode(), err.decode())
+
+
+def one_line_error(p: subprocess.CompletedProcess) -> str:
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, p.stderr
+    assert "Traceback" not in p.stderr
+    return lines[0]
+
+
+# ------------------------------------------------------------------ foundation commands
+
+
+def test_grade_json(tmp_path):
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps({"evacuated": 5000, "drinking_water_interrupted": "township"}))
+    p = ecoplan("grade", str(f), "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["level"] == "III" and out["level_name"] == "较大"
+    assert len(out["reasons"]) == 2 and all(r.startswith("附表1 较大(III)") for r in out["reasons"])
+
+
+def test_grade_yaml_and_plan_by_path(tmp_path):
+    f = tmp_path / "a.yaml"
+    f.write_text("deaths: 30\n")
+    plan = Path(__file__).resolve().parent.parent / "plan" / "plans" / "yangquan-2022.yaml"
+    p = ecoplan("grade", str(f), "--plan", str(plan), "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["level"] == "I"
+
+
+@pytest.mark.parametrize("content,needle", [
+    ('{"deaths": -1}', "deaths"),
+    ('{"deaths": 2.5}', "deaths"),
+    ('{"deaths": ', "malformed JSON"),
+    ('{"cross_boundary": "mars"}', "cross_boundary"),
+    ('{"casualties": 3}', "casualties"),
+    ('[1, 2]', "expected an object"),
+])
+def test_grade_bad_input(tmp_path, content, needle):
+    f = tmp_path / "bad.json"
+    f.write_text(content)
+    p = ecoplan("grade", str(f))
+    assert p.returncode == 2
+    assert needle in one_line_error(p)
+
+
+def test_grade_missing_file_and_non_utf8(tmp_path):
+    p = ecoplan("grade", str(tmp_path / "none.json"))
+    assert p.returncode == 2 and "no such file" in one_line_error(p)
+    f = tmp_path / "latin1.json"
+    f.write_bytes(b'{"deaths": 1, "x": "\xff\xfe"}')
+    p = ecoplan("grade", str(f))
+    assert p.returncode == 2 and "not UTF-8" in one_line_error(p)
+
+
+def test_calendar_due():
+    p = ecoplan("calendar", "due", "--from", "2026-09-30", "--working-days", "20", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"due_date": "2026-11-03", "due_at": "2026-11-03T23:59:59+08:00",
+                                    "provisional": False}
+    p = ecoplan("calendar", "due", "--from", "2031-01-06", "--working-days", "5", "--json")
+    assert json.loads(p.stdout)["provisional"] is True
+    p = ecoplan("calendar", "due", "--from", "2026-02-30", "--working-days", "5")
+    assert p.returncode == 2 and "--from" in one_line_error(p)
+    p = ecoplan("calendar", "due", "--from", "2026-02-03", "--working-days", "0")
+    assert p.returncode == 2 and "--working-days" in one_line_error(p)
+
+
+def test_plan_check_reports_the_loss_discrepancy():
+    p = ecoplan("plan", "check", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["plan"]["id"] == "yangquan-2022"
+    assert [x["severity"] for x in out["problems"]] == ["warning"]
+    assert "500万元" in out["problems"][0]["message"] and "50万元" in out["problems"][0]["message"]
+
+
+def test_plan_check_broken_file(tmp_path):
+    f = tmp_path / "broken.yaml"
+    f.write_text("id: x\ntitle: [unclosed\n")
+    p = ecoplan("plan", "check", "--plan", str(f))
+    assert p.returncode == 2
+    assert "error" in p.stdout
+
+
+# ------------------------------------------------------------------ an incident with the CLI alone
+
+
+async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker):
+    run = lambda *a: aecoplan(*a, address=temporal_address)  # noqa: E731
+    iid = f"cli-{uuid.uuid4().hex[:8]}"
+    start = tmp_path / "incident.json"
+    start.write_text(json.dumps({
+        "incident_id": iid, "title": "阳煤化工储罐泄漏", "discovered_at": (now() - timedelta(hours=1)).isoformat(),
+        "reported_at": (now() - timedelta(minutes=50)).strftime("%Y-%m-%dT%H:%M:%S"),  # no offset: Asia/Shanghai
+        "county": "郊区", "location": "荫营镇", "incident_type": "hazardous_chemicals", "source": "linkage_119",
+        "reporter": "119指挥中心", "assessment": {"direct_loss_yuan": 6_000_000},
+    }, ensure_ascii=False))
+    p = await run("start", str(start))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == iid
+    p = await run("start", str(start))
+    assert p.returncode == 1 and "already exists" in one_line_error(p)
+
+    rep = tmp_path / "initial.json"
+    rep.write_text(json.dumps({"summary": "储罐泄漏约2吨，已围堵", "main_pollutants": "苯"}, ensure_ascii=False))
+    steps = [
+        ("activate", iid),
+        ("report", iid, "--kind", "initial", "--file", str(rep)),
+        ("dispatch", iid, "--lead", "monitoring=张监测", "--lead", "disposal=赵处置", "--lead", "investigation=钱排查"),
+        ("propose-termination", iid, "--reason", "特征污染物降至本底水平"),
+        ("sign-off", iid, "--group", "monitoring", "--lead", "张监测"),
+        ("sign-off", iid, "--group", "disposal", "--lead", "赵处置", "--reject", "--opinion", "下游仍超标"),
+        ("propose-termination", iid, "--reason", "复测达标"),
+        ("sign-off", iid, "--group", "monitoring", "--lead", "张监测"),
+        ("sign-off", iid, "--group", "disposal", "--lead", "赵处置"),
+        ("sign-off", iid, "--group", "investigation", "--lead", "钱排查", "--opinion", "同意"),
+        ("approve-termination", iid, "--by", "李局长", "--instruction", "同意终止"),
+        ("aftercare", iid, "--note", "督促企业清运废物"),
+        ("complete-investigation", iid, "--summary", "阀门老化"),
+        ("review-passed", iid, "--date", now().date().isoformat()),
+        ("submit-assessment-report", iid),
+        ("close", iid),
+    ]
+    for step in steps:
+        p = await run(*step, "--json")
+        assert p.returncode == 0, (step, p.stderr)
+        json.loads(p.stdout)
+    p = await run("status", iid, "--json")
+    st = json.loads(p.stdout)
+    assert st["stage"] == "closed" and st["outcome"] == "completed"
+    assert st["level"] == "III" and st["graded_level"] == "III"
+    assert {d["name"] for d in st["deadlines"]} == {
+        "initial_report", "readiness", "assessment_completion", "investigation", "assessment_report"}
+    assert [s["decision"] for s in st["signoff_history"]] == ["approve", "reject", "approve", "approve", "approve"]
+    for key in ("incident_id", "title", "stage", "level", "graded_level", "plan", "leads", "signoffs",
+                "pending_signoffs", "deadlines", "timeline", "outcome"):
+        assert key in st
+    p = await run("status", iid)
+    assert p.returncode == 0 and iid in p.stdout and "closed" in p.stdout
+    archive = worker.archive_dir / iid
+    names = sorted(x.name for x in archive.iterdir())
+    assert any(n.endswith("activation_notice.md") for n in names)
+    assert any(n.endswith("termination_form.md") for n in names)
+    assert any(n.endswith("info_report.md") for n in names)
+    assert "dossier.json" in names
+    form = next(archive.glob("*termination_form.md")).read_text()
+    assert "钱排查" in form and "同意终止" in form and "应急监测组" in form
+
+
+async def test_refusals_exit_1_with_one_line(tmp_path, temporal_address, worker):
+    run = lambda *a, **k: aecoplan(*a, address=temporal_address, **k)  # noqa: E731
+    iid = f"cli-{uuid.uuid4().hex[:8]}"
+    start = tmp_path / "incident.json"
+    start.write_text(json.dumps({
+        "incident_id": iid, "title": "河道异味", "discovered_at": (now() - timedelta(hours=1)).isoformat(),
+        "reported_at": now().isoformat(), "county": "盂县", "location": "龙华河", "incident_type": "water",
+        "source": "hotline_12369", "reporter": "群众"}, ensure_ascii=False))
+    assert (await run("start", str(start))).returncode == 0
+    before = json.loads((await run("status", iid, "--json")).stdout)
+    cases = [
+        (("dispatch", iid, "--lead", "monitoring=a", "--lead", "disposal=b", "--lead", "investigation=c"), 1, "stage reported"),
+        (("activate", iid, "--level", "II"), 1, "reason"),
+        (("activate", iid, "--level", "V"), 2, "level"),
+        (("activate", iid, "--at", "2099-01-01T00:00"), 1, "future"),
+        (("activate", iid, "--at", "yesterday"), 2, "--at"),
+        (("activate", iid, "--by", "  "), 2, "--by"),
+        (("sign-off", iid, "--group", "monitoring", "--lead", "x"), 1, "stage"),
+        (("dispatch", iid, "--lead", "monitoring"), 2, "GROUP=NAME"),
+        (("status", "no-such-incident"), 1, "no incident"),
+        (("activate", "no-such-incident"), 1, "no incident"),
+    ]
+    for args, code, needle in cases:
+        p = await run(*args)
+        assert p.returncode == code, (args, p.returncode, p.stderr)
+        assert needle in one_line_error(p), (args, p.stderr)
+    p = await run("activate", iid, env_extra={"ECOPLAN_USER": ""})
+    assert p.returncode == 2 and "--by" in one_line_error(p)
+    after = json.loads((await run("status", iid, "--json")).stdout)
+    assert after == before
