@@ -58,16 +58,19 @@ async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30) ->
             await asyncio.sleep(0.25)
 
 
-async def run(embedded: bool) -> int:
+async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | None = None) -> int:
     logging_setup.configure()
     settings = ConnectionSettings.from_env()
     server_proc = None
     if embedded and not os.environ.get("TEMPORAL_ADDRESS"):
+        import dataclasses
+
         import server
 
-        server_proc = server.start_dev_server()
-        log.info("embedded_server_started", address=settings.address, ui="http://localhost:8233",
-                 db=str(server.DEFAULT_DB))
+        db = db or str(server.DEFAULT_DB)
+        server_proc = server.start_dev_server(port=port, ui_port=ui_port, db=db)
+        settings = dataclasses.replace(settings, address=f"127.0.0.1:{port}")
+        log.info("embedded_server_started", address=settings.address, ui=f"http://localhost:{ui_port}", db=db)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -92,9 +95,12 @@ async def run(embedded: bool) -> int:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--embedded", action="store_true", help="also start the embedded dev server")
+    p.add_argument("--port", type=int, default=7233, help="embedded server gRPC port")
+    p.add_argument("--ui-port", type=int, default=8233, help="embedded server Web UI port")
+    p.add_argument("--db", default=None, help="embedded server SQLite file (default .ecoplan/temporal.db)")
     args = p.parse_args()
     try:
-        status = asyncio.run(run(args.embedded))
+        status = asyncio.run(run(args.embedded, args.port, args.ui_port, args.db))
     except Exception as e:  # a one-line reason, not a traceback
         print(f"ecoplan worker: {e}", file=sys.stderr)
         status = 1
