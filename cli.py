@@ -490,6 +490,119 @@ def recompute_deadlines(incident_id: str, by: Optional[str] = ByOpt, role: Optio
     do_action(incident_id, "recompute_deadlines", RecomputeDeadlines, dict(by=actor(by, role, OFFICE)), as_json)
 
 
+# ------------------------------------------------------------------ supervisors
+
+
+def _ago(seconds: int) -> str:
+    m = abs(seconds) // 60
+    d, h, m = m // 1440, (m % 1440) // 60, m % 60
+    return (f"{d}d" if d else "") + (f"{h}h" if h or d else "") + f"{m:02d}m"
+
+
+@app.command()
+def overdue(drills: bool = typer.Option(False, "--drills", help="include drills"), as_json: bool = JsonOpt):
+    """Every running incident with an overdue deadline, most late first, and who must act."""
+    from activities import supervision
+
+    rows = run(lambda c: supervision.overdue(c, drills=drills))
+    emit(rows, as_json, lambda rs: table(
+        [[r["incident_id"], r["title"], r["county"], r["level"], r["stage"], r["deadline"], r["due_at"][:16],
+          _ago(r["late_by_seconds"]), "、".join(r["waiting_on"])] for r in rs],
+        ["incident", "title", "county", "level", "stage", "deadline", "due", "late by", "who must act"])
+        if rs else "nothing overdue")
+
+
+@app.command()
+def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 90m (default: the plan's per-stage expectation)"),
+          drills: bool = typer.Option(False, "--drills", help="include drills"), as_json: bool = JsonOpt):
+    """Running incidents whose stage has not changed for too long, and what they wait for."""
+    from activities import supervision
+
+    try:
+        limit = supervision.parse_duration(idle) if idle is not None else None
+    except ValueError as e:
+        raise bad(f"--idle: {e}") from None
+    rows = run(lambda c: supervision.stuck(c, idle=limit, drills=drills))
+    emit(rows, as_json, lambda rs: table(
+        [[r["incident_id"], r["title"], r["stage"], r["since"][:16], _ago(r["idle_seconds"]),
+          "、".join(r["waiting_on"])] for r in rs],
+        ["incident", "title", "stage", "since", "idle", "waiting on"]) if rs else "nothing stuck")
+
+
+@app.command("list")
+def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[str] = typer.Option(None, "--level"),
+          county: Optional[str] = typer.Option(None, "--county"),
+          drills: bool = typer.Option(False, "--drills", help="include drills"), as_json: bool = JsonOpt):
+    """Running incidents, filterable by stage, level and county."""
+    from activities import supervision
+    from workflows.lifecycle import STAGES
+
+    if stage and stage not in STAGES:
+        raise bad(f"--stage: {stage!r} is not a stage ({', '.join(STAGES)})")
+    if level and level not in ("I", "II", "III", "IV"):
+        raise bad(f"--level: {level!r} is not one of I, II, III, IV")
+    rows = run(lambda c: supervision.list_incidents(c, stage=stage, level=level, county=county, drills=drills))
+    emit(rows, as_json, lambda rs: table(
+        [[r["incident_id"], r["title"], r["stage"], r["level"], r["county"], "演练" if r["drill"] else "",
+          f"{r['next_deadline']['name']} {r['next_deadline']['due_at'][:16]}" if r["next_deadline"] else ""]
+         for r in rs], ["incident", "title", "stage", "level", "county", "drill", "next deadline"])
+        if rs else "no running incidents")
+
+
+def _entry_line(e: dict) -> str:
+    who = (e.get("by") or {}).get("name", "system")
+    flag = " REJECTED" if e["rejected"] else ""
+    move = f" {e['from_stage']}→{e['to_stage']}" if e["from_stage"] != e["to_stage"] else ""
+    detail = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
+    return f"#{e['seq']:<4} {e['at'][:19]}  {who}  {e['action']}{flag}{move}  {detail}"
+
+
+@app.command()
+def timeline(incident_id: str, follow: bool = typer.Option(False, "--follow", "-f",
+                                                           help="print new entries as they happen until closed"),
+             as_json: bool = JsonOpt):
+    """The incident's timeline; with --follow, new entries as they happen (Ctrl-C to stop)."""
+    import api
+
+    async def go(client):
+        seen = 0
+        while True:
+            st = await api.status(client, incident_id)
+            for e in st["timeline"][seen:]:
+                print(json.dumps(e, ensure_ascii=False) if as_json else _entry_line(e), flush=True)
+            seen = len(st["timeline"])
+            if not follow or st.get("outcome"):
+                return
+            await asyncio.sleep(1.0)
+
+    run(go)
+
+
+@app.command("daily-report")
+def daily_report_cmd(date_: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (default today)"),
+                     as_json: bool = JsonOpt):
+    """The daily duty report (零报告/日报告), the same one the 08:00 schedule produces."""
+    from activities import supervision
+
+    day = parse_date(date_, "--date") if date_ else None
+    report = run(lambda c: supervision.daily_report(c, day))
+    emit(report, as_json, supervision.render_daily_report)
+
+
+schedule_app = typer.Typer(no_args_is_help=True, help="Temporal Schedules.")
+app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.command("daily-report")
+def schedule_daily_report(as_json: bool = JsonOpt):
+    """Create the 08:00 Asia/Shanghai daily-report schedule if it is missing (idempotent)."""
+    from schedules import ensure_daily_report_schedule
+
+    created = run(ensure_daily_report_schedule)
+    emit({"schedule": "ecoplan-daily-report", "created": created}, as_json,
+         lambda d: f"schedule {d['schedule']} {'created' if d['created'] else 'already exists'} (08:00 Asia/Shanghai)")
+
+
 # ------------------------------------------------------------------ entry point
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 TASK_QUEUE = "ecoplan"
@@ -78,7 +79,7 @@ class ConnectionSettings:
         }
 
 
-async def connect(settings: ConnectionSettings | None = None) -> Client:
+async def connect(settings: ConnectionSettings | None = None, runtime: Runtime | None = None) -> Client:
     s = settings or ConnectionSettings.from_env()
     return await Client.connect(
         s.address,
@@ -86,4 +87,5 @@ async def connect(settings: ConnectionSettings | None = None) -> Client:
         tls=s.tls_config(),
         api_key=s.api_key,
         data_converter=DATA_CONVERTER,
+        runtime=runtime,
     )

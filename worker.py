@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 import logging_setup
@@ -24,7 +25,10 @@ from activities.calendar import CalendarActivities
 from activities.notify import Notifier
 from activities.plan_snapshot import load_plan_snapshot
 from activities.settings import ActivitySettings
+from activities.supervision import DailyReportActivities
 from connection import TASK_QUEUE, ConnectionSettings, connect
+from schedules import ensure_daily_report_schedule
+from workflows.daily_report import DailyReportWorkflow
 from workflows.incident import IncidentWorkflow
 
 log = structlog.get_logger("ecoplan.worker")
@@ -34,31 +38,40 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
                  **worker_options) -> Worker:
     settings = settings or ActivitySettings.from_env()
     calendar, notifier, archive = CalendarActivities(settings), Notifier(settings), Archive(settings)
+    daily = DailyReportActivities(client, settings)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[IncidentWorkflow],
+        workflows=[IncidentWorkflow, DailyReportWorkflow],
         activities=[load_plan_snapshot, calendar.schedule_deadline, calendar.compute_times,
-                    notifier.notify, archive.archive_document],
+                    notifier.notify, archive.archive_document, daily.compile_daily_report],
         # The activities are plain functions doing file and HTTP I/O: run them in threads.
         activity_executor=ThreadPoolExecutor(max_workers=16),
         **worker_options,
     )
 
 
-async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30) -> Client:
+def metrics_runtime(port: int | None) -> Runtime | None:
+    """The SDK's runtime telemetry as Prometheus metrics on http://0.0.0.0:PORT/metrics."""
+    if not port:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))
+
+
+async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30, runtime: Runtime | None = None) -> Client:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while True:
         try:
-            return await connect(settings)
+            return await connect(settings, runtime=runtime)
         except Exception:
             if loop.time() > deadline:
                 raise
             await asyncio.sleep(0.25)
 
 
-async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | None = None) -> int:
+async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | None = None,
+              metrics_port: int | None = None) -> int:
     logging_setup.configure()
     settings = ConnectionSettings.from_env()
     server_proc = None
@@ -76,8 +89,10 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        client = await _wait_for_server(settings)
-        log.info("worker_starting", task_queue=TASK_QUEUE, **settings.redacted())
+        client = await _wait_for_server(settings, runtime=metrics_runtime(metrics_port))
+        created = await ensure_daily_report_schedule(client)
+        log.info("worker_starting", task_queue=TASK_QUEUE, daily_report_schedule="created" if created else "exists",
+                 metrics=f"http://0.0.0.0:{metrics_port}/metrics" if metrics_port else None, **settings.redacted())
         async with build_worker(client):
             await stop.wait()
         log.info("worker_stopped")
@@ -98,9 +113,11 @@ def main() -> None:
     p.add_argument("--port", type=int, default=7233, help="embedded server gRPC port")
     p.add_argument("--ui-port", type=int, default=8233, help="embedded server Web UI port")
     p.add_argument("--db", default=None, help="embedded server SQLite file (default .ecoplan/temporal.db)")
+    p.add_argument("--metrics-port", type=int, default=int(os.environ.get("ECOPLAN_METRICS_PORT") or 0) or None,
+                   help="serve Prometheus metrics on this port (env ECOPLAN_METRICS_PORT)")
     args = p.parse_args()
     try:
-        status = asyncio.run(run(args.embedded, args.port, args.ui_port, args.db))
+        status = asyncio.run(run(args.embedded, args.port, args.ui_port, args.db, args.metrics_port))
     except Exception as e:  # a one-line reason, not a traceback
         print(f"ecoplan worker: {e}", file=sys.stderr)
         status = 1

@@ -49,9 +49,10 @@ async def test_initial_report_overdue_then_met_late(client, worker, assessment, 
     assert d["status"] == "pending" and parse(d["due_at"]) == discovered + timedelta(hours=hours)
     assert d["reminders_sent"] == 1  # the 1-hour reminder is already past: not sent as noise
 
-    st = await _status_until(client, iid, "initial_report", "overdue")
+    st = await eventually(lambda: api.status(client, iid),
+                          lambda s: deadline(s, "initial_report")["next_escalation_at"] is not None)
     d = deadline(st, "initial_report")
-    assert d["escalations"] == 1
+    assert d["status"] == "overdue" and d["escalations"] == 1
     assert parse(d["next_escalation_at"]) > parse(d["due_at"]) + timedelta(hours=1)  # repeats every 2 h
     [entry] = timeline(st, "deadline_overdue")
     assert entry["by"] is None and entry["detail"]["deadline"] == "initial_report"
@@ -80,20 +81,38 @@ async def test_initial_report_overdue_then_met_late(client, worker, assessment, 
 
 
 async def test_initial_report_in_time_is_met_not_late(client, worker):
-    discovered = now() - timedelta(hours=3, minutes=59, seconds=57)
+    discovered = now() - timedelta(hours=4) + timedelta(seconds=2)
     iid = await api.start_incident(client, report(discovered_at=discovered, reported_at=discovered))
     await act(client, iid, "submit_report",
               m.SubmitReport(by=DUTY, at=discovered + timedelta(hours=1), kind="initial",
                              content=ReportContent(summary="初报")))
     st = await api.status(client, iid)
-    assert deadline(st, "initial_report")["status"] == "met"
-    # the due time passes: nothing fires for a met deadline
+    d = deadline(st, "initial_report")
+    assert d["status"] == "met" and d["met_at"] == (discovered + timedelta(hours=1)).isoformat()
+    # let the due time pass (bounded), then wake the workflow: nothing fires for a met deadline
+    due = parse(d["due_at"])
+    await eventually(lambda: api.status(client, iid), lambda _: now() > due + timedelta(seconds=0.5), timeout=10)
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
-    st = await eventually(lambda: api.status(client, iid),
-                          lambda s: now() > parse(deadline(s, "initial_report")["due_at"]) + timedelta(seconds=2))
+    st = await api.status(client, iid)
     assert deadline(st, "initial_report")["status"] == "met"
     assert timeline(st, "deadline_overdue") == []
     assert not [r for r in outbox(worker, iid) if r["event"] == "deadline_overdue"]
+
+
+async def test_report_made_in_time_but_recorded_after_the_timer_fired_is_met(client, worker):
+    """Business time decides: the 初报 was made (phoned in) in time and recorded after the
+    deadline had fired. It is met, not met_late; the overdue entry stays in the timeline."""
+    discovered = now() - timedelta(hours=4) + timedelta(seconds=2)
+    iid = await api.start_incident(client, report(discovered_at=discovered, reported_at=discovered))
+    await _status_until(client, iid, "initial_report", "overdue")
+    made_at = discovered + timedelta(hours=3)
+    await act(client, iid, "submit_report",
+              m.SubmitReport(by=DUTY, at=made_at, kind="initial", content=ReportContent(summary="电话初报补录")))
+    st = await api.status(client, iid)
+    d = deadline(st, "initial_report")
+    assert (d["status"], parse(d["met_at"]), d["next_escalation_at"]) == ("met", made_at, None)
+    assert [e["detail"]["deadline"] for e in timeline(st, "deadline_overdue")] == ["initial_report"]
+    await _not_listed(client, iid, "initial_report")
 
 
 async def test_readiness_overdue_then_met_late_by_dispatch(client, worker):
@@ -147,8 +166,12 @@ async def test_assessment_report_overdue_at_once_when_review_backdated(client, w
     res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, review_date=review))
     expected_due = load_calendar([DEFAULT_DIR]).add_working_days(review, 20).due_date
     assert f"the report is due {expected_due}" in res.message
-    st = await _status_until(client, iid, "assessment_report", "overdue", timeout=10)
+    # overdue, escalated, and the next escalation computed by the calendar activity
+    st = await eventually(lambda: api.status(client, iid),
+                          lambda s: (deadline(s, "assessment_report") or {}).get("next_escalation_at") is not None,
+                          timeout=10)
     d = deadline(st, "assessment_report")
+    assert d["status"] == "overdue"
     assert date.fromisoformat(d["due_date"]) == expected_due and d["provisional"] is False
     assert d["reminders_sent"] == 2 and d["escalations"] == 1
     # the next escalation: the next working day's morning, from the calendar activity
@@ -156,7 +179,7 @@ async def test_assessment_report_overdue_at_once_when_review_backdated(client, w
     assert nxt.time() == time(9, 0) and nxt.date() > today
     assert st["review_date"] == review.isoformat()
     assert deadline(st, "assessment_completion")["status"] == "met"  # met by the review
-    assert [e["detail"]["deadline"] for e in timeline(st, "deadline_overdue")] == ["assessment_report"]
+    assert [e for e in timeline(st, "deadline_overdue") if e["detail"]["deadline"] == "assessment_report"]
 
     await overdue_listed(client, iid, "assessment_report")
     await outbox_events(worker, iid, "deadline_overdue")

@@ -94,6 +94,8 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     assert st["leads"] == LEADS
     if readiness:
         assert deadline(st, "readiness")["status"] == "met"
+    await act(client, iid, "submit_report", m.SubmitReport(
+        by=DUTY, kind="progress", content=ReportContent(summary="下游监测数据回落", monitoring_data="COD 18 mg/L")))
 
     # termination: proposal, three sign-offs, commander
     res = await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="已降至本底水平"))
@@ -115,6 +117,8 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
 
     # post event
     await act(client, iid, "record_aftercare", m.RecordAftercare(by=DUTY, note="指导县政府善后"))
+    await act(client, iid, "submit_report", m.SubmitReport(
+        by=DUTY, kind="final", content=ReportContent(summary="处置完毕，污染已消除")))
     await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, summary="企业储罐老化"))
     assert deadline(await api.status(client, iid), "investigation")["status"] == "met"
     res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
@@ -132,8 +136,8 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     st = await api.status(client, iid)
     assert (st["stage"], st["outcome"]) == ("closed", "completed")
     assert user_actions(st) == [
-        "reported", "activate_response", "submit_report", "dispatch", "propose_termination",
-        "sign_off", "sign_off", "sign_off", "approve_termination", "record_aftercare",
+        "reported", "activate_response", "submit_report", "dispatch", "submit_report", "propose_termination",
+        "sign_off", "sign_off", "sign_off", "approve_termination", "record_aftercare", "submit_report",
         "complete_investigation", "assessment_review_passed", "submit_assessment_report", "close"]
     stages = [(e["from_stage"], e["to_stage"]) for e in st["timeline"] if e["from_stage"] != e["to_stage"]]
     assert stages == [("reported", "responding"), ("responding", "on_site"), ("on_site", "termination_pending"),
@@ -150,8 +154,11 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     for g in SIGNATORIES:
         assert f"{g} 同意终止" in form and LEADS[g] in form
     assert "同意终止应急响应，做好后期处置" in form and COMMANDER.name in form
-    info = next(t for n, t in files.items() if n.endswith("info_report.md"))
-    assert "初报" in info and "储罐泄漏，已围堵" in info and "桃河冶西段" in info
+    infos = [t for n, t in files.items() if n.endswith("info_report.md")]  # in timeline order
+    assert len(infos) == 3
+    assert "信息初报" in infos[0] and "储罐泄漏，已围堵" in infos[0] and "桃河冶西段" in infos[0]
+    assert "信息续报" in infos[1] and "COD 18 mg/L" in infos[1]
+    assert "信息处理结果报告" in infos[2] and "处置完毕，污染已消除" in infos[2]
     dossier = json.loads(files["dossier.json"])
     assert dossier["incident_id"] == iid and dossier["outcome"] == "completed"
     assert len(dossier["timeline"]) == len(st["timeline"])
@@ -163,11 +170,17 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     by_event = {row["event"]: row for row in rows}
     assert (CITY_HQ in by_event["response_activated"]["recipients"]) == (level != "IV")
     assert by_event["assessment_report_submitted"]["recipients"] == ["市人民政府", "省生态环境厅"]
+    assert [row["detail"]["kind"] for row in rows if row["event"] == "info_report"] == ["initial", "progress", "final"]
     assert not [row for row in rows if row["event"] in ("deadline_overdue", "deadline_reminder")]
+    # the supervisor views see it closed
+    query = f"WorkflowId = '{api.workflow_id(iid)}' AND EcoStage = 'closed' AND EcoOutcome = 'completed'"
+    await eventually(lambda: _list(client, query), lambda ws: len(ws) == 1)
 
 
 async def test_warning_lifted(client, worker):
     iid = await api.start_incident(client, report())
+    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, actions_done=["nosuch"]),
+                  "unknown warning action 'nosuch'", "public_opinion")
     res = await act(client, iid, "issue_warning",
                     m.IssueWarning(by=DUTY, recommendation="发布黄色预警", actions_done=["public_opinion"]))
     assert res.stage == "warning"
@@ -176,6 +189,8 @@ async def test_warning_lifted(client, worker):
     assert [a["id"] for a in st["warning"]["actions"] if a["done"]] == ["public_opinion"]
     assert "lift_warning" in st["allowed_actions"] and "activate_response" in st["allowed_actions"]
     await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY), "cannot issue a warning", "stage warning")
+    await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="x", at=now() + timedelta(hours=1)),
+                  "in the future")
     res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="危险已经消除"))
     assert res.stage == "closed"
     handle = client.get_workflow_handle(api.workflow_id(iid))
@@ -415,8 +430,8 @@ async def test_refused_time_checks_and_duplicate_report(client, worker):
     t0 = now()
     r = report(discovered_at=t0 - timedelta(minutes=30))
     iid = await api.start_incident(client, r)
-    msg = await refused(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=t0 + timedelta(minutes=10)),
-                        "in the future", "more than 5 minutes")
+    await refused(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=t0 + timedelta(minutes=10)),
+                  "in the future", "more than 5 minutes")
     await refused(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=r.discovered_at - timedelta(minutes=1)),
                   "before the incident was discovered")
     # within the tolerance is fine
@@ -427,7 +442,6 @@ async def test_refused_time_checks_and_duplicate_report(client, worker):
                   "initial report (初报) was made", "progress report")
     await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="progress", content=ReportContent(summary="续报")))
     assert [x["kind"] for x in (await api.status(client, iid))["reports"]] == ["initial", "progress"]
-    assert msg
 
 
 async def test_refused_groups_and_signatures(client, worker):
@@ -481,6 +495,12 @@ async def test_refused_post_event_order(client, worker):
                   "investigation was completed")
     msg = await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet", "assessment report is not submitted")
     assert "investigation" not in msg
+    today = now().date()
+    await refused(client, iid, "assessment_review_passed",
+                  m.AssessmentReviewPassed(by=DUTY, review_date=today + timedelta(days=1)), "is in the future")
+    await refused(client, iid, "assessment_review_passed",
+                  m.AssessmentReviewPassed(by=DUTY, review_date=today - timedelta(days=3)),
+                  "before the incident was discovered")
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     await refused(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY), "already passed review")
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, recipients=["市人民政府"]),

@@ -8,7 +8,7 @@ and run), applies the change before its first await, and starts side effects
 the command centre. Deadlines are one mechanism: a list of deadlines and a single timer
 loop that wakes at the next due time, reminder or repeated escalation.
 
-Deterministic: no I/O, no wall clock (self._now()), no plan or calendar files; plans
+Deterministic: no I/O, no wall clock (workflow.now()), no plan or calendar files; plans
 and due dates come from activities and are recorded in history.
 """
 
@@ -80,6 +80,9 @@ class IncidentWorkflow:
         self._wake = False
         self._effects: set[asyncio.Task] = set()
         self._published: dict[str, Any] = {}
+        self._published_memo: dict | None = None
+        self._transition_at: datetime | None = None
+        self._stuck_after: tuple[str, datetime | None] | None = None
 
     # ------------------------------------------------------------------ run
 
@@ -91,6 +94,7 @@ class IncidentWorkflow:
             await self._open(inp.report)
         while self.s.outcome is None:
             await self._fire_due()
+            await self._refresh_stuck_after()
             self._publish()
             wake = self._next_wake()
             self._wake = False
@@ -108,8 +112,9 @@ class IncidentWorkflow:
     async def _open(self, report) -> None:
         info = workflow.info()
         now = self._now()
+        # Business time: the stage began when the incident was reported, not when we heard.
         self.s = m.IncidentState(incident_id=info.workflow_id.removeprefix("incident-"),
-                                 report=report, stage_entered_at=now)
+                                 report=report, stage_entered_at=min(report.reported_at, now))
         loaded = await workflow.execute_activity(
             load_plan_snapshot, PlanRequest(plan=report.plan, assessment=report.assessment), **QUICK)
         self._adopt(self.s.model_copy(update={"plan": loaded.snapshot, "grading": loaded.grading}))
@@ -127,7 +132,8 @@ class IncidentWorkflow:
 
     def _stage_changed(self, _from: str, to: str) -> None:
         self.s.stage = to
-        self.s.stage_entered_at = self._now()
+        # Business time of the action that moved it (a backdated action backdates the stage).
+        self.s.stage_entered_at = self._transition_at or self._now()
 
     # ------------------------------------------------------------------ queries
 
@@ -618,7 +624,9 @@ class IncidentWorkflow:
 
     def _meet(self, d: m.Deadline, at: datetime) -> None:
         d.met_at = at
-        d.status = "met_late" if (d.status == "overdue" or at > d.due_at) else "met"
+        # Business time decides (DESIGN.md): work done in time but recorded after the timer
+        # fired is met; the overdue entry and escalations stay in the timeline.
+        d.status = "met_late" if at > d.due_at else "met"
         d.next_escalation_at = None
         self._wake = True
 
@@ -696,7 +704,9 @@ class IncidentWorkflow:
 
     def _transition(self, trigger: str, at: datetime, by: Actor, detail: dict, action: str | None = None):
         before = self.s.stage
+        self._transition_at = at
         self.lc.fire(trigger)
+        self._transition_at = None
         self._wake = True
         return self._record(at, by, action or trigger, before, detail)
 
@@ -761,6 +771,37 @@ class IncidentWorkflow:
             updates.append(key.value_unset() if value is None else key.value_set(value))
         if updates:
             workflow.upsert_search_attributes(updates)
+        # Details the supervisor views print but need not query on travel in the memo.
+        stuck_after = (self._stuck_after[1] if self._stuck_after and self._stuck_after[0] == s.stage
+                       and s.outcome is None else None)
+        memo = {
+            "title": s.report.title, "stage": s.stage, "level": values[1][1],
+            "overdue": [{"deadline": d.name, "due_at": d.due_at.isoformat(), "who_acts": d.who_acts} for d in overdue],
+            "next_deadline": {"name": nxt.name, "due_at": nxt.due_at.isoformat()} if nxt else None,
+            "stuck_after": stuck_after.isoformat() if stuck_after else None,
+        }
+        if memo != self._published_memo:
+            self._published_memo = memo
+            workflow.upsert_memo({"supervision": memo})
+
+    async def _refresh_stuck_after(self) -> None:
+        """When the stage would count as stuck: stage entered + the plan's expectation."""
+        s = self.s
+        if s.plan is None or (self._stuck_after and self._stuck_after[0] == s.stage):
+            return
+        within = s.plan.stage_expectations.get(s.stage)
+        if within is None:
+            self._stuck_after = (s.stage, None)
+            return
+        stage = s.stage
+        if within.is_working_days:
+            [t] = await workflow.execute_activity_method(
+                CalendarActivities.compute_times, [TimeRequest(start=s.stage_entered_at, duration=within)], **QUICK)
+            at = t.at
+        else:
+            at = s.stage_entered_at + within.as_timedelta()
+        if s.stage == stage:
+            self._stuck_after = (stage, at)
 
     # ------------------------------------------------------------------ side effects
 

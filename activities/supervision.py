@@ -1,0 +1,262 @@
+"""Supervisor views: which incidents are overdue, which are stuck, on whom they wait.
+
+Every view is a visibility query (List Workflows) over the custom search attributes and
+the `supervision` memo each incident keeps up to date; no worker is touched, so the
+answer comes even when workers are busy or down. Visibility is eventually consistent:
+a change shows within about a second; `ecoplan status ID` reads the workflow itself.
+
+The same functions serve the CLI and the daily duty report (零报告/日报告, seed 004), which
+a Temporal Schedule runs every day at 08:00 Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecution
+
+from activities.settings import ActivitySettings
+from plan.calendar import SHANGHAI
+from workflows import search_attributes as sa
+
+WORKFLOW_TYPE = "IncidentWorkflow"
+
+
+def _q(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _ts(t: datetime) -> str:
+    return _q(t.astimezone(SHANGHAI).isoformat())
+
+
+def base_query(drills: bool = False, running: bool = True) -> str:
+    q = [f"WorkflowType = {_q(WORKFLOW_TYPE)}"]
+    if running:
+        q.append("ExecutionStatus = 'Running'")
+    if not drills:
+        q.append("EcoDrill = false")
+    return " AND ".join(q)
+
+
+class Row(BaseModel):
+    """What one incident tells the visibility index about itself."""
+
+    incident_id: str
+    title: str
+    county: str | None
+    level: str | None
+    stage: str | None
+    drill: bool
+    stage_entered_at: datetime | None
+    waiting_on: list[str]
+    pending_signoffs: list[str]
+    memo: dict
+
+
+async def _rows(client: Client, query: str, limit: int | None = None) -> list[Row]:
+    rows = []
+    async for wf in client.list_workflows(query, limit=limit):
+        rows.append(await _row(wf))
+    return rows
+
+
+async def _row(wf: WorkflowExecution) -> Row:
+    a = wf.typed_search_attributes
+    memo = await wf.memo()
+    sup = memo.get("supervision") or {}
+    return Row(
+        incident_id=wf.id.removeprefix("incident-"),
+        title=sup.get("title") or memo.get("title") or "",
+        county=a.get(sa.COUNTY),
+        level=a.get(sa.LEVEL),
+        stage=a.get(sa.STAGE),
+        drill=bool(a.get(sa.DRILL)),
+        stage_entered_at=a.get(sa.STAGE_ENTERED_AT),
+        waiting_on=list(a.get(sa.WAITING_ON) or []),
+        pending_signoffs=list(a.get(sa.PENDING_SIGNOFFS) or []),
+        memo=sup,
+    )
+
+
+# ------------------------------------------------------------------ the three views
+
+
+async def overdue(client: Client, drills: bool = False, now: datetime | None = None) -> list[dict]:
+    """One row per overdue deadline, most late first."""
+    now = now or datetime.now(SHANGHAI)
+    out = []
+    for r in await _rows(client, base_query(drills) + " AND EcoOverdueSince IS NOT NULL"):
+        for d in r.memo.get("overdue", []):
+            due = datetime.fromisoformat(d["due_at"])
+            out.append({
+                "incident_id": r.incident_id, "title": r.title, "county": r.county, "level": r.level,
+                "stage": r.stage, "deadline": d["deadline"], "due_at": due.astimezone(SHANGHAI).isoformat(),
+                "late_by_seconds": int((now - due).total_seconds()),
+                "waiting_on": [d["who_acts"], *(w for w in r.waiting_on if w != d["who_acts"])],
+            })
+    return sorted(out, key=lambda x: -x["late_by_seconds"])
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90m', '6h', '3d', '1d12h' → timedelta; one-line ValueError otherwise."""
+    import re
+
+    parts = re.fullmatch(r"\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*", text or "")
+    if not text or not text.strip() or not parts or not any(parts.groups()):
+        raise ValueError(f"{text!r} is not a duration like 90m, 6h, 3d or 1d12h")
+    d, h, m = (int(x or 0) for x in parts.groups())
+    return timedelta(days=d, hours=h, minutes=m)
+
+
+async def stuck(client: Client, idle: timedelta | None = None, drills: bool = False,
+                now: datetime | None = None) -> list[dict]:
+    """Incidents whose stage has not changed for longer than their plan expects for that
+    stage (each incident's memo carries `stuck_after` from its own plan), or than `idle`."""
+    now = now or datetime.now(SHANGHAI)
+    query = base_query(drills)
+    if idle is not None:
+        query += f" AND EcoStageEnteredAt < {_ts(now - idle)}"
+    else:
+        query += " AND EcoStageEnteredAt IS NOT NULL"
+    out = []
+    for r in await _rows(client, query):
+        if r.stage_entered_at is None:
+            continue
+        if idle is None:
+            after = r.memo.get("stuck_after")
+            if not after or datetime.fromisoformat(after) > now:
+                continue
+        out.append({
+            "incident_id": r.incident_id, "title": r.title, "stage": r.stage,
+            "since": r.stage_entered_at.astimezone(SHANGHAI).isoformat(),
+            "idle_seconds": int((now - r.stage_entered_at).total_seconds()),
+            "waiting_on": r.waiting_on, "county": r.county, "level": r.level,
+        })
+    return sorted(out, key=lambda x: -x["idle_seconds"])
+
+
+async def list_incidents(client: Client, stage: str | None = None, level: str | None = None,
+                         county: str | None = None, drills: bool = False) -> list[dict]:
+    query = base_query(drills)
+    for key, value in ((sa.STAGE, stage), (sa.LEVEL, level), (sa.COUNTY, county)):
+        if value:
+            query += f" AND {key.name} = {_q(value)}"
+    out = []
+    for r in await _rows(client, query):
+        out.append({
+            "incident_id": r.incident_id, "title": r.title, "stage": r.stage, "level": r.level,
+            "county": r.county, "drill": r.drill, "next_deadline": r.memo.get("next_deadline"),
+        })
+    return sorted(out, key=lambda x: x["incident_id"])
+
+
+# ------------------------------------------------------------------ daily duty report
+
+
+REPORT_HOUR = time(8, 0)  # the duty report's time, Asia/Shanghai
+
+
+def report_period(report_date: date, now: datetime) -> tuple[datetime, datetime]:
+    """A past date's report covers the 24 h up to its 08:00. Today's covers the time since
+    the last 08:00 report, and within the first hour after 08:00 (the scheduled run) the
+    whole day before it."""
+    eight = datetime.combine(report_date, REPORT_HOUR, SHANGHAI)
+    if report_date < now.date():
+        return eight - timedelta(days=1), eight
+    last = eight if now >= eight else eight - timedelta(days=1)
+    start = last - timedelta(days=1) if now - last < timedelta(hours=1) else last
+    return start, now
+
+
+class DailyReportRequest(BaseModel):
+    report_date: date | None = None  # default: today, Asia/Shanghai
+    now: datetime | None = None  # default: the wall clock (activities may read it)
+
+
+async def daily_report(client: Client, report_date: date | None = None, now: datetime | None = None) -> dict:
+    """零报告/日报告: open incidents by stage and level, incidents reported since the last
+    report (08:00 the day before), overdue and stuck ones, deadlines due in the next 24 h;
+    an explicit zero report when there is nothing."""
+    now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    period_start, period_end = report_period(report_date or now.date(), now)
+    report_date = report_date or now.date()
+    open_rows = await _rows(client, base_query())
+    new_rows = await _rows(client, base_query(running=False)
+                           + f" AND StartTime >= {_ts(period_start)} AND StartTime < {_ts(period_end)}")
+    due_soon = []
+    for r in open_rows:
+        nd = r.memo.get("next_deadline")
+        if nd and now <= datetime.fromisoformat(nd["due_at"]) <= now + timedelta(hours=24):
+            due_soon.append({"incident_id": r.incident_id, "title": r.title, **nd})
+    late = await overdue(client, now=now)
+    idle = await stuck(client, now=now)
+    report = {
+        "report_date": report_date.isoformat(),
+        "generated_at": now.isoformat(),
+        "period": {"from": period_start.isoformat(), "to": period_end.isoformat()},
+        "open_incidents": len(open_rows),
+        "by_stage": dict(Counter(r.stage for r in open_rows)),
+        "by_level": dict(Counter(r.level for r in open_rows)),
+        "new_incidents": [{"incident_id": r.incident_id, "title": r.title, "county": r.county,
+                           "level": r.level, "stage": r.stage} for r in new_rows],
+        "overdue": late,
+        "stuck": idle,
+        "due_next_24h": sorted(due_soon, key=lambda x: x["due_at"]),
+    }
+    report["zero_report"] = not (open_rows or new_rows or late or idle or due_soon)
+    return report
+
+
+def render_daily_report(r: dict) -> str:
+    lines = [f"# 突发环境事件日报告 {r['report_date']}", "",
+             f"统计时段：{r['period']['from'][:16]} 至 {r['period']['to'][:16]}（生成于 {r['generated_at'][:16]}）", ""]
+    if r["zero_report"]:
+        lines += ["**零报告**：本时段无新发突发环境事件，无在办、逾期或停滞事件，未来24小时无到期事项。"]
+        return "\n".join(lines)
+    lines += [f"在办事件：{r['open_incidents']} 起",
+              "按阶段：" + ("，".join(f"{k} {v}" for k, v in sorted(r["by_stage"].items())) or "无"),
+              "按级别：" + ("，".join(f"{k} {v}" for k, v in sorted(r["by_level"].items())) or "无"), ""]
+    lines.append(f"## 新报事件（{len(r['new_incidents'])}）")
+    lines += [f"- {x['incident_id']} {x['title']}（{x['county']}，{x['level'] or '—'}级，{x['stage']}）"
+              for x in r["new_incidents"]] or ["- 无"]
+    lines.append(f"\n## 逾期事项（{len(r['overdue'])}）")
+    lines += [f"- {x['incident_id']} {x['title']}：{x['deadline']} 到期 {x['due_at'][:16]}，"
+              f"已逾期 {x['late_by_seconds'] // 3600} 小时；待办：{'、'.join(x['waiting_on'])}" for x in r["overdue"]] or ["- 无"]
+    lines.append(f"\n## 停滞事件（{len(r['stuck'])}）")
+    lines += [f"- {x['incident_id']} {x['title']}：{x['stage']} 自 {x['since'][:16]}；等待：{'、'.join(x['waiting_on']) or '—'}"
+              for x in r["stuck"]] or ["- 无"]
+    lines.append(f"\n## 未来24小时到期（{len(r['due_next_24h'])}）")
+    lines += [f"- {x['incident_id']} {x['title']}：{x['name']} {x['due_at'][:16]}" for x in r["due_next_24h"]] or ["- 无"]
+    return "\n".join(lines)
+
+
+class DailyReportActivities:
+    """The daily report needs the Temporal client for its visibility queries."""
+
+    def __init__(self, client: Client, settings: ActivitySettings):
+        self.client = client
+        self.settings = settings
+
+    @activity.defn
+    async def compile_daily_report(self, req: DailyReportRequest) -> dict:
+        report = await daily_report(self.client, req.report_date, req.now)
+        folder = self.settings.archive_dir / "daily"
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / report["report_date"]
+        stem.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        stem.with_suffix(".md").write_text(render_daily_report(report) + "\n", encoding="utf-8")
+        return report
+
+
+def summary_line(report: dict) -> str:
+    if report["zero_report"]:
+        return f"日报告 {report['report_date']}：零报告"
+    return (f"日报告 {report['report_date']}：在办 {report['open_incidents']}，新报 {len(report['new_incidents'])}，"
+            f"逾期 {len(report['overdue'])}，停滞 {len(report['stuck'])}")
+
+

@@ -1,0 +1,37 @@
+"""DailyReportWorkflow: the 零报告/日报告 (seed 004) that a Temporal Schedule starts every day
+at 08:00 Asia/Shanghai. It compiles the report (an activity: visibility queries, archive)
+and sends it through the notification activity, zero report included."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notify import Notification, Notifier
+    from activities.supervision import DailyReportActivities, DailyReportRequest, summary_line
+
+DAILY_REPORT_SCHEDULE_ID = "ecoplan-daily-report"
+DUTY_RECIPIENTS = ["带班领导", "局指挥部办公室"]  # 24-hour duty and the leader on duty (seed 004)
+
+
+@workflow.defn
+class DailyReportWorkflow:
+    @workflow.run
+    async def run(self, req: DailyReportRequest) -> dict:
+        report = await workflow.execute_activity_method(
+            DailyReportActivities.compile_daily_report, req,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=10))
+        await workflow.execute_activity_method(
+            Notifier.notify,
+            Notification(key=f"{workflow.info().workflow_id}/{report['report_date']}", incident_id="-",
+                         event="daily_report", subject=summary_line(report), recipients=DUTY_RECIPIENTS,
+                         at=workflow.now(), detail={"zero_report": report["zero_report"],
+                                                    "open_incidents": report["open_incidents"],
+                                                    "overdue": len(report["overdue"])}),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)))
+        return report
