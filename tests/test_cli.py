@@ -216,3 +216,25 @@ async def test_refusals_exit_1_with_one_line(tmp_path, temporal_address, worker)
     assert p.returncode == 2 and "--by" in one_line_error(p)
     after = json.loads((await run("status", iid, "--json")).stdout)
     assert after == before
+
+
+async def test_timeline_follow_until_closed(temporal_address, worker, client):
+    """`ecoplan timeline ID --follow` prints entries as they happen and ends when the incident closes."""
+    import asyncio
+
+    import api
+    from tests.helpers import DUTY, report
+    from workflows import messages as m
+
+    iid = await api.start_incident(client, report())
+    env = {**os.environ, "TEMPORAL_ADDRESS": temporal_address}
+    proc = await asyncio.create_subprocess_exec(ECOPLAN, "timeline", iid, "--follow", "--json", env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
+    assert first["action"] == "reported"
+    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
+    await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err
+    actions = [json.loads(l)["action"] for l in out.decode().splitlines()]
+    assert actions[-2:] == ["issue_warning", "lift_warning"]

@@ -47,14 +47,14 @@ async def wait_for(check, timeout: float = 60.0):
 
 
 async def test_embedded_server_and_worker(tmp_path):
-    port, ui = free_port(), free_port()
+    port, ui, metrics = free_port(), free_port(), free_port()
     address = f"127.0.0.1:{port}"
     db = tmp_path / "temporal.db"
     env = {**os.environ, "ECOPLAN_USER": "王值班", "ECOPLAN_ARCHIVE_DIR": str(tmp_path / "archive"),
            "ECOPLAN_OUTBOX": str(tmp_path / "outbox.jsonl")}
     env.pop("TEMPORAL_ADDRESS", None)
     cmd = [sys.executable, str(ROOT / "worker.py"), "--embedded", "--port", str(port), "--ui-port", str(ui),
-           "--db", str(db)]
+           "--db", str(db), "--metrics-port", str(metrics)]
 
     async def listed() -> bool:
         code, out, _ = await sh(TEMPORAL_BIN, "operator", "search-attribute", "list", "--address", address)
@@ -79,6 +79,12 @@ async def test_embedded_server_and_worker(tmp_path):
                 assert code == 0, err
                 code, out, err = await sh(ecoplan, "activate", iid, env=cli_env)
                 assert code == 0, err
+                # the worker's runtime telemetry is served for Prometheus
+                import urllib.request
+
+                body = await asyncio.to_thread(
+                    lambda: urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=5).read().decode())
+                assert "temporal_" in body and "# TYPE" in body
             # on the second start the incident is still there, in the stage it had
             code, out, err = await sh(ecoplan, "status", iid, "--json", env=cli_env)
             assert code == 0, err
