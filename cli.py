@@ -490,6 +490,53 @@ def recompute_deadlines(incident_id: str, by: Optional[str] = ByOpt, role: Optio
     do_action(incident_id, "recompute_deadlines", RecomputeDeadlines, dict(by=actor(by, role, OFFICE)), as_json)
 
 
+@app.command("cross-boundary")
+def cross_boundary(incident_id: str, scope: str = typer.Option(..., "--scope", help="county_dispute | city | province"),
+                   neighbour: list[str] = typer.Option([], "--neighbour", help="a neighbouring government/bureau (repeatable)"),
+                   note: str = typer.Option("", "--note"),
+                   by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """The incident crosses (or may cross) a boundary: notify the neighbours (4.2.3)."""
+    from workflows.messages import RecordCrossBoundary
+
+    do_action(incident_id, "record_cross_boundary", RecordCrossBoundary, dict(
+        by=actor(by, role, OFFICE), at=parse_time(at), scope=scope, neighbours=neighbour, note=note), as_json)
+
+
+@app.command("request-support")
+def request_support(incident_id: str, partner: str = typer.Option(..., "--partner", help="a linkage partner id, e.g. fire_brigade"),
+                    request: str = typer.Option(..., "--request", help="what is asked: experts, rescue teams …"),
+                    by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """商请: ask a linkage partner for experts or rescue teams (协议 二.6)."""
+    from workflows.messages import RequestSupport
+
+    do_action(incident_id, "request_support", RequestSupport, dict(
+        by=actor(by, role, OFFICE), at=parse_time(at), partner=partner, request=request), as_json)
+
+
+@app.command("answer-support")
+def answer_support(incident_id: str, request_no: int = typer.Option(..., "--request", help="the request number"),
+                   declined: bool = typer.Option(False, "--declined"), note: str = typer.Option("", "--note"),
+                   by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+    """Record a partner's answer to a support request."""
+    from workflows.messages import SupportAnswer
+
+    do_action(incident_id, "answer_support", SupportAnswer, dict(
+        by=actor(by, role, OFFICE), at=parse_time(at), request_no=request_no,
+        answer="declined" if declined else "accepted", note=note), as_json)
+
+
+@app.command("joint-investigation")
+def joint_investigation(incident_id: str, member: list[str] = typer.Option(..., "--member", help="repeatable"),
+                        note: str = typer.Option("", "--note"),
+                        by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                        as_json: bool = JsonOpt):
+    """Record the joint investigation group with the fire brigade (联合调查组, 协议 二.5)."""
+    from workflows.messages import RecordJointInvestigation
+
+    do_action(incident_id, "record_joint_investigation", RecordJointInvestigation, dict(
+        by=actor(by, role, OFFICE), at=parse_time(at), members=member, note=note), as_json)
+
+
 # ------------------------------------------------------------------ supervisors
 
 
@@ -601,6 +648,47 @@ def schedule_daily_report(as_json: bool = JsonOpt):
     created = run(ensure_daily_report_schedule)
     emit({"schedule": "ecoplan-daily-report", "created": created}, as_json,
          lambda d: f"schedule {d['schedule']} {'created' if d['created'] else 'already exists'} (08:00 Asia/Shanghai)")
+
+
+# ------------------------------------------------------------------ drills and intake
+
+drill_app = typer.Typer(no_args_is_help=True, help="Drills (演练, seed 003).")
+app.add_typer(drill_app, name="drill")
+
+
+@drill_app.command("start")
+def drill_start(scenario: str = typer.Argument(..., help="a scenario id from plan/scenarios/ or a path"),
+                as_json: bool = JsonOpt):
+    """Start an incident flagged as a drill from a scenario file; prints the incident id."""
+    import api
+    from plan.scenarios import ScenarioError, load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as e:
+        raise bad(str(e)) from None
+    iid = run(api.start_incident, sc.incident_report())
+    emit({"incident_id": iid, "scenario": sc.id}, as_json, lambda d: d["incident_id"])
+
+
+@drill_app.command("report")
+def drill_report(incident_id: str, as_json: bool = JsonOpt):
+    """The after-action evaluation of a drill (seed 003), as Markdown or JSON."""
+    import api
+    from plan.drill import evaluate, render_markdown
+
+    st = run(api.status, incident_id)
+    if not st.get("drill"):
+        raise Fail(f"incident {incident_id} is not a drill")
+    emit(evaluate(st), as_json, render_markdown)
+
+
+@app.command()
+def intake(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8080, "--port")):
+    """The HTTP intake for the 12369 and 119 platforms (OpenAPI schema at /openapi.json)."""
+    import intake as service
+
+    service.serve(host=host, port=port)
 
 
 # ------------------------------------------------------------------ entry point

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from plan.grading import Assessment
 
@@ -104,3 +104,8 @@ class ReportContent(Model):
     trend: Text | None = None
     actions_taken: Text | None = None
     next_measures: Text | None = None
+    # Linkage bulletin fields (郑环办〔2013〕84号 协议 二.3) a report may carry.
+    fire_forces: Text | None = None  # 公安消防参战力量
+    fire_water_used: Text | None = None  # 消防水使用量
+    hidden_dangers: Text | None = None  # 可能存在的隐患
+    affected_area: Text | None = None  # 影响范围

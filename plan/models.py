@@ -263,6 +263,31 @@ class InfoReporting(Strict):
     source: str
 
 
+class LinkagePartner(Strict):
+    id: str
+    name: str
+    channel: str  # how bulletins reach them, e.g. 119指挥平台, 值班电话/传真
+    source: str
+
+
+class BulletinField(Strict):
+    id: str  # key in the bulletin's detail
+    label: str
+    source: str
+
+
+class LinkageSpec(Strict):
+    """Inter-agency linkage (4.2.3; 郑环办〔2013〕84号 协议 二.3, 二.5, 二.6): who receives the
+    linkage bulletin, what it contains, who hears of a cross-boundary incident."""
+
+    partners: list[LinkagePartner]
+    bulletin_fields: list[BulletinField]
+    neighbours_notified: list[str]  # 4.2.3 相邻区域人民政府及生态环境部门
+    cross_province_report_to: list[str]  # 4.2.3 省人民政府、省生态环境厅
+    fire_brigade: str  # the partner id of the fire brigade (joint investigation group, 协议 二.5)
+    source: str
+
+
 Stage = Literal[
     "reported", "warning", "responding", "on_site", "termination_pending", "post_event", "closed"
 ]
@@ -296,6 +321,7 @@ class Plan(Strict):
     termination: TerminationSpec
     post_event: PostEventSpec
     stage_expectations: list[StageExpectation]
+    linkage: LinkageSpec | None = None  # plans without a linkage agreement omit it
 
     @model_validator(mode="after")
     def _consistent(self) -> "Plan":

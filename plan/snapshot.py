@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from plan.grading import Assessment, Grading
-from plan.models import ChecklistItem, DeadlineRule, Duration, Level, Plan, TerminationSpec
+from plan.models import ChecklistItem, DeadlineRule, Duration, Level, LinkageSpec, Plan, TerminationSpec
 
 
 class LevelBrief(BaseModel):
@@ -33,6 +33,7 @@ class PlanSnapshot(BaseModel):
     stage_expectations: dict[str, Duration]
     report_recipients: list[str]
     assessment_report_recipients: list[str]
+    linkage: LinkageSpec | None = None
 
     @property
     def ref(self) -> dict:
@@ -62,6 +63,7 @@ class PlanSnapshot(BaseModel):
             stage_expectations={s.stage: s.within for s in plan.stage_expectations},
             report_recipients=plan.reporting.recipients,
             assessment_report_recipients=plan.post_event.assessment_report_recipients,
+            linkage=plan.linkage,
         )
 
 

@@ -392,17 +392,21 @@ def all_actions() -> dict[str, m.Action]:
         "assessment_review_passed": m.AssessmentReviewPassed(by=DUTY),
         "submit_assessment_report": m.SubmitAssessmentReport(by=DUTY),
         "close": m.Close(by=DUTY),
+        "request_support": m.RequestSupport(by=DUTY, partner="fire_brigade", request="调派专家"),
+        "record_joint_investigation": m.RecordJointInvestigation(by=DUTY, members=["消防支队 王"]),
     }
 
 
 ALLOWED = {
     "reported": {"issue_warning", "activate_response"},
-    "responding": {"adjust_level", "record_city_started", "dispatch"},
-    "on_site": {"adjust_level", "record_city_started", "propose_termination"},
-    "termination_pending": {"record_city_started", "sign_off", "approve_termination"},
+    "responding": {"adjust_level", "record_city_started", "dispatch", "request_support"},
+    "on_site": {"adjust_level", "record_city_started", "propose_termination", "request_support"},
+    "termination_pending": {"record_city_started", "sign_off", "approve_termination", "request_support"},
     "post_event": {"record_aftercare", "complete_investigation", "assessment_review_passed",
-                   "submit_assessment_report", "close"},
+                   "submit_assessment_report", "close", "record_joint_investigation"},
 }
+# Allowed in every open stage (4.2 reports, 4.2.3 cross-boundary notices, answers to 商请).
+ANYWHERE = {"submit_report", "recompute_deadlines", "record_cross_boundary", "answer_support"}
 
 
 @pytest.mark.parametrize("stage", list(ALLOWED))
@@ -419,7 +423,7 @@ async def test_wrong_stage_refused_for_every_action(client, worker, stage):
     st = await api.status(client, iid)
     assert st["stage"] == stage
     # status lists exactly the allowed ones (plus submit_report / recompute_deadlines, allowed everywhere open)
-    assert set(st["allowed_actions"]) == ALLOWED[stage] | {"submit_report", "recompute_deadlines"}
+    assert set(st["allowed_actions"]) == ALLOWED[stage] | ANYWHERE
     wrong = [a for a in all_actions() if a not in ALLOWED[stage]]
     assert len(wrong) >= 9
     for action in wrong:

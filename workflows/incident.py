@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.archive import Archive, Document
@@ -58,7 +58,13 @@ ACTION_NAMES = {
     "assessment_review_passed": "record the assessment review", 
     "submit_assessment_report": "submit the assessment report", "close": "close the incident",
     "recompute_deadlines": "recompute deadlines",
+    "record_cross_boundary": "record a cross-boundary incident", "request_support": "request support (商请)",
+    "answer_support": "record a support answer", "record_joint_investigation": "record the joint investigation group",
 }
+KEEP_TIMELINE = 1000  # entries kept in full across continue-as-new; older ones are summarised
+FIRST_TRY = dict(start_to_close_timeout=timedelta(seconds=30),
+                 retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                                          maximum_interval=timedelta(seconds=4), maximum_attempts=4))
 
 
 class Refused(ApplicationError):
@@ -82,6 +88,7 @@ class IncidentWorkflow:
         self._published: dict[str, Any] = {}
         self._published_memo: dict | None = None
         self._transition_at: datetime | None = None
+        self._stalled = 0  # side effects in their long retry phase (see _reliably)
         self._stuck_after: tuple[str, datetime | None] | None = None
 
     # ------------------------------------------------------------------ run
@@ -90,12 +97,16 @@ class IncidentWorkflow:
     async def run(self, inp: m.IncidentInput) -> dict:
         if inp.state is not None:  # continued as new
             self._adopt(inp.state)
+            for entry in list(self.s.undelivered):  # what the last run could not deliver
+                self._effect(self._redeliver(entry))
         else:
             await self._open(inp.report)
         while self.s.outcome is None:
             await self._fire_due()
             await self._refresh_stuck_after()
             self._publish()
+            if workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new()
             wake = self._next_wake()
             self._wake = False
             timeout = None if wake is None else max((wake - self._now()).total_seconds(), 0.001)
@@ -108,6 +119,24 @@ class IncidentWorkflow:
         await self._archive("dossier", self.s.model_dump(mode="json"))
         await workflow.wait_condition(lambda: not self._effects and workflow.all_handlers_finished())
         return {"incident_id": self.s.incident_id, "outcome": self.s.outcome}
+
+    async def _continue_as_new(self) -> None:
+        """A long incident (thousands of reports) starts a fresh history, keeping its state.
+        Handlers finish first; deliveries still failing are carried over and re-sent."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and len(self._effects) <= self._stalled)
+        s = self.s
+        if len(s.timeline) > KEEP_TIMELINE:
+            old, s.timeline = s.timeline[:-KEEP_TIMELINE], s.timeline[-KEEP_TIMELINE:]
+            summary = s.timeline_summary or {"entries": 0, "from_seq": old[0].seq, "from_at": old[0].at.isoformat(),
+                                             "by_action": {}}
+            summary["entries"] += len(old)
+            summary["to_seq"], summary["to_at"] = old[-1].seq, old[-1].at.isoformat()
+            for e in old:
+                summary["by_action"][e.action] = summary["by_action"].get(e.action, 0) + 1
+            s.timeline_summary = summary
+        s.runs += 1
+        workflow.continue_as_new(m.IncidentInput(report=s.report, state=s))
 
     async def _open(self, report) -> None:
         info = workflow.info()
@@ -124,6 +153,11 @@ class IncidentWorkflow:
                                   "reasons": g.reasons, "source": report.source,
                                   "plan": loaded.snapshot.ref})
         self.s.events["discovered"] = report.discovered_at
+        self.s.linkage = {"bulletins": 0, "facts": {}, "cross_boundary": None, "support_requests": [],
+                          "joint_investigation": None, "fire_engaged": report.source == "linkage_119"}
+        if report.assessment.cross_boundary != "none":
+            self._cross_boundary(report.assessment.cross_boundary, [], report.reported_at,
+                                 Actor(name=report.reporter, role="reporter"))
         await self._start_deadline("initial_report", report.discovered_at, g.level)
 
     def _adopt(self, state: m.IncidentState) -> None:
@@ -270,6 +304,7 @@ class IncidentWorkflow:
             recipients.append("市突发环境事件应急指挥部")  # 4.1.2(1): ask the city HQ to start its plan
         self._notify("response_activated", f"启动{brief.response_name}：{r.title}", recipients,
                      {"level": level.value, "city_started": inp.city_started})
+        self._bulletin("response_activated", at)
         await self._start_deadline("readiness", at, level)
         return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated")
 
@@ -351,12 +386,18 @@ class IncidentWorkflow:
                                "summary": inp.content.summary})
         if inp.kind == "initial":
             self._event("initial_report_submitted", at)
+        facts = {k: v for k, v in inp.content.model_dump().items() if v}
+        self.s.linkage.setdefault("facts", {}).update(facts)
+        if inp.content.fire_forces:
+            self.s.linkage["fire_engaged"] = True
         entry = self._transition("submit_report", at, inp.by, {"kind": inp.kind, "summary": inp.content.summary})
         self._archive("info_report", {"kind_name": kind_name, "title": self.s.report.title,
                                       "recipients": self.s.plan.report_recipients, "by": str(inp.by),
                                       "at": at.isoformat(), "content": inp.content.model_dump()}, entry.seq)
         self._notify("info_report", f"{kind_name}：{self.s.report.title}", self.s.plan.report_recipients,
                      {"kind": inp.kind, "summary": inp.content.summary})
+        if inp.kind == "progress":
+            self._bulletin("progress_report", at)
         return self._result("submit_report", f"{kind_name} recorded and sent to {'、'.join(self.s.plan.report_recipients)}")
 
     @submit_report.validator
@@ -545,8 +586,11 @@ class IncidentWorkflow:
     async def submit_assessment_report(self, inp: m.SubmitAssessmentReport) -> m.ActionResult:
         at, recipients = self._check_submit_assessment(inp)
         self._event("assessment_report_submitted", at)
-        self._transition("submit_assessment_report", at, inp.by, {"recipients": recipients})
-        self._notify("assessment_report_submitted", f"损害评估报告报送：{self.s.report.title}", recipients, {})
+        joint = self.s.linkage.get("joint_investigation")
+        detail = {"recipients": recipients, "joint_investigation": joint}  # 协议 二.5: loss assessment notes it
+        self._transition("submit_assessment_report", at, inp.by, detail)
+        self._notify("assessment_report_submitted", f"损害评估报告报送：{self.s.report.title}", recipients,
+                     {"joint_investigation": joint})
         return self._result("submit_assessment_report", f"assessment report sent to {'、'.join(recipients)} (5.3)")
 
     @submit_assessment_report.validator
@@ -604,6 +648,128 @@ class IncidentWorkflow:
         self._record(inp.at or self._now(), inp.by, "recompute_deadlines", self.s.stage, {"changed": changed})
         self._wake = True
         return self._result("recompute_deadlines", "; ".join(changed) or "no provisional due date changed")
+
+    # ------------------------------------------------------------------ linkage (4.2.3, 协议 二)
+
+    def _partners(self) -> dict[str, str]:
+        lk = self.s.plan.linkage
+        return {p.id: p.name for p in lk.partners} if lk else {}
+
+    def _bulletin(self, trigger: str, at: datetime) -> None:
+        """The linkage bulletin to the partners the plan lists, with the agreement's fields."""
+        lk = self.s.plan.linkage
+        if lk is None:
+            return
+        r, facts = self.s.report, self.s.linkage.get("facts", {})
+        values = {
+            "time": r.discovered_at.astimezone(SHANGHAI).isoformat(timespec="minutes"),
+            "place": f"{r.county}{r.location}",
+            "preliminary_cause": facts.get("cause_and_nature") or facts.get("source"),
+            "casualties": facts.get("casualties"),
+            "fire_forces": facts.get("fire_forces"),
+            "fire_water_used": facts.get("fire_water_used"),
+            "impact_and_hidden_dangers": "；".join(x for x in (facts.get("drinking_water_sources_affected"),
+                                                              facts.get("hidden_dangers")) if x) or None,
+            "monitoring_data": facts.get("monitoring_data"),
+            "affected_area": facts.get("affected_area"),
+            "trend": facts.get("trend"),
+        }
+        fields = {f.id: {"label": f.label, "value": values.get(f.id) or "待核实"} for f in lk.bulletin_fields}
+        self.s.linkage["bulletins"] = n = self.s.linkage.get("bulletins", 0) + 1
+        recipients = [p.name for p in lk.partners]
+        self._record(at, SYSTEM, "linkage_bulletin", self.s.stage, {"no": n, "trigger": trigger,
+                                                                     "recipients": recipients})
+        self._notify("linkage_bulletin", f"应急联动信息通报（第{n}期）：{r.title}", recipients,
+                     {"no": n, "trigger": trigger, "fields": fields})
+
+    def _cross_boundary(self, scope: str, neighbours: list[str], at: datetime, by: Actor) -> None:
+        lk = self.s.plan.linkage
+        targets = list(neighbours) or (lk.neighbours_notified if lk else ["相邻区域人民政府", "相邻区域生态环境部门"])
+        self.s.linkage["cross_boundary"] = scope
+        self._record(at, by, "record_cross_boundary", self.s.stage, {"scope": scope, "notified": targets})
+        self._notify("cross_boundary", f"跨区域通报（{scope}）：{self.s.report.title}", targets, {"scope": scope})
+        if scope == "province":  # 4.2.3: report to the province and recommend notifying the neighbours
+            to = lk.cross_province_report_to if lk else ["省人民政府", "省生态环境厅"]
+            self._notify("cross_province_report", f"跨省级行政区域事件报告及通报建议：{self.s.report.title}", to,
+                         {"recommendation": "建议向相邻省级行政区域人民政府通报", "neighbours": targets})
+
+    @workflow.update
+    async def record_cross_boundary(self, inp: m.RecordCrossBoundary) -> m.ActionResult:
+        at = self._check_cross_boundary(inp)
+        self._cross_boundary(inp.scope, inp.neighbours, at, inp.by)
+        return self._result("record_cross_boundary", f"cross-boundary ({inp.scope}) recorded; neighbours notified (4.2.3)")
+
+    @record_cross_boundary.validator
+    def _check_cross_boundary(self, inp: m.RecordCrossBoundary) -> datetime:
+        at = self._check("record_cross_boundary", inp)
+        order = ["county_dispute", "city", "province"]
+        now = self.s.linkage.get("cross_boundary")
+        if now is not None and order.index(inp.scope) <= order.index(now):
+            raise Refused(f"already recorded as cross-boundary ({now}); only a wider scope can be added")
+        return at
+
+    @workflow.update
+    async def request_support(self, inp: m.RequestSupport) -> m.ActionResult:
+        at = self._check_request_support(inp)
+        reqs = self.s.linkage.setdefault("support_requests", [])
+        no = len(reqs) + 1
+        name = self._partners()[inp.partner]
+        reqs.append({"no": no, "partner": inp.partner, "partner_name": name, "request": inp.request,
+                     "at": at.isoformat(), "by": inp.by.model_dump(), "answer": None})
+        self._record(at, inp.by, "request_support", self.s.stage, {"no": no, "partner": inp.partner,
+                                                                     "request": inp.request})
+        self._notify("support_request", f"商请支援（第{no}号）：{self.s.report.title}", [name], {"request": inp.request})
+        return self._result("request_support", f"support request no. {no} sent to {name}")
+
+    @request_support.validator
+    def _check_request_support(self, inp: m.RequestSupport) -> datetime:
+        at = self._check("request_support", inp)
+        partners = self._partners()
+        if inp.partner not in partners:
+            raise Refused(f"unknown partner {inp.partner!r}: the plan's linkage partners are "
+                          f"{', '.join(partners) or 'none'}")
+        return at
+
+    @workflow.update
+    async def answer_support(self, inp: m.SupportAnswer) -> m.ActionResult:
+        at = self._check_answer_support(inp)
+        req = self.s.linkage["support_requests"][inp.request_no - 1]
+        req["answer"] = {"answer": inp.answer, "note": inp.note, "at": at.isoformat(), "by": inp.by.model_dump()}
+        if inp.answer == "accepted" and req["partner"] == getattr(self.s.plan.linkage, "fire_brigade", None):
+            self.s.linkage["fire_engaged"] = True
+        self._record(at, inp.by, "answer_support", self.s.stage, {"no": inp.request_no, "answer": inp.answer,
+                                                                   "note": inp.note})
+        return self._result("answer_support", f"support request no. {inp.request_no}: {inp.answer}")
+
+    @answer_support.validator
+    def _check_answer_support(self, inp: m.SupportAnswer) -> datetime:
+        at = self._check("answer_support", inp)
+        reqs = self.s.linkage.get("support_requests", [])
+        if not 1 <= inp.request_no <= len(reqs):
+            raise Refused(f"no support request no. {inp.request_no} (there are {len(reqs)})")
+        if reqs[inp.request_no - 1]["answer"]:
+            raise Refused(f"support request no. {inp.request_no} was already answered")
+        return at
+
+    @workflow.update
+    async def record_joint_investigation(self, inp: m.RecordJointInvestigation) -> m.ActionResult:
+        at = self._check_joint(inp)
+        self.s.linkage["joint_investigation"] = {"members": inp.members, "note": inp.note, "at": at.isoformat(),
+                                                 "by": inp.by.model_dump()}
+        self._record(at, inp.by, "record_joint_investigation", self.s.stage, {"members": inp.members, "note": inp.note})
+        return self._result("record_joint_investigation", "joint investigation group with the fire brigade recorded (协议 二.5)")
+
+    @record_joint_investigation.validator
+    def _check_joint(self, inp: m.RecordJointInvestigation) -> datetime:
+        at = self._check("record_joint_investigation", inp)
+        if not self.s.linkage.get("fire_engaged"):
+            raise Refused("the fire brigade was not engaged in this incident; a joint investigation group "
+                          "(协议 二.5) is formed when it was")
+        if self.s.linkage.get("joint_investigation"):
+            raise Refused("the joint investigation group is already recorded")
+        if not inp.members:
+            raise Refused("name the members of the joint investigation group")
+        return at
 
     # ------------------------------------------------------------------ deadlines
 
@@ -712,7 +878,7 @@ class IncidentWorkflow:
 
     def _record(self, at: datetime, by: Actor | None, action: str, from_stage: str, detail: dict,
                 rejected: bool = False) -> m.TimelineEntry:
-        entry = m.TimelineEntry(seq=len(self.s.timeline) + 1, at=at, recorded_at=self._now(), by=by,
+        entry = m.TimelineEntry(seq=self._last_seq() + 1, at=at, recorded_at=self._now(), by=by,
                                 action=action, from_stage=from_stage, to_stage=self.s.stage,
                                 detail=detail, rejected=rejected)
         self.s.timeline.append(entry)
@@ -811,14 +977,47 @@ class IncidentWorkflow:
         task.add_done_callback(self._effects.discard)
         return task
 
+    def _last_seq(self) -> int:
+        summarised = self.s.timeline_summary["entries"] if self.s.timeline_summary else 0
+        return summarised + len(self.s.timeline)
+
     def _notify(self, event: str, subject: str, recipients: list[str], detail: dict) -> None:
-        info = workflow.info()
-        n = Notification(key=f"{info.workflow_id}/{len(self.s.timeline)}/{event}", incident_id=self.s.incident_id,
+        self.s.notices += 1  # the idempotency key's event number: unique within the incident, across runs
+        n = Notification(key=f"{workflow.info().workflow_id}/{self.s.notices}", incident_id=self.s.incident_id,
                          event=event, subject=subject, recipients=recipients, at=self._now(),
                          drill=self.s.report.drill, detail=detail)
-        self._effect(workflow.execute_activity_method(Notifier.notify, n, **PERSISTENT))
+        self._effect(self._reliably("notify", n.model_dump(mode="json"), f"notification {event}"))
 
     def _archive(self, kind: str, data: dict, seq: int | None = None):
-        doc = Document(incident_id=self.s.incident_id, kind=kind, seq=seq or len(self.s.timeline),
+        doc = Document(incident_id=self.s.incident_id, kind=kind, seq=seq or self._last_seq(),
                        drill=self.s.report.drill, data=data)
-        return self._effect(workflow.execute_activity_method(Archive.archive_document, doc, **PERSISTENT))
+        return self._effect(self._reliably("archive", doc.model_dump(mode="json"), f"document {kind}"))
+
+    async def _call(self, kind: str, payload: dict, **options):
+        if kind == "notify":
+            return await workflow.execute_activity_method(Notifier.notify, Notification(**payload), **options)
+        return await workflow.execute_activity_method(Archive.archive_document, Document(**payload), **options)
+
+    async def _reliably(self, kind: str, payload: dict, what: str) -> None:
+        """A side effect never blocks the incident: a few quick tries, then an entry that
+        supervisors see (delivery_overdue) and retries with backoff until it goes through."""
+        try:
+            await self._call(kind, payload, **FIRST_TRY)
+            return
+        except ActivityError as e:
+            entry = {"kind": kind, "what": what, "since": self._now().isoformat(), "payload": payload,
+                     "error": str(e.cause or e)[:300]}
+            self.s.undelivered.append(entry)
+            self._record(self._now(), SYSTEM, "delivery_overdue", self.s.stage,
+                         {"what": what, "error": entry["error"]})
+        await self._redeliver(entry)
+
+    async def _redeliver(self, entry: dict) -> None:
+        self._stalled += 1
+        try:
+            await self._call(entry["kind"], entry["payload"], **PERSISTENT)
+        finally:
+            self._stalled -= 1
+        self.s.undelivered = [u for u in self.s.undelivered if u is not entry and u != entry]
+        self._record(self._now(), SYSTEM, "delivered_late", self.s.stage, {"what": entry["what"],
+                                                                            "since": entry["since"]})

@@ -51,6 +51,11 @@ TRANSITIONS: list[dict] = [
         "dest": "closed",
         "conditions": ["investigation_complete", "assessment_report_submitted"],
     },
+    # 4.2.3 信息通报 and the linkage agreement (协议 二.5, 二.6)
+    {"trigger": "record_cross_boundary", "source": STAGES[:-1], "dest": None},
+    {"trigger": "request_support", "source": ["warning", *RESPONSE, "termination_pending"], "dest": None},
+    {"trigger": "answer_support", "source": STAGES[:-1], "dest": None},
+    {"trigger": "record_joint_investigation", "source": "post_event", "dest": None},
     # Recompute working-day due dates after a calendar update (DESIGN.md, determinism rules).
     {"trigger": "recompute_deadlines", "source": STAGES[:-1], "dest": None},
 ]

@@ -99,6 +99,34 @@ class RecomputeDeadlines(Action):
     pass
 
 
+class RecordCrossBoundary(Action):
+    """The incident has crossed (or may cross) a boundary (4.2.3)."""
+
+    scope: Literal["county_dispute", "city", "province"]
+    neighbours: list[Name] = []  # the neighbouring governments/bureaus, when known
+    note: Text = ""
+
+
+class RequestSupport(Action):
+    """商请: ask a linkage partner for experts or rescue teams (协议 二.6)."""
+
+    partner: str  # a linkage partner id
+    request: RequiredText
+
+
+class SupportAnswer(Action):
+    request_no: int
+    answer: Literal["accepted", "declined"]
+    note: Text = ""
+
+
+class RecordJointInvestigation(Action):
+    """联合调查组 with the fire brigade (协议 二.5), in post_event."""
+
+    members: list[Name]
+    note: Text = ""
+
+
 class ActionResult(BaseModel):
     incident_id: str
     action: str
@@ -183,6 +211,12 @@ class IncidentState(BaseModel):
     reports: list[dict] = []
     deadlines: list[Deadline] = []
     timeline: list[TimelineEntry] = []
+    # Older timeline entries summarised when a very long incident continues as new.
+    timeline_summary: dict | None = None
+    runs: int = 1  # workflow runs so far (continue-as-new)
+    linkage: dict = {}  # bulletins sent, cross-boundary scope, support requests, joint investigation
+    undelivered: list[dict] = []  # notifications a channel has not taken yet (retries go on)
+    notices: int = 0  # notifications sent so far: numbers their idempotency keys
     outcome: Literal["warning_lifted", "completed"] | None = None
 
 

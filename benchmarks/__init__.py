@@ -1,0 +1,1 @@
+"""ecoplan benchmarks (see BENCHMARKS.md)."""

@@ -1,0 +1,105 @@
+"""The bare Temporal baseline the benchmarks compare ecoplan against.
+
+`BareWorkflow` has no domain logic: no state machine, no pydantic state, no search
+attributes, no memo. It is driven by a *script* recorded from a real ecoplan incident
+(benchmarks/harness.py reads one life-cycle history and counts, per update, the activities
+and timers ecoplan scheduled), so it receives the same number of updates and runs the same
+number of activities and timers, shaped the same way:
+
+- a start segment: `awaited` activities before the first update can be taken (ecoplan
+  loads its plan and schedules its first deadline there), `background` ones started;
+- one `step` update per ecoplan update: the handler starts `background` activities
+  without waiting (ecoplan's notifications and documents), awaits `awaited` activities
+  (ecoplan's due-date computations), and wakes the main loop;
+- the main loop, on every wake, awaits `loop_awaited` activities (ecoplan's stuck-after
+  computation) and waits with a timer while the step's timer budget lasts (ecoplan's
+  single deadline timer, restarted when a deadline changes).
+
+`noop` is the no-op update the sign-off latency is compared with.
+
+Module kept free of side effects: the workflow sandbox re-imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+
+ACTIVITY_OPTIONS = dict(start_to_close_timeout=timedelta(seconds=30),
+                        retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)))
+TIMER = timedelta(hours=1)  # never fires during a benchmark: only started and cancelled
+
+
+@activity.defn(name="bare_activity")
+def bare_activity(n: int) -> int:
+    """A synchronous no-op activity (ecoplan's activities are synchronous too, in threads)."""
+    return n
+
+
+@workflow.defn(name="BareWorkflow")
+class BareWorkflow:
+    def __init__(self) -> None:
+        self.wake = False
+        self.closed = False
+        self.timer_budget = 0
+        self.loop_awaited = 0
+        self.effects: set[asyncio.Task] = set()
+        self.steps = 0
+
+    @workflow.run
+    async def run(self, start: dict[str, Any]) -> dict[str, Any]:
+        for _ in range(start.get("background", 0)):
+            self._background()
+        for i in range(start.get("awaited", 0)):
+            await workflow.execute_activity(bare_activity, i, **ACTIVITY_OPTIONS)
+        self.timer_budget = start.get("timers", 0)
+        self.loop_awaited = start.get("loop_awaited", 0)
+        while not self.closed:
+            for i in range(self.loop_awaited):
+                await workflow.execute_activity(bare_activity, i, **ACTIVITY_OPTIONS)
+            self.loop_awaited = 0
+            timeout = None
+            if self.timer_budget > 0:
+                self.timer_budget -= 1
+                timeout = TIMER
+            self.wake = False
+            try:
+                await workflow.wait_condition(lambda: self.wake or self.closed, timeout=timeout)
+            except asyncio.TimeoutError:
+                pass
+        await workflow.wait_condition(lambda: not self.effects and workflow.all_handlers_finished())
+        return {"steps": self.steps}
+
+    def _background(self) -> None:
+        task = asyncio.create_task(workflow.execute_activity(bare_activity, 0, **ACTIVITY_OPTIONS))
+        self.effects.add(task)
+        task.add_done_callback(self.effects.discard)
+
+    @workflow.update
+    async def step(self, step: dict[str, Any]) -> dict[str, Any]:
+        self.steps += 1
+        timers = step.get("timers", 0)
+        self.timer_budget = timers
+        self.loop_awaited = step.get("loop_awaited", 0)
+        if step.get("close"):
+            self.closed = True
+        self.wake = True
+        for _ in range(step.get("background", 0)):
+            self._background()
+        for i in range(step.get("awaited", 0)):
+            await workflow.execute_activity(bare_activity, i, **ACTIVITY_OPTIONS)
+        if step.get("awaited", 0) and timers > 1:
+            self.wake = True  # ecoplan wakes its loop again once a new deadline is known
+        return {"step": self.steps}
+
+    @workflow.update
+    async def noop(self) -> None:
+        return None
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.closed = True
