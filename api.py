@@ -106,17 +106,18 @@ async def _wait_until_ready(handle: WorkflowHandle, seconds: float) -> None:
 def _not_found(e: RPCError, incident_id: str) -> EcoplanError | None:
     if e.status == RPCStatusCode.NOT_FOUND:
         text = str(e).lower()
-        if "completed" in text or "closed" in text:
+        if "completed" in text or "closed" in text or "closing" in text:
             return IncidentClosed(f"incident {incident_id} is closed; no further actions")
         return IncidentNotFound(f"no incident {incident_id}")
     return None
 
 
-async def act(client: Client, incident_id: str, action: str, inp: Action) -> ActionResult:
-    """Run one human action (a Workflow Update) and return what the incident says."""
+async def act(client: Client, incident_id: str, action: str, inp: Action, update_id: str | None = None) -> ActionResult:
+    """Run one human action (a Workflow Update) and return what the incident says. An
+    `update_id` makes a retried call run once (Temporal dedupes update ids per run)."""
     handle = client.get_workflow_handle(workflow_id(incident_id))
     try:
-        return await handle.execute_update(action, inp, result_type=ActionResult)
+        return await handle.execute_update(action, inp, id=update_id, result_type=ActionResult)
     except WorkflowUpdateFailedError as e:
         # The generic message says "update failed"; the validator's sentence is the cause.
         cause = e.cause

@@ -42,9 +42,8 @@ from fastapi import Body, FastAPI, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, ValidationError, field_validator, model_validator
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 import api
@@ -53,7 +52,7 @@ from plan.calendar import SHANGHAI
 from plan.grading import Assessment, Count
 from plan.incident import MAX_TEXT, Actor, Id, IncidentReport, IncidentType, Model, Name, ReportContent, Time
 from plan.loader import validation_message
-from workflows.messages import ActionResult, SubmitReport
+from workflows.messages import SubmitReport
 
 log = structlog.get_logger("intake")
 
@@ -66,6 +65,7 @@ TOKENS_ENV, TOKENS_FILE_ENV = "ECOPLAN_INTAKE_TOKENS", "ECOPLAN_INTAKE_TOKENS_FI
 MIN_TOKEN_LENGTH = 16
 MAX_BODY_BYTES = 1_000_000
 FUTURE_TOLERANCE = timedelta(minutes=5)  # platform clocks drift; the workflow allows the same
+NEW_INCIDENT_FIELDS = ("county", "location", "incident_type", "reporter")
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 _ID_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -144,21 +144,19 @@ class Alert(Model):
 
     @field_validator("received_at", "discovered_at")
     @classmethod
-    def _not_future(cls, v: datetime | None) -> datetime | None:
+    def _not_future(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
         if v is not None and v > datetime.now(SHANGHAI) + FUTURE_TOLERANCE:
             raise ValueError("is in the future (more than 5 minutes ahead of the bureau's clock)")
+        received = info.data.get("received_at")
+        if info.field_name == "discovered_at" and v is not None and received is not None and v > received:
+            raise ValueError("is after received_at: an event is discovered before it is reported")
         return v
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "Alert":
-        if self.discovered_at is not None and self.discovered_at > self.received_at:
-            raise ValueError("discovered_at is after received_at")
-        if self.incident_id is None:
-            missing = [f for f in ("county", "location", "incident_type", "reporter") if getattr(self, f) is None]
-            if missing:
-                raise ValueError(f"{', '.join(missing)}: required for a new incident "
-                                 "(the alert names no incident_id)")
-        return self
+    def missing_for_new_incident(self) -> list[str]:
+        """The fields a new incident needs that this alert leaves out (none when it names an incident)."""
+        if self.incident_id is not None:
+            return []
+        return [f for f in NEW_INCIDENT_FIELDS if getattr(self, f) is None]
 
 
 class AlertAccepted(BaseModel):
@@ -245,7 +243,8 @@ def parse_tokens(spec: TokenSpec) -> dict[str, str]:
     return table
 
 
-def tokens_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+def tokens_from_env(env: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+    """platform -> its token(s), from ECOPLAN_INTAKE_TOKENS and/or ECOPLAN_INTAKE_TOKENS_FILE."""
     e = os.environ if env is None else env
     text, path = e.get(TOKENS_ENV, "").strip(), e.get(TOKENS_FILE_ENV, "").strip()
     if path:
@@ -256,7 +255,10 @@ def tokens_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     if not text.strip():
         raise TokenConfigError(f"no platform token configured: set {TOKENS_ENV}="
                                f"\"hotline_12369=TOKEN1,linkage_119=TOKEN2\" or {TOKENS_FILE_ENV}=PATH")
-    return parse_tokens(text)
+    by_platform: dict[str, list[str]] = {}
+    for token, platform in parse_tokens(text).items():
+        by_platform.setdefault(platform, []).append(token)
+    return by_platform
 
 
 class _TokenGate:
@@ -483,6 +485,11 @@ def create_app(client_factory: ClientFactory, tokens: TokenSpec, task_queue: str
     async def post_alert(response: Response, alert: Annotated[Alert, Body()],
                          platform: str = Security(platform_of)) -> AlertAccepted:
         """Take one alert from the 12369 or 119 platform (idempotent by `alert_id`)."""
+        missing = alert.missing_for_new_incident()
+        if missing:
+            raise RequestValidationError([
+                {"type": "missing", "loc": ("body", f), "input": None,
+                 "msg": "Field required for a new incident (the alert names no incident_id)"} for f in missing])
         client = await get_client()
         try:
             if alert.incident_id is None:
@@ -532,22 +539,18 @@ def create_app(client_factory: ClientFactory, tokens: TokenSpec, task_queue: str
                 raise _Fail(409, str(e)) from None
             if any(str(r.get("summary", "")).startswith(marker) for r in st.get("reports") or []):
                 return AlertAccepted(**done, created=False, message=f"alert already recorded on incident {iid}")
-            handle = client.get_workflow_handle(api.workflow_id(iid))
+            if st.get("outcome"):
+                raise _Fail(409, f"incident {iid} is closed ({st['outcome']}); no further reports")
             try:
                 # The update id is derived from the alert: Temporal runs an update id once per
                 # workflow run and hands a repeat the first one's outcome.
-                res = await handle.execute_update("submit_report", progress_report(platform, alert),
-                                                  id=f"intake-{key}", result_type=ActionResult)
-            except WorkflowUpdateFailedError as e:
-                cause = e.cause
-                raise _Fail(409, cause.message if isinstance(cause, ApplicationError) else str(cause or e)) from None
-            except RPCError as e:
-                mapped = api._not_found(e, iid)
-                if isinstance(mapped, api.IncidentNotFound):
-                    raise _Fail(404, str(mapped)) from None
-                if mapped is not None:
-                    raise _Fail(409, str(mapped)) from None
-                raise
+                res = await api.act(client, iid, "submit_report", progress_report(platform, alert),
+                                    update_id=f"intake-{key}")
+            except api.ActionRefused as e:
+                raise _Fail(409, str(e)) from None
+            except (api.IncidentClosed, api.IncidentNotFound):
+                # It existed a moment ago (status answered): it closed in between.
+                raise _Fail(409, f"incident {iid} is closed; no further reports") from None
         return AlertAccepted(**done, created=True, message=res.message)
 
     return app
@@ -580,7 +583,7 @@ def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
             raise Fail(f"intake: cannot reach Temporal at {settings.address} ({reason}): "
                        "is `make run` running, or TEMPORAL_ADDRESS set?") from None
         app = create_app(client_factory=lambda: client, tokens=tokens)
-        log.info("intake_starting", host=host, port=port, platforms=sorted(set(tokens.values())),
+        log.info("intake_starting", host=host, port=port, platforms=sorted(tokens),
                  temporal=settings.redacted())
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan="off"))
         try:

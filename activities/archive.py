@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
@@ -52,7 +51,7 @@ def render_activation_notice(d: dict) -> str:
         "",
         f"经局突发环境事件应急指挥部总指挥批准，启动局应急预案{d['level']}级响应（{d['level_name']}）。"
         "请各成员单位按照本预案职责做好应急响应工作。",
-        *( [f"", f"响应级别与初判级别（{d['graded_level']}级）不同，理由：{d['reason']}"] if d.get("reason") else [] ),
+        *( ["", f"响应级别与初判级别（{d['graded_level']}级）不同，理由：{d['reason']}"] if d.get("reason") else [] ),
         "",
         "市生态环境局突发环境事件应急指挥部",
         f"时间：{_t(d['at'])}",

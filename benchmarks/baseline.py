@@ -8,6 +8,8 @@ number of activities and timers, shaped the same way:
 
 - a start segment: `awaited` activities before the first update can be taken (ecoplan
   loads its plan and schedules its first deadline there), `background` ones started;
+- `ready`, a query the driver polls after starting, as ecoplan's api.start_incident polls
+  the incident's status until it has pinned its plan (so updates meet the same state);
 - one `step` update per ecoplan update: the handler starts `background` activities
   without waiting (ecoplan's notifications and documents), awaits `awaited` activities
   (ecoplan's due-date computations), and wakes the main loop;
@@ -49,6 +51,7 @@ class BareWorkflow:
         self.loop_awaited = 0
         self.effects: set[asyncio.Task] = set()
         self.steps = 0
+        self.started = False
 
     @workflow.run
     async def run(self, start: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +61,7 @@ class BareWorkflow:
             await workflow.execute_activity(bare_activity, i, **ACTIVITY_OPTIONS)
         self.timer_budget = start.get("timers", 0)
         self.loop_awaited = start.get("loop_awaited", 0)
+        self.started = True
         while not self.closed:
             for i in range(self.loop_awaited):
                 await workflow.execute_activity(bare_activity, i, **ACTIVITY_OPTIONS)
@@ -95,6 +99,11 @@ class BareWorkflow:
         if step.get("awaited", 0) and timers > 1:
             self.wake = True  # ecoplan wakes its loop again once a new deadline is known
         return {"step": self.steps}
+
+    @workflow.query
+    def ready(self) -> bool:
+        """True once the start segment is done (ecoplan's api polls its status the same way)."""
+        return self.started
 
     @workflow.update
     async def noop(self) -> None:

@@ -276,6 +276,9 @@ async def eco_lifecycle(client: Client, task_queue: str) -> str:
 async def bare_lifecycle(client: Client, task_queue: str, script: dict) -> str:
     wid = f"bare-{uuid.uuid4().hex[:12]}"
     h = await client.start_workflow(BareWorkflow.run, script["start"], id=wid, task_queue=task_queue)
+    # The same start protocol as api.start_incident: query at once, then every 0.1 s until ready.
+    while not await h.query(BareWorkflow.ready):
+        await asyncio.sleep(0.1)
     for step in script["steps"]:
         await h.execute_update(BareWorkflow.step, step)
     await h.result()
@@ -302,7 +305,7 @@ def count_events(history: WorkflowHistory) -> dict[str, int]:
         "workflow_tasks": names.count("WORKFLOW_TASK_COMPLETED"),
         "search_attribute_upserts": names.count("UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"),
         "memo_upserts": names.count("WORKFLOW_PROPERTIES_MODIFIED"),
-        "history_bytes": len(history.to_json()),
+        "history_bytes": sum(e.ByteSize() for e in history.events),  # protobuf, as the server stores it
     }
 
 
@@ -357,7 +360,7 @@ async def bare_worker(client: Client, task_queue: str):
 
 
 async def bench_lifecycle(client: Client, srv: int | None, settings: ActivitySettings, prof: dict,
-                          out: dict) -> None:
+                          out: dict, workdir: Path) -> None:
     eco_tq, bare_tq = f"bench-eco-{uuid.uuid4().hex[:6]}", f"bench-bare-{uuid.uuid4().hex[:6]}"
     async with eco_worker(client, eco_tq, settings):
         # One incident recorded: what ecoplan does per incident, and the baseline's script.
@@ -367,6 +370,8 @@ async def bench_lifecycle(client: Client, srv: int | None, settings: ActivitySet
     async with bare_worker(client, bare_tq):
         bare_hist = await history_of(client, await bare_lifecycle(client, bare_tq, script))
     out["_histories"] = {"ecoplan": eco_hist, "baseline": bare_hist}
+    for kind, hist in out["_histories"].items():
+        (workdir / f"history-{kind}.json").write_text(hist.to_json(), encoding="utf-8")
     eco_counts, bare_counts = count_events(eco_hist), count_events(bare_hist)
     log(f"per incident: ecoplan {eco_counts}; baseline {bare_counts}")
 
@@ -467,6 +472,8 @@ async def bench_signoff(client: Client, settings: ActivitySettings, prof: dict, 
             await client.get_workflow_handle(api.workflow_id(iid)).terminate("benchmark done")
         for bh in bares:
             await bh.signal(BareWorkflow.finish)
+        for bh in bares:
+            await bh.result()
     es, bs = summary_ms(eco_s), summary_ms(bare_s)
     out["signoff_latency"] = {
         "description": "sign_off update round trip through api.act (validator + handler + upserts) vs a no-op "
@@ -492,30 +499,53 @@ async def bench_signoff(client: Client, settings: ActivitySettings, prof: dict, 
 async def bench_replay(prof: dict, out: dict) -> None:
     hists = out["_histories"]
     res = {}
+    reps = prof["replay_repeats"]
     for kind, wf, hist in (("ecoplan", IncidentWorkflow, hists["ecoplan"]), ("baseline", BareWorkflow, hists["baseline"])):
         replayer = Replayer(workflows=[wf], data_converter=DATA_CONVERTER)
         t = time.perf_counter()
         await replayer.replay_workflow(hist)
         cold = time.perf_counter() - t
-        times = []
-        for _ in range(prof["replay_repeats"]):
+        # One replay_workflow call per history: includes starting a replay worker each time.
+        single = []
+        for _ in range(reps):
             t = time.perf_counter()
             await replayer.replay_workflow(hist)
-            times.append(time.perf_counter() - t)
-        res[kind] = {**summary_ms(times), "cold_ms": r3(cold * 1000), "events": len(hist.events)}
+            single.append(time.perf_counter() - t)
+
+        # The history's own replay cost: `reps` replays through one running replay worker.
+        async def copies():
+            for _ in range(reps):
+                yield hist
+
+        amortized = []
+        for _ in range(3):
+            t = time.perf_counter()
+            results = await replayer.replay_workflows(copies())
+            amortized.append((time.perf_counter() - t) / reps)
+            assert not results.replay_failures, results.replay_failures
+        res[kind] = {"per_history_ms": r3(statistics.median(amortized) * 1000),
+                     "single_call": summary_ms(single), "cold_ms": r3(cold * 1000), "events": len(hist.events)}
     eco, bare = res["ecoplan"], res["baseline"]
     out["replay"] = {
-        "description": "Replayer.replay_workflow over one full life-cycle history (same Replayer reused); "
-                       "ms = median of warm repeats; cold_ms = the first replay (sandbox imports)",
-        "sizes": [prof["replay_repeats"]],
-        "ms": eco["p50_ms"], "p95_ms": eco["p95_ms"], "cold_ms": eco["cold_ms"], "events": eco["events"],
+        "description": "temporalio.worker.Replayer over one full life-cycle history. ms = one history's replay "
+                       f"through a running replay worker ({reps} copies in one replay_workflows call, median of 3); "
+                       "single_call_p50_ms = one replay_workflow call each (starts a replay worker every time); "
+                       "cold_ms = the very first call (sandbox imports)",
+        "sizes": [reps],
+        "ms": eco["per_history_ms"],
+        "single_call_p50_ms": eco["single_call"]["p50_ms"], "single_call_p95_ms": eco["single_call"]["p95_ms"],
+        "cold_ms": eco["cold_ms"], "events": eco["events"],
         "ecoplan": eco, "baseline": bare,
-        "baseline_ms": bare["p50_ms"],
-        "ratio": ratio(eco["p50_ms"], bare["p50_ms"]),
+        "baseline_ms": bare["per_history_ms"],
+        "baseline_single_call_p50_ms": bare["single_call"]["p50_ms"],
+        "ratio": ratio(eco["per_history_ms"], bare["per_history_ms"]),
+        "single_call_ratio": ratio(eco["single_call"]["p50_ms"], bare["single_call"]["p50_ms"]),
         "goal_ms_max": GOALS["replay_ms_max"],
-        "goal_met": eco["p50_ms"] <= GOALS["replay_ms_max"],
+        "goal_met": eco["per_history_ms"] <= GOALS["replay_ms_max"],
+        "goal_met_single_call": eco["single_call"]["p50_ms"] <= GOALS["replay_ms_max"],
     }
-    log(f"replay {eco['p50_ms']} ms (cold {eco['cold_ms']} ms); baseline {bare['p50_ms']} ms")
+    log(f"replay {eco['per_history_ms']} ms per history, single call p50 {eco['single_call']['p50_ms']} ms "
+        f"(cold {eco['cold_ms']} ms); baseline {bare['per_history_ms']} / {bare['single_call']['p50_ms']} ms")
 
 
 # ------------------------------------------------------------------ 3 + 4. supervisor views, worker memory
@@ -577,7 +607,7 @@ async def open_incident(client: Client, spec: dict) -> None:
             break
 
 
-async def settle(client: Client, expect_running: int, expect_overdue: int, timeout: float = 300) -> dict:
+async def settle(client: Client, expect_running: int, expect_overdue: int, timeout: float = 60) -> dict:
     """Wait until visibility shows every open incident and every overdue one."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -586,6 +616,10 @@ async def settle(client: Client, expect_running: int, expect_overdue: int, timeo
         running = (await client.count_workflows("ExecutionStatus = 'Running'")).count
         over = (await client.count_workflows(q_over)).count
         if (running == expect_running and over == expect_overdue) or loop.time() > end:
+            if running != expect_running:
+                others = [f"{w.workflow_type}:{w.id}" async for w in client.list_workflows("ExecutionStatus = 'Running'")
+                          if not w.id.startswith("incident-d-")]
+                log(f"running workflows other than the open incidents: {others[:10]}")
             return {"running": running, "overdue": over}
         await asyncio.sleep(0.5)
 
@@ -765,7 +799,7 @@ async def run(profile: str, sections: set[str], out_path: Path) -> dict:
         srv = server_pid()
         out["machine"]["dev_server"] = {"address": address, "pid": srv, "persistence": "in-memory SQLite"}
         if sections & {"lifecycle", "replay"}:
-            await bench_lifecycle(client, srv, settings, prof, out)
+            await bench_lifecycle(client, srv, settings, prof, out, workdir)
         if "signoff" in sections:
             await bench_signoff(client, settings, prof, out)
         if "replay" in sections:

@@ -106,9 +106,7 @@ class DevServer:
             if self.proc.returncode is not None:
                 raise AssertionError(f"dev server exited with {self.proc.returncode}")
             try:
-                c = await Client.connect(self.address, data_converter=DATA_CONVERTER)
-                await c.workflow_service.get_system_info(
-                    __import__("temporalio.api.workflowservice.v1", fromlist=["x"]).GetSystemInfoRequest())
+                await Client.connect(self.address, data_converter=DATA_CONVERTER)  # asks for system info
                 return True
             except Exception:
                 return False
@@ -220,6 +218,7 @@ class Webhook:
     port: int = 0
     hold: threading.Event | None = None  # when set: calls wait for it before answering
     held: threading.Event = field(default_factory=threading.Event)  # a call is being held
+    held_keys: list[str] = field(default_factory=list)  # the keys of the calls that were held
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -243,9 +242,11 @@ class Webhook:
                     body = json.loads(raw.decode("utf-8"))
                 except ValueError:
                     body = None
-                if hook.hold is not None:
+                hold = hook.hold
+                if hold is not None:
+                    hook.held_keys.append(key)
                     hook.held.set()
-                    hook.hold.wait(120)
+                    hold.wait(120)
                 with hook._lock:
                     n = len(hook.attempts)
                     if n < hook.fail_first or key is None or body is None or body.get("key") != key:
@@ -265,8 +266,6 @@ class Webhook:
                 except OSError:  # the caller is gone (killed): it never heard our answer
                     with hook._lock:
                         attempt.status = 0
-                        if status == 200 and hook.delivered.get(key) is body and not hook.repeats.get(key):
-                            del hook.delivered[key]
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True

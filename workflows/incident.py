@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
@@ -89,6 +89,7 @@ class IncidentWorkflow:
         self._published_memo: dict | None = None
         self._transition_at: datetime | None = None
         self._stalled = 0  # side effects in their long retry phase (see _reliably)
+        self._ready = False  # plan pinned and the first deadline set: actions may come in
         self._stuck_after: tuple[str, datetime | None] | None = None
 
     # ------------------------------------------------------------------ run
@@ -97,6 +98,7 @@ class IncidentWorkflow:
     async def run(self, inp: m.IncidentInput) -> dict:
         if inp.state is not None:  # continued as new
             self._adopt(inp.state)
+            self._ready = True
             for entry in list(self.s.undelivered):  # what the last run could not deliver
                 self._effect(self._redeliver(entry))
         else:
@@ -159,6 +161,7 @@ class IncidentWorkflow:
             self._cross_boundary(report.assessment.cross_boundary, [], report.reported_at,
                                  Actor(name=report.reporter, role="reporter"))
         await self._start_deadline("initial_report", report.discovered_at, g.level)
+        self._ready = True
 
     def _adopt(self, state: m.IncidentState) -> None:
         self.s = state
@@ -173,13 +176,14 @@ class IncidentWorkflow:
 
     @workflow.query
     def status(self) -> dict:
-        if self.s is None or self.s.plan is None:
+        if not self._ready:
             return {"stage": None, "loading": True}
         d = self.s.model_dump(mode="json", exclude={"report", "plan"})
         r = self.s.report
         return {
             **d,
-            "title": r.title, "county": r.county, "location": r.location,
+            "title": r.title, "county": r.county, "location": r.location, "description": r.description,
+            "reporter": r.reporter,
             "incident_type": r.incident_type, "source": r.source, "drill": r.drill,
             "discovered_at": r.discovered_at.isoformat(), "reported_at": r.reported_at.isoformat(),
             "graded_level": self.s.grading.level.value if self.s.grading else None,
@@ -207,7 +211,7 @@ class IncidentWorkflow:
 
     def _check(self, trigger: str, inp: m.Action) -> datetime:
         """Checks every action shares; returns the business time of the action."""
-        if self.s is None or self.s.plan is None:
+        if not self._ready:
             raise Refused("the incident is still loading its plan; try again in a moment")
         if self.s.outcome is not None:
             raise Refused(f"incident {self.s.incident_id} is closed ({self.s.outcome}); no further actions")
