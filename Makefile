@@ -31,3 +31,13 @@ server: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+## make bench: every benchmark at full size, ecoplan beside a bare Temporal baseline on a
+## dev server of its own; writes benchmarks/results/latest.json (see BENCHMARKS.md).
+.PHONY: bench bench-quick
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.harness --profile full $(BENCH_ARGS)
+
+## make bench-quick: a small size of each benchmark, about two minutes.
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.harness --profile quick $(BENCH_ARGS)

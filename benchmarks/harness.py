@@ -45,6 +45,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+# A deployed worker imports compiled bytecode. With PYTHONDONTWRITEBYTECODE set (as in some
+# shells and container images) and no __pycache__, the workflow sandbox, which re-imports
+# the workflow module for every new workflow instance, would compile workflows/incident.py
+# from source each time: measure what a deployment sees, and say so in the results.
+BYTECODE_ENV = os.environ.get("PYTHONDONTWRITEBYTECODE")
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -215,6 +223,8 @@ def machine_info() -> dict[str, Any]:
         "pydantic": metadata.version("pydantic"),
         "loadavg_start": list(os.getloadavg()),
         "mem_total_mb": _mem_total_mb(),
+        "bytecode_cache": "written and used (PYTHONDONTWRITEBYTECODE was "
+                          + (f"{BYTECODE_ENV!r}, unset for the run)" if BYTECODE_ENV else "not set)"),
     }
 
 

@@ -1,0 +1,63 @@
+"""The benchmark harness at its smallest size, so it cannot rot. Checks the shape of the
+JSON it writes, never the speed (benchmarks are not timed tests: `make bench`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x and x >= 0
+
+
+@pytest.mark.slow
+def test_bench_harness_smoke(tmp_path):
+    out = tmp_path / "latest.json"
+    # Its own dev server and its own `python worker.py`, like a real run (3 incidents each).
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.harness", "--profile", "smoke", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=420)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    r = json.loads(out.read_text(encoding="utf-8"))
+
+    for key in ("lifecycle", "signoff_latency", "supervisor_queries", "worker_memory", "replay", "growth",
+                "machine"):
+        assert key in r, key
+    for key in ("lifecycle", "signoff_latency", "supervisor_queries", "worker_memory", "replay"):
+        assert r[key]["sizes"], key
+        assert isinstance(r[key]["goal_met"], bool), key
+    for key in ("lifecycle", "signoff_latency", "supervisor_queries", "replay"):
+        assert _number(r[key]["ratio"]), (key, r[key]["ratio"])
+
+    lc = r["lifecycle"]
+    assert lc["sizes"] == [3]
+    assert _number(lc["ecoplan_incidents_per_s"]) and _number(lc["baseline_incidents_per_s"])
+    eco, bare = lc["per_incident_history"]["ecoplan"], lc["per_incident_history"]["baseline"]
+    # The baseline does what ecoplan does per incident, without the domain logic.
+    assert eco["updates"] == bare["updates"] == 12
+    assert eco["activities"] == bare["activities"] > 0
+    assert eco["timers"] == bare["timers"]
+
+    so = r["signoff_latency"]
+    assert so["samples"] == 3 and _number(so["p50_ms"]) and _number(so["baseline_p50_ms"])
+
+    sq = r["supervisor_queries"]
+    assert sq["open_incidents"] == 3 and _number(sq["overdue_p95_ms"])
+    top = sq["by_size"][-1]
+    assert top["visible"]["running"] == 3
+    assert top["bare_list"]["rows"] == 3 and top["list"]["rows"] == 3
+    assert top["overdue"]["rows"] == top["expected_overdue"] == 1  # incident 0 is backdated
+
+    assert _number(r["worker_memory"]["peak_rss_mb"]) and r["worker_memory"]["peak_rss_mb"] > 10
+    assert _number(r["replay"]["ms"]) and r["replay"]["events"] > 100
+
+    assert r["growth"]["lifecycle"][0]["incidents"] == 3
+    assert r["growth"]["supervisor_queries"][0]["open_incidents"] == 3
+    m = r["machine"]
+    assert m["cpu_count"] >= 1 and m["python"].startswith("3.") and m["temporalio"] and "temporal" in m["temporal_cli"]
