@@ -116,15 +116,24 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
     """Run one human action (a Workflow Update) and return what the incident says. An
     `update_id` makes a retried call run once (Temporal dedupes update ids per run)."""
     handle = client.get_workflow_handle(workflow_id(incident_id))
-    try:
-        return await handle.execute_update(action, inp, id=update_id, result_type=ActionResult)
-    except WorkflowUpdateFailedError as e:
-        # The generic message says "update failed"; the validator's sentence is the cause.
-        cause = e.cause
-        msg = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
-        raise ActionRefused(msg) from None
-    except RPCError as e:
-        raise (_not_found(e, incident_id) or e) from None
+    # One id for every try: Temporal runs an update id once, so a retry cannot double an action.
+    update_id = update_id or f"{action}-{uuid.uuid4().hex}"
+    for attempt in range(5):
+        try:
+            return await handle.execute_update(action, inp, id=update_id, result_type=ActionResult)
+        except WorkflowUpdateFailedError as e:
+            # The generic message says "update failed"; the validator's sentence is the cause.
+            cause = e.cause
+            msg = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
+            raise ActionRefused(msg) from None
+        except RPCError as e:
+            # A workflow task that raced with this update (e.g. while the incident moves to a
+            # new run) was failed by the server and the update not applied: send it again.
+            if "unexpected workflow task failure" in str(e) and attempt < 4:
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            raise (_not_found(e, incident_id) or e) from None
+    raise AssertionError("unreachable")
 
 
 async def signal_sign_off(client: Client, incident_id: str, inp: Action) -> None:

@@ -92,7 +92,12 @@ def read_data(path: str) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise bad(f"{path}: malformed YAML{where}: {getattr(e, 'problem', e)}") from None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise bad(f"{path}: malformed YAML{where}: {problem}") from None
+    except RecursionError:
+        raise bad(f"{path}: nested too deeply to be a report") from None
+    except ValueError as e:  # e.g. a 5,000-digit integer, an impossible date, !!int "abc"
+        raise bad(f"{path}: unreadable value: {str(e).splitlines()[0][:200]}") from None
     if not isinstance(data, dict):
         raise bad(f"{path}: expected an object with named fields, got {type(data).__name__}")
     return data
@@ -142,6 +147,8 @@ def run(coro_fn: Callable[..., Any], *args) -> Any:
         settings = ConnectionSettings.from_env()
         try:
             client = await connect(settings)
+        except ValueError as e:  # a configuration mistake, e.g. half of mutual TLS
+            raise bad(f"connection settings: {e}") from None
         except (RuntimeError, RPCError, OSError) as e:
             reason = "connection refused" if "refused" in str(e).lower() else str(e).splitlines()[0][:200]
             raise Fail(f"cannot reach Temporal at {settings.address} ({reason}): "

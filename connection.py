@@ -18,7 +18,7 @@ would be added: `dataclasses.replace(pydantic_data_converter, payload_codec=MyCo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import Client
@@ -39,7 +39,7 @@ class ConnectionSettings:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_server_name: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a repr, a log line or a traceback
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "ConnectionSettings":

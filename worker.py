@@ -47,6 +47,9 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
                     notifier.notify, archive.archive_document, daily.compile_daily_report],
         # The activities are plain functions doing file and HTTP I/O: run them in threads.
         activity_executor=ThreadPoolExecutor(max_workers=16),
+        # Each cached incident costs ~0.5–1 MB of sandbox state; an evicted one is replayed
+        # (~0.1 s) on its next task. Bounded, thousands of idle incidents fit in little memory.
+        max_cached_workflows=int(os.environ.get("ECOPLAN_MAX_CACHED_WORKFLOWS") or 250),
         **worker_options,
     )
 

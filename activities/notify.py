@@ -45,10 +45,12 @@ class Notifier:
         record = n.model_dump(mode="json")
         log.info("notification", key=n.key, incident_id=n.incident_id, notify_event=n.event,
                  subject=n.subject, recipients=n.recipients)
-        self._append_outbox(record)
         if self.settings.webhook_url:
+            # POST first: a refused call is retried, and the outbox must not gain a line per try.
             self._post(record)
+            self._append_outbox(record)
             return "webhook"
+        self._append_outbox(record)
         return "outbox"
 
     def _append_outbox(self, record: dict) -> None:

@@ -42,7 +42,9 @@ def test_bench_harness_smoke(tmp_path):
     # The baseline does what ecoplan does per incident, without the domain logic.
     assert eco["updates"] == bare["updates"] == 12
     assert eco["activities"] == bare["activities"] > 0
-    assert eco["timers"] == bare["timers"]
+    # A timer started and cancelled within one workflow task leaves no event, in either
+    # workflow, depending on how activity results batch up: the counts may differ by one.
+    assert abs(eco["timers"] - bare["timers"]) <= 1
 
     so = r["signoff_latency"]
     assert so["samples"] == 3 and _number(so["p50_ms"]) and _number(so["baseline_p50_ms"])

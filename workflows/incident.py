@@ -32,8 +32,10 @@ with workflow.unsafe.imports_passed_through():
     from plan.incident import REPORT_KIND_NAMES, Actor
     from plan.models import MET_BY, Level
     from plan.snapshot import PlanRequest
-    from workflows import messages as m
-    from workflows import search_attributes as sa
+    # `import a.b as m`, not `from a import b`: the latter slips past the sandbox's
+    # pass-through and re-runs messages.py (20 pydantic models) for every workflow instance.
+    import workflows.messages as m
+    import workflows.search_attributes as sa
     from workflows.lifecycle import Lifecycle
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -74,13 +76,20 @@ class Refused(ApplicationError):
         super().__init__(message, type="Refused", non_retryable=True)
 
 
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _fmt(t: datetime) -> str:
     return t.astimezone(SHANGHAI).isoformat(timespec="minutes")
 
 
 @workflow.defn
 class IncidentWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, inp: m.IncidentInput) -> None:
+        # Runs before any handler: updates that waited while the incident continued as new
+        # reach the new run's first activation and must find its state already there.
         self.s: m.IncidentState | None = None
         self.lc: Lifecycle | None = None
         self._wake = False
@@ -88,19 +97,24 @@ class IncidentWorkflow:
         self._published: dict[str, Any] = {}
         self._published_memo: dict | None = None
         self._transition_at: datetime | None = None
-        self._stalled = 0  # side effects in their long retry phase (see _reliably)
+        self._inflight: dict[int, dict] = {}  # side effects not yet through their quick tries
+        self._effect_no = 0
         self._ready = False  # plan pinned and the first deadline set: actions may come in
         self._stuck_after: tuple[str, datetime | None] | None = None
+        if inp.state is not None:
+            self._adopt(inp.state)
+            self._ready = True
 
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, inp: m.IncidentInput) -> dict:
-        if inp.state is not None:  # continued as new
-            self._adopt(inp.state)
-            self._ready = True
+        if inp.state is not None:  # continued as new: state adopted in __init__
             for entry in list(self.s.undelivered):  # what the last run could not deliver
                 self._effect(self._redeliver(entry))
+            carried, self.s.carried = self.s.carried, []
+            for c in carried:  # what the last run had under way when it continued as new
+                self._effect(self._reliably(c["kind"], c["payload"], c["what"]))
         else:
             await self._open(inp.report)
         while self.s.outcome is None:
@@ -124,10 +138,16 @@ class IncidentWorkflow:
 
     async def _continue_as_new(self) -> None:
         """A long incident (thousands of reports) starts a fresh history, keeping its state.
-        Handlers finish first; deliveries still failing are carried over and re-sent."""
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and len(self._effects) <= self._stalled)
+        Handlers finish first (they are quick); side effects under way are carried over and
+        sent again by the new run (notification keys and archive paths make that idempotent),
+        so a steady stream of reports cannot starve the move."""
+        try:  # let quick side effects land first, so few are carried over
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._inflight,
+                                          timeout=timedelta(seconds=1))
+        except asyncio.TimeoutError:
+            await workflow.wait_condition(workflow.all_handlers_finished)
         s = self.s
+        s.carried = list(self._inflight.values())
         if len(s.timeline) > KEEP_TIMELINE:
             old, s.timeline = s.timeline[:-KEEP_TIMELINE], s.timeline[-KEEP_TIMELINE:]
             summary = s.timeline_summary or {"entries": 0, "from_seq": old[0].seq, "from_at": old[0].at.isoformat(),
@@ -386,15 +406,17 @@ class IncidentWorkflow:
     async def submit_report(self, inp: m.SubmitReport) -> m.ActionResult:
         at = self._check_report(inp)
         kind_name = REPORT_KIND_NAMES[inp.kind]
+        # The state keeps a short summary: the full report is in the archive, and a long
+        # incident's state must stay far below Temporal's payload limits.
         self.s.reports.append({"kind": inp.kind, "at": at.isoformat(), "by": inp.by.model_dump(),
-                               "summary": inp.content.summary})
+                               "summary": _short(inp.content.summary)})
         if inp.kind == "initial":
             self._event("initial_report_submitted", at)
-        facts = {k: v for k, v in inp.content.model_dump().items() if v}
+        facts = {k: _short(v, 1000) for k, v in inp.content.model_dump().items() if v}
         self.s.linkage.setdefault("facts", {}).update(facts)
         if inp.content.fire_forces:
             self.s.linkage["fire_engaged"] = True
-        entry = self._transition("submit_report", at, inp.by, {"kind": inp.kind, "summary": inp.content.summary})
+        entry = self._transition("submit_report", at, inp.by, {"kind": inp.kind, "summary": _short(inp.content.summary)})
         self._archive("info_report", {"kind_name": kind_name, "title": self.s.report.title,
                                       "recipients": self.s.plan.report_recipients, "by": str(inp.by),
                                       "at": at.isoformat(), "content": inp.content.model_dump()}, entry.seq)
@@ -1005,23 +1027,23 @@ class IncidentWorkflow:
     async def _reliably(self, kind: str, payload: dict, what: str) -> None:
         """A side effect never blocks the incident: a few quick tries, then an entry that
         supervisors see (delivery_overdue) and retries with backoff until it goes through."""
+        self._effect_no += 1
+        no = self._effect_no
+        self._inflight[no] = {"kind": kind, "payload": payload, "what": what}
         try:
             await self._call(kind, payload, **FIRST_TRY)
             return
         except ActivityError as e:
             entry = {"kind": kind, "what": what, "since": self._now().isoformat(), "payload": payload,
                      "error": str(e.cause or e)[:300]}
-            self.s.undelivered.append(entry)
-            self._record(self._now(), SYSTEM, "delivery_overdue", self.s.stage,
-                         {"what": what, "error": entry["error"]})
+        finally:
+            self._inflight.pop(no, None)
+        self.s.undelivered.append(entry)
+        self._record(self._now(), SYSTEM, "delivery_overdue", self.s.stage, {"what": what, "error": entry["error"]})
         await self._redeliver(entry)
 
     async def _redeliver(self, entry: dict) -> None:
-        self._stalled += 1
-        try:
-            await self._call(entry["kind"], entry["payload"], **PERSISTENT)
-        finally:
-            self._stalled -= 1
+        await self._call(entry["kind"], entry["payload"], **PERSISTENT)
         self.s.undelivered = [u for u in self.s.undelivered if u is not entry and u != entry]
         self._record(self._now(), SYSTEM, "delivered_late", self.s.stage, {"what": entry["what"],
                                                                             "since": entry["since"]})

@@ -217,6 +217,7 @@ class IncidentState(BaseModel):
     linkage: dict = {}  # bulletins sent, cross-boundary scope, support requests, joint investigation
     undelivered: list[dict] = []  # notifications a channel has not taken yet (retries go on)
     notices: int = 0  # notifications sent so far: numbers their idempotency keys
+    carried: list[dict] = []  # side effects under way at continue-as-new, sent again by the next run
     outcome: Literal["warning_lifted", "completed"] | None = None
 
 

@@ -1,0 +1,102 @@
+"""Render a results file (benchmarks/results/latest.json) as the Markdown tables BENCHMARKS.md
+shows, goals beside figures, so the document is copied from a run, never typed in.
+
+    python -m benchmarks.report [benchmarks/results/latest.json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+DEFAULT = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def _f(x, digits: int = 1) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:,.{digits}f}"
+    return f"{x:,}"
+
+
+def _met(ok) -> str:
+    return "met" if ok else "**missed**"
+
+
+def render(r: dict) -> str:
+    m = r["machine"]
+    out = [f"Run `{r['profile']}` started {r['started_at']} (UTC), {r['duration_s']:.0f} s; "
+           f"{m['cpu_count']} CPUs, {m.get('mem_total_mb')} MB, Python {m['python']}, temporalio {m['temporalio']}, "
+           f"{m['temporal_cli'].splitlines()[0]}; load average at start {', '.join(f'{x:.1f}' for x in m['loadavg_start'])}"
+           f", at end {', '.join(f'{x:.1f}' for x in m.get('loadavg_end', []))}; bytecode cache {m.get('bytecode_cache')}.",
+           "", "| # | measure | ecoplan | bare Temporal baseline | ratio | goal | |", "|---|---|---|---|---|---|---|"]
+    lc = r.get("lifecycle")
+    if lc:
+        out.append(f"| 1 | life cycle, {lc['incidents']} incidents concurrently | {_f(lc['ecoplan_incidents_per_s'], 2)} incidents/s "
+                   f"({_f(lc['ecoplan_ms_per_incident'])} ms each) | {_f(lc['baseline_incidents_per_s'], 2)} incidents/s "
+                   f"({_f(lc['baseline_ms_per_incident'])} ms each) | {_f(lc['ratio'], 2)} (CPU {_f(lc['cpu_ratio'], 2)}) "
+                   f"| ≤ {lc['goal_ratio_max']} | {_met(lc['goal_met'])} |")
+    so = r.get("signoff_latency")
+    if so:
+        out.append(f"| 2 | sign-off update round trip ({so['samples']} samples) | p50 {_f(so['p50_ms'])} ms, p95 {_f(so['p95_ms'])} ms "
+                   f"| no-op update p50 {_f(so['baseline_p50_ms'])} ms, p95 {_f(so['baseline_p95_ms'])} ms "
+                   f"| p50 {_f(so['ratio'], 2)}, p95 {_f(so['p95_ratio'], 2)} | p50 ≤ {so['goal_p50_ratio_max']}× | {_met(so['goal_met'])} |")
+    sq = r.get("supervisor_queries")
+    if sq:
+        top = sq["by_size"][-1]
+        out.append(f"| 3 | `overdue` over {sq['open_incidents']:,} open ({top['overdue']['rows']:,} overdue rows) "
+                   f"| p50 {_f(sq['overdue_p50_ms'])} ms, p95 {_f(sq['overdue_p95_ms'])} ms "
+                   f"| bare `Running` list ({top['bare_list']['rows']:,} rows) p95 {_f(sq['baseline_p95_ms'])} ms "
+                   f"| {_f(sq['ratio'], 2)} | p95 ≤ {sq['goal_overdue_p95_ms_max']:.0f} ms and ≤ {sq['goal_ratio_max']}× "
+                   f"| {_met(sq['goal_met'])} |")
+    wm = r.get("worker_memory")
+    if wm:
+        out.append(f"| 4 | worker peak RSS, {wm['open_incidents']:,} open | {_f(wm['peak_rss_mb'])} MB "
+                   f"(after the first incident {_f(wm['rss_after_first_incident_mb'])} MB) | — | — "
+                   f"| ≤ {wm['goal_peak_rss_mb_max']:.0f} MB | {_met(wm['goal_met'])} |")
+    rp = r.get("replay")
+    if rp:
+        out.append(f"| 5 | replay of one life-cycle history ({rp['events']} events) | {_f(rp['ms'])} ms "
+                   f"(CPU {_f(rp.get('cpu_ms'))} ms; one `replay_workflow` call p50 {_f(rp['single_call_p50_ms'])} ms) "
+                   f"| {_f(rp['baseline_ms'])} ms (CPU {_f(rp.get('baseline_cpu_ms'))} ms; one call "
+                   f"{_f(rp['baseline_single_call_p50_ms'])} ms) | {_f(rp['ratio'], 2)} | ≤ {rp['goal_ms_max']:.0f} ms "
+                   f"| {_met(rp['goal_met'])} |")
+    g = r.get("growth", {})
+    if g.get("lifecycle"):
+        out += ["", "Growth, life cycle:", "",
+                "| incidents | ecoplan incidents/s | baseline incidents/s | ratio (wall) | ratio (CPU) |",
+                "|---|---|---|---|---|"]
+        for s in g["lifecycle"]:
+            out.append(f"| {s['incidents']} | {_f(s['ecoplan_incidents_per_s'], 2)} | {_f(s['baseline_incidents_per_s'], 2)} "
+                       f"| {_f(s['ratio'], 2)} | {_f(s['cpu_ratio'], 2)} |")
+    if sq:
+        out += ["", "Growth, supervisor views (p95 ms; rows in brackets) and worker RSS:", "",
+                "| open | overdue | same query, bare | stuck | list | bare `Running` list | overdue / bare list "
+                "| worker RSS MB | time to open |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for s in sq["by_size"]:
+            out.append(f"| {s['open_incidents']:,} | {_f(s['overdue']['p95_ms'])} ({s['overdue']['rows']:,}) "
+                       f"| {_f(s['bare_overdue_list']['p95_ms'])} ({s['bare_overdue_list']['rows']:,}) "
+                       f"| {_f(s['stuck']['p95_ms'])} ({s['stuck']['rows']:,}) | {_f(s['list']['p95_ms'])} ({s['list']['rows']:,}) "
+                       f"| {_f(s['bare_list']['p95_ms'])} ({s['bare_list']['rows']:,}) | {_f(s['overdue_vs_bare_p95'], 2)} "
+                       f"| {_f(s['worker_rss_mb'])} | {_f(s['populate_s'])} s |")
+    if lc:
+        e, b = lc["per_incident_history"]["ecoplan"], lc["per_incident_history"]["baseline"]
+        out += ["", "Per incident, from recorded histories:", "",
+                "| | events | updates | activities | timers | workflow tasks | search-attribute upserts | memo upserts | history bytes |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for name, c in (("ecoplan", e), ("baseline", b)):
+            out.append(f"| {name} | {c['events']} | {c['updates']} | {c['activities']} | {c['timers']} | {c['workflow_tasks']} "
+                       f"| {c['search_attribute_upserts']} | {c['memo_upserts']} | {c['history_bytes']:,} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    print(render(json.loads(path.read_text(encoding="utf-8"))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,357 @@
+"""Security (issue 5): who may sign and approve, that every action records who did it,
+secured connections (TLS with a server CA, mutual TLS, API key) made of real certificates
+and sockets, and that no secret is ever written to a log or an error line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+import yaml
+from temporalio.service import TLSConfig
+
+import api
+from connection import ConnectionSettings
+from plan.incident import Actor, ReportContent
+from plan.loader import resolve_plan_path
+from tests.drive import SIGNATORIES, act, sign_all, to_termination_pending
+from tests.helpers import COMMANDER, DUTY, LEADS, lead, report
+from tests.procs import DevServer, TlsFront, WorkerProcess, ecoplan, free_port, make_pki, poll
+from workflows import messages as m
+
+# ---------------------------------------------------------------------------- who may sign and approve
+
+
+async def test_sign_off_only_by_the_lead_named_at_dispatch(client, worker):
+    iid = await api.start_incident(client, report())
+    await to_termination_pending(client, iid)
+    before = await api.status(client, iid)
+    attempts = [
+        # someone else, claiming the lead's name as lead but acting as themselves
+        m.SignOff(by=Actor(name="冒名者", role="monitoring组长"), group="monitoring", lead=LEADS["monitoring"],
+                  decision="approve"),
+        # someone else, naming themselves the lead
+        m.SignOff(by=Actor(name="冒名者", role="monitoring组长"), group="monitoring", lead="冒名者", decision="approve"),
+        # the disposal lead signing for monitoring
+        m.SignOff(by=lead("disposal"), group="monitoring", lead=LEADS["disposal"], decision="approve"),
+        # the commander cannot sign for a group either
+        m.SignOff(by=COMMANDER, group="investigation", lead=LEADS["investigation"], decision="approve"),
+        # the right lead name, signed by the right name for another group
+        m.SignOff(by=lead("monitoring"), group="disposal", lead=LEADS["monitoring"], decision="approve"),
+    ]
+    for inp in attempts:
+        with pytest.raises(api.ActionRefused, match="lead"):
+            await api.act(client, iid, "sign_off", inp)
+    assert await api.status(client, iid) == before
+    # the same through the signal form: recorded as rejected, no sign-off
+    await api.signal_sign_off(client, iid, attempts[0])
+
+    async def rejected():
+        st = await api.status(client, iid)
+        return [e for e in st["timeline"] if e["rejected"]] and st
+    st = await poll(rejected, 15, 0.2, "rejected signal recorded")
+    assert st["signoffs"] == {} and st["pending_signoffs"] == list(SIGNATORIES)
+    [entry] = [e for e in st["timeline"] if e["rejected"]]
+    assert entry["by"]["name"] == "冒名者" and "lead" in entry["detail"]["reason"]
+    # the named lead may
+    await act(client, iid, "sign_off", m.SignOff(by=lead("monitoring"), group="monitoring",
+                                                 lead=LEADS["monitoring"], decision="approve"))
+    st = await api.status(client, iid)
+    assert st["signoffs"]["monitoring"]["by"]["name"] == LEADS["monitoring"]
+
+
+async def test_commander_approval_only_by_the_commander_roles(client, worker):
+    iid = await api.start_incident(client, report())
+    await to_termination_pending(client, iid)
+    await sign_all(client, iid)
+    before = await api.status(client, iid)
+    for who in (DUTY, Actor(name="李局长", role="局长"), Actor(name="张监测", role="monitoring组长"),
+                Actor(name="李局长", role="指挥长"), Actor(name="李局长", role="副 指挥")):
+        with pytest.raises(api.ActionRefused, match="role must be one of 指挥, 副指挥"):
+            await api.act(client, iid, "approve_termination", m.ApproveTermination(by=who))
+    assert await api.status(client, iid) == before
+    deputy = Actor(name="周副局长", role="副指挥")
+    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=deputy, instruction="同意"))
+    assert res.stage == "post_event"
+    st = await api.status(client, iid)
+    assert st["termination"]["approved_by"] == deputy.model_dump()
+
+
+def plan_with_named_commanders(folder: Path) -> Path:
+    data = yaml.safe_load(resolve_plan_path(None).read_text(encoding="utf-8"))
+    hq = data["organisation"]["headquarters"]
+    hq["commander"]["people"] = ["李局长"]
+    hq["deputy_commanders"][0]["people"] = ["周副局长"]
+    path = folder / "named-commanders.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+async def test_commander_approval_only_by_the_people_a_plan_names(client, worker, tmp_path):
+    plan = plan_with_named_commanders(tmp_path)
+    iid = await api.start_incident(client, report(plan=str(plan)))
+    await to_termination_pending(client, iid)
+    await sign_all(client, iid)
+    before = await api.status(client, iid)
+    for who in (Actor(name="王局长", role="指挥"), Actor(name="孙副局长", role="副指挥")):
+        with pytest.raises(api.ActionRefused, match="not named in the plan"):
+            await api.act(client, iid, "approve_termination", m.ApproveTermination(by=who))
+    with pytest.raises(api.ActionRefused, match="role must be one of"):  # named, but not in a commander role
+        await api.act(client, iid, "approve_termination", m.ApproveTermination(by=Actor(name="李局长", role="值班员")))
+    assert await api.status(client, iid) == before
+    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=Actor(name="周副局长", role="副指挥")))
+    assert res.stage == "post_event"
+
+
+async def test_every_action_records_who_did_it(client, worker):
+    """A whole life cycle, each action by a different person: the timeline names each."""
+    people = iter(Actor(name=f"人员{i:02d}", role=f"角色{i:02d}") for i in range(100))
+    iid = await api.start_incident(client, report(reporter="报告人"))
+    done: list[tuple[str, Actor]] = []
+
+    async def do(action: str, make, by: Actor | None = None):
+        by = by or next(people)
+        await act(client, iid, action, make(by))
+        done.append((action, by))
+
+    await do("activate_response", lambda by: m.ActivateResponse(by=by))
+    await do("submit_report", lambda by: m.SubmitReport(by=by, kind="initial", content=ReportContent(summary="初报")))
+    await do("dispatch", lambda by: m.Dispatch(by=by, leads=LEADS))
+    await do("submit_report", lambda by: m.SubmitReport(by=by, kind="progress", content=ReportContent(summary="续报")))
+    await do("propose_termination", lambda by: m.ProposeTermination(by=by, reason="达标"))
+    for g in SIGNATORIES:
+        await do("sign_off", lambda by, g=g: m.SignOff(by=by, group=g, lead=LEADS[g], decision="approve"), lead(g))
+    await do("approve_termination", lambda by: m.ApproveTermination(by=by), Actor(name="周副局长", role="副指挥"))
+    await do("record_aftercare", lambda by: m.RecordAftercare(by=by, note="善后"))
+    await do("complete_investigation", lambda by: m.CompleteInvestigation(by=by))
+    await do("assessment_review_passed", lambda by: m.AssessmentReviewPassed(by=by))
+    await do("submit_assessment_report", lambda by: m.SubmitAssessmentReport(by=by))
+    await do("close", lambda by: m.Close(by=by))
+    st = await api.status(client, iid)
+    people_entries = [(e["action"], e["by"]) for e in st["timeline"] if e["by"] is not None]
+    assert people_entries[0] == ("reported", {"name": "报告人", "role": "reporter"})
+    assert people_entries[1:] == [(a, by.model_dump()) for a, by in done]
+    # the system's own entries (deadlines) are marked as such, never as a person
+    assert all(e["action"].startswith(("deadline_", "delivery", "delivered", "linkage")) or e["by"] is not None
+               for e in st["timeline"])
+    assert [s["by"] for s in st["signoff_history"]] == [lead(g).model_dump() for g in SIGNATORIES]
+    assert st["termination"]["proposed_by"] == done[4][1].model_dump()
+
+
+# ---------------------------------------------------------------------------- connection settings
+
+KEY_MARK = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----\n"
+CERT_MARK = "-----BEGIN CERTIFICATE-----\nY2xpZW50LWNlcnQtYnl0ZXM=\n-----END CERTIFICATE-----\n"
+CA_MARK = "-----BEGIN CERTIFICATE-----\nc2VydmVyLWNhLWJ5dGVz\n-----END CERTIFICATE-----\n"
+
+
+@pytest.fixture
+def pem_files(tmp_path) -> dict[str, str]:
+    out = {}
+    for name, text in (("ca", CA_MARK), ("cert", CERT_MARK), ("key", KEY_MARK)):
+        p = tmp_path / f"{name}.pem"
+        p.write_text(text)
+        out[name] = str(p)
+    return out
+
+
+def _leaks(text: str, *secrets_: str) -> list[str]:
+    return [s for s in secrets_ if s and s in text]
+
+
+def test_no_tls_by_default():
+    s = ConnectionSettings.from_env({})
+    assert (s.address, s.namespace) == ("localhost:7233", "default")
+    assert s.tls_config() is False
+    assert s.redacted() == {"address": "localhost:7233", "namespace": "default", "tls": False, "mtls": False,
+                            "api_key": None}
+
+
+def test_tls_with_system_roots():
+    s = ConnectionSettings.from_env({"TEMPORAL_TLS": "1", "TEMPORAL_ADDRESS": "x.example:7233"})
+    cfg = s.tls_config()
+    assert isinstance(cfg, TLSConfig)
+    assert (cfg.server_root_ca_cert, cfg.client_cert, cfg.client_private_key, cfg.domain) == (None, None, None, None)
+
+
+def test_tls_with_a_server_ca(pem_files):
+    s = ConnectionSettings.from_env({"TEMPORAL_TLS_CA": pem_files["ca"], "TEMPORAL_TLS_SERVER_NAME": "temporal.local",
+                                     "TEMPORAL_NAMESPACE": "eco"})
+    cfg = s.tls_config()
+    assert isinstance(cfg, TLSConfig)
+    assert cfg.server_root_ca_cert == CA_MARK.encode()
+    assert cfg.client_cert is None and cfg.client_private_key is None
+    assert cfg.domain == "temporal.local"
+    r = s.redacted()
+    assert r["tls"] is True and r["mtls"] is False and r["namespace"] == "eco"
+    assert not _leaks(json.dumps(r), CA_MARK, "c2VydmVyLWNhLWJ5dGVz")
+
+
+def test_mutual_tls(pem_files):
+    s = ConnectionSettings.from_env({"TEMPORAL_TLS_CA": pem_files["ca"], "TEMPORAL_TLS_CERT": pem_files["cert"],
+                                     "TEMPORAL_TLS_KEY": pem_files["key"]})
+    cfg = s.tls_config()
+    assert cfg.client_cert == CERT_MARK.encode() and cfg.client_private_key == KEY_MARK.encode()
+    assert cfg.server_root_ca_cert == CA_MARK.encode()
+    r = s.redacted()
+    assert r["tls"] is True and r["mtls"] is True
+    assert not _leaks(json.dumps(r) + repr(r), KEY_MARK, CERT_MARK, "c2VjcmV0LWtleS1ieXRlcw", "Y2xpZW50LWNlcnQtYnl0ZXM")
+
+
+@pytest.mark.parametrize("only", ["TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"])
+def test_mutual_tls_needs_both(pem_files, only):
+    s = ConnectionSettings.from_env({only: pem_files["cert" if only.endswith("CERT") else "key"]})
+    with pytest.raises(ValueError, match="mutual TLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY"):
+        s.tls_config()
+
+
+def test_api_key(pem_files):
+    key = "tcld-" + secrets.token_hex(16)
+    s = ConnectionSettings.from_env({"TEMPORAL_API_KEY": key, "TEMPORAL_ADDRESS": "eco.tmprl.cloud:7233"})
+    assert s.api_key == key
+    cfg = s.tls_config()
+    assert isinstance(cfg, TLSConfig)  # an API key is only ever sent over TLS
+    r = s.redacted()
+    assert r["api_key"] == "set" and r["tls"] is True
+    assert not _leaks(json.dumps(r) + repr(r) + str(r), key)
+
+
+def test_the_settings_object_itself_does_not_print_the_key():
+    """A settings object that ends up in a log line or a traceback (repr) must not carry the key."""
+    key = "tcld-" + secrets.token_hex(16)
+    s = ConnectionSettings.from_env({"TEMPORAL_API_KEY": key})
+    assert key not in repr(s) and key not in str(s)
+
+
+# ---------------------------------------------------------------------------- real TLS / mTLS / API key
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    p = make_pki(tmp_path_factory.mktemp("pki"))
+    if p is None:
+        pytest.skip("openssl is not installed: no certificates to test TLS with")
+    return p
+
+
+@pytest.fixture(scope="module")
+async def own_server(tmp_path_factory):
+    """A dev server for worker.py processes (they poll the default task queue)."""
+    srv = DevServer(log_dir=tmp_path_factory.mktemp("security-server"))
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.kill()
+
+
+async def test_cli_over_tls_and_mutual_tls(client, worker, temporal_address, pki):
+    iid = await api.start_incident(client, report())
+    expected = json.loads(json.dumps(await api.status(client, iid), ensure_ascii=False))
+    upstream = int(temporal_address.rsplit(":", 1)[1])
+    tls, mtls = TlsFront(pki, upstream), TlsFront(pki, upstream, require_client_cert=True)
+    key = "tcld-" + secrets.token_hex(16)
+    ca = {"TEMPORAL_TLS_CA": str(pki.ca), "TEMPORAL_TLS_SERVER_NAME": "localhost"}
+    both = {**ca, "TEMPORAL_TLS_CERT": str(pki.client_cert), "TEMPORAL_TLS_KEY": str(pki.client_key)}
+    try:
+        ok = [
+            ("tls", tls, ca),
+            ("tls+api-key", tls, {**ca, "TEMPORAL_API_KEY": key}),
+            ("mtls", mtls, both),
+            ("mtls+api-key", mtls, {**both, "TEMPORAL_API_KEY": key}),
+        ]
+        for name, front, env in ok:
+            r = await ecoplan("status", iid, "--json", address=front.address, env_extra=env)
+            assert r.code == 0, (name, r.err)
+            assert json.loads(r.out) == expected, name
+            assert not _leaks(r.out + r.err, key), name
+        refused = [
+            ("plaintext to a TLS port", tls, {}),
+            ("untrusted server (system roots)", tls, {"TEMPORAL_TLS": "1", "TEMPORAL_API_KEY": key}),
+            ("mtls without a client certificate", mtls, {**ca, "TEMPORAL_API_KEY": key}),
+        ]
+        for name, front, env in refused:
+            r = await ecoplan("status", iid, "--json", address=front.address, env_extra=env)
+            lines = r.err.strip().splitlines()
+            assert r.code == 1, (name, r.code, r.err)
+            assert len(lines) == 1 and "cannot reach Temporal at" in lines[0], (name, r.err)
+            assert not _leaks(r.out + r.err, key, pki.client_key.read_text()), name
+        assert mtls.handshakes_failed >= 1 and tls.handshakes_ok >= 2
+    finally:
+        tls.close()
+        mtls.close()
+
+
+async def test_cli_with_only_a_client_certificate_says_so(pki):
+    r = await ecoplan("status", "x", address=f"127.0.0.1:{free_port()}",
+                      env_extra={"TEMPORAL_TLS_CERT": str(pki.client_cert)})
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and "mutual TLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY" in lines[0]
+    assert r.code in (1, 2)
+
+
+async def test_cli_configuration_mistake_is_not_an_internal_error(pki):
+    r = await ecoplan("status", "x", address=f"127.0.0.1:{free_port()}",
+                      env_extra={"TEMPORAL_TLS_KEY": str(pki.client_key)})
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and "internal error" not in r.err, r.err
+    assert "mutual TLS needs both" in lines[0] and r.code in (1, 2)
+    assert pki.client_key.read_text() not in r.err
+
+
+@pytest.mark.slow
+async def test_no_secret_in_worker_logs_or_errors(own_server, pki, tmp_path):
+    """worker.py with an API key over mutual TLS (through a TLS front of a real dev server),
+    with only half of mTLS, and against an address where nothing listens: the key and the
+    private key never appear in what it writes, while the settings it logs say a key is set."""
+    key = "tcld-" + secrets.token_hex(24)
+    private_key = pki.client_key.read_text()
+    key_body = "".join(private_key.splitlines()[1:3])
+    front = TlsFront(pki, own_server.port, require_client_cert=True)
+    secured = WorkerProcess(front.address, tmp_path, {
+        "TEMPORAL_API_KEY": key, "TEMPORAL_TLS_CA": str(pki.ca), "TEMPORAL_TLS_SERVER_NAME": "localhost",
+        "TEMPORAL_TLS_CERT": str(pki.client_cert), "TEMPORAL_TLS_KEY": str(pki.client_key)}, name="secured")
+    unreachable = WorkerProcess(f"127.0.0.1:{free_port()}", tmp_path, {"TEMPORAL_API_KEY": key}, name="unreachable")
+    half = WorkerProcess(own_server.address, tmp_path, {"TEMPORAL_API_KEY": key,
+                                                        "TEMPORAL_TLS_CERT": str(pki.client_cert)}, name="half")
+    try:
+        await unreachable.start(wait_ready=False)  # gives up after its 30 s connect window
+        await half.start(wait_ready=False)
+        await secured.start()
+        # it works: an incident runs through the secured worker (and logs notifications)
+        client = await own_server.client()
+        iid = await api.start_incident(client, report())
+        await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+        await api.act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial",
+                                                                   content=ReportContent(summary="初报")))
+        await poll(lambda: asyncio.sleep(0, '"notification"' in secured.output() or "notification" in secured.output()),
+                   30, 0.2, "notifications logged")
+        assert await secured.terminate() == 0
+        log = secured.output()
+        starting = [json.loads(ln) for ln in log.splitlines() if '"worker_starting"' in ln]
+        assert starting and starting[0]["api_key"] == "set" and starting[0]["mtls"] is True
+        assert starting[0]["tls"] is True
+        assert front.handshakes_ok >= 1
+
+        assert await half.wait(30) == 1
+        half_log = half.output().strip().splitlines()
+        assert half_log == ["ecoplan worker: mutual TLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY"]
+
+        assert await unreachable.wait(90) == 1
+        lines = unreachable.output().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ecoplan worker: "), lines
+
+        for w in (secured, half, unreachable):
+            out = w.output()
+            assert not _leaks(out, key, private_key, key_body), f"{w.name} leaked a secret"
+            assert "Traceback" not in out, w.name
+        # and the command line's error line
+        r = await ecoplan("status", "x", address=unreachable.address, env_extra={"TEMPORAL_API_KEY": key})
+        assert r.code == 1 and not _leaks(r.out + r.err, key)
+    finally:
+        for w in (secured, half, unreachable):
+            await w.kill()
+        front.close()
