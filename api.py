@@ -59,7 +59,7 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
     """Start the incident's workflow; refuse a second execution for an existing id. Waits
     (bounded) until the workflow has pinned its plan, so the next action is accepted."""
     try:
-        load_plan(report.plan)  # a plan that does not load is refused here, before anything starts
+        plan = load_plan(report.plan)  # a plan that does not load is refused here, before anything starts
     except PlanError as e:
         raise ActionRefused(str(e)) from None
     incident_id = report.incident_id or new_incident_id()
@@ -77,7 +77,7 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
             search_attributes=TypedSearchAttributes([
                 SearchAttributePair(sa.STAGE, "reported"), SearchAttributePair(sa.COUNTY, report.county),
                 SearchAttributePair(sa.INCIDENT_TYPE, report.incident_type),
-                SearchAttributePair(sa.DRILL, report.drill),
+                SearchAttributePair(sa.DRILL, report.drill), SearchAttributePair(sa.PLAN, plan.plan.id),
             ]),
         )
     except WorkflowAlreadyStartedError:

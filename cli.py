@@ -553,41 +553,59 @@ def _ago(seconds: int) -> str:
     return (f"{d}d" if d else "") + (f"{h}h" if h or d else "") + f"{m:02d}m"
 
 
+LimitOpt = typer.Option(50, "--limit", min=1, help="show at most this many, most urgent first")
+AllOpt = typer.Option(False, "--all", help="show every row, however many")
+
+
+def _more(page, what: str, shown: str) -> None:
+    """A one-line note on stderr when a view shows only part of its answer."""
+    if page.complete:
+        return
+    total = f"{page.total} {what} in all" if page.total is not None else f"more {what} than shown"
+    print(f"ecoplan: {total}; shown: {shown}. --limit N or --all for more.", file=sys.stderr)
+
+
 @app.command()
-def overdue(drills: bool = typer.Option(False, "--drills", help="include drills"), as_json: bool = JsonOpt):
-    """Every running incident with an overdue deadline, most late first, and who must act."""
+def overdue(drills: bool = typer.Option(False, "--drills", help="include drills"),
+            limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
+    """Running incidents with an overdue deadline, most late first, and who must act."""
     from activities import supervision
 
-    rows = run(lambda c: supervision.overdue(c, drills=drills))
-    emit(rows, as_json, lambda rs: table(
+    rows = run(lambda c: supervision.overdue(c, drills=drills, limit=None if all_ else limit))
+    emit(list(rows), as_json, lambda rs: table(
         [[r["incident_id"], r["title"], r["county"], r["level"], r["stage"], r["deadline"], r["due_at"][:16],
           _ago(r["late_by_seconds"]), "、".join(r["waiting_on"])] for r in rs],
         ["incident", "title", "county", "level", "stage", "deadline", "due", "late by", "who must act"])
         if rs else "nothing overdue")
+    _more(rows, "incidents overdue", f"the {len(rows)} most late deadlines")
 
 
 @app.command()
 def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 90m (default: the plan's per-stage expectation)"),
-          drills: bool = typer.Option(False, "--drills", help="include drills"), as_json: bool = JsonOpt):
-    """Running incidents whose stage has not changed for too long, and what they wait for."""
+          drills: bool = typer.Option(False, "--drills", help="include drills"),
+          limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
+    """Running incidents whose stage has not changed for too long, longest first, and what they wait for."""
     from activities import supervision
 
     try:
-        limit = supervision.parse_duration(idle) if idle is not None else None
+        after = supervision.parse_duration(idle) if idle is not None else None
     except ValueError as e:
         raise bad(f"--idle: {e}") from None
-    rows = run(lambda c: supervision.stuck(c, idle=limit, drills=drills))
-    emit(rows, as_json, lambda rs: table(
+    rows = run(lambda c: supervision.stuck(c, idle=after, drills=drills, limit=None if all_ else limit))
+    emit(list(rows), as_json, lambda rs: table(
         [[r["incident_id"], r["title"], r["stage"], r["since"][:16], _ago(r["idle_seconds"]),
           "、".join(r["waiting_on"])] for r in rs],
         ["incident", "title", "stage", "since", "idle", "waiting on"]) if rs else "nothing stuck")
+    _more(rows, "incidents stuck", f"the {len(rows)} longest idle")
 
 
 @app.command("list")
 def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[str] = typer.Option(None, "--level"),
           county: Optional[str] = typer.Option(None, "--county"),
-          drills: bool = typer.Option(False, "--drills", help="include drills"), as_json: bool = JsonOpt):
-    """Running incidents, filterable by stage, level and county."""
+          drills: bool = typer.Option(False, "--drills", help="include drills"),
+          limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
+    """Running incidents by incident id, filterable by stage, level and county (with more than
+    --limit, the most recently started)."""
     from activities import supervision
     from workflows.lifecycle import STAGES
 
@@ -595,12 +613,14 @@ def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[
         raise bad(f"--stage: {stage!r} is not a stage ({', '.join(STAGES)})")
     if level and level not in ("I", "II", "III", "IV"):
         raise bad(f"--level: {level!r} is not one of I, II, III, IV")
-    rows = run(lambda c: supervision.list_incidents(c, stage=stage, level=level, county=county, drills=drills))
-    emit(rows, as_json, lambda rs: table(
+    rows = run(lambda c: supervision.list_incidents(c, stage=stage, level=level, county=county, drills=drills,
+                                                    limit=None if all_ else limit))
+    emit(list(rows), as_json, lambda rs: table(
         [[r["incident_id"], r["title"], r["stage"], r["level"], r["county"], "演练" if r["drill"] else "",
           f"{r['next_deadline']['name']} {r['next_deadline']['due_at'][:16]}" if r["next_deadline"] else ""]
          for r in rs], ["incident", "title", "stage", "level", "county", "drill", "next deadline"])
         if rs else "no running incidents")
+    _more(rows, "running incidents", f"the {len(rows)} most recently started")
 
 
 def _entry_line(e: dict) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import os
 import signal
 import sys
@@ -34,9 +35,22 @@ from workflows.incident import IncidentWorkflow
 log = structlog.get_logger("ecoplan.worker")
 
 
+def compile_workflow_modules() -> bool:
+    """Write the workflow modules' bytecode if it is missing or stale. The sandbox imports
+    `workflows/incident.py` afresh for every new incident (and every replay); without a
+    .pyc (PYTHONDONTWRITEBYTECODE, a fresh checkout, a read-only image) it compiles 1,000
+    lines of source each time. False when the folder cannot be written: then it still works."""
+    try:
+        return bool(compileall.compile_dir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "workflows"),
+                                           maxlevels=0, quiet=2))
+    except OSError:
+        return False
+
+
 def build_worker(client: Client, settings: ActivitySettings | None = None, task_queue: str = TASK_QUEUE,
                  **worker_options) -> Worker:
     settings = settings or ActivitySettings.from_env()
+    compile_workflow_modules()
     calendar, notifier, archive = CalendarActivities(settings), Notifier(settings), Archive(settings)
     daily = DailyReportActivities(client, settings)
     return Worker(

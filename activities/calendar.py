@@ -6,6 +6,8 @@ computed here and recorded in the workflow's history (DESIGN.md, determinism rul
 
 from __future__ import annotations
 
+import time
+
 from temporalio import activity
 
 from activities.settings import ActivitySettings
@@ -13,14 +15,22 @@ from plan.calendar import DEFAULT_DIR, WorkingCalendar, load_calendar
 from plan.deadlines import Schedule, ScheduleRequest, TimeRequest, TimeResult, schedule, shift
 
 
+RELOAD_AFTER_S = 60.0
+
+
 class CalendarActivities:
     def __init__(self, settings: ActivitySettings):
         self._dirs = [DEFAULT_DIR, *settings.calendar_dirs]
+        self._loaded: tuple[float, WorkingCalendar] | None = None
 
     def calendar(self) -> WorkingCalendar:
-        # Read the calendar files on every call: a new year's file takes effect without a
-        # worker restart (then `recompute_deadlines` on the incidents that need it).
-        return load_calendar(self._dirs)
+        # Re-read the calendar files once a minute at most: a new year's file takes effect
+        # without a worker restart (then `recompute_deadlines` on the incidents that need
+        # it), and the dozens of due-date calls an incident makes do not each list and parse them.
+        now = time.monotonic()
+        if self._loaded is None or now - self._loaded[0] > RELOAD_AFTER_S:
+            self._loaded = (now, load_calendar(self._dirs))
+        return self._loaded[1]
 
     @activity.defn
     def compute_times(self, requests: list[TimeRequest]) -> list[TimeResult]:

@@ -199,6 +199,38 @@ async def test_list_view_and_filters(world):
     assert all(nd[i] and nd[i]["name"] == "initial_report" for i in g["A"])
 
 
+async def test_views_with_a_limit_show_the_most_urgent_rows_and_count_the_rest(world):
+    """A supervisor with thousands of open incidents gets the most urgent `limit` rows, found
+    by counting (visibility cannot sort), exactly the head of the full answer."""
+    client, _, g, _ = world
+    full = await eventually(lambda: supervision.overdue(client), lambda rs: ids(rs) == g["B"] | g["E"], timeout=30)
+    assert full.complete and full.total == 8
+    def keys(rows):  # late_by_seconds moves with the clock between calls
+        return [(r["incident_id"], r["deadline"]) for r in rows]
+
+    for limit in (1, 2, 3, 5):
+        page = await supervision.overdue(client, limit=limit)
+        assert keys(page) == keys(full)[:limit]
+        assert page.total == 8 and not page.complete
+    assert (await supervision.overdue(client, limit=8)).complete
+    stuck = await supervision.stuck(client)
+    assert len(stuck) == 12
+    for limit in (1, 4, 7):
+        page = await supervision.stuck(client, limit=limit)
+        assert [r["incident_id"] for r in page] == [r["incident_id"] for r in stuck][:limit]
+        assert not page.complete and page.total in (None, 12)
+    assert (await supervision.stuck(client, limit=12)).complete
+    idle = await supervision.stuck(client, idle=timedelta(hours=20))
+    page = await supervision.stuck(client, idle=timedelta(hours=20), limit=2)
+    assert [r["incident_id"] for r in page] == [r["incident_id"] for r in idle][:2]
+    assert page.total == len(idle) == 7 and not page.complete
+    running = set().union(*(g[k] for k in "ABCDEG"))
+    page = await supervision.list_incidents(client, limit=5)
+    assert len(page) == 5 and ids(page) <= running and page.total == 28 and not page.complete
+    assert [r["incident_id"] for r in page] == sorted(r["incident_id"] for r in page)
+    assert (await supervision.list_incidents(client, limit=28)).complete
+
+
 async def test_cli_views_json_contract(world, sup):
     env, _ = sup
     client, _, g, _ = world
@@ -216,6 +248,22 @@ async def test_cli_views_json_contract(world, sup):
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         assert proc.returncode == 0 and all(i in out.decode() for i in expected)
+        assert err == b""  # every row fits the default limit: no note
+    # Past the limit, the view says so on stderr, in one line, and --all shows everything.
+    env_ = {**os.environ, "TEMPORAL_ADDRESS": address}
+    proc = await asyncio.create_subprocess_exec(ecoplan, "overdue", "--limit", "3", "--json", env=env_,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode == 0 and len(json.loads(out)) == 3
+    assert err.decode() == "ecoplan: 8 incidents overdue in all; shown: the 3 most late deadlines. --limit N or --all for more.\n"
+    proc = await asyncio.create_subprocess_exec(ecoplan, "list", "--limit", "2", "--all", "--json", env=env_,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode == 0 and len(json.loads(out)) == 28 and err == b""
+    proc = await asyncio.create_subprocess_exec(ecoplan, "stuck", "--limit", "0", env=env_,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode == 2 and len(err.decode().strip().splitlines()) == 1 and b"--limit" in err
 
 
 async def test_daily_report_with_incidents_through_the_workflow(world, sup):

@@ -94,7 +94,12 @@ class IncidentWorkflow:
         self.lc: Lifecycle | None = None
         self._wake = False
         self._effects: set[asyncio.Task] = set()
-        self._published: dict[str, Any] = {}
+        # Publish less: the attributes the start request (api.start_incident) or the previous
+        # run already set are not sent again, and the memo leaves out what the attributes and
+        # the start memo carry. Patched, so incidents begun before this change replay as run.
+        self._lean = workflow.patched("lean-publish")
+        started = workflow.info().typed_search_attributes if self._lean else []
+        self._published: dict[str, Any] = {p.key.name: p.value for p in started}
         self._published_memo: dict | None = None
         self._transition_at: datetime | None = None
         self._inflight: dict[int, dict] = {}  # side effects not yet through their quick tries
@@ -912,7 +917,8 @@ class IncidentWorkflow:
         return entry
 
     def _result(self, action: str, message: str) -> m.ActionResult:
-        self._publish()
+        if not self._lean:  # lean: the main loop publishes once, after the stage's stuck time is known
+            self._publish()
         return m.ActionResult(incident_id=self.s.incident_id, action=action, stage=self.s.stage, message=message)
 
     def _waiting_on(self) -> list[str]:
@@ -963,11 +969,12 @@ class IncidentWorkflow:
             updates.append(key.value_unset() if value is None else key.value_set(value))
         if updates:
             workflow.upsert_search_attributes(updates)
-        # Details the supervisor views print but need not query on travel in the memo.
+        # Details the supervisor views print but need not query on travel in the memo; the
+        # title is in the start memo, stage and level in the search attributes.
         stuck_after = (self._stuck_after[1] if self._stuck_after and self._stuck_after[0] == s.stage
                        and s.outcome is None else None)
-        memo = {
-            "title": s.report.title, "stage": s.stage, "level": values[1][1],
+        memo = {} if self._lean else {"title": s.report.title, "stage": s.stage, "level": values[1][1]}
+        memo |= {
             "overdue": [{"deadline": d.name, "due_at": d.due_at.isoformat(), "who_acts": d.who_acts} for d in overdue],
             "next_deadline": {"name": nxt.name, "due_at": nxt.due_at.isoformat()} if nxt else None,
             "stuck_after": stuck_after.isoformat() if stuck_after else None,
