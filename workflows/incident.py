@@ -98,8 +98,10 @@ class IncidentWorkflow:
         # run already set are not sent again, and the memo leaves out what the attributes and
         # the start memo carry. Patched, so incidents begun before this change replay as run.
         self._lean = workflow.patched("lean-publish")
-        started = workflow.info().typed_search_attributes if self._lean else []
-        self._published: dict[str, Any] = {p.key.name: p.value for p in started}
+        self._published: dict[str, Any] = {}
+        if self._lean:  # an attribute the server does not have is unset: nothing to unset
+            self._published = {key.name: None for key in sa.ALL} | {
+                p.key.name: p.value for p in workflow.info().typed_search_attributes}
         self._published_memo: dict | None = None
         self._transition_at: datetime | None = None
         self._inflight: dict[int, dict] = {}  # side effects not yet through their quick tries
