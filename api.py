@@ -45,6 +45,10 @@ class ActionRefused(EcoplanError):
     pass
 
 
+class IncidentBusy(EcoplanError):
+    pass
+
+
 def workflow_id(incident_id: str) -> str:
     return f"incident-{incident_id}"
 
@@ -132,6 +136,11 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
             if "unexpected workflow task failure" in str(e) and attempt < 4:
                 await asyncio.sleep(0.2 * (attempt + 1))
                 continue
+            if e.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                # More than 10 actions in flight on one incident (the SDK has already retried
+                # for ~10 s): the server applied nothing.
+                raise IncidentBusy(f"incident {incident_id} is busy with other actions; nothing was applied, "
+                                   f"send it again") from None
             raise (_not_found(e, incident_id) or e) from None
     raise AssertionError("unreachable")
 

@@ -12,11 +12,9 @@ import json
 import os
 import sys
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
-import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from plan.grading import validation_message
@@ -70,34 +68,13 @@ def _w(s: str) -> int:
 
 def read_data(path: str) -> Any:
     """A JSON or YAML file ("-" for stdin), as data; one-line errors."""
-    try:
-        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    except FileNotFoundError:
-        raise bad(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise bad(f"{path}: is a directory, not a file") from None
-    except OSError as e:
-        raise bad(f"{path}: {e.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise bad(f"{path}: not UTF-8 text (bad byte at offset {e.start})") from None
-    try:
-        if path.endswith((".yaml", ".yml")):
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise bad(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise bad(f"{path}: malformed YAML{where}: {problem}") from None
-    except RecursionError:
-        raise bad(f"{path}: nested too deeply to be a report") from None
-    except ValueError as e:  # e.g. a 5,000-digit integer, an impossible date, !!int "abc"
-        raise bad(f"{path}: unreadable value: {str(e).splitlines()[0][:200]}") from None
+    from plan import files
+
+    if path == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        raw = files.read_bytes(path, path, bad)
+    data = files.parse(raw, path, bad, as_json=not path.endswith((".yaml", ".yml")))
     if not isinstance(data, dict):
         raise bad(f"{path}: expected an object with named fields, got {type(data).__name__}")
     return data

@@ -150,7 +150,10 @@ async def _earliest(client: Client, query: str, key: SearchAttributeKey, want: i
     def before(t: datetime) -> str:
         return f"{query} AND {key.name} < {_ts(t)}"
 
-    hi, c_hi = now + timedelta(days=1), total  # keys are times up to now (allowing for clock skew)
+    # hi: a time with at least `want` keys before it (None: past every key, all `total`);
+    # lo: a time with fewer than `want` before it.
+    hi: datetime | None = None
+    c_hi = total
     lo, c_lo = None, 0
     step = timedelta(hours=1)
     while lo is None:
@@ -160,27 +163,27 @@ async def _earliest(client: Client, query: str, key: SearchAttributeKey, want: i
             lo, c_lo = t, c
         else:
             hi, c_hi = t, c
-            if c_hi <= 2 * want:
-                return before(hi), total
-            if step > timedelta(days=365 * 30):  # more than `want` keyed before 1996: take them all
+            if c_hi <= 2 * want or step > timedelta(days=365 * 30):  # (more than `want` before 1996: take them)
                 return before(hi), total
             step *= 4
     halve = False
     for _ in range(40):
-        if c_hi <= 2 * want or hi - lo <= timedelta(seconds=1):
+        # Keys are times up to now (a business time may run 5 minutes ahead): search below that.
+        top = hi if hi is not None else max(now + timedelta(minutes=10), lo + timedelta(seconds=2))
+        if c_hi <= 2 * want or top - lo <= timedelta(seconds=1):
             break
         if halve:
             frac = 0.5
-        else:  # aim at 1.5·want, assuming the keys spread evenly between lo and hi
+        else:  # aim at 1.5·want, assuming the keys spread evenly between lo and top
             frac = min(max((1.5 * want - c_lo) / max(c_hi - c_lo, 1), 0.05), 0.95)
-        t = lo + (hi - lo) * frac
+        t = lo + (top - lo) * frac
         c = await _count(client, before(t))
         if c < want:
             lo, c_lo = t, c
         else:
             hi, c_hi = t, c
         halve = not halve  # alternate: interpolation is fast on even spreads, halving on skewed ones
-    return before(hi), total
+    return (before(hi) if hi is not None else query), total
 
 
 # ------------------------------------------------------------------ the three views

@@ -6,18 +6,16 @@ Every failure is a PlanError with a one-line message: callers (CLI, activities) 
 from __future__ import annotations
 
 import hashlib
-import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from plan import files
 from plan.models import Plan
 
 DEFAULT_PLAN_ID = "yangquan-2022"
 PLANS_DIR = Path(__file__).parent / "plans"
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 class PlanError(ValueError):
@@ -51,17 +49,7 @@ def validation_message(err: ValidationError, prefix: str = "") -> str:
 
 def resolve_plan_path(ref: str | Path | None = None) -> Path:
     """None -> the default plan; a plan id -> PLANS_DIR/<id>.yaml (or .yml); else a file path."""
-    if ref is None:
-        ref = DEFAULT_PLAN_ID
-    if isinstance(ref, str) and _ID.match(ref):
-        for suffix in (".yaml", ".yml"):
-            candidate = PLANS_DIR / f"{ref}{suffix}"
-            if candidate.is_file():
-                return candidate
-    path = Path(ref).expanduser()
-    if path.is_file():
-        return path.resolve()
-    raise PlanError(f"plan {str(ref)!r}: no shipped plan with that id and no such file")
+    return files.find(DEFAULT_PLAN_ID if ref is None else ref, PLANS_DIR, "plan", PlanError)
 
 
 def load_plan(ref: str | Path | None = None) -> LoadedPlan:
@@ -76,37 +64,15 @@ def load_plan(ref: str | Path | None = None) -> LoadedPlan:
 
 @lru_cache(maxsize=32)
 def _load(path: str, _mtime_ns: int, _size: int) -> LoadedPlan:
-    name = Path(path).name
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise PlanError(f"plan file {name}: cannot read: {e.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise PlanError(f"plan file {name}: not UTF-8 text (bad byte at offset {e.start})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise PlanError(f"plan file {name}: malformed YAML{_yaml_where(e)}") from None
-    if data is None:
-        raise PlanError(f"plan file {name}: the file is empty")
-    if not isinstance(data, dict):
-        raise PlanError(f"plan file {name}: top level must be a mapping, got {type(data).__name__}")
+    label = f"plan file {Path(path).name}"
+    raw = files.read_bytes(path, label, PlanError)
+    data = files.mapping(files.parse(raw, label, PlanError), label, PlanError)
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:
-        raise PlanError(validation_message(e, prefix=f"plan file {name}: ")) from None
+        raise PlanError(validation_message(e, prefix=f"{label}: ")) from None
     return LoadedPlan(plan=plan, path=path, content_hash="sha256:" + hashlib.sha256(raw).hexdigest())
 
 
-def _yaml_where(e: yaml.YAMLError) -> str:
-    mark = getattr(e, "problem_mark", None)
-    problem = getattr(e, "problem", None) or str(e)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    return where + ": " + " ".join(str(problem).split())
-
-
 def shipped_plan_ids() -> list[str]:
-    files = list(PLANS_DIR.glob("*.yaml")) + list(PLANS_DIR.glob("*.yml"))
-    return sorted({f.stem for f in files})
+    return files.shipped_ids(PLANS_DIR)

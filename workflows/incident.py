@@ -94,10 +94,14 @@ class IncidentWorkflow:
         self.lc: Lifecycle | None = None
         self._wake = False
         self._effects: set[asyncio.Task] = set()
-        # Publish less: the attributes the start request (api.start_incident) or the previous
-        # run already set are not sent again, and the memo leaves out what the attributes and
-        # the start memo carry. Patched, so incidents begun before this change replay as run.
-        self._lean = workflow.patched("lean-publish")
+        # Fewer commands per action: the attributes the start request (api.start_incident) or
+        # the previous run already set are not sent again, the memo leaves out what the
+        # attributes and the start memo carry, and the deadline timer stays while the next
+        # wake time is unchanged (an action that moves no deadline starts and cancels none).
+        # Patched, so incidents begun before this change replay as they ran.
+        self._lean = workflow.patched("lean-commands")
+        self._timer: asyncio.Task | None = None
+        self._timer_at: datetime | None = None
         self._published: dict[str, Any] = {}
         if self._lean:  # an attribute the server does not have is unset: nothing to unset
             self._published = {key.name: None for key in sa.ALL} | {
@@ -132,12 +136,19 @@ class IncidentWorkflow:
                 await self._continue_as_new()
             wake = self._next_wake()
             self._wake = False
+            if self._lean:
+                timer = self._arm(wake)
+                await workflow.wait_condition(lambda: self._wake or self.s.outcome is not None
+                                              or (timer is not None and timer.done()))
+                continue
             timeout = None if wake is None else max((wake - self._now()).total_seconds(), 0.001)
             try:
                 await workflow.wait_condition(lambda: self._wake or self.s.outcome is not None,
                                               timeout=timeout)
             except asyncio.TimeoutError:
                 pass
+        if self._timer is not None:
+            self._timer.cancel()
         self._publish()
         await self._archive("dossier", self.s.model_dump(mode="json"))
         await workflow.wait_condition(lambda: not self._effects and workflow.all_handlers_finished())
@@ -855,6 +866,17 @@ class IncidentWorkflow:
                       "provisional": d.provisional, "source": rule.source})
         self._wake = True
         return d
+
+    def _arm(self, wake: datetime | None) -> asyncio.Task | None:
+        """The one deadline timer, for `wake`: kept if it already waits for that time."""
+        if self._timer is not None and not self._timer.done():
+            if wake == self._timer_at:
+                return self._timer
+            self._timer.cancel()
+        self._timer, self._timer_at = None, wake
+        if wake is not None:
+            self._timer = asyncio.create_task(workflow.sleep(max((wake - self._now()).total_seconds(), 0.001)))
+        return self._timer
 
     def _next_wake(self) -> datetime | None:
         times = []

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BeforeValidator, Field, StringConstraints, ValidationError, model_validator
 
+from plan import files
 from plan.grading import Assessment
 from plan.incident import SHANGHAI, IncidentReport, IncidentType, Model, Name, RequiredText, Source, Text
 from plan.loader import validation_message
@@ -136,50 +136,20 @@ class Scenario(Model):
 
 def list_scenarios() -> list[str]:
     """The ids of the shipped scenarios."""
-    files = list(SCENARIOS_DIR.glob("*.yaml")) + list(SCENARIOS_DIR.glob("*.yml"))
-    return sorted({f.stem for f in files})
+    return files.shipped_ids(SCENARIOS_DIR)
 
 
 def resolve_scenario_path(ref: str | Path) -> Path:
     """A scenario id -> plan/scenarios/<id>.yaml (or .yml); otherwise a file path."""
-    if isinstance(ref, str) and _ID.match(ref):
-        for suffix in (".yaml", ".yml"):
-            candidate = SCENARIOS_DIR / f"{ref}{suffix}"
-            if candidate.is_file():
-                return candidate
-    path = Path(ref).expanduser()
-    if path.is_dir():
-        raise ScenarioError(f"scenario {str(ref)!r}: is a directory, not a scenario file")
-    if path.is_file():
-        return path.resolve()
-    shipped = ", ".join(list_scenarios()) or "none"
-    raise ScenarioError(f"scenario {str(ref)!r}: no shipped scenario with that id and no such file "
-                        f"(shipped: {shipped})")
+    return files.find(ref, SCENARIOS_DIR, "scenario", ScenarioError, shipped=list_scenarios())
 
 
 def load_scenario(ref: str | Path) -> Scenario:
     path = resolve_scenario_path(ref)
-    name = path.name
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ScenarioError(f"scenario file {name}: cannot read: {e.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ScenarioError(f"scenario file {name}: not UTF-8 text (bad byte at offset {e.start})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = " ".join(str(getattr(e, "problem", None) or e).split())
-        raise ScenarioError(f"scenario file {name}: malformed YAML{where}: {problem}") from None
-    if data is None:
-        raise ScenarioError(f"scenario file {name}: the file is empty")
-    if not isinstance(data, dict):
-        raise ScenarioError(f"scenario file {name}: top level must be a mapping, got {type(data).__name__}")
+    label = f"scenario file {path.name}"
+    data = files.mapping(files.parse(files.read_bytes(path, label, ScenarioError), label, ScenarioError),
+                         label, ScenarioError)
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(validation_message(e, prefix=f"scenario file {name}: ")) from None
+        raise ScenarioError(validation_message(e, prefix=f"{label}: ")) from None
