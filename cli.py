@@ -530,7 +530,8 @@ def _ago(seconds: int) -> str:
     return (f"{d}d" if d else "") + (f"{h}h" if h or d else "") + f"{m:02d}m"
 
 
-LimitOpt = typer.Option(50, "--limit", min=1, help="show at most this many, most urgent first")
+DEFAULT_LIMIT = 50  # rows a supervisor view shows unless told --limit N or --all
+LimitOpt = typer.Option(DEFAULT_LIMIT, "--limit", min=1, help="show at most this many, most urgent first")
 AllOpt = typer.Option(False, "--all", help="show every row, however many")
 
 

@@ -75,7 +75,6 @@ class Page(list):
 
 
 PAGE = 1000  # visibility rows per request (the server's maximum page)
-DEFAULT_LIMIT = 50  # rows the CLI shows unless told --limit N or --all
 
 
 def _value(client: Client, payload: Payload) -> Any:
@@ -255,7 +254,7 @@ async def stuck(client: Client, idle: timedelta | None = None, drills: bool = Fa
     base = base_query(drills) + f" AND {key.name} IS NOT NULL"
     want = None if limit is None else limit + 1  # one more than shown tells whether there are more
     while True:
-        query, candidates = await _earliest(client, base, key, want, now)
+        query, _ = await _earliest(client, base, key, want, now)
         rows = [_stuck_row(r, now) for r in await _rows(client, query)
                 if r.stage_entered_at and r.memo.get("stuck_after")
                 and datetime.fromisoformat(r.memo["stuck_after"]) <= now]
