@@ -20,15 +20,15 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-import logging_setup
+from ecoplan import logging_setup
 from activities.archive import Archive
 from activities.calendar import CalendarActivities
 from activities.notify import Notifier
 from activities.plan_snapshot import load_plan_snapshot
 from activities.settings import ActivitySettings
-from activities.supervision import DailyReportActivities
-from connection import TASK_QUEUE, ConnectionSettings, connect
-from schedules import ensure_daily_report_schedule
+from activities.daily_report import DailyReportActivities
+from ecoplan.connection import TASK_QUEUE, ConnectionSettings, connect
+from ecoplan.schedules import ensure_daily_report_schedule
 from workflows.daily_report import DailyReportWorkflow
 from workflows.incident import IncidentWorkflow
 
@@ -95,7 +95,7 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
     if embedded and not os.environ.get("TEMPORAL_ADDRESS"):
         import dataclasses
 
-        import server
+        from ecoplan import server
 
         db = db or str(server.DEFAULT_DB)
         server_proc = server.start_dev_server(port=port, ui_port=ui_port, db=db)

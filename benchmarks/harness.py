@@ -17,7 +17,7 @@ signoff_latency     sign_off update round trips (api.act, the CLI's path) agains
 replay              temporalio.worker.Replayer over one full life-cycle history.
 supervisor_queries  drill incidents spread over stages and counties (some overdue and stuck
                     through backdated times), run by `python worker.py` in its own process;
-                    overdue / stuck / list through activities.supervision (drills=True)
+                    overdue / stuck / list through ecoplan.views (drills=True)
                     against a bare `ExecutionStatus='Running'` list iterated fully.
 worker_memory       that worker process's RSS, sampled from /proc while the incidents open.
 growth              the life-cycle and query figures by size.
@@ -62,14 +62,14 @@ from temporalio.client import Client, WorkflowHistory  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Replayer, Worker  # noqa: E402
 
-import api  # noqa: E402
-import logging_setup  # noqa: E402
-import server  # noqa: E402
-from activities import supervision  # noqa: E402
-from cli import DEFAULT_LIMIT  # the CLI's default: the views are timed as supervisors run them  # noqa: E402
+from ecoplan import api  # noqa: E402
+from ecoplan import logging_setup  # noqa: E402
+from ecoplan import server  # noqa: E402
+from ecoplan import views  # noqa: E402
+from ecoplan.cli import DEFAULT_LIMIT  # the CLI's default: the views are timed as supervisors run them  # noqa: E402
 from activities.settings import ActivitySettings  # noqa: E402
 from benchmarks.baseline import BareWorkflow, bare_activity  # noqa: E402
-from connection import DATA_CONVERTER  # noqa: E402
+from ecoplan.connection import DATA_CONVERTER  # noqa: E402
 from plan.calendar import SHANGHAI  # noqa: E402
 from plan.incident import Actor, IncidentReport, ReportContent  # noqa: E402
 from workflows import messages as m  # noqa: E402
@@ -626,7 +626,7 @@ async def settle(client: Client, expect_running: int, expect_overdue: int, timeo
     """Wait until visibility shows every open incident and every overdue one."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
-    q_over = supervision.base_query(drills=True) + " AND EcoOverdueSince IS NOT NULL"
+    q_over = views.base_query(drills=True) + " AND EcoOverdueSince IS NOT NULL"
     while True:
         running = (await client.count_workflows("ExecutionStatus = 'Running'")).count
         over = (await client.count_workflows(q_over)).count
@@ -709,7 +709,7 @@ async def bench_supervisor(client: Client, address: str, prof: dict, out: dict, 
     top = by_size[-1]
     out["supervisor_queries"] = {
         "description": "drill incidents open on one `python worker.py`; overdue/stuck/list through "
-                       "activities.supervision with drills=True (the CLI's path) vs a bare "
+                       "ecoplan.views with drills=True (the CLI's path) vs a bare "
                        "ExecutionStatus='Running' list iterated fully; interleaved repeats",
         "sizes": [s["open_incidents"] for s in by_size],
         "open_incidents": top["open_incidents"],
@@ -751,20 +751,20 @@ async def measure_queries(client: Client, repeats: int) -> dict:
 
     async def bare_overdue() -> int:
         n = 0
-        async for _ in client.list_workflows(supervision.base_query(drills=True) + " AND EcoOverdueSince IS NOT NULL"):
+        async for _ in client.list_workflows(views.base_query(drills=True) + " AND EcoOverdueSince IS NOT NULL"):
             n += 1
         return n
 
     # The CLI shows the 50 most urgent rows unless told --all; both are timed.
     views: dict[str, Callable[[], Awaitable[Any]]] = {
-        "overdue": lambda: supervision.overdue(client, drills=True, limit=DEFAULT_LIMIT),
+        "overdue": lambda: views.overdue(client, drills=True, limit=DEFAULT_LIMIT),
         "bare_overdue_list": bare_overdue,
-        "stuck": lambda: supervision.stuck(client, drills=True, limit=DEFAULT_LIMIT),
-        "list": lambda: supervision.list_incidents(client, drills=True, limit=DEFAULT_LIMIT),
+        "stuck": lambda: views.stuck(client, drills=True, limit=DEFAULT_LIMIT),
+        "list": lambda: views.list_incidents(client, drills=True, limit=DEFAULT_LIMIT),
         "bare_list": bare,
-        "overdue_all": lambda: supervision.overdue(client, drills=True),
-        "stuck_all": lambda: supervision.stuck(client, drills=True),
-        "list_all": lambda: supervision.list_incidents(client, drills=True),
+        "overdue_all": lambda: views.overdue(client, drills=True),
+        "stuck_all": lambda: views.stuck(client, drills=True),
+        "list_all": lambda: views.list_incidents(client, drills=True),
     }
     times: dict[str, list[float]] = {k: [] for k in views}
     rows: dict[str, int] = {}

@@ -87,13 +87,13 @@ async def run(kind: str, incidents: int, rounds: int, unsandboxed: bool) -> None
     from temporalio.testing import WorkflowEnvironment
     from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-    import server
+    from ecoplan import server
     import worker as ecoplan_worker
     import workflows.search_attributes as sa
     from activities.settings import ActivitySettings
     from benchmarks import harness as h
     from benchmarks.baseline import BareWorkflow, bare_activity
-    from connection import DATA_CONVERTER
+    from ecoplan.connection import DATA_CONVERTER
 
     if unsandboxed:
         ecoplan_worker.build_worker = functools.partial(ecoplan_worker.build_worker,

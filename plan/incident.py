@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from plan.calendar import SHANGHAI
 from plan.grading import Assessment
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_TEXT = 10_000  # characters: a report field longer than this is a paste gone wrong
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus
 
-import api
+from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead

@@ -26,8 +26,8 @@ from typing import Any
 
 from temporalio.client import Client
 
-import server as embedded
-from connection import DATA_CONVERTER
+from ecoplan import server as embedded
+from ecoplan.connection import DATA_CONVERTER
 
 ROOT = Path(__file__).resolve().parent.parent
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")

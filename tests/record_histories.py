@@ -32,10 +32,10 @@ if str(ROOT) not in sys.path:
 from temporalio.client import Client, WorkflowHandle  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-import api  # noqa: E402
-import server  # noqa: E402
+from ecoplan import api  # noqa: E402
+from ecoplan import server  # noqa: E402
 from activities.settings import ActivitySettings  # noqa: E402
-from connection import DATA_CONVERTER  # noqa: E402
+from ecoplan.connection import DATA_CONVERTER  # noqa: E402
 from plan.grading import Assessment  # noqa: E402
 from plan.incident import ReportContent  # noqa: E402
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending  # noqa: E402

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 
-import api
-import cli
+from ecoplan import api
+from ecoplan import cli
 from plan.grading import Assessment, validation_message
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending

@@ -222,7 +222,7 @@ async def test_timeline_follow_until_closed(temporal_address, worker, client):
     """`ecoplan timeline ID --follow` prints entries as they happen and ends when the incident closes."""
     import asyncio
 
-    import api
+    from ecoplan import api
     from tests.helpers import DUTY, report
     from workflows import messages as m
 

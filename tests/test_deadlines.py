@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-import api
+from ecoplan import api
 from plan.calendar import DEFAULT_DIR, SHANGHAI, load_calendar
 from plan.grading import Assessment
 from plan.incident import ReportContent

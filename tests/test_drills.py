@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-import api
-from activities import supervision
+from ecoplan import api
+from ecoplan import views
 from plan.calendar import SHANGHAI
 from plan.drill import evaluate, render_markdown
 from plan.grading import classify
@@ -490,19 +490,19 @@ async def test_drills_stay_out_of_supervisor_views(client, worker, temporal_addr
     iid = p.stdout.strip()
     try:
         async def listed_with_drills():
-            return [x["incident_id"] for x in await supervision.list_incidents(client, drills=True)]
+            return [x["incident_id"] for x in await views.list_incidents(client, drills=True)]
 
         await eventually(listed_with_drills, lambda ids: iid in ids, timeout=15)
-        row = next(x for x in await supervision.list_incidents(client, drills=True) if x["incident_id"] == iid)
+        row = next(x for x in await views.list_incidents(client, drills=True) if x["incident_id"] == iid)
         assert row["drill"] is True and "演练" in row["title"]
-        assert iid not in [x["incident_id"] for x in await supervision.list_incidents(client)]
+        assert iid not in [x["incident_id"] for x in await views.list_incidents(client)]
 
         async def overdue_with_drills():
-            return [(x["incident_id"], x["deadline"]) for x in await supervision.overdue(client, drills=True)]
+            return [(x["incident_id"], x["deadline"]) for x in await views.overdue(client, drills=True)]
 
         await eventually(overdue_with_drills, lambda rows: (iid, "initial_report") in rows, timeout=15)
-        assert iid not in [x["incident_id"] for x in await supervision.overdue(client)]
-        assert iid not in [x["incident_id"] for x in await supervision.stuck(client, idle=timedelta(minutes=1))]
+        assert iid not in [x["incident_id"] for x in await views.overdue(client)]
+        assert iid not in [x["incident_id"] for x in await views.stuck(client, idle=timedelta(minutes=1))]
     finally:
         await client.get_workflow_handle(api.workflow_id(iid)).terminate("test done")
 

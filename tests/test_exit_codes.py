@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-import api
+from ecoplan import api
 from tests.helpers import report
 from tests.procs import ecoplan
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateStage
 
-import api
+from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.grading import Assessment
 from plan.incident import Actor, IncidentReport, ReportContent

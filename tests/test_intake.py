@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from temporalio.service import RPCError, RPCStatusCode
 
-import api
-import intake
+from ecoplan import api
+from ecoplan import intake
 from plan.incident import IncidentReport
 from tests.helpers import DUTY, eventually, now, report
 from workflows import messages as m

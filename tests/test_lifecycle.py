@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-import api
+from ecoplan import api
 from plan.grading import Assessment
 from plan.incident import Actor, ReportContent
 from tests.drive import (SIGNATORIES, act, archive, archived, describe_status, deadline, outbox, outbox_events,

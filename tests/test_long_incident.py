@@ -18,7 +18,7 @@ from datetime import datetime
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-import api
+from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES

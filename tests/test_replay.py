@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from connection import DATA_CONVERTER
+from ecoplan.connection import DATA_CONVERTER
 from tests.record_histories import HISTORIES, PATHS, workflow_id
 from tests.replay_probe import ChangedIncidentWorkflow
 from workflows.incident import IncidentWorkflow

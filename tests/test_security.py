@@ -13,8 +13,8 @@ import pytest
 import yaml
 from temporalio.service import TLSConfig
 
-import api
-from connection import ConnectionSettings
+from ecoplan import api
+from ecoplan.connection import ConnectionSettings
 from plan.incident import Actor, ReportContent
 from plan.loader import resolve_plan_path
 from tests.drive import SIGNATORIES, act, sign_all, to_termination_pending

@@ -1,6 +1,6 @@
 from datetime import date, timedelta
 
-import api
+from ecoplan import api
 from plan.incident import ReportContent
 from tests.helpers import COMMANDER, DUTY, LEADS, lead, report
 from workflows import messages as m

@@ -16,18 +16,18 @@ import pytest
 import yaml
 from temporalio.testing import WorkflowEnvironment
 
-import api
-from activities import supervision
+from ecoplan import api
+from ecoplan import views
 from activities.settings import ActivitySettings
-from connection import DATA_CONVERTER
+from ecoplan.connection import DATA_CONVERTER
 from plan.incident import Actor, ReportContent
-from schedules import ensure_daily_report_schedule
+from ecoplan.schedules import ensure_daily_report_schedule
 from tests.conftest import ROOT, TEMPORAL_BIN
 from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, now, report
 from workflows import messages as m
 from workflows import search_attributes as sa
 from workflows.daily_report import DailyReportWorkflow
-from activities.supervision import DailyReportRequest
+from activities.daily_report import DailyReportRequest
 
 COUNTIES = ["城区", "矿区", "郊区", "平定县", "盂县"]
 ASSESS = {"I": {"deaths": 30}, "II": {"evacuated": 10000}, "III": {"direct_loss_yuan": 5_000_000}, "IV": {}}
@@ -126,7 +126,7 @@ async def populate(client) -> dict[str, set[str]]:
 async def world(sup):
     env, settings = sup
     # The zero report first, while this server has no incident at all.
-    zero = await supervision.daily_report(env.client)
+    zero = await views.daily_report(env.client)
     groups = await populate(env.client)
     return env.client, settings, groups, zero
 
@@ -139,13 +139,13 @@ async def test_zero_report_when_there_is_nothing(world):
     _, _, _, zero = world
     assert zero["zero_report"] is True
     assert zero["open_incidents"] == 0 and zero["new_incidents"] == [] and zero["overdue"] == []
-    assert "零报告" in supervision.render_daily_report(zero)
+    assert "零报告" in views.render_daily_report(zero)
 
 
 async def test_overdue_view(world):
     client, _, g, _ = world
     expected = g["B"] | g["E"]
-    rows = await eventually(lambda: supervision.overdue(client), lambda rs: ids(rs) == expected, timeout=30)
+    rows = await eventually(lambda: views.overdue(client), lambda rs: ids(rs) == expected, timeout=30)
     for r in rows:
         assert set(r) == {"incident_id", "title", "county", "level", "stage", "deadline", "due_at",
                           "late_by_seconds", "waiting_on"}
@@ -159,7 +159,7 @@ async def test_overdue_view(world):
     lates = [r["late_by_seconds"] for r in rows]
     assert lates == sorted(lates, reverse=True)  # most late first
     assert rows[0]["incident_id"] in g["E"]
-    with_drills = await eventually(lambda: supervision.overdue(client, drills=True),
+    with_drills = await eventually(lambda: views.overdue(client, drills=True),
                                    lambda rs: ids(rs) == expected | g["F"], timeout=30)
     assert len(with_drills) == len(expected | g["F"])
 
@@ -167,7 +167,7 @@ async def test_overdue_view(world):
 async def test_stuck_view_by_plan_expectation_and_by_idle(world):
     client, _, g, _ = world
     expected = g["B"] | g["D"] | g["E"]
-    rows = await eventually(lambda: supervision.stuck(client), lambda rs: ids(rs) == expected, timeout=30)
+    rows = await eventually(lambda: views.stuck(client), lambda rs: ids(rs) == expected, timeout=30)
     by_id = {r["incident_id"]: r for r in rows}
     for iid in g["D"]:
         r = by_id[iid]
@@ -176,7 +176,7 @@ async def test_stuck_view_by_plan_expectation_and_by_idle(world):
         assert f"{LEADS['disposal']} (污染处置组)" in r["waiting_on"]
         assert f"{LEADS['investigation']} (污染排查组)" in r["waiting_on"]
         assert not any(LEADS["monitoring"] in w for w in r["waiting_on"])
-    idle = await eventually(lambda: supervision.stuck(client, idle=timedelta(hours=20)),
+    idle = await eventually(lambda: views.stuck(client, idle=timedelta(hours=20)),
                             lambda rs: ids(rs) == g["D"] | g["E"], timeout=30)
     assert all(r["idle_seconds"] > 20 * 3600 for r in idle)
 
@@ -184,16 +184,16 @@ async def test_stuck_view_by_plan_expectation_and_by_idle(world):
 async def test_list_view_and_filters(world):
     client, _, g, _ = world
     running = set().union(*(g[k] for k in "ABCDEG"))
-    rows = await eventually(lambda: supervision.list_incidents(client), lambda rs: ids(rs) == running, timeout=30)
+    rows = await eventually(lambda: views.list_incidents(client), lambda rs: ids(rs) == running, timeout=30)
     assert all(set(r) == {"incident_id", "title", "stage", "level", "county", "drill", "next_deadline"} for r in rows)
     assert not any(r["drill"] for r in rows)
-    on_site = await supervision.list_incidents(client, stage="on_site")
+    on_site = await views.list_incidents(client, stage="on_site")
     assert ids(on_site) == g["C"]
-    level_i = await supervision.list_incidents(client, level="I")
+    level_i = await views.list_incidents(client, level="I")
     assert ids(level_i) == {r["incident_id"] for r in rows if r["level"] == "I"} and len(level_i) == 2
-    county = await supervision.list_incidents(client, county="盂县")
+    county = await views.list_incidents(client, county="盂县")
     assert ids(county) == {r["incident_id"] for r in rows if r["county"] == "盂县"} and county
-    drills = await supervision.list_incidents(client, drills=True)
+    drills = await views.list_incidents(client, drills=True)
     assert ids(drills) == running | g["F"]
     nd = {r["incident_id"]: r["next_deadline"] for r in rows}
     assert all(nd[i] and nd[i]["name"] == "initial_report" for i in g["A"])
@@ -203,38 +203,38 @@ async def test_views_with_a_limit_show_the_most_urgent_rows_and_count_the_rest(w
     """A supervisor with thousands of open incidents gets the most urgent `limit` rows, found
     by counting (visibility cannot sort), exactly the head of the full answer."""
     client, _, g, _ = world
-    full = await eventually(lambda: supervision.overdue(client), lambda rs: ids(rs) == g["B"] | g["E"], timeout=30)
+    full = await eventually(lambda: views.overdue(client), lambda rs: ids(rs) == g["B"] | g["E"], timeout=30)
     assert full.complete and full.total == 8
     def keys(rows):  # late_by_seconds moves with the clock between calls
         return [(r["incident_id"], r["deadline"]) for r in rows]
 
     for limit in (1, 2, 3, 5):
-        page = await supervision.overdue(client, limit=limit)
+        page = await views.overdue(client, limit=limit)
         assert keys(page) == keys(full)[:limit]
         assert page.total == 8 and not page.complete
-    assert (await supervision.overdue(client, limit=8)).complete
-    stuck = await supervision.stuck(client)
+    assert (await views.overdue(client, limit=8)).complete
+    stuck = await views.stuck(client)
     assert len(stuck) == 12
     for limit in (1, 4, 7):
-        page = await supervision.stuck(client, limit=limit)
+        page = await views.stuck(client, limit=limit)
         assert [r["incident_id"] for r in page] == [r["incident_id"] for r in stuck][:limit]
         assert not page.complete and page.total in (None, 12)
-    assert (await supervision.stuck(client, limit=12)).complete
-    idle = await supervision.stuck(client, idle=timedelta(hours=20))
-    page = await supervision.stuck(client, idle=timedelta(hours=20), limit=2)
+    assert (await views.stuck(client, limit=12)).complete
+    idle = await views.stuck(client, idle=timedelta(hours=20))
+    page = await views.stuck(client, idle=timedelta(hours=20), limit=2)
     assert [r["incident_id"] for r in page] == [r["incident_id"] for r in idle][:2]
     assert page.total == len(idle) == 7 and not page.complete
     running = set().union(*(g[k] for k in "ABCDEG"))
-    page = await supervision.list_incidents(client, limit=5)
+    page = await views.list_incidents(client, limit=5)
     assert len(page) == 5 and ids(page) <= running and page.total == 28 and not page.complete
     assert [r["incident_id"] for r in page] == sorted(r["incident_id"] for r in page)
-    assert (await supervision.list_incidents(client, limit=28)).complete
+    assert (await views.list_incidents(client, limit=28)).complete
 
 
 async def test_cli_views_json_contract(world, sup):
     env, _ = sup
     client, _, g, _ = world
-    await eventually(lambda: supervision.overdue(client), lambda rs: ids(rs) == g["B"] | g["E"], timeout=30)
+    await eventually(lambda: views.overdue(client), lambda rs: ids(rs) == g["B"] | g["E"], timeout=30)
     address = env.client.service_client.config.target_host
     ecoplan = str(Path(sys.executable).parent / "ecoplan")
     for args, expected in ((["overdue"], g["B"] | g["E"]), (["stuck", "--idle", "20h"], g["D"] | g["E"]),
@@ -268,7 +268,7 @@ async def test_cli_views_json_contract(world, sup):
 
 async def test_daily_report_with_incidents_through_the_workflow(world, sup):
     client, settings, g, _ = world
-    await eventually(lambda: supervision.stuck(client), lambda rs: len(rs) == 12, timeout=30)
+    await eventually(lambda: views.stuck(client), lambda rs: len(rs) == 12, timeout=30)
     report_ = await client.execute_workflow(DailyReportWorkflow.run, DailyReportRequest(),
                                             id=f"daily-report-test-{uuid.uuid4().hex[:6]}", task_queue="ecoplan")
     assert report_["zero_report"] is False

@@ -14,9 +14,9 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-import api
+from ecoplan import api
 from activities.settings import ActivitySettings
-from connection import DATA_CONVERTER
+from ecoplan.connection import DATA_CONVERTER
 from plan.calendar import SHANGHAI
 from tests.conftest import TEMPORAL_BIN
 from tests.drive import act, deadline, outbox, overdue_listed, parse, timeline, to_post_event

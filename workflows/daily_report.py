@@ -11,7 +11,8 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.notify import Notification, Notifier
-    from activities.supervision import DailyReportActivities, DailyReportRequest, summary_line
+    from activities.daily_report import DailyReportActivities, DailyReportRequest
+    from ecoplan.views import summary_line
 
 DAILY_REPORT_SCHEDULE_ID = "ecoplan-daily-report"
 DUTY_RECIPIENTS = ["带班领导", "局指挥部办公室"]  # 24-hour duty and the leader on duty (seed 004)

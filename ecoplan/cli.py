@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ecoplan.errors import Fail, bad
 from plan.grading import validation_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -25,16 +26,6 @@ calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
 plan_app = typer.Typer(no_args_is_help=True, help="Plan files.")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(plan_app, name="plan")
-
-
-class Fail(Exception):
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
-
-
-def bad(message: str) -> Fail:
-    return Fail(message, 2)
 
 
 # ------------------------------------------------------------------ output
@@ -116,20 +107,13 @@ def actor(by: Optional[str], role: Optional[str], default_role: str) -> dict:
 
 
 def run(coro_fn: Callable[..., Any], *args) -> Any:
-    import api
-    from connection import ConnectionSettings, connect
     from temporalio.service import RPCError
 
+    from ecoplan import api
+    from ecoplan.errors import connect_or_fail
+
     async def go():
-        settings = ConnectionSettings.from_env()
-        try:
-            client = await connect(settings)
-        except ValueError as e:  # a configuration mistake, e.g. half of mutual TLS
-            raise bad(f"connection settings: {e}") from None
-        except (RuntimeError, RPCError, OSError) as e:
-            reason = "connection refused" if "refused" in str(e).lower() else str(e).splitlines()[0][:200]
-            raise Fail(f"cannot reach Temporal at {settings.address} ({reason}): "
-                       "is `make run` running, or TEMPORAL_ADDRESS set?") from None
+        client = await connect_or_fail()
         try:
             return await coro_fn(client, *args)
         except api.EcoplanError as e:
@@ -141,7 +125,7 @@ def run(coro_fn: Callable[..., Any], *args) -> Any:
 
 
 def do_action(incident_id: str, action: str, model: type[BaseModel], fields: dict, as_json: bool) -> None:
-    import api
+    from ecoplan import api
 
     inp = parse(model, fields)
     result = run(api.act, incident_id, action, inp)
@@ -219,7 +203,7 @@ def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option
     import signal
     import subprocess
 
-    import server as embedded
+    from ecoplan import server as embedded
 
     proc = subprocess.Popen(embedded.dev_server_command(port=port, ui_port=ui_port, db=db))
     try:
@@ -237,7 +221,7 @@ def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option
 @app.command()
 def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' for stdin)"), as_json: bool = JsonOpt):
     """Start an incident from a report file; prints the incident id."""
-    import api
+    from ecoplan import api
     from plan.incident import IncidentReport
 
     report = parse(IncidentReport, read_data(file))
@@ -271,7 +255,7 @@ def _status_text(s: dict) -> str:
 @app.command()
 def status(incident_id: str, as_json: bool = JsonOpt):
     """One incident's full record (read from the workflow itself, not the visibility index)."""
-    import api
+    from ecoplan import api
 
     emit(run(api.status, incident_id), as_json, _status_text)
 
@@ -386,7 +370,7 @@ def sign_off(incident_id: str, group: str = typer.Option(..., "--group", help="m
              no_wait: bool = typer.Option(False, "--no-wait", help="send as a signal and return at once"),
              by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
     """Sign the termination form (附件2) for your group: approve, or --reject with an opinion."""
-    import api
+    from ecoplan import api
     from workflows.messages import SignOff
 
     fields = dict(by=actor(by or lead, role, f"{group}组长"), at=parse_time(at), group=group, lead=lead,
@@ -547,9 +531,9 @@ def _more(page, what: str, shown: str) -> None:
 def overdue(drills: bool = typer.Option(False, "--drills", help="include drills"),
             limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
     """Running incidents with an overdue deadline, most late first, and who must act."""
-    from activities import supervision
+    from ecoplan import views
 
-    rows = run(lambda c: supervision.overdue(c, drills=drills, limit=None if all_ else limit))
+    rows = run(lambda c: views.overdue(c, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
         [[r["incident_id"], r["title"], r["county"], r["level"], r["stage"], r["deadline"], r["due_at"][:16],
           _ago(r["late_by_seconds"]), "、".join(r["waiting_on"])] for r in rs],
@@ -563,13 +547,13 @@ def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 
           drills: bool = typer.Option(False, "--drills", help="include drills"),
           limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
     """Running incidents whose stage has not changed for too long, longest first, and what they wait for."""
-    from activities import supervision
+    from ecoplan import views
 
     try:
-        after = supervision.parse_duration(idle) if idle is not None else None
+        after = views.parse_duration(idle) if idle is not None else None
     except ValueError as e:
         raise bad(f"--idle: {e}") from None
-    rows = run(lambda c: supervision.stuck(c, idle=after, drills=drills, limit=None if all_ else limit))
+    rows = run(lambda c: views.stuck(c, idle=after, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
         [[r["incident_id"], r["title"], r["stage"], r["since"][:16], _ago(r["idle_seconds"]),
           "、".join(r["waiting_on"])] for r in rs],
@@ -584,14 +568,14 @@ def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[
           limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
     """Running incidents by incident id, filterable by stage, level and county (with more than
     --limit, the most recently started)."""
-    from activities import supervision
+    from ecoplan import views
     from workflows.lifecycle import STAGES
 
     if stage and stage not in STAGES:
         raise bad(f"--stage: {stage!r} is not a stage ({', '.join(STAGES)})")
     if level and level not in ("I", "II", "III", "IV"):
         raise bad(f"--level: {level!r} is not one of I, II, III, IV")
-    rows = run(lambda c: supervision.list_incidents(c, stage=stage, level=level, county=county, drills=drills,
+    rows = run(lambda c: views.list_incidents(c, stage=stage, level=level, county=county, drills=drills,
                                                     limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
         [[r["incident_id"], r["title"], r["stage"], r["level"], r["county"], "演练" if r["drill"] else "",
@@ -614,7 +598,7 @@ def timeline(incident_id: str, follow: bool = typer.Option(False, "--follow", "-
                                                            help="print new entries as they happen until closed"),
              as_json: bool = JsonOpt):
     """The incident's timeline; with --follow, new entries as they happen (Ctrl-C to stop)."""
-    import api
+    from ecoplan import api
 
     async def go(client):
         seen = 0
@@ -634,11 +618,11 @@ def timeline(incident_id: str, follow: bool = typer.Option(False, "--follow", "-
 def daily_report_cmd(date_: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (default today)"),
                      as_json: bool = JsonOpt):
     """The daily duty report (零报告/日报告), the same one the 08:00 schedule produces."""
-    from activities import supervision
+    from ecoplan import views
 
     day = parse_date(date_, "--date") if date_ else None
-    report = run(lambda c: supervision.daily_report(c, day))
-    emit(report, as_json, supervision.render_daily_report)
+    report = run(lambda c: views.daily_report(c, day))
+    emit(report, as_json, views.render_daily_report)
 
 
 schedule_app = typer.Typer(no_args_is_help=True, help="Temporal Schedules.")
@@ -648,7 +632,7 @@ app.add_typer(schedule_app, name="schedule")
 @schedule_app.command("daily-report")
 def schedule_daily_report(as_json: bool = JsonOpt):
     """Create the 08:00 Asia/Shanghai daily-report schedule if it is missing (idempotent)."""
-    from schedules import ensure_daily_report_schedule
+    from ecoplan.schedules import ensure_daily_report_schedule
 
     created = run(ensure_daily_report_schedule)
     emit({"schedule": "ecoplan-daily-report", "created": created}, as_json,
@@ -665,7 +649,7 @@ app.add_typer(drill_app, name="drill")
 def drill_start(scenario: str = typer.Argument(..., help="a scenario id from plan/scenarios/ or a path"),
                 as_json: bool = JsonOpt):
     """Start an incident flagged as a drill from a scenario file; prints the incident id."""
-    import api
+    from ecoplan import api
     from plan.scenarios import ScenarioError, load_scenario
 
     try:
@@ -679,7 +663,7 @@ def drill_start(scenario: str = typer.Argument(..., help="a scenario id from pla
 @drill_app.command("report")
 def drill_report(incident_id: str, as_json: bool = JsonOpt):
     """The after-action evaluation of a drill (seed 003), as Markdown or JSON."""
-    import api
+    from ecoplan import api
     from plan.drill import evaluate, render_markdown
 
     st = run(api.status, incident_id)
@@ -691,7 +675,7 @@ def drill_report(incident_id: str, as_json: bool = JsonOpt):
 @app.command()
 def intake(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8080, "--port")):
     """The HTTP intake for the 12369 and 119 platforms (OpenAPI schema at /openapi.json)."""
-    import intake as service
+    from ecoplan import intake as service
 
     service.serve(host=host, port=port)
 

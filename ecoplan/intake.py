@@ -46,8 +46,8 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, Valida
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-import api
-from connection import TASK_QUEUE
+from ecoplan import api
+from ecoplan.connection import TASK_QUEUE
 from plan.calendar import SHANGHAI
 from plan.grading import Assessment, Count
 from plan.incident import MAX_TEXT, Actor, Id, IncidentReport, IncidentType, Model, Name, ReportContent, Time
@@ -564,9 +564,9 @@ def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
     when no token is configured or Temporal cannot be reached."""
     import uvicorn
 
-    from cli import Fail
-    from connection import ConnectionSettings, connect
-    from logging_setup import configure
+    from ecoplan.connection import ConnectionSettings
+    from ecoplan.errors import Fail, connect_or_fail
+    from ecoplan.logging_setup import configure
 
     try:
         tokens = tokens_from_env()
@@ -576,12 +576,7 @@ def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
 
     async def main() -> None:
         settings = ConnectionSettings.from_env()
-        try:
-            client = await connect(settings)
-        except (RuntimeError, RPCError, OSError) as e:
-            reason = "connection refused" if "refused" in str(e).lower() else str(e).splitlines()[0][:200]
-            raise Fail(f"intake: cannot reach Temporal at {settings.address} ({reason}): "
-                       "is `make run` running, or TEMPORAL_ADDRESS set?") from None
+        client = await connect_or_fail(settings, who="intake: ")
         app = create_app(client_factory=lambda: client, tokens=tokens)
         log.info("intake_starting", host=host, port=port, platforms=sorted(tokens),
                  temporal=settings.redacted())

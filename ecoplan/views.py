@@ -18,13 +18,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio import activity
 from temporalio.api.common.v1 import Payload
 from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
-from activities.settings import ActivitySettings
 from plan.calendar import SHANGHAI
 import workflows.search_attributes as sa
 
@@ -304,11 +302,6 @@ def report_period(report_date: date, now: datetime) -> tuple[datetime, datetime]
     return start, now
 
 
-class DailyReportRequest(BaseModel):
-    report_date: date | None = None  # default: today, Asia/Shanghai
-    now: datetime | None = None  # default: the wall clock (activities may read it)
-
-
 async def daily_report(client: Client, report_date: date | None = None, now: datetime | None = None) -> dict:
     """零报告/日报告: open incidents by stage and level, incidents reported since the last
     report (08:00 the day before), overdue and stuck ones, deadlines due in the next 24 h;
@@ -364,24 +357,6 @@ def render_daily_report(r: dict) -> str:
     lines.append(f"\n## 未来24小时到期（{len(r['due_next_24h'])}）")
     lines += [f"- {x['incident_id']} {x['title']}：{x['name']} {x['due_at'][:16]}" for x in r["due_next_24h"]] or ["- 无"]
     return "\n".join(lines)
-
-
-class DailyReportActivities:
-    """The daily report needs the Temporal client for its visibility queries."""
-
-    def __init__(self, client: Client, settings: ActivitySettings):
-        self.client = client
-        self.settings = settings
-
-    @activity.defn
-    async def compile_daily_report(self, req: DailyReportRequest) -> dict:
-        report = await daily_report(self.client, req.report_date, req.now)
-        folder = self.settings.archive_dir / "daily"
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = folder / report["report_date"]
-        stem.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-        stem.with_suffix(".md").write_text(render_daily_report(report) + "\n", encoding="utf-8")
-        return report
 
 
 def summary_line(report: dict) -> str:

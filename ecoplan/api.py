@@ -16,37 +16,15 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from connection import TASK_QUEUE
+from ecoplan.connection import TASK_QUEUE
+from ecoplan.errors import (ActionRefused, EcoplanError, IncidentBusy, IncidentClosed, IncidentExists,  # noqa: F401
+                            IncidentNotFound, IncidentNotReady)
 from plan.calendar import SHANGHAI
 from plan.incident import IncidentReport
 from plan.loader import PlanError, load_plan
 from workflows import search_attributes as sa
 from workflows.incident import IncidentWorkflow
 from workflows.messages import Action, ActionResult, IncidentInput
-
-
-class EcoplanError(Exception):
-    exit_code = 1
-
-
-class IncidentExists(EcoplanError):
-    pass
-
-
-class IncidentNotFound(EcoplanError):
-    pass
-
-
-class IncidentClosed(EcoplanError):
-    pass
-
-
-class ActionRefused(EcoplanError):
-    pass
-
-
-class IncidentBusy(EcoplanError):
-    pass
 
 
 def workflow_id(incident_id: str) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from temporalio.client import (Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError,
                                ScheduleCalendarSpec, ScheduleRange, ScheduleSpec)
 
-from activities.supervision import DailyReportRequest
-from connection import TASK_QUEUE
+from activities.daily_report import DailyReportRequest
+from ecoplan.connection import TASK_QUEUE
 from workflows.daily_report import DAILY_REPORT_SCHEDULE_ID, DailyReportWorkflow
 
 

@@ -1,0 +1,66 @@
+"""What can go wrong for a person using ecoplan, as one exception type each, with a message
+fit to print as it is; and the one place that turns "Temporal is not reachable" into a
+sentence. The CLI, the client API and the intake service all raise these."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+
+class Fail(Exception):
+    """Stop the command with this one-line message and exit code (1 refused, 2 bad input)."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def bad(message: str) -> Fail:
+    return Fail(message, 2)
+
+
+class EcoplanError(Exception):
+    exit_code = 1
+
+
+class IncidentExists(EcoplanError):
+    pass
+
+
+class IncidentNotFound(EcoplanError):
+    pass
+
+
+class IncidentClosed(EcoplanError):
+    pass
+
+
+class ActionRefused(EcoplanError):
+    pass
+
+
+class IncidentBusy(EcoplanError):
+    pass
+
+
+class IncidentNotReady(EcoplanError):
+    """Started, but not ready for actions within the wait: the message names the cause."""
+
+
+def unreachable(address: str, e: BaseException) -> str:
+    reason = "connection refused" if "refused" in str(e).lower() else (str(e).splitlines() or [type(e).__name__])[0][:200]
+    return f"cannot reach Temporal at {address} ({reason}): is `make run` running, or TEMPORAL_ADDRESS set?"
+
+
+async def connect_or_fail(settings=None, who: str = "") -> Client:
+    """Connect, or raise Fail with one line: bad settings exit 2, an unreachable server 1."""
+    from ecoplan.connection import ConnectionSettings, connect
+
+    settings = settings or ConnectionSettings.from_env()
+    try:
+        return await connect(settings)
+    except ValueError as e:  # a configuration mistake, e.g. half of mutual TLS
+        raise bad(f"{who}connection settings: {e}") from None
+    except (RuntimeError, RPCError, OSError) as e:
+        raise Fail(who + unreachable(settings.address, e)) from None
