@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from ecoplan import logging_setup
 from activities.archive import Archive
 from activities.calendar import CalendarActivities
+from activities.delivery import Deliverer
 from activities.notify import Notifier
 from activities.plan_snapshot import load_plan_snapshot
 from activities.settings import ActivitySettings
@@ -52,13 +53,14 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
     settings = settings or ActivitySettings.from_env()
     compile_workflow_modules()
     calendar, notifier, archive = CalendarActivities(settings), Notifier(settings), Archive(settings)
-    daily = DailyReportActivities(client, settings)
+    daily, deliverer = DailyReportActivities(client, settings), Deliverer(settings)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[IncidentWorkflow, DailyReportWorkflow],
-        activities=[load_plan_snapshot, calendar.schedule_deadline, calendar.compute_times,
-                    notifier.notify, archive.archive_document, daily.compile_daily_report],
+        activities=[load_plan_snapshot, calendar.calendar_answer, deliverer.deliver, daily.compile_daily_report,
+                    # the 1.x engine's (workflows/legacy.py), for incidents begun before 2.0
+                    calendar.schedule_deadline, calendar.compute_times, notifier.notify, archive.archive_document],
         # The activities are plain functions doing file and HTTP I/O: run them in threads.
         activity_executor=ThreadPoolExecutor(max_workers=16),
         # Each cached incident costs ~0.5–1 MB of sandbox state; an evicted one is replayed

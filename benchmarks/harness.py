@@ -272,7 +272,7 @@ def lifecycle_actions(at: datetime | None = None) -> list[tuple[str, m.Action]]:
 
 
 def sign_off(group: str, at: datetime | None = None) -> m.SignOff:
-    return m.SignOff(by=Actor(name=LEADS[group], role=f"{group}组长"), group=group, lead=LEADS[group],
+    return m.SignOff(round=1, by=Actor(name=LEADS[group], role=f"{group}组长"), group=group, lead=LEADS[group],
                      decision="approve", opinion=f"{group} 同意终止", at=at)
 
 

@@ -52,7 +52,7 @@ async def stages(client, worker) -> dict[str, str]:
     await to_on_site(client, await new("on_site"))
     iid = await new("termination_pending")
     await to_termination_pending(client, iid)
-    await act(client, iid, "sign_off", m.SignOff(by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"],
+    await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"],
                                                  decision="approve"))
     iid = await new("TA")
     await to_termination_pending(client, iid)
@@ -368,7 +368,7 @@ INPUTS = {
     "dispatch": lambda: m.Dispatch(by=DUTY, leads=LEADS),
     "submit_report": lambda: m.SubmitReport(by=DUTY, kind="progress", content=ReportContent(summary="续报")),
     "propose_termination": lambda: m.ProposeTermination(by=DUTY, reason="达标"),
-    "sign_off": lambda: m.SignOff(by=lead("disposal"), group="disposal", lead=LEADS["disposal"], decision="approve"),
+    "sign_off": lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"], decision="approve"),
     "approve_termination": lambda: m.ApproveTermination(by=COMMANDER),
     "record_aftercare": lambda: m.RecordAftercare(by=DUTY, note="善后"),
     "complete_investigation": lambda: m.CompleteInvestigation(by=DUTY),
@@ -419,18 +419,18 @@ API_CASES = [
     ("unknown-group-dispatch", RS, "dispatch", lambda: m.Dispatch(by=DUTY, leads={**LEADS, "nosuch": "某"}),
      ["unknown group 'nosuch'"]),
     ("unknown-group-sign-off", TP, "sign_off",
-     lambda: m.SignOff(by=lead("disposal"), group="nosuch", lead="x", decision="approve"), ["unknown group"]),
+     lambda: m.SignOff(round=1, by=lead("disposal"), group="nosuch", lead="x", decision="approve"), ["unknown group"]),
     ("non-signatory-group", TP, "sign_off",
-     lambda: m.SignOff(by=DUTY, group=next(iter(set(_plan_groups()) - set(LEADS))), lead="x", decision="approve"),
+     lambda: m.SignOff(round=1, by=DUTY, group=next(iter(set(_plan_groups()) - set(LEADS))), lead="x", decision="approve"),
      ["does not sign termination"]),
     ("duplicate-sign-off", TP, "sign_off",
-     lambda: m.SignOff(by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"], decision="approve"),
+     lambda: m.SignOff(round=1, by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"], decision="approve"),
      ["already signed"]),
     ("sign-off-by-impostor", TP, "sign_off",
-     lambda: m.SignOff(by=DUTY, group="disposal", lead=LEADS["disposal"], decision="approve"),
+     lambda: m.SignOff(round=1, by=DUTY, group="disposal", lead=LEADS["disposal"], decision="approve"),
      ["by is 王值班", "赵处置"]),
     ("sign-off-wrong-lead-name", TP, "sign_off",
-     lambda: m.SignOff(by=lead("disposal"), group="disposal", lead="李四", decision="approve"),
+     lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead="李四", decision="approve"),
      ["named at dispatch is 赵处置", "not 李四"]),
     ("approve-before-all-three", TP, "approve_termination", lambda: m.ApproveTermination(by=COMMANDER),
      ["waiting for sign-off", "disposal", "investigation"]),
@@ -514,7 +514,7 @@ async def test_malformed_sign_off_signals_change_nothing(client, stages):
     await handle.signal("no_such_signal", {"x": 1})
     # a refused update after them runs after they were processed (history order): a barrier
     with pytest.raises(api.ActionRefused, match="already signed"):
-        await api.act(client, iid, "sign_off", m.SignOff(by=lead("monitoring"), group="monitoring",
+        await api.act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), group="monitoring",
                                                          lead=LEADS["monitoring"], decision="approve"))
     after = await api.status(client, iid)
     assert after == before

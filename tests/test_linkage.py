@@ -162,11 +162,11 @@ async def test_failing_partner_channel_never_blocks_and_recovers(client, tmp_pat
                                                                    content=ReportContent(summary="初报")))
             st = await eventually(lambda: api.status(client, iid),
                                   lambda s: any(e["action"] == "delivery_overdue" for e in s["timeline"]), timeout=60)
-            assert st["stage"] == "responding" and st["undelivered"]
+            assert st["stage"] == "responding" and st["deliveries_overdue"]
             assert partner.keys == [] and partner.calls >= 4
             partner.down = False
             st = await eventually(lambda: api.status(client, iid),
-                                  lambda s: not s["undelivered"] and s["notices"] == len(set(partner.keys)), timeout=90)
+                                  lambda s: not s["deliveries_overdue"] and s["notices"] == len(set(partner.keys)), timeout=90)
             assert len(partner.keys) == len(set(partner.keys)) == st["notices"]  # each delivered once
             overdue = [e for e in st["timeline"] if e["action"] == "delivery_overdue"]
             late = [e for e in st["timeline"] if e["action"] == "delivered_late"]
