@@ -523,6 +523,11 @@ def _ago(seconds: int) -> str:
     return (f"{d}d" if d else "") + (f"{h}h" if h or d else "") + f"{m:02d}m"
 
 
+def _stage(row: dict) -> str:
+    """The stage, marked with the incident's internal faults (details: `ecoplan faults`)."""
+    return row["stage"] + (f" [{','.join(row['faults'])}]" if row.get("faults") else "")
+
+
 DEFAULT_LIMIT = 50  # rows a supervisor view shows unless told --limit N or --all
 LimitOpt = typer.Option(DEFAULT_LIMIT, "--limit", min=1, help="show at most this many, most urgent first")
 AllOpt = typer.Option(False, "--all", help="show every row, however many")
@@ -544,7 +549,7 @@ def overdue(drills: bool = typer.Option(False, "--drills", help="include drills"
 
     rows = run(lambda c: views.overdue(c, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], r["county"], r["level"], r["stage"], r["deadline"], r["due_at"][:16],
+        [[r["incident_id"], r["title"], r["county"], r["level"], _stage(r), r["deadline"], r["due_at"][:16],
           _ago(r["late_by_seconds"]), "、".join(r["waiting_on"])] for r in rs],
         ["incident", "title", "county", "level", "stage", "deadline", "due", "late by", "who must act"])
         if rs else "nothing overdue")
@@ -564,7 +569,7 @@ def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 
         raise bad(f"--idle: {e}") from None
     rows = run(lambda c: views.stuck(c, idle=after, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], r["stage"], r["since"][:16], _ago(r["idle_seconds"]),
+        [[r["incident_id"], r["title"], _stage(r), r["since"][:16], _ago(r["idle_seconds"]),
           "、".join(r["waiting_on"])] for r in rs],
         ["incident", "title", "stage", "since", "idle", "waiting on"]) if rs else "nothing stuck")
     _more(rows, "incidents stuck", f"the {len(rows)} longest idle")
