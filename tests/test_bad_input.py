@@ -27,7 +27,7 @@ from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination
 from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
 from tests.procs import ecoplan
 from workflows import messages as m
-from workflows.incident import ACTION_NAMES
+from workflows.checks import ACTION_NAMES
 from workflows.lifecycle import TRANSITIONS
 
 BIG = "污" * 10_001  # over the 10,000-character limit of a text field

@@ -93,6 +93,12 @@ async def test_broken_calendar_never_fails_the_incident_and_every_action_is_whol
         assert "2027.yaml" in fault["error"]
         assert len(entries(st, "calendar_unavailable")) == 1
         assert entries(st, "response_terminated") == [] and entries(st, "approve_termination")
+        # the assessment review: applied whole, its 20-working-day report deadline waiting on the calendar
+        res = await api.act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
+        assert "assessment_report due date is not known yet" in res.message
+        st = await api.status(client, iid)
+        assert st["review_date"] == now().date().isoformat()
+        assert deadline(st, "assessment_report")["status"] == "scheduling"
         # recompute while still broken: refused whole, nothing recorded
         with pytest.raises(api.ActionRefused, match="calendar is unavailable.*nothing was recomputed"):
             await api.act(client, iid, "recompute_deadlines", m.RecomputeDeadlines(by=DUTY))
@@ -104,8 +110,9 @@ async def test_broken_calendar_never_fails_the_incident_and_every_action_is_whol
         repair(cal)
         res = await api.act(client, iid, "recompute_deadlines", m.RecomputeDeadlines(by=DUTY))
         st = await api.status(client, iid)
-        d = deadline(st, "assessment_completion")
-        assert d["status"] == "pending" and d["due_date"]
+        for name in ("assessment_completion", "assessment_report"):
+            d = deadline(st, name)
+            assert d["status"] == "pending" and d["due_date"], name
         assert st["faults"] == [] and len(entries(st, "calendar_restored")) == 1
         assert await running(client, iid)
 
