@@ -63,3 +63,9 @@ def with_reason(inp):
     if getattr(inp, "at", None) is not None and now() - inp.at > timedelta(hours=1) and not inp.backdate_reason:
         return inp.model_copy(update={"backdate_reason": LATE_ENTRY})
     return inp
+
+
+def settled(st: dict) -> dict:
+    """A status without what background deliveries change (documents written): for comparing
+    the state before and after a refused action."""
+    return {k: v for k, v in st.items() if k not in ("documents", "documents_count", "deliveries_overdue")}

@@ -149,7 +149,7 @@ async def test_overdue_view(world):
     rows = await eventually(lambda: views.overdue(client), lambda rs: ids(rs) == expected, timeout=30)
     for r in rows:
         assert set(r) == {"incident_id", "title", "county", "level", "stage", "deadline", "due_at",
-                          "late_by_seconds", "waiting_on"}
+                          "late_by_seconds", "waiting_on", "faults"}
         assert r["late_by_seconds"] > 0
         if r["incident_id"] in g["B"]:
             assert (r["deadline"], r["stage"]) == ("initial_report", "reported")

@@ -190,8 +190,7 @@ def close(s, lc, inp, now):
 
 def recompute_deadlines(s, lc, inp, now):
     at = common(s, lc, "recompute_deadlines", inp, now)
-    if not any(d.status == "scheduling" or (d.provisional and d.status in ("pending", "overdue"))
-               for d in s.deadlines):
+    if not any(d.due_at is None or (d.provisional and d.status in ("pending", "overdue")) for d in s.deadlines):
         raise Refused("no deadline has a provisional or missing due date: nothing to recompute")
     return at
 

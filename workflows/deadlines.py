@@ -61,6 +61,8 @@ def set_times(d: m.Deadline, times: DeadlineTimes, now: datetime) -> None:
     d.reminders_sent = sum(1 for r in d.reminders_at if r <= now)
     if d.status == "scheduling":
         d.status = "pending"
+    elif d.status in ("met", "met_late") and d.met_at is not None:  # met before its due time was known
+        d.status = "met_late" if d.met_at > d.due_at else "met"
     elif d.status == "overdue" and d.due_at > now:  # recomputed past a holiday: no longer late
         d.status, d.next_escalation_at = "pending", None
 

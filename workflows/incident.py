@@ -223,7 +223,7 @@ class IncidentWorkflow:
         fault = s.faults.get("calendar_unavailable")
         if fault and datetime.fromisoformat(fault["next_try_at"]) > now:
             return
-        waiting = [d for d in s.deadlines if d.status == "scheduling"]
+        waiting = [d for d in s.deadlines if d.due_at is None]
         within = s.plan.stage_expectations.get(s.stage)
         stuck = s.stuck_key != s.stage_entries and within is not None and within.is_working_days
         if not waiting and not stuck:
@@ -238,7 +238,7 @@ class IncidentWorkflow:
             return
         now = self._now()
         for d, times in zip(waiting, answer.deadlines):
-            if d.status == "scheduling":  # not met meanwhile
+            if d.due_at is None:  # not scheduled meanwhile (by recompute_deadlines)
                 deadlines.set_times(d, times, now)
                 self._deadline_scheduled(d)
         if stuck and s.stage_entries == key:
@@ -368,7 +368,7 @@ class IncidentWorkflow:
         s = self.s
         if action == "recompute_deadlines":
             wanted = [(d.name, d.started_at, s.level or s.grading.level) for d in s.deadlines
-                      if d.status in ("scheduling", "pending", "overdue") and (d.provisional or d.due_at is None)]
+                      if d.due_at is None or (d.provisional and d.status in ("pending", "overdue"))]
         else:
             wanted = self._deadlines_started_by(action, inp, got)
         asks = []
@@ -861,7 +861,7 @@ class IncidentWorkflow:
         changed, now = [], self._now()
         for d in self.s.deadlines:
             times = prepared.get(d.name)
-            if times is None or d.status not in ("scheduling", "pending", "overdue"):
+            if times is None:
                 continue
             if times.due.at != d.due_at or times.due.provisional != d.provisional:
                 changed.append(f"{d.name}: {d.due_date} → {times.due.day}" + (" (provisional)" if times.due.provisional else ""))
