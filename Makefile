@@ -19,8 +19,10 @@ install: $(STAMP)
 
 ## make run: embedded Temporal dev server (SQLite under .ecoplan/, Web UI :8233) + worker.
 ## With TEMPORAL_ADDRESS set, only the worker starts and connects there.
+## RUN_ARGS goes to worker.py, e.g. make run RUN_ARGS="--port 7300 --ui-port 8300 --db /tmp/t.db".
+## SIGTERM, SIGHUP or Ctrl-C stops the server too (tests/test_process_hygiene.py).
 run: $(STAMP)
-	$(BIN)/python worker.py --embedded
+	$(BIN)/python worker.py --embedded $(RUN_ARGS)
 
 ## make test: install and run the whole suite against real Temporal dev servers.
 test: $(STAMP)

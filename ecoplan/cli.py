@@ -201,20 +201,16 @@ def plan_check(plan: Optional[str] = typer.Option(None, "--plan", help="plan id 
 @app.command()
 def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option(8233, "--ui-port"),
            db: str = typer.Option(".ecoplan/temporal.db", "--db", help="SQLite file (kept across restarts)")):
-    """Run the embedded Temporal dev server in the foreground (Ctrl-C stops it)."""
+    """Run the embedded Temporal dev server in the foreground (Ctrl-C, SIGTERM or SIGHUP stops it)."""
     import signal
-    import subprocess
 
     from ecoplan import server as embedded
 
-    proc = subprocess.Popen(embedded.dev_server_command(port=port, ui_port=ui_port, db=db))
-    try:
-        code = proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait()
-    if code not in (0, -2, 130):
+    code, stopped_by = embedded.run_dev_server(port=port, ui_port=ui_port, db=db)
+    if stopped_by is None and code != 0:
         raise Fail(f"the dev server exited with code {code}")
+    if code == -signal.SIGKILL:
+        raise Fail("the dev server did not stop in time and was killed")
 
 
 # ------------------------------------------------------------------ incidents
