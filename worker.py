@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from ecoplan import lifecycle, logging_setup
+from ecoplan import logging_setup, processes
 from activities.archive import Archive
 from activities.calendar import CalendarActivities
 from activities.delivery import Deliverer
@@ -101,9 +101,9 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
     # reaches `finally`, which stops it.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in lifecycle.STOP_SIGNALS:
+    for sig in processes.STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    make_watch = lifecycle.make_parent_watch(stop.set)  # `make run`: make keeps SIGHUP/SIGINT to itself
+    make_watch = processes.make_parent_watch(stop.set)  # `make run`: make keeps SIGHUP/SIGINT to itself
     if embedded and not os.environ.get("TEMPORAL_ADDRESS"):
         import dataclasses
 

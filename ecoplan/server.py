@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ecoplan import lifecycle
+from ecoplan import processes
 from workflows import search_attributes
 
 STATE_DIR = Path(".ecoplan")
@@ -54,14 +54,14 @@ def start_dev_server(**kwargs) -> subprocess.Popen:
     """Start the dev server as a child process in its own session: a signal for us (Ctrl-C
     in the terminal included) reaches it only through us, once, after the worker stopped.
     Should we die without stopping it (SIGKILL), the kernel sends it SIGTERM. Call from the
-    main thread (see lifecycle.parent_death_preexec)."""
+    main thread (see processes.parent_death_preexec)."""
     return subprocess.Popen(dev_server_command(**kwargs), start_new_session=True,
-                            preexec_fn=lifecycle.parent_death_preexec())
+                            preexec_fn=processes.parent_death_preexec())
 
 
-def stop_dev_server(proc: subprocess.Popen, grace: float = lifecycle.STOP_GRACE) -> int:
+def stop_dev_server(proc: subprocess.Popen, grace: float = processes.STOP_GRACE) -> int:
     """SIGTERM, then SIGKILL after `grace` seconds; the exit code (-9: it had to be killed)."""
-    return lifecycle.stop_group(proc, grace)
+    return processes.stop_group(proc, grace)
 
 
 class _Stop(Exception):
@@ -85,7 +85,7 @@ def run_dev_server(**kwargs) -> tuple[int, int | None]:
     previous = {}
     try:
         try:
-            for sig in lifecycle.STOP_SIGNALS:
+            for sig in processes.STOP_SIGNALS:
                 previous[sig] = signal.signal(sig, on_signal)
             code = proc.wait()
         except _Stop:
