@@ -53,7 +53,7 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
     settings = settings or ActivitySettings.from_env()
     compile_workflow_modules()
     calendar, notifier, archive = CalendarActivities(settings), Notifier(settings), Archive(settings)
-    daily, deliverer = DailyReportActivities(client, settings), Deliverer(settings)
+    daily, deliverer = DailyReportActivities(client, settings), Deliverer(settings, client)
     return Worker(
         client,
         task_queue=task_queue,

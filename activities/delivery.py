@@ -11,6 +11,7 @@ appended to the archive's timeline.jsonl, each once.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 import structlog
@@ -54,12 +55,26 @@ class DeliveryResult(BaseModel):
 
 
 class Deliverer:
-    def __init__(self, settings: ActivitySettings):
+    def __init__(self, settings: ActivitySettings, client=None):
         self.archive = Archive(settings)
         self.notifier = Notifier(settings)
+        self.client = client  # reads the incident's own record for its dossier (claim check)
 
     @activity.defn
-    def deliver(self, batch: DeliveryBatch) -> DeliveryResult:
+    async def deliver(self, batch: DeliveryBatch) -> DeliveryResult:
+        """The dossier is the incident's full record, read here with its `status` query rather
+        than sent through history; the rest is file and HTTP work, done off the event loop."""
+        records: dict[str, dict] = {}
+        for item in batch.items:
+            if item.kind == "document" and item.payload.get("kind") == "dossier" and item.payload["data"].get("read"):
+                try:
+                    handle = self.client.get_workflow_handle(f"incident-{batch.incident_id}")
+                    records[item.key] = await handle.query("status")
+                except Exception as e:  # the incident answers later: tried again like any delivery
+                    records[item.key] = {"__error__": f"could not read the incident's record: {e}"[:300]}
+        return await asyncio.to_thread(self._deliver, batch, records)
+
+    def _deliver(self, batch: DeliveryBatch, records: dict[str, dict]) -> DeliveryResult:
         timeline_to = self.archive.append_timeline(batch.incident_id, batch.timeline) if batch.timeline else 0
         written: dict[str, dict] = {}
         out = []
@@ -67,7 +82,13 @@ class Deliverer:
         for item in sorted(batch.items, key=lambda i: i.kind != "document"):
             try:
                 if item.kind == "document":
-                    path, digest = self.archive.write(Document(**item.payload))
+                    payload = item.payload
+                    if item.key in records:
+                        if "__error__" in records[item.key]:
+                            raise RuntimeError(records[item.key]["__error__"])
+                        status = records[item.key]
+                        payload = {**payload, "data": {**status, "timeline_tail": status.pop("timeline", [])}}
+                    path, digest = self.archive.write(Document(**payload))
                     written[item.key] = {"path": str(path), "sha256": digest}
                     out.append(ItemOutcome(key=item.key, ok=True, path=str(path), sha256=digest))
                     continue

@@ -181,10 +181,10 @@ class IncidentWorkflow:
         """Closed: write the dossier, deliver what is left (hopeless ones end at once,
         others within effects.GIVE_UP), then complete."""
         s = self.s
-        data = s.model_dump(mode="json", exclude={"timeline", "plan", "report", "outbox"})
-        data.update(report=s.report.model_dump(mode="json"), plan=s.plan.ref,
-                    timeline_tail=[e.model_dump(mode="json") for e in timeline.unarchived(s)])
-        self.document("dossier", data)
+        # The dossier is the incident's record as `status` answers it: the activity reads it
+        # with the query (claim check) and merges the archive's timeline, so it never passes
+        # through history.
+        self.document("dossier", {"read": "status"})
         while s.outbox or self._flush_task is not None:
             self._dirty = False
             self._start_flush()
