@@ -32,13 +32,18 @@ def _write(path: Path, data: bytes | str) -> Path:
     return path
 
 
-def render(docs: DocumentSet, out_dir: str | Path, kinds: Iterable[str] | None = None,
-           fonts: FontSettings | None = None) -> list[Path]:
-    """Write the documents of `kinds` (default: all) that exist for this incident so far."""
+def _kinds(kinds: Iterable[str] | None) -> set[str]:
     wanted = set(KINDS if kinds is None else kinds)
     unknown = wanted - set(KINDS)
     if unknown:
         raise ValueError(f"unknown document kind {', '.join(sorted(unknown))}: the kinds are {', '.join(KINDS)}")
+    return wanted
+
+
+def render(docs: DocumentSet, out_dir: str | Path, kinds: Iterable[str] | None = None,
+           fonts: FontSettings | None = None) -> list[Path]:
+    """Write the documents of `kinds` (default: all) that exist for this incident so far."""
+    wanted = _kinds(kinds)
     fonts = fonts or FontSettings.from_env()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,4 +67,5 @@ def render(docs: DocumentSet, out_dir: str | Path, kinds: Iterable[str] | None =
 def write_documents(status: dict, out_dir: str | Path, kinds: Iterable[str] | None = None, *,
                     as_of: datetime | None = None, fonts: FontSettings | None = None) -> list[Path]:
     """The incident's documents from its status (the workflow's `status` query), into out_dir."""
+    _kinds(kinds)
     return render(from_status(status, as_of=as_of), out_dir, kinds, fonts)

@@ -33,7 +33,7 @@ ACTION_NAMES = {
     "issue_warning": "发布预警", "lift_warning": "解除预警", "activate_response": "启动应急响应",
     "record_city_started": "市政府启动响应", "adjust_level": "调整响应级别", "dispatch": "工作组出动",
     "submit_report": "报送信息", "propose_termination": "提出终止建议", "sign_off": "组长签报",
-    "reject_termination": "组长否决终止", "approve_termination": "指挥批示终止", "record_aftercare": "善后处置",
+"approve_termination": "指挥批示终止", "record_aftercare": "善后处置",
     "complete_investigation": "事件调查完成", "assessment_review_passed": "评估报告通过评审",
     "submit_assessment_report": "报送评估报告", "close": "结案", "recompute_deadlines": "重算时限",
     "record_cross_boundary": "跨区域通报", "request_support": "商请支援", "answer_support": "支援答复",
@@ -97,7 +97,7 @@ def _detail(e: dict, deadlines: dict[str, str], groups: dict[str, str], plan: Pl
         return "、".join(f"{groups.get(g, g)}{n}" for g, n in (d.get("leads") or {}).items())
     if a == "propose_termination":
         return f"第{d.get('round')}轮：{d.get('reason', '')}"
-    if a in ("sign_off", "reject_termination"):
+    if a == "sign_off":
         words = DECISION_NAMES.get(d.get("decision"), d.get("decision") or "")
         opinion = f"：{d['opinion']}" if d.get("opinion") else ""
         reason = f"（未受理：{d['reason']}）" if d.get("reason") else ""
