@@ -30,6 +30,7 @@ PLOT_RIGHT = WIDTH - 40
 TAU_HOURS = 1.0  # the log scale's unit: the first hour takes as much room as 1 h → 3 h
 LANES = 3  # label lanes above the bars; marks beyond them are drawn unlabelled
 LANE_H = 16
+MERGE_PX = 3  # marks nearer than this share a label
 ROW_H = 44
 BAR_H = 16
 TICK_HOURS = [0, 1, 2, 4, 8, 12, 24, 48, 72, 168, 336, 720, 1440, 2160, 4320, 8760]
@@ -188,7 +189,9 @@ def layout(chart: DeadlineChart) -> Layout:
     def free(lane: int, a: float, b: float) -> bool:
         return all(b <= x0 or a >= x1 for x0, x1 in taken[lane])
 
-    unlabelled = 0
+    # Marks closer than MERGE_PX share one label ("终止签报、现场处置"); labels are placed
+    # right to left, so a mark's leader runs left of the labels already placed below it.
+    groups: list[list] = []
     for m in sorted(chart.marks, key=lambda m: m.at):
         mx = x(m.at)
         colour = STAGE_MARK if m.kind == "stage" else LEVEL_MARK
@@ -198,9 +201,18 @@ def layout(chart: DeadlineChart) -> Layout:
         else:
             pts = [(mx, symbol_y - 9), (mx + 5, symbol_y - 4), (mx, symbol_y + 1), (mx - 5, symbol_y - 4)]
         items.append(Poly(pts, colour, cls=f"mark mark-{m.kind}", data={"at": m.at.isoformat()}))
+        if groups and mx - groups[-1][0] < MERGE_PX:
+            groups[-1][1].append(m)
+        else:
+            groups.append([mx, [m]])
+    unlabelled = 0
+    for mx, ms in reversed(groups):
+        label = "、".join(dict.fromkeys(m.label for m in ms))
+        colour = STAGE_MARK if all(m.kind == "stage" for m in ms) else LEVEL_MARK
+        kind = ms[0].kind
         # The label starts just right of its mark (or ends just left of it at the right edge);
         # a leader from a higher lane runs down the mark's own x, beside the labels below.
-        w = width_of(m.label, 11)
+        w = width_of(label, 11)
         right_side = mx + 4 + w <= WIDTH - 4
         left = mx + 4 if right_side else mx - 4 - w
         span = (left - 2, left + w + 2)
@@ -213,10 +225,10 @@ def layout(chart: DeadlineChart) -> Layout:
                 baseline = symbol_y - 14 - lane * LANE_H
                 items.append(Line(mx, baseline - 8, mx, symbol_y - 9, colour, 0.6, cls="leader"))
                 anchor, tx = ("start", left) if right_side else ("end", left + w)
-                items.append(Text(tx, baseline, m.label, 11, colour, anchor=anchor, cls=f"mark-label mark-{m.kind}"))
+                items.append(Text(tx, baseline, label, 11, colour, anchor=anchor, cls=f"mark-label mark-{kind}"))
                 break
         else:
-            unlabelled += 1
+            unlabelled += len(ms)
 
     # grid and ticks
     kept: list[float] = []
