@@ -345,3 +345,18 @@ async def test_long_timeline_stays_readable(lived, tmp_path):
     page_one_png(case, "case-file-300")
     assert elapsed < 30, f"rendering took {elapsed:.1f} s"
     assert len(paths) == 3
+
+
+async def test_only_documents_whose_event_happened(lived, tmp_path):
+    """Before activation there is no 附件1, before a proposal no 附件2, before a report none:
+    the chart and the case file exist from the first report on, the open deadline late in red."""
+    _, pending, _ = lived
+    early = copy.deepcopy(pending)
+    first = dict(pending["deadlines"][0], status="overdue", met_at=None)
+    early.update(stage="reported", level=None, level_changes=[], termination=None, signoffs={}, signoff_history=[],
+                 reports=[], round=0, timeline=pending["timeline"][:1], deadlines=[first])
+    paths = await asyncio.to_thread(write_documents, early, tmp_path)
+    assert sorted(p.name for p in paths) == ["case-file.pdf", "deadline-chart.png", "deadline-chart.svg"]
+    svg = ET.fromstring((tmp_path / "deadline-chart.svg").read_text(encoding="utf-8"))
+    assert [r.get("data-deadline") for r in svg.findall(f".//{SVG}rect[@class='late']")] == ["initial_report"]
+    has(pdf_text(tmp_path / "case-file.pdf"), "未启动响应", "处置中（接报）", "已逾期")

@@ -281,13 +281,14 @@ def layout(chart: DeadlineChart) -> Layout:
     # legend and notes
     ly = bars_bottom + 56
     lx = float(LABEL_X)
-    legend = [("window", "时限（开始→到期）"), ("fill", "已用时间/按时完成"), ("late", "逾期部分"),
+    legend = [("window", "时限（开始→到期）"), ("done", "完成前用时"), ("running", "进行中用时"), ("late", "逾期部分"),
               ("met", "完成时刻"), ("open", "截至当前（未完成）"), ("stage", "阶段变化"), ("level", "级别变化")]
     for key, words in legend:
         if key == "window":
             items.append(Rect(lx, ly - 10, 22, 12, WINDOW_FILL, WINDOW_LINE, cls="legend"))
-        elif key in ("fill", "late"):
-            items.append(Rect(lx, ly - 8, 22, 8, COLOURS["met"] if key == "fill" else LATE, cls="legend"))
+        elif key in ("done", "running", "late"):
+            colour = {"done": COLOURS["met"], "running": COLOURS["pending"], "late": LATE}[key]
+            items.append(Rect(lx, ly - 8, 22, 8, colour, cls="legend"))
         elif key == "met":
             items.append(Poly([(lx + 11, ly - 11), (lx + 16, ly - 4), (lx + 11, ly + 3), (lx + 6, ly - 4)], INK,
                               cls="legend"))
