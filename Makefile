@@ -10,7 +10,12 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The documents' CJK fonts (activities/documents/fonts.py): Debian's fonts-noto-cjk, ~60 MB download.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc
+$(CJK_FONT):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk
+
+$(STAMP): $(BIN)/python pyproject.toml | $(CJK_FONT)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
