@@ -41,10 +41,15 @@ clean:
 
 ## make bench: every benchmark at full size, ecoplan beside a bare Temporal baseline on a
 ## dev server of its own; writes benchmarks/results/latest.json (see BENCHMARKS.md).
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-long
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.harness --profile full $(BENCH_ARGS)
 
 ## make bench-quick: a small size of each benchmark, about two minutes.
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.harness --profile quick $(BENCH_ARGS)
+
+## make bench-long: one incident taking 3,000 progress reports of 4,000 characters each; the
+## state carried across continue-as-new must stay under 256 kB (benchmarks/long_incident.py).
+bench-long: $(STAMP)
+	$(BIN)/python -m benchmarks.long_incident $(BENCH_ARGS)

@@ -167,10 +167,10 @@ CASES = [
     # unknown group, duplicate sign-off, the wrong person, the commander too early or in the wrong role
     ("dispatch/unknown-group", RS, ("dispatch", *LEAD_ARGS, "--lead", "nosuch=某人"), 1, "unknown group 'nosuch'"),
     ("sign-off/unknown-group", TP, ("sign-off", "--group", "nosuch", "--lead", "某人"), 1, "unknown group 'nosuch'"),
-    ("sign-off/duplicate", TP, ("sign-off", "--group", "monitoring", "--lead", "张监测"), 1, "already signed"),
-    ("sign-off/impostor", TP, ("sign-off", "--group", "disposal", "--lead", "赵处置", "--by", "冒名者"), 1,
+    ("sign-off/duplicate", TP, ("sign-off", "--group", "monitoring", "--lead", "张监测", "--round", "1"), 1, "already signed"),
+    ("sign-off/impostor", TP, ("sign-off", "--group", "disposal", "--lead", "赵处置", "--round", "1", "--by", "冒名者"), 1,
      "by is 冒名者"),
-    ("sign-off/not-the-lead", TP, ("sign-off", "--group", "disposal", "--lead", "别人"), 1,
+    ("sign-off/not-the-lead", TP, ("sign-off", "--group", "disposal", "--lead", "别人", "--round", "1"), 1,
      "named at dispatch is 赵处置"),
     ("approve/before-all-three", TP, ("approve-termination", "--by", "李局长"), 1, "waiting for sign-off"),
     ("approve/wrong-role", TA, ("approve-termination", "--by", "王值班", "--role", "值班员"), 1, "role must be one of"),

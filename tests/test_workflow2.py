@@ -162,7 +162,7 @@ async def can_server(tmp_path_factory):
         await srv.kill()
 
 
-SUMMARY = ("监测数据显示桃河冶西断面特征污染物浓度持续下降，" * 80)[:2000]  # 2,000 Chinese characters
+SUMMARY = ("监测数据显示桃河冶西断面特征污染物浓度持续下降，" * 100)[:2000]  # 2,000 Chinese characters
 
 
 async def test_state_carried_across_continue_as_new_stays_bounded(can_server, tmp_path):
