@@ -409,6 +409,7 @@ class Search(BaseModel):
     """`ecoplan list --closed` / `--include-closed` filters (dates are reported dates, Asia/Shanghai)."""
 
     closed_only: bool = True
+    stage: str | None = None
     date_from: date | None = None
     date_to: date | None = None
     county: str | None = None
@@ -430,7 +431,7 @@ def search(conn: sqlite3.Connection, s: Search, limit: int | None = None) -> tup
         if value is not None:
             where.append(f"{column} ?")
             args.append(value.isoformat())
-    for column, value in (("county", s.county), ("shown_level", s.level), ("incident_type", s.incident_type),
+    for column, value in (("stage", s.stage), ("county", s.county), ("shown_level", s.level), ("incident_type", s.incident_type),
                           ("outcome", s.outcome)):
         if value is not None:
             where.append(f"{column} = ?")
