@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from plan.grading import Assessment
-from plan.incident import MAX_TEXT, IncidentReport, ReportContent
+from plan.incident import MAX_TEXT, REPORT_KIND_NAMES, IncidentReport, ReportContent
+from plan.loader import load_plan
 
 TIME = "ISO 8601 date and time, e.g. 2026-11-23T03:05 or 2026-11-23T03:05+08:00; without an offset it is Asia/Shanghai"
 
@@ -67,11 +68,13 @@ FIELDS: dict[str, dict[str, str]] = {
     },
 }
 
-VALUES: dict[str, dict[str, str]] = {
+# contract -> field -> value -> meaning
+VALUES: dict[str, dict[str, dict[str, str]]] = {"incident": {
     "incident_type": {"water": "水污染", "air": "大气污染", "soil": "土壤污染", "hazardous_chemicals": "危险化学品",
                       "solid_waste": "固体废物", "other": "其他"},
     "source": {"hotline_12369": "12369环保热线", "linkage_119": "119联动（消防）", "inspection": "执法检查/巡查",
                "county_bureau": "县区分局报告", "other": "其他"},
+}, "assessment": {
     "drinking_water_interrupted": {"none": "无", "township": "乡镇集中式饮用水水源地 (较大 III)",
                                    "county": "县级城市集中式饮用水水源地 (重大 II)",
                                    "city": "设区的市级以上城市集中式饮用水水源地 (特别重大 I)"},
@@ -80,7 +83,7 @@ VALUES: dict[str, dict[str, str]] = {
     "ecological_impact": {"none": "无", "protected_species_damaged": "国家重点保护的动植物物种受到破坏 (较大 III)",
                           "partial_function_loss": "区域生态功能部分丧失或国家重点保护野生动植物种群大批死亡 (重大 II)",
                           "function_loss_or_extinction": "区域生态功能丧失或国家重点保护物种灭绝 (特别重大 I)"},
-}
+}, "report": {}}
 
 CONTRACTS: dict[str, tuple[type[BaseModel], str, str]] = {
     "incident": (IncidentReport, "The incident report (事件报告)",
@@ -94,11 +97,11 @@ CONTRACTS: dict[str, tuple[type[BaseModel], str, str]] = {
 }
 
 
-def _describe(props: dict, docs: dict[str, str]) -> None:
+def _describe(props: dict, contract: str) -> None:
     for name, prop in props.items():
-        text = docs.get(name)
-        if name in VALUES:
-            text = f"{text}; values: " + ", ".join(f"{v} = {m}" for v, m in VALUES[name].items())
+        text = FIELDS[contract].get(name)
+        if name in VALUES[contract]:
+            text = f"{text}; values: " + ", ".join(f"{v} = {m}" for v, m in VALUES[contract][name].items())
         if text:
             prop["description"] = text
         if prop.get("format") == "date-time":
@@ -111,10 +114,10 @@ def schema(name: str) -> dict:
     """The JSON Schema (draft 2020-12) of a contract: incident, assessment or report."""
     model, title, what = CONTRACTS[name]
     s = model.model_json_schema()
-    _describe(s["properties"], FIELDS[name])
+    _describe(s["properties"], name)
     for def_name, d in s.get("$defs", {}).items():
         if def_name == "Assessment":
-            _describe(d["properties"], FIELDS["assessment"])
+            _describe(d["properties"], "assessment")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **s, "title": title,
             "description": f"{title}: {what}."}
 
@@ -134,8 +137,13 @@ def _type(prop: dict) -> str:
     if kind == "text" and limit:
         kind += f", ≤ {limit:,} characters"
     if "minimum" in prop or "maximum" in prop:
-        kind += f", {prop.get('minimum', '')}–{prop.get('maximum', ''):,}".replace("1e+14", "10¹⁴")
+        kind += f", {_num(prop.get('minimum', 0))}–{_num(prop['maximum'])}" if "maximum" in prop else \
+            f", ≥ {_num(prop['minimum'])}"
     return kind
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else str(x)
 
 
 def render_markdown() -> str:
@@ -160,23 +168,27 @@ def render_markdown() -> str:
                 if default not in (None, "") else "no"
             meaning = FIELDS[name].get(field, "")
             lines.append(f"| `{field}` | {req} | {_type(prop)} | {meaning} |")
-        values = [f for f in s["properties"] if f in VALUES]
-        for field in values:
+        for field, meanings in VALUES[name].items():
             lines += ["", f"`{field}` values:", "", "| value | meaning |", "|---|---|",
-                      *(f"| `{v}` | {m} |" for v, m in VALUES[field].items())]
+                      *(f"| `{v}` | {m} |" for v, m in meanings.items())]
         lines.append("")
+    plan = load_plan().plan  # the shipped plan: another plan file may name other actions and groups
+    listed = lambda pairs: ", ".join(f"`{k}` {v}" for k, v in pairs)  # noqa: E731
     lines += [
         "## Other allowed values",
         "",
         "| where | values |",
         "|---|---|",
-        "| `--level` (activate, adjust-level, list) | `I` 特别重大, `II` 重大, `III` 较大, `IV` 一般 |",
-        "| `ecoplan report --kind` | `initial` 初报, `progress` 续报, `final` 处理结果报告 |",
-        "| `ecoplan warn --action` (the shipped plan's 3.2) | `analysis` 分析研判, `prevention` 防范处置, "
-        "`preparation` 应急准备, `public_opinion` 舆论引导 |",
-        "| `ecoplan sign-off --group` | `monitoring` 应急监测组, `disposal` 污染处置组, `investigation` 污染排查组 |",
-        "| `ecoplan cross-boundary --scope` | `county_dispute`, `city`, `province` |",
-        "| `ecoplan list --outcome` | `completed` (closed after post-event work), `warning_lifted` (预警解除) |",
+        "| `--level` (activate, adjust-level, list) | "
+        + listed((lv.id.value, lv.name) for lv in sorted(plan.levels, key=lambda lv: -lv.id.rank)) + " |",
+        "| `ecoplan report --kind` | " + listed(REPORT_KIND_NAMES.items()) + " |",
+        f"| `ecoplan warn --action` ({plan.id}, 3.2) | " + listed((a.id, a.name) for a in plan.warning.actions) + " |",
+        f"| `ecoplan sign-off --group` ({plan.id}, 附件2) | "
+        + listed((g, plan.group(g).name) for g in plan.termination.signatories) + " |",
+        "| `ecoplan cross-boundary --scope` (4.2.3) | " + listed(list(VALUES["assessment"]["cross_boundary"].items())[1:])
+        + " |",
+        "| `ecoplan list --closed --outcome` | `completed` closed after post-event work (5.x), "
+        "`warning_lifted` 预警解除 (3.3) |",
         "",
     ]
     return "\n".join(lines)
