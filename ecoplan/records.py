@@ -259,6 +259,10 @@ def _iso(t: datetime | None) -> str | None:
     return t.astimezone(SHANGHAI).isoformat(timespec="microseconds") if t else None
 
 
+def _plain(stored: str | None) -> str | None:
+    return datetime.fromisoformat(stored).isoformat() if stored else None
+
+
 def connect(path: str | os.PathLike | None = None, create: bool = True) -> sqlite3.Connection:
     """Open (and create or migrate) the store. Writers wait for each other (WAL, busy timeout)."""
     p = db_path(path)
@@ -446,7 +450,7 @@ def search(conn: sqlite3.Connection, s: Search, limit: int | None = None) -> tup
         "incident_id": r["incident_id"], "title": r["title"], "stage": r["stage"], "level": r["shown_level"],
         "county": r["county"], "drill": bool(r["drill"]),
         "next_deadline": json.loads(r["next_deadline"]) if r["next_deadline"] else None,
-        "closed_at": r["closed_at"], "outcome": r["outcome"], "reported_at": r["reported_at"],
+        "closed_at": _plain(r["closed_at"]), "outcome": r["outcome"], "reported_at": _plain(r["reported_at"]),
     } for r in conn.execute(sql, args)]
     return rows, total
 
