@@ -147,11 +147,11 @@ OFFICE = "局指挥部办公室"
 
 @app.command()
 def grade(file: str = typer.Argument(..., help="assessment JSON/YAML, every field optional: deaths, poisoned_or_injured, "
-                                      "evacuated (persons); direct_loss_yuan (yuan, not 万元); drinking_water_interrupted "
-                                      "none|township|county|city; cross_boundary none|county_dispute|city|province; "
-                                      "ecological_impact none|protected_species_damaged|partial_function_loss|"
-                                      "function_loss_or_extinction. An incident file works too. "
-                                      "`ecoplan schema assessment`, docs/contracts.md"),
+                                      "evacuated (persons); direct_loss_yuan (yuan, not 万元); drinking_water_interrupted: "
+                                      "none | township | county | city; cross_boundary: none | county_dispute | city | "
+                                      "province; ecological_impact: none | protected_species_damaged | "
+                                      "partial_function_loss | function_loss_or_extinction. An incident file works too. "
+                                      "See `ecoplan schema assessment` and docs/contracts.md"),
           plan: Optional[str] = typer.Option(None, "--plan", help="plan id or path"), as_json: bool = JsonOpt):
     """Grade an assessment against 附表1: level I–IV with the reasons."""
     from plan.grading import Assessment, classify
@@ -226,7 +226,10 @@ def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option
 
 
 @app.command()
-def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' for stdin)"), as_json: bool = JsonOpt):
+def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' for stdin); incident_type: water | air | "
+                                      "soil | hazardous_chemicals | solid_waste | other; source: hotline_12369 | "
+                                      "linkage_119 | inspection | county_bureau | other. Every field: "
+                                      "`ecoplan schema incident` and docs/contracts.md"), as_json: bool = JsonOpt):
     """Start an incident from a report file; prints the incident id."""
     from ecoplan import api
     from plan.incident import IncidentReport
@@ -360,8 +363,8 @@ def report(incident_id: str, kind: str = typer.Option(..., "--kind", help="initi
            file: str = typer.Option(..., "--file", help="report JSON/YAML: summary required; time, place, source, "
                                     "cause_and_nature, main_pollutants, monitoring_data, casualties, "
                                     "drinking_water_sources_affected, trend, actions_taken, next_measures, "
-                                    "fire_forces, fire_water_used, hidden_dangers, affected_area optional (text); "
-                                    "`ecoplan schema report`, docs/contracts.md"),
+                                    "fire_forces, fire_water_used, hidden_dangers, affected_area optional (text). "
+                                    "See `ecoplan schema report` and docs/contracts.md"),
            by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
     """Submit an information report (4.2)."""
     from plan.incident import ReportContent

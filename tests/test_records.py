@@ -210,6 +210,11 @@ def test_search_by_reported_date_county_level_type_outcome_and_drills(tmp_path):
         assert ids(drills=True, date_from=date(2026, 11, 27)) == (["c", "d", "b"], 3)
         assert ids(closed_only=False) == (["c", "e", "b", "a"], 4)
         assert ids(limit=2) == (["c", "b"], 3)
+        # a record made without record_from_status, its time in UTC: 16:30 UTC is 00:30 on the 27th
+        direct = records.record_from_status(status("f", county="郊区")).model_copy(
+            update={"reported_at": datetime.fromisoformat("2026-11-26T16:30:00+00:00")})
+        records.upsert_record(conn, direct)
+        assert ids(county="郊区", date_from=date(2026, 11, 27), date_to=date(2026, 11, 27)) == (["f"], 1)
         rows, _ = records.search(conn, Search(county="盂县"))
     assert set(rows[0]) >= {"incident_id", "title", "stage", "level", "county", "drill", "next_deadline",
                             "closed_at", "outcome"}
