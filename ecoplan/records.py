@@ -88,6 +88,8 @@ class IncidentRecord(BaseModel):
 
     def level_at(self, t: datetime) -> str | None:
         """The response level in force at `t`, else the graded level."""
+        if not self.level_history:  # never activated (or a record without its history)
+            return self.level or self.graded_level
         level = None
         for step in sorted(self.level_history, key=lambda s: s.at):
             if step.at <= t:
@@ -285,6 +287,8 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> sqlit
 
 
 def _migrate(conn: sqlite3.Connection, p: Path) -> None:
+    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return  # the usual case: no write lock needed to read
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]

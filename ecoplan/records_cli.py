@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -138,19 +137,19 @@ def list_closed(*, include_running: bool, stage: str | None, level: str | None, 
         [[r["incident_id"], r["title"], r["stage"], r["level"], r["county"], "演练" if r["drill"] else "",
           r["reported_at"][:16], (r["closed_at"] or "")[:16], r["outcome"]] for r in rs],
         ["incident", "title", "stage", "level", "county", "drill", "reported", "closed", "outcome"])
-        if rs else f"no {what} in the records store match")
+        if rs else f"no {what} in the records store ({records.db_path()}) match")
     _more(Page(rows, len(rows) >= total, total), f"{what} in the records store",
           f"the {len(rows)} most recently reported")
 
 
 def status_from_records(incident_id: str) -> dict | None:
+    """The stored status of an incident Temporal does not have; None when the store has none."""
     from ecoplan import records
 
     try:
         return records.status_of(incident_id)
     except records.RecordError as e:
-        print(f"ecoplan: {e}", file=sys.stderr)
-        return None
+        raise Fail(f"no incident {incident_id} in Temporal, and the records store cannot be read: {e}") from None
 
 
 def record_note(st: dict) -> str:

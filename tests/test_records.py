@@ -137,9 +137,11 @@ def test_not_a_status_is_one_line(doc, needle):
 # ------------------------------------------------------------------ the store
 
 
-def table_rows(db: Path) -> dict[str, list[tuple]]:
+def table_rows(db: Path, incident_id: str | None = None) -> dict[str, list[tuple]]:
+    """Every row of every table (of one incident's, when given)."""
+    where, args = (" WHERE incident_id = ?", (incident_id,)) if incident_id else ("", ())
     with closing(sqlite3.connect(db)) as c:
-        return {t: sorted(c.execute(f"SELECT * FROM {t}").fetchall())
+        return {t: sorted(c.execute(f"SELECT * FROM {t}{where}", args).fetchall())
                 for t in ("incidents", "level_changes", "deadlines", "archive_paths")}
 
 
@@ -287,9 +289,10 @@ async def test_the_activity_saves_a_closed_incident_once(client, worker, tempora
     before = table_rows(settings.records_db)
     assert await asyncio.to_thread(env.run, save, st) == "unchanged"
     assert table_rows(settings.records_db) == before
-    # the dossier holds the same facts: a rebuild leaves the record as it is
+    # the dossier holds the same facts: a rebuild (of the session's whole archive, other
+    # tests' incidents too) leaves this record as it is
     assert records.rebuild(worker.archive_dir, settings.records_db).unchanged >= 1
-    assert table_rows(settings.records_db) == before
+    assert table_rows(settings.records_db, iid) == before
     with closing(records.connect(settings.records_db)) as conn:
         r = records.get_record(conn, iid)
     assert (r.stage, r.outcome, r.closed_at) == ("closed", "completed", datetime.fromisoformat(st["stage_entered_at"]))
@@ -314,16 +317,20 @@ async def test_status_answers_from_the_store_when_temporal_has_no_such_incident(
     with closing(records.connect(db)) as conn:
         records.upsert_record(conn, records.record_from_status(status(iid)), status(iid))
     env = {"ECOPLAN_RECORDS_DB": str(db)}
-    as_json, text, unknown = await asyncio.gather(
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database" * 100)
+    as_json, text, unknown, broken = await asyncio.gather(
         aecoplan("status", iid, "--json", env_extra=env, address=temporal_address),
         aecoplan("status", iid, env_extra=env, address=temporal_address),
-        aecoplan("status", "never-was", env_extra=env, address=temporal_address))
+        aecoplan("status", "never-was", env_extra=env, address=temporal_address),
+        aecoplan("status", "never-was", env_extra={"ECOPLAN_RECORDS_DB": str(garbage)}, address=temporal_address))
     assert as_json.returncode == 0, as_json.stderr
     shown = json.loads(as_json.stdout)
     assert (shown["from_records"], shown["closed_record"], shown["outcome"]) == (True, True, "completed")
     assert shown["closed_at"] == f"2026-11-25T10:00:00{CST}"
     assert text.returncode == 0 and "closed record from the records store, closed 2026-11-25 10:00" in text.stdout
     assert unknown.returncode == 1 and "no incident never-was" in one_line_error(unknown)
+    assert broken.returncode == 1 and "records store cannot be read" in one_line_error(broken)
 
 
 @pytest.mark.slow
