@@ -143,7 +143,7 @@ def compute(records: Iterable[IncidentRecord], period: Period, now: datetime | N
     deadlines: dict[str, dict] = {}
     for r in real:
         for d in r.deadlines:
-            if not _in(d.due_at, start, cut):
+            if not _in(d.due_at, start, cut):  # (a due time still being computed is None: not due)
                 continue
             row = deadlines.setdefault(d.name, {"name": d.name, "title": DEADLINE_NAMES.get(d.name, d.title),
                                                 "due": 0, "on_time": 0, "met_late": 0, "unmet": 0, "late": []})

@@ -46,7 +46,7 @@ class DeadlineFact(BaseModel):
     name: str
     title: str
     started_at: datetime
-    due_at: datetime
+    due_at: datetime | None  # None while the incident is still computing it
     due_date: date | None = None
     provisional: bool = False
     status: str  # pending / met / overdue / met_late, as the incident last said
@@ -142,7 +142,8 @@ def record_from_status(status: dict, archive_paths: list[str] | None = None) -> 
         events = st.get("events") or {}
         timeline = st.get("timeline") or []
         summary = st.get("timeline_summary") or {}
-        seq = max([e.get("seq", 0) for e in timeline] + [summary.get("to_seq", 0)])
+        # The timeline may be cut short (summarised, or moved to the archive): its last seq is the highest known.
+        seq = max([e.get("seq", 0) for e in timeline] + [summary.get("to_seq", 0), st.get("timeline_archived") or 0])
         changes = st.get("level_changes") or []
         termination = st.get("termination") or {}
         warning = st.get("warning") or {}
@@ -153,7 +154,7 @@ def record_from_status(status: dict, archive_paths: list[str] | None = None) -> 
             deadlines.append(DeadlineFact(
                 name=d["name"], title=d.get("title") or d["name"], started_at=_t(d["started_at"]), due_at=due,
                 due_date=d.get("due_date"), provisional=bool(d.get("provisional")), status=d["status"],
-                met_at=met, late_by_seconds=int((met - due).total_seconds()) if met and met > due else None))
+                met_at=met, late_by_seconds=int((met - due).total_seconds()) if met and due and met > due else None))
         plan = st.get("plan") or {}
         return IncidentRecord(
             incident_id=st["incident_id"], title=st["title"], county=st["county"], location=st.get("location") or "",
@@ -174,7 +175,9 @@ def record_from_status(status: dict, archive_paths: list[str] | None = None) -> 
             closed_at=_t(st.get("stage_entered_at")) if stage == "closed" else None,
             initial_report_at=_t(events.get("initial_report_submitted")),
             deadlines=deadlines,
-            archive_paths=sorted(archive_paths or []),
+            # Without a folder listing, the documents the incident itself names (if its status has them).
+            archive_paths=sorted(archive_paths if archive_paths is not None else
+                                 {d["path"] for d in st.get("documents") or [] if isinstance(d, dict) and d.get("path")}),
             seq=seq,
         )
     except (KeyError, TypeError, ValueError, ValidationError) as e:
@@ -239,7 +242,7 @@ CREATE TABLE deadlines (
     name TEXT NOT NULL,
     title TEXT NOT NULL,
     started_at TEXT NOT NULL,
-    due_at TEXT NOT NULL,
+    due_at TEXT,
     due_date TEXT,
     provisional INTEGER NOT NULL,
     status TEXT NOT NULL,
@@ -312,7 +315,7 @@ def _hash(record: IncidentRecord) -> str:
 
 
 def _next_deadline(record: IncidentRecord) -> dict | None:
-    pending = [d for d in record.deadlines if d.status == "pending"]
+    pending = [d for d in record.deadlines if d.status == "pending" and d.due_at is not None]
     nxt = min(pending, key=lambda d: d.due_at, default=None)
     return {"name": nxt.name, "due_at": nxt.due_at.isoformat()} if nxt else None
 

@@ -118,9 +118,18 @@ def test_a_dossier_gives_the_same_record_as_the_status():
     assert records.record_from_status(as_dossier(status())) == records.record_from_status(status())
 
 
-def test_an_open_incident_has_no_closing_time():
-    r = records.record_from_status(status(stage="post_event", outcome=None))
+def test_an_open_incident_has_no_closing_time_and_a_due_time_may_be_pending(tmp_path):
+    st = status(stage="post_event", outcome=None)
+    # a deadline whose working-day due time the incident is still computing (due_at None)
+    st["deadlines"].append({"name": "investigation", "title": "事件调查", "started_at": f"2026-11-05T09:00:00{CST}",
+                            "due_at": None, "status": "pending", "met_at": None})
+    r = records.record_from_status(st)
     assert r.closed_at is None and r.stage == "post_event"
+    assert [(d.name, d.due_at) for d in r.deadlines][-1] == ("investigation", None)
+    with closing(records.connect(tmp_path / "r.db")) as conn:
+        assert records.upsert_record(conn, r, st) == "inserted"
+        rows, _ = records.search(conn, Search(closed_only=False))
+    assert rows[0]["next_deadline"] is None  # the only pending one has no due time yet
 
 
 @pytest.mark.parametrize("doc,needle", [
