@@ -359,7 +359,7 @@ def dispatch(incident_id: str,
 
 
 @app.command()
-def report(incident_id: str, kind: str = typer.Option(..., "--kind", help="initial (初报) | progress (续报) | final (处理结果报告)"),
+def report(incident_id: str, kind: str = typer.Option(..., "--kind", help="initial, progress or final: 初报, 续报 or 处理结果报告"),
            file: str = typer.Option(..., "--file", help="report JSON/YAML: summary required; time, place, source, "
                                     "cause_and_nature, main_pollutants, monitoring_data, casualties, "
                                     "drinking_water_sources_affected, trend, actions_taken, next_measures, "
