@@ -150,7 +150,7 @@ def record_from_status(status: dict, archive_paths: list[str] | None = None) -> 
         stage = st["stage"]
         deadlines = []
         for d in st.get("deadlines") or []:
-            due, met = _t(d["due_at"]), _t(d.get("met_at"))
+            due, met = _t(d.get("due_at")), _t(d.get("met_at"))
             deadlines.append(DeadlineFact(
                 name=d["name"], title=d.get("title") or d["name"], started_at=_t(d["started_at"]), due_at=due,
                 due_date=d.get("due_date"), provisional=bool(d.get("provisional")), status=d["status"],
