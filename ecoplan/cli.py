@@ -26,6 +26,8 @@ calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
 plan_app = typer.Typer(no_args_is_help=True, help="Plan files.")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(plan_app, name="plan")
+from ecoplan.records_cli import app as records_commands  # noqa: E402  records, report-period, schema
+app.add_typer(records_commands)
 
 
 # ------------------------------------------------------------------ output
@@ -146,7 +148,12 @@ OFFICE = "局指挥部办公室"
 
 
 @app.command()
-def grade(file: str = typer.Argument(..., help="assessment JSON/YAML (the grading fields)"),
+def grade(file: str = typer.Argument(..., help="assessment JSON/YAML, every field optional: deaths, poisoned_or_injured, "
+                                      "evacuated (persons); direct_loss_yuan (yuan, not 万元); drinking_water_interrupted: "
+                                      "none | township | county | city; cross_boundary: none | county_dispute | city | "
+                                      "province; ecological_impact: none | protected_species_damaged | "
+                                      "partial_function_loss | function_loss_or_extinction. An incident file works too. "
+                                      "See `ecoplan schema assessment` and docs/contracts.md"),
           plan: Optional[str] = typer.Option(None, "--plan", help="plan id or path"), as_json: bool = JsonOpt):
     """Grade an assessment against 附表1: level I–IV with the reasons."""
     from plan.grading import Assessment, classify
@@ -217,7 +224,10 @@ def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option
 
 
 @app.command()
-def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' for stdin)"), as_json: bool = JsonOpt):
+def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' for stdin); incident_type: water | air | "
+                                      "soil | hazardous_chemicals | solid_waste | other; source: hotline_12369 | "
+                                      "linkage_119 | inspection | county_bureau | other. Every field: "
+                                      "`ecoplan schema incident` and docs/contracts.md"), as_json: bool = JsonOpt):
     """Start an incident from a report file; prints the incident id."""
     from ecoplan import api
     from plan.incident import IncidentReport
@@ -258,15 +268,27 @@ def _status_text(s: dict) -> str:
 
 @app.command()
 def status(incident_id: str, as_json: bool = JsonOpt):
-    """One incident's full record (read from the workflow itself, not the visibility index)."""
-    from ecoplan import api
+    """One incident's full record (read from the workflow itself, not the visibility index);
+    an incident Temporal no longer has is answered from the records store, marked so."""
+    from ecoplan import api, records_cli
 
-    emit(run(api.status, incident_id), as_json, _status_text)
+    async def go(client):
+        try:
+            return await api.status(client, incident_id)
+        except api.IncidentNotFound:
+            if (st := records_cli.status_from_records(incident_id)) is None:
+                raise
+            return st
+
+    st = run(go)
+    emit(st, as_json, lambda s: _status_text(s) + ("\n" + records_cli.record_note(s) if s.get("from_records") else ""))
 
 
 @app.command()
 def warn(incident_id: str, recommendation: str = typer.Option("", "--recommendation", help="预警信息发布建议 (3.1)"),
-         action: list[str] = typer.Option([], "--action", help="3.2 action already under way (repeatable)"),
+         action: list[str] = typer.Option([], "--action", help="3.2 action already under way (repeatable); the "
+                                          "shipped plan's: analysis (分析研判), prevention (防范处置), preparation "
+                                          "(应急准备), public_opinion (舆论引导)"),
          by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Issue a warning (预警, 3.1–3.2)."""
     from workflows.messages import IssueWarning
@@ -341,10 +363,12 @@ def dispatch(incident_id: str,
 
 
 @app.command()
-def report(incident_id: str, kind: str = typer.Option(..., "--kind", help="initial (初报) | progress (续报) | final (处理结果报告)"),
+def report(incident_id: str, kind: str = typer.Option(..., "--kind", help="initial, progress or final: 初报, 续报 or 处理结果报告"),
            file: str = typer.Option(..., "--file", help="report JSON/YAML: summary required; time, place, source, "
                                     "cause_and_nature, main_pollutants, monitoring_data, casualties, "
-                                    "drinking_water_sources_affected, trend, actions_taken, next_measures optional"),
+                                    "drinking_water_sources_affected, trend, actions_taken, next_measures, "
+                                    "fire_forces, fire_water_used, hidden_dangers, affected_area optional (text). "
+                                    "See `ecoplan schema report` and docs/contracts.md"),
            by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Submit an information report (4.2)."""
     from plan.incident import ReportContent
@@ -575,9 +599,17 @@ def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 
 def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[str] = typer.Option(None, "--level"),
           county: Optional[str] = typer.Option(None, "--county"),
           drills: bool = typer.Option(False, "--drills", help="include drills"),
+          closed: bool = typer.Option(False, "--closed", help="closed incidents, from the records store"),
+          include_closed: bool = typer.Option(False, "--include-closed",
+                                              help="every incident in the records store, closed or not"),
+          from_: Optional[str] = typer.Option(None, "--from", help="reported on or after YYYY-MM-DD (with --closed)"),
+          to: Optional[str] = typer.Option(None, "--to", help="reported on or before YYYY-MM-DD (with --closed)"),
+          type_: Optional[str] = typer.Option(None, "--type", help="incident_type, e.g. water (with --closed)"),
+          outcome: Optional[str] = typer.Option(None, "--outcome", help="completed | warning_lifted (with --closed)"),
           limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
     """Running incidents by incident id, filterable by stage, level and county (with more than
-    --limit, the most recently started)."""
+    --limit, the most recently started). --closed searches the records store for closed
+    incidents (most recently reported first); rows add closed_at and outcome."""
     from ecoplan import views
     from workflows.lifecycle import STAGES
 
@@ -585,6 +617,14 @@ def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[
         raise bad(f"--stage: {stage!r} is not a stage ({', '.join(STAGES)})")
     if level and level not in ("I", "II", "III", "IV"):
         raise bad(f"--level: {level!r} is not one of I, II, III, IV")
+    if closed or include_closed:
+        from ecoplan import records_cli
+
+        return records_cli.list_closed(include_running=include_closed, stage=stage, level=level, county=county,
+                                       date_from=from_, date_to=to, incident_type=type_, outcome=outcome,
+                                       drills=drills, limit=None if all_ else limit, as_json=as_json)
+    if any(v is not None for v in (from_, to, type_, outcome)):
+        raise bad("--from, --to, --type and --outcome search the records store: add --closed or --include-closed")
     rows = run(lambda c: views.list_incidents(c, stage=stage, level=level, county=county, drills=drills,
                                                     limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(

@@ -49,7 +49,8 @@ def temporal_address(env) -> str:
 @pytest.fixture(scope="session")
 def activity_settings(tmp_path_factory) -> ActivitySettings:
     base = tmp_path_factory.mktemp("ecoplan")
-    return ActivitySettings(archive_dir=base / "archive", outbox_path=base / "outbox.jsonl")
+    return ActivitySettings(archive_dir=base / "archive", outbox_path=base / "outbox.jsonl",
+                            records_db=base / "records.db")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,202 @@
+"""The files people hand to ecoplan, as published contracts: the JSON Schema of each
+(`ecoplan schema incident|assessment|report`) and the reference page docs/contracts.md,
+both built from the pydantic models plus the meanings and units written down here.
+
+docs/contracts.md is generated: `python -m ecoplan.contracts > docs/contracts.md`
+(a test fails when it is stale).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from plan.grading import Assessment
+from plan.incident import MAX_TEXT, REPORT_KIND_NAMES, IncidentReport, ReportContent
+from plan.loader import load_plan
+
+TIME = "ISO 8601 date and time, e.g. 2026-11-23T03:05 or 2026-11-23T03:05+08:00; without an offset it is Asia/Shanghai"
+
+# field -> meaning (with unit); the allowed values' meanings are in VALUES.
+FIELDS: dict[str, dict[str, str]] = {
+    "incident": {
+        "incident_id": "the incident's id; omitted: ecoplan makes one (YYYYMMDD-xxxxxx). Letters, digits, `.`, `_`, `-`; "
+                       "at most 80 characters, starting with a letter or digit",
+        "title": "事件名称, a short title",
+        "discovered_at": f"when the incident happened or was discovered (发现时间): the initial-report deadline "
+                         f"(4 h for 一般/较大, 2 h for 重大/特别重大, 17号令 第三条) runs from it. {TIME}",
+        "reported_at": f"when the bureau learned of it (获知/接报时间); not before discovered_at. "
+                       f"Counts the incident into a day's or a period's report. {TIME}",
+        "county": "县区 where it happened, e.g. 平定县",
+        "location": "地点, as precise as known",
+        "incident_type": "事件类型",
+        "description": "事件经过, free text",
+        "source": "信息来源: how the bureau learned of it",
+        "reporter": "报告人: a person or a platform, e.g. 119指挥中心",
+        "assessment": "what is known for grading (附表1): an object with the assessment fields below; omitted: nothing known",
+        "drill": "true for a drill (演练): documents and notifications are marked 演练, views leave it out unless --drills",
+        "plan": "the plan to run: a shipped plan id (yangquan-2022) or a path to a plan file; omitted: the shipped plan",
+    },
+    "assessment": {
+        "deaths": "因环境污染直接导致死亡人数, persons (whole number)",
+        "poisoned_or_injured": "中毒或重伤人数, persons (whole number)",
+        "evacuated": "疏散、转移人员, persons (whole number)",
+        "direct_loss_yuan": "直接经济损失, in yuan (元, not 万元): 5000000 is 500万元",
+        "drinking_water_interrupted": "集中式饮用水水源地取水中断: the largest kind of source interrupted",
+        "cross_boundary": "跨行政区域影响",
+        "ecological_impact": "生态影响",
+    },
+    "report": {
+        "summary": "概况: the one required field (a first report by phone may be sparse)",
+        "time": "发生时间 as the report states it (free text)",
+        "place": "地点",
+        "source": "信息来源/污染源",
+        "cause_and_nature": "事件起因和性质",
+        "main_pollutants": "主要污染物和数量 (give the units with the numbers, e.g. 苯约2吨)",
+        "monitoring_data": "监测数据 (with units, e.g. 苯 0.8 mg/L)",
+        "casualties": "人员受害情况",
+        "drinking_water_sources_affected": "饮用水水源地等环境敏感点受影响情况",
+        "trend": "事件发展趋势",
+        "actions_taken": "已采取的处置措施",
+        "next_measures": "下一步工作建议 / 拟采取的措施",
+        "fire_forces": "公安消防参战力量 (linkage bulletin, 郑环办〔2013〕84号 协议 二.3)",
+        "fire_water_used": "消防水使用量 (with unit, e.g. 300 m³)",
+        "hidden_dangers": "可能存在的隐患",
+        "affected_area": "影响范围",
+    },
+}
+
+# contract -> field -> value -> meaning
+VALUES: dict[str, dict[str, dict[str, str]]] = {"incident": {
+    "incident_type": {"water": "水污染", "air": "大气污染", "soil": "土壤污染", "hazardous_chemicals": "危险化学品",
+                      "solid_waste": "固体废物", "other": "其他"},
+    "source": {"hotline_12369": "12369环保热线", "linkage_119": "119联动（消防）", "inspection": "执法检查/巡查",
+               "county_bureau": "县区分局报告", "other": "其他"},
+}, "assessment": {
+    "drinking_water_interrupted": {"none": "无", "township": "乡镇集中式饮用水水源地 (较大 III)",
+                                   "county": "县级城市集中式饮用水水源地 (重大 II)",
+                                   "city": "设区的市级以上城市集中式饮用水水源地 (特别重大 I)"},
+    "cross_boundary": {"none": "无", "county_dispute": "跨县级行政区域纠纷，引起一般性群体事件 (一般 IV)",
+                       "city": "跨设区的市级行政区域影响 (较大 III)", "province": "跨省级行政区域影响 (重大 II)"},
+    "ecological_impact": {"none": "无", "protected_species_damaged": "国家重点保护的动植物物种受到破坏 (较大 III)",
+                          "partial_function_loss": "区域生态功能部分丧失或国家重点保护野生动植物种群大批死亡 (重大 II)",
+                          "function_loss_or_extinction": "区域生态功能丧失或国家重点保护物种灭绝 (特别重大 I)"},
+}, "report": {}}
+
+CONTRACTS: dict[str, tuple[type[BaseModel], str, str]] = {
+    "incident": (IncidentReport, "The incident report (事件报告)",
+                 "the file `ecoplan start FILE` takes; the 12369/119 intake posts the same fields"),
+    "assessment": (Assessment, "The assessment (分级依据, 附表1)",
+                   "the file `ecoplan grade FILE` takes, and the `assessment` object of an incident report; "
+                   "omitted fields count as none / zero; any one criterion sets the level and the most severe wins"),
+    "report": (ReportContent, "The information report (初报/续报/处理结果报告)",
+               "the file `ecoplan report ID --kind initial|progress|final --file FILE` takes "
+               "(《突发环境事件信息报告办法》 第十二条 lists what a report contains)"),
+}
+
+
+def _describe(props: dict, contract: str) -> None:
+    for name, prop in props.items():
+        text = FIELDS[contract].get(name)
+        if name in VALUES[contract]:
+            text = f"{text}; values: " + ", ".join(f"{v} = {m}" for v, m in VALUES[contract][name].items())
+        if text:
+            prop["description"] = text
+        if prop.get("format") == "date-time":
+            # RFC 3339 date-time demands an offset; ecoplan reads a time without one as Asia/Shanghai.
+            del prop["format"]
+            prop["examples"] = ["2026-11-23T03:05", "2026-11-23T03:05+08:00"]
+
+
+def schema(name: str) -> dict:
+    """The JSON Schema (draft 2020-12) of a contract: incident, assessment or report."""
+    model, title, what = CONTRACTS[name]
+    s = model.model_json_schema()
+    _describe(s["properties"], name)
+    for def_name, d in s.get("$defs", {}).items():
+        if def_name == "Assessment":
+            _describe(d["properties"], "assessment")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **s, "title": title,
+            "description": f"{title}: {what}."}
+
+
+def _type(prop: dict) -> str:
+    if "$ref" in prop:
+        return "object"
+    options = prop.get("anyOf") or [prop]
+    kinds = [o.get("type") for o in options if o.get("type") != "null"]
+    kind = {"string": "text", "integer": "whole number", "number": "number", "boolean": "true/false"}.get(
+        kinds[0] if kinds else "", kinds[0] if kinds else "")
+    if "enum" in prop:
+        return "one of the values"
+    if "examples" in prop:
+        return "time"
+    limit = next((o.get("maxLength") for o in options if o.get("maxLength")), None)
+    if kind == "text" and limit:
+        kind += f", ≤ {limit:,} characters"
+    if "minimum" in prop or "maximum" in prop:
+        kind += f", {_num(prop.get('minimum', 0))}–{_num(prop['maximum'])}" if "maximum" in prop else \
+            f", ≥ {_num(prop['minimum'])}"
+    return kind
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else str(x)
+
+
+def render_markdown() -> str:
+    lines = [
+        "# Contracts: the files you give ecoplan",
+        "",
+        "<!-- generated by `python -m ecoplan.contracts > docs/contracts.md`; edit ecoplan/contracts.py -->",
+        "",
+        "Every file is JSON or YAML. Unknown fields are refused (a typo is an error, not ignored);",
+        f"text fields hold at most {MAX_TEXT:,} characters, names at most 200. The JSON Schema of each is printed by",
+        "`ecoplan schema incident`, `ecoplan schema assessment` and `ecoplan schema report`.",
+        "",
+    ]
+    for name, (model, title, what) in CONTRACTS.items():
+        s = schema(name)
+        required = set(s.get("required", []))
+        lines += [f"## {title} — `ecoplan schema {name}`", "", f"{what[0].upper()}{what[1:]}.", "",
+                  "| field | required | type | meaning, unit |", "|---|---|---|---|"]
+        for field, prop in s["properties"].items():
+            default = prop.get("default")
+            req = "yes" if field in required else f"no (default {json.dumps(default, ensure_ascii=False)})" \
+                if default not in (None, "") else "no"
+            meaning = FIELDS[name].get(field, "")
+            lines.append(f"| `{field}` | {req} | {_type(prop)} | {meaning} |")
+        for field, meanings in VALUES[name].items():
+            lines += ["", f"`{field}` values:", "", "| value | meaning |", "|---|---|",
+                      *(f"| `{v}` | {m} |" for v, m in meanings.items())]
+        lines.append("")
+    plan = load_plan().plan  # the shipped plan: another plan file may name other actions and groups
+    listed = lambda pairs: ", ".join(f"`{k}` {v}" for k, v in pairs)  # noqa: E731
+    lines += [
+        "## Other allowed values",
+        "",
+        "| where | values |",
+        "|---|---|",
+        "| `--level` (activate, adjust-level, list) | "
+        + listed((lv.id.value, lv.name) for lv in sorted(plan.levels, key=lambda lv: -lv.id.rank)) + " |",
+        "| `ecoplan report --kind` | " + listed(REPORT_KIND_NAMES.items()) + " |",
+        f"| `ecoplan warn --action` ({plan.id}, 3.2) | " + listed((a.id, a.name) for a in plan.warning.actions) + " |",
+        f"| `ecoplan sign-off --group` ({plan.id}, 附件2) | "
+        + listed((g, plan.group(g).name) for g in plan.termination.signatories) + " |",
+        "| `ecoplan cross-boundary --scope` (4.2.3) | " + listed(list(VALUES["assessment"]["cross_boundary"].items())[1:])
+        + " |",
+        "| `ecoplan list --closed --outcome` | `completed` closed after post-event work (5.x), "
+        "`warning_lifted` 预警解除 (3.3) |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _main() -> Any:
+    print(render_markdown(), end="")
+
+
+if __name__ == "__main__":
+    _main()

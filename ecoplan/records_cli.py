@@ -1,0 +1,159 @@
+"""The records commands, merged into `ecoplan` (cli.py adds this app without a name):
+`ecoplan records rebuild`, `ecoplan report-period`, `ecoplan schema`, and the store side of
+`ecoplan list --closed` and of `ecoplan status` (for incidents Temporal no longer has)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ecoplan.errors import Fail, bad
+
+app = typer.Typer()
+records_app = typer.Typer(no_args_is_help=True, help="The records store (突发环境事件信息档案, 17号令 第十条).")
+app.add_typer(records_app, name="records")
+
+JsonOpt = typer.Option(False, "--json", help="machine-readable output")
+
+
+def _store_error(e: Exception) -> Fail:
+    return Fail(str(e), 1)
+
+
+@records_app.command("rebuild")
+def rebuild(archive: Optional[str] = typer.Option(None, "--archive", help="the archive folder "
+                                                  "(default: $ECOPLAN_ARCHIVE_DIR or .ecoplan/archive)"),
+            as_json: bool = JsonOpt):
+    """Rebuild the records store ($ECOPLAN_RECORDS_DB) from the archive's */dossier.json files.
+    Records with the same facts are left as they are; running incidents' records are kept."""
+    from activities.settings import ActivitySettings
+    from ecoplan import records
+    from ecoplan.cli import emit
+
+    folder = Path(archive) if archive else ActivitySettings.from_env().archive_dir
+    if not folder.is_dir():
+        raise bad(f"--archive: {str(folder)!r} is not a folder")
+    try:
+        out = records.rebuild(folder)
+    except records.RecordError as e:
+        raise _store_error(e) from None
+    emit(out, as_json, lambda d: (f"{d['read']} dossiers read from {d['archive']} into {d['db']}: "
+                                  f"{d['inserted']} new, {d['updated']} updated, {d['unchanged']} unchanged"
+                                  + (f", {d['stale']} older than the stored record" if d["stale"] else "")))
+    if out.failed:
+        first = out.failed[0]
+        more = f" (and {len(out.failed) - 1} more, see --json)" if len(out.failed) > 1 else ""
+        raise Fail(f"{len(out.failed)} of {out.read} dossiers not read: {first['path']}: {first['error']}{more}")
+
+
+@app.command("report-period")
+def report_period(month: Optional[str] = typer.Option(None, "--month", help="YYYY-MM, e.g. 2026-11 (月报)"),
+                  quarter: Optional[str] = typer.Option(None, "--quarter", help="YYYYQn, e.g. 2026Q4 (季报)"),
+                  half: Optional[str] = typer.Option(None, "--half", help="YYYYH1 or YYYYH2 (半年报)"),
+                  year: Optional[str] = typer.Option(None, "--year", help="YYYY (年报)"),
+                  out: Optional[str] = typer.Option(None, "--out", help="also write report-<period>.md and .json "
+                                                    "into this folder"),
+                  as_json: bool = JsonOpt):
+    """Monthly, quarterly, half-yearly or yearly report with statistics (17号令 第十条), from the
+    records store: counts by level, type, county and source; deadlines on time and how late;
+    median and 90th percentile of the main intervals; open incidents at the end; drills apart."""
+    from contextlib import closing
+
+    from ecoplan import period_report as pr
+    from ecoplan import records
+    from ecoplan.cli import emit
+
+    try:
+        period = pr.parse_period(month=month, quarter=quarter, half=half, year=year)
+    except pr.PeriodError as e:
+        raise bad(str(e)) from None
+    try:
+        with closing(records.connect(create=False)) as conn:
+            recs = records.all_records(conn)
+        rep = pr.compute(recs, period)
+    except records.RecordError as e:
+        raise _store_error(e) from None
+    except pr.PeriodError as e:
+        raise bad(str(e)) from None
+    md = pr.render_markdown(rep)
+    if out:
+        folder = Path(out)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"report-{period.label}.md").write_text(md + "\n", encoding="utf-8")
+            (folder / f"report-{period.label}.json").write_text(
+                json.dumps(rep, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        except OSError as e:
+            raise bad(f"--out: cannot write into {out!r}: {e.strerror or e}") from None
+    emit(rep, as_json, lambda _: md)
+
+
+@app.command("schema")
+def schema(name: str = typer.Argument(..., help="incident | assessment | report")):
+    """Print the JSON Schema of a file ecoplan takes: the incident report (`start`), the
+    assessment (`grade`, and an incident's `assessment`) or an information report (`report`).
+    Fields, allowed values and units: docs/contracts.md."""
+    from ecoplan.contracts import CONTRACTS, schema as build
+
+    if name not in CONTRACTS:
+        raise bad(f"{name!r} is not a contract: one of {', '.join(CONTRACTS)}")
+    print(json.dumps(build(name), ensure_ascii=False, indent=2))
+
+
+# ------------------------------------------------------------------ used by cli.py's list and status
+
+
+def list_closed(*, include_running: bool, stage: str | None, level: str | None, county: str | None,
+                date_from: str | None, date_to: str | None, incident_type: str | None, outcome: str | None,
+                drills: bool, limit: int | None, as_json: bool) -> None:
+    """`ecoplan list --closed` (or --include-closed): the search over the records store."""
+    from typing import get_args
+
+    from ecoplan import records
+    from ecoplan.cli import _more, emit, parse_date, table
+    from ecoplan.views import Page
+    from plan.incident import IncidentType
+
+    if incident_type and incident_type not in get_args(IncidentType):
+        raise bad(f"--type: {incident_type!r} is not one of {', '.join(get_args(IncidentType))}")
+    if outcome and outcome not in ("completed", "warning_lifted"):
+        raise bad(f"--outcome: {outcome!r} is not one of completed, warning_lifted")
+    d_from = parse_date(date_from, "--from") if date_from else None
+    d_to = parse_date(date_to, "--to") if date_to else None
+    if d_from and d_to and d_from > d_to:
+        raise bad(f"--from {d_from} is after --to {d_to}")
+    s = records.Search(closed_only=not include_running, stage=stage, level=level, county=county, date_from=d_from,
+                       date_to=d_to, incident_type=incident_type, outcome=outcome, drills=drills)
+    try:
+        rows, total = records.list_records(s, limit)
+    except records.RecordError as e:
+        raise _store_error(e) from None
+    what = "closed incidents" if not include_running else "incidents"
+    emit(rows, as_json, lambda rs: table(
+        [[r["incident_id"], r["title"], r["stage"], r["level"], r["county"], "演练" if r["drill"] else "",
+          r["reported_at"][:16], (r["closed_at"] or "")[:16], r["outcome"]] for r in rs],
+        ["incident", "title", "stage", "level", "county", "drill", "reported", "closed", "outcome"])
+        if rs else f"no {what} in the records store ({records.db_path()}) match")
+    _more(Page(rows, len(rows) >= total, total), f"{what} in the records store",
+          f"the {len(rows)} most recently reported")
+
+
+def status_from_records(incident_id: str) -> dict | None:
+    """The stored status of an incident Temporal does not have; None when the store has none."""
+    from ecoplan import records
+
+    try:
+        return records.status_of(incident_id)
+    except records.RecordError as e:
+        raise Fail(f"no incident {incident_id} in Temporal, and the records store cannot be read: {e}") from None
+
+
+def record_note(st: dict) -> str:
+    closed = st.get("closed_at")
+    when = datetime.fromisoformat(closed).strftime("%Y-%m-%d %H:%M") if closed else None
+    return (f"(closed record from the records store{', closed ' + when if when else ''}: "
+            f"Temporal no longer holds this incident)")
