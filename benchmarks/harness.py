@@ -756,7 +756,7 @@ async def measure_queries(client: Client, repeats: int) -> dict:
         return n
 
     # The CLI shows the 50 most urgent rows unless told --all; both are timed.
-    views: dict[str, Callable[[], Awaitable[Any]]] = {
+    queries: dict[str, Callable[[], Awaitable[Any]]] = {
         "overdue": lambda: views.overdue(client, drills=True, limit=DEFAULT_LIMIT),
         "bare_overdue_list": bare_overdue,
         "stuck": lambda: views.stuck(client, drills=True, limit=DEFAULT_LIMIT),
@@ -766,20 +766,20 @@ async def measure_queries(client: Client, repeats: int) -> dict:
         "stuck_all": lambda: views.stuck(client, drills=True),
         "list_all": lambda: views.list_incidents(client, drills=True),
     }
-    times: dict[str, list[float]] = {k: [] for k in views}
+    times: dict[str, list[float]] = {k: [] for k in queries}
     rows: dict[str, int] = {}
     totals: dict[str, int | None] = {}
-    for k, fn in views.items():  # warm-up
+    for k, fn in queries.items():  # warm-up
         _, res = await timed(fn)
         rows[k] = res if isinstance(res, int) else len(res)
         totals[k] = getattr(res, "total", rows[k])
     # A listing of thousands of rows takes seconds: fewer repeats of those, never fewer than 5.
-    n = {k: max(5, min(repeats, int(repeats * 1000 / max(rows[k], 1)) + 1)) for k in views}
+    n = {k: max(5, min(repeats, int(repeats * 1000 / max(rows[k], 1)) + 1)) for k in queries}
     for i in range(max(n.values())):
-        keys = list(views) if i % 2 == 0 else list(reversed(views))
+        keys = list(queries) if i % 2 == 0 else list(reversed(queries))
         for k in keys:
             if i < n[k]:
-                dt, _ = await timed(views[k])
+                dt, _ = await timed(queries[k])
                 times[k].append(dt)
     fig = {k: {**summary_ms(v), "rows": rows[k], "total": totals[k], "repeats": n[k]} for k, v in times.items()}
     fig["limit"] = DEFAULT_LIMIT
