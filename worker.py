@@ -75,12 +75,26 @@ def metrics_runtime(port: int | None) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))
 
 
+def connect_wait() -> float:
+    """How long to keep trying to reach Temporal at start: ECOPLAN_CONNECT_WAIT seconds (30)."""
+    raw = os.environ.get("ECOPLAN_CONNECT_WAIT") or "30"
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"ECOPLAN_CONNECT_WAIT: {raw!r} is not a number of seconds")
+    return seconds
+
+
 async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30, runtime: Runtime | None = None) -> Client:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while True:
         try:
             return await connect(settings, runtime=runtime)
+        except ValueError:  # a mistake in the settings (e.g. half of mutual TLS): waiting cannot mend it
+            raise
         except Exception:
             if loop.time() > deadline:
                 raise
@@ -106,7 +120,7 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        client = await _wait_for_server(settings, runtime=metrics_runtime(metrics_port))
+        client = await _wait_for_server(settings, connect_wait(), runtime=metrics_runtime(metrics_port))
         created = await ensure_daily_report_schedule(client)
         log.info("worker_starting", task_queue=TASK_QUEUE, daily_report_schedule="created" if created else "exists",
                  metrics=f"http://0.0.0.0:{metrics_port}/metrics" if metrics_port else None, **settings.redacted())
