@@ -10,6 +10,8 @@ bounded poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -73,6 +75,40 @@ async def ecoplan(*args: str, address: str | None = None, env_extra: dict | None
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
     return Run(args, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+_IN_PROCESS = threading.Lock()  # one command at a time: stdout, stderr and the environment are the process's
+
+
+def _invoke(args: tuple, env: dict) -> Run:
+    from ecoplan import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with _IN_PROCESS:
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = cli.invoke(list(args))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return Run(args, code, out.getvalue(), err.getvalue())
+
+
+async def ecoplan_in_process(*args: str, address: str | None = None, env_extra: dict | None = None) -> Run:
+    """What `ecoplan(*args)` does up to its exit: the same command line through the same
+    code (cli.invoke, which main() leaves the process with), in this process. For cases that
+    check a message and an exit status; what needs a process (the exit itself, stdin, a
+    crash at interpreter exit) goes through ecoplan(). Runs in a thread: the command makes
+    its own event loop, as it does in a process."""
+    env = {"ECOPLAN_USER": "王值班", **(env_extra or {})}
+    if address:
+        env["TEMPORAL_ADDRESS"] = address
+    return await asyncio.to_thread(_invoke, args, env)
 
 
 # ---------------------------------------------------------------------------- dev server
