@@ -77,6 +77,18 @@ def metrics_runtime(port: int | None) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))
 
 
+def connect_wait() -> float:
+    """How long to keep trying to reach Temporal at start: ECOPLAN_CONNECT_WAIT seconds (30)."""
+    raw = os.environ.get("ECOPLAN_CONNECT_WAIT") or "30"
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"ECOPLAN_CONNECT_WAIT: {raw!r} is not a number of seconds")
+    return seconds
+
+
 async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30, runtime: Runtime | None = None,
                            stop: asyncio.Event | None = None) -> Client | None:
     """None when `stop` is set first (a stop signal while the server is still starting)."""
@@ -85,6 +97,8 @@ async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30, ru
     while not (stop and stop.is_set()):
         try:
             return await connect(settings, runtime=runtime)
+        except ValueError:  # a mistake in the settings (e.g. half of mutual TLS): waiting cannot mend it
+            raise
         except Exception:
             if loop.time() > deadline:
                 raise
@@ -114,7 +128,7 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
         settings = dataclasses.replace(settings, address=f"127.0.0.1:{port}")
         log.info("embedded_server_started", address=settings.address, ui=f"http://localhost:{ui_port}", db=db)
     try:
-        client = await _wait_for_server(settings, runtime=metrics_runtime(metrics_port), stop=stop)
+        client = await _wait_for_server(settings, connect_wait(), runtime=metrics_runtime(metrics_port), stop=stop)
         if client is None:
             log.info("worker_stopped", before="server_up")
             return 0

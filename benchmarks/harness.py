@@ -65,7 +65,7 @@ from temporalio.worker import Replayer, Worker  # noqa: E402
 from ecoplan import api  # noqa: E402
 from ecoplan import logging_setup  # noqa: E402
 from ecoplan import server  # noqa: E402
-from ecoplan import views as supervision  # noqa: E402
+from ecoplan import views  # noqa: E402
 from ecoplan.cli import DEFAULT_LIMIT  # the CLI's default: the views are timed as supervisors run them  # noqa: E402
 from activities.settings import ActivitySettings  # noqa: E402
 from benchmarks.baseline import BareWorkflow, bare_activity  # noqa: E402
@@ -631,7 +631,7 @@ async def settle(client: Client, expect_running: int, expect_overdue: int, timeo
     """Wait until visibility shows every open incident and every overdue one."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
-    q_over = supervision.base_query(drills=True) + " AND EcoOverdueSince IS NOT NULL"
+    q_over = views.base_query(drills=True) + " AND EcoOverdueSince IS NOT NULL"
     while True:
         running = (await client.count_workflows("ExecutionStatus = 'Running'")).count
         over = (await client.count_workflows(q_over)).count
@@ -756,35 +756,35 @@ async def measure_queries(client: Client, repeats: int) -> dict:
 
     async def bare_overdue() -> int:
         n = 0
-        async for _ in client.list_workflows(supervision.base_query(drills=True) + " AND EcoOverdueSince IS NOT NULL"):
+        async for _ in client.list_workflows(views.base_query(drills=True) + " AND EcoOverdueSince IS NOT NULL"):
             n += 1
         return n
 
     # The CLI shows the 50 most urgent rows unless told --all; both are timed.
-    views: dict[str, Callable[[], Awaitable[Any]]] = {
-        "overdue": lambda: supervision.overdue(client, drills=True, limit=DEFAULT_LIMIT),
+    queries: dict[str, Callable[[], Awaitable[Any]]] = {
+        "overdue": lambda: views.overdue(client, drills=True, limit=DEFAULT_LIMIT),
         "bare_overdue_list": bare_overdue,
-        "stuck": lambda: supervision.stuck(client, drills=True, limit=DEFAULT_LIMIT),
-        "list": lambda: supervision.list_incidents(client, drills=True, limit=DEFAULT_LIMIT),
+        "stuck": lambda: views.stuck(client, drills=True, limit=DEFAULT_LIMIT),
+        "list": lambda: views.list_incidents(client, drills=True, limit=DEFAULT_LIMIT),
         "bare_list": bare,
-        "overdue_all": lambda: supervision.overdue(client, drills=True),
-        "stuck_all": lambda: supervision.stuck(client, drills=True),
-        "list_all": lambda: supervision.list_incidents(client, drills=True),
+        "overdue_all": lambda: views.overdue(client, drills=True),
+        "stuck_all": lambda: views.stuck(client, drills=True),
+        "list_all": lambda: views.list_incidents(client, drills=True),
     }
-    times: dict[str, list[float]] = {k: [] for k in views}
+    times: dict[str, list[float]] = {k: [] for k in queries}
     rows: dict[str, int] = {}
     totals: dict[str, int | None] = {}
-    for k, fn in views.items():  # warm-up
+    for k, fn in queries.items():  # warm-up
         _, res = await timed(fn)
         rows[k] = res if isinstance(res, int) else len(res)
         totals[k] = getattr(res, "total", rows[k])
     # A listing of thousands of rows takes seconds: fewer repeats of those, never fewer than 5.
-    n = {k: max(5, min(repeats, int(repeats * 1000 / max(rows[k], 1)) + 1)) for k in views}
+    n = {k: max(5, min(repeats, int(repeats * 1000 / max(rows[k], 1)) + 1)) for k in queries}
     for i in range(max(n.values())):
-        keys = list(views) if i % 2 == 0 else list(reversed(views))
+        keys = list(queries) if i % 2 == 0 else list(reversed(queries))
         for k in keys:
             if i < n[k]:
-                dt, _ = await timed(views[k])
+                dt, _ = await timed(queries[k])
                 times[k].append(dt)
     fig = {k: {**summary_ms(v), "rows": rows[k], "total": totals[k], "repeats": n[k]} for k, v in times.items()}
     fig["limit"] = DEFAULT_LIMIT

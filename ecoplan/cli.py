@@ -748,9 +748,9 @@ def intake(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Op
 # ------------------------------------------------------------------ entry point
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run one command and leave with its true status through os._exit (sdk-python issue 300:
-    a process that used a Temporal client can abort at interpreter exit)."""
+def invoke(argv: list[str] | None = None) -> int:
+    """Run one command: its output on stdout, an error as one line on stderr; the exit status
+    (0 done, 1 refused, 2 bad input, 130 interrupted). main() leaves the process with it."""
     code = 0
     try:
         typer.main.get_command(app).main(args=argv, prog_name="ecoplan", standalone_mode=False)
@@ -771,6 +771,13 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # a bug: still one line, with the type to report it by
         print(f"ecoplan: internal error ({type(e).__name__}): {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
         code = 1
+    return code
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one command and leave with its true status through os._exit (sdk-python issue 300:
+    a process that used a Temporal client can abort at interpreter exit)."""
+    code = invoke(argv)
     try:
         sys.stdout.flush()
         sys.stderr.flush()

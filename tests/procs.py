@@ -10,6 +10,8 @@ bounded poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -73,6 +75,65 @@ async def ecoplan(*args: str, address: str | None = None, env_extra: dict | None
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
     return Run(args, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+_IN_PROCESS = threading.Lock()  # one command at a time: stdout, stderr and the environment are the process's
+
+
+def _invoke(args: tuple, env: dict) -> Run:
+    from ecoplan import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with _IN_PROCESS:
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = cli.invoke(list(args))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return Run(args, code, out.getvalue(), err.getvalue())
+
+
+def _env(address: str | None, env_extra: dict | None) -> dict:
+    env = {"ECOPLAN_USER": "王值班", **(env_extra or {})}
+    if address:
+        env["TEMPORAL_ADDRESS"] = address
+    return env
+
+
+async def ecoplan_in_process(*args: str, address: str | None = None, env_extra: dict | None = None) -> Run:
+    """What `ecoplan(*args)` does up to its exit: the same command line through the same
+    code (cli.invoke, which main() leaves the process with), in this process. For cases that
+    check a message and an exit status; what needs a process (the exit itself, stdin, a
+    crash at interpreter exit) goes through ecoplan(). Runs in a thread: the command makes
+    its own event loop, as it does in a process."""
+    return await asyncio.to_thread(_invoke, args, _env(address, env_extra))
+
+
+def ecoplan_in_process_sync(*args: str, address: str | None = None, env_extra: dict | None = None) -> Run:
+    """ecoplan_in_process for a test that is not async (still in a thread of its own, so the
+    command's event loop never touches the test's)."""
+    result: list[Run] = []
+    failure: list[BaseException] = []
+
+    def go():
+        try:
+            result.append(_invoke(args, _env(address, env_extra)))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            failure.append(e)
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    t.join(120)
+    if failure:
+        raise failure[0]
+    assert result, f"ecoplan {args}: still running after 120 s"
+    return result[0]
 
 
 # ---------------------------------------------------------------------------- dev server

@@ -1,6 +1,7 @@
-"""Bad input, table-driven (issue 5): through the `ecoplan` command (a real process: exit
-code 2 for bad input, 1 for a refusal or an unknown incident, one line on stderr, never a
-traceback) and through the client API; in every case `ecoplan status ID --json` is the
+"""Bad input, table-driven (issue 5): through the `ecoplan` command (exit code 2 for bad
+input, 1 for a refusal or an unknown incident, one line on stderr, never a traceback: the
+whole table through the command's code in this process, one case of each kind in a real
+process) and through the client API; in every case `ecoplan status ID --json` is the
 same before and after and the workflow is still running. Then hypothesis fuzzing of the
 parsers: they validate or raise ValidationError / cli.Fail(code 2), nothing else."""
 
@@ -25,7 +26,7 @@ from plan.grading import Assessment, validation_message
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending
 from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
-from tests.procs import ecoplan
+from tests.procs import ecoplan, ecoplan_in_process
 from workflows import messages as m
 from workflows.checks import ACTION_NAMES
 from workflows.lifecycle import TRANSITIONS
@@ -73,7 +74,7 @@ async def snapshot(client, ids: dict[str, str]) -> dict[str, dict]:
 async def cli_status(address: str, ids: dict[str, str]) -> dict[str, dict]:
     out = {}
     for k, iid in ids.items():
-        r = await ecoplan("status", iid, "--json", address=address)
+        r = await ecoplan_in_process("status", iid, "--json", address=address)
         assert r.code == 0, r.err
         out[k] = json.loads(r.out)
     return out
@@ -272,9 +273,50 @@ def test_the_table_is_big_enough():
     assert len({c[0] for c in CASES}) == len(CASES)
 
 
-@pytest.mark.slow
+def _check(case, r, problems: list[str]) -> None:
+    """Exit status, one line on stderr holding the needle, never a traceback or an internal error."""
+    name, key, args, code, needle = case
+    lines = [ln for ln in r.err.splitlines() if ln.strip()]
+    if r.code != code:
+        problems.append(f"{name}: exit {r.code}, expected {code}: {r.err.strip()[:300]}")
+    elif len(lines) != 1 or "Traceback" in r.err:
+        problems.append(f"{name}: stderr is not one line: {r.err[:300]!r}")
+    elif needle not in lines[0]:
+        problems.append(f"{name}: {needle!r} not in {lines[0]!r}")
+    elif "internal error" in lines[0]:
+        problems.append(f"{name}: {lines[0]}")
+
+
 async def test_bad_input_through_the_cli(client, worker, temporal_address, stages, tmp_path):
+    """The whole table through the command's own code (cli.invoke: parsing, the call to
+    Temporal, the one-line error and the exit status), in this process, one case after
+    another; the exit of a real process is test_bad_input_in_a_real_process's."""
     f = files(tmp_path)
+    before = await snapshot(client, stages)
+    problems: list[str] = []
+    for case in CASES:
+        name, key, args, code, needle = case
+        argv, env = _argv(args, stages[key] if key else None, f)
+        _check(case, await ecoplan_in_process(*argv, address=temporal_address, env_extra=env), problems)
+        if key and await api.status(client, stages[key]) != before[key]:
+            problems.append(f"{name}: the incident's state changed")
+    assert not problems, "\n".join(problems)
+    # `ecoplan status ID --json` after all of it shows what the incident showed before
+    assert await cli_status(temporal_address, stages) == json.loads(json.dumps(before, ensure_ascii=False))
+    await still_running(client, stages)
+
+
+# One case of each way out (a refusal, bad input from a file, argv bytes that are not UTF-8,
+# a usage error), the same table rows as a person sees them: a process of its own, its exit
+# status, what it wrote to stderr. (An unknown incident in a process: test_exit_codes.)
+IN_A_PROCESS = ["warn/on_site", "file/malformed-json", "utf8/argument", "unknown/option"]
+
+
+@pytest.mark.slow
+async def test_bad_input_in_a_real_process(client, worker, temporal_address, stages, tmp_path):
+    f = files(tmp_path)
+    cases = [c for c in CASES if c[0] in IN_A_PROCESS]
+    assert len(cases) == len(IN_A_PROCESS)
     before = await snapshot(client, stages)
     sem = asyncio.Semaphore(4)
     problems: list[str] = []
@@ -284,23 +326,11 @@ async def test_bad_input_through_the_cli(client, worker, temporal_address, stage
         argv, env = _argv(args, stages[key] if key else None, f)
         async with sem:
             r = await ecoplan(*argv, address=temporal_address, env_extra=env)
-        lines = [ln for ln in r.err.splitlines() if ln.strip()]
-        if r.code != code:
-            problems.append(f"{name}: exit {r.code}, expected {code}: {r.err.strip()[:300]}")
-        elif len(lines) != 1 or "Traceback" in r.err:
-            problems.append(f"{name}: stderr is not one line: {r.err[:300]!r}")
-        elif needle not in lines[0]:
-            problems.append(f"{name}: {needle!r} not in {lines[0]!r}")
-        elif "internal error" in lines[0]:
-            problems.append(f"{name}: {lines[0]}")
-        if key and await api.status(client, stages[key]) != before[key]:
-            problems.append(f"{name}: the incident's state changed")
+        _check(case, r, problems)
 
-    await asyncio.gather(*(one(c) for c in CASES))
+    await asyncio.gather(*(one(c) for c in cases))
     assert not problems, "\n".join(problems)
-    # `ecoplan status ID --json` after all of it shows what the incident showed before
-    assert await cli_status(temporal_address, stages) == json.loads(json.dumps(before, ensure_ascii=False))
-    await still_running(client, stages)
+    assert await snapshot(client, stages) == before
 
 
 # ---------------------------------------------------------------------------- found while building the table

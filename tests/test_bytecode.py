@@ -22,7 +22,10 @@ def test_worker_refreshes_stale_workflow_bytecode():
     header = cached.read_bytes()[:16]
     assert int.from_bytes(header[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
     assert int.from_bytes(header[12:16], "little") == stat.st_size & 0xFFFFFFFF
-    os.utime(cached, (0, 0))
-    cached.write_bytes(header[:8] + (0).to_bytes(4, "little") + header[12:] + cached.read_bytes()[16:])
+    # Made stale in one rename: another test process (pytest -n) may be importing it right now.
+    stale = cached.with_suffix(f".{os.getpid()}.tmp")
+    stale.write_bytes(header[:8] + (0).to_bytes(4, "little") + header[12:] + cached.read_bytes()[16:])
+    os.utime(stale, (0, 0))
+    os.replace(stale, cached)
     assert worker.compile_workflow_modules() is True
     assert int.from_bytes(cached.read_bytes()[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF

@@ -1,4 +1,7 @@
-"""The `ecoplan` command as people use it: a real process against the real dev server."""
+"""The `ecoplan` command as people use it: a real process against the real dev server.
+Cases that check only an error line and an exit status run the same command line through
+the command's own code in this process (tests.procs.ecoplan_in_process); the exit of a
+process is test_exit_codes' and test_bad_input's."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import now
+from tests.procs import ecoplan_in_process, ecoplan_in_process_sync
 
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
 
@@ -35,6 +39,19 @@ async def aecoplan(*args: str, env_extra: dict | None = None, address: str | Non
                                                 stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return subprocess.CompletedProcess([ECOPLAN, *args], proc.returncode, out.decode(), err.decode())
+
+
+def _completed(r) -> subprocess.CompletedProcess:
+    return subprocess.CompletedProcess([ECOPLAN, *r.args], r.code, r.out, r.err)
+
+
+def here(*args: str, env_extra: dict | None = None, address: str | None = None) -> subprocess.CompletedProcess:
+    """ecoplan(...) in this process: the same command line, output and exit status."""
+    return _completed(ecoplan_in_process_sync(*args, env_extra=env_extra, address=address))
+
+
+async def ahere(*args: str, env_extra: dict | None = None, address: str | None = None) -> subprocess.CompletedProcess:
+    return _completed(await ecoplan_in_process(*args, env_extra=env_extra, address=address))
 
 
 def one_line_error(p: subprocess.CompletedProcess) -> str:
@@ -77,17 +94,17 @@ def test_grade_yaml_and_plan_by_path(tmp_path):
 def test_grade_bad_input(tmp_path, content, needle):
     f = tmp_path / "bad.json"
     f.write_text(content)
-    p = ecoplan("grade", str(f))
+    p = here("grade", str(f))
     assert p.returncode == 2
     assert needle in one_line_error(p)
 
 
 def test_grade_missing_file_and_non_utf8(tmp_path):
-    p = ecoplan("grade", str(tmp_path / "none.json"))
+    p = here("grade", str(tmp_path / "none.json"))
     assert p.returncode == 2 and "no such file" in one_line_error(p)
     f = tmp_path / "latin1.json"
     f.write_bytes(b'{"deaths": 1, "x": "\xff\xfe"}')
-    p = ecoplan("grade", str(f))
+    p = here("grade", str(f))
     assert p.returncode == 2 and "not UTF-8" in one_line_error(p)
 
 
@@ -187,7 +204,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
 
 
 async def test_refusals_exit_1_with_one_line(tmp_path, temporal_address, worker):
-    run = lambda *a, **k: aecoplan(*a, address=temporal_address, **k)  # noqa: E731
+    run = lambda *a, **k: ahere(*a, address=temporal_address, **k)  # noqa: E731
     iid = f"cli-{uuid.uuid4().hex[:8]}"
     start = tmp_path / "incident.json"
     start.write_text(json.dumps({

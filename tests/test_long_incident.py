@@ -3,10 +3,15 @@ as new when the SDK suggests it, and the status after it still carries the whole
 stage, leads, deadlines, sign-offs, and a timeline that holds every entry or the newest
 ones plus a `timeline_summary` accounting for every older one.
 
-The server allows 10 updates in flight per workflow and 2,000 updates per run
-(`history.maxTotalUpdates`), so more than 2,000 reports can only get through an incident
-that continues as new: 2,100 are sent, one after another as people send them, which takes
-about 1.5 minutes on 2 cores (ECOPLAN_LONG_REPORTS overrides, e.g. 2500)."""
+The tests run on a dev server of this module whose per-run limits are a tenth of the
+defaults: 200 updates per run (`history.maxTotalUpdates`, 2,000 by default) and
+continue-as-new suggested at 400 events. So what happens at 2,000 reports happens at 200:
+210 reports, one after another as people send them, can only get through an incident that
+continues as new (a report adds about 17 events, so it moves to a new run every ~23
+reports). The timeline is summarised only past KEEP_TIMELINE (1,000) entries, which the
+workflow does not scale: a report adds two (the report, its linkage bulletin), so the
+steady-stream test's 600 reports reach the summary; the 210 here keep every entry
+(ECOPLAN_LONG_REPORTS=1100 takes this one past it too)."""
 
 from __future__ import annotations
 
@@ -28,11 +33,54 @@ from workflows import messages as m
 
 pytestmark = pytest.mark.slow
 
-REPORTS = int(os.environ.get("ECOPLAN_LONG_REPORTS") or 2100)  # > 2,000: more than one run can take
+MAX_UPDATES_PER_RUN = 200  # the low_limit_server's history.maxTotalUpdates
+REPORTS = int(os.environ.get("ECOPLAN_LONG_REPORTS") or 210)  # > 200: more than one run can take
 LANES = 8  # concurrent senders in the burst test (the server allows 10 updates in flight)
+STREAM_REPORTS = 600  # 1,200 timeline entries: summarised past KEEP_TIMELINE (1,000)
 
 
-async def test_thousands_of_progress_reports_continue_as_new(client, tmp_path):
+@pytest.fixture(scope="module")
+async def low_limit_server(tmp_path_factory):
+    """A dev server whose per-run limits are scaled down (200 updates per run; continue-as-new
+    suggested at 400 events), so that what happens at 2,000 updates happens at 200."""
+    from tests.procs import DevServer
+
+    srv = DevServer(log_dir=tmp_path_factory.mktemp("low-limit"), extra=[
+        "--dynamic-config-value", f"history.maxTotalUpdates={MAX_UPDATES_PER_RUN}",
+        "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=400"])
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.kill()
+
+
+def check_timeline(st: dict, entries_before: int, reports: int) -> tuple[list[str], dict[str, int]]:
+    """Every entry, or the newest ones plus a summary accounting for every older one: seq
+    contiguous, the counts add up, each report recorded once. Returns the kept reports'
+    summaries and the entries per action (summarised and kept)."""
+    tl, summary = st["timeline"], st.get("timeline_summary")
+    seqs = [e["seq"] for e in tl]
+    summarised = summary["entries"] if summary else 0
+    assert seqs == list(range(summarised + 1, summarised + 1 + len(tl))), "timeline seq not contiguous"
+    assert summarised + len(tl) >= entries_before + reports
+    by_action = dict(summary.get("by_action", {})) if summary else {}
+    if summary:
+        assert sum(by_action.values()) == summary["entries"]
+        assert summary["from_seq"] == 1 and summary["to_seq"] == summarised
+        assert datetime.fromisoformat(summary["from_at"]) <= datetime.fromisoformat(summary["to_at"])
+    for e in tl:
+        by_action[e["action"]] = by_action.get(e["action"], 0) + 1
+    assert by_action["submit_report"] == reports
+    assert by_action["reported"] == 1
+    kept = [e["detail"]["summary"] for e in tl if e["action"] == "submit_report"]
+    assert len(set(kept)) == len(kept), "a report recorded twice"
+    return kept, by_action
+
+
+async def test_thousands_of_progress_reports_continue_as_new(low_limit_server, tmp_path):
+    assert REPORTS > MAX_UPDATES_PER_RUN, "fewer reports than one run takes prove nothing"
+    client = await low_limit_server.client()
     tq = f"long-{uuid.uuid4().hex[:6]}"
     settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl")
     async with build_worker(client, settings, task_queue=tq):
@@ -74,24 +122,9 @@ async def test_thousands_of_progress_reports_continue_as_new(client, tmp_path):
         assert st["pending_signoffs"] == ["disposal", "investigation"]
 
         # the timeline: every entry, or the newest ones plus a summary of every older one
-        tl, summary = st["timeline"], st.get("timeline_summary")
-        total = len(before["timeline"]) + REPORTS
-        seqs = [e["seq"] for e in tl]
-        summarised = summary["entries"] if summary else 0
-        assert seqs == list(range(summarised + 1, summarised + 1 + len(tl))), "timeline seq not contiguous"
-        assert summarised + len(tl) >= total
-        by_action = dict(summary.get("by_action", {})) if summary else {}
-        if summary:
-            assert sum(by_action.values()) == summary["entries"]
-            assert summary["from_seq"] == 1 and summary["to_seq"] == summarised
-            assert datetime.fromisoformat(summary["from_at"]) <= datetime.fromisoformat(summary["to_at"])
-        for e in tl:
-            by_action[e["action"]] = by_action.get(e["action"], 0) + 1
-        assert by_action["submit_report"] == REPORTS + 1
-        assert by_action["reported"] == 1 and by_action["dispatch"] == 1 and by_action["sign_off"] == 1
-        kept = [e["detail"]["summary"] for e in tl if e["action"] == "submit_report"]
+        kept, by_action = check_timeline(st, len(before["timeline"]), REPORTS + 1)
         assert kept[-1] == f"续报 #{REPORTS - 1}"
-        assert len(set(kept)) == len(kept), "a report recorded twice"
+        assert by_action["dispatch"] == 1 and by_action["sign_off"] == 1
 
         # and it goes on to the end
         for g in SIGNATORIES[1:]:
@@ -112,29 +145,14 @@ async def test_thousands_of_progress_reports_continue_as_new(client, tmp_path):
 # ---------------------------------------------------------------------------- found while testing the above
 
 
-@pytest.fixture(scope="module")
-async def low_limit_server(tmp_path_factory):
-    """A dev server whose per-run limits are scaled down (200 updates per run; continue-as-new
-    suggested at 400 events), so that what happens at 2,000 updates happens at 200."""
-    from tests.procs import DevServer
-
-    srv = DevServer(log_dir=tmp_path_factory.mktemp("low-limit"), extra=[
-        "--dynamic-config-value", "history.maxTotalUpdates=200",
-        "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=400"])
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.kill()
-
-
 async def test_continue_as_new_under_a_steady_stream_of_reports(low_limit_server, tmp_path):
     client = await low_limit_server.client()
     tq = f"burst-{uuid.uuid4().hex[:6]}"
     settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl")
     async with build_worker(client, settings, task_queue=tq):
         iid = await api.start_incident(client, report(), task_queue=tq)
-        todo = iter(range(400))
+        before = await api.status(client, iid)
+        todo = iter(range(STREAM_REPORTS))
 
         async def lane():
             for n in todo:
@@ -144,6 +162,11 @@ async def test_continue_as_new_under_a_steady_stream_of_reports(low_limit_server
         await asyncio.gather(*(lane() for _ in range(LANES)))
         st = await api.status(client, iid)
         assert st["runs"] >= 2
+        # a report adds two entries (the report and its linkage bulletin): past KEEP_TIMELINE
+        # well before the last runs, so the older ones are summarised
+        assert st.get("timeline_summary"), "the timeline was never summarised"
+        kept, _ = check_timeline(st, len(before["timeline"]), STREAM_REPORTS)
+        assert {f"续报 #{n}" for n in range(STREAM_REPORTS)} >= set(kept)
 
 
 async def test_long_valid_reports_keep_the_incident_usable(client, tmp_path):

@@ -314,11 +314,13 @@ async def test_no_secret_in_worker_logs_or_errors(own_server, pki, tmp_path):
     secured = WorkerProcess(front.address, tmp_path, {
         "TEMPORAL_API_KEY": key, "TEMPORAL_TLS_CA": str(pki.ca), "TEMPORAL_TLS_SERVER_NAME": "localhost",
         "TEMPORAL_TLS_CERT": str(pki.client_cert), "TEMPORAL_TLS_KEY": str(pki.client_key)}, name="secured")
-    unreachable = WorkerProcess(f"127.0.0.1:{free_port()}", tmp_path, {"TEMPORAL_API_KEY": key}, name="unreachable")
+    # it gives up after its connect window (ECOPLAN_CONNECT_WAIT; 30 s unless told)
+    unreachable = WorkerProcess(f"127.0.0.1:{free_port()}", tmp_path, {"TEMPORAL_API_KEY": key,
+                                                                        "ECOPLAN_CONNECT_WAIT": "3"}, name="unreachable")
     half = WorkerProcess(own_server.address, tmp_path, {"TEMPORAL_API_KEY": key,
                                                         "TEMPORAL_TLS_CERT": str(pki.client_cert)}, name="half")
     try:
-        await unreachable.start(wait_ready=False)  # gives up after its 30 s connect window
+        await unreachable.start(wait_ready=False)
         await half.start(wait_ready=False)
         await secured.start()
         # it works: an incident runs through the secured worker (and logs notifications)
@@ -336,7 +338,7 @@ async def test_no_secret_in_worker_logs_or_errors(own_server, pki, tmp_path):
         assert starting[0]["tls"] is True
         assert front.handshakes_ok >= 1
 
-        assert await half.wait(30) == 1
+        assert await half.wait(15) == 1  # a mistake in the settings is not retried for the connect window
         half_log = half.output().strip().splitlines()
         assert half_log == ["ecoplan worker: mutual TLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY"]
 
@@ -355,3 +357,18 @@ async def test_no_secret_in_worker_logs_or_errors(own_server, pki, tmp_path):
         for w in (secured, half, unreachable):
             await w.kill()
         front.close()
+
+
+def test_connect_wait_setting(monkeypatch):
+    """ECOPLAN_CONNECT_WAIT (the unreachable worker above uses it): seconds, 30 unless set,
+    and a value that is not a number of seconds is refused with its name."""
+    from worker import connect_wait
+
+    monkeypatch.delenv("ECOPLAN_CONNECT_WAIT", raising=False)
+    assert connect_wait() == 30
+    monkeypatch.setenv("ECOPLAN_CONNECT_WAIT", "2.5")
+    assert connect_wait() == 2.5
+    for raw in ("soon", "-1", "inf", "nan"):
+        monkeypatch.setenv("ECOPLAN_CONNECT_WAIT", raw)
+        with pytest.raises(ValueError, match="ECOPLAN_CONNECT_WAIT"):
+            connect_wait()
