@@ -196,7 +196,7 @@ def plan_check(plan: Optional[str] = typer.Option(None, "--plan", help="plan id 
     from plan.check import check_plan
 
     loaded, problems = check_plan(plan)
-    out = {"plan": loaded.snapshot() if loaded else None, "problems": [p.model_dump() for p in problems]}
+    out = {"plan": loaded.ref if loaded else None, "problems": [p.model_dump() for p in problems]}
     def text(d):
         head = f"plan {d['plan']['id']} {d['plan']['version']} {d['plan']['hash'][:19]}" if d["plan"] else "plan not loaded"
         return "\n".join([head, *(f"{p['severity']}: {p['where']}: {p['message']}" for p in d["problems"])] or [head])

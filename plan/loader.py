@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from plan import files
-from plan.models import Plan
+from plan.models import plan_ref, Plan
 
 DEFAULT_PLAN_ID = "yangquan-2022"
 PLANS_DIR = Path(__file__).parent / "plans"
@@ -29,8 +29,9 @@ class LoadedPlan(BaseModel):
     path: str
     content_hash: str  # "sha256:<hex>" of the file bytes: pins the exact revision an incident used
 
-    def snapshot(self) -> dict:
-        return {"id": self.plan.id, "version": self.plan.version, "hash": self.content_hash}
+    @property
+    def ref(self) -> dict:
+        return plan_ref(self.plan.id, self.plan.version, self.content_hash)
 
 
 def validation_message(err: ValidationError, prefix: str = "") -> str:

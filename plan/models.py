@@ -302,6 +302,11 @@ class StageExpectation(Strict):
 # ---------------------------------------------------------------- the plan
 
 
+def plan_ref(plan_id: str, version: str, content_hash: str) -> dict:
+    """How an incident names the plan it pinned: id, version and content hash."""
+    return {"id": plan_id, "version": version, "hash": content_hash}
+
+
 class DeadlineLookup:
     """A plan, or the snapshot an incident pins of it, finds its deadline rules by name."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from plan.grading import Assessment, Grading
-from plan.models import ChecklistItem, DeadlineLookup, DeadlineRule, Duration, Level, LinkageSpec, Plan, TerminationSpec
+from plan.models import plan_ref, ChecklistItem, DeadlineLookup, DeadlineRule, Duration, Level, LinkageSpec, Plan, TerminationSpec
 
 
 class LevelBrief(BaseModel):
@@ -37,7 +37,7 @@ class PlanSnapshot(DeadlineLookup, BaseModel):
 
     @property
     def ref(self) -> dict:
-        return {"id": self.id, "version": self.version, "hash": self.hash}
+        return plan_ref(self.id, self.version, self.hash)
 
     @classmethod
     def of(cls, plan: Plan, content_hash: str) -> "PlanSnapshot":

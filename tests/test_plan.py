@@ -43,7 +43,7 @@ def test_shipped_plan_loads():
     assert p.document_number == "阳环发〔2022〕24号"
     assert p.title == "阳泉市生态环境局突发环境事件应急预案"
     assert p.organisation.headquarters.commander.holder == "市生态环境局局长"
-    assert loaded.snapshot() == {"id": "yangquan-2022", "version": "2022.1", "hash": loaded.content_hash}
+    assert loaded.ref == {"id": "yangquan-2022", "version": "2022.1", "hash": loaded.content_hash}
     assert DEFAULT_PLAN_ID in shipped_plan_ids()
 
 
