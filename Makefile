@@ -29,9 +29,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python worker.py --embedded $(RUN_ARGS)
 
-## make test: install and run the whole suite against real Temporal dev servers.
+## make test: install and run the whole suite against real Temporal dev servers, in two
+## processes (pytest-xdist; each starts its own dev server): the tests mostly wait on servers.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 server: $(STAMP)
 	$(BIN)/ecoplan server
