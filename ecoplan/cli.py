@@ -18,6 +18,7 @@ import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ecoplan.errors import Fail, bad
+from ecoplan.users_cli import users_app
 from plan.grading import validation_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -26,6 +27,7 @@ calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
 plan_app = typer.Typer(no_args_is_help=True, help="Plan files.")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(plan_app, name="plan")
+app.add_typer(users_app, name="users")
 
 
 # ------------------------------------------------------------------ output
