@@ -19,6 +19,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ecoplan.errors import Fail, bad
 from ecoplan.users_cli import users_app
+from ecoplan.web.command import web
 from plan.grading import validation_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -28,6 +29,7 @@ plan_app = typer.Typer(no_args_is_help=True, help="Plan files.")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(plan_app, name="plan")
 app.add_typer(users_app, name="users")
+app.command("web")(web)
 
 
 # ------------------------------------------------------------------ output
