@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install server clean
+.PHONY: run test install server clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -23,8 +23,17 @@ run: $(STAMP)
 	$(BIN)/python worker.py --embedded
 
 ## make test: install and run the whole suite against real Temporal dev servers.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+## The browser tests drive Debian's chromium (Playwright's own download is unreachable):
+## installed here when missing (as root), or one line naming what is missing.
+browser:
+	@{ test -x /usr/bin/chromium && dpkg-query -W -f='$${Status}\n' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed'; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null \
+	      || { echo "make: could not install chromium fonts-noto-cjk with apt-get"; exit 1; }; \
+	  else echo "make: the browser tests need Debian's chromium and fonts-noto-cjk: apt-get install -y chromium fonts-noto-cjk"; exit 1; fi; }
 
 server: $(STAMP)
 	$(BIN)/ecoplan server

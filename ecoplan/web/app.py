@@ -209,6 +209,8 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         return a.label if a else name
 
     templates.env.filters.update(dt=_dt, span=_span, left=_left, who=who)
+    deadline_titles = {d.name: d.title for d in load_plan().plan.deadlines}
+    templates.env.filters["deadline"] = lambda name: deadline_titles.get(name, name)
     labels = {**SYSTEM_ENTRIES, **{a.action: a.name for a in load_plan().plan.authority}}
     templates.env.globals.update(STAGE_NAMES=STAGE_NAMES, DEADLINE_STATUS=DEADLINE_STATUS, LEVEL_NAMES=LEVEL_NAMES,
                                  ACTION_LABELS=labels, poll_seconds=poll_seconds)
