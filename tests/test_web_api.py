@@ -301,3 +301,50 @@ async def test_intake_served_on_the_same_port(http, client):
                         headers={"Authorization": f"Bearer {INTAKE_TOKENS['hotline_12369']}"})
     assert r.status_code == 201, r.text
     assert (await api.status(client, r.json()["incident_id"]))["county"] == "盂县"
+
+
+# ------------------------------------------------------------------ the console over plain HTTP
+
+
+def _hidden(html: str, name: str) -> str:
+    import re
+
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+
+
+async def test_console_login_form_needs_its_csrf_token_and_redirects_only_locally(web):
+    async with httpx.AsyncClient(base_url=web.url, timeout=60) as c:
+        r = await c.get("/login")
+        assert r.status_code == 200 and "ecoplan_login_csrf" in r.headers["set-cookie"]
+        assert "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
+        token = _hidden(r.text, "csrf_token")
+        form = {"username": "du", "password": password("du"), "next": "/"}
+        r = await c.post("/login", data=form)  # no csrf_token field
+        assert r.status_code == 403 and "ecoplan_session" not in r.headers.get("set-cookie", "")
+        r = await c.post("/login", data={**form, "csrf_token": "x" * 43})
+        assert r.status_code == 403
+        for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+            r = await c.post("/login", data={**form, "csrf_token": token, "next": target})
+            assert r.status_code == 303 and r.headers["location"] == "/", target
+            c.cookies.delete("ecoplan_session")
+            token = _hidden((await c.get("/login")).text, "csrf_token")  # one login per form token
+        r = await c.post("/login", data={**form, "csrf_token": token, "next": "/incidents/x?y=1"})
+        assert r.status_code == 303 and r.headers["location"] == "/incidents/x?y=1"
+        cookie = r.headers["set-cookie"].lower()
+        assert "ecoplan_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+        r = await c.get("/")
+        assert r.status_code == 200 and "总览" in r.text
+        for header in ("content-security-policy", "x-frame-options", "x-content-type-options"):
+            assert header in r.headers
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
+async def test_console_post_without_session_changes_nothing(web, client, http):
+    iid = await start(http)
+    before = await api.status(client, iid)
+    async with httpx.AsyncClient(base_url=web.url, timeout=60) as c:
+        r = await c.post(f"/incidents/{iid}/actions/activate_response", data={"csrf_token": "x"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+        r = await c.get("/board/live")
+        assert r.status_code == 401  # the page's script reloads into the login page
+    assert (await api.status(client, iid))["timeline"] == before["timeline"]
