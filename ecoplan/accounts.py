@@ -217,6 +217,25 @@ class AccountStore:
         with closing(self._db()) as con:
             return [_account(r) for r in con.execute("SELECT * FROM accounts ORDER BY username")]
 
+    def external(self, username: str, role: str, display: str, via: str) -> Account:
+        """The account of a person the identity provider vouched for (`via`: oidc): created on
+        first login, its role and name following the provider. It has no password. A local
+        account of that username is not taken over."""
+        username, role, display = check_username(username), check_role(role), check_display(display)
+        marker = f"!{via}"  # not an argon2 hash: the password form can never open it
+        now = _stamp()
+        with closing(self._db()) as con:
+            row = con.execute("SELECT pw_hash FROM accounts WHERE username = ?", (username,)).fetchone()
+            if row is None:
+                con.execute("INSERT INTO accounts(username, display, role, pw_hash, disabled, created_at, updated_at)"
+                            " VALUES (?,?,?,?,0,?,?)", (username, display, role, marker, now, now))
+            elif row["pw_hash"] != marker:
+                raise AccountError(f"本系统已有本地账号 {username}，不能用统一身份认证登录它；请联系管理员")
+            else:
+                con.execute("UPDATE accounts SET role = ?, display = ?, updated_at = ? WHERE username = ?",
+                            (role, display, now, username))
+        return self.require(username)
+
     def count(self) -> int:
         with closing(self._db()) as con:
             return con.execute("SELECT count(*) FROM accounts").fetchone()[0]

@@ -159,10 +159,11 @@ class _Layers:
 
 def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens=None, *,
                settings: auth.AuthSettings | None = None, task_queue: str = TASK_QUEUE,
-               wait_ready: float = 30.0, poll_seconds: float = 5.0) -> FastAPI:
+               wait_ready: float = 30.0, poll_seconds: float = 5.0, oidc=None) -> FastAPI:
     """`client_factory` returns a Temporal client (or an awaitable of one), called on first
     use and again after a failure. `intake_tokens`: the 12369/119 platform tokens (as
-    ecoplan.intake takes them); None serves no intake (/alerts answers 503)."""
+    ecoplan.intake takes them); None serves no intake (/alerts answers 503). `oidc`: an
+    ecoplan.web.oidc.OIDC for login with the bureau's identity provider, beside passwords."""
     from ecoplan import intake
 
     settings = settings or auth.AuthSettings()
@@ -280,7 +281,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     def login_page(request: Request, next_: str, error: str = "", status: int = 200, username: str = "") -> HTMLResponse:
         token = request.cookies.get(auth.LOGIN_CSRF_COOKIE) or auth.new_login_csrf()
         resp = page(request, "login.html", {"login_csrf": token, "next": _safe_next(next_), "error": error,
-                                            "username": username}, status)
+                                            "username": username, "oidc": oidc is not None}, status)
         resp.set_cookie(auth.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
                         path="/login", max_age=3600)
         return resp
@@ -319,11 +320,55 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
             if e.retry_after:
                 resp.headers["Retry-After"] = str(e.retry_after)
             return resp
-        token, _ = store.open_session(account.username, "web", settings.session_lifetime)
+        resp = open_web_session(request, account, next_, via="password")
+        resp.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
+        return resp
+
+    def open_web_session(request: Request, account: Account, next_: str, via: str) -> RedirectResponse:
+        token, _ = store.open_session(account.username, "web", settings.session_lifetime, via=via)
         resp = RedirectResponse(_safe_next(next_), status_code=303)
         resp.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure(request),
                         max_age=int(settings.session_lifetime.total_seconds()), path="/")
-        resp.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
+        return resp
+
+    OIDC_STATE_COOKIE = "ecoplan_oidc_state"
+
+    @app.get("/login/oidc", include_in_schema=False)
+    async def oidc_start(request: Request, next: str = "/"):
+        from ecoplan.web.oidc import OIDCRefused
+
+        if oidc is None:
+            raise act.Refusal(404, "未配置统一身份认证登录")
+        try:
+            url, state = await oidc.start(str(request.url_for("oidc_callback")), _safe_next(next))
+        except OIDCRefused as e:
+            return login_page(request, next, str(e), 503)
+        resp = RedirectResponse(url, status_code=303)
+        # Lax: the provider sends the browser back with a top-level GET.
+        resp.set_cookie(OIDC_STATE_COOKIE, state, httponly=True, samesite="lax", secure=secure(request),
+                        path="/login/oidc", max_age=600)
+        return resp
+
+    @app.get("/login/oidc/callback", include_in_schema=False, name="oidc_callback")
+    async def oidc_callback(request: Request, code: str = "", state: str = "", error: str = ""):
+        from ecoplan.web.oidc import OIDCRefused
+
+        if oidc is None:
+            raise act.Refusal(404, "未配置统一身份认证登录")
+        try:
+            if error:
+                raise OIDCRefused(f"统一身份认证未通过（{error[:100]}）")
+            claims, next_ = await oidc.finish(state, code, request.cookies.get(OIDC_STATE_COOKIE))
+            account = oidc.account_for(store, claims)
+        except OIDCRefused as e:
+            log.warning("login", username=None, address=address(request), via="oidc", outcome="refused", detail=str(e))
+            resp = login_page(request, "/", str(e), 403)
+            resp.delete_cookie(OIDC_STATE_COOKIE, path="/login/oidc")
+            return resp
+        log.info("login", username=account.username, address=address(request), via="oidc", outcome="ok",
+                 role=account.role)
+        resp = open_web_session(request, account, next_, via="oidc")
+        resp.delete_cookie(OIDC_STATE_COOKIE, path="/login/oidc")
         return resp
 
     @app.post("/logout", include_in_schema=False)

@@ -43,6 +43,12 @@ def web(host: str = typer.Option("127.0.0.1", "--host", help="address to listen 
             tokens = intake.tokens_from_env()
         except intake.TokenConfigError as e:
             raise Fail(f"web: {e}", 2) from None
+    from ecoplan.web.oidc import OIDC, OIDCConfigError, OIDCSettings
+
+    try:
+        oidc_settings = OIDCSettings.from_env()
+    except OIDCConfigError as e:
+        raise Fail(f"web: {e}", 2) from None
     # Behind the bureau's HTTPS proxy: trust its X-Forwarded-For/-Proto from these addresses.
     proxies = os.environ.get("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1")
 
@@ -50,9 +56,11 @@ def web(host: str = typer.Option("127.0.0.1", "--host", help="address to listen 
         settings = ConnectionSettings.from_env()
         client = await connect_or_fail(settings, who="web: ")
         app = create_app(client_factory=lambda: client, store=store, intake_tokens=tokens,
-                         settings=AuthSettings(secure_cookies=secure_cookies))
+                         settings=AuthSettings(secure_cookies=secure_cookies),
+                         oidc=OIDC(oidc_settings) if oidc_settings else None)
         log.info("web_starting", host=host, port=port, accounts=str(store.path),
                  intake=sorted(tokens) if tokens else "off",
+                 oidc=oidc_settings.issuer if oidc_settings else "off",
                  temporal=settings.redacted())
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan="off", proxy_headers=True,
                                                forwarded_allow_ips=proxies, server_header=False))
