@@ -348,3 +348,51 @@ async def test_console_post_without_session_changes_nothing(web, client, http):
         r = await c.get("/board/live")
         assert r.status_code == 401  # the page's script reloads into the login page
     assert (await api.status(client, iid))["timeline"] == before["timeline"]
+
+
+# ------------------------------------------------------------------ `ecoplan web` as a process
+
+
+async def test_ecoplan_web_command(tmp_path, temporal_address, worker):
+    import asyncio
+    import os
+    import signal
+    import socket
+    import sys
+    from pathlib import Path
+
+    ecoplan = str(Path(sys.executable).parent / "ecoplan")
+    env = {**os.environ, "ECOPLAN_ACCOUNTS_DB": str(tmp_path / "acc.db"), "TEMPORAL_ADDRESS": temporal_address}
+    env.pop("ECOPLAN_INTAKE_TOKENS", None)
+
+    # Bad configuration: one line, exit 2, nothing served.
+    bad = await asyncio.create_subprocess_exec(ecoplan, "web", env={**env, "ECOPLAN_OIDC_ISSUER": "https://idp.example"},
+                                               stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(bad.communicate(), 60)
+    assert bad.returncode == 2 and err.decode().strip().splitlines() == [
+        "ecoplan: web: OIDC needs ECOPLAN_OIDC_CLIENT_ID and ECOPLAN_OIDC_CLIENT_SECRET beside the issuer"]
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(ecoplan, "web", "--port", str(port), env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        first = await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert "尚无账号" in first.decode() and "ecoplan users add" in first.decode()  # no default account
+
+        async def up():
+            try:
+                async with httpx.AsyncClient(timeout=5) as c:
+                    return (await c.get(f"http://127.0.0.1:{port}/login")).status_code
+            except httpx.TransportError:
+                return None
+
+        assert await eventually(up, lambda s: s == 200, timeout=30) == 200
+        async with httpx.AsyncClient(timeout=10) as c:
+            assert (await c.post(f"http://127.0.0.1:{port}/alerts", json={})).status_code == 503  # no platform tokens
+            assert (await c.get(f"http://127.0.0.1:{port}/openapi.json")).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 30)
+    assert code == 0, (await proc.stderr.read()).decode()[-500:]
