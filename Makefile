@@ -10,30 +10,38 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The documents' CJK fonts (activities/documents/fonts.py): Debian's fonts-noto-cjk, ~60 MB download.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc
+$(CJK_FONT):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk
+
+$(STAMP): $(BIN)/python pyproject.toml | $(CJK_FONT)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
 
 ## make run: embedded Temporal dev server (SQLite under .ecoplan/, Web UI :8233) + worker.
 ## With TEMPORAL_ADDRESS set, only the worker starts and connects there.
+## RUN_ARGS goes to worker.py, e.g. make run RUN_ARGS="--port 7300 --ui-port 8300 --db /tmp/t.db".
+## SIGTERM, SIGHUP or Ctrl-C stops the server too (tests/test_process_hygiene.py).
 run: $(STAMP)
-	$(BIN)/python worker.py --embedded
+	$(BIN)/python worker.py --embedded $(RUN_ARGS)
 
 ## make test: install and run the whole suite against real Temporal dev servers.
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-## The browser tests drive Debian's chromium (Playwright's own download is unreachable):
-## installed here when missing (as root), or one line naming what is missing.
-browser:
-	@{ test -x /usr/bin/chromium && dpkg-query -W -f='$${Status}\n' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed'; } || { \
+## The browser tests drive Debian's chromium (Playwright's own download is unreachable); their
+## CJK fonts are the documents' fonts-noto-cjk above. Installed here when missing (as root),
+## or one line naming what is missing.
+browser: | $(CJK_FONT)
+	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null \
-	      || { echo "make: could not install chromium fonts-noto-cjk with apt-get"; exit 1; }; \
-	  else echo "make: the browser tests need Debian's chromium and fonts-noto-cjk: apt-get install -y chromium fonts-noto-cjk"; exit 1; fi; }
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+	      || { echo "make: could not install chromium with apt-get"; exit 1; }; \
+	  else echo "make: the browser tests need Debian's chromium: apt-get install -y chromium"; exit 1; fi; }
 
 server: $(STAMP)
 	$(BIN)/ecoplan server
@@ -43,10 +51,15 @@ clean:
 
 ## make bench: every benchmark at full size, ecoplan beside a bare Temporal baseline on a
 ## dev server of its own; writes benchmarks/results/latest.json (see BENCHMARKS.md).
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-long
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.harness --profile full $(BENCH_ARGS)
 
 ## make bench-quick: a small size of each benchmark, about two minutes.
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.harness --profile quick $(BENCH_ARGS)
+
+## make bench-long: one incident taking 3,000 progress reports of 4,000 characters each; the
+## state carried across continue-as-new must stay under 256 kB (benchmarks/long_incident.py).
+bench-long: $(STAMP)
+	$(BIN)/python -m benchmarks.long_incident $(BENCH_ARGS)

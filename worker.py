@@ -2,7 +2,8 @@
 
     python worker.py              a worker against TEMPORAL_ADDRESS (default localhost:7233)
     python worker.py --embedded   `make run`: the embedded dev server too, unless
-                                  TEMPORAL_ADDRESS is set; Ctrl-C stops both
+                                  TEMPORAL_ADDRESS is set; Ctrl-C, SIGTERM or
+                                  SIGHUP stops both
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import argparse
 import asyncio
 import compileall
 import os
-import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,9 +20,10 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from ecoplan import logging_setup
+from ecoplan import logging_setup, processes
 from activities.archive import Archive
 from activities.calendar import CalendarActivities
+from activities.delivery import Deliverer
 from activities.notify import Notifier
 from activities.plan_snapshot import load_plan_snapshot
 from activities.settings import ActivitySettings
@@ -52,13 +53,14 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
     settings = settings or ActivitySettings.from_env()
     compile_workflow_modules()
     calendar, notifier, archive = CalendarActivities(settings), Notifier(settings), Archive(settings)
-    daily = DailyReportActivities(client, settings)
+    daily, deliverer = DailyReportActivities(client, settings), Deliverer(settings, client)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[IncidentWorkflow, DailyReportWorkflow],
-        activities=[load_plan_snapshot, calendar.schedule_deadline, calendar.compute_times,
-                    notifier.notify, archive.archive_document, daily.compile_daily_report],
+        activities=[load_plan_snapshot, calendar.calendar_answer, deliverer.deliver, daily.compile_daily_report,
+                    # the 1.x engine's (workflows/legacy.py), for incidents begun before 2.0
+                    calendar.schedule_deadline, calendar.compute_times, notifier.notify, archive.archive_document],
         # The activities are plain functions doing file and HTTP I/O: run them in threads.
         activity_executor=ThreadPoolExecutor(max_workers=16),
         # Each cached incident costs ~0.5–1 MB of sandbox state; an evicted one is replayed
@@ -75,16 +77,19 @@ def metrics_runtime(port: int | None) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))
 
 
-async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30, runtime: Runtime | None = None) -> Client:
+async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30, runtime: Runtime | None = None,
+                           stop: asyncio.Event | None = None) -> Client | None:
+    """None when `stop` is set first (a stop signal while the server is still starting)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    while True:
+    while not (stop and stop.is_set()):
         try:
             return await connect(settings, runtime=runtime)
         except Exception:
             if loop.time() > deadline:
                 raise
             await asyncio.sleep(0.25)
+    return None
 
 
 async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | None = None,
@@ -92,6 +97,13 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
     logging_setup.configure()
     settings = ConnectionSettings.from_env()
     server_proc = None
+    # Handlers before the server starts: any stop signal (SIGHUP: a closed terminal) then
+    # reaches `finally`, which stops it.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in processes.STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    make_watch = processes.make_parent_watch(stop.set)  # `make run`: make keeps SIGHUP/SIGINT to itself
     if embedded and not os.environ.get("TEMPORAL_ADDRESS"):
         import dataclasses
 
@@ -101,12 +113,11 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
         server_proc = server.start_dev_server(port=port, ui_port=ui_port, db=db)
         settings = dataclasses.replace(settings, address=f"127.0.0.1:{port}")
         log.info("embedded_server_started", address=settings.address, ui=f"http://localhost:{ui_port}", db=db)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        client = await _wait_for_server(settings, runtime=metrics_runtime(metrics_port))
+        client = await _wait_for_server(settings, runtime=metrics_runtime(metrics_port), stop=stop)
+        if client is None:
+            log.info("worker_stopped", before="server_up")
+            return 0
         created = await ensure_daily_report_schedule(client)
         log.info("worker_starting", task_queue=TASK_QUEUE, daily_report_schedule="created" if created else "exists",
                  metrics=f"http://0.0.0.0:{metrics_port}/metrics" if metrics_port else None, **settings.redacted())
@@ -115,12 +126,10 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
         log.info("worker_stopped")
     finally:
         if server_proc is not None:
-            server_proc.terminate()
-            try:
-                server_proc.wait(timeout=15)
-            except Exception:
-                server_proc.kill()
-            log.info("embedded_server_stopped")
+            code = server.stop_dev_server(server_proc)
+            log.info("embedded_server_stopped", exit_code=code)
+        if make_watch is not None:
+            make_watch.cancel()
     return 0
 
 

@@ -11,8 +11,10 @@ the same file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from pathlib import Path
 from datetime import datetime
 from typing import Literal
 
@@ -134,17 +136,65 @@ class Archive:
 
     @activity.defn
     def archive_document(self, doc: Document) -> str:
-        folder = self.root / doc.incident_id
+        """1.x incidents: one document per call (2.0 writes through activities/delivery.py)."""
+        return str(self.write(doc)[0])
+
+    def folder(self, incident_id: str) -> Path:
+        folder = self.root / incident_id
         folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def write(self, doc: Document) -> tuple[Path, str]:
+        """Render and write one document; returns its path and the sha256 of its bytes."""
+        folder = self.folder(doc.incident_id)
         if doc.kind == "dossier":
             path = folder / "dossier.json"
-            text = json.dumps({"drill": doc.drill, **doc.data}, ensure_ascii=False, indent=2, default=str)
+            data = dict(doc.data)
+            if "timeline_tail" in data:  # 2.0: the dossier's timeline is the archive's, whole
+                data["timeline"] = merge_timeline(folder / TIMELINE, data.pop("timeline_tail"))
+            text = json.dumps({"drill": doc.drill, **data}, ensure_ascii=False, indent=2, default=str)
         else:
             path = folder / f"{doc.seq:04d}-{doc.kind}.md"
             text = RENDERERS[doc.kind](doc.data)
             if doc.drill:
                 text = "**【演练】本文件为应急演练文件**\n\n" + text.replace("# ", "# 【演练】", 1)
+        body = (text + "\n").encode("utf-8")
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.write_bytes(body)
         os.replace(tmp, path)  # a reader never sees half a document
-        return str(path)
+        return path, hashlib.sha256(body).hexdigest()
+
+    def append_timeline(self, incident_id: str, entries: list[dict]) -> int:
+        """Append timeline entries to the incident's timeline.jsonl, each seq once (a retried
+        call adds nothing twice); returns the highest seq now in the file."""
+        path = self.folder(incident_id) / TIMELINE
+        have = _last_seq(path)
+        new = [e for e in entries if e["seq"] > have]
+        if new:
+            with path.open("a", encoding="utf-8") as f:
+                f.writelines(json.dumps(e, ensure_ascii=False, default=str) + "\n" for e in new)
+            have = new[-1]["seq"]
+        return have
+
+
+TIMELINE = "timeline.jsonl"
+
+
+def _last_seq(path: Path) -> int:
+    if not path.exists():
+        return 0
+    last = 0
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                last = max(last, json.loads(line)["seq"])
+    return last
+
+
+def merge_timeline(path: Path, tail: list[dict]) -> list[dict]:
+    """The archived entries followed by those the workflow still held."""
+    entries = []
+    if path.exists():
+        entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    have = entries[-1]["seq"] if entries else 0
+    return entries + [e for e in tail if e["seq"] > have]

@@ -1,7 +1,8 @@
 """Due dates, reminders and repeats on the working-day calendar.
 
 Holiday data changes with package upgrades and State Council notices, so the answers are
-computed here and recorded in the workflow's history (DESIGN.md, determinism rules).
+computed here and recorded in the workflow's history: a replay must see the answer the
+incident saw, not today's calendar (docs/design.md, determinism).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from temporalio import activity
 
 from activities.settings import ActivitySettings
 from plan.calendar import DEFAULT_DIR, WorkingCalendar, load_calendar
-from plan.deadlines import Schedule, ScheduleRequest, TimeRequest, TimeResult, schedule, shift
+from plan.deadlines import (CalendarAnswer, CalendarQuestion, Schedule, ScheduleRequest, TimeRequest, TimeResult,
+                            answer, schedule, shift)
 
 
 RELOAD_AFTER_S = 60.0
@@ -40,3 +42,10 @@ class CalendarActivities:
     @activity.defn
     def schedule_deadline(self, req: ScheduleRequest) -> Schedule:
         return schedule(self.calendar(), req)
+
+    @activity.defn
+    def calendar_answer(self, q: CalendarQuestion) -> CalendarAnswer:
+        """Everything an incident needs from the calendar at one moment, in one call (2.0).
+        A broken calendar file raises here; the incident records calendar_unavailable and
+        asks again later (it never fails because of it)."""
+        return answer(self.calendar(), q)

@@ -7,7 +7,9 @@ by Temporal until the endpoint takes it; the receiver drops repeats by that key.
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -20,6 +22,13 @@ from temporalio import activity
 from activities.settings import ActivitySettings
 
 log = structlog.get_logger("ecoplan.notify")
+
+# 408 Request Timeout and 429 Too Many Requests say "later"; any other 4xx says "never".
+RETRYABLE_4XX = (408, 429)
+
+
+class Hopeless(Exception):
+    """A delivery that will not succeed however often it is tried."""
 
 
 class Notification(BaseModel):
@@ -40,6 +49,16 @@ class Notifier:
 
     @activity.defn
     def notify(self, n: Notification) -> str:
+        """1.x incidents: one notification per call, retried by Temporal (2.0 sends through
+        activities/delivery.py, which ends hopeless deliveries)."""
+        try:
+            return self.send(n)
+        except Hopeless as e:
+            raise RuntimeError(str(e)) from e
+
+    def send(self, n: Notification) -> str:
+        """Log it, POST it to the webhook if there is one, then add it to the outbox. Raises
+        Hopeless when the webhook can never take it, RuntimeError when it may later."""
         if n.drill and not n.subject.startswith("【演练】"):
             n = n.model_copy(update={"subject": "【演练】" + n.subject})
         record = n.model_dump(mode="json")
@@ -71,6 +90,15 @@ class Notifier:
             with urllib.request.urlopen(req, timeout=self.settings.webhook_timeout_s) as resp:
                 if resp.status >= 300:
                     raise RuntimeError(f"webhook answered {resp.status}")
+        except urllib.error.HTTPError as e:
+            if 400 <= e.code < 500 and e.code not in RETRYABLE_4XX:
+                raise Hopeless(f"webhook refused it: HTTP {e.code} {e.reason}") from e
+            raise RuntimeError(f"webhook answered HTTP {e.code}") from e
         except urllib.error.URLError as e:
-            # Raise so Temporal retries with backoff; the workflow carries on meanwhile.
-            raise RuntimeError(f"webhook not reached: {e}") from e
+            if isinstance(e.reason, socket.gaierror):  # a host name that does not resolve
+                raise Hopeless(f"webhook address cannot work: {e.reason}") from e
+            if isinstance(e.reason, str) and ("unknown url type" in e.reason or "no host given" in e.reason):
+                raise Hopeless(f"webhook address cannot work: {e.reason}") from e
+            raise RuntimeError(f"webhook not reached: {e.reason}") from e
+        except (ValueError, http.client.InvalidURL) as e:  # no scheme, unknown scheme, bad port
+            raise Hopeless(f"webhook address cannot work: {e}") from e

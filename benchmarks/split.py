@@ -152,7 +152,7 @@ def main() -> None:
     sys.dont_write_bytecode = False
     asyncio.run(run(args.kind, args.incidents, args.rounds, args.unsandboxed))
     sys.stdout.flush()
-    os._exit(0)  # the SDK's runtime can abort at interpreter exit (DESIGN.md, known traps)
+    os._exit(0)  # the SDK's runtime can abort at interpreter exit (docs/design.md, known traps)
 
 
 if __name__ == "__main__":

@@ -72,16 +72,22 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
 async def _wait_until_ready(handle: WorkflowHandle, seconds: float) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
+    problem = None
     while True:
         try:
             st = await handle.query(IncidentWorkflow.status)
             if st.get("stage"):
                 return
+            problem = st.get("problem") or problem
         except RPCError:
             pass
+        iid = handle.id.removeprefix("incident-")
+        if problem and loop.time() > end - seconds + 10:  # a worker answered, and it named the cause
+            raise IncidentNotReady(f"incident {iid} started, but it is not ready: {problem}; "
+                                   f"`ecoplan status {iid}` shows when it is")
         if loop.time() > end:
-            raise EcoplanError(f"incident {handle.id.removeprefix('incident-')} started but no worker "
-                               f"has picked it up within {seconds:.0f} s: is `make run` (or worker.py) running?")
+            raise IncidentNotReady(f"incident {iid} started but no worker has picked it up within {seconds:.0f} s: "
+                                   "is `make run` (or worker.py) running?")
         await asyncio.sleep(0.1)
 
 

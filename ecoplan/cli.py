@@ -140,6 +140,8 @@ JsonOpt = typer.Option(False, "--json", help="machine-readable output")
 ByOpt = typer.Option(None, "--by", help="who acts (default: $ECOPLAN_USER)")
 RoleOpt = typer.Option(None, "--role", help="the role they act in (default: $ECOPLAN_ROLE or the command's usual role)")
 AtOpt = typer.Option(None, "--at", help="when it happened, ISO 8601; without offset = Asia/Shanghai (default: now)")
+BackdateOpt = typer.Option(None, "--backdate-reason",
+                           help="补录说明: why the action is entered more than 1 hour after --at (required then)")
 
 OFFICE = "局指挥部办公室"
 
@@ -203,20 +205,16 @@ def plan_check(plan: Optional[str] = typer.Option(None, "--plan", help="plan id 
 @app.command()
 def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option(8233, "--ui-port"),
            db: str = typer.Option(".ecoplan/temporal.db", "--db", help="SQLite file (kept across restarts)")):
-    """Run the embedded Temporal dev server in the foreground (Ctrl-C stops it)."""
+    """Run the embedded Temporal dev server in the foreground (Ctrl-C, SIGTERM or SIGHUP stops it)."""
     import signal
-    import subprocess
 
     from ecoplan import server as embedded
 
-    proc = subprocess.Popen(embedded.dev_server_command(port=port, ui_port=ui_port, db=db))
-    try:
-        code = proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait()
-    if code not in (0, -2, 130):
+    code, stopped_by = embedded.run_dev_server(port=port, ui_port=ui_port, db=db)
+    if stopped_by is None and code != 0:
         raise Fail(f"the dev server exited with code {code}")
+    if code == -signal.SIGKILL:
+        raise Fail("the dev server did not stop in time and was killed")
 
 
 # ------------------------------------------------------------------ incidents
@@ -243,15 +241,21 @@ def _status_text(s: dict) -> str:
     if s.get("leads"):
         lines.append("leads: " + ", ".join(f"{g}={n}" for g, n in s["leads"].items()))
     if s.get("pending_signoffs"):
-        lines.append("waiting for sign-off: " + ", ".join(s["pending_signoffs"]))
+        lines.append(f"waiting for sign-off (round {s.get('round')}): " + ", ".join(s["pending_signoffs"]))
     if s.get("waiting_on"):
         lines.append("waiting on: " + ", ".join(s["waiting_on"]))
+    for f in s.get("faults") or []:
+        lines.append(f"FAULT {f['fault']} since {f['since'][:16]}: " + str(f.get("error") or f.get("last") or
+                                                                        f"{f.get('count')} deliveries"))
     if s.get("deadlines"):
-        lines += ["", table([[d["name"], d["status"], d["due_date"] or d["due_at"][:16],
-                              "yes" if d["provisional"] else "", (d["met_at"] or "")[:16]] for d in s["deadlines"]],
-                            ["deadline", "status", "due", "provisional", "met"])]
+        lines += ["", table([[d["name"], d["status"], d["due_date"] or (d["due_at"] or "computing")[:16],
+                              "yes" if d["provisional"] else "",
+                              (d["met_at"] or "")[:16] + (" backdated" if d.get("met_backdated") else "")]
+                             for d in s["deadlines"]], ["deadline", "status", "due", "provisional", "met"])]
     lines += ["", table([[e["seq"], e["at"][:16], (e["by"] or {}).get("name", "system"), e["action"]
-                          + (" (REJECTED)" if e["rejected"] else ""), f"{e['from_stage']}→{e['to_stage']}"]
+                          + (" (REJECTED)" if e["rejected"] else "")
+                          + (f" (backdated, recorded {e['recorded_at'][:16]}: {e['backdate_reason']})"
+                             if e.get("backdate_reason") else ""), f"{e['from_stage']}→{e['to_stage']}"]
                          for e in s["timeline"][-10:]], ["#", "at", "by", "action", "stage"])]
     return "\n".join(lines)
 
@@ -267,22 +271,22 @@ def status(incident_id: str, as_json: bool = JsonOpt):
 @app.command()
 def warn(incident_id: str, recommendation: str = typer.Option("", "--recommendation", help="预警信息发布建议 (3.1)"),
          action: list[str] = typer.Option([], "--action", help="3.2 action already under way (repeatable)"),
-         by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+         by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Issue a warning (预警, 3.1–3.2)."""
     from workflows.messages import IssueWarning
 
-    do_action(incident_id, "issue_warning", IssueWarning, dict(by=actor(by, role, OFFICE), at=parse_time(at),
+    do_action(incident_id, "issue_warning", IssueWarning, dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason,
               recommendation=recommendation, actions_done=action), as_json)
 
 
 @app.command("lift-warning")
 def lift_warning(incident_id: str, reason: str = typer.Option(..., "--reason"),
-                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                  as_json: bool = JsonOpt):
     """Lift the warning (3.3): closes the incident with outcome warning_lifted."""
     from workflows.messages import LiftWarning
 
-    do_action(incident_id, "lift_warning", LiftWarning, dict(by=actor(by, role, OFFICE), at=parse_time(at),
+    do_action(incident_id, "lift_warning", LiftWarning, dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason,
               reason=reason), as_json)
 
 
@@ -291,41 +295,41 @@ def activate(incident_id: str, level: Optional[str] = typer.Option(None, "--leve
              reason: Optional[str] = typer.Option(None, "--reason", help="why another level than graded (4.1.5)"),
              city_started: bool = typer.Option(False, "--city-started", help="the city government started its response"),
              approved_by: Optional[str] = typer.Option(None, "--approved-by", help="总指挥 who approved (default: --by)"),
-             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Activate the response at a level (4.1)."""
     from workflows.messages import ActivateResponse
 
     do_action(incident_id, "activate_response", ActivateResponse, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), level=level, reason=reason,
+        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, level=level, reason=reason,
         city_started=city_started, approved_by=approved_by), as_json)
 
 
 @app.command("city-started")
 def city_started(incident_id: str, note: str = typer.Option("", "--note"),
-                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                  as_json: bool = JsonOpt):
     """Record that the city government started its own response (4.1.2–4.1.4, 4.4)."""
     from workflows.messages import RecordCityStarted
 
     do_action(incident_id, "record_city_started", RecordCityStarted,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), note=note), as_json)
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, note=note), as_json)
 
 
 @app.command("adjust-level")
 def adjust_level(incident_id: str, level: str = typer.Option(..., "--level"), reason: str = typer.Option(..., "--reason"),
-                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                  as_json: bool = JsonOpt):
     """Raise or lower the response level (4.1.5)."""
     from workflows.messages import AdjustLevel
 
     do_action(incident_id, "adjust_level", AdjustLevel,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), level=level, reason=reason), as_json)
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, level=level, reason=reason), as_json)
 
 
 @app.command()
 def dispatch(incident_id: str,
              lead: list[str] = typer.Option(..., "--lead", help="GROUP=NAME, repeatable; monitoring, disposal and investigation are required"),
-             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Send the work groups out, naming each group's lead (2.3, 4.3) → on_site."""
     from workflows.messages import Dispatch
 
@@ -337,7 +341,7 @@ def dispatch(incident_id: str,
         if group.strip() in leads:
             raise bad(f"--lead: {group.strip()} named twice")
         leads[group.strip()] = name.strip()
-    do_action(incident_id, "dispatch", Dispatch, dict(by=actor(by, role, OFFICE), at=parse_time(at), leads=leads), as_json)
+    do_action(incident_id, "dispatch", Dispatch, dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, leads=leads), as_json)
 
 
 @app.command()
@@ -345,40 +349,41 @@ def report(incident_id: str, kind: str = typer.Option(..., "--kind", help="initi
            file: str = typer.Option(..., "--file", help="report JSON/YAML: summary required; time, place, source, "
                                     "cause_and_nature, main_pollutants, monitoring_data, casualties, "
                                     "drinking_water_sources_affected, trend, actions_taken, next_measures optional"),
-           by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+           by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Submit an information report (4.2)."""
     from plan.incident import ReportContent
     from workflows.messages import SubmitReport
 
     content = parse(ReportContent, read_data(file))
     do_action(incident_id, "submit_report", SubmitReport,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), kind=kind, content=content), as_json)
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, kind=kind, content=content), as_json)
 
 
 @app.command("propose-termination")
 def propose_termination(incident_id: str, reason: str = typer.Option(..., "--reason"),
-                        by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                        by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                         as_json: bool = JsonOpt):
     """Propose ending the response (4.4); the three group leads then sign 附件2."""
     from workflows.messages import ProposeTermination
 
     do_action(incident_id, "propose_termination", ProposeTermination,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), reason=reason), as_json)
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, reason=reason), as_json)
 
 
 @app.command("sign-off")
 def sign_off(incident_id: str, group: str = typer.Option(..., "--group", help="monitoring | disposal | investigation"),
              lead: str = typer.Option(..., "--lead", help="your name, as named at dispatch"),
+             round_: Optional[int] = typer.Option(None, "--round", help="the termination round you sign (status shows the open one)"),
              reject: bool = typer.Option(False, "--reject", help="refuse termination (give --opinion)"),
              opinion: str = typer.Option("", "--opinion"),
              no_wait: bool = typer.Option(False, "--no-wait", help="send as a signal and return at once"),
-             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Sign the termination form (附件2) for your group: approve, or --reject with an opinion."""
     from ecoplan import api
     from workflows.messages import SignOff
 
-    fields = dict(by=actor(by or lead, role, f"{group}组长"), at=parse_time(at), group=group, lead=lead,
-                  decision="reject" if reject else "approve", opinion=opinion)
+    fields = dict(by=actor(by or lead, role, f"{group}组长"), at=parse_time(at), backdate_reason=backdate_reason, group=group, lead=lead,
+                  decision="reject" if reject else "approve", opinion=opinion, round=round_)
     if no_wait:
         run(api.signal_sign_off, incident_id, parse(SignOff, fields))
         emit({"incident_id": incident_id, "sent": True}, as_json,
@@ -391,66 +396,66 @@ def sign_off(incident_id: str, group: str = typer.Option(..., "--group", help="m
 def approve_termination(incident_id: str, instruction: str = typer.Option("", "--instruction", help="指挥批示"),
                         city_decision: Optional[str] = typer.Option(None, "--city-decision",
                                                                     help="who at the city HQ decided, and what (4.4)"),
-                        by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                        by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                         as_json: bool = JsonOpt):
     """The commander approves termination (附件2 指挥批示) → post_event."""
     from workflows.messages import ApproveTermination
 
     do_action(incident_id, "approve_termination", ApproveTermination, dict(
-        by=actor(by, role, "指挥"), at=parse_time(at), instruction=instruction, city_decision=city_decision), as_json)
+        by=actor(by, role, "指挥"), at=parse_time(at), backdate_reason=backdate_reason, instruction=instruction, city_decision=city_decision), as_json)
 
 
 @app.command()
 def aftercare(incident_id: str, note: str = typer.Option(..., "--note"),
-              by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+              by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Record aftercare work (善后处置, 5.1)."""
     from workflows.messages import RecordAftercare
 
     do_action(incident_id, "record_aftercare", RecordAftercare,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), note=note), as_json)
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, note=note), as_json)
 
 
 @app.command("complete-investigation")
 def complete_investigation(incident_id: str, summary: str = typer.Option("", "--summary"),
-                           by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                           by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                            as_json: bool = JsonOpt):
     """Record that the investigation (事件调查, 5.2) is complete."""
     from workflows.messages import CompleteInvestigation
 
     do_action(incident_id, "complete_investigation", CompleteInvestigation,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), summary=summary), as_json)
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, summary=summary), as_json)
 
 
 @app.command("review-passed")
 def review_passed(incident_id: str, date_: str = typer.Option(..., "--date", help="the date the assessment report passed review"),
-                  by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                  by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                   as_json: bool = JsonOpt):
     """The damage-assessment report passed review: starts the 20-working-day report deadline (5.3)."""
     from workflows.messages import AssessmentReviewPassed
 
     do_action(incident_id, "assessment_review_passed", AssessmentReviewPassed, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), review_date=parse_date(date_, "--date")), as_json)
+        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, review_date=parse_date(date_, "--date")), as_json)
 
 
 @app.command("submit-assessment-report")
 def submit_assessment_report(incident_id: str,
                              recipient: list[str] = typer.Option([], "--to", help="recipient (default: the plan's, 5.3)"),
-                             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                             by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                              as_json: bool = JsonOpt):
     """Send the damage-assessment report to the city government and the provincial department (5.3)."""
     from workflows.messages import SubmitAssessmentReport
 
     do_action(incident_id, "submit_assessment_report", SubmitAssessmentReport,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), recipients=recipient or None), as_json)
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, recipients=recipient or None), as_json)
 
 
 @app.command()
 def close(incident_id: str, note: str = typer.Option("", "--note"),
-          by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+          by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Close the incident once the investigation is complete and the assessment report submitted."""
     from workflows.messages import Close
 
-    do_action(incident_id, "close", Close, dict(by=actor(by, role, OFFICE), at=parse_time(at), note=note), as_json)
+    do_action(incident_id, "close", Close, dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, note=note), as_json)
 
 
 @app.command("recompute-deadlines")
@@ -466,47 +471,47 @@ def recompute_deadlines(incident_id: str, by: Optional[str] = ByOpt, role: Optio
 def cross_boundary(incident_id: str, scope: str = typer.Option(..., "--scope", help="county_dispute | city | province"),
                    neighbour: list[str] = typer.Option([], "--neighbour", help="a neighbouring government/bureau (repeatable)"),
                    note: str = typer.Option("", "--note"),
-                   by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+                   by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """The incident crosses (or may cross) a boundary: notify the neighbours (4.2.3)."""
     from workflows.messages import RecordCrossBoundary
 
     do_action(incident_id, "record_cross_boundary", RecordCrossBoundary, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), scope=scope, neighbours=neighbour, note=note), as_json)
+        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, scope=scope, neighbours=neighbour, note=note), as_json)
 
 
 @app.command("request-support")
 def request_support(incident_id: str, partner: str = typer.Option(..., "--partner", help="a linkage partner id, e.g. fire_brigade"),
                     request: str = typer.Option(..., "--request", help="what is asked: experts, rescue teams …"),
-                    by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+                    by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """商请: ask a linkage partner for experts or rescue teams (协议 二.6)."""
     from workflows.messages import RequestSupport
 
     do_action(incident_id, "request_support", RequestSupport, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), partner=partner, request=request), as_json)
+        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, partner=partner, request=request), as_json)
 
 
 @app.command("answer-support")
 def answer_support(incident_id: str, request_no: int = typer.Option(..., "--request", help="the request number"),
                    declined: bool = typer.Option(False, "--declined"), note: str = typer.Option("", "--note"),
-                   by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, as_json: bool = JsonOpt):
+                   by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Record a partner's answer to a support request."""
     from workflows.messages import SupportAnswer
 
     do_action(incident_id, "answer_support", SupportAnswer, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), request_no=request_no,
+        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, request_no=request_no,
         answer="declined" if declined else "accepted", note=note), as_json)
 
 
 @app.command("joint-investigation")
 def joint_investigation(incident_id: str, member: list[str] = typer.Option(..., "--member", help="repeatable"),
                         note: str = typer.Option("", "--note"),
-                        by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                        by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                         as_json: bool = JsonOpt):
     """Record the joint investigation group with the fire brigade (联合调查组, 协议 二.5)."""
     from workflows.messages import RecordJointInvestigation
 
     do_action(incident_id, "record_joint_investigation", RecordJointInvestigation, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), members=member, note=note), as_json)
+        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, members=member, note=note), as_json)
 
 
 # ------------------------------------------------------------------ supervisors
@@ -516,6 +521,11 @@ def _ago(seconds: int) -> str:
     m = abs(seconds) // 60
     d, h, m = m // 1440, (m % 1440) // 60, m % 60
     return (f"{d}d" if d else "") + (f"{h}h" if h or d else "") + f"{m:02d}m"
+
+
+def _stage(row: dict) -> str:
+    """The stage, marked with the incident's internal faults (details: `ecoplan faults`)."""
+    return row["stage"] + (f" [{','.join(row['faults'])}]" if row.get("faults") else "")
 
 
 DEFAULT_LIMIT = 50  # rows a supervisor view shows unless told --limit N or --all
@@ -539,7 +549,7 @@ def overdue(drills: bool = typer.Option(False, "--drills", help="include drills"
 
     rows = run(lambda c: views.overdue(c, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], r["county"], r["level"], r["stage"], r["deadline"], r["due_at"][:16],
+        [[r["incident_id"], r["title"], r["county"], r["level"], _stage(r), r["deadline"], r["due_at"][:16],
           _ago(r["late_by_seconds"]), "、".join(r["waiting_on"])] for r in rs],
         ["incident", "title", "county", "level", "stage", "deadline", "due", "late by", "who must act"])
         if rs else "nothing overdue")
@@ -559,7 +569,7 @@ def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 
         raise bad(f"--idle: {e}") from None
     rows = run(lambda c: views.stuck(c, idle=after, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], r["stage"], r["since"][:16], _ago(r["idle_seconds"]),
+        [[r["incident_id"], r["title"], _stage(r), r["since"][:16], _ago(r["idle_seconds"]),
           "、".join(r["waiting_on"])] for r in rs],
         ["incident", "title", "stage", "since", "idle", "waiting on"]) if rs else "nothing stuck")
     _more(rows, "incidents stuck", f"the {len(rows)} longest idle")
@@ -589,9 +599,24 @@ def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[
     _more(rows, "running incidents", f"the {len(rows)} most recently started")
 
 
+@app.command()
+def faults(drills: bool = typer.Option(False, "--drills", help="include drills"),
+           limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
+    """Running incidents with an internal fault (calendar unavailable, deliveries overdue or failed)."""
+    from ecoplan import views
+
+    rows = run(lambda c: views.faults(c, drills=drills, limit=None if all_ else limit))
+    emit(list(rows), as_json, lambda rs: table(
+        [[r["incident_id"], r["title"], r["stage"], r["fault"], r["since"][:16], r["detail"]] for r in rs],
+        ["incident", "title", "stage", "fault", "since", "detail"]) if rs else "no faults")
+    _more(rows, "incidents with faults", f"the {len(rows)} oldest faults")
+
+
 def _entry_line(e: dict) -> str:
     who = (e.get("by") or {}).get("name", "system")
     flag = " REJECTED" if e["rejected"] else ""
+    if e.get("backdate_reason"):
+        flag += f" BACKDATED (recorded {e['recorded_at'][:19]}: {e['backdate_reason']})"
     move = f" {e['from_stage']}→{e['to_stage']}" if e["from_stage"] != e["to_stage"] else ""
     detail = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
     return f"#{e['seq']:<4} {e['at'][:19]}  {who}  {e['action']}{flag}{move}  {detail}"

@@ -4,8 +4,10 @@ sentence. The CLI, the client API and the intake service all raise these."""
 
 from __future__ import annotations
 
-from temporalio.client import Client
-from temporalio.service import RPCError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI imports this module for every command; temporalio only when it connects
+    from temporalio.client import Client
 
 
 class Fail(Exception):
@@ -53,8 +55,10 @@ def unreachable(address: str, e: BaseException) -> str:
     return f"cannot reach Temporal at {address} ({reason}): is `make run` running, or TEMPORAL_ADDRESS set?"
 
 
-async def connect_or_fail(settings=None, who: str = "") -> Client:
+async def connect_or_fail(settings=None, who: str = "") -> "Client":
     """Connect, or raise Fail with one line: bad settings exit 2, an unreachable server 1."""
+    from temporalio.service import RPCError
+
     from ecoplan.connection import ConnectionSettings, connect
 
     settings = settings or ConnectionSettings.from_env()

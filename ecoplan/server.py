@@ -7,10 +7,12 @@ project's custom search attributes are registered at every start.
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from ecoplan import processes
 from workflows import search_attributes
 
 STATE_DIR = Path(".ecoplan")
@@ -49,6 +51,48 @@ def dev_server_command(
 
 
 def start_dev_server(**kwargs) -> subprocess.Popen:
-    """Start the dev server as a child process (its own process group, so Ctrl-C in the
-    terminal reaches it through us and it stops after the worker)."""
-    return subprocess.Popen(dev_server_command(**kwargs), start_new_session=True)
+    """Start the dev server as a child process in its own session: a signal for us (Ctrl-C
+    in the terminal included) reaches it only through us, once, after the worker stopped.
+    Should we die without stopping it (SIGKILL), the kernel sends it SIGTERM. Call from the
+    main thread (see processes.parent_death_preexec)."""
+    return subprocess.Popen(dev_server_command(**kwargs), start_new_session=True,
+                            preexec_fn=processes.parent_death_preexec())
+
+
+def stop_dev_server(proc: subprocess.Popen, grace: float = processes.STOP_GRACE) -> int:
+    """SIGTERM, then SIGKILL after `grace` seconds; the exit code (-9: it had to be killed)."""
+    return processes.stop_group(proc, grace)
+
+
+class _Stop(Exception):
+    pass
+
+
+def run_dev_server(**kwargs) -> tuple[int, int | None]:
+    """`ecoplan server`: the dev server in the foreground until it exits or we receive
+    SIGTERM, SIGHUP or SIGINT, which stop it. Returns (exit code, the signal or None)."""
+    received: list[int] = []
+    waiting = True
+
+    def on_signal(signum, _frame):
+        if waiting and not received:  # later ones: the stop under way is already bounded
+            received.append(signum)
+            raise _Stop
+
+    proc = start_dev_server(**kwargs)
+    # Until here a signal has its default effect: we die and the parent-death signal stops
+    # the server.
+    previous = {}
+    try:
+        try:
+            for sig in processes.STOP_SIGNALS:
+                previous[sig] = signal.signal(sig, on_signal)
+            code = proc.wait()
+        except _Stop:
+            code = stop_dev_server(proc)
+        waiting = False
+    finally:
+        waiting = False
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code, (received[0] if received else None)

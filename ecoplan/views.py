@@ -204,11 +204,32 @@ async def overdue(client: Client, drills: bool = False, now: datetime | None = N
                 "stage": r.stage, "deadline": d["deadline"], "due_at": due.astimezone(SHANGHAI).isoformat(),
                 "late_by_seconds": int((now - due).total_seconds()),
                 "waiting_on": [d["who_acts"], *(w for w in r.waiting_on if w != d["who_acts"])],
+                "faults": _fault_names(r),
             })
     out.sort(key=lambda x: (-x["late_by_seconds"], x["incident_id"]))
     if limit is None:
         return Page(out, True, len({x["incident_id"] for x in out}))
     return Page(out[:limit], len(out) <= limit and len({x["incident_id"] for x in out}) >= total, total)
+
+
+def _fault_names(r: Row) -> list[str]:
+    return [f["fault"] for f in r.memo.get("faults", [])]
+
+
+async def faults(client: Client, drills: bool = False, limit: int | None = None) -> Page:
+    """Running incidents with an internal fault: the calendar unavailable, the plan not
+    loaded, deliveries overdue or given up; oldest fault first."""
+    query = base_query(drills) + f" AND {sa.FAULT.name} IS NOT NULL"
+    rows = []
+    for r in await _rows(client, query):
+        for f in r.memo.get("faults", []):
+            rows.append({"incident_id": r.incident_id, "title": r.title, "stage": r.stage, "fault": f["fault"],
+                         "since": f["since"], "detail": f.get("error") or f.get("last") or f"{f.get('count')} deliveries"})
+    rows.sort(key=lambda x: (x["since"], x["incident_id"]))
+    total = len({x["incident_id"] for x in rows})
+    if limit is None:
+        return Page(rows, True, total)
+    return Page(rows[:limit], len(rows) <= limit, total)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -227,7 +248,7 @@ def _stuck_row(r: Row, now: datetime) -> dict:
         "incident_id": r.incident_id, "title": r.title, "stage": r.stage,
         "since": r.stage_entered_at.astimezone(SHANGHAI).isoformat(),
         "idle_seconds": int((now - r.stage_entered_at).total_seconds()),
-        "waiting_on": r.waiting_on, "county": r.county, "level": r.level,
+        "waiting_on": r.waiting_on, "county": r.county, "level": r.level, "faults": _fault_names(r),
     }
 
 

@@ -76,3 +76,47 @@ def schedule(cal: WorkingCalendar, req: ScheduleRequest) -> Schedule:
         for r in req.reminders
     ]
     return Schedule(due=due, reminders=sorted(reminders, key=lambda r: r.at))
+
+
+class DeadlineTimesRequest(BaseModel):
+    """Everything one deadline needs from the calendar, asked at once: its due time, its
+    reminders before due, and the first repeated escalations after due."""
+
+    start: datetime
+    duration: Duration
+    reminders: list[Duration] = []
+    repeat_every: Duration | None = None
+    repeats: int = 0
+
+
+class DeadlineTimes(BaseModel):
+    due: TimeResult
+    reminders: list[TimeResult]  # earliest first
+    repeats: list[datetime] = []  # escalation times after due, earliest first
+
+
+def deadline_times(cal: WorkingCalendar, req: DeadlineTimesRequest) -> DeadlineTimes:
+    sched = schedule(cal, ScheduleRequest(start=req.start, duration=req.duration, reminders=req.reminders))
+    repeats: list[datetime] = []
+    t = sched.due.at
+    for _ in range(req.repeats if req.repeat_every else 0):
+        t = shift(cal, TimeRequest(start=t, duration=req.repeat_every, time_of_day="morning")).at
+        repeats.append(t)
+    return DeadlineTimes(due=sched.due, reminders=sched.reminders, repeats=repeats)
+
+
+class CalendarQuestion(BaseModel):
+    """One call to the calendar activity: the deadlines to schedule and single times to shift."""
+
+    deadlines: list[DeadlineTimesRequest] = []
+    times: list[TimeRequest] = []
+
+
+class CalendarAnswer(BaseModel):
+    deadlines: list[DeadlineTimes] = []
+    times: list[TimeResult] = []
+
+
+def answer(cal: WorkingCalendar, q: CalendarQuestion) -> CalendarAnswer:
+    return CalendarAnswer(deadlines=[deadline_times(cal, d) for d in q.deadlines],
+                          times=[shift(cal, t) for t in q.times])

@@ -336,7 +336,16 @@ class AuthorityRule(Cited):
 # ---------------------------------------------------------------- the plan
 
 
-class Plan(Strict):
+class DeadlineLookup:
+    """A plan, or the snapshot an incident pins of it, finds its deadline rules by name."""
+
+    deadlines: list[DeadlineRule]
+
+    def deadline(self, name: str) -> DeadlineRule | None:
+        return next((d for d in self.deadlines if d.name == name), None)
+
+
+class Plan(DeadlineLookup, Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
     document_number: str
@@ -391,12 +400,6 @@ class Plan(Strict):
 
     def level(self, lid: Level | str) -> LevelSpec:
         return next(l for l in self.levels if l.id == Level(lid))
-
-    def deadline(self, name: str) -> DeadlineRule | None:
-        return next((d for d in self.deadlines if d.name == name), None)
-
-    def stage_expectation(self, stage: str) -> Duration | None:
-        return next((s.within for s in self.stage_expectations if s.stage == stage), None)
 
 
 # What meets each deadline: the business event of the incident whose time stops its clock.

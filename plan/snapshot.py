@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from plan.grading import Assessment, Grading
-from plan.models import ChecklistItem, DeadlineRule, Duration, Level, LinkageSpec, Plan, TerminationSpec
+from plan.models import ChecklistItem, DeadlineLookup, DeadlineRule, Duration, Level, LinkageSpec, Plan, TerminationSpec
 
 
 class LevelBrief(BaseModel):
@@ -16,7 +16,7 @@ class LevelBrief(BaseModel):
     asks_city_to_start: bool
 
 
-class PlanSnapshot(BaseModel):
+class PlanSnapshot(DeadlineLookup, BaseModel):
     id: str
     version: str
     hash: str
@@ -38,9 +38,6 @@ class PlanSnapshot(BaseModel):
     @property
     def ref(self) -> dict:
         return {"id": self.id, "version": self.version, "hash": self.hash}
-
-    def deadline(self, name: str) -> DeadlineRule | None:
-        return next((d for d in self.deadlines if d.name == name), None)
 
     @classmethod
     def of(cls, plan: Plan, content_hash: str) -> "PlanSnapshot":

@@ -14,7 +14,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
-from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead
+from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, with_reason
 from workflows import messages as m
 
 SIGNATORIES = ("monitoring", "disposal", "investigation")
@@ -33,14 +33,19 @@ def timeline(st: dict, action: str) -> list[dict]:
 
 
 async def act(client: Client, iid: str, action: str, inp: m.Action) -> m.ActionResult:
-    return await api.act(client, iid, action, inp)
+    return await api.act(client, iid, action, with_reason(inp))
+
+
+async def open_round(client: Client, iid: str) -> int:
+    return (await api.status(client, iid))["round"]
 
 
 async def sign_all(client: Client, iid: str, **over: Any) -> None:
+    rnd = over.pop("round", None) or await open_round(client, iid)
     for g in SIGNATORIES:
         await act(client, iid, "sign_off",
                   m.SignOff(by=lead(g), group=g, lead=LEADS[g], decision="approve",
-                            opinion=f"{g} 同意终止", **over))
+                            opinion=f"{g} 同意终止", round=rnd, **over))
 
 
 async def to_on_site(client: Client, iid: str, *, initial_report: bool = True, **activate: Any) -> None:

@@ -52,3 +52,20 @@ async def eventually(fn: Callable[[], Awaitable[Any]], check: Callable[[Any], bo
         if loop.time() > end:
             raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
         await asyncio.sleep(interval)
+
+
+LATE_ENTRY = "测试：按业务时间补录"  # 补录说明 for tests that drive an incident on backdated business times
+
+
+def with_reason(inp):
+    """The action with a late-entry reason when its `at` is more than an hour back (the rule
+    itself is tested in test_workflow2.py; other tests drive business times freely)."""
+    if getattr(inp, "at", None) is not None and now() - inp.at > timedelta(hours=1) and not inp.backdate_reason:
+        return inp.model_copy(update={"backdate_reason": LATE_ENTRY})
+    return inp
+
+
+def settled(st: dict) -> dict:
+    """A status without what background deliveries change (documents written): for comparing
+    the state before and after a refused action."""
+    return {k: v for k, v in st.items() if k not in ("documents", "documents_count", "deliveries_overdue")}

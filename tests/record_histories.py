@@ -88,9 +88,9 @@ async def warning_lifted(client: Client, path: str) -> None:
 async def rejected_round_then_approved(client: Client, path: str) -> None:
     iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
     await to_termination_pending(client, iid)
-    await act(client, iid, "sign_off", m.SignOff(by=lead("monitoring"), group="monitoring",
+    await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), group="monitoring",
                                                  lead=LEADS["monitoring"], decision="approve"))
-    await act(client, iid, "sign_off", m.SignOff(by=lead("disposal"), group="disposal", lead=LEADS["disposal"],
+    await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"],
                                                  decision="reject", opinion="下游断面仍超标"))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="复测达标"))
     await sign_all(client, iid)
@@ -133,9 +133,9 @@ async def signoff_by_signal(client: Client, path: str) -> None:
     """The fire-and-forget sign-off: one invalid signal (recorded as rejected), then three valid ones."""
     iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
     await to_termination_pending(client, iid)
-    await api.signal_sign_off(client, iid, m.SignOff(by=DUTY, group="monitoring", lead="冒名者", decision="approve"))
+    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=DUTY, group="monitoring", lead="冒名者", decision="approve"))
     for g in ("monitoring", "disposal", "investigation"):
-        await api.signal_sign_off(client, iid, m.SignOff(by=lead(g), group=g, lead=LEADS[g], decision="approve"))
+        await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
 
     async def signed():
         return not (await api.status(client, iid))["pending_signoffs"]
@@ -260,7 +260,7 @@ def main() -> None:
         else:
             try:
                 asyncio.run(record(args.paths or list(PATHS), args.out))
-            except Exception as e:  # one line, then the true status (DESIGN.md: exit-time abort)
+            except Exception as e:  # one line, then the true status (docs/design.md: exit-time abort)
                 print(f"record_histories: {type(e).__name__}: {e}", file=sys.stderr)
                 code = 1
     sys.stdout.flush()

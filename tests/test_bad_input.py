@@ -27,7 +27,7 @@ from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination
 from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
 from tests.procs import ecoplan
 from workflows import messages as m
-from workflows.incident import ACTION_NAMES
+from workflows.checks import ACTION_NAMES
 from workflows.lifecycle import TRANSITIONS
 
 BIG = "污" * 10_001  # over the 10,000-character limit of a text field
@@ -52,7 +52,7 @@ async def stages(client, worker) -> dict[str, str]:
     await to_on_site(client, await new("on_site"))
     iid = await new("termination_pending")
     await to_termination_pending(client, iid)
-    await act(client, iid, "sign_off", m.SignOff(by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"],
+    await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"],
                                                  decision="approve"))
     iid = await new("TA")
     await to_termination_pending(client, iid)
@@ -167,10 +167,10 @@ CASES = [
     # unknown group, duplicate sign-off, the wrong person, the commander too early or in the wrong role
     ("dispatch/unknown-group", RS, ("dispatch", *LEAD_ARGS, "--lead", "nosuch=某人"), 1, "unknown group 'nosuch'"),
     ("sign-off/unknown-group", TP, ("sign-off", "--group", "nosuch", "--lead", "某人"), 1, "unknown group 'nosuch'"),
-    ("sign-off/duplicate", TP, ("sign-off", "--group", "monitoring", "--lead", "张监测"), 1, "already signed"),
-    ("sign-off/impostor", TP, ("sign-off", "--group", "disposal", "--lead", "赵处置", "--by", "冒名者"), 1,
+    ("sign-off/duplicate", TP, ("sign-off", "--group", "monitoring", "--lead", "张监测", "--round", "1"), 1, "already signed"),
+    ("sign-off/impostor", TP, ("sign-off", "--group", "disposal", "--lead", "赵处置", "--round", "1", "--by", "冒名者"), 1,
      "by is 冒名者"),
-    ("sign-off/not-the-lead", TP, ("sign-off", "--group", "disposal", "--lead", "别人"), 1,
+    ("sign-off/not-the-lead", TP, ("sign-off", "--group", "disposal", "--lead", "别人", "--round", "1"), 1,
      "named at dispatch is 赵处置"),
     ("approve/before-all-three", TP, ("approve-termination", "--by", "李局长"), 1, "waiting for sign-off"),
     ("approve/wrong-role", TA, ("approve-termination", "--by", "王值班", "--role", "值班员"), 1, "role must be one of"),
@@ -368,7 +368,7 @@ INPUTS = {
     "dispatch": lambda: m.Dispatch(by=DUTY, leads=LEADS),
     "submit_report": lambda: m.SubmitReport(by=DUTY, kind="progress", content=ReportContent(summary="续报")),
     "propose_termination": lambda: m.ProposeTermination(by=DUTY, reason="达标"),
-    "sign_off": lambda: m.SignOff(by=lead("disposal"), group="disposal", lead=LEADS["disposal"], decision="approve"),
+    "sign_off": lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"], decision="approve"),
     "approve_termination": lambda: m.ApproveTermination(by=COMMANDER),
     "record_aftercare": lambda: m.RecordAftercare(by=DUTY, note="善后"),
     "complete_investigation": lambda: m.CompleteInvestigation(by=DUTY),
@@ -419,18 +419,18 @@ API_CASES = [
     ("unknown-group-dispatch", RS, "dispatch", lambda: m.Dispatch(by=DUTY, leads={**LEADS, "nosuch": "某"}),
      ["unknown group 'nosuch'"]),
     ("unknown-group-sign-off", TP, "sign_off",
-     lambda: m.SignOff(by=lead("disposal"), group="nosuch", lead="x", decision="approve"), ["unknown group"]),
+     lambda: m.SignOff(round=1, by=lead("disposal"), group="nosuch", lead="x", decision="approve"), ["unknown group"]),
     ("non-signatory-group", TP, "sign_off",
-     lambda: m.SignOff(by=DUTY, group=next(iter(set(_plan_groups()) - set(LEADS))), lead="x", decision="approve"),
+     lambda: m.SignOff(round=1, by=DUTY, group=next(iter(set(_plan_groups()) - set(LEADS))), lead="x", decision="approve"),
      ["does not sign termination"]),
     ("duplicate-sign-off", TP, "sign_off",
-     lambda: m.SignOff(by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"], decision="approve"),
+     lambda: m.SignOff(round=1, by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"], decision="approve"),
      ["already signed"]),
     ("sign-off-by-impostor", TP, "sign_off",
-     lambda: m.SignOff(by=DUTY, group="disposal", lead=LEADS["disposal"], decision="approve"),
+     lambda: m.SignOff(round=1, by=DUTY, group="disposal", lead=LEADS["disposal"], decision="approve"),
      ["by is 王值班", "赵处置"]),
     ("sign-off-wrong-lead-name", TP, "sign_off",
-     lambda: m.SignOff(by=lead("disposal"), group="disposal", lead="李四", decision="approve"),
+     lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead="李四", decision="approve"),
      ["named at dispatch is 赵处置", "not 李四"]),
     ("approve-before-all-three", TP, "approve_termination", lambda: m.ApproveTermination(by=COMMANDER),
      ["waiting for sign-off", "disposal", "investigation"]),
@@ -514,7 +514,7 @@ async def test_malformed_sign_off_signals_change_nothing(client, stages):
     await handle.signal("no_such_signal", {"x": 1})
     # a refused update after them runs after they were processed (history order): a barrier
     with pytest.raises(api.ActionRefused, match="already signed"):
-        await api.act(client, iid, "sign_off", m.SignOff(by=lead("monitoring"), group="monitoring",
+        await api.act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), group="monitoring",
                                                          lead=LEADS["monitoring"], decision="approve"))
     after = await api.status(client, iid)
     assert after == before

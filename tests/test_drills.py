@@ -27,7 +27,7 @@ from plan.grading import classify
 from plan.incident import Actor, IncidentReport, ReportContent
 from plan.scenarios import SCENARIOS_DIR, ScenarioError, list_scenarios, load_scenario
 from tests.drive import archived
-from tests.helpers import COMMANDER, DUTY, eventually, report
+from tests.helpers import COMMANDER, DUTY, eventually, report, with_reason
 from workflows import messages as m
 
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
@@ -364,7 +364,9 @@ async def test_drill_end_to_end(sid, client, worker, temporal_address):
     for minutes, action, kw in book.steps:
         at = reported + timedelta(minutes=minutes)
         by = kw.get("by") or (COMMANDER if action == "approve_termination" else DUTY)
-        await api.act(client, iid, action, MESSAGES[action](**{"by": by, **kw, "at": at}))
+        if action == "sign_off":  # the lead signs the round that is open, as the console shows it
+            kw = {**kw, "round": (await api.status(client, iid))["round"]}
+        await api.act(client, iid, action, with_reason(MESSAGES[action](**{"by": by, **kw, "at": at})))
         done.append((at, action, kw))
 
     p = await ecoplan(temporal_address, "drill", "report", iid, "--json")

@@ -1,4 +1,4 @@
-"""Process exit (issue 5, DESIGN.md "Known traps"): a short-lived process that used a
+"""Process exit (issue 5, docs/design.md "Known traps"): a short-lived process that used a
 Temporal client can abort at interpreter exit (exit 134, sdk-python issue 300). Run
 `ecoplan` 50 times against the dev server and see the expected exit code every time."""
 

@@ -108,7 +108,7 @@ class Script:
                        "termination_pending")
 
     def sign_input(self, group: str) -> m.SignOff:
-        return m.SignOff(by=lead(group), at=self.at(), group=group, lead=LEADS[group], decision="approve",
+        return m.SignOff(round=1, by=lead(group), at=self.at(), group=group, lead=LEADS[group], decision="approve",
                          opinion=f"{group} 同意")
 
     def expect_sign(self, inp: m.SignOff, round_: int = 1) -> None:
@@ -382,7 +382,7 @@ async def _webhook_incident(client: Client, task_queue: str) -> tuple[str, list[
 async def _close_out(client: Client, iid: str) -> None:
     await api.act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     for g in SIGNATORIES:
-        await api.act(client, iid, "sign_off", m.SignOff(by=lead(g), group=g, lead=LEADS[g], decision="approve"))
+        await api.act(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
     await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
     for action, inp in [("complete_investigation", m.CompleteInvestigation(by=DUTY)),
                         ("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY)),

@@ -31,16 +31,16 @@ async def test_sign_off_only_by_the_lead_named_at_dispatch(client, worker):
     before = await api.status(client, iid)
     attempts = [
         # someone else, claiming the lead's name as lead but acting as themselves
-        m.SignOff(by=Actor(name="冒名者", role="monitoring组长"), group="monitoring", lead=LEADS["monitoring"],
+        m.SignOff(round=1, by=Actor(name="冒名者", role="monitoring组长"), group="monitoring", lead=LEADS["monitoring"],
                   decision="approve"),
         # someone else, naming themselves the lead
-        m.SignOff(by=Actor(name="冒名者", role="monitoring组长"), group="monitoring", lead="冒名者", decision="approve"),
+        m.SignOff(round=1, by=Actor(name="冒名者", role="monitoring组长"), group="monitoring", lead="冒名者", decision="approve"),
         # the disposal lead signing for monitoring
-        m.SignOff(by=lead("disposal"), group="monitoring", lead=LEADS["disposal"], decision="approve"),
+        m.SignOff(round=1, by=lead("disposal"), group="monitoring", lead=LEADS["disposal"], decision="approve"),
         # the commander cannot sign for a group either
-        m.SignOff(by=COMMANDER, group="investigation", lead=LEADS["investigation"], decision="approve"),
+        m.SignOff(round=1, by=COMMANDER, group="investigation", lead=LEADS["investigation"], decision="approve"),
         # the right lead name, signed by the right name for another group
-        m.SignOff(by=lead("monitoring"), group="disposal", lead=LEADS["monitoring"], decision="approve"),
+        m.SignOff(round=1, by=lead("monitoring"), group="disposal", lead=LEADS["monitoring"], decision="approve"),
     ]
     for inp in attempts:
         with pytest.raises(api.ActionRefused, match="lead"):
@@ -57,7 +57,7 @@ async def test_sign_off_only_by_the_lead_named_at_dispatch(client, worker):
     [entry] = [e for e in st["timeline"] if e["rejected"]]
     assert entry["by"]["name"] == "冒名者" and "lead" in entry["detail"]["reason"]
     # the named lead may
-    await act(client, iid, "sign_off", m.SignOff(by=lead("monitoring"), group="monitoring",
+    await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), group="monitoring",
                                                  lead=LEADS["monitoring"], decision="approve"))
     st = await api.status(client, iid)
     assert st["signoffs"]["monitoring"]["by"]["name"] == LEADS["monitoring"]
@@ -123,7 +123,7 @@ async def test_every_action_records_who_did_it(client, worker):
     await do("submit_report", lambda by: m.SubmitReport(by=by, kind="progress", content=ReportContent(summary="续报")))
     await do("propose_termination", lambda by: m.ProposeTermination(by=by, reason="达标"))
     for g in SIGNATORIES:
-        await do("sign_off", lambda by, g=g: m.SignOff(by=by, group=g, lead=LEADS[g], decision="approve"), lead(g))
+        await do("sign_off", lambda by, g=g: m.SignOff(round=1, by=by, group=g, lead=LEADS[g], decision="approve"), lead(g))
     await do("approve_termination", lambda by: m.ApproveTermination(by=by), Actor(name="周副局长", role="副指挥"))
     await do("record_aftercare", lambda by: m.RecordAftercare(by=by, note="善后"))
     await do("complete_investigation", lambda by: m.CompleteInvestigation(by=by))

@@ -18,7 +18,7 @@ async def test_full_lifecycle_level_iv(client, worker):
     await api.act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
     await api.act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     for g in ("monitoring", "disposal", "investigation"):
-        await api.act(client, iid, "sign_off", m.SignOff(by=lead(g), group=g, lead=LEADS[g], decision="approve"))
+        await api.act(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
     await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意"))
     await api.act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
     await api.act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))

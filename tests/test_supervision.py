@@ -21,6 +21,7 @@ from ecoplan import views
 from activities.settings import ActivitySettings
 from ecoplan.connection import DATA_CONVERTER
 from plan.incident import Actor, ReportContent
+from tests.helpers import with_reason
 from ecoplan.schedules import ensure_daily_report_schedule
 from tests.conftest import ROOT, TEMPORAL_BIN
 from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, now, report
@@ -54,7 +55,7 @@ def ago(**kw):
 
 
 async def act(client, iid, action, inp):
-    return await api.act(client, iid, action, inp)
+    return await api.act(client, iid, action, with_reason(inp))
 
 
 async def make(client, group: str, i: int, level: str = "IV", drill: bool = False, **kw) -> str:
@@ -91,7 +92,7 @@ async def populate(client) -> dict[str, set[str]]:
                                                                content=ReportContent(summary="初报")))
         await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=ago(days=3), leads=LEADS))
         await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, at=ago(hours=30), reason="达标"))
-        await act(client, iid, "sign_off", m.SignOff(by=lead("monitoring"), at=ago(hours=29), group="monitoring",
+        await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), at=ago(hours=29), group="monitoring",
                                                      lead=LEADS["monitoring"], decision="approve"))
         g["D"].add(iid)
     # E: post-event for 100 days; the assessment passed review 56 days ago (≈ 40 working
@@ -104,7 +105,7 @@ async def populate(client) -> dict[str, set[str]]:
         await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=ago(days=120), leads=LEADS))
         await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, at=ago(days=101), reason="达标"))
         for grp in ("monitoring", "disposal", "investigation"):
-            await act(client, iid, "sign_off", m.SignOff(by=lead(grp), at=ago(days=101), group=grp,
+            await act(client, iid, "sign_off", m.SignOff(round=1, by=lead(grp), at=ago(days=101), group=grp,
                                                          lead=LEADS[grp], decision="approve"))
         await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, at=ago(days=100)))
         await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, at=ago(days=90)))
@@ -148,7 +149,7 @@ async def test_overdue_view(world):
     rows = await eventually(lambda: views.overdue(client), lambda rs: ids(rs) == expected, timeout=30)
     for r in rows:
         assert set(r) == {"incident_id", "title", "county", "level", "stage", "deadline", "due_at",
-                          "late_by_seconds", "waiting_on"}
+                          "late_by_seconds", "waiting_on", "faults"}
         assert r["late_by_seconds"] > 0
         if r["incident_id"] in g["B"]:
             assert (r["deadline"], r["stage"]) == ("initial_report", "reported")

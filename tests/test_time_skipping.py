@@ -1,5 +1,5 @@
 """The real 20-working-day assessment-report timer (plan 5.3), fired in virtual time with
-the SDK's experimental time-skipping V2 on the dev server (DESIGN.md, "Time in tests").
+the SDK's experimental time-skipping V2 on the dev server (docs/design.md, "Time in tests").
 
 The incident is driven to post_event with time skipping off (otherwise the server skips to
 the next timer as soon as the workflow is idle), the review is recorded today, and then

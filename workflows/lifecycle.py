@@ -1,6 +1,6 @@
 """The incident life cycle as a `transitions` state machine, declared as data.
 
-Stages and triggers follow DESIGN.md's life-cycle diagram (the ids are the contract).
+Stages and triggers are the incident's life cycle (docs/design.md; the ids are the contract).
 Actions that do not change the stage are internal transitions (dest None), so the
 machine is the one place that says which action is allowed in which stage. Guards are
 named conditions on the incident; the messages a person reads come from the
@@ -56,12 +56,9 @@ TRANSITIONS: list[dict] = [
     {"trigger": "request_support", "source": ["warning", *RESPONSE, "termination_pending"], "dest": None},
     {"trigger": "answer_support", "source": STAGES[:-1], "dest": None},
     {"trigger": "record_joint_investigation", "source": "post_event", "dest": None},
-    # Recompute working-day due dates after a calendar update (DESIGN.md, determinism rules).
+    # Recompute working-day due dates after a calendar update (holiday data is recorded, not re-read).
     {"trigger": "recompute_deadlines", "source": STAGES[:-1], "dest": None},
 ]
-
-TRIGGERS = sorted({t["trigger"] for t in TRANSITIONS})
-
 
 class Guards(Protocol):
     def all_signatories_approved(self) -> bool: ...

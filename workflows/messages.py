@@ -2,7 +2,12 @@
 
 Every human action carries `by` (who, in what role) and `at` (when it happened; default
 now). Business time is `at`: deadlines run from it, so a backdated action yields a
-deadline already past.
+deadline already past. An `at` more than an hour before the action is recorded needs
+`backdate_reason` (补录说明), which stays on the record.
+
+Inputs only ever gain optional fields: the recorded histories of running incidents carry
+the old inputs, and each must still decode (the 2.0 engine's validators then require what
+it needs, e.g. a sign-off's `round`). The state parses a 1.x incident's state as well.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from plan.grading import Grading
 from plan.incident import Actor, IncidentReport, Model, Name, ReportContent, ReportKind, RequiredText, Text, Time
@@ -23,6 +28,7 @@ from plan.snapshot import PlanSnapshot
 class Action(Model):
     by: Actor
     at: Time | None = None
+    backdate_reason: Text | None = None  # 补录说明: why an action is entered more than 1 h after it happened
 
 
 class IssueWarning(Action):
@@ -68,6 +74,9 @@ class SignOff(Action):
     lead: Name
     decision: Literal["approve", "reject"]
     opinion: Text = ""
+    # The termination round (the proposal's number) the lead read and signs: a sign-off
+    # for a round that is no longer open is refused, never counted in the next one.
+    round: int | None = Field(default=None, ge=1)
 
 
 class ApproveTermination(Action):
@@ -137,7 +146,8 @@ class ActionResult(BaseModel):
 # ---------------------------------------------------------------- state
 
 
-DeadlineStatus = Literal["pending", "met", "overdue", "met_late"]
+# "scheduling": its due time waits for the working-day calendar (an activity) to answer.
+DeadlineStatus = Literal["scheduling", "pending", "met", "overdue", "met_late"]
 
 
 class Deadline(BaseModel):
@@ -146,7 +156,7 @@ class Deadline(BaseModel):
     source: str
     who_acts: str
     started_at: datetime
-    due_at: datetime
+    due_at: datetime | None  # None while scheduling
     due_date: date | None = None  # day-based deadlines
     provisional: bool = False
     status: DeadlineStatus = "pending"
@@ -157,6 +167,10 @@ class Deadline(BaseModel):
     next_escalation_at: datetime | None = None
     repeat_every: Duration
     notify_on_overdue: list[str]
+    # 2.0: the next working-day escalation times, computed with the due time (one calendar call).
+    repeats_at: list[datetime] = []
+    met_backdated: bool = False  # met by an action entered late (its reason is on the timeline entry)
+    met_seq: int | None = None  # the timeline entry that met it
 
 
 class TimelineEntry(BaseModel):
@@ -169,6 +183,7 @@ class TimelineEntry(BaseModel):
     to_stage: str
     detail: dict = {}
     rejected: bool = False
+    backdate_reason: str | None = None  # set when `at` is more than 1 h before `recorded_at`
 
 
 class SignOffRecord(BaseModel):
@@ -219,6 +234,19 @@ class IncidentState(BaseModel):
     notices: int = 0  # notifications sent so far: numbers their idempotency keys
     carried: list[dict] = []  # side effects under way at continue-as-new, sent again by the next run
     outcome: Literal["warning_lifted", "completed"] | None = None
+    # ---- 2.0 engine (a 1.x state parses with these at their defaults)
+    reports_count: dict[str, int] = {}  # by kind; `reports` keeps only the newest
+    stage_entries: int = 0  # stage changes so far: keys the stuck marker to one stay in a stage
+    stuck_after: datetime | None = None  # when the current stay counts as stuck (plan's expectation)
+    stuck_key: int | None = None  # the stage entry `stuck_after` belongs to
+    faults: dict[str, dict] = {}  # e.g. calendar_unavailable: since, error, tries, next_try_at
+    outbox: list[dict] = []  # notifications and documents not yet delivered (effects.py)
+    effects_made: int = 0  # effects created so far: numbers their keys
+    delivery_failures: list[dict] = []  # the newest deliveries that were given up
+    delivery_failures_count: int = 0
+    documents: list[dict] = []  # newest documents written: kind, seq, path, sha256
+    documents_count: int = 0
+    timeline_archived: int = 0  # timeline entries up to this seq are in the archive (timeline.jsonl)
 
 
 class IncidentInput(BaseModel):

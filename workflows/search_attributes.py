@@ -1,7 +1,7 @@
 """Custom search attributes: the supervisor views are visibility queries over these.
 
 They must fit the dev server's SQLite visibility limits per namespace: at most 3 each of
-Datetime / KeywordList / Bool and 10 Keyword (DESIGN.md, "Supervisor views").
+Datetime / KeywordList / Bool and 10 Keyword (docs/design.md, "Supervisor views").
 """
 
 from temporalio.common import SearchAttributeKey
@@ -13,6 +13,8 @@ INCIDENT_TYPE = SearchAttributeKey.for_keyword("EcoIncidentType")
 PLAN = SearchAttributeKey.for_keyword("EcoPlan")
 NEXT_DEADLINE = SearchAttributeKey.for_keyword("EcoNextDeadline")
 OUTCOME = SearchAttributeKey.for_keyword("EcoOutcome")
+# Internal faults supervisors must see (calendar_unavailable, delivery_overdue, delivery_failed), comma-joined.
+FAULT = SearchAttributeKey.for_keyword("EcoFault")
 
 STAGE_ENTERED_AT = SearchAttributeKey.for_datetime("EcoStageEnteredAt")
 NEXT_DEADLINE_AT = SearchAttributeKey.for_datetime("EcoNextDeadlineAt")
@@ -25,7 +27,7 @@ WAITING_ON = SearchAttributeKey.for_keyword_list("EcoWaitingOn")  # people/roles
 DRILL = SearchAttributeKey.for_bool("EcoDrill")
 
 ALL = [
-    STAGE, LEVEL, COUNTY, INCIDENT_TYPE, PLAN, NEXT_DEADLINE, OUTCOME,
+    STAGE, LEVEL, COUNTY, INCIDENT_TYPE, PLAN, NEXT_DEADLINE, OUTCOME, FAULT,
     STAGE_ENTERED_AT, NEXT_DEADLINE_AT, OVERDUE_SINCE,
     OVERDUE, PENDING_SIGNOFFS, WAITING_ON,
     DRILL,

@@ -1,0 +1,256 @@
+"""What an incident refuses, and why: the validators of every human action, as functions of
+the incident's state.
+
+Each check returns the business time of the action (and what else it worked out) or raises
+`Refused` with a sentence for the person who sent it. The workflow runs the same check in
+the Update's validator (a refusal leaves no trace in history) and again, under its lock,
+right before it applies the action (state may have moved in between): an action is applied
+whole or refused whole.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from temporalio.exceptions import ApplicationError
+
+from plan.calendar import SHANGHAI
+from plan.models import Level
+import workflows.messages as m
+from workflows import linkage, termination
+from workflows.lifecycle import Lifecycle
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+# An action entered more than this long after it happened needs a reason (补录说明), so that a
+# late entry with an early `at` cannot quietly turn an overdue deadline into "met".
+BACKDATE_LIMIT = timedelta(hours=1)
+
+ACTION_NAMES = {
+    "issue_warning": "issue a warning", "lift_warning": "lift the warning",
+    "activate_response": "activate a response", "adjust_level": "adjust the level",
+    "record_city_started": "record that the city started its response",
+    "dispatch": "dispatch the groups", "submit_report": "submit a report",
+    "propose_termination": "propose termination", "sign_off": "sign off termination",
+    "approve_termination": "approve termination", "record_aftercare": "record aftercare",
+    "complete_investigation": "complete the investigation",
+    "assessment_review_passed": "record the assessment review",
+    "submit_assessment_report": "submit the assessment report", "close": "close the incident",
+    "recompute_deadlines": "recompute deadlines",
+    "record_cross_boundary": "record a cross-boundary incident", "request_support": "request support (商请)",
+    "answer_support": "record a support answer", "record_joint_investigation": "record the joint investigation group",
+}
+
+
+class Refused(ApplicationError):
+    """A human input refused by a validator: the message is for the person who sent it."""
+
+    def __init__(self, message: str):
+        super().__init__(message, type="Refused", non_retryable=True)
+
+
+def fmt(t: datetime) -> str:
+    return t.astimezone(SHANGHAI).isoformat(timespec="minutes")
+
+
+def common(s: m.IncidentState, lc: Lifecycle, trigger: str, inp: m.Action, now: datetime) -> datetime:
+    """Checks every action shares; returns the business time of the action."""
+    if s.outcome is not None:
+        raise Refused(f"incident {s.incident_id} is closed ({s.outcome}); no further actions")
+    if not lc.allowed(trigger):
+        where = ", ".join(lc.stages_for(trigger))
+        raise Refused(f"cannot {ACTION_NAMES[trigger]} in stage {s.stage}: only in {where}")
+    at = (inp.at or now).astimezone(SHANGHAI)
+    if at > now + FUTURE_TOLERANCE:
+        raise Refused(f"at {fmt(at)} is in the future (more than 5 minutes ahead of {fmt(now)})")
+    if at < s.report.discovered_at:
+        raise Refused(f"at {fmt(at)} is before the incident was discovered ({fmt(s.report.discovered_at)})")
+    if now - at > BACKDATE_LIMIT and not (inp.backdate_reason or "").strip():
+        raise Refused(f"at {fmt(at)} is more than 1 hour before now ({fmt(now)}): give the reason for the "
+                      "late entry (补录说明) with --backdate-reason (backdate_reason)")
+    return at
+
+
+def known_group(s: m.IncidentState, gid: str) -> None:
+    if gid not in s.plan.groups:
+        raise Refused(f"unknown group {gid!r}: the groups are {', '.join(s.plan.groups)}")
+
+
+# ------------------------------------------------------------------ per action
+# Each takes (state, lifecycle, input, now) and returns what the action needs.
+
+
+def issue_warning(s, lc, inp: m.IssueWarning, now):
+    at = common(s, lc, "issue_warning", inp, now)
+    known = [a.id for a in s.plan.warning_actions]
+    for a in inp.actions_done:
+        if a not in known:
+            raise Refused(f"unknown warning action {a!r}: the actions (3.2) are {', '.join(known)}")
+    return at
+
+
+def activate_response(s, lc, inp: m.ActivateResponse, now) -> tuple[datetime, Level]:
+    at = common(s, lc, "activate_response", inp, now)
+    graded = s.grading.level
+    level = inp.level or graded
+    if level != graded and not (inp.reason or "").strip():
+        raise Refused(f"level {level.value} differs from the graded level {graded.value}: give a reason (4.1.5)")
+    return at, level
+
+
+def record_city_started(s, lc, inp, now):
+    at = common(s, lc, "record_city_started", inp, now)
+    if s.city_started:
+        raise Refused("already recorded: the city government started its response")
+    return at
+
+
+def adjust_level(s, lc, inp: m.AdjustLevel, now):
+    at = common(s, lc, "adjust_level", inp, now)
+    if inp.level == s.level:
+        raise Refused(f"the response is already at level {inp.level.value}")
+    return at
+
+
+def dispatch(s, lc, inp: m.Dispatch, now):
+    at = common(s, lc, "dispatch", inp, now)
+    for g in inp.leads:
+        known_group(s, g)
+    signatories = termination.signatories(s)
+    missing = [g for g in signatories if g not in inp.leads]
+    if missing:
+        raise Refused(f"name the lead of {', '.join(missing)}: {', '.join(signatories)} must be dispatched "
+                      "(they sign termination, 附件2)")
+    return at
+
+
+def submit_report(s, lc, inp: m.SubmitReport, now):
+    at = common(s, lc, "submit_report", inp, now)
+    if inp.kind == "initial" and "initial_report_submitted" in s.events:
+        raise Refused(f"the initial report (初报) was made at {fmt(s.events['initial_report_submitted'])}; "
+                      "send a progress report (续报) instead")
+    return at
+
+
+def sign_off(s, lc, inp: m.SignOff, now):
+    at = common(s, lc, "sign_off", inp, now)
+    termination.check_sign_off(s, inp)
+    return at
+
+
+def approve_termination(s, lc, inp: m.ApproveTermination, now):
+    at = common(s, lc, "approve_termination", inp, now)
+    termination.check_approval(s, inp)
+    return at
+
+
+def complete_investigation(s, lc, inp, now):
+    at = common(s, lc, "complete_investigation", inp, now)
+    if "investigation_completed" in s.events:
+        raise Refused(f"the investigation was completed at {fmt(s.events['investigation_completed'])}")
+    return at
+
+
+def assessment_review_passed(s, lc, inp: m.AssessmentReviewPassed, now) -> tuple[datetime, date]:
+    at = common(s, lc, "assessment_review_passed", inp, now)
+    if s.review_date is not None:
+        raise Refused(f"the assessment already passed review on {s.review_date}")
+    review_date = inp.review_date or at.astimezone(SHANGHAI).date()
+    if review_date > now.astimezone(SHANGHAI).date():
+        raise Refused(f"review date {review_date} is in the future")
+    if review_date < s.report.discovered_at.astimezone(SHANGHAI).date():
+        raise Refused(f"review date {review_date} is before the incident was discovered")
+    return at, review_date
+
+
+def submit_assessment_report(s, lc, inp: m.SubmitAssessmentReport, now) -> tuple[datetime, list[str]]:
+    at = common(s, lc, "submit_assessment_report", inp, now)
+    if s.review_date is None:
+        raise Refused("the assessment report has not passed review yet: record review-passed first (5.3)")
+    if "assessment_report_submitted" in s.events:
+        raise Refused(f"the assessment report was submitted at {fmt(s.events['assessment_report_submitted'])}")
+    required = s.plan.assessment_report_recipients
+    recipients = inp.recipients or required
+    missing = [r for r in required if r not in recipients]
+    if missing:
+        raise Refused(f"the assessment report goes to {'、'.join(required)} (5.3); missing: {'、'.join(missing)}")
+    return at, recipients
+
+
+def close(s, lc, inp, now):
+    at = common(s, lc, "close", inp, now)
+    missing = []
+    if "investigation_completed" not in s.events:
+        missing.append("the investigation is not complete (5.2)")
+    if "assessment_report_submitted" not in s.events:
+        missing.append("the assessment report is not submitted (5.3)")
+    if missing:
+        raise Refused("cannot close yet: " + "; ".join(missing))
+    return at
+
+
+def recompute_deadlines(s, lc, inp, now):
+    at = common(s, lc, "recompute_deadlines", inp, now)
+    if not any(d.due_at is None or (d.provisional and d.status in ("pending", "overdue")) for d in s.deadlines):
+        raise Refused("no deadline has a provisional or missing due date: nothing to recompute")
+    return at
+
+
+def record_cross_boundary(s, lc, inp: m.RecordCrossBoundary, now):
+    at = common(s, lc, "record_cross_boundary", inp, now)
+    order = ["county_dispute", "city", "province"]
+    current = s.linkage.get("cross_boundary")
+    if current is not None and order.index(inp.scope) <= order.index(current):
+        raise Refused(f"already recorded as cross-boundary ({current}); only a wider scope can be added")
+    return at
+
+
+def request_support(s, lc, inp: m.RequestSupport, now):
+    at = common(s, lc, "request_support", inp, now)
+    lk = s.plan.linkage
+    partners = {p.id: p.name for p in lk.partners} if lk else {}
+    if inp.partner not in partners:
+        raise Refused(f"unknown partner {inp.partner!r}: the plan's linkage partners are {', '.join(partners) or 'none'}")
+    return at
+
+
+def answer_support(s, lc, inp: m.SupportAnswer, now):
+    at = common(s, lc, "answer_support", inp, now)
+    req = linkage.find_request(s, inp.request_no)
+    if req is None:
+        made = s.linkage.get("support_requests_made", len(s.linkage.get("support_requests", [])))
+        raise Refused(f"no support request no. {inp.request_no} (there are {made})")
+    if req["answer"]:
+        raise Refused(f"support request no. {inp.request_no} was already answered")
+    return at
+
+
+def record_joint_investigation(s, lc, inp: m.RecordJointInvestigation, now):
+    at = common(s, lc, "record_joint_investigation", inp, now)
+    if not s.linkage.get("fire_engaged"):
+        raise Refused("the fire brigade was not engaged in this incident; a joint investigation group "
+                      "(协议 二.5) is formed when it was")
+    if s.linkage.get("joint_investigation"):
+        raise Refused("the joint investigation group is already recorded")
+    if not inp.members:
+        raise Refused("name the members of the joint investigation group")
+    return at
+
+
+def _plain(trigger: str):
+    def check(s, lc, inp, now):
+        return common(s, lc, trigger, inp, now)
+    return check
+
+
+CHECKS = {
+    "issue_warning": issue_warning, "lift_warning": _plain("lift_warning"),
+    "activate_response": activate_response, "record_city_started": record_city_started,
+    "adjust_level": adjust_level, "dispatch": dispatch, "submit_report": submit_report,
+    "propose_termination": _plain("propose_termination"), "sign_off": sign_off,
+    "approve_termination": approve_termination, "record_aftercare": _plain("record_aftercare"),
+    "complete_investigation": complete_investigation, "assessment_review_passed": assessment_review_passed,
+    "submit_assessment_report": submit_assessment_report, "close": close,
+    "recompute_deadlines": recompute_deadlines, "record_cross_boundary": record_cross_boundary,
+    "request_support": request_support, "answer_support": answer_support,
+    "record_joint_investigation": record_joint_investigation,
+}

@@ -1,0 +1,104 @@
+"""Termination (4.4, 附件2 应急响应终止签报单): who signs, in which round, and when the
+commander may approve.
+
+A proposal opens a round (its number). Each signatory group's lead, as named at dispatch,
+approves or rejects it; a sign-off names the round it answers, so a delayed or resent
+sign-off from an earlier round is refused (update) or recorded as rejected (signal), never
+counted in a round whose reason that lead has not read. Any rejection sends the incident
+back on site; when all approve, the commander approves (指挥批示).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import workflows.messages as m
+
+KEEP_HISTORY = 60  # sign-offs kept in state: 20 rounds of three
+
+
+def _refused(message: str):
+    from workflows.checks import Refused  # checks imports this module
+
+    return Refused(message)
+
+
+def signatories(s: m.IncidentState) -> list[str]:
+    return list(s.plan.termination.signatories)
+
+
+def pending(s: m.IncidentState) -> list[str]:
+    if s.stage != "termination_pending":
+        return []
+    return [g for g in signatories(s) if g not in s.signoffs]
+
+
+def all_approved(s: m.IncidentState) -> bool:
+    return s.round > 0 and not pending(s) and all(s.signoffs[g].decision == "approve" for g in signatories(s))
+
+
+def open_round(s: m.IncidentState) -> str:
+    t = s.termination or {}
+    by = (t.get("proposed_by") or {}).get("name", "?")
+    at = datetime.fromisoformat(t["proposed_at"]).isoformat(timespec="minutes") if t.get("proposed_at") else "?"
+    return f"round {s.round} is open (proposed {at} by {by}: {t.get('reason', '')})"
+
+
+def check_sign_off(s: m.IncidentState, inp: m.SignOff) -> None:
+    from workflows.checks import known_group
+
+    known_group(s, inp.group)
+    if inp.group not in signatories(s):
+        raise _refused(f"{inp.group} does not sign termination: the signatories (附件2) are {', '.join(signatories(s))}")
+    if inp.round is None:
+        raise _refused(f"say which round you sign (--round): {open_round(s)}")
+    if inp.round != s.round:
+        raise _refused(f"round {inp.round} is no longer open; {open_round(s)}")
+    named = s.leads.get(inp.group)
+    if inp.lead.strip() != named:
+        raise _refused(f"the {inp.group} lead named at dispatch is {named}, not {inp.lead.strip()}")
+    if inp.by.name != named:
+        raise _refused(f"a sign-off is made by the lead: by is {inp.by.name}, the {inp.group} lead is {named}")
+    done = s.signoffs.get(inp.group)
+    if done:
+        raise _refused(f"{inp.group} already signed in round {s.round} ({done.decision}, "
+                       f"{done.at.isoformat(timespec='minutes')})")
+    if inp.decision == "reject" and not inp.opinion.strip():
+        raise _refused("a rejection needs an opinion: say why the response should go on")
+
+
+def check_approval(s: m.IncidentState, inp: m.ApproveTermination) -> None:
+    waiting = pending(s)
+    if waiting:
+        who = ", ".join(f"{g} ({s.leads.get(g)})" for g in waiting)
+        raise _refused(f"waiting for sign-off from {who}: the commander approves after all three")
+    plan = s.plan
+    if inp.by.role not in plan.approver_roles:
+        raise _refused(f"termination is approved by the commander ({plan.termination.approver}) or a deputy: "
+                       f"role must be one of {', '.join(plan.approver_roles)}, not {inp.by.role}")
+    if plan.approver_people and inp.by.name not in plan.approver_people:
+        raise _refused(f"{inp.by.name} is not named in the plan as commander or deputy")
+    if s.city_started and not (inp.city_decision or "").strip():
+        raise _refused("the city government started the response, so the city headquarters decides termination "
+                       "(4.4): record its decision (who decided, and what) with city_decision")
+
+
+def propose(s: m.IncidentState, inp: m.ProposeTermination, at: datetime) -> None:
+    s.round += 1
+    s.signoffs = {}
+    s.termination = {"round": s.round, "proposed_by": inp.by.model_dump(), "proposed_at": at.isoformat(),
+                     "reason": inp.reason}
+
+
+def record_sign_off(s: m.IncidentState, inp: m.SignOff, at: datetime) -> m.SignOffRecord:
+    rec = m.SignOffRecord(round=s.round, group=inp.group, lead=inp.lead.strip(), decision=inp.decision,
+                          opinion=inp.opinion, at=at, by=inp.by)
+    s.signoffs[inp.group] = rec
+    s.signoff_history.append(rec)
+    del s.signoff_history[:-KEEP_HISTORY]  # bounded state: the archive's timeline keeps every one
+    return rec
+
+
+def approve(s: m.IncidentState, inp: m.ApproveTermination, at: datetime) -> None:
+    s.termination.update({"approved_by": inp.by.model_dump(), "approved_at": at.isoformat(),
+                          "instruction": inp.instruction, "city_decision": inp.city_decision})
