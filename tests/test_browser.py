@@ -206,10 +206,20 @@ async def test_whole_termination_in_the_console(browser, web, client):
 
     await duty.reload()
     await take(duty, "propose_termination", reason="复测达标")
+    # The monitoring lead's page still shows round 1 (its form carries the round it showed):
+    # signing from it signs nothing in round 2, and the incident says which round is open.
+    _, zhang = leads["monitoring"]
+    assert await zhang.locator("form[data-action=sign_off] input[name=round]").input_value() == "1"
+    await take(zhang, "sign_off", decision="approve", opinion="同意终止")
+    error = await zhang.locator(".error").inner_text()
+    assert "round 1 is no longer open" in error and "round 2 is open" in error and "复测达标" in error
+    st = await api.status(client, iid)
+    assert st["open_round"] == 2 and st["signoffs"] == {} and len(st["signoff_history"]) == 1
     for group, (_, page) in leads.items():
         await page.reload()
         options = await page.locator("form[data-action=sign_off] select[name=group] option").all_inner_texts()
         assert len(options) == 1  # each lead signs only for the group it leads
+        assert await page.locator("form[data-action=sign_off] input[name=round]").input_value() == "2"
         await take(page, "sign_off", decision="approve", opinion="同意终止")
         assert "已办理" in await page.locator(".ok-box").inner_text()
     await shot(leads["monitoring"][1], "lead-signs-phone")
@@ -220,7 +230,31 @@ async def test_whole_termination_in_the_console(browser, web, client):
     await shot(boss, "commander-approved")
     st = await api.status(client, iid)
     assert st["stage"] == "post_event" and st["level"] == "III"
-    assert [(s["group"], s["decision"]) for s in st["signoff_history"]][0] == ("investigation", "reject")
+    assert [(s["round"], s["group"], s["decision"]) for s in st["signoff_history"]] == \
+        [(1, "investigation", "reject"), *((2, g, "approve") for g in LEADS)]
     assert st["termination"]["approved_by"] == {"name": "li", "role": "指挥"}
     for ctx in (duty_ctx, boss_ctx, *(c for c, _ in leads.values())):
         await ctx.close()
+
+
+async def test_backdated_action_needs_its_reason_in_the_console(browser, web, client):
+    """A form's 发生时间 more than an hour back is refused without 补录说明, nothing applied;
+    with it the action is taken and the timeline shows the late entry and its reason."""
+    t = now()
+    iid = await start(client, discovered_at=(t - timedelta(hours=5)).isoformat(),
+                      reported_at=(t - timedelta(hours=4)).isoformat())
+    before = await api.status(client, iid)
+    ctx, page = await logged_in(browser, web, "li", f"/incidents/{iid}")
+    at = (t - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    await take(page, "activate_response", at=at)
+    assert "补录说明" in await page.locator(".error").inner_text()
+    after = await api.status(client, iid)
+    assert after["stage"] == "reported" and after["timeline"] == before["timeline"]
+    await take(page, "activate_response", at=at, backdate_reason="夜间通讯中断，事后补录")
+    assert "已办理：启动应急响应" in await page.locator(".ok-box").inner_text()
+    assert "补录：夜间通讯中断，事后补录" in await page.locator("#timeline").inner_text()
+    await shot(page, "backdated-action")
+    st = await api.status(client, iid)
+    entry = next(e for e in st["timeline"] if e["action"] == "activate_response")
+    assert entry["backdate_reason"] == "夜间通讯中断，事后补录" and entry["at"].startswith(at)
+    await ctx.close()

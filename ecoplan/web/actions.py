@@ -152,13 +152,16 @@ async def start(client: Client, account: Account, report, wait_ready: float) -> 
 class FormField:
     name: str  # the input's key; "content.summary" nests, "leads.monitoring" fills a dict
     label: str
-    kind: str = "text"  # text | textarea | select | checkbox | checks | date | datetime | lines | number
+    kind: str = "text"  # text | textarea | select | checkbox | checks | date | datetime | lines | number | hidden
     required: bool = False
     options: tuple[tuple[str, str], ...] = ()
     hint: str = ""
+    value: str = ""  # a hidden field's value, fixed when the page is rendered
 
 
 AT = FormField("at", "发生时间（默认现在）", "datetime")
+# The workflow refuses an `at` more than an hour back without it (workflows/checks.py).
+BACKDATE = FormField("backdate_reason", "补录说明（发生时间早于现在 1 小时以上时必填）", "textarea")
 LEVELS = (("I", "I级（特别重大）"), ("II", "II级（重大）"), ("III", "III级（较大）"), ("IV", "IV级（一般）"))
 
 
@@ -192,7 +195,10 @@ def form_fields(action: str, st: dict | None = None, username: str = "") -> list
                        tuple((g, groups.get(g, g)) for g in st.get("pending_signoffs", [])
                              if (st.get("leads") or {}).get(g) == username)),
                      f("decision", "意见", "select", True, (("approve", "同意终止"), ("reject", "不同意，继续处置"))),
-                     f("opinion", "意见说明（不同意时必填）", "textarea")],
+                     f("opinion", "意见说明（不同意时必填）", "textarea"),
+                     # The round the lead read on this page: the workflow refuses a sign-off for a
+                     # round that is no longer open, so a page left open across rounds signs nothing.
+                     f("round", "签署轮次", "hidden", True, value=str(st.get("round") or ""))],
         "approve_termination": [f("instruction", "指挥批示（附件2）", "textarea"),
                                 f("city_decision", "市指挥部的决定（市政府启动响应时必填，4.4）", "textarea")],
         "record_aftercare": [f("note", "善后处置情况（5.1）", "textarea", True)],
@@ -214,7 +220,7 @@ def form_fields(action: str, st: dict | None = None, username: str = "") -> list
                                        f("note", "说明", "textarea")],
     }
     out = specs[action]
-    return out if action == "recompute_deadlines" else [*out, AT]
+    return out if action == "recompute_deadlines" else [*out, AT, BACKDATE]
 
 
 def fields_from_form(action: str, form: Any) -> dict[str, Any]:

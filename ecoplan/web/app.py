@@ -43,12 +43,18 @@ HERE = Path(__file__).parent
 
 STAGE_NAMES = {"reported": "接报", "warning": "预警", "responding": "启动响应", "on_site": "现场处置",
                "termination_pending": "终止签报", "post_event": "后期处置", "closed": "结案"}
-DEADLINE_STATUS = {"pending": "进行中", "met": "按时完成", "overdue": "已逾期", "met_late": "逾期完成"}
+DEADLINE_STATUS = {"scheduling": "待工作日历答复", "pending": "进行中", "met": "按时完成", "overdue": "已逾期",
+                   "met_late": "逾期完成"}
+# Internal faults (workflows/publishing.py): recorded and retried, never failing an incident.
+FAULT_NAMES = {"plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
+               "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败"}
 LEVEL_NAMES = {"I": "I级 特别重大", "II": "II级 重大", "III": "III级 较大", "IV": "IV级 一般"}
 # Timeline entries the system writes; people's actions are named by the authority table.
 SYSTEM_ENTRIES = {"reported": "接报", "deadline_started": "期限开始", "deadline_overdue": "期限逾期",
                   "linkage_bulletin": "联动通报", "delivery_overdue": "通知未送达", "delivered_late": "通知迟送达",
-                  "reject_termination": "终止被否决"}
+                  "reject_termination": "终止被否决", "delivery_failed": "通知送达失败",
+                  "plan_unavailable": "预案未能加载", "plan_restored": "预案已加载",
+                  "calendar_unavailable": "工作日历不可用", "calendar_restored": "工作日历已恢复"}
 
 ClientFactory = Callable[[], Client | Any]
 
@@ -214,7 +220,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     templates.env.filters["deadline"] = lambda name: deadline_titles.get(name, name)
     labels = {**SYSTEM_ENTRIES, **{a.action: a.name for a in load_plan().plan.authority}}
     templates.env.globals.update(STAGE_NAMES=STAGE_NAMES, DEADLINE_STATUS=DEADLINE_STATUS, LEVEL_NAMES=LEVEL_NAMES,
-                                 ACTION_LABELS=labels, poll_seconds=poll_seconds)
+                                 FAULT_NAMES=FAULT_NAMES, ACTION_LABELS=labels, poll_seconds=poll_seconds)
     bearer = HTTPBearer(auto_error=False, scheme_name="accountToken",
                         description="the token from POST /api/login")
 
@@ -386,10 +392,11 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         client = await get_client()
         if authority.reads(account.role) != "all":
             return {"mine": await my_signoffs(client, account)}
-        overdue, stuck, counts = await asyncio.gather(
+        overdue, stuck, faults, counts = await asyncio.gather(
             views.overdue(client, drills=drills, limit=20), views.stuck(client, drills=drills, limit=20),
-            count_all(client, drills))
-        return {"overdue": overdue, "stuck": stuck, "counts": counts, "mine": await my_signoffs(client, account)}
+            views.faults(client, drills=drills, limit=20), count_all(client, drills))
+        return {"overdue": overdue, "stuck": stuck, "faults": faults, "counts": counts,
+                "mine": await my_signoffs(client, account)}
 
     async def my_signoffs(client: Client, account: Account) -> list[dict]:
         """Incidents waiting for this account's 附件2 sign-off (the incident publishes who it
@@ -573,6 +580,13 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         except ValueError as e:
             raise act.Refusal(422, f"idle: {e}") from None
         return list(await views.stuck(await get_client(), idle=after, drills=drills, limit=None if all else limit))
+
+    @app.get("/api/faults", responses={k: errors[k] for k in (401, 403, 503)})
+    async def api_faults(drills: bool = False, limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+                         all: bool = False, account: Account = Security(account_of)) -> list[dict]:
+        """= `ecoplan faults --json`: running incidents with an internal fault, oldest first."""
+        need_reads_all(account)
+        return list(await views.faults(await get_client(), drills=drills, limit=None if all else limit))
 
     @app.get("/api/list", responses={k: errors[k] for k in (401, 403, 422, 503)})
     async def api_list(stage: str | None = None, level: str | None = None, county: str | None = None,
