@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install server clean
+.PHONY: run test install server clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,7 +20,7 @@ $(STAMP): $(BIN)/python pyproject.toml | $(CJK_FONT)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
 
 ## make run: embedded Temporal dev server (SQLite under .ecoplan/, Web UI :8233) + worker.
 ## With TEMPORAL_ADDRESS set, only the worker starts and connects there.
@@ -31,8 +31,18 @@ run: $(STAMP)
 
 ## make test: install and run the whole suite against real Temporal dev servers, in two
 ## processes (pytest-xdist; each starts its own dev server): the tests mostly wait on servers.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
+
+## The browser tests drive Debian's chromium (Playwright's own download is unreachable); their
+## CJK fonts are the documents' fonts-noto-cjk above. Installed here when missing (as root),
+## or one line naming what is missing.
+browser: | $(CJK_FONT)
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+	      || { echo "make: could not install chromium with apt-get"; exit 1; }; \
+	  else echo "make: the browser tests need Debian's chromium: apt-get install -y chromium"; exit 1; fi; }
 
 server: $(STAMP)
 	$(BIN)/ecoplan server

@@ -18,6 +18,8 @@ import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ecoplan.errors import Fail, bad
+from ecoplan.users_cli import users_app
+from ecoplan.web.command import web
 from plan.grading import validation_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -28,6 +30,8 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(plan_app, name="plan")
 from ecoplan.records_cli import app as records_commands  # noqa: E402  records, report-period, schema
 app.add_typer(records_commands)
+app.add_typer(users_app, name="users")
+app.command("web")(web)
 
 
 # ------------------------------------------------------------------ output

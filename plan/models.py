@@ -299,6 +299,40 @@ class StageExpectation(Strict):
     source: str
 
 
+# ---------------------------------------------------------------- who may do what (accounts)
+
+RoleId = Literal["duty_officer", "commander", "lead", "supervisor", "partner", "admin"]
+ROLE_IDS = ("duty_officer", "commander", "lead", "supervisor", "partner", "admin")
+
+
+class Cited(Strict):
+    """A rule from the plan (`source`: its section) or a local choice (`local_choice`: why),
+    or a plan rule with a local reading (both)."""
+
+    source: str | None = None
+    local_choice: str | None = None
+
+    @model_validator(mode="after")
+    def _cited(self) -> "Cited":
+        if not (self.source or self.local_choice):
+            raise ValueError("cite the plan section (source) or say it is a local choice (local_choice)")
+        return self
+
+
+class RoleSpec(Cited):
+    id: RoleId
+    name: str  # as the plan names it; recorded as the actor's role
+    duties: str
+    reads: Literal["all", "led", "bulletins", "none"]
+
+
+class AuthorityRule(Cited):
+    action: str  # a Workflow Update name, or start_incident
+    name: str  # the action as a person reads it (zh-CN)
+    roles: list[RoleId]
+    named_lead_only: bool = False  # only the account named at dispatch to lead the group
+
+
 # ---------------------------------------------------------------- the plan
 
 
@@ -336,6 +370,8 @@ class Plan(DeadlineLookup, Strict):
     post_event: PostEventSpec
     stage_expectations: list[StageExpectation]
     linkage: LinkageSpec | None = None  # plans without a linkage agreement omit it
+    roles: list[RoleSpec] = []  # plans without them: nobody acts in the console
+    authority: list[AuthorityRule] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> "Plan":
@@ -350,6 +386,18 @@ class Plan(DeadlineLookup, Strict):
         for s in self.termination.signatories:
             if s not in ids:
                 raise ValueError(f"termination signatory {s!r} is not a group")
+        role_ids = [r.id for r in self.roles]
+        if len(set(role_ids)) != len(role_ids):
+            raise ValueError("role ids must be unique")
+        actions = [a.action for a in self.authority]
+        if len(set(actions)) != len(actions):
+            raise ValueError("each action appears once in the authority table")
+        for a in self.authority:
+            if not a.roles:
+                raise ValueError(f"authority {a.action}: no role may take it")
+            missing = [r for r in a.roles if r not in role_ids]
+            if missing:
+                raise ValueError(f"authority {a.action}: role {missing[0]} is not in the role table")
         return self
 
     def group(self, gid: str) -> WorkGroup:

@@ -1,0 +1,324 @@
+"""Accounts of the people who use the console and the API: username, display name, role,
+an argon2 password hash and a disabled flag, in a SQLite file (default
+`.ecoplan/accounts.db`, or the path in ECOPLAN_ACCOUNTS_DB). Sessions and API tokens live
+in the same file, as SHA-256 digests only, so a stolen copy of the file opens nothing and
+disabling an account ends its sessions at once.
+
+There is no default account and no default password: the first account is made with
+`ecoplan users add USERNAME --role admin` (or any role).
+
+Every error a person can cause is an AccountError with a one-line Chinese message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+DB_ENV = "ECOPLAN_ACCOUNTS_DB"
+DEFAULT_DB = Path(".ecoplan") / "accounts.db"
+
+# Leads are named at dispatch by username, so usernames are short, ASCII and case-folded.
+USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
+# Local choice (no national rule applies): long enough that guessing online is hopeless with
+# the login rate limit; no composition rules (they make passwords worse, not stronger).
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+MAX_DISPLAY = 50
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    username   TEXT PRIMARY KEY,
+    display    TEXT NOT NULL DEFAULT '',
+    role       TEXT NOT NULL,
+    pw_hash    TEXT NOT NULL,
+    disabled   INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    digest     TEXT PRIMARY KEY,          -- sha256 of the token: the token itself is never stored
+    username   TEXT NOT NULL REFERENCES accounts(username),
+    kind       TEXT NOT NULL,             -- web (cookie) | api (bearer token)
+    csrf       TEXT NOT NULL,
+    via        TEXT NOT NULL,             -- how the person authenticated: password | oidc
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(username);
+"""
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be done; the message is one line, for a person."""
+
+
+class AccountNotFound(AccountError):
+    pass
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    display: str
+    role: str
+    disabled: bool
+    created_at: str
+
+    @property
+    def label(self) -> str:
+        """How the console names the person: 王伟（wangwei）."""
+        return f"{self.display}（{self.username}）" if self.display else self.username
+
+    def public(self) -> dict:
+        return {"username": self.username, "display": self.display, "role": self.role,
+                "disabled": self.disabled, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class Session:
+    account: Account
+    kind: str
+    csrf: str
+    via: str
+    expires_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _stamp() -> str:
+    from plan.calendar import SHANGHAI
+
+    return datetime.now(SHANGHAI).isoformat(timespec="seconds")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def db_path(env: dict[str, str] | None = None) -> Path:
+    e = os.environ if env is None else env
+    return Path(e.get(DB_ENV) or DEFAULT_DB)
+
+
+def known_roles() -> dict[str, str]:
+    """role id -> its Chinese name, from the plan's role table."""
+    from plan.authority import roles
+
+    return {r.id: r.name for r in roles()}
+
+
+def check_username(username: str) -> str:
+    u = (username or "").strip()
+    if not USERNAME_RE.match(u):
+        raise AccountError(f"用户名 {username!r} 不合规：2–32 位小写字母、数字或 . _ -，以字母开头")
+    return u
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"密码太短：至少 {MIN_PASSWORD} 个字符")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"密码太长：至多 {MAX_PASSWORD} 个字符")
+    if password != password.strip() or any(ord(c) < 32 for c in password):
+        raise AccountError("密码不能以空格开头或结尾，也不能含控制字符")
+    return password
+
+
+def check_role(role: str) -> str:
+    roles = known_roles()
+    if role not in roles:
+        raise AccountError(f"未知角色 {role!r}：可选 " + "、".join(f"{k}（{v}）" for k, v in roles.items()))
+    return role
+
+
+def check_display(display: str) -> str:
+    d = (display or "").strip()
+    if len(d) > MAX_DISPLAY or any(ord(c) < 32 for c in d):
+        raise AccountError(f"姓名至多 {MAX_DISPLAY} 个字符，且不含控制字符")
+    return d
+
+
+class AccountStore:
+    """The accounts file. Each call opens its own short connection: the CLI and a running
+    console may use the file at the same time (SQLite serialises the writes)."""
+
+    def __init__(self, path: Path | str | None = None, hasher=None):
+        """`hasher`: an argon2 PasswordHasher; the default is argon2-cffi's (RFC 9106 low-memory
+        profile, about 0.4 s per login on two cores)."""
+        self.path = Path(path) if path is not None else db_path()
+        from argon2 import PasswordHasher
+
+        self._hasher = hasher or PasswordHasher()
+        self._dummy: str | None = None
+        self._ready = False
+
+    def _db(self) -> sqlite3.Connection:
+        if not self._ready:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise AccountError(f"账号库 {self.path}：无法创建目录（{e.strerror}）") from None
+        try:
+            con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        except sqlite3.Error as e:
+            raise AccountError(f"账号库 {self.path}：无法打开（{e}）") from None
+        con.row_factory = sqlite3.Row
+        if not self._ready:
+            try:
+                con.executescript(SCHEMA)
+                con.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError as e:
+                con.close()
+                raise AccountError(f"账号库 {self.path}：不是可用的 SQLite 文件（{e}）") from None
+            try:
+                os.chmod(self.path, 0o600)  # hashes and session digests: owner only
+            except OSError:
+                pass
+            self._ready = True
+        return con
+
+    # ------------------------------------------------------------------ accounts
+
+    def add(self, username: str, role: str, password: str, display: str = "") -> Account:
+        username, role = check_username(username), check_role(role)
+        display, password = check_display(display), check_password(password)
+        now = _stamp()
+        pw_hash = self._hasher.hash(password)
+        with closing(self._db()) as con:
+            try:
+                con.execute("INSERT INTO accounts(username, display, role, pw_hash, disabled, created_at, updated_at)"
+                            " VALUES (?,?,?,?,0,?,?)", (username, display, role, pw_hash, now, now))
+            except sqlite3.IntegrityError:
+                raise AccountError(f"账号 {username} 已存在") from None
+        return self.get(username)
+
+    def get(self, username: str) -> Account | None:
+        with closing(self._db()) as con:
+            row = con.execute("SELECT * FROM accounts WHERE username = ?", ((username or "").strip(),)).fetchone()
+        return _account(row) if row else None
+
+    def require(self, username: str) -> Account:
+        acc = self.get(check_username(username))
+        if acc is None:
+            raise AccountNotFound(f"没有账号 {username}")
+        return acc
+
+    def list(self) -> list[Account]:
+        with closing(self._db()) as con:
+            return [_account(r) for r in con.execute("SELECT * FROM accounts ORDER BY username")]
+
+    def external(self, username: str, role: str, display: str, via: str) -> Account:
+        """The account of a person the identity provider vouched for (`via`: oidc): created on
+        first login, its role and name following the provider. It has no password. A local
+        account of that username is not taken over."""
+        username, role, display = check_username(username), check_role(role), check_display(display)
+        marker = f"!{via}"  # not an argon2 hash: the password form can never open it
+        now = _stamp()
+        with closing(self._db()) as con:
+            row = con.execute("SELECT pw_hash FROM accounts WHERE username = ?", (username,)).fetchone()
+            if row is None:
+                con.execute("INSERT INTO accounts(username, display, role, pw_hash, disabled, created_at, updated_at)"
+                            " VALUES (?,?,?,?,0,?,?)", (username, display, role, marker, now, now))
+            elif row["pw_hash"] != marker:
+                raise AccountError(f"本系统已有本地账号 {username}，不能用统一身份认证登录它；请联系管理员")
+            else:
+                con.execute("UPDATE accounts SET role = ?, display = ?, updated_at = ? WHERE username = ?",
+                            (role, display, now, username))
+        return self.require(username)
+
+    def count(self) -> int:
+        with closing(self._db()) as con:
+            return con.execute("SELECT count(*) FROM accounts").fetchone()[0]
+
+    def set_disabled(self, username: str, disabled: bool = True) -> Account:
+        acc = self.require(username)
+        with closing(self._db()) as con:
+            con.execute("UPDATE accounts SET disabled = ?, updated_at = ? WHERE username = ?",
+                        (int(disabled), _stamp(), acc.username))
+            if disabled:  # a disabled account is out at once, on every device
+                con.execute("DELETE FROM sessions WHERE username = ?", (acc.username,))
+        return self.require(username)
+
+    def set_password(self, username: str, password: str) -> Account:
+        acc = self.require(username)
+        pw_hash = self._hasher.hash(check_password(password))
+        with closing(self._db()) as con:
+            con.execute("UPDATE accounts SET pw_hash = ?, updated_at = ? WHERE username = ?",
+                        (pw_hash, _stamp(), acc.username))
+            # A new password ends the sessions the old one opened.
+            con.execute("DELETE FROM sessions WHERE username = ?", (acc.username,))
+        return acc
+
+    def verify(self, username: str, password: str) -> Account | None:
+        """The account when the password is right and the account enabled; None otherwise
+        (the same time either way). Upgrades the hash when argon2's parameters changed."""
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        username = (username or "").strip().lower()
+        with closing(self._db()) as con:
+            row = con.execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone()
+        if row is None and self._dummy is None:
+            # Verified against when the username is unknown, so a wrong username costs the
+            # same time as a wrong password and does not tell which accounts exist.
+            self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        stored = row["pw_hash"] if row else self._dummy
+        try:
+            self._hasher.verify(stored, password or "")
+            ok = row is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok or row["disabled"]:
+            return None
+        if self._hasher.check_needs_rehash(stored):
+            with closing(self._db()) as con:
+                con.execute("UPDATE accounts SET pw_hash = ? WHERE username = ?",
+                            (self._hasher.hash(password), username))
+        return _account(row)
+
+    # ------------------------------------------------------------------ sessions and API tokens
+
+    def open_session(self, username: str, kind: str, lifetime: timedelta, via: str = "password") -> tuple[str, str]:
+        """A new session (kind web) or API token (kind api): returns (token, csrf token)."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = _now()
+        with closing(self._db()) as con:
+            con.execute("DELETE FROM sessions WHERE expires_at < ?", (now.isoformat(),))
+            con.execute("INSERT INTO sessions(digest, username, kind, csrf, via, created_at, expires_at)"
+                        " VALUES (?,?,?,?,?,?,?)", (_digest(token), username, kind, csrf, via,
+                                                    now.isoformat(), (now + lifetime).isoformat()))
+        return token, csrf
+
+    def session(self, token: str | None, kind: str) -> Session | None:
+        """The live session of this token: unexpired, of this kind, its account enabled."""
+        if not token or len(token) > 200:
+            return None
+        with closing(self._db()) as con:
+            row = con.execute(
+                "SELECT s.kind, s.csrf, s.via, s.expires_at, a.* FROM sessions s JOIN accounts a USING (username)"
+                " WHERE s.digest = ? AND s.kind = ?", (_digest(token), kind)).fetchone()
+        if row is None or row["disabled"]:
+            return None
+        expires = datetime.fromisoformat(row["expires_at"])
+        if expires <= _now():
+            return None
+        return Session(account=_account(row), kind=row["kind"], csrf=row["csrf"], via=row["via"], expires_at=expires)
+
+    def close_session(self, token: str | None) -> None:
+        if token:
+            with closing(self._db()) as con:
+                con.execute("DELETE FROM sessions WHERE digest = ?", (_digest(token),))
+
+
+def _account(row: sqlite3.Row) -> Account:
+    return Account(username=row["username"], display=row["display"], role=row["role"],
+                   disabled=bool(row["disabled"]), created_at=row["created_at"])

@@ -1,0 +1,137 @@
+"""`ecoplan users …`: the console's accounts (ecoplan/accounts.py), managed on the server.
+
+There is no default account or password. Passwords are typed twice at a terminal, or read
+from standard input with --password-stdin (one line) for scripts; never from an option,
+where they would land in the shell history and the process list.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from ecoplan.errors import Fail, bad
+
+users_app = typer.Typer(no_args_is_help=True, help="Accounts of the web console and API (账号管理).")
+
+JsonOpt = typer.Option(False, "--json", help="machine-readable output")
+StdinOpt = typer.Option(False, "--password-stdin", help="read the password from standard input (one line)")
+
+
+def _store():
+    from ecoplan.accounts import AccountStore
+
+    return AccountStore()
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise bad("--password-stdin: 标准输入为空，没有读到密码")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise bad("没有终端可输入密码：用 --password-stdin 从标准输入读取")
+    try:
+        first = getpass.getpass("密码: ")
+        again = getpass.getpass("再输入一次: ")
+    except EOFError:
+        raise bad("没有读到密码") from None
+    if first != again:
+        raise bad("两次输入的密码不一致，未作改动")
+    return first
+
+
+def _do(fn, *args):
+    from ecoplan.accounts import AccountError, AccountNotFound
+
+    try:
+        return fn(*args)
+    except AccountNotFound as e:
+        raise Fail(str(e), 1) from None
+    except AccountError as e:
+        raise bad(str(e)) from None
+
+
+@users_app.command("add")
+def add(username: str = typer.Argument(..., help="login name: lowercase letters, digits, . _ -"),
+        role: str = typer.Option(..., "--role", help="duty_officer | commander | lead | supervisor | partner | admin"),
+        display: str = typer.Option("", "--display", help="姓名, as the console shows it"),
+        password_stdin: bool = StdinOpt, as_json: bool = JsonOpt):
+    """Create an account (创建账号)."""
+    from ecoplan.accounts import check_display, check_role, check_username
+
+    # Check what can be checked before asking for a password.
+    _do(check_username, username)
+    _do(check_role, role)
+    _do(check_display, display)
+    store = _store()
+    if _do(store.get, username.strip()) is not None:
+        raise Fail(f"账号 {username.strip()} 已存在", 1)
+    acc = _do(store.add, username, role, _password(password_stdin), display)
+    _emit(acc.public(), as_json, f"已创建账号 {acc.label}，角色 {_role_label(acc.role)}")
+
+
+@users_app.command("list")
+def list_(as_json: bool = JsonOpt):
+    """List the accounts (账号列表)."""
+    from ecoplan.cli import table
+
+    accounts = _do(_store().list)
+    if as_json:
+        print(json.dumps([a.public() for a in accounts], ensure_ascii=False, indent=2))
+        return
+    if not accounts:
+        print("尚无账号：ecoplan users add USERNAME --role admin 创建第一个")
+        return
+    print(table([[a.username, a.display, _role_label(a.role), "已停用" if a.disabled else "启用", a.created_at[:16]]
+                 for a in accounts], ["用户名", "姓名", "角色", "状态", "创建于"]))
+
+
+@users_app.command("disable")
+def disable(username: str, as_json: bool = JsonOpt):
+    """Disable an account; its sessions end at once (停用账号)."""
+    acc = _do(_store().set_disabled, username, True)
+    _emit(acc.public(), as_json, f"已停用账号 {acc.label}，其登录会话已全部失效")
+
+
+@users_app.command("enable")
+def enable(username: str, as_json: bool = JsonOpt):
+    """Enable a disabled account again (启用账号)."""
+    acc = _do(_store().set_disabled, username, False)
+    _emit(acc.public(), as_json, f"已启用账号 {acc.label}")
+
+
+@users_app.command("passwd")
+def passwd(username: str, password_stdin: bool = StdinOpt, as_json: bool = JsonOpt):
+    """Set an account's password; its sessions end (修改密码)."""
+    store = _store()
+    acc = _do(store.require, username)
+    _do(store.set_password, acc.username, _password(password_stdin))
+    _emit(acc.public(), as_json, f"已修改 {acc.label} 的密码，其登录会话已全部失效")
+
+
+def _role_label(role_id: str) -> str:
+    from ecoplan.accounts import known_roles
+
+    name = known_roles().get(role_id)
+    return f"{name}（{role_id}）" if name else role_id
+
+
+def _emit(data: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def first_account_hint() -> Optional[str]:
+    """One line for a fresh install with no account yet; None once there is one."""
+    try:
+        if _store().count():
+            return None
+    except Exception:  # an unreadable accounts file is reported where it is used
+        return None
+    return ("尚无账号：先创建第一个，例如 `ecoplan users add admin --role admin`，"
+            "再 `ecoplan users add USERNAME --role duty_officer --display 姓名`")

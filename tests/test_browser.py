@@ -1,0 +1,260 @@
+"""The console in a real browser: Playwright driving Debian's Chromium (`make test` installs
+it; Playwright's own browser download cannot be reached here) against `ecoplan web`'s app on
+a real dev server and worker. Each test saves a screenshot of the page it checks in
+test-output/browser/."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ecoplan import api
+from plan.incident import IncidentReport
+from tests.helpers import eventually, now
+from tests.web_helpers import LEADS, OUTPUT, incident_body, password, web_service
+
+CHROMIUM = os.environ.get("ECOPLAN_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = OUTPUT / "browser"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+async def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian's chromium is missing at {CHROMIUM}: `make test` installs it "
+                    "(apt-get install -y chromium fonts-noto-cjk)", pytrace=False)
+    from playwright.async_api import async_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest.fixture(scope="module")
+async def web(client, worker, tmp_path_factory):
+    # Pages refresh every 2 s here (5 s in service), so "appears without a reload" is quick to see.
+    async with web_service(client, tmp_path_factory.mktemp("web-ui") / "accounts.db", poll_seconds=2) as w:
+        yield w
+
+
+async def shot(page, name: str) -> None:
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def logged_in(browser, web, username: str, path: str = "/", viewport: dict | None = None):
+    ctx = await browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, locale="zh-CN")
+    page = await ctx.new_page()
+    await page.goto(f"{web.url}{path}")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password(username))
+    await page.click("button[type=submit]")
+    await page.wait_for_load_state()
+    return ctx, page
+
+
+async def start(client, **over) -> str:
+    return await api.start_incident(client, IncidentReport(**incident_body(**over)))
+
+
+async def take(page, action: str, **fields: str) -> None:
+    """Open an action's form on the incident page, fill it and submit it."""
+    form = page.locator(f"form[data-action={action}]")
+    # Open (not toggle: a refused form comes back already open).
+    await page.locator(f"details:has(form[data-action={action}])").evaluate("d => { d.open = true; }")
+    for name, value in fields.items():
+        field = form.locator(f"[name='{name}']")
+        if await field.evaluate("e => e.tagName") == "SELECT":
+            await field.select_option(value)
+        else:
+            await field.fill(value)
+    async with page.expect_navigation():
+        await form.locator("button[type=submit]").click()
+
+
+async def test_logged_out_visitor_is_sent_to_login(browser, web, client):
+    iid = await start(client)
+    ctx = await browser.new_context(locale="zh-CN")
+    page = await ctx.new_page()
+    for path in ("/", f"/incidents/{iid}"):
+        await page.goto(f"{web.url}{path}")
+        assert re.search(r"/login\?next=", page.url), page.url
+        assert await page.locator("h1").inner_text() == "登录"
+    await shot(page, "logged-out-to-login")
+    # A wrong password says so, in Chinese; then the right one lands where the visitor was going.
+    await page.fill("input[name=username]", "li")
+    await page.fill("input[name=password]", "not-the-password")
+    await page.click("button[type=submit]")
+    assert "用户名或密码错误" in await page.locator(".error").inner_text()
+    await page.fill("input[name=password]", password("li"))
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{web.url}/incidents/{iid}")
+    assert await page.locator("h1").inner_text() == "桃河化工厂储罐泄漏"
+    cookie = next(c for c in await ctx.cookies() if c["name"] == "ecoplan_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    # Logging out ends the session: the board sends the visitor to login again.
+    await page.click("header button[type=submit]")
+    await page.goto(f"{web.url}/")
+    assert "/login" in page.url
+    await ctx.close()
+
+
+async def test_login_then_board(browser, web, client):
+    await start(client, county="盂县", title="盂县尾矿库渗漏")
+    ctx, page = await logged_in(browser, web, "du")
+    assert page.url == f"{web.url}/"
+    assert await page.locator("h1").inner_text() == "总览"
+    assert "杜督查（du）" in await page.locator("header").inner_text()
+    await page.locator("#board").get_by_text("盂县").first.wait_for()
+    for heading in ("按阶段", "按级别", "按县（区）", "逾期", "停滞"):
+        await page.get_by_role("heading", name=re.compile(heading)).first.wait_for()
+    await shot(page, "board")
+    await ctx.close()
+
+
+async def test_post_without_csrf_token_is_refused(browser, web, client):
+    iid = await start(client)
+    before = await api.status(client, iid)
+    ctx, page = await logged_in(browser, web, "li", f"/incidents/{iid}")
+    await page.locator("form[data-action=activate_response] input[name=csrf_token]").evaluate("e => e.remove()")
+    await page.locator("details:has(form[data-action=activate_response]) > summary").click()
+    async with page.expect_navigation() as nav:
+        await page.locator("form[data-action=activate_response] button[type=submit]").click()
+    assert (await nav.value).status == 403
+    assert "CSRF" in await page.locator(".error").inner_text()
+    await shot(page, "csrf-refused")
+    after = await api.status(client, iid)
+    assert after["stage"] == "reported" and after["timeline"] == before["timeline"]
+    # A token from another session is no better.
+    status = await page.evaluate("""async ([url]) => {
+        const body = new URLSearchParams({csrf_token: "forged-token-0123456789"});
+        return (await fetch(url, {method: "POST", body})).status; }""",
+                                 [f"/incidents/{iid}/actions/activate_response"])
+    assert status == 403
+    assert (await api.status(client, iid))["timeline"] == before["timeline"]
+    await ctx.close()
+
+
+async def test_supervisor_sees_no_action_and_a_forged_post_gets_403(browser, web, client):
+    iid = await start(client)
+    before = await api.status(client, iid)
+    ctx, page = await logged_in(browser, web, "du", f"/incidents/{iid}")
+    assert await page.locator("form[data-action]").count() == 0
+    assert await page.locator("#no-actions").is_visible()
+    # The forged post carries the supervisor's own, valid CSRF token: the role decides.
+    csrf = await page.locator("header input[name=csrf_token]").input_value()
+    status, text = await page.evaluate("""async ([url, csrf]) => {
+        const body = new URLSearchParams({csrf_token: csrf});
+        const r = await fetch(url, {method: "POST", body});
+        return [r.status, await r.text()]; }""", [f"/incidents/{iid}/actions/activate_response", csrf])
+    assert status == 403 and "督查不能办理「启动应急响应」" in text
+    await shot(page, "supervisor-no-actions")
+    after = await api.status(client, iid)
+    assert after["stage"] == "reported" and after["timeline"] == before["timeline"]
+    await ctx.close()
+
+
+async def test_overdue_deadline_appears_on_an_open_board_without_reload(browser, web, client):
+    ctx, page = await logged_in(browser, web, "du")
+    await page.evaluate("window.__same_page = true")
+    # 一般 (IV): the initial report is due 4 h after discovery; discovered 4 h − 3 s ago.
+    title = f"逾期测试-{now():%H%M%S%f}"
+    await start(client, title=title, discovered_at=(now() - timedelta(hours=4) + timedelta(seconds=3)).isoformat(),
+                reported_at=(now() - timedelta(minutes=1)).isoformat(), assessment={})
+    row = page.locator("#overdue tr", has_text=title)
+    await row.wait_for(timeout=30_000)
+    assert await page.evaluate("window.__same_page === true")  # no reload happened
+    assert "初报" in await row.inner_text()
+    await shot(page, "board-overdue-live")
+    await ctx.close()
+
+
+async def test_whole_termination_in_the_console(browser, web, client):
+    """The duty officer reports and dispatches, the commander activates; three leads sign on a
+    phone, one rejecting first; the commander approves."""
+    iid = await start(client)
+    path = f"/incidents/{iid}"
+    duty_ctx, duty = await logged_in(browser, web, "wangwei", path)
+    boss_ctx, boss = await logged_in(browser, web, "li", path)
+
+    await take(duty, "submit_report", **{"kind": "initial", "content.summary": "储罐泄漏，部分物料进入桃河"})
+    assert "已办理：信息报告" in await duty.locator(".ok-box").inner_text()
+    await boss.reload()
+    await take(boss, "activate_response", level="III", reason="下游有饮用水源地")
+    assert await boss.locator("#stage").inner_text() == "启动响应"
+    await duty.reload()
+    await take(duty, "dispatch", **{f"leads.{g}": u for g, u in LEADS.items()})
+    await take(duty, "propose_termination", reason="特征污染物已降至本底水平")
+    assert await duty.locator("#stage").inner_text() == "终止签报"
+
+    leads = {g: await logged_in(browser, web, u, path, viewport=PHONE) for g, u in LEADS.items()}
+    _, qian = leads["investigation"]
+    await take(qian, "sign_off", decision="reject", opinion="")  # a rejection needs an opinion
+    assert await qian.locator(".error").count() == 1
+    await take(qian, "sign_off", decision="reject", opinion="下游断面仍超标")
+    await shot(qian, "lead-rejects-phone")
+    assert await qian.locator("#stage").inner_text() == "现场处置"
+
+    await duty.reload()
+    await take(duty, "propose_termination", reason="复测达标")
+    # The monitoring lead's page still shows round 1 (its form carries the round it showed):
+    # signing from it signs nothing in round 2, and the incident says which round is open.
+    _, zhang = leads["monitoring"]
+    assert await zhang.locator("form[data-action=sign_off] input[name=round]").input_value() == "1"
+    await take(zhang, "sign_off", decision="approve", opinion="同意终止")
+    error = await zhang.locator(".error").inner_text()
+    assert "round 1 is no longer open" in error and "round 2 is open" in error and "复测达标" in error
+    st = await api.status(client, iid)
+    assert st["open_round"] == 2 and st["signoffs"] == {} and len(st["signoff_history"]) == 1
+    for group, (_, page) in leads.items():
+        await page.reload()
+        options = await page.locator("form[data-action=sign_off] select[name=group] option").all_inner_texts()
+        assert len(options) == 1  # each lead signs only for the group it leads
+        assert await page.locator("form[data-action=sign_off] input[name=round]").input_value() == "2"
+        await take(page, "sign_off", decision="approve", opinion="同意终止")
+        assert "已办理" in await page.locator(".ok-box").inner_text()
+    await shot(leads["monitoring"][1], "lead-signs-phone")
+
+    await boss.reload()
+    await take(boss, "approve_termination", instruction="同意终止应急响应")
+    assert await boss.locator("#stage").inner_text() == "后期处置"
+    await shot(boss, "commander-approved")
+    st = await api.status(client, iid)
+    assert st["stage"] == "post_event" and st["level"] == "III"
+    assert [(s["round"], s["group"], s["decision"]) for s in st["signoff_history"]] == \
+        [(1, "investigation", "reject"), *((2, g, "approve") for g in LEADS)]
+    assert st["termination"]["approved_by"] == {"name": "li", "role": "指挥"}
+    for ctx in (duty_ctx, boss_ctx, *(c for c, _ in leads.values())):
+        await ctx.close()
+
+
+async def test_backdated_action_needs_its_reason_in_the_console(browser, web, client):
+    """A form's 发生时间 more than an hour back is refused without 补录说明, nothing applied;
+    with it the action is taken and the timeline shows the late entry and its reason."""
+    t = now()
+    iid = await start(client, discovered_at=(t - timedelta(hours=5)).isoformat(),
+                      reported_at=(t - timedelta(hours=4)).isoformat())
+    before = await api.status(client, iid)
+    ctx, page = await logged_in(browser, web, "li", f"/incidents/{iid}")
+    at = (t - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    await take(page, "activate_response", at=at)
+    assert "补录说明" in await page.locator(".error").inner_text()
+    after = await api.status(client, iid)
+    assert after["stage"] == "reported" and after["timeline"] == before["timeline"]
+    await take(page, "activate_response", at=at, backdate_reason="夜间通讯中断，事后补录")
+    assert "已办理：启动应急响应" in await page.locator(".ok-box").inner_text()
+    assert "补录：夜间通讯中断，事后补录" in await page.locator("#timeline").inner_text()
+    await shot(page, "backdated-action")
+    st = await api.status(client, iid)
+    entry = next(e for e in st["timeline"] if e["action"] == "activate_response")
+    assert entry["backdate_reason"] == "夜间通讯中断，事后补录" and entry["at"].startswith(at)
+    await ctx.close()
