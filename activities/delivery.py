@@ -28,7 +28,7 @@ log = structlog.get_logger("ecoplan.delivery")
 class DeliveryItem(BaseModel):
     key: str  # the idempotency key: "<workflow id>/e<n>"
     kind: Literal["notify", "document"]
-    payload: dict  # a Notification or a Document
+    payload: dict = {}  # a Notification or a Document; empty when the batch is by reference
     attach_key: str | None = None  # a document (of this batch or an earlier one) the notification is about
     attach: dict | None = None  # its reference when written earlier: path, sha256
 
@@ -38,6 +38,13 @@ class DeliveryBatch(BaseModel):
     drill: bool = False
     items: list[DeliveryItem] = []
     timeline: list[dict] = []  # entries to append to the archive's timeline.jsonl
+    # By reference (claim check, engine 2.0 with the "delivery-by-ref" patch): the items carry
+    # only their keys and the timeline only its seq range; the activity reads the payloads and
+    # entries from the incident's `outbox` query, so they never enter history.
+    by_ref: bool = False
+    workflow_id: str = ""
+    timeline_after: int = 0
+    timeline_upto: int = 0
 
 
 class ItemOutcome(BaseModel):
@@ -64,6 +71,8 @@ class Deliverer:
     async def deliver(self, batch: DeliveryBatch) -> DeliveryResult:
         """The dossier is the incident's full record, read here with its `status` query rather
         than sent through history; the rest is file and HTTP work, done off the event loop."""
+        if batch.by_ref:
+            batch = await self._fill(batch)
         records: dict[str, dict] = {}
         for item in batch.items:
             if item.kind == "document" and item.payload.get("kind") == "dossier" and item.payload["data"].get("read"):
@@ -74,6 +83,22 @@ class Deliverer:
                     records[item.key] = {"__error__": f"could not read the incident's record: {e}"[:300]}
         return await asyncio.to_thread(self._deliver, batch, records)
 
+    async def _fill(self, batch: DeliveryBatch) -> DeliveryBatch:
+        """The payloads of a by-reference batch, read from the incident. If it cannot be read
+        the items come back failed (tried again later, like a channel that is down)."""
+        handle = self.client.get_workflow_handle(batch.workflow_id or f"incident-{batch.incident_id}")
+        try:
+            got = await handle.query("outbox", args=[[i.key for i in batch.items],
+                                                      batch.timeline_after, batch.timeline_upto])
+        except Exception as e:
+            why = f"could not read the incident's outbox: {e}"[:300]
+            return batch.model_copy(update={"items": [i.model_copy(update={"payload": {"__error__": why}})
+                                                      for i in batch.items], "timeline": []})
+        payloads = got.get("items", {})
+        items = [i.model_copy(update={"payload": payloads.get(i.key, {"__error__": "no longer in the outbox"})})
+                 for i in batch.items]
+        return batch.model_copy(update={"items": items, "timeline": got.get("timeline", [])})
+
     def _deliver(self, batch: DeliveryBatch, records: dict[str, dict]) -> DeliveryResult:
         timeline_to = self.archive.append_timeline(batch.incident_id, batch.timeline) if batch.timeline else 0
         written: dict[str, dict] = {}
@@ -81,6 +106,8 @@ class Deliverer:
         # Documents first: a notification in the same batch may be about one of them.
         for item in sorted(batch.items, key=lambda i: i.kind != "document"):
             try:
+                if "__error__" in item.payload:
+                    raise RuntimeError(item.payload["__error__"])
                 if item.kind == "document":
                     payload = item.payload
                     if item.key in records:

@@ -430,3 +430,49 @@ async def test_a_1x_incident_continued_as_new_runs_on_2_0_and_delivers_what_it_c
         # and it takes actions as a 2.0 incident
         await api.act(client, r.incident_id, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
         assert (await api.status(client, r.incident_id))["stage"] == "on_site"
+
+
+# ---------------------------------------------------------------------------- claim check: payloads stay out of history
+
+
+async def test_notification_payloads_and_timeline_never_enter_history(client, worker):
+    """Before: each delivery batch carried the notifications' subjects, recipients and details
+    (and timeline entries for the archive) as the activity's input, so every notice was in
+    history twice (state and input). Now the input names keys only; the texts are read with
+    the `outbox` query, and the notices still go out."""
+    title = f"按引用投递测试{uuid.uuid4().hex[:6]}"
+    iid = await api.start_incident(client, report(title=title))
+    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, recommendation="建议发布黄色预警"))
+    await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
+    handle = client.get_workflow_handle(api.workflow_id(iid))
+    outbox = Path(worker.outbox_path)
+    # Delivered: the notices (with the title in their subject) reached the channel.
+
+    async def sent() -> int:
+        return sum(title in line for line in outbox.read_text(encoding="utf-8").splitlines()) if outbox.exists() else 0
+
+    await eventually(sent, lambda n: n >= 2, timeout=20)
+    inputs = []
+    async for ev in handle.fetch_history_events():
+        a = ev.activity_task_scheduled_event_attributes
+        if ev.HasField("activity_task_scheduled_event_attributes") and a.activity_type.name == "deliver":
+            inputs += [json.loads(p.data) for p in a.input.payloads]
+    assert inputs, "no deliver activity was scheduled"
+    for batch in inputs:
+        assert batch["by_ref"] is True
+        assert all(item["payload"] == {} for item in batch["items"])
+        assert batch["timeline"] == []
+        assert title not in json.dumps(batch, ensure_ascii=False)
+
+
+async def test_an_unreadable_outbox_is_tried_again_not_lost(client, tmp_path):
+    """The activity reads a by-reference batch from the incident; when it cannot (here: a
+    workflow id that does not exist), each item comes back failed and retryable."""
+    from activities.delivery import DeliveryBatch, DeliveryItem, Deliverer
+
+    d = Deliverer(settings_for(tmp_path), client)
+    batch = DeliveryBatch(incident_id="nope", by_ref=True, workflow_id=f"incident-nope-{uuid.uuid4().hex[:6]}",
+                          items=[DeliveryItem(key="k/e1", kind="notify")])
+    out = await d.deliver(batch)
+    assert [(o.key, o.ok, o.hopeless) for o in out.items] == [("k/e1", False, False)]
+    assert "could not read the incident's outbox" in out.items[0].error

@@ -46,15 +46,32 @@ def next_try(s: m.IncidentState) -> datetime | None:
     return min((datetime.fromisoformat(e["next_at"]) for e in s.outbox), default=None)
 
 
-def batch(s: m.IncidentState, items: list[dict], timeline_entries: list[m.TimelineEntry]) -> DeliveryBatch:
+def batch(s: m.IncidentState, items: list[dict], timeline_entries: list[m.TimelineEntry],
+          workflow_id: str = "", by_ref: bool = False) -> DeliveryBatch:
+    """The activity's input. By reference: keys and a seq range only (the activity reads the
+    payloads with the `outbox` query), so notification texts and timeline entries, already
+    in the state, are not written into history a second time."""
     docs = {d["key"]: d for d in s.documents if d.get("key")}
     out = []
     for e in items:
         attach = docs.get(e["attach"]) if e.get("attach") else None
-        out.append(DeliveryItem(key=e["key"], kind=e["kind"], payload=e["payload"], attach_key=e.get("attach"),
+        out.append(DeliveryItem(key=e["key"], kind=e["kind"], payload={} if by_ref else e["payload"],
+                                attach_key=e.get("attach"),
                                 attach=({"path": attach["path"], "sha256": attach["sha256"]} if attach else None)))
+    if by_ref:
+        return DeliveryBatch(incident_id=s.incident_id, drill=s.report.drill, items=out, by_ref=True,
+                             workflow_id=workflow_id,
+                             timeline_after=timeline_entries[0].seq - 1 if timeline_entries else 0,
+                             timeline_upto=timeline_entries[-1].seq if timeline_entries else 0)
     return DeliveryBatch(incident_id=s.incident_id, drill=s.report.drill, items=out,
                          timeline=[t.model_dump(mode="json") for t in timeline_entries])
+
+
+def read(s: m.IncidentState, keys: list[str], after: int, upto: int) -> dict:
+    """What a by-reference batch names: the outbox payloads and the timeline entries."""
+    wanted = set(keys)
+    return {"items": {e["key"]: e["payload"] for e in s.outbox if e["key"] in wanted},
+            "timeline": [t.model_dump(mode="json") for t in s.timeline if after < t.seq <= upto]}
 
 
 def settle(s: m.IncidentState, sent: list[dict], result: DeliveryResult | None, error: str | None,

@@ -287,8 +287,10 @@ class IncidentWorkflow:
     async def _flush(self, items: list[dict], entries: list[m.TimelineEntry]) -> None:
         result, error = None, None
         try:
+            by_ref = workflow.patched("delivery-by-ref")
             result = await workflow.execute_activity_method(
-                delivery.Deliverer.deliver, effects.batch(self.s, items, entries), **DELIVER)
+                delivery.Deliverer.deliver,
+                effects.batch(self.s, items, entries, workflow.info().workflow_id, by_ref), **DELIVER)
         except ActivityError as e:
             error = _cause(e)
         effects.settle(self.s, items, result, error, self._now())
@@ -496,6 +498,14 @@ class IncidentWorkflow:
             "allowed_actions": [t for t in checks.ACTION_NAMES if self.lc.allowed(t)],
             "engine": 2,
         }
+
+    @workflow.query
+    def outbox(self, keys: list[str], after: int, upto: int) -> dict:
+        """For the delivery activity (claim check): the payloads of the named outbox items
+        and the timeline entries after..upto."""
+        if self.v1 is not None or not self._ready:
+            return {"items": {}, "timeline": []}
+        return effects.read(self.s, keys, after, upto)
 
     # ------------------------------------------------------------------ 3. warning
 
