@@ -4,6 +4,8 @@ test_time_skipping; every wait is bounded polling (tests.helpers.eventually)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 from datetime import datetime
 from pathlib import Path
@@ -81,11 +83,18 @@ def outbox(settings: ActivitySettings, iid: str) -> list[dict]:
 
 
 async def outbox_events(settings: ActivitySettings, iid: str, *events: str, timeout: float = 15) -> list[dict]:
-    """Wait until the outbox holds every named event of the incident; return its rows."""
+    """Wait until the outbox holds every named event of the incident (an event named n times:
+    at least n rows of it; deliveries go out in batches, so the last may come later); return its rows."""
+    want = Counter(events)
+
     async def read():
         return outbox(settings, iid)
 
-    return await eventually(read, lambda rows: set(events) <= {r["event"] for r in rows}, timeout=timeout)
+    def holds(rows: list[dict]) -> bool:
+        got = Counter(r["event"] for r in rows)
+        return all(got[e] >= n for e, n in want.items())
+
+    return await eventually(read, holds, timeout=timeout)
 
 
 def archive(settings: ActivitySettings, iid: str) -> dict[str, str]:

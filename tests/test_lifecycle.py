@@ -169,7 +169,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     assert len(dossier["timeline"]) == len(st["timeline"])
 
     # notifications
-    rows = await outbox_events(worker, iid, "response_activated", "info_report", "groups_dispatched",
+    rows = await outbox_events(worker, iid, "response_activated", *["info_report"] * 3, "groups_dispatched",
                                "termination_proposed", "termination_ready", "response_terminated",
                                "assessment_report_submitted", "incident_closed")
     by_event = {row["event"]: row for row in rows}
@@ -306,7 +306,7 @@ async def test_level_adjustment(client, worker):
         ("II", "III", "疏散人员已返回")]
     assert [d["name"] for d in st["deadlines"]].count("readiness") == 1
     assert len(timeline(st, "adjust_level")) == 3
-    await outbox_events(worker, iid, "level_adjusted")
+    await outbox_events(worker, iid, "level_adjusted", "level_adjusted", "level_adjusted")
     assert len([row for row in outbox(worker, iid) if row["event"] == "level_adjusted"]) == 3
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await refused(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="IV", reason="x"),
