@@ -258,3 +258,79 @@ async def test_backdated_action_needs_its_reason_in_the_console(browser, web, cl
     entry = next(e for e in st["timeline"] if e["action"] == "activate_response")
     assert entry["backdate_reason"] == "夜间通讯中断，事后补录" and entry["at"].startswith(at)
     await ctx.close()
+
+
+async def test_new_incident_form_grades_as_one_types_and_starts_the_incident(browser, web, client):
+    """A duty officer enters a report in the console: the 附表1 level follows what is typed
+    (no reload), bad input is refused in Chinese with nothing lost, and the incident starts."""
+    ctx, page = await logged_in(browser, web, "wangwei", "/incidents/new", viewport=PHONE)
+    assert await page.locator("h1").inner_text() == "新建事件（接报）"
+    title = f"平定县桃河油罐车侧翻{now().strftime('%H%M%S%f')}"
+    await page.fill("input[name=title]", title)
+    await page.fill("input[name=county]", "平定县")
+    await page.fill("input[name=location]", "桃河娘子关段")
+    await page.select_option("select[name=incident_type]", "hazardous_chemicals")
+    await page.select_option("select[name=source]", "linkage_119")
+    level = page.locator("#grading-level")
+    await page.fill("input[name=direct_loss_yuan]", "")
+    await level.filter(has_text="IV级").wait_for()  # nothing known: 一般
+    # 附表1 较大 2: 10 to 50 poisoned or seriously injured → III (typed, not submitted).
+    await page.fill("input[name=poisoned_or_injured]", "12")
+    await level.filter(has_text="III级").wait_for(timeout=5000)
+    assert "中毒" in await page.locator("#grading-reasons").inner_text()
+    # 附表1 重大: a county town's drinking-water source cut → II, shown at once.
+    await page.select_option("select[name=drinking_water_interrupted]", "county")
+    await level.filter(has_text="II级").wait_for(timeout=5000)
+    await shot(page, "new-incident-grading")
+    # Reported before discovered: refused in one Chinese sentence, what was typed kept.
+    await page.fill("input[name=discovered_at]", "2026-11-29T10:00")
+    await page.fill("input[name=reported_at]", "2026-11-29T09:00")
+    async with page.expect_navigation():
+        await page.click("form#new-incident button[type=submit]")
+    assert "接报时间早于发现时间" in await page.locator(".error").inner_text()
+    assert await page.locator("input[name=title]").input_value() == title
+    assert await page.locator("input[name=poisoned_or_injured]").input_value() == "12"
+    # Corrected, the incident starts and its page opens, graded II.
+    t0 = (now() - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M")
+    t1 = (now() - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
+    await page.fill("input[name=discovered_at]", t0)
+    await page.fill("input[name=reported_at]", t1)
+    async with page.expect_navigation():
+        await page.click("form#new-incident button[type=submit]")
+    assert re.search(r"/incidents/[^/?]+\?started=1$", page.url), page.url
+    assert await page.locator("h1").inner_text() == title
+    iid = page.url.split("/incidents/")[1].split("?")[0]
+    st = await api.status(client, iid)
+    assert (st["title"], st["graded_level"], st["county"], st["source"]) == (title, "II", "平定县", "linkage_119")
+    await shot(page, "new-incident-started")
+    await ctx.close()
+
+
+async def test_new_incident_form_is_not_offered_to_a_lead_and_a_forged_post_is_refused(browser, web, client):
+    ctx, page = await logged_in(browser, web, "zhang", "/")
+    assert await page.locator("header a[href='/incidents/new']").count() == 0
+    resp = await page.goto(f"{web.url}/incidents/new")
+    assert resp.status == 403
+    await ctx.close()
+
+
+async def test_drill_started_from_a_scenario_and_its_report(browser, web, client):
+    ctx, page = await logged_in(browser, web, "wangwei", "/drills")
+    assert await page.locator("h1").inner_text() == "演练"
+    buttons = page.locator("form.inline-form button")
+    assert await buttons.count() >= 3  # the three shipped scenarios
+    async with page.expect_navigation():
+        await buttons.first.click()
+    assert "?started=1" in page.url
+    iid = page.url.split("/incidents/")[1].split("?")[0]
+    st = await api.status(client, iid)
+    assert st["drill"] is True and "演练" in st["title"]
+    await page.goto(f"{web.url}/drills/{iid}/report")
+    report = await page.locator("#drill-report").inner_text()
+    assert st["title"] in report or iid in report
+    await shot(page, "drill-report")
+    # A real incident has no drill report.
+    real = await start(client)
+    resp = await page.goto(f"{web.url}/drills/{real}/report")
+    assert resp.status == 404
+    await ctx.close()

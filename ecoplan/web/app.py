@@ -275,6 +275,8 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         s = ctx.pop("_session", None) or session(request)
         ctx = {"account": s.account if s else None, "csrf": s.csrf if s else "",
                "role_name": (authority.role(s.account.role).name if s and authority.role(s.account.role) else ""),
+               "may_start_incident": bool(s) and authority.may(s.account.role, "start_incident") is None,
+               "reads_all": bool(s) and authority.reads(s.account.role) == "all",
                **ctx}
         resp = templates.TemplateResponse(request, name, ctx, status_code=status)
         resp.headers["Cache-Control"] = "no-store"
@@ -303,6 +305,12 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         return form
 
     # -------------------------------------------------------------- console pages
+
+    # Before /incidents/{incident_id}: "/incidents/new" must not be taken for an incident id.
+    from ecoplan.web import pages
+
+    pages.add_routes(app, pages.Deps(session=session, page=page, to_login=to_login, check_csrf=check_csrf,
+                                     get_client=get_client, wait_ready=wait_ready))
 
     @app.get("/login", include_in_schema=False)
     async def login_get(request: Request, next: str = "/"):
@@ -458,13 +466,13 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
                 "stages": [x for x in STAGE_NAMES if x != "warning" or st.get("warning")]}
 
     @app.get("/incidents/{incident_id}", include_in_schema=False)
-    async def incident_page(request: Request, incident_id: str, done: str | None = None):
+    async def incident_page(request: Request, incident_id: str, done: str | None = None, started: str | None = None):
         s = session(request)
         if s is None:
             return to_login(request)
         ctx = await incident_context(await get_client(), s, incident_id)
         r = authority.rule(done) if done else None
-        return page(request, "incident.html", {**ctx, "done": r.name if r else None})
+        return page(request, "incident.html", {**ctx, "done": r.name if r else ("建立事件" if started else None)})
 
     @app.get("/incidents/{incident_id}/live", include_in_schema=False)
     async def incident_live(request: Request, incident_id: str):
