@@ -52,6 +52,10 @@ def render(r: dict) -> str:
                    f"| bare `Running` list ({top['bare_list']['rows']:,} rows) p95 {_f(sq['baseline_p95_ms'])} ms "
                    f"| {_f(sq['ratio'], 2)} | p95 ≤ {sq['goal_overdue_p95_ms_max']:.0f} ms and ≤ {sq['goal_ratio_max']}× "
                    f"| {_met(sq['goal_met'])} |")
+    if sq and sq.get("board_p95_ms") is not None:
+        out.append(f"| 3b | 总览 board (`GET /board/live`, a supervisor's session) over {sq['open_incidents']:,} open "
+                   f"| p50 {_f(sq['board_p50_ms'])} ms, p95 {_f(sq['board_p95_ms'])} ms | — | — "
+                   f"| p95 ≤ {sq['goal_board_p95_ms_max']:.0f} ms | {_met(sq['board_goal_met'])} |")
     wm = r.get("worker_memory")
     if wm:
         out.append(f"| 4 | worker peak RSS, {wm['open_incidents']:,} open | {_f(wm['peak_rss_mb'])} MB "
@@ -78,11 +82,12 @@ def render(r: dict) -> str:
 
         out += ["", "Growth, supervisor views (p95 ms; rows shown in brackets) and worker RSS. The CLI's default "
                 "shows the 50 most urgent rows; `--all` shows every one:", "",
-                "| open | overdue | stuck | list | overdue --all | same query, bare | stuck --all | list --all "
+                "| open | overdue | stuck | list | board | overdue --all | same query, bare | stuck --all | list --all "
                 "| bare `Running` list | overdue / bare list | worker RSS MB | time to open |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for s in sq["by_size"]:
             out.append(f"| {s['open_incidents']:,} | {cell(s, 'overdue')} | {cell(s, 'stuck')} | {cell(s, 'list')} "
+                       f"| {_f(s['board']['p95_ms']) if 'board' in s else '—'} "
                        f"| {cell(s, 'overdue_all')} | {cell(s, 'bare_overdue_list')} | {cell(s, 'stuck_all')} "
                        f"| {cell(s, 'list_all')} | {cell(s, 'bare_list')} | {_f(s['overdue_vs_bare_p95'], 2)} "
                        f"| {_f(s['worker_rss_mb'])} | {_f(s['populate_s'])} s |")

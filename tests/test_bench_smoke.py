@@ -50,7 +50,7 @@ def test_bench_harness_smoke(tmp_path):
     assert so["samples"] == 3 and _number(so["p50_ms"]) and _number(so["baseline_p50_ms"])
 
     sq = r["supervisor_queries"]
-    assert sq["open_incidents"] == 3 and _number(sq["overdue_p95_ms"])
+    assert sq["open_incidents"] == 3 and _number(sq["overdue_p95_ms"]) and _number(sq["board_p95_ms"])
     top = sq["by_size"][-1]
     assert top["visible"]["running"] == 3
     assert top["bare_list"]["rows"] == 3 and top["list"]["rows"] == 3
