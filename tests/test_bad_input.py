@@ -58,9 +58,10 @@ async def stages(client, worker) -> dict[str, str]:
     iid = await new("TA")
     await to_termination_pending(client, iid)
     await sign_all(client, iid)
-    iid = await new("post_event")
+    # III: the assessment report is the bureau's own step (5.3), so close waits for it (plan duties)
+    iid = await new("post_event", assessment=Assessment(direct_loss_yuan=5_000_000))
     await to_post_event(client, iid)
-    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
+    await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="省厅调查报告"))
     iid = await new("closed")
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
     await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
@@ -411,6 +412,8 @@ INPUTS = {
     "request_support": lambda: m.RequestSupport(by=DUTY, partner="fire", request="派专家"),
     "answer_support": lambda: m.SupportAnswer(by=DUTY, request_no=1, answer="accepted"),
     "record_joint_investigation": lambda: m.RecordJointInvestigation(by=DUTY, members=["王"]),
+    "record_other_termination": lambda: m.RecordOtherTermination(by=DUTY, document="县政府终止响应通知"),
+    "record_other_act": lambda: m.RecordOtherAct(by=DUTY, step="aftercare", document="县政府善后方案"),
 }
 
 
@@ -479,7 +482,7 @@ API_CASES = [
      lambda: m.AssessmentReviewPassed(by=DUTY, review_date=(now() + timedelta(days=2)).date()), ["in the future"]),
     ("assessment-report-missing-recipient", PE, "submit_assessment_report",
      lambda: m.SubmitAssessmentReport(by=DUTY, recipients=["市人民政府"]), ["not passed review"]),
-    ("close-too-early", PE, "close", lambda: m.Close(by=DUTY), ["cannot close yet"]),
+    ("close-too-early", PE, "close", lambda: m.Close(by=DUTY), ["cannot close yet", "assessment report is not submitted"]),
 ]
 
 

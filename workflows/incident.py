@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle import Lifecycle
 
 ENGINE_2 = "incident-2"  # the patch that marks an incident run by this engine
+DUTIES = "level-duties"  # per-level duties (plan.duties) decide close and the county's termination
 SHANGHAI = plan_calendar.SHANGHAI
 Refused = checks.Refused
 
@@ -128,6 +129,7 @@ class IncidentWorkflow:
         self.s = s = m.IncidentState(incident_id=workflow.info().workflow_id.removeprefix("incident-"),
                                      report=report, stage_entered_at=min(report.reported_at, now))
         self.lc = Lifecycle(self, stage=s.stage, on_stage_change=self._stage_changed)
+        s.duties = workflow.patched(DUTIES)
         req = plan_snap.PlanRequest(plan=report.plan, assessment=report.assessment)
         wait = PLAN_RETRY_FIRST
         while True:
@@ -153,7 +155,8 @@ class IncidentWorkflow:
                      "joint_investigation": None, "fire_engaged": report.source == "linkage_119"}
         if report.assessment.cross_boundary != "none":
             linkage.cross_boundary(self, report.assessment.cross_boundary, [], report.reported_at, reporter)
-        self._start_deadline("initial_report", report.discovered_at, g.level, None)
+        for name in self._started_on("discovered"):
+            self._start_deadline(name, report.discovered_at, g.level, None)
 
     def _adopt(self, state: m.IncidentState) -> None:
         self.s = state
@@ -346,20 +349,29 @@ class IncidentWorkflow:
 
     # ------------------------------------------------------------------ deadlines an action starts
 
+    def _started_on(self, event: str) -> list[str]:
+        """The plan's deadlines whose clock the event starts (their `starts_on`), in plan order."""
+        return [d.name for d in self.s.plan.deadlines if d.starts_on == event]
+
+    @staticmethod
+    def _review_start(review_date) -> datetime:
+        # The report deadline counts working days from the day after the review date.
+        return datetime.combine(review_date, datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=12)
+
     def _deadlines_started_by(self, action: str, inp, got) -> list[tuple[str, datetime, object]]:
         s = self.s
         if action == "activate_response":
             at, level = got
-            return [("readiness", at, level)]
-        if action == "adjust_level" and not any(d.name == "readiness" for d in s.deadlines):
-            return [("readiness", got, inp.level)]
-        if action == "approve_termination":
-            return [("assessment_completion", got, s.level), ("investigation", got, s.level)]
+            return [(n, at, level) for n in self._started_on("response_activated")]
+        if action == "adjust_level":
+            return [(n, got, inp.level) for n in self._started_on("response_activated")
+                    if not any(d.name == n for d in s.deadlines)]
+        if action in ("approve_termination", "record_other_termination"):
+            at = got if action == "approve_termination" else got[0]
+            return [(n, at, s.level) for n in self._started_on("response_terminated")]
         if action == "assessment_review_passed":
             _, review_date = got
-            # The report deadline counts working days from the day after the review date.
-            return [("assessment_report", datetime.combine(review_date, datetime.min.time(), tzinfo=SHANGHAI)
-                     + timedelta(hours=12), s.level)]
+            return [(n, self._review_start(review_date), s.level) for n in self._started_on("assessment_review_passed")]
         return []
 
     async def _prepare(self, action: str, inp, got) -> dict:
@@ -378,8 +390,10 @@ class IncidentWorkflow:
                 asks.append((name, deadlines.calendar_request(rule, start, level)))
         # The stage the action enters, when its stuck marker counts working days (post_event):
         # asked in the same call, so the state is whole when the action returns.
-        within = s.plan.stage_expectations.get("post_event") if action == "approve_termination" else None
-        stuck = [plan_deadlines.TimeRequest(start=got, duration=within)] if within and within.is_working_days else []
+        ends = action in ("approve_termination", "record_other_termination")
+        within = s.plan.stage_expectations.get("post_event") if ends else None
+        start = got[0] if action == "record_other_termination" else got
+        stuck = [plan_deadlines.TimeRequest(start=start, duration=within)] if within and within.is_working_days else []
         if not asks and not stuck:
             return {}
         answer = await self._ask_calendar(plan_deadlines.CalendarQuestion(deadlines=[r for _, r in asks], times=stuck))
@@ -402,6 +416,11 @@ class IncidentWorkflow:
         deadlines.already_met(s, d)
         self._deadline_scheduled(d)
         return d
+
+    def _start_deadlines(self, started: list, prepared: dict) -> str:
+        """Open the deadlines an action starts; the notes for its reply."""
+        return "".join(self._due_note(self._start_deadline(n, start, level, prepared.get(n)))
+                       for n, start, level in started)
 
     def _deadline_scheduled(self, d: m.Deadline) -> None:
         if d.due_at is None:
@@ -427,6 +446,12 @@ class IncidentWorkflow:
 
     def assessment_report_submitted(self) -> bool:
         return "assessment_report_submitted" in self.s.events
+
+    def termination_is_others(self) -> bool:
+        return self.s.duties and checks.duty(self.s, "termination").mode == "records"
+
+    def duties_done(self) -> bool:
+        return not checks.close_missing(self.s)
 
     # ------------------------------------------------------------------ actions: the pipeline
 
@@ -494,6 +519,7 @@ class IncidentWorkflow:
             "faults": publishing.faults(s),
             "deliveries_overdue": effects.overdue(s),
             "allowed_actions": [t for t in checks.ACTION_NAMES if self.lc.allowed(t)],
+            "duties": checks.duties_view(s),
             "engine": 2,
         }
 
@@ -569,8 +595,8 @@ class IncidentWorkflow:
         self.notify("response_activated", f"启动{brief.response_name}：{r.title}", recipients,
                     {"level": level.value, "city_started": inp.city_started})
         linkage.bulletin(self, "response_activated", at)
-        d = self._start_deadline("readiness", at, level, prepared.get("readiness"))
-        return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated{self._due_note(d)}")
+        notes = self._start_deadlines(self._deadlines_started_by("activate_response", inp, got), prepared)
+        return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated{notes}")
 
     @workflow.update
     async def record_city_started(self, inp: m.RecordCityStarted) -> m.ActionResult:
@@ -583,8 +609,9 @@ class IncidentWorkflow:
     def _apply_record_city_started(self, inp: m.RecordCityStarted, at: datetime, _p) -> m.ActionResult:
         self.s.city_started = True
         self.transition("record_city_started", at, inp, {"note": timeline.short(inp.note)})
-        return self._result("record_city_started",
-                            "recorded: the city government started its response; the city HQ decides termination (4.4)")
+        decides = ("the city HQ decides termination (4.4)" if self.s.plan.termination.city_decides_when_city_started
+                   else "the plan leaves termination with the bureau's headquarters")
+        return self._result("record_city_started", f"recorded: the city government started its response; {decides}")
 
     @workflow.update
     async def adjust_level(self, inp: m.AdjustLevel) -> m.ActionResult:
@@ -603,8 +630,8 @@ class IncidentWorkflow:
                                                   "reason": timeline.short(inp.reason)})
         self.notify("level_adjusted", f"响应级别调整 {old.value}→{inp.level.value}：{s.report.title}",
                     s.plan.report_recipients, {"reason": inp.reason})
-        d = self._start_deadline("readiness", at, inp.level, prepared.get("readiness"))
-        return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5){self._due_note(d)}")
+        notes = self._start_deadlines(self._deadlines_started_by("adjust_level", inp, at), prepared)
+        return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5){notes}")
 
     @workflow.update
     async def dispatch(self, inp: m.Dispatch) -> m.ActionResult:
@@ -764,10 +791,8 @@ class IncidentWorkflow:
         self.notify("response_terminated", f"应急响应终止：{s.report.title}",
                     s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
                     {"instruction": inp.instruction})
-        notes = [self._due_note(self._start_deadline(name, at, s.level, prepared.get(name)))
-                 for name in ("assessment_completion", "investigation")]
-        return self._result("approve_termination",
-                            "termination approved; post-event handling (5.x) begins" + "".join(notes))
+        notes = self._start_deadlines(self._deadlines_started_by("approve_termination", inp, at), prepared)
+        return self._result("approve_termination", "termination approved; post-event handling (5.x) begins" + notes)
 
     # ------------------------------------------------------------------ 5. post-event
 
@@ -810,12 +835,11 @@ class IncidentWorkflow:
         at, review_date = got
         s = self.s
         s.review_date = review_date
-        [(_, start, _)] = self._deadlines_started_by("assessment_review_passed", inp, got)
+        start = self._review_start(review_date)
         entry = self.transition("assessment_review_passed", at, inp, {"review_date": review_date.isoformat()})
         self._event("assessment_review_passed", min(start, at), entry)
-        d = self._start_deadline("assessment_report", start, s.level, prepared.get("assessment_report"))
-        return self._result("assessment_review_passed",
-                            f"assessment report passed review on {review_date}{self._due_note(d)} (5.3)")
+        notes = self._start_deadlines(self._deadlines_started_by("assessment_review_passed", inp, got), prepared)
+        return self._result("assessment_review_passed", f"assessment report passed review on {review_date}{notes} (5.3)")
 
     @workflow.update
     async def submit_assessment_report(self, inp: m.SubmitAssessmentReport) -> m.ActionResult:
@@ -920,6 +944,58 @@ class IncidentWorkflow:
         linkage.joint_investigation(self, inp, at)
         return self._result("record_joint_investigation",
                             "joint investigation group with the fire brigade recorded (协议 二.5)")
+
+
+    # ------------------------------------------------------------------ per-level duties (plan.duties)
+
+    @workflow.update
+    async def record_other_termination(self, inp: m.RecordOtherTermination) -> m.ActionResult:
+        return await self._act("record_other_termination", inp)
+
+    @record_other_termination.validator
+    def _v_record_other_termination(self, inp: m.RecordOtherTermination) -> None:
+        self._validate("record_other_termination", inp)
+
+    def _apply_record_other_termination(self, inp: m.RecordOtherTermination, got, prepared: dict) -> m.ActionResult:
+        at, body = got
+        s = self.s
+        act = {"body": body, "at": at.isoformat(), "document": timeline.short(inp.document), "by": inp.by.model_dump(),
+               "source": checks.duty(s, "termination").source}
+        s.other_acts["termination"] = act
+        entry = self.transition("record_other_termination", at, inp,
+                                {"body": body, "document": act["document"], "note": timeline.short(inp.note)})
+        self._event("response_terminated", at, entry)
+        if "stuck_after" in prepared:
+            s.stuck_after, s.stuck_key = prepared["stuck_after"], s.stage_entries
+        self.notify("response_terminated", f"应急响应终止（{body}）：{s.report.title}",
+                    s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
+                    {"body": body, "document": inp.document})
+        notes = self._start_deadlines(self._deadlines_started_by("record_other_termination", inp, got), prepared)
+        return self._result("record_other_termination",
+                            f"recorded: {body} ended the response ({act['document']}); post-event handling (5.x) "
+                            f"begins{notes}")
+
+    @workflow.update
+    async def record_other_act(self, inp: m.RecordOtherAct) -> m.ActionResult:
+        return await self._act("record_other_act", inp)
+
+    @record_other_act.validator
+    def _v_record_other_act(self, inp: m.RecordOtherAct) -> None:
+        self._validate("record_other_act", inp)
+
+    def _apply_record_other_act(self, inp: m.RecordOtherAct, got, _p) -> m.ActionResult:
+        at, body = got
+        s = self.s
+        d = checks.duty(s, inp.step)
+        s.other_acts[inp.step] = {"body": body, "at": at.isoformat(), "document": timeline.short(inp.document),
+                                  "by": inp.by.model_dump(), "mode": d.mode, "source": d.source}
+        entry = self.transition("record_other_act", at, inp, {"step": inp.step, "body": body, "mode": d.mode,
+                                                              "document": timeline.short(inp.document),
+                                                              "note": timeline.short(inp.note)})
+        if inp.step == "investigation":  # the investigation's clock (5.2) stops whoever investigated
+            self._event("investigation_completed", at, entry)
+        return self._result("record_other_act", f"recorded: {inp.step} by {body} ({timeline.short(inp.document)}), "
+                                                f"{d.source}")
 
 
 def _cause(e: ActivityError) -> str:
