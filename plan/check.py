@@ -204,6 +204,7 @@ def _bases(plan: Plan) -> list[Problem]:
     items += [(f"stage_expectations.{e.stage}", e) for e in plan.stage_expectations]
     if plan.linkage is not None:
         items.append(("linkage", plan.linkage))
+    items.append(("daily_report", plan.daily_report))
     for where, item in items:
         bases = item.basis
         for b in bases:

@@ -415,7 +415,9 @@ def _plan_coordination(status: dict, timeline: list[dict]) -> dict:
             continue
         rec = (status.get("other_acts") or {}).get(d["step"]) or d.get("recorded_as_other")
         others.append({"step": d["step"], "step_name": STEP_NAMES.get(d["step"], d["step"]), "mode": d["mode"],
-                       "body": d.get("body"), "source": d.get("source"), "needed": d["mode"] == "records",
+                       "body": d.get("body"), "source": d.get("source"),
+                       # done by the bureau itself (a IV response it ran through 附件2) needs no record
+                       "needed": d["mode"] == "records" and not d.get("done"),
                        "recorded": bool(rec), "document": (rec or {}).get("document"), "at": (rec or {}).get("at"),
                        "recorded_body": (rec or {}).get("body")})
     return {"city_started": bool(status.get("city_started")), "city_started_at": city_at,

@@ -165,7 +165,10 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     notice = next(t for n, t in files.items() if n.endswith("activation_notice.md"))
     assert f"启动局应急预案{level}级响应（{level_name}）" in notice
     assert r.county in notice and r.title in notice and "附件1" in notice
+    # 附件1's title as the plan prints it, the plan's name not repeated before it
+    assert notice.startswith("# 阳泉市生态环境局突发环境事件应急响应启动通知\n")
     form = next(t for n, t in files.items() if n.endswith("termination_form.md"))
+    assert form.startswith("# 阳泉市生态环境局突发环境事件应急响应终止签报单\n")
     for g in SIGNATORIES:
         assert f"{g} 同意终止" in form and LEADS[g] in form
     assert "同意终止应急响应，做好后期处置" in form and COMMANDER.name in form
@@ -284,6 +287,7 @@ async def test_rejected_round_then_approved_round(client, worker):
     assert res.stage == "post_event"
     files = await archived(worker, iid, "termination_form.md")
     form = next(t for n, t in files.items() if n.endswith("termination_form.md"))
+    assert form.startswith("# 阳泉市生态环境局突发环境事件应急响应终止签报单\n")
     assert "复测达标，同意" in form and opinion not in form  # the form is round 2's
     assert (await api.status(client, iid))["signoff_history"][1]["opinion"] == opinion  # round 1 kept
 
@@ -363,6 +367,7 @@ async def test_city_started_at_activation_city_decides_termination(client, worke
     assert res.stage == "post_event"
     files = await archived(worker, iid, "termination_form.md")
     form = next(t for n, t in files.items() if n.endswith("termination_form.md"))
+    assert form.startswith("# 阳泉市生态环境局突发环境事件应急响应终止签报单\n")
     assert "市指挥部决定（4.4）：市指挥部张总指挥决定终止" in form
 
 

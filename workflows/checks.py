@@ -173,7 +173,8 @@ def _others_not_own(s, step: str, how: str) -> None:
 def complete_investigation(s, lc, inp, now):
     at = common(s, lc, "complete_investigation", inp, now)
     if duty(s, "investigation").mode == "records":
-        _others_not_own(s, "investigation", "record it with record_other_act (step investigation, body, document)")
+        _others_not_own(s, "investigation", "record it with record_other_act (step investigation, body, document; "
+                          "ecoplan record-other --step investigation --document ...)")
     if "investigation_completed" in s.events:
         raise Refused(f"the investigation was completed at {fmt(s.events['investigation_completed'])}")
     return at

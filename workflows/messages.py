@@ -130,7 +130,7 @@ class SupportAnswer(Action):
 
 
 class RecordJointInvestigation(Action):
-    """联合调查组 with the fire brigade (协议 二.5), in post_event."""
+    """联合调查组 with the fire brigade (协议 二.5 及时成立): from activation on."""
 
     members: list[Name]
     note: Text = ""
