@@ -14,7 +14,6 @@ STEP_NAMES = {
     "dispatch": "派遣工作组（4.1, 4.3）", "termination": "响应终止（4.4, 附件2）", "investigation": "事件调查（5.2）",
     "assessment": "损害评估及报告（5.3）", "aftercare": "善后处置（5.1）", "final_report": "处理结果报告",
 }
-MODE_NAMES = {"performs": "本局办理", "optional": "本局视情况办理", "records": "登记他方行为", "assists": "本局配合/指导"}
 # Modes whose step close waits for: the bureau's own act, or its record of another's.
 NEEDED = ("performs", "records")
 _DEFAULT_MODE = {"aftercare": "optional"}
@@ -41,15 +40,6 @@ def final_report_required(t: DutyTable, level: Level | str) -> bool:
     return duty(t, level, "final_report").mode == "performs"
 
 
-def needed(t: DutyTable, level: Level | str, step: str) -> bool:
-    return duty(t, level, step).mode in NEEDED
-
-
-def records_other(t: DutyTable, level: Level | str, step: str) -> bool:
-    """Is the step another body's act that the bureau records (or may record, when it assists)?"""
-    return duty(t, level, step).mode in ("records", "assists")
-
-
 def describe(d: Duty, level: Level | str) -> str:
     """One line for a person: whose act the step is at this level, and the source."""
     lv = Level(level).value
@@ -64,5 +54,5 @@ def describe(d: Duty, level: Level | str) -> str:
     return f"{STEP_NAMES.get(d.step, d.step)}: {what} ({d.source})"
 
 
-__all__ = ["BUREAU", "DUTY_STEPS", "MODE_NAMES", "NEEDED", "STEP_NAMES", "DutyTable", "describe", "duty",
-           "final_report_required", "needed", "records_other", "table"]
+__all__ = ["BUREAU", "DUTY_STEPS", "NEEDED", "STEP_NAMES", "DutyTable", "describe", "duty",
+           "final_report_required", "table"]

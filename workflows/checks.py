@@ -262,7 +262,7 @@ def duties_view(s: m.IncidentState) -> list[dict]:
         other = s.other_acts.get(step)
         out.append({"step": step, "name": plan_duties.STEP_NAMES[step], "mode": d.mode, "body": d.body,
                     "source": d.source, "level": level.value,
-                    "needed_to_close": step in STEP_DONE and d.mode in plan_duties.NEEDED and s.duties,
+                    "needed_to_close": step in STEP_DONE and d.mode in plan_duties.NEEDED,
                     "done": step_done(s, step), "recorded_as_other": other})
     return out
 

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     import plan.snapshot as plan_snap
     import workflows.checks as checks
     import workflows.deadlines as deadlines
+    import workflows.duties as duties
     import workflows.effects as effects
     import workflows.legacy as legacy
     import workflows.linkage as linkage
@@ -155,7 +156,7 @@ class IncidentWorkflow:
                      "joint_investigation": None, "fire_engaged": report.source == "linkage_119"}
         if report.assessment.cross_boundary != "none":
             linkage.cross_boundary(self, report.assessment.cross_boundary, [], report.reported_at, reporter)
-        for name in self._started_on("discovered"):
+        for name in deadlines.started_on(self.s, "discovered"):
             self._start_deadline(name, report.discovered_at, g.level, None)
 
     def _adopt(self, state: m.IncidentState) -> None:
@@ -349,31 +350,6 @@ class IncidentWorkflow:
 
     # ------------------------------------------------------------------ deadlines an action starts
 
-    def _started_on(self, event: str) -> list[str]:
-        """The plan's deadlines whose clock the event starts (their `starts_on`), in plan order."""
-        return [d.name for d in self.s.plan.deadlines if d.starts_on == event]
-
-    @staticmethod
-    def _review_start(review_date) -> datetime:
-        # The report deadline counts working days from the day after the review date.
-        return datetime.combine(review_date, datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=12)
-
-    def _deadlines_started_by(self, action: str, inp, got) -> list[tuple[str, datetime, object]]:
-        s = self.s
-        if action == "activate_response":
-            at, level = got
-            return [(n, at, level) for n in self._started_on("response_activated")]
-        if action == "adjust_level":
-            return [(n, got, inp.level) for n in self._started_on("response_activated")
-                    if not any(d.name == n for d in s.deadlines)]
-        if action in ("approve_termination", "record_other_termination"):
-            at = got if action == "approve_termination" else got[0]
-            return [(n, at, s.level) for n in self._started_on("response_terminated")]
-        if action == "assessment_review_passed":
-            _, review_date = got
-            return [(n, self._review_start(review_date), s.level) for n in self._started_on("assessment_review_passed")]
-        return []
-
     async def _prepare(self, action: str, inp, got) -> dict:
         """What the action needs before it changes anything: the calendar's answer for the
         working-day deadlines it starts. None of the state is touched here."""
@@ -382,7 +358,7 @@ class IncidentWorkflow:
             wanted = [(d.name, d.started_at, s.level or s.grading.level) for d in s.deadlines
                       if d.due_at is None or (d.provisional and d.status in ("pending", "overdue"))]
         else:
-            wanted = self._deadlines_started_by(action, inp, got)
+            wanted = deadlines.started_by(self.s, action, inp, got)
         asks = []
         for name, start, level in wanted:
             rule = s.plan.deadline(name)
@@ -390,8 +366,7 @@ class IncidentWorkflow:
                 asks.append((name, deadlines.calendar_request(rule, start, level)))
         # The stage the action enters, when its stuck marker counts working days (post_event):
         # asked in the same call, so the state is whole when the action returns.
-        ends = action in ("approve_termination", "record_other_termination")
-        within = s.plan.stage_expectations.get("post_event") if ends else None
+        within = s.plan.stage_expectations.get("post_event") if action in duties.ENDS_RESPONSE else None
         start = got[0] if action == "record_other_termination" else got
         stuck = [plan_deadlines.TimeRequest(start=start, duration=within)] if within and within.is_working_days else []
         if not asks and not stuck:
@@ -418,7 +393,6 @@ class IncidentWorkflow:
         return d
 
     def _start_deadlines(self, started: list, prepared: dict) -> str:
-        """Open the deadlines an action starts; the notes for its reply."""
         return "".join(self._due_note(self._start_deadline(n, start, level, prepared.get(n)))
                        for n, start, level in started)
 
@@ -476,7 +450,8 @@ class IncidentWorkflow:
             got = self._check(action, inp)
             prepared = await self._prepare(action, inp, got)
             got = self._check(action, inp)  # the state may have moved while the calendar answered
-            result = getattr(self, f"_apply_{action}")(inp, got, prepared)  # no await from here on
+            apply = getattr(self, f"_apply_{action}", None) or (lambda *a: duties.APPLY[action](self, *a))
+            result = apply(inp, got, prepared)  # no await from here on
         self._dirty = True
         return result
 
@@ -595,7 +570,7 @@ class IncidentWorkflow:
         self.notify("response_activated", f"启动{brief.response_name}：{r.title}", recipients,
                     {"level": level.value, "city_started": inp.city_started})
         linkage.bulletin(self, "response_activated", at)
-        notes = self._start_deadlines(self._deadlines_started_by("activate_response", inp, got), prepared)
+        notes = self._start_deadlines(deadlines.started_by(self.s, "activate_response", inp, got), prepared)
         return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated{notes}")
 
     @workflow.update
@@ -630,7 +605,7 @@ class IncidentWorkflow:
                                                   "reason": timeline.short(inp.reason)})
         self.notify("level_adjusted", f"响应级别调整 {old.value}→{inp.level.value}：{s.report.title}",
                     s.plan.report_recipients, {"reason": inp.reason})
-        notes = self._start_deadlines(self._deadlines_started_by("adjust_level", inp, at), prepared)
+        notes = self._start_deadlines(deadlines.started_by(self.s, "adjust_level", inp, at), prepared)
         return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5){notes}")
 
     @workflow.update
@@ -791,7 +766,7 @@ class IncidentWorkflow:
         self.notify("response_terminated", f"应急响应终止：{s.report.title}",
                     s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
                     {"instruction": inp.instruction})
-        notes = self._start_deadlines(self._deadlines_started_by("approve_termination", inp, at), prepared)
+        notes = self._start_deadlines(deadlines.started_by(self.s, "approve_termination", inp, at), prepared)
         return self._result("approve_termination", "termination approved; post-event handling (5.x) begins" + notes)
 
     # ------------------------------------------------------------------ 5. post-event
@@ -835,10 +810,10 @@ class IncidentWorkflow:
         at, review_date = got
         s = self.s
         s.review_date = review_date
-        start = self._review_start(review_date)
+        start = deadlines.review_start(review_date)
         entry = self.transition("assessment_review_passed", at, inp, {"review_date": review_date.isoformat()})
         self._event("assessment_review_passed", min(start, at), entry)
-        notes = self._start_deadlines(self._deadlines_started_by("assessment_review_passed", inp, got), prepared)
+        notes = self._start_deadlines(deadlines.started_by(self.s, "assessment_review_passed", inp, got), prepared)
         return self._result("assessment_review_passed", f"assessment report passed review on {review_date}{notes} (5.3)")
 
     @workflow.update
@@ -956,25 +931,6 @@ class IncidentWorkflow:
     def _v_record_other_termination(self, inp: m.RecordOtherTermination) -> None:
         self._validate("record_other_termination", inp)
 
-    def _apply_record_other_termination(self, inp: m.RecordOtherTermination, got, prepared: dict) -> m.ActionResult:
-        at, body = got
-        s = self.s
-        act = {"body": body, "at": at.isoformat(), "document": timeline.short(inp.document), "by": inp.by.model_dump(),
-               "source": checks.duty(s, "termination").source}
-        s.other_acts["termination"] = act
-        entry = self.transition("record_other_termination", at, inp,
-                                {"body": body, "document": act["document"], "note": timeline.short(inp.note)})
-        self._event("response_terminated", at, entry)
-        if "stuck_after" in prepared:
-            s.stuck_after, s.stuck_key = prepared["stuck_after"], s.stage_entries
-        self.notify("response_terminated", f"应急响应终止（{body}）：{s.report.title}",
-                    s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
-                    {"body": body, "document": inp.document})
-        notes = self._start_deadlines(self._deadlines_started_by("record_other_termination", inp, got), prepared)
-        return self._result("record_other_termination",
-                            f"recorded: {body} ended the response ({act['document']}); post-event handling (5.x) "
-                            f"begins{notes}")
-
     @workflow.update
     async def record_other_act(self, inp: m.RecordOtherAct) -> m.ActionResult:
         return await self._act("record_other_act", inp)
@@ -982,20 +938,6 @@ class IncidentWorkflow:
     @record_other_act.validator
     def _v_record_other_act(self, inp: m.RecordOtherAct) -> None:
         self._validate("record_other_act", inp)
-
-    def _apply_record_other_act(self, inp: m.RecordOtherAct, got, _p) -> m.ActionResult:
-        at, body = got
-        s = self.s
-        d = checks.duty(s, inp.step)
-        s.other_acts[inp.step] = {"body": body, "at": at.isoformat(), "document": timeline.short(inp.document),
-                                  "by": inp.by.model_dump(), "mode": d.mode, "source": d.source}
-        entry = self.transition("record_other_act", at, inp, {"step": inp.step, "body": body, "mode": d.mode,
-                                                              "document": timeline.short(inp.document),
-                                                              "note": timeline.short(inp.note)})
-        if inp.step == "investigation":  # the investigation's clock (5.2) stops whoever investigated
-            self._event("investigation_completed", at, entry)
-        return self._result("record_other_act", f"recorded: {inp.step} by {body} ({timeline.short(inp.document)}), "
-                                                f"{d.source}")
 
 
 def _cause(e: ActivityError) -> str:
