@@ -166,6 +166,12 @@ CASES = [
     ("assessment-report/termination_pending", TP, ("submit-assessment-report",), 1, "in stage termination_pending"),
     ("close/on_site", OS, ("close",), 1, "cannot close the incident in stage on_site"),
     ("recompute/closed", CL, ("recompute-deadlines",), 1, "closed"),
+    # plan duties: another body's act, in the wrong stage, at the wrong level, or malformed
+    ("record-termination/reported", R, ("record-termination", "--document", "x"), 1, "in stage reported"),
+    ("record-other/level-III-own-step", PE, ("record-other", "--step", "assessment", "--document", "x"), 1,
+     "the bureau's own step at level III"),
+    ("record-other/bad-step", PE, ("record-other", "--step", "nope", "--document", "x"), 2, "step"),
+    ("record-other/blank-document", PE, ("record-other", "--step", "investigation", "--document", "  "), 2, "document"),
     # unknown group, duplicate sign-off, the wrong person, the commander too early or in the wrong role
     ("dispatch/unknown-group", RS, ("dispatch", *LEAD_ARGS, "--lead", "nosuch=某人"), 1, "unknown group 'nosuch'"),
     ("sign-off/unknown-group", TP, ("sign-off", "--group", "nosuch", "--lead", "某人"), 1, "unknown group 'nosuch'"),
