@@ -41,9 +41,15 @@ def _t(value: str | None) -> str:
     return datetime.fromisoformat(value).astimezone(SHANGHAI).strftime("%Y年%m月%d日%H时%M分")
 
 
+def _bureau(plan_title: str) -> str:
+    """The issuing bureau as the forms name it: 附件1/附件2 are titled 阳泉市生态环境局突发环境事件…,
+    not the plan's title (…应急预案) followed by the same words again."""
+    return plan_title.removesuffix("突发环境事件应急预案")
+
+
 def render_activation_notice(d: dict) -> str:
     return "\n".join([
-        f"# {d['plan_title']}突发环境事件应急响应启动通知",
+        f"# {_bureau(d['plan_title'])}突发环境事件应急响应启动通知",
         "",
         "市生态环境局突发环境事件应急指挥部",
         "",
@@ -64,7 +70,7 @@ def render_activation_notice(d: dict) -> str:
 
 def render_termination_form(d: dict) -> str:
     lines = [
-        f"# {d['plan_title']}突发环境事件应急响应终止签报单",
+        f"# {_bureau(d['plan_title'])}突发环境事件应急响应终止签报单",
         "",
         "签报单位：局突发环境事件应急指挥部办公室",
         "",

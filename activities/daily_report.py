@@ -1,5 +1,6 @@
-"""The daily duty report (零报告/日报告, seed 004) as an activity: compiled from the supervisor
-views (visibility queries) and written to the archive as JSON and Markdown."""
+"""The daily duty report (零报告/日报告, 临安监发〔2018〕42号) as an activity: compiled from the
+supervisor views (visibility queries) with the plan's daily_report settings, and written to
+the archive as JSON and Markdown."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ecoplan.views import daily_report, render_daily_report
 class DailyReportRequest(BaseModel):
     report_date: date | None = None  # default: today, Asia/Shanghai
     now: datetime | None = None  # default: the wall clock (activities may read it)
+    plan: str | None = None  # whose daily_report settings (plan id or path); None = the shipped default
 
 
 class DailyReportActivities:
@@ -28,7 +30,11 @@ class DailyReportActivities:
 
     @activity.defn
     async def compile_daily_report(self, req: DailyReportRequest) -> dict:
-        report = await daily_report(self.client, req.report_date, req.now)
+        from plan.loader import load_plan
+
+        # Time, period, recipients and contents are the plan's (read here, not in the workflow).
+        spec = load_plan(req.plan).plan.daily_report
+        report = await daily_report(self.client, req.report_date, req.now, spec)
         folder = self.settings.archive_dir / "daily"
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / report["report_date"]

@@ -257,6 +257,16 @@ def _status_text(s: dict) -> str:
     for f in s.get("faults") or []:
         lines.append(f"FAULT {f['fault']} since {f['since'][:16]}: " + str(f.get("error") or f.get("last") or
                                                                         f"{f.get('count')} deliveries"))
+    if s.get("duties"):
+        lines += ["", f"duties at level {s['duties'][0]['level']} (the plan's duties; * = close waits for it):"]
+        for d in s["duties"]:
+            other = d.get("recorded_as_other")
+            state = (f"recorded: {other['body']}, {other['document']}, {other['at'][:16]}" if other
+                     else "done by the bureau" if d["done"] else "—")
+            whose = {"performs": "the bureau's", "optional": "the bureau's if it decides (视情况)",
+                     "records": f"{d['body']}'s, recorded by the bureau", "assists": f"{d['body']}'s, the bureau assists"}
+            lines.append(f"  {'*' if d['needed_to_close'] else ' '} {d['step']:<13} {whose[d['mode']]}: {state}"
+                         f"  [{d['source'][:60]}]")
     if s.get("deadlines"):
         lines += ["", table([[d["name"], d["status"], d["due_date"] or (d["due_at"] or "computing")[:16],
                               "yes" if d["provisional"] else "",
@@ -536,6 +546,37 @@ def joint_investigation(incident_id: str, member: list[str] = typer.Option(..., 
 
     do_action(incident_id, "record_joint_investigation", RecordJointInvestigation, dict(
         by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, members=member, note=note), as_json)
+
+
+@app.command("record-termination")
+def record_termination(incident_id: str,
+                       document: str = typer.Option(..., "--document", help="the other body's document (文号 or title)"),
+                       body: Optional[str] = typer.Option(None, "--body", help="who ended the response (default: the plan's)"),
+                       note: str = typer.Option("", "--note"),
+                       by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                       backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
+    """Record that the body that led the response ended it (plan duties: the county at IV, 4.1.1)."""
+    from workflows.messages import RecordOtherTermination
+
+    do_action(incident_id, "record_other_termination", RecordOtherTermination, dict(
+        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, body=body, document=document,
+        note=note), as_json)
+
+
+@app.command("record-other")
+def record_other(incident_id: str,
+                 step: str = typer.Option(..., "--step", help="investigation | assessment | aftercare"),
+                 document: str = typer.Option(..., "--document", help="the other body's document (文号 or title)"),
+                 body: Optional[str] = typer.Option(None, "--body", help="who did it (default: the plan's)"),
+                 note: str = typer.Option("", "--note"),
+                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                 backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
+    """Record a post-event step that is another body's act at this level (plan duties; 32号令 第四条)."""
+    from workflows.messages import RecordOtherAct
+
+    do_action(incident_id, "record_other_act", RecordOtherAct, dict(
+        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, step=step, body=body,
+        document=document, note=note), as_json)
 
 
 # ------------------------------------------------------------------ supervisors

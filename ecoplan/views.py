@@ -311,24 +311,32 @@ async def list_incidents(client: Client, stage: str | None = None, level: str | 
 REPORT_HOUR = time(8, 0)  # the duty report's time, Asia/Shanghai
 
 
-def report_period(report_date: date, now: datetime) -> tuple[datetime, datetime]:
-    """A past date's report covers the 24 h up to its 08:00. Today's covers the time since
-    the last 08:00 report, and within the first hour after 08:00 (the scheduled run) the
-    whole day before it."""
-    eight = datetime.combine(report_date, REPORT_HOUR, SHANGHAI)
+def report_period(report_date: date, now: datetime, spec=None) -> tuple[datetime, datetime]:
+    """A past date's report covers the plan's period (24 h) up to its time (08:00). Today's
+    covers the time since the last report, and within the first hour after its time (the
+    scheduled run) the whole period before it."""
+    at = time(spec.hour, spec.minute) if spec is not None else REPORT_HOUR
+    period = spec.period.as_timedelta() if spec is not None else timedelta(days=1)
+    eight = datetime.combine(report_date, at, SHANGHAI)
     if report_date < now.date():
-        return eight - timedelta(days=1), eight
+        return eight - period, eight
     last = eight if now >= eight else eight - timedelta(days=1)
-    start = last - timedelta(days=1) if now - last < timedelta(hours=1) else last
+    start = last - period if now - last < timedelta(hours=1) else last
     return start, now
 
 
-async def daily_report(client: Client, report_date: date | None = None, now: datetime | None = None) -> dict:
+async def daily_report(client: Client, report_date: date | None = None, now: datetime | None = None,
+                       spec=None) -> dict:
     """零报告/日报告: open incidents by stage and level, incidents reported since the last
-    report (08:00 the day before), overdue and stuck ones, deadlines due in the next 24 h;
-    an explicit zero report when there is nothing."""
+    report, overdue and stuck ones, deadlines due soon; an explicit zero report when there
+    is nothing. Its time, period, look-ahead, recipients and contents are the plan's
+    (`daily_report`, local choices marked there)."""
+    from plan.models import DEFAULT_DAILY_REPORT
+
+    spec = spec or DEFAULT_DAILY_REPORT
     now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
-    period_start, period_end = report_period(report_date or now.date(), now)
+    period_start, period_end = report_period(report_date or now.date(), now, spec)
+    ahead = spec.look_ahead.as_timedelta()
     report_date = report_date or now.date()
     open_rows = await _rows(client, base_query())
     new_rows = await _rows(client, base_query(running=False)
@@ -336,7 +344,7 @@ async def daily_report(client: Client, report_date: date | None = None, now: dat
     due_soon = []
     for r in open_rows:
         nd = r.memo.get("next_deadline")
-        if nd and now <= datetime.fromisoformat(nd["due_at"]) <= now + timedelta(hours=24):
+        if nd and now <= datetime.fromisoformat(nd["due_at"]) <= now + ahead:
             due_soon.append({"incident_id": r.incident_id, "title": r.title, **nd})
     late = await overdue(client, now=now)
     idle = await stuck(client, now=now)
@@ -352,31 +360,50 @@ async def daily_report(client: Client, report_date: date | None = None, now: dat
         "overdue": late,
         "stuck": idle,
         "due_next_24h": sorted(due_soon, key=lambda x: x["due_at"]),
+        "settings": {"at": spec.at, "period": spec.period.label(), "look_ahead": spec.look_ahead.label(),
+                     "recipients": list(spec.recipients), "contents": list(spec.contents), "source": spec.source,
+                     "local_choices": [b.label() for b in spec.basis if b.status == "local_choice"]},
+        "recipients": list(spec.recipients),
     }
-    report["zero_report"] = not (open_rows or new_rows or late or idle or due_soon)
+    shown = {"open_incidents": open_rows, "new_incidents": new_rows, "overdue": late, "stuck": idle,
+             "due_soon": due_soon}
+    report["zero_report"] = not any(shown[c] for c in spec.contents)
     return report
 
 
 def render_daily_report(r: dict) -> str:
+    cfg = r.get("settings") or {}
+    contents = cfg.get("contents") or ["open_incidents", "new_incidents", "overdue", "stuck", "due_soon"]
+    ahead = (cfg.get("look_ahead") or "24 h").replace(" h", "小时").replace(" days", "天")
     lines = [f"# 突发环境事件日报告 {r['report_date']}", "",
-             f"统计时段：{r['period']['from'][:16]} 至 {r['period']['to'][:16]}（生成于 {r['generated_at'][:16]}）", ""]
+             f"统计时段：{r['period']['from'][:16]} 至 {r['period']['to'][:16]}（生成于 {r['generated_at'][:16]}）"]
+    if cfg.get("recipients"):
+        lines.append(f"报送：{'、'.join(cfg['recipients'])}（{cfg.get('at', '')}）")
+    lines.append("")
     if r["zero_report"]:
-        lines += ["**零报告**：本时段无新发突发环境事件，无在办、逾期或停滞事件，未来24小时无到期事项。"]
+        none = {"new_incidents": "无新发突发环境事件", "open_incidents": "无在办事件", "overdue": "无逾期事项",
+                "stuck": "无停滞事件", "due_soon": f"未来{ahead}无到期事项"}
+        lines += ["**零报告**：本时段" + "，".join(none[c] for c in contents) + "。"]
         return "\n".join(lines)
-    lines += [f"在办事件：{r['open_incidents']} 起",
-              "按阶段：" + ("，".join(f"{k} {v}" for k, v in sorted(r["by_stage"].items())) or "无"),
-              "按级别：" + ("，".join(f"{k} {v}" for k, v in sorted(r["by_level"].items())) or "无"), ""]
-    lines.append(f"## 新报事件（{len(r['new_incidents'])}）")
-    lines += [f"- {x['incident_id']} {x['title']}（{x['county']}，{x['level'] or '—'}级，{x['stage']}）"
-              for x in r["new_incidents"]] or ["- 无"]
-    lines.append(f"\n## 逾期事项（{len(r['overdue'])}）")
-    lines += [f"- {x['incident_id']} {x['title']}：{x['deadline']} 到期 {x['due_at'][:16]}，"
-              f"已逾期 {x['late_by_seconds'] // 3600} 小时；待办：{'、'.join(x['waiting_on'])}" for x in r["overdue"]] or ["- 无"]
-    lines.append(f"\n## 停滞事件（{len(r['stuck'])}）")
-    lines += [f"- {x['incident_id']} {x['title']}：{x['stage']} 自 {x['since'][:16]}；等待：{'、'.join(x['waiting_on']) or '—'}"
-              for x in r["stuck"]] or ["- 无"]
-    lines.append(f"\n## 未来24小时到期（{len(r['due_next_24h'])}）")
-    lines += [f"- {x['incident_id']} {x['title']}：{x['name']} {x['due_at'][:16]}" for x in r["due_next_24h"]] or ["- 无"]
+    if "open_incidents" in contents:
+        lines += [f"在办事件：{r['open_incidents']} 起",
+                  "按阶段：" + ("，".join(f"{k} {v}" for k, v in sorted(r["by_stage"].items())) or "无"),
+                  "按级别：" + ("，".join(f"{k} {v}" for k, v in sorted(r["by_level"].items())) or "无"), ""]
+    if "new_incidents" in contents:
+        lines.append(f"## 新报事件（{len(r['new_incidents'])}）")
+        lines += [f"- {x['incident_id']} {x['title']}（{x['county']}，{x['level'] or '—'}级，{x['stage']}）"
+                  for x in r["new_incidents"]] or ["- 无"]
+    if "overdue" in contents:
+        lines.append(f"\n## 逾期事项（{len(r['overdue'])}）")
+        lines += [f"- {x['incident_id']} {x['title']}：{x['deadline']} 到期 {x['due_at'][:16]}，"
+                  f"已逾期 {x['late_by_seconds'] // 3600} 小时；待办：{'、'.join(x['waiting_on'])}" for x in r["overdue"]] or ["- 无"]
+    if "stuck" in contents:
+        lines.append(f"\n## 停滞事件（{len(r['stuck'])}）")
+        lines += [f"- {x['incident_id']} {x['title']}：{x['stage']} 自 {x['since'][:16]}；等待：{'、'.join(x['waiting_on']) or '—'}"
+                  for x in r["stuck"]] or ["- 无"]
+    if "due_soon" in contents:
+        lines.append(f"\n## 未来{ahead}到期（{len(r['due_next_24h'])}）")
+        lines += [f"- {x['incident_id']} {x['title']}：{x['name']} {x['due_at'][:16]}" for x in r["due_next_24h"]] or ["- 无"]
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ NUMERIC = ("deaths", "poisoned_or_injured", "evacuated", "direct_loss_yuan")
 
 
 class Problem(BaseModel):
-    severity: Literal["error", "warning"]
+    severity: Literal["error", "warning", "info"]  # info: listed for the reviewer (local choices)
     where: str
     message: str
 
@@ -37,6 +37,7 @@ def check_plan(ref: str | Path | None = None) -> tuple[LoadedPlan | None, list[P
     problems += _levels(plan)
     problems += _deadlines(plan)
     problems += _stages(plan)
+    problems += _bases(plan)
     path = Path(loaded.path)
     if path.parent.resolve() == PLANS_DIR.resolve() and path.stem != plan.id:
         problems.append(_err("id", f"shipped plan file {path.name} has id {plan.id!r}: "
@@ -188,6 +189,41 @@ def _same_unit_not_shorter(a: Duration, b: Duration) -> bool:
         if x is not None and y is not None:
             return x >= y
     return False
+
+
+# Words in a `source` that say the rule is not the plan's or the law's: it must carry a
+# local_choice basis (or, for a Cited rule, `local_choice`).
+LOCAL_WORDS = ("ecoplan default", "not in the plan")
+
+
+def _bases(plan: Plan) -> list[Problem]:
+    """Where each rule stands: repealed bases (warning), local choices and adopted rules (info),
+    and local choices nobody marked (warning)."""
+    out: list[Problem] = []
+    items = [(f"deadlines.{d.name}", d) for d in plan.deadlines]
+    items += [(f"stage_expectations.{e.stage}", e) for e in plan.stage_expectations]
+    if plan.linkage is not None:
+        items.append(("linkage", plan.linkage))
+    items.append(("daily_report", plan.daily_report))
+    for where, item in items:
+        bases = item.basis
+        for b in bases:
+            if b.status == "repealed":
+                out.append(_warn(where, f"rests on a repealed basis: {b.label()}"))
+            elif b.status in ("local_choice", "adopted_from"):
+                out.append(Problem(severity="info", where=where, message=b.label()))
+        says_local = any(w in item.source for w in LOCAL_WORDS)
+        if says_local and not any(b.status == "local_choice" for b in bases):
+            out.append(_warn(where, "unmarked local choice: the source says it is not the plan's; "
+                                    "add a basis with status local_choice and why"))
+    for kind, rules in (("roles", plan.roles), ("authority", plan.authority)):
+        for r in rules:
+            where = f"{kind}.{getattr(r, 'action', None) or r.id}"
+            if r.local_choice:
+                out.append(Problem(severity="info", where=where, message=f"local choice: {r.local_choice}"))
+            elif r.source and any(w in r.source for w in LOCAL_WORDS):
+                out.append(_warn(where, "unmarked local choice: give local_choice and why"))
+    return out
 
 
 def _stages(plan: Plan) -> list[Problem]:

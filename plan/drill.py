@@ -1,12 +1,15 @@
-"""After-action evaluation of a drill (演练评估), as seed 003 asks for it: 应急响应程序,
-应急信息处置, 应急预案衔接, 应急力量调动, 部门应急协调 — measured, not graded by hand.
+"""After-action evaluation of a drill (演练评估), as the drills notice (郑安委办〔2017〕43号 四)
+asks for it: 应急响应程序, 应急信息处置, 应急预案衔接, 应急力量调动, 部门应急协调, 应急抢险救援 —
+measured, not graded by hand — ending with 整改意见和建议 for the weak points found.
 
 `evaluate(status)` takes an incident's status (the workflow's `status` query, as JSON) and
 returns figures: stage durations against the plan's stage expectations, the information
-reports against the initial-report deadline, every deadline with how late it was met,
-mobilisation times and the groups sent, sign-off rounds with rejections and opinions,
-level changes, and a list of findings in plain sentences. `render_markdown` prints it for
-people, marked 演练 at the top.
+reports against the initial-report deadline, how the bureau's plan meshed with the others
+(the city government's plan, the county's, province's and ministry's acts at the level, the
+fire brigade's linkage), mobilisation times and the groups sent, sign-off rounds with
+rejections and opinions, the on-site rescue and disposal, every deadline with how late it
+was met, level changes, findings in plain sentences by area and a recommendation for each.
+`render_markdown` prints it for people, marked 演练 at the top.
 
 Pure domain code: the only reads are the incident's plan file (plan.loader) and the
 working-day calendar (plan.calendar), both this package's own data. Works on any
@@ -21,7 +24,15 @@ from typing import Any
 from plan.calendar import SHANGHAI
 from plan.incident import REPORT_KIND_NAMES
 
-__all__ = ["evaluate", "render_markdown", "STAGE_NAMES"]
+__all__ = ["evaluate", "render_markdown", "STAGE_NAMES", "AREAS"]
+
+# The six areas the drills notice names (郑安委办〔2017〕43号 四), in its order.
+AREAS = {
+    "response_procedure": "应急响应程序", "information": "应急信息处置", "plan_coordination": "应急预案衔接",
+    "mobilisation": "应急力量调动", "inter_department": "部门应急协调", "rescue": "应急抢险救援",
+}
+STEP_NAMES = {"dispatch": "派遣工作组", "termination": "响应终止", "investigation": "事件调查",
+              "assessment": "损害评估", "aftercare": "善后处置", "final_report": "处理结果报告"}
 
 STAGE_NAMES = {
     "reported": "接报研判", "warning": "预警", "responding": "响应启动", "on_site": "现场处置",
@@ -181,7 +192,7 @@ class _PlanView:
         return self._calendar
 
 
-# ------------------------------------------------------------------ the five areas
+# ------------------------------------------------------------------ the six areas
 
 
 def _response_procedure(status: dict, timeline: list[dict], pv: _PlanView, as_of: datetime) -> dict:
@@ -389,6 +400,52 @@ def _coordination(status: dict, timeline: list[dict], pv: _PlanView) -> dict:
             "signers": [s for r in rounds for s in r["signoffs"]]}
 
 
+def _plan_coordination(status: dict, timeline: list[dict]) -> dict:
+    """应急预案衔接: how the bureau's plan meshed with the other plans at this level: the city
+    government's own plan (started, and its HQ deciding termination, 4.1.2–4.4), the steps that
+    are other bodies' acts at the level (plan duties) and whether they were recorded."""
+    city = next((e for e in timeline if e["action"] == "record_city_started" and not e.get("rejected")), None)
+    act = next((e for e in timeline if e["action"] == "activate_response" and not e.get("rejected")), None)
+    city_at = city["at"] if city else (act["at"] if act and (act.get("detail") or {}).get("city_started") else None)
+    appr = [e for e in timeline if e["action"] == "approve_termination" and not e.get("rejected")]
+    decision = ((appr[-1].get("detail") or {}).get("city_decision")) if appr else None
+    others = []
+    for d in status.get("duties") or []:
+        if d.get("mode") not in ("records", "assists"):
+            continue
+        rec = (status.get("other_acts") or {}).get(d["step"]) or d.get("recorded_as_other")
+        others.append({"step": d["step"], "step_name": STEP_NAMES.get(d["step"], d["step"]), "mode": d["mode"],
+                       "body": d.get("body"), "source": d.get("source"),
+                       # done by the bureau itself (a IV response it ran through 附件2) needs no record
+                       "needed": d["mode"] == "records" and not d.get("done"),
+                       "recorded": bool(rec), "document": (rec or {}).get("document"), "at": (rec or {}).get("at"),
+                       "recorded_body": (rec or {}).get("body")})
+    return {"city_started": bool(status.get("city_started")), "city_started_at": city_at,
+            "city_decision": decision, "level": status.get("level") or status.get("graded_level"),
+            "other_bodies": others, "duties_known": bool(status.get("duties"))}
+
+
+def _rescue(status: dict, timeline: list[dict], segments: list[dict], pv: _PlanView) -> dict:
+    """应急抢险救援: the on-site disposal and rescue: time on site, the disposal group and its
+    lead, rescue forces asked of the linkage partners (协议 二.6) and whether they came, and
+    termination rounds sent back on site."""
+    on_site = [x for x in segments if x["stage"] == "on_site"]
+    seconds = sum(x["duration_seconds"] or 0 for x in on_site)
+    leads = status.get("leads") or {}
+    support = []
+    for q in (status.get("linkage") or {}).get("support_requests") or []:
+        support.append({"no": q.get("no"), "partner_name": q.get("partner_name"), "request": q.get("request"),
+                        "answer": (q.get("answer") or {}).get("answer")})
+    progress = [r for r in status.get("reports") or [] if r.get("kind") == "progress"]
+    back = sum(1 for e in timeline if e["action"] == "sign_off" and not e.get("rejected")
+               and (e.get("detail") or {}).get("decision") == "reject")
+    return {"on_site_visits": len(on_site), "on_site_seconds": seconds if on_site else None,
+            "on_site_minutes": _mins(seconds) if on_site else None,
+            "disposal_lead": leads.get("disposal"), "disposal_group": pv.group("disposal"),
+            "fire_engaged": bool((status.get("linkage") or {}).get("fire_engaged")),
+            "rescue_requests": support, "progress_reports": len(progress), "sent_back_on_site": back}
+
+
 def _level_changes(status: dict) -> dict:
     reported = _t(status.get("reported_at"))
     rows = []
@@ -405,63 +462,88 @@ def _level_changes(status: dict) -> dict:
 # ------------------------------------------------------------------ findings
 
 
-def _findings(r: dict) -> list[str]:
-    out: list[str] = []
+def _findings(r: dict) -> list[dict]:
+    """Each weak point: its area, the finding and the 整改意见和建议 for it."""
+    out: list[dict] = []
+
+    def add(area: str, finding: str, advice: str) -> None:
+        out.append({"area": area, "area_name": AREAS.get(area, "时限执行" if area == "deadlines" else "响应级别"),
+                    "finding": finding, "recommendation": advice})
+
     # 应急响应程序
     for s in r["response_procedure"]["segments"]:
         if s["within_expectation"] is False:
             state = "至今已用时" if s["ongoing"] else "用时"
-            out.append(f"「{s['stage_name']}」阶段{state}{_dur(s['duration_seconds'])}，"
-                       f"超出预期（{s['expected']}）{_dur(s['over_by_seconds'])}")
+            add("response_procedure", f"「{s['stage_name']}」阶段{state}{_dur(s['duration_seconds'])}，"
+                f"超出预期（{s['expected']}）{_dur(s['over_by_seconds'])}",
+                f"查明「{s['stage_name']}」阶段超时的环节，明确责任人和完成时限")
     for x in r["response_procedure"]["refused_inputs"]:
-        out.append(f"{_hm(x['at'])} {x['by'] or '—'} 的{x['action']}操作被拒绝：{x['reason'] or '—'}")
+        add("response_procedure", f"{_hm(x['at'])} {x['by'] or '—'} 的{x['action']}操作被拒绝：{x['reason'] or '—'}",
+            "对值守和操作人员开展流程培训，熟悉各阶段可办理的事项")
     # 应急信息处置
     info = r["information"]
     for rep in info["reports"]:
         if rep["late"]:
-            out.append(f"初报迟报 {_whole_minutes(rep['late_by_seconds'])} 分钟"
-                       f"（应于 {_hm(rep['due_at'])} 前报送，实际 {_hm(rep['at'])}）")
+            add("information", f"初报迟报 {_whole_minutes(rep['late_by_seconds'])} 分钟"
+                f"（应于 {_hm(rep['due_at'])} 前报送，实际 {_hm(rep['at'])}）",
+                "完善接报核实和初报流程，紧急情况下先电话报告再补书面报告（4.2.2），确保在时限内初报")
     if "initial" in info["missing"]:
         if info["initial_missing_overdue_by_seconds"] is not None:
-            out.append(f"未报送初报，已超过时限 {_dur(info['initial_missing_overdue_by_seconds'])}")
+            finding = f"未报送初报，已超过时限 {_dur(info['initial_missing_overdue_by_seconds'])}"
         else:
-            out.append("未报送初报" + (f"（应于 {_hm(info['initial_report_due_at'])} 前）"
-                                   if info["initial_report_due_at"] else ""))
+            finding = "未报送初报" + (f"（应于 {_hm(info['initial_report_due_at'])} 前）"
+                                  if info["initial_report_due_at"] else "")
+        add("information", finding, "立即补报初报，并查明未报原因（4.2.2）")
     if "final" in info["missing"] and r["stage"] in ("post_event", "closed"):
-        out.append("应急响应已终止，未报送处理结果报告（4.2）")
-    # 应急预案衔接: deadlines other than the initial report (reported above)
-    for d in r["plan_coordination"]["deadlines"]:
-        if d["name"] == "initial_report":
-            continue
-        if d["status"] == "met_late":
-            out.append(f"{d['name_zh']}逾期完成 {_whole_minutes(d['late_by_seconds'])} 分钟（{d['source']}）")
-        elif d["status"] == "overdue":
-            out.append(f"{d['name_zh']}已逾期 {_whole_minutes(d['late_by_seconds'])} 分钟，尚未完成（{d['source']}）")
+        add("information", "应急响应已终止，未报送处理结果报告（4.2）", "事件处理完毕后及时报送处理结果报告（4.2）")
+    # 应急预案衔接
+    for o in r["plan_coordination"]["other_bodies"]:
+        if o["needed"] and not o["recorded"] and r["stage"] in ("post_event", "closed"):
+            add("plan_coordination", f"{o['step_name']}为{o['body']}的职责（{o['source']}），尚未登记其办理情况",
+                f"与{o['body']}衔接，及时取得并登记其{o['step_name']}文件")
     # 应急力量调动
     mob = r["mobilisation"]
     level = r["level_changes"]["final_level"]
     if mob["dispatched_at"] and level and LEVEL_RANK.get(level, 0) >= LEVEL_RANK["III"] and mob["not_dispatched"]:
         names = "、".join(g["group_name"] for g in mob["not_dispatched"])
-        out.append(f"{level}级响应未调派：{names}（4.1.2(6) 各工作组第一时间赶赴现场）")
+        add("mobilisation", f"{level}级响应未调派：{names}（4.1.2(6) 各工作组第一时间赶赴现场）",
+            f"按响应级别调派全部工作组，补充{names}的人员和联络方式（4.1.2(6)）")
     # 部门应急协调
     co = r["inter_department"]
     for x in co["rejections"]:
-        out.append(f"终止签报第{x['round']}轮被{x['group_name']}否决：{x['opinion']}")
+        add("inter_department", f"终止签报第{x['round']}轮被{x['group_name']}否决：{x['opinion']}",
+            "提出终止建议前由监测、处置、排查三组会商复核终止条件（4.4, 附件2）")
     for q in co["support_requests"]:
         if q["answer"] is None:
-            out.append(f"商请{q['partner_name']}支援（第{q['no']}号，{_hm(q['at'])}）未获答复")
+            add("inter_department", f"商请{q['partner_name']}支援（第{q['no']}号，{_hm(q['at'])}）未获答复",
+                f"与{q['partner_name']}明确商请的联络人和答复时限（协议 二.6）")
         elif q["answer"] == "declined":
-            out.append(f"商请{q['partner_name']}支援（第{q['no']}号）被拒绝：{q['answer_note'] or '未说明'}")
+            add("inter_department", f"商请{q['partner_name']}支援（第{q['no']}号）被拒绝：{q['answer_note'] or '未说明'}",
+                f"与{q['partner_name']}复核可调派的队伍和装备，准备替代力量")
     if co["fire_engaged"] and not co["joint_investigation"] and r["stage"] in ("post_event", "closed"):
-        out.append("消防部门参与处置，未记录与消防部门的联合调查组（应急联动协议 二.5）")
+        add("inter_department", "消防部门参与处置，未记录与消防部门的联合调查组（应急联动协议 二.5）",
+            "消防部门参与处置时及时成立联合调查组（协议 二.5 及时成立）")
+    # 时限执行: deadlines other than the initial report (reported above)
+    for d in r["deadlines"]["deadlines"]:
+        if d["name"] == "initial_report":
+            continue
+        who = d.get("who_acts") or "责任单位"
+        if d["status"] == "met_late":
+            add("deadlines", f"{d['name_zh']}逾期完成 {_whole_minutes(d['late_by_seconds'])} 分钟（{d['source']}）",
+                f"由{who}对{d['name_zh']}设专人跟踪，按时完成")
+        elif d["status"] == "overdue":
+            add("deadlines", f"{d['name_zh']}已逾期 {_whole_minutes(d['late_by_seconds'])} 分钟，尚未完成（{d['source']}）",
+                f"由{who}立即完成{d['name_zh']}，并说明逾期原因")
     # 响应级别
     lv = r["level_changes"]
     if lv["changes"]:
         first = lv["changes"][0]
         if lv["graded_level"] and first["to_level"] != lv["graded_level"]:
-            out.append(f"按{first['to_level']}级启动响应，与初判{lv['graded_level']}级不同（{first['reason'] or '未说明理由'}）")
+            add("levels", f"按{first['to_level']}级启动响应，与初判{lv['graded_level']}级不同（{first['reason'] or '未说明理由'}）",
+                "复核初判依据（附表1、附表2），启动级别与初判不同时写明理由")
         for c in lv["changes"][1:]:
-            out.append(f"响应级别由{c['from_level']}级调整为{c['to_level']}级（{c['reason'] or '未说明理由'}）")
+            add("levels", f"响应级别由{c['from_level']}级调整为{c['to_level']}级（{c['reason'] or '未说明理由'}）",
+                "加强事态研判和监测，及早识别需要调整响应级别的情形（4.1.5）")
     return out
 
 
@@ -495,20 +577,26 @@ def evaluate(status: dict, now: datetime | None = None) -> dict:
     }
     report["response_procedure"] = _response_procedure(status, timeline, pv, as_of)
     report["information"] = _information(status, deadlines, as_of)
-    report["plan_coordination"] = _deadlines(status, as_of)
+    report["plan_coordination"] = _plan_coordination(status, timeline)
     report["mobilisation"] = _mobilisation(status, timeline, pv, deadlines)
     report["inter_department"] = _coordination(status, timeline, pv)
+    report["rescue"] = _rescue(status, timeline, report["response_procedure"]["segments"], pv)
+    report["deadlines"] = _deadlines(status, as_of)
     report["level_changes"] = _level_changes(status)
     report["notes"] = list(pv.notes)
-    report["findings"] = _findings(report)
+    weak = _findings(report)
+    report["findings"] = [w["finding"] for w in weak]
+    report["findings_by_area"] = weak
+    # 整改意见和建议 (郑安委办〔2017〕43号 四): one per weak point, the same advice given once.
+    report["recommendations"] = list(dict.fromkeys(w["recommendation"] for w in weak))
     report["summary"] = {
         "stages": len(report["response_procedure"]["segments"]),
         "stages_over_expectation": sum(1 for s in report["response_procedure"]["segments"]
                                        if s["within_expectation"] is False),
         "reports": len(report["information"]["reports"]),
         "late_reports": sum(1 for x in report["information"]["reports"] if x["late"]),
-        "deadlines": len(report["plan_coordination"]["deadlines"]),
-        "deadlines_late": sum(1 for d in report["plan_coordination"]["deadlines"]
+        "deadlines": len(report["deadlines"]["deadlines"]),
+        "deadlines_late": sum(1 for d in report["deadlines"]["deadlines"]
                               if d["status"] in ("met_late", "overdue")),
         "groups_dispatched": len(report["mobilisation"]["groups"]),
         "bulletins": len(report["inter_department"]["bulletins"]),
@@ -517,6 +605,7 @@ def evaluate(status: dict, now: datetime | None = None) -> dict:
         "rejections": len(report["inter_department"]["rejections"]),
         "level_adjustments": report["level_changes"]["adjustments"],
         "findings": len(report["findings"]),
+        "recommendations": len(report["recommendations"]),
     }
     return report
 
@@ -528,7 +617,8 @@ def render_markdown(report: dict) -> str:
         f"# {mark}突发环境事件应急演练评估报告",
         "",
         "**演练** — 本报告为应急演练评估（依据：演练结束后对应急响应程序、应急信息处置、应急预案衔接、"
-        "应急力量调动、部门应急协调等环节进行评估分析），不是真实事件记录。" if r.get("drill") else
+        "应急力量调动、部门应急协调、应急抢险救援等重点环节进行评估分析，针对薄弱环节提出整改意见和建议），"
+        "不是真实事件记录。" if r.get("drill") else
         "**注意：本事件未标记为演练。**",
         "",
         "## 一、基本情况",
@@ -565,11 +655,20 @@ def render_markdown(report: dict) -> str:
         lines += ["", "缺报：" + "、".join(REPORT_KIND_NAMES.get(k, k) for k in info["missing"])]
 
     pc = r["plan_coordination"]
-    lines += ["", "## 四、应急预案衔接（时限执行）", "", "| 时限 | 到期 | 状态 | 完成 | 逾期 |", "|---|---|---|---|---|"]
+    lines += ["", "## 四、应急预案衔接", ""]
+    if pc["city_started"]:
+        lines.append(f"- 市政府启动本级预案：{_hm(pc['city_started_at'])}"
+                     + (f"；市指挥部终止决定：{pc['city_decision']}" if pc["city_decision"] else ""))
+    else:
+        lines.append("- 市政府未启动本级预案")
+    mode_zh = {"records": "由其办理，本局登记", "assists": "由其办理，本局配合/指导"}
+    for o in pc["other_bodies"]:
+        state = (f"已登记（{o['recorded_body']}，{o['document']}，{_hm(o['at'])}）" if o["recorded"]
+                 else ("未登记" if o["needed"] else "未登记（不影响结案）"))
+        lines.append(f"- {o['step_name']}：{o['body']}，{mode_zh[o['mode']]}（{o['source']}）— {state}")
+    if not pc["duties_known"]:
+        lines.append("- 事件未记录分级职责（开始于分级职责之前）")
     status_zh = {"pending": "未到期", "met": "按时完成", "met_late": "逾期完成", "overdue": "已逾期"}
-    for d in pc["deadlines"]:
-        lines.append(f"| {d['name_zh']} | {d['due_date'] or _hm(d['due_at'])} | {status_zh.get(d['status'], d['status'])} | "
-                     f"{_hm(d['met_at']) if d['met_at'] else '—'} | {_dur(d['late_by_seconds']) if d['late_by_seconds'] else '—'} |")
 
     mob = r["mobilisation"]
     lines += ["", "## 五、应急力量调动", "",
@@ -612,12 +711,30 @@ def render_markdown(report: dict) -> str:
     if len(lines) == lines.index("## 六、部门应急协调") + 2:
         lines.append("- （无记录）")
 
+    rs = r["rescue"]
+    lines += ["", "## 七、应急抢险救援", "",
+              f"- 现场处置：{rs['on_site_visits']} 次，共 {_dur(rs['on_site_seconds'])}"
+              + (f"；终止签报被否决后返回现场 {rs['sent_back_on_site']} 次" if rs["sent_back_on_site"] else ""),
+              f"- {rs['disposal_group']}：{rs['disposal_lead'] or '未调派'}；续报 {rs['progress_reports']} 份",
+              f"- 消防救援力量参与：{'是' if rs['fire_engaged'] else '否'}"]
+    for q in rs["rescue_requests"]:
+        lines.append(f"- 商请{q['partner_name']}（第{q['no']}号）：{q['request']} — {answers.get(q['answer'], q['answer'])}")
+
+    dl = r["deadlines"]
+    lines += ["", "## 八、时限执行", "", "| 时限 | 到期 | 状态 | 完成 | 逾期 |", "|---|---|---|---|---|"]
+    for d in dl["deadlines"]:
+        lines.append(f"| {d['name_zh']} | {d['due_date'] or _hm(d['due_at'])} | {status_zh.get(d['status'], d['status'])} | "
+                     f"{_hm(d['met_at']) if d['met_at'] else '—'} | {_dur(d['late_by_seconds']) if d['late_by_seconds'] else '—'} |")
+
     lv = r["level_changes"]
-    lines += ["", "## 七、响应级别", "", f"初判 {lv['graded_level'] or '—'} 级，启动 {lv['activated_level'] or '—'} 级，"
+    lines += ["", "## 九、响应级别", "", f"初判 {lv['graded_level'] or '—'} 级，启动 {lv['activated_level'] or '—'} 级，"
               f"现为 {lv['final_level'] or '—'} 级；调整 {lv['adjustments']} 次。"]
     for c in lv["changes"][1:]:
         lines.append(f"- {_hm(c['at'])} {c['by'] or '—'}：{c['from_level']}→{c['to_level']}（{c['reason'] or '—'}）")
 
-    lines += ["", "## 八、发现的问题", ""]
-    lines += [f"{i}. {f}" for i, f in enumerate(r["findings"], 1)] or ["未发现问题。"]
+    lines += ["", "## 十、发现的问题", ""]
+    lines += [f"{i}. 【{w['area_name']}】{w['finding']}" for i, w in enumerate(r["findings_by_area"], 1)] or ["未发现问题。"]
+    lines += ["", "## 十一、整改意见和建议", ""]
+    lines += [f"{i}. {a}" for i, a in enumerate(r["recommendations"], 1)] or \
+        ["本次演练未发现需要整改的薄弱环节；保持现有做法，按计划继续组织演练。"]
     return "\n".join(lines)

@@ -2,7 +2,11 @@
 
 A plan file (plan/plans/<id>.yaml) is one bureau's 突发环境事件应急预案 transcribed as data.
 Every rule carries `source`: the plan section (or national rule) it comes from, so a
-reader can check the data against the paper plan.
+reader can check the data against the paper plan; `basis` says where the rule stands (in
+force, repealed, the bureau's local choice, adopted from another body's document).
+
+Every field is honoured by the code. Times are China Standard Time (Asia/Shanghai): the
+working-day calendar is China's, so a plan has no time zone to choose.
 """
 
 from __future__ import annotations
@@ -71,6 +75,49 @@ class Duration(Strict):
         if self.days is not None:
             return f"{self.days} days"
         return f"{self.working_days} working days"
+
+
+# ---------------------------------------------------------------- legal basis and its standing
+
+BasisStatus = Literal["in_force", "repealed", "local_choice", "adopted_from"]
+
+
+class Basis(Strict):
+    """What (part of) a rule rests on, and where that stands: a document in force (cited to the
+    article), a repealed one (the year, and what replaced it if known), the bureau's local
+    choice (why), or a rule adopted from another body's document (which)."""
+
+    status: BasisStatus
+    document: str | None = None  # e.g. 环境保护部令第17号, 阳环发〔2022〕24号, 郑环办〔2013〕84号
+    article: str | None = None  # 第三条, 4.1.2(4), 协议 二.5
+    covers: str | None = None  # the part of the rule it is the basis of: duration, reminders ...
+    repealed_in: int | None = None
+    replaced_by: str | None = None
+    note: str | None = None  # local_choice: why; otherwise anything a reviewer should know
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Basis":
+        if self.status in ("in_force", "repealed", "adopted_from") and not self.document:
+            raise ValueError(f"a basis {self.status} names its document")
+        if self.status == "repealed" and self.repealed_in is None:
+            raise ValueError("a repealed basis gives the year it was repealed (repealed_in)")
+        if self.status == "local_choice" and not (self.note or "").strip():
+            raise ValueError("a local choice says why (note)")
+        if self.status != "repealed" and (self.repealed_in or self.replaced_by):
+            raise ValueError("repealed_in / replaced_by only for a repealed basis")
+        return self
+
+    def label(self) -> str:
+        where = " ".join(x for x in (self.document, self.article) if x)
+        what = f" ({self.covers})" if self.covers else ""
+        if self.status == "repealed":
+            by = f", replaced by {self.replaced_by}" if self.replaced_by else ", replacement not recorded"
+            return f"{where}{what}: repealed in {self.repealed_in}{by}"
+        if self.status == "local_choice":
+            return f"local choice{what}: {self.note}"
+        if self.status == "adopted_from":
+            return f"adopted from {where}{what}" + (f": {self.note}" if self.note else "")
+        return f"{where}{what}: in force"
 
 
 # ---------------------------------------------------------------- organisation (2.x, 附表3)
@@ -224,11 +271,19 @@ class DeadlineRule(Strict):
     by_level: dict[Level, Duration] = {}
     # Only these levels get the deadline (readiness: III and above). Empty = all.
     levels: list[Level] = []
-    extendable_by: Duration | None = None
     who_acts: str
     reminders: list[Duration] = []  # before due
     escalation: Escalation
     source: str
+    basis: list[Basis] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_extension(cls, data):
+        if isinstance(data, dict) and "extendable_by" in data:
+            raise ValueError("extendable_by is not supported: no action extends a deadline; cite the extension "
+                             "in the rule's basis instead")
+        return data
 
     def duration_for(self, level: Level) -> Duration:
         return self.by_level.get(level, self.duration)
@@ -247,6 +302,37 @@ class TerminationSpec(Strict):
     city_decides_when_city_started: bool
     condition: str  # 附件2 终止建议 text
     source: str
+
+
+# ---------------------------------------------------------------- per-level duties (1.5, 4.1, 4.4, 5.x)
+
+# The steps of an incident whose owner depends on its level.
+DutyStep = Literal["dispatch", "termination", "investigation", "assessment", "aftercare", "final_report"]
+DUTY_STEPS = ("dispatch", "termination", "investigation", "assessment", "aftercare", "final_report")
+# performs: the bureau's own act, needed before close. optional: the bureau's own act when it
+# chooses to (视情况, 必要时), not needed. records: another body's act, which the bureau records
+# (who, when, document) before close. assists: another body's act the bureau only 配合/指导.
+DutyMode = Literal["performs", "optional", "records", "assists"]
+
+
+class Duty(Strict):
+    step: DutyStep
+    mode: DutyMode
+    body: str  # who acts: 市生态环境局, 事发地县（区）人民政府, 省生态环境厅, 生态环境部 ...
+    source: str
+
+
+class LevelDuties(Strict):
+    level: Level
+    steps: list[Duty]
+    source: str
+
+    @model_validator(mode="after")
+    def _once(self) -> "LevelDuties":
+        steps = [d.step for d in self.steps]
+        if len(set(steps)) != len(steps):
+            raise ValueError(f"duties {self.level.value}: a step appears more than once")
+        return self
 
 
 class PostEventSpec(Strict):
@@ -286,6 +372,7 @@ class LinkageSpec(Strict):
     cross_province_report_to: list[str]  # 4.2.3 省人民政府、省生态环境厅
     fire_brigade: str  # the partner id of the fire brigade (joint investigation group, 协议 二.5)
     source: str
+    basis: list[Basis] = []
 
 
 Stage = Literal[
@@ -297,6 +384,49 @@ class StageExpectation(Strict):
     stage: Stage
     within: Duration
     source: str
+    basis: list[Basis] = []
+
+
+# ---------------------------------------------------------------- the daily duty report (零报告/日报告)
+
+DailyContent = Literal["open_incidents", "new_incidents", "overdue", "stuck", "due_soon"]
+DAILY_CONTENTS = ("open_incidents", "new_incidents", "overdue", "stuck", "due_soon")
+
+
+class DailyReportSpec(Strict):
+    """The 零报告/日报告 the duty office sends every day: when (China Standard Time), the period
+    it covers (up to that time), how far ahead it lists deadlines, to whom, and what it holds."""
+
+    at: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # HH:MM
+    period: Duration
+    look_ahead: Duration
+    recipients: list[str] = Field(min_length=1)
+    contents: list[DailyContent] = Field(min_length=1)
+    source: str
+    basis: list[Basis] = []
+
+    @model_validator(mode="after")
+    def _clock(self) -> "DailyReportSpec":
+        if self.period.is_working_days or self.look_ahead.is_working_days:
+            raise ValueError("the daily report's period and look_ahead are hours or days, not working days")
+        if len(set(self.contents)) != len(self.contents):
+            raise ValueError("daily report contents: each once")
+        return self
+
+    @property
+    def hour(self) -> int:
+        return int(self.at[:2])
+
+    @property
+    def minute(self) -> int:
+        return int(self.at[3:])
+
+
+# What a plan without a daily_report gets: the values ecoplan shipped before the plan said.
+DEFAULT_DAILY_REPORT = DailyReportSpec(
+    at="08:00", period=Duration(hours=24), look_ahead=Duration(hours=24), recipients=["带班领导", "局指挥部办公室"],
+    contents=list(DAILY_CONTENTS), source="ecoplan default (the plan sets no daily report)",
+    basis=[Basis(status="local_choice", note="the plan sets no daily report: ecoplan's default")])
 
 
 # ---------------------------------------------------------------- who may do what (accounts)
@@ -351,13 +481,20 @@ class DeadlineLookup:
 
 
 class Plan(DeadlineLookup, Strict):
+    @model_validator(mode="before")
+    @classmethod
+    def _no_timezone(cls, data):
+        if isinstance(data, dict) and "timezone" in data:
+            raise ValueError("timezone is not a plan setting: ecoplan keeps every time in China Standard Time "
+                             "(Asia/Shanghai), the zone of the working-day calendar")
+        return data
+
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
     document_number: str
     issuing_body: str
     version: str
     issued_on: date
-    timezone: str = "Asia/Shanghai"
     organisation: Organisation
     groups: list[WorkGroup]
     levels: list[LevelSpec]
@@ -372,6 +509,9 @@ class Plan(DeadlineLookup, Strict):
     linkage: LinkageSpec | None = None  # plans without a linkage agreement omit it
     roles: list[RoleSpec] = []  # plans without them: nobody acts in the console
     authority: list[AuthorityRule] = []
+    # Who performs each step at each level; a plan without it: the bureau performs every step.
+    duties: list[LevelDuties] = []
+    daily_report: DailyReportSpec = DEFAULT_DAILY_REPORT
 
     @model_validator(mode="after")
     def _consistent(self) -> "Plan":
@@ -398,6 +538,9 @@ class Plan(DeadlineLookup, Strict):
             missing = [r for r in a.roles if r not in role_ids]
             if missing:
                 raise ValueError(f"authority {a.action}: role {missing[0]} is not in the role table")
+        levels = [d.level for d in self.duties]
+        if len(set(levels)) != len(levels):
+            raise ValueError("duties: each level appears once")
         return self
 
     def group(self, gid: str) -> WorkGroup:

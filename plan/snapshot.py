@@ -4,10 +4,11 @@ and a lean snapshot keeps thousands of open incidents small in worker memory."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
+import plan.duties as plan_duties
 from plan.grading import Assessment, Grading
-from plan.models import plan_ref, ChecklistItem, DeadlineLookup, DeadlineRule, Duration, Level, LinkageSpec, Plan, TerminationSpec
+from plan.models import plan_ref, ChecklistItem, DeadlineLookup, Duty, DeadlineRule, Duration, Level, LinkageSpec, Plan, TerminationSpec
 
 
 class LevelBrief(BaseModel):
@@ -34,6 +35,18 @@ class PlanSnapshot(DeadlineLookup, BaseModel):
     report_recipients: list[str]
     assessment_report_recipients: list[str]
     linkage: LinkageSpec | None = None
+    # Per-level duties (plan.duties); a snapshot pinned before them has none: every step the bureau's.
+    duties: dict[Level, dict[str, Duty]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pinned_before_honesty(cls, data):
+        # Snapshots pinned before `extendable_by` was dropped carry it; it never did anything.
+        if isinstance(data, dict):
+            for d in data.get("deadlines") or []:
+                if isinstance(d, dict):
+                    d.pop("extendable_by", None)
+        return data
 
     @property
     def ref(self) -> dict:
@@ -61,6 +74,7 @@ class PlanSnapshot(DeadlineLookup, BaseModel):
             report_recipients=plan.reporting.recipients,
             assessment_report_recipients=plan.post_event.assessment_report_recipients,
             linkage=plan.linkage,
+            duties=plan_duties.table(plan.duties),
         )
 
 

@@ -63,7 +63,11 @@ def incident(path: str, **over):
 
 async def _finish_post_event(client: Client, iid: str) -> None:
     await act(client, iid, "record_aftercare", m.RecordAftercare(by=DUTY, note="督促企业清运废物"))
-    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, summary="阀门老化"))
+    if (await api.status(client, iid)).get("level") == "III":  # the province's investigation (32号令 第四条)
+        await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation",
+                                                                    document="省生态环境厅调查报告"))
+    else:
+        await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, summary="阀门老化"))
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
     await act(client, iid, "close", m.Close(by=DUTY))
@@ -161,6 +165,19 @@ async def continue_as_new(client: Client, path: str) -> None:
     await _finish_post_event(client, iid)
 
 
+async def county_led_iv(client: Client, path: str) -> None:
+    """Level IV led by the county (plan duties, patch level-duties): activation, initial report,
+    the county's end of the response recorded (no dispatch, no 附件2), the county bureau's
+    assessment recorded, close."""
+    iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
+    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "record_other_termination",
+              m.RecordOtherTermination(by=DUTY, document="平政发〔2026〕8号 终止应急响应的通知"))
+    await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", document="平定县损害评估报告"))
+    await act(client, iid, "close", m.Close(by=DUTY))
+
+
 PATHS: dict[str, Path_] = {
     "full_life_cycle": full_life_cycle,
     "warning_lifted": warning_lifted,
@@ -169,6 +186,7 @@ PATHS: dict[str, Path_] = {
     "overdue_deadline": overdue_deadline,
     "signoff_by_signal": signoff_by_signal,
     "continue_as_new": continue_as_new,
+    "county_led_iv": county_led_iv,
 }
 NEEDS_CAN_SERVER = {"continue_as_new"}
 

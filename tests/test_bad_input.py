@@ -58,9 +58,10 @@ async def stages(client, worker) -> dict[str, str]:
     iid = await new("TA")
     await to_termination_pending(client, iid)
     await sign_all(client, iid)
-    iid = await new("post_event")
+    # III: the assessment report is the bureau's own step (5.3), so close waits for it (plan duties)
+    iid = await new("post_event", assessment=Assessment(direct_loss_yuan=5_000_000))
     await to_post_event(client, iid)
-    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
+    await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="省厅调查报告"))
     iid = await new("closed")
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
     await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
@@ -165,6 +166,12 @@ CASES = [
     ("assessment-report/termination_pending", TP, ("submit-assessment-report",), 1, "in stage termination_pending"),
     ("close/on_site", OS, ("close",), 1, "cannot close the incident in stage on_site"),
     ("recompute/closed", CL, ("recompute-deadlines",), 1, "closed"),
+    # plan duties: another body's act, in the wrong stage, at the wrong level, or malformed
+    ("record-termination/reported", R, ("record-termination", "--document", "x"), 1, "in stage reported"),
+    ("record-other/level-III-own-step", PE, ("record-other", "--step", "assessment", "--document", "x"), 1,
+     "the bureau's own step at level III"),
+    ("record-other/bad-step", PE, ("record-other", "--step", "nope", "--document", "x"), 2, "step"),
+    ("record-other/blank-document", PE, ("record-other", "--step", "investigation", "--document", "  "), 2, "document"),
     # unknown group, duplicate sign-off, the wrong person, the commander too early or in the wrong role
     ("dispatch/unknown-group", RS, ("dispatch", *LEAD_ARGS, "--lead", "nosuch=某人"), 1, "unknown group 'nosuch'"),
     ("sign-off/unknown-group", TP, ("sign-off", "--group", "nosuch", "--lead", "某人"), 1, "unknown group 'nosuch'"),
@@ -411,6 +418,8 @@ INPUTS = {
     "request_support": lambda: m.RequestSupport(by=DUTY, partner="fire", request="派专家"),
     "answer_support": lambda: m.SupportAnswer(by=DUTY, request_no=1, answer="accepted"),
     "record_joint_investigation": lambda: m.RecordJointInvestigation(by=DUTY, members=["王"]),
+    "record_other_termination": lambda: m.RecordOtherTermination(by=DUTY, document="县政府终止响应通知"),
+    "record_other_act": lambda: m.RecordOtherAct(by=DUTY, step="aftercare", document="县政府善后方案"),
 }
 
 
@@ -479,7 +488,7 @@ API_CASES = [
      lambda: m.AssessmentReviewPassed(by=DUTY, review_date=(now() + timedelta(days=2)).date()), ["in the future"]),
     ("assessment-report-missing-recipient", PE, "submit_assessment_report",
      lambda: m.SubmitAssessmentReport(by=DUTY, recipients=["市人民政府"]), ["not passed review"]),
-    ("close-too-early", PE, "close", lambda: m.Close(by=DUTY), ["cannot close yet"]),
+    ("close-too-early", PE, "close", lambda: m.Close(by=DUTY), ["cannot close yet", "assessment report is not submitted"]),
 ]
 
 

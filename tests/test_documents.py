@@ -114,7 +114,9 @@ async def lived(client, worker):
                                                                         instruction="同意终止，做好跟踪监测"))
     await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(96), kind="final", content=ReportContent(
         summary="事件处置完毕")))
-    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, at=h(20 * 24)))
+    # II: the ministry investigates (32号令 第四条); the bureau records its act (plan duties)
+    await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, at=h(20 * 24), step="investigation",
+                                                                document="生态环境部调查报告"))
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, at=h(25 * 24)))
     await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, at=h(39 * 24)))
     await act(client, iid, "close", m.Close(by=DUTY, at=h(39 * 24 + 1)))

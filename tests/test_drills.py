@@ -185,7 +185,7 @@ def test_evaluate_falls_back_without_the_plan_and_flags_what_is_missing():
     assert segs == [("reported", 3 * 3600, None), ("responding", 3600, None), ("on_site", 2 * 3600, None)]
     assert r["response_procedure"]["segments"][-1]["ongoing"] is True
     assert r["information"]["missing"] == ["initial", "final"]
-    assert r["plan_coordination"]["deadlines"][0]["late_by_minutes"] == 180.0  # overdue, as of `now`
+    assert r["deadlines"]["deadlines"][0]["late_by_minutes"] == 180.0  # overdue, as of `now`
     f = r["findings"]
     assert "未报送初报，已超过时限 3小时" in f
     assert any(x.startswith("III级响应未调派：综合协调组、新闻宣传组、应急专家组") for x in f)
@@ -216,6 +216,60 @@ def test_evaluate_falls_back_without_the_plan_and_flags_what_is_missing():
     assert "「接报研判」阶段用时3小时，超出预期（2小时）1小时" in r["findings"]
     md = render_markdown(r)
     assert md.splitlines()[0].startswith("# 【演练】") and "演练" in md.splitlines()[2]
+
+
+def test_evaluation_covers_the_six_areas_and_ends_with_recommendations():
+    """郑安委办〔2017〕43号 四: 应急响应程序、应急信息处置、应急预案衔接、应急力量调动、部门应急协调、
+    应急抢险救援, then 整改意见和建议; 应急预案衔接 is how the plans meshed, not the deadlines."""
+    t0 = datetime(2026, 3, 2, 8, 0, tzinfo=SHANGHAI)
+    status = {
+        "incident_id": "drill-y", "title": "【演练】y", "drill": True, "stage": "post_event", "county": "平定县",
+        "plan": {"id": "yangquan-2022"}, "discovered_at": (t0 - timedelta(minutes=30)).isoformat(),
+        "reported_at": t0.isoformat(), "graded_level": "III", "level": "III", "city_started": True,
+        "leads": {"monitoring": "甲", "disposal": "乙", "investigation": "丙"},
+        "reports": [{"kind": "progress", "no": 1, "at": (t0 + timedelta(hours=1)).isoformat(), "summary": "x"}],
+        "duties": [{"step": "investigation", "mode": "records", "body": "省生态环境厅", "source": "32号令 第四条",
+                    "recorded_as_other": None},
+                   {"step": "aftercare", "mode": "assists", "body": "事发地县（区）人民政府", "source": "5.1",
+                    "recorded_as_other": None}],
+        "other_acts": {},
+        "timeline": [
+            _entry(1, t0, "reported", "reported", "reported"),
+            _entry(2, t0 + timedelta(minutes=10), "activate_response", "reported", "responding", level="III",
+                   city_started=True),
+            _entry(3, t0 + timedelta(minutes=20), "dispatch", "responding", "on_site"),
+            _entry(4, t0 + timedelta(hours=2), "propose_termination", "on_site", "termination_pending", round=1),
+            _entry(5, t0 + timedelta(hours=3), "sign_off", "termination_pending", "on_site",
+                   decision="reject", round=1, group="disposal"),
+            _entry(6, t0 + timedelta(hours=5), "propose_termination", "on_site", "termination_pending", round=2),
+            _entry(7, t0 + timedelta(hours=6), "approve_termination", "termination_pending", "post_event", round=2,
+                   city_decision="市指挥部决定终止"),
+        ],
+    }
+    r = evaluate(status, now=t0 + timedelta(hours=7))
+    assert all(r[k] for k in ("response_procedure", "information", "plan_coordination", "mobilisation",
+                                "inter_department", "rescue"))
+    pc = r["plan_coordination"]
+    assert "deadlines" not in pc
+    assert (pc["city_started"], pc["city_started_at"], pc["city_decision"]) == (
+        True, (t0 + timedelta(minutes=10)).isoformat(), "市指挥部决定终止")
+    assert [(o["step"], o["body"], o["needed"], o["recorded"]) for o in pc["other_bodies"]] == [
+        ("investigation", "省生态环境厅", True, False), ("aftercare", "事发地县（区）人民政府", False, False)]
+    rs = r["rescue"]
+    # on site 08:20→10:00 (100 min) and again 11:00→13:00 (120 min): 220 min in 2 stays
+    assert (rs["on_site_visits"], rs["on_site_minutes"], rs["sent_back_on_site"]) == (2, 220.0, 1)
+    assert rs["disposal_lead"] == "乙" and rs["progress_reports"] == 1
+    by_area = {w["area"] for w in r["findings_by_area"]}
+    assert "plan_coordination" in by_area  # the province's investigation is not recorded yet
+    assert len(r["recommendations"]) >= 1 and all(isinstance(a, str) and a for a in r["recommendations"])
+    md = render_markdown(r)
+    heads = [ln for ln in md.splitlines() if ln.startswith("## ")]
+    for name in ("应急响应程序", "应急信息处置", "应急预案衔接", "应急力量调动", "部门应急协调", "应急抢险救援"):
+        assert sum(name in h for h in heads) == 1, (name, heads)
+    assert heads[-1] == "## 十一、整改意见和建议"
+    assert "## 四、应急预案衔接" in heads and not any("衔接（时限" in h for h in heads)
+    assert "应急抢险救援等重点环节" in md.splitlines()[2]
+    assert md.rstrip().splitlines()[-1].startswith(f"{len(r['recommendations'])}. ")
 
 
 # ------------------------------------------------------------------ drills end to end
@@ -249,14 +303,18 @@ def _sign(group: str, leads: dict, decision: str = "approve", opinion: str = "")
             "decision": decision, "opinion": opinion or "同意终止"}
 
 
-def _tail(start: int, final: bool = True, aftercare: bool = True) -> list[tuple[float, str, dict]]:
+def _tail(start: int, final: bool = True, aftercare: bool = True,
+          province: bool = False) -> list[tuple[float, str, dict]]:
     steps = []
     t = start
     if final:
         steps.append((t, "submit_report", _report("final", "处理结果报告：特征污染物已降至本底水平"))); t += 1
     if aftercare:
         steps.append((t, "record_aftercare", {"note": "督促企业清运收集的废液、修复河道"})); t += 1
-    steps += [(t, "complete_investigation", {"summary": "设备失效，企业应急管理缺位"}),
+    # III: the province investigates (32号令 第四条); the bureau records its act (plan duties)
+    investigation = (("record_other_act", {"step": "investigation", "document": "省生态环境厅调查报告（演练）"})
+                     if province else ("complete_investigation", {"summary": "设备失效，企业应急管理缺位"}))
+    steps += [(t, *investigation),
               (t + 1, "assessment_review_passed", {}),
               (t + 2, "submit_assessment_report", {}),
               (t + 3, "close", {"note": "演练结束"})]
@@ -277,7 +335,7 @@ PLAYBOOKS = {
         (16, "sign_off", _sign("disposal", SPILL_LEADS)),
         (17, "sign_off", _sign("investigation", SPILL_LEADS)),
         (19, "approve_termination", {"instruction": "同意终止", "city_decision": "市指挥部王副市长决定终止III级响应"}),
-        *_tail(20),
+        *_tail(20, province=True),
     ]),
     # The enterprise reported 4.5 h late: the initial report is late by 270 + 5 − 240 = 35
     # minutes; the disposal lead rejects the first termination round.
@@ -314,7 +372,7 @@ PLAYBOOKS = {
         (20, "approve_termination", {"instruction": "同意终止"}),
         (21, "submit_report", _report("final", "处理结果报告：消防废水约600立方米已收集暂存")),
         (22, "record_joint_investigation", {"members": JOINT_MEMBERS, "note": "事故调查和损失评估（协议 二.5）"}),
-        *_tail(23, final=False),
+        *_tail(23, final=False, province=True),
     ], expect_findings=["III级响应未调派：新闻宣传组、应急专家组", f"响应级别由IV级调整为III级（{RAISE_REASON}）"]),
 }
 
@@ -325,7 +383,7 @@ MESSAGES = {
     "record_aftercare": m.RecordAftercare, "complete_investigation": m.CompleteInvestigation,
     "assessment_review_passed": m.AssessmentReviewPassed, "submit_assessment_report": m.SubmitAssessmentReport,
     "close": m.Close, "request_support": m.RequestSupport, "answer_support": m.SupportAnswer,
-    "record_joint_investigation": m.RecordJointInvestigation,
+    "record_joint_investigation": m.RecordJointInvestigation, "record_other_act": m.RecordOtherAct,
 }
 MOVES = {"activate_response": "responding", "dispatch": "on_site", "propose_termination": "termination_pending",
          "approve_termination": "post_event", "close": "closed"}
@@ -394,8 +452,8 @@ async def test_drill_end_to_end(sid, client, worker, temporal_address):
     if sid == TAILINGS:  # reported 270 min after discovery, initial report 5 min later: 35 min past 4 h
         assert init["late_by_minutes"] == 35.0 and r["information"]["reports"][0]["late"] is True
 
-    # 应急预案衔接: the deadlines, met or met late, with how late.
-    dls = {d["name"]: d for d in r["plan_coordination"]["deadlines"]}
+    # 时限执行: the deadlines, met or met late, with how late.
+    dls = {d["name"]: d for d in r["deadlines"]["deadlines"]}
     assert dls["initial_report"]["status"] == ("met_late" if late else "met")
     assert dls["initial_report"]["late_by_seconds"] == (late or None)
     assert datetime.fromisoformat(dls["initial_report"]["met_at"]) == initial_at

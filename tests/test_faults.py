@@ -124,7 +124,11 @@ class Script:
         """From termination_pending with all signatures in: approve, post-event, close."""
         await self.act("approve_termination", m.ApproveTermination(by=COMMANDER, at=self.at(), instruction="同意"),
                        "post_event")
-        await self.act("complete_investigation", m.CompleteInvestigation(by=DUTY, at=self.at()))
+        if (await api.status(self.client, self.iid))["level"] == "III":  # the province's (32号令 第四条)
+            await self.act("record_other_act", m.RecordOtherAct(by=DUTY, at=self.at(), step="investigation",
+                                                                document="省生态环境厅调查报告"))
+        else:
+            await self.act("complete_investigation", m.CompleteInvestigation(by=DUTY, at=self.at()))
         await self.act("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, at=self.at()))
         await self.act("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, at=self.at()))
         await self.act("close", m.Close(by=DUTY, at=self.at()), "closed")

@@ -124,7 +124,17 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     await act(client, iid, "record_aftercare", m.RecordAftercare(by=DUTY, note="指导县政府善后"))
     await act(client, iid, "submit_report", m.SubmitReport(
         by=DUTY, kind="final", content=ReportContent(summary="处置完毕，污染已消除")))
-    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, summary="企业储罐老化"))
+    investigator = {"I": "生态环境部", "II": "生态环境部", "III": "省生态环境厅"}.get(level)  # 32号令 第四条
+    if investigator:  # another body's investigation: recorded (who, when, document), not performed
+        await refused(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY),
+                      f"{investigator}'s act at level {level}", "32号令 第四条", "record_other_act")
+        res = await act(client, iid, "record_other_act", m.RecordOtherAct(
+            by=DUTY, step="investigation", document=f"{investigator}调查报告（测试）"))
+        assert investigator in res.message
+        investigation_action = "record_other_act"
+    else:
+        await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, summary="企业储罐老化"))
+        investigation_action = "complete_investigation"
     assert deadline(await api.status(client, iid), "investigation")["status"] == "met"
     res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     assert "the report is due" in res.message
@@ -143,7 +153,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     assert user_actions(st) == [
         "reported", "activate_response", "submit_report", "dispatch", "submit_report", "propose_termination",
         "sign_off", "sign_off", "sign_off", "approve_termination", "record_aftercare", "submit_report",
-        "complete_investigation", "assessment_review_passed", "submit_assessment_report", "close"]
+        investigation_action, "assessment_review_passed", "submit_assessment_report", "close"]
     stages = [(e["from_stage"], e["to_stage"]) for e in st["timeline"] if e["from_stage"] != e["to_stage"]]
     assert stages == [("reported", "responding"), ("responding", "on_site"), ("on_site", "termination_pending"),
                       ("termination_pending", "post_event"), ("post_event", "closed")]
@@ -155,7 +165,10 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     notice = next(t for n, t in files.items() if n.endswith("activation_notice.md"))
     assert f"启动局应急预案{level}级响应（{level_name}）" in notice
     assert r.county in notice and r.title in notice and "附件1" in notice
+    # 附件1's title as the plan prints it, the plan's name not repeated before it
+    assert notice.startswith("# 阳泉市生态环境局突发环境事件应急响应启动通知\n")
     form = next(t for n, t in files.items() if n.endswith("termination_form.md"))
+    assert form.startswith("# 阳泉市生态环境局突发环境事件应急响应终止签报单\n")
     for g in SIGNATORIES:
         assert f"{g} 同意终止" in form and LEADS[g] in form
     assert "同意终止应急响应，做好后期处置" in form and COMMANDER.name in form
@@ -274,6 +287,7 @@ async def test_rejected_round_then_approved_round(client, worker):
     assert res.stage == "post_event"
     files = await archived(worker, iid, "termination_form.md")
     form = next(t for n, t in files.items() if n.endswith("termination_form.md"))
+    assert form.startswith("# 阳泉市生态环境局突发环境事件应急响应终止签报单\n")
     assert "复测达标，同意" in form and opinion not in form  # the form is round 2's
     assert (await api.status(client, iid))["signoff_history"][1]["opinion"] == opinion  # round 1 kept
 
@@ -353,6 +367,7 @@ async def test_city_started_at_activation_city_decides_termination(client, worke
     assert res.stage == "post_event"
     files = await archived(worker, iid, "termination_form.md")
     form = next(t for n, t in files.items() if n.endswith("termination_form.md"))
+    assert form.startswith("# 阳泉市生态环境局突发环境事件应急响应终止签报单\n")
     assert "市指挥部决定（4.4）：市指挥部张总指挥决定终止" in form
 
 
@@ -399,16 +414,21 @@ def all_actions() -> dict[str, m.Action]:
         "close": m.Close(by=DUTY),
         "request_support": m.RequestSupport(by=DUTY, partner="fire_brigade", request="调派专家"),
         "record_joint_investigation": m.RecordJointInvestigation(by=DUTY, members=["消防支队 王"]),
+        "record_other_termination": m.RecordOtherTermination(by=DUTY, document="平定县政府终止响应通知"),
+        "record_other_act": m.RecordOtherAct(by=DUTY, step="investigation", document="调查报告"),
     }
 
 
 ALLOWED = {
     "reported": {"issue_warning", "activate_response"},
-    "responding": {"adjust_level", "record_city_started", "dispatch", "request_support"},
-    "on_site": {"adjust_level", "record_city_started", "propose_termination", "request_support"},
-    "termination_pending": {"record_city_started", "sign_off", "approve_termination", "request_support"},
+    "responding": {"adjust_level", "record_city_started", "dispatch", "request_support", "record_other_termination",
+                   "record_joint_investigation"},
+    "on_site": {"adjust_level", "record_city_started", "propose_termination", "request_support",
+                "record_other_termination", "record_joint_investigation"},
+    "termination_pending": {"record_city_started", "sign_off", "approve_termination", "request_support",
+                            "record_joint_investigation"},
     "post_event": {"record_aftercare", "complete_investigation", "assessment_review_passed",
-                   "submit_assessment_report", "close", "record_joint_investigation"},
+                   "submit_assessment_report", "close", "record_joint_investigation", "record_other_act"},
 }
 # Allowed in every open stage (4.2 reports, 4.2.3 cross-boundary notices, answers to 商请).
 ANYWHERE = {"submit_report", "recompute_deadlines", "record_cross_boundary", "answer_support"}
@@ -493,15 +513,19 @@ async def test_refused_groups_and_signatures(client, worker):
 
 
 async def test_refused_post_event_order(client, worker):
-    iid = await api.start_incident(client, report())
+    # III (500万元 direct loss, 附表1 较大 3): the investigation is the province's, the assessment the bureau's
+    iid = await api.start_incident(client, report(assessment=Assessment(direct_loss_yuan=5_000_000)))
     await to_post_event(client, iid)
     await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet",
-                  "investigation is not complete", "assessment report is not submitted")
+                  "事件调查（5.2）: 省生态环境厅's act at level III", "is not recorded yet",
+                  "assessment report is not submitted")
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY),
                   "has not passed review")
-    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
-    await refused(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY),
-                  "investigation was completed")
+    await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", document="x"),
+                  "the bureau's own step at level III", "5.3", "submit_assessment_report")
+    await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="晋环调〔2026〕1号"))
+    await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="y"),
+                  "already recorded as 省生态环境厅's act", "晋环调〔2026〕1号")
     msg = await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet", "assessment report is not submitted")
     assert "investigation" not in msg
     today = now().date()

@@ -108,6 +108,22 @@ async def test_support_request_answer_and_joint_investigation(client, worker):
     assert sub["detail"]["joint_investigation"]["members"] == ["市生态环境局执法队 张", "市消防救援支队 李"]
 
 
+async def test_joint_investigation_from_activation_on(client, worker):
+    """协议 二.5: the joint investigation group is formed 及时 — from activation on, not only
+    after termination."""
+    iid = await api.start_incident(client, report(source="linkage_119"))
+    with pytest.raises(api.ActionRefused, match="only in responding, on_site, termination_pending, post_event"):
+        await act(client, iid, "record_joint_investigation", m.RecordJointInvestigation(by=DUTY, members=["某"]))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    res = await act(client, iid, "record_joint_investigation",
+                    m.RecordJointInvestigation(by=DUTY, members=["市生态环境局执法队 张", "市消防救援支队 李"]))
+    assert res.stage == "responding"
+    st = await api.status(client, iid)
+    assert st["linkage"]["joint_investigation"]["members"] == ["市生态环境局执法队 张", "市消防救援支队 李"]
+    with pytest.raises(api.ActionRefused, match="already recorded"):
+        await act(client, iid, "record_joint_investigation", m.RecordJointInvestigation(by=DUTY, members=["某"]))
+
+
 async def test_joint_investigation_refused_without_fire_brigade(client, worker):
     iid = await api.start_incident(client, report(source="inspection"))
     await to_post_event(client, iid)

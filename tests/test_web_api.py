@@ -238,7 +238,8 @@ async def test_whole_incident_with_roles(http, client):
     res = await ok(http, "li", iid, "approve_termination", {"instruction": "同意终止"})
     assert res["stage"] == "post_event"
 
-    await ok(http, "wangwei", iid, "complete_investigation", {"summary": "阀门老化"})
+    # III: the province investigates (32号令 第四条); the bureau records its act (plan duties)
+    await ok(http, "wangwei", iid, "record_other_act", {"step": "investigation", "document": "省生态环境厅调查报告"})
     await ok(http, "wangwei", iid, "assessment_review_passed", {})
     await ok(http, "wangwei", iid, "submit_assessment_report", {})
     r = await action(http, "du", iid, "close")

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from temporalio.exceptions import ApplicationError
 
+import plan.duties as plan_duties
 from plan.calendar import SHANGHAI
 from plan.models import Level
 import workflows.messages as m
@@ -38,6 +39,8 @@ ACTION_NAMES = {
     "recompute_deadlines": "recompute deadlines",
     "record_cross_boundary": "record a cross-boundary incident", "request_support": "request support (商请)",
     "answer_support": "record a support answer", "record_joint_investigation": "record the joint investigation group",
+    "record_other_termination": "record the end of the response by the body that led it",
+    "record_other_act": "record another body's act",
 }
 
 
@@ -143,8 +146,35 @@ def approve_termination(s, lc, inp: m.ApproveTermination, now):
     return at
 
 
+def level_of(s: m.IncidentState) -> Level:
+    return s.level or s.grading.level
+
+
+def duty(s: m.IncidentState, step: str):
+    """The step's duty at the incident's level; an incident begun before per-level duties: the
+    bureau's own, as it was."""
+    table = s.plan.duties if s.duties else {}
+    return plan_duties.duty(table, level_of(s), step)
+
+
+def _not_others(s, step: str, how: str):
+    d = duty(s, step)
+    if d.mode not in ("records", "assists"):
+        raise Refused(f"{plan_duties.describe(d, level_of(s))}: {how}")
+    return d
+
+
+def _others_not_own(s, step: str, how: str) -> None:
+    d = duty(s, step)
+    if d.mode in ("records", "assists"):
+        raise Refused(f"{plan_duties.describe(d, level_of(s))}: {how}")
+
+
 def complete_investigation(s, lc, inp, now):
     at = common(s, lc, "complete_investigation", inp, now)
+    if duty(s, "investigation").mode == "records":
+        _others_not_own(s, "investigation", "record it with record_other_act (step investigation, body, document; "
+                          "ecoplan record-other --step investigation --document ...)")
     if "investigation_completed" in s.events:
         raise Refused(f"the investigation was completed at {fmt(s.events['investigation_completed'])}")
     return at
@@ -178,14 +208,86 @@ def submit_assessment_report(s, lc, inp: m.SubmitAssessmentReport, now) -> tuple
 
 def close(s, lc, inp, now):
     at = common(s, lc, "close", inp, now)
-    missing = []
-    if "investigation_completed" not in s.events:
-        missing.append("the investigation is not complete (5.2)")
-    if "assessment_report_submitted" not in s.events:
-        missing.append("the assessment report is not submitted (5.3)")
+    missing = close_missing(s)
     if missing:
         raise Refused("cannot close yet: " + "; ".join(missing))
     return at
+
+
+# What meets each post-event step the bureau performs (or records as another body's act).
+STEP_DONE = {"investigation": "investigation_completed", "assessment": "assessment_report_submitted"}
+STEP_MISSING = {"investigation": "the investigation is not complete (5.2)",
+                "assessment": "the assessment report is not submitted (5.3)"}
+
+
+def step_done(s: m.IncidentState, step: str) -> bool:
+    if step in s.other_acts:
+        return True
+    if step == "dispatch":
+        return "dispatched" in s.events
+    if step == "termination":
+        return "response_terminated" in s.events
+    if step == "aftercare":
+        return bool(s.aftercare)
+    if step == "final_report":
+        return s.reports_count.get("final", 0) > 0
+    return STEP_DONE[step] in s.events
+
+
+def close_missing(s: m.IncidentState) -> list[str]:
+    """The post-event steps close waits for at the incident's level (plan duties): the bureau's own
+    (performs) and other bodies' acts it must record (records). The final report (处理结果报告) is
+    left to the reporting rules: plan.duties.final_report_required says whether a level needs it."""
+    if not s.duties:  # begun before per-level duties: the 5.2 investigation and the 5.3 report
+        return [STEP_MISSING[k] for k in ("investigation", "assessment") if STEP_DONE[k] not in s.events]
+    out = []
+    for step in ("investigation", "assessment"):
+        d = duty(s, step)
+        if d.mode == "performs" and not step_done(s, step):
+            out.append(STEP_MISSING[step])
+        elif d.mode == "records" and not step_done(s, step):
+            out.append(f"{plan_duties.describe(d, level_of(s))} is not recorded yet")
+    return out
+
+
+def duties_view(s: m.IncidentState) -> list[dict]:
+    """What `status` shows: at the incident's level, whose act each step is, its source, and
+    whether it is done (by the bureau) or recorded (as another body's act)."""
+    if s.plan is None:
+        return []
+    level = level_of(s)
+    out = []
+    for step in plan_duties.DUTY_STEPS:
+        d = duty(s, step)
+        other = s.other_acts.get(step)
+        out.append({"step": step, "name": plan_duties.STEP_NAMES[step], "mode": d.mode, "body": d.body,
+                    "source": d.source, "level": level.value,
+                    "needed_to_close": step in STEP_DONE and d.mode in plan_duties.NEEDED,
+                    "done": step_done(s, step), "recorded_as_other": other})
+    return out
+
+
+def record_other_termination(s, lc, inp: m.RecordOtherTermination, now) -> tuple[datetime, str]:
+    at = common(s, lc, "record_other_termination", inp, now)
+    if not s.duties:
+        raise Refused("this incident began before per-level duties: terminate it by proposal and sign-off (4.4, 附件2)")
+    d = duty(s, "termination")
+    if d.mode != "records":
+        raise Refused(f"{plan_duties.describe(d, level_of(s))}: propose termination and have it signed (附件2)")
+    return at, (inp.body or d.body).strip()
+
+
+def record_other_act(s, lc, inp: m.RecordOtherAct, now) -> tuple[datetime, str]:
+    at = common(s, lc, "record_other_act", inp, now)
+    if not s.duties:
+        raise Refused("this incident began before per-level duties: record the bureau's own steps")
+    own = {"investigation": "complete_investigation", "assessment": "assessment_review_passed and "
+           "submit_assessment_report", "aftercare": "record_aftercare"}[inp.step]
+    d = _not_others(s, inp.step, f"record it with {own}")
+    done = s.other_acts.get(inp.step)
+    if done:
+        raise Refused(f"{inp.step} was already recorded as {done['body']}'s act ({done['document']}, {done['at'][:16]})")
+    return at, (inp.body or d.body).strip()
 
 
 def recompute_deadlines(s, lc, inp, now):
@@ -253,4 +355,5 @@ CHECKS = {
     "recompute_deadlines": recompute_deadlines, "record_cross_boundary": record_cross_boundary,
     "request_support": request_support, "answer_support": answer_support,
     "record_joint_investigation": record_joint_investigation,
+    "record_other_termination": record_other_termination, "record_other_act": record_other_act,
 }

@@ -1,6 +1,6 @@
-"""DailyReportWorkflow: the 零报告/日报告 (seed 004) that a Temporal Schedule starts every day
-at 08:00 Asia/Shanghai. It compiles the report (an activity: visibility queries, archive)
-and sends it through the notification activity, zero report included."""
+"""DailyReportWorkflow: the 零报告/日报告 that a Temporal Schedule starts every day at the
+plan's time (China Standard Time). It compiles the report (an activity: the plan's settings,
+visibility queries, archive) and sends it to the plan's recipients, zero report included."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from ecoplan.views import summary_line
 
 DAILY_REPORT_SCHEDULE_ID = "ecoplan-daily-report"
-DUTY_RECIPIENTS = ["带班领导", "局指挥部办公室"]  # 24-hour duty and the leader on duty (seed 004)
+DUTY_RECIPIENTS = ["带班领导", "局指挥部办公室"]  # a report compiled before recipients came from the plan
 
 
 @workflow.defn
@@ -29,7 +29,8 @@ class DailyReportWorkflow:
         await workflow.execute_activity_method(
             Notifier.notify,
             Notification(key=f"{workflow.info().workflow_id}/{report['report_date']}", incident_id="-",
-                         event="daily_report", subject=summary_line(report), recipients=DUTY_RECIPIENTS,
+                         event="daily_report", subject=summary_line(report),
+                         recipients=report.get("recipients") or DUTY_RECIPIENTS,
                          at=workflow.now(), detail={"zero_report": report["zero_report"],
                                                     "open_incidents": report["open_incidents"],
                                                     "overdue": len(report["overdue"])}),

@@ -17,11 +17,39 @@ from typing import Callable
 
 from temporalio import workflow
 
+from plan.calendar import SHANGHAI
 from plan.deadlines import DeadlineTimes, DeadlineTimesRequest
 from plan.models import MET_BY, DeadlineRule, Duration, Level
 import workflows.messages as m
 
 REPEATS_AHEAD = 20  # working-day escalations worked out with the due time (a month of mornings)
+
+
+def started_on(s: m.IncidentState, event: str) -> list[str]:
+    """The plan's deadlines whose clock the event starts (their `starts_on`), in plan order."""
+    return [d.name for d in s.plan.deadlines if d.starts_on == event]
+
+
+def review_start(review_date) -> datetime:
+    # The report deadline counts working days from the day after the review date.
+    return datetime.combine(review_date, datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=12)
+
+
+def started_by(s: m.IncidentState, action: str, inp, got) -> list[tuple[str, datetime, Level]]:
+    """The deadlines an action starts, as (name, start, level): by the plan's `starts_on`."""
+    if action == "activate_response":
+        at, level = got
+        return [(n, at, level) for n in started_on(s, "response_activated")]
+    if action == "adjust_level":
+        return [(n, got, inp.level) for n in started_on(s, "response_activated")
+                if not any(d.name == n for d in s.deadlines)]
+    if action in ("approve_termination", "record_other_termination"):
+        at = got if action == "approve_termination" else got[0]
+        return [(n, at, s.level) for n in started_on(s, "response_terminated")]
+    if action == "assessment_review_passed":
+        _, review_date = got
+        return [(n, review_start(review_date), s.level) for n in started_on(s, "assessment_review_passed")]
+    return []
 
 
 def _needs_calendar(rule: DeadlineRule, level: Level) -> bool:

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     import plan.snapshot as plan_snap
     import workflows.checks as checks
     import workflows.deadlines as deadlines
+    import workflows.duties as duties
     import workflows.effects as effects
     import workflows.legacy as legacy
     import workflows.linkage as linkage
@@ -52,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle import Lifecycle
 
 ENGINE_2 = "incident-2"  # the patch that marks an incident run by this engine
+DUTIES = "level-duties"  # per-level duties (plan.duties) decide close and the county's termination
 SHANGHAI = plan_calendar.SHANGHAI
 Refused = checks.Refused
 
@@ -128,6 +130,7 @@ class IncidentWorkflow:
         self.s = s = m.IncidentState(incident_id=workflow.info().workflow_id.removeprefix("incident-"),
                                      report=report, stage_entered_at=min(report.reported_at, now))
         self.lc = Lifecycle(self, stage=s.stage, on_stage_change=self._stage_changed)
+        s.duties = workflow.patched(DUTIES)
         req = plan_snap.PlanRequest(plan=report.plan, assessment=report.assessment)
         wait = PLAN_RETRY_FIRST
         while True:
@@ -153,7 +156,8 @@ class IncidentWorkflow:
                      "joint_investigation": None, "fire_engaged": report.source == "linkage_119"}
         if report.assessment.cross_boundary != "none":
             linkage.cross_boundary(self, report.assessment.cross_boundary, [], report.reported_at, reporter)
-        self._start_deadline("initial_report", report.discovered_at, g.level, None)
+        for name in deadlines.started_on(self.s, "discovered"):
+            self._start_deadline(name, report.discovered_at, g.level, None)
 
     def _adopt(self, state: m.IncidentState) -> None:
         self.s = state
@@ -348,22 +352,6 @@ class IncidentWorkflow:
 
     # ------------------------------------------------------------------ deadlines an action starts
 
-    def _deadlines_started_by(self, action: str, inp, got) -> list[tuple[str, datetime, object]]:
-        s = self.s
-        if action == "activate_response":
-            at, level = got
-            return [("readiness", at, level)]
-        if action == "adjust_level" and not any(d.name == "readiness" for d in s.deadlines):
-            return [("readiness", got, inp.level)]
-        if action == "approve_termination":
-            return [("assessment_completion", got, s.level), ("investigation", got, s.level)]
-        if action == "assessment_review_passed":
-            _, review_date = got
-            # The report deadline counts working days from the day after the review date.
-            return [("assessment_report", datetime.combine(review_date, datetime.min.time(), tzinfo=SHANGHAI)
-                     + timedelta(hours=12), s.level)]
-        return []
-
     async def _prepare(self, action: str, inp, got) -> dict:
         """What the action needs before it changes anything: the calendar's answer for the
         working-day deadlines it starts. None of the state is touched here."""
@@ -372,7 +360,7 @@ class IncidentWorkflow:
             wanted = [(d.name, d.started_at, s.level or s.grading.level) for d in s.deadlines
                       if d.due_at is None or (d.provisional and d.status in ("pending", "overdue"))]
         else:
-            wanted = self._deadlines_started_by(action, inp, got)
+            wanted = deadlines.started_by(self.s, action, inp, got)
         asks = []
         for name, start, level in wanted:
             rule = s.plan.deadline(name)
@@ -380,8 +368,9 @@ class IncidentWorkflow:
                 asks.append((name, deadlines.calendar_request(rule, start, level)))
         # The stage the action enters, when its stuck marker counts working days (post_event):
         # asked in the same call, so the state is whole when the action returns.
-        within = s.plan.stage_expectations.get("post_event") if action == "approve_termination" else None
-        stuck = [plan_deadlines.TimeRequest(start=got, duration=within)] if within and within.is_working_days else []
+        within = s.plan.stage_expectations.get("post_event") if action in duties.ENDS_RESPONSE else None
+        start = got[0] if action == "record_other_termination" else got
+        stuck = [plan_deadlines.TimeRequest(start=start, duration=within)] if within and within.is_working_days else []
         if not asks and not stuck:
             return {}
         answer = await self._ask_calendar(plan_deadlines.CalendarQuestion(deadlines=[r for _, r in asks], times=stuck))
@@ -404,6 +393,10 @@ class IncidentWorkflow:
         deadlines.already_met(s, d)
         self._deadline_scheduled(d)
         return d
+
+    def _start_deadlines(self, started: list, prepared: dict) -> str:
+        return "".join(self._due_note(self._start_deadline(n, start, level, prepared.get(n)))
+                       for n, start, level in started)
 
     def _deadline_scheduled(self, d: m.Deadline) -> None:
         if d.due_at is None:
@@ -430,6 +423,12 @@ class IncidentWorkflow:
     def assessment_report_submitted(self) -> bool:
         return "assessment_report_submitted" in self.s.events
 
+    def termination_is_others(self) -> bool:
+        return self.s.duties and checks.duty(self.s, "termination").mode == "records"
+
+    def duties_done(self) -> bool:
+        return not checks.close_missing(self.s)
+
     # ------------------------------------------------------------------ actions: the pipeline
 
     def _check(self, action: str, inp):
@@ -453,7 +452,8 @@ class IncidentWorkflow:
             got = self._check(action, inp)
             prepared = await self._prepare(action, inp, got)
             got = self._check(action, inp)  # the state may have moved while the calendar answered
-            result = getattr(self, f"_apply_{action}")(inp, got, prepared)  # no await from here on
+            apply = getattr(self, f"_apply_{action}", None) or (lambda *a: duties.APPLY[action](self, *a))
+            result = apply(inp, got, prepared)  # no await from here on
         self._dirty = True
         return result
 
@@ -496,6 +496,7 @@ class IncidentWorkflow:
             "faults": publishing.faults(s),
             "deliveries_overdue": effects.overdue(s),
             "allowed_actions": [t for t in checks.ACTION_NAMES if self.lc.allowed(t)],
+            "duties": checks.duties_view(s),
             "engine": 2,
         }
 
@@ -579,8 +580,8 @@ class IncidentWorkflow:
         self.notify("response_activated", f"启动{brief.response_name}：{r.title}", recipients,
                     {"level": level.value, "city_started": inp.city_started})
         linkage.bulletin(self, "response_activated", at)
-        d = self._start_deadline("readiness", at, level, prepared.get("readiness"))
-        return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated{self._due_note(d)}")
+        notes = self._start_deadlines(deadlines.started_by(self.s, "activate_response", inp, got), prepared)
+        return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated{notes}")
 
     @workflow.update
     async def record_city_started(self, inp: m.RecordCityStarted) -> m.ActionResult:
@@ -593,8 +594,9 @@ class IncidentWorkflow:
     def _apply_record_city_started(self, inp: m.RecordCityStarted, at: datetime, _p) -> m.ActionResult:
         self.s.city_started = True
         self.transition("record_city_started", at, inp, {"note": timeline.short(inp.note)})
-        return self._result("record_city_started",
-                            "recorded: the city government started its response; the city HQ decides termination (4.4)")
+        decides = ("the city HQ decides termination (4.4)" if self.s.plan.termination.city_decides_when_city_started
+                   else "the plan leaves termination with the bureau's headquarters")
+        return self._result("record_city_started", f"recorded: the city government started its response; {decides}")
 
     @workflow.update
     async def adjust_level(self, inp: m.AdjustLevel) -> m.ActionResult:
@@ -613,8 +615,8 @@ class IncidentWorkflow:
                                                   "reason": timeline.short(inp.reason)})
         self.notify("level_adjusted", f"响应级别调整 {old.value}→{inp.level.value}：{s.report.title}",
                     s.plan.report_recipients, {"reason": inp.reason})
-        d = self._start_deadline("readiness", at, inp.level, prepared.get("readiness"))
-        return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5){self._due_note(d)}")
+        notes = self._start_deadlines(deadlines.started_by(self.s, "adjust_level", inp, at), prepared)
+        return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5){notes}")
 
     @workflow.update
     async def dispatch(self, inp: m.Dispatch) -> m.ActionResult:
@@ -774,10 +776,8 @@ class IncidentWorkflow:
         self.notify("response_terminated", f"应急响应终止：{s.report.title}",
                     s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
                     {"instruction": inp.instruction})
-        notes = [self._due_note(self._start_deadline(name, at, s.level, prepared.get(name)))
-                 for name in ("assessment_completion", "investigation")]
-        return self._result("approve_termination",
-                            "termination approved; post-event handling (5.x) begins" + "".join(notes))
+        notes = self._start_deadlines(deadlines.started_by(self.s, "approve_termination", inp, at), prepared)
+        return self._result("approve_termination", "termination approved; post-event handling (5.x) begins" + notes)
 
     # ------------------------------------------------------------------ 5. post-event
 
@@ -820,12 +820,11 @@ class IncidentWorkflow:
         at, review_date = got
         s = self.s
         s.review_date = review_date
-        [(_, start, _)] = self._deadlines_started_by("assessment_review_passed", inp, got)
+        start = deadlines.review_start(review_date)
         entry = self.transition("assessment_review_passed", at, inp, {"review_date": review_date.isoformat()})
         self._event("assessment_review_passed", min(start, at), entry)
-        d = self._start_deadline("assessment_report", start, s.level, prepared.get("assessment_report"))
-        return self._result("assessment_review_passed",
-                            f"assessment report passed review on {review_date}{self._due_note(d)} (5.3)")
+        notes = self._start_deadlines(deadlines.started_by(self.s, "assessment_review_passed", inp, got), prepared)
+        return self._result("assessment_review_passed", f"assessment report passed review on {review_date}{notes} (5.3)")
 
     @workflow.update
     async def submit_assessment_report(self, inp: m.SubmitAssessmentReport) -> m.ActionResult:
@@ -930,6 +929,25 @@ class IncidentWorkflow:
         linkage.joint_investigation(self, inp, at)
         return self._result("record_joint_investigation",
                             "joint investigation group with the fire brigade recorded (协议 二.5)")
+
+
+    # ------------------------------------------------------------------ per-level duties (plan.duties)
+
+    @workflow.update
+    async def record_other_termination(self, inp: m.RecordOtherTermination) -> m.ActionResult:
+        return await self._act("record_other_termination", inp)
+
+    @record_other_termination.validator
+    def _v_record_other_termination(self, inp: m.RecordOtherTermination) -> None:
+        self._validate("record_other_termination", inp)
+
+    @workflow.update
+    async def record_other_act(self, inp: m.RecordOtherAct) -> m.ActionResult:
+        return await self._act("record_other_act", inp)
+
+    @record_other_act.validator
+    def _v_record_other_act(self, inp: m.RecordOtherAct) -> None:
+        self._validate("record_other_act", inp)
 
 
 def _cause(e: ActivityError) -> str:

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     # pass-through and re-runs messages.py (20 pydantic models) for every workflow instance.
     import workflows.messages as m
     import workflows.search_attributes as sa
-    from workflows.lifecycle import Lifecycle
+    from workflows.lifecycle import TRANSITIONS_1X, Lifecycle
     from workflows.checks import Refused
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -191,7 +191,7 @@ class IncidentV1:
 
     def _adopt(self, state: m.IncidentState) -> None:
         self.s = state
-        self.lc = Lifecycle(self, stage=state.stage, on_stage_change=self._stage_changed)
+        self.lc = Lifecycle(self, stage=state.stage, on_stage_change=self._stage_changed, transitions=TRANSITIONS_1X)
 
     def _stage_changed(self, _from: str, to: str) -> None:
         self.s.stage = to

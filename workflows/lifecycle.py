@@ -28,6 +28,9 @@ TRANSITIONS: list[dict] = [
     {"trigger": "adjust_level", "source": RESPONSE, "dest": None},
     {"trigger": "record_city_started", "source": RESPONSE + ["termination_pending"], "dest": None},
     {"trigger": "dispatch", "source": "responding", "dest": "on_site"},
+    # Plan duties: a response another body led (the county at IV, 4.1.1) ends by its act, recorded.
+    {"trigger": "record_other_termination", "source": RESPONSE, "dest": "post_event",
+     "conditions": ["termination_is_others"]},
     # 4.2 信息报告: reports may be made from the first hour until the incident is closed
     {"trigger": "submit_report", "source": STAGES[:-1], "dest": None},
     # 4.4 响应终止, 附件2 签报单
@@ -49,21 +52,43 @@ TRANSITIONS: list[dict] = [
         "trigger": "close",
         "source": "post_event",
         "dest": "closed",
-        "conditions": ["investigation_complete", "assessment_report_submitted"],
+        "conditions": ["duties_done"],
     },
+    # Plan duties: a post-event step that is another body's act at the level, recorded.
+    {"trigger": "record_other_act", "source": "post_event", "dest": None},
     # 4.2.3 信息通报 and the linkage agreement (协议 二.5, 二.6)
     {"trigger": "record_cross_boundary", "source": STAGES[:-1], "dest": None},
     {"trigger": "request_support", "source": ["warning", *RESPONSE, "termination_pending"], "dest": None},
     {"trigger": "answer_support", "source": STAGES[:-1], "dest": None},
-    {"trigger": "record_joint_investigation", "source": "post_event", "dest": None},
+    # 协议 二.5 联合调查组 "及时成立": from activation on.
+    {"trigger": "record_joint_investigation", "source": [*RESPONSE, "termination_pending", "post_event"], "dest": None},
     # Recompute working-day due dates after a calendar update (holiday data is recorded, not re-read).
     {"trigger": "recompute_deadlines", "source": STAGES[:-1], "dest": None},
 ]
 
+def _frozen_1x(table: list[dict]) -> list[dict]:
+    """The 1.x engine's table (legacy.py stays frozen): no per-level duties, close after the
+    investigation and the assessment report, the joint investigation group after termination."""
+    out = []
+    for t in table:
+        if t["trigger"] in ("record_other_termination", "record_other_act"):
+            continue
+        t = dict(t)
+        if t["trigger"] == "close":
+            t["conditions"] = ["investigation_complete", "assessment_report_submitted"]
+        if t["trigger"] == "record_joint_investigation":
+            t["source"] = "post_event"
+        out.append(t)
+    return out
+
+
+TRANSITIONS_1X = _frozen_1x(TRANSITIONS)
+
+
 class Guards(Protocol):
     def all_signatories_approved(self) -> bool: ...
-    def investigation_complete(self) -> bool: ...
-    def assessment_report_submitted(self) -> bool: ...
+    def termination_is_others(self) -> bool: ...
+    def duties_done(self) -> bool: ...
 
 
 class Lifecycle:
@@ -73,13 +98,14 @@ class Lifecycle:
     state: str
 
     def __init__(self, guards: Guards, stage: str = "reported",
-                 on_stage_change: Callable[[str, str], None] | None = None):
+                 on_stage_change: Callable[[str, str], None] | None = None,
+                 transitions: list[dict] | None = None):
         self._guards = guards
         self._on_stage_change = on_stage_change
         self.machine = Machine(
             model=self,
             states=STAGES,
-            transitions=TRANSITIONS,
+            transitions=TRANSITIONS if transitions is None else transitions,
             initial=stage,
             auto_transitions=False,
             after_state_change="_stage_changed",
@@ -90,6 +116,13 @@ class Lifecycle:
     def all_signatories_approved(self, _event=None) -> bool:
         return self._guards.all_signatories_approved()
 
+    def termination_is_others(self, _event=None) -> bool:
+        return self._guards.termination_is_others()
+
+    def duties_done(self, _event=None) -> bool:
+        return self._guards.duties_done()
+
+    # the 1.x engine's guards (TRANSITIONS_1X)
     def investigation_complete(self, _event=None) -> bool:
         return self._guards.investigation_complete()
 

@@ -130,9 +130,29 @@ class SupportAnswer(Action):
 
 
 class RecordJointInvestigation(Action):
-    """联合调查组 with the fire brigade (协议 二.5), in post_event."""
+    """联合调查组 with the fire brigade (协议 二.5 及时成立): from activation on."""
 
     members: list[Name]
+    note: Text = ""
+
+
+class RecordOtherTermination(Action):
+    """The response was ended by the body that led it (plan duties: the county at IV, 4.1.1):
+    who (`body`, default: the body the plan names), when (`at`) and its document."""
+
+    body: Name | None = None
+    document: RequiredText  # the other body's document (文号 or title)
+    note: Text = ""
+
+
+class RecordOtherAct(Action):
+    """A post-event step that is another body's act at this level (plan duties): the province's
+    or ministry's investigation (32号令 第四条), an assessment or aftercare the bureau assisted.
+    Who did it (`body`, default: the body the plan names), when (`at`) and its document."""
+
+    step: Literal["investigation", "assessment", "aftercare"]
+    body: Name | None = None
+    document: RequiredText  # the other body's document (文号 or title)
     note: Text = ""
 
 
@@ -247,6 +267,9 @@ class IncidentState(BaseModel):
     documents: list[dict] = []  # newest documents written: kind, seq, path, sha256
     documents_count: int = 0
     timeline_archived: int = 0  # timeline entries up to this seq are in the archive (timeline.jsonl)
+    # ---- per-level duties (patch "level-duties"): False for incidents begun before them
+    duties: bool = False
+    other_acts: dict[str, dict] = {}  # step -> another body's act: body, at, document, by
 
 
 class IncidentInput(BaseModel):

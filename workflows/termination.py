@@ -78,7 +78,7 @@ def check_approval(s: m.IncidentState, inp: m.ApproveTermination) -> None:
                        f"role must be one of {', '.join(plan.approver_roles)}, not {inp.by.role}")
     if plan.approver_people and inp.by.name not in plan.approver_people:
         raise _refused(f"{inp.by.name} is not named in the plan as commander or deputy")
-    if s.city_started and not (inp.city_decision or "").strip():
+    if s.city_started and plan.termination.city_decides_when_city_started and not (inp.city_decision or "").strip():
         raise _refused("the city government started the response, so the city headquarters decides termination "
                        "(4.4): record its decision (who decided, and what) with city_decision")
 

@@ -31,6 +31,7 @@ ACTION_MODELS: dict[str, type[m.Action]] = {
     "recompute_deadlines": m.RecomputeDeadlines, "record_cross_boundary": m.RecordCrossBoundary,
     "request_support": m.RequestSupport, "answer_support": m.SupportAnswer,
     "record_joint_investigation": m.RecordJointInvestigation,
+    "record_other_termination": m.RecordOtherTermination, "record_other_act": m.RecordOtherAct,
 }
 
 
@@ -218,6 +219,15 @@ def form_fields(action: str, st: dict | None = None, username: str = "") -> list
                            f("note", "说明", "textarea")],
         "record_joint_investigation": [f("members", "联合调查组成员（每行一个）", "lines", True),
                                        f("note", "说明", "textarea")],
+        # plan duties: another body's act, recorded (who, when, document)
+        "record_other_termination": [f("body", "终止响应的单位（默认按预案）"),
+                                     f("document", "终止文件（文号或标题）", required=True),
+                                     f("note", "说明", "textarea")],
+        "record_other_act": [f("step", "事项", "select", True, (("investigation", "事件调查（5.2）"),
+                                                                ("assessment", "损害评估（5.3）"),
+                                                                ("aftercare", "善后处置（5.1）"))),
+                             f("body", "办理单位（默认按预案）"), f("document", "文件（文号或标题）", required=True),
+                             f("note", "说明", "textarea")],
     }
     out = specs[action]
     return out if action == "recompute_deadlines" else [*out, AT, BACKDATE]

@@ -1,0 +1,84 @@
+"""The daily duty report (零报告/日报告) takes its time, period, look-ahead, recipients and
+contents from the plan, where they are marked as local choices (issue 13 item 10)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+
+from ecoplan import views
+from ecoplan.schedules import ensure_daily_report_schedule
+from activities.daily_report import DailyReportRequest
+from plan.calendar import SHANGHAI
+from plan.check import check_plan
+from plan.loader import load_plan
+from tests.test_plan import variant
+from workflows.daily_report import DAILY_REPORT_SCHEDULE_ID, DailyReportWorkflow
+
+SHIPPED_BLOCK = """daily_report:
+  at: "08:00"
+  period: {hours: 24}
+  look_ahead: {hours: 24}
+  recipients: [带班领导, 局指挥部办公室]
+  contents: [open_incidents, new_incidents, overdue, stuck, due_soon]
+"""
+OTHER_BLOCK = """daily_report:
+  at: "07:30"
+  period: {hours: 12}
+  look_ahead: {hours: 48}
+  recipients: [值班室主任]
+  contents: [overdue]
+"""
+
+
+def other_plan(tmp_path):
+    return variant(tmp_path, SHIPPED_BLOCK, OTHER_BLOCK)
+
+
+def test_shipped_settings_are_the_plans_and_marked_local_choices():
+    spec = load_plan().plan.daily_report
+    assert (spec.hour, spec.minute, spec.period.hours, spec.look_ahead.hours) == (8, 0, 24, 24)
+    assert spec.recipients == ["带班领导", "局指挥部办公室"]
+    assert [b.status for b in spec.basis] == ["adopted_from", "local_choice"]
+    _, problems = check_plan()
+    assert [p.severity for p in problems if p.where == "daily_report"] == ["info", "info"]
+
+
+def test_report_period_follows_the_plan(tmp_path):
+    spec = load_plan(other_plan(tmp_path)).plan.daily_report
+    # a past date: the 12 h up to its 07:30 → 2026-03-01 19:30 to 2026-03-02 07:30
+    now = datetime(2026, 3, 5, 9, 0, tzinfo=SHANGHAI)
+    assert views.report_period(date(2026, 3, 2), now, spec) == (
+        datetime(2026, 3, 1, 19, 30, tzinfo=SHANGHAI), datetime(2026, 3, 2, 7, 30, tzinfo=SHANGHAI))
+    # today at 07:50, 20 min after the run: the whole 12 h before 07:30 → from 2026-03-04 19:30
+    now = datetime(2026, 3, 5, 7, 50, tzinfo=SHANGHAI)
+    assert views.report_period(date(2026, 3, 5), now, spec) == (datetime(2026, 3, 4, 19, 30, tzinfo=SHANGHAI), now)
+    # the shipped plan at the same moment: before its 08:00, so the time since yesterday 08:00
+    assert views.report_period(date(2026, 3, 5), now, load_plan().plan.daily_report) == (
+        datetime(2026, 3, 4, 8, 0, tzinfo=SHANGHAI), now)
+
+
+async def test_recipients_and_contents_come_from_the_plan(client, worker, tmp_path):
+    path = other_plan(tmp_path)
+    report = await client.execute_workflow(DailyReportWorkflow.run, DailyReportRequest(plan=str(path)),
+                                           id=f"daily-report-plan-{uuid.uuid4().hex[:6]}", task_queue="ecoplan")
+    assert report["recipients"] == ["值班室主任"]
+    assert report["settings"]["contents"] == ["overdue"] and report["settings"]["at"] == "07:30"
+    assert len(report["settings"]["local_choices"]) == 1  # the variant keeps the shipped marks
+    md = (worker.archive_dir / "daily" / f"{report['report_date']}.md").read_text(encoding="utf-8")
+    assert "报送：值班室主任（07:30）" in md
+    assert "新报事件" not in md and "停滞事件" not in md and "在办事件" not in md
+    outbox = [json.loads(line) for line in worker.outbox_path.read_text(encoding="utf-8").splitlines()]
+    sent = [n for n in outbox if n["event"] == "daily_report" and n["recipients"] == ["值班室主任"]]
+    assert len(sent) == 1
+
+
+async def test_schedule_runs_at_the_plans_time(client, tmp_path):
+    try:
+        assert await ensure_daily_report_schedule(client, plan=str(other_plan(tmp_path))) is True
+        spec = (await client.get_schedule_handle(DAILY_REPORT_SCHEDULE_ID).describe()).schedule.spec
+        assert (spec.calendars[0].hour[0].start, spec.calendars[0].minute[0].start) == (7, 30)
+        assert spec.time_zone_name == "Asia/Shanghai"
+    finally:
+        await client.get_schedule_handle(DAILY_REPORT_SCHEDULE_ID).delete()

@@ -1,0 +1,100 @@
+"""Every plan field is honoured or gone (issue 13 item 10): `starts_on` starts the clock,
+`city_decides_when_city_started` decides who ends a city-started response, `timezone` and
+`extendable_by` are refused with a sentence; each legal basis carries its standing and
+`plan check` lists the repealed ones and the local choices."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ecoplan import api
+from plan.check import check_plan
+from plan.loader import load_plan
+from tests.drive import act, deadline, parse, sign_all, to_termination_pending
+from tests.helpers import COMMANDER, DUTY, now, report
+from tests.test_plan import plan_error, variant
+from workflows import messages as m
+
+
+# ---------------------------------------------------------------- fields refused with a reason
+
+
+def test_timezone_is_not_a_plan_setting(tmp_path):
+    msg = plan_error(variant(tmp_path, "issued_on: 2022-03-17\n", "issued_on: 2022-03-17\ntimezone: Europe/Berlin\n"))
+    assert "timezone is not a plan setting" in msg and "Asia/Shanghai" in msg
+
+
+def test_extendable_by_is_refused(tmp_path):
+    msg = plan_error(variant(tmp_path, "    duration: {working_days: 30}\n",
+                             "    duration: {working_days: 30}\n    extendable_by: {working_days: 30}\n"))
+    assert "extendable_by is not supported" in msg
+
+
+def test_a_basis_says_where_it_stands(tmp_path):
+    msg = plan_error(variant(tmp_path, "repealed_in: 2020,", ""))
+    assert "gives the year it was repealed" in msg
+    msg = plan_error(variant(tmp_path, "{status: local_choice, note: \"not in the plan: a supervisor's stuck marker\"}",
+                             "{status: local_choice}"))
+    assert "a local choice says why" in msg
+
+
+# ---------------------------------------------------------------- plan check
+
+
+def test_plan_check_lists_repealed_bases_and_local_choices():
+    _, problems = check_plan()
+    repealed = [p for p in problems if p.severity == "warning" and "repealed" in p.message]
+    assert [(p.where, "环发〔2013〕85号" in p.message, "repealed in 2020" in p.message) for p in repealed] == [
+        ("deadlines.assessment_completion", True, True)]
+    infos = [(p.where, p.message) for p in problems if p.severity == "info"]
+    assert ("deadlines.investigation", next(msg for w, msg in infos if "(60 days)" in msg)) in infos
+    assert [msg for w, msg in infos if w == "linkage"][0].startswith("adopted from 郑环办〔2013〕84号")
+    assert len([w for w, _ in infos if w.startswith("stage_expectations.")]) == 6
+    assert not [p for p in problems if "unmarked" in p.message]
+
+
+def test_plan_check_finds_an_unmarked_local_choice(tmp_path):
+    path = variant(tmp_path, "source: \"ecoplan default (not in the plan)\", basis: [{status: local_choice, note: "
+                             "\"not in the plan: a supervisor's stuck marker\"}]}",
+                   "source: \"ecoplan default (not in the plan)\"}")
+    _, problems = check_plan(path)
+    unmarked = [p for p in problems if "unmarked local choice" in p.message]
+    assert [(p.severity, p.where) for p in unmarked] == [("warning", "stage_expectations.warning")]
+
+
+# ---------------------------------------------------------------- honoured by the workflow
+
+
+async def test_starts_on_starts_the_clock(client, worker, tmp_path):
+    # A plan whose investigation clock starts at activation, not at termination.
+    old = "  - name: investigation\n    title: 突发环境事件调查\n    starts_on: response_terminated\n"
+    path = variant(tmp_path, old, old.replace("response_terminated", "response_activated"))
+    assert load_plan(path).plan.deadline("investigation").starts_on == "response_activated"
+    iid = await api.start_incident(client, report(plan=str(path)))
+    activated = now().replace(microsecond=0) - timedelta(minutes=5)
+    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=activated))
+    d = deadline(await api.status(client, iid), "investigation")
+    assert d is not None and d["status"] == "pending"
+    # 60 calendar days from the activation (plan: {days: 60})
+    assert parse(d["due_at"]) == activated + timedelta(days=60)
+    # the shipped plan: no investigation clock before termination
+    iid = await api.start_incident(client, report())
+    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    assert deadline(await api.status(client, iid), "investigation") is None
+
+
+@pytest.mark.parametrize("decides", [True, False])
+async def test_city_decides_when_city_started_is_honoured(client, worker, tmp_path, decides):
+    path = variant(tmp_path, "city_decides_when_city_started: true",
+                   f"city_decides_when_city_started: {'true' if decides else 'false'}")
+    iid = await api.start_incident(client, report(plan=str(path)))
+    await to_termination_pending(client, iid, city_started=True)
+    await sign_all(client, iid)
+    if decides:
+        with pytest.raises(api.ActionRefused, match="the city headquarters decides termination"):
+            await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+        return
+    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+    assert res.stage == "post_event"
