@@ -7,7 +7,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from plan.grading import Assessment, Grading
-from plan.models import plan_ref, ChecklistItem, DeadlineLookup, DeadlineRule, Duration, Level, LinkageSpec, Plan, TerminationSpec
+from plan.models import (plan_ref, ChecklistItem, DeadlineLookup, DeadlineRule, Duration, InfoReporting, Level,
+                         LinkageSpec, Plan, TerminationSpec)
 
 
 class LevelBrief(BaseModel):
@@ -34,6 +35,9 @@ class PlanSnapshot(DeadlineLookup, BaseModel):
     report_recipients: list[str]
     assessment_report_recipients: list[str]
     linkage: LinkageSpec | None = None
+    # The 17号令 reporting rules (ministry, 第四条 cases, report contents); None in snapshots
+    # pinned before they were plan data.
+    reporting: InfoReporting | None = None
 
     @property
     def ref(self) -> dict:
@@ -61,6 +65,7 @@ class PlanSnapshot(DeadlineLookup, BaseModel):
             report_recipients=plan.reporting.recipients,
             assessment_report_recipients=plan.post_event.assessment_report_recipients,
             linkage=plan.linkage,
+            reporting=plan.reporting,
         )
 
 

@@ -39,7 +39,7 @@ from ecoplan.connection import DATA_CONVERTER  # noqa: E402
 from plan.grading import Assessment  # noqa: E402
 from plan.incident import ReportContent  # noqa: E402
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending  # noqa: E402
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report  # noqa: E402
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import messages as m  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
@@ -74,7 +74,7 @@ async def full_life_cycle(client: Client, path: str) -> None:
     iid = await api.start_incident(client, incident(path, assessment=Assessment(direct_loss_yuan=5_000_000)),
                                    task_queue=TASK_QUEUE)
     await to_post_event(client, iid)
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="final",
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="final",
                                                            content=ReportContent(summary="处理结果报告")))
     await _finish_post_event(client, iid)
 
@@ -104,7 +104,7 @@ async def level_adjusted(client: Client, path: str) -> None:
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, level="III", reason="敏感水域"))
     await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="II", reason="污染扩大"))
     await act(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY, note="市政府启动应急响应"))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
     await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="III", reason="污染得到控制"))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
@@ -124,7 +124,7 @@ async def overdue_deadline(client: Client, path: str) -> None:
         st = await api.status(client, iid)
         return any(e["action"] == "deadline_overdue" for e in st["timeline"])
     await _until(overdue)
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
     await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
 
@@ -153,7 +153,7 @@ async def continue_as_new(client: Client, path: str) -> None:
         n += 1
         if n > 400:
             raise RuntimeError("no continue-as-new after 400 reports")
-        await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="progress",
+        await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress",
                                                                content=ReportContent(summary=f"续报 #{n}")))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await sign_all(client, iid)

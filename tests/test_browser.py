@@ -14,7 +14,7 @@ import pytest
 
 from ecoplan import api
 from plan.incident import IncidentReport
-from tests.helpers import eventually, now
+from tests.helpers import SIGNED, eventually, now
 from tests.web_helpers import LEADS, OUTPUT, incident_body, password, web_service
 
 CHROMIUM = os.environ.get("ECOPLAN_CHROMIUM", "/usr/bin/chromium")
@@ -186,7 +186,7 @@ async def test_whole_termination_in_the_console(browser, web, client):
     duty_ctx, duty = await logged_in(browser, web, "wangwei", path)
     boss_ctx, boss = await logged_in(browser, web, "li", path)
 
-    await take(duty, "submit_report", **{"kind": "initial", "content.summary": "储罐泄漏，部分物料进入桃河"})
+    await take(duty, "submit_report", **{"kind": "initial", "content.summary": "储罐泄漏，部分物料进入桃河", **SIGNED})
     assert "已办理：信息报告" in await duty.locator(".ok-box").inner_text()
     await boss.reload()
     await take(boss, "activate_response", level="III", reason="下游有饮用水源地")

@@ -30,7 +30,7 @@ from plan.calendar import SHANGHAI
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, act
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report
 from workflows import messages as m
 
 OPINIONS = {"disposal": "泄漏物料已清运处置完毕，同意终止", "investigation": "污染源已查明并切断，同意终止"}
@@ -94,11 +94,11 @@ async def lived(client, worker):
     iid = await api.start_incident(client, r)
     h = lambda hours: t0 + timedelta(hours=hours)  # noqa: E731
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=h(0.5), approved_by="李局长"))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(5), kind="initial", content=ReportContent(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(5), kind="initial", content=ReportContent(
         summary="储罐泄漏约2吨苯乙烯，部分进入桃河")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=h(1.25), leads=LEADS))
     await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, at=h(6), level="II", reason="下游水源地受威胁"))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(12), kind="progress", content=ReportContent(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(12), kind="progress", content=ReportContent(
         summary="下游断面超标，已筑坝拦截")))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, at=h(48), reason="特征污染物已降至本底水平"))
     await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), at=h(49), group="monitoring",
@@ -112,7 +112,7 @@ async def lived(client, worker):
                                                      decision="approve", opinion=OPINIONS[g]))
     await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, at=h(77),
                                                                         instruction="同意终止，做好跟踪监测"))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(96), kind="final", content=ReportContent(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(96), kind="final", content=ReportContent(
         summary="事件处置完毕")))
     await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, at=h(20 * 24)))
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, at=h(25 * 24)))

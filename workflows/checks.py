@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from plan.calendar import SHANGHAI
 from plan.models import Level
 import workflows.messages as m
+import workflows.reporting as reporting
 from workflows import linkage, termination
 from workflows.lifecycle import Lifecycle
 
@@ -38,6 +39,7 @@ ACTION_NAMES = {
     "recompute_deadlines": "recompute deadlines",
     "record_cross_boundary": "record a cross-boundary incident", "request_support": "request support (商请)",
     "answer_support": "record a support answer", "record_joint_investigation": "record the joint investigation group",
+    "record_circumstances": "record special circumstances (17号令 第四条)",
 }
 
 
@@ -123,11 +125,40 @@ def dispatch(s, lc, inp: m.Dispatch, now):
     return at
 
 
-def submit_report(s, lc, inp: m.SubmitReport, now):
+def submit_report(s, lc, inp: m.SubmitReport, now) -> tuple[datetime, dict]:
     at = common(s, lc, "submit_report", inp, now)
     if inp.kind == "initial" and "initial_report_submitted" in s.events:
         raise Refused(f"the initial report (初报) was made at {fmt(s.events['initial_report_submitted'])}; "
                       "send a progress report (续报) instead")
+    if inp.circumstances:
+        known_circumstances(s, inp.circumstances)
+    head, missing = reporting.header(s, inp)
+    if missing:
+        what = ", ".join(f"{reporting.HEADER_NAMES[f]} ({f}, {reporting.HEADER_FLAGS[f]})" for f in missing)
+        raise Refused(f"a written report names its reporting unit, 签发人, contact person and number "
+                      f"(17号令 第十四条); missing: {what}")
+    return at, head
+
+
+def known_circumstances(s, ids: list[str]) -> None:
+    r = reporting.rules(s)
+    if r is None or r.special_circumstances is None:
+        raise Refused("this incident runs on the reporting rules it began with, which have no special "
+                      "circumstances (17号令 第四条); describe them in the report's text")
+    allowed = [c.id for c in r.special_circumstances.items]
+    for c in ids:
+        if c not in allowed:
+            raise Refused(f"unknown circumstance {c!r}: the plan's are {', '.join(allowed)}")
+
+
+def record_circumstances(s, lc, inp: m.RecordCircumstances, now):
+    at = common(s, lc, "record_circumstances", inp, now)
+    if not inp.circumstances:
+        raise Refused("name at least one circumstance (17号令 第四条)")
+    known_circumstances(s, inp.circumstances)
+    recorded = {c["id"] for c in s.circumstances}
+    if all(c in recorded for c in inp.circumstances):
+        raise Refused(f"already recorded: {', '.join(inp.circumstances)}")
     return at
 
 
@@ -183,6 +214,9 @@ def close(s, lc, inp, now):
         missing.append("the investigation is not complete (5.2)")
     if "assessment_report_submitted" not in s.events:
         missing.append("the assessment report is not submitted (5.3)")
+    r = reporting.rules(s)
+    if r is not None and r.final_report_needed(s.level) and not s.reports_count.get("final"):
+        missing.append(f"the 处理结果报告 (final report) is not submitted ({r.final_report_required.source.split(':')[0]})")
     if missing:
         raise Refused("cannot close yet: " + "; ".join(missing))
     return at
@@ -252,5 +286,5 @@ CHECKS = {
     "submit_assessment_report": submit_assessment_report, "close": close,
     "recompute_deadlines": recompute_deadlines, "record_cross_boundary": record_cross_boundary,
     "request_support": request_support, "answer_support": answer_support,
-    "record_joint_investigation": record_joint_investigation,
+    "record_joint_investigation": record_joint_investigation, "record_circumstances": record_circumstances,
 }
