@@ -46,7 +46,8 @@ async def test_initial_report_overdue_then_met_late(client, worker, assessment, 
     iid = await api.start_incident(client, r)
     st = await api.status(client, iid)
     d = deadline(st, "initial_report")
-    assert d["status"] == "pending" and parse(d["due_at"]) == discovered + timedelta(hours=hours)
+    # 17号令 第三条: from when the bureau learned (reported_at = discovered + 1 s)
+    assert d["status"] == "pending" and parse(d["due_at"]) == discovered + timedelta(hours=hours, seconds=1)
     assert d["reminders_sent"] == 1  # the 1-hour reminder is already past: not sent as noise
 
     st = await eventually(lambda: api.status(client, iid),

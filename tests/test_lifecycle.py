@@ -68,7 +68,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     assert (st["stage"], st["graded_level"], st["level"]) == ("reported", level, None)
     [d] = st["deadlines"]
     assert d["name"] == "initial_report" and d["status"] == "pending"
-    assert parse(d["due_at"]) == r.discovered_at + timedelta(hours=report_hours)
+    assert parse(d["due_at"]) == r.reported_at + timedelta(hours=report_hours)  # from when the bureau learned
 
     # activate: the level defaults to the graded one
     activated_at = t0 - timedelta(minutes=40)
@@ -410,8 +410,8 @@ ALLOWED = {
     "post_event": {"record_aftercare", "complete_investigation", "assessment_review_passed",
                    "submit_assessment_report", "close", "record_joint_investigation"},
 }
-# Allowed in every open stage (4.2 reports, 4.2.3 cross-boundary notices, answers to 商请).
-ANYWHERE = {"submit_report", "recompute_deadlines", "record_cross_boundary", "answer_support"}
+# Allowed in every open stage (4.2 reports, 4.2.3 cross-boundary notices, answers to 商请, 17号令 第四条 cases).
+ANYWHERE = {"submit_report", "recompute_deadlines", "record_cross_boundary", "answer_support", "record_circumstances"}
 
 
 @pytest.mark.parametrize("stage", list(ALLOWED))

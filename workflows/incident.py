@@ -124,8 +124,6 @@ class IncidentWorkflow:
         return {"incident_id": self.s.incident_id, "outcome": self.s.outcome}
 
     async def _open(self, report: plan_incident.IncidentReport) -> None:
-        # Incidents begun before the 17号令 reporting rules keep their old clock (histories replay).
-        rules = workflow.patched(reporting.PATCH)
         now = self._now()
         # Business time: the stage began when the incident was reported, not when we heard.
         self.s = s = m.IncidentState(incident_id=workflow.info().workflow_id.removeprefix("incident-"),
@@ -146,7 +144,8 @@ class IncidentWorkflow:
         self._fault_cleared("plan_unavailable")
         self._problem = None
         s.plan, s.grading = loaded.snapshot, loaded.grading
-        s.reporting_rules = 1 if rules and loaded.snapshot.reporting is not None else 0
+        # Incidents begun before the 17号令 rules keep their old clock (their histories replay).
+        s.reporting_rules = int(workflow.patched(reporting.PATCH) and loaded.snapshot.reporting is not None)
         g = loaded.grading
         reporter = plan_incident.Actor(name=report.reporter, role="reporter")
         self.record(report.reported_at, reporter, "reported",
@@ -157,16 +156,7 @@ class IncidentWorkflow:
                      "joint_investigation": None, "fire_engaged": report.source == "linkage_119"}
         if report.assessment.cross_boundary != "none":
             linkage.cross_boundary(self, report.assessment.cross_boundary, [], report.reported_at, reporter)
-        if not s.reporting_rules:
-            self._start_deadline("initial_report", report.discovered_at, g.level, None)
-            return
-        # 17号令 第三条: from when the bureau learned of it; 第四条 cases: the II/I procedure.
-        if report.special_circumstances:
-            reporting.add_circumstances(s, report.special_circumstances, report.reported_at, reporter.model_dump())
-        s.initial_report_level = level = reporting.reporting_level(s)
-        rule = s.plan.deadline("initial_report")
-        if rule is not None:
-            self._start_deadline("initial_report", reporting.clock_start(s, rule), level, None)
+        reporting.open_clock(self, reporter.model_dump())
 
     def _adopt(self, state: m.IncidentState) -> None:
         self.s = state
@@ -507,8 +497,7 @@ class IncidentWorkflow:
             "faults": publishing.faults(s),
             "deliveries_overdue": effects.overdue(s),
             "allowed_actions": [t for t in checks.ACTION_NAMES if self.lc.allowed(t)],
-            "report_recipients": reporting.recipients(s),
-            "reporting_level": reporting.reporting_level(s).value,
+            **reporting.status(s),
             "engine": 2,
         }
 
@@ -586,7 +575,7 @@ class IncidentWorkflow:
         linkage.bulletin(self, "response_activated", at)
         d = self._start_deadline("readiness", at, level, prepared.get("readiness"))
         return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated{self._due_note(d)}"
-                                                  f"{self._follow_level(f'activated at level {level.value}')}")
+                                                  f"{reporting.follow_level(self, f'activated at level {level.value}')}")
 
     @workflow.update
     async def record_city_started(self, inp: m.RecordCityStarted) -> m.ActionResult:
@@ -621,7 +610,7 @@ class IncidentWorkflow:
                     s.plan.report_recipients, {"reason": inp.reason})
         d = self._start_deadline("readiness", at, inp.level, prepared.get("readiness"))
         return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5){self._due_note(d)}"
-                                            f"{self._follow_level(f'level {old.value} → {inp.level.value}')}")
+                                            f"{reporting.follow_level(self, f'level {old.value} → {inp.level.value}')}")
 
     @workflow.update
     async def dispatch(self, inp: m.Dispatch) -> m.ActionResult:
@@ -658,38 +647,22 @@ class IncidentWorkflow:
         recipients = reporting.recipients(s)  # after the circumstances this report brings (第四条)
         s.reports_count[inp.kind] = no = s.reports_count.get(inp.kind, 0) + 1
         # State keeps counts and the newest reports, shortly: the full text is in the archive.
-        row = {"kind": inp.kind, "no": no, "at": at.isoformat(), "by": inp.by.model_dump(),
-               "summary": timeline.short(inp.content.summary)}
-        if s.reporting_rules:
-            row.update({k: v for k, v in head.items() if v}, recipients=recipients)
-            if inp.relayed_from:
-                row["relayed_from"] = inp.relayed_from
-        s.reports.append(row)
+        s.reports.append(reporting.report_row(s, inp, no, at, head, recipients, timeline.short(inp.content.summary)))
         del s.reports[:-KEEP_REPORTS]
         linkage.remember_facts(s, inp.content)
-        detail = {"kind": inp.kind, "no": no, "summary": timeline.short(inp.content.summary, 80)}
-        if added:
-            detail["circumstances"] = added
-        entry = self.transition("submit_report", at, inp, detail)
+        entry = self.transition("submit_report", at, inp, {"kind": inp.kind, "no": no, **(
+            {"circumstances": added} if added else {}), "summary": timeline.short(inp.content.summary, 80)})
         if inp.kind == "initial":
             self._event("initial_report_submitted", at, entry)
-        content = inp.content.model_dump()
-        missing = reporting.missing_contents(s, inp.kind, content)
-        data = {"kind_name": kind_name, "title": s.report.title, "recipients": recipients, "by": str(inp.by),
-                "at": at.isoformat(), "content": content}
-        if s.reporting_rules:
-            data.update(header=head, missing_contents=missing, relayed_from=inp.relayed_from,
-                        items=[{"id": i.id, "label": i.label} for i in s.plan.reporting.kind(inp.kind).contents]
-                        if s.plan.reporting.kind(inp.kind) else [])
+        data, missing = reporting.document_data(s, inp, kind_name, at, head, recipients)
         doc = self.document("info_report", data, entry.seq)
         # The notification refers to the written report (claim check), not to its text.
         self.notify("info_report", f"{kind_name}：{s.report.title}", recipients,
                     {"kind": inp.kind, "no": no}, attach=doc)
         if inp.kind == "progress":
             linkage.bulletin(self, "progress_report", at)
-        note = self._follow_level("special circumstances " + ", ".join(added)) if added else ""
-        if missing:
-            note += f"; not given (17号令 第十三条): {'、'.join(missing)}"
+        note = reporting.follow_level(self, "special circumstances " + ", ".join(added)) if added else ""
+        note += f"; not given (17号令 第十三条): {'、'.join(missing)}" if missing else ""
         return self._result("submit_report", f"{kind_name} recorded and sent to {'、'.join(recipients)}{note}")
 
     @workflow.update
@@ -701,30 +674,7 @@ class IncidentWorkflow:
         self._validate("record_circumstances", inp)
 
     def _apply_record_circumstances(self, inp: m.RecordCircumstances, at: datetime, _p) -> m.ActionResult:
-        s = self.s
-        added = reporting.add_circumstances(s, inp.circumstances, at, inp.by.model_dump(), timeline.short(inp.note))
-        self.transition("record_circumstances", at, inp,
-                        {"circumstances": added, "names": reporting.circumstance_names(s, added),
-                         "note": timeline.short(inp.note)})
-        note = self._follow_level("special circumstances " + ", ".join(added))
-        return self._result("record_circumstances",
-                            f"recorded {', '.join(added)}: reports go by the "
-                            f"{s.plan.reporting.special_circumstances.report_as.value} procedure to "
-                            f"{'、'.join(reporting.recipients(s))} (17号令 第四条){note}")
-
-    def _follow_level(self, why: str) -> str:
-        """The initial-report deadline follows the level known before the report (17号令 第三条)."""
-        moved = reporting.refresh_initial_deadline(self.s, self._now())
-        if moved is None:
-            return ""
-        d, old = moved
-        self.record(self._now(), None, "deadline_changed",
-                    {"deadline": d.name, "from_due_at": old.isoformat(), "due_at": d.due_at.isoformat(),
-                     "level": self.s.initial_report_level.value, "why": why,
-                     "source": self.s.plan.reporting.initial_report_clock.source
-                     if self.s.plan.reporting.initial_report_clock else d.source})
-        return f"; the initial report (初报) is now due {checks.fmt(d.due_at)}, {self.s.initial_report_level.value} procedure " \
-               "(17号令 第三条)"
+        return self._result("record_circumstances", reporting.record_circumstances(self, inp, at))
 
     # ------------------------------------------------------------------ 4.4 termination
 

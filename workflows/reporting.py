@@ -15,6 +15,7 @@ from plan.deadlines import DeadlineTimes
 from plan.models import DeadlineRule, InfoReporting, Level
 import workflows.deadlines as deadlines
 import workflows.messages as m
+import workflows.timeline as timeline
 
 PATCH = "initial-report-clock"  # workflow.patched id: incidents begun with these rules
 HEADER_FLAGS = {"reporting_unit": "--reporting-unit", "signed_by": "--signed-by",
@@ -112,3 +113,78 @@ def missing_contents(s: m.IncidentState, kind: str, content: dict) -> list[str]:
     if spec is None:
         return []
     return [i.label for i in spec.contents if not content.get(i.id)]
+
+
+def follow_level(wf, why: str) -> str:
+    """After a level change or a 第四条 case: move the open initial-report deadline, record
+    it on the timeline, and say so in the reply (17号令 第三条)."""
+    s = wf.s
+    moved = refresh_initial_deadline(s, wf._now())
+    if moved is None:
+        return ""
+    d, old = moved
+    clock = s.plan.reporting.initial_report_clock
+    wf.record(wf._now(), None, "deadline_changed",
+              {"deadline": d.name, "from_due_at": old.isoformat(), "due_at": d.due_at.isoformat(),
+               "level": s.initial_report_level.value, "why": why, "source": clock.source if clock else d.source})
+    return f"; the initial report (初报) is now due {d.due_at.isoformat(timespec='minutes')}, " \
+           f"{s.initial_report_level.value} procedure (17号令 第三条)"
+
+
+def report_row(s: m.IncidentState, inp: m.SubmitReport, no: int, at: datetime, head: dict, recipients: list[str],
+               summary: str) -> dict:
+    """What the state keeps of a report: its header and recipients too, under the 17号令 rules."""
+    row = {"kind": inp.kind, "no": no, "at": at.isoformat(), "by": inp.by.model_dump(), "summary": summary}
+    if s.reporting_rules:
+        row.update({k: v for k, v in head.items() if v}, recipients=recipients)
+        if inp.relayed_from:
+            row["relayed_from"] = inp.relayed_from
+    return row
+
+
+def document_data(s: m.IncidentState, inp: m.SubmitReport, kind_name: str, at: datetime, head: dict,
+                  recipients: list[str]) -> tuple[dict, list[str]]:
+    """The written report's document: header, each item 17号令 asks this kind for (given or
+    marked), and the labels of the items not given."""
+    content = inp.content.model_dump()
+    data = {"kind_name": kind_name, "title": s.report.title, "recipients": recipients, "by": str(inp.by),
+            "at": at.isoformat(), "content": content}
+    r = rules(s)
+    if r is None:
+        return data, []
+    spec = r.kind(inp.kind)
+    missing = missing_contents(s, inp.kind, content)
+    data.update(header=head, missing_contents=missing, relayed_from=inp.relayed_from,
+                items=[{"id": i.id, "label": i.label} for i in spec.contents] if spec else [])
+    return data, missing
+
+
+def open_clock(wf, reporter: dict) -> None:
+    """At the start: the 第四条 cases the report names, then the initial-report deadline from
+    when the bureau learned of the incident, at the level known (17号令 第三条). Without the
+    rules: from discovered_at at the graded level, as before."""
+    s = wf.s
+    if rules(s) is None:
+        wf._start_deadline("initial_report", s.report.discovered_at, s.grading.level, None)
+        return
+    if s.report.special_circumstances:
+        add_circumstances(s, s.report.special_circumstances, s.report.reported_at, reporter)
+    s.initial_report_level = level = reporting_level(s)
+    rule = s.plan.deadline("initial_report")
+    if rule is not None:
+        wf._start_deadline("initial_report", clock_start(s, rule), level, None)
+
+
+def status(s: m.IncidentState) -> dict:
+    return {"report_recipients": recipients(s), "reporting_level": reporting_level(s).value}
+
+
+def record_circumstances(wf, inp: m.RecordCircumstances, at: datetime) -> str:
+    """The record_circumstances action applied (its check is checks.record_circumstances)."""
+    s = wf.s
+    added = add_circumstances(s, inp.circumstances, at, inp.by.model_dump(), timeline.short(inp.note))
+    wf.transition("record_circumstances", at, inp, {"circumstances": added, "note": timeline.short(inp.note),
+                                                    "names": circumstance_names(s, added)})
+    note = follow_level(wf, "special circumstances " + ", ".join(added))
+    return (f"recorded {', '.join(added)}: reports go by the {s.plan.reporting.special_circumstances.report_as.value} "
+            f"procedure to {'、'.join(recipients(s))} (17号令 第四条){note}")
