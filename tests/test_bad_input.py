@@ -411,6 +411,7 @@ INPUTS = {
     "request_support": lambda: m.RequestSupport(by=DUTY, partner="fire", request="派专家"),
     "answer_support": lambda: m.SupportAnswer(by=DUTY, request_no=1, answer="accepted"),
     "record_joint_investigation": lambda: m.RecordJointInvestigation(by=DUTY, members=["王"]),
+    "record_circumstances": lambda: m.RecordCircumstances(by=DUTY, circumstances=["heavy_metal"]),
 }
 
 
