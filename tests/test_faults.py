@@ -183,7 +183,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         await b.sign("monitoring")
         # C (level III, so activation awaits the calendar activity for the readiness deadline)
         c = await Script(fclient, report(**base, assessment=Assessment(direct_loss_yuan=5_000_000))).start()
-        # D: the initial report (4 h after discovery) falls due 15 s from now.
+        # D: the initial report (4 h after the bureau learned, d_disc + 1 s) falls due 16 s from now.
         d_disc = now().replace(microsecond=0) - timedelta(hours=4) + timedelta(seconds=15)
         d = await Script(fclient, report(discovered_at=d_disc, reported_at=d_disc + timedelta(seconds=1))).start()
         st = await api.status(fclient, d.iid)
@@ -260,7 +260,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         assert set(dl) == {"initial_report", "readiness", "assessment_completion", "investigation",
                            "assessment_report"}
         dl = deadlines_of(records[d.iid])
-        assert dl == {"initial_report": ("met_late", d_disc, d_report_at, 1)}
+        assert dl == {"initial_report": ("met_late", d_disc + timedelta(seconds=1), d_report_at, 1)}  # started at reported_at
         overdue = [e for e in records[d.iid]["timeline"] if e["action"] == "deadline_overdue"]
         assert len(overdue) == 1
 
@@ -419,7 +419,7 @@ async def test_webhook_refuses_then_accepts(client, tmp_path):
             for e in ("response_activated", "info_report", "groups_dispatched", "termination_ready",
                       "response_terminated", "incident_closed"):
                 assert e in events, (e, events)
-            assert events.count("info_report") == 2
+            assert events.count("info_report") == 3  # 初报, 续报 and the 处理结果报告 close needs
             assert all(k == b["key"] for k, b in mine.items())
             # the refused calls were retried under the same key
             failed_keys = {a.key for a in attempts if a.status == 500}

@@ -305,7 +305,8 @@ async def test_overdue_escalates_and_repeats(client, worker, tmp_path):
             d["escalation"]["repeat_every"] = {"hours": 0.0005}  # 1.8 s, so the repeat is seen in a test
     plan_file = tmp_path / "fast-escalation.yaml"
     plan_file.write_text(yaml.safe_dump({**shipped, "id": "fast-escalation"}, allow_unicode=True), encoding="utf-8")
-    r = report(plan=str(plan_file), discovered_at=ago(hours=4, seconds=-3), reported_at=ago(hours=3))
+    # the bureau learned 4 h − 3 s ago: the 4-hour initial report (from reported_at) falls due in 3 s
+    r = report(plan=str(plan_file), discovered_at=ago(hours=5), reported_at=ago(hours=4, seconds=-3))
     iid = await api.start_incident(client, r)
 
     def overdue_notes():
