@@ -166,10 +166,10 @@ async def test_supervisor_sees_no_action_and_a_forged_post_gets_403(browser, web
 async def test_overdue_deadline_appears_on_an_open_board_without_reload(browser, web, client):
     ctx, page = await logged_in(browser, web, "du")
     await page.evaluate("window.__same_page = true")
-    # 一般 (IV): the initial report is due 4 h after discovery; discovered 4 h − 3 s ago.
+    # 一般 (IV): the initial report is due 4 h after the bureau learned (17号令 第三条); learned 4 h − 3 s ago.
     title = f"逾期测试-{now():%H%M%S%f}"
-    await start(client, title=title, discovered_at=(now() - timedelta(hours=4) + timedelta(seconds=3)).isoformat(),
-                reported_at=(now() - timedelta(minutes=1)).isoformat(), assessment={})
+    await start(client, title=title, discovered_at=(now() - timedelta(hours=5)).isoformat(),
+                reported_at=(now() - timedelta(hours=4) + timedelta(seconds=3)).isoformat(), assessment={})
     row = page.locator("#overdue tr", has_text=title)
     await row.wait_for(timeout=30_000)
     assert await page.evaluate("window.__same_page === true")  # no reload happened
