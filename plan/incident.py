@@ -90,7 +90,14 @@ class IncidentReport(Model):
 
 ReportKind = Literal["initial", "progress", "final"]
 REPORT_KIND_NAMES = {"initial": "初报", "progress": "续报", "final": "处理结果报告"}
-Phone = Annotated[str, StringConstraints(max_length=50, pattern=r"^[0-9+()\- ]*[0-9][0-9+()\- ]*$")]
+def _phone(v: str) -> str:
+    v = v.strip()
+    if not v or any(c not in "0123456789+-() " for c in v) or not any(c.isdigit() for c in v):
+        raise ValueError("must be a telephone number: digits, spaces, +, - and ( ), e.g. 0353-2020000")
+    return v
+
+
+Phone = Annotated[str, StringConstraints(max_length=50), AfterValidator(_phone)]
 
 
 class ReportHeader(Model):

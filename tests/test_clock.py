@@ -246,3 +246,18 @@ async def test_close_needs_the_final_report(client, worker):
         summary="处理结果报告", measures_process_result="围堵、转运", accountability="移送执法")))
     res = await act(client, iid, "close", m.Close(by=DUTY))
     assert res.stage == "closed"
+
+
+@pytest.mark.parametrize("args, words", [
+    (("circumstances", "X", "--circumstance", "meteor"), "circumstances.0: Input should be 'drinking_water_source'"),
+    (("report", "X", "--kind", "initial", "--file", "@report", "--contact-phone", "abc"),
+     "contact_phone: must be a telephone number"),
+    (("report", "X", "--kind", "initial", "--file", "@report", "--circumstance", "meteor"), "circumstances.0"),
+])
+def test_bad_circumstance_or_phone_is_one_line_exit_2(args, words, tmp_path):
+    f = tmp_path / "r.json"
+    f.write_text('{"summary": "初报"}', encoding="utf-8")
+    from tests.procs import ecoplan_in_process_sync
+
+    p = ecoplan_in_process_sync(*[str(f) if a == "@report" else a for a in args], address="127.0.0.1:1")
+    assert p.code == 2 and words in p.err and len(p.err.strip().splitlines()) == 1, p.err
