@@ -11,7 +11,7 @@ below is worked out by hand in a comment.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -21,7 +21,7 @@ from plan.grading import Assessment
 from plan.incident import ReportContent
 from plan.loader import load_plan
 from tests.drive import archived, deadline, outbox_events, timeline, to_post_event
-from tests.helpers import COMMANDER, DUTY, SIGNED, report
+from tests.helpers import COMMANDER, DUTY, SIGNED, eventually, report
 from tests.procs import ecoplan_in_process
 from workflows import messages as m
 
@@ -132,8 +132,6 @@ async def test_raised_after_two_hours_have_passed_is_overdue_at_once(client, wor
     iid = await api.start_incident(client, report(discovered_at=t("07:50"), reported_at=t("08:00")))
     await act(client, iid, "activate_response", m.ActivateResponse(
         by=COMMANDER, at=t("10:30"), backdate_reason=LATE, level="II", reason="升级"))
-    from tests.helpers import eventually
-
     st = await eventually(lambda: api.status(client, iid),
                           lambda s: deadline(s, "initial_report")["status"] == "overdue")
     assert due(st) == t("10:00")
@@ -191,7 +189,7 @@ async def test_cli_report_with_a_circumstance_and_the_header_flags(client, worke
     iid = await api.start_incident(client, report())
     st = await api.status(client, iid)
     learned = datetime.fromisoformat(st["reported_at"])
-    assert due(st) == learned.replace() + (t("12:00") - t("08:00"))  # + 4 h
+    assert due(st) == learned + timedelta(hours=4)  # 一般 (IV): 4 h after the bureau learned
     f = tmp_path / "progress.json"
     f.write_text(json.dumps({"summary": "下风向有一所小学", "contact_person": "王值班"}, ensure_ascii=False), encoding="utf-8")
     p = await ecoplan_in_process("report", iid, "--kind", "progress", "--file", str(f), "--circumstance", "sensitive_area",
@@ -203,7 +201,7 @@ async def test_cli_report_with_a_circumstance_and_the_header_flags(client, worke
     assert p.code == 0, p.err
     st = await api.status(client, iid)
     assert [c["id"] for c in st["circumstances"]] == ["sensitive_area"]
-    assert due(st) == learned + (t("10:00") - t("08:00"))  # + 2 h
+    assert due(st) == learned + timedelta(hours=2)  # a 第四条 case: 2 h from the same start
     rep = st["reports"][-1]
     assert (rep["reporting_unit"], rep["signed_by"], rep["contact_person"], rep["contact_phone"]) == \
         ("阳泉市生态环境局", "李局长", "王值班", "0353-2020000")
