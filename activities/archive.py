@@ -118,11 +118,23 @@ def render_info_report(d: dict) -> str:
         "",
         f"报送：{'、'.join(d['recipients'])}",
         f"报告人：{d['by']}　报告时间：{_t(d['at'])}",
-        "",
-        "## 概况",
-        c["summary"],
-        "",
     ]
+    head = d.get("header")
+    if head is not None:  # 17号令 第十四条
+        if d.get("relayed_from"):
+            lines.append(f"转报：{d['relayed_from']}（联动平台续报，非本局书面报告）")
+        lines += [f"报告单位：{head.get('reporting_unit') or '（未填写）'}　报告签发人：{head.get('signed_by') or '（未填写）'}",
+                  f"联系人：{head.get('contact_person') or '（未填写）'}　联系方式：{head.get('contact_phone') or '（未填写）'}"]
+    lines += ["", "## 概况", c["summary"], ""]
+    items = d.get("items")
+    if items:  # what 17号令 第十三条 asks this kind of report for, each given or marked
+        shown = {i["id"] for i in items}
+        for i in items:
+            lines += [f"## {i['label']}", c.get(i["id"]) or "（未报告）", ""]
+        for key, label in REPORT_FIELDS:
+            if key not in shown and c.get(key):
+                lines += [f"## {label}", c[key], ""]
+        return "\n".join(lines)
     for key, label in REPORT_FIELDS:
         if c.get(key):
             lines += [f"## {label}", c[key], ""]

@@ -101,6 +101,7 @@ GOALS = {
 }
 
 DUTY = Actor(name="王值班", role="值班员")
+SIGNED = {"signed_by": "李局长", "contact_person": "王值班", "contact_phone": "0353-2020000"}  # 17号令 第十四条
 COMMANDER = Actor(name="李局长", role="指挥")
 LEADS = {"monitoring": "张监测", "disposal": "赵处置", "investigation": "钱排查"}
 GROUPS = tuple(LEADS)
@@ -266,13 +267,14 @@ def lifecycle_actions(at: datetime | None = None) -> list[tuple[str, m.Action]]:
     return [
         ("activate_response", m.ActivateResponse(by=DUTY, at=at, backdate_reason=_late(at))),
         ("dispatch", m.Dispatch(by=DUTY, leads=LEADS, at=at, backdate_reason=_late(at))),
-        ("submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报"), at=at, backdate_reason=_late(at))),
+        ("submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报"), at=at, backdate_reason=_late(at))),
         ("propose_termination", m.ProposeTermination(by=DUTY, reason="特征污染物已降至本底水平", at=at, backdate_reason=_late(at))),
         *[("sign_off", sign_off(g, at)) for g in GROUPS],
         ("approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止", at=at, backdate_reason=_late(at))),
         ("complete_investigation", m.CompleteInvestigation(by=DUTY, at=at, backdate_reason=_late(at))),
         ("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, at=at, backdate_reason=_late(at))),
         ("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, at=at, backdate_reason=_late(at))),
+        ("submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="final", content=ReportContent(summary="处理结果报告"), at=at, backdate_reason=_late(at))),
         ("close", m.Close(by=DUTY, at=at, backdate_reason=_late(at))),
     ]
 

@@ -376,21 +376,51 @@ def dispatch(incident_id: str,
     do_action(incident_id, "dispatch", Dispatch, dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, leads=leads), as_json)
 
 
+CircumstanceOpt = typer.Option(None, "--circumstance", help="17号令 第四条 case (repeatable): drinking_water_source, "
+                               "sensitive_area, heavy_metal, cross_province, mass_incident, other")
+
+
 @app.command()
 def report(incident_id: str, kind: str = typer.Option(..., "--kind", help="initial, progress or final: 初报, 续报 or 处理结果报告"),
            file: str = typer.Option(..., "--file", help="report JSON/YAML: summary required; time, place, source, "
-                                    "cause_and_nature, main_pollutants, monitoring_data, casualties, "
+                                    "cause_and_nature, basic_process, main_pollutants, monitoring_data, casualties, "
                                     "drinking_water_sources_affected, trend, actions_taken, next_measures, "
-                                    "fire_forces, fire_water_used, hidden_dangers, affected_area optional (text). "
+                                    "sensitive_points_map (初报); progress (续报); measures_process_result, "
+                                    "potential_harm_and_losses, social_impact, remaining_problems, accountability "
+                                    "(处理结果报告); fire_forces, fire_water_used, hidden_dangers, affected_area "
+                                    "optional (text, 17号令 第十三条); the header reporting_unit, signed_by, "
+                                    "contact_person, contact_phone (第十四条) here or as flags. "
                                     "See `ecoplan schema report` and docs/contracts.md"),
+           reporting_unit: Optional[str] = typer.Option(None, "--reporting-unit", help="报告单位 (default: the plan's, the bureau)"),
+           signed_by: Optional[str] = typer.Option(None, "--signed-by", help="报告签发人 (17号令 第十四条)"),
+           contact_person: Optional[str] = typer.Option(None, "--contact-person", help="联系人"),
+           contact_phone: Optional[str] = typer.Option(None, "--contact-phone", help="联系方式, e.g. 0353-2020000"),
+           circumstance: Optional[list[str]] = CircumstanceOpt,
            by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
-    """Submit an information report (4.2)."""
-    from plan.incident import ReportContent
+    """Submit an information report (4.2; 17号令 第十二条–第十四条)."""
+    from plan.incident import ReportFile
     from workflows.messages import SubmitReport
 
-    content = parse(ReportContent, read_data(file))
+    content, head = parse(ReportFile, read_data(file)).split()
+    flags = dict(reporting_unit=reporting_unit, signed_by=signed_by, contact_person=contact_person,
+                 contact_phone=contact_phone)
+    header = {**head.model_dump(), **{k: v for k, v in flags.items() if v is not None}}
     do_action(incident_id, "submit_report", SubmitReport,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, kind=kind, content=content), as_json)
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, kind=kind,
+                   content=content, circumstances=circumstance or [], **header), as_json)
+
+
+@app.command()
+def circumstances(incident_id: str, circumstance: list[str] = typer.Option(..., "--circumstance", help=CircumstanceOpt.help),
+                  note: str = typer.Option("", "--note"),
+                  by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                  backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
+    """Record 17号令 第四条 cases learned after the start: reports go by the II/I procedure (2 h, the ministry too)."""
+    from workflows.messages import RecordCircumstances
+
+    do_action(incident_id, "record_circumstances", RecordCircumstances,
+              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason,
+                   circumstances=circumstance, note=note), as_json)
 
 
 @app.command("propose-termination")

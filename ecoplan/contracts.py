@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from plan.grading import Assessment
-from plan.incident import MAX_TEXT, REPORT_KIND_NAMES, IncidentReport, ReportContent
+from plan.incident import MAX_TEXT, REPORT_KIND_NAMES, IncidentReport, ReportFile
 from plan.loader import load_plan
 
 TIME = "ISO 8601 date and time, e.g. 2026-11-23T03:05 or 2026-11-23T03:05+08:00; without an offset it is Asia/Shanghai"
@@ -25,10 +25,11 @@ FIELDS: dict[str, dict[str, str]] = {
         "incident_id": "the incident's id; omitted: ecoplan makes one (YYYYMMDD-xxxxxx). Letters, digits, `.`, `_`, `-`; "
                        "at most 80 characters, starting with a letter or digit",
         "title": "事件名称, a short title",
-        "discovered_at": f"when the incident happened or was discovered (发现时间): the initial-report deadline "
-                         f"(4 h for 一般/较大, 2 h for 重大/特别重大, 17号令 第三条) runs from it. {TIME}",
-        "reported_at": f"when the bureau learned of it (获知/接报时间); not before discovered_at. "
-                       f"Counts the incident into a day's or a period's report. {TIME}",
+        "discovered_at": f"when the incident happened or was discovered by anyone (发现时间), e.g. by the polluter. {TIME}",
+        "reported_at": f"when the bureau discovered or learned of it (发现或者得知/接报时间); not before discovered_at. "
+                       f"The initial-report deadline (4 h for 一般/较大, 2 h for 重大/特别重大 and the special "
+                       f"circumstances, 17号令 第三条, 第四条) runs from it; it counts the incident into a day's or a "
+                       f"period's report. {TIME}",
         "county": "县区 where it happened, e.g. 平定县",
         "location": "地点, as precise as known",
         "incident_type": "事件类型",
@@ -38,6 +39,10 @@ FIELDS: dict[str, dict[str, str]] = {
         "assessment": "what is known for grading (附表1): an object with the assessment fields below; omitted: nothing known",
         "drill": "true for a drill (演练): documents and notifications are marked 演练, views leave it out unless --drills",
         "plan": "the plan to run: a shipped plan id (yangquan-2022) or a path to a plan file; omitted: the shipped plan",
+        "special_circumstances": "17号令 第四条 cases (a list of the values below): the level cannot be judged yet, but "
+                                 "the reports go by the 重大/特别重大 procedure: the initial report within 2 h, to the "
+                                 "ministry (生态环境部) as well. Also recorded later: `ecoplan circumstances ID "
+                                 "--circumstance …` or `ecoplan report … --circumstance …`",
     },
     "assessment": {
         "deaths": "因环境污染直接导致死亡人数, persons (whole number)",
@@ -61,6 +66,19 @@ FIELDS: dict[str, dict[str, str]] = {
         "trend": "事件发展趋势",
         "actions_taken": "已采取的处置措施",
         "next_measures": "下一步工作建议 / 拟采取的措施",
+        "basic_process": "基本过程 (初报)",
+        "sensitive_points_map": "可能受影响的环境敏感点分布示意图 (初报): where the map is, e.g. a file name or link",
+        "progress": "有关处置进展情况 (续报)",
+        "measures_process_result": "处理突发环境事件的措施、过程和结果 (处理结果报告)",
+        "potential_harm_and_losses": "潜在或者间接危害以及损失 (处理结果报告)",
+        "social_impact": "社会影响 (处理结果报告)",
+        "remaining_problems": "处理后的遗留问题 (处理结果报告)",
+        "accountability": "责任追究 (处理结果报告)",
+        "reporting_unit": "报告单位 (17号令 第十四条); omitted: the plan's (阳泉市生态环境局). --reporting-unit overrides",
+        "signed_by": "报告签发人 (17号令 第十四条): required on every written report, here or with --signed-by",
+        "contact_person": "联系人 (17号令 第十四条): required, here or with --contact-person",
+        "contact_phone": "联系方式, a telephone number, e.g. 0353-2020000 (17号令 第十四条): required, here or "
+                         "with --contact-phone",
         "fire_forces": "公安消防参战力量 (linkage bulletin, 郑环办〔2013〕84号 协议 二.3)",
         "fire_water_used": "消防水使用量 (with unit, e.g. 300 m³)",
         "hidden_dangers": "可能存在的隐患",
@@ -84,6 +102,8 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {"incident": {
                           "partial_function_loss": "区域生态功能部分丧失或国家重点保护野生动植物种群大批死亡 (重大 II)",
                           "function_loss_or_extinction": "区域生态功能丧失或国家重点保护物种灭绝 (特别重大 I)"},
 }, "report": {}}
+_special = load_plan().plan.reporting.special_circumstances
+VALUES["incident"]["special_circumstances"] = {c.id: f"{c.name} ({c.source})" for c in _special.items} if _special else {}
 
 CONTRACTS: dict[str, tuple[type[BaseModel], str, str]] = {
     "incident": (IncidentReport, "The incident report (事件报告)",
@@ -91,9 +111,11 @@ CONTRACTS: dict[str, tuple[type[BaseModel], str, str]] = {
     "assessment": (Assessment, "The assessment (分级依据, 附表1)",
                    "the file `ecoplan grade FILE` takes, and the `assessment` object of an incident report; "
                    "omitted fields count as none / zero; any one criterion sets the level and the most severe wins"),
-    "report": (ReportContent, "The information report (初报/续报/处理结果报告)",
+    "report": (ReportFile, "The information report (初报/续报/处理结果报告)",
                "the file `ecoplan report ID --kind initial|progress|final --file FILE` takes "
-               "(《突发环境事件信息报告办法》 第十二条 lists what a report contains)"),
+               "(《突发环境事件信息报告办法》 第十二条, 第十三条 say what each kind contains, 第十四条 what every written "
+               "report names; the plan's `reporting.kinds` lists the contents per kind, and a report's document "
+               "marks each item not given)"),
 }
 
 

@@ -377,7 +377,8 @@ def progress_report(platform: str, alert: Alert) -> SubmitReport:
         summary=_truncate(summary), time=alert.received_at.isoformat(), place=place, source=alert.cause,
         monitoring_data=alert.monitoring_data, casualties=_casualties_text(alert.casualties),
         trend=alert.trend, actions_taken=alert.actions_taken)
-    return SubmitReport(by=Actor(name=platform, role="platform"), kind="progress", content=content)
+    return SubmitReport(by=Actor(name=platform, role="platform"), kind="progress", content=content,
+                        relayed_from=PLATFORMS[platform])
 
 
 # ------------------------------------------------------------------ the app

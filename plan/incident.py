@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from plan.calendar import SHANGHAI
 from plan.grading import Assessment
+from plan.models import Circumstance
 
 MAX_TEXT = 10_000  # characters: a report field longer than this is a paste gone wrong
 
@@ -75,27 +76,51 @@ class IncidentReport(Model):
     assessment: Assessment = Field(default_factory=Assessment)
     drill: bool = False
     plan: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+    # 17号令 第四条: level not yet judged, but reported by the II/I procedure (2 h, the ministry too).
+    special_circumstances: list[Circumstance] = []
 
     @model_validator(mode="after")
     def _order(self) -> "IncidentReport":
         if self.reported_at < self.discovered_at:
             raise ValueError("reported_at is before discovered_at")
+        if len(set(self.special_circumstances)) != len(self.special_circumstances):
+            raise ValueError("special_circumstances names a circumstance twice")
         return self
 
 
 ReportKind = Literal["initial", "progress", "final"]
 REPORT_KIND_NAMES = {"initial": "初报", "progress": "续报", "final": "处理结果报告"}
+def _phone(v: str) -> str:
+    v = v.strip()
+    if not v or any(c not in "0123456789+-() " for c in v) or not any(c.isdigit() for c in v):
+        raise ValueError("must be a telephone number: digits, spaces, +, - and ( ), e.g. 0353-2020000")
+    return v
+
+
+Phone = Annotated[str, StringConstraints(max_length=50), AfterValidator(_phone)]
+
+
+class ReportHeader(Model):
+    """What a written report names (17号令 第十四条): reporting unit, 签发人, contact person
+    and number. The report file may carry them; CLI flags and the Update's fields override."""
+
+    reporting_unit: Name | None = None  # 报告单位; default: the plan's (the bureau)
+    signed_by: Name | None = None  # 报告签发人
+    contact_person: Name | None = None  # 联系人
+    contact_phone: Phone | None = None  # 联系方式
 
 
 class ReportContent(Model):
-    """An information report's fields, as 《突发环境事件信息报告办法》 asks for them. Only
-    `summary` is required: a first report made by phone may be sparse."""
+    """An information report's fields, as 《突发环境事件信息报告办法》 第十三条 asks for them
+    (which ones each kind reports is plan data: reporting.kinds). Only `summary` is required:
+    a first report made by phone may be sparse."""
 
     summary: RequiredText
     time: Text | None = None
     place: Text | None = None
-    source: Text | None = None  # 事件起因 / 污染源
+    source: Text | None = None  # 信息来源 / 污染源
     cause_and_nature: Text | None = None
+    basic_process: Text | None = None  # 基本过程
     main_pollutants: Text | None = None  # 主要污染物和数量
     monitoring_data: Text | None = None
     casualties: Text | None = None
@@ -103,8 +128,26 @@ class ReportContent(Model):
     trend: Text | None = None
     actions_taken: Text | None = None
     next_measures: Text | None = None
+    sensitive_points_map: Text | None = None  # 环境敏感点分布示意图: where the map is (file, link)
+    # 续报
+    progress: Text | None = None  # 有关处置进展情况
+    # 处理结果报告
+    measures_process_result: Text | None = None  # 处理的措施、过程和结果
+    potential_harm_and_losses: Text | None = None  # 潜在或者间接危害以及损失
+    social_impact: Text | None = None
+    remaining_problems: Text | None = None  # 处理后的遗留问题
+    accountability: Text | None = None  # 责任追究
     # Linkage bulletin fields (郑环办〔2013〕84号 协议 二.3) a report may carry.
     fire_forces: Text | None = None  # 公安消防参战力量
     fire_water_used: Text | None = None  # 消防水使用量
     hidden_dangers: Text | None = None  # 可能存在的隐患
     affected_area: Text | None = None  # 影响范围
+
+
+class ReportFile(ReportContent, ReportHeader):
+    """The file `ecoplan report --file` takes: the report's contents and, optionally, the
+    written report's header (command-line flags override it)."""
+
+    def split(self) -> tuple[ReportContent, ReportHeader]:
+        head = {k: getattr(self, k) for k in ReportHeader.model_fields}
+        return ReportContent(**self.model_dump(exclude=set(ReportHeader.model_fields))), ReportHeader(**head)

@@ -8,7 +8,8 @@ from pydantic import BaseModel, model_validator
 
 import plan.duties as plan_duties
 from plan.grading import Assessment, Grading
-from plan.models import plan_ref, ChecklistItem, DeadlineLookup, Duty, DeadlineRule, Duration, Level, LinkageSpec, Plan, TerminationSpec
+from plan.models import (plan_ref, ChecklistItem, DeadlineLookup, DeadlineRule, Duration, Duty, InfoReporting, Level,
+                         LinkageSpec, Plan, TerminationSpec)
 
 
 class LevelBrief(BaseModel):
@@ -47,6 +48,9 @@ class PlanSnapshot(DeadlineLookup, BaseModel):
                 if isinstance(d, dict):
                     d.pop("extendable_by", None)
         return data
+    # The 17号令 reporting rules (ministry, 第四条 cases, report contents); None in snapshots
+    # pinned before they were plan data.
+    reporting: InfoReporting | None = None
 
     @property
     def ref(self) -> dict:
@@ -75,6 +79,7 @@ class PlanSnapshot(DeadlineLookup, BaseModel):
             assessment_report_recipients=plan.post_event.assessment_report_recipients,
             linkage=plan.linkage,
             duties=plan_duties.table(plan.duties),
+            reporting=plan.reporting,
         )
 
 

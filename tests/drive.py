@@ -16,10 +16,15 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
-from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, with_reason
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, eventually, lead, with_reason
 from workflows import messages as m
 
 SIGNATORIES = ("monitoring", "disposal", "investigation")
+
+
+def final_report(**kw: Any) -> m.SubmitReport:
+    """The 处理结果报告 that close needs (17号令 第十二条)."""
+    return m.SubmitReport(**{**SIGNED, **kw}, by=DUTY, kind="final", content=ReportContent(summary="处理结果报告：处置完毕"))
 
 
 def parse(t: str) -> datetime:
@@ -54,7 +59,7 @@ async def to_on_site(client: Client, iid: str, *, initial_report: bool = True, *
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, **activate))
     if initial_report:
         await act(client, iid, "submit_report",
-                  m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+                  m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
 
 

@@ -13,6 +13,8 @@ from plan.incident import Actor, IncidentReport
 DUTY = Actor(name="王值班", role="值班员")
 COMMANDER = Actor(name="李局长", role="指挥")
 LEADS = {"monitoring": "张监测", "disposal": "赵处置", "investigation": "钱排查"}
+# What every written report names (17号令 第十四条); the unit defaults to the plan's (the bureau).
+SIGNED = {"signed_by": "李局长", "contact_person": "王值班", "contact_phone": "0353-2020000"}
 
 
 def now() -> datetime:

@@ -38,8 +38,8 @@ from activities.settings import ActivitySettings  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER  # noqa: E402
 from plan.grading import Assessment  # noqa: E402
 from plan.incident import ReportContent  # noqa: E402
-from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending  # noqa: E402
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report  # noqa: E402
+from tests.drive import act, final_report, sign_all, to_on_site, to_post_event, to_termination_pending  # noqa: E402
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import messages as m  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
@@ -61,7 +61,9 @@ def incident(path: str, **over):
     return report(incident_id=f"history-{path.replace('_', '-')}", **over)
 
 
-async def _finish_post_event(client: Client, iid: str) -> None:
+async def _finish_post_event(client: Client, iid: str, final: bool = True) -> None:
+    if final:  # close needs the 处理结果报告 (17号令 第十二条)
+        await act(client, iid, "submit_report", final_report())
     await act(client, iid, "record_aftercare", m.RecordAftercare(by=DUTY, note="督促企业清运废物"))
     if (await api.status(client, iid)).get("level") == "III":  # the province's investigation (32号令 第四条)
         await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation",
@@ -78,9 +80,9 @@ async def full_life_cycle(client: Client, path: str) -> None:
     iid = await api.start_incident(client, incident(path, assessment=Assessment(direct_loss_yuan=5_000_000)),
                                    task_queue=TASK_QUEUE)
     await to_post_event(client, iid)
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="final",
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="final",
                                                            content=ReportContent(summary="处理结果报告")))
-    await _finish_post_event(client, iid)
+    await _finish_post_event(client, iid, final=False)
 
 
 async def warning_lifted(client: Client, path: str) -> None:
@@ -108,7 +110,7 @@ async def level_adjusted(client: Client, path: str) -> None:
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, level="III", reason="敏感水域"))
     await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="II", reason="污染扩大"))
     await act(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY, note="市政府启动应急响应"))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
     await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="III", reason="污染得到控制"))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
@@ -128,7 +130,7 @@ async def overdue_deadline(client: Client, path: str) -> None:
         st = await api.status(client, iid)
         return any(e["action"] == "deadline_overdue" for e in st["timeline"])
     await _until(overdue)
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
     await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
 
@@ -157,7 +159,7 @@ async def continue_as_new(client: Client, path: str) -> None:
         n += 1
         if n > 400:
             raise RuntimeError("no continue-as-new after 400 reports")
-        await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="progress",
+        await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress",
                                                                content=ReportContent(summary=f"续报 #{n}")))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await sign_all(client, iid)
@@ -171,11 +173,33 @@ async def county_led_iv(client: Client, path: str) -> None:
     assessment recorded, close."""
     iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
+                                                           content=ReportContent(summary="初报")))
     await act(client, iid, "record_other_termination",
               m.RecordOtherTermination(by=DUTY, document="平政发〔2026〕8号 终止应急响应的通知"))
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", document="平定县损害评估报告"))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="final",
+                                                           content=ReportContent(summary="处理结果报告")))
     await act(client, iid, "close", m.Close(by=DUTY))
+async def reporting_rules(client: Client, path: str) -> None:
+    """The 17号令 rules (patch initial-report-clock): learned 1 h ago as IV (due in 3 h), a 第四条
+    case recorded (due in 1 h), activated at II, lowered to III (stays), initial report to the
+    ministry too, a progress report bringing another case, then on to close with the final report."""
+    t = now()
+    iid = await api.start_incident(client, incident(path, discovered_at=t - timedelta(hours=6),
+                                                    reported_at=t - timedelta(hours=1)), task_queue=TASK_QUEUE)
+    await act(client, iid, "record_circumstances", m.RecordCircumstances(by=DUTY, circumstances=["heavy_metal"]))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="II", reason="涉重金属"))
+    await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="III", reason="复核为较大"))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
+                                                           content=ReportContent(summary="初报")))
+    await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress", circumstances=[
+        "sensitive_area"], content=ReportContent(summary="续报", progress="下风向小学已停课")))
+    await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
+    await sign_all(client, iid)
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+    await _finish_post_event(client, iid)
 
 
 PATHS: dict[str, Path_] = {
@@ -187,6 +211,7 @@ PATHS: dict[str, Path_] = {
     "signoff_by_signal": signoff_by_signal,
     "continue_as_new": continue_as_new,
     "county_led_iv": county_led_iv,
+    "reporting_rules": reporting_rules,
 }
 NEEDS_CAN_SERVER = {"continue_as_new"}
 

@@ -25,7 +25,7 @@ from ecoplan import cli
 from plan.grading import Assessment, validation_message
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report
 from tests.procs import ecoplan, ecoplan_in_process
 from workflows import messages as m
 from workflows.checks import ACTION_NAMES
@@ -49,7 +49,7 @@ async def stages(client, worker) -> dict[str, str]:
     await act(client, await new("warning"), "issue_warning", m.IssueWarning(by=DUTY))
     iid = await new("responding")
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await to_on_site(client, await new("on_site"))
     iid = await new("termination_pending")
     await to_termination_pending(client, iid)
@@ -403,7 +403,7 @@ INPUTS = {
     "adjust_level": lambda: m.AdjustLevel(by=DUTY, level="II", reason="升级"),
     "record_city_started": lambda: m.RecordCityStarted(by=DUTY),
     "dispatch": lambda: m.Dispatch(by=DUTY, leads=LEADS),
-    "submit_report": lambda: m.SubmitReport(by=DUTY, kind="progress", content=ReportContent(summary="续报")),
+    "submit_report": lambda: m.SubmitReport(**SIGNED, by=DUTY, kind="progress", content=ReportContent(summary="续报")),
     "propose_termination": lambda: m.ProposeTermination(by=DUTY, reason="达标"),
     "sign_off": lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"], decision="approve"),
     "approve_termination": lambda: m.ApproveTermination(by=COMMANDER),
@@ -420,6 +420,7 @@ INPUTS = {
     "record_joint_investigation": lambda: m.RecordJointInvestigation(by=DUTY, members=["王"]),
     "record_other_termination": lambda: m.RecordOtherTermination(by=DUTY, document="县政府终止响应通知"),
     "record_other_act": lambda: m.RecordOtherAct(by=DUTY, step="aftercare", document="县政府善后方案"),
+    "record_circumstances": lambda: m.RecordCircumstances(by=DUTY, circumstances=["heavy_metal"]),
 }
 
 
@@ -483,7 +484,7 @@ API_CASES = [
      ["give a reason"]),
     ("same-level", RS, "adjust_level", lambda: m.AdjustLevel(by=DUTY, level="IV", reason="x"), ["already at level IV"]),
     ("initial-report-twice", RS, "submit_report",
-     lambda: m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="x")), ["初报"]),
+     lambda: m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="x")), ["初报"]),
     ("review-in-the-future", PE, "assessment_review_passed",
      lambda: m.AssessmentReviewPassed(by=DUTY, review_date=(now() + timedelta(days=2)).date()), ["in the future"]),
     ("assessment-report-missing-recipient", PE, "submit_assessment_report",

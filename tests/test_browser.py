@@ -14,7 +14,7 @@ import pytest
 
 from ecoplan import api
 from plan.incident import IncidentReport
-from tests.helpers import eventually, now
+from tests.helpers import SIGNED, eventually, now
 from tests.web_helpers import LEADS, OUTPUT, incident_body, password, web_service
 
 CHROMIUM = os.environ.get("ECOPLAN_CHROMIUM", "/usr/bin/chromium")
@@ -166,10 +166,10 @@ async def test_supervisor_sees_no_action_and_a_forged_post_gets_403(browser, web
 async def test_overdue_deadline_appears_on_an_open_board_without_reload(browser, web, client):
     ctx, page = await logged_in(browser, web, "du")
     await page.evaluate("window.__same_page = true")
-    # 一般 (IV): the initial report is due 4 h after discovery; discovered 4 h − 3 s ago.
+    # 一般 (IV): the initial report is due 4 h after the bureau learned (17号令 第三条); learned 4 h − 3 s ago.
     title = f"逾期测试-{now():%H%M%S%f}"
-    await start(client, title=title, discovered_at=(now() - timedelta(hours=4) + timedelta(seconds=3)).isoformat(),
-                reported_at=(now() - timedelta(minutes=1)).isoformat(), assessment={})
+    await start(client, title=title, discovered_at=(now() - timedelta(hours=5)).isoformat(),
+                reported_at=(now() - timedelta(hours=4) + timedelta(seconds=3)).isoformat(), assessment={})
     row = page.locator("#overdue tr", has_text=title)
     await row.wait_for(timeout=30_000)
     assert await page.evaluate("window.__same_page === true")  # no reload happened
@@ -186,7 +186,7 @@ async def test_whole_termination_in_the_console(browser, web, client):
     duty_ctx, duty = await logged_in(browser, web, "wangwei", path)
     boss_ctx, boss = await logged_in(browser, web, "li", path)
 
-    await take(duty, "submit_report", **{"kind": "initial", "content.summary": "储罐泄漏，部分物料进入桃河"})
+    await take(duty, "submit_report", **{"kind": "initial", "content.summary": "储罐泄漏，部分物料进入桃河", **SIGNED})
     assert "已办理：信息报告" in await duty.locator(".ok-box").inner_text()
     await boss.reload()
     await take(boss, "activate_response", level="III", reason="下游有饮用水源地")

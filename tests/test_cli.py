@@ -163,10 +163,11 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     assert p.returncode == 1 and "already exists" in one_line_error(p)
 
     rep = tmp_path / "initial.json"
-    rep.write_text(json.dumps({"summary": "储罐泄漏约2吨，已围堵", "main_pollutants": "苯"}, ensure_ascii=False))
+    rep.write_text(json.dumps({"summary": "储罐泄漏约2吨，已围堵", "main_pollutants": "苯", "signed_by": "李局长",
+                              "contact_person": "王值班"}, ensure_ascii=False))
     steps = [
         ("activate", iid),
-        ("report", iid, "--kind", "initial", "--file", str(rep)),
+        ("report", iid, "--kind", "initial", "--file", str(rep), "--contact-phone", "0353-2020000"),
         ("dispatch", iid, "--lead", "monitoring=张监测", "--lead", "disposal=赵处置", "--lead", "investigation=钱排查"),
         ("propose-termination", iid, "--reason", "特征污染物降至本底水平"),
         ("sign-off", iid, "--group", "monitoring", "--lead", "张监测", "--round", "1"),
@@ -181,6 +182,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
         ("record-other", iid, "--step", "investigation", "--document", "晋环调查〔2026〕5号"),
         ("review-passed", iid, "--date", now().date().isoformat()),
         ("submit-assessment-report", iid),
+        ("report", iid, "--kind", "final", "--file", str(rep), "--contact-phone", "0353-2020000"),
         ("close", iid),
     ]
     for step in steps:

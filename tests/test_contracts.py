@@ -13,16 +13,18 @@ import pytest
 
 from ecoplan import contracts
 from plan.grading import Assessment
-from plan.incident import IncidentReport, IncidentType, ReportContent, Source
+from plan.incident import IncidentReport, IncidentType, ReportContent, ReportFile, Source
 from plan.loader import load_plan
 from tests.test_cli import aecoplan, one_line_error
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "contracts.md"
-MODELS = {"incident": IncidentReport, "assessment": Assessment, "report": ReportContent}
+MODELS = {"incident": IncidentReport, "assessment": Assessment, "report": ReportFile}
 
 
 def _enum_values(model) -> dict[str, list[str]]:
-    return {name: list(prop["enum"]) for name, prop in model.model_json_schema()["properties"].items() if "enum" in prop}
+    props = model.model_json_schema()["properties"].items()
+    return {name: list(prop.get("enum") or prop["items"]["enum"]) for name, prop in props
+            if "enum" in prop or "enum" in prop.get("items", {})}
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -13,7 +13,7 @@ from plan.calendar import DEFAULT_DIR, SHANGHAI, load_calendar
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import (act, deadline, outbox, outbox_events, overdue_listed, parse, timeline, to_post_event)
-from tests.helpers import DUTY, eventually, now, report
+from tests.helpers import SIGNED, DUTY, eventually, now, report
 from workflows import messages as m
 
 
@@ -46,7 +46,8 @@ async def test_initial_report_overdue_then_met_late(client, worker, assessment, 
     iid = await api.start_incident(client, r)
     st = await api.status(client, iid)
     d = deadline(st, "initial_report")
-    assert d["status"] == "pending" and parse(d["due_at"]) == discovered + timedelta(hours=hours)
+    # 17号令 第三条: from when the bureau learned (reported_at = discovered + 1 s)
+    assert d["status"] == "pending" and parse(d["due_at"]) == discovered + timedelta(hours=hours, seconds=1)
     assert d["reminders_sent"] == 1  # the 1-hour reminder is already past: not sent as noise
 
     st = await eventually(lambda: api.status(client, iid),
@@ -71,7 +72,7 @@ async def test_initial_report_overdue_then_met_late(client, worker, assessment, 
     # a late initial report: met_late, no longer listed as overdue
     late = now()
     await act(client, iid, "submit_report",
-              m.SubmitReport(by=DUTY, at=late, kind="initial", content=ReportContent(summary="迟报的初报")))
+              m.SubmitReport(**SIGNED, by=DUTY, at=late, kind="initial", content=ReportContent(summary="迟报的初报")))
     st = await api.status(client, iid)
     d = deadline(st, "initial_report")
     assert d["status"] == "met_late" and d["next_escalation_at"] is None
@@ -84,7 +85,7 @@ async def test_initial_report_in_time_is_met_not_late(client, worker):
     discovered = now() - timedelta(hours=4) + timedelta(seconds=2)
     iid = await api.start_incident(client, report(discovered_at=discovered, reported_at=discovered))
     await act(client, iid, "submit_report",
-              m.SubmitReport(by=DUTY, at=discovered + timedelta(hours=1), kind="initial",
+              m.SubmitReport(**SIGNED, by=DUTY, at=discovered + timedelta(hours=1), kind="initial",
                              content=ReportContent(summary="初报")))
     st = await api.status(client, iid)
     d = deadline(st, "initial_report")
@@ -107,7 +108,7 @@ async def test_report_made_in_time_but_recorded_after_the_timer_fired_is_met(cli
     await _status_until(client, iid, "initial_report", "overdue")
     made_at = discovered + timedelta(hours=3)
     await act(client, iid, "submit_report",
-              m.SubmitReport(by=DUTY, at=made_at, kind="initial", content=ReportContent(summary="电话初报补录")))
+              m.SubmitReport(**SIGNED, by=DUTY, at=made_at, kind="initial", content=ReportContent(summary="电话初报补录")))
     st = await api.status(client, iid)
     d = deadline(st, "initial_report")
     assert (d["status"], parse(d["met_at"]), d["next_escalation_at"]) == ("met", made_at, None)
@@ -148,7 +149,7 @@ async def _post_event_discovered(client, discovered: datetime) -> str:
     deadline under test can be overdue), driven to post_event with present-day actions."""
     iid = await api.start_incident(client, report(discovered_at=discovered,
                                                   reported_at=discovered + timedelta(minutes=30)))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=discovered + timedelta(hours=1),
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=discovered + timedelta(hours=1),
                                                            kind="initial", content=ReportContent(summary="初报")))
     await to_post_event(client, iid, initial_report=False)
     return iid

@@ -30,7 +30,7 @@ from plan.calendar import SHANGHAI
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, act
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report
 from workflows import messages as m
 
 OPINIONS = {"disposal": "泄漏物料已清运处置完毕，同意终止", "investigation": "污染源已查明并切断，同意终止"}
@@ -94,11 +94,11 @@ async def lived(client, worker):
     iid = await api.start_incident(client, r)
     h = lambda hours: t0 + timedelta(hours=hours)  # noqa: E731
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=h(0.5), approved_by="李局长"))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(5), kind="initial", content=ReportContent(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(5), kind="initial", content=ReportContent(
         summary="储罐泄漏约2吨苯乙烯，部分进入桃河")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=h(1.25), leads=LEADS))
     await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, at=h(6), level="II", reason="下游水源地受威胁"))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(12), kind="progress", content=ReportContent(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(12), kind="progress", content=ReportContent(
         summary="下游断面超标，已筑坝拦截")))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, at=h(48), reason="特征污染物已降至本底水平"))
     await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), at=h(49), group="monitoring",
@@ -112,7 +112,7 @@ async def lived(client, worker):
                                                      decision="approve", opinion=OPINIONS[g]))
     await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, at=h(77),
                                                                         instruction="同意终止，做好跟踪监测"))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(96), kind="final", content=ReportContent(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(96), kind="final", content=ReportContent(
         summary="事件处置完毕")))
     # II: the ministry investigates (32号令 第四条); the bureau records its act (plan duties)
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, at=h(20 * 24), step="investigation",
@@ -162,13 +162,13 @@ async def test_whole_life_documents(lived, tmp_path):
         "此前各轮签报记录", "不同意终止", "下游断面仍超标")
     assert text.count("同意终止") >= 3
 
-    # each report: kind, unit, signer and contact (not recorded yet), time, summary
+    # each report: kind, unit, signer and contact (as the report named them, 17号令 第十四条), time, summary
     for file, kind, hours, summary in [("report-01-initial.pdf", "初报", 5, "储罐泄漏约2吨苯乙烯，部分进入桃河"),
                                        ("report-02-progress.pdf", "续报", 12, "下游断面超标，已筑坝拦截"),
                                        ("report-03-final.pdf", "处理结果报告", 96, "事件处置完毕")]:
         text = pdf_text(pdfs[file])
-        has(text, f"突发环境事件信息{kind}", "报告单位阳泉市生态环境局", f"签发人{NOT_FILLED}",
-            f"联系人{NOT_FILLED}", f"联系方式{NOT_FILLED}", f"报告时间{cn(t0 + timedelta(hours=hours))}",
+        has(text, f"突发环境事件信息{kind}", "报告单位阳泉市生态环境局", f"签发人{SIGNED['signed_by']}",
+            f"联系人{SIGNED['contact_person']}", f"联系方式{SIGNED['contact_phone']}", f"报告时间{cn(t0 + timedelta(hours=hours))}",
             "报告人王值班（值班员）", "报送市人民政府、省生态环境厅", f"概况{summary}", "第十三条")
     # only the initial report lists every item of 第十二条 (unfilled ones say so)
     has(pdf_text(pdfs["report-01-initial.pdf"]), "主要污染物和数量未填写", "饮用水水源地等环境敏感点受影响情况未填写")
@@ -179,7 +179,7 @@ async def test_whole_life_documents(lived, tmp_path):
     has(text, "突发环境事件应急处置案卷", "案卷编号", st["incident_id"], "立卷单位阳泉市生态环境局",
         "II级（重大）", "处置完毕，结案", "初判级别III级（较大）", "direct_loss_yuan=6000000",
         "二、响应级别变化", "启动III级", "III→II级", "下游水源地受威胁",
-        "三、时限执行情况", "初报", "逾期完成晚1小时",  # due 4 h after discovery, made at 5 h
+        "三、时限执行情况", "初报", "逾期完成晚40分",  # due 4 h after the bureau learned (0:20) = 4:20, made at 5:00
         "《突发环境事件信息报告办法》(环境保护部令第17号)第三条",
         "应急力量准备", "按时完成",  # readiness: activated at 0:30, due 1:30, dispatched 1:15
         "4.1.2(4)", "污染损害评估报告报送", "5.3",

@@ -27,7 +27,7 @@ from plan.grading import classify
 from plan.incident import Actor, IncidentReport, ReportContent
 from plan.scenarios import SCENARIOS_DIR, ScenarioError, list_scenarios, load_scenario
 from tests.drive import archived
-from tests.helpers import COMMANDER, DUTY, eventually, report, with_reason
+from tests.helpers import SIGNED, COMMANDER, DUTY, eventually, report, with_reason
 from workflows import messages as m
 
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
@@ -295,7 +295,7 @@ RAISE_REASON = "消防废水经雨水管网进入温河，下游乡镇饮用水�
 
 
 def _report(kind: str, summary: str) -> dict:
-    return {"kind": kind, "content": ReportContent(summary=summary)}
+    return {"kind": kind, "content": ReportContent(summary=summary), **SIGNED}
 
 
 def _sign(group: str, leads: dict, decision: str = "approve", opinion: str = "") -> dict:
@@ -337,8 +337,9 @@ PLAYBOOKS = {
         (19, "approve_termination", {"instruction": "同意终止", "city_decision": "市指挥部王副市长决定终止III级响应"}),
         *_tail(20, province=True),
     ]),
-    # The enterprise reported 4.5 h late: the initial report is late by 270 + 5 − 240 = 35
-    # minutes; the disposal lead rejects the first termination round.
+    # The enterprise hid the leak for 4.5 h (discovered 300 min before the drill, the bureau
+    # learned 30 min before): the bureau's 4 h run from when it learned (17号令 第三条), so its
+    # initial report 5 min later is on time (5 < 240); the disposal lead rejects round 1.
     TAILINGS: Playbook(leads=TAILINGS_LEADS, steps=[
         (2, "activate_response", {}),
         (5, "submit_report", _report("initial", "尾矿库排水井破损尾砂外泄，企业迟报约4.5小时")),
@@ -353,7 +354,7 @@ PLAYBOOKS = {
         (18, "sign_off", _sign("investigation", TAILINGS_LEADS)),
         (20, "approve_termination", {"instruction": "同意终止"}),
         *_tail(21, aftercare=False),
-    ], expect_findings=["初报迟报 35 分钟", f"终止签报第1轮被污染处置组否决：{REJECT_OPINION}"]),
+    ], expect_findings=[f"终止签报第1轮被污染处置组否决：{REJECT_OPINION}"]),
     # IV raised to III after dispatch: readiness (1 h) starts at the raise and is met by the
     # earlier dispatch; publicity and experts were never sent.
     FIRE: Playbook(leads=FIRE_LEADS, steps=[
@@ -444,13 +445,15 @@ async def test_drill_end_to_end(sid, client, worker, temporal_address):
         [(k, at) for at, k in reports]
     assert r["information"]["missing"] == []
     initial_at = next(at for at, k in reports if k == "initial")
-    due = discovered + timedelta(hours=4)  # 一般/较大: 4 h after discovery
+    due = reported + timedelta(hours=4)  # 一般/较大: 4 h after the bureau learned (17号令 第三条)
     late = max(0, int((initial_at - due).total_seconds()))
     init = r["information"]["reports"][0]
     assert init["late"] is (late > 0) and init["late_by_seconds"] == late
     assert datetime.fromisoformat(init["due_at"]) == due
-    if sid == TAILINGS:  # reported 270 min after discovery, initial report 5 min later: 35 min past 4 h
-        assert init["late_by_minutes"] == 35.0 and r["information"]["reports"][0]["late"] is True
+    if sid == TAILINGS:  # the bureau learned 300 − 30 = 270 min after discovery, reported 5 min later: on time
+        assert reported - discovered == timedelta(minutes=270)
+        assert init["late"] is False and init["late_by_seconds"] == 0
+        assert datetime.fromisoformat(init["due_at"]) == reported + timedelta(minutes=240)
 
     # 时限执行: the deadlines, met or met late, with how late.
     dls = {d["name"]: d for d in r["deadlines"]["deadlines"]}
@@ -543,9 +546,12 @@ async def test_drill_end_to_end(sid, client, worker, temporal_address):
         assert "演练" in text, name
 
 
-async def test_drills_stay_out_of_supervisor_views(client, worker, temporal_address):
-    # The tailings drill starts with its initial report already overdue (the enterprise was late).
-    p = await ecoplan(temporal_address, "drill", "start", TAILINGS)
+async def test_drills_stay_out_of_supervisor_views(client, worker, temporal_address, tmp_path):
+    # A tailings drill whose bureau learned 280 min ago: its initial report (due 240 min after
+    # learning) is overdue from the start.
+    late = tmp_path / "late-tailings.yaml"
+    late.write_text(GOOD.replace("reported_minutes_ago: 30", "reported_minutes_ago: 280"), encoding="utf-8")
+    p = await ecoplan(temporal_address, "drill", "start", str(late))
     assert p.returncode == 0, p.stderr
     iid = p.stdout.strip()
     try:

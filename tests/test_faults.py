@@ -29,8 +29,8 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.grading import Assessment
 from plan.incident import Actor, IncidentReport, ReportContent
-from tests.drive import deadline
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
+from tests.drive import deadline, final_report
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report
 from tests.procs import DevServer, Webhook, WorkerProcess, jsonl, poll, refused_port
 from worker import build_worker
 from workflows import messages as m
@@ -101,7 +101,7 @@ class Script:
     async def to_termination_pending(self, activate: bool = True):
         if activate:
             await self.activate()
-        await self.act("submit_report", m.SubmitReport(by=DUTY, at=self.at(), kind="initial",
+        await self.act("submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=self.at(), kind="initial",
                                                        content=ReportContent(summary="初报")))
         await self.act("dispatch", m.Dispatch(by=DUTY, at=self.at(), leads=LEADS), "on_site")
         await self.act("propose_termination", m.ProposeTermination(by=DUTY, at=self.at(), reason="已达标"),
@@ -131,6 +131,7 @@ class Script:
             await self.act("complete_investigation", m.CompleteInvestigation(by=DUTY, at=self.at()))
         await self.act("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, at=self.at()))
         await self.act("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, at=self.at()))
+        await self.act("submit_report", final_report(at=self.at()))
         await self.act("close", m.Close(by=DUTY, at=self.at()), "closed")
 
     async def result(self, timeout: float = 120) -> dict:
@@ -186,7 +187,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         await b.sign("monitoring")
         # C (level III, so activation awaits the calendar activity for the readiness deadline)
         c = await Script(fclient, report(**base, assessment=Assessment(direct_loss_yuan=5_000_000))).start()
-        # D: the initial report (4 h after discovery) falls due 15 s from now.
+        # D: the initial report (4 h after the bureau learned, d_disc + 1 s) falls due 16 s from now.
         d_disc = now().replace(microsecond=0) - timedelta(hours=4) + timedelta(seconds=15)
         d = await Script(fclient, report(discovered_at=d_disc, reported_at=d_disc + timedelta(seconds=1))).start()
         st = await api.status(fclient, d.iid)
@@ -240,7 +241,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
             await c.sign(g)
         await c.finish()
         d_report_at = d_due + timedelta(seconds=30)
-        await d.act("submit_report", m.SubmitReport(by=DUTY, at=d_report_at, kind="initial",
+        await d.act("submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=d_report_at, kind="initial",
                                                     content=ReportContent(summary="初报（逾期）")))
         d.t = d_report_at
         await d.act("issue_warning", m.IssueWarning(by=DUTY, at=d.at()), "warning")
@@ -263,7 +264,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         assert set(dl) == {"initial_report", "readiness", "assessment_completion", "investigation",
                            "assessment_report"}
         dl = deadlines_of(records[d.iid])
-        assert dl == {"initial_report": ("met_late", d_disc, d_report_at, 1)}
+        assert dl == {"initial_report": ("met_late", d_disc + timedelta(seconds=1), d_report_at, 1)}  # started at reported_at
         overdue = [e for e in records[d.iid]["timeline"] if e["action"] == "deadline_overdue"]
         assert len(overdue) == 1
 
@@ -348,7 +349,7 @@ async def test_server_restart_on_the_same_db(tmp_path):
             await a.sign(g)
         await a.finish()
         report_at = b_due + timedelta(seconds=10)
-        await b.act("submit_report", m.SubmitReport(by=DUTY, at=report_at, kind="initial",
+        await b.act("submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=report_at, kind="initial",
                                                     content=ReportContent(summary="初报")))
         b.t = report_at
         await b.act("issue_warning", m.IssueWarning(by=DUTY, at=b.at()), "warning")
@@ -373,9 +374,9 @@ async def _webhook_incident(client: Client, task_queue: str) -> tuple[str, list[
     took = []
     for action, inp in [
         ("activate_response", m.ActivateResponse(by=DUTY)),
-        ("submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报"))),
+        ("submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报"))),
         ("dispatch", m.Dispatch(by=DUTY, leads=LEADS)),
-        ("submit_report", m.SubmitReport(by=DUTY, kind="progress", content=ReportContent(summary="续报"))),
+        ("submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress", content=ReportContent(summary="续报"))),
     ]:
         t = loop.time()
         await api.act(client, iid, action, inp)
@@ -391,7 +392,7 @@ async def _close_out(client: Client, iid: str) -> None:
     for action, inp in [("complete_investigation", m.CompleteInvestigation(by=DUTY)),
                         ("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY)),
                         ("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY)),
-                        ("close", m.Close(by=DUTY))]:
+                        ("submit_report", final_report()), ("close", m.Close(by=DUTY))]:
         await api.act(client, iid, action, inp)
 
 
@@ -422,7 +423,7 @@ async def test_webhook_refuses_then_accepts(client, tmp_path):
             for e in ("response_activated", "info_report", "groups_dispatched", "termination_ready",
                       "response_terminated", "incident_closed"):
                 assert e in events, (e, events)
-            assert events.count("info_report") == 2
+            assert events.count("info_report") == 3  # 初报, 续报 and the 处理结果报告 close needs
             assert all(k == b["key"] for k, b in mine.items())
             # the refused calls were retried under the same key
             failed_keys = {a.key for a in attempts if a.status == 500}

@@ -13,9 +13,9 @@ from temporalio.client import WorkflowExecutionStatus
 from ecoplan import api
 from plan.grading import Assessment
 from plan.incident import Actor, ReportContent
-from tests.drive import (SIGNATORIES, act, archive, archived, describe_status, deadline, outbox, outbox_events,
+from tests.drive import (SIGNATORIES, act, archive, final_report, archived, describe_status, deadline, outbox, outbox_events,
                          parse, sign_all, timeline, to_on_site, to_post_event, to_termination_pending)
-from tests.helpers import settled, COMMANDER, DUTY, LEADS, eventually, lead, now, report
+from tests.helpers import SIGNED, settled, COMMANDER, DUTY, LEADS, eventually, lead, now, report
 from workflows import messages as m
 
 CITY_HQ = "市突发环境事件应急指挥部"
@@ -68,7 +68,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     assert (st["stage"], st["graded_level"], st["level"]) == ("reported", level, None)
     [d] = st["deadlines"]
     assert d["name"] == "initial_report" and d["status"] == "pending"
-    assert parse(d["due_at"]) == r.discovered_at + timedelta(hours=report_hours)
+    assert parse(d["due_at"]) == r.reported_at + timedelta(hours=report_hours)  # from when the bureau learned
 
     # activate: the level defaults to the graded one
     activated_at = t0 - timedelta(minutes=40)
@@ -86,7 +86,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
 
     # initial report
     reported_at = t0 - timedelta(minutes=35)
-    await act(client, iid, "submit_report", m.SubmitReport(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED,
         by=DUTY, at=reported_at, kind="initial", content=ReportContent(summary="储罐泄漏，已围堵", place="桃河冶西段")))
     st = await api.status(client, iid)
     d = deadline(st, "initial_report")
@@ -99,7 +99,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     assert st["leads"] == LEADS
     if readiness:
         assert deadline(st, "readiness")["status"] == "met"
-    await act(client, iid, "submit_report", m.SubmitReport(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED,
         by=DUTY, kind="progress", content=ReportContent(summary="下游监测数据回落", monitoring_data="COD 18 mg/L")))
 
     # termination: proposal, three sign-offs, commander
@@ -122,7 +122,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
 
     # post event
     await act(client, iid, "record_aftercare", m.RecordAftercare(by=DUTY, note="指导县政府善后"))
-    await act(client, iid, "submit_report", m.SubmitReport(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED,
         by=DUTY, kind="final", content=ReportContent(summary="处置完毕，污染已消除")))
     investigator = {"I": "生态环境部", "II": "生态环境部", "III": "省生态环境厅"}.get(level)  # 32号令 第四条
     if investigator:  # another body's investigation: recorded (who, when, document), not performed
@@ -430,8 +430,8 @@ ALLOWED = {
     "post_event": {"record_aftercare", "complete_investigation", "assessment_review_passed",
                    "submit_assessment_report", "close", "record_joint_investigation", "record_other_act"},
 }
-# Allowed in every open stage (4.2 reports, 4.2.3 cross-boundary notices, answers to 商请).
-ANYWHERE = {"submit_report", "recompute_deadlines", "record_cross_boundary", "answer_support"}
+# Allowed in every open stage (4.2 reports, 4.2.3 cross-boundary notices, answers to 商请, 17号令 第四条 cases).
+ANYWHERE = {"submit_report", "recompute_deadlines", "record_cross_boundary", "answer_support", "record_circumstances"}
 
 
 @pytest.mark.parametrize("stage", list(ALLOWED))
@@ -466,10 +466,10 @@ async def test_refused_time_checks_and_duplicate_report(client, worker):
     # within the tolerance is fine
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=now() + timedelta(minutes=2)))
     content = ReportContent(summary="初报")
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=content))
-    await refused(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=content),
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=content))
+    await refused(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=content),
                   "initial report (初报) was made", "progress report")
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="progress", content=ReportContent(summary="续报")))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress", content=ReportContent(summary="续报")))
     assert [x["kind"] for x in (await api.status(client, iid))["reports"]] == ["initial", "progress"]
 
 
@@ -540,6 +540,8 @@ async def test_refused_post_event_order(client, worker):
                   "missing: 省生态环境厅")
     await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY), "was submitted")
+    await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet", "处理结果报告")
+    await act(client, iid, "submit_report", final_report())
     res = await act(client, iid, "close", m.Close(by=DUTY))
     assert res.stage == "closed"
 

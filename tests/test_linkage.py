@@ -14,7 +14,7 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.drive import act, to_on_site, to_post_event
-from tests.helpers import settled, DUTY, eventually, report
+from tests.helpers import SIGNED, settled, DUTY, eventually, report
 from workflows import messages as m
 
 PARTNERS = ["市消防救援支队（119指挥平台）", "市应急局", "市公安局", "市交通局", "市水务局", "市气象局"]
@@ -32,9 +32,9 @@ def notes(settings: ActivitySettings, iid: str, event: str) -> list[dict]:
 async def test_bulletins_on_activation_and_each_progress_report(client, worker):
     iid = await api.start_incident(client, report(source="linkage_119"))
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(
         summary="初报", cause_and_nature="储罐阀门破裂", casualties="无人员伤亡")))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="progress", content=ReportContent(
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress", content=ReportContent(
         summary="续报", fire_forces="消防车6辆、指战员32名", fire_water_used="约300吨", monitoring_data="COD 85 mg/L",
         affected_area="桃河下游3公里", trend="浓度下降", hidden_dangers="围堰渗漏")))
     bulletins = await eventually(lambda: asyncio.sleep(0, notes(worker, iid, "linkage_bulletin")),
@@ -174,7 +174,7 @@ async def test_failing_partner_channel_never_blocks_and_recovers(client, tmp_pat
             iid = await api.start_incident(client, report(), task_queue=queue)
             # the incident goes on while every notification fails
             await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
-            await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial",
+            await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
             st = await eventually(lambda: api.status(client, iid),
                                   lambda s: any(e["action"] == "delivery_overdue" for e in s["timeline"]), timeout=60)

@@ -27,7 +27,8 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, report
+from tests.drive import final_report
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, report
 from worker import build_worker
 from workflows import messages as m
 
@@ -88,7 +89,7 @@ async def test_thousands_of_progress_reports_continue_as_new(low_limit_server, t
         handle = client.get_workflow_handle(api.workflow_id(iid))
         first_run = (await handle.describe()).run_id
         await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
-        await api.act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial",
+        await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
         await api.act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
         await api.act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="拟终止"))
@@ -98,7 +99,7 @@ async def test_thousands_of_progress_reports_continue_as_new(low_limit_server, t
         assert before.get("runs") == 1 and before.get("timeline_summary") is None
 
         async def progress(n: int):
-            return await api.act(client, iid, "submit_report", m.SubmitReport(
+            return await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED,
                 by=DUTY, kind="progress", content=ReportContent(summary=f"续报 #{n}")))
 
         for n in range(REPORTS):  # one after another, as the command centre sends them
@@ -133,13 +134,13 @@ async def test_thousands_of_progress_reports_continue_as_new(low_limit_server, t
         for action, inp in [("complete_investigation", m.CompleteInvestigation(by=DUTY)),
                             ("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY)),
                             ("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY)),
-                            ("close", m.Close(by=DUTY))]:
+                            ("submit_report", final_report()), ("close", m.Close(by=DUTY))]:
             await api.act(client, iid, action, inp)
         res = await asyncio.wait_for(handle.result(), 120)
         assert res["outcome"] == "completed"
         final = await api.status(client, iid)
         assert [s["group"] for s in final["signoff_history"]] == list(SIGNATORIES)
-        assert sum(final["reports_count"].values()) == REPORTS + 1 and len(final["reports"]) <= 20
+        assert sum(final["reports_count"].values()) == REPORTS + 2 and len(final["reports"]) <= 20  # + 初报, 处理结果报告
 
 
 # ---------------------------------------------------------------------------- found while testing the above
@@ -156,7 +157,7 @@ async def test_continue_as_new_under_a_steady_stream_of_reports(low_limit_server
 
         async def lane():
             for n in todo:
-                await asyncio.wait_for(api.act(client, iid, "submit_report", m.SubmitReport(
+                await asyncio.wait_for(api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED,
                     by=DUTY, kind="progress", content=ReportContent(summary=f"续报 #{n}"))), 30)
 
         await asyncio.gather(*(lane() for _ in range(LANES)))
@@ -175,7 +176,7 @@ async def test_long_valid_reports_keep_the_incident_usable(client, tmp_path):
     async with build_worker(client, settings, task_queue=tq):
         iid = await api.start_incident(client, report(), task_queue=tq)
         for n in range(70):
-            await asyncio.wait_for(api.act(client, iid, "submit_report", m.SubmitReport(
+            await asyncio.wait_for(api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED,
                 by=DUTY, kind="progress", content=ReportContent(summary=f"续报 #{n} " + "监测数据" * 2250))), 20)
         st = await asyncio.wait_for(api.status(client, iid), 20)
         assert st["stage"] == "reported"

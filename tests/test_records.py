@@ -22,7 +22,7 @@ from activities.settings import ActivitySettings
 from ecoplan import api, records
 from ecoplan.records import IncidentRecord, Search
 from tests.conftest import TEMPORAL_BIN
-from tests.drive import act, archived, to_post_event
+from tests.drive import act, archived, final_report, to_post_event
 from tests.helpers import DUTY, eventually, now, report
 from tests.test_cli import aecoplan, ecoplan, one_line_error
 from workflows import messages as m
@@ -287,6 +287,7 @@ async def test_the_activity_saves_a_closed_incident_once(client, worker, tempora
     await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
+    await act(client, iid, "submit_report", final_report())
     await act(client, iid, "close", m.Close(by=DUTY))
     await archived(worker, iid, "dossier.json")
     st = await api.status(client, iid)

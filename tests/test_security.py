@@ -18,7 +18,7 @@ from ecoplan.connection import ConnectionSettings
 from plan.incident import Actor, ReportContent
 from plan.loader import resolve_plan_path
 from tests.drive import SIGNATORIES, act, sign_all, to_termination_pending
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, report
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, report
 from tests.procs import DevServer, TlsFront, WorkerProcess, ecoplan, free_port, make_pki, poll
 from workflows import messages as m
 
@@ -118,9 +118,9 @@ async def test_every_action_records_who_did_it(client, worker):
         done.append((action, by))
 
     await do("activate_response", lambda by: m.ActivateResponse(by=by))
-    await do("submit_report", lambda by: m.SubmitReport(by=by, kind="initial", content=ReportContent(summary="初报")))
+    await do("submit_report", lambda by: m.SubmitReport(**SIGNED, by=by, kind="initial", content=ReportContent(summary="初报")))
     await do("dispatch", lambda by: m.Dispatch(by=by, leads=LEADS))
-    await do("submit_report", lambda by: m.SubmitReport(by=by, kind="progress", content=ReportContent(summary="续报")))
+    await do("submit_report", lambda by: m.SubmitReport(**SIGNED, by=by, kind="progress", content=ReportContent(summary="续报")))
     await do("propose_termination", lambda by: m.ProposeTermination(by=by, reason="达标"))
     for g in SIGNATORIES:
         await do("sign_off", lambda by, g=g: m.SignOff(round=1, by=by, group=g, lead=LEADS[g], decision="approve"), lead(g))
@@ -129,6 +129,7 @@ async def test_every_action_records_who_did_it(client, worker):
     await do("complete_investigation", lambda by: m.CompleteInvestigation(by=by))
     await do("assessment_review_passed", lambda by: m.AssessmentReviewPassed(by=by))
     await do("submit_assessment_report", lambda by: m.SubmitAssessmentReport(by=by))
+    await do("submit_report", lambda by: m.SubmitReport(**SIGNED, by=by, kind="final", content=ReportContent(summary="处理结果报告")))
     await do("close", lambda by: m.Close(by=by))
     st = await api.status(client, iid)
     people_entries = [(e["action"], e["by"]) for e in st["timeline"] if e["by"] is not None]
@@ -327,7 +328,7 @@ async def test_no_secret_in_worker_logs_or_errors(own_server, pki, tmp_path):
         client = await own_server.client()
         iid = await api.start_incident(client, report())
         await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
-        await api.act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial",
+        await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
         await poll(lambda: asyncio.sleep(0, '"notification"' in secured.output() or "notification" in secured.output()),
                    30, 0.2, "notifications logged")

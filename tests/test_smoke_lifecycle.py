@@ -2,7 +2,8 @@ from datetime import date, timedelta
 
 from ecoplan import api
 from plan.incident import ReportContent
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, report
+from tests.drive import final_report
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, report
 from workflows import messages as m
 
 
@@ -14,7 +15,7 @@ async def test_full_lifecycle_level_iv(client, worker):
     assert [d["name"] for d in st["deadlines"]] == ["initial_report"]
     res = await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
     assert res.stage == "responding"
-    await api.act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await api.act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
     await api.act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     for g in ("monitoring", "disposal", "investigation"):
@@ -23,6 +24,7 @@ async def test_full_lifecycle_level_iv(client, worker):
     await api.act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
     await api.act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     await api.act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
+    await api.act(client, iid, "submit_report", final_report())
     res = await api.act(client, iid, "close", m.Close(by=DUTY))
     assert res.stage == "closed"
     st = await api.status(client, iid)

@@ -24,7 +24,7 @@ from plan.incident import Actor, ReportContent
 from tests.helpers import with_reason
 from ecoplan.schedules import ensure_daily_report_schedule
 from tests.conftest import ROOT, TEMPORAL_BIN
-from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, now, report
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, eventually, lead, now, report
 from workflows import messages as m
 from workflows import search_attributes as sa
 from workflows.daily_report import DailyReportWorkflow
@@ -80,7 +80,7 @@ async def populate(client) -> dict[str, set[str]]:
     for i in range(6):
         iid = await make(client, "C", i, level="III", discovered_at=ago(hours=2), reported_at=ago(hours=2))
         await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=ago(minutes=90)))
-        await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=ago(minutes=80), kind="initial",
+        await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=ago(minutes=80), kind="initial",
                                                                content=ReportContent(summary="初报")))
         await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=ago(minutes=60), leads=LEADS))
         g["C"].add(iid)
@@ -88,7 +88,7 @@ async def populate(client) -> dict[str, set[str]]:
     for i in range(4):
         iid = await make(client, "D", i, discovered_at=ago(days=3), reported_at=ago(days=3))
         await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=ago(days=3)))
-        await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=ago(days=3), kind="initial",
+        await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=ago(days=3), kind="initial",
                                                                content=ReportContent(summary="初报")))
         await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=ago(days=3), leads=LEADS))
         await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, at=ago(hours=30), reason="达标"))
@@ -100,7 +100,7 @@ async def populate(client) -> dict[str, set[str]]:
     for i in range(3):
         iid = await make(client, "E", i, discovered_at=ago(days=120), reported_at=ago(days=120))
         await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=ago(days=120)))
-        await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=ago(days=120), kind="initial",
+        await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=ago(days=120), kind="initial",
                                                                content=ReportContent(summary="初报")))
         await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=ago(days=120), leads=LEADS))
         await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, at=ago(days=101), reason="达标"))
@@ -305,7 +305,8 @@ async def test_overdue_escalates_and_repeats(client, worker, tmp_path):
             d["escalation"]["repeat_every"] = {"hours": 0.0005}  # 1.8 s, so the repeat is seen in a test
     plan_file = tmp_path / "fast-escalation.yaml"
     plan_file.write_text(yaml.safe_dump({**shipped, "id": "fast-escalation"}, allow_unicode=True), encoding="utf-8")
-    r = report(plan=str(plan_file), discovered_at=ago(hours=4, seconds=-3), reported_at=ago(hours=3))
+    # the bureau learned 4 h − 3 s ago: the 4-hour initial report (from reported_at) falls due in 3 s
+    r = report(plan=str(plan_file), discovered_at=ago(hours=5), reported_at=ago(hours=4, seconds=-3))
     iid = await api.start_incident(client, r)
 
     def overdue_notes():
@@ -318,7 +319,7 @@ async def test_overdue_escalates_and_repeats(client, worker, tmp_path):
     got = await eventually(notes, lambda ns: len(ns) >= 2, timeout=30)
     assert got[0]["detail"]["escalation"] == 1 and got[1]["detail"]["escalation"] == 2
     assert set(got[0]["recipients"]) >= {"局指挥部办公室", "带班领导"}
-    await api.act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="迟报")))
+    await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="迟报")))
     st = await api.status(client, iid)
     d = next(x for x in st["deadlines"] if x["name"] == "initial_report")
     assert d["status"] == "met_late"

@@ -19,7 +19,7 @@ from activities.settings import ActivitySettings
 from ecoplan.connection import DATA_CONVERTER
 from plan.calendar import SHANGHAI
 from tests.conftest import TEMPORAL_BIN
-from tests.drive import act, deadline, outbox, overdue_listed, parse, timeline, to_post_event
+from tests.drive import act, deadline, final_report, outbox, overdue_listed, parse, timeline, to_post_event
 from tests.helpers import DUTY, eventually, report
 from worker import build_worker
 from workflows import messages as m
@@ -92,6 +92,7 @@ async def test_assessment_report_timer_fires_in_virtual_time(tmp_path):
             await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
             st = await api.status(client, iid)
             assert deadline(st, "assessment_report")["status"] == "met_late"
+            await act(client, iid, "submit_report", final_report())
             await act(client, iid, "close", m.Close(by=DUTY))
             assert await handle.result() == {"incident_id": iid, "outcome": "completed"}
             assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED

@@ -12,7 +12,7 @@ import structlog
 
 from ecoplan import api, views
 from ecoplan.web.auth import AuthSettings
-from tests.helpers import eventually
+from tests.helpers import SIGNED, eventually
 from tests.web_helpers import INTAKE_TOKENS, LEADS, incident_body, now, password, web_service
 
 
@@ -185,7 +185,8 @@ async def test_whole_incident_with_roles(http, client):
     assert res["stage"] == "responding"
     r = await action(http, "li", iid, "activate_response")
     assert r.status_code == 409
-    await ok(http, "wangwei", iid, "submit_report", {"kind": "initial", "content": {"summary": "储罐泄漏，部分物料入河"}})
+    await ok(http, "wangwei", iid, "submit_report", {"kind": "initial", "content": {"summary": "储罐泄漏，部分物料入河"},
+                                                    **SIGNED})
     await ok(http, "li", iid, "adjust_level", {"level": "III", "reason": "下游有饮用水源"})
 
     # Leads are named by username: an unknown or unfit account is bad input.
@@ -242,6 +243,7 @@ async def test_whole_incident_with_roles(http, client):
     await ok(http, "wangwei", iid, "record_other_act", {"step": "investigation", "document": "省生态环境厅调查报告"})
     await ok(http, "wangwei", iid, "assessment_review_passed", {})
     await ok(http, "wangwei", iid, "submit_assessment_report", {})
+    await ok(http, "wangwei", iid, "submit_report", {"kind": "final", "content": {"summary": "处理结果报告"}, **SIGNED})
     r = await action(http, "du", iid, "close")
     assert r.status_code == 403
     await ok(http, "li", iid, "close", {"note": "结案"})

@@ -28,7 +28,7 @@ from plan.calendar import SHANGHAI
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, deadline, to_on_site, to_post_event, to_termination_pending
-from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, now, report
+from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, eventually, lead, now, report
 from worker import build_worker
 from workflows import messages as m
 
@@ -72,7 +72,7 @@ async def test_broken_calendar_never_fails_the_incident_and_every_action_is_whol
         # Level III activation needs no calendar (readiness: 1 h): whole, at once.
         res = await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
         assert "readiness is due" in res.message
-        await api.act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial",
+        await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
         await api.act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
         await api.act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
@@ -176,7 +176,7 @@ async def test_state_carried_across_continue_as_new_stays_bounded(can_server, tm
         iid = await api.start_incident(client, report(), task_queue=tq)
         await to_on_site(client, iid)
         for n in range(300):
-            await api.act(client, iid, "submit_report", m.SubmitReport(
+            await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED,
                 by=DUTY, kind="progress", content=ReportContent(summary=f"续报{n}：{SUMMARY}", monitoring_data=SUMMARY)))
         st = await api.status(client, iid)
         assert st["runs"] >= 2 and st["reports_count"]["progress"] == 300
@@ -328,7 +328,7 @@ async def test_backdating_needs_a_reason_and_shows(client, worker):
     t = now()
     iid = await api.start_incident(client, report(discovered_at=t - timedelta(hours=6), reported_at=t - timedelta(hours=6)))
     made = t - timedelta(hours=5)  # 1 h after discovery: in time for the 4 h initial report, entered 5 h later
-    initial = m.SubmitReport(by=DUTY, at=made, kind="initial", content=ReportContent(summary="电话初报"))
+    initial = m.SubmitReport(**SIGNED, by=DUTY, at=made, kind="initial", content=ReportContent(summary="电话初报"))
     with pytest.raises(api.ActionRefused, match=r"more than 1 hour before now .* \(补录说明\) with --backdate-reason"):
         await api.act(client, iid, "submit_report", initial)
     assert deadline(await api.status(client, iid), "initial_report")["status"] in ("pending", "overdue")

@@ -18,6 +18,7 @@ import plan.duties as plan_duties
 from plan.calendar import SHANGHAI
 from plan.models import Level
 import workflows.messages as m
+import workflows.reporting as reporting
 from workflows import linkage, termination
 from workflows.lifecycle import Lifecycle
 
@@ -41,6 +42,7 @@ ACTION_NAMES = {
     "answer_support": "record a support answer", "record_joint_investigation": "record the joint investigation group",
     "record_other_termination": "record the end of the response by the body that led it",
     "record_other_act": "record another body's act",
+    "record_circumstances": "record special circumstances (17号令 第四条)",
 }
 
 
@@ -126,11 +128,40 @@ def dispatch(s, lc, inp: m.Dispatch, now):
     return at
 
 
-def submit_report(s, lc, inp: m.SubmitReport, now):
+def submit_report(s, lc, inp: m.SubmitReport, now) -> tuple[datetime, dict]:
     at = common(s, lc, "submit_report", inp, now)
     if inp.kind == "initial" and "initial_report_submitted" in s.events:
         raise Refused(f"the initial report (初报) was made at {fmt(s.events['initial_report_submitted'])}; "
                       "send a progress report (续报) instead")
+    if inp.circumstances:
+        known_circumstances(s, inp.circumstances)
+    head, missing = reporting.header(s, inp)
+    if missing:
+        what = ", ".join(f"{reporting.HEADER_NAMES[f]} ({f}, {reporting.HEADER_FLAGS[f]})" for f in missing)
+        raise Refused(f"a written report names its reporting unit, 签发人, contact person and number "
+                      f"(17号令 第十四条); missing: {what}")
+    return at, head
+
+
+def known_circumstances(s, ids: list[str]) -> None:
+    r = reporting.rules(s)
+    if r is None or r.special_circumstances is None:
+        raise Refused("this incident runs on the reporting rules it began with, which have no special "
+                      "circumstances (17号令 第四条); describe them in the report's text")
+    allowed = [c.id for c in r.special_circumstances.items]
+    for c in ids:
+        if c not in allowed:
+            raise Refused(f"unknown circumstance {c!r}: the plan's are {', '.join(allowed)}")
+
+
+def record_circumstances(s, lc, inp: m.RecordCircumstances, now):
+    at = common(s, lc, "record_circumstances", inp, now)
+    if not inp.circumstances:
+        raise Refused("name at least one circumstance (17号令 第四条)")
+    known_circumstances(s, inp.circumstances)
+    recorded = {c["id"] for c in s.circumstances}
+    if all(c in recorded for c in inp.circumstances):
+        raise Refused(f"already recorded: {', '.join(inp.circumstances)}")
     return at
 
 
@@ -209,6 +240,11 @@ def submit_assessment_report(s, lc, inp: m.SubmitAssessmentReport, now) -> tuple
 def close(s, lc, inp, now):
     at = common(s, lc, "close", inp, now)
     missing = close_missing(s)
+    r = reporting.rules(s)
+    # The 处理结果报告: where the reporting rules ask for it and the level's duties make it the bureau's.
+    if (r is not None and r.final_report_needed(s.level) and duty(s, "final_report").mode == "performs"
+            and not s.reports_count.get("final")):
+        missing.append(f"the 处理结果报告 (final report) is not submitted ({r.final_report_required.source.split(':')[0]})")
     if missing:
         raise Refused("cannot close yet: " + "; ".join(missing))
     return at
@@ -356,4 +392,5 @@ CHECKS = {
     "request_support": request_support, "answer_support": answer_support,
     "record_joint_investigation": record_joint_investigation,
     "record_other_termination": record_other_termination, "record_other_act": record_other_act,
+    "record_joint_investigation": record_joint_investigation, "record_circumstances": record_circumstances,
 }

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.linkage as linkage
     import workflows.messages as m
     import workflows.publishing as publishing
+    import workflows.reporting as reporting
     import workflows.termination as termination
     import workflows.timeline as timeline
     from workflows.lifecycle import Lifecycle
@@ -146,6 +147,8 @@ class IncidentWorkflow:
         self._fault_cleared("plan_unavailable")
         self._problem = None
         s.plan, s.grading = loaded.snapshot, loaded.grading
+        # Incidents begun before the 17号令 rules keep their old clock (their histories replay).
+        s.reporting_rules = int(workflow.patched(reporting.PATCH) and loaded.snapshot.reporting is not None)
         g = loaded.grading
         reporter = plan_incident.Actor(name=report.reporter, role="reporter")
         self.record(report.reported_at, reporter, "reported",
@@ -156,8 +159,10 @@ class IncidentWorkflow:
                      "joint_investigation": None, "fire_engaged": report.source == "linkage_119"}
         if report.assessment.cross_boundary != "none":
             linkage.cross_boundary(self, report.assessment.cross_boundary, [], report.reported_at, reporter)
+        reporting.open_clock(self, reporter.model_dump())  # the initial report (17号令 第三条)
         for name in deadlines.started_on(self.s, "discovered"):
-            self._start_deadline(name, report.discovered_at, g.level, None)
+            if name != "initial_report":
+                self._start_deadline(name, report.discovered_at, g.level, None)
 
     def _adopt(self, state: m.IncidentState) -> None:
         self.s = state
@@ -497,6 +502,7 @@ class IncidentWorkflow:
             "deliveries_overdue": effects.overdue(s),
             "allowed_actions": [t for t in checks.ACTION_NAMES if self.lc.allowed(t)],
             "duties": checks.duties_view(s),
+            **reporting.status(s),
             "engine": 2,
         }
 
@@ -581,7 +587,8 @@ class IncidentWorkflow:
                     {"level": level.value, "city_started": inp.city_started})
         linkage.bulletin(self, "response_activated", at)
         notes = self._start_deadlines(deadlines.started_by(self.s, "activate_response", inp, got), prepared)
-        return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated{notes}")
+        return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated{notes}"
+                                                  f"{reporting.follow_level(self, f'activated at level {level.value}')}")
 
     @workflow.update
     async def record_city_started(self, inp: m.RecordCityStarted) -> m.ActionResult:
@@ -616,7 +623,8 @@ class IncidentWorkflow:
         self.notify("level_adjusted", f"响应级别调整 {old.value}→{inp.level.value}：{s.report.title}",
                     s.plan.report_recipients, {"reason": inp.reason})
         notes = self._start_deadlines(deadlines.started_by(self.s, "adjust_level", inp, at), prepared)
-        return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5){notes}")
+        return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5){notes}"
+                                            f"{reporting.follow_level(self, f'level {old.value} → {inp.level.value}')}")
 
     @workflow.update
     async def dispatch(self, inp: m.Dispatch) -> m.ActionResult:
@@ -645,28 +653,42 @@ class IncidentWorkflow:
     def _v_submit_report(self, inp: m.SubmitReport) -> None:
         self._validate("submit_report", inp)
 
-    def _apply_submit_report(self, inp: m.SubmitReport, at: datetime, _p) -> m.ActionResult:
+    def _apply_submit_report(self, inp: m.SubmitReport, got, _p) -> m.ActionResult:
+        at, head = got
         s = self.s
         kind_name = plan_incident.REPORT_KIND_NAMES[inp.kind]
+        added = reporting.add_circumstances(s, inp.circumstances, at, inp.by.model_dump()) if inp.circumstances else []
+        recipients = reporting.recipients(s)  # after the circumstances this report brings (第四条)
         s.reports_count[inp.kind] = no = s.reports_count.get(inp.kind, 0) + 1
         # State keeps counts and the newest reports, shortly: the full text is in the archive.
-        s.reports.append({"kind": inp.kind, "no": no, "at": at.isoformat(), "by": inp.by.model_dump(),
-                          "summary": timeline.short(inp.content.summary)})
+        s.reports.append(reporting.report_row(s, inp, no, at, head, recipients, timeline.short(inp.content.summary)))
         del s.reports[:-KEEP_REPORTS]
         linkage.remember_facts(s, inp.content)
-        entry = self.transition("submit_report", at, inp, {"kind": inp.kind, "no": no,
-                                                           "summary": timeline.short(inp.content.summary, 80)})
+        entry = self.transition("submit_report", at, inp, {"kind": inp.kind, "no": no, **(
+            {"circumstances": added} if added else {}), "summary": timeline.short(inp.content.summary, 80)})
         if inp.kind == "initial":
             self._event("initial_report_submitted", at, entry)
-        doc = self.document("info_report", {"kind_name": kind_name, "title": s.report.title,
-                                            "recipients": s.plan.report_recipients, "by": str(inp.by),
-                                            "at": at.isoformat(), "content": inp.content.model_dump()}, entry.seq)
+        data, missing = reporting.document_data(s, inp, kind_name, at, head, recipients)
+        doc = self.document("info_report", data, entry.seq)
         # The notification refers to the written report (claim check), not to its text.
-        self.notify("info_report", f"{kind_name}：{s.report.title}", s.plan.report_recipients,
+        self.notify("info_report", f"{kind_name}：{s.report.title}", recipients,
                     {"kind": inp.kind, "no": no}, attach=doc)
         if inp.kind == "progress":
             linkage.bulletin(self, "progress_report", at)
-        return self._result("submit_report", f"{kind_name} recorded and sent to {'、'.join(s.plan.report_recipients)}")
+        note = reporting.follow_level(self, "special circumstances " + ", ".join(added)) if added else ""
+        note += f"; not given (17号令 第十三条): {'、'.join(missing)}" if missing else ""
+        return self._result("submit_report", f"{kind_name} recorded and sent to {'、'.join(recipients)}{note}")
+
+    @workflow.update
+    async def record_circumstances(self, inp: m.RecordCircumstances) -> m.ActionResult:
+        return await self._act("record_circumstances", inp)
+
+    @record_circumstances.validator
+    def _v_record_circumstances(self, inp: m.RecordCircumstances) -> None:
+        self._validate("record_circumstances", inp)
+
+    def _apply_record_circumstances(self, inp: m.RecordCircumstances, at: datetime, _p) -> m.ActionResult:
+        return self._result("record_circumstances", reporting.record_circumstances(self, inp, at))
 
     # ------------------------------------------------------------------ 4.4 termination
 

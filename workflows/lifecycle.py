@@ -58,6 +58,8 @@ TRANSITIONS: list[dict] = [
     {"trigger": "record_other_act", "source": "post_event", "dest": None},
     # 4.2.3 信息通报 and the linkage agreement (协议 二.5, 二.6)
     {"trigger": "record_cross_boundary", "source": STAGES[:-1], "dest": None},
+    # 17号令 第四条: cases that put the reports on the II/I procedure, learned at any time
+    {"trigger": "record_circumstances", "source": STAGES[:-1], "dest": None},
     {"trigger": "request_support", "source": ["warning", *RESPONSE, "termination_pending"], "dest": None},
     {"trigger": "answer_support", "source": STAGES[:-1], "dest": None},
     # 协议 二.5 联合调查组 "及时成立": from activation on.

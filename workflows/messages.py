@@ -18,8 +18,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from plan.grading import Grading
-from plan.incident import Actor, IncidentReport, Model, Name, ReportContent, ReportKind, RequiredText, Text, Time
-from plan.models import Duration, Level
+from plan.incident import Actor, IncidentReport, Model, Name, Phone, ReportContent, ReportKind, RequiredText, Text, Time
+from plan.models import Circumstance, Duration, Level
 from plan.snapshot import PlanSnapshot
 
 # ---------------------------------------------------------------- update inputs
@@ -63,6 +63,23 @@ class Dispatch(Action):
 class SubmitReport(Action):
     kind: ReportKind
     content: ReportContent
+    # 17号令 第十四条: every written report names these (plan: reporting.written_report).
+    reporting_unit: Name | None = None  # default: the plan's (the bureau)
+    signed_by: Name | None = None  # 报告签发人
+    contact_person: Name | None = None  # 联系人
+    contact_phone: Phone | None = None  # 联系方式
+    # 17号令 第四条 cases learned with this report (also: record_circumstances).
+    circumstances: list[Circumstance] = []
+    # Set by the 12369/119 intake: the platform's own follow-up, recorded as a 续报 on the
+    # incident; it is not a report the bureau writes, so it names no 签发人.
+    relayed_from: Name | None = None
+
+
+class RecordCircumstances(Action):
+    """17号令 第四条 cases learned after the start: the II/I reporting procedure applies."""
+
+    circumstances: list[Circumstance]
+    note: Text = ""
 
 
 class ProposeTermination(Action):
@@ -270,6 +287,10 @@ class IncidentState(BaseModel):
     # ---- per-level duties (patch "level-duties"): False for incidents begun before them
     duties: bool = False
     other_acts: dict[str, dict] = {}  # step -> another body's act: body, at, document, by
+    # ---- the 17号令 reporting rules (patch `initial-report-clock`); 0: an incident begun before it
+    reporting_rules: int = 0
+    circumstances: list[dict] = []  # 第四条 cases: id, at, by, note
+    initial_report_level: Level | None = None  # the level the initial-report deadline runs at
 
 
 class IncidentInput(BaseModel):

@@ -172,9 +172,14 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
     # 初报/续报/处理结果报告: the status keeps each report's summary only
     reports = []
     for i, r in enumerate(status.get("reports") or [], start=1):
+        # A report made under the 17号令 rules carries its header (第十四条) and recipients.
         rep = InfoReport(
-            header=header, kind=r["kind"], number=i, reporting_unit=plan.issuing_body if plan else NOT_FILLED,
-            recipients=list(plan.reporting.recipients) if plan else [NOT_FILLED], submitted_at=_t(r["at"]),
+            header=header, kind=r["kind"], number=i,
+            reporting_unit=r.get("reporting_unit") or (plan.issuing_body if plan else NOT_FILLED),
+            issuer=r.get("signed_by") or NOT_FILLED, contact=r.get("contact_person") or NOT_FILLED,
+            contact_phone=r.get("contact_phone") or NOT_FILLED,
+            recipients=r.get("recipients") or (list(plan.reporting.recipients) if plan else [NOT_FILLED]),
+            submitted_at=_t(r["at"]),
             submitted_by=_who(r.get("by")), content=ReportContent(summary=r.get("summary") or NOT_FILLED))
         reports.append(rep)
         documents.append(DocumentRow(name=f"突发环境事件信息{rep.kind_name}（第{i}号）", at=rep.submitted_at,

@@ -30,7 +30,7 @@ ACTION_MODELS: dict[str, type[m.Action]] = {
     "submit_assessment_report": m.SubmitAssessmentReport, "close": m.Close,
     "recompute_deadlines": m.RecomputeDeadlines, "record_cross_boundary": m.RecordCrossBoundary,
     "request_support": m.RequestSupport, "answer_support": m.SupportAnswer,
-    "record_joint_investigation": m.RecordJointInvestigation,
+    "record_joint_investigation": m.RecordJointInvestigation, "record_circumstances": m.RecordCircumstances,
     "record_other_termination": m.RecordOtherTermination, "record_other_act": m.RecordOtherAct,
 }
 
@@ -171,6 +171,8 @@ def form_fields(action: str, st: dict | None = None, username: str = "") -> list
     plan = load_plan().plan
     st = st or {}
     groups = {g.id: g.name for g in plan.groups}
+    special = plan.reporting.special_circumstances
+    circumstances = tuple((c.id, c.name) for c in special.items) if special else ()
     f = FormField
     specs: dict[str, list[FormField]] = {
         "issue_warning": [f("recommendation", "预警信息发布建议（3.1）", "textarea"),
@@ -190,7 +192,12 @@ def form_fields(action: str, st: dict | None = None, username: str = "") -> list
                           f("content.summary", "事件概况", "textarea", True),
                           f("content.place", "地点"), f("content.main_pollutants", "主要污染物和数量"),
                           f("content.monitoring_data", "监测数据", "textarea"), f("content.casualties", "人员伤亡"),
-                          f("content.trend", "发展趋势"), f("content.actions_taken", "已采取的措施", "textarea")],
+                          f("content.trend", "发展趋势"), f("content.actions_taken", "已采取的措施", "textarea"),
+                          # 17号令 第十四条: every written report names these
+                          f("reporting_unit", "报告单位（默认本局）"), f("signed_by", "报告签发人", required=True),
+                          f("contact_person", "联系人", required=True), f("contact_phone", "联系电话", required=True),
+                          f("circumstances", "按重大/特别重大程序报告的情形（17号令 第四条）", "checks",
+                            options=circumstances)],
         "propose_termination": [f("reason", "终止建议理由（4.4）", "textarea", True)],
         "sign_off": [f("group", "签署的工作组", "select", True,
                        tuple((g, groups.get(g, g)) for g in st.get("pending_signoffs", [])
@@ -228,6 +235,8 @@ def form_fields(action: str, st: dict | None = None, username: str = "") -> list
                                                                 ("aftercare", "善后处置（5.1）"))),
                              f("body", "办理单位（默认按预案）"), f("document", "文件（文号或标题）", required=True),
                              f("note", "说明", "textarea")],
+        "record_circumstances": [f("circumstances", "情形（17号令 第四条）", "checks", True, circumstances),
+                                 f("note", "说明", "textarea")],
     }
     out = specs[action]
     return out if action == "recompute_deadlines" else [*out, AT, BACKDATE]
