@@ -232,7 +232,8 @@ async def test_written_report_names_its_signer_and_shows_what_it_lacks(client, w
 async def test_close_needs_the_final_report(client, worker):
     iid = await api.start_incident(client, report(assessment=Assessment(direct_loss_yuan=5_000_000)))
     await to_post_event(client, iid)
-    for action, inp in (("complete_investigation", m.CompleteInvestigation(by=DUTY)),
+    # Level III: the investigation is the province's (32号令 第四条), recorded by the bureau.
+    for action, inp in (("record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="晋环调〔2026〕1号")),
                         ("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY)),
                         ("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))):
         await act(client, iid, action, inp)

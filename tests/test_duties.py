@@ -12,7 +12,7 @@ from plan.grading import Assessment
 from plan.incident import ReportContent
 from plan.loader import load_plan
 from tests.drive import act, timeline, to_post_event
-from tests.helpers import DUTY, now, report, with_reason
+from tests.helpers import DUTY, SIGNED, now, report, with_reason
 from tests.test_lifecycle import refused
 from workflows import messages as m
 
@@ -48,7 +48,7 @@ async def test_level_iv_led_by_the_county_closes_without_dispatch_or_signoff(cli
     iid = await api.start_incident(client, report(discovered_at=t0 - timedelta(minutes=50),
                                                   reported_at=t0 - timedelta(minutes=40)))
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=t0 - timedelta(minutes=30)))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial",
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                            content=ReportContent(summary="县政府负责处置")))
     st = await api.status(client, iid)
     assert (st["stage"], st["level"]) == ("responding", "IV")
@@ -71,6 +71,10 @@ async def test_level_iv_led_by_the_county_closes_without_dispatch_or_signoff(cli
                                                                 document="平定县损害评估报告"))
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="x"),
                   "the bureau's own step at level IV when it decides to", "complete_investigation")
+    # The 处理结果报告 is the bureau's at every level (17号令; plan duties final_report).
+    await refused(client, iid, "close", m.Close(by=DUTY), "处理结果报告")
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="final",
+                                                           content=ReportContent(summary="县政府处置完毕")))
     res = await act(client, iid, "close", m.Close(by=DUTY, note="县政府处置完毕"))
     assert res.stage == "closed"
     st = await api.status(client, iid)
