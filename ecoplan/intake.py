@@ -377,7 +377,16 @@ def progress_report(platform: str, alert: Alert) -> SubmitReport:
         summary=_truncate(summary), time=alert.received_at.isoformat(), place=place, source=alert.cause,
         monitoring_data=alert.monitoring_data, casualties=_casualties_text(alert.casualties),
         trend=alert.trend, actions_taken=alert.actions_taken)
-    return SubmitReport(by=Actor(name=platform, role="platform"), kind="progress", content=content)
+    return SubmitReport(by=platform_actor(platform), kind="progress", content=content)
+
+
+def platform_actor(platform: str) -> Actor:
+    """A linkage platform as the workflow records it: the token's platform name, acting as
+    the plan's linkage partner (联动单位) through the intake (authority table: intake_report)."""
+    from plan import authority
+
+    spec = authority.role("partner")
+    return Actor(name=platform, role=spec.name if spec else "联动单位", role_id="partner", via="intake")
 
 
 # ------------------------------------------------------------------ the app

@@ -15,6 +15,7 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, with_reason
+from tests.helpers import FOLLOW_UP, COMMANDER  # noqa: E402,F811
 from workflows import messages as m
 
 SIGNATORIES = ("monitoring", "disposal", "investigation")
@@ -49,7 +50,7 @@ async def sign_all(client: Client, iid: str, **over: Any) -> None:
 
 
 async def to_on_site(client: Client, iid: str, *, initial_report: bool = True, **activate: Any) -> None:
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, **activate))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, **activate))
     if initial_report:
         await act(client, iid, "submit_report",
                   m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
@@ -64,7 +65,7 @@ async def to_termination_pending(client: Client, iid: str, **kw: Any) -> None:
 async def to_post_event(client: Client, iid: str, **kw: Any) -> None:
     await to_termination_pending(client, iid, **kw)
     await sign_all(client, iid)
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意终止"))
 
 
 async def describe_status(client: Client, iid: str) -> WorkflowExecutionStatus:

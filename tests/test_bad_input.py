@@ -26,6 +26,7 @@ from plan.grading import Assessment, validation_message
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending
 from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
+from tests.helpers import CITY_WARNING, FOLLOW_UP, COMMANDER  # noqa: E402,F811
 from tests.procs import ecoplan, ecoplan_in_process
 from workflows import messages as m
 from workflows.checks import ACTION_NAMES
@@ -46,9 +47,9 @@ async def stages(client, worker) -> dict[str, str]:
         return ids[key]
 
     await new("reported")
-    await act(client, await new("warning"), "issue_warning", m.IssueWarning(by=DUTY))
+    await act(client, await new("warning"), "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
     iid = await new("responding")
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await to_on_site(client, await new("on_site"))
     iid = await new("termination_pending")
@@ -62,8 +63,8 @@ async def stages(client, worker) -> dict[str, str]:
     await to_post_event(client, iid)
     await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
     iid = await new("closed")
-    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
     return ids
 
 
@@ -390,16 +391,16 @@ def _allowed(stage: str) -> set[str]:
 
 
 INPUTS = {
-    "issue_warning": lambda: m.IssueWarning(by=DUTY),
-    "lift_warning": lambda: m.LiftWarning(by=DUTY, reason="险情消除"),
-    "activate_response": lambda: m.ActivateResponse(by=DUTY),
-    "adjust_level": lambda: m.AdjustLevel(by=DUTY, level="II", reason="升级"),
+    "issue_warning": lambda: m.IssueWarning(by=DUTY, **CITY_WARNING),
+    "lift_warning": lambda: m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"),
+    "activate_response": lambda: m.ActivateResponse(by=COMMANDER),
+    "adjust_level": lambda: m.AdjustLevel(by=COMMANDER, level="II", reason="升级"),
     "record_city_started": lambda: m.RecordCityStarted(by=DUTY),
     "dispatch": lambda: m.Dispatch(by=DUTY, leads=LEADS),
     "submit_report": lambda: m.SubmitReport(by=DUTY, kind="progress", content=ReportContent(summary="续报")),
     "propose_termination": lambda: m.ProposeTermination(by=DUTY, reason="达标"),
     "sign_off": lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"], decision="approve"),
-    "approve_termination": lambda: m.ApproveTermination(by=COMMANDER),
+    "approve_termination": lambda: m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
     "record_aftercare": lambda: m.RecordAftercare(by=DUTY, note="善后"),
     "complete_investigation": lambda: m.CompleteInvestigation(by=DUTY),
     "assessment_review_passed": lambda: m.AssessmentReviewPassed(by=DUTY),
@@ -462,17 +463,17 @@ API_CASES = [
     ("sign-off-wrong-lead-name", TP, "sign_off",
      lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead="李四", decision="approve"),
      ["named at dispatch is 赵处置", "not 李四"]),
-    ("approve-before-all-three", TP, "approve_termination", lambda: m.ApproveTermination(by=COMMANDER),
+    ("approve-before-all-three", TP, "approve_termination", lambda: m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
      ["waiting for sign-off", "disposal", "investigation"]),
     ("approve-by-duty-officer", TA, "approve_termination", lambda: m.ApproveTermination(by=DUTY),
      ["role must be one of 指挥, 副指挥", "not 值班员"]),
-    ("at-in-the-future", R, "activate_response", lambda: m.ActivateResponse(by=DUTY, at=now() + timedelta(hours=1)),
+    ("at-in-the-future", R, "activate_response", lambda: m.ActivateResponse(by=COMMANDER, at=now() + timedelta(hours=1)),
      ["in the future"]),
     ("at-before-discovery", R, "activate_response",
-     lambda: m.ActivateResponse(by=DUTY, at=now() - timedelta(days=3)), ["before the incident was discovered"]),
-    ("other-level-without-reason", R, "activate_response", lambda: m.ActivateResponse(by=DUTY, level="I"),
+     lambda: m.ActivateResponse(by=COMMANDER, at=now() - timedelta(days=3)), ["before the incident was discovered"]),
+    ("other-level-without-reason", R, "activate_response", lambda: m.ActivateResponse(by=COMMANDER, level="I"),
      ["give a reason"]),
-    ("same-level", RS, "adjust_level", lambda: m.AdjustLevel(by=DUTY, level="IV", reason="x"), ["already at level IV"]),
+    ("same-level", RS, "adjust_level", lambda: m.AdjustLevel(by=COMMANDER, level="IV", reason="x"), ["already at level IV"]),
     ("initial-report-twice", RS, "submit_report",
      lambda: m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="x")), ["初报"]),
     ("review-in-the-future", PE, "assessment_review_passed",

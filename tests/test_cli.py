@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import now
+from tests.helpers import CITY_WARNING  # noqa: E402,F811
 from tests.procs import ecoplan_in_process, ecoplan_in_process_sync
 
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
@@ -249,8 +250,8 @@ async def test_timeline_follow_until_closed(temporal_address, worker, client):
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
     assert first["action"] == "reported"
-    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-    await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+    await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err
     actions = [json.loads(l)["action"] for l in out.decode().splitlines()]

@@ -31,6 +31,7 @@ from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, act
 from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
+from tests.helpers import FOLLOW_UP, COMMANDER  # noqa: E402,F811
 from workflows import messages as m
 
 OPINIONS = {"disposal": "泄漏物料已清运处置完毕，同意终止", "investigation": "污染源已查明并切断，同意终止"}
@@ -93,11 +94,11 @@ async def lived(client, worker):
                reported_at=t0 + timedelta(minutes=20))
     iid = await api.start_incident(client, r)
     h = lambda hours: t0 + timedelta(hours=hours)  # noqa: E731
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=h(0.5), approved_by="李局长"))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=h(0.5), approved_by="李局长"))
     await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(5), kind="initial", content=ReportContent(
         summary="储罐泄漏约2吨苯乙烯，部分进入桃河")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=h(1.25), leads=LEADS))
-    await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, at=h(6), level="II", reason="下游水源地受威胁"))
+    await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, at=h(6), level="II", reason="下游水源地受威胁"))
     await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(12), kind="progress", content=ReportContent(
         summary="下游断面超标，已筑坝拦截")))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, at=h(48), reason="特征污染物已降至本底水平"))
@@ -110,7 +111,7 @@ async def lived(client, worker):
     for i, g in enumerate(SIGNATORIES[1:]):
         await act(client, iid, "sign_off", m.SignOff(round=2, by=lead(g), at=h(74 + i), group=g, lead=LEADS[g],
                                                      decision="approve", opinion=OPINIONS[g]))
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, at=h(77),
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, at=h(77),
                                                                         instruction="同意终止，做好跟踪监测"))
     await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(96), kind="final", content=ReportContent(
         summary="事件处置完毕")))

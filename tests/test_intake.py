@@ -27,6 +27,7 @@ from ecoplan import api
 from ecoplan import intake
 from plan.incident import IncidentReport
 from tests.helpers import DUTY, eventually, now, report
+from tests.helpers import CITY_WARNING  # noqa: E402,F811
 from workflows import messages as m
 
 TOKENS = {"hotline_12369": "hotline-token-" + "a" * 24, "linkage_119": "linkage-token-" + "b" * 24}
@@ -331,8 +332,8 @@ async def test_progress_alert_on_unknown_incident_is_404(url, client):
 
 async def test_progress_alert_on_closed_incident_is_409(url, client):
     iid = await api.start_incident(client, report())
-    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-    await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+    await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
     status, _, body = await post(url, alert(incident_id=iid), "hotline_12369")
     assert status == 409, body
     assert "closed" in body["detail"]

@@ -52,6 +52,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle import Lifecycle
 
 ENGINE_2 = "incident-2"  # the patch that marks an incident run by this engine
+# Incidents begun with this marker check every actor against the pinned plan's authority
+# table, record warnings as the city government's act and the activation's approver.
+AUTHORITY = "authority-1"
 SHANGHAI = plan_calendar.SHANGHAI
 Refused = checks.Refused
 
@@ -127,6 +130,7 @@ class IncidentWorkflow:
         # Business time: the stage began when the incident was reported, not when we heard.
         self.s = s = m.IncidentState(incident_id=workflow.info().workflow_id.removeprefix("incident-"),
                                      report=report, stage_entered_at=min(report.reported_at, now))
+        s.authority_checked = workflow.patched(AUTHORITY)
         self.lc = Lifecycle(self, stage=s.stage, on_stage_change=self._stage_changed)
         req = plan_snap.PlanRequest(plan=report.plan, assessment=report.assessment)
         wait = PLAN_RETRY_FIRST
@@ -438,6 +442,8 @@ class IncidentWorkflow:
 
     def _validate(self, action: str, inp) -> None:
         if self.v1 is not None:
+            if action not in legacy.VALIDATORS:
+                raise Refused(f"this incident runs on the 1.x engine, which has no {action}")
             name = legacy.VALIDATORS[action]
             if name:
                 getattr(self.v1, name)(inp)
@@ -500,6 +506,23 @@ class IncidentWorkflow:
     # ------------------------------------------------------------------ 3. warning
 
     @workflow.update
+    async def propose_warning(self, inp: m.ProposeWarning) -> m.ActionResult:
+        return await self._act("propose_warning", inp)
+
+    @propose_warning.validator
+    def _v_propose_warning(self, inp: m.ProposeWarning) -> None:
+        self._validate("propose_warning", inp)
+
+    def _apply_propose_warning(self, inp: m.ProposeWarning, at: datetime, _p) -> m.ActionResult:
+        s, w = self.s, self.s.plan.warning
+        to = (w.lift_proposal_to if inp.lift else w.recommend_to) if w else s.plan.report_recipients
+        what = "预警解除建议" if inp.lift else "预警信息发布建议"
+        self.record(at, inp.by, "propose_warning", {"lift": inp.lift, "proposal": timeline.short(inp.proposal),
+                                                    "to": to}, backdate_reason=self._backdated(inp, at))
+        self.notify("warning_proposed", f"{what}：{s.report.title}", to, {"lift": inp.lift, "proposal": inp.proposal})
+        return self._result("propose_warning", f"{what} sent to {'、'.join(to)} ({'3.3' if inp.lift else '3.1'})")
+
+    @workflow.update
     async def issue_warning(self, inp: m.IssueWarning) -> m.ActionResult:
         return await self._act("issue_warning", inp)
 
@@ -513,10 +536,20 @@ class IncidentWorkflow:
                  for a in s.plan.warning_actions]
         s.warning = {"at": at.isoformat(), "by": inp.by.model_dump(), "recommendation": inp.recommendation,
                      "actions": items}
-        self.transition("issue_warning", at, inp, {"recommendation": timeline.short(inp.recommendation),
-                                                   "actions_done": inp.actions_done})
-        self.notify("warning_issued", f"预警：{s.report.title}", s.plan.report_recipients,
-                    {"recommendation": inp.recommendation})
+        detail = {"recommendation": timeline.short(inp.recommendation), "actions_done": inp.actions_done}
+        recipients = s.plan.report_recipients
+        if s.authority_checked:  # the city government's act, recorded by the bureau (3.3)
+            s.warning.update(issued_by=inp.issued_by, document_number=inp.document_number)
+            detail.update(issued_by=inp.issued_by, document_number=inp.document_number)
+            recipients = s.plan.warning.notify_issued
+        self.transition("issue_warning", at, inp, detail)
+        self.notify("warning_issued", f"预警：{s.report.title}", recipients,
+                    {"recommendation": inp.recommendation,
+                     **({"issued_by": inp.issued_by, "document_number": inp.document_number}
+                        if s.authority_checked else {})})
+        if s.authority_checked:
+            return self._result("issue_warning", f"warning issued by {inp.issued_by} ({inp.document_number}) recorded "
+                                                 f"(3.3); {'、'.join(recipients)} notified; warning actions 3.2 listed in status")
         return self._result("issue_warning", "warning issued (3.1); warning actions 3.2 listed in status")
 
     @workflow.update
@@ -528,10 +561,19 @@ class IncidentWorkflow:
         self._validate("lift_warning", inp)
 
     def _apply_lift_warning(self, inp: m.LiftWarning, at: datetime, _p) -> m.ActionResult:
-        self.s.outcome = "warning_lifted"
-        self.transition("lift_warning", at, inp, {"reason": timeline.short(inp.reason)})
-        self.notify("warning_lifted", f"预警解除：{self.s.report.title}", self.s.plan.report_recipients,
-                    {"reason": inp.reason})
+        s = self.s
+        s.outcome = "warning_lifted"
+        detail, recipients = {"reason": timeline.short(inp.reason)}, s.plan.report_recipients
+        if s.authority_checked:  # lifted by the city government or whom it authorised (3.3)
+            detail.update(issued_by=inp.issued_by, document_number=inp.document_number)
+            recipients = s.plan.warning.notify_issued
+        self.transition("lift_warning", at, inp, detail)
+        self.notify("warning_lifted", f"预警解除：{s.report.title}", recipients,
+                    {"reason": inp.reason, **({k: detail[k] for k in ("issued_by", "document_number")}
+                                              if s.authority_checked else {})})
+        if s.authority_checked:
+            return self._result("lift_warning", f"lifting by {inp.issued_by} ({inp.document_number}) recorded (3.3); "
+                                                "incident closed")
         return self._result("lift_warning", "warning lifted (3.3); incident closed")
 
     # ------------------------------------------------------------------ 4.1 response
@@ -552,9 +594,14 @@ class IncidentWorkflow:
         s.level_changes.append(m.LevelChange(at=at, by=inp.by, from_level=None, to_level=level, reason=inp.reason))
         s.city_started = inp.city_started
         approved_by = inp.approved_by or inp.by.name
+        extra = {}
+        if s.authority_checked:  # 附件1 经总指挥批准: the approving account, not the one who typed it
+            approver = checks.approver(s, "activate_response", inp)
+            approved_by = f"{approver.label}（{approver.role}）"
+            extra = {"approver": approver.model_dump(exclude_none=True)}
         entry = self.transition("activate_response", at, inp, {
             "level": level.value, "graded_level": graded.value, "reason": timeline.short(inp.reason),
-            "approved_by": approved_by, "city_started": inp.city_started})
+            "approved_by": approved_by, "city_started": inp.city_started, **extra})
         brief = s.plan.levels[level]
         r = s.report
         self.document("activation_notice", {
@@ -746,9 +793,11 @@ class IncidentWorkflow:
     def _apply_approve_termination(self, inp: m.ApproveTermination, at: datetime, prepared: dict) -> m.ActionResult:
         s = self.s
         termination.approve(s, inp, at)
-        entry = self.transition("approve_termination", at, inp,
-                                {"instruction": timeline.short(inp.instruction),
-                                 "city_decision": timeline.short(inp.city_decision), "round": s.round})
+        detail = {"instruction": timeline.short(inp.instruction),
+                  "city_decision": timeline.short(inp.city_decision), "round": s.round}
+        if inp.follow_up is not None:  # 4.4 跟踪监测
+            detail["follow_up"] = inp.follow_up.model_dump(mode="json")
+        entry = self.transition("approve_termination", at, inp, detail)
         self._event("response_terminated", at, entry)
         if "stuck_after" in prepared:
             s.stuck_after, s.stuck_key = prepared["stuck_after"], s.stage_entries
@@ -760,7 +809,8 @@ class IncidentWorkflow:
             "signoffs": [{**s.signoffs[g].model_dump(mode="json"), "group_name": s.plan.groups.get(g, g)}
                          for g in termination.signatories(s)],
             "instruction": inp.instruction, "approved_by": str(inp.by), "approved_at": at.isoformat(),
-            "city_decision": inp.city_decision}, entry.seq)
+            "city_decision": inp.city_decision,
+            **({"follow_up": detail["follow_up"]} if "follow_up" in detail else {})}, entry.seq)
         self.notify("response_terminated", f"应急响应终止：{s.report.title}",
                     s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
                     {"instruction": inp.instruction})

@@ -485,7 +485,8 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
             if action not in act.ACTION_MODELS:
                 raise act.Refusal(404, f"未知操作 {action!r}")
             fields = act.fields_from_form(action, form)
-            await act.perform(client, store, s.account, incident_id, action, fields)
+            await act.perform(client, store, s.account, incident_id, action, fields,
+                              via="oidc" if s.via == "oidc" else "web")
         except act.Refusal as e:
             log.info("web_refused", path=request.url.path, status=e.status, detail=e.detail,
                      username=s.account.username)
@@ -558,7 +559,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     async def api_action(incident_id: str, action: str, body: Annotated[dict[str, Any], Body()] = None,
                          account: Account = Security(account_of)) -> dict:
         """Take an action on an incident; the body is its fields without `by`."""
-        result = await act.perform(await get_client(), store, account, incident_id, action, body or {})
+        result = await act.perform(await get_client(), store, account, incident_id, action, body or {}, via="api")
         log.info("web_action", username=account.username, incident_id=incident_id, action=action, via="api")
         return result.model_dump(mode="json")
 
