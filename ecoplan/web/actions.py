@@ -230,7 +230,7 @@ def form_fields(action: str, st: dict | None = None, username: str = "") -> list
                      f("round", "签署轮次", "hidden", True, value=str(st.get("round") or ""))],
         "approve_termination": [f("instruction", "指挥批示（附件2）", "textarea"),
                                 f("follow_up.continue_monitoring", "是否继续跟踪监测（4.4）", "select", True,
-                                  (("false", "不继续"), ("true", "继续"))),
+                                  (("", "请选择"), ("false", "不继续跟踪监测"), ("true", "继续跟踪监测"))),
                                 f("follow_up.decided_by", f"决定单位（4.4，{plan.termination.follow_up_decided_by or '市应急指挥部'}）",
                                   required=True),
                                 f("follow_up.until", "继续跟踪监测至（日期）", "date"),
