@@ -171,7 +171,8 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
         ("sign-off", iid, "--group", "monitoring", "--lead", "张监测", "--round", "2"),
         ("sign-off", iid, "--group", "disposal", "--lead", "赵处置", "--round", "2"),
         ("sign-off", iid, "--group", "investigation", "--lead", "钱排查", "--round", "2", "--opinion", "同意"),
-        ("approve-termination", iid, "--by", "李局长", "--instruction", "同意终止"),
+        ("approve-termination", iid, "--by", "李局长", "--instruction", "同意终止",
+         "--follow-up", "continue", "--follow-up-by", "市应急指挥部会同专家组", "--follow-up-until", "2026-12-31"),
         ("aftercare", iid, "--note", "督促企业清运废物"),
         ("complete-investigation", iid, "--summary", "阀门老化"),
         ("review-passed", iid, "--date", now().date().isoformat()),
@@ -189,6 +190,14 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     assert {d["name"] for d in st["deadlines"]} == {
         "initial_report", "readiness", "assessment_completion", "investigation", "assessment_report"}
     assert [s["decision"] for s in st["signoff_history"]] == ["approve", "reject", "approve", "approve", "approve"]
+    # Recorded as CLI actions: the operator's name, the role the action needs (no --as given), via cli
+    by = {e["action"]: e["by"] for e in st["timeline"] if e["by"] and e["action"] != "reported"}
+    assert {b["via"] for b in by.values()} == {"cli"}
+    assert (by["activate_response"]["role_id"], by["activate_response"]["role"]) == ("commander", "指挥")
+    assert (by["dispatch"]["role_id"], by["sign_off"]["role_id"]) == ("duty_officer", "lead")
+    assert by["approve_termination"]["name"] == "李局长"
+    assert st["termination"]["follow_up"] == {"continue_monitoring": True, "decided_by": "市应急指挥部会同专家组",
+                                              "until": "2026-12-31", "note": ""}
     for key in ("incident_id", "title", "stage", "level", "graded_level", "plan", "leads", "signoffs",
                 "pending_signoffs", "deadlines", "timeline", "outcome"):
         assert key in st

@@ -309,7 +309,8 @@ async def test_progress_alert_on_existing_incident(url, client):
     assert body == {**body, "incident_id": iid, "created": True, "entry": "progress"}
     st = await api.status(client, iid)
     [r] = marked(st, "linkage_119", p["alert_id"])
-    assert r["kind"] == "progress" and r["by"] == {"name": "linkage_119", "role": "platform"}
+    assert r["kind"] == "progress" and r["by"] == {"name": "linkage_119", "role": "联动单位", "role_id": "partner",
+                                                  "display": None, "via": "intake"}
     assert "消防废水已围堵" in r["summary"] and "消防水使用量：120 m³" in r["summary"]
     submitted = [e for e in st["timeline"] if e["action"] == "submit_report"]
     assert [e["by"]["name"] for e in submitted] == ["linkage_119"] and st["stage"] == before["stage"]
