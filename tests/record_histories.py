@@ -37,10 +37,9 @@ from ecoplan import server  # noqa: E402
 from activities.settings import ActivitySettings  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER  # noqa: E402
 from plan.grading import Assessment  # noqa: E402
-from plan.incident import ReportContent  # noqa: E402
+from plan.incident import Actor, ReportContent  # noqa: E402
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending  # noqa: E402
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report  # noqa: E402
-from tests.helpers import CITY_WARNING, FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, lead, now, report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import messages as m  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
@@ -162,7 +161,27 @@ async def continue_as_new(client: Client, path: str) -> None:
     await _finish_post_event(client, iid)
 
 
+async def authority(client: Client, path: str) -> None:
+    """Since `authority-1`: the bureau's warning proposal, the city's warning recorded with its
+    document, activation entered by the duty officer for the approving 指挥, a sign-off signal
+    by someone not named (rejected), termination with the 4.4 follow-up decision, close."""
+    iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
+    await act(client, iid, "propose_warning", m.ProposeWarning(by=COMMANDER, proposal="建议发布黄色预警"))
+    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, recommendation="黄色预警"))
+    approver = Actor(name="li", display="李局长", role="指挥", role_id="commander")
+    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, approver=approver))
+    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
+    await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
+    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead("disposal"), group="monitoring",
+                                                     lead=LEADS["monitoring"], decision="approve"))
+    await sign_all(client, iid)
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
+    await _finish_post_event(client, iid)
+
+
 PATHS: dict[str, Path_] = {
+    "authority": authority,
     "full_life_cycle": full_life_cycle,
     "warning_lifted": warning_lifted,
     "rejected_round_then_approved": rejected_round_then_approved,
