@@ -110,7 +110,7 @@ async def test_activation_names_the_approving_commander_not_the_typist(client, w
     [entry] = [e for e in st["timeline"] if e["action"] == "activate_response"]
     assert entry["by"]["name"] == DUTY.name  # who entered it
     assert entry["detail"]["approver"] == {"name": "li", "display": "李局长", "role": "指挥", "role_id": "commander"}
-    assert entry["detail"]["approved_by"] == "李局长（li）（指挥）"
+    assert entry["detail"]["approved_by"] == "李局长"
 
 
 # ---------------------------------------------------------------------------- 3.1–3.3: the city government's warning

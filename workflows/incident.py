@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.publishing as publishing
     import workflows.termination as termination
     import workflows.timeline as timeline
+    import workflows.warning as warning
     from workflows.lifecycle import Lifecycle
 
 ENGINE_2 = "incident-2"  # the patch that marks an incident run by this engine
@@ -514,13 +515,7 @@ class IncidentWorkflow:
         self._validate("propose_warning", inp)
 
     def _apply_propose_warning(self, inp: m.ProposeWarning, at: datetime, _p) -> m.ActionResult:
-        s, w = self.s, self.s.plan.warning
-        to = (w.lift_proposal_to if inp.lift else w.recommend_to) if w else s.plan.report_recipients
-        what = "预警解除建议" if inp.lift else "预警信息发布建议"
-        self.record(at, inp.by, "propose_warning", {"lift": inp.lift, "proposal": timeline.short(inp.proposal),
-                                                    "to": to}, backdate_reason=self._backdated(inp, at))
-        self.notify("warning_proposed", f"{what}：{s.report.title}", to, {"lift": inp.lift, "proposal": inp.proposal})
-        return self._result("propose_warning", f"{what} sent to {'、'.join(to)} ({'3.3' if inp.lift else '3.1'})")
+        return self._result("propose_warning", warning.propose(self, inp, at))
 
     @workflow.update
     async def issue_warning(self, inp: m.IssueWarning) -> m.ActionResult:
@@ -531,26 +526,7 @@ class IncidentWorkflow:
         self._validate("issue_warning", inp)
 
     def _apply_issue_warning(self, inp: m.IssueWarning, at: datetime, _p) -> m.ActionResult:
-        s = self.s
-        items = [{"id": a.id, "name": a.name, "source": a.source, "done": a.id in inp.actions_done}
-                 for a in s.plan.warning_actions]
-        s.warning = {"at": at.isoformat(), "by": inp.by.model_dump(), "recommendation": inp.recommendation,
-                     "actions": items}
-        detail = {"recommendation": timeline.short(inp.recommendation), "actions_done": inp.actions_done}
-        recipients = s.plan.report_recipients
-        if s.authority_checked:  # the city government's act, recorded by the bureau (3.3)
-            s.warning.update(issued_by=inp.issued_by, document_number=inp.document_number)
-            detail.update(issued_by=inp.issued_by, document_number=inp.document_number)
-            recipients = s.plan.warning.notify_issued
-        self.transition("issue_warning", at, inp, detail)
-        self.notify("warning_issued", f"预警：{s.report.title}", recipients,
-                    {"recommendation": inp.recommendation,
-                     **({"issued_by": inp.issued_by, "document_number": inp.document_number}
-                        if s.authority_checked else {})})
-        if s.authority_checked:
-            return self._result("issue_warning", f"warning issued by {inp.issued_by} ({inp.document_number}) recorded "
-                                                 f"(3.3); {'、'.join(recipients)} notified; warning actions 3.2 listed in status")
-        return self._result("issue_warning", "warning issued (3.1); warning actions 3.2 listed in status")
+        return self._result("issue_warning", warning.issue(self, inp, at))
 
     @workflow.update
     async def lift_warning(self, inp: m.LiftWarning) -> m.ActionResult:
@@ -561,20 +537,7 @@ class IncidentWorkflow:
         self._validate("lift_warning", inp)
 
     def _apply_lift_warning(self, inp: m.LiftWarning, at: datetime, _p) -> m.ActionResult:
-        s = self.s
-        s.outcome = "warning_lifted"
-        detail, recipients = {"reason": timeline.short(inp.reason)}, s.plan.report_recipients
-        if s.authority_checked:  # lifted by the city government or whom it authorised (3.3)
-            detail.update(issued_by=inp.issued_by, document_number=inp.document_number)
-            recipients = s.plan.warning.notify_issued
-        self.transition("lift_warning", at, inp, detail)
-        self.notify("warning_lifted", f"预警解除：{s.report.title}", recipients,
-                    {"reason": inp.reason, **({k: detail[k] for k in ("issued_by", "document_number")}
-                                              if s.authority_checked else {})})
-        if s.authority_checked:
-            return self._result("lift_warning", f"lifting by {inp.issued_by} ({inp.document_number}) recorded (3.3); "
-                                                "incident closed")
-        return self._result("lift_warning", "warning lifted (3.3); incident closed")
+        return self._result("lift_warning", warning.lift(self, inp, at))
 
     # ------------------------------------------------------------------ 4.1 response
 
@@ -597,7 +560,7 @@ class IncidentWorkflow:
         extra = {}
         if s.authority_checked:  # 附件1 经总指挥批准: the approving account, not the one who typed it
             approver = checks.approver(s, "activate_response", inp)
-            approved_by = f"{approver.label}（{approver.role}）"
+            approved_by = approver.display or approver.name
             extra = {"approver": approver.model_dump(exclude_none=True)}
         entry = self.transition("activate_response", at, inp, {
             "level": level.value, "graded_level": graded.value, "reason": timeline.short(inp.reason),

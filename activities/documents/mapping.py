@@ -58,12 +58,11 @@ def _t(value: str | None) -> datetime | None:
 
 
 def _who(actor: dict | None) -> str:
-    """A person as a form prints them: 李强（指挥）; an account's username joins its display name."""
+    """A person as a form prints them: 李强（指挥）, by the account's display name when it has one
+    (the record keeps the username)."""
     if not actor:
         return "系统"
-    name = actor["name"]
-    if actor.get("display") and actor["display"] != name:
-        name = f"{actor['display']}（{name}）"
+    name = actor.get("display") or actor["name"]
     return f"{name}（{actor['role']}）" if actor.get("role") else name
 
 
