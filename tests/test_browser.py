@@ -232,6 +232,8 @@ async def test_whole_termination_in_the_console(browser, web, client):
     await take(boss, "approve_termination", instruction="同意终止应急响应", **FOLLOW_UP_FORM)
     assert await boss.locator("#stage").inner_text() == "后期处置"
     await shot(boss, "commander-approved")
+    # the timeline says who acted, in which role, through which path
+    assert "（指挥 · 网页）" in await boss.content() and "（工作组组长 · 网页）" in await boss.content()
     st = await api.status(client, iid)
     assert st["stage"] == "post_event" and st["level"] == "III"
     assert [(s["round"], s["group"], s["decision"]) for s in st["signoff_history"]] == \

@@ -220,7 +220,10 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     templates.env.filters["deadline"] = lambda name: deadline_titles.get(name, name)
     labels = {**SYSTEM_ENTRIES, **{a.action: a.name for a in load_plan().plan.authority}}
     templates.env.globals.update(STAGE_NAMES=STAGE_NAMES, DEADLINE_STATUS=DEADLINE_STATUS, LEVEL_NAMES=LEVEL_NAMES,
-                                 FAULT_NAMES=FAULT_NAMES, ACTION_LABELS=labels, poll_seconds=poll_seconds)
+                                 FAULT_NAMES=FAULT_NAMES, ACTION_LABELS=labels, poll_seconds=poll_seconds,
+                                 # how each actor was authenticated, on the timeline
+                                 VIA_NAMES={"web": "网页", "oidc": "统一身份认证", "api": "API", "cli": "命令行",
+                                            "intake": "联动平台", "schedule": "定时任务"})
     bearer = HTTPBearer(auto_error=False, scheme_name="accountToken",
                         description="the token from POST /api/login")
 
