@@ -282,13 +282,17 @@ def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option
 def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' for stdin); incident_type: water | air | "
                                       "soil | hazardous_chemicals | solid_waste | other; source: hotline_12369 | "
                                       "linkage_119 | inspection | county_bureau | other. Every field: "
-                                      "`ecoplan schema incident` and docs/contracts.md"), as_json: bool = JsonOpt):
-    """Start an incident from a report file; prints the incident id."""
+                                      "`ecoplan schema incident` and docs/contracts.md"),
+          by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, as_json: bool = JsonOpt):
+    """Start an incident from a report file; prints the incident id. With --by (or
+    $ECOPLAN_USER) the operator who entered it is recorded beside the reporter."""
     from ecoplan import api
-    from plan.incident import IncidentReport
+    from plan.incident import Actor, IncidentReport
 
     report = parse(IncidentReport, read_data(file))
-    iid = run(api.start_incident, report)
+    who = by or os.environ.get("ECOPLAN_USER")
+    started_by = Actor(**actor(who, role, "start_incident")) if who and who.strip() else None
+    iid = run(api.start_incident, report, api.TASK_QUEUE, 30.0, started_by)
     emit({"incident_id": iid}, as_json, lambda d: d["incident_id"])
 
 

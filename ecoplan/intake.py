@@ -520,7 +520,8 @@ def create_app(client_factory: ClientFactory, tokens: TokenSpec, task_queue: str
         iid = report.incident_id
         done = dict(incident_id=iid, entry="incident", platform=platform, alert_id=alert.alert_id)
         try:
-            await api.start_incident(client, report, task_queue=task_queue, wait_ready=wait_ready)
+            await api.start_incident(client, report, task_queue=task_queue, wait_ready=wait_ready,
+                                     started_by=platform_actor(platform))
         except api.IncidentExists:
             return AlertAccepted(**done, created=False, message=f"alert already taken: incident {iid}")
         except api.ActionRefused as e:

@@ -192,6 +192,10 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     assert [s["decision"] for s in st["signoff_history"]] == ["approve", "reject", "approve", "approve", "approve"]
     # Recorded as CLI actions: the operator's name, the role the action needs (no --as given), via cli
     by = {e["action"]: e["by"] for e in st["timeline"] if e["by"] and e["action"] != "reported"}
+    reported = next(e for e in st["timeline"] if e["action"] == "reported")
+    assert reported["by"]["name"] == "119指挥中心"  # the reporter; who entered it, beside
+    assert reported["detail"]["entered_by"] == {"name": "王值班", "role": "值班员", "role_id": "duty_officer",
+                                                "display": None, "via": "cli"}
     assert {b["via"] for b in by.values()} == {"cli"}
     assert (by["activate_response"]["role_id"], by["activate_response"]["role"]) == ("commander", "指挥")
     assert (by["dispatch"]["role_id"], by["sign_off"]["role_id"]) == ("duty_officer", "lead")

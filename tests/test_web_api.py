@@ -264,6 +264,9 @@ async def test_whole_incident_with_roles(http, client):
     assert by["activate_response"] == li and by["approve_termination"] == li
     assert by["dispatch"] == {"name": "wangwei", "display": "王伟", "role": "值班员", "role_id": "duty_officer",
                               "via": "api"}
+    # the account that entered the report, beside the reporter
+    reported = next(e for e in st["timeline"] if e["action"] == "reported")
+    assert reported["detail"]["entered_by"] == by["dispatch"]
     assert st["leads"] == LEADS
     assert [(s["group"], s["decision"], s["by"]["name"]) for s in st["signoff_history"]][0] == \
         ("investigation", "reject", "qian")

@@ -110,7 +110,7 @@ class IncidentWorkflow:
         if self.v1 is not None:
             return await self.v1.run(inp)
         if inp.state is None:
-            await self._open(inp.report)
+            await self._open(inp.report, inp.started_by)
         elif self.s.undelivered or self.s.carried:  # a 1.x incident continued as new
             adopt_v1(self.s, workflow.info().workflow_id, self._now())
         while self.s.outcome is None:
@@ -126,7 +126,7 @@ class IncidentWorkflow:
         await self._close_out()
         return {"incident_id": self.s.incident_id, "outcome": self.s.outcome}
 
-    async def _open(self, report: plan_incident.IncidentReport) -> None:
+    async def _open(self, report: plan_incident.IncidentReport, started_by: plan_incident.Actor | None = None) -> None:
         now = self._now()
         # Business time: the stage began when the incident was reported, not when we heard.
         self.s = s = m.IncidentState(incident_id=workflow.info().workflow_id.removeprefix("incident-"),
@@ -152,7 +152,9 @@ class IncidentWorkflow:
         reporter = plan_incident.Actor(name=report.reporter, role="reporter")
         self.record(report.reported_at, reporter, "reported",
                     {"graded_level": g.level.value, "level_name": g.level_name, "reasons": g.reasons,
-                     "source": report.source, "plan": loaded.snapshot.ref}, from_stage="reported")
+                     "source": report.source, "plan": loaded.snapshot.ref,
+                     **({"entered_by": started_by.model_dump()} if s.authority_checked and started_by else {})},
+                    from_stage="reported")
         s.events["discovered"] = report.discovered_at
         s.linkage = {"bulletins": 0, "facts": {}, "cross_boundary": None, "support_requests": [],
                      "joint_investigation": None, "fire_engaged": report.source == "linkage_119"}

@@ -279,6 +279,9 @@ class IncidentState(BaseModel):
 
 class IncidentInput(BaseModel):
     report: IncidentReport
+    # The account that entered the report (console, API, CLI, intake): recorded on the first
+    # timeline entry beside the reporter, so a bureau sees who opened the incident and how.
+    started_by: Actor | None = None
     # Set only by continue-as-new: the state carried over to the new run.
     state: IncidentState | None = None
 

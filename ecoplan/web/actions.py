@@ -156,12 +156,12 @@ def _check_leads(store: AccountStore, leads: dict[str, str]) -> None:
             raise Refusal(422, f"leads.{group}: {acc.label} 的角色是{spec.name if spec else acc.role}，不能担任组长")
 
 
-async def start(client: Client, account: Account, report, wait_ready: float) -> str:
+async def start(client: Client, account: Account, report, wait_ready: float, via: str = "web") -> str:
     why = authority.may(account.role, "start_incident")
     if why:
         raise Refusal(403, why)
     try:
-        return await api.start_incident(client, report, wait_ready=wait_ready)
+        return await api.start_incident(client, report, wait_ready=wait_ready, started_by=actor(account, via))
     except api.IncidentExists as e:
         raise Refusal(409, str(e)) from None
     except api.ActionRefused as e:

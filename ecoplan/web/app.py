@@ -549,7 +549,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
               responses={k: errors[k] for k in (401, 403, 409, 422, 503)})
     async def api_start(report: Annotated[IncidentReport, Body()], account: Account = Security(account_of)):
         """Start an incident: the body is the `ecoplan start FILE` report."""
-        iid = await act.start(await get_client(), account, report, wait_ready)
+        iid = await act.start(await get_client(), account, report, wait_ready, via="api")
         log.info("web_started", username=account.username, incident_id=iid)
         return StartedOut(incident_id=iid)
 
