@@ -165,7 +165,7 @@ async def authority(client: Client, path: str) -> None:
     """Since `authority-1`: the bureau's warning proposal, the city's warning recorded with its
     document, activation entered by the duty officer for the approving 指挥, a sign-off signal
     by someone not named (rejected), termination with the 4.4 follow-up decision, close."""
-    iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
+    iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE, started_by=DUTY)
     await act(client, iid, "propose_warning", m.ProposeWarning(by=COMMANDER, proposal="建议发布黄色预警"))
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, recommendation="黄色预警"))
     approver = Actor(name="li", display="李局长", role="指挥", role_id="commander")
