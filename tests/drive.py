@@ -14,8 +14,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
-from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, with_reason
-from tests.helpers import FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, eventually, lead, with_reason
 from workflows import messages as m
 
 SIGNATORIES = ("monitoring", "disposal", "investigation")

@@ -25,8 +25,7 @@ from ecoplan import cli
 from plan.grading import Assessment, validation_message
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
-from tests.helpers import CITY_WARNING, FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, lead, now, report
 from tests.procs import ecoplan, ecoplan_in_process
 from workflows import messages as m
 from workflows.checks import ACTION_NAMES

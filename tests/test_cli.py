@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import now
-from tests.helpers import CITY_WARNING  # noqa: E402,F811
+from tests.helpers import CITY_WARNING, now
 from tests.procs import ecoplan_in_process, ecoplan_in_process_sync
 
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")

@@ -13,8 +13,7 @@ from plan.calendar import DEFAULT_DIR, SHANGHAI, load_calendar
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import (act, deadline, outbox, outbox_events, overdue_listed, parse, timeline, to_post_event)
-from tests.helpers import DUTY, eventually, now, report
-from tests.helpers import COMMANDER  # noqa: E402,F811
+from tests.helpers import COMMANDER, DUTY, eventually, now, report
 from workflows import messages as m
 
 

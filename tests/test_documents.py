@@ -31,7 +31,6 @@ from plan.grading import Assessment
 from plan.incident import Actor, ReportContent
 from tests.drive import SIGNATORIES, act
 from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
-from tests.helpers import FOLLOW_UP, COMMANDER  # noqa: E402,F811
 from workflows import messages as m
 
 OPINIONS = {"disposal": "泄漏物料已清运处置完毕，同意终止", "investigation": "污染源已查明并切断，同意终止"}

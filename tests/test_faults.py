@@ -30,8 +30,7 @@ from activities.settings import ActivitySettings
 from plan.grading import Assessment
 from plan.incident import Actor, IncidentReport, ReportContent
 from tests.drive import deadline
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
-from tests.helpers import CITY_WARNING, FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, lead, now, report
 from tests.procs import DevServer, Webhook, WorkerProcess, jsonl, poll, refused_port
 from worker import build_worker
 from workflows import messages as m

@@ -26,8 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ecoplan import api
 from ecoplan import intake
 from plan.incident import IncidentReport
-from tests.helpers import DUTY, eventually, now, report
-from tests.helpers import CITY_WARNING  # noqa: E402,F811
+from tests.helpers import CITY_WARNING, DUTY, eventually, now, report
 from workflows import messages as m
 
 TOKENS = {"hotline_12369": "hotline-token-" + "a" * 24, "linkage_119": "linkage-token-" + "b" * 24}

@@ -15,8 +15,7 @@ from plan.grading import Assessment
 from plan.incident import Actor, ReportContent
 from tests.drive import (SIGNATORIES, act, archive, archived, describe_status, deadline, outbox, outbox_events,
                          parse, sign_all, timeline, to_on_site, to_post_event, to_termination_pending)
-from tests.helpers import settled, COMMANDER, DUTY, LEADS, eventually, lead, now, report
-from tests.helpers import CITY_WARNING, FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, eventually, lead, now, report, settled
 from workflows import messages as m
 
 CITY_HQ = "市突发环境事件应急指挥部"

@@ -14,8 +14,7 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.drive import act, to_on_site, to_post_event
-from tests.helpers import settled, DUTY, eventually, report
-from tests.helpers import FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, eventually, report, settled
 from workflows import messages as m
 
 PARTNERS = ["市消防救援支队（119指挥平台）", "市应急局", "市公安局", "市交通局", "市水务局", "市气象局"]

@@ -27,8 +27,7 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, report
-from tests.helpers import FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, lead, report
 from worker import build_worker
 from workflows import messages as m
 

@@ -23,8 +23,7 @@ from ecoplan import api, records
 from ecoplan.records import IncidentRecord, Search
 from tests.conftest import TEMPORAL_BIN
 from tests.drive import act, archived, to_post_event
-from tests.helpers import DUTY, eventually, now, report
-from tests.helpers import CITY_WARNING  # noqa: E402,F811
+from tests.helpers import CITY_WARNING, DUTY, eventually, now, report
 from tests.test_cli import aecoplan, ecoplan, one_line_error
 from workflows import messages as m
 

@@ -2,8 +2,7 @@ from datetime import date, timedelta
 
 from ecoplan import api
 from plan.incident import ReportContent
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, report
-from tests.helpers import FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, lead, report
 from workflows import messages as m
 
 

@@ -21,8 +21,7 @@ from ecoplan import views
 from activities.settings import ActivitySettings
 from ecoplan.connection import DATA_CONVERTER
 from plan.incident import Actor, ReportContent
-from tests.helpers import with_reason
-from tests.helpers import CITY_WARNING, FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import CITY_WARNING, COMMANDER, FOLLOW_UP, with_reason
 from ecoplan.schedules import ensure_daily_report_schedule
 from tests.conftest import ROOT, TEMPORAL_BIN
 from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, now, report

@@ -28,8 +28,7 @@ from plan.calendar import SHANGHAI
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, deadline, to_on_site, to_post_event, to_termination_pending
-from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, now, report
-from tests.helpers import CITY_WARNING, FOLLOW_UP, COMMANDER  # noqa: E402,F811
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, eventually, lead, now, report
 from worker import build_worker
 from workflows import messages as m
 
