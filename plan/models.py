@@ -251,7 +251,9 @@ class DeadlineRule(Strict):
 class TerminationSpec(Strict):
     signatories: list[GroupId]  # 附件2: 应急监测组, 污染处置组, 污染排查组
     approver: str  # 局指挥部指挥批示
-    approver_roles: list[str]  # roles that may approve (指挥, and deputies acting for them)
+    # Role names that may approve, as incidents begun before the authority check compare them;
+    # since that check the authority table (approve_termination) and deputy_may_approve decide.
+    approver_roles: list[str]
     city_decides_when_city_started: bool
     condition: str  # 附件2 终止建议 text
     source: str
