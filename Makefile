@@ -22,12 +22,13 @@ $(STAMP): $(BIN)/python pyproject.toml | $(CJK_FONT)
 
 install: $(STAMP) browser
 
-## make run: embedded Temporal dev server (SQLite under .ecoplan/, Web UI :8233) + worker.
-## With TEMPORAL_ADDRESS set, only the worker starts and connects there.
-## RUN_ARGS goes to worker.py, e.g. make run RUN_ARGS="--port 7300 --ui-port 8300 --db /tmp/t.db".
-## SIGTERM, SIGHUP or Ctrl-C stops the server too (tests/test_process_hygiene.py).
+## make run: embedded Temporal dev server (SQLite under .ecoplan/, Web UI :8233) + worker +
+## the web console, API and intake on http://127.0.0.1:8000 (in the worker's process).
+## With TEMPORAL_ADDRESS set, no server starts; the worker and the console connect there.
+## RUN_ARGS goes to worker.py, e.g. make run RUN_ARGS="--port 7300 --ui-port 8300 --db /tmp/t.db --web-port 8100".
+## SIGTERM, SIGHUP or Ctrl-C stops the server and the console too (tests/test_process_hygiene.py).
 run: $(STAMP)
-	$(BIN)/python worker.py --embedded $(RUN_ARGS)
+	$(BIN)/python worker.py --embedded --web $(RUN_ARGS)
 
 ## make test: install and run the whole suite against real Temporal dev servers, in two
 ## processes (pytest-xdist; each starts its own dev server): the tests mostly wait on servers.

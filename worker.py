@@ -107,10 +107,17 @@ async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30, ru
 
 
 async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | None = None,
-              metrics_port: int | None = None) -> int:
+              metrics_port: int | None = None, web: tuple[str, int] | None = None) -> int:
     logging_setup.configure()
     settings = ConnectionSettings.from_env()
     server_proc = None
+    web_setup = web_server = web_task = None
+    if web is not None:
+        from ecoplan.web import command as web_command
+
+        web_setup = web_command.setup()  # a bad accounts file or setting: one line, before anything starts
+        if web_setup.hint:
+            print(f"ecoplan web: {web_setup.hint}", flush=True)
     # Handlers before the server starts: any stop signal (SIGHUP: a closed terminal) then
     # reaches `finally`, which stops it.
     stop = asyncio.Event()
@@ -135,10 +142,15 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
         created = await ensure_daily_report_schedule(client)
         log.info("worker_starting", task_queue=TASK_QUEUE, daily_report_schedule="created" if created else "exists",
                  metrics=f"http://0.0.0.0:{metrics_port}/metrics" if metrics_port else None, **settings.redacted())
+        if web_setup is not None:  # the console beside the worker, in this process: it stops with it
+            web_server, web_task = await web_command.start_beside(web_setup, client, web[0], web[1], log)
         async with build_worker(client):
             await stop.wait()
         log.info("worker_stopped")
     finally:
+        if web_task is not None:
+            await web_command.stop_beside(web_server, web_task)
+            log.info("web_stopped")
         if server_proc is not None:
             code = server.stop_dev_server(server_proc)
             log.info("embedded_server_stopped", exit_code=code)
@@ -153,11 +165,15 @@ def main() -> None:
     p.add_argument("--port", type=int, default=7233, help="embedded server gRPC port")
     p.add_argument("--ui-port", type=int, default=8233, help="embedded server Web UI port")
     p.add_argument("--db", default=None, help="embedded server SQLite file (default .ecoplan/temporal.db)")
+    p.add_argument("--web", action="store_true", help="also serve the web console, API and intake (`make run`)")
+    p.add_argument("--web-host", default="127.0.0.1", help="the console's address (default 127.0.0.1)")
+    p.add_argument("--web-port", type=int, default=8000, help="the console's port (default 8000)")
     p.add_argument("--metrics-port", type=int, default=int(os.environ.get("ECOPLAN_METRICS_PORT") or 0) or None,
                    help="serve Prometheus metrics on this port (env ECOPLAN_METRICS_PORT)")
     args = p.parse_args()
     try:
-        status = asyncio.run(run(args.embedded, args.port, args.ui_port, args.db, args.metrics_port))
+        status = asyncio.run(run(args.embedded, args.port, args.ui_port, args.db, args.metrics_port,
+                                 (args.web_host, args.web_port) if args.web else None))
     except Exception as e:  # a one-line reason, not a traceback
         print(f"ecoplan worker: {e}", file=sys.stderr)
         status = 1

@@ -100,9 +100,10 @@ GOALS = {
     "board_p95_ms_max": 300.0,  # issue 12: the 总览 board at 10,000 open incidents
 }
 
-DUTY = Actor(name="王值班", role="值班员")
+DUTY = Actor(name="王值班", role="值班员", role_id="duty_officer", via="cli")
+COMMANDER = Actor(name="李局长", role="指挥", role_id="commander", via="cli")
+FOLLOW_UP = {"continue_monitoring": False, "decided_by": "市应急指挥部会同专家组"}  # 4.4
 SIGNED = {"signed_by": "李局长", "contact_person": "王值班", "contact_phone": "0353-2020000"}  # 17号令 第十四条
-COMMANDER = Actor(name="李局长", role="指挥")
 LEADS = {"monitoring": "张监测", "disposal": "赵处置", "investigation": "钱排查"}
 GROUPS = tuple(LEADS)
 COUNTIES = ["城区", "矿区", "郊区", "平定县", "盂县", "开发区"]
@@ -265,12 +266,12 @@ def lifecycle_actions(at: datetime | None = None) -> list[tuple[str, m.Action]]:
     three sign-offs → approval → (investigation, which close requires) → review passed →
     assessment report → close."""
     return [
-        ("activate_response", m.ActivateResponse(by=DUTY, at=at, backdate_reason=_late(at))),
+        ("activate_response", m.ActivateResponse(by=COMMANDER, at=at, backdate_reason=_late(at))),
         ("dispatch", m.Dispatch(by=DUTY, leads=LEADS, at=at, backdate_reason=_late(at))),
         ("submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报"), at=at, backdate_reason=_late(at))),
         ("propose_termination", m.ProposeTermination(by=DUTY, reason="特征污染物已降至本底水平", at=at, backdate_reason=_late(at))),
         *[("sign_off", sign_off(g, at)) for g in GROUPS],
-        ("approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止", at=at, backdate_reason=_late(at))),
+        ("approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意终止", at=at, backdate_reason=_late(at))),
         ("complete_investigation", m.CompleteInvestigation(by=DUTY, at=at, backdate_reason=_late(at))),
         ("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, at=at, backdate_reason=_late(at))),
         ("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, at=at, backdate_reason=_late(at))),
@@ -280,7 +281,7 @@ def lifecycle_actions(at: datetime | None = None) -> list[tuple[str, m.Action]]:
 
 
 def sign_off(group: str, at: datetime | None = None) -> m.SignOff:
-    return m.SignOff(round=1, by=Actor(name=LEADS[group], role=f"{group}组长"), group=group, lead=LEADS[group],
+    return m.SignOff(round=1, by=Actor(name=LEADS[group], role="工作组组长", role_id="lead", via="cli"), group=group, lead=LEADS[group],
                      decision="approve", opinion=f"{group} 同意终止", at=at, backdate_reason=_late(at))
 
 

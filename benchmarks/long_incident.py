@@ -37,7 +37,8 @@ from worker import build_worker  # noqa: E402
 from workflows import messages as m  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 
-DUTY = Actor(name="王值班", role="值班员")
+DUTY = Actor(name="王值班", role="值班员", role_id="duty_officer", via="cli")
+COMMANDER = Actor(name="李局长", role="指挥", role_id="commander", via="cli")
 SIGNED = {"signed_by": "李局长", "contact_person": "王值班", "contact_phone": "0353-2020000"}  # 17号令 第十四条
 LEADS = {"monitoring": "张监测", "disposal": "赵处置", "investigation": "钱排查"}
 TEXT = ("监测数据显示桃河冶西断面特征污染物浓度持续下降，" * 100)[:2000]  # 2,000 Chinese characters
@@ -63,7 +64,7 @@ async def run(reports: int) -> dict:
                                     discovered_at=now, reported_at=now, county="平定县", location="冶西镇桃河段",
                                     incident_type="water", source="hotline_12369", reporter="刘报告")
             iid = await api.start_incident(client, report, task_queue="long")
-            await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+            await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
             await api.act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
             ms: list[float] = []
             t0 = time.perf_counter()

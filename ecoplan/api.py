@@ -20,7 +20,7 @@ from ecoplan.connection import TASK_QUEUE
 from ecoplan.errors import (ActionRefused, EcoplanError, IncidentBusy, IncidentClosed, IncidentExists,  # noqa: F401
                             IncidentNotFound, IncidentNotReady)
 from plan.calendar import SHANGHAI
-from plan.incident import IncidentReport
+from plan.incident import Actor, IncidentReport
 from plan.loader import PlanError, load_plan
 from workflows import search_attributes as sa
 from workflows.incident import IncidentWorkflow
@@ -37,7 +37,7 @@ def new_incident_id(now: datetime | None = None) -> str:
 
 
 async def start_incident(client: Client, report: IncidentReport, task_queue: str = TASK_QUEUE,
-                         wait_ready: float = 30.0) -> str:
+                         wait_ready: float = 30.0, started_by: Actor | None = None) -> str:
     """Start the incident's workflow; refuse a second execution for an existing id. Waits
     (bounded) until the workflow has pinned its plan, so the next action is accepted."""
     try:
@@ -49,7 +49,7 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
     try:
         handle = await client.start_workflow(
             IncidentWorkflow.run,
-            IncidentInput(report=report),
+            IncidentInput(report=report, started_by=started_by),
             id=workflow_id(incident_id),
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

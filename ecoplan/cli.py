@@ -102,11 +102,60 @@ def parse_date(value: str, option: str) -> date:
         raise bad(f"{option}: {value!r} is not a date YYYY-MM-DD") from None
 
 
-def actor(by: Optional[str], role: Optional[str], default_role: str) -> dict:
+def actor(by: Optional[str], role: Optional[str], action: str) -> dict:
+    """Who acts through the CLI: the operator's name (--by or $ECOPLAN_USER) and the plan role
+    they act in (--as, or $ECOPLAN_ROLE; a role id such as commander or the plan's name such
+    as 指挥); without one, the first role the authority table gives the action, recorded as
+    such. The CLI talks to Temporal directly: its endpoint (mTLS or API key) is the trust
+    boundary, and every action it sends is recorded with `via: cli`."""
+    from plan import authority
+
     name = by or os.environ.get("ECOPLAN_USER")
     if not name or not name.strip():
         raise bad("who is acting? give --by NAME (or set ECOPLAN_USER)")
-    return {"name": name, "role": role or os.environ.get("ECOPLAN_ROLE") or default_role}
+    plan = _default_plan()
+    stated = (role or os.environ.get("ECOPLAN_ROLE") or "").strip()
+    if stated:
+        spec = next((r for r in plan.roles if stated in (r.id, r.name)), None)
+        if spec is None:
+            raise bad(f"--as: {stated!r} is not a role of the plan; the roles are "
+                      + ", ".join(f"{r.id} ({r.name})" for r in plan.roles))
+    else:
+        rule = authority.rule(action, plan)
+        spec = authority.role(rule.roles[0], plan) if rule else None
+        if spec is None:
+            raise bad(f"--as: say which role you act in; the roles are {', '.join(r.id for r in plan.roles)}")
+    return {"name": name.strip(), "role": spec.name, "role_id": spec.id, "via": "cli"}
+
+
+def approver(name: Optional[str]) -> Optional[dict]:
+    """The 总指挥 the operator names as having approved (附件1): recorded with the plan's
+    approving role; the operator answers for it (the CLI is the administrators' tool)."""
+    from plan import authority
+
+    if name is None:
+        return None
+    if not name.strip():
+        raise bad("--approved-by: give the approver's name")
+    plan = _default_plan()
+    rule = authority.rule("activate_response", plan)
+    role_id = rule.approver_roles[0] if rule and rule.approver_roles else "commander"
+    spec = authority.role(role_id, plan)
+    return {"name": name.strip(), "role": spec.name if spec else role_id, "role_id": role_id}
+
+
+_PLAN = []
+
+
+def _default_plan():
+    from plan.loader import PlanError, load_plan
+
+    if not _PLAN:
+        try:
+            _PLAN.append(load_plan().plan)
+        except PlanError as e:
+            raise bad(f"plan: {e}") from None
+    return _PLAN[0]
 
 
 # ------------------------------------------------------------------ running against Temporal
@@ -140,12 +189,14 @@ def do_action(incident_id: str, action: str, model: type[BaseModel], fields: dic
 
 JsonOpt = typer.Option(False, "--json", help="machine-readable output")
 ByOpt = typer.Option(None, "--by", help="who acts (default: $ECOPLAN_USER)")
-RoleOpt = typer.Option(None, "--role", help="the role they act in (default: $ECOPLAN_ROLE or the command's usual role)")
+RoleOpt = typer.Option(None, "--as", "--role", help="the plan role you act in: an id (duty_officer, commander, "
+                       "deputy_commander, lead) or its name (值班员, 指挥…) (default: $ECOPLAN_ROLE, else the first role "
+                       "the authority table gives the action)")
 AtOpt = typer.Option(None, "--at", help="when it happened, ISO 8601; without offset = Asia/Shanghai (default: now)")
+IssuedByOpt = typer.Option(None, "--issued-by", help="the authority that issued or lifted it (3.3: 市人民政府 or whom it authorises)")
+DocumentOpt = typer.Option(None, "--document-number", help="that authority's document number (文号)")
 BackdateOpt = typer.Option(None, "--backdate-reason",
                            help="补录说明: why the action is entered more than 1 hour after --at (required then)")
-
-OFFICE = "局指挥部办公室"
 
 
 # ------------------------------------------------------------------ foundation commands
@@ -231,13 +282,17 @@ def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option
 def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' for stdin); incident_type: water | air | "
                                       "soil | hazardous_chemicals | solid_waste | other; source: hotline_12369 | "
                                       "linkage_119 | inspection | county_bureau | other. Every field: "
-                                      "`ecoplan schema incident` and docs/contracts.md"), as_json: bool = JsonOpt):
-    """Start an incident from a report file; prints the incident id."""
+                                      "`ecoplan schema incident` and docs/contracts.md"),
+          by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, as_json: bool = JsonOpt):
+    """Start an incident from a report file; prints the incident id. With --by (or
+    $ECOPLAN_USER) the operator who entered it is recorded beside the reporter."""
     from ecoplan import api
-    from plan.incident import IncidentReport
+    from plan.incident import Actor, IncidentReport
 
     report = parse(IncidentReport, read_data(file))
-    iid = run(api.start_incident, report)
+    who = by or os.environ.get("ECOPLAN_USER")
+    started_by = Actor(**actor(who, role, "start_incident")) if who and who.strip() else None
+    iid = run(api.start_incident, report, api.TASK_QUEUE, 30.0, started_by)
     emit({"incident_id": iid}, as_json, lambda d: d["incident_id"])
 
 
@@ -303,37 +358,60 @@ def warn(incident_id: str, recommendation: str = typer.Option("", "--recommendat
          action: list[str] = typer.Option([], "--action", help="3.2 action already under way (repeatable); the "
                                           "shipped plan's: analysis (分析研判), prevention (防范处置), preparation "
                                           "(应急准备), public_opinion (舆论引导)"),
+         issued_by: Optional[str] = IssuedByOpt, document_number: Optional[str] = DocumentOpt,
          by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
-    """Issue a warning (预警, 3.1–3.2)."""
+    """Record the warning the city government issued (预警, 3.1–3.3): the bureau records it with
+    the issuing authority and its document number; its own proposal is `propose-warning`."""
     from workflows.messages import IssueWarning
 
-    do_action(incident_id, "issue_warning", IssueWarning, dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason,
-              recommendation=recommendation, actions_done=action), as_json)
+    do_action(incident_id, "issue_warning", IssueWarning, dict(by=actor(by, role, "issue_warning"), at=parse_time(at), backdate_reason=backdate_reason,
+              recommendation=recommendation, actions_done=action, issued_by=issued_by,
+              document_number=document_number), as_json)
+
+
+@app.command("propose-warning")
+def propose_warning(incident_id: str, proposal: str = typer.Option(..., "--proposal", help="the bureau's 建议, in words"),
+                    lift: bool = typer.Option(False, "--lift", help="propose lifting the warning (3.3) instead of issuing one (3.1)"),
+                    by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt,
+                    backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
+    """The bureau proposes a warning to the city and provincial headquarters (3.1), or its lifting (3.3)."""
+    from workflows.messages import ProposeWarning
+
+    do_action(incident_id, "propose_warning", ProposeWarning, dict(
+        by=actor(by, role, "propose_warning"), at=parse_time(at), backdate_reason=backdate_reason, proposal=proposal,
+        lift=lift), as_json)
 
 
 @app.command("lift-warning")
 def lift_warning(incident_id: str, reason: str = typer.Option(..., "--reason"),
+                 issued_by: Optional[str] = IssuedByOpt, document_number: Optional[str] = DocumentOpt,
                  by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                  as_json: bool = JsonOpt):
-    """Lift the warning (3.3): closes the incident with outcome warning_lifted."""
+    """Record the lifting of the warning by the city government (3.3): closes the incident
+    with outcome warning_lifted."""
     from workflows.messages import LiftWarning
 
-    do_action(incident_id, "lift_warning", LiftWarning, dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason,
-              reason=reason), as_json)
+    do_action(incident_id, "lift_warning", LiftWarning, dict(by=actor(by, role, "lift_warning"), at=parse_time(at), backdate_reason=backdate_reason,
+              reason=reason, issued_by=issued_by, document_number=document_number), as_json)
 
 
 @app.command()
 def activate(incident_id: str, level: Optional[str] = typer.Option(None, "--level", help="I–IV (default: graded)"),
              reason: Optional[str] = typer.Option(None, "--reason", help="why another level than graded (4.1.5)"),
              city_started: bool = typer.Option(False, "--city-started", help="the city government started its response"),
-             approved_by: Optional[str] = typer.Option(None, "--approved-by", help="总指挥 who approved (default: --by)"),
+             approved_by: Optional[str] = typer.Option(None, "--approved-by", help="the 总指挥 who approved (附件1), "
+                                                      "when you enter it for them (then --as defaults to duty_officer)"),
              by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt, as_json: bool = JsonOpt):
     """Activate the response at a level (4.1)."""
     from workflows.messages import ActivateResponse
 
+    named = approver(approved_by)
+    who = actor(by, role or ("duty_officer" if named else None), "activate_response")
+    if named and who["role_id"] != "duty_officer" and named["name"] == who["name"]:
+        named = None  # the approver entering their own approval
     do_action(incident_id, "activate_response", ActivateResponse, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, level=level, reason=reason,
-        city_started=city_started, approved_by=approved_by), as_json)
+        by=who, at=parse_time(at), backdate_reason=backdate_reason, level=level, reason=reason,
+        city_started=city_started, approver=named), as_json)
 
 
 @app.command("city-started")
@@ -344,7 +422,7 @@ def city_started(incident_id: str, note: str = typer.Option("", "--note"),
     from workflows.messages import RecordCityStarted
 
     do_action(incident_id, "record_city_started", RecordCityStarted,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, note=note), as_json)
+              dict(by=actor(by, role, "record_city_started"), at=parse_time(at), backdate_reason=backdate_reason, note=note), as_json)
 
 
 @app.command("adjust-level")
@@ -355,7 +433,7 @@ def adjust_level(incident_id: str, level: str = typer.Option(..., "--level"), re
     from workflows.messages import AdjustLevel
 
     do_action(incident_id, "adjust_level", AdjustLevel,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, level=level, reason=reason), as_json)
+              dict(by=actor(by, role, "adjust_level"), at=parse_time(at), backdate_reason=backdate_reason, level=level, reason=reason), as_json)
 
 
 @app.command()
@@ -373,7 +451,7 @@ def dispatch(incident_id: str,
         if group.strip() in leads:
             raise bad(f"--lead: {group.strip()} named twice")
         leads[group.strip()] = name.strip()
-    do_action(incident_id, "dispatch", Dispatch, dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, leads=leads), as_json)
+    do_action(incident_id, "dispatch", Dispatch, dict(by=actor(by, role, "dispatch"), at=parse_time(at), backdate_reason=backdate_reason, leads=leads), as_json)
 
 
 CircumstanceOpt = typer.Option(None, "--circumstance", help="17号令 第四条 case (repeatable): drinking_water_source, "
@@ -406,7 +484,7 @@ def report(incident_id: str, kind: str = typer.Option(..., "--kind", help="initi
                  contact_phone=contact_phone)
     header = {**head.model_dump(), **{k: v for k, v in flags.items() if v is not None}}
     do_action(incident_id, "submit_report", SubmitReport,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, kind=kind,
+              dict(by=actor(by, role, "submit_report"), at=parse_time(at), backdate_reason=backdate_reason, kind=kind,
                    content=content, circumstances=circumstance or [], **header), as_json)
 
 
@@ -419,7 +497,7 @@ def circumstances(incident_id: str, circumstance: list[str] = typer.Option(..., 
     from workflows.messages import RecordCircumstances
 
     do_action(incident_id, "record_circumstances", RecordCircumstances,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason,
+              dict(by=actor(by, role, "record_circumstances"), at=parse_time(at), backdate_reason=backdate_reason,
                    circumstances=circumstance, note=note), as_json)
 
 
@@ -431,7 +509,7 @@ def propose_termination(incident_id: str, reason: str = typer.Option(..., "--rea
     from workflows.messages import ProposeTermination
 
     do_action(incident_id, "propose_termination", ProposeTermination,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, reason=reason), as_json)
+              dict(by=actor(by, role, "propose_termination"), at=parse_time(at), backdate_reason=backdate_reason, reason=reason), as_json)
 
 
 @app.command("sign-off")
@@ -446,7 +524,7 @@ def sign_off(incident_id: str, group: str = typer.Option(..., "--group", help="m
     from ecoplan import api
     from workflows.messages import SignOff
 
-    fields = dict(by=actor(by or lead, role, f"{group}组长"), at=parse_time(at), backdate_reason=backdate_reason, group=group, lead=lead,
+    fields = dict(by=actor(by or lead, role, "sign_off"), at=parse_time(at), backdate_reason=backdate_reason, group=group, lead=lead,
                   decision="reject" if reject else "approve", opinion=opinion, round=round_)
     if no_wait:
         run(api.signal_sign_off, incident_id, parse(SignOff, fields))
@@ -460,13 +538,29 @@ def sign_off(incident_id: str, group: str = typer.Option(..., "--group", help="m
 def approve_termination(incident_id: str, instruction: str = typer.Option("", "--instruction", help="指挥批示"),
                         city_decision: Optional[str] = typer.Option(None, "--city-decision",
                                                                     help="who at the city HQ decided, and what (4.4)"),
+                        follow_up: Optional[str] = typer.Option(None, "--follow-up", help="continue | stop: follow-up "
+                                                                "monitoring after termination (4.4)"),
+                        follow_up_by: Optional[str] = typer.Option(None, "--follow-up-by", help="who decided it (4.4: "
+                                                                   "市应急指挥部会同专家组)"),
+                        follow_up_until: Optional[str] = typer.Option(None, "--follow-up-until",
+                                                                      help="YYYY-MM-DD: until when monitoring continues"),
                         by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, at: Optional[str] = AtOpt, backdate_reason: Optional[str] = BackdateOpt,
                         as_json: bool = JsonOpt):
-    """The commander approves termination (附件2 指挥批示) → post_event."""
+    """The commander approves termination (附件2 指挥批示) → post_event, recording the decision
+    on follow-up monitoring (4.4)."""
     from workflows.messages import ApproveTermination
 
+    decision = None
+    if follow_up is not None:
+        if follow_up not in ("continue", "stop"):
+            raise bad(f"--follow-up: {follow_up!r} is not continue or stop")
+        decision = {"continue_monitoring": follow_up == "continue", "decided_by": follow_up_by or "",
+                    "until": parse_date(follow_up_until, "--follow-up-until") if follow_up_until else None}
+    elif follow_up_by or follow_up_until:
+        raise bad("--follow-up: say continue or stop (4.4)")
     do_action(incident_id, "approve_termination", ApproveTermination, dict(
-        by=actor(by, role, "指挥"), at=parse_time(at), backdate_reason=backdate_reason, instruction=instruction, city_decision=city_decision), as_json)
+        by=actor(by, role, "approve_termination"), at=parse_time(at), backdate_reason=backdate_reason, instruction=instruction,
+        city_decision=city_decision, follow_up=decision), as_json)
 
 
 @app.command()
@@ -476,7 +570,7 @@ def aftercare(incident_id: str, note: str = typer.Option(..., "--note"),
     from workflows.messages import RecordAftercare
 
     do_action(incident_id, "record_aftercare", RecordAftercare,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, note=note), as_json)
+              dict(by=actor(by, role, "record_aftercare"), at=parse_time(at), backdate_reason=backdate_reason, note=note), as_json)
 
 
 @app.command("complete-investigation")
@@ -487,7 +581,7 @@ def complete_investigation(incident_id: str, summary: str = typer.Option("", "--
     from workflows.messages import CompleteInvestigation
 
     do_action(incident_id, "complete_investigation", CompleteInvestigation,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, summary=summary), as_json)
+              dict(by=actor(by, role, "complete_investigation"), at=parse_time(at), backdate_reason=backdate_reason, summary=summary), as_json)
 
 
 @app.command("review-passed")
@@ -498,7 +592,7 @@ def review_passed(incident_id: str, date_: str = typer.Option(..., "--date", hel
     from workflows.messages import AssessmentReviewPassed
 
     do_action(incident_id, "assessment_review_passed", AssessmentReviewPassed, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, review_date=parse_date(date_, "--date")), as_json)
+        by=actor(by, role, "assessment_review_passed"), at=parse_time(at), backdate_reason=backdate_reason, review_date=parse_date(date_, "--date")), as_json)
 
 
 @app.command("submit-assessment-report")
@@ -510,7 +604,7 @@ def submit_assessment_report(incident_id: str,
     from workflows.messages import SubmitAssessmentReport
 
     do_action(incident_id, "submit_assessment_report", SubmitAssessmentReport,
-              dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, recipients=recipient or None), as_json)
+              dict(by=actor(by, role, "submit_assessment_report"), at=parse_time(at), backdate_reason=backdate_reason, recipients=recipient or None), as_json)
 
 
 @app.command()
@@ -519,7 +613,7 @@ def close(incident_id: str, note: str = typer.Option("", "--note"),
     """Close the incident once the investigation is complete and the assessment report submitted."""
     from workflows.messages import Close
 
-    do_action(incident_id, "close", Close, dict(by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, note=note), as_json)
+    do_action(incident_id, "close", Close, dict(by=actor(by, role, "close"), at=parse_time(at), backdate_reason=backdate_reason, note=note), as_json)
 
 
 @app.command("recompute-deadlines")
@@ -528,7 +622,7 @@ def recompute_deadlines(incident_id: str, by: Optional[str] = ByOpt, role: Optio
     """Recompute provisional working-day due dates after a calendar update."""
     from workflows.messages import RecomputeDeadlines
 
-    do_action(incident_id, "recompute_deadlines", RecomputeDeadlines, dict(by=actor(by, role, OFFICE)), as_json)
+    do_action(incident_id, "recompute_deadlines", RecomputeDeadlines, dict(by=actor(by, role, "recompute_deadlines")), as_json)
 
 
 @app.command("cross-boundary")
@@ -540,7 +634,7 @@ def cross_boundary(incident_id: str, scope: str = typer.Option(..., "--scope", h
     from workflows.messages import RecordCrossBoundary
 
     do_action(incident_id, "record_cross_boundary", RecordCrossBoundary, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, scope=scope, neighbours=neighbour, note=note), as_json)
+        by=actor(by, role, "record_cross_boundary"), at=parse_time(at), backdate_reason=backdate_reason, scope=scope, neighbours=neighbour, note=note), as_json)
 
 
 @app.command("request-support")
@@ -551,7 +645,7 @@ def request_support(incident_id: str, partner: str = typer.Option(..., "--partne
     from workflows.messages import RequestSupport
 
     do_action(incident_id, "request_support", RequestSupport, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, partner=partner, request=request), as_json)
+        by=actor(by, role, "request_support"), at=parse_time(at), backdate_reason=backdate_reason, partner=partner, request=request), as_json)
 
 
 @app.command("answer-support")
@@ -562,7 +656,7 @@ def answer_support(incident_id: str, request_no: int = typer.Option(..., "--requ
     from workflows.messages import SupportAnswer
 
     do_action(incident_id, "answer_support", SupportAnswer, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, request_no=request_no,
+        by=actor(by, role, "answer_support"), at=parse_time(at), backdate_reason=backdate_reason, request_no=request_no,
         answer="declined" if declined else "accepted", note=note), as_json)
 
 
@@ -575,7 +669,7 @@ def joint_investigation(incident_id: str, member: list[str] = typer.Option(..., 
     from workflows.messages import RecordJointInvestigation
 
     do_action(incident_id, "record_joint_investigation", RecordJointInvestigation, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, members=member, note=note), as_json)
+        by=actor(by, role, "record_joint_investigation"), at=parse_time(at), backdate_reason=backdate_reason, members=member, note=note), as_json)
 
 
 @app.command("record-termination")
@@ -589,7 +683,7 @@ def record_termination(incident_id: str,
     from workflows.messages import RecordOtherTermination
 
     do_action(incident_id, "record_other_termination", RecordOtherTermination, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, body=body, document=document,
+        by=actor(by, role, "record_other_termination"), at=parse_time(at), backdate_reason=backdate_reason, body=body, document=document,
         note=note), as_json)
 
 
@@ -605,7 +699,7 @@ def record_other(incident_id: str,
     from workflows.messages import RecordOtherAct
 
     do_action(incident_id, "record_other_act", RecordOtherAct, dict(
-        by=actor(by, role, OFFICE), at=parse_time(at), backdate_reason=backdate_reason, step=step, body=body,
+        by=actor(by, role, "record_other_act"), at=parse_time(at), backdate_reason=backdate_reason, step=step, body=body,
         document=document, note=note), as_json)
 
 

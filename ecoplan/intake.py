@@ -377,8 +377,17 @@ def progress_report(platform: str, alert: Alert) -> SubmitReport:
         summary=_truncate(summary), time=alert.received_at.isoformat(), place=place, source=alert.cause,
         monitoring_data=alert.monitoring_data, casualties=_casualties_text(alert.casualties),
         trend=alert.trend, actions_taken=alert.actions_taken)
-    return SubmitReport(by=Actor(name=platform, role="platform"), kind="progress", content=content,
+    return SubmitReport(by=platform_actor(platform), kind="progress", content=content,
                         relayed_from=PLATFORMS[platform])
+
+
+def platform_actor(platform: str) -> Actor:
+    """A linkage platform as the workflow records it: the token's platform name, acting as
+    the plan's linkage partner (联动单位) through the intake (authority table: intake_report)."""
+    from plan import authority
+
+    spec = authority.role("partner")
+    return Actor(name=platform, role=spec.name if spec else "联动单位", role_id="partner", via="intake")
 
 
 # ------------------------------------------------------------------ the app
@@ -512,7 +521,8 @@ def create_app(client_factory: ClientFactory, tokens: TokenSpec, task_queue: str
         iid = report.incident_id
         done = dict(incident_id=iid, entry="incident", platform=platform, alert_id=alert.alert_id)
         try:
-            await api.start_incident(client, report, task_queue=task_queue, wait_ready=wait_ready)
+            await api.start_incident(client, report, task_queue=task_queue, wait_ready=wait_ready,
+                                     started_by=platform_actor(platform))
         except api.IncidentExists:
             return AlertAccepted(**done, created=False, message=f"alert already taken: incident {iid}")
         except api.ActionRefused as e:

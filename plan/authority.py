@@ -7,10 +7,15 @@ incident life cycle's answer, not this one: the console and the API ask both.
 
 from __future__ import annotations
 
+from typing import Any
+
 from plan.models import AuthorityRule, Plan, RoleSpec
 
+# `plan` below is a Plan or the snapshot an incident pinned of it (plan/snapshot.py): both
+# carry `roles` and `authority`, so the console, the API and the workflow ask the same table.
 
-def _plan(plan: Plan | None) -> Plan:
+
+def _plan(plan: Any | None) -> Any:
     if plan is not None:
         return plan
     from plan.loader import load_plan
@@ -56,6 +61,27 @@ def may(role_id: str, action: str, *, is_named_lead: bool = False, plan: Plan | 
     if r.named_lead_only and not is_named_lead:
         return f"「{r.name}」只能由派遣时被指定为该组组长的账号为本组办理（{why(r)}）"
     return None
+
+
+def action_of(update: str, via: str | None) -> str:
+    """The authority table's action for an Update sent through `via`: a linkage platform's
+    follow-up alert arrives through the intake as submit_report and is its own act."""
+    return "intake_report" if update == "submit_report" and via == "intake" else update
+
+
+def approver_refusal(action: str, approver_role: str | None, plan: Plan | None = None) -> str | None:
+    """None when an account of `approver_role` may approve `action` (rules with approver
+    roles, e.g. activation 经总指挥批准); else the sentence that says who approves."""
+    p = _plan(plan)
+    r = rule(action, p)
+    if r is None or not r.approver_roles:
+        return None
+    if approver_role in r.approver_roles:
+        return None
+    post = r.approver_post or "、".join(x.name for x in p.roles if x.id in r.approver_roles)
+    spec = role(approver_role, p) if approver_role else None
+    who = f"{spec.name}不能批准" if spec else "须写明批准人，"
+    return f"{who}「{r.name}」须经{post}批准（{why(r)}）"
 
 
 def actions_for(role_id: str, plan: Plan | None = None) -> list[str]:

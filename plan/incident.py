@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from plan.calendar import SHANGHAI
 from plan.grading import Assessment
-from plan.models import Circumstance
+from plan.models import Circumstance, RoleId, Via
 
 MAX_TEXT = 10_000  # characters: a report field longer than this is a paste gone wrong
 
@@ -51,10 +51,26 @@ Source = Literal["hotline_12369", "linkage_119", "inspection", "county_bureau", 
 
 
 class Actor(Model):
-    """Who did something: a person and the role they acted in."""
+    """Who did something. An account's actor (2.x) carries its username (`name`), display
+    name, the plan's role id and name, and how it was authenticated (`via`); the workflow
+    checks the role against the plan's authority table. A 1.x actor is a name and a free
+    role, still accepted by incidents begun before the authority check."""
 
-    name: Name
-    role: Name
+    name: Name  # the account's username (leads are named by it at dispatch); the CLI operator's name
+    role: Name  # the role as the plan names it (值班员, 指挥…); free text in a 1.x actor
+    role_id: RoleId | None = None  # the plan's role id (duty_officer, commander…)
+    display: Name | None = None  # 姓名, when the account has one
+    via: Via | None = None  # web | api | oidc | cli | intake | schedule
+
+    @property
+    def accountable(self) -> bool:
+        """A 2.x actor: says which plan role it acts in and how it was authenticated."""
+        return self.role_id is not None and self.via is not None
+
+    @property
+    def label(self) -> str:
+        """The person as a document prints them: 李强（lq）, or the name alone."""
+        return f"{self.display}（{self.name}）" if self.display and self.display != self.name else self.name
 
     def __str__(self) -> str:
         return f"{self.name} ({self.role})"

@@ -242,6 +242,14 @@ class WarningSpec(Strict):
     actions: list[ChecklistItem]  # 3.2
     lift_by: str  # 3.3: 由市人民政府或授权有关单位发布预警解除
     source: str
+    # Who issues and lifts a warning (the bureau records that act with the issuer's name and
+    # document number, it does not issue): 3.3 市人民政府或授权有关单位.
+    issued_by: str = ""
+    # Who hears from the bureau that a warning was issued or lifted (3.1 通报可能受影响县区
+    # 人民政府及生态环境分局; 3.2(3) 成员单位 act on it), and where a proposal to lift goes (3.3).
+    notify_issued: list[str] = []
+    lift_proposal_to: list[str] = []
+    issuing_source: str = ""
 
 
 # ---------------------------------------------------------------- deadlines
@@ -300,10 +308,18 @@ class DeadlineRule(Strict):
 class TerminationSpec(Strict):
     signatories: list[GroupId]  # 附件2: 应急监测组, 污染处置组, 污染排查组
     approver: str  # 局指挥部指挥批示
-    approver_roles: list[str]  # roles that may approve (指挥, and deputies acting for them)
+    # Role names that may approve, as incidents begun before the authority check compare them;
+    # since that check the authority table (approve_termination) and deputy_may_approve decide.
+    approver_roles: list[str]
     city_decides_when_city_started: bool
     condition: str  # 附件2 终止建议 text
     source: str
+    # 附件2 is approved by the 指挥; a plan that lets a 副指挥 approve says so here, and its
+    # authority table then lists deputy_commander for approve_termination (checked below).
+    deputy_may_approve: bool = False
+    # 4.4: after termination 市应急指挥部会同专家组 decides on follow-up monitoring; recorded at approval.
+    follow_up_decided_by: str = ""
+    follow_up_source: str = ""
 
 
 # ---------------------------------------------------------------- per-level duties (1.5, 4.1, 4.4, 5.x)
@@ -527,8 +543,10 @@ DEFAULT_DAILY_REPORT = DailyReportSpec(
 
 # ---------------------------------------------------------------- who may do what (accounts)
 
-RoleId = Literal["duty_officer", "commander", "lead", "supervisor", "partner", "admin"]
-ROLE_IDS = ("duty_officer", "commander", "lead", "supervisor", "partner", "admin")
+RoleId = Literal["duty_officer", "commander", "deputy_commander", "lead", "supervisor", "partner", "admin"]
+ROLE_IDS = ("duty_officer", "commander", "deputy_commander", "lead", "supervisor", "partner", "admin")
+# How an actor was authenticated (recorded with every action).
+Via = Literal["web", "api", "oidc", "cli", "intake", "schedule"]
 
 
 class Cited(Strict):
@@ -557,6 +575,10 @@ class AuthorityRule(Cited):
     name: str  # the action as a person reads it (zh-CN)
     roles: list[RoleId]
     named_lead_only: bool = False  # only the account named at dispatch to lead the group
+    # The act needs the approval of an account of these roles: the actor, when it holds one,
+    # or the approver it names (附件1: activation 经…总指挥批准).
+    approver_roles: list[RoleId] = []
+    approver_post: str = ""  # the approver as the plan names the post, e.g. 总指挥
 
 
 # ---------------------------------------------------------------- the plan
@@ -631,12 +653,16 @@ class Plan(DeadlineLookup, Strict):
         for a in self.authority:
             if not a.roles:
                 raise ValueError(f"authority {a.action}: no role may take it")
-            missing = [r for r in a.roles if r not in role_ids]
+            missing = [r for r in a.roles + a.approver_roles if r not in role_ids]
             if missing:
                 raise ValueError(f"authority {a.action}: role {missing[0]} is not in the role table")
         levels = [d.level for d in self.duties]
         if len(set(levels)) != len(levels):
             raise ValueError("duties: each level appears once")
+        approve = next((a for a in self.authority if a.action == "approve_termination"), None)
+        if approve is not None and ("deputy_commander" in approve.roles) != self.termination.deputy_may_approve:
+            raise ValueError("termination.deputy_may_approve and the authority table disagree: deputy_commander "
+                             "approves termination exactly when the plan says a 副指挥 may")
         return self
 
     def group(self, gid: str) -> WorkGroup:

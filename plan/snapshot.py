@@ -8,14 +8,29 @@ from pydantic import BaseModel, model_validator
 
 import plan.duties as plan_duties
 from plan.grading import Assessment, Grading
-from plan.models import (plan_ref, ChecklistItem, DeadlineLookup, DeadlineRule, Duration, Duty, InfoReporting, Level,
-                         LinkageSpec, Plan, TerminationSpec)
+from plan.models import (plan_ref, AuthorityRule, ChecklistItem, DeadlineLookup, DeadlineRule, Duration, Duty,
+                         InfoReporting, Level, LinkageSpec, Plan, TerminationSpec)
 
 
 class LevelBrief(BaseModel):
     name: str
     response_name: str
     asks_city_to_start: bool
+
+
+class RoleBrief(BaseModel):
+    id: str
+    name: str  # as the plan names it; recorded as the actor's role
+
+
+class WarningAuthority(BaseModel):
+    """Who issues and lifts a warning, and who hears of a proposal or a warning (3.1–3.3)."""
+
+    issued_by: str
+    recommend_to: list[str]
+    lift_proposal_to: list[str]
+    notify_issued: list[str]
+    source: str
 
 
 class PlanSnapshot(DeadlineLookup, BaseModel):
@@ -51,6 +66,11 @@ class PlanSnapshot(DeadlineLookup, BaseModel):
     # The 17号令 reporting rules (ministry, 第四条 cases, report contents); None in snapshots
     # pinned before they were plan data.
     reporting: InfoReporting | None = None
+    # Who may do what (the plan's role and authority tables): the workflow's validators check
+    # every action against them. Empty in snapshots pinned before the check existed.
+    roles: list[RoleBrief] = []
+    authority: list[AuthorityRule] = []
+    warning: WarningAuthority | None = None  # who issues warnings and who hears of them (3.1–3.3)
 
     @property
     def ref(self) -> dict:
@@ -80,6 +100,13 @@ class PlanSnapshot(DeadlineLookup, BaseModel):
             linkage=plan.linkage,
             duties=plan_duties.table(plan.duties),
             reporting=plan.reporting,
+            roles=[RoleBrief(id=r.id, name=r.name) for r in plan.roles],
+            # The rules without their local-choice notes (the plan file keeps them).
+            authority=[a.model_copy(update={"local_choice": None}) if a.source else a for a in plan.authority],
+            warning=WarningAuthority(issued_by=plan.warning.issued_by, recommend_to=plan.warning.recommend_to,
+                                     lift_proposal_to=plan.warning.lift_proposal_to,
+                                     notify_issued=plan.warning.notify_issued,
+                                     source=plan.warning.issuing_source or plan.warning.source),
         )
 
 

@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
-from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, eventually, lead, with_reason
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, with_reason
 from workflows import messages as m
 
 SIGNATORIES = ("monitoring", "disposal", "investigation")
@@ -56,7 +56,7 @@ async def sign_all(client: Client, iid: str, **over: Any) -> None:
 
 
 async def to_on_site(client: Client, iid: str, *, initial_report: bool = True, **activate: Any) -> None:
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, **activate))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, **activate))
     if initial_report:
         await act(client, iid, "submit_report",
                   m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
@@ -71,7 +71,7 @@ async def to_termination_pending(client: Client, iid: str, **kw: Any) -> None:
 async def to_post_event(client: Client, iid: str, **kw: Any) -> None:
     await to_termination_pending(client, iid, **kw)
     await sign_all(client, iid)
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意终止"))
 
 
 async def describe_status(client: Client, iid: str) -> WorkflowExecutionStatus:

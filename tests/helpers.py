@@ -10,11 +10,17 @@ from typing import Any, Awaitable, Callable
 from plan.calendar import SHANGHAI
 from plan.incident import Actor, IncidentReport
 
-DUTY = Actor(name="王值班", role="值班员")
-COMMANDER = Actor(name="李局长", role="指挥")
+# Actors as the CLI sends them (plan role id and name, via cli): the workflow checks each
+# against the plan's authority table.
+DUTY = Actor(name="王值班", role="值班员", role_id="duty_officer", via="cli")
+COMMANDER = Actor(name="李局长", role="指挥", role_id="commander", via="cli")
 LEADS = {"monitoring": "张监测", "disposal": "赵处置", "investigation": "钱排查"}
 # What every written report names (17号令 第十四条); the unit defaults to the plan's (the bureau).
 SIGNED = {"signed_by": "李局长", "contact_person": "王值班", "contact_phone": "0353-2020000"}
+# A warning is the city government's act: the bureau records its issuer and document (3.3).
+CITY_WARNING = {"issued_by": "阳泉市人民政府", "document_number": "阳政发〔2026〕18号"}
+# 4.4: the follow-up monitoring decision recorded when termination is approved.
+FOLLOW_UP = {"continue_monitoring": False, "decided_by": "市应急指挥部会同专家组"}
 
 
 def now() -> datetime:
@@ -39,7 +45,7 @@ def report(**over: Any) -> IncidentReport:
 
 
 def lead(group: str) -> Actor:
-    return Actor(name=LEADS[group], role=f"{group}组长")
+    return Actor(name=LEADS[group], role="工作组组长", role_id="lead", via="cli")
 
 
 async def eventually(fn: Callable[[], Awaitable[Any]], check: Callable[[Any], bool],

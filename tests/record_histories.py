@@ -37,9 +37,9 @@ from ecoplan import server  # noqa: E402
 from activities.settings import ActivitySettings  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER  # noqa: E402
 from plan.grading import Assessment  # noqa: E402
-from plan.incident import ReportContent  # noqa: E402
+from plan.incident import Actor, ReportContent  # noqa: E402
 from tests.drive import act, final_report, sign_all, to_on_site, to_post_event, to_termination_pending  # noqa: E402
-from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report  # noqa: E402
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, lead, now, report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import messages as m  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
@@ -87,8 +87,8 @@ async def full_life_cycle(client: Client, path: str) -> None:
 
 async def warning_lifted(client: Client, path: str) -> None:
     iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
-    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, recommendation="发布蓝色预警"))
-    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, recommendation="发布蓝色预警"))
+    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
 
 
 async def rejected_round_then_approved(client: Client, path: str) -> None:
@@ -100,22 +100,22 @@ async def rejected_round_then_approved(client: Client, path: str) -> None:
                                                  decision="reject", opinion="下游断面仍超标"))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="复测达标"))
     await sign_all(client, iid)
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意终止"))
     await _finish_post_event(client, iid)
 
 
 async def level_adjusted(client: Client, path: str) -> None:
     """Graded IV, activated at III with a reason, raised to II, lowered to III, city started."""
     iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, level="III", reason="敏感水域"))
-    await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="II", reason="污染扩大"))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III", reason="敏感水域"))
+    await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="II", reason="污染扩大"))
     await act(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY, note="市政府启动应急响应"))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
-    await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="III", reason="污染得到控制"))
+    await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="III", reason="污染得到控制"))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await sign_all(client, iid)
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, city_decision="市指挥部同意终止"))
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, city_decision="市指挥部同意终止"))
     await _finish_post_event(client, iid)
 
 
@@ -131,8 +131,8 @@ async def overdue_deadline(client: Client, path: str) -> None:
         return any(e["action"] == "deadline_overdue" for e in st["timeline"])
     await _until(overdue)
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
-    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
 
 
 async def signoff_by_signal(client: Client, path: str) -> None:
@@ -146,7 +146,7 @@ async def signoff_by_signal(client: Client, path: str) -> None:
     async def signed():
         return not (await api.status(client, iid))["pending_signoffs"]
     await _until(signed)
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
     await _finish_post_event(client, iid)
 
 
@@ -163,7 +163,26 @@ async def continue_as_new(client: Client, path: str) -> None:
                                                                content=ReportContent(summary=f"续报 #{n}")))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await sign_all(client, iid)
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
+    await _finish_post_event(client, iid)
+
+
+async def authority(client: Client, path: str) -> None:
+    """Since `authority-1`: the bureau's warning proposal, the city's warning recorded with its
+    document, activation entered by the duty officer for the approving 指挥, a sign-off signal
+    by someone not named (rejected), termination with the 4.4 follow-up decision, close."""
+    iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE, started_by=DUTY)
+    await act(client, iid, "propose_warning", m.ProposeWarning(by=COMMANDER, proposal="建议发布黄色预警"))
+    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, recommendation="黄色预警"))
+    approver = Actor(name="li", display="李局长", role="指挥", role_id="commander")
+    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, approver=approver))
+    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
+    await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
+    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead("disposal"), group="monitoring",
+                                                     lead=LEADS["monitoring"], decision="approve"))
+    await sign_all(client, iid)
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
     await _finish_post_event(client, iid)
 
 
@@ -203,6 +222,7 @@ async def reporting_rules(client: Client, path: str) -> None:
 
 
 PATHS: dict[str, Path_] = {
+    "authority": authority,
     "full_life_cycle": full_life_cycle,
     "warning_lifted": warning_lifted,
     "rejected_round_then_approved": rejected_round_then_approved,

@@ -199,7 +199,8 @@ def test_users_password_typed_twice_at_a_terminal(tmp_path):
 
 def test_authority_table_covers_every_update_exactly():
     updates = set(workflow._Definition.from_class(__import__("workflows.incident", fromlist=["x"]).IncidentWorkflow).updates)
-    assert set(authority.actions()) == updates | {"start_incident"}
+    # start_incident starts one; intake_report is submit_report sent through the 12369/119 intake
+    assert set(authority.actions()) == updates | {"start_incident", "intake_report"}
 
 
 def test_every_role_and_rule_cites_the_plan_or_says_local_choice():
@@ -214,7 +215,12 @@ def test_every_role_and_rule_cites_the_plan_or_says_local_choice():
     ("duty_officer", "start_incident", False, True),
     ("duty_officer", "submit_report", False, True),
     ("duty_officer", "dispatch", False, True),
-    ("duty_officer", "activate_response", False, False),
+    ("duty_officer", "activate_response", False, True),  # entered for the 总指挥 who approved (named)
+    ("deputy_commander", "approve_termination", False, False),  # Yangquan: 附件2 指挥批示 only
+    ("deputy_commander", "propose_warning", False, True),
+    ("duty_officer", "propose_warning", False, False),
+    ("partner", "intake_report", False, True),
+    ("partner", "submit_report", False, False),
     ("commander", "activate_response", False, True),
     ("commander", "adjust_level", False, True),
     ("commander", "approve_termination", False, True),
@@ -233,10 +239,28 @@ def test_may(role, action, lead, allowed):
 
 
 def test_supervisor_partner_admin_act_on_nothing():
+    """In the console and the API they act on nothing; a partner's platform files follow-up
+    alerts through the intake only (its token; intake_report is no console action)."""
     for role in ("supervisor", "partner", "admin"):
-        assert authority.actions_for(role) == []
+        assert authority.actions_for(role) == ([] if role != "partner" else ["intake_report"])
         for action in authority.actions():
-            assert authority.may(role, action, is_named_lead=True)
+            if (role, action) != ("partner", "intake_report"):
+                assert authority.may(role, action, is_named_lead=True)
+
+
+def test_activation_approver_and_deputy_flag():
+    plan = load_plan().plan
+    assert authority.approver_refusal("activate_response", "commander") is None
+    why = authority.approver_refusal("activate_response", "duty_officer")
+    assert why.startswith("值班员不能批准「启动应急响应」") and "总指挥" in why and "附件1" in why
+    assert plan.termination.deputy_may_approve is False
+    # a plan whose flag says a 副指挥 may approve must list the role in the table, and the reverse
+    data = plan.model_dump(mode="json")
+    data["termination"]["deputy_may_approve"] = True
+    with pytest.raises(ValueError, match="deputy_may_approve"):
+        Plan.model_validate(data)
+    next(a for a in data["authority"] if a["action"] == "approve_termination")["roles"].append("deputy_commander")
+    assert authority.may("deputy_commander", "approve_termination", plan=Plan.model_validate(data)) is None
 
 
 def test_refusal_sentence_names_who_and_cites():

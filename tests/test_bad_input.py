@@ -25,7 +25,7 @@ from ecoplan import cli
 from plan.grading import Assessment, validation_message
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending
-from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, lead, now, report
 from tests.procs import ecoplan, ecoplan_in_process
 from workflows import messages as m
 from workflows.checks import ACTION_NAMES
@@ -46,9 +46,9 @@ async def stages(client, worker) -> dict[str, str]:
         return ids[key]
 
     await new("reported")
-    await act(client, await new("warning"), "issue_warning", m.IssueWarning(by=DUTY))
+    await act(client, await new("warning"), "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
     iid = await new("responding")
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
     await to_on_site(client, await new("on_site"))
     iid = await new("termination_pending")
@@ -63,8 +63,8 @@ async def stages(client, worker) -> dict[str, str]:
     await to_post_event(client, iid)
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="省厅调查报告"))
     iid = await new("closed")
-    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
     return ids
 
 
@@ -177,11 +177,25 @@ CASES = [
     ("sign-off/unknown-group", TP, ("sign-off", "--group", "nosuch", "--lead", "某人"), 1, "unknown group 'nosuch'"),
     ("sign-off/duplicate", TP, ("sign-off", "--group", "monitoring", "--lead", "张监测", "--round", "1"), 1, "already signed"),
     ("sign-off/impostor", TP, ("sign-off", "--group", "disposal", "--lead", "赵处置", "--round", "1", "--by", "冒名者"), 1,
-     "by is 冒名者"),
+     "冒名者不是污染处置组组长"),
     ("sign-off/not-the-lead", TP, ("sign-off", "--group", "disposal", "--lead", "别人", "--round", "1"), 1,
-     "named at dispatch is 赵处置"),
+     "派遣时指定的污染处置组组长是赵处置"),
     ("approve/before-all-three", TP, ("approve-termination", "--by", "李局长"), 1, "waiting for sign-off"),
-    ("approve/wrong-role", TA, ("approve-termination", "--by", "王值班", "--role", "值班员"), 1, "role must be one of"),
+    ("approve/wrong-role", TA, ("approve-termination", "--by", "王值班", "--role", "值班员"), 1,
+     "值班员不能办理「指挥批示终止」"),
+    ("approve/deputy", TA, ("approve-termination", "--by", "周副局长", "--as", "deputy_commander",
+                            "--follow-up", "stop", "--follow-up-by", "市应急指挥部"), 1, "副指挥不能办理「指挥批示终止」"),
+    ("approve/no-follow-up", TA, ("approve-termination", "--by", "李局长"), 1, "继续跟踪监测"),
+    ("approve/follow-up-no-until", TA, ("approve-termination", "--by", "李局长", "--follow-up", "continue",
+                                        "--follow-up-by", "市应急指挥部会同专家组"), 1, "至何时"),
+    ("approve/follow-up-word", TA, ("approve-termination", "--by", "李局长", "--follow-up", "maybe"), 2, "--follow-up"),
+    # who acts: a role the plan does not have; the duty officer without the 总指挥's approval (附件1)
+    ("as/unknown-role", R, ("activate", "--as", "局长"), 2, "--as"),
+    ("activate/no-approver", R, ("activate", "--as", "duty_officer"), 1, "须经总指挥批准"),
+    ("activate/approver-not-commander", R, ("activate", "--as", "supervisor"), 1, "督查不能办理「启动应急响应」"),
+    # a warning is the city government's act: recorded with its issuer and document (3.3)
+    ("warn/no-issuer", R, ("warn",), 1, "请写明发布机关"),
+    ("warn/no-document", R, ("warn", "--issued-by", "阳泉市人民政府"), 1, "文号"),
     # empty or whitespace names and texts (bad input: 2)
     ("by/blank", R, ("activate", "--by", "   "), 2, "--by"),
     ("reason/blank", OS, ("propose-termination", "--reason", "  \t "), 2, "reason"),
@@ -397,16 +411,17 @@ def _allowed(stage: str) -> set[str]:
 
 
 INPUTS = {
-    "issue_warning": lambda: m.IssueWarning(by=DUTY),
-    "lift_warning": lambda: m.LiftWarning(by=DUTY, reason="险情消除"),
-    "activate_response": lambda: m.ActivateResponse(by=DUTY),
-    "adjust_level": lambda: m.AdjustLevel(by=DUTY, level="II", reason="升级"),
+    "propose_warning": lambda: m.ProposeWarning(by=COMMANDER, proposal="建议发布预警"),
+    "issue_warning": lambda: m.IssueWarning(by=DUTY, **CITY_WARNING),
+    "lift_warning": lambda: m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"),
+    "activate_response": lambda: m.ActivateResponse(by=COMMANDER),
+    "adjust_level": lambda: m.AdjustLevel(by=COMMANDER, level="II", reason="升级"),
     "record_city_started": lambda: m.RecordCityStarted(by=DUTY),
     "dispatch": lambda: m.Dispatch(by=DUTY, leads=LEADS),
     "submit_report": lambda: m.SubmitReport(**SIGNED, by=DUTY, kind="progress", content=ReportContent(summary="续报")),
     "propose_termination": lambda: m.ProposeTermination(by=DUTY, reason="达标"),
     "sign_off": lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"], decision="approve"),
-    "approve_termination": lambda: m.ApproveTermination(by=COMMANDER),
+    "approve_termination": lambda: m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
     "record_aftercare": lambda: m.RecordAftercare(by=DUTY, note="善后"),
     "complete_investigation": lambda: m.CompleteInvestigation(by=DUTY),
     "assessment_review_passed": lambda: m.AssessmentReviewPassed(by=DUTY),
@@ -468,21 +483,21 @@ API_CASES = [
      ["already signed"]),
     ("sign-off-by-impostor", TP, "sign_off",
      lambda: m.SignOff(round=1, by=DUTY, group="disposal", lead=LEADS["disposal"], decision="approve"),
-     ["by is 王值班", "赵处置"]),
+     ["王值班不是污染处置组组长", "赵处置"]),
     ("sign-off-wrong-lead-name", TP, "sign_off",
      lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead="李四", decision="approve"),
      ["named at dispatch is 赵处置", "not 李四"]),
-    ("approve-before-all-three", TP, "approve_termination", lambda: m.ApproveTermination(by=COMMANDER),
+    ("approve-before-all-three", TP, "approve_termination", lambda: m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
      ["waiting for sign-off", "disposal", "investigation"]),
-    ("approve-by-duty-officer", TA, "approve_termination", lambda: m.ApproveTermination(by=DUTY),
-     ["role must be one of 指挥, 副指挥", "not 值班员"]),
-    ("at-in-the-future", R, "activate_response", lambda: m.ActivateResponse(by=DUTY, at=now() + timedelta(hours=1)),
+    ("approve-by-duty-officer", TA, "approve_termination", lambda: m.ApproveTermination(by=DUTY, follow_up=FOLLOW_UP),
+     ["值班员不能办理「指挥批示终止」", "此操作由指挥办理"]),
+    ("at-in-the-future", R, "activate_response", lambda: m.ActivateResponse(by=COMMANDER, at=now() + timedelta(hours=1)),
      ["in the future"]),
     ("at-before-discovery", R, "activate_response",
-     lambda: m.ActivateResponse(by=DUTY, at=now() - timedelta(days=3)), ["before the incident was discovered"]),
-    ("other-level-without-reason", R, "activate_response", lambda: m.ActivateResponse(by=DUTY, level="I"),
+     lambda: m.ActivateResponse(by=COMMANDER, at=now() - timedelta(days=3)), ["before the incident was discovered"]),
+    ("other-level-without-reason", R, "activate_response", lambda: m.ActivateResponse(by=COMMANDER, level="I"),
      ["give a reason"]),
-    ("same-level", RS, "adjust_level", lambda: m.AdjustLevel(by=DUTY, level="IV", reason="x"), ["already at level IV"]),
+    ("same-level", RS, "adjust_level", lambda: m.AdjustLevel(by=COMMANDER, level="IV", reason="x"), ["already at level IV"]),
     ("initial-report-twice", RS, "submit_report",
      lambda: m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="x")), ["初报"]),
     ("review-in-the-future", PE, "assessment_review_passed",

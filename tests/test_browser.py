@@ -66,6 +66,10 @@ async def start(client, **over) -> str:
     return await api.start_incident(client, IncidentReport(**incident_body(**over)))
 
 
+# 4.4: the follow-up monitoring decision, entered with the approval (a select and a text).
+FOLLOW_UP_FORM = {"follow_up.continue_monitoring": "false", "follow_up.decided_by": "市应急指挥部会同专家组"}
+
+
 async def take(page, action: str, **fields: str) -> None:
     """Open an action's form on the incident page, fill it and submit it."""
     form = page.locator(f"form[data-action={action}]")
@@ -225,14 +229,19 @@ async def test_whole_termination_in_the_console(browser, web, client):
     await shot(leads["monitoring"][1], "lead-signs-phone")
 
     await boss.reload()
-    await take(boss, "approve_termination", instruction="同意终止应急响应")
+    await take(boss, "approve_termination", instruction="同意终止应急响应", **FOLLOW_UP_FORM)
     assert await boss.locator("#stage").inner_text() == "后期处置"
     await shot(boss, "commander-approved")
+    # the timeline says who acted, in which role, through which path
+    assert "（指挥 · 网页）" in await boss.content() and "（工作组组长 · 网页）" in await boss.content()
     st = await api.status(client, iid)
     assert st["stage"] == "post_event" and st["level"] == "III"
     assert [(s["round"], s["group"], s["decision"]) for s in st["signoff_history"]] == \
         [(1, "investigation", "reject"), *((2, g, "approve") for g in LEADS)]
-    assert st["termination"]["approved_by"] == {"name": "li", "role": "指挥"}
+    assert st["termination"]["approved_by"] == {"name": "li", "display": "李局长", "role": "指挥",
+                                                "role_id": "commander", "via": "web"}
+    assert st["termination"]["follow_up"] == {"continue_monitoring": False, "decided_by": "市应急指挥部会同专家组",
+                                              "until": None, "note": ""}
     for ctx in (duty_ctx, boss_ctx, *(c for c, _ in leads.values())):
         await ctx.close()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import now
+from tests.helpers import CITY_WARNING, now
 from tests.procs import ecoplan_in_process, ecoplan_in_process_sync
 
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
@@ -176,7 +176,8 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
         ("sign-off", iid, "--group", "monitoring", "--lead", "张监测", "--round", "2"),
         ("sign-off", iid, "--group", "disposal", "--lead", "赵处置", "--round", "2"),
         ("sign-off", iid, "--group", "investigation", "--lead", "钱排查", "--round", "2", "--opinion", "同意"),
-        ("approve-termination", iid, "--by", "李局长", "--instruction", "同意终止"),
+        ("approve-termination", iid, "--by", "李局长", "--instruction", "同意终止",
+         "--follow-up", "continue", "--follow-up-by", "市应急指挥部会同专家组", "--follow-up-until", "2026-12-31"),
         ("aftercare", iid, "--note", "督促企业清运废物"),
         # III: the province investigates (32号令 第四条); the bureau records its act (plan duties)
         ("record-other", iid, "--step", "investigation", "--document", "晋环调查〔2026〕5号"),
@@ -196,6 +197,18 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     assert {d["name"] for d in st["deadlines"]} == {
         "initial_report", "readiness", "assessment_completion", "investigation", "assessment_report"}
     assert [s["decision"] for s in st["signoff_history"]] == ["approve", "reject", "approve", "approve", "approve"]
+    # Recorded as CLI actions: the operator's name, the role the action needs (no --as given), via cli
+    by = {e["action"]: e["by"] for e in st["timeline"] if e["by"] and e["action"] != "reported"}
+    reported = next(e for e in st["timeline"] if e["action"] == "reported")
+    assert reported["by"]["name"] == "119指挥中心"  # the reporter; who entered it, beside
+    assert reported["detail"]["entered_by"] == {"name": "王值班", "role": "值班员", "role_id": "duty_officer",
+                                                "display": None, "via": "cli"}
+    assert {b["via"] for b in by.values()} == {"cli"}
+    assert (by["activate_response"]["role_id"], by["activate_response"]["role"]) == ("commander", "指挥")
+    assert (by["dispatch"]["role_id"], by["sign_off"]["role_id"]) == ("duty_officer", "lead")
+    assert by["approve_termination"]["name"] == "李局长"
+    assert st["termination"]["follow_up"] == {"continue_monitoring": True, "decided_by": "市应急指挥部会同专家组",
+                                              "until": "2026-12-31", "note": ""}
     for key in ("incident_id", "title", "stage", "level", "graded_level", "plan", "leads", "signoffs",
                 "pending_signoffs", "deadlines", "timeline", "outcome"):
         assert key in st
@@ -258,8 +271,8 @@ async def test_timeline_follow_until_closed(temporal_address, worker, client):
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
     assert first["action"] == "reported"
-    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-    await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+    await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err
     actions = [json.loads(l)["action"] for l in out.decode().splitlines()]

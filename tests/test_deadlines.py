@@ -13,7 +13,7 @@ from plan.calendar import DEFAULT_DIR, SHANGHAI, load_calendar
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import (act, deadline, outbox, outbox_events, overdue_listed, parse, timeline, to_post_event)
-from tests.helpers import SIGNED, DUTY, eventually, now, report
+from tests.helpers import COMMANDER, DUTY, SIGNED, eventually, now, report
 from workflows import messages as m
 
 
@@ -93,7 +93,7 @@ async def test_initial_report_in_time_is_met_not_late(client, worker):
     # let the due time pass (bounded), then wake the workflow: nothing fires for a met deadline
     due = parse(d["due_at"])
     await eventually(lambda: api.status(client, iid), lambda _: now() > due + timedelta(seconds=0.5), timeout=10)
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     st = await api.status(client, iid)
     assert deadline(st, "initial_report")["status"] == "met"
     assert timeline(st, "deadline_overdue") == []
@@ -122,7 +122,7 @@ async def test_readiness_overdue_then_met_late_by_dispatch(client, worker):
                discovered_at=t0 - timedelta(hours=2), reported_at=t0 - timedelta(hours=2))
     iid = await api.start_incident(client, r)
     activated = t0 - timedelta(hours=1) + timedelta(seconds=3)
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=activated))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=activated))
     d = deadline(await api.status(client, iid), "readiness")
     assert d["status"] == "pending" and parse(d["due_at"]) == activated + timedelta(hours=1)
     await _status_until(client, iid, "readiness", "overdue")

@@ -28,7 +28,7 @@ from activities.documents.models import ChartDeadline, ChartMark, DeadlineChart
 from ecoplan import api
 from plan.calendar import SHANGHAI
 from plan.grading import Assessment
-from plan.incident import ReportContent
+from plan.incident import Actor, ReportContent
 from tests.drive import SIGNATORIES, act
 from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report
 from workflows import messages as m
@@ -93,11 +93,14 @@ async def lived(client, worker):
                reported_at=t0 + timedelta(minutes=20))
     iid = await api.start_incident(client, r)
     h = lambda hours: t0 + timedelta(hours=hours)  # noqa: E731
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=h(0.5), approved_by="李局长"))
+    # The duty officer enters the activation the 总指挥 approved by phone (附件1): the notice
+    # prints the approver, not the one who typed it.
+    await act(client, iid, "activate_response", m.ActivateResponse(
+        by=DUTY, at=h(0.5), approver=Actor(name="李局长", role="指挥", role_id="commander")))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(5), kind="initial", content=ReportContent(
         summary="储罐泄漏约2吨苯乙烯，部分进入桃河")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=h(1.25), leads=LEADS))
-    await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, at=h(6), level="II", reason="下游水源地受威胁"))
+    await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, at=h(6), level="II", reason="下游水源地受威胁"))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(12), kind="progress", content=ReportContent(
         summary="下游断面超标，已筑坝拦截")))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, at=h(48), reason="特征污染物已降至本底水平"))
@@ -110,7 +113,8 @@ async def lived(client, worker):
     for i, g in enumerate(SIGNATORIES[1:]):
         await act(client, iid, "sign_off", m.SignOff(round=2, by=lead(g), at=h(74 + i), group=g, lead=LEADS[g],
                                                      decision="approve", opinion=OPINIONS[g]))
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, at=h(77),
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, at=h(77), follow_up=m.FollowUp(
+        continue_monitoring=True, decided_by="市应急指挥部会同专家组", until=(t0 + timedelta(days=30)).date()),
                                                                         instruction="同意终止，做好跟踪监测"))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(96), kind="final", content=ReportContent(
         summary="事件处置完毕")))
@@ -144,7 +148,8 @@ async def test_whole_life_documents(lived, tmp_path):
 
     # 附件1: approver, time and place of the event, level, the plan's document number
     text = pdf_text(pdfs["activation-notice.pdf"])
-    has(text, "附件1", "阳泉市生态环境局突发环境事件应急响应启动通知", "签发：李局长",
+    assert DUTY.name not in text  # the typist is not the approver
+    has(text, "附件1", "阳泉市生态环境局突发环境事件应急响应启动通知", "签发：李局长（指挥）",
         f"{cn(t0)}，在我市平定县境内，冶西镇桃河段位置，发生一起桃河化工厂储罐泄漏事件",
         "启动局应急预案III级响应（较大）", f"时间：{cn(t0 + timedelta(minutes=30))}", "阳环发〔2022〕24号")
 
@@ -155,9 +160,11 @@ async def test_whole_life_documents(lived, tmp_path):
         "应急监测组意见：监测数据达标", "组长签字：张监测", cn(t0 + timedelta(hours=73)),
         f"污染处置组意见：{OPINIONS['disposal']}", "组长签字：赵处置", cn(t0 + timedelta(hours=74)),
         f"污染排查组意见：{OPINIONS['investigation']}", "组长签字：钱排查", cn(t0 + timedelta(hours=75)),
-        "签报轮次：第2轮", f"身份认证方式：{NOT_FILLED}",
+        "签报轮次：第2轮", "身份认证方式：命令行（运维人员）",
         "特征污染物质已经降至事件前环境本底水平", "提议理由：复测三次达标",
         "指挥批示", "同意终止，做好跟踪监测", "签字：李局长（指挥）", cn(t0 + timedelta(hours=77)),
+        # 4.4: the follow-up monitoring decision, until t0 + 30 days (a date written by hand below)
+        "后续跟踪监测", f"继续跟踪监测至{(t0 + timedelta(days=30)).date().isoformat()}（市应急指挥部会同专家组决定）",
         # the rejected first round stays on record
         "此前各轮签报记录", "不同意终止", "下游断面仍超标")
     assert text.count("同意终止") >= 3

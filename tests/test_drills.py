@@ -27,7 +27,7 @@ from plan.grading import classify
 from plan.incident import Actor, IncidentReport, ReportContent
 from plan.scenarios import SCENARIOS_DIR, ScenarioError, list_scenarios, load_scenario
 from tests.drive import archived
-from tests.helpers import SIGNED, COMMANDER, DUTY, eventually, report, with_reason
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, SIGNED, eventually, report, with_reason
 from workflows import messages as m
 
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
@@ -299,7 +299,7 @@ def _report(kind: str, summary: str) -> dict:
 
 
 def _sign(group: str, leads: dict, decision: str = "approve", opinion: str = "") -> dict:
-    return {"by": Actor(name=leads[group], role=f"{group}组长"), "group": group, "lead": leads[group],
+    return {"by": Actor(name=leads[group], role="工作组组长", role_id="lead", via="web"), "group": group, "lead": leads[group],
             "decision": decision, "opinion": opinion or "同意终止"}
 
 
@@ -362,8 +362,7 @@ PLAYBOOKS = {
         (4, "submit_report", _report("initial", "危化品仓库火灾，消防废水外溢")),
         (6, "dispatch", {"leads": FIRE_LEADS}),
         (7, "request_support", {"partner": "fire_brigade", "request": SUPPORT_REQUEST}),
-        (8.5, "answer_support", {"request_no": 1, "answer": "accepted", "note": "已调派泡沫消防车2辆",
-                                 "by": Actor(name="119指挥中心值班长", role="市消防救援支队")}),
+        (8.5, "answer_support", {"request_no": 1, "answer": "accepted", "note": "119指挥中心值班长：已调派泡沫消防车2辆"}),
         (10, "adjust_level", {"level": "III", "reason": RAISE_REASON}),
         (12, "submit_report", _report("progress", "响应级别提高到III级，消防废水已截流")),
         (15, "propose_termination", {"reason": "明火扑灭，消防废水全部收集，温河断面达标"}),
@@ -422,7 +421,11 @@ async def test_drill_end_to_end(sid, client, worker, temporal_address):
     done: list[tuple[datetime, str, dict]] = []
     for minutes, action, kw in book.steps:
         at = reported + timedelta(minutes=minutes)
-        by = kw.get("by") or (COMMANDER if action == "approve_termination" else DUTY)
+        # the 指挥's acts (authority table); the duty officer's the rest
+        by = kw.get("by") or (COMMANDER if action in ("approve_termination", "activate_response", "adjust_level")
+                              else DUTY)
+        if action == "approve_termination":
+            kw = {**kw, "follow_up": FOLLOW_UP}
         if action == "sign_off":  # the lead signs the round that is open, as the console shows it
             kw = {**kw, "round": (await api.status(client, iid))["round"]}
         await api.act(client, iid, action, with_reason(MESSAGES[action](**{"by": by, **kw, "at": at})))
@@ -527,7 +530,7 @@ async def test_drill_end_to_end(sid, client, worker, temporal_address):
             current = kw["level"]
     assert r["level_changes"]["final_level"] == current
     assert [(c["from_level"], c["to_level"], datetime.fromisoformat(c["at"]), c["by"])
-            for c in r["level_changes"]["changes"]] == [(f, t, at, DUTY.name) for f, t, at in changes]
+            for c in r["level_changes"]["changes"]] == [(f, t, at, COMMANDER.name) for f, t, at in changes]
 
     # Findings: plain sentences, exactly the expected ones.
     assert len(r["findings"]) == len(book.expect_findings), r["findings"]

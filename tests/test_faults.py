@@ -30,7 +30,7 @@ from activities.settings import ActivitySettings
 from plan.grading import Assessment
 from plan.incident import Actor, IncidentReport, ReportContent
 from tests.drive import deadline, final_report
-from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, now, report
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, lead, now, report
 from tests.procs import DevServer, Webhook, WorkerProcess, jsonl, poll, refused_port
 from worker import build_worker
 from workflows import messages as m
@@ -96,7 +96,7 @@ class Script:
         return res
 
     async def activate(self):
-        return await self.act("activate_response", m.ActivateResponse(by=DUTY, at=self.at()), "responding")
+        return await self.act("activate_response", m.ActivateResponse(by=COMMANDER, at=self.at()), "responding")
 
     async def to_termination_pending(self, activate: bool = True):
         if activate:
@@ -122,7 +122,7 @@ class Script:
 
     async def finish(self):
         """From termination_pending with all signatures in: approve, post-event, close."""
-        await self.act("approve_termination", m.ApproveTermination(by=COMMANDER, at=self.at(), instruction="同意"),
+        await self.act("approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, at=self.at(), instruction="同意"),
                        "post_event")
         if (await api.status(self.client, self.iid))["level"] == "III":  # the province's (32号令 第四条)
             await self.act("record_other_act", m.RecordOtherAct(by=DUTY, at=self.at(), step="investigation",
@@ -197,7 +197,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         # C's activation is accepted; its notification is held at the webhook: kill then.
         hook.hold = threading.Event()
         c_at = c.at()
-        c_inp = m.ActivateResponse(by=DUTY, at=c_at)
+        c_inp = m.ActivateResponse(by=COMMANDER, at=c_at)
         c_update = await fclient.get_workflow_handle(api.workflow_id(c.iid)).start_update(
             "activate_response", c_inp, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=m.ActionResult)
         await poll(lambda: asyncio.to_thread(hook.held.wait, 0.2), 30, 0, "webhook call in flight")
@@ -205,7 +205,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         assert now() < d_due, "setup too slow: D's deadline fell due before the worker was killed"
         hook.hold.set()
         hook.hold = None
-        c.expect("activate_response", DUTY, c_at, "responding")
+        c.expect("activate_response", COMMANDER, c_at, "responding")
 
         # A lead signs while no worker runs: the sign-off waits, it is not lost.
         a_first = a.sign_input("monitoring")
@@ -244,8 +244,8 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         await d.act("submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=d_report_at, kind="initial",
                                                     content=ReportContent(summary="初报（逾期）")))
         d.t = d_report_at
-        await d.act("issue_warning", m.IssueWarning(by=DUTY, at=d.at()), "warning")
-        await d.act("lift_warning", m.LiftWarning(by=DUTY, at=d.at(), reason="险情消除"), "closed")
+        await d.act("issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, at=d.at()), "warning")
+        await d.act("lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, at=d.at(), reason="险情消除"), "closed")
 
         results = [await s.result() for s in (a, b, c, d)]
         assert [r["outcome"] for r in results] == ["completed", "completed", "completed", "warning_lifted"]
@@ -352,8 +352,8 @@ async def test_server_restart_on_the_same_db(tmp_path):
         await b.act("submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=report_at, kind="initial",
                                                     content=ReportContent(summary="初报")))
         b.t = report_at
-        await b.act("issue_warning", m.IssueWarning(by=DUTY, at=b.at()), "warning")
-        await b.act("lift_warning", m.LiftWarning(by=DUTY, at=b.at(), reason="险情消除"), "closed")
+        await b.act("issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, at=b.at()), "warning")
+        await b.act("lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, at=b.at(), reason="险情消除"), "closed")
         assert (await a.result())["outcome"] == "completed"
         assert (await b.result())["outcome"] == "warning_lifted"
         await a.check_record()
@@ -373,7 +373,7 @@ async def _webhook_incident(client: Client, task_queue: str) -> tuple[str, list[
     iid = await api.start_incident(client, report(), task_queue=task_queue)
     took = []
     for action, inp in [
-        ("activate_response", m.ActivateResponse(by=DUTY)),
+        ("activate_response", m.ActivateResponse(by=COMMANDER)),
         ("submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报"))),
         ("dispatch", m.Dispatch(by=DUTY, leads=LEADS)),
         ("submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress", content=ReportContent(summary="续报"))),
@@ -388,7 +388,7 @@ async def _close_out(client: Client, iid: str) -> None:
     await api.act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     for g in SIGNATORIES:
         await api.act(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
-    await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+    await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
     for action, inp in [("complete_investigation", m.CompleteInvestigation(by=DUTY)),
                         ("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY)),
                         ("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY)),
@@ -482,7 +482,7 @@ async def test_outbox_holds_each_notification_once_when_the_webhook_retries(clie
     try:
         async with build_worker(client, settings, task_queue=tq):
             iid = await api.start_incident(client, report(), task_queue=tq)
-            await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+            await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
 
             async def delivered():
                 return any(b["event"] == "response_activated" for b in hook.snapshot()[1].values())

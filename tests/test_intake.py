@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ecoplan import api
 from ecoplan import intake
 from plan.incident import IncidentReport
-from tests.helpers import DUTY, eventually, now, report
+from tests.helpers import CITY_WARNING, DUTY, eventually, now, report
 from workflows import messages as m
 
 TOKENS = {"hotline_12369": "hotline-token-" + "a" * 24, "linkage_119": "linkage-token-" + "b" * 24}
@@ -308,7 +308,8 @@ async def test_progress_alert_on_existing_incident(url, client):
     assert body == {**body, "incident_id": iid, "created": True, "entry": "progress"}
     st = await api.status(client, iid)
     [r] = marked(st, "linkage_119", p["alert_id"])
-    assert r["kind"] == "progress" and r["by"] == {"name": "linkage_119", "role": "platform"}
+    assert r["kind"] == "progress" and r["by"] == {"name": "linkage_119", "role": "联动单位", "role_id": "partner",
+                                                  "display": None, "via": "intake"}
     assert "消防废水已围堵" in r["summary"] and "消防水使用量：120 m³" in r["summary"]
     submitted = [e for e in st["timeline"] if e["action"] == "submit_report"]
     assert [e["by"]["name"] for e in submitted] == ["linkage_119"] and st["stage"] == before["stage"]
@@ -331,8 +332,8 @@ async def test_progress_alert_on_unknown_incident_is_404(url, client):
 
 async def test_progress_alert_on_closed_incident_is_409(url, client):
     iid = await api.start_incident(client, report())
-    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-    await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+    await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
     status, _, body = await post(url, alert(incident_id=iid), "hotline_12369")
     assert status == 409, body
     assert "closed" in body["detail"]

@@ -15,7 +15,7 @@ from plan.grading import Assessment
 from plan.incident import Actor, ReportContent
 from tests.drive import (SIGNATORIES, act, archive, final_report, archived, describe_status, deadline, outbox, outbox_events,
                          parse, sign_all, timeline, to_on_site, to_post_event, to_termination_pending)
-from tests.helpers import SIGNED, settled, COMMANDER, DUTY, LEADS, eventually, lead, now, report
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report, settled
 from workflows import messages as m
 
 CITY_HQ = "市突发环境事件应急指挥部"
@@ -72,7 +72,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
 
     # activate: the level defaults to the graded one
     activated_at = t0 - timedelta(minutes=40)
-    res = await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=activated_at))
+    res = await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=activated_at))
     assert res.stage == "responding"
     st = await api.status(client, iid)
     assert st["level"] == level and st["level_name"] == level_name
@@ -113,7 +113,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     assert {g: s["decision"] for g, s in st["signoffs"].items()} == dict.fromkeys(SIGNATORIES, "approve")
     assert "局指挥部指挥" in st["waiting_on"]
     res = await act(client, iid, "approve_termination",
-                    m.ApproveTermination(by=COMMANDER, instruction="同意终止应急响应，做好后期处置"))
+                    m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意终止应急响应，做好后期处置"))
     assert res.stage == "post_event"
     st = await api.status(client, iid)
     for name in ("assessment_completion", "investigation"):
@@ -197,19 +197,19 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
 
 async def test_warning_lifted(client, worker):
     iid = await api.start_incident(client, report())
-    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, actions_done=["nosuch"]),
+    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, actions_done=["nosuch"]),
                   "unknown warning action 'nosuch'", "public_opinion")
     res = await act(client, iid, "issue_warning",
-                    m.IssueWarning(by=DUTY, recommendation="发布黄色预警", actions_done=["public_opinion"]))
+                    m.IssueWarning(by=DUTY, **CITY_WARNING, recommendation="发布黄色预警", actions_done=["public_opinion"]))
     assert res.stage == "warning"
     st = await api.status(client, iid)
     assert st["warning"]["recommendation"] == "发布黄色预警"
     assert [a["id"] for a in st["warning"]["actions"] if a["done"]] == ["public_opinion"]
     assert "lift_warning" in st["allowed_actions"] and "activate_response" in st["allowed_actions"]
-    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY), "cannot issue a warning", "stage warning")
-    await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="x", at=now() + timedelta(hours=1)),
+    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING), "cannot issue a warning", "stage warning")
+    await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="x", at=now() + timedelta(hours=1)),
                   "in the future")
-    res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="危险已经消除"))
+    res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="危险已经消除"))
     assert res.stage == "closed"
     handle = client.get_workflow_handle(api.workflow_id(iid))
     assert await handle.result() == {"incident_id": iid, "outcome": "warning_lifted"}
@@ -222,15 +222,15 @@ async def test_warning_lifted(client, worker):
     await outbox_events(worker, iid, "warning_issued", "warning_lifted")
     # a closed incident takes no more actions
     with pytest.raises(api.IncidentClosed):
-        await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+        await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
 
 
 async def test_warning_then_response(client, worker):
     iid = await api.start_incident(client, report())
-    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-    res = await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+    res = await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     assert res.stage == "responding"
-    await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="x"),
+    await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="x"),
                   "cannot lift the warning in stage responding", "only in warning")
 
 
@@ -263,7 +263,7 @@ async def test_rejected_round_then_approved_round(client, worker):
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("investigation"), group="investigation",
                                                      lead=LEADS["investigation"], decision="approve"),
                   "cannot sign off termination in stage on_site")
-    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER),
+    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
                   "cannot approve termination in stage on_site")
 
     # round 2
@@ -283,7 +283,7 @@ async def test_rejected_round_then_approved_round(client, worker):
     assert {g: (s["round"], s["decision"]) for g, s in st["signoffs"].items()} == dict.fromkeys(
         SIGNATORIES, (2, "approve"))
     assert len(st["signoff_history"]) == 5
-    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意"))
+    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意"))
     assert res.stage == "post_event"
     files = await archived(worker, iid, "termination_form.md")
     form = next(t for n, t in files.items() if n.endswith("termination_form.md"))
@@ -297,13 +297,13 @@ async def test_rejected_round_then_approved_round(client, worker):
 
 async def test_level_adjustment(client, worker):
     iid = await api.start_incident(client, report())  # graded IV
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     st = await api.status(client, iid)
     assert st["level"] == "IV" and deadline(st, "readiness") is None
-    await refused(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="IV", reason="同级"),
+    await refused(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="IV", reason="同级"),
                   "already at level IV")
     raised_at = now().replace(microsecond=0) - timedelta(minutes=2)
-    res = await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, at=raised_at, level="III",
+    res = await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, at=raised_at, level="III",
                                                                reason="影响扩大至饮用水源"))
     assert "IV → III" in res.message
     st = await api.status(client, iid)
@@ -312,8 +312,8 @@ async def test_level_adjustment(client, worker):
     assert ready["status"] == "pending" and parse(ready["due_at"]) == raised_at + timedelta(hours=1)
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
     assert deadline(await api.status(client, iid), "readiness")["status"] == "met"
-    await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="II", reason="疏散人数超过1万"))
-    await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="III", reason="疏散人员已返回"))
+    await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="II", reason="疏散人数超过1万"))
+    await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="III", reason="疏散人员已返回"))
     st = await api.status(client, iid)
     assert [(c["from_level"], c["to_level"], c["reason"]) for c in st["level_changes"]] == [
         (None, "IV", None), ("IV", "III", "影响扩大至饮用水源"), ("III", "II", "疏散人数超过1万"),
@@ -323,14 +323,14 @@ async def test_level_adjustment(client, worker):
     await outbox_events(worker, iid, "level_adjusted", "level_adjusted", "level_adjusted")
     assert len([row for row in outbox(worker, iid) if row["event"] == "level_adjusted"]) == 3
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
-    await refused(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="IV", reason="x"),
+    await refused(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="IV", reason="x"),
                   "cannot adjust the level in stage termination_pending", "responding, on_site")
 
 
 async def test_level_raised_after_dispatch_meets_readiness_at_once(client, worker):
     iid = await api.start_incident(client, report())
     await to_on_site(client, iid)
-    await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, level="III", reason="扩大"))
+    await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="III", reason="扩大"))
     st = await api.status(client, iid)
     ready = deadline(st, "readiness")
     assert ready["status"] == "met" and parse(ready["met_at"]) == parse(timeline(st, "dispatch")[0]["at"])
@@ -338,11 +338,11 @@ async def test_level_raised_after_dispatch_meets_readiness_at_once(client, worke
 
 async def test_activate_other_level_needs_reason(client, worker):
     iid = await api.start_incident(client, report())  # graded IV
-    await refused(client, iid, "activate_response", m.ActivateResponse(by=DUTY, level="III"),
+    await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III"),
                   "differs from the graded level IV", "reason", "4.1.5")
-    await refused(client, iid, "activate_response", m.ActivateResponse(by=DUTY, level="III", reason="   "),
+    await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III", reason="   "),
                   "reason")
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, level="III", reason="涉及饮用水源地，提级响应"))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III", reason="涉及饮用水源地，提级响应"))
     st = await api.status(client, iid)
     assert (st["graded_level"], st["level"]) == ("IV", "III")
     assert st["level_changes"][0]["reason"] == "涉及饮用水源地，提级响应"
@@ -357,13 +357,13 @@ async def test_city_started_at_activation_city_decides_termination(client, worke
     await to_termination_pending(client, iid, city_started=True)
     assert (await api.status(client, iid))["city_started"] is True
     await sign_all(client, iid)
-    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意"),
+    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意"),
                   "city headquarters decides termination (4.4)", "city_decision")
-    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, city_decision="  "),
+    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, city_decision="  "),
                   "city headquarters decides")
     await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY), "already recorded")
     res = await act(client, iid, "approve_termination",
-                    m.ApproveTermination(by=COMMANDER, instruction="同意", city_decision="市指挥部张总指挥决定终止"))
+                    m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意", city_decision="市指挥部张总指挥决定终止"))
     assert res.stage == "post_event"
     files = await archived(worker, iid, "termination_form.md")
     form = next(t for n, t in files.items() if n.endswith("termination_form.md"))
@@ -381,9 +381,9 @@ async def test_record_city_started_later(client, worker):
     assert st["city_started"] is True and st["stage"] == "termination_pending"
     assert timeline(st, "record_city_started")[0]["detail"]["note"] == "市政府启动III级响应"
     await sign_all(client, iid)
-    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER),
+    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
                   "city headquarters decides termination")
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, city_decision="市指挥部同意终止"))
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, city_decision="市指挥部同意终止"))
     st = await api.status(client, iid)
     assert st["stage"] == "post_event" and st["termination"]["city_decision"] == "市指挥部同意终止"
     await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY),
@@ -395,18 +395,24 @@ async def test_record_city_started_later(client, worker):
 SIGN = dict(group="monitoring", lead=LEADS["monitoring"], decision="approve")
 
 
+def a_lead(name: str) -> Actor:
+    """An account acting as a lead, not necessarily the one named at dispatch."""
+    return Actor(name=name, role="工作组组长", role_id="lead", via="web")
+
+
 def all_actions() -> dict[str, m.Action]:
     """One well-formed input per action, to be refused in a stage that does not allow it."""
     return {
-        "issue_warning": m.IssueWarning(by=DUTY),
-        "lift_warning": m.LiftWarning(by=DUTY, reason="解除"),
-        "activate_response": m.ActivateResponse(by=DUTY),
-        "adjust_level": m.AdjustLevel(by=DUTY, level="I", reason="提级"),
+        "propose_warning": m.ProposeWarning(by=COMMANDER, proposal="建议发布蓝色预警"),
+        "issue_warning": m.IssueWarning(by=DUTY, **CITY_WARNING),
+        "lift_warning": m.LiftWarning(by=DUTY, **CITY_WARNING, reason="解除"),
+        "activate_response": m.ActivateResponse(by=COMMANDER),
+        "adjust_level": m.AdjustLevel(by=COMMANDER, level="I", reason="提级"),
         "record_city_started": m.RecordCityStarted(by=DUTY),
         "dispatch": m.Dispatch(by=DUTY, leads=LEADS),
         "propose_termination": m.ProposeTermination(by=DUTY, reason="达标"),
         "sign_off": m.SignOff(round=1, by=lead("monitoring"), **SIGN),
-        "approve_termination": m.ApproveTermination(by=COMMANDER),
+        "approve_termination": m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
         "record_aftercare": m.RecordAftercare(by=DUTY, note="善后"),
         "complete_investigation": m.CompleteInvestigation(by=DUTY),
         "assessment_review_passed": m.AssessmentReviewPassed(by=DUTY),
@@ -420,7 +426,7 @@ def all_actions() -> dict[str, m.Action]:
 
 
 ALLOWED = {
-    "reported": {"issue_warning", "activate_response"},
+    "reported": {"propose_warning", "issue_warning", "activate_response"},
     "responding": {"adjust_level", "record_city_started", "dispatch", "request_support", "record_other_termination",
                    "record_joint_investigation"},
     "on_site": {"adjust_level", "record_city_started", "propose_termination", "request_support",
@@ -438,7 +444,7 @@ ANYWHERE = {"submit_report", "recompute_deadlines", "record_cross_boundary", "an
 async def test_wrong_stage_refused_for_every_action(client, worker, stage):
     iid = await api.start_incident(client, report())
     if stage == "responding":
-        await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+        await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     elif stage == "on_site":
         await to_on_site(client, iid)
     elif stage == "termination_pending":
@@ -459,12 +465,12 @@ async def test_refused_time_checks_and_duplicate_report(client, worker):
     t0 = now()
     r = report(discovered_at=t0 - timedelta(minutes=30))
     iid = await api.start_incident(client, r)
-    await refused(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=t0 + timedelta(minutes=10)),
+    await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=t0 + timedelta(minutes=10)),
                   "in the future", "more than 5 minutes")
-    await refused(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=r.discovered_at - timedelta(minutes=1)),
+    await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=r.discovered_at - timedelta(minutes=1)),
                   "before the incident was discovered")
     # within the tolerance is fine
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=now() + timedelta(minutes=2)))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=now() + timedelta(minutes=2)))
     content = ReportContent(summary="初报")
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=content))
     await refused(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=content),
@@ -475,7 +481,7 @@ async def test_refused_time_checks_and_duplicate_report(client, worker):
 
 async def test_refused_groups_and_signatures(client, worker):
     iid = await api.start_incident(client, report())
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await refused(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={**LEADS, "nosuch": "某人"}),
                   "unknown group 'nosuch'", "monitoring")
     await refused(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={"monitoring": "张监测", "disposal": "赵处置"}),
@@ -483,16 +489,16 @@ async def test_refused_groups_and_signatures(client, worker):
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={**LEADS, "publicity": "孙宣传"}))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
 
-    await refused(client, iid, "sign_off", m.SignOff(round=1, by=Actor(name="某人", role="组长"), group="nosuch",
+    await refused(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("某人"), group="nosuch",
                                                      lead="某人", decision="approve"), "unknown group 'nosuch'")
-    await refused(client, iid, "sign_off", m.SignOff(round=1, by=Actor(name="孙宣传", role="组长"), group="publicity",
+    await refused(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("孙宣传"), group="publicity",
                                                      lead="孙宣传", decision="approve"),
                   "publicity does not sign termination", "monitoring, disposal, investigation")
-    await refused(client, iid, "sign_off", m.SignOff(round=1, by=Actor(name="冒名", role="组长"), group="monitoring",
+    await refused(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("冒名"), group="monitoring",
                                                      lead="冒名", decision="approve"),
-                  "lead named at dispatch is 张监测", "not 冒名")
-    await refused(client, iid, "sign_off", m.SignOff(round=1, by=DUTY, **SIGN), "made by the lead", DUTY.name)
-    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER),
+                  "冒名不是应急监测组组长", "派遣时指定的应急监测组组长是张监测")
+    await refused(client, iid, "sign_off", m.SignOff(round=1, by=DUTY, **SIGN), f"{DUTY.name}不是应急监测组组长")
+    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
                   "waiting for sign-off from", "monitoring (张监测)", "disposal (赵处置)", "investigation (钱排查)")
 
     await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN))
@@ -500,15 +506,15 @@ async def test_refused_groups_and_signatures(client, worker):
                   "monitoring already signed in round 1")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **{**SIGN, "decision": "reject"},
                                                      opinion="改主意"), "already signed")
-    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER),
+    await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
                   "waiting for sign-off from", "disposal", "investigation")
     for g in ("disposal", "investigation"):
         await act(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
-    await refused(client, iid, "approve_termination", m.ApproveTermination(by=DUTY),
-                  "approved by the commander", "not 值班员")
-    await refused(client, iid, "approve_termination", m.ApproveTermination(by=lead("monitoring")),
-                  "approved by the commander")
-    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=Actor(name="赵副局长", role="副指挥")))
+    await refused(client, iid, "approve_termination", m.ApproveTermination(by=DUTY, follow_up=FOLLOW_UP),
+                  "值班员不能办理「指挥批示终止」", "此操作由指挥办理")
+    await refused(client, iid, "approve_termination", m.ApproveTermination(by=lead("monitoring"), follow_up=FOLLOW_UP),
+                  "工作组组长不能办理「指挥批示终止」")
+    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
     assert res.stage == "post_event"
 
 
@@ -549,7 +555,7 @@ async def test_refused_post_event_order(client, worker):
 async def test_duplicate_start_refused(client, worker):
     r = report()
     iid = await api.start_incident(client, r)
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     handle = client.get_workflow_handle(api.workflow_id(iid))
     run_id = (await handle.describe()).run_id
     before = await api.status(client, iid)
@@ -569,7 +575,7 @@ async def _list(client, query: str) -> list:
 
 async def test_unknown_incident(client, worker):
     with pytest.raises(api.IncidentNotFound, match="no incident nope-0000"):
-        await api.act(client, "nope-0000", "activate_response", m.ActivateResponse(by=DUTY))
+        await api.act(client, "nope-0000", "activate_response", m.ActivateResponse(by=COMMANDER))
     with pytest.raises(api.IncidentNotFound):
         await api.status(client, "nope-0000")
     with pytest.raises(api.IncidentNotFound):
@@ -591,14 +597,14 @@ async def test_sign_off_signal(client, worker):
         return {k: v for k, v in st.items() if k != "timeline"}
 
     # invalid: not the lead named at dispatch
-    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=Actor(name="冒名", role="组长"), group="monitoring",
+    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=a_lead("冒名"), group="monitoring",
                                                      lead="冒名", decision="approve"))
     st1 = await after_timeline(len(st0["timeline"]) + 1)
     assert without_timeline(st1) == without_timeline(st0)
     assert st1["timeline"][:-1] == st0["timeline"]
     last = st1["timeline"][-1]
     assert (last["action"], last["rejected"], last["by"]["name"]) == ("sign_off", True, "冒名")
-    assert "named at dispatch" in last["detail"]["reason"] and last["detail"]["via"] == "signal"
+    assert "派遣时指定的应急监测组组长是张监测" in last["detail"]["reason"] and last["detail"]["via"] == "signal"
     assert await describe_status(client, iid) == WorkflowExecutionStatus.RUNNING
 
     # valid: counts

@@ -14,7 +14,7 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.drive import act, to_on_site, to_post_event
-from tests.helpers import SIGNED, settled, DUTY, eventually, report
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, SIGNED, eventually, report, settled
 from workflows import messages as m
 
 PARTNERS = ["市消防救援支队（119指挥平台）", "市应急局", "市公安局", "市交通局", "市水务局", "市气象局"]
@@ -31,7 +31,7 @@ def notes(settings: ActivitySettings, iid: str, event: str) -> list[dict]:
 
 async def test_bulletins_on_activation_and_each_progress_report(client, worker):
     iid = await api.start_incident(client, report(source="linkage_119"))
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(
         summary="初报", cause_and_nature="储罐阀门破裂", casualties="无人员伤亡")))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress", content=ReportContent(
@@ -97,7 +97,7 @@ async def test_support_request_answer_and_joint_investigation(client, worker):
     from tests.helpers import COMMANDER
 
     await sign_all(client, iid)
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
     await act(client, iid, "record_joint_investigation",
               m.RecordJointInvestigation(by=DUTY, members=["市生态环境局执法队 张", "市消防救援支队 李"]))
     await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
@@ -173,7 +173,7 @@ async def test_failing_partner_channel_never_blocks_and_recovers(client, tmp_pat
         async with build_worker(client, settings, task_queue=queue):
             iid = await api.start_incident(client, report(), task_queue=queue)
             # the incident goes on while every notification fails
-            await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+            await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
             await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
             st = await eventually(lambda: api.status(client, iid),

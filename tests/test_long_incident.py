@@ -28,7 +28,7 @@ from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES
 from tests.drive import final_report
-from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, report
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, lead, report
 from worker import build_worker
 from workflows import messages as m
 
@@ -88,7 +88,7 @@ async def test_thousands_of_progress_reports_continue_as_new(low_limit_server, t
         iid = await api.start_incident(client, report(), task_queue=tq)
         handle = client.get_workflow_handle(api.workflow_id(iid))
         first_run = (await handle.describe()).run_id
-        await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+        await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
         await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
         await api.act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
@@ -130,7 +130,7 @@ async def test_thousands_of_progress_reports_continue_as_new(low_limit_server, t
         # and it goes on to the end
         for g in SIGNATORIES[1:]:
             await api.act(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
-        await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+        await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
         for action, inp in [("complete_investigation", m.CompleteInvestigation(by=DUTY)),
                             ("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY)),
                             ("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY)),
@@ -180,4 +180,4 @@ async def test_long_valid_reports_keep_the_incident_usable(client, tmp_path):
                 by=DUTY, kind="progress", content=ReportContent(summary=f"续报 #{n} " + "监测数据" * 2250))), 20)
         st = await asyncio.wait_for(api.status(client, iid), 20)
         assert st["stage"] == "reported"
-        await asyncio.wait_for(api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY)), 20)
+        await asyncio.wait_for(api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER)), 20)

@@ -86,6 +86,13 @@ def port_free(port: int) -> bool:
             return False
 
 
+def fetch(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode("utf-8")
+
+
 def port_open(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
@@ -110,6 +117,7 @@ class Launch:
     db: Path
     log: Path
     proc: asyncio.subprocess.Process
+    web_port: int | None = None  # `make run` serves the console beside the worker
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
@@ -120,7 +128,8 @@ async def launch(what: str, tmp: Path) -> Launch:
     port, ui_port, db = free_port(), free_port(), tmp / "temporal.db"
     server_args = ["--port", str(port), "--ui-port", str(ui_port), "--db", str(db)]
     env = {**os.environ, MARK: tag, "ECOPLAN_ARCHIVE_DIR": str(tmp / "archive"),
-           "ECOPLAN_OUTBOX": str(tmp / "outbox.jsonl")}
+           "ECOPLAN_OUTBOX": str(tmp / "outbox.jsonl"), "ECOPLAN_ACCOUNTS_DB": str(tmp / "accounts.db")}
+    web_port = None
     for name in ("TEMPORAL_ADDRESS", "ECOPLAN_METRICS_PORT", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
         env.pop(name, None)  # the embedded server, and no make around us (`make test`) leaking in
     cwd = tmp
@@ -129,8 +138,9 @@ async def launch(what: str, tmp: Path) -> Launch:
     elif what == "worker.py --embedded":
         cmd = [sys.executable, str(ROOT / "worker.py"), "--embedded", *server_args]
     else:  # this interpreter's bin for $(BIN); -o: never reinstall from inside a test
+        web_port = free_port()
         cmd = [MAKE, "--no-print-directory", "-o", ".venv/.installed", "run",
-               f"BIN={Path(sys.executable).parent}", "RUN_ARGS=" + " ".join(server_args)]
+               f"BIN={Path(sys.executable).parent}", "RUN_ARGS=" + " ".join([*server_args, "--web-port", str(web_port)])]
         cwd = ROOT
     log = tmp / "out.log"
     # make keeps a signal ignored when it starts with it ignored (pytest under nohup, a
@@ -144,13 +154,15 @@ async def launch(what: str, tmp: Path) -> Launch:
         proc = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
                                                     stdout=out, stderr=asyncio.subprocess.STDOUT,
                                                     start_new_session=True, preexec_fn=reset)
-    run = Launch(what, tag, port, db, log, proc)
+    run = Launch(what, tag, port, db, log, proc, web_port)
 
     async def ready():
         if proc.returncode is not None:
             raise AssertionError(f"{what} exited with {proc.returncode}: {run.output()[-2000:]}")
         if what == "ecoplan server":  # serving, not merely listening: as `make run` is once its worker starts
             return port_open(port) and await serving(port)
+        if web_port is not None:  # the console answers beside the worker
+            return "web_starting" in run.output() and port_open(web_port)
         return "worker_starting" in run.output()
 
     try:
@@ -180,7 +192,8 @@ async def stop_and_check(run: Launch, sig: signal.Signals) -> str | None:
     os.kill(run.proc.pid, sig)
 
     async def gone():
-        return not run_processes(run.tag) and port_free(run.port) and not holders(run.db)
+        return (not run_processes(run.tag) and port_free(run.port) and not holders(run.db)
+                and (run.web_port is None or port_free(run.web_port)))
 
     try:
         await poll(gone, STOP_WITHIN, 0.1, "gone")
@@ -213,6 +226,12 @@ async def test_every_stop_signal_leaves_nothing_behind(what, tmp_path):
         runs = [r for r in launched if isinstance(r, Launch)]  # cleaned up even when one failed to start
         for failure in (r for r in launched if isinstance(r, BaseException)):
             raise failure
+        for run in runs:
+            if run.web_port is not None:  # a fresh `make run`: the console serves, one line says how to begin
+                hint = [line for line in run.output().splitlines() if "ecoplan users add" in line]
+                assert len(hint) == 1 and hint[0].startswith("ecoplan web: 尚无账号"), run.output()[-2000:]
+                page = await asyncio.to_thread(fetch, f"http://127.0.0.1:{run.web_port}/login")
+                assert "登录" in page
         problems = [p for run, sig in zip(runs, SIGNALS) if (p := await stop_and_check(run, sig))]
         assert not problems, f"{what}:\n" + "\n".join(problems)
     finally:

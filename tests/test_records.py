@@ -23,7 +23,7 @@ from ecoplan import api, records
 from ecoplan.records import IncidentRecord, Search
 from tests.conftest import TEMPORAL_BIN
 from tests.drive import act, archived, final_report, to_post_event
-from tests.helpers import DUTY, eventually, now, report
+from tests.helpers import CITY_WARNING, DUTY, eventually, now, report
 from tests.test_cli import aecoplan, ecoplan, one_line_error
 from workflows import messages as m
 
@@ -349,8 +349,8 @@ async def test_a_deleted_closed_incident_is_still_shown_and_found(client, worker
     workflow about 30 s after the request: this test waits for that)."""
     settings = ActivitySettings(archive_dir=worker.archive_dir, records_db=tmp_path / "records.db")
     iid = await api.start_incident(client, report(title="预警解除记录", county="删除测试县"))
-    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="监测数据恢复正常"))
+    await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+    await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="监测数据恢复正常"))
     await archived(worker, iid, "dossier.json")
     st = await api.status(client, iid)
     assert await asyncio.to_thread(ActivityEnvironment().run, Records(settings).save_record, st) == "inserted"

@@ -18,7 +18,7 @@ from ecoplan.connection import ConnectionSettings
 from plan.incident import Actor, ReportContent
 from plan.loader import resolve_plan_path
 from tests.drive import SIGNATORIES, act, sign_all, to_termination_pending
-from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, lead, report
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, lead, report, settled
 from tests.procs import DevServer, TlsFront, WorkerProcess, ecoplan, free_port, make_pki, poll
 from workflows import messages as m
 
@@ -31,10 +31,9 @@ async def test_sign_off_only_by_the_lead_named_at_dispatch(client, worker):
     before = await api.status(client, iid)
     attempts = [
         # someone else, claiming the lead's name as lead but acting as themselves
-        m.SignOff(round=1, by=Actor(name="冒名者", role="monitoring组长"), group="monitoring", lead=LEADS["monitoring"],
-                  decision="approve"),
+        m.SignOff(round=1, by=IMPOSTOR, group="monitoring", lead=LEADS["monitoring"], decision="approve"),
         # someone else, naming themselves the lead
-        m.SignOff(round=1, by=Actor(name="冒名者", role="monitoring组长"), group="monitoring", lead="冒名者", decision="approve"),
+        m.SignOff(round=1, by=IMPOSTOR, group="monitoring", lead="冒名者", decision="approve"),
         # the disposal lead signing for monitoring
         m.SignOff(round=1, by=lead("disposal"), group="monitoring", lead=LEADS["disposal"], decision="approve"),
         # the commander cannot sign for a group either
@@ -43,9 +42,12 @@ async def test_sign_off_only_by_the_lead_named_at_dispatch(client, worker):
         m.SignOff(round=1, by=lead("monitoring"), group="disposal", lead=LEADS["monitoring"], decision="approve"),
     ]
     for inp in attempts:
-        with pytest.raises(api.ActionRefused, match="lead"):
+        with pytest.raises(api.ActionRefused) as e:
             await api.act(client, iid, "sign_off", inp)
-    assert await api.status(client, iid) == before
+        # one sentence naming who tried and the lead named at dispatch
+        msg = str(e.value)
+        assert "\n" not in msg and inp.by.name in msg and "派遣时指定的" in msg and LEADS[inp.group] in msg, msg
+    assert settled(await api.status(client, iid)) == settled(before)
     # the same through the signal form: recorded as rejected, no sign-off
     await api.signal_sign_off(client, iid, attempts[0])
 
@@ -55,7 +57,7 @@ async def test_sign_off_only_by_the_lead_named_at_dispatch(client, worker):
     st = await poll(rejected, 15, 0.2, "rejected signal recorded")
     assert st["signoffs"] == {} and st["pending_signoffs"] == list(SIGNATORIES)
     [entry] = [e for e in st["timeline"] if e["rejected"]]
-    assert entry["by"]["name"] == "冒名者" and "lead" in entry["detail"]["reason"]
+    assert entry["by"]["name"] == "冒名者" and "组长是张监测" in entry["detail"]["reason"]
     # the named lead may
     await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), group="monitoring",
                                                  lead=LEADS["monitoring"], decision="approve"))
@@ -63,21 +65,32 @@ async def test_sign_off_only_by_the_lead_named_at_dispatch(client, worker):
     assert st["signoffs"]["monitoring"]["by"]["name"] == LEADS["monitoring"]
 
 
+IMPOSTOR = Actor(name="冒名者", role="工作组组长", role_id="lead", via="cli")
+DEPUTY = Actor(name="周副局长", role="副指挥", role_id="deputy_commander", via="web")
+
+
 async def test_commander_approval_only_by_the_commander_roles(client, worker):
+    """附件2 is approved by the 指挥; the Yangquan plan lets no 副指挥 approve
+    (termination.deputy_may_approve: false), whatever path the Update comes by."""
     iid = await api.start_incident(client, report())
     await to_termination_pending(client, iid)
     await sign_all(client, iid)
     before = await api.status(client, iid)
-    for who in (DUTY, Actor(name="李局长", role="局长"), Actor(name="张监测", role="monitoring组长"),
-                Actor(name="李局长", role="指挥长"), Actor(name="李局长", role="副 指挥")):
-        with pytest.raises(api.ActionRefused, match="role must be one of 指挥, 副指挥"):
-            await api.act(client, iid, "approve_termination", m.ApproveTermination(by=who))
+    for who, words in ((DUTY, "值班员不能办理「指挥批示终止」"), (lead("monitoring"), "工作组组长不能办理"),
+                       (DEPUTY, "副指挥不能办理「指挥批示终止」：此操作由指挥办理"),
+                       # a 1.x actor: a name and a free role
+                       (Actor(name="李局长", role="指挥"), "未写明预案角色"),
+                       # a role name that is not the plan's name for the role id
+                       (Actor(name="李局长", role="副 指挥", role_id="commander", via="cli"), "角色不符")):
+        with pytest.raises(api.ActionRefused) as e:
+            await api.act(client, iid, "approve_termination", m.ApproveTermination(by=who, follow_up=FOLLOW_UP))
+        assert words in str(e.value) and "\n" not in str(e.value), str(e.value)
     assert await api.status(client, iid) == before
-    deputy = Actor(name="周副局长", role="副指挥")
-    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=deputy, instruction="同意"))
+    res = await act(client, iid, "approve_termination",
+                    m.ApproveTermination(by=COMMANDER, instruction="同意", follow_up=FOLLOW_UP))
     assert res.stage == "post_event"
     st = await api.status(client, iid)
-    assert st["termination"]["approved_by"] == deputy.model_dump()
+    assert st["termination"]["approved_by"] == COMMANDER.model_dump()
 
 
 def plan_with_named_commanders(folder: Path) -> Path:
@@ -96,19 +109,23 @@ async def test_commander_approval_only_by_the_people_a_plan_names(client, worker
     await to_termination_pending(client, iid)
     await sign_all(client, iid)
     before = await api.status(client, iid)
-    for who in (Actor(name="王局长", role="指挥"), Actor(name="孙副局长", role="副指挥")):
-        with pytest.raises(api.ActionRefused, match="not named in the plan"):
-            await api.act(client, iid, "approve_termination", m.ApproveTermination(by=who))
-    with pytest.raises(api.ActionRefused, match="role must be one of"):  # named, but not in a commander role
-        await api.act(client, iid, "approve_termination", m.ApproveTermination(by=Actor(name="李局长", role="值班员")))
+    with pytest.raises(api.ActionRefused, match="not named in the plan"):
+        await api.act(client, iid, "approve_termination", m.ApproveTermination(
+            by=Actor(name="王局长", role="指挥", role_id="commander", via="cli"), follow_up=FOLLOW_UP))
+    with pytest.raises(api.ActionRefused, match="值班员不能办理"):  # named, but not in a commander role
+        await api.act(client, iid, "approve_termination", m.ApproveTermination(
+            by=Actor(name="李局长", role="值班员", role_id="duty_officer", via="cli"), follow_up=FOLLOW_UP))
     assert await api.status(client, iid) == before
-    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=Actor(name="周副局长", role="副指挥")))
+    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
     assert res.stage == "post_event"
 
 
 async def test_every_action_records_who_did_it(client, worker):
     """A whole life cycle, each action by a different person: the timeline names each."""
-    people = iter(Actor(name=f"人员{i:02d}", role=f"角色{i:02d}") for i in range(100))
+    names = {"duty_officer": "值班员", "commander": "指挥"}
+    vias = ("web", "api", "oidc", "cli")
+    people = (Actor(name=f"user{i:02d}", display=f"人员{i:02d}", role=names[rid], role_id=rid, via=vias[i % 4])
+              for i, rid in enumerate(["commander"] + ["duty_officer"] * 4 + ["commander"] + ["duty_officer"] * 5))
     iid = await api.start_incident(client, report(reporter="报告人"))
     done: list[tuple[str, Actor]] = []
 
@@ -124,7 +141,7 @@ async def test_every_action_records_who_did_it(client, worker):
     await do("propose_termination", lambda by: m.ProposeTermination(by=by, reason="达标"))
     for g in SIGNATORIES:
         await do("sign_off", lambda by, g=g: m.SignOff(round=1, by=by, group=g, lead=LEADS[g], decision="approve"), lead(g))
-    await do("approve_termination", lambda by: m.ApproveTermination(by=by), Actor(name="周副局长", role="副指挥"))
+    await do("approve_termination", lambda by: m.ApproveTermination(by=by, follow_up=FOLLOW_UP))
     await do("record_aftercare", lambda by: m.RecordAftercare(by=by, note="善后"))
     await do("complete_investigation", lambda by: m.CompleteInvestigation(by=by))
     await do("assessment_review_passed", lambda by: m.AssessmentReviewPassed(by=by))
@@ -133,8 +150,11 @@ async def test_every_action_records_who_did_it(client, worker):
     await do("close", lambda by: m.Close(by=by))
     st = await api.status(client, iid)
     people_entries = [(e["action"], e["by"]) for e in st["timeline"] if e["by"] is not None]
-    assert people_entries[0] == ("reported", {"name": "报告人", "role": "reporter"})
+    assert people_entries[0] == ("reported", {"name": "报告人", "role": "reporter", "role_id": None, "display": None, "via": None})
     assert people_entries[1:] == [(a, by.model_dump()) for a, by in done]
+    # each names the account, its plan role and how it was authenticated
+    assert all(by["role_id"] and by["via"] for _, by in people_entries[1:])
+    assert {by["via"] for _, by in people_entries[1:]} == {"web", "api", "oidc", "cli"}
     # the system's own entries (deadlines) are marked as such, never as a person
     assert all(e["action"].startswith(("deadline_", "delivery", "delivered", "linkage")) or e["by"] is not None
                for e in st["timeline"])
@@ -327,7 +347,7 @@ async def test_no_secret_in_worker_logs_or_errors(own_server, pki, tmp_path):
         # it works: an incident runs through the secured worker (and logs notifications)
         client = await own_server.client()
         iid = await api.start_incident(client, report())
-        await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+        await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
         await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
         await poll(lambda: asyncio.sleep(0, '"notification"' in secured.output() or "notification" in secured.output()),

@@ -21,7 +21,7 @@ from ecoplan import views
 from activities.settings import ActivitySettings
 from ecoplan.connection import DATA_CONVERTER
 from plan.incident import Actor, ReportContent
-from tests.helpers import with_reason
+from tests.helpers import CITY_WARNING, COMMANDER, FOLLOW_UP, with_reason
 from ecoplan.schedules import ensure_daily_report_schedule
 from tests.conftest import ROOT, TEMPORAL_BIN
 from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, eventually, lead, now, report
@@ -79,7 +79,7 @@ async def populate(client) -> dict[str, set[str]]:
     # C: on site for an hour, everything on time.
     for i in range(6):
         iid = await make(client, "C", i, level="III", discovered_at=ago(hours=2), reported_at=ago(hours=2))
-        await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=ago(minutes=90)))
+        await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=ago(minutes=90)))
         await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=ago(minutes=80), kind="initial",
                                                                content=ReportContent(summary="初报")))
         await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=ago(minutes=60), leads=LEADS))
@@ -87,7 +87,7 @@ async def populate(client) -> dict[str, set[str]]:
     # D: termination proposed 30 h ago, only monitoring signed: stuck, waiting on two leads.
     for i in range(4):
         iid = await make(client, "D", i, discovered_at=ago(days=3), reported_at=ago(days=3))
-        await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=ago(days=3)))
+        await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=ago(days=3)))
         await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=ago(days=3), kind="initial",
                                                                content=ReportContent(summary="初报")))
         await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=ago(days=3), leads=LEADS))
@@ -99,7 +99,7 @@ async def populate(client) -> dict[str, set[str]]:
     # days): the 20-working-day report is overdue at once, and the stage is stuck.
     for i in range(3):
         iid = await make(client, "E", i, discovered_at=ago(days=120), reported_at=ago(days=120))
-        await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=ago(days=120)))
+        await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=ago(days=120)))
         await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=ago(days=120), kind="initial",
                                                                content=ReportContent(summary="初报")))
         await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=ago(days=120), leads=LEADS))
@@ -107,7 +107,7 @@ async def populate(client) -> dict[str, set[str]]:
         for grp in ("monitoring", "disposal", "investigation"):
             await act(client, iid, "sign_off", m.SignOff(round=1, by=lead(grp), at=ago(days=101), group=grp,
                                                          lead=LEADS[grp], decision="approve"))
-        await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, at=ago(days=100)))
+        await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, at=ago(days=100)))
         await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, at=ago(days=90)))
         await act(client, iid, "assessment_review_passed",
                   m.AssessmentReviewPassed(by=DUTY, review_date=ago(days=56).date()))
@@ -118,7 +118,7 @@ async def populate(client) -> dict[str, set[str]]:
     # G: a warning issued an hour ago: fine.
     for i in range(2):
         iid = await make(client, "G", i, discovered_at=ago(hours=1), reported_at=ago(hours=1))
-        await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, at=ago(minutes=50), actions_done=["analysis"]))
+        await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, at=ago(minutes=50), actions_done=["analysis"]))
         g["G"].add(iid)
     return g
 

@@ -12,7 +12,7 @@ import structlog
 
 from ecoplan import api, views
 from ecoplan.web.auth import AuthSettings
-from tests.helpers import SIGNED, eventually
+from tests.helpers import FOLLOW_UP, SIGNED, eventually
 from tests.web_helpers import INTAKE_TOKENS, LEADS, incident_body, now, password, web_service
 
 
@@ -158,10 +158,18 @@ async def test_whole_incident_with_roles(http, client):
         assert after["timeline"] == before["timeline"] and after["stage"] == before["stage"]
 
     # 403: the role may not; nothing applied (checked before the incident is even read).
-    for who in ("du", "wangwei", "zhang", "lian", "root"):
+    for who in ("du", "zhang", "lian", "root"):
         r = await action(http, who, iid, "activate_response")
         assert r.status_code == 403, r.text
         assert "不能办理「启动应急响应」" in r.json()["detail"] and "附件1" in r.json()["detail"]
+    # The duty officer may enter an activation only with the 总指挥 who approved it (附件1).
+    r = await action(http, "wangwei", iid, "activate_response")
+    assert r.status_code == 409 and "须经总指挥批准" in r.json()["detail"], r.text
+    r = await action(http, "wangwei", iid, "activate_response", {"approved_by": "du"})
+    assert r.status_code == 422 and "督查不能批准" in r.json()["detail"], r.text
+    r = await action(http, "wangwei", iid, "activate_response",
+                     {"approver": {"name": "li", "role": "指挥", "role_id": "commander"}})
+    assert r.status_code == 422 and r.json()["detail"].startswith("approver"), r.text
     r = await action(http, "du", iid, "activate_response", {"level": "nonsense"})
     assert r.status_code == 403  # the role is refused before the input is read
     await unchanged()
@@ -207,7 +215,7 @@ async def test_whole_incident_with_roles(http, client):
         assert r.status_code == 403, (who, r.text)
     await unchanged()
     # The commander cannot approve before the three leads have signed: the incident says so.
-    r = await action(http, "li", iid, "approve_termination", {"instruction": "同意"})
+    r = await action(http, "li", iid, "approve_termination", {"instruction": "同意", "follow_up": FOLLOW_UP})
     assert r.status_code == 409 and "waiting for sign-off" in r.json()["detail"]
 
     # A sign-off names the round it answers: without it the incident says which round is open.
@@ -236,7 +244,9 @@ async def test_whole_incident_with_roles(http, client):
     await unchanged()
     for group, who in LEADS.items():
         await ok(http, who, iid, "sign_off", {"group": group, "decision": "approve", "opinion": "同意", "round": 2})
-    res = await ok(http, "li", iid, "approve_termination", {"instruction": "同意终止"})
+    r = await action(http, "li", iid, "approve_termination", {"instruction": "同意终止"})
+    assert r.status_code == 409 and "继续跟踪监测" in r.json()["detail"], r.text  # 4.4, nothing applied
+    res = await ok(http, "li", iid, "approve_termination", {"instruction": "同意终止", "follow_up": FOLLOW_UP})
     assert res["stage"] == "post_event"
 
     # III: the province investigates (32号令 第四条); the bureau records its act (plan duties)
@@ -253,9 +263,13 @@ async def test_whole_incident_with_roles(http, client):
     st = r.json()
     assert st["outcome"] == "completed"
     by = {e["action"]: e["by"] for e in st["timeline"] if e["by"]}
-    assert by["activate_response"] == {"name": "li", "role": "指挥"}
-    assert by["dispatch"] == {"name": "wangwei", "role": "值班员"}
-    assert by["approve_termination"] == {"name": "li", "role": "指挥"}
+    li = {"name": "li", "display": "李局长", "role": "指挥", "role_id": "commander", "via": "api"}
+    assert by["activate_response"] == li and by["approve_termination"] == li
+    assert by["dispatch"] == {"name": "wangwei", "display": "王伟", "role": "值班员", "role_id": "duty_officer",
+                              "via": "api"}
+    # the account that entered the report, beside the reporter
+    reported = next(e for e in st["timeline"] if e["action"] == "reported")
+    assert reported["detail"]["entered_by"] == by["dispatch"]
     assert st["leads"] == LEADS
     assert [(s["group"], s["decision"], s["by"]["name"]) for s in st["signoff_history"]][0] == \
         ("investigation", "reject", "qian")
@@ -282,7 +296,7 @@ async def test_backdating_needs_a_reason(http, client):
     await ok(http, "li", iid, "activate_response", {"at": at, "backdate_reason": "现场通讯中断，事后补录"})
     st = (await http.get(f"/api/incidents/{iid}", headers=await auth(http, "du"))).json()
     entry = next(e for e in st["timeline"] if e["action"] == "activate_response")
-    assert entry["backdate_reason"] == "现场通讯中断，事后补录" and entry["by"] == {"name": "li", "role": "指挥"}
+    assert entry["backdate_reason"] == "现场通讯中断，事后补录" and entry["by"]["name"] == "li"
     assert datetime.fromisoformat(entry["at"]) == datetime.fromisoformat(at)
     assert datetime.fromisoformat(entry["recorded_at"]) - datetime.fromisoformat(entry["at"]) > timedelta(hours=2)
 

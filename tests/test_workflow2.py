@@ -28,7 +28,7 @@ from plan.calendar import SHANGHAI
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, deadline, to_on_site, to_post_event, to_termination_pending
-from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, eventually, lead, now, report
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report
 from worker import build_worker
 from workflows import messages as m
 
@@ -70,7 +70,7 @@ async def test_broken_calendar_never_fails_the_incident_and_every_action_is_whol
     async with build_worker(client, settings_for(tmp_path, calendar_dirs=(cal,)), task_queue=tq):
         iid = await api.start_incident(client, report(assessment=Assessment(direct_loss_yuan=5_000_000)), task_queue=tq)
         # Level III activation needs no calendar (readiness: 1 h): whole, at once.
-        res = await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+        res = await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
         assert "readiness is due" in res.message
         await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
@@ -81,7 +81,7 @@ async def test_broken_calendar_never_fails_the_incident_and_every_action_is_whol
         for g in SIGNATORIES[1:]:
             await api.act(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g],
                                                              decision="approve"))
-        res = await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+        res = await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
         # What the caller is told matches the state: applied, the 30-working-day deadline not yet known.
         assert res.stage == "post_event"
         assert "assessment_completion due date is not known yet" in res.message and "calendar is unavailable" in res.message
@@ -135,14 +135,14 @@ async def test_plan_that_cannot_load_names_the_cause_and_the_incident_starts_onc
         st = await eventually(lambda: api.status(client, iid), lambda s: s.get("problem"), timeout=30)
         assert st["stage"] is None and "cannot load the plan" in st["problem"]
         with pytest.raises(api.ActionRefused, match="still loading its plan: the worker cannot load the plan"):
-            await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+            await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
         with pytest.raises(api.IncidentNotReady, match="not ready: the worker cannot load the plan"):
             await api._wait_until_ready(client.get_workflow_handle(api.workflow_id(iid)), 10)
         plan_file.write_text(src, encoding="utf-8")
         st = await eventually(lambda: api.status(client, iid), lambda s: s.get("stage") == "reported", timeout=30)
         assert [e["action"] for e in st["timeline"][:3]] == ["plan_unavailable", "plan_restored", "reported"]
         assert deadline(st, "initial_report")["status"] == "pending"
-        await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+        await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
 
 
 # ---------------------------------------------------------------------------- 3: bounded state
@@ -264,8 +264,8 @@ async def test_hopeless_deliveries_end_and_the_closed_incident_completes(client,
     try:
         async with build_worker(client, settings_for(tmp_path, webhook_url=url), task_queue=tq):
             iid = await api.start_incident(client, report(), task_queue=tq)
-            await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-            await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+            await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+            await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
             handle = client.get_workflow_handle(api.workflow_id(iid))
             result = await asyncio.wait_for(handle.result(), 30)
             assert result["outcome"] == "warning_lifted"
@@ -302,7 +302,7 @@ async def test_stuck_marker_belongs_to_each_stay_in_a_stage(client, worker):
     iid = await api.start_incident(client, report(discovered_at=t - timedelta(days=9),
                                                   reported_at=t - timedelta(days=9)))
     why = "电话记录补录"
-    await api.act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=t - timedelta(days=9),
+    await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=t - timedelta(days=9),
                                                                        backdate_reason=why))
     await api.act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS, at=t - timedelta(days=8),
                                                       backdate_reason=why))
@@ -340,7 +340,7 @@ async def test_backdating_needs_a_reason_and_shows(client, worker):
     assert e["backdate_reason"] == "值班电话记录补录" and d["met_seq"] == e["seq"]
     assert datetime.fromisoformat(e["recorded_at"]) - datetime.fromisoformat(e["at"]) > timedelta(hours=4)
     # within the hour: no reason needed, nothing marked
-    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, at=now() - timedelta(minutes=50)))
+    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, at=now() - timedelta(minutes=50)))
     assert entries(await api.status(client, iid), "issue_warning")[-1]["backdate_reason"] is None
 
 

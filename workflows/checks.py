@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 import plan.duties as plan_duties
 from plan.calendar import SHANGHAI
+from plan import authority
 from plan.models import Level
 import workflows.messages as m
 import workflows.reporting as reporting
@@ -28,6 +29,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 BACKDATE_LIMIT = timedelta(hours=1)
 
 ACTION_NAMES = {
+    "propose_warning": "propose a warning or its lifting",
     "issue_warning": "issue a warning", "lift_warning": "lift the warning",
     "activate_response": "activate a response", "adjust_level": "adjust the level",
     "record_city_started": "record that the city started its response",
@@ -72,7 +74,54 @@ def common(s: m.IncidentState, lc: Lifecycle, trigger: str, inp: m.Action, now: 
     if now - at > BACKDATE_LIMIT and not (inp.backdate_reason or "").strip():
         raise Refused(f"at {fmt(at)} is more than 1 hour before now ({fmt(now)}): give the reason for the "
                       "late entry (补录说明) with --backdate-reason (backdate_reason)")
+    allowed(s, trigger, inp.by)
     return at
+
+
+def allowed(s: m.IncidentState, trigger: str, by) -> None:
+    """Who acts: the pinned plan's authority table decides (incidents begun since the check;
+    older ones take a 1.x actor, a name and a free role, as before)."""
+    if not s.authority_checked:
+        return
+    if not by.accountable:
+        raise Refused(f"{by.name}（{by.role}）未写明预案角色（role_id）和认证途径（via）：本事件的每项操作都按预案权限表核对办理人")
+    spec = authority.role(by.role_id, s.plan)
+    if spec is None:
+        raise Refused(f"未知角色 {by.role_id!r}：本预案的角色是{'、'.join(r.id for r in s.plan.roles)}")
+    if by.role != spec.name:
+        raise Refused(f"角色不符：{by.role_id} 在本预案中称为{spec.name}，不是{by.role}")
+    why = authority.may(by.role_id, authority.action_of(trigger, by.via), is_named_lead=True, plan=s.plan)
+    if why:
+        raise Refused(why)
+
+
+def approver(s: m.IncidentState, action: str, inp) -> "m.Actor | None":
+    """The account that approved an act needing approval (附件1: activation 经总指挥批准): the
+    actor when its role may approve, else the approver it names. None: no check (1.x)."""
+    if not s.authority_checked:
+        return None
+    r = authority.rule(action, s.plan)
+    if r is None or not r.approver_roles:
+        return inp.by
+    post = r.approver_post or "、".join(x.name for x in s.plan.roles if x.id in r.approver_roles)
+    named = inp.approver
+    if named is None:
+        if inp.by.role_id in r.approver_roles:
+            if inp.approved_by and inp.approved_by.strip() not in (inp.by.name, inp.by.display):
+                raise Refused(f"「{r.name}」由{inp.by.name}本人批准时不另写批准人；由{inp.approved_by.strip()}批准的，"
+                              f"以其账号写明批准人（approver）（{authority.why(r)}）")
+            return inp.by
+        raise Refused(f"「{r.name}」须经{post}批准：请写明批准的{post}账号（approver）（{authority.why(r)}）")
+    # The approver is named by the actor (the approval was given in person or by phone), so
+    # it carries the plan role it approved in, not how it logged in.
+    if named.role_id not in r.approver_roles:
+        spec = authority.role(named.role_id, s.plan) if named.role_id else None
+        raise Refused(f"{named.name}（{spec.name if spec else named.role}）不能批准「{r.name}」：须经{post}批准"
+                      f"（{authority.why(r)}）")
+    spec = authority.role(named.role_id, s.plan)
+    if spec is not None and named.role != spec.name:
+        raise Refused(f"批准人角色不符：{named.role_id} 在本预案中称为{spec.name}，不是{named.role}")
+    return named
 
 
 def known_group(s: m.IncidentState, gid: str) -> None:
@@ -84,12 +133,38 @@ def known_group(s: m.IncidentState, gid: str) -> None:
 # Each takes (state, lifecycle, input, now) and returns what the action needs.
 
 
+def issued_by(s: m.IncidentState, inp, what: str) -> None:
+    """A warning is the city government's act (3.3): the bureau records who issued or lifted
+    it and under which document, never issues it itself."""
+    if not s.authority_checked:
+        return
+    w = s.plan.warning
+    who = w.issued_by if w and w.issued_by else "市人民政府或其授权的有关单位"
+    src = w.source if w else "3.3"
+    if not (inp.issued_by or "").strip() or not (inp.document_number or "").strip():
+        raise Refused(f"{what}由{who}发布，本局只作登记：请写明发布机关（issued_by）和文号（document_number）（{src}）")
+
+
+def propose_warning(s, lc, inp: m.ProposeWarning, now):
+    at = common(s, lc, "propose_warning", inp, now)
+    if inp.lift and s.stage != "warning":
+        raise Refused("没有已发布的预警，无需提出解除建议（3.3）")
+    return at
+
+
 def issue_warning(s, lc, inp: m.IssueWarning, now):
     at = common(s, lc, "issue_warning", inp, now)
     known = [a.id for a in s.plan.warning_actions]
     for a in inp.actions_done:
         if a not in known:
             raise Refused(f"unknown warning action {a!r}: the actions (3.2) are {', '.join(known)}")
+    issued_by(s, inp, "预警")
+    return at
+
+
+def lift_warning(s, lc, inp: m.LiftWarning, now):
+    at = common(s, lc, "lift_warning", inp, now)
+    issued_by(s, inp, "预警解除")
     return at
 
 
@@ -99,6 +174,7 @@ def activate_response(s, lc, inp: m.ActivateResponse, now) -> tuple[datetime, Le
     level = inp.level or graded
     if level != graded and not (inp.reason or "").strip():
         raise Refused(f"level {level.value} differs from the graded level {graded.value}: give a reason (4.1.5)")
+    approver(s, "activate_response", inp)
     return at, level
 
 
@@ -381,7 +457,7 @@ def _plain(trigger: str):
 
 
 CHECKS = {
-    "issue_warning": issue_warning, "lift_warning": _plain("lift_warning"),
+    "propose_warning": propose_warning, "issue_warning": issue_warning, "lift_warning": lift_warning,
     "activate_response": activate_response, "record_city_started": record_city_started,
     "adjust_level": adjust_level, "dispatch": dispatch, "submit_report": submit_report,
     "propose_termination": _plain("propose_termination"), "sign_off": sign_off,

@@ -51,10 +51,14 @@ with workflow.unsafe.imports_passed_through():
     import workflows.reporting as reporting
     import workflows.termination as termination
     import workflows.timeline as timeline
+    import workflows.warning as warning
     from workflows.lifecycle import Lifecycle
 
 ENGINE_2 = "incident-2"  # the patch that marks an incident run by this engine
 DUTIES = "level-duties"  # per-level duties (plan.duties) decide close and the county's termination
+# Incidents begun with this marker check every actor against the pinned plan's authority
+# table, record warnings as the city government's act and the activation's approver.
+AUTHORITY = "authority-1"
 SHANGHAI = plan_calendar.SHANGHAI
 Refused = checks.Refused
 
@@ -109,7 +113,7 @@ class IncidentWorkflow:
         if self.v1 is not None:
             return await self.v1.run(inp)
         if inp.state is None:
-            await self._open(inp.report)
+            await self._open(inp.report, inp.started_by)
         elif self.s.undelivered or self.s.carried:  # a 1.x incident continued as new
             adopt_v1(self.s, workflow.info().workflow_id, self._now())
         while self.s.outcome is None:
@@ -125,11 +129,12 @@ class IncidentWorkflow:
         await self._close_out()
         return {"incident_id": self.s.incident_id, "outcome": self.s.outcome}
 
-    async def _open(self, report: plan_incident.IncidentReport) -> None:
+    async def _open(self, report: plan_incident.IncidentReport, started_by: plan_incident.Actor | None = None) -> None:
         now = self._now()
         # Business time: the stage began when the incident was reported, not when we heard.
         self.s = s = m.IncidentState(incident_id=workflow.info().workflow_id.removeprefix("incident-"),
                                      report=report, stage_entered_at=min(report.reported_at, now))
+        s.authority_checked = workflow.patched(AUTHORITY)
         self.lc = Lifecycle(self, stage=s.stage, on_stage_change=self._stage_changed)
         s.duties = workflow.patched(DUTIES)
         req = plan_snap.PlanRequest(plan=report.plan, assessment=report.assessment)
@@ -153,7 +158,9 @@ class IncidentWorkflow:
         reporter = plan_incident.Actor(name=report.reporter, role="reporter")
         self.record(report.reported_at, reporter, "reported",
                     {"graded_level": g.level.value, "level_name": g.level_name, "reasons": g.reasons,
-                     "source": report.source, "plan": loaded.snapshot.ref}, from_stage="reported")
+                     "source": report.source, "plan": loaded.snapshot.ref,
+                     **({"entered_by": started_by.model_dump()} if s.authority_checked and started_by else {})},
+                    from_stage="reported")
         s.events["discovered"] = report.discovered_at
         s.linkage = {"bulletins": 0, "facts": {}, "cross_boundary": None, "support_requests": [],
                      "joint_investigation": None, "fire_engaged": report.source == "linkage_119"}
@@ -444,6 +451,8 @@ class IncidentWorkflow:
 
     def _validate(self, action: str, inp) -> None:
         if self.v1 is not None:
+            if action not in legacy.VALIDATORS:
+                raise Refused(f"this incident runs on the 1.x engine, which has no {action}")
             name = legacy.VALIDATORS[action]
             if name:
                 getattr(self.v1, name)(inp)
@@ -517,6 +526,17 @@ class IncidentWorkflow:
     # ------------------------------------------------------------------ 3. warning
 
     @workflow.update
+    async def propose_warning(self, inp: m.ProposeWarning) -> m.ActionResult:
+        return await self._act("propose_warning", inp)
+
+    @propose_warning.validator
+    def _v_propose_warning(self, inp: m.ProposeWarning) -> None:
+        self._validate("propose_warning", inp)
+
+    def _apply_propose_warning(self, inp: m.ProposeWarning, at: datetime, _p) -> m.ActionResult:
+        return self._result("propose_warning", warning.propose(self, inp, at))
+
+    @workflow.update
     async def issue_warning(self, inp: m.IssueWarning) -> m.ActionResult:
         return await self._act("issue_warning", inp)
 
@@ -525,16 +545,7 @@ class IncidentWorkflow:
         self._validate("issue_warning", inp)
 
     def _apply_issue_warning(self, inp: m.IssueWarning, at: datetime, _p) -> m.ActionResult:
-        s = self.s
-        items = [{"id": a.id, "name": a.name, "source": a.source, "done": a.id in inp.actions_done}
-                 for a in s.plan.warning_actions]
-        s.warning = {"at": at.isoformat(), "by": inp.by.model_dump(), "recommendation": inp.recommendation,
-                     "actions": items}
-        self.transition("issue_warning", at, inp, {"recommendation": timeline.short(inp.recommendation),
-                                                   "actions_done": inp.actions_done})
-        self.notify("warning_issued", f"预警：{s.report.title}", s.plan.report_recipients,
-                    {"recommendation": inp.recommendation})
-        return self._result("issue_warning", "warning issued (3.1); warning actions 3.2 listed in status")
+        return self._result("issue_warning", warning.issue(self, inp, at))
 
     @workflow.update
     async def lift_warning(self, inp: m.LiftWarning) -> m.ActionResult:
@@ -545,11 +556,7 @@ class IncidentWorkflow:
         self._validate("lift_warning", inp)
 
     def _apply_lift_warning(self, inp: m.LiftWarning, at: datetime, _p) -> m.ActionResult:
-        self.s.outcome = "warning_lifted"
-        self.transition("lift_warning", at, inp, {"reason": timeline.short(inp.reason)})
-        self.notify("warning_lifted", f"预警解除：{self.s.report.title}", self.s.plan.report_recipients,
-                    {"reason": inp.reason})
-        return self._result("lift_warning", "warning lifted (3.3); incident closed")
+        return self._result("lift_warning", warning.lift(self, inp, at))
 
     # ------------------------------------------------------------------ 4.1 response
 
@@ -569,9 +576,14 @@ class IncidentWorkflow:
         s.level_changes.append(m.LevelChange(at=at, by=inp.by, from_level=None, to_level=level, reason=inp.reason))
         s.city_started = inp.city_started
         approved_by = inp.approved_by or inp.by.name
+        extra = {}
+        if s.authority_checked:  # 附件1 经总指挥批准: the approving account, not the one who typed it
+            approver = checks.approver(s, "activate_response", inp)
+            approved_by = approver.display or approver.name
+            extra = {"approver": approver.model_dump(exclude_none=True)}
         entry = self.transition("activate_response", at, inp, {
             "level": level.value, "graded_level": graded.value, "reason": timeline.short(inp.reason),
-            "approved_by": approved_by, "city_started": inp.city_started})
+            "approved_by": approved_by, "city_started": inp.city_started, **extra})
         brief = s.plan.levels[level]
         r = s.report
         self.document("activation_notice", {
@@ -780,9 +792,11 @@ class IncidentWorkflow:
     def _apply_approve_termination(self, inp: m.ApproveTermination, at: datetime, prepared: dict) -> m.ActionResult:
         s = self.s
         termination.approve(s, inp, at)
-        entry = self.transition("approve_termination", at, inp,
-                                {"instruction": timeline.short(inp.instruction),
-                                 "city_decision": timeline.short(inp.city_decision), "round": s.round})
+        detail = {"instruction": timeline.short(inp.instruction),
+                  "city_decision": timeline.short(inp.city_decision), "round": s.round}
+        if inp.follow_up is not None:  # 4.4 跟踪监测
+            detail["follow_up"] = inp.follow_up.model_dump(mode="json")
+        entry = self.transition("approve_termination", at, inp, detail)
         self._event("response_terminated", at, entry)
         if "stuck_after" in prepared:
             s.stuck_after, s.stuck_key = prepared["stuck_after"], s.stage_entries
@@ -794,7 +808,8 @@ class IncidentWorkflow:
             "signoffs": [{**s.signoffs[g].model_dump(mode="json"), "group_name": s.plan.groups.get(g, g)}
                          for g in termination.signatories(s)],
             "instruction": inp.instruction, "approved_by": str(inp.by), "approved_at": at.isoformat(),
-            "city_decision": inp.city_decision}, entry.seq)
+            "city_decision": inp.city_decision,
+            **({"follow_up": detail["follow_up"]} if "follow_up" in detail else {})}, entry.seq)
         self.notify("response_terminated", f"应急响应终止：{s.report.title}",
                     s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
                     {"instruction": inp.instruction})

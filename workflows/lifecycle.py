@@ -21,6 +21,7 @@ RESPONSE = ["responding", "on_site"]
 
 TRANSITIONS: list[dict] = [
     # 3.1 预警 / 3.3 预警解除
+    {"trigger": "propose_warning", "source": ["reported", "warning"], "dest": None},  # 3.1/3.3 建议
     {"trigger": "issue_warning", "source": "reported", "dest": "warning"},
     {"trigger": "lift_warning", "source": "warning", "dest": "closed"},
     # 4.1 分级响应; 4.1.5 响应级别调整

@@ -31,20 +31,35 @@ class Action(Model):
     backdate_reason: Text | None = None  # 补录说明: why an action is entered more than 1 h after it happened
 
 
+class ProposeWarning(Action):
+    """The bureau's proposal (建议) to the city: to issue a warning (3.1) or to lift it (3.3)."""
+
+    proposal: RequiredText
+    lift: bool = False
+
+
 class IssueWarning(Action):
+    """The city government's warning, as the bureau records it (3.3: 市人民政府或授权有关单位)."""
+
     recommendation: Text = ""  # 3.1 预警信息发布建议
     actions_done: list[str] = []  # 3.2 checklist ids already under way
+    issued_by: Name | None = None  # the issuing authority (required since the authority check)
+    document_number: Name | None = None  # its document (文号)
 
 
 class LiftWarning(Action):
     reason: RequiredText
+    issued_by: Name | None = None  # the authority that lifted it (3.3)
+    document_number: Name | None = None
 
 
 class ActivateResponse(Action):
     level: Level | None = None  # default: the graded level
     reason: Text | None = None  # required when the level differs from the graded one (4.1.5)
     city_started: bool = False
-    approved_by: Name | None = None  # 总指挥 who approved (附件1); default: by
+    approved_by: Name | None = None  # 1.x: 总指挥 who approved, as typed; default: by
+    # The approving account (附件1 经总指挥批准), when the actor entering it is not the approver.
+    approver: Actor | None = None
 
 
 class RecordCityStarted(Action):
@@ -96,9 +111,19 @@ class SignOff(Action):
     round: int | None = Field(default=None, ge=1)
 
 
+class FollowUp(Model):
+    """4.4: whether follow-up monitoring goes on after termination, who decided, until when."""
+
+    continue_monitoring: bool
+    decided_by: Name  # 市应急指挥部会同专家组, as the plan names them, or the person who conveyed it
+    until: date | None = None  # required when monitoring continues
+    note: Text = ""
+
+
 class ApproveTermination(Action):
     instruction: Text = ""
     city_decision: Text | None = None  # who at the city HQ decided, and what (4.4)
+    follow_up: FollowUp | None = None  # required since the authority check
 
 
 class RecordAftercare(Action):
@@ -271,6 +296,9 @@ class IncidentState(BaseModel):
     notices: int = 0  # notifications sent so far: numbers their idempotency keys
     carried: list[dict] = []  # side effects under way at continue-as-new, sent again by the next run
     outcome: Literal["warning_lifted", "completed"] | None = None
+    # Every action's actor is checked against the pinned plan's authority table (incidents
+    # begun since that check; older ones accept a 1.x actor as before).
+    authority_checked: bool = False
     # ---- 2.0 engine (a 1.x state parses with these at their defaults)
     reports_count: dict[str, int] = {}  # by kind; `reports` keeps only the newest
     stage_entries: int = 0  # stage changes so far: keys the stuck marker to one stay in a stage
@@ -295,6 +323,9 @@ class IncidentState(BaseModel):
 
 class IncidentInput(BaseModel):
     report: IncidentReport
+    # The account that entered the report (console, API, CLI, intake): recorded on the first
+    # timeline entry beside the reporter, so a bureau sees who opened the incident and how.
+    started_by: Actor | None = None
     # Set only by continue-as-new: the state carried over to the new run.
     state: IncidentState | None = None
 

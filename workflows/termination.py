@@ -55,6 +55,9 @@ def check_sign_off(s: m.IncidentState, inp: m.SignOff) -> None:
     if inp.round != s.round:
         raise _refused(f"round {inp.round} is no longer open; {open_round(s)}")
     named = s.leads.get(inp.group)
+    if s.authority_checked and inp.by.name != named:
+        group = s.plan.groups.get(inp.group, inp.group)
+        raise _refused(f"{inp.by.name}不是{group}组长：派遣时指定的{group}组长是{named}，只有该账号能为本组签署（附件2）")
     if inp.lead.strip() != named:
         raise _refused(f"the {inp.group} lead named at dispatch is {named}, not {inp.lead.strip()}")
     if inp.by.name != named:
@@ -73,7 +76,9 @@ def check_approval(s: m.IncidentState, inp: m.ApproveTermination) -> None:
         who = ", ".join(f"{g} ({s.leads.get(g)})" for g in waiting)
         raise _refused(f"waiting for sign-off from {who}: the commander approves after all three")
     plan = s.plan
-    if inp.by.role not in plan.approver_roles:
+    if s.authority_checked:
+        check_follow_up(s, inp)
+    elif inp.by.role not in plan.approver_roles:
         raise _refused(f"termination is approved by the commander ({plan.termination.approver}) or a deputy: "
                        f"role must be one of {', '.join(plan.approver_roles)}, not {inp.by.role}")
     if plan.approver_people and inp.by.name not in plan.approver_people:
@@ -81,6 +86,20 @@ def check_approval(s: m.IncidentState, inp: m.ApproveTermination) -> None:
     if s.city_started and plan.termination.city_decides_when_city_started and not (inp.city_decision or "").strip():
         raise _refused("the city government started the response, so the city headquarters decides termination "
                        "(4.4): record its decision (who decided, and what) with city_decision")
+
+
+def check_follow_up(s: m.IncidentState, inp: m.ApproveTermination) -> None:
+    """4.4: the decision on follow-up monitoring is recorded with the approval."""
+    t = s.plan.termination
+    src = t.follow_up_source or "4.4"
+    f = inp.follow_up
+    if f is None:
+        who = t.follow_up_decided_by or "市应急指挥部"
+        raise _refused(f"批示终止时登记是否继续跟踪监测（follow_up：是否继续、由谁决定、至何时），由{who}决定（{src}）")
+    if f.continue_monitoring and f.until is None:
+        raise _refused(f"继续跟踪监测须写明至何时（follow_up.until）（{src}）")
+    if not f.continue_monitoring and f.until is not None:
+        raise _refused("不继续跟踪监测时不写截止日期（follow_up.until）")
 
 
 def propose(s: m.IncidentState, inp: m.ProposeTermination, at: datetime) -> None:
@@ -102,3 +121,5 @@ def record_sign_off(s: m.IncidentState, inp: m.SignOff, at: datetime) -> m.SignO
 def approve(s: m.IncidentState, inp: m.ApproveTermination, at: datetime) -> None:
     s.termination.update({"approved_by": inp.by.model_dump(), "approved_at": at.isoformat(),
                           "instruction": inp.instruction, "city_decision": inp.city_decision})
+    if inp.follow_up is not None:
+        s.termination["follow_up"] = inp.follow_up.model_dump(mode="json")

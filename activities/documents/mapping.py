@@ -58,9 +58,28 @@ def _t(value: str | None) -> datetime | None:
 
 
 def _who(actor: dict | None) -> str:
+    """A person as a form prints them: 李强（指挥）, by the account's display name when it has one
+    (the record keeps the username)."""
     if not actor:
         return "系统"
-    return f"{actor['name']}（{actor['role']}）" if actor.get("role") else actor["name"]
+    name = actor.get("display") or actor["name"]
+    return f"{name}（{actor['role']}）" if actor.get("role") else name
+
+
+VIA_NAMES = {"web": "网页登录（用户名、密码）", "oidc": "统一身份认证（OIDC）", "api": "接口令牌（API）",
+             "cli": "命令行（运维人员）", "intake": "联动平台接口（令牌）", "schedule": "定时任务"}
+
+
+def _via(actor: dict | None) -> str:
+    return VIA_NAMES.get((actor or {}).get("via") or "", NOT_FILLED)
+
+
+def _approver(d: dict) -> str:
+    """附件1 签发: the account that approved (recorded since the authority check), else the name
+    recorded with the activation."""
+    if d.get("approver"):
+        return _who(d["approver"])
+    return d.get("approved_by") or NOT_FILLED
 
 
 def _level(level: str | None, plan: Plan | None) -> str:
@@ -88,7 +107,7 @@ def _detail(e: dict, deadlines: dict[str, str], groups: dict[str, str], plan: Pl
         due = _t(d.get("due_at"))
         return f"{name}，应于{due:%m-%d %H:%M}前" if due else name
     if a == "activate_response":
-        return f"{_level(d.get('level'), plan)}，签发：{d.get('approved_by') or NOT_FILLED}"
+        return f"{_level(d.get('level'), plan)}，签发：{_approver(d)}"
     if a == "adjust_level":
         return f"{d.get('from_level')}→{d.get('to_level')}级：{d.get('reason') or ''}"
     if a == "submit_report":
@@ -108,6 +127,15 @@ def _detail(e: dict, deadlines: dict[str, str], groups: dict[str, str], plan: Pl
         return f"第{d.get('no')}期 → {'、'.join(d.get('recipients') or [])}"
     words = "；".join(f"{v}" if isinstance(v, str) else f"{k}={v}" for k, v in d.items() if v not in (None, "", [], {}))
     return words
+
+
+def _follow_up(f: dict | None) -> str | None:
+    """4.4: the decision on follow-up monitoring recorded with the approval."""
+    if not f:
+        return None
+    what = f"继续跟踪监测至{f['until']}" if f.get("continue_monitoring") else "不再继续跟踪监测"
+    note = f"；{f['note']}" if f.get("note") else ""
+    return f"{what}（{f.get('decided_by') or NOT_FILLED}决定）{note}"
 
 
 def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
@@ -134,7 +162,7 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
         level = d.get("level") or first["to_level"]
         hq = plan.organisation.headquarters.name.split("（")[0] if plan else NOT_FILLED
         activation = ActivationNotice(
-            header=header, headquarters=hq, approved_by=d.get("approved_by") or NOT_FILLED,
+            header=header, headquarters=hq, approved_by=_approver(d),
             occurred_at=_t(status["discovered_at"]), county=status["county"], location=status["location"],
             event=status["title"].removesuffix("事件"), level=level,
             level_name=next((l.name for l in plan.levels if l.id.value == level), NOT_FILLED) if plan else NOT_FILLED,
@@ -153,7 +181,8 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
         def row(g: str, rec: dict | None, rnd: int) -> SignOff:
             return SignOff(group=g, group_name=groups.get(g, g), lead=(rec or {}).get("lead") or leads.get(g, NOT_FILLED),
                            round=rnd, decision=(rec or {}).get("decision"), opinion=(rec or {}).get("opinion"),
-                           signed_at=_t((rec or {}).get("at")), signed_by=_who(rec["by"]) if rec else None)
+                           signed_at=_t((rec or {}).get("at")), signed_by=_who(rec["by"]) if rec else None,
+                           authentication=_via(rec["by"]) if rec else NOT_FILLED)
 
         termination = TerminationForm(
             header=header, proposed_by=_who(t.get("proposed_by")), proposed_at=_t(t["proposed_at"]),
@@ -165,7 +194,7 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
                             if r["round"] < t["round"]],
             instruction=t.get("instruction"), approved_by=_who(t["approved_by"]) if t.get("approved_by") else None,
             approved_at=_t(t.get("approved_at")), city_started=bool(status.get("city_started")),
-            city_decision=t.get("city_decision"))
+            city_decision=t.get("city_decision"), follow_up=_follow_up(t.get("follow_up")))
         documents.append(DocumentRow(name=f"附件2 应急响应终止签报单（第{t['round']}轮）",
                                      at=termination.approved_at or termination.proposed_at, file=TERMINATION_FILE))
 

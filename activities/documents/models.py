@@ -87,6 +87,7 @@ class TerminationForm(Doc):
     approved_at: datetime | None = None
     city_started: bool = False
     city_decision: str | None = None  # 4.4: the city HQ decides when the city started the response
+    follow_up: str | None = None  # 4.4: whether follow-up monitoring goes on, decided by whom, until when
 
 
 class InfoReport(Doc):

@@ -89,6 +89,7 @@ def termination_form(f: TerminationForm, fonts: FontSettings) -> bytes:
         "approved": cn_time(f.approved_at) if f.approved_at else None, "approved_by": f.approved_by or NOT_FILLED,
         "instruction": cap(f.instruction) or "同意终止应急响应。", "city_started": f.city_started or bool(f.city_decision),
         "city_decision": cap(f.city_decision) if f.city_decision else None,
+        "follow_up": cap(f.follow_up) if f.follow_up else None,
         "earlier_rounds": [_signoff(s) for s in f.earlier_rounds],
     }, fonts)
 

@@ -21,7 +21,7 @@ from workflows import messages as m
 
 # Update name -> its input model (the workflow's contract, read here, never changed here).
 ACTION_MODELS: dict[str, type[m.Action]] = {
-    "issue_warning": m.IssueWarning, "lift_warning": m.LiftWarning,
+    "propose_warning": m.ProposeWarning, "issue_warning": m.IssueWarning, "lift_warning": m.LiftWarning,
     "activate_response": m.ActivateResponse, "adjust_level": m.AdjustLevel,
     "record_city_started": m.RecordCityStarted, "dispatch": m.Dispatch, "submit_report": m.SubmitReport,
     "propose_termination": m.ProposeTermination, "sign_off": m.SignOff,
@@ -43,11 +43,13 @@ class Refusal(Exception):
         self.status, self.detail = status, detail
 
 
-def actor(account: Account) -> Actor:
+def actor(account: Account, via: str = "web") -> Actor:
     """The account as the workflow records it: leads are named at dispatch by username, so
-    the username is the name; the role is the plan's name for the account's role."""
+    the username is the name; the plan's role id and name; the display name; how the
+    account was authenticated (web: password session, oidc, api: bearer token)."""
     spec = authority.role(account.role)
-    return Actor(name=account.username, role=spec.name if spec else account.role)
+    return Actor(name=account.username, role=spec.name if spec else account.role, role_id=account.role,
+                 display=(account.display or "").strip() or None, via=via)
 
 
 def signing_roles() -> set[str]:
@@ -85,7 +87,7 @@ def named_groups(st: dict, username: str) -> list[str]:
 
 
 async def perform(client: Client, store: AccountStore, account: Account, incident_id: str, action: str,
-                  fields: dict[str, Any]) -> m.ActionResult:
+                  fields: dict[str, Any], via: str = "web") -> m.ActionResult:
     rule = authority.rule(action)
     if rule is None or action not in ACTION_MODELS:
         raise Refusal(404, f"未知操作 {action!r}")
@@ -97,7 +99,11 @@ async def perform(client: Client, store: AccountStore, account: Account, inciden
         raise Refusal(422, "body: 应为 JSON 对象（该操作的字段）")
     if "by" in fields:
         raise Refusal(422, "by: 由服务器按登录账号填写，请求中不能给出")
-    data = {**fields, "by": actor(account).model_dump()}
+    if "approver" in fields:
+        raise Refusal(422, "approver: 由服务器按 approved_by 中的账号填写，请求中不能给出")
+    data = {**fields, "by": actor(account, via).model_dump()}
+    if action == "activate_response" and str(fields.get("approved_by") or "").strip():
+        data["approver"] = _approver(store, account, str(fields["approved_by"]).strip())
     if action == "sign_off":
         data.setdefault("lead", account.username)
     try:
@@ -122,6 +128,23 @@ async def perform(client: Client, store: AccountStore, account: Account, inciden
         raise Refusal(409, str(e)) from None
 
 
+def _approver(store: AccountStore, account: Account, username: str) -> dict | None:
+    """附件1: the 总指挥 who approved the activation, named by username: an enabled account
+    whose role may approve. Naming oneself is approving oneself (no separate approver)."""
+    r = authority.rule("activate_response")
+    if username == account.username and r is not None and account.role in r.approver_roles:
+        return None
+    acc = store.get(username)
+    if acc is None or acc.disabled:
+        raise Refusal(422, f"approved_by: 没有可用的账号 {username!r}（批准人按用户名指定）")
+    why = authority.approver_refusal("activate_response", acc.role)
+    if why:
+        raise Refusal(422, f"approved_by: {acc.label}：{why}")
+    spec = authority.role(acc.role)
+    return {"name": acc.username, "role": spec.name if spec else acc.role, "role_id": acc.role,
+            "display": acc.display or None}
+
+
 def _check_leads(store: AccountStore, leads: dict[str, str]) -> None:
     """Leads are named by username: each must be an enabled account whose role may sign."""
     may_sign = signing_roles()
@@ -134,12 +157,12 @@ def _check_leads(store: AccountStore, leads: dict[str, str]) -> None:
             raise Refusal(422, f"leads.{group}: {acc.label} 的角色是{spec.name if spec else acc.role}，不能担任组长")
 
 
-async def start(client: Client, account: Account, report, wait_ready: float) -> str:
+async def start(client: Client, account: Account, report, wait_ready: float, via: str = "web") -> str:
     why = authority.may(account.role, "start_incident")
     if why:
         raise Refusal(403, why)
     try:
-        return await api.start_incident(client, report, wait_ready=wait_ready)
+        return await api.start_incident(client, report, wait_ready=wait_ready, started_by=actor(account, via))
     except api.IncidentExists as e:
         raise Refusal(409, str(e)) from None
     except api.ActionRefused as e:
@@ -175,14 +198,20 @@ def form_fields(action: str, st: dict | None = None, username: str = "") -> list
     circumstances = tuple((c.id, c.name) for c in special.items) if special else ()
     f = FormField
     specs: dict[str, list[FormField]] = {
-        "issue_warning": [f("recommendation", "预警信息发布建议（3.1）", "textarea"),
+        "propose_warning": [f("proposal", "建议内容（3.1 预警信息发布建议；3.3 预警解除建议）", "textarea", True),
+                            f("lift", "提出预警解除建议（3.3）", "checkbox")],
+        "issue_warning": [f("issued_by", "发布机关（3.3 市人民政府或其授权的有关单位）", required=True),
+                          f("document_number", "发布文号", required=True),
+                          f("recommendation", "本局的预警信息发布建议（3.1）", "textarea"),
                           f("actions_done", "已开展的预警行动（3.2）", "checks",
                             options=tuple((a.id, a.name) for a in plan.warning.actions))],
-        "lift_warning": [f("reason", "解除理由（3.3）", "textarea", True)],
+        "lift_warning": [f("issued_by", "解除预警的机关（3.3）", required=True),
+                         f("document_number", "解除文号", required=True),
+                         f("reason", "解除理由（3.3）", "textarea", True)],
         "activate_response": [f("level", "响应级别（默认按附表1分级）", "select", options=(("", "按分级"),) + LEVELS),
                               f("reason", "级别与分级不同时的理由（4.1.5）", "textarea"),
                               f("city_started", "市政府已启动响应", "checkbox"),
-                              f("approved_by", "批准的总指挥（附件1，默认本人）")],
+                              f("approved_by", "批准的总指挥（用户名；附件1 经总指挥批准，值班员登记时必填，总指挥本人办理时留空）")],
         "record_city_started": [f("note", "说明", "textarea")],
         "adjust_level": [f("level", "调整为", "select", True, LEVELS), f("reason", "理由（4.1.5）", "textarea", True)],
         "dispatch": [f(f"leads.{g}", f"{groups[g]}组长（用户名）", required=g in plan.termination.signatories)
@@ -208,6 +237,11 @@ def form_fields(action: str, st: dict | None = None, username: str = "") -> list
                      # round that is no longer open, so a page left open across rounds signs nothing.
                      f("round", "签署轮次", "hidden", True, value=str(st.get("round") or ""))],
         "approve_termination": [f("instruction", "指挥批示（附件2）", "textarea"),
+                                f("follow_up.continue_monitoring", "是否继续跟踪监测（4.4）", "select", True,
+                                  (("", "请选择"), ("false", "不继续跟踪监测"), ("true", "继续跟踪监测"))),
+                                f("follow_up.decided_by", f"决定单位（4.4，{plan.termination.follow_up_decided_by or '市应急指挥部'}）",
+                                  required=True),
+                                f("follow_up.until", "继续跟踪监测至（日期）", "date"),
                                 f("city_decision", "市指挥部的决定（市政府启动响应时必填，4.4）", "textarea")],
         "record_aftercare": [f("note", "善后处置情况（5.1）", "textarea", True)],
         "complete_investigation": [f("summary", "调查结论（5.2）", "textarea")],

@@ -220,7 +220,10 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     templates.env.filters["deadline"] = lambda name: deadline_titles.get(name, name)
     labels = {**SYSTEM_ENTRIES, **{a.action: a.name for a in load_plan().plan.authority}}
     templates.env.globals.update(STAGE_NAMES=STAGE_NAMES, DEADLINE_STATUS=DEADLINE_STATUS, LEVEL_NAMES=LEVEL_NAMES,
-                                 FAULT_NAMES=FAULT_NAMES, ACTION_LABELS=labels, poll_seconds=poll_seconds)
+                                 FAULT_NAMES=FAULT_NAMES, ACTION_LABELS=labels, poll_seconds=poll_seconds,
+                                 # how each actor was authenticated, on the timeline
+                                 VIA_NAMES={"web": "网页", "oidc": "统一身份认证", "api": "API", "cli": "命令行",
+                                            "intake": "联动平台", "schedule": "定时任务"})
     bearer = HTTPBearer(auto_error=False, scheme_name="accountToken",
                         description="the token from POST /api/login")
 
@@ -499,7 +502,8 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
             if action not in act.ACTION_MODELS:
                 raise act.Refusal(404, f"未知操作 {action!r}")
             fields = act.fields_from_form(action, form)
-            await act.perform(client, store, s.account, incident_id, action, fields)
+            await act.perform(client, store, s.account, incident_id, action, fields,
+                              via="oidc" if s.via == "oidc" else "web")
         except act.Refusal as e:
             log.info("web_refused", path=request.url.path, status=e.status, detail=e.detail,
                      username=s.account.username)
@@ -559,7 +563,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
               responses={k: errors[k] for k in (401, 403, 409, 422, 503)})
     async def api_start(report: Annotated[IncidentReport, Body()], account: Account = Security(account_of)):
         """Start an incident: the body is the `ecoplan start FILE` report."""
-        iid = await act.start(await get_client(), account, report, wait_ready)
+        iid = await act.start(await get_client(), account, report, wait_ready, via="api")
         log.info("web_started", username=account.username, incident_id=iid)
         return StartedOut(incident_id=iid)
 
@@ -572,7 +576,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     async def api_action(incident_id: str, action: str, body: Annotated[dict[str, Any], Body()] = None,
                          account: Account = Security(account_of)) -> dict:
         """Take an action on an incident; the body is its fields without `by`."""
-        result = await act.perform(await get_client(), store, account, incident_id, action, body or {})
+        result = await act.perform(await get_client(), store, account, incident_id, action, body or {}, via="api")
         log.info("web_action", username=account.username, incident_id=incident_id, action=action, via="api")
         return result.model_dump(mode="json")
 

@@ -1,13 +1,111 @@
-"""`ecoplan web`: serve the console, the JSON API and the intake until Ctrl-C."""
+"""`ecoplan web`: serve the console, the JSON API and the intake until Ctrl-C. `make run`
+serves the same app beside the worker, in the worker's process (worker.py --web)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from dataclasses import dataclass
+from typing import Any
 
 import typer
 
 from ecoplan.errors import Fail
+
+
+@dataclass
+class WebSetup:
+    """What the service needs besides a Temporal client, read and checked before it starts."""
+
+    store: Any
+    tokens: dict | None
+    oidc_settings: Any
+    proxies: str
+    hint: str | None  # how to create the first account, while there is none
+
+
+def setup() -> WebSetup:
+    """Accounts, intake tokens, OIDC and proxy settings; a bad one is one line (Fail, exit 2)."""
+    from ecoplan import intake
+    from ecoplan.accounts import AccountError, AccountStore
+    from ecoplan.users_cli import first_account_hint
+    from ecoplan.web.oidc import OIDCConfigError, OIDCSettings
+
+    try:
+        store = AccountStore()
+        store.count()
+    except AccountError as e:
+        raise Fail(f"web: {e}", 2) from None
+    tokens = None
+    if os.environ.get(intake.TOKENS_ENV) or os.environ.get(intake.TOKENS_FILE_ENV):
+        try:
+            tokens = intake.tokens_from_env()
+        except intake.TokenConfigError as e:
+            raise Fail(f"web: {e}", 2) from None
+    try:
+        oidc_settings = OIDCSettings.from_env()
+    except OIDCConfigError as e:
+        raise Fail(f"web: {e}", 2) from None
+    # Behind the bureau's HTTPS proxy: trust its X-Forwarded-For/-Proto from these addresses.
+    proxies = os.environ.get("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1")
+    return WebSetup(store=store, tokens=tokens, oidc_settings=oidc_settings, proxies=proxies,
+                    hint=first_account_hint())
+
+
+class _Server:
+    """uvicorn's server without its own signal handlers: beside the worker, the worker's
+    handlers decide when everything stops (ecoplan/processes.py)."""
+
+    @staticmethod
+    def make(config):
+        import uvicorn
+
+        class Quiet(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self):
+                yield
+
+        return Quiet(config)
+
+
+def server(ws: WebSetup, client, host: str, port: int, *, secure_cookies: bool = False, own_signals: bool = True):
+    """The uvicorn server of the app; `own_signals=False` beside the worker."""
+    import uvicorn
+
+    from ecoplan.web.app import create_app
+    from ecoplan.web.auth import AuthSettings
+    from ecoplan.web.oidc import OIDC
+
+    app = create_app(client_factory=lambda: client, store=ws.store, intake_tokens=ws.tokens,
+                     settings=AuthSettings(secure_cookies=secure_cookies),
+                     oidc=OIDC(ws.oidc_settings) if ws.oidc_settings else None)
+    config = uvicorn.Config(app, host=host, port=port, lifespan="off", proxy_headers=True,
+                            forwarded_allow_ips=ws.proxies, server_header=False)
+    return uvicorn.Server(config) if own_signals else _Server.make(config)
+
+
+async def start_beside(ws: WebSetup, client, host: str, port: int, log) -> tuple[Any, asyncio.Task]:
+    """Serve the console in this event loop (beside the worker) once it listens; Fail with one
+    line when it cannot (e.g. the port is taken)."""
+    srv = server(ws, client, host, port, own_signals=False)
+    task = asyncio.create_task(srv.serve(), name="web")
+    while not srv.started and not task.done():
+        await asyncio.sleep(0.05)
+    if task.done():
+        with contextlib.suppress(BaseException):
+            task.result()
+        raise Fail(f"web: cannot listen on {host}:{port}")
+    log.info("web_starting", url=f"http://{host}:{port}", accounts=str(ws.store.path),
+             intake=sorted(ws.tokens) if ws.tokens else "off",
+             oidc=ws.oidc_settings.issuer if ws.oidc_settings else "off")
+    return srv, task
+
+
+async def stop_beside(srv, task: asyncio.Task) -> None:
+    srv.should_exit = True
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(task, timeout=5)
 
 
 def web(host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (behind the HTTPS proxy: 127.0.0.1)"),
@@ -16,56 +114,27 @@ def web(host: str = typer.Option("127.0.0.1", "--host", help="address to listen 
                                             help="mark cookies Secure even when the proxy does not say https")):
     """The web console (zh-CN), the JSON API (/api, /docs) and the 12369/119 intake (/alerts) on one port."""
     import structlog
-    import uvicorn
 
-    from ecoplan import intake
-    from ecoplan.accounts import AccountError, AccountStore
     from ecoplan.connection import ConnectionSettings
     from ecoplan.errors import connect_or_fail
     from ecoplan.logging_setup import configure
-    from ecoplan.users_cli import first_account_hint
-    from ecoplan.web.app import create_app
-    from ecoplan.web.auth import AuthSettings
 
     configure()
     log = structlog.get_logger("ecoplan.web")
-    try:
-        store = AccountStore()
-        store.count()
-    except AccountError as e:
-        raise Fail(f"web: {e}", 2) from None
-    hint = first_account_hint()
-    if hint:
-        print(f"ecoplan web: {hint}", flush=True)
-    tokens = None
-    if os.environ.get(intake.TOKENS_ENV) or os.environ.get(intake.TOKENS_FILE_ENV):
-        try:
-            tokens = intake.tokens_from_env()
-        except intake.TokenConfigError as e:
-            raise Fail(f"web: {e}", 2) from None
-    from ecoplan.web.oidc import OIDC, OIDCConfigError, OIDCSettings
-
-    try:
-        oidc_settings = OIDCSettings.from_env()
-    except OIDCConfigError as e:
-        raise Fail(f"web: {e}", 2) from None
-    # Behind the bureau's HTTPS proxy: trust its X-Forwarded-For/-Proto from these addresses.
-    proxies = os.environ.get("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1")
+    ws = setup()
+    if ws.hint:
+        print(f"ecoplan web: {ws.hint}", flush=True)
 
     async def main() -> None:
         settings = ConnectionSettings.from_env()
         client = await connect_or_fail(settings, who="web: ")
-        app = create_app(client_factory=lambda: client, store=store, intake_tokens=tokens,
-                         settings=AuthSettings(secure_cookies=secure_cookies),
-                         oidc=OIDC(oidc_settings) if oidc_settings else None)
-        log.info("web_starting", host=host, port=port, accounts=str(store.path),
-                 intake=sorted(tokens) if tokens else "off",
-                 oidc=oidc_settings.issuer if oidc_settings else "off",
+        srv = server(ws, client, host, port, secure_cookies=secure_cookies)
+        log.info("web_starting", host=host, port=port, accounts=str(ws.store.path),
+                 intake=sorted(ws.tokens) if ws.tokens else "off",
+                 oidc=ws.oidc_settings.issuer if ws.oidc_settings else "off",
                  temporal=settings.redacted())
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan="off", proxy_headers=True,
-                                               forwarded_allow_ips=proxies, server_header=False))
         try:
-            await server.serve()
+            await srv.serve()
         except SystemExit:  # uvicorn exits on a bind failure, after logging why
             raise Fail(f"web: cannot listen on {host}:{port}") from None
 
