@@ -12,7 +12,7 @@ from plan.grading import Assessment
 from plan.incident import ReportContent
 from plan.loader import load_plan
 from tests.drive import act, timeline, to_post_event
-from tests.helpers import DUTY, SIGNED, now, report, with_reason
+from tests.helpers import COMMANDER, DUTY, SIGNED, now, report, with_reason
 from tests.test_lifecycle import refused
 from workflows import messages as m
 
@@ -47,7 +47,7 @@ async def test_level_iv_led_by_the_county_closes_without_dispatch_or_signoff(cli
     t0 = now().replace(microsecond=0)
     iid = await api.start_incident(client, report(discovered_at=t0 - timedelta(minutes=50),
                                                   reported_at=t0 - timedelta(minutes=40)))
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=t0 - timedelta(minutes=30)))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=t0 - timedelta(minutes=30)))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                            content=ReportContent(summary="县政府负责处置")))
     st = await api.status(client, iid)
@@ -85,7 +85,7 @@ async def test_level_iv_led_by_the_county_closes_without_dispatch_or_signoff(cli
 
 async def test_level_iii_the_bureau_terminates_and_records_the_province_investigation(client, worker):
     iid = await api.start_incident(client, report(assessment=III))
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await refused(client, iid, "record_other_termination", m.RecordOtherTermination(by=DUTY, document="某通知"),
                   "响应终止（4.4, 附件2）: the bureau's own step at level III", "propose termination")
     iid = await api.start_incident(client, report(assessment=III, discovered_at=now() - timedelta(hours=5),

@@ -13,7 +13,7 @@ from ecoplan import api
 from plan.check import check_plan
 from plan.loader import load_plan
 from tests.drive import act, deadline, parse, sign_all, to_termination_pending
-from tests.helpers import COMMANDER, DUTY, now, report
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, now, report
 from tests.test_plan import plan_error, variant
 from workflows import messages as m
 
@@ -74,14 +74,14 @@ async def test_starts_on_starts_the_clock(client, worker, tmp_path):
     assert load_plan(path).plan.deadline("investigation").starts_on == "response_activated"
     iid = await api.start_incident(client, report(plan=str(path)))
     activated = now().replace(microsecond=0) - timedelta(minutes=5)
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=activated))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=activated))
     d = deadline(await api.status(client, iid), "investigation")
     assert d is not None and d["status"] == "pending"
     # 60 calendar days from the activation (plan: {days: 60})
     assert parse(d["due_at"]) == activated + timedelta(days=60)
     # the shipped plan: no investigation clock before termination
     iid = await api.start_incident(client, report())
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     assert deadline(await api.status(client, iid), "investigation") is None
 
 
@@ -94,7 +94,7 @@ async def test_city_decides_when_city_started_is_honoured(client, worker, tmp_pa
     await sign_all(client, iid)
     if decides:
         with pytest.raises(api.ActionRefused, match="the city headquarters decides termination"):
-            await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+            await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
         return
-    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER))
+    res = await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
     assert res.stage == "post_event"

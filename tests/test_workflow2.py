@@ -442,7 +442,7 @@ async def test_notification_payloads_and_timeline_never_enter_history(client, wo
     the `outbox` query, and the notices still go out."""
     title = f"按引用投递测试{uuid.uuid4().hex[:6]}"
     iid = await api.start_incident(client, report(title=title))
-    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, recommendation="建议发布黄色预警"))
+    await api.act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
     await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     handle = client.get_workflow_handle(api.workflow_id(iid))
     outbox = Path(worker.outbox_path)
