@@ -170,7 +170,7 @@ async def test_assessment_report_overdue_at_once_when_review_backdated(client, w
     # overdue, escalated, and the next escalation computed by the calendar activity
     st = await eventually(lambda: api.status(client, iid),
                           lambda s: (deadline(s, "assessment_report") or {}).get("next_escalation_at") is not None,
-                          timeout=10)
+                          timeout=30)
     d = deadline(st, "assessment_report")
     assert d["status"] == "overdue"
     assert date.fromisoformat(d["due_date"]) == expected_due and d["provisional"] is False

@@ -114,7 +114,7 @@ async def test_joint_investigation_from_activation_on(client, worker):
     iid = await api.start_incident(client, report(source="linkage_119"))
     with pytest.raises(api.ActionRefused, match="only in responding, on_site, termination_pending, post_event"):
         await act(client, iid, "record_joint_investigation", m.RecordJointInvestigation(by=DUTY, members=["某"]))
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     res = await act(client, iid, "record_joint_investigation",
                     m.RecordJointInvestigation(by=DUTY, members=["市生态环境局执法队 张", "市消防救援支队 李"]))
     assert res.stage == "responding"

@@ -125,7 +125,7 @@ async def test_every_action_records_who_did_it(client, worker):
     names = {"duty_officer": "值班员", "commander": "指挥"}
     vias = ("web", "api", "oidc", "cli")
     people = (Actor(name=f"user{i:02d}", display=f"人员{i:02d}", role=names[rid], role_id=rid, via=vias[i % 4])
-              for i, rid in enumerate(["commander"] + ["duty_officer"] * 4 + ["commander"] + ["duty_officer"] * 5))
+              for i, rid in enumerate(["commander"] + ["duty_officer"] * 4 + ["commander"] + ["duty_officer"] * 6))
     iid = await api.start_incident(client, report(reporter="报告人"))
     done: list[tuple[str, Actor]] = []
 
