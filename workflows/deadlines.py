@@ -18,7 +18,7 @@ from typing import Callable
 from temporalio import workflow
 
 from plan.calendar import SHANGHAI
-from plan.deadlines import DeadlineTimes, DeadlineTimesRequest
+from plan.deadlines import CalendarQuestion, DeadlineTimes, DeadlineTimesRequest, TimeRequest
 from plan.models import MET_BY, DeadlineRule, Duration, Level
 import workflows.messages as m
 
@@ -190,3 +190,33 @@ class WakeTimer:
     def cancel(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
+
+
+async def calendar_work(wf) -> None:
+    """The main loop asks the calendar, in one call, for what waits on it: due times of
+    deadlines still scheduling, and the stuck marker of a stage measured in working days."""
+    s, now = wf.s, wf._now()
+    fault = s.faults.get("calendar_unavailable")
+    if fault and datetime.fromisoformat(fault["next_try_at"]) > now:
+        return
+    waiting = [d for d in s.deadlines if d.due_at is None]
+    within = s.plan.stage_expectations.get(s.stage)
+    stuck = s.stuck_key != s.stage_entries and within is not None and within.is_working_days
+    if not waiting and not stuck:
+        return
+    level = s.level or s.grading.level
+    q = CalendarQuestion(
+        deadlines=[calendar_request(s.plan.deadline(d.name), d.started_at, level) for d in waiting],
+        times=[TimeRequest(start=s.stage_entered_at, duration=within)] if stuck else [])
+    key = s.stage_entries
+    answer = await wf._ask_calendar(q)
+    if answer is None:
+        return
+    now = wf._now()
+    for d, times in zip(waiting, answer.deadlines):
+        if d.due_at is None:  # not scheduled meanwhile (by recompute_deadlines)
+            set_times(d, times, now)
+            wf._deadline_scheduled(d)
+    if stuck and s.stage_entries == key:
+        s.stuck_after, s.stuck_key = answer.times[0].at, key
+    wf._dirty = True

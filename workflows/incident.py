@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.linkage as linkage
     import workflows.messages as m
     import workflows.publishing as publishing
+    import workflows.status as status_view
     import workflows.reporting as reporting
     import workflows.termination as termination
     import workflows.timeline as timeline
@@ -119,7 +120,7 @@ class IncidentWorkflow:
         while self.s.outcome is None:
             self._dirty = False  # before the work: a change made during an await below is seen
             self._tick()
-            await self._calendar_work()
+            await deadlines.calendar_work(self)
             self._start_flush()
             self._publisher.publish(self.s)
             if workflow.info().is_continue_as_new_suggested():
@@ -231,35 +232,6 @@ class IncidentWorkflow:
             if within is None or not within.is_working_days:
                 s.stuck_after, s.stuck_key = deadlines.stuck_after(s.stage_entered_at, within), s.stage_entries
         timeline.trim(s)
-
-    async def _calendar_work(self) -> None:
-        """Ask the calendar, in one call, for what waits on it: due times of deadlines still
-        scheduling, and the stuck marker of a stage measured in working days."""
-        s, now = self.s, self._now()
-        fault = s.faults.get("calendar_unavailable")
-        if fault and datetime.fromisoformat(fault["next_try_at"]) > now:
-            return
-        waiting = [d for d in s.deadlines if d.due_at is None]
-        within = s.plan.stage_expectations.get(s.stage)
-        stuck = s.stuck_key != s.stage_entries and within is not None and within.is_working_days
-        if not waiting and not stuck:
-            return
-        level = s.level or s.grading.level
-        q = plan_deadlines.CalendarQuestion(
-            deadlines=[deadlines.calendar_request(s.plan.deadline(d.name), d.started_at, level) for d in waiting],
-            times=[plan_deadlines.TimeRequest(start=s.stage_entered_at, duration=within)] if stuck else [])
-        key = s.stage_entries
-        answer = await self._ask_calendar(q)
-        if answer is None:
-            return
-        now = self._now()
-        for d, times in zip(waiting, answer.deadlines):
-            if d.due_at is None:  # not scheduled meanwhile (by recompute_deadlines)
-                deadlines.set_times(d, times, now)
-                self._deadline_scheduled(d)
-        if stuck and s.stage_entries == key:
-            s.stuck_after, s.stuck_key = answer.times[0].at, key
-        self._dirty = True
 
     async def _ask_calendar(self, q: plan_deadlines.CalendarQuestion) -> plan_deadlines.CalendarAnswer | None:
         try:
@@ -492,28 +464,7 @@ class IncidentWorkflow:
             return self.v1.status()
         if not self._ready:
             return {"stage": None, "loading": True, "problem": self._problem}
-        s = self.s
-        d = s.model_dump(mode="json", exclude={"report", "plan", "outbox", "undelivered", "carried"})
-        r = s.report
-        return {
-            **d,
-            "title": r.title, "county": r.county, "location": r.location, "description": r.description,
-            "reporter": r.reporter, "incident_type": r.incident_type, "source": r.source, "drill": r.drill,
-            "discovered_at": r.discovered_at.isoformat(), "reported_at": r.reported_at.isoformat(),
-            "graded_level": s.grading.level.value if s.grading else None,
-            "level_name": s.plan.levels[s.level].name if s.level else None,
-            "plan": s.plan.ref,
-            "signoffs": {g: x.model_dump(mode="json") for g, x in s.signoffs.items()},
-            "pending_signoffs": termination.pending(s),
-            "open_round": s.round if s.stage == "termination_pending" else None,
-            "waiting_on": publishing.waiting_on(s),
-            "faults": publishing.faults(s),
-            "deliveries_overdue": effects.overdue(s),
-            "allowed_actions": [t for t in checks.ACTION_NAMES if self.lc.allowed(t)],
-            "duties": checks.duties_view(s),
-            **reporting.status(s),
-            "engine": 2,
-        }
+        return status_view.view(self.s, [t for t in checks.ACTION_NAMES if self.lc.allowed(t)])
 
     @workflow.query
     def outbox(self, keys: list[str], after: int, upto: int) -> dict:
@@ -738,27 +689,7 @@ class IncidentWorkflow:
             return self.v1.sign_off_signal(inp)
         if not self._ready:
             return
-        try:
-            at = self._check("sign_off", inp)
-        except Refused as e:
-            self.record(inp.at or self._now(), inp.by, "sign_off",
-                        {"group": inp.group, "lead": inp.lead, "decision": inp.decision, "round": inp.round,
-                         "reason": e.message, "via": "signal"}, rejected=True)
-            return
-        if self._lock.locked():  # an update is between its checks and its change: queue behind it
-            async def later():
-                async with self._lock:
-                    try:
-                        when = self._check("sign_off", inp)
-                    except Refused as e:
-                        self.record(inp.at or self._now(), inp.by, "sign_off",
-                                    {"group": inp.group, "lead": inp.lead, "decision": inp.decision,
-                                     "round": inp.round, "reason": e.message, "via": "signal"}, rejected=True)
-                        return
-                    self._apply_sign_off(inp, when, {})
-            asyncio.create_task(later())
-            return
-        self._apply_sign_off(inp, at, {})
+        termination.by_signal(self, inp)
 
     def _apply_sign_off(self, inp: m.SignOff, at: datetime, _p) -> m.ActionResult:
         s = self.s

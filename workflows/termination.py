@@ -10,6 +10,7 @@ back on site; when all approve, the commander approves (指挥批示).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import workflows.messages as m
@@ -123,3 +124,33 @@ def approve(s: m.IncidentState, inp: m.ApproveTermination, at: datetime) -> None
                           "instruction": inp.instruction, "city_decision": inp.city_decision})
     if inp.follow_up is not None:
         s.termination["follow_up"] = inp.follow_up.model_dump(mode="json")
+
+
+def by_signal(wf, inp: m.SignOff) -> None:
+    """A fire-and-forget sign-off (the `sign_off_signal`): checked like the update; an invalid
+    or stale one is recorded as rejected with the sentence saying why (e.g. which round is
+    open) and changes nothing else. While an update is between its checks and its change, the
+    signal queues behind it and is checked again."""
+    from workflows.checks import Refused
+
+    def checked():
+        try:
+            return wf._check("sign_off", inp)
+        except Refused as e:
+            wf.record(inp.at or wf._now(), inp.by, "sign_off",
+                      {"group": inp.group, "lead": inp.lead, "decision": inp.decision, "round": inp.round,
+                       "reason": e.message, "via": "signal"}, rejected=True)
+            return None
+
+    if wf._lock.locked():
+        async def later():
+            async with wf._lock:
+                at = checked()
+                if at is not None:
+                    wf._apply_sign_off(inp, at, {})
+
+        asyncio.create_task(later())
+        return
+    at = checked()
+    if at is not None:
+        wf._apply_sign_off(inp, at, {})
