@@ -92,7 +92,12 @@ def archive(settings: ActivitySettings, iid: str) -> dict[str, str]:
     folder = Path(settings.archive_dir) / iid
     if not folder.exists():
         return {}
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir()) if not p.name.endswith(".tmp")}
+    # The printed documents (PDF, PNG) are binary: listed by name, without their bytes.
+    return {p.name: ("" if p.suffix in BINARY else p.read_text(encoding="utf-8"))
+            for p in sorted(folder.iterdir()) if p.is_file() and not p.name.endswith(".tmp")}
+
+
+BINARY = (".pdf", ".png")
 
 
 async def archived(settings: ActivitySettings, iid: str, *suffixes: str, timeout: float = 15) -> dict[str, str]:

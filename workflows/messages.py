@@ -247,6 +247,7 @@ class IncidentState(BaseModel):
     documents: list[dict] = []  # newest documents written: kind, seq, path, sha256
     documents_count: int = 0
     timeline_archived: int = 0  # timeline entries up to this seq are in the archive (timeline.jsonl)
+    record_key: str | None = None  # what the records store was last asked to save (effects.record_key)
 
 
 class IncidentInput(BaseModel):
