@@ -28,7 +28,7 @@ class DailyReportActivities:
 
     @activity.defn
     async def compile_daily_report(self, req: DailyReportRequest) -> dict:
-        report = await daily_report(self.client, req.report_date, req.now)
+        report = await daily_report(self.client, req.report_date, req.now, self.settings.records_db)
         folder = self.settings.archive_dir / "daily"
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / report["report_date"]

@@ -725,11 +725,15 @@ def timeline(incident_id: str, follow: bool = typer.Option(False, "--follow", "-
 @app.command("daily-report")
 def daily_report_cmd(date_: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (default today)"),
                      as_json: bool = JsonOpt):
-    """The daily duty report (零报告/日报告), the same one the 08:00 schedule produces."""
-    from ecoplan import views
+    """The daily duty report (零报告/日报告), the same one the 08:00 schedule produces. A past
+    --date: the incidents reported that day and the state at its end, from the records store."""
+    from ecoplan import records, views
 
     day = parse_date(date_, "--date") if date_ else None
-    report = run(lambda c: views.daily_report(c, day))
+    try:
+        report = run(lambda c: views.daily_report(c, day))
+    except records.RecordError as e:
+        raise Fail(f"the records store cannot be read: {e}") from None
     emit(report, as_json, views.render_daily_report)
 
 

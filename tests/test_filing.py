@@ -230,3 +230,65 @@ async def test_a_failing_renderer_and_records_store_never_fail_the_incident(clie
 
 def _files(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
+
+
+async def _console(url: str, username: str) -> httpx.AsyncClient:
+    c = httpx.AsyncClient(base_url=url, timeout=60)
+    token = re.search(r'name="csrf_token" value="([^"]*)"', (await c.get("/login")).text).group(1)
+    r = await c.post("/login", data={"username": username, "password": password(username), "next": "/",
+                                     "csrf_token": token})
+    assert r.status_code == 303, r.text
+    return c
+
+
+async def test_console_offers_the_documents_and_draws_the_chart(client, worker, tmp_path):
+    """The incident page: the chart inline (SVG, one bar per deadline), each document to
+    download; the same role check as the page itself (a lead of another incident, a partner:
+    403), an unknown file 404, no session: the login page."""
+    iid = await api.start_incident(client, report(title="控制台文件测试"))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, approved_by="李局长"))
+    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial",
+                                                           content=ReportContent(summary="初报", main_pollutants=POLLUTANTS)))
+    # the report's printed copy filed by the incident (the page's download gives that copy)
+    await eventually(_afiles(worker.archive_dir / iid), lambda names: "report-01-initial.pdf" in names)
+    async with web_service(client, tmp_path / "accounts.db") as web:
+        c = await _console(web.url, "li")
+        try:
+            page = (await c.get(f"/incidents/{iid}")).text
+            chart = re.search(r'<figure class="chart" id="deadline-chart">(.*?)</figure>', page, re.S).group(1)
+            assert chart.startswith("<svg") and 'data-deadline="initial_report"' in chart
+            st = await api.status(client, iid)
+            assert re.findall(r'<rect [^>]*class="bar" data-deadline="([a-z_]+)"', chart) == [
+                d["name"] for d in st["deadlines"]]  # one bar per deadline
+            links = re.findall(rf'href="/incidents/{iid}/documents/([^"]+)"', page)
+            assert links == ["activation-notice.pdf", "report-01-initial.pdf", "case-file.pdf",
+                             "deadline-chart.svg", "deadline-chart.png"], links
+            r = await c.get(f"/incidents/{iid}/documents/report-01-initial.pdf")
+            assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+            assert r.content == (worker.archive_dir / iid / "report-01-initial.pdf").read_bytes()
+            (tmp_path / "r.pdf").write_bytes(r.content)
+            has(pdf_text(tmp_path / "r.pdf"), f"主要污染物和数量{POLLUTANTS}")
+            r = await c.get(f"/incidents/{iid}/documents/deadline-chart.svg")
+            assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+            r = await c.get(f"/incidents/{iid}/documents/termination-form.pdf")  # not proposed yet
+            assert r.status_code == 404
+            r = await c.get(f"/incidents/{iid}/documents/..%2Fdossier.json")
+            assert r.status_code == 404
+        finally:
+            await c.aclose()
+        for who in ("sun", "lian"):
+            c = await _console(web.url, who)
+            try:
+                r = await c.get(f"/incidents/{iid}/documents/activation-notice.pdf")
+                assert r.status_code == 403 and "%PDF" not in r.text, who
+            finally:
+                await c.aclose()
+        async with httpx.AsyncClient(base_url=web.url, timeout=60) as anon:
+            r = await anon.get(f"/incidents/{iid}/documents/activation-notice.pdf")
+            assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def _afiles(folder: Path):
+    async def read():
+        return _files(folder)
+    return read
