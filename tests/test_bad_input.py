@@ -25,7 +25,7 @@ from ecoplan import cli
 from plan.grading import Assessment, validation_message
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending
-from tests.helpers import COMMANDER, DUTY, LEADS, lead, now, report
+from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, now, report
 from tests.procs import ecoplan, ecoplan_in_process
 from workflows import messages as m
 from workflows.checks import ACTION_NAMES
@@ -64,6 +64,11 @@ async def stages(client, worker) -> dict[str, str]:
     iid = await new("closed")
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
     await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+
+    async def done():  # closed: its case file, chart and record filed, then it completes
+        return (await client.get_workflow_handle(api.workflow_id(iid)).describe()).status
+
+    await eventually(done, lambda st: st == WorkflowExecutionStatus.COMPLETED, timeout=30)
     return ids
 
 
