@@ -184,8 +184,8 @@ class Deliverer:
             if not data.exists():  # the Markdown is delivered first (effects.py waits for it)
                 raise RuntimeError(f"the text of report no. {r['no']} is not in the archive yet ({data.name})")
             d = json.loads(data.read_text(encoding="utf-8"))
-            out.append(InfoReport(header=h, kind=r["kind"], number=r["no"], reporting_unit=h.bureau,
-                                  recipients=d["recipients"], submitted_at=r["at"], submitted_by=_who(r["by"]),
+            out.append(InfoReport(header=h, kind=d["kind"], number=r["no"], reporting_unit=h.bureau,
+                                  recipients=d["recipients"], submitted_at=d["at"], submitted_by=_who(d["actor"]),
                                   content=ReportContent(**d["content"])))
         return _Reports(out)
 

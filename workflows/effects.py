@@ -29,7 +29,8 @@ BATCH = 50  # items per activity call
 KEEP_FAILURES = 20
 KEEP_DOCUMENTS = 50
 RENDER_BATCH = 1  # printing items per activity call (a PDF: about 0.012 s of CPU, the first of a worker 0.7 s)
-RENDER_REPORTS = 10  # reports one printing item carries
+RENDER_REPORTS = 50  # reports one printing item carries
+QUIET = timedelta(seconds=2)  # printing waits this long after the incident's last entry
 
 
 def add(s: m.IncidentState, workflow_id: str, kind: str, payload: dict, what: str, now: datetime,

@@ -39,9 +39,15 @@ def render(w, kind: str, seq: int | None = None, report: dict | None = None) -> 
 
 
 def report(w, entry, inp, at) -> None:
-    """A report's printing: who and when travel with it, its text is in the archive."""
-    render(w, "info_report", entry.seq, {"no": sum(w.s.reports_count.values()), "seq": entry.seq,
-                                         "kind": inp.kind, "at": at.isoformat(), "by": inp.by.model_dump()})
+    """A report's printing: its number and timeline entry; the rest is in the archive beside
+    its Markdown (who, when, the full text), so a burst of reports carries little."""
+    render(w, "info_report", entry.seq, {"no": sum(w.s.reports_count.values()), "seq": entry.seq})
+
+
+def quiet(w, now) -> bool:
+    """Printing waits for a pause in the incident's actions (QUIET since the last entry): a
+    burst of reports never shares the worker with its PDFs."""
+    return not w.s.timeline or now - w.s.timeline[-1].recorded_at >= effects.QUIET
 
 
 def keep_record(w) -> None:
@@ -76,6 +82,6 @@ def wake(w):
     times = []
     if w._flush_task is None:
         times.append(effects.next_try(w.s))
-    if w._print_task is None:
-        times.append(effects.next_try(w.s, printing=True))
+    if w._print_task is None and (t := effects.next_try(w.s, printing=True)) is not None:
+        times.append(max(t, w.s.timeline[-1].recorded_at + effects.QUIET) if w.s.timeline else t)
     return min((t for t in times if t is not None), default=None)

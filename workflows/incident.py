@@ -293,7 +293,7 @@ class IncidentWorkflow:
                 self._sending = {e["key"] for e in items}
                 self._flush_task = asyncio.create_task(self._flush(items, entries))
                 return
-        if self._print_task is None and self._flush_task is None:  # printing yields to deliveries
+        if self._print_task is None and self._flush_task is None and filing.quiet(self, now):  # yields
             prints = effects.due(s, now, printing=True)
             if prints:
                 self._printing = {e["key"] for e in prints}
@@ -663,9 +663,9 @@ class IncidentWorkflow:
                                                            "summary": timeline.short(inp.content.summary, 80)})
         if inp.kind == "initial":
             self._event("initial_report_submitted", at, entry)
-        doc = self.document("info_report", {"kind_name": kind_name, "title": s.report.title,
-                                            "recipients": s.plan.report_recipients, "by": str(inp.by),
-                                            "at": at.isoformat(), "content": inp.content.model_dump()}, entry.seq)
+        doc = self.document("info_report", {"kind_name": kind_name, "title": s.report.title, "kind": inp.kind,
+                                            "recipients": s.plan.report_recipients, "by": str(inp.by), "at": at.isoformat(),
+                                            "content": inp.content.model_dump(), "actor": inp.by.model_dump()}, entry.seq)
         filing.report(self, entry, inp, at)
         # The notification refers to the written report (claim check), not to its text.
         self.notify("info_report", f"{kind_name}：{s.report.title}", s.plan.report_recipients,
