@@ -26,6 +26,7 @@ from activities.calendar import CalendarActivities
 from activities.delivery import Deliverer
 from activities.notify import Notifier
 from activities.plan_snapshot import load_plan_snapshot
+from activities.records import Records
 from activities.settings import ActivitySettings
 from activities.daily_report import DailyReportActivities
 from ecoplan.connection import TASK_QUEUE, ConnectionSettings, connect
@@ -54,11 +55,15 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
     compile_workflow_modules()
     calendar, notifier, archive = CalendarActivities(settings), Notifier(settings), Archive(settings)
     daily, deliverer = DailyReportActivities(client, settings), Deliverer(settings, client)
+    # The incident saves its record and prints its documents through `deliver` (its `record` and
+    # `render` items); save_record stays for a caller with a status in hand.
+    saver = Records(settings)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[IncidentWorkflow, DailyReportWorkflow],
         activities=[load_plan_snapshot, calendar.calendar_answer, deliverer.deliver, daily.compile_daily_report,
+                    saver.save_record,
                     # the 1.x engine's (workflows/legacy.py), for incidents begun before 2.0
                     calendar.schedule_deadline, calendar.compute_times, notifier.notify, archive.archive_document],
         # The activities are plain functions doing file and HTTP I/O: run them in threads.

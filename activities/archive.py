@@ -174,6 +174,12 @@ class Archive:
         else:
             path = folder / f"{doc.seq:04d}-{doc.kind}.md"
             text = RENDERERS[doc.kind](doc.data)
+            if doc.kind == "info_report":  # the full text, for its printed copy (delivery.py renders it)
+                data = path.with_suffix(".json")
+                tmp = data.with_suffix(".json.tmp")
+                tmp.write_text(json.dumps({"drill": doc.drill, **doc.data}, ensure_ascii=False, default=str),
+                               encoding="utf-8")
+                os.replace(tmp, data)
             if doc.drill:
                 text = "**【演练】本文件为应急演练文件**\n\n" + text.replace("# ", "# 【演练】", 1)
         body = (text + "\n").encode("utf-8")

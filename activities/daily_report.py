@@ -34,7 +34,8 @@ class DailyReportActivities:
 
         # Time, period, recipients and contents are the plan's (read here, not in the workflow).
         spec = load_plan(req.plan).plan.daily_report
-        report = await daily_report(self.client, req.report_date, req.now, spec)
+        report = await daily_report(self.client, req.report_date, req.now, spec=spec,
+                                    records_db=self.settings.records_db)
         folder = self.settings.archive_dir / "daily"
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / report["report_date"]

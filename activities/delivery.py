@@ -7,28 +7,39 @@ cannot work), so the incident decides to try again later or to give up. Document
 as a path and the sha256 of the bytes written (claim check): the incident keeps the
 reference, not the text. Timeline entries the incident no longer keeps in full are
 appended to the archive's timeline.jsonl, each once.
+
+Two kinds read the incident's record with its `status` query here (claim check: nothing
+big passes through history): `render` writes the printed documents (PDF, the deadline
+chart) into the incident's archive folder, `record` saves its case-file facts to the
+records store. A renderer or a store that fails (a missing font, an unwritable database)
+fails only its item, which the incident tries again like any delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from pathlib import Path
 from typing import Literal
 
 import structlog
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities.archive import Archive, Document
+from activities.archive import Archive, Document, merge_timeline, TIMELINE
 from activities.notify import Hopeless, Notification, Notifier
 from activities.settings import ActivitySettings
+from ecoplan import records as records_store
 
 log = structlog.get_logger("ecoplan.delivery")
 
 
 class DeliveryItem(BaseModel):
     key: str  # the idempotency key: "<workflow id>/e<n>"
-    kind: Literal["notify", "document"]
-    payload: dict = {}  # a Notification or a Document; empty when the batch is by reference
+    kind: Literal["notify", "document", "render", "record"]
+    # A Notification, a Document, a Render ({"kind", "seq", "report_no"}) or {} for a record;
+    # empty when the batch is by reference (read from the incident's outbox query).
+    payload: dict = {}
     attach_key: str | None = None  # a document (of this batch or an earlier one) the notification is about
     attach: dict | None = None  # its reference when written earlier: path, sha256
 
@@ -54,6 +65,7 @@ class ItemOutcome(BaseModel):
     error: str | None = None
     path: str | None = None  # documents
     sha256: str | None = None
+    files: list[dict] = []  # render: each file written, {"kind", "format", "path", "sha256"}
 
 
 class DeliveryResult(BaseModel):
@@ -66,6 +78,7 @@ class Deliverer:
         self.archive = Archive(settings)
         self.notifier = Notifier(settings)
         self.client = client  # reads the incident's own record for its dossier (claim check)
+        self.settings = settings
 
     @activity.defn
     async def deliver(self, batch: DeliveryBatch) -> DeliveryResult:
@@ -74,13 +87,20 @@ class Deliverer:
         if batch.by_ref:
             batch = await self._fill(batch)
         records: dict[str, dict] = {}
+        status: dict | None = None  # one query answers every item of the batch
         for item in batch.items:
-            if item.kind == "document" and item.payload.get("kind") == "dossier" and item.payload["data"].get("read"):
-                try:
-                    handle = self.client.get_workflow_handle(f"incident-{batch.incident_id}")
-                    records[item.key] = await handle.query("status")
-                except Exception as e:  # the incident answers later: tried again like any delivery
-                    records[item.key] = {"__error__": f"could not read the incident's record: {e}"[:300]}
+            if "__error__" in item.payload:  # its outbox entry could not be read: fails in _deliver
+                continue
+            if (item.kind == "record" or item.kind == "render" and item.payload["kind"] != "info_report"
+                    or item.kind == "document" and item.payload.get("kind") == "dossier"
+                    and item.payload["data"].get("read")):
+                if status is None:
+                    try:
+                        handle = self.client.get_workflow_handle(f"incident-{batch.incident_id}")
+                        status = await handle.query("status")
+                    except Exception as e:  # the incident answers later: tried again like any delivery
+                        status = {"__error__": f"could not read the incident's record: {e}"[:300]}
+                records[item.key] = dict(status)
         return await asyncio.to_thread(self._deliver, batch, records)
 
     async def _fill(self, batch: DeliveryBatch) -> DeliveryBatch:
@@ -103,11 +123,24 @@ class Deliverer:
         timeline_to = self.archive.append_timeline(batch.incident_id, batch.timeline) if batch.timeline else 0
         written: dict[str, dict] = {}
         out = []
-        # Documents first: a notification in the same batch may be about one of them.
-        for item in sorted(batch.items, key=lambda i: i.kind != "document"):
+        # Documents first: a notification in the same batch may be about one of them; the
+        # printed documents next, then the record, which lists the archive's files.
+        order = {"document": 0, "notify": 1, "render": 2, "record": 3}
+        for item in sorted(batch.items, key=lambda i: order[i.kind]):
             try:
                 if "__error__" in item.payload:
                     raise RuntimeError(item.payload["__error__"])
+                if item.key in records and "__error__" in records[item.key]:
+                    raise RuntimeError(records[item.key]["__error__"])
+                if item.kind == "render":
+                    files = self._render(batch.incident_id, item.payload, records.get(item.key))
+                    out.append(ItemOutcome(key=item.key, ok=True, path=files[0]["path"], sha256=files[0]["sha256"],
+                                           files=files))
+                    continue
+                if item.kind == "record":
+                    self._record(records[item.key])
+                    out.append(ItemOutcome(key=item.key, ok=True))
+                    continue
                 if item.kind == "document":
                     payload = item.payload
                     if item.key in records:
@@ -125,6 +158,9 @@ class Deliverer:
                     n = n.model_copy(update={"detail": {**n.detail, "document": ref}})
                 self.notifier.send(n)
                 out.append(ItemOutcome(key=item.key, ok=True))
+            except records_store.RecordError as e:  # a status no record can be built from: will not mend
+                log.error("record_broken", key=item.key, error=str(e)[:300])
+                out.append(ItemOutcome(key=item.key, ok=False, hopeless=True, error=str(e)[:300]))
             except Hopeless as e:
                 out.append(ItemOutcome(key=item.key, ok=False, hopeless=True, error=str(e)[:300]))
             except (KeyError, TypeError, ValueError) as e:  # a document that cannot be rendered: a bug, not a channel
@@ -133,3 +169,69 @@ class Deliverer:
             except Exception as e:  # a channel down, a disk full: may go through later
                 out.append(ItemOutcome(key=item.key, ok=False, error=str(e)[:300] or type(e).__name__))
         return DeliveryResult(items=out, timeline_to=timeline_to)
+
+    def _render(self, incident_id: str, payload: dict, status: dict | None) -> list[dict]:
+        """Write one kind of printed document into the incident's archive folder, from its
+        status (reports: from what the item carries and the text the archive holds); returns
+        each file written with its sha256."""
+        from activities.documents import from_status, render
+        from activities.documents.fonts import FontSettings
+        from activities.documents.mapping import CASE_FILE, CHART_PNG, CHART_SVG
+
+        folder = self.archive.folder(incident_id)
+        kind = payload["kind"]
+        fonts = self.settings.fonts or FontSettings.from_env()
+        if kind == "info_report":
+            written = render(self._reports(folder, payload), folder, [kind], fonts)
+        else:
+            if kind == "case_file":  # the whole timeline: the archive's entries and those the incident holds
+                status = {**status, "timeline": merge_timeline(folder / TIMELINE, status.get("timeline") or []),
+                          "timeline_summary": None}
+            written = render(from_status(status), folder, [kind], fonts)
+        if not written:
+            raise ValueError(f"the incident's status has no {kind} to print yet")
+        names = {CASE_FILE: "case_file", CHART_SVG: "chart", CHART_PNG: "chart"}
+        return [{"kind": names.get(p.name, kind), "format": p.suffix.lstrip("."), "path": str(p),
+                 "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in written]
+
+    @staticmethod
+    def _reports(folder: Path, payload: dict):
+        """The reports one item prints: who and when from the item, the full text from the
+        archive (`NNNN-info_report.json`, written with the Markdown; the status keeps only a
+        summary of the newest), the head from the plan. No status query: reports come in bursts."""
+        import json
+        from datetime import datetime
+
+        from activities.documents.mapping import _plan, _who, header_of
+        from activities.documents.models import InfoReport
+        from plan.calendar import SHANGHAI
+        from plan.incident import ReportContent
+
+        plan = _plan(payload)
+        h = header_of(payload, plan, datetime.now(SHANGHAI))
+        out = []
+        for r in payload["reports"]:
+            data = folder / f"{r['seq']:04d}-info_report.json"
+            if not data.exists():  # the Markdown is delivered first (effects.py waits for it)
+                raise RuntimeError(f"the text of report no. {r['no']} is not in the archive yet ({data.name})")
+            d = json.loads(data.read_text(encoding="utf-8"))
+            out.append(InfoReport(header=h, kind=d["kind"], number=r["no"], reporting_unit=h.bureau,
+                                  recipients=d["recipients"], submitted_at=d["at"], submitted_by=_who(d["actor"]),
+                                  content=ReportContent(**d["content"])))
+        return _Reports(out)
+
+    def _record(self, status: dict) -> str:
+        records_store.record_from_status(status)  # a status that cannot be a record: RecordError, hopeless
+        try:
+            return records_store.save_status(status, archive_dir=self.settings.archive_dir, path=self.settings.records_db)
+        except records_store.RecordError as e:  # the store (a path, a lock, a disk): may work later
+            raise RuntimeError(str(e)) from None
+
+
+class _Reports:
+    """What `render` reads for kind info_report: only the reports."""
+
+    activation_notice = termination_form = None
+
+    def __init__(self, reports):
+        self.info_reports = reports

@@ -6,15 +6,24 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from activities.documents.fonts import FontSettings
+
 
 @dataclass(frozen=True)
 class ActivitySettings:
     archive_dir: Path = Path(".ecoplan/archive")
     outbox_path: Path = Path(".ecoplan/outbox.jsonl")
-    records_db: Path = Path(".ecoplan/records.db")  # the records store (SQLite), ecoplan/records.py
+    # The records store (SQLite, ecoplan/records.py); default: records.db beside the archive folder
+    # (.ecoplan/records.db for the default archive), so a worker given its own archive keeps its own store.
+    records_db: Path | None = None
     webhook_url: str | None = None
     webhook_timeout_s: float = 10.0
     calendar_dirs: tuple[Path, ...] = field(default_factory=tuple)  # extra plan calendar dirs
+    fonts: FontSettings | None = None  # the documents' fonts; None: ECOPLAN_FONT_* at each rendering
+
+    def __post_init__(self) -> None:
+        if self.records_db is None:
+            object.__setattr__(self, "records_db", Path(self.archive_dir).parent / "records.db")
 
     @classmethod
     def from_env(cls) -> "ActivitySettings":

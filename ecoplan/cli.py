@@ -354,6 +354,45 @@ def status(incident_id: str, as_json: bool = JsonOpt):
 
 
 @app.command()
+def documents(incident_id: str,
+              kind: Optional[list[str]] = typer.Option(None, "--kind", help="activation_notice, termination_form, "
+                                                       "info_report, case_file or chart (repeatable; default: all)"),
+              out: Optional[str] = typer.Option(None, "--out", help="folder to write into (default: ./ID-documents)"),
+              as_json: bool = JsonOpt):
+    """The incident's printed documents: 附件1, 附件2, each report, the case file (案卷) as PDF and
+    the deadline chart (SVG, PNG). A running incident prints as of now; a closed one, also one
+    Temporal no longer has (records store, archive dossier), gives the copies it filed."""
+    from ecoplan import api, records_cli
+    from ecoplan import documents as docs
+
+    try:
+        kinds = docs.kinds_of(kind)
+    except docs.DocumentsError as e:
+        raise bad(str(e)) from None
+
+    async def go(client):
+        try:
+            return await api.status(client, incident_id)
+        except api.IncidentNotFound:
+            st = records_cli.status_from_records(incident_id) or docs.from_dossier(incident_id)
+            if st is None:
+                raise
+            return st
+
+    st = run(go)
+    if st.get("loading"):
+        raise Fail(f"incident {incident_id} is still loading its plan: no documents yet")
+    try:
+        written = docs.write(st, out or f"{incident_id}-documents", kinds)
+    except docs.DocumentsError as e:
+        raise bad(str(e)) from None
+    except Exception as e:  # a renderer that fails (a missing font): one line
+        raise Fail(f"cannot print the documents: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    emit([str(p) for p in written], as_json,
+         lambda ps: "\n".join(ps) if ps else f"{incident_id}: no documents of {', '.join(kinds)} yet")
+
+
+@app.command()
 def warn(incident_id: str, recommendation: str = typer.Option("", "--recommendation", help="预警信息发布建议 (3.1)"),
          action: list[str] = typer.Option([], "--action", help="3.2 action already under way (repeatable); the "
                                           "shipped plan's: analysis (分析研判), prevention (防范处置), preparation "
@@ -851,11 +890,18 @@ def timeline(incident_id: str, follow: bool = typer.Option(False, "--follow", "-
 @app.command("daily-report")
 def daily_report_cmd(date_: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (default today)"),
                      as_json: bool = JsonOpt):
-    """The daily duty report (零报告/日报告), the same one the 08:00 schedule produces."""
-    from ecoplan import views
+    """The daily duty report (零报告/日报告), the same one the 08:00 schedule produces. A past
+    --date: the incidents reported that day and the state at its end, from the records store."""
+    from ecoplan import records, views
+
+    from plan.loader import load_plan
 
     day = parse_date(date_, "--date") if date_ else None
-    report = run(lambda c: views.daily_report(c, day))
+    spec = load_plan().plan.daily_report  # its time, period and contents are the plan's
+    try:
+        report = run(lambda c: views.daily_report(c, day, spec=spec))
+    except records.RecordError as e:
+        raise Fail(f"the records store cannot be read: {e}") from None
     emit(report, as_json, views.render_daily_report)
 
 

@@ -326,15 +326,20 @@ def report_period(report_date: date, now: datetime, spec=None) -> tuple[datetime
 
 
 async def daily_report(client: Client, report_date: date | None = None, now: datetime | None = None,
-                       spec=None) -> dict:
+                       spec=None, records_db=None) -> dict:
     """零报告/日报告: open incidents by stage and level, incidents reported since the last
     report, overdue and stuck ones, deadlines due soon; an explicit zero report when there
     is nothing. Its time, period, look-ahead, recipients and contents are the plan's
-    (`daily_report`, local choices marked there)."""
+    (`daily_report`, local choices marked there). A past date: from the records store, the
+    incidents reported that day and the state as of its end (ecoplan/daily_past.py)."""
     from plan.models import DEFAULT_DAILY_REPORT
 
     spec = spec or DEFAULT_DAILY_REPORT
     now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    if report_date is not None and report_date < now.date():
+        from ecoplan.daily_past import past_daily_report
+
+        return past_daily_report(report_date, records_db)
     period_start, period_end = report_period(report_date or now.date(), now, spec)
     ahead = spec.look_ahead.as_timedelta()
     report_date = report_date or now.date()
@@ -371,14 +376,45 @@ async def daily_report(client: Client, report_date: date | None = None, now: dat
     return report
 
 
+def _cn(stage: str | None) -> str:
+    from activities.documents.mapping import STAGE_NAMES
+
+    return STAGE_NAMES.get(stage or "", stage or "—")
+
+
+def _stage_order(kv) -> int:
+    from activities.documents.mapping import STAGE_NAMES
+
+    order = list(STAGE_NAMES)
+    return order.index(kv[0]) if kv[0] in order else len(order)
+
+
+def _deadline_cn(name: str) -> str:
+    from plan.loader import PlanError, load_plan
+
+    try:
+        rule = load_plan().plan.deadline(name)
+    except PlanError:
+        rule = None
+    return rule.title if rule is not None else name
+
+
+def _hm(t: str) -> str:
+    return t[:16].replace("T", " ")
+
+
 def render_daily_report(r: dict) -> str:
+    """The report in Chinese: stage and deadline names as the plan writes them; the sections
+    the plan's `daily_report.contents` lists."""
     cfg = r.get("settings") or {}
     contents = cfg.get("contents") or ["open_incidents", "new_incidents", "overdue", "stuck", "due_soon"]
     ahead = (cfg.get("look_ahead") or "24 h").replace(" h", "小时").replace(" days", "天")
     lines = [f"# 突发环境事件日报告 {r['report_date']}", "",
-             f"统计时段：{r['period']['from'][:16]} 至 {r['period']['to'][:16]}（生成于 {r['generated_at'][:16]}）"]
+             f"统计时段：{_hm(r['period']['from'])} 至 {_hm(r['period']['to'])}（生成于 {_hm(r['generated_at'])}）"]
     if cfg.get("recipients"):
         lines.append(f"报送：{'、'.join(cfg['recipients'])}（{cfg.get('at', '')}）")
+    if r.get("as_of"):
+        lines.append(f"事件状态截至 {_hm(r['as_of'])}（据归档记录；新报事件按报告时间计）")
     lines.append("")
     if r["zero_report"]:
         none = {"new_incidents": "无新发突发环境事件", "open_incidents": "无在办事件", "overdue": "无逾期事项",
@@ -387,23 +423,29 @@ def render_daily_report(r: dict) -> str:
         return "\n".join(lines)
     if "open_incidents" in contents:
         lines += [f"在办事件：{r['open_incidents']} 起",
-                  "按阶段：" + ("，".join(f"{k} {v}" for k, v in sorted(r["by_stage"].items())) or "无"),
-                  "按级别：" + ("，".join(f"{k} {v}" for k, v in sorted(r["by_level"].items())) or "无"), ""]
+                  "按阶段：" + ("，".join(f"{_cn(k)} {v}" for k, v in sorted(r["by_stage"].items(), key=_stage_order)) or "无"),
+                  "按级别：" + ("，".join(f"{k or '未定'}级 {v}" for k, v in sorted(r["by_level"].items(), key=lambda kv: kv[0] or "")) or "无"),
+                  ""]
     if "new_incidents" in contents:
         lines.append(f"## 新报事件（{len(r['new_incidents'])}）")
-        lines += [f"- {x['incident_id']} {x['title']}（{x['county']}，{x['level'] or '—'}级，{x['stage']}）"
+        lines += [f"- {x['incident_id']} {x['title']}（{x['county']}，{x['level'] or '—'}级，{_cn(x['stage'])}）"
                   for x in r["new_incidents"]] or ["- 无"]
     if "overdue" in contents:
         lines.append(f"\n## 逾期事项（{len(r['overdue'])}）")
-        lines += [f"- {x['incident_id']} {x['title']}：{x['deadline']} 到期 {x['due_at'][:16]}，"
-                  f"已逾期 {x['late_by_seconds'] // 3600} 小时；待办：{'、'.join(x['waiting_on'])}" for x in r["overdue"]] or ["- 无"]
+        lines += [f"- {x['incident_id']} {x['title']}：{x.get('deadline_title') or _deadline_cn(x['deadline'])} 应于 "
+                  f"{_hm(x['due_at'])}，已逾期 {x['late_by_seconds'] // 3600} 小时"
+                  + (f"；待办：{'、'.join(x['waiting_on'])}" if x.get("waiting_on") else "") for x in r["overdue"]] or ["- 无"]
     if "stuck" in contents:
-        lines.append(f"\n## 停滞事件（{len(r['stuck'])}）")
-        lines += [f"- {x['incident_id']} {x['title']}：{x['stage']} 自 {x['since'][:16]}；等待：{'、'.join(x['waiting_on']) or '—'}"
-                  for x in r["stuck"]] or ["- 无"]
+        if r.get("from_records"):
+            lines.append("\n## 停滞事件：历史日期不统计（见 ecoplan stuck）")
+        else:
+            lines.append(f"\n## 停滞事件（{len(r['stuck'])}）")
+            lines += [f"- {x['incident_id']} {x['title']}：{_cn(x['stage'])} 自 {_hm(x['since'])}；等待：{'、'.join(x['waiting_on']) or '—'}"
+                      for x in r["stuck"]] or ["- 无"]
     if "due_soon" in contents:
         lines.append(f"\n## 未来{ahead}到期（{len(r['due_next_24h'])}）")
-        lines += [f"- {x['incident_id']} {x['title']}：{x['name']} {x['due_at'][:16]}" for x in r["due_next_24h"]] or ["- 无"]
+        lines += [f"- {x['incident_id']} {x['title']}：{x.get('title_cn') or _deadline_cn(x['name'])} {_hm(x['due_at'])}"
+                  for x in r["due_next_24h"]] or ["- 无"]
     return "\n".join(lines)
 
 

@@ -106,7 +106,16 @@ def archive(settings: ActivitySettings, iid: str) -> dict[str, str]:
     folder = Path(settings.archive_dir) / iid
     if not folder.exists():
         return {}
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir()) if not p.name.endswith(".tmp")}
+    # The printed documents: a PDF as its text; the chart's PNG is left out (its SVG has the words).
+    return {p.name: (_pdf_text(p) if p.suffix == ".pdf" else p.read_text(encoding="utf-8"))
+            for p in sorted(folder.iterdir()) if p.is_file() and not p.name.endswith((".tmp", ".png"))}
+
+
+def _pdf_text(path: Path) -> str:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(path)
+    return "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
 
 
 async def archived(settings: ActivitySettings, iid: str, *suffixes: str, timeout: float = 15) -> dict[str, str]:

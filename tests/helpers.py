@@ -77,3 +77,22 @@ def settled(st: dict) -> dict:
     """A status without what background deliveries change (documents written): for comparing
     the state before and after a refused action."""
     return {k: v for k, v in st.items() if k not in ("documents", "documents_count", "deliveries_overdue")}
+
+
+async def settled_history(client, workflow_id: str, timeout: float = 15.0):
+    """Wait until the incident has nothing under way in the background (the records store's
+    first save, printing): no pending activity and its last workflow task completed. Returns
+    the history then."""
+    from temporalio.api.enums.v1 import EventType
+
+    handle = client.get_workflow_handle(workflow_id)
+
+    async def look():
+        desc = await handle.describe()
+        history = await handle.fetch_history()
+        return desc.raw_description.pending_activities, history
+
+    _, history = await eventually(
+        look, lambda v: not v[0] and v[1].events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        timeout=timeout)
+    return history

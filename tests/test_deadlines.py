@@ -183,8 +183,10 @@ async def test_assessment_report_overdue_at_once_when_review_backdated(client, w
     assert [e for e in timeline(st, "deadline_overdue") if e["detail"]["deadline"] == "assessment_report"]
 
     await overdue_listed(client, iid, "assessment_report")
-    await outbox_events(worker, iid, "deadline_overdue")
-    [row] = _overdue_rows(worker, iid, "assessment_report")
+    async def rows():
+        return _overdue_rows(worker, iid, "assessment_report")
+
+    [row] = await eventually(rows, bool)
     assert row["recipients"] == ["生态环境执法科", "局指挥部指挥", "生态环境保护监察办公室"]
     assert row["detail"]["late_by_seconds"] > 19 * 86400
     assert not [r for r in outbox(worker, iid) if r["event"] == "deadline_reminder"]

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment
 
@@ -289,7 +290,7 @@ async def test_the_activity_saves_a_closed_incident_once(client, worker, tempora
     await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
     await act(client, iid, "submit_report", final_report())
     await act(client, iid, "close", m.Close(by=DUTY))
-    await archived(worker, iid, "dossier.json")
+    await archived(worker, iid, "dossier.json", "case-file.pdf", "deadline-chart.svg")  # all it files on close
     st = await api.status(client, iid)
 
     # what the workflow will do on close: the activity, run twice (a retry) — saved once
@@ -306,7 +307,7 @@ async def test_the_activity_saves_a_closed_incident_once(client, worker, tempora
     with closing(records.connect(settings.records_db)) as conn:
         r = records.get_record(conn, iid)
     assert (r.stage, r.outcome, r.closed_at) == ("closed", "completed", datetime.fromisoformat(st["stage_entered_at"]))
-    assert sorted(Path(p).name for p in r.archive_paths)[-1] == "dossier.json"
+    assert "dossier.json" in {Path(p).name for p in r.archive_paths}
     assert r.initial_report_at == datetime.fromisoformat(st["events"]["initial_report_submitted"])
 
     cli_env = {"ECOPLAN_RECORDS_DB": str(settings.records_db)}
@@ -346,14 +347,21 @@ async def test_status_answers_from_the_store_when_temporal_has_no_such_incident(
 @pytest.mark.slow
 async def test_a_deleted_closed_incident_is_still_shown_and_found(client, worker, temporal_address, tmp_path):
     """The issue's done-when, with `temporal workflow delete` (the dev server deletes a closed
-    workflow about 30 s after the request: this test waits for that)."""
-    settings = ActivitySettings(archive_dir=worker.archive_dir, records_db=tmp_path / "records.db")
+    workflow about 30 s after the request: this test waits for that). The record is the one
+    the incident saved itself (through its delivery activity) when it closed; so are the
+    documents `ecoplan documents` then gives from the store."""
     iid = await api.start_incident(client, report(title="预警解除记录", county="删除测试县"))
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
     await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="监测数据恢复正常"))
-    await archived(worker, iid, "dossier.json")
-    st = await api.status(client, iid)
-    assert await asyncio.to_thread(ActivityEnvironment().run, Records(settings).save_record, st) == "inserted"
+    await archived(worker, iid, "dossier.json", "case-file.pdf")
+
+    async def done():
+        return (await client.get_workflow_handle(api.workflow_id(iid)).describe()).status
+
+    await eventually(done, lambda s: s == WorkflowExecutionStatus.COMPLETED, timeout=30)
+    with closing(records.connect(worker.records_db)) as conn:
+        saved = records.get_record(conn, iid)
+    assert (saved.stage, saved.outcome) == ("closed", "warning_lifted")
 
     proc = await asyncio.create_subprocess_exec(
         TEMPORAL_BIN, "workflow", "delete", "--workflow-id", api.workflow_id(iid), "--address", temporal_address,
@@ -369,17 +377,24 @@ async def test_a_deleted_closed_incident_is_still_shown_and_found(client, worker
             return True
 
     await eventually(gone, bool, timeout=90, interval=0.5)
-    env = {"ECOPLAN_RECORDS_DB": str(settings.records_db)}
-    shown, found = await asyncio.gather(
+    env = {"ECOPLAN_RECORDS_DB": str(worker.records_db), "ECOPLAN_ARCHIVE_DIR": str(worker.archive_dir)}
+    out = tmp_path / "papers"
+    shown, found, papers = await asyncio.gather(
         aecoplan("status", iid, "--json", env_extra=env, address=temporal_address),
         aecoplan("list", "--closed", "--county", "删除测试县", "--outcome", "warning_lifted", "--json",
-                 env_extra=env, address=temporal_address))
+                 env_extra=env, address=temporal_address),
+        aecoplan("documents", iid, "--out", str(out), "--json", env_extra=env, address=temporal_address))
     assert shown.returncode == 0, shown.stderr
     st2 = json.loads(shown.stdout)
     assert (st2["incident_id"], st2["closed_record"], st2["outcome"]) == (iid, True, "warning_lifted")
     assert [e["action"] for e in st2["timeline"]][-1] == "lift_warning"
     assert found.returncode == 0, found.stderr
     assert [r["incident_id"] for r in json.loads(found.stdout)] == [iid]
+    # the case file and the chart it filed on close (a lifted warning has no 附件1 or 附件2)
+    assert papers.returncode == 0, papers.stderr
+    assert sorted(Path(p).name for p in json.loads(papers.stdout)) == [
+        "case-file.pdf", "deadline-chart.png", "deadline-chart.svg"]
+    assert (out / "case-file.pdf").read_bytes() == (worker.archive_dir / iid / "case-file.pdf").read_bytes()
 
 
 def test_record_model_round_trips_through_the_store(tmp_path):

@@ -28,7 +28,7 @@ from plan.calendar import SHANGHAI
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, deadline, to_on_site, to_post_event, to_termination_pending
-from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report, settled_history
 from worker import build_worker
 from workflows import messages as m
 
@@ -290,7 +290,7 @@ async def test_recompute_refusal_leaves_no_trace_in_history(client, worker):
     """Before: recompute_deadlines had no validator; a refusal wrote update events into history."""
     iid = await api.start_incident(client, report())
     handle = client.get_workflow_handle(api.workflow_id(iid))
-    before = len((await handle.fetch_history()).events)
+    before = len((await settled_history(client, handle.id)).events)  # its record saved, nothing under way
     with pytest.raises(api.ActionRefused, match="no deadline has a provisional or missing due date"):
         await api.act(client, iid, "recompute_deadlines", m.RecomputeDeadlines(by=DUTY))
     assert len((await handle.fetch_history()).events) == before

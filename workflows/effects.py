@@ -8,7 +8,9 @@ supervisors; a channel that answers later gives `delivered_late`. A delivery tha
 never succeed (the webhook answers 4xx other than 408/429, an address that cannot work) or
 that has failed for GIVE_UP ends as `delivery_failed` with the reason, so a closed incident
 completes. Documents come back as references (path and sha256) and stay in state as such;
-notifications about a document carry its reference, not its text.
+notifications about a document carry its reference, not its text. Printed documents
+(`render`) and the records store (`record`) go the same way: the activity reads the
+incident's status itself, so their items carry only what to print.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ GIVE_UP = timedelta(hours=24)  # transient failures for this long: delivery_fail
 BATCH = 50  # items per activity call
 KEEP_FAILURES = 20
 KEEP_DOCUMENTS = 50
+RENDER_BATCH = 1  # printing items per activity call (a PDF: about 0.012 s of CPU, the first of a worker 0.7 s)
+RENDER_REPORTS = 50  # reports one printing item carries
+QUIET = timedelta(seconds=2)  # printing waits this long after the incident's last entry
 
 
 def add(s: m.IncidentState, workflow_id: str, kind: str, payload: dict, what: str, now: datetime,
@@ -38,12 +43,52 @@ def add(s: m.IncidentState, workflow_id: str, kind: str, payload: dict, what: st
     return key
 
 
-def due(s: m.IncidentState, now: datetime) -> list[dict]:
-    return [e for e in s.outbox if datetime.fromisoformat(e["next_at"]) <= now][:BATCH]
+def record_key(s: m.IncidentState) -> str:
+    """What the records store keeps current: stage, level, deadlines, outcome."""
+    deadlines = ";".join(f"{d.name}:{d.status}:{d.due_at}:{d.met_at}" for d in s.deadlines)
+    return f"{s.stage}|{s.level}|{len(s.level_changes)}|{s.outcome}|{deadlines}"
 
 
-def next_try(s: m.IncidentState) -> datetime | None:
-    return min((datetime.fromisoformat(e["next_at"]) for e in s.outbox), default=None)
+def pending(s: m.IncidentState, kind: str, besides: set[str] = frozenset()) -> bool:
+    """An item of `kind` waits in the outbox, not counting those in `besides` (being sent)."""
+    return any(e["kind"] == kind and e["key"] not in besides for e in s.outbox)
+
+
+def join_render(s: m.IncidentState, kind: str, seq: int, report: dict | None, besides: set[str]) -> bool:
+    """A printing of `kind` already waits (not being sent): it reads the status when sent, so
+    it prints this change too; a report joins its list. True when joined."""
+    for e in s.outbox:
+        if e["kind"] == "render" and e["payload"]["kind"] == kind and e["key"] not in besides:
+            if report is not None:
+                if len(e["payload"]["reports"]) >= RENDER_REPORTS:
+                    continue
+                e["payload"]["reports"].append(report)
+            e["payload"]["seq"] = max(e["payload"]["seq"], seq)
+            return True
+    return False
+
+
+def _waits(s: m.IncidentState, e: dict, printing: bool) -> bool:
+    """Not for this lane, or a report's printing whose text is not in the archive yet (its
+    Markdown still in the outbox): the other lane's delivery wakes the loop when it is."""
+    if (e["kind"] == "render") != printing:
+        return True
+    if printing and e["payload"]["kind"] == "info_report":
+        seqs = {r["seq"] for r in e["payload"]["reports"]}
+        return any(o["kind"] == "document" and o["payload"].get("kind") == "info_report"
+                   and o["payload"].get("seq") in seqs for o in s.outbox)
+    return False
+
+
+def due(s: m.IncidentState, now: datetime, printing: bool = False) -> list[dict]:
+    """What to send now: deliveries, or (printing) the documents to print, a few per call."""
+    ready = [e for e in s.outbox if not _waits(s, e, printing) and datetime.fromisoformat(e["next_at"]) <= now]
+    return ready[:RENDER_BATCH if printing else BATCH]
+
+
+def next_try(s: m.IncidentState, printing: bool = False) -> datetime | None:
+    return min((datetime.fromisoformat(e["next_at"]) for e in s.outbox if not _waits(s, e, printing)),
+               default=None)
 
 
 def batch(s: m.IncidentState, items: list[dict], timeline_entries: list[m.TimelineEntry],
@@ -90,6 +135,12 @@ def settle(s: m.IncidentState, sent: list[dict], result: DeliveryResult | None, 
                 s.documents.append({"key": e["key"], "kind": e["payload"]["kind"], "seq": e["payload"]["seq"],
                                     "path": r.path, "sha256": r.sha256})
                 s.documents_count += 1
+                del s.documents[:-KEEP_DOCUMENTS]
+            elif e["kind"] == "render":  # printed documents: each file by reference (path, sha256)
+                for f in r.files:
+                    s.documents.append({"key": e["key"], "kind": f["kind"], "format": f["format"],
+                                        "seq": e["payload"]["seq"], "path": f["path"], "sha256": f["sha256"]})
+                    s.documents_count += 1
                 del s.documents[:-KEEP_DOCUMENTS]
             if e["overdue"]:
                 timeline.record(s, now, now, None, "delivered_late", s.stage,

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.deadlines as deadlines
     import workflows.duties as duties
     import workflows.effects as effects
+    import workflows.filing as filing
     import workflows.legacy as legacy
     import workflows.linkage as linkage
     import workflows.messages as m
@@ -102,6 +103,8 @@ class IncidentWorkflow:
         self._timer = deadlines.WakeTimer()
         self._publisher = publishing.Publisher()
         self._flush_task: asyncio.Task | None = None
+        self._print_task: asyncio.Task | None = None  # printing's own lane (filing.py)
+        self._sending, self._printing = set(), set()  # outbox keys under way in each lane
         self._transition_at: datetime | None = None
         self._problem: str | None = None  # why the incident is not ready (its plan did not load)
         if inp.state is not None:
@@ -120,6 +123,7 @@ class IncidentWorkflow:
         while self.s.outcome is None:
             self._dirty = False  # before the work: a change made during an await below is seen
             self._tick()
+            filing.keep_record(self)
             await deadlines.calendar_work(self)
             self._start_flush()
             self._publisher.publish(self.s)
@@ -190,7 +194,8 @@ class IncidentWorkflow:
         """A long incident starts a fresh history, keeping its (bounded) state. Handlers
         finish first (they are quick) and a delivery under way is waited for; what is still
         in the outbox is sent by the next run under the same keys."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flush_task is None)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flush_task is None
+                                      and self._print_task is None)
         self.s.runs += 1
         workflow.continue_as_new(m.IncidentInput(report=self.s.report, state=self.s))
 
@@ -202,11 +207,15 @@ class IncidentWorkflow:
         # with the query (claim check) and merges the archive's timeline, so it never passes
         # through history.
         self.document("dossier", {"read": "status"})
-        while s.outbox or self._flush_task is not None:
+        again = filing.on_close(self)
+        while s.outbox or self._flush_task is not None or self._print_task is not None or again:
+            if not s.outbox and self._flush_task is None and self._print_task is None:
+                filing.add_record(self)  # the store's last word, listing every file written
+                again = False
             self._dirty = False
             self._start_flush()
             self._publisher.publish(s)
-            await self._timer.wait(None if self._flush_task else effects.next_try(s), lambda: self._dirty)
+            await self._timer.wait(filing.wake(self), lambda: self._dirty)
         self._publisher.publish(s)
         await workflow.wait_condition(workflow.all_handlers_finished)
 
@@ -262,17 +271,23 @@ class IncidentWorkflow:
             self.record(self._now(), None, restored, {"since": f["since"], "tries": f["tries"]})
 
     def _start_flush(self) -> None:
-        if self._flush_task is not None:
-            return
         s, now = self.s, self._now()
-        items = effects.due(s, now)
-        pending = timeline.unarchived(s)
-        # The archive takes the timeline in chunks, when the state would otherwise keep too much.
-        entries = pending if len(pending) > timeline.KEEP + 50 else []
-        if items or entries:
-            self._flush_task = asyncio.create_task(self._flush(items, entries))
+        if self._flush_task is None:
+            items = effects.due(s, now)
+            pending = timeline.unarchived(s)
+            # The archive takes the timeline in chunks, when the state would otherwise keep too much.
+            entries = pending if len(pending) > timeline.KEEP + 50 else []
+            if items or entries:
+                self._sending = {e["key"] for e in items}
+                self._flush_task = asyncio.create_task(self._flush(items, entries))
+                return
+        if self._print_task is None and self._flush_task is None and filing.quiet(self, now):  # yields
+            prints = effects.due(s, now, printing=True)
+            if prints:
+                self._printing = {e["key"] for e in prints}
+                self._print_task = asyncio.create_task(self._flush(prints, [], printing=True))
 
-    async def _flush(self, items: list[dict], entries: list[m.TimelineEntry]) -> None:
+    async def _flush(self, items: list[dict], entries: list[m.TimelineEntry], printing: bool = False) -> None:
         result, error = None, None
         try:
             by_ref = workflow.patched("delivery-by-ref")
@@ -284,14 +299,15 @@ class IncidentWorkflow:
         effects.settle(self.s, items, result, error, self._now())
         if result is not None and entries and result.timeline_to >= entries[-1].seq:
             self.s.timeline_archived = max(self.s.timeline_archived, entries[-1].seq)
-        self._flush_task = None
+        if printing:
+            self._print_task, self._printing = None, set()
+        else:
+            self._flush_task, self._sending = None, set()
         self._dirty = True
 
     def _next_wake(self) -> datetime | None:
         s = self.s
-        times = [deadlines.next_wake(s)]
-        if self._flush_task is None:
-            times.append(effects.next_try(s))
+        times = [deadlines.next_wake(s), filing.wake(self)]
         times += [datetime.fromisoformat(f["next_try_at"]) for f in s.faults.values()]
         return min((t for t in times if t is not None), default=None)
 
@@ -543,6 +559,7 @@ class IncidentWorkflow:
             "county": r.county, "location": r.location, "title": r.title, "level": level.value,
             "level_name": brief.name, "graded_level": graded.value, "reason": inp.reason,
             "at": at.isoformat()}, entry.seq)
+        filing.render(self, "activation_notice", entry.seq)
         recipients = list(s.plan.report_recipients)
         if brief.asks_city_to_start:
             recipients.append("市突发环境事件应急指挥部")  # 4.1.2(1): ask the city HQ to start its plan
@@ -633,6 +650,7 @@ class IncidentWorkflow:
             self._event("initial_report_submitted", at, entry)
         data, missing = reporting.document_data(s, inp, kind_name, at, head, recipients)
         doc = self.document("info_report", data, entry.seq)
+        filing.report(self, entry, inp, at)
         # The notification refers to the written report (claim check), not to its text.
         self.notify("info_report", f"{kind_name}：{s.report.title}", recipients,
                     {"kind": inp.kind, "no": no}, attach=doc)
@@ -666,7 +684,8 @@ class IncidentWorkflow:
     def _apply_propose_termination(self, inp: m.ProposeTermination, at: datetime, _p) -> m.ActionResult:
         s = self.s
         termination.propose(s, inp, at)
-        self.transition("propose_termination", at, inp, {"reason": timeline.short(inp.reason), "round": s.round})
+        entry = self.transition("propose_termination", at, inp, {"reason": timeline.short(inp.reason), "round": s.round})
+        filing.render(self, "termination_form", entry.seq)  # with blanks to sign, for the meeting
         self.notify("termination_proposed", f"应急响应终止签报（第{s.round}轮）：{s.report.title}",
                     [f"{s.plan.groups.get(g, g)} {s.leads[g]}" for g in termination.signatories(s)],
                     {"reason": inp.reason, "round": s.round})
@@ -741,6 +760,7 @@ class IncidentWorkflow:
             "instruction": inp.instruction, "approved_by": str(inp.by), "approved_at": at.isoformat(),
             "city_decision": inp.city_decision,
             **({"follow_up": detail["follow_up"]} if "follow_up" in detail else {})}, entry.seq)
+        filing.render(self, "termination_form", entry.seq)
         self.notify("response_terminated", f"应急响应终止：{s.report.title}",
                     s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
                     {"instruction": inp.instruction})

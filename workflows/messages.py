@@ -319,6 +319,7 @@ class IncidentState(BaseModel):
     reporting_rules: int = 0
     circumstances: list[dict] = []  # 第四条 cases: id, at, by, note
     initial_report_level: Level | None = None  # the level the initial-report deadline runs at
+    record_key: str | None = None  # what the records store was last asked to save (effects.record_key)
 
 
 class IncidentInput(BaseModel):

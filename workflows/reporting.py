@@ -147,8 +147,8 @@ def document_data(s: m.IncidentState, inp: m.SubmitReport, kind_name: str, at: d
     """The written report's document: header, each item 17号令 asks this kind for (given or
     marked), and the labels of the items not given."""
     content = inp.content.model_dump()
-    data = {"kind_name": kind_name, "title": s.report.title, "recipients": recipients, "by": str(inp.by),
-            "at": at.isoformat(), "content": content}
+    data = {"kind_name": kind_name, "title": s.report.title, "kind": inp.kind, "recipients": recipients,
+            "by": str(inp.by), "at": at.isoformat(), "content": content, "actor": inp.by.model_dump()}
     r = rules(s)
     if r is None:
         return data, []

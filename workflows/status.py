@@ -12,7 +12,7 @@ import workflows.termination as termination
 
 
 def view(s, allowed: list[str]) -> dict:
-    d = s.model_dump(mode="json", exclude={"report", "plan", "outbox", "undelivered", "carried"})
+    d = s.model_dump(mode="json", exclude={"report", "plan", "outbox", "undelivered", "carried", "record_key"})
     r = s.report
     return {
         **d,

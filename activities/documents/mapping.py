@@ -97,6 +97,14 @@ def _plan(status: dict) -> Plan | None:
         return None
 
 
+def header_of(status: dict, plan: Plan | None, as_of: datetime) -> Header:
+    """What every document prints at its head: incident_id, title, drill and the plan are enough."""
+    return Header(
+        incident_id=status["incident_id"], title=status["title"], drill=bool(status.get("drill")),
+        bureau=plan.issuing_body if plan else NOT_FILLED, plan_title=plan.title if plan else NOT_FILLED,
+        plan_document_number=plan.document_number if plan else NOT_FILLED, generated_at=as_of)
+
+
 def _detail(e: dict, deadlines: dict[str, str], groups: dict[str, str], plan: Plan | None) -> str:
     d: dict[str, Any] = e.get("detail") or {}
     a = e["action"]
@@ -145,10 +153,7 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
     as_of = (as_of or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
     plan = _plan(status)
     groups = {g.id: g.name for g in plan.groups} if plan else {}
-    header = Header(
-        incident_id=status["incident_id"], title=status["title"], drill=bool(status.get("drill")),
-        bureau=plan.issuing_body if plan else NOT_FILLED, plan_title=plan.title if plan else NOT_FILLED,
-        plan_document_number=plan.document_number if plan else NOT_FILLED, generated_at=as_of)
+    header = header_of(status, plan, as_of)
     timeline = status.get("timeline") or []
     deadline_titles = {d["name"]: d["title"] for d in status.get("deadlines") or []}
     documents: list[DocumentRow] = []
@@ -200,7 +205,10 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
 
     # 初报/续报/处理结果报告: the status keeps each report's summary only
     reports = []
-    for i, r in enumerate(status.get("reports") or [], start=1):
+    kept = status.get("reports") or []
+    # Numbered among all the incident's reports: the status keeps only the newest (by kind, counted).
+    before = max(0, sum((status.get("reports_count") or {}).values()) - len(kept))
+    for i, r in enumerate(kept, start=before + 1):
         # A report made under the 17号令 rules carries its header (第十四条) and recipients.
         rep = InfoReport(
             header=header, kind=r["kind"], number=i,
@@ -214,7 +222,9 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
         documents.append(DocumentRow(name=f"突发环境事件信息{rep.kind_name}（第{i}号）", at=rep.submitted_at,
                                      file=report_file(i, r["kind"])))
 
-    # the chart: deadlines, stage changes and level changes
+    # the chart: deadlines, stage changes and level changes. A deadline whose due time the
+    # calendar has not answered yet (`scheduling`) has no bar and no row until it has.
+    scheduled = [d for d in status.get("deadlines") or [] if d.get("due_at")]
     marks = [ChartMark(at=_t(e["at"]), kind="stage", label=STAGE_NAMES.get(e["to_stage"], e["to_stage"]))
              for e in timeline if e["from_stage"] != e["to_stage"] and not e.get("rejected")]
     for c in status.get("level_changes") or []:
@@ -225,7 +235,7 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
         as_of=as_of, marks=marks,
         deadlines=[ChartDeadline(name=d["name"], title=d["title"], start=_t(d["started_at"]), due=_t(d["due_at"]),
                                  met_at=_t(d.get("met_at")), state=d["status"])
-                   for d in status.get("deadlines") or []])
+                   for d in scheduled])
     documents.append(DocumentRow(name="时限执行图", at=as_of, file=f"{CHART_SVG}, {CHART_PNG}"))
     documents.append(DocumentRow(name="案卷", at=as_of, file=CASE_FILE))
 
@@ -248,7 +258,7 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
                                   started_at=_t(d["started_at"]), due_at=_t(d["due_at"]), due_date=d.get("due_date"),
                                   provisional=bool(d.get("provisional")), state=d["status"], met_at=_t(d.get("met_at")),
                                   escalations=d.get("escalations", 0))
-                   for d in status.get("deadlines") or []],
+                   for d in scheduled],
         timeline=[TimelineRow(seq=e["seq"], at=_t(e["at"]), by=_who(e["by"]) if e.get("by") else None,
                               action=ACTION_NAMES.get(e["action"], e["action"]),
                               from_stage=STAGE_NAMES.get(e["from_stage"], e["from_stage"]),

@@ -33,6 +33,7 @@ from ecoplan.connection import TASK_QUEUE
 from ecoplan.intake import Problem, ValidationProblem, _problem
 from ecoplan.web import actions as act
 from ecoplan.web import auth
+from ecoplan.web import documents as webdocs
 from plan import authority
 from plan.calendar import SHANGHAI
 from plan.incident import IncidentReport
@@ -481,7 +482,20 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
             return to_login(request)
         ctx = await incident_context(await get_client(), s, incident_id)
         r = authority.rule(done) if done else None
-        return page(request, "incident.html", {**ctx, "done": r.name if r else ("建立事件" if started else None)})
+        papers = await asyncio.to_thread(webdocs.listing, ctx["st"])
+        return page(request, "incident.html", {**ctx, "done": r.name if r else ("建立事件" if started else None), **papers})
+
+    @app.get("/incidents/{incident_id}/documents/{name}", include_in_schema=False)
+    async def incident_document(request: Request, incident_id: str, name: str):
+        """One printed document, for the accounts that may read the incident's page."""
+        s = session(request)
+        if s is None:
+            return to_login(request)
+        st = await act.read_incident(await get_client(), s.account, incident_id)
+        body, media = await asyncio.to_thread(webdocs.one, st, name)
+        log.info("web_document", username=s.account.username, incident_id=incident_id, document=name)
+        return Response(body, media_type=media,
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(incident_id + '-' + name)}"})
 
     @app.get("/incidents/{incident_id}/live", include_in_schema=False)
     async def incident_live(request: Request, incident_id: str):
