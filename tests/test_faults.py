@@ -30,7 +30,7 @@ from activities.settings import ActivitySettings
 from plan.grading import Assessment
 from plan.incident import Actor, IncidentReport, ReportContent
 from tests.drive import deadline, final_report
-from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, lead, now, report
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report
 from tests.procs import DevServer, Webhook, WorkerProcess, jsonl, poll, refused_port
 from worker import build_worker
 from workflows import messages as m
@@ -411,7 +411,11 @@ async def test_webhook_refuses_then_accepts(client, tmp_path):
         async with build_worker(client, settings, task_queue=tq):
             iid, took = await _webhook_incident(client, tq)
             assert max(took) < 5, f"an update waited for the webhook: {took}"
-            assert any(a.status == 500 for a in hook.snapshot()[0])  # it was failing meanwhile
+
+            async def refused_calls():  # delivery is asynchronous: the endpoint refuses what it gets meanwhile
+                return [a for a in hook.snapshot()[0] if a.status == 500]
+
+            await eventually(refused_calls, bool, timeout=30)
             await _close_out(client, iid)
             res = await asyncio.wait_for(client.get_workflow_handle(api.workflow_id(iid)).result(), 90)
             assert res["outcome"] == "completed"

@@ -28,7 +28,7 @@ from ecoplan import api, records
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, act, describe_status
-from tests.helpers import COMMANDER, DUTY, LEADS, eventually, lead, now, report
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report
 from tests.procs import ecoplan, ecoplan_in_process
 from tests.test_documents import cn, has, pdf_text
 from tests.web_helpers import password, web_service
@@ -81,8 +81,8 @@ async def test_a_whole_life_files_its_documents_and_its_record(client, tmp_path,
             reported_at=h(0.25), assessment=Assessment(direct_loss_yuan=6_000_000)), task_queue=tq)
         # reported: the store has it from the start
         await record_where(settings.records_db, iid, lambda r: r.stage == "reported")
-        await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, at=h(0.5), approved_by="李局长"))
-        await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(2), kind="initial", content=ReportContent(
+        await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=h(0.5)))
+        await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(2), kind="initial", content=ReportContent(
             summary="储罐泄漏，部分物料进入桃河", main_pollutants=POLLUTANTS)))
         await act(client, iid, "dispatch", m.Dispatch(by=DUTY, at=h(1), leads=LEADS))
         # kept current while it runs: stage, level and the initial report's deadline met (at 2 h)
@@ -96,19 +96,24 @@ async def test_a_whole_life_files_its_documents_and_its_record(client, tmp_path,
 
         await eventually(filed, lambda names: "activation-notice.pdf" in names)
 
-        await act(client, iid, "adjust_level", m.AdjustLevel(by=DUTY, at=h(3), level="II", reason="下游水源地受威胁"))
+        await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, at=h(3), level="II", reason="下游水源地受威胁"))
         await record_where(settings.records_db, iid, lambda r: r.level == "II")
-        await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, at=h(12), kind="progress",
+        await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(12), kind="progress",
                                                                content=ReportContent(summary="下游断面超标，已筑坝拦截")))
         await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, at=h(48), reason="复测三次达标"))
         for i, g in enumerate(SIGNATORIES):
             await act(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), at=h(49 + i), group=g, lead=LEADS[g],
                                                          decision="approve", opinion=f"{g}组同意终止"))
         await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, at=h(53),
-                                                                            instruction="同意终止，做好跟踪监测"))
-        await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, at=h(10 * 24)))
+                                                                            instruction="同意终止，做好跟踪监测",
+                                                                            follow_up=FOLLOW_UP))
+        # Level II: the investigation is the ministry's (32号令 第四条), recorded by the bureau.
+        await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, at=h(10 * 24), step="investigation",
+                                                                    document="环应急调〔2026〕3号"))
         await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, at=h(12 * 24)))
         await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, at=h(20 * 24)))
+        await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=h(20 * 24 + 0.5), kind="final",
+                                                               content=ReportContent(summary="处置完毕")))
         await act(client, iid, "close", m.Close(by=DUTY, at=h(20 * 24 + 1)))
         await completed(client, iid)
         st = await api.status(client, iid)
@@ -120,7 +125,7 @@ async def test_a_whole_life_files_its_documents_and_its_record(client, tmp_path,
             assert name in names, (name, names)
         refs = {Path(d["path"]).name: d for d in st["documents"] if d.get("format")}
         assert set(refs) == {"activation-notice.pdf", "termination-form.pdf", "report-01-initial.pdf",
-                             "report-02-progress.pdf", "case-file.pdf", "deadline-chart.svg", "deadline-chart.png"}
+                             "report-02-progress.pdf", "report-03-final.pdf", "case-file.pdf", "deadline-chart.svg", "deadline-chart.png"}
         for name, d in refs.items():
             assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == d["sha256"], name
         assert not st["deliveries_overdue"] and not st["delivery_failures"]
@@ -163,7 +168,7 @@ async def test_documents_command_for_a_running_incident_and_its_errors(client, w
     """A running incident prints as of now; an unknown incident, an unknown kind, a folder that
     cannot be written: one line each, and nothing written."""
     iid = await api.start_incident(client, report(title="泄漏打印测试"))
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, approved_by="李局长"))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     p = await ecoplan("documents", iid, "--out", str(tmp_path / "now"), "--json", address=temporal_address)
     assert p.code == 0, p.err
     names = sorted(Path(x).name for x in json.loads(p.out))
@@ -200,8 +205,8 @@ async def test_a_failing_renderer_and_records_store_never_fail_the_incident(clie
     waiting = {"printed case_file", "printed chart", "record (records store)"}
     async with build_worker(client, broken, task_queue=tq):
         iid = await api.start_incident(client, report(title="渲染故障测试"), task_queue=tq)
-        await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY))
-        res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, reason="监测数据恢复正常"))
+        await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
+        res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="监测数据恢复正常"))
         assert res.stage == "closed"  # whole at once, printing or not
 
         def shown(st: dict) -> bool:
@@ -246,8 +251,8 @@ async def test_console_offers_the_documents_and_draws_the_chart(client, worker, 
     download; the same role check as the page itself (a lead of another incident, a partner:
     403), an unknown file 404, no session: the login page."""
     iid = await api.start_incident(client, report(title="控制台文件测试"))
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, approved_by="李局长"))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial",
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                            content=ReportContent(summary="初报", main_pollutants=POLLUTANTS)))
     # the report's printed copy filed by the incident (the page's download gives that copy)
     await eventually(_afiles(worker.archive_dir / iid), lambda names: "report-01-initial.pdf" in names)
