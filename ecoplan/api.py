@@ -54,7 +54,8 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            memo={"title": report.title, "county": report.county, "incident_type": report.incident_type},
+            memo={"title": report.title, "county": report.county, "incident_type": report.incident_type,
+                  "reported_at": report.reported_at.isoformat()},  # the daily report counts by it
             # Set at start so supervisor views see (and drill filters exclude) it at once.
             search_attributes=TypedSearchAttributes([
                 SearchAttributePair(sa.STAGE, "reported"), SearchAttributePair(sa.COUNTY, report.county),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from typing import Any
 
@@ -59,6 +59,7 @@ class Row(BaseModel):
     waiting_on: list[str]
     pending_signoffs: list[str]
     memo: dict
+    reported_at: datetime | None = None  # when the bureau learned of it (start memo; older incidents: entered)
 
 
 class Page(list):
@@ -109,6 +110,9 @@ def _row(client: Client, info) -> Row:
         waiting_on=list(attr(sa.WAITING_ON) or []),
         pending_signoffs=list(attr(sa.PENDING_SIGNOFFS) or []),
         memo=sup or {},
+        # An incident started before the memo carried it: when it was entered.
+        reported_at=(_when(_value(client, memo["reported_at"])) if "reported_at" in memo
+                     else info.start_time.ToDatetime().replace(tzinfo=timezone.utc)),
     )
 
 
@@ -344,8 +348,10 @@ async def daily_report(client: Client, report_date: date | None = None, now: dat
     ahead = spec.look_ahead.as_timedelta()
     report_date = report_date or now.date()
     open_rows = await _rows(client, base_query())
-    new_rows = await _rows(client, base_query(running=False)
-                           + f" AND StartTime >= {_ts(period_start)} AND StartTime < {_ts(period_end)}")
+    # New: reported (reported_at, Asia/Shanghai) within the period, however late it was entered.
+    # An incident is entered after it is reported, so every candidate started after period_start.
+    entered = await _rows(client, base_query(running=False) + f" AND StartTime >= {_ts(period_start)}")
+    new_rows = [r for r in entered if r.reported_at and period_start <= r.reported_at < period_end]
     due_soon = []
     for r in open_rows:
         nd = r.memo.get("next_deadline")

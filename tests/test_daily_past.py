@@ -101,3 +101,29 @@ def test_the_cli_gives_the_past_report_from_the_store(tmp_path, temporal_address
     assert p.code == 0, p.err
     assert "新报事件（1）" in p.out and "B-1" in p.out and "A-1" not in p.out.split("## 逾期事项")[0].split("新报事件")[1]
     assert "初报 应于 2026-11-27 12:30" in p.out
+
+
+async def test_todays_report_counts_new_by_when_reported_not_when_entered(client, worker):
+    """Today's live report: an incident reported five minutes ago is new; one reported three
+    days ago but entered only now (after the fact) is not. (Before: both counted as new,
+    by their workflow start time.) The period ends now and starts at most 25 h before
+    (the last 08:00, or the 24 h before it in the hour after 08:00), so 5 min is inside and
+    3 days outside at any time of day."""
+    from datetime import timedelta
+
+    from ecoplan import api, views
+    from tests.helpers import eventually, now, report
+
+    t = now()
+    fresh = await api.start_incident(client, report(title="今日接报", discovered_at=t - timedelta(minutes=10),
+                                                    reported_at=t - timedelta(minutes=5)))
+    late = await api.start_incident(client, report(title="补录三天前接报", discovered_at=t - timedelta(days=3, hours=1),
+                                                   reported_at=t - timedelta(days=3)))
+
+    async def listed():
+        return {r["incident_id"] for r in await views.list_incidents(client, drills=True)}
+
+    await eventually(listed, lambda ids: {fresh, late} <= ids, timeout=20)
+    r = await views.daily_report(client)
+    new = {x["incident_id"] for x in r["new_incidents"]}
+    assert fresh in new and late not in new, new
