@@ -336,6 +336,10 @@ async def test_drill_started_from_a_scenario_and_its_report(browser, web, client
     assert st["drill"] is True and "演练" in st["title"]
     await page.goto(f"{web.url}/drills/{iid}/report")
     report = await page.locator("#drill-report").inner_text()
+    # the deadline chart beside the evaluation: one bar per deadline the drill has
+    bars = await page.locator("#deadline-chart svg rect.bar").count()
+    timed = [x["name"] for x in st["deadlines"] if x.get("due_at")]
+    assert bars == len(timed) and bars >= 1, (bars, timed)
     assert st["title"] in report or iid in report
     await shot(page, "drill-report")
     # A real incident has no drill report.

@@ -9,6 +9,7 @@ post needs the form's CSRF token, and who may start is the plan's authority tabl
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
@@ -223,6 +224,11 @@ def add_routes(app: FastAPI, d: Deps) -> None:
         st = await act.read_incident(await d.get_client(), s.account, incident_id)
         if not st.get("drill"):
             raise act.Refusal(404, f"事件 {incident_id} 不是演练")
+        from ecoplan.web import documents as webdocs
+
         report = evaluate(st)
+        papers = await asyncio.to_thread(webdocs.listing, st)  # the deadline chart beside the figures
         return d.page(request, "drill_report.html", {"_session": s, "st": st, "report": report,
-                                                     "markdown": render_markdown(report)})
+                                                     "markdown": render_markdown(report),
+                                                     "chart_svg": papers["chart_svg"],
+                                                     "chart_error": papers["chart_error"]})
