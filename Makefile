@@ -33,7 +33,7 @@ run: $(STAMP)
 ## make test: install and run the whole suite against real Temporal dev servers, in two
 ## processes (pytest-xdist; each starts its own dev server): the tests mostly wait on servers.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q -n 3 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 3 --dist worksteal $(PYTEST_ARGS)
 
 ## The browser tests drive Debian's chromium (Playwright's own download is unreachable); their
 ## CJK fonts are the documents' fonts-noto-cjk above. Installed here when missing (as root),
