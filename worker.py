@@ -64,7 +64,7 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
         workflows=[IncidentWorkflow, DailyReportWorkflow],
         activities=[load_plan_snapshot, calendar.calendar_answer, deliverer.deliver, daily.compile_daily_report,
                     saver.save_record,
-                    # the 1.x engine's (workflows/legacy.py), for incidents begun before 2.0
+                    # the 1.x engine's (workflows/legacy/), for incidents begun before 2.0
                     calendar.schedule_deadline, calendar.compute_times, notifier.notify, archive.archive_document],
         # The activities are plain functions doing file and HTTP I/O: run them in threads.
         activity_executor=ThreadPoolExecutor(max_workers=16),

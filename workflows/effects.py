@@ -182,3 +182,11 @@ def adopt_v1(s: m.IncidentState, workflow_id: str, now: datetime) -> None:
                          "tries": 0, "first_at": entry.get("since", now.isoformat()), "next_at": now.isoformat(),
                          "overdue": "since" in entry})
     s.undelivered, s.carried = [], []
+
+
+def cause(e) -> str:
+    """An activity failure as one line: the innermost cause's message."""
+    cause = e.cause
+    while getattr(cause, "cause", None) is not None:
+        cause = cause.cause
+    return (str(cause or e) or type(cause or e).__name__)[:300]

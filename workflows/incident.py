@@ -27,21 +27,19 @@ import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     # `import a.b as m`, not `from a import b`: the latter slips past the sandbox's
     # pass-through and re-runs the module for every workflow instance.
-    import activities.calendar as calendar_activities
-    import activities.delivery as delivery
     import activities.plan_snapshot as plan_snapshot
     import plan.calendar as plan_calendar
-    import plan.deadlines as plan_deadlines
     import plan.incident as plan_incident
     import plan.snapshot as plan_snap
     import workflows.checks as checks
+    import workflows.deadline_steps as deadline_steps
     import workflows.deadlines as deadlines
+    import workflows.delivery_lanes as delivery_lanes
     import workflows.duties as duties
     import workflows.effects as effects
     import workflows.filing as filing
@@ -64,15 +62,8 @@ AUTHORITY = "authority-1"
 SHANGHAI = plan_calendar.SHANGHAI
 Refused = checks.Refused
 
-# Pure computations that may stay broken (a malformed calendar file): a few quick tries,
-# then the fault is recorded and the question asked again on the incident's timer.
-ASK = dict(start_to_close_timeout=timedelta(seconds=10),
-           retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                                    maximum_attempts=3))
-DELIVER = dict(start_to_close_timeout=timedelta(seconds=30), retry_policy=RetryPolicy(maximum_attempts=1))
-FAULT_RETRY_FIRST = timedelta(seconds=30)  # calendar: asked again after 30 s, 1, 2, 4 … 10 min
+ASK, FAULT_RETRY_MAX = deadline_steps.ASK, deadline_steps.FAULT_RETRY_MAX  # the plan is asked like the calendar
 PLAN_RETRY_FIRST = timedelta(seconds=5)  # a plan not loaded blocks every action: try again soon
-FAULT_RETRY_MAX = timedelta(minutes=10)
 
 
 def adopt_v1(s: m.IncidentState, workflow_id: str, now: datetime) -> None:
@@ -87,7 +78,7 @@ KEEP_REPORTS = 20  # newest reports kept in state (their documents are in the ar
 
 
 @workflow.defn
-class IncidentWorkflow:
+class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLanes):
     @workflow.init
     def __init__(self, inp: m.IncidentInput) -> None:
         # Runs before any handler: updates that waited while the incident continued as new
@@ -149,7 +140,7 @@ class IncidentWorkflow:
                 loaded = await workflow.execute_activity(plan_snapshot.load_plan_snapshot, req, **ASK)
                 break
             except ActivityError as e:
-                error = _cause(e)
+                error = effects.cause(e)
                 self._problem = f"the worker cannot load the plan ({error}); it tries again every few minutes"
                 self._fault("plan_unavailable", error, wait)
                 await workflow.sleep(wait)
@@ -243,18 +234,6 @@ class IncidentWorkflow:
                 s.stuck_after, s.stuck_key = deadlines.stuck_after(s.stage_entered_at, within), s.stage_entries
         timeline.trim(s)
 
-    async def _ask_calendar(self, q: plan_deadlines.CalendarQuestion) -> plan_deadlines.CalendarAnswer | None:
-        try:
-            answer = await workflow.execute_activity_method(
-                calendar_activities.CalendarActivities.calendar_answer, q, **ASK)
-        except ActivityError as e:
-            fault = self.s.faults.get("calendar_unavailable")
-            wait = FAULT_RETRY_FIRST if fault is None else min(timedelta(seconds=fault["wait_s"] * 2), FAULT_RETRY_MAX)
-            self._fault("calendar_unavailable", _cause(e), wait)
-            return None
-        self._fault_cleared("calendar_unavailable")
-        return answer
-
     def _fault(self, kind: str, error: str, wait: timedelta) -> None:
         s, now = self.s, self._now()
         first = kind not in s.faults
@@ -270,41 +249,6 @@ class IncidentWorkflow:
         if f is not None:
             restored = kind.replace("_unavailable", "_restored")
             self.record(self._now(), None, restored, {"since": f["since"], "tries": f["tries"]})
-
-    def _start_flush(self) -> None:
-        s, now = self.s, self._now()
-        if self._flush_task is None:
-            items = effects.due(s, now)
-            pending = timeline.unarchived(s)
-            # The archive takes the timeline in chunks, when the state would otherwise keep too much.
-            entries = pending if len(pending) > timeline.KEEP + 50 else []
-            if items or entries:
-                self._sending = {e["key"] for e in items}
-                self._flush_task = asyncio.create_task(self._flush(items, entries))
-                return
-        if self._print_task is None and self._flush_task is None and filing.quiet(self, now):  # yields
-            prints = effects.due(s, now, printing=True)
-            if prints:
-                self._printing = {e["key"] for e in prints}
-                self._print_task = asyncio.create_task(self._flush(prints, [], printing=True))
-
-    async def _flush(self, items: list[dict], entries: list[m.TimelineEntry], printing: bool = False) -> None:
-        result, error = None, None
-        try:
-            by_ref = workflow.patched("delivery-by-ref")
-            result = await workflow.execute_activity_method(
-                delivery.Deliverer.deliver,
-                effects.batch(self.s, items, entries, workflow.info().workflow_id, by_ref), **DELIVER)
-        except ActivityError as e:
-            error = _cause(e)
-        effects.settle(self.s, items, result, error, self._now())
-        if result is not None and entries and result.timeline_to >= entries[-1].seq:
-            self.s.timeline_archived = max(self.s.timeline_archived, entries[-1].seq)
-        if printing:
-            self._print_task, self._printing = None, set()
-        else:
-            self._flush_task, self._sending = None, set()
-        self._dirty = True
 
     def _next_wake(self) -> datetime | None:
         s = self.s
@@ -336,78 +280,6 @@ class IncidentWorkflow:
 
     def _backdated(self, inp: m.Action, at: datetime) -> str | None:
         return inp.backdate_reason if self._now() - at > checks.BACKDATE_LIMIT else None
-
-    def notify(self, event: str, subject: str, recipients: list[str], detail: dict, attach: str | None = None) -> None:
-        self.s.notices += 1
-        payload = {"incident_id": self.s.incident_id, "event": event, "subject": subject, "recipients": recipients,
-                   "at": self._now().isoformat(), "drill": self.s.report.drill, "detail": detail}
-        effects.add(self.s, workflow.info().workflow_id, "notify", payload, f"notification {event}", self._now(),
-                    attach=attach)
-        self._dirty = True
-
-    def document(self, kind: str, data: dict, seq: int | None = None) -> str:
-        payload = {"incident_id": self.s.incident_id, "kind": kind, "seq": seq or timeline.last_seq(self.s),
-                   "drill": self.s.report.drill, "data": data}
-        self._dirty = True
-        return effects.add(self.s, workflow.info().workflow_id, "document", payload, f"document {kind}", self._now())
-
-    # ------------------------------------------------------------------ deadlines an action starts
-
-    async def _prepare(self, action: str, inp, got) -> dict:
-        """What the action needs before it changes anything: the calendar's answer for the
-        working-day deadlines it starts. None of the state is touched here."""
-        s = self.s
-        if action == "recompute_deadlines":
-            wanted = [(d.name, d.started_at, s.level or s.grading.level) for d in s.deadlines
-                      if d.due_at is None or (d.provisional and d.status in ("pending", "overdue"))]
-        else:
-            wanted = deadlines.started_by(self.s, action, inp, got)
-        asks = []
-        for name, start, level in wanted:
-            rule = s.plan.deadline(name)
-            if rule is not None and rule.applies_to(level) and deadlines._needs_calendar(rule, level):
-                asks.append((name, deadlines.calendar_request(rule, start, level)))
-        # The stage the action enters, when its stuck marker counts working days (post_event):
-        # asked in the same call, so the state is whole when the action returns.
-        within = s.plan.stage_expectations.get("post_event") if action in duties.ENDS_RESPONSE else None
-        start = got[0] if action == "record_other_termination" else got
-        stuck = [plan_deadlines.TimeRequest(start=start, duration=within)] if within and within.is_working_days else []
-        if not asks and not stuck:
-            return {}
-        answer = await self._ask_calendar(plan_deadlines.CalendarQuestion(deadlines=[r for _, r in asks], times=stuck))
-        if answer is None:
-            if action == "recompute_deadlines":
-                raise Refused(f"the working-day calendar is unavailable ({s.faults['calendar_unavailable']['error']}); "
-                              "nothing was recomputed: try again once it is fixed")
-            return {}  # applied with the deadline `scheduling`; the loop asks again
-        prepared = {name: times for (name, _), times in zip(asks, answer.deadlines)}
-        if stuck:
-            prepared["stuck_after"] = answer.times[0].at
-        return prepared
-
-    def _start_deadline(self, name: str, start: datetime, level, times) -> m.Deadline | None:
-        s = self.s
-        rule = s.plan.deadline(name)
-        if rule is None or not rule.applies_to(level) or any(d.name == name for d in s.deadlines):
-            return None
-        d = deadlines.open_deadline(s, rule, start, level, self._now(), times)
-        deadlines.already_met(s, d)
-        self._deadline_scheduled(d)
-        return d
-
-    def _start_deadlines(self, started: list, prepared: dict) -> str:
-        return "".join(self._due_note(self._start_deadline(n, start, level, prepared.get(n)))
-                       for n, start, level in started)
-
-    def _deadline_scheduled(self, d: m.Deadline) -> None:
-        if d.due_at is None:
-            self.record(self._now(), None, "deadline_started", {"deadline": d.name, "scheduling": True,
-                                                                "source": d.source})
-            return
-        self.record(self._now(), None, "deadline_started",
-                    {"deadline": d.name, "due_at": d.due_at.isoformat(),
-                     "due_date": d.due_date.isoformat() if d.due_date else None,
-                     "provisional": d.provisional, "source": d.source})
 
     def _event(self, name: str, at: datetime, entry: m.TimelineEntry) -> None:
         deadlines.meet(self.s, name, at, entry.seq, entry.backdate_reason is not None)
@@ -462,16 +334,6 @@ class IncidentWorkflow:
 
     def _result(self, action: str, message: str) -> m.ActionResult:
         return m.ActionResult(incident_id=self.s.incident_id, action=action, stage=self.s.stage, message=message)
-
-    def _due_note(self, d: m.Deadline | None) -> str:
-        if d is None:
-            return ""
-        if d.due_at is None:
-            err = self.s.faults.get("calendar_unavailable", {}).get("error", "")
-            return f"; the {d.name} due date is not known yet: the working-day calendar is unavailable ({err}), " \
-                   "it is set as soon as the calendar answers"
-        what = "the report is" if d.name == "assessment_report" else f"{d.name} is"
-        return f"; {what} due {d.due_date or checks.fmt(d.due_at)}" + (" (provisional)" if d.provisional else "")
 
     # ------------------------------------------------------------------ queries
 
@@ -937,10 +799,3 @@ class IncidentWorkflow:
     @record_other_act.validator
     def _v_record_other_act(self, inp: m.RecordOtherAct) -> None:
         self._validate("record_other_act", inp)
-
-
-def _cause(e: ActivityError) -> str:
-    cause = e.cause
-    while getattr(cause, "cause", None) is not None:
-        cause = cause.cause
-    return (str(cause or e) or type(cause or e).__name__)[:300]

@@ -1,0 +1,72 @@
+"""The incident's side effects on their way out (a mixin of IncidentWorkflow): queueing a
+notification or a document, and the two delivery lanes (deliveries, and printing, which
+yields to them), each one `deliver` activity call per batch. The outbox rules are effects.py."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    import activities.delivery as delivery
+    import workflows.effects as effects
+    import workflows.filing as filing
+    import workflows.messages as m
+    import workflows.timeline as timeline
+
+DELIVER = dict(start_to_close_timeout=timedelta(seconds=30), retry_policy=RetryPolicy(maximum_attempts=1))
+
+
+class DeliveryLanes:
+    def _start_flush(self) -> None:
+        s, now = self.s, self._now()
+        if self._flush_task is None:
+            items = effects.due(s, now)
+            pending = timeline.unarchived(s)
+            # The archive takes the timeline in chunks, when the state would otherwise keep too much.
+            entries = pending if len(pending) > timeline.KEEP + 50 else []
+            if items or entries:
+                self._sending = {e["key"] for e in items}
+                self._flush_task = asyncio.create_task(self._flush(items, entries))
+                return
+        if self._print_task is None and self._flush_task is None and filing.quiet(self, now):  # yields
+            prints = effects.due(s, now, printing=True)
+            if prints:
+                self._printing = {e["key"] for e in prints}
+                self._print_task = asyncio.create_task(self._flush(prints, [], printing=True))
+
+    async def _flush(self, items: list[dict], entries: list[m.TimelineEntry], printing: bool = False) -> None:
+        result, error = None, None
+        try:
+            by_ref = workflow.patched("delivery-by-ref")
+            result = await workflow.execute_activity_method(
+                delivery.Deliverer.deliver,
+                effects.batch(self.s, items, entries, workflow.info().workflow_id, by_ref), **DELIVER)
+        except ActivityError as e:
+            error = effects.cause(e)
+        effects.settle(self.s, items, result, error, self._now())
+        if result is not None and entries and result.timeline_to >= entries[-1].seq:
+            self.s.timeline_archived = max(self.s.timeline_archived, entries[-1].seq)
+        if printing:
+            self._print_task, self._printing = None, set()
+        else:
+            self._flush_task, self._sending = None, set()
+        self._dirty = True
+
+    def notify(self, event: str, subject: str, recipients: list[str], detail: dict, attach: str | None = None) -> None:
+        self.s.notices += 1
+        payload = {"incident_id": self.s.incident_id, "event": event, "subject": subject, "recipients": recipients,
+                   "at": self._now().isoformat(), "drill": self.s.report.drill, "detail": detail}
+        effects.add(self.s, workflow.info().workflow_id, "notify", payload, f"notification {event}", self._now(),
+                    attach=attach)
+        self._dirty = True
+
+    def document(self, kind: str, data: dict, seq: int | None = None) -> str:
+        payload = {"incident_id": self.s.incident_id, "kind": kind, "seq": seq or timeline.last_seq(self.s),
+                   "drill": self.s.report.drill, "data": data}
+        self._dirty = True
+        return effects.add(self.s, workflow.info().workflow_id, "document", payload, f"document {kind}", self._now())
