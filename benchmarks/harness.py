@@ -772,7 +772,8 @@ async def board_page(client: Client, workdir: Path):
     if store.get("bench_du") is None:
         store.add("bench_du", "supervisor", "bench-password-" + "x" * 16, display="督查")
     token, _ = store.open_session("bench_du", "web", timedelta(hours=12))
-    server = uvicorn.Server(uvicorn.Config(create_app(client_factory=lambda: client, store=store),
+    app = create_app(client_factory=lambda: client, store=store)
+    server = uvicorn.Server(uvicorn.Config(app,
                                            host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -792,6 +793,7 @@ async def board_page(client: Client, workdir: Path):
         finally:
             server.should_exit = True
             await asyncio.wait_for(task, 15)
+            app.state.board_copies.stop()
 
 
 async def measure_queries(client: Client, repeats: int, board: Callable[[], Awaitable[int]] | None = None) -> dict:

@@ -62,6 +62,9 @@ async def serving(app):
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 15)
+        copies = getattr(app.state, "board_copies", None)
+        if copies is not None:
+            copies.stop()
 
 
 @asynccontextmanager

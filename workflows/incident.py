@@ -258,10 +258,9 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
 
     # ------------------------------------------------------------------ recording
 
-    @staticmethod
-    def _now() -> datetime:
+    def _now(self) -> datetime:
         # Every time the incident records is in the bureau's zone, so records read alike.
-        return workflow.now().astimezone(SHANGHAI)
+        return self._timer.now().astimezone(SHANGHAI)
 
     def record(self, at: datetime, by, action: str, detail: dict, rejected: bool = False,
                backdate_reason: str | None = None, from_stage: str | None = None) -> m.TimelineEntry:

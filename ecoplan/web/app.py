@@ -33,6 +33,7 @@ from ecoplan.connection import TASK_QUEUE
 from ecoplan.intake import Problem, ValidationProblem, _problem
 from ecoplan.web import actions as act
 from ecoplan.web import auth
+from ecoplan.web.board import BoardCopies
 from ecoplan.web import documents as webdocs
 from plan import authority
 from plan.calendar import SHANGHAI
@@ -166,11 +167,13 @@ class _Layers:
 
 def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens=None, *,
                settings: auth.AuthSettings | None = None, task_queue: str = TASK_QUEUE,
-               wait_ready: float = 30.0, poll_seconds: float = 5.0, oidc=None) -> FastAPI:
+               wait_ready: float = 30.0, poll_seconds: float = 5.0, board_refresh: float = 2.0,
+               oidc=None) -> FastAPI:
     """`client_factory` returns a Temporal client (or an awaitable of one), called on first
     use and again after a failure. `intake_tokens`: the 12369/119 platform tokens (as
     ecoplan.intake takes them); None serves no intake (/alerts answers 503). `oidc`: an
-    ecoplan.web.oidc.OIDC for login with the bureau's identity provider, beside passwords."""
+    ecoplan.web.oidc.OIDC for login with the bureau's identity provider, beside passwords.
+    `board_refresh`: seconds between refreshes of the board's shared figures."""
     from ecoplan import intake
 
     settings = settings or auth.AuthSettings()
@@ -400,15 +403,23 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         resp.delete_cookie(auth.SESSION_COOKIE, path="/")
         return resp
 
+    async def board_figures(drills: bool) -> dict:
+        client = await get_client()
+        overdue, stuck, faults, counts = await asyncio.gather(
+            views.overdue(client, drills=drills, limit=20), views.stuck(client, drills=drills, limit=20),
+            views.faults(client, drills=drills, limit=20), count_all(client, drills))
+        return {"overdue": overdue, "stuck": stuck, "faults": faults, "counts": counts}
+
+    # One shared copy of the figures for all who read everything (ecoplan.web.board).
+    copies = BoardCopies(board_figures, refresh=board_refresh)
+    app.state.board_copies = copies
+
     async def board_data(account: Account, drills: bool) -> dict:
         client = await get_client()
         if authority.reads(account.role) != "all":
             return {"mine": await my_signoffs(client, account)}
-        overdue, stuck, faults, counts = await asyncio.gather(
-            views.overdue(client, drills=drills, limit=20), views.stuck(client, drills=drills, limit=20),
-            views.faults(client, drills=drills, limit=20), count_all(client, drills))
-        return {"overdue": overdue, "stuck": stuck, "faults": faults, "counts": counts,
-                "mine": await my_signoffs(client, account)}
+        (figures, as_of), mine = await asyncio.gather(copies.get(drills), my_signoffs(client, account))
+        return {**figures, "as_of": as_of, "mine": mine}
 
     async def my_signoffs(client: Client, account: Account) -> list[dict]:
         """Incidents waiting for this account's 附件2 sign-off (the incident publishes who it
