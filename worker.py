@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import compileall
+import contextlib
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import structlog
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
@@ -73,6 +76,41 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
         max_cached_workflows=int(os.environ.get("ECOPLAN_MAX_CACHED_WORKFLOWS") or 250),
         **worker_options,
     )
+
+
+async def reachable(client: Client) -> bool:
+    try:
+        await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=2))
+        return True
+    except Exception:
+        return False
+
+
+async def serve(client: Client, stop: asyncio.Event, every: float = 1.0) -> None:
+    """Run the Temporal worker until `stop`; none while the server cannot be reached, and a
+    new one, its workflow cache empty, when it is back.
+
+    Why: a worker that kept its cached incidents across a server restart was seen answering
+    with commands its history does not replay to (a task run with the previous task's
+    clock; a timed-out task's work kept and another task's update put after it), and every
+    later replay of that incident then failed. A new worker replays each incident from its
+    history instead."""
+    while not stop.is_set():
+        async with build_worker(client):
+            misses = 0
+            while not stop.is_set() and misses < 2:  # two missed checks in a row: an outage
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every)
+                if not stop.is_set():
+                    misses = 0 if await reachable(client) else misses + 1
+        if stop.is_set():
+            return
+        log.warning("server_unreachable", action="worker paused; a new one starts when the server is back")
+        while not stop.is_set() and not await reachable(client):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every / 4)
+        if not stop.is_set():
+            log.info("server_back", action="new worker, workflow cache empty")
 
 
 def metrics_runtime(port: int | None) -> Runtime | None:
@@ -149,8 +187,7 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
                  metrics=f"http://0.0.0.0:{metrics_port}/metrics" if metrics_port else None, **settings.redacted())
         if web_setup is not None:  # the console beside the worker, in this process: it stops with it
             web_server, web_task = await web_command.start_beside(web_setup, client, web[0], web[1], log)
-        async with build_worker(client):
-            await stop.wait()
+        await serve(client, stop)
         log.info("worker_stopped")
     finally:
         if web_task is not None:

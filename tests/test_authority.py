@@ -7,11 +7,13 @@ and 4.4 (the follow-up monitoring decision). Every refusal is one sentence and c
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 import yaml
 
 from ecoplan import api
+from plan.calendar import SHANGHAI
 from plan.incident import Actor, ReportContent
 from plan.loader import load_plan, resolve_plan_path
 from tests.drive import act, sign_all, to_termination_pending
@@ -182,12 +184,17 @@ async def test_termination_approved_by_the_commander_with_the_follow_up_decision
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=keep_on), "至何时")
     await refused(client, iid, "approve_termination", m.ApproveTermination(
         by=COMMANDER, follow_up={**FOLLOW_UP, "until": "2026-12-31"}), "不继续跟踪监测时不写截止日期")
+    # monitoring "until" a day before the approval (today in Beijing time) is a slip of the pen
+    today = datetime.now(SHANGHAI).date()
+    yesterday, in_a_month = (today - timedelta(days=1)).isoformat(), (today + timedelta(days=30)).isoformat()
+    await refused(client, iid, "approve_termination", m.ApproveTermination(
+        by=COMMANDER, follow_up={**keep_on, "until": yesterday}), f"跟踪监测至 {yesterday}，早于批示终止之日 {today.isoformat()}")
     await act(client, iid, "approve_termination", m.ApproveTermination(
-        by=COMMANDER, follow_up={**keep_on, "until": "2026-12-31", "note": "每日监测桃河下游断面"}))
+        by=COMMANDER, follow_up={**keep_on, "until": in_a_month, "note": "每日监测桃河下游断面"}))
     st = await api.status(client, iid)
     assert st["stage"] == "post_event"
     assert st["termination"]["follow_up"] == {"continue_monitoring": True, "decided_by": "市应急指挥部会同专家组",
-                                              "until": "2026-12-31", "note": "每日监测桃河下游断面"}
+                                              "until": in_a_month, "note": "每日监测桃河下游断面"}
 
     # a plan that lets a 副指挥 approve says so, and then one may
     other = await api.start_incident(client, report(plan=plan_letting_deputies_approve(tmp_path)))

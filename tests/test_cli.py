@@ -165,6 +165,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     rep = tmp_path / "initial.json"
     rep.write_text(json.dumps({"summary": "储罐泄漏约2吨，已围堵", "main_pollutants": "苯", "signed_by": "李局长",
                               "contact_person": "王值班"}, ensure_ascii=False))
+    until = (now().date() + timedelta(days=30)).isoformat()  # monitoring goes on a month after the approval
     steps = [
         ("activate", iid),
         ("report", iid, "--kind", "initial", "--file", str(rep), "--contact-phone", "0353-2020000"),
@@ -177,7 +178,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
         ("sign-off", iid, "--group", "disposal", "--lead", "赵处置", "--round", "2"),
         ("sign-off", iid, "--group", "investigation", "--lead", "钱排查", "--round", "2", "--opinion", "同意"),
         ("approve-termination", iid, "--by", "李局长", "--instruction", "同意终止",
-         "--follow-up", "continue", "--follow-up-by", "市应急指挥部会同专家组", "--follow-up-until", "2026-12-31"),
+         "--follow-up", "continue", "--follow-up-by", "市应急指挥部会同专家组", "--follow-up-until", until),
         ("aftercare", iid, "--note", "督促企业清运废物"),
         # III: the province investigates (32号令 第四条); the bureau records its act (plan duties)
         ("record-other", iid, "--step", "investigation", "--document", "晋环调查〔2026〕5号"),
@@ -208,7 +209,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     assert (by["dispatch"]["role_id"], by["sign_off"]["role_id"]) == ("duty_officer", "lead")
     assert by["approve_termination"]["name"] == "李局长"
     assert st["termination"]["follow_up"] == {"continue_monitoring": True, "decided_by": "市应急指挥部会同专家组",
-                                              "until": "2026-12-31", "note": ""}
+                                              "until": until, "note": ""}
     for key in ("incident_id", "title", "stage", "level", "graded_level", "plan", "leads", "signoffs",
                 "pending_signoffs", "deadlines", "timeline", "outcome"):
         assert key in st

@@ -342,6 +342,9 @@ async def test_server_restart_on_the_same_db(tmp_path):
         # own when the worker ran that task with an older clock (WakeTimer.fired_at).
         assert b_due <= dt(od["recorded_at"]) <= now()
         assert dt(od["detail"]["due_at"]) == b_due
+        # The worker paused while the server was down and started afresh (worker.serve).
+        out = workers.output()
+        assert out.index('"server_unreachable"') < out.index('"server_back"'), out[-2000:]
 
         # the open incidents continue where they were
         st = await api.status(client, a.iid)

@@ -67,6 +67,7 @@ async def test_openapi_on_the_same_port(http):
     schema = r.json()
     for path in ("/api/login", "/api/incidents", "/api/incidents/{incident_id}",
                  "/api/incidents/{incident_id}/actions/{action}", "/api/overdue", "/api/stuck", "/api/list",
+                 "/api/incidents/{incident_id}/documents", "/api/incidents/{incident_id}/documents/{name}",
                  "/alerts"):
         assert path in schema["paths"], path
     assert schema["paths"]["/api/list"]["get"]["security"] == [{"accountToken": []}]
@@ -318,6 +319,28 @@ async def test_reading_by_role(http, client):
             assert (await http.get(view, headers=await auth(http, who))).status_code == 403
     r = await http.get("/api/incidents/no-such-incident", headers=await auth(http, "du"))
     assert r.status_code == 404 and "没有事件" in r.json()["detail"]
+
+
+async def test_documents_over_the_api(http, client):
+    """The printable documents, listed and downloaded with a bearer token, read rights as
+    for the incident itself."""
+    iid = await start(http)
+    await ok(http, "li", iid, "activate_response")
+    r = await http.get(f"/api/incidents/{iid}/documents", headers=await auth(http, "du"))
+    assert r.status_code == 200, r.text
+    titles = {d["name"]: d["title"] for d in r.json()}
+    assert titles["activation-notice.pdf"] == "附件1 应急响应启动通知"
+    assert "termination-form.pdf" not in titles  # no 附件2 before a proposal
+    r = await http.get(f"/api/incidents/{iid}/documents/activation-notice.pdf", headers=await auth(http, "wangwei"))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF-") and f"{iid}-activation-notice.pdf" in r.headers["content-disposition"]
+    for who, code in [("lian", 403), ("sun", 403), ("root", 403)]:
+        r = await http.get(f"/api/incidents/{iid}/documents/activation-notice.pdf", headers=await auth(http, who))
+        assert r.status_code == code, (who, r.text)
+    for name in ("termination-form.pdf", "no-such.pdf", "..%2F..%2Fetc%2Fpasswd", "case-file.exe"):
+        r = await http.get(f"/api/incidents/{iid}/documents/{name}", headers=await auth(http, "du"))
+        assert r.status_code == 404, (name, r.text)
+    assert (await http.get(f"/api/incidents/{iid}/documents/activation-notice.pdf")).status_code == 401
 
 
 async def test_start_needs_the_duty_officer_and_good_input(http):

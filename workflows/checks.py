@@ -249,7 +249,7 @@ def sign_off(s, lc, inp: m.SignOff, now):
 
 def approve_termination(s, lc, inp: m.ApproveTermination, now):
     at = common(s, lc, "approve_termination", inp, now)
-    termination.check_approval(s, inp)
+    termination.check_approval(s, inp, at)
     return at
 
 
@@ -468,5 +468,5 @@ CHECKS = {
     "request_support": request_support, "answer_support": answer_support,
     "record_joint_investigation": record_joint_investigation,
     "record_other_termination": record_other_termination, "record_other_act": record_other_act,
-    "record_joint_investigation": record_joint_investigation, "record_circumstances": record_circumstances,
+    "record_circumstances": record_circumstances,
 }

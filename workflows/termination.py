@@ -14,6 +14,7 @@ import asyncio
 from datetime import datetime
 
 import workflows.messages as m
+from plan.calendar import SHANGHAI
 
 KEEP_HISTORY = 60  # sign-offs kept in state: 20 rounds of three
 
@@ -71,14 +72,14 @@ def check_sign_off(s: m.IncidentState, inp: m.SignOff) -> None:
         raise _refused("a rejection needs an opinion: say why the response should go on")
 
 
-def check_approval(s: m.IncidentState, inp: m.ApproveTermination) -> None:
+def check_approval(s: m.IncidentState, inp: m.ApproveTermination, at: datetime) -> None:
     waiting = pending(s)
     if waiting:
         who = ", ".join(f"{g} ({s.leads.get(g)})" for g in waiting)
         raise _refused(f"waiting for sign-off from {who}: the commander approves after all three")
     plan = s.plan
     if s.authority_checked:
-        check_follow_up(s, inp)
+        check_follow_up(s, inp, at)
     elif inp.by.role not in plan.approver_roles:
         raise _refused(f"termination is approved by the commander ({plan.termination.approver}) or a deputy: "
                        f"role must be one of {', '.join(plan.approver_roles)}, not {inp.by.role}")
@@ -89,7 +90,7 @@ def check_approval(s: m.IncidentState, inp: m.ApproveTermination) -> None:
                        "(4.4): record its decision (who decided, and what) with city_decision")
 
 
-def check_follow_up(s: m.IncidentState, inp: m.ApproveTermination) -> None:
+def check_follow_up(s: m.IncidentState, inp: m.ApproveTermination, at: datetime) -> None:
     """4.4: the decision on follow-up monitoring is recorded with the approval."""
     t = s.plan.termination
     src = t.follow_up_source or "4.4"
@@ -101,6 +102,9 @@ def check_follow_up(s: m.IncidentState, inp: m.ApproveTermination) -> None:
         raise _refused(f"继续跟踪监测须写明至何时（follow_up.until）（{src}）")
     if not f.continue_monitoring and f.until is not None:
         raise _refused("不继续跟踪监测时不写截止日期（follow_up.until）")
+    approved_on = at.astimezone(SHANGHAI).date()
+    if f.until is not None and f.until < approved_on:
+        raise _refused(f"跟踪监测至 {f.until.isoformat()}，早于批示终止之日 {approved_on.isoformat()}（follow_up.until）")
 
 
 def propose(s: m.IncidentState, inp: m.ProposeTermination, at: datetime) -> None:

@@ -597,6 +597,24 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         """The incident's full record (= `ecoplan status ID --json`)."""
         return await act.read_incident(await get_client(), account, incident_id)
 
+    @app.get("/api/incidents/{incident_id}/documents", responses={k: errors[k] for k in (401, 403, 404, 503)})
+    async def api_documents(incident_id: str, account: Account = Security(account_of)) -> list[dict]:
+        """The incident's printable documents: [{"name", "title"}], as the incident page lists them."""
+        st = await act.read_incident(await get_client(), account, incident_id)
+        papers = await asyncio.to_thread(webdocs.listing, st)
+        return [{"name": name, "title": title} for name, title in papers["papers"]]
+
+    @app.get("/api/incidents/{incident_id}/documents/{name}",
+             responses={200: {"description": "the document's bytes (docx, pdf, svg or png)"},
+                        **{k: errors[k] for k in (401, 403, 404, 503)}})
+    async def api_document(incident_id: str, name: str, account: Account = Security(account_of)):
+        """One document, for the accounts that may read the incident."""
+        st = await act.read_incident(await get_client(), account, incident_id)
+        body, media = await asyncio.to_thread(webdocs.one, st, name)
+        log.info("web_document", username=account.username, incident_id=incident_id, document=name, via="api")
+        return Response(body, media_type=media,
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(incident_id + '-' + name)}"})
+
     @app.post("/api/incidents/{incident_id}/actions/{action}", responses=errors)
     async def api_action(incident_id: str, action: str, body: Annotated[dict[str, Any], Body()] = None,
                          account: Account = Security(account_of)) -> dict:
