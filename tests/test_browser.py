@@ -184,7 +184,7 @@ async def test_overdue_deadline_appears_on_an_open_board_without_reload(browser,
 
 async def test_whole_termination_in_the_console(browser, web, client):
     """The duty officer reports and dispatches, the commander activates; three leads sign on a
-    phone, one rejecting first; the commander approves."""
+    phone, one rejecting first; the commander approves; the duty officer takes it to the close."""
     iid = await start(client)
     path = f"/incidents/{iid}"
     duty_ctx, duty = await logged_in(browser, web, "wangwei", path)
@@ -242,6 +242,25 @@ async def test_whole_termination_in_the_console(browser, web, client):
                                                 "role_id": "commander", "via": "web"}
     assert st["termination"]["follow_up"] == {"continue_monitoring": False, "decided_by": "市应急指挥部会同专家组",
                                               "until": None, "note": ""}
+
+    # 后期处置 to the close, still in the console. At III the province investigates (32号令
+    # 第四条): the duty officer records its act; the bureau has the assessment reviewed and
+    # reports it, then sends the 处理结果报告 and closes.
+    await duty.reload()
+    await take(duty, "record_aftercare", note="督促企业清运危险废物")
+    await take(duty, "record_other_act", step="investigation", document="晋环调查〔2026〕5号")
+    await take(duty, "assessment_review_passed", review_date=now().date().isoformat())
+    await take(duty, "submit_assessment_report")
+    await take(duty, "submit_report", **{"kind": "final", "content.summary": "处置完毕，下游断面达标", **SIGNED})
+    await take(duty, "close", note="处置完毕")
+    assert await duty.locator("#stage").inner_text() == "结案（处置完毕）"
+    assert await duty.locator("form[data-action]").count() == 0  # nothing left to do
+    await shot(duty, "closed")
+    st = await api.status(client, iid)
+    assert (st["stage"], st["outcome"]) == ("closed", "completed")
+    assert [e["action"] for e in st["timeline"] if e["by"] and e["by"].get("via") == "web"][-6:] == [
+        "record_aftercare", "record_other_act", "assessment_review_passed", "submit_assessment_report",
+        "submit_report", "close"]
     for ctx in (duty_ctx, boss_ctx, *(c for c, _ in leads.values())):
         await ctx.close()
 

@@ -50,6 +50,8 @@ DEADLINE_STATUS = {"scheduling": "待工作日历答复", "pending": "进行中"
 # Internal faults (workflows/publishing.py): recorded and retried, never failing an incident.
 FAULT_NAMES = {"plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
                "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败"}
+# How a closed incident ended (workflows/incident.py outcomes).
+OUTCOME_NAMES = {"completed": "处置完毕", "warning_lifted": "预警解除"}
 LEVEL_NAMES = {"I": "I级 特别重大", "II": "II级 重大", "III": "III级 较大", "IV": "IV级 一般"}
 # Timeline entries the system writes; people's actions are named by the authority table.
 SYSTEM_ENTRIES = {"reported": "接报", "deadline_started": "期限开始", "deadline_overdue": "期限逾期",
@@ -224,7 +226,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     templates.env.filters["deadline"] = lambda name: deadline_titles.get(name, name)
     labels = {**SYSTEM_ENTRIES, **{a.action: a.name for a in load_plan().plan.authority}}
     templates.env.globals.update(STAGE_NAMES=STAGE_NAMES, DEADLINE_STATUS=DEADLINE_STATUS, LEVEL_NAMES=LEVEL_NAMES,
-                                 FAULT_NAMES=FAULT_NAMES, ACTION_LABELS=labels, poll_seconds=poll_seconds,
+                                 FAULT_NAMES=FAULT_NAMES, OUTCOME_NAMES=OUTCOME_NAMES, ACTION_LABELS=labels, poll_seconds=poll_seconds,
                                  # how each actor was authenticated, on the timeline
                                  VIA_NAMES={"web": "网页", "oidc": "统一身份认证", "api": "API", "cli": "命令行",
                                             "intake": "联动平台", "schedule": "定时任务"})
