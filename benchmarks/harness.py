@@ -695,8 +695,12 @@ async def bench_supervisor(client: Client, address: str, prof: dict, out: dict, 
                 seen = await settle(client, opened, expected_overdue, timeout=60 + opened / 50)
                 log(f"open incidents: {opened} ({populate_s:.1f} s to open; visibility {seen}); "
                     f"worker RSS {rss.last:.1f} MB, peak {rss.peak:.1f} MB")
-                del board.ages[:], board.refresh_took[:]
+                # Cold: the first viewer after nobody looked waits for a fresh copy (the warm-up
+                # fetch of measure_queries below); the timed fetches find the refresher running.
+                board.copies.stop()
+                del board.ages[:], board.refresh_took[:], board.took[:]
                 figures = await measure_queries(client, prof["query_repeats"], board=board)
+                figures["board_cold_ms"] = r3(board.took[0] * 1000)
                 # The board is rendered from a shared copy of its figures: how long a refresh of
                 # that copy took, and how old the figures a fetch showed were (whole seconds).
                 figures["board_refresh"] = summary_ms(list(board.refresh_took))
@@ -736,6 +740,7 @@ async def bench_supervisor(client: Client, address: str, prof: dict, out: dict, 
         "stuck_p95_ms": top["stuck"]["p95_ms"], "list_p95_ms": top["list"]["p95_ms"],
         "board_p50_ms": top["board"]["p50_ms"], "board_p95_ms": top["board"]["p95_ms"],
         "board_refresh_p95_ms": top["board_refresh"]["p95_ms"], "board_data_age_p95_s": top["board_data_age_s"]["p95"],
+        "board_cold_ms": top["board_cold_ms"],
         "goal_board_p95_ms_max": GOALS["board_p95_ms_max"],
         "board_goal_met": top["board"]["p95_ms"] <= GOALS["board_p95_ms_max"],
         "baseline_p50_ms": top["bare_list"]["p50_ms"], "baseline_p95_ms": top["bare_list"]["p95_ms"],
@@ -792,9 +797,12 @@ async def board_page(client: Client, workdir: Path):
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", cookies={"ecoplan_session": token},
                                  timeout=60) as http:
         ages: list[float] = []
+        took: list[float] = []
 
         async def fetch() -> int:
+            t0 = time.perf_counter()
             r = await http.get("/board/live", params={"drills": "1"})
+            took.append(time.perf_counter() - t0)
             r.raise_for_status()
             # How old the shown figures are: the page prints the time of its shared copy.
             m = re.search(r"数据时间 (\d\d):(\d\d):(\d\d)", r.text)
@@ -805,6 +813,8 @@ async def board_page(client: Client, workdir: Path):
             return 1
 
         fetch.ages = ages  # type: ignore[attr-defined]
+        fetch.took = took  # type: ignore[attr-defined]
+        fetch.copies = app.state.board_copies  # type: ignore[attr-defined]
         fetch.refresh_took = app.state.board_copies.took  # type: ignore[attr-defined]
 
         try:

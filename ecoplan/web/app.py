@@ -169,13 +169,14 @@ class _Layers:
 
 def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens=None, *,
                settings: auth.AuthSettings | None = None, task_queue: str = TASK_QUEUE,
-               wait_ready: float = 30.0, poll_seconds: float = 5.0, board_refresh: float = 2.0,
+               wait_ready: float = 30.0, poll_seconds: float = 5.0, board_refresh: float | None = None,
                oidc=None) -> FastAPI:
     """`client_factory` returns a Temporal client (or an awaitable of one), called on first
     use and again after a failure. `intake_tokens`: the 12369/119 platform tokens (as
     ecoplan.intake takes them); None serves no intake (/alerts answers 503). `oidc`: an
     ecoplan.web.oidc.OIDC for login with the bureau's identity provider, beside passwords.
-    `board_refresh`: seconds between refreshes of the board's shared figures."""
+    `board_refresh`: seconds between refreshes of the board's shared figures (default: the
+    pages' poll interval, `poll_seconds`)."""
     from ecoplan import intake
 
     settings = settings or auth.AuthSettings()
@@ -413,7 +414,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         return {"overdue": overdue, "stuck": stuck, "faults": faults, "counts": counts}
 
     # One shared copy of the figures for all who read everything (ecoplan.web.board).
-    copies = BoardCopies(board_figures, refresh=board_refresh)
+    copies = BoardCopies(board_figures, refresh=board_refresh or poll_seconds)
     app.state.board_copies = copies
 
     async def board_data(account: Account, drills: bool) -> dict:
