@@ -13,7 +13,8 @@ from datetime import datetime
 from plan.incident import Actor
 import workflows.messages as m
 
-KEEP = 200  # entries kept in state (and in `ecoplan status`); the archive has them all
+KEEP = 100  # entries kept in state (and in `ecoplan status`); the archive has them all.
+# 100 entries are about 55 kB of the 256 kB a continue-as-new may carry (tests/test_workflow2.py).
 TEXT = 200  # characters of a free text kept in an entry; the full text is in the archive's documents
 
 
