@@ -76,4 +76,7 @@ class BoardCopies:
         for c in self._copies.values():
             if c.task is not None:
                 c.task.cancel()
+            if not c.ready.is_set():  # a viewer still waiting gets an answer, not a hang
+                c.error = RuntimeError("总览数据暂停刷新，请刷新页面")
+                c.ready.set()
         self._copies.clear()
