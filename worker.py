@@ -80,7 +80,7 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
 
 async def reachable(client: Client) -> bool:
     try:
-        await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=2))
+        await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=5))
         return True
     except Exception:
         return False
@@ -98,7 +98,9 @@ async def serve(client: Client, stop: asyncio.Event, every: float = 1.0) -> None
     while not stop.is_set():
         async with build_worker(client):
             misses = 0
-            while not stop.is_set() and misses < 2:  # two missed checks in a row: an outage
+            # Three missed checks in a row (refused at once when the server is down; a slow
+            # answer has 5 s) make an outage: a loaded server is not mistaken for a lost one.
+            while not stop.is_set() and misses < 3:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), every)
                 if not stop.is_set():
