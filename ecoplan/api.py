@@ -101,25 +101,37 @@ def _not_found(e: RPCError, incident_id: str) -> EcoplanError | None:
     return None
 
 
+NEXT_RUN_WAIT = 30.0  # seconds an action is sent again while the incident moves to its next run
+
+
 async def act(client: Client, incident_id: str, action: str, inp: Action, update_id: str | None = None) -> ActionResult:
     """Run one human action (a Workflow Update) and return what the incident says. An
     `update_id` makes a retried call run once (Temporal dedupes update ids per run)."""
     handle = client.get_workflow_handle(workflow_id(incident_id))
     # One id for every try: Temporal runs an update id once, so a retry cannot double an action.
     update_id = update_id or f"{action}-{uuid.uuid4().hex}"
-    for attempt in range(5):
+    loop = asyncio.get_running_loop()
+    next_run_until = loop.time() + NEXT_RUN_WAIT
+    attempt = 0
+    while True:
         try:
             return await handle.execute_update(action, inp, id=update_id, result_type=ActionResult)
         except WorkflowUpdateFailedError as e:
             # The generic message says "update failed"; the validator's sentence is the cause.
             cause = e.cause
+            if isinstance(cause, ApplicationError) and cause.type == "NextRun" and loop.time() < next_run_until:
+                # Refused unapplied while the incident moves to its next run: send it there.
+                update_id = f"{action}-{uuid.uuid4().hex}"
+                await asyncio.sleep(0.1)
+                continue
             msg = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
             raise ActionRefused(msg) from None
         except RPCError as e:
             # A workflow task that raced with this update (e.g. while the incident moves to a
             # new run) was failed by the server and the update not applied: send it again.
             if "unexpected workflow task failure" in str(e) and attempt < 4:
-                await asyncio.sleep(0.2 * (attempt + 1))
+                attempt += 1
+                await asyncio.sleep(0.2 * attempt)
                 continue
             if e.status == RPCStatusCode.RESOURCE_EXHAUSTED:
                 # More than 10 actions in flight on one incident (the SDK has already retried
@@ -127,7 +139,6 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
                 raise IncidentBusy(f"incident {incident_id} is busy with other actions; nothing was applied, "
                                    f"send it again") from None
             raise (_not_found(e, incident_id) or e) from None
-    raise AssertionError("unreachable")
 
 
 async def signal_sign_off(client: Client, incident_id: str, inp: Action) -> None:

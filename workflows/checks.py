@@ -55,6 +55,18 @@ class Refused(ApplicationError):
         super().__init__(message, type="Refused", non_retryable=True)
 
 
+class NextRun(ApplicationError):
+    """The incident is moving to its next run (continue-as-new): an action arriving now is
+    refused unapplied, and the client sends it again (ecoplan.api.act does, at once). Without
+    this, a steady stream of actions could keep a run from ending past the server's limit of
+    updates per run."""
+
+    MESSAGE = "the incident is starting its next run (continue-as-new); nothing was applied: send the action again"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, type="NextRun", non_retryable=True)
+
+
 def fmt(t: datetime) -> str:
     return t.astimezone(SHANGHAI).isoformat(timespec="minutes")
 

@@ -94,6 +94,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._timer = deadlines.WakeTimer()
         self._publisher = publishing.Publisher()
         self._flush_task: asyncio.Task | None = None
+        self._continuing = False  # set when the run is about to continue as new
         self._print_task: asyncio.Task | None = None  # printing's own lane (filing.py)
         self._sending, self._printing = set(), set()  # outbox keys under way in each lane
         self._transition_at: datetime | None = None
@@ -187,6 +188,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         in the outbox is sent by the next run under the same keys. Printing is not waited for
         (slow, and updates keep arriving meanwhile): its items stay in the outbox and the next
         run prints them; the abandoned call's answer is dropped."""
+        self._continuing = True  # actions from now on are refused unapplied, and sent again to the next run
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flush_task is None)
         self.s.runs += 1
         workflow.continue_as_new(m.IncidentInput(report=self.s.report, state=self.s))
@@ -317,6 +319,8 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
             if name:
                 getattr(self.v1, name)(inp)
             return
+        if self._continuing:
+            raise checks.NextRun()
         self._check(action, inp)
 
     async def _act(self, action: str, inp) -> m.ActionResult:
