@@ -108,3 +108,15 @@ class DeadlineSteps:
                    "it is set as soon as the calendar answers"
         what = "the report is" if d.name == "assessment_report" else f"{d.name} is"
         return f"; {what} due {d.due_date or checks.fmt(d.due_at)}" + (" (provisional)" if d.provisional else "")
+
+    def _apply_recompute_deadlines(self, inp: m.RecomputeDeadlines, at: datetime, prepared: dict) -> m.ActionResult:
+        changed, now = [], self._now()
+        for d in self.s.deadlines:
+            times = prepared.get(d.name)
+            if times is None:
+                continue
+            if times.due.at != d.due_at or times.due.provisional != d.provisional:
+                changed.append(f"{d.name}: {d.due_date} → {times.due.day}" + (" (provisional)" if times.due.provisional else ""))
+                deadlines.set_times(d, times, now)
+        self.record(at, inp.by, "recompute_deadlines", {"changed": changed}, backdate_reason=self._backdated(inp, at))
+        return self._result("recompute_deadlines", "; ".join(changed) or "no provisional due date changed")

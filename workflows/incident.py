@@ -14,7 +14,13 @@ The main loop fires due deadlines (deadlines.py), asks the calendar for what wai
 starts deliveries, publishes to the visibility index (publishing.py) and continues as new
 when the history grows long; the state it carries stays bounded (timeline.py).
 
-Incidents begun before this engine run on the frozen 1.x engine (legacy.py), chosen once
+This module keeps the run loop, the queries and the thin handlers (an Update and its
+validator per action). What an action changes, its all-or-nothing `_apply_*` step, lives
+with its concern, as a mixin: warning.py (3.x), response.py (4.1), reporting.py (4.2),
+termination.py (4.4), post_event.py (5.x), linkage.py (4.2.3, 协议), deadline_steps.py
+(the calendar's part of an action, recompute_deadlines) and delivery_lanes.py (the outbox).
+
+Incidents begun before this engine run on the frozen 1.x engine (legacy/), chosen once
 per run by `workflow.patched(ENGINE_2)`, so their histories replay unchanged.
 
 Deterministic: no I/O, no wall clock (workflow.now()), no plan or calendar files; plans,
@@ -46,9 +52,11 @@ with workflow.unsafe.imports_passed_through():
     import workflows.legacy as legacy
     import workflows.linkage as linkage
     import workflows.messages as m
+    import workflows.post_event as post_event
     import workflows.publishing as publishing
     import workflows.status as status_view
     import workflows.reporting as reporting
+    import workflows.response as response
     import workflows.termination as termination
     import workflows.timeline as timeline
     import workflows.warning as warning
@@ -71,14 +79,13 @@ def adopt_v1(s: m.IncidentState, workflow_id: str, now: datetime) -> None:
     effects.adopt_v1(s, workflow_id, now)
     for kind, n in ((r["kind"], 1) for r in s.reports):
         s.reports_count[kind] = s.reports_count.get(kind, 0) + n
-    del s.reports[:-KEEP_REPORTS]
-
-
-KEEP_REPORTS = 20  # newest reports kept in state (their documents are in the archive)
+    del s.reports[:-reporting.KEEP_REPORTS]
 
 
 @workflow.defn
-class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLanes):
+class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLanes, warning.WarningActions,
+                       response.ResponseActions, reporting.ReportActions, termination.TerminationActions,
+                       post_event.PostEventActions, linkage.LinkageActions):
     @workflow.init
     def __init__(self, inp: m.IncidentInput) -> None:
         # Runs before any handler: updates that waited while the incident continued as new
@@ -366,9 +373,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_propose_warning(self, inp: m.ProposeWarning) -> None:
         self._validate("propose_warning", inp)
 
-    def _apply_propose_warning(self, inp: m.ProposeWarning, at: datetime, _p) -> m.ActionResult:
-        return self._result("propose_warning", warning.propose(self, inp, at))
-
     @workflow.update
     async def issue_warning(self, inp: m.IssueWarning) -> m.ActionResult:
         return await self._act("issue_warning", inp)
@@ -377,9 +381,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_issue_warning(self, inp: m.IssueWarning) -> None:
         self._validate("issue_warning", inp)
 
-    def _apply_issue_warning(self, inp: m.IssueWarning, at: datetime, _p) -> m.ActionResult:
-        return self._result("issue_warning", warning.issue(self, inp, at))
-
     @workflow.update
     async def lift_warning(self, inp: m.LiftWarning) -> m.ActionResult:
         return await self._act("lift_warning", inp)
@@ -387,9 +388,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @lift_warning.validator
     def _v_lift_warning(self, inp: m.LiftWarning) -> None:
         self._validate("lift_warning", inp)
-
-    def _apply_lift_warning(self, inp: m.LiftWarning, at: datetime, _p) -> m.ActionResult:
-        return self._result("lift_warning", warning.lift(self, inp, at))
 
     # ------------------------------------------------------------------ 4.1 response
 
@@ -401,41 +399,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_activate_response(self, inp: m.ActivateResponse) -> None:
         self._validate("activate_response", inp)
 
-    def _apply_activate_response(self, inp: m.ActivateResponse, got, prepared: dict) -> m.ActionResult:
-        at, level = got
-        s = self.s
-        graded = s.grading.level
-        s.level = level
-        s.level_changes.append(m.LevelChange(at=at, by=inp.by, from_level=None, to_level=level, reason=inp.reason))
-        s.city_started = inp.city_started
-        approved_by = inp.approved_by or inp.by.name
-        extra = {}
-        if s.authority_checked:  # 附件1 经总指挥批准: the approving account, not the one who typed it
-            approver = checks.approver(s, "activate_response", inp)
-            approved_by = approver.display or approver.name
-            extra = {"approver": approver.model_dump(exclude_none=True)}
-        entry = self.transition("activate_response", at, inp, {
-            "level": level.value, "graded_level": graded.value, "reason": timeline.short(inp.reason),
-            "approved_by": approved_by, "city_started": inp.city_started, **extra})
-        brief = s.plan.levels[level]
-        r = s.report
-        self.document("activation_notice", {
-            "plan_title": s.plan.title, "plan_document_number": s.plan.document_number,
-            "approved_by": approved_by, "discovered_at": r.discovered_at.isoformat(),
-            "county": r.county, "location": r.location, "title": r.title, "level": level.value,
-            "level_name": brief.name, "graded_level": graded.value, "reason": inp.reason,
-            "at": at.isoformat()}, entry.seq)
-        filing.render(self, "activation_notice", entry.seq)
-        recipients = list(s.plan.report_recipients)
-        if brief.asks_city_to_start:
-            recipients.append("市突发环境事件应急指挥部")  # 4.1.2(1): ask the city HQ to start its plan
-        self.notify("response_activated", f"启动{brief.response_name}：{r.title}", recipients,
-                    {"level": level.value, "city_started": inp.city_started})
-        linkage.bulletin(self, "response_activated", at)
-        notes = self._start_deadlines(deadlines.started_by(self.s, "activate_response", inp, got), prepared)
-        return self._result("activate_response", f"{brief.response_name} ({brief.name}) activated{notes}"
-                                                  f"{reporting.follow_level(self, f'activated at level {level.value}')}")
-
     @workflow.update
     async def record_city_started(self, inp: m.RecordCityStarted) -> m.ActionResult:
         return await self._act("record_city_started", inp)
@@ -443,13 +406,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @record_city_started.validator
     def _v_record_city_started(self, inp: m.RecordCityStarted) -> None:
         self._validate("record_city_started", inp)
-
-    def _apply_record_city_started(self, inp: m.RecordCityStarted, at: datetime, _p) -> m.ActionResult:
-        self.s.city_started = True
-        self.transition("record_city_started", at, inp, {"note": timeline.short(inp.note)})
-        decides = ("the city HQ decides termination (4.4)" if self.s.plan.termination.city_decides_when_city_started
-                   else "the plan leaves termination with the bureau's headquarters")
-        return self._result("record_city_started", f"recorded: the city government started its response; {decides}")
 
     @workflow.update
     async def adjust_level(self, inp: m.AdjustLevel) -> m.ActionResult:
@@ -459,19 +415,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_adjust_level(self, inp: m.AdjustLevel) -> None:
         self._validate("adjust_level", inp)
 
-    def _apply_adjust_level(self, inp: m.AdjustLevel, at: datetime, prepared: dict) -> m.ActionResult:
-        s = self.s
-        old = s.level
-        s.level = inp.level
-        s.level_changes.append(m.LevelChange(at=at, by=inp.by, from_level=old, to_level=inp.level, reason=inp.reason))
-        self.transition("adjust_level", at, inp, {"from_level": old.value, "to_level": inp.level.value,
-                                                  "reason": timeline.short(inp.reason)})
-        self.notify("level_adjusted", f"响应级别调整 {old.value}→{inp.level.value}：{s.report.title}",
-                    s.plan.report_recipients, {"reason": inp.reason})
-        notes = self._start_deadlines(deadlines.started_by(self.s, "adjust_level", inp, at), prepared)
-        return self._result("adjust_level", f"level {old.value} → {inp.level.value} (4.1.5){notes}"
-                                            f"{reporting.follow_level(self, f'level {old.value} → {inp.level.value}')}")
-
     @workflow.update
     async def dispatch(self, inp: m.Dispatch) -> m.ActionResult:
         return await self._act("dispatch", inp)
@@ -479,15 +422,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @dispatch.validator
     def _v_dispatch(self, inp: m.Dispatch) -> None:
         self._validate("dispatch", inp)
-
-    def _apply_dispatch(self, inp: m.Dispatch, at: datetime, _p) -> m.ActionResult:
-        s = self.s
-        s.leads = {g: name.strip() for g, name in inp.leads.items()}
-        entry = self.transition("dispatch", at, inp, {"leads": s.leads})
-        self._event("dispatched", at, entry)
-        self.notify("groups_dispatched", f"工作组出动：{s.report.title}",
-                    [f"{s.plan.groups.get(g, g)} {n}" for g, n in s.leads.items()], {"leads": s.leads})
-        return self._result("dispatch", f"{len(s.leads)} groups dispatched; on site")
 
     # ------------------------------------------------------------------ 4.2 information reports
 
@@ -499,33 +433,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_submit_report(self, inp: m.SubmitReport) -> None:
         self._validate("submit_report", inp)
 
-    def _apply_submit_report(self, inp: m.SubmitReport, got, _p) -> m.ActionResult:
-        at, head = got
-        s = self.s
-        kind_name = plan_incident.REPORT_KIND_NAMES[inp.kind]
-        added = reporting.add_circumstances(s, inp.circumstances, at, inp.by.model_dump()) if inp.circumstances else []
-        recipients = reporting.recipients(s)  # after the circumstances this report brings (第四条)
-        s.reports_count[inp.kind] = no = s.reports_count.get(inp.kind, 0) + 1
-        # State keeps counts and the newest reports, shortly: the full text is in the archive.
-        s.reports.append(reporting.report_row(s, inp, no, at, head, recipients, timeline.short(inp.content.summary)))
-        del s.reports[:-KEEP_REPORTS]
-        linkage.remember_facts(s, inp.content)
-        entry = self.transition("submit_report", at, inp, {"kind": inp.kind, "no": no, **(
-            {"circumstances": added} if added else {}), "summary": timeline.short(inp.content.summary, 80)})
-        if inp.kind == "initial":
-            self._event("initial_report_submitted", at, entry)
-        data, missing = reporting.document_data(s, inp, kind_name, at, head, recipients)
-        doc = self.document("info_report", data, entry.seq)
-        filing.report(self, entry, inp, at)
-        # The notification refers to the written report (claim check), not to its text.
-        self.notify("info_report", f"{kind_name}：{s.report.title}", recipients,
-                    {"kind": inp.kind, "no": no}, attach=doc)
-        if inp.kind == "progress":
-            linkage.bulletin(self, "progress_report", at)
-        note = reporting.follow_level(self, "special circumstances " + ", ".join(added)) if added else ""
-        note += f"; not given (17号令 第十三条): {'、'.join(missing)}" if missing else ""
-        return self._result("submit_report", f"{kind_name} recorded and sent to {'、'.join(recipients)}{note}")
-
     @workflow.update
     async def record_circumstances(self, inp: m.RecordCircumstances) -> m.ActionResult:
         return await self._act("record_circumstances", inp)
@@ -533,9 +440,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @record_circumstances.validator
     def _v_record_circumstances(self, inp: m.RecordCircumstances) -> None:
         self._validate("record_circumstances", inp)
-
-    def _apply_record_circumstances(self, inp: m.RecordCircumstances, at: datetime, _p) -> m.ActionResult:
-        return self._result("record_circumstances", reporting.record_circumstances(self, inp, at))
 
     # ------------------------------------------------------------------ 4.4 termination
 
@@ -546,17 +450,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @propose_termination.validator
     def _v_propose_termination(self, inp: m.ProposeTermination) -> None:
         self._validate("propose_termination", inp)
-
-    def _apply_propose_termination(self, inp: m.ProposeTermination, at: datetime, _p) -> m.ActionResult:
-        s = self.s
-        termination.propose(s, inp, at)
-        entry = self.transition("propose_termination", at, inp, {"reason": timeline.short(inp.reason), "round": s.round})
-        filing.render(self, "termination_form", entry.seq)  # with blanks to sign, for the meeting
-        self.notify("termination_proposed", f"应急响应终止签报（第{s.round}轮）：{s.report.title}",
-                    [f"{s.plan.groups.get(g, g)} {s.leads[g]}" for g in termination.signatories(s)],
-                    {"reason": inp.reason, "round": s.round})
-        return self._result("propose_termination", f"termination proposed (round {s.round}); "
-                                                   f"waiting for {', '.join(termination.pending(s))}")
 
     @workflow.update
     async def sign_off(self, inp: m.SignOff) -> m.ActionResult:
@@ -576,27 +469,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
             return
         termination.by_signal(self, inp)
 
-    def _apply_sign_off(self, inp: m.SignOff, at: datetime, _p) -> m.ActionResult:
-        s = self.s
-        rec = termination.record_sign_off(s, inp, at)
-        detail = {"group": inp.group, "lead": rec.lead, "decision": inp.decision,
-                  "opinion": timeline.short(inp.opinion), "round": s.round}
-        group_name = s.plan.groups.get(inp.group, inp.group)
-        if inp.decision == "reject":
-            self.transition("reject_termination", at, inp, detail, action="sign_off")
-            self.notify("termination_rejected", f"终止签报被{group_name}否决：{s.report.title}",
-                        [s.plan.commander], detail)
-            return self._result("sign_off", f"{inp.group} rejected termination (round {rec.round}); back on site: "
-                                            f"{timeline.short(inp.opinion)}")
-        self.transition("sign_off", at, inp, detail)
-        pending = termination.pending(s)
-        if pending:
-            return self._result("sign_off", f"{inp.group} approved round {rec.round}; waiting for {', '.join(pending)}")
-        self.notify("termination_ready", f"三组组长均已同意终止，请指挥批示：{s.report.title}",
-                    [s.plan.commander], {"round": s.round})
-        return self._result("sign_off", f"{inp.group} approved round {rec.round}; all signatories approved, "
-                                        "waiting for the commander")
-
     @workflow.update
     async def approve_termination(self, inp: m.ApproveTermination) -> m.ActionResult:
         return await self._act("approve_termination", inp)
@@ -604,34 +476,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @approve_termination.validator
     def _v_approve_termination(self, inp: m.ApproveTermination) -> None:
         self._validate("approve_termination", inp)
-
-    def _apply_approve_termination(self, inp: m.ApproveTermination, at: datetime, prepared: dict) -> m.ActionResult:
-        s = self.s
-        termination.approve(s, inp, at)
-        detail = {"instruction": timeline.short(inp.instruction),
-                  "city_decision": timeline.short(inp.city_decision), "round": s.round}
-        if inp.follow_up is not None:  # 4.4 跟踪监测
-            detail["follow_up"] = inp.follow_up.model_dump(mode="json")
-        entry = self.transition("approve_termination", at, inp, detail)
-        self._event("response_terminated", at, entry)
-        if "stuck_after" in prepared:
-            s.stuck_after, s.stuck_key = prepared["stuck_after"], s.stage_entries
-        t = s.termination
-        self.document("termination_form", {
-            "plan_title": s.plan.title, "proposed_by": str(plan_incident.Actor(**t["proposed_by"])),
-            "proposed_at": t["proposed_at"], "reason": t["reason"], "condition": s.plan.termination.condition,
-            "round": s.round,
-            "signoffs": [{**s.signoffs[g].model_dump(mode="json"), "group_name": s.plan.groups.get(g, g)}
-                         for g in termination.signatories(s)],
-            "instruction": inp.instruction, "approved_by": str(inp.by), "approved_at": at.isoformat(),
-            "city_decision": inp.city_decision,
-            **({"follow_up": detail["follow_up"]} if "follow_up" in detail else {})}, entry.seq)
-        filing.render(self, "termination_form", entry.seq)
-        self.notify("response_terminated", f"应急响应终止：{s.report.title}",
-                    s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
-                    {"instruction": inp.instruction})
-        notes = self._start_deadlines(deadlines.started_by(self.s, "approve_termination", inp, at), prepared)
-        return self._result("approve_termination", "termination approved; post-event handling (5.x) begins" + notes)
 
     # ------------------------------------------------------------------ 5. post-event
 
@@ -643,12 +487,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_record_aftercare(self, inp: m.RecordAftercare) -> None:
         self._validate("record_aftercare", inp)
 
-    def _apply_record_aftercare(self, inp: m.RecordAftercare, at: datetime, _p) -> m.ActionResult:
-        self.s.aftercare.append({"at": at.isoformat(), "by": inp.by.model_dump(), "note": timeline.short(inp.note)})
-        del self.s.aftercare[:-KEEP_REPORTS]
-        self.transition("record_aftercare", at, inp, {"note": timeline.short(inp.note)})
-        return self._result("record_aftercare", "aftercare recorded (5.1)")
-
     @workflow.update
     async def complete_investigation(self, inp: m.CompleteInvestigation) -> m.ActionResult:
         return await self._act("complete_investigation", inp)
@@ -656,11 +494,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @complete_investigation.validator
     def _v_complete_investigation(self, inp: m.CompleteInvestigation) -> None:
         self._validate("complete_investigation", inp)
-
-    def _apply_complete_investigation(self, inp: m.CompleteInvestigation, at: datetime, _p) -> m.ActionResult:
-        entry = self.transition("complete_investigation", at, inp, {"summary": timeline.short(inp.summary)})
-        self._event("investigation_completed", at, entry)
-        return self._result("complete_investigation", "investigation completed (5.2)")
 
     @workflow.update
     async def assessment_review_passed(self, inp: m.AssessmentReviewPassed) -> m.ActionResult:
@@ -670,16 +503,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_assessment_review_passed(self, inp: m.AssessmentReviewPassed) -> None:
         self._validate("assessment_review_passed", inp)
 
-    def _apply_assessment_review_passed(self, inp: m.AssessmentReviewPassed, got, prepared: dict) -> m.ActionResult:
-        at, review_date = got
-        s = self.s
-        s.review_date = review_date
-        start = deadlines.review_start(review_date)
-        entry = self.transition("assessment_review_passed", at, inp, {"review_date": review_date.isoformat()})
-        self._event("assessment_review_passed", min(start, at), entry)
-        notes = self._start_deadlines(deadlines.started_by(self.s, "assessment_review_passed", inp, got), prepared)
-        return self._result("assessment_review_passed", f"assessment report passed review on {review_date}{notes} (5.3)")
-
     @workflow.update
     async def submit_assessment_report(self, inp: m.SubmitAssessmentReport) -> m.ActionResult:
         return await self._act("submit_assessment_report", inp)
@@ -687,16 +510,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @submit_assessment_report.validator
     def _v_submit_assessment_report(self, inp: m.SubmitAssessmentReport) -> None:
         self._validate("submit_assessment_report", inp)
-
-    def _apply_submit_assessment_report(self, inp: m.SubmitAssessmentReport, got, _p) -> m.ActionResult:
-        at, recipients = got
-        joint = self.s.linkage.get("joint_investigation")
-        entry = self.transition("submit_assessment_report", at, inp,
-                                {"recipients": recipients, "joint_investigation": joint})  # 协议 二.5
-        self._event("assessment_report_submitted", at, entry)
-        self.notify("assessment_report_submitted", f"损害评估报告报送：{self.s.report.title}", recipients,
-                    {"joint_investigation": joint})
-        return self._result("submit_assessment_report", f"assessment report sent to {'、'.join(recipients)} (5.3)")
 
     @workflow.update
     async def close(self, inp: m.Close) -> m.ActionResult:
@@ -706,12 +519,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_close(self, inp: m.Close) -> None:
         self._validate("close", inp)
 
-    def _apply_close(self, inp: m.Close, at: datetime, _p) -> m.ActionResult:
-        self.s.outcome = "completed"
-        self.transition("close", at, inp, {"note": timeline.short(inp.note)})
-        self.notify("incident_closed", f"事件处置完毕：{self.s.report.title}", self.s.plan.report_recipients, {})
-        return self._result("close", "incident closed (completed)")
-
     @workflow.update
     async def recompute_deadlines(self, inp: m.RecomputeDeadlines) -> m.ActionResult:
         return await self._act("recompute_deadlines", inp)
@@ -719,18 +526,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @recompute_deadlines.validator
     def _v_recompute_deadlines(self, inp: m.RecomputeDeadlines) -> None:
         self._validate("recompute_deadlines", inp)
-
-    def _apply_recompute_deadlines(self, inp: m.RecomputeDeadlines, at: datetime, prepared: dict) -> m.ActionResult:
-        changed, now = [], self._now()
-        for d in self.s.deadlines:
-            times = prepared.get(d.name)
-            if times is None:
-                continue
-            if times.due.at != d.due_at or times.due.provisional != d.provisional:
-                changed.append(f"{d.name}: {d.due_date} → {times.due.day}" + (" (provisional)" if times.due.provisional else ""))
-                deadlines.set_times(d, times, now)
-        self.record(at, inp.by, "recompute_deadlines", {"changed": changed}, backdate_reason=self._backdated(inp, at))
-        return self._result("recompute_deadlines", "; ".join(changed) or "no provisional due date changed")
 
     # ------------------------------------------------------------------ linkage (4.2.3, 协议 二)
 
@@ -742,10 +537,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_record_cross_boundary(self, inp: m.RecordCrossBoundary) -> None:
         self._validate("record_cross_boundary", inp)
 
-    def _apply_record_cross_boundary(self, inp: m.RecordCrossBoundary, at: datetime, _p) -> m.ActionResult:
-        linkage.cross_boundary(self, inp.scope, inp.neighbours, at, inp.by, inp.note)
-        return self._result("record_cross_boundary", f"cross-boundary ({inp.scope}) recorded; neighbours notified (4.2.3)")
-
     @workflow.update
     async def request_support(self, inp: m.RequestSupport) -> m.ActionResult:
         return await self._act("request_support", inp)
@@ -753,11 +544,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @request_support.validator
     def _v_request_support(self, inp: m.RequestSupport) -> None:
         self._validate("request_support", inp)
-
-    def _apply_request_support(self, inp: m.RequestSupport, at: datetime, _p) -> m.ActionResult:
-        no = linkage.request_support(self, inp, at)
-        name = {p.id: p.name for p in self.s.plan.linkage.partners}[inp.partner]
-        return self._result("request_support", f"support request no. {no} sent to {name}")
 
     @workflow.update
     async def answer_support(self, inp: m.SupportAnswer) -> m.ActionResult:
@@ -767,10 +553,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def _v_answer_support(self, inp: m.SupportAnswer) -> None:
         self._validate("answer_support", inp)
 
-    def _apply_answer_support(self, inp: m.SupportAnswer, at: datetime, _p) -> m.ActionResult:
-        linkage.answer_support(self, inp, at)
-        return self._result("answer_support", f"support request no. {inp.request_no}: {inp.answer}")
-
     @workflow.update
     async def record_joint_investigation(self, inp: m.RecordJointInvestigation) -> m.ActionResult:
         return await self._act("record_joint_investigation", inp)
@@ -778,12 +560,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @record_joint_investigation.validator
     def _v_record_joint_investigation(self, inp: m.RecordJointInvestigation) -> None:
         self._validate("record_joint_investigation", inp)
-
-    def _apply_record_joint_investigation(self, inp: m.RecordJointInvestigation, at: datetime, _p) -> m.ActionResult:
-        linkage.joint_investigation(self, inp, at)
-        return self._result("record_joint_investigation",
-                            "joint investigation group with the fire brigade recorded (协议 二.5)")
-
 
     # ------------------------------------------------------------------ per-level duties (plan.duties)
 

@@ -103,3 +103,25 @@ def joint_investigation(w, inp: m.RecordJointInvestigation, at: datetime) -> Non
                                           "by": inp.by.model_dump()}
     w.record(at, inp.by, "record_joint_investigation", {"members": inp.members, "note": short(inp.note)},
              backdate_reason=inp.backdate_reason)
+
+
+class LinkageActions:
+    """The linkage actions, a mixin of IncidentWorkflow (the all-or-nothing step of each)."""
+
+    def _apply_record_cross_boundary(self, inp: m.RecordCrossBoundary, at: datetime, _p) -> m.ActionResult:
+        cross_boundary(self, inp.scope, inp.neighbours, at, inp.by, inp.note)
+        return self._result("record_cross_boundary", f"cross-boundary ({inp.scope}) recorded; neighbours notified (4.2.3)")
+
+    def _apply_request_support(self, inp: m.RequestSupport, at: datetime, _p) -> m.ActionResult:
+        no = request_support(self, inp, at)
+        name = {p.id: p.name for p in self.s.plan.linkage.partners}[inp.partner]
+        return self._result("request_support", f"support request no. {no} sent to {name}")
+
+    def _apply_answer_support(self, inp: m.SupportAnswer, at: datetime, _p) -> m.ActionResult:
+        answer_support(self, inp, at)
+        return self._result("answer_support", f"support request no. {inp.request_no}: {inp.answer}")
+
+    def _apply_record_joint_investigation(self, inp: m.RecordJointInvestigation, at: datetime, _p) -> m.ActionResult:
+        joint_investigation(self, inp, at)
+        return self._result("record_joint_investigation",
+                            "joint investigation group with the fire brigade recorded (协议 二.5)")

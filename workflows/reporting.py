@@ -16,6 +16,9 @@ from plan.models import DeadlineRule, InfoReporting, Level
 import workflows.deadlines as deadlines
 import workflows.messages as m
 import workflows.timeline as timeline
+import plan.incident as plan_incident
+import workflows.filing as filing
+import workflows.linkage as linkage
 
 PATCH = "initial-report-clock"  # workflow.patched id: incidents begun with these rules
 HEADER_FLAGS = {"reporting_unit": "--reporting-unit", "signed_by": "--signed-by",
@@ -23,6 +26,8 @@ HEADER_FLAGS = {"reporting_unit": "--reporting-unit", "signed_by": "--signed-by"
 HEADER_NAMES = {"reporting_unit": "报告单位", "signed_by": "报告签发人", "contact_person": "联系人",
                 "contact_phone": "联系方式"}
 
+
+KEEP_REPORTS = 20  # newest reports kept in state (their documents are in the archive)
 
 def rules(s: m.IncidentState) -> InfoReporting | None:
     if not s.reporting_rules or s.plan is None:
@@ -188,3 +193,37 @@ def record_circumstances(wf, inp: m.RecordCircumstances, at: datetime) -> str:
     note = follow_level(wf, "special circumstances " + ", ".join(added))
     return (f"recorded {', '.join(added)}: reports go by the {s.plan.reporting.special_circumstances.report_as.value} "
             f"procedure to {'、'.join(recipients(s))} (17号令 第四条){note}")
+
+
+class ReportActions:
+    """The information-report actions (4.2), a mixin of IncidentWorkflow."""
+
+    def _apply_submit_report(self, inp: m.SubmitReport, got, _p) -> m.ActionResult:
+        at, head = got
+        s = self.s
+        kind_name = plan_incident.REPORT_KIND_NAMES[inp.kind]
+        added = add_circumstances(s, inp.circumstances, at, inp.by.model_dump()) if inp.circumstances else []
+        to = recipients(s)  # after the circumstances this report brings (第四条)
+        s.reports_count[inp.kind] = no = s.reports_count.get(inp.kind, 0) + 1
+        # State keeps counts and the newest reports, shortly: the full text is in the archive.
+        s.reports.append(report_row(s, inp, no, at, head, to, timeline.short(inp.content.summary)))
+        del s.reports[:-KEEP_REPORTS]
+        linkage.remember_facts(s, inp.content)
+        entry = self.transition("submit_report", at, inp, {"kind": inp.kind, "no": no, **(
+            {"circumstances": added} if added else {}), "summary": timeline.short(inp.content.summary, 80)})
+        if inp.kind == "initial":
+            self._event("initial_report_submitted", at, entry)
+        data, missing = document_data(s, inp, kind_name, at, head, to)
+        doc = self.document("info_report", data, entry.seq)
+        filing.report(self, entry, inp, at)
+        # The notification refers to the written report (claim check), not to its text.
+        self.notify("info_report", f"{kind_name}：{s.report.title}", to,
+                    {"kind": inp.kind, "no": no}, attach=doc)
+        if inp.kind == "progress":
+            linkage.bulletin(self, "progress_report", at)
+        note = follow_level(self, "special circumstances " + ", ".join(added)) if added else ""
+        note += f"; not given (17号令 第十三条): {'、'.join(missing)}" if missing else ""
+        return self._result("submit_report", f"{kind_name} recorded and sent to {'、'.join(to)}{note}")
+
+    def _apply_record_circumstances(self, inp: m.RecordCircumstances, at: datetime, _p) -> m.ActionResult:
+        return self._result("record_circumstances", record_circumstances(self, inp, at))

@@ -15,6 +15,10 @@ from datetime import datetime
 
 import workflows.messages as m
 from plan.calendar import SHANGHAI
+import workflows.deadlines as deadlines
+import workflows.filing as filing
+import workflows.timeline as timeline
+import plan.incident as plan_incident
 
 KEEP_HISTORY = 60  # sign-offs kept in state: 20 rounds of three
 
@@ -158,3 +162,67 @@ def by_signal(wf, inp: m.SignOff) -> None:
     at = checked()
     if at is not None:
         wf._apply_sign_off(inp, at, {})
+
+
+class TerminationActions:
+    """The termination actions, a mixin of IncidentWorkflow (the all-or-nothing step of each)."""
+
+    def _apply_propose_termination(self, inp: m.ProposeTermination, at: datetime, _p) -> m.ActionResult:
+        s = self.s
+        propose(s, inp, at)
+        entry = self.transition("propose_termination", at, inp, {"reason": timeline.short(inp.reason), "round": s.round})
+        filing.render(self, "termination_form", entry.seq)  # with blanks to sign, for the meeting
+        self.notify("termination_proposed", f"应急响应终止签报（第{s.round}轮）：{s.report.title}",
+                    [f"{s.plan.groups.get(g, g)} {s.leads[g]}" for g in signatories(s)],
+                    {"reason": inp.reason, "round": s.round})
+        return self._result("propose_termination", f"termination proposed (round {s.round}); "
+                                                   f"waiting for {', '.join(pending(s))}")
+
+    def _apply_sign_off(self, inp: m.SignOff, at: datetime, _p) -> m.ActionResult:
+        s = self.s
+        rec = record_sign_off(s, inp, at)
+        detail = {"group": inp.group, "lead": rec.lead, "decision": inp.decision,
+                  "opinion": timeline.short(inp.opinion), "round": s.round}
+        group_name = s.plan.groups.get(inp.group, inp.group)
+        if inp.decision == "reject":
+            self.transition("reject_termination", at, inp, detail, action="sign_off")
+            self.notify("termination_rejected", f"终止签报被{group_name}否决：{s.report.title}",
+                        [s.plan.commander], detail)
+            return self._result("sign_off", f"{inp.group} rejected termination (round {rec.round}); back on site: "
+                                            f"{timeline.short(inp.opinion)}")
+        self.transition("sign_off", at, inp, detail)
+        waiting = pending(s)
+        if waiting:
+            return self._result("sign_off", f"{inp.group} approved round {rec.round}; waiting for {', '.join(waiting)}")
+        self.notify("termination_ready", f"三组组长均已同意终止，请指挥批示：{s.report.title}",
+                    [s.plan.commander], {"round": s.round})
+        return self._result("sign_off", f"{inp.group} approved round {rec.round}; all signatories approved, "
+                                        "waiting for the commander")
+
+    def _apply_approve_termination(self, inp: m.ApproveTermination, at: datetime, prepared: dict) -> m.ActionResult:
+        s = self.s
+        approve(s, inp, at)
+        detail = {"instruction": timeline.short(inp.instruction),
+                  "city_decision": timeline.short(inp.city_decision), "round": s.round}
+        if inp.follow_up is not None:  # 4.4 跟踪监测
+            detail["follow_up"] = inp.follow_up.model_dump(mode="json")
+        entry = self.transition("approve_termination", at, inp, detail)
+        self._event("response_terminated", at, entry)
+        if "stuck_after" in prepared:
+            s.stuck_after, s.stuck_key = prepared["stuck_after"], s.stage_entries
+        t = s.termination
+        self.document("termination_form", {
+            "plan_title": s.plan.title, "proposed_by": str(plan_incident.Actor(**t["proposed_by"])),
+            "proposed_at": t["proposed_at"], "reason": t["reason"], "condition": s.plan.termination.condition,
+            "round": s.round,
+            "signoffs": [{**s.signoffs[g].model_dump(mode="json"), "group_name": s.plan.groups.get(g, g)}
+                         for g in signatories(s)],
+            "instruction": inp.instruction, "approved_by": str(inp.by), "approved_at": at.isoformat(),
+            "city_decision": inp.city_decision,
+            **({"follow_up": detail["follow_up"]} if "follow_up" in detail else {})}, entry.seq)
+        filing.render(self, "termination_form", entry.seq)
+        self.notify("response_terminated", f"应急响应终止：{s.report.title}",
+                    s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
+                    {"instruction": inp.instruction})
+        notes = self._start_deadlines(deadlines.started_by(self.s, "approve_termination", inp, at), prepared)
+        return self._result("approve_termination", "termination approved; post-event handling (5.x) begins" + notes)

@@ -57,3 +57,16 @@ def lift(w, inp: m.LiftWarning, at: datetime) -> str:
     if issuer:
         return f"lifting by {inp.issued_by} ({inp.document_number}) recorded (3.3); incident closed"
     return "warning lifted (3.3); incident closed"
+
+
+class WarningActions:
+    """The warning actions, a mixin of IncidentWorkflow (the all-or-nothing step of each)."""
+
+    def _apply_propose_warning(self, inp: m.ProposeWarning, at: datetime, _p) -> m.ActionResult:
+        return self._result("propose_warning", propose(self, inp, at))
+
+    def _apply_issue_warning(self, inp: m.IssueWarning, at: datetime, _p) -> m.ActionResult:
+        return self._result("issue_warning", issue(self, inp, at))
+
+    def _apply_lift_warning(self, inp: m.LiftWarning, at: datetime, _p) -> m.ActionResult:
+        return self._result("lift_warning", lift(self, inp, at))
