@@ -291,6 +291,9 @@ async def test_the_activity_saves_a_closed_incident_once(client, worker, tempora
     await act(client, iid, "submit_report", final_report())
     await act(client, iid, "close", m.Close(by=DUTY))
     await archived(worker, iid, "dossier.json", "case-file.pdf", "deadline-chart.svg")  # all it files on close
+    # Completed: every file is written (the printing lane may still have been filing the
+    # chart's PNG or a report; a file landing between the two saves below made one "updated").
+    await asyncio.wait_for(client.get_workflow_handle(api.workflow_id(iid)).result(), 60)
     st = await api.status(client, iid)
 
     # what the workflow will do on close: the activity, run twice (a retry) — saved once
