@@ -35,3 +35,9 @@ class ActivitySettings:
             webhook_url=e.get("ECOPLAN_WEBHOOK_URL") or None,
             calendar_dirs=tuple(Path(p) for p in e.get("ECOPLAN_CALENDAR_DIRS", "").split(os.pathsep) if p),
         )
+
+
+def calendar_data_dir() -> Path:
+    """The data folder's calendar directory, $ECOPLAN_HOME/calendars (ECOPLAN_HOME: .ecoplan):
+    where `ecoplan calendar add-year` writes a year's file read from the State Council notice."""
+    return Path(os.environ.get("ECOPLAN_HOME", ".ecoplan")) / "calendars"

@@ -24,8 +24,8 @@ from plan.grading import validation_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="ecoplan: run the ecology bureau's emergency plan (突发环境事件应急预案).")
-calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
 plan_app = typer.Typer(no_args_is_help=True, help="Plan files.")
+from ecoplan.calendar_cli import calendar_app  # noqa: E402  calendar due, calendar add-year
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(plan_app, name="plan")
 from ecoplan.records_cli import app as records_commands  # noqa: E402  records, report-period, schema
@@ -224,25 +224,6 @@ def grade(file: str = typer.Argument(..., help="assessment JSON/YAML, every fiel
         raise bad(str(e)) from None
     g = classify(a, loaded.plan)
     emit(g, as_json, lambda d: f"level {d['level']} ({d['level_name']})\n" + "\n".join(f"  - {r}" for r in d["reasons"]))
-
-
-@calendar_app.command("due")
-def calendar_due(from_: str = typer.Option(..., "--from", help="start date YYYY-MM-DD (not counted)"),
-                 working_days: int = typer.Option(..., "--working-days", help="n working days"),
-                 as_json: bool = JsonOpt):
-    """The n-th Chinese working day strictly after a date (调休 included)."""
-    from plan.calendar import CalendarError, load_calendar
-
-    start = parse_date(from_, "--from")
-    if working_days < 1 or working_days > 3660:
-        raise bad(f"--working-days: must be between 1 and 3660, got {working_days}")
-    try:
-        due = load_calendar().add_working_days(start, working_days)
-    except CalendarError as e:
-        raise bad(str(e)) from None
-    out = {"due_date": due.due_date.isoformat(), "due_at": due.due_at.isoformat(), "provisional": due.provisional}
-    emit(out, as_json, lambda d: f"due {d['due_date']} (end of day, {d['due_at']})"
-         + ("  PROVISIONAL: no holiday data for that year, counted Mon–Fri" if d["provisional"] else ""))
 
 
 @plan_app.command("check")

@@ -1,0 +1,196 @@
+"""`ecoplan calendar …`: the working-day calendar.
+
+- `calendar due`: the n-th Chinese working day after a date (plan/calendar.py).
+- `calendar add-year NOTICE`: read the State Council's holiday notice for a year
+  (plan/notice.py), show what it says for a person to confirm, and write `<year>.yaml`
+  into the data folder's calendar directory ($ECOPLAN_HOME/calendars, or --dir).
+
+cli.py imports this module while it is itself being imported, so what this module uses of
+cli.py (emit, parse_date) is imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ecoplan.errors import Fail, bad
+
+calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
+
+JsonOpt = typer.Option(False, "--json", help="machine-readable output")
+
+
+@calendar_app.command("due")
+def calendar_due(from_: str = typer.Option(..., "--from", help="start date YYYY-MM-DD (not counted)"),
+                 working_days: int = typer.Option(..., "--working-days", help="n working days"),
+                 as_json: bool = JsonOpt):
+    """The n-th Chinese working day strictly after a date (调休 included)."""
+    from ecoplan.cli import emit, parse_date
+    from plan.calendar import CalendarError, load_calendar
+
+    start = parse_date(from_, "--from")
+    if working_days < 1 or working_days > 3660:
+        raise bad(f"--working-days: must be between 1 and 3660, got {working_days}")
+    try:
+        due = load_calendar().add_working_days(start, working_days)
+    except CalendarError as e:
+        raise bad(str(e)) from None
+    out = {"due_date": due.due_date.isoformat(), "due_at": due.due_at.isoformat(), "provisional": due.provisional}
+    emit(out, as_json, lambda d: f"due {d['due_date']} (end of day, {d['due_at']})"
+         + ("  PROVISIONAL: no holiday data for that year, counted Mon–Fri" if d["provisional"] else ""))
+
+
+# ------------------------------------------------------------------ add-year
+
+
+def _read_notice(file: str) -> str:
+    label = "标准输入" if file == "-" else file
+    try:
+        raw = sys.stdin.buffer.read() if file == "-" else Path(file).expanduser().read_bytes()
+    except FileNotFoundError:
+        raise bad(f"{label}：文件不存在") from None
+    except IsADirectoryError:
+        raise bad(f"{label}：是目录，不是通知文本文件") from None
+    except OSError as e:
+        raise bad(f"{label}：读不了（{e.strerror or type(e).__name__}）") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise bad(f"{label}：不是 UTF-8 文本，请另存为 UTF-8 后再试") from None
+
+
+def _day(d: date) -> str:
+    from plan.notice import WEEKDAYS
+
+    return f"{d.isoformat()}（{WEEKDAYS[d.weekday()]}）"
+
+
+def _summary(notice, path: Path, exists: bool) -> str:
+    """What the notice says, in Chinese, for the person who confirms it."""
+    from plan.calendar import LIBRARY_YEARS
+
+    lines = [f"通知：{notice.source}", f"{notice.year}年放假安排："]
+    for h in notice.holidays:
+        span = _day(h.first) if h.first == h.last else f"{_day(h.first)}至{_day(h.last)}"
+        lines.append(f"  {h.name}：{span}，共{h.days}天")
+    makeups, ordinary = notice.makeup_days(), notice.ordinary_workdays()
+    lines.append("调休上班（周末上班）：" + ("无" if not makeups else ""))
+    lines += [f"  {_day(w.day)}（{w.holiday}）" for w in makeups]
+    if ordinary:
+        lines.append("通知列为上班、但本就是工作日（周一至周五，不写入文件）：")
+        lines += [f"  {_day(w.day)}（{w.holiday}）：本就是工作日" for w in ordinary]
+    lines.append(f"放假日中落在周一至周五的共{notice.weekday_days_off()}天。")
+    if LIBRARY_YEARS[0] <= notice.year <= LIBRARY_YEARS[1]:
+        lines.append(f"注意：chinese_calendar 已含{notice.year}年的数据，写入的文件将取代它。")
+    lines.append(f"将{'替换' if exists else '写入'}：{path}")
+    return "\n".join(lines)
+
+
+def _confirmed(question: str, out) -> bool:
+    print(question, end="", file=out, flush=True)
+    try:
+        answer = sys.stdin.readline()
+        typed = sys.stdin.isatty()
+    except (OSError, ValueError):  # no standard input at all (closed, or not readable)
+        answer, typed = "", False
+    if not typed:
+        print(file=out)  # a terminal echoes the answer and its Enter; piped input does not
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _expected_working(override, d: date) -> bool:
+    # The rule calendars/README.md documents for a year that has a file.
+    return d in override.workday_dates() or (d.weekday() < 5 and d not in override.holiday_dates())
+
+
+def _write_and_check(notice, directory: Path, path: Path) -> None:
+    """Write <year>.yaml, then read the directory back with load_calendar and compare every day
+    of the year; on any failure put back what was there and stop with one line."""
+    from plan.calendar import CalendarError, load_calendar
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise bad(f"日历目录 {directory} 无法创建（{e.strerror or type(e).__name__}），未写入") from None
+    previous = path.read_bytes() if path.exists() else None
+    tmp = directory / f".{path.name}.tmp"  # not *.yaml: load_calendar never sees a half-written file
+
+    def undo() -> None:
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(previous)
+
+    try:
+        tmp.write_text(notice.yaml_text(), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise bad(f"{path}：写不进去（{e.strerror or type(e).__name__}），未写入") from None
+    override = notice.to_override()
+    try:
+        cal = load_calendar([directory])
+    except CalendarError as e:
+        undo()
+        raise bad(f"写入后日历目录读不回来，已撤销，未写入：{e}") from None
+    d = date(notice.year, 1, 1)
+    while d.year == notice.year:
+        if cal.is_working_day(d) != (_expected_working(override, d), False):
+            undo()
+            raise bad(f"写入的文件读回后{_day(d)}与通知不符，已撤销，未写入")
+        d += timedelta(days=1)
+
+
+@calendar_app.command("add-year")
+def calendar_add_year(
+        file: str = typer.Argument(..., help="the notice's text as published (国务院办公厅关于XXXX年部分节假日安排的通知), "
+                                             "UTF-8, pasted from the web page or the PDF; '-' for stdin (then give --yes)"),
+        yes: bool = typer.Option(False, "--yes", help="write without asking for confirmation"),
+        replace: bool = typer.Option(False, "--replace", help="replace the year's file if there is one"),
+        directory: Optional[Path] = typer.Option(None, "--dir", help="calendar directory (default: $ECOPLAN_HOME/calendars, "
+                                                                    "ECOPLAN_HOME defaulting to .ecoplan)"),
+        as_json: bool = JsonOpt):
+    """Read a year's State Council holiday notice, show it for confirmation, write <year>.yaml."""
+    from activities.settings import calendar_data_dir
+    from plan.notice import NoticeError, parse_notice
+
+    text = _read_notice(file)
+    try:
+        notice = parse_notice(text)
+    except NoticeError as e:
+        raise bad(f"通知读不全，未写入：{e}") from None
+    directory = (directory or calendar_data_dir()).expanduser()
+    path = (directory / f"{notice.year}.yaml").absolute()
+    exists = path.exists()
+    if exists and not replace:
+        raise bad(f"{notice.year}年已有日历文件 {path}，未写入；要替换请加 --replace")
+
+    talk = sys.stderr if as_json else sys.stdout  # with --json, stdout carries only the result
+    print(_summary(notice, path, exists), file=talk, flush=True)
+    if not yes:
+        if not _confirmed(f"确认写入{notice.year}年节假日安排？[y/N] ", talk):
+            hint = "通知从标准输入读入时无法确认，请加 --yes" if file == "-" else "没有确认"
+            raise Fail(f"未写入（{hint}）", 1)
+
+    _write_and_check(notice, directory, path)
+    out = {
+        "year": notice.year,
+        "source": notice.source,
+        "path": str(path),
+        "replaced": exists,
+        "holidays": [h.model_dump(mode="json") for h in notice.holidays],
+        "makeup_workdays": [w.model_dump(mode="json") for w in notice.makeup_days()],
+        "ordinary_workdays": [w.model_dump(mode="json") for w in notice.ordinary_workdays()],
+        "weekday_days_off": notice.weekday_days_off(),
+    }
+    if as_json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(f"已写入 {path}（已用 load_calendar 读回核对）")
