@@ -24,7 +24,6 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from ecoplan import logging_setup, processes
-from activities.archive import Archive
 from activities.calendar import CalendarActivities
 from activities.delivery import Deliverer
 from activities.notify import Notifier
@@ -56,7 +55,7 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
                  **worker_options) -> Worker:
     settings = settings or ActivitySettings.from_env()
     compile_workflow_modules()
-    calendar, notifier, archive = CalendarActivities(settings), Notifier(settings), Archive(settings)
+    calendar, notifier = CalendarActivities(settings), Notifier(settings)
     daily, deliverer = DailyReportActivities(client, settings), Deliverer(settings, client)
     # The incident saves its record and prints its documents through `deliver` (its `record` and
     # `render` items); save_record stays for a caller with a status in hand.
@@ -66,9 +65,7 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
         task_queue=task_queue,
         workflows=[IncidentWorkflow, DailyReportWorkflow],
         activities=[load_plan_snapshot, calendar.calendar_answer, deliverer.deliver, daily.compile_daily_report,
-                    saver.save_record,
-                    # the 1.x engine's (workflows/legacy/), for incidents begun before 2.0
-                    calendar.schedule_deadline, calendar.compute_times, notifier.notify, archive.archive_document],
+                    saver.save_record, notifier.notify],  # notify: the daily report's
         # The activities are plain functions doing file and HTTP I/O: run them in threads.
         activity_executor=ThreadPoolExecutor(max_workers=16),
         # Each cached incident costs ~0.5–1 MB of sandbox state; an evicted one is replayed

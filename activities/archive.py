@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
-from temporalio import activity
 
 from activities.settings import ActivitySettings
 from plan.calendar import SHANGHAI
@@ -152,11 +151,6 @@ class Archive:
     def __init__(self, settings: ActivitySettings):
         self.root = settings.archive_dir
 
-    @activity.defn
-    def archive_document(self, doc: Document) -> str:
-        """1.x incidents: one document per call (2.0 writes through activities/delivery.py)."""
-        return str(self.write(doc)[0])
-
     def folder(self, incident_id: str) -> Path:
         folder = self.root / incident_id
         folder.mkdir(parents=True, exist_ok=True)
@@ -168,7 +162,7 @@ class Archive:
         if doc.kind == "dossier":
             path = folder / "dossier.json"
             data = dict(doc.data)
-            if "timeline_tail" in data:  # 2.0: the dossier's timeline is the archive's, whole
+            if "timeline_tail" in data:  # the dossier's timeline is the archive's, whole
                 data["timeline"] = merge_timeline(folder / TIMELINE, data.pop("timeline_tail"))
             text = json.dumps({"drill": doc.drill, **data}, ensure_ascii=False, indent=2, default=str)
         else:

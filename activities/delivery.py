@@ -1,4 +1,4 @@
-"""One activity for an incident's side effects (2.0): the notifications and documents that
+"""One activity for an incident's side effects: the notifications and documents that
 are due, in one call, with an outcome per item.
 
 A failing item never fails the call: it comes back with its error, and `hopeless` when it
@@ -49,7 +49,7 @@ class DeliveryBatch(BaseModel):
     drill: bool = False
     items: list[DeliveryItem] = []
     timeline: list[dict] = []  # entries to append to the archive's timeline.jsonl
-    # By reference (claim check, engine 2.0 with the "delivery-by-ref" patch): the items carry
+    # By reference (claim check; what the incident sends): the items carry
     # only their keys and the timeline only its seq range; the activity reads the payloads and
     # entries from the incident's `outbox` query, so they never enter history.
     by_ref: bool = False

@@ -49,8 +49,8 @@ class Notifier:
 
     @activity.defn
     def notify(self, n: Notification) -> str:
-        """1.x incidents: one notification per call, retried by Temporal (2.0 sends through
-        activities/delivery.py, which ends hopeless deliveries)."""
+        """The daily report's notification: one per call, retried by Temporal (an incident
+        sends through activities/delivery.py, which ends hopeless deliveries)."""
         try:
             return self.send(n)
         except Hopeless as e:

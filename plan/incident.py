@@ -51,20 +51,20 @@ Source = Literal["hotline_12369", "linkage_119", "inspection", "county_bureau", 
 
 
 class Actor(Model):
-    """Who did something. An account's actor (2.x) carries its username (`name`), display
+    """Who did something. An account's actor carries its username (`name`), display
     name, the plan's role id and name, and how it was authenticated (`via`); the workflow
-    checks the role against the plan's authority table. A 1.x actor is a name and a free
-    role, still accepted by incidents begun before the authority check."""
+    checks the role against the plan's authority table, and refuses an action by an actor
+    without `role_id` and `via` (a name and a free role only, as the reporter is recorded)."""
 
     name: Name  # the account's username (leads are named by it at dispatch); the CLI operator's name
-    role: Name  # the role as the plan names it (值班员, 指挥…); free text in a 1.x actor
+    role: Name  # the role as the plan names it (值班员, 指挥…); free text for the reporter
     role_id: RoleId | None = None  # the plan's role id (duty_officer, commander…)
     display: Name | None = None  # 姓名, when the account has one
     via: Via | None = None  # web | api | oidc | cli | intake | schedule
 
     @property
     def accountable(self) -> bool:
-        """A 2.x actor: says which plan role it acts in and how it was authenticated."""
+        """An account's actor: says which plan role it acts in and how it was authenticated."""
         return self.role_id is not None and self.via is not None
 
     @property

@@ -308,8 +308,8 @@ class DeadlineRule(Strict):
 class TerminationSpec(Strict):
     signatories: list[GroupId]  # 附件2: 应急监测组, 污染处置组, 污染排查组
     approver: str  # 局指挥部指挥批示
-    # Role names that may approve, as incidents begun before the authority check compare them;
-    # since that check the authority table (approve_termination) and deputy_may_approve decide.
+    # Role names that may approve, as the plan lists them; who may is decided by the
+    # authority table (approve_termination) and deputy_may_approve.
     approver_roles: list[str]
     city_decides_when_city_started: bool
     condition: str  # 附件2 终止建议 text

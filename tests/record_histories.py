@@ -11,7 +11,7 @@ against the current IncidentWorkflow. See tests/histories/README.md for when to 
 
 Incident ids are fixed (`history-<path>`), so the workflow id a history was recorded under
 is `incident-history-<path>`; a continue-as-new path writes one file per run
-(`<path>.run1.json`, `<path>.run2.json`, ...).
+(`<path>.run1.json`, `<path>.run2.json`, ...). Recording a path replaces every file of it.
 """
 
 from __future__ import annotations
@@ -168,15 +168,17 @@ async def continue_as_new(client: Client, path: str) -> None:
 
 
 async def authority(client: Client, path: str) -> None:
-    """Since `authority-1`: the bureau's warning proposal, the city's warning recorded with its
-    document, activation entered by the duty officer for the approving 指挥, a sign-off signal
-    by someone not named (rejected), termination with the 4.4 follow-up decision, close."""
+    """Who may act (the plan's authority table): the bureau's warning proposal, the city's
+    warning recorded with its document, activation entered by the duty officer for the
+    approving 指挥, a sign-off signal by someone not named (rejected), termination with the
+    4.4 follow-up decision, close."""
     iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE, started_by=DUTY)
     await act(client, iid, "propose_warning", m.ProposeWarning(by=COMMANDER, proposal="建议发布黄色预警"))
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, recommendation="黄色预警"))
     approver = Actor(name="li", display="李局长", role="指挥", role_id="commander")
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, approver=approver))
-    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
+                                                           content=ReportContent(summary="初报")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead("disposal"), group="monitoring",
@@ -187,11 +189,11 @@ async def authority(client: Client, path: str) -> None:
 
 
 async def county_led_iv(client: Client, path: str) -> None:
-    """Level IV led by the county (plan duties, patch level-duties): activation, initial report,
+    """Level IV led by the county (plan duties): activation, initial report,
     the county's end of the response recorded (no dispatch, no 附件2), the county bureau's
     assessment recorded, close."""
     iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
-    await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                            content=ReportContent(summary="初报")))
     await act(client, iid, "record_other_termination",
@@ -201,7 +203,7 @@ async def county_led_iv(client: Client, path: str) -> None:
                                                            content=ReportContent(summary="处理结果报告")))
     await act(client, iid, "close", m.Close(by=DUTY))
 async def reporting_rules(client: Client, path: str) -> None:
-    """The 17号令 rules (patch initial-report-clock): learned 1 h ago as IV (due in 3 h), a 第四条
+    """The 17号令 rules: learned 1 h ago as IV (due in 3 h), a 第四条
     case recorded (due in 1 h), activated at II, lowered to III (stays), initial report to the
     ministry too, a progress report bringing another case, then on to close with the final report."""
     t = now()
@@ -217,7 +219,7 @@ async def reporting_rules(client: Client, path: str) -> None:
         "sensitive_area"], content=ReportContent(summary="续报", progress="下风向小学已停课")))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await sign_all(client, iid)
-    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意终止"))
     await _finish_post_event(client, iid)
 
 
@@ -295,9 +297,8 @@ async def record(names: list[str], out: Path = HISTORIES) -> list[Path]:
             try:
                 async with build_worker(env.client, settings, task_queue=TASK_QUEUE):
                     for name in group:
-                        for old in out.glob(f"{name}.*json"):
-                            if old.stem == name or old.stem.startswith(f"{name}.run"):
-                                old.unlink()
+                        for old in out.glob(f"{name}.*json"):  # <path>.json, <path>.runN.json
+                            old.unlink()
                         files = await _record(env.client, name, out)
                         written += files
                         print(f"recorded {name}: {', '.join(p.name for p in files)}", flush=True)

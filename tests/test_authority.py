@@ -204,14 +204,12 @@ async def test_termination_approved_by_the_commander_with_the_follow_up_decision
     assert (await api.status(client, other))["termination"]["approved_by"]["role_id"] == "deputy_commander"
 
 
-# ---------------------------------------------------------------------------- incidents begun before the check
+# ---------------------------------------------------------------------------- a run continued as new
 
 
-@pytest.mark.parametrize("checked", [False, True])
-async def test_an_incident_begun_before_the_check_keeps_taking_1x_actors(client, worker, checked):
-    """A 2.0 incident begun before the authority check carries `authority_checked: false` in
-    its state (and continues as new with it): a 1.x actor's action still works there. The
-    same state with the check on refuses it."""
+async def test_a_run_continued_as_new_refuses_an_actor_without_a_plan_role(client, worker):
+    """The state carried into a new run checks every actor as the first run did: an actor
+    that is a name and a free role (no role_id, no via) is refused."""
     from plan.snapshot import PlanRequest
     from activities.plan_snapshot import load_plan_snapshot
     from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -224,18 +222,11 @@ async def test_an_incident_begun_before_the_check_keeps_taking_1x_actors(client,
     t = r.reported_at
     state = m.IncidentState(
         incident_id=r.incident_id, report=r, plan=loaded.snapshot, grading=loaded.grading, stage="responding",
-        stage_entered_at=t, level="IV", runs=2, authority_checked=checked,
+        stage_entered_at=t, level="IV", runs=2,
         timeline=[m.TimelineEntry(seq=1, at=t, recorded_at=t, by=None, action="reported", from_stage="reported",
                                   to_stage="reported")])
     await client.start_workflow(IncidentWorkflow.run, m.IncidentInput(report=r, state=state),
                                 id=api.workflow_id(r.incident_id), task_queue=TASK_QUEUE,
                                 search_attributes=TypedSearchAttributes([SearchAttributePair(sa.DRILL, False)]))
     old_style = Actor(name="王值班", role="局指挥部办公室")
-    inp = m.Dispatch(by=old_style, leads=LEADS)
-    if checked:
-        await refused(client, r.incident_id, "dispatch", inp, "未写明预案角色")
-        return
-    await act(client, r.incident_id, "dispatch", inp)
-    st = await api.status(client, r.incident_id)
-    assert st["stage"] == "on_site" and st["authority_checked"] is False
-    assert [e["by"] for e in st["timeline"] if e["action"] == "dispatch"] == [old_style.model_dump()]
+    await refused(client, r.incident_id, "dispatch", m.Dispatch(by=old_style, leads=LEADS), "未写明预案角色")

@@ -40,8 +40,9 @@ async def test_history_replays(path):
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, (
         f"{path.name} no longer replays against IncidentWorkflow: {result.replay_failure!r}. "
-        "Guard the change with workflow.patched() (tests/histories/README.md), or, if no incident "
-        "recorded under the old code can still be running, re-record: python -m tests.record_histories")
+        "Ship the change as a new workflow type or under Worker Versioning (tests/histories/README.md), "
+        "or, if no incident recorded under the old code can still be running, re-record: "
+        "python -m tests.record_histories")
 
 
 async def test_the_replay_check_catches_an_incompatible_change():

@@ -381,57 +381,6 @@ def test_no_test_sleeps_a_fixed_time():
                 pytest.fail(f"{path.name}:{n} sleeps a fixed time: {line.strip()}")
 
 
-# ---------------------------------------------------------------------------- a 1.x incident continued as new
-
-
-async def test_a_1x_incident_continued_as_new_runs_on_2_0_and_delivers_what_it_carried(client, tmp_path):
-    """A 1.x run hands over its state with whole payloads in `undelivered` and `carried`; the
-    next run (on the 2.0 engine) adopts them into its outbox and delivers each under its key."""
-    from activities.archive import Document
-    from activities.notify import Notification
-    from activities.plan_snapshot import load_plan_snapshot
-    from plan.snapshot import PlanRequest
-    from temporalio.common import SearchAttributePair, TypedSearchAttributes
-    from workflows import search_attributes as sa
-    from workflows.incident import IncidentWorkflow
-
-    r = report()
-    loaded = load_plan_snapshot(PlanRequest())
-    t = now()
-    wid = api.workflow_id(r.incident_id)
-    note = Notification(key=f"{wid}/7", incident_id=r.incident_id, event="info_report", subject="续报：桃河",
-                        recipients=["市人民政府"], at=t)
-    doc = Document(incident_id=r.incident_id, kind="info_report", seq=5,
-                   data={"kind_name": "续报", "title": r.title, "recipients": ["市人民政府"], "by": "王值班 (值班员)",
-                         "at": t.isoformat(), "content": {"summary": "1.x 续报"}})
-    state = m.IncidentState(
-        incident_id=r.incident_id, report=r, plan=loaded.snapshot, grading=loaded.grading, stage="responding",
-        stage_entered_at=t - timedelta(minutes=10), level="IV", notices=7, runs=1,
-        timeline=[m.TimelineEntry(seq=n, at=t, recorded_at=t, by=None, action="reported" if n == 1 else "x",
-                                  from_stage="reported", to_stage="responding") for n in range(1, 6)],
-        reports=[{"kind": "progress", "at": t.isoformat(), "by": DUTY.model_dump(), "summary": "1.x 续报"}] * 3,
-        undelivered=[{"kind": "notify", "what": "notification info_report", "since": t.isoformat(),
-                      "payload": note.model_dump(mode="json"), "error": "webhook not reached"}],
-        carried=[{"kind": "archive", "payload": doc.model_dump(mode="json"), "what": "document info_report"}])
-    tq = f"v1-{uuid.uuid4().hex[:6]}"
-    settings = settings_for(tmp_path)
-    async with build_worker(client, settings, task_queue=tq):
-        await client.start_workflow(IncidentWorkflow.run, m.IncidentInput(report=r, state=state), id=wid, task_queue=tq,
-                                    search_attributes=TypedSearchAttributes([SearchAttributePair(sa.DRILL, False)]))
-        st = await eventually(lambda: api.status(client, r.incident_id),
-                              lambda s: s.get("engine") == 2 and not s["deliveries_overdue"] and s["documents"])
-        assert st["stage"] == "responding" and st["reports_count"] == {"progress": 3}
-        assert "undelivered" not in st and "carried" not in st  # adopted into the outbox
-        late = entries(st, "delivered_late")
-        assert [e["detail"]["what"] for e in late] == ["notification info_report"]
-        assert st["documents"][0]["kind"] == "info_report" and st["documents"][0]["path"].endswith("0005-info_report.md")
-        rows = [json.loads(x) for x in settings.outbox_path.read_text(encoding="utf-8").splitlines()]
-        assert [x["key"] for x in rows] == [f"{wid}/7"]  # the 1.x key, delivered once
-        # and it takes actions as a 2.0 incident
-        await api.act(client, r.incident_id, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
-        assert (await api.status(client, r.incident_id))["stage"] == "on_site"
-
-
 # ---------------------------------------------------------------------------- claim check: payloads stay out of history
 
 

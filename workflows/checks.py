@@ -91,10 +91,7 @@ def common(s: m.IncidentState, lc: Lifecycle, trigger: str, inp: m.Action, now: 
 
 
 def allowed(s: m.IncidentState, trigger: str, by) -> None:
-    """Who acts: the pinned plan's authority table decides (incidents begun since the check;
-    older ones take a 1.x actor, a name and a free role, as before)."""
-    if not s.authority_checked:
-        return
+    """Who acts: the pinned plan's authority table decides."""
     if not by.accountable:
         raise Refused(f"{by.name}（{by.role}）未写明预案角色（role_id）和认证途径（via）：本事件的每项操作都按预案权限表核对办理人")
     spec = authority.role(by.role_id, s.plan)
@@ -107,11 +104,9 @@ def allowed(s: m.IncidentState, trigger: str, by) -> None:
         raise Refused(why)
 
 
-def approver(s: m.IncidentState, action: str, inp) -> "m.Actor | None":
+def approver(s: m.IncidentState, action: str, inp) -> "m.Actor":
     """The account that approved an act needing approval (附件1: activation 经总指挥批准): the
-    actor when its role may approve, else the approver it names. None: no check (1.x)."""
-    if not s.authority_checked:
-        return None
+    actor when its role may approve, else the approver it names."""
     r = authority.rule(action, s.plan)
     if r is None or not r.approver_roles:
         return inp.by
@@ -148,8 +143,6 @@ def known_group(s: m.IncidentState, gid: str) -> None:
 def issued_by(s: m.IncidentState, inp, what: str) -> None:
     """A warning is the city government's act (3.3): the bureau records who issued or lifted
     it and under which document, never issues it itself."""
-    if not s.authority_checked:
-        return
     w = s.plan.warning
     who = w.issued_by if w and w.issued_by else "市人民政府或其授权的有关单位"
     src = w.source if w else "3.3"
@@ -270,10 +263,8 @@ def level_of(s: m.IncidentState) -> Level:
 
 
 def duty(s: m.IncidentState, step: str):
-    """The step's duty at the incident's level; an incident begun before per-level duties: the
-    bureau's own, as it was."""
-    table = s.plan.duties if s.duties else {}
-    return plan_duties.duty(table, level_of(s), step)
+    """The step's duty at the incident's level (plan duties)."""
+    return plan_duties.duty(s.plan.duties, level_of(s), step)
 
 
 def _not_others(s, step: str, how: str):
@@ -362,8 +353,6 @@ def close_missing(s: m.IncidentState) -> list[str]:
     """The post-event steps close waits for at the incident's level (plan duties): the bureau's own
     (performs) and other bodies' acts it must record (records). The final report (处理结果报告) is
     left to the reporting rules: plan.duties.final_report_required says whether a level needs it."""
-    if not s.duties:  # begun before per-level duties: the 5.2 investigation and the 5.3 report
-        return [STEP_MISSING[k] for k in ("investigation", "assessment") if STEP_DONE[k] not in s.events]
     out = []
     for step in ("investigation", "assessment"):
         d = duty(s, step)
@@ -393,8 +382,6 @@ def duties_view(s: m.IncidentState) -> list[dict]:
 
 def record_other_termination(s, lc, inp: m.RecordOtherTermination, now) -> tuple[datetime, str]:
     at = common(s, lc, "record_other_termination", inp, now)
-    if not s.duties:
-        raise Refused("this incident began before per-level duties: terminate it by proposal and sign-off (4.4, 附件2)")
     d = duty(s, "termination")
     if d.mode != "records":
         raise Refused(f"{plan_duties.describe(d, level_of(s))}: propose termination and have it signed (附件2)")
@@ -403,8 +390,6 @@ def record_other_termination(s, lc, inp: m.RecordOtherTermination, now) -> tuple
 
 def record_other_act(s, lc, inp: m.RecordOtherAct, now) -> tuple[datetime, str]:
     at = common(s, lc, "record_other_act", inp, now)
-    if not s.duties:
-        raise Refused("this incident began before per-level duties: record the bureau's own steps")
     own = {"investigation": "complete_investigation", "assessment": "assessment_review_passed and "
            "submit_assessment_report", "aftercare": "record_aftercare"}[inp.step]
     d = _not_others(s, inp.step, f"record it with {own}")

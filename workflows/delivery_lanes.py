@@ -42,10 +42,9 @@ class DeliveryLanes:
     async def _flush(self, items: list[dict], entries: list[m.TimelineEntry], printing: bool = False) -> None:
         result, error = None, None
         try:
-            by_ref = workflow.patched("delivery-by-ref")
             result = await workflow.execute_activity_method(
-                delivery.Deliverer.deliver,
-                effects.batch(self.s, items, entries, workflow.info().workflow_id, by_ref), **DELIVER)
+                delivery.Deliverer.deliver, effects.batch(self.s, items, entries, workflow.info().workflow_id),
+                **DELIVER)
         except ActivityError as e:
             error = effects.cause(e)
         effects.settle(self.s, items, result, error, self._now())

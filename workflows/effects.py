@@ -92,24 +92,20 @@ def next_try(s: m.IncidentState, printing: bool = False) -> datetime | None:
 
 
 def batch(s: m.IncidentState, items: list[dict], timeline_entries: list[m.TimelineEntry],
-          workflow_id: str = "", by_ref: bool = False) -> DeliveryBatch:
-    """The activity's input. By reference: keys and a seq range only (the activity reads the
+          workflow_id: str) -> DeliveryBatch:
+    """The activity's input, by reference: keys and a seq range only (the activity reads the
     payloads with the `outbox` query), so notification texts and timeline entries, already
     in the state, are not written into history a second time."""
     docs = {d["key"]: d for d in s.documents if d.get("key")}
     out = []
     for e in items:
         attach = docs.get(e["attach"]) if e.get("attach") else None
-        out.append(DeliveryItem(key=e["key"], kind=e["kind"], payload={} if by_ref else e["payload"],
-                                attach_key=e.get("attach"),
+        out.append(DeliveryItem(key=e["key"], kind=e["kind"], attach_key=e.get("attach"),
                                 attach=({"path": attach["path"], "sha256": attach["sha256"]} if attach else None)))
-    if by_ref:
-        return DeliveryBatch(incident_id=s.incident_id, drill=s.report.drill, items=out, by_ref=True,
-                             workflow_id=workflow_id,
-                             timeline_after=timeline_entries[0].seq - 1 if timeline_entries else 0,
-                             timeline_upto=timeline_entries[-1].seq if timeline_entries else 0)
-    return DeliveryBatch(incident_id=s.incident_id, drill=s.report.drill, items=out,
-                         timeline=[t.model_dump(mode="json") for t in timeline_entries])
+    return DeliveryBatch(incident_id=s.incident_id, drill=s.report.drill, items=out, by_ref=True,
+                         workflow_id=workflow_id,
+                         timeline_after=timeline_entries[0].seq - 1 if timeline_entries else 0,
+                         timeline_upto=timeline_entries[-1].seq if timeline_entries else 0)
 
 
 def read(s: m.IncidentState, keys: list[str], after: int, upto: int) -> dict:
@@ -169,19 +165,6 @@ def settle(s: m.IncidentState, sent: list[dict], result: DeliveryResult | None, 
 def overdue(s: m.IncidentState) -> list[dict]:
     """Deliveries past their quick tries, for status and the supervisor views."""
     return [{"what": e["what"], "since": e["first_at"], "tries": e["tries"]} for e in s.outbox if e["overdue"]]
-
-
-def adopt_v1(s: m.IncidentState, workflow_id: str, now: datetime) -> None:
-    """A 1.x incident continued as new: its undelivered and carried side effects (whole
-    payloads) join the outbox, sent again under their old keys."""
-    for entry in [*s.undelivered, *s.carried]:
-        kind = "notify" if entry["kind"] == "notify" else "document"
-        key = entry["payload"].get("key") or f"{workflow_id}/v1-{s.effects_made + 1}"
-        s.effects_made += 1
-        s.outbox.append({"key": key, "kind": kind, "payload": entry["payload"], "what": entry["what"], "attach": None,
-                         "tries": 0, "first_at": entry.get("since", now.isoformat()), "next_at": now.isoformat(),
-                         "overdue": "since" in entry})
-    s.undelivered, s.carried = [], []
 
 
 def cause(e) -> str:

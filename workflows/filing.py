@@ -9,7 +9,6 @@ Printing has a lane of its own beside the deliveries, and starts only when they 
 to send: a burst of actions never waits behind its PDFs, nor notifications behind a renderer.
 
 Functions of the incident `w` (its state `w.s`, `w._now`, and its lanes); no awaits.
-Incidents begun before `RECORDS` do neither (their histories replay unchanged).
 """
 
 from __future__ import annotations
@@ -19,14 +18,10 @@ from temporalio import workflow
 import workflows.effects as effects
 from workflows import timeline
 
-RECORDS = "records-1"  # the patch: printing and the records store
-
 
 def render(w, kind: str, seq: int | None = None, report: dict | None = None) -> None:
     """Print `kind` into the archive (the chart: SVG and PNG). One waiting printing of a kind
     is enough: it reads the status when it is sent; a report joins a waiting list of reports."""
-    if not workflow.patched(RECORDS):
-        return
     s = w.s
     seq = seq or timeline.last_seq(s)
     if effects.join_render(s, kind, seq, report, w._printing):
@@ -54,7 +49,7 @@ def keep_record(w) -> None:
     """A save when what the store keeps changed (not on every tick); one waiting save is enough."""
     s = w.s
     key = effects.record_key(s)
-    if key == s.record_key or not workflow.patched(RECORDS):
+    if key == s.record_key:
         return
     s.record_key = key
     if not effects.pending(s, "record", w._sending):
@@ -69,8 +64,6 @@ def add_record(w) -> None:
 def on_close(w) -> bool:
     """Closed: the case file and the chart, and the record at once. True when the record is
     to be saved once more after the rest is out, listing every file written."""
-    if not workflow.patched(RECORDS):
-        return False
     render(w, "case_file")
     render(w, "chart")
     add_record(w)

@@ -20,9 +20,6 @@ with its concern, as a mixin: warning.py (3.x), response.py (4.1), reporting.py 
 termination.py (4.4), post_event.py (5.x), linkage.py (4.2.3, 协议), deadline_steps.py
 (the calendar's part of an action, recompute_deadlines) and delivery_lanes.py (the outbox).
 
-Incidents begun before this engine run on the frozen 1.x engine (legacy/), chosen once
-per run by `workflow.patched(ENGINE_2)`, so their histories replay unchanged.
-
 Deterministic: no I/O, no wall clock (workflow.now()), no plan or calendar files; plans,
 calendar answers and delivery outcomes come from activities and are recorded in history.
 """
@@ -49,7 +46,6 @@ with workflow.unsafe.imports_passed_through():
     import workflows.duties as duties
     import workflows.effects as effects
     import workflows.filing as filing
-    import workflows.legacy as legacy
     import workflows.linkage as linkage
     import workflows.messages as m
     import workflows.post_event as post_event
@@ -62,24 +58,11 @@ with workflow.unsafe.imports_passed_through():
     import workflows.warning as warning
     from workflows.lifecycle import Lifecycle
 
-ENGINE_2 = "incident-2"  # the patch that marks an incident run by this engine
-DUTIES = "level-duties"  # per-level duties (plan.duties) decide close and the county's termination
-# Incidents begun with this marker check every actor against the pinned plan's authority
-# table, record warnings as the city government's act and the activation's approver.
-AUTHORITY = "authority-1"
 SHANGHAI = plan_calendar.SHANGHAI
 Refused = checks.Refused
 
 ASK, FAULT_RETRY_MAX = deadline_steps.ASK, deadline_steps.FAULT_RETRY_MAX  # the plan is asked like the calendar
 PLAN_RETRY_FIRST = timedelta(seconds=5)  # a plan not loaded blocks every action: try again soon
-
-
-def adopt_v1(s: m.IncidentState, workflow_id: str, now: datetime) -> None:
-    """A 1.x incident's state, carried into a run of this engine."""
-    effects.adopt_v1(s, workflow_id, now)
-    for kind, n in ((r["kind"], 1) for r in s.reports):
-        s.reports_count[kind] = s.reports_count.get(kind, 0) + n
-    del s.reports[:-reporting.KEEP_REPORTS]
 
 
 @workflow.defn
@@ -90,10 +73,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def __init__(self, inp: m.IncidentInput) -> None:
         # Runs before any handler: updates that waited while the incident continued as new
         # reach the new run's first activation and find its state already there.
-        self.v1: legacy.IncidentV1 | None = None
-        if not workflow.patched(ENGINE_2):
-            self.v1 = legacy.IncidentV1(inp)
-            return
         self.s: m.IncidentState | None = None
         self.lc: Lifecycle | None = None
         self._dirty = False  # something changed: the main loop must look again
@@ -113,12 +92,8 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
 
     @workflow.run
     async def run(self, inp: m.IncidentInput) -> dict:
-        if self.v1 is not None:
-            return await self.v1.run(inp)
         if inp.state is None:
             await self._open(inp.report, inp.started_by)
-        elif self.s.undelivered or self.s.carried:  # a 1.x incident continued as new
-            adopt_v1(self.s, workflow.info().workflow_id, self._now())
         while self.s.outcome is None:
             self._dirty = False  # before the work: a change made during an await below is seen
             self._tick()
@@ -138,9 +113,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         # Business time: the stage began when the incident was reported, not when we heard.
         self.s = s = m.IncidentState(incident_id=workflow.info().workflow_id.removeprefix("incident-"),
                                      report=report, stage_entered_at=min(report.reported_at, now))
-        s.authority_checked = workflow.patched(AUTHORITY)
         self.lc = Lifecycle(self, stage=s.stage, on_stage_change=self._stage_changed)
-        s.duties = workflow.patched(DUTIES)
         req = plan_snap.PlanRequest(plan=report.plan, assessment=report.assessment)
         wait = PLAN_RETRY_FIRST
         while True:
@@ -156,14 +129,12 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._fault_cleared("plan_unavailable")
         self._problem = None
         s.plan, s.grading = loaded.snapshot, loaded.grading
-        # Incidents begun before the 17号令 rules keep their old clock (their histories replay).
-        s.reporting_rules = int(workflow.patched(reporting.PATCH) and loaded.snapshot.reporting is not None)
         g = loaded.grading
         reporter = plan_incident.Actor(name=report.reporter, role="reporter")
         self.record(report.reported_at, reporter, "reported",
                     {"graded_level": g.level.value, "level_name": g.level_name, "reasons": g.reasons,
                      "source": report.source, "plan": loaded.snapshot.ref,
-                     **({"entered_by": started_by.model_dump()} if s.authority_checked and started_by else {})},
+                     **({"entered_by": started_by.model_dump()} if started_by else {})},
                     from_stage="reported")
         s.events["discovered"] = report.discovered_at
         s.linkage = {"bulletins": 0, "facts": {}, "cross_boundary": None, "support_requests": [],
@@ -298,14 +269,8 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def all_signatories_approved(self) -> bool:
         return termination.all_approved(self.s)
 
-    def investigation_complete(self) -> bool:
-        return "investigation_completed" in self.s.events
-
-    def assessment_report_submitted(self) -> bool:
-        return "assessment_report_submitted" in self.s.events
-
     def termination_is_others(self) -> bool:
-        return self.s.duties and checks.duty(self.s, "termination").mode == "records"
+        return checks.duty(self.s, "termination").mode == "records"
 
     def duties_done(self) -> bool:
         return not checks.close_missing(self.s)
@@ -319,20 +284,11 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         return checks.CHECKS[action](self.s, self.lc, inp, self._now())
 
     def _validate(self, action: str, inp) -> None:
-        if self.v1 is not None:
-            if action not in legacy.VALIDATORS:
-                raise Refused(f"this incident runs on the 1.x engine, which has no {action}")
-            name = legacy.VALIDATORS[action]
-            if name:
-                getattr(self.v1, name)(inp)
-            return
         if self._continuing:
             raise checks.NextRun()
         self._check(action, inp)
 
     async def _act(self, action: str, inp) -> m.ActionResult:
-        if self.v1 is not None:
-            return await getattr(self.v1, action)(inp)
         async with self._lock:
             got = self._check(action, inp)
             prepared = await self._prepare(action, inp, got)
@@ -349,8 +305,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
 
     @workflow.query
     def status(self) -> dict:
-        if self.v1 is not None:
-            return self.v1.status()
         if not self._ready:
             return {"stage": None, "loading": True, "problem": self._problem}
         return status_view.view(self.s, [t for t in checks.ACTION_NAMES if self.lc.allowed(t)])
@@ -359,7 +313,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def outbox(self, keys: list[str], after: int, upto: int) -> dict:
         """For the delivery activity (claim check): the payloads of the named outbox items
         and the timeline entries after..upto."""
-        if self.v1 is not None or not self._ready:
+        if not self._ready:
             return {"items": {}, "timeline": []}
         return effects.read(self.s, keys, after, upto)
 
@@ -463,8 +417,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def sign_off_signal(self, inp: m.SignOff) -> None:
         """Fire-and-forget sign-off: an invalid or stale one is recorded as rejected, with the
         sentence saying why (e.g. which round is open), and changes nothing else."""
-        if self.v1 is not None:
-            return self.v1.sign_off_signal(inp)
         if not self._ready:
             return
         termination.by_signal(self, inp)

@@ -69,24 +69,6 @@ TRANSITIONS: list[dict] = [
     {"trigger": "recompute_deadlines", "source": STAGES[:-1], "dest": None},
 ]
 
-def _frozen_1x(table: list[dict]) -> list[dict]:
-    """The 1.x engine's table (legacy.py stays frozen): no per-level duties, close after the
-    investigation and the assessment report, the joint investigation group after termination."""
-    out = []
-    for t in table:
-        if t["trigger"] in ("record_other_termination", "record_other_act"):
-            continue
-        t = dict(t)
-        if t["trigger"] == "close":
-            t["conditions"] = ["investigation_complete", "assessment_report_submitted"]
-        if t["trigger"] == "record_joint_investigation":
-            t["source"] = "post_event"
-        out.append(t)
-    return out
-
-
-TRANSITIONS_1X = _frozen_1x(TRANSITIONS)
-
 
 class Guards(Protocol):
     def all_signatories_approved(self) -> bool: ...
@@ -101,14 +83,13 @@ class Lifecycle:
     state: str
 
     def __init__(self, guards: Guards, stage: str = "reported",
-                 on_stage_change: Callable[[str, str], None] | None = None,
-                 transitions: list[dict] | None = None):
+                 on_stage_change: Callable[[str, str], None] | None = None):
         self._guards = guards
         self._on_stage_change = on_stage_change
         self.machine = Machine(
             model=self,
             states=STAGES,
-            transitions=TRANSITIONS if transitions is None else transitions,
+            transitions=TRANSITIONS,
             initial=stage,
             auto_transitions=False,
             after_state_change="_stage_changed",
@@ -124,13 +105,6 @@ class Lifecycle:
 
     def duties_done(self, _event=None) -> bool:
         return self._guards.duties_done()
-
-    # the 1.x engine's guards (TRANSITIONS_1X)
-    def investigation_complete(self, _event=None) -> bool:
-        return self._guards.investigation_complete()
-
-    def assessment_report_submitted(self, _event=None) -> bool:
-        return self._guards.assessment_report_submitted()
 
     def _stage_changed(self, event) -> None:
         if self._on_stage_change and event.transition.dest is not None:

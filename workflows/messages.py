@@ -6,8 +6,8 @@ deadline already past. An `at` more than an hour before the action is recorded n
 `backdate_reason` (补录说明), which stays on the record.
 
 Inputs only ever gain optional fields: the recorded histories of running incidents carry
-the old inputs, and each must still decode (the 2.0 engine's validators then require what
-it needs, e.g. a sign-off's `round`). The state parses a 1.x incident's state as well.
+the old inputs, and each must still decode (the validators then require what they need,
+e.g. a sign-off's `round`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class ActivateResponse(Action):
     level: Level | None = None  # default: the graded level
     reason: Text | None = None  # required when the level differs from the graded one (4.1.5)
     city_started: bool = False
-    approved_by: Name | None = None  # 1.x: 总指挥 who approved, as typed; default: by
+    approved_by: Name | None = None  # 总指挥 who approved, as typed; default: by
     # The approving account (附件1 经总指挥批准), when the actor entering it is not the approver.
     approver: Actor | None = None
 
@@ -229,7 +229,7 @@ class Deadline(BaseModel):
     next_escalation_at: datetime | None = None
     repeat_every: Duration
     notify_on_overdue: list[str]
-    # 2.0: the next working-day escalation times, computed with the due time (one calendar call).
+    # The next working-day escalation times, computed with the due time (one calendar call).
     repeats_at: list[datetime] = []
     met_backdated: bool = False  # met by an action entered late (its reason is on the timeline entry)
     met_seq: int | None = None  # the timeline entry that met it
@@ -292,14 +292,8 @@ class IncidentState(BaseModel):
     timeline_summary: dict | None = None
     runs: int = 1  # workflow runs so far (continue-as-new)
     linkage: dict = {}  # bulletins sent, cross-boundary scope, support requests, joint investigation
-    undelivered: list[dict] = []  # notifications a channel has not taken yet (retries go on)
-    notices: int = 0  # notifications sent so far: numbers their idempotency keys
-    carried: list[dict] = []  # side effects under way at continue-as-new, sent again by the next run
+    notices: int = 0  # notifications sent so far
     outcome: Literal["warning_lifted", "completed"] | None = None
-    # Every action's actor is checked against the pinned plan's authority table (incidents
-    # begun since that check; older ones accept a 1.x actor as before).
-    authority_checked: bool = False
-    # ---- 2.0 engine (a 1.x state parses with these at their defaults)
     reports_count: dict[str, int] = {}  # by kind; `reports` keeps only the newest
     stage_entries: int = 0  # stage changes so far: keys the stuck marker to one stay in a stage
     stuck_after: datetime | None = None  # when the current stay counts as stuck (plan's expectation)
@@ -312,11 +306,7 @@ class IncidentState(BaseModel):
     documents: list[dict] = []  # newest documents written: kind, seq, path, sha256
     documents_count: int = 0
     timeline_archived: int = 0  # timeline entries up to this seq are in the archive (timeline.jsonl)
-    # ---- per-level duties (patch "level-duties"): False for incidents begun before them
-    duties: bool = False
     other_acts: dict[str, dict] = {}  # step -> another body's act: body, at, document, by
-    # ---- the 17号令 reporting rules (patch `initial-report-clock`); 0: an incident begun before it
-    reporting_rules: int = 0
     circumstances: list[dict] = []  # 第四条 cases: id, at, by, note
     initial_report_level: Level | None = None  # the level the initial-report deadline runs at
     record_key: str | None = None  # what the records store was last asked to save (effects.record_key)

@@ -2,9 +2,8 @@
 clock starts and how it follows the level, the 第四条 cases, who receives each report, and
 what a written report must name. Pure functions of the state and its pinned plan snapshot.
 
-An incident begun before these rules were plan data (`reporting_rules` 0, or a snapshot
-without them) keeps its old behaviour: clock from `discovered_at`, fixed at the graded
-level, the plan's recipients only.
+A plan without these rules (no `reporting` in its snapshot) keeps the simple behaviour:
+clock from `discovered_at`, fixed at the graded level, the plan's recipients only.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import plan.incident as plan_incident
 import workflows.filing as filing
 import workflows.linkage as linkage
 
-PATCH = "initial-report-clock"  # workflow.patched id: incidents begun with these rules
 HEADER_FLAGS = {"reporting_unit": "--reporting-unit", "signed_by": "--signed-by",
                 "contact_person": "--contact-person", "contact_phone": "--contact-phone"}
 HEADER_NAMES = {"reporting_unit": "报告单位", "signed_by": "报告签发人", "contact_person": "联系人",
@@ -30,9 +28,7 @@ HEADER_NAMES = {"reporting_unit": "报告单位", "signed_by": "报告签发人"
 KEEP_REPORTS = 20  # newest reports kept in state (their documents are in the archive)
 
 def rules(s: m.IncidentState) -> InfoReporting | None:
-    if not s.reporting_rules or s.plan is None:
-        return None
-    return s.plan.reporting
+    return s.plan.reporting if s.plan is not None else None
 
 
 def clock_start(s: m.IncidentState, rule: DeadlineRule) -> datetime:
@@ -140,7 +136,7 @@ def report_row(s: m.IncidentState, inp: m.SubmitReport, no: int, at: datetime, h
                summary: str) -> dict:
     """What the state keeps of a report: its header and recipients too, under the 17号令 rules."""
     row = {"kind": inp.kind, "no": no, "at": at.isoformat(), "by": inp.by.model_dump(), "summary": summary}
-    if s.reporting_rules:
+    if rules(s) is not None:
         row.update({k: v for k, v in head.items() if v}, recipients=recipients)
         if inp.relayed_from:
             row["relayed_from"] = inp.relayed_from
@@ -181,7 +177,8 @@ def open_clock(wf, reporter: dict) -> None:
 
 
 def status(s: m.IncidentState) -> dict:
-    return {"report_recipients": recipients(s), "reporting_level": reporting_level(s).value}
+    return {"report_recipients": recipients(s), "reporting_level": reporting_level(s).value,
+            "reporting_rules": int(rules(s) is not None)}
 
 
 def record_circumstances(wf, inp: m.RecordCircumstances, at: datetime) -> str:

@@ -24,15 +24,13 @@ class ResponseActions:
         s.level = level
         s.level_changes.append(m.LevelChange(at=at, by=inp.by, from_level=None, to_level=level, reason=inp.reason))
         s.city_started = inp.city_started
-        approved_by = inp.approved_by or inp.by.name
-        extra = {}
-        if s.authority_checked:  # 附件1 经总指挥批准: the approving account, not the one who typed it
-            approver = checks.approver(s, "activate_response", inp)
-            approved_by = approver.display or approver.name
-            extra = {"approver": approver.model_dump(exclude_none=True)}
+        # 附件1 经总指挥批准: the approving account, not the one who typed it
+        approver = checks.approver(s, "activate_response", inp)
+        approved_by = approver.display or approver.name
         entry = self.transition("activate_response", at, inp, {
             "level": level.value, "graded_level": graded.value, "reason": timeline.short(inp.reason),
-            "approved_by": approved_by, "city_started": inp.city_started, **extra})
+            "approved_by": approved_by, "city_started": inp.city_started,
+            "approver": approver.model_dump(exclude_none=True)})
         brief = s.plan.levels[level]
         r = s.report
         self.document("activation_notice", {

@@ -12,7 +12,7 @@ import workflows.termination as termination
 
 
 def view(s, allowed: list[str]) -> dict:
-    d = s.model_dump(mode="json", exclude={"report", "plan", "outbox", "undelivered", "carried", "record_key"})
+    d = s.model_dump(mode="json", exclude={"report", "plan", "outbox", "record_key"})
     r = s.report
     return {
         **d,
@@ -31,5 +31,6 @@ def view(s, allowed: list[str]) -> dict:
         "allowed_actions": allowed,
         "duties": checks.duties_view(s),
         **reporting.status(s),
+        "authority_checked": True,  # every action's actor is checked against the plan's authority table
         "engine": 2,
     }

@@ -1,8 +1,7 @@
 """Warnings (3.1–3.3). The bureau proposes (预警信息发布建议 to the city and provincial
 headquarters, 3.1; the 预警解除建议 to the city HQ, 3.3); the city government, or whom it
 authorises, issues and lifts, and the bureau records that act with the issuer's name and
-document number and tells the bodies the plan names. Incidents begun before the authority
-check (`authority_checked` false) keep their old records and recipients.
+document number and tells the bodies the plan names.
 
 Functions of the incident `w` (its state `w.s`, `w.record`, `w.transition`, `w.notify`); no awaits.
 """
@@ -26,9 +25,7 @@ def propose(w, inp: m.ProposeWarning, at: datetime) -> str:
 
 
 def _issuer(s: m.IncidentState, inp) -> tuple[dict, list[str]]:
-    """What the record adds and who hears of it: the city's act (3.3) since the authority check."""
-    if not s.authority_checked:
-        return {}, s.plan.report_recipients
+    """What the record adds and who hears of it: the city's act (3.3)."""
     return {"issued_by": inp.issued_by, "document_number": inp.document_number}, s.plan.warning.notify_issued
 
 
@@ -42,10 +39,8 @@ def issue(w, inp: m.IssueWarning, at: datetime) -> str:
     w.transition("issue_warning", at, inp, {"recommendation": short(inp.recommendation),
                                             "actions_done": inp.actions_done, **issuer})
     w.notify("warning_issued", f"预警：{s.report.title}", recipients, {"recommendation": inp.recommendation, **issuer})
-    if issuer:
-        return (f"warning issued by {inp.issued_by} ({inp.document_number}) recorded (3.3); "
-                f"{'、'.join(recipients)} notified; warning actions 3.2 listed in status")
-    return "warning issued (3.1); warning actions 3.2 listed in status"
+    return (f"warning issued by {inp.issued_by} ({inp.document_number}) recorded (3.3); "
+            f"{'、'.join(recipients)} notified; warning actions 3.2 listed in status")
 
 
 def lift(w, inp: m.LiftWarning, at: datetime) -> str:
@@ -54,9 +49,7 @@ def lift(w, inp: m.LiftWarning, at: datetime) -> str:
     issuer, recipients = _issuer(s, inp)
     w.transition("lift_warning", at, inp, {"reason": short(inp.reason), **issuer})
     w.notify("warning_lifted", f"预警解除：{s.report.title}", recipients, {"reason": inp.reason, **issuer})
-    if issuer:
-        return f"lifting by {inp.issued_by} ({inp.document_number}) recorded (3.3); incident closed"
-    return "warning lifted (3.3); incident closed"
+    return f"lifting by {inp.issued_by} ({inp.document_number}) recorded (3.3); incident closed"
 
 
 class WarningActions:
