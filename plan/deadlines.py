@@ -87,6 +87,9 @@ class DeadlineTimesRequest(BaseModel):
     reminders: list[Duration] = []
     repeat_every: Duration | None = None
     repeats: int = 0
+    # The repeats worked out are those after this time (the incident's now): a deadline that
+    # falls due long ago (a backdated review) still gets its next working mornings.
+    repeats_after: datetime | None = None
 
 
 class DeadlineTimes(BaseModel):
@@ -99,6 +102,10 @@ def deadline_times(cal: WorkingCalendar, req: DeadlineTimesRequest) -> DeadlineT
     sched = schedule(cal, ScheduleRequest(start=req.start, duration=req.duration, reminders=req.reminders))
     repeats: list[datetime] = []
     t = sched.due.at
+    if req.repeats_after is not None:
+        # From the day before: a working day's own 09:00 is counted when `repeats_after` is
+        # earlier that morning (a repeat already past is skipped by the incident).
+        t = max(t, req.repeats_after - timedelta(days=1))
     for _ in range(req.repeats if req.repeat_every else 0):
         t = shift(cal, TimeRequest(start=t, duration=req.repeat_every, time_of_day="morning")).at
         repeats.append(t)

@@ -8,7 +8,7 @@ mark, the escalation and the daily repeat all come from the workflow's durable t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
@@ -18,9 +18,11 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from ecoplan.connection import DATA_CONVERTER
 from plan.calendar import SHANGHAI
+from plan.incident import ReportContent
 from tests.conftest import TEMPORAL_BIN
 from tests.drive import act, deadline, final_report, outbox, overdue_listed, parse, timeline, to_post_event
-from tests.helpers import DUTY, eventually, report
+from tests.helpers import DUTY, SIGNED, eventually, report
+from tests.workdays import is_workday as workday, known, next_working_morning, nth_workday_after
 from worker import build_worker
 from workflows import messages as m
 from workflows import search_attributes as sa
@@ -48,11 +50,17 @@ async def test_assessment_report_timer_fires_in_virtual_time(tmp_path):
             res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
             st = await api.status(client, iid)
             d = deadline(st, "assessment_report")
-            assert d["status"] == "pending" and d["provisional"] is False
+            start = await env.get_current_time(handle)
+            review_day = date.fromisoformat(st["review_date"])
+            assert review_day == start.astimezone(SHANGHAI).date()
+            # Counted independently (tests/workdays.py): a due date in a year whose holiday
+            # notice is not loaded yet is provisional, and says so.
+            expected_due, expected_provisional = nth_workday_after(review_day, 20)
+            assert d["status"] == "pending" and d["provisional"] is expected_provisional
+            assert d["due_date"] == expected_due.isoformat()
             due = parse(d["due_at"])
             assert f"the report is due {d['due_date']}" in res.message
             assert due.astimezone(SHANGHAI).time().isoformat() == "23:59:59"
-            start = await env.get_current_time(handle)
             assert timedelta(days=25) < due - start < timedelta(days=40)  # 20 working days, weekends, holidays
 
             # one hour past the due time, in the workflow's virtual time
@@ -68,7 +76,7 @@ async def test_assessment_report_timer_fires_in_virtual_time(tmp_path):
             [entry] = [e for e in timeline(st, "deadline_overdue") if e["detail"]["deadline"] == "assessment_report"]
             assert parse(entry["recorded_at"]) >= due  # recorded by the workflow at virtual time
             nxt = parse(d["next_escalation_at"]).astimezone(SHANGHAI)
-            assert nxt > due and nxt.time().isoformat() == "09:00:00"  # next working day's morning
+            assert nxt == next_working_morning(due)  # next working day's morning
             await overdue_listed(client, iid, "assessment_report", timeout=30)
 
             rows = await eventually(lambda: _outbox(settings, iid),
@@ -102,3 +110,98 @@ async def test_assessment_report_timer_fires_in_virtual_time(tmp_path):
 
 async def _outbox(settings: ActivitySettings, iid: str) -> list[dict]:
     return outbox(settings, iid)
+
+
+def _late_december(now: datetime) -> datetime:
+    """28 December, 10:00 Asia/Shanghai: this year's, or next year's once it has passed."""
+    local = now.astimezone(SHANGHAI)
+    target = datetime(local.year, 12, 28, 10, 0, tzinfo=SHANGHAI)
+    return target if target > local + timedelta(hours=1) else target.replace(year=local.year + 1)
+
+
+async def test_year_end_the_incident_runs_into_a_year_without_a_notice(tmp_path):
+    """The clock set to late December (the workflow's own clock, fast-forwarded), whatever
+    today is: the report's 20 working days and the assessment's 30 end in the next year,
+    whose holiday notice may not be loaded. Each due date is then counted Monday to Friday
+    and marked provisional, the reminders and the escalation still come on working mornings,
+    and nothing waits or fails for want of the notice."""
+    env = await WorkflowEnvironment.start_time_skipping_v2(
+        dev_server_existing_path=TEMPORAL_BIN,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+        search_attributes=sa.ALL,
+        data_converter=DATA_CONVERTER,
+        dev_server_log_level="error",
+    )
+    settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl")
+    client = env.client
+    try:
+        async with build_worker(client, settings):
+            with env.with_time_skipping_disabled():
+                iid = await api.start_incident(client, report())
+            handle = client.get_workflow_handle(api.workflow_id(iid))
+            # The initial report meets the only clock of the `reported` stage: nothing fires
+            # while the clock moves on to the year's end.
+            await act(client, iid, "submit_report",
+                      m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+            start = await env.get_current_time(handle)
+            target = _late_december(start)
+            assert await env.fast_forward(handle, target - start) is True
+            virtual = (await env.get_current_time(handle)).astimezone(SHANGHAI)
+            assert (virtual.month, virtual.day) == (12, 28)
+            year = virtual.year
+
+            await to_post_event(client, iid, initial_report=False)
+            await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
+            res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
+            st = await api.status(client, iid)
+            review_day = date.fromisoformat(st["review_date"])
+            assert review_day.year == year and review_day.month == 12 and review_day.day >= 28
+
+            # Worked out independently: 20 working days after the review land in January.
+            expected_due, provisional = nth_workday_after(review_day, 20)
+            assert expected_due.year == year + 1 and provisional is (not known(year + 1))
+            d = deadline(st, "assessment_report")
+            assert (d["status"], d["due_date"], d["provisional"]) == ("pending", expected_due.isoformat(), provisional)
+            assert f"the report is due {expected_due}" in res.message
+            assert (f"due {expected_due} (provisional)" in res.message) is provisional
+            # The assessment's own 30 working days (5.3) from the end of the response, too.
+            a = deadline(st, "assessment_completion")
+            ended = parse(timeline(st, "approve_termination")[0]["at"]).astimezone(SHANGHAI).date()
+            a_due, a_provisional = nth_workday_after(ended, 30)
+            assert (a["due_date"], a["provisional"]) == (a_due.isoformat(), a_provisional)
+            # Reminders 5 and 1 working days before the due day, at 09:00 (plan data).
+            reminders = [parse(t).astimezone(SHANGHAI) for t in d["reminders_at"]]
+            assert [r.time() for r in reminders] == [time(9, 0), time(9, 0)]
+            assert [nth_workday_after(r.date(), n)[0] for r, n in zip(reminders, (5, 1))] == [expected_due] * 2
+            assert all(is_working for is_working, _ in (workday(r.date()) for r in reminders))
+
+            # Past the due time: overdue, escalated, the next escalation on a working morning.
+            due = parse(d["due_at"])
+            now = await env.get_current_time(handle)
+            assert await env.fast_forward(handle, due - now + timedelta(hours=1)) is True
+            st = await eventually(lambda: api.status(client, iid),
+                                  lambda s: deadline(s, "assessment_report")["next_escalation_at"] is not None,
+                                  timeout=30)
+            d = deadline(st, "assessment_report")
+            assert (d["status"], d["escalations"], d["reminders_sent"]) == ("overdue", 1, 2)
+            assert parse(d["next_escalation_at"]) == next_working_morning(due)
+
+            # Five weeks on: past the 20 working mornings worked out with the due time, the
+            # incident asks the calendar for the next ones; escalations stay on working mornings.
+            now = await env.get_current_time(handle)
+            assert await env.fast_forward(handle, timedelta(days=35)) is True
+            later = await env.get_current_time(handle)
+            mornings, t = [], next_working_morning(due)
+            while t <= later:
+                mornings.append(t)
+                t = next_working_morning(t)
+            assert len(mornings) > 20
+            st = await eventually(lambda: api.status(client, iid),
+                                  lambda s: deadline(s, "assessment_report")["escalations"] == 1 + len(mornings),
+                                  timeout=60)
+            d = deadline(st, "assessment_report")
+            assert parse(d["next_escalation_at"]) == t
+            assert st["outcome"] is None and not st["faults"]
+            assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    finally:
+        await env.shutdown()

@@ -56,7 +56,7 @@ class DeadlineSteps:
         for name, start, level in wanted:
             rule = s.plan.deadline(name)
             if rule is not None and rule.applies_to(level) and deadlines._needs_calendar(rule, level):
-                asks.append((name, deadlines.calendar_request(rule, start, level)))
+                asks.append((name, deadlines.calendar_request(rule, start, level, self._now())))
         # The stage the action enters, when its stuck marker counts working days (post_event):
         # asked in the same call, so the state is whole when the action returns.
         within = s.plan.stage_expectations.get("post_event") if action in duties.ENDS_RESPONSE else None

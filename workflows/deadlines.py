@@ -74,11 +74,18 @@ def open_deadline(s: m.IncidentState, rule: DeadlineRule, start: datetime, level
     return d
 
 
-def calendar_request(rule: DeadlineRule, start: datetime, level: Level) -> DeadlineTimesRequest:
+def calendar_request(rule: DeadlineRule, start: datetime, level: Level, now: datetime) -> DeadlineTimesRequest:
     repeat = rule.escalation.repeat_every
     return DeadlineTimesRequest(start=start, duration=rule.duration_for(level), reminders=rule.reminders,
                                 repeat_every=repeat if repeat.is_working_days else None,
-                                repeats=REPEATS_AHEAD if repeat.is_working_days else 0)
+                                repeats=REPEATS_AHEAD if repeat.is_working_days else 0,
+                                repeats_after=now if repeat.is_working_days else None)
+
+
+def needs_repeats(d: m.Deadline, now: datetime) -> bool:
+    """An overdue deadline repeated on working days whose mornings worked out ahead are used up
+    (overdue for a month): the calendar is asked for the next ones."""
+    return d.status == "overdue" and d.repeat_every.is_working_days and not any(t > now for t in d.repeats_at)
 
 
 def set_times(d: m.Deadline, times: DeadlineTimes, now: datetime) -> None:
@@ -141,7 +148,9 @@ def escalate(d: m.Deadline, now: datetime) -> None:
     d.escalations += 1
     if d.repeat_every.is_working_days:
         later = [t for t in d.repeats_at if t > now]
-        # Past the mornings worked out ahead (a month overdue), repeat daily on the clock.
+        # Past the mornings worked out ahead (a month overdue) the main loop asks the calendar
+        # for the next ones (calendar_work) and this stand-in is replaced at once; it stays
+        # only while the calendar cannot answer, so the reminders never stop.
         d.next_escalation_at = later[0] if later else now + timedelta(days=1)
     else:
         d.next_escalation_at = now + d.repeat_every.as_timedelta()
@@ -218,13 +227,15 @@ async def calendar_work(wf) -> None:
     if fault and datetime.fromisoformat(fault["next_try_at"]) > now:
         return
     waiting = [d for d in s.deadlines if d.due_at is None]
+    refill = [d for d in s.deadlines if d.due_at is not None and needs_repeats(d, now)]
     within = s.plan.stage_expectations.get(s.stage)
     stuck = s.stuck_key != s.stage_entries and within is not None and within.is_working_days
-    if not waiting and not stuck:
+    if not waiting and not refill and not stuck:
         return
     level = s.level or s.grading.level
+    asked = waiting + refill
     q = CalendarQuestion(
-        deadlines=[calendar_request(s.plan.deadline(d.name), d.started_at, level) for d in waiting],
+        deadlines=[calendar_request(s.plan.deadline(d.name), d.started_at, level, now) for d in asked],
         times=[TimeRequest(start=s.stage_entered_at, duration=within)] if stuck else [])
     key = s.stage_entries
     answer = await wf._ask_calendar(q)
@@ -235,6 +246,10 @@ async def calendar_work(wf) -> None:
         if d.due_at is None:  # not scheduled meanwhile (by recompute_deadlines)
             set_times(d, times, now)
             wf._deadline_scheduled(d)
+    for d, times in zip(refill, answer.deadlines[len(waiting):]):
+        later = [t for t in times.repeats if t > now]
+        if needs_repeats(d, now) and later:  # still overdue: not met meanwhile
+            d.repeats_at, d.next_escalation_at = list(times.repeats), later[0]
     if stuck and s.stage_entries == key:
         s.stuck_after, s.stuck_key = answer.times[0].at, key
     wf._dirty = True
