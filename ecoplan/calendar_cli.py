@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -33,13 +33,14 @@ def calendar_due(from_: str = typer.Option(..., "--from", help="start date YYYY-
                  as_json: bool = JsonOpt):
     """The n-th Chinese working day strictly after a date (调休 included)."""
     from ecoplan.cli import emit, parse_date
-    from plan.calendar import CalendarError, load_calendar
+    from activities.calendar import bureau_calendar
+    from plan.calendar import CalendarError
 
     start = parse_date(from_, "--from")
     if working_days < 1 or working_days > 3660:
         raise bad(f"--working-days: must be between 1 and 3660, got {working_days}")
     try:
-        due = load_calendar().add_working_days(start, working_days)
+        due = bureau_calendar().add_working_days(start, working_days)
     except CalendarError as e:
         raise bad(str(e)) from None
     out = {"due_date": due.due_date.isoformat(), "due_at": due.due_at.isoformat(), "provisional": due.provisional}
@@ -156,8 +157,12 @@ def calendar_add_year(
         replace: bool = typer.Option(False, "--replace", help="replace the year's file if there is one"),
         directory: Optional[Path] = typer.Option(None, "--dir", help="calendar directory (default: $ECOPLAN_HOME/calendars, "
                                                                     "ECOPLAN_HOME defaulting to .ecoplan)"),
+        by: Optional[str] = typer.Option(None, "--by", help="who recomputes the open incidents' provisional deadlines "
+                                                            "afterwards (default: $ECOPLAN_USER; none: not recomputed)"),
+        role: Optional[str] = typer.Option(None, "--as", "--role", help="the plan role that acts (default: duty_officer)"),
         as_json: bool = JsonOpt):
-    """Read a year's State Council holiday notice, show it for confirmation, write <year>.yaml."""
+    """Read a year's State Council holiday notice, show it for confirmation, write <year>.yaml,
+    then recompute the open incidents' provisional deadlines (with --by or $ECOPLAN_USER)."""
     from activities.settings import calendar_data_dir
     from plan.notice import NoticeError, parse_notice
 
@@ -190,7 +195,111 @@ def calendar_add_year(
         "ordinary_workdays": [w.model_dump(mode="json") for w in notice.ordinary_workdays()],
         "weekday_days_off": notice.weekday_days_off(),
     }
-    if as_json:
-        print(json.dumps(out, ensure_ascii=False, indent=2))
-    else:
-        print(f"已写入 {path}（已用 load_calendar 读回核对）")
+    if directory.resolve() != calendar_data_dir().expanduser().resolve():
+        out["recompute"] = {"done": False, "why": "not_the_data_folder"}
+        _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）；该目录不是数据目录，暂定期限未重算")
+        return
+    who = by or os.environ.get("ECOPLAN_USER")
+    if not who:
+        out["recompute"] = {"done": False, "why": "no_actor"}
+        _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）\n"
+                                    "暂定期限未重算：请运行 ecoplan calendar recompute --by 姓名")
+        return
+    reason = f"{notice.year}年节假日安排已载入（{notice.source}）"
+    try:
+        out["recompute"] = {"done": True, **_recompute_all(who, role, reason)}
+    except Fail as e:
+        out["recompute"] = {"done": False, "why": "error", "error": str(e)}
+        _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）")
+        raise Fail(f"暂定期限未重算：{str(e)}；稍后运行 ecoplan calendar recompute --by 姓名", 1) from None
+    _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）\n" + _recompute_text(out["recompute"]))
+
+
+def _print_result(out: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(out, ensure_ascii=False, indent=2) if as_json else text, flush=True)
+
+
+# ------------------------------------------------------------------ status, recompute
+
+
+def _recompute_all(by: str, role: Optional[str], reason: str) -> dict:
+    """Send `recompute_deadlines` to every open incident with a provisional deadline (drills
+    included): the incident asks the calendar again and its timeline records what changed."""
+    from ecoplan import api, views
+    from ecoplan.cli import actor, run
+    from workflows.messages import RecomputeDeadlines
+
+    who = actor(by, role, "recompute_deadlines")
+
+    async def go(client):
+        rows = await views.provisional(client, drills=True)
+        ids = sorted({r["incident_id"] for r in rows})
+        done, refused = [], []
+        for iid in ids:
+            try:
+                res = await api.act(client, iid, "recompute_deadlines", RecomputeDeadlines(by=who, reason=reason))
+                done.append({"incident_id": iid, "message": res.message})
+            except api.EcoplanError as e:
+                refused.append({"incident_id": iid, "error": str(e)})
+        return {"incidents": done, "refused": refused}
+
+    return run(go)
+
+
+def _recompute_text(r: dict) -> str:
+    lines = [f"已重算 {len(r['incidents'])} 起事件的暂定期限" if r["incidents"] else "没有需要重算的暂定期限"]
+    lines += [f"  {x['incident_id']}：{x['message']}" for x in r["incidents"]]
+    lines += [f"  {x['incident_id']}：未重算（{x['error']}）" for x in r["refused"]]
+    return "\n".join(lines)
+
+
+@calendar_app.command("recompute")
+def calendar_recompute(by: Optional[str] = typer.Option(None, "--by", help="who acts (default: $ECOPLAN_USER)"),
+                       role: Optional[str] = typer.Option(None, "--as", "--role", help="the plan role that acts"),
+                       as_json: bool = JsonOpt):
+    """Recompute the provisional deadlines of every open incident (after a year's notice is loaded)."""
+    who = by or os.environ.get("ECOPLAN_USER")
+    if not who:
+        raise bad("谁在操作？请加 --by 姓名（或设置 ECOPLAN_USER）")
+    r = _recompute_all(who, role, "节假日安排更新后重算")
+    _print_result(r, as_json, _recompute_text(r))
+    if r["refused"]:
+        raise Fail("", 1)
+
+
+@calendar_app.command("status")
+def calendar_status(as_json: bool = JsonOpt):
+    """Which years have a holiday notice loaded, and which open deadlines are provisional."""
+    from activities.calendar import bureau_calendar
+    from ecoplan import views
+    from ecoplan.cli import run
+    from plan.calendar import SHANGHAI, CalendarError, missing_notice_text, notice_missing
+
+    try:
+        cal = bureau_calendar()
+    except CalendarError as e:
+        raise bad(f"日历文件有误：{e}") from None
+    today = datetime.now(SHANGHAI).date()
+    years = [today.year, today.year + 1]
+    missing = notice_missing(cal, today)
+    out = {"today": today.isoformat(),
+           "years": [{"year": y, "loaded": cal.covers(y), "source": cal.source_of(y)} for y in years],
+           "notice_missing": missing, "warning": missing_notice_text(missing)}
+    lines = [f"{y['year']}年：" + (f"已载入（{y['source']}）" if y["loaded"] else "未载入国务院办公厅节假日安排通知")
+             for y in out["years"]]
+    if out["warning"]:
+        lines.append(out["warning"] + "（载入：ecoplan calendar add-year 通知.txt）")
+
+    async def provisional(client):
+        return list(await views.provisional(client, drills=True))
+
+    try:
+        rows = run(provisional)
+    except Fail as e:
+        out["provisional"], out["error"] = None, str(e)
+        _print_result(out, as_json, "\n".join(lines + [f"暂定期限：无法查询（{str(e)}）"]))
+        raise Fail("", 1) from None
+    out["provisional"] = rows
+    lines.append(f"暂定期限：{len(rows)} 项" if rows else "暂定期限：无")
+    lines += [f"  {r['incident_id']}  {r['title']}  {views._deadline_cn(r['deadline'])}  暂定应于 {r['due_date']}" for r in rows]
+    _print_result(out, as_json, "\n".join(lines))

@@ -236,6 +236,21 @@ async def faults(client: Client, drills: bool = False, limit: int | None = None)
     return Page(rows[:limit], len(rows) <= limit, total)
 
 
+async def provisional(client: Client, drills: bool = False, limit: int | None = None) -> Page:
+    """Open deadlines whose due date is provisional: counted Monday to Friday because the
+    holiday notice of a year they touch is not loaded; earliest due first. `recompute-deadlines`
+    (run by `ecoplan calendar add-year` for all of them) settles them once it is."""
+    query = base_query(drills) + f" AND {sa.PROVISIONAL.name} IS NOT NULL"
+    total = await _count(client, query)
+    rows = []
+    for r in await _rows(client, query, limit):
+        for d in r.memo.get("provisional", []):
+            rows.append({"incident_id": r.incident_id, "title": r.title, "stage": r.stage, "county": r.county,
+                         "deadline": d["deadline"], "due_date": d.get("due_date"), "status": d.get("status")})
+    rows.sort(key=lambda x: (x["due_date"] or "", x["incident_id"]))
+    return Page(rows, limit is None or total <= limit, total)
+
+
 def parse_duration(text: str) -> timedelta:
     """'90m', '6h', '3d', '1d12h' → timedelta; one-line ValueError otherwise."""
     import re

@@ -33,7 +33,14 @@ __all__ = [
     "YearOverride",
     "WorkingCalendar",
     "load_calendar",
+    "notice_missing",
+    "missing_notice_text",
 ]
+
+# The State Council publishes next year's arrangement in the autumn (usually November): from
+# this day of the year before, a year without it is said on the board and in
+# `ecoplan calendar status` (issue of 2026-12-07; a local choice, not a rule of the plan).
+WARN_FROM = (11, 1)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_DIR = Path(__file__).parent / "calendars"
@@ -169,6 +176,14 @@ class WorkingCalendar:
             start_date=start,
         )
 
+    def source_of(self, year: int) -> str | None:
+        """Where the year's arrangement comes from, or None when no notice is loaded."""
+        if year in self._overrides:
+            return self._overrides[year].source
+        if LIBRARY_YEARS[0] <= year <= LIBRARY_YEARS[1]:
+            return f"chinese_calendar {chinese_calendar.__version__}"
+        return None
+
     def describe(self) -> dict:
         """What data the answers rest on; recorded with due dates for traceability.
 
@@ -234,3 +249,21 @@ def load_calendar(dirs: list[Path] | None = None) -> WorkingCalendar:
             override = _load_file(path)
             overrides[override.year] = override
     return WorkingCalendar(overrides)
+
+
+def notice_missing(cal: WorkingCalendar, today: date) -> list[int]:
+    """The years whose holiday notice a bureau needs by now and has not loaded: this year, and
+    next year from 1 November (WARN_FROM)."""
+    years = [today.year] + ([today.year + 1] if (today.month, today.day) >= WARN_FROM else [])
+    return [y for y in years if not cal.covers(y)]
+
+
+def missing_notice_text(years: list[int]) -> str:
+    """The sentence people read: "2027年节假日安排尚未载入，以下期限为暂定"."""
+    return "、".join(f"{y}年" for y in years) + "节假日安排尚未载入，以下期限为暂定" if years else ""
+
+
+def years_without_notice(cal: WorkingCalendar, first: date, last: date) -> list[int]:
+    """The years from `first` to `last` whose holiday notice is not loaded: why a due date
+    counted over them is provisional."""
+    return [y for y in range(first.year, last.year + 1) if not cal.covers(y)]

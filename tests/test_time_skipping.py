@@ -8,6 +8,7 @@ mark, the escalation and the daily repeat all come from the workflow's durable t
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -203,5 +204,94 @@ async def test_year_end_the_incident_runs_into_a_year_without_a_notice(tmp_path)
             assert parse(d["next_escalation_at"]) == t
             assert st["outcome"] is None and not st["faults"]
             assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    finally:
+        await env.shutdown()
+
+
+WEEKDAY = "一二三四五六日"
+
+
+def _notice_for(year: int) -> str:
+    """A test notice for `year` (test data, not a real arrangement): 1–7 January off, the
+    Saturday after it a make-up working day. The weekdays are the real ones, as the parser
+    checks them."""
+    first, last = date(year, 1, 1), date(year, 1, 7)
+    sat = next(last + timedelta(i) for i in range(1, 8) if (last + timedelta(i)).weekday() == 5)
+    return (f"国务院办公厅关于{year}年部分节假日安排的通知\n"
+            f"一、元旦：1月1日（周{WEEKDAY[first.weekday()]}）至7日（周{WEEKDAY[last.weekday()]}）放假调休，共7天。"
+            f"{sat.month}月{sat.day}日（周六）上班。\n")
+
+
+async def test_loading_next_years_notice_recomputes_the_provisional_deadlines(tmp_path):
+    """The year-end cycle as a bureau lives it: in late December an incident's report is due
+    in a year without a notice (provisional, shown by `calendar status`); the duty officer
+    loads the notice with `calendar add-year`; the open incident's deadline is recomputed at
+    once, is no longer provisional, and its timeline says why."""
+    from tests.test_cli import aecoplan
+
+    env = await WorkflowEnvironment.start_time_skipping_v2(
+        dev_server_existing_path=TEMPORAL_BIN,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+        search_attributes=sa.ALL, data_converter=DATA_CONVERTER, dev_server_log_level="error")
+    home = tmp_path / "home"
+    settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl",
+                                calendar_data=home / "calendars")
+    client = env.client
+    address = env.client.service_client.config.target_host
+    cli_env = {"ECOPLAN_HOME": str(home), "ECOPLAN_CALENDAR_DIRS": ""}
+    try:
+        async with build_worker(client, settings):
+            with env.with_time_skipping_disabled():
+                iid = await api.start_incident(client, report())
+            handle = client.get_workflow_handle(api.workflow_id(iid))
+            await act(client, iid, "submit_report",
+                      m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+            start = await env.get_current_time(handle)
+            year = start.astimezone(SHANGHAI).year + 1  # the first year after today with no notice
+            while known(year) or datetime(year - 1, 12, 28, 10, tzinfo=SHANGHAI) < start + timedelta(hours=1):
+                year += 1
+            assert await env.fast_forward(handle, datetime(year - 1, 12, 28, 10, tzinfo=SHANGHAI) - start) is True
+            await to_post_event(client, iid, initial_report=False)
+            await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
+            await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
+            review = date(year - 1, 12, 28)
+            before, provisional = nth_workday_after(review, 20)
+            assert provisional is True
+            d = await eventually(lambda: api.status(client, iid),
+                                 lambda s: deadline(s, "assessment_report")["provisional"] is True)
+            st = await eventually(lambda: aecoplan("calendar", "status", "--json", env_extra=cli_env, address=address),
+                                  lambda p: p.returncode == 0 and iid in p.stdout, timeout=30)
+            shown = json.loads(st.stdout)
+            # (the assessment's own 30 working days were met by the review)
+            assert [r["deadline"] for r in shown["provisional"] if r["incident_id"] == iid] == ["assessment_report"]
+            assert shown["years"][1]["loaded"] is known(shown["years"][1]["year"])
+
+            notice = tmp_path / "notice.txt"
+            notice.write_text(_notice_for(year), encoding="utf-8")
+            p = await aecoplan("calendar", "add-year", str(notice), "--yes", env_extra=cli_env, address=address)
+            assert p.returncode == 0, p.stderr
+            assert f"{year}年" in p.stdout and "已重算 1 起事件的暂定期限" in p.stdout
+            assert (home / "calendars" / f"{year}.yaml").exists()
+
+            # By hand: 20 working days after 28 December, with 1–7 January off and the
+            # Saturday after them worked, counted independently of the product's calendar.
+            off = {date(year, 1, i) for i in range(1, 8)}
+            sat = next(date(year, 1, 7) + timedelta(i) for i in range(1, 8)
+                       if (date(year, 1, 7) + timedelta(i)).weekday() == 5)
+            day, n = review, 20
+            while n:
+                day += timedelta(days=1)
+                working = day == sat or (day.weekday() < 5 and day not in off) if day.year == year \
+                    else workday(day)[0]
+                n -= working
+            st = await api.status(client, iid)
+            d = deadline(st, "assessment_report")
+            assert (d["due_date"], d["provisional"]) == (day.isoformat(), False)
+            assert day > before  # five weekdays off pushed it back
+            [entry] = timeline(st, "recompute_deadlines")
+            assert entry["detail"]["reason"].startswith(f"{year}年节假日安排已载入")
+            assert entry["detail"]["changed"]
+            p = await aecoplan("calendar", "status", "--json", env_extra=cli_env, address=address)
+            assert iid not in {r["incident_id"] for r in json.loads(p.stdout)["provisional"]}
     finally:
         await env.shutdown()

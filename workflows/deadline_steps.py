@@ -118,5 +118,6 @@ class DeadlineSteps:
             if times.due.at != d.due_at or times.due.provisional != d.provisional:
                 changed.append(f"{d.name}: {d.due_date} → {times.due.day}" + (" (provisional)" if times.due.provisional else ""))
                 deadlines.set_times(d, times, now)
-        self.record(at, inp.by, "recompute_deadlines", {"changed": changed}, backdate_reason=self._backdated(inp, at))
+        self.record(at, inp.by, "recompute_deadlines", {"changed": changed, **({"reason": inp.reason} if inp.reason else {})},
+                    backdate_reason=self._backdated(inp, at))
         return self._result("recompute_deadlines", "; ".join(changed) or "no provisional due date changed")

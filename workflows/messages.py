@@ -147,7 +147,8 @@ class Close(Action):
 
 
 class RecomputeDeadlines(Action):
-    pass
+    # Why, for the timeline, e.g. "2027年节假日安排已载入（国务院办公厅…通知）" from `calendar add-year`.
+    reason: Text = ""
 
 
 class RecordCrossBoundary(Action):

@@ -56,6 +56,7 @@ class Publisher:
         overdue = [d for d in open_ if d.status == "overdue"]
         nxt = min(pending, key=lambda d: d.due_at, default=None)
         found = faults(s)
+        provisional = [d for d in open_ if d.provisional]
         values: list[tuple[Any, Any]] = [
             (sa.STAGE, s.stage),
             (sa.LEVEL, (s.level or s.grading.level).value),
@@ -72,6 +73,7 @@ class Publisher:
             (sa.WAITING_ON, waiting_on(s) or None),
             (sa.OUTCOME, s.outcome),
             (sa.FAULT, ",".join(f["fault"] for f in found) or None),
+            (sa.PROVISIONAL, ",".join(d.name for d in provisional) or None),
         ]
         updates: list[SearchAttributeUpdate] = []
         for key, value in values:
@@ -87,6 +89,8 @@ class Publisher:
             "stuck_after": (s.stuck_after.isoformat() if s.stuck_after and s.stuck_key == s.stage_entries
                             and s.outcome is None else None),
             "faults": found,
+            "provisional": [{"deadline": d.name, "due_date": d.due_date.isoformat() if d.due_date else None,
+                             "status": d.status} for d in provisional],
         }
         if memo != self.memo:
             self.memo = memo

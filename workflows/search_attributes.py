@@ -15,6 +15,8 @@ NEXT_DEADLINE = SearchAttributeKey.for_keyword("EcoNextDeadline")
 OUTCOME = SearchAttributeKey.for_keyword("EcoOutcome")
 # Internal faults supervisors must see (calendar_unavailable, delivery_overdue, delivery_failed), comma-joined.
 FAULT = SearchAttributeKey.for_keyword("EcoFault")
+# Open deadlines whose due date is provisional (a year without a holiday notice), comma-joined.
+PROVISIONAL = SearchAttributeKey.for_keyword("EcoProvisional")
 
 STAGE_ENTERED_AT = SearchAttributeKey.for_datetime("EcoStageEnteredAt")
 NEXT_DEADLINE_AT = SearchAttributeKey.for_datetime("EcoNextDeadlineAt")
@@ -27,7 +29,7 @@ WAITING_ON = SearchAttributeKey.for_keyword_list("EcoWaitingOn")  # people/roles
 DRILL = SearchAttributeKey.for_bool("EcoDrill")
 
 ALL = [
-    STAGE, LEVEL, COUNTY, INCIDENT_TYPE, PLAN, NEXT_DEADLINE, OUTCOME, FAULT,
+    STAGE, LEVEL, COUNTY, INCIDENT_TYPE, PLAN, NEXT_DEADLINE, OUTCOME, FAULT, PROVISIONAL,
     STAGE_ENTERED_AT, NEXT_DEADLINE_AT, OVERDUE_SINCE,
     OVERDUE, PENDING_SIGNOFFS, WAITING_ON,
     DRILL,

@@ -36,7 +36,8 @@ from ecoplan.web import auth
 from ecoplan.web.board import BoardCopies
 from ecoplan.web import documents as webdocs
 from plan import authority
-from plan.calendar import SHANGHAI
+from activities.calendar import bureau_calendar
+from plan.calendar import SHANGHAI, CalendarError, missing_notice_text, notice_missing, years_without_notice
 from plan.incident import IncidentReport
 from plan.loader import load_plan
 
@@ -408,10 +409,12 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
 
     async def board_figures(drills: bool) -> dict:
         client = await get_client()
-        overdue, stuck, faults, counts = await asyncio.gather(
+        overdue, stuck, faults, provisional, counts = await asyncio.gather(
             views.overdue(client, drills=drills, limit=20), views.stuck(client, drills=drills, limit=20),
-            views.faults(client, drills=drills, limit=20), count_all(client, drills))
-        return {"overdue": overdue, "stuck": stuck, "faults": faults, "counts": counts}
+            views.faults(client, drills=drills, limit=20), views.provisional(client, drills=drills, limit=20),
+            count_all(client, drills))
+        return {"overdue": overdue, "stuck": stuck, "faults": faults, "provisional": provisional,
+                "provisional_total": provisional.total, "counts": counts}
 
     # One shared copy of the figures for all who read everything (ecoplan.web.board).
     copies = BoardCopies(board_figures, refresh=board_refresh or poll_seconds)
@@ -419,10 +422,36 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
 
     async def board_data(account: Account, drills: bool) -> dict:
         client = await get_client()
+        notice = calendar_notice()
         if authority.reads(account.role) != "all":
-            return {"mine": await my_signoffs(client, account)}
+            return {"mine": await my_signoffs(client, account), "notice_missing": notice}
         (figures, as_of), mine = await asyncio.gather(copies.get(drills), my_signoffs(client, account))
-        return {**figures, "as_of": as_of, "mine": mine}
+        return {**figures, "as_of": as_of, "mine": mine, "notice_missing": notice}
+
+    def provisional_note(st: dict) -> str:
+        """Why this incident's provisional due dates are provisional, in one sentence."""
+        open_ = [d for d in st.get("deadlines", []) if d.get("provisional") and d["status"] in ("pending", "overdue")]
+        if not open_:
+            return ""
+        try:
+            cal = bureau_calendar()
+        except CalendarError as e:
+            return f"节假日安排文件有误，工作日期限可能不准：{e}"
+        years = sorted({y for d in open_ for y in years_without_notice(
+            cal, datetime.fromisoformat(d["started_at"]).astimezone(SHANGHAI).date(),
+            datetime.fromisoformat(d["due_at"]).astimezone(SHANGHAI).date())})
+        if years:
+            return missing_notice_text(years)
+        return "节假日安排已载入，暂定期限待重算（ecoplan calendar recompute）"
+
+    def calendar_notice() -> str:
+        """"2027年节假日安排尚未载入，以下期限为暂定" from 1 November of the year before; a
+        calendar file that cannot be read is said too, never a failed board."""
+        try:
+            cal = bureau_calendar()
+        except CalendarError as e:
+            return f"节假日安排文件有误，工作日期限可能不准：{e}"
+        return missing_notice_text(notice_missing(cal, _now().date()))
 
     async def my_signoffs(client: Client, account: Account) -> list[dict]:
         """Incidents waiting for this account's 附件2 sign-off (the incident publishes who it
@@ -484,7 +513,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         for g, u in (st.get("leads") or {}).items():
             a = store.get(u)
             labels[g] = a.label if a else u  # a lead named by the CLI is a name, not an account
-        return {"_session": s, "st": st, "now": _now(),
+        return {"_session": s, "st": st, "now": _now(), "provisional_note": provisional_note(st),
                 "forms": act.forms_for(s.account, st), "lead_labels": labels,
                 "groups": {g.id: g.name for g in load_plan().plan.groups},
                 "stages": [x for x in STAGE_NAMES if x != "warning" or st.get("warning")]}
