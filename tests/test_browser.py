@@ -15,6 +15,7 @@ import pytest
 from ecoplan import api
 from plan.incident import IncidentReport
 from tests.helpers import SIGNED, eventually, now
+from tests.workdays import known
 from tests.web_helpers import LEADS, OUTPUT, incident_body, password, web_service
 
 CHROMIUM = os.environ.get("ECOPLAN_CHROMIUM", "/usr/bin/chromium")
@@ -122,6 +123,25 @@ async def test_login_then_board(browser, web, client):
     for heading in ("按阶段", "按级别", "按县（区）", "逾期", "停滞"):
         await page.get_by_role("heading", name=re.compile(heading)).first.wait_for()
     await shot(page, "board")
+    await ctx.close()
+
+
+async def test_board_says_which_years_have_no_holiday_notice(browser, web, client):
+    """From 1 November the board says when next year's holiday notice is not loaded (and all
+    year when this year's is not): the due dates counted over that year are provisional.
+    Expected independently of the product's calendar (tests/workdays.py)."""
+    today = now().date()
+    missing = [y for y in (today.year, today.year + 1)
+               if not known(y) and (y == today.year or (today.month, today.day) >= (11, 1))]
+    ctx, page = await logged_in(browser, web, "du")
+    await page.locator("#board").get_by_text("按阶段").first.wait_for()
+    notice = page.locator("#calendar-notice")
+    if missing:
+        text = "、".join(f"{y}年" for y in missing) + "节假日安排尚未载入，以下期限为暂定"
+        assert text in await notice.inner_text()
+        await shot(page, "board-calendar-notice")
+    else:
+        assert "节假日安排尚未载入" not in await page.locator("#board").inner_text()
     await ctx.close()
 
 

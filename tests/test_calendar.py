@@ -9,7 +9,7 @@ Expected dates are worked out by hand from the State Council holiday notices:
 The 2027 files below are test fixtures, not the real 2027 notice.
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -302,3 +302,43 @@ def test_long_count(cal):
     # n up to a year of working days runs fine and crosses into the uncovered 2027.
     due = cal.add_working_days(D(2026, 1, 1), 366)
     assert due.provisional is True and due.due_date.year == 2027
+
+
+def test_which_years_lack_a_notice_is_said_from_1_november():
+    """Far years, so no package update changes the answer: 2099 and 2100 have no notice."""
+    from plan.calendar import WorkingCalendar, YearOverride, missing_notice_text, notice_missing, years_without_notice
+
+    cal = WorkingCalendar()
+    assert notice_missing(cal, date(2099, 10, 31)) == [2099]
+    assert notice_missing(cal, date(2099, 11, 1)) == [2099, 2100]
+    loaded = WorkingCalendar({2099: YearOverride(year=2099, source="测试用"), 2100: YearOverride(year=2100, source="测试用")})
+    assert notice_missing(loaded, date(2099, 10, 31)) == []
+    assert notice_missing(loaded, date(2099, 12, 31)) == []
+    assert missing_notice_text([2100]) == "2100年节假日安排尚未载入，以下期限为暂定"
+    assert missing_notice_text([2099, 2100]) == "2099年、2100年节假日安排尚未载入，以下期限为暂定"
+    assert missing_notice_text([]) == ""
+    assert years_without_notice(cal, date(2099, 12, 28), date(2100, 1, 26)) == [2099, 2100]
+    assert years_without_notice(loaded, date(2099, 12, 28), date(2100, 1, 26)) == []
+    assert cal.source_of(2100) is None and loaded.source_of(2100) == "测试用"
+
+
+def test_repeats_are_worked_out_after_the_incidents_now():
+    """A deadline due long ago (a backdated review) gets its next working mornings after now,
+    not 20 mornings after the due day that are all past. Dates by hand: 2025-09-30 + 20
+    working days over 国庆 (10/1–8 off, 9/28 and 10/11 worked) is 2025-11-04; asked on
+    Friday 2025-12-05 at 10:00, the next mornings are Mon 12-08, Tue 12-09, ..."""
+    from plan.calendar import SHANGHAI
+    from plan.deadlines import DeadlineTimesRequest, deadline_times
+    from plan.models import Duration
+
+    cal = load_calendar()
+    req = dict(start=datetime(2025, 9, 30, 12, tzinfo=SHANGHAI), duration=Duration(working_days=20),
+               repeat_every=Duration(working_days=1), repeats=3)
+    old = deadline_times(cal, DeadlineTimesRequest(**req))
+    assert old.due.day == date(2025, 11, 4)
+    assert [t.date() for t in old.repeats] == [date(2025, 11, 5), date(2025, 11, 6), date(2025, 11, 7)]
+    now = deadline_times(cal, DeadlineTimesRequest(**req, repeats_after=datetime(2025, 12, 5, 10, tzinfo=SHANGHAI)))
+    assert now.due.day == date(2025, 11, 4)
+    # from the day before `repeats_after`: Friday's own 09:00 (already past) comes first
+    assert [t.date() for t in now.repeats] == [date(2025, 12, 5), date(2025, 12, 8), date(2025, 12, 9)]
+    assert all(t.time() == time(9, 0) for t in now.repeats)
