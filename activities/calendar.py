@@ -13,8 +13,7 @@ from temporalio import activity
 
 from activities.settings import ActivitySettings
 from plan.calendar import DEFAULT_DIR, WorkingCalendar, load_calendar
-from plan.deadlines import (CalendarAnswer, CalendarQuestion, Schedule, ScheduleRequest, TimeRequest, TimeResult,
-                            answer, schedule, shift)
+from plan.deadlines import CalendarAnswer, CalendarQuestion, answer
 
 
 def _signature(dirs: list[Path]) -> tuple:
@@ -41,17 +40,8 @@ class CalendarActivities:
         return self._loaded[1]
 
     @activity.defn
-    def compute_times(self, requests: list[TimeRequest]) -> list[TimeResult]:
-        cal = self.calendar()
-        return [shift(cal, r) for r in requests]
-
-    @activity.defn
-    def schedule_deadline(self, req: ScheduleRequest) -> Schedule:
-        return schedule(self.calendar(), req)
-
-    @activity.defn
     def calendar_answer(self, q: CalendarQuestion) -> CalendarAnswer:
-        """Everything an incident needs from the calendar at one moment, in one call (2.0).
+        """Everything an incident needs from the calendar at one moment, in one call.
         A broken calendar file raises here; the incident records calendar_unavailable and
         asks again later (it never fails because of it)."""
         return answer(self.calendar(), q)

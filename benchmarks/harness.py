@@ -308,8 +308,8 @@ async def bare_lifecycle(client: Client, task_queue: str, script: dict) -> str:
 
 # ------------------------------------------------------------------ histories → the baseline's script
 
-AWAITED_IN_HANDLER = {"load_plan_snapshot", "schedule_deadline"}  # awaited by run()/_open or handlers
-AWAITED_IN_LOOP = {"compute_times"}  # awaited by the main loop (stuck-after, escalation repeat)
+AWAITED_IN_HANDLER = {"load_plan_snapshot", "calendar_answer"}  # awaited by run()/_open or handlers
+AWAITED_IN_LOOP: set[str] = set()  # the main loop's calendar_answer is counted with the handlers'
 
 
 def _ev_name(e) -> str:
