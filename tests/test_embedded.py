@@ -46,22 +46,44 @@ async def wait_for(check, timeout: float = 60.0):
     raise AssertionError("timed out")
 
 
-async def test_embedded_server_and_worker(tmp_path):
-    port, ui, metrics = free_port(), free_port(), free_port()
-    address = f"127.0.0.1:{port}"
-    db = tmp_path / "temporal.db"
-    env = {**os.environ, "ECOPLAN_USER": "王值班", "ECOPLAN_ARCHIVE_DIR": str(tmp_path / "archive"),
-           "ECOPLAN_OUTBOX": str(tmp_path / "outbox.jsonl")}
-    env.pop("TEMPORAL_ADDRESS", None)
-    cmd = [sys.executable, str(ROOT / "worker.py"), "--embedded", "--port", str(port), "--ui-port", str(ui),
-           "--db", str(db), "--metrics-port", str(metrics)]
+async def _start(cmd_for, env: dict, cwd: Path):
+    """Start worker.py --embedded and wait until every custom search attribute is registered.
+    A port taken between free_port() and the server's bind (another test's server, under
+    load) is tried again with fresh ports; any other early exit fails with its stderr."""
+    for _ in range(3):
+        port, ui, metrics = free_port(), free_port(), free_port()
+        address = f"127.0.0.1:{port}"
+        proc = await asyncio.create_subprocess_exec(*cmd_for(port, ui, metrics), env=env, cwd=cwd,
+                                                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
 
-    async def listed() -> bool:
-        code, out, _ = await sh(TEMPORAL_BIN, "operator", "search-attribute", "list", "--address", address)
-        return code == 0 and all(k.name in out for k in sa.ALL)
+        async def up() -> bool:
+            if proc.returncode is not None:
+                return True
+            code, out, _ = await sh(TEMPORAL_BIN, "operator", "search-attribute", "list", "--address", address)
+            return code == 0 and all(k.name in out for k in sa.ALL)
+
+        await wait_for(up, timeout=120)
+        if proc.returncode is None:
+            return proc, port, metrics, address
+        err = (await proc.stderr.read()).decode()
+        if "address already in use" not in err.lower():
+            raise AssertionError(f"worker.py --embedded exited {proc.returncode}: {err[-3000:]}")
+    raise AssertionError("worker.py --embedded: no free ports in three tries")
+
+
+async def test_embedded_server_and_worker(tmp_path):
+    db = tmp_path / "temporal.db"
+    # A dev server starting on a loaded machine (four test processes) may take longer than
+    # the worker's default 30 s wait for it; this test is about what happens once it is up.
+    env = {**os.environ, "ECOPLAN_USER": "王值班", "ECOPLAN_ARCHIVE_DIR": str(tmp_path / "archive"),
+           "ECOPLAN_OUTBOX": str(tmp_path / "outbox.jsonl"), "ECOPLAN_CONNECT_WAIT": "90"}
+    env.pop("TEMPORAL_ADDRESS", None)
+
+    def cmd_for(port: int, ui: int, metrics: int) -> list[str]:
+        return [sys.executable, str(ROOT / "worker.py"), "--embedded", "--port", str(port), "--ui-port", str(ui),
+                "--db", str(db), "--metrics-port", str(metrics)]
 
     ecoplan = str(Path(sys.executable).parent / "ecoplan")
-    cli_env = {**env, "TEMPORAL_ADDRESS": address}
     iid = f"emb-{uuid.uuid4().hex[:8]}"
     report = tmp_path / "r.json"
     report.write_text(json.dumps({
@@ -70,10 +92,10 @@ async def test_embedded_server_and_worker(tmp_path):
         "source": "inspection", "reporter": "巡查员"}, ensure_ascii=False))
 
     for run_no in (1, 2):
-        proc = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
-                                                    stderr=asyncio.subprocess.PIPE)
+        # every custom search attribute is registered, on both starts
+        proc, port, metrics, address = await _start(cmd_for, env, tmp_path)
+        cli_env = {**env, "TEMPORAL_ADDRESS": address}
         try:
-            await wait_for(listed)  # every custom search attribute is registered, on both starts
             if run_no == 1:
                 code, out, err = await sh(ecoplan, "start", str(report), env=cli_env)
                 assert code == 0, err
