@@ -31,14 +31,16 @@ from workflows import search_attributes as sa
 pytestmark = pytest.mark.slow
 
 
-async def test_assessment_report_timer_fires_in_virtual_time(tmp_path):
-    env = await WorkflowEnvironment.start_time_skipping_v2(
+async def _time_skipping_env() -> WorkflowEnvironment:
+    """A dev server of its own with time-skipping V2 on (docs/design.md, "Time in tests")."""
+    return await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=TEMPORAL_BIN,
         dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
-        search_attributes=sa.ALL,
-        data_converter=DATA_CONVERTER,
-        dev_server_log_level="error",
-    )
+        search_attributes=sa.ALL, data_converter=DATA_CONVERTER, dev_server_log_level="error")
+
+
+async def test_assessment_report_timer_fires_in_virtual_time(tmp_path):
+    env = await _time_skipping_env()
     settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl")
     client = env.client
     try:
@@ -126,13 +128,7 @@ async def test_year_end_the_incident_runs_into_a_year_without_a_notice(tmp_path)
     whose holiday notice may not be loaded. Each due date is then counted Monday to Friday
     and marked provisional, the reminders and the escalation still come on working mornings,
     and nothing waits or fails for want of the notice."""
-    env = await WorkflowEnvironment.start_time_skipping_v2(
-        dev_server_existing_path=TEMPORAL_BIN,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
-        search_attributes=sa.ALL,
-        data_converter=DATA_CONVERTER,
-        dev_server_log_level="error",
-    )
+    env = await _time_skipping_env()
     settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl")
     client = env.client
     try:
@@ -229,10 +225,7 @@ async def test_loading_next_years_notice_recomputes_the_provisional_deadlines(tm
     once, is no longer provisional, and its timeline says why."""
     from tests.test_cli import aecoplan
 
-    env = await WorkflowEnvironment.start_time_skipping_v2(
-        dev_server_existing_path=TEMPORAL_BIN,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
-        search_attributes=sa.ALL, data_converter=DATA_CONVERTER, dev_server_log_level="error")
+    env = await _time_skipping_env()
     home = tmp_path / "home"
     settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl",
                                 calendar_data=home / "calendars")
