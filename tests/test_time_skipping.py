@@ -115,6 +115,19 @@ async def _outbox(settings: ActivitySettings, iid: str) -> list[dict]:
     return outbox(settings, iid)
 
 
+async def _reported_then_moved_on(env, client, target_of):
+    """An incident started now, its initial report made (that meets the only clock of the
+    `reported` stage, so nothing fires meanwhile), then its clock moved on to `target_of(now)`."""
+    with env.with_time_skipping_disabled():
+        iid = await api.start_incident(client, report())
+    handle = client.get_workflow_handle(api.workflow_id(iid))
+    await act(client, iid, "submit_report",
+              m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
+    start = await env.get_current_time(handle)
+    assert await env.fast_forward(handle, target_of(start) - start) is True
+    return iid, handle
+
+
 def _late_december(now: datetime) -> datetime:
     """28 December, 10:00 Asia/Shanghai: this year's, or next year's once it has passed."""
     local = now.astimezone(SHANGHAI)
@@ -133,16 +146,7 @@ async def test_year_end_the_incident_runs_into_a_year_without_a_notice(tmp_path)
     client = env.client
     try:
         async with build_worker(client, settings):
-            with env.with_time_skipping_disabled():
-                iid = await api.start_incident(client, report())
-            handle = client.get_workflow_handle(api.workflow_id(iid))
-            # The initial report meets the only clock of the `reported` stage: nothing fires
-            # while the clock moves on to the year's end.
-            await act(client, iid, "submit_report",
-                      m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
-            start = await env.get_current_time(handle)
-            target = _late_december(start)
-            assert await env.fast_forward(handle, target - start) is True
+            iid, handle = await _reported_then_moved_on(env, client, _late_december)
             virtual = (await env.get_current_time(handle)).astimezone(SHANGHAI)
             assert (virtual.month, virtual.day) == (12, 28)
             year = virtual.year
@@ -234,16 +238,14 @@ async def test_loading_next_years_notice_recomputes_the_provisional_deadlines(tm
     cli_env = {"ECOPLAN_HOME": str(home), "ECOPLAN_CALENDAR_DIRS": ""}
     try:
         async with build_worker(client, settings):
-            with env.with_time_skipping_disabled():
-                iid = await api.start_incident(client, report())
-            handle = client.get_workflow_handle(api.workflow_id(iid))
-            await act(client, iid, "submit_report",
-                      m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
-            start = await env.get_current_time(handle)
-            year = start.astimezone(SHANGHAI).year + 1  # the first year after today with no notice
-            while known(year) or datetime(year - 1, 12, 28, 10, tzinfo=SHANGHAI) < start + timedelta(hours=1):
-                year += 1
-            assert await env.fast_forward(handle, datetime(year - 1, 12, 28, 10, tzinfo=SHANGHAI) - start) is True
+            def before_first_unknown_year(start: datetime) -> datetime:
+                year = start.astimezone(SHANGHAI).year + 1  # the first year after today with no notice
+                while known(year) or datetime(year - 1, 12, 28, 10, tzinfo=SHANGHAI) < start + timedelta(hours=1):
+                    year += 1
+                return datetime(year - 1, 12, 28, 10, tzinfo=SHANGHAI)
+
+            iid, handle = await _reported_then_moved_on(env, client, before_first_unknown_year)
+            year = (await env.get_current_time(handle)).astimezone(SHANGHAI).year + 1
             await to_post_event(client, iid, initial_report=False)
             await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
             await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
