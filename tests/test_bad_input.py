@@ -28,8 +28,7 @@ from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination
 from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report, settled
 from tests.procs import ecoplan, ecoplan_in_process
 from workflows import messages as m
-from workflows.checks import ACTION_NAMES
-from workflows.lifecycle import TRANSITIONS
+from workflows.actions import ACTION_NAMES, TRANSITIONS
 
 BIG = "污" * 10_001  # over the 10,000-character limit of a text field
 
@@ -156,24 +155,24 @@ FAR_FUTURE = "2099-01-01T00:00"
 # (id, incident, args after the command's incident id (or whole args when incident is None), exit code, needle)
 CASES = [
     # every action in a wrong stage (refused: 1)
-    ("warn/on_site", OS, ("warn",), 1, "cannot issue a warning in stage on_site"),
-    ("lift-warning/reported", R, ("lift-warning", "--reason", "x"), 1, "cannot lift the warning in stage reported"),
-    ("activate/on_site", OS, ("activate",), 1, "cannot activate a response in stage on_site"),
-    ("city-started/reported", R, ("city-started",), 1, "in stage reported"),
-    ("adjust-level/reported", R, ("adjust-level", "--level", "III", "--reason", "x"), 1, "cannot adjust the level"),
-    ("dispatch/reported", R, ("dispatch", *LEAD_ARGS), 1, "cannot dispatch the groups in stage reported"),
+    ("warn/on_site", OS, ("warn",), 1, "（stage on_site），不能登记预警发布"),
+    ("lift-warning/reported", R, ("lift-warning", "--reason", "x"), 1, "（stage reported），不能登记预警解除"),
+    ("activate/on_site", OS, ("activate",), 1, "（stage on_site），不能启动应急响应"),
+    ("city-started/reported", R, ("city-started",), 1, "（stage reported）"),
+    ("adjust-level/reported", R, ("adjust-level", "--level", "III", "--reason", "x"), 1, "不能调整响应级别"),
+    ("dispatch/reported", R, ("dispatch", *LEAD_ARGS), 1, "（stage reported），不能派出工作组"),
     ("report/closed", CL, ("report", "--kind", "progress", "--file", "@ok_report"), 1, "closed"),
-    ("propose/responding", RS, ("propose-termination", "--reason", "x"), 1, "in stage responding"),
-    ("sign-off/on_site", OS, ("sign-off", "--group", "monitoring", "--lead", "张监测"), 1, "in stage on_site"),
-    ("approve/on_site", OS, ("approve-termination", "--by", "李局长"), 1, "in stage on_site"),
-    ("aftercare/on_site", OS, ("aftercare", "--note", "x"), 1, "cannot record aftercare in stage on_site"),
-    ("investigation/termination_pending", TP, ("complete-investigation",), 1, "in stage termination_pending"),
-    ("review-passed/on_site", OS, ("review-passed", "--date", "@today"), 1, "in stage on_site"),
-    ("assessment-report/termination_pending", TP, ("submit-assessment-report",), 1, "in stage termination_pending"),
-    ("close/on_site", OS, ("close",), 1, "cannot close the incident in stage on_site"),
+    ("propose/responding", RS, ("propose-termination", "--reason", "x"), 1, "（stage responding）"),
+    ("sign-off/on_site", OS, ("sign-off", "--group", "monitoring", "--lead", "张监测"), 1, "（stage on_site）"),
+    ("approve/on_site", OS, ("approve-termination", "--by", "李局长"), 1, "（stage on_site）"),
+    ("aftercare/on_site", OS, ("aftercare", "--note", "x"), 1, "（stage on_site），不能登记善后处置"),
+    ("investigation/termination_pending", TP, ("complete-investigation",), 1, "（stage termination_pending）"),
+    ("review-passed/on_site", OS, ("review-passed", "--date", "@today"), 1, "（stage on_site）"),
+    ("assessment-report/termination_pending", TP, ("submit-assessment-report",), 1, "（stage termination_pending）"),
+    ("close/on_site", OS, ("close",), 1, "（stage on_site），不能结案"),
     ("recompute/closed", CL, ("recompute-deadlines",), 1, "closed"),
     # plan duties: another body's act, in the wrong stage, at the wrong level, or malformed
-    ("record-termination/reported", R, ("record-termination", "--document", "x"), 1, "in stage reported"),
+    ("record-termination/reported", R, ("record-termination", "--document", "x"), 1, "（stage reported）"),
     ("record-other/level-III-own-step", PE, ("record-other", "--step", "assessment", "--document", "x"), 1,
      "the bureau's own step at level III"),
     ("record-other/bad-step", PE, ("record-other", "--step", "nope", "--document", "x"), 2, "step"),
@@ -467,8 +466,8 @@ async def test_every_action_in_every_wrong_stage_through_the_api(client, stages)
             except api.IncidentClosed as e:
                 assert stage == "closed", (action, stage, e)
             except api.ActionRefused as e:
-                want = f"cannot {ACTION_NAMES[action]} in stage {stage}: only in "
-                if not str(e).startswith(want):
+                want = f"（stage {stage}），不能{ACTION_NAMES[action]}：只能在"
+                if want not in str(e):
                     problems.append(f"{action} in {stage}: {e}")
     assert tried >= 70, tried
     assert not problems, "\n".join(problems)

@@ -206,7 +206,7 @@ async def test_warning_lifted(client, worker):
     assert st["warning"]["recommendation"] == "发布黄色预警"
     assert [a["id"] for a in st["warning"]["actions"] if a["done"]] == ["public_opinion"]
     assert "lift_warning" in st["allowed_actions"] and "activate_response" in st["allowed_actions"]
-    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING), "cannot issue a warning", "stage warning")
+    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING), "不能登记预警发布", "stage warning")
     await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="x", at=now() + timedelta(hours=1)),
                   "in the future")
     res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="危险已经消除"))
@@ -231,7 +231,7 @@ async def test_warning_then_response(client, worker):
     res = await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     assert res.stage == "responding"
     await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="x"),
-                  "cannot lift the warning in stage responding", "only in warning")
+                  "（stage responding），不能登记预警解除", "只能在预警（warning）阶段办理")
 
 
 # ---------------------------------------------------------------------------- sign-off rounds
@@ -262,9 +262,9 @@ async def test_rejected_round_then_approved_round(client, worker):
     # the third lead cannot sign a round that is over; the commander cannot approve it
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("investigation"), group="investigation",
                                                      lead=LEADS["investigation"], decision="approve"),
-                  "cannot sign off termination in stage on_site")
+                  "（stage on_site），不能签署终止签报")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-                  "cannot approve termination in stage on_site")
+                  "（stage on_site），不能批示终止响应")
 
     # round 2
     res = await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="复测达标"))
@@ -324,7 +324,7 @@ async def test_level_adjustment(client, worker):
     assert len([row for row in outbox(worker, iid) if row["event"] == "level_adjusted"]) == 3
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await refused(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="IV", reason="x"),
-                  "cannot adjust the level in stage termination_pending", "responding, on_site")
+                  "（stage termination_pending），不能调整响应级别", "应急响应（responding）、现场处置（on_site）")
 
 
 async def test_level_raised_after_dispatch_meets_readiness_at_once(client, worker):
@@ -387,7 +387,7 @@ async def test_record_city_started_later(client, worker):
     st = await api.status(client, iid)
     assert st["stage"] == "post_event" and st["termination"]["city_decision"] == "市指挥部同意终止"
     await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY),
-                  "cannot record that the city started its response in stage post_event")
+                  "（stage post_event），不能登记市政府启动响应")
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -458,7 +458,7 @@ async def test_wrong_stage_refused_for_every_action(client, worker, stage):
     wrong = [a for a in all_actions() if a not in ALLOWED[stage]]
     assert len(wrong) >= 9
     for action in wrong:
-        await refused(client, iid, action, all_actions()[action], "cannot", f"in stage {stage}", "only in")
+        await refused(client, iid, action, all_actions()[action], f"（stage {stage}），不能", "只能在")
 
 
 async def test_refused_time_checks_and_duplicate_report(client, worker):

@@ -35,24 +35,7 @@ def review_start(review_date) -> datetime:
     return datetime.combine(review_date, datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=12)
 
 
-def started_by(s: m.IncidentState, action: str, inp, got) -> list[tuple[str, datetime, Level]]:
-    """The deadlines an action starts, as (name, start, level): by the plan's `starts_on`."""
-    if action == "activate_response":
-        at, level = got
-        return [(n, at, level) for n in started_on(s, "response_activated")]
-    if action == "adjust_level":
-        return [(n, got, inp.level) for n in started_on(s, "response_activated")
-                if not any(d.name == n for d in s.deadlines)]
-    if action in ("approve_termination", "record_other_termination"):
-        at = got if action == "approve_termination" else got[0]
-        return [(n, at, s.level) for n in started_on(s, "response_terminated")]
-    if action == "assessment_review_passed":
-        _, review_date = got
-        return [(n, review_start(review_date), s.level) for n in started_on(s, "assessment_review_passed")]
-    return []
-
-
-def _needs_calendar(rule: DeadlineRule, level: Level) -> bool:
+def needs_calendar(rule: DeadlineRule, level: Level) -> bool:
     d = rule.duration_for(level)
     return d.is_working_days or any(r.is_working_days for r in rule.reminders) \
         or rule.escalation.repeat_every.is_working_days
@@ -66,7 +49,7 @@ def open_deadline(s: m.IncidentState, rule: DeadlineRule, start: datetime, level
                    repeat_every=rule.escalation.repeat_every, notify_on_overdue=rule.escalation.notify)
     if times is not None:
         set_times(d, times, now)
-    elif not _needs_calendar(rule, level):
+    elif not needs_calendar(rule, level):
         due = start + rule.duration_for(level).as_timedelta()
         set_times(d, DeadlineTimes(due={"at": due}, reminders=sorted(
             [{"at": due - r.as_timedelta()} for r in rule.reminders], key=lambda r: r["at"])), now)
@@ -245,7 +228,7 @@ async def calendar_work(wf) -> None:
     for d, times in zip(waiting, answer.deadlines):
         if d.due_at is None:  # not scheduled meanwhile (by recompute_deadlines)
             set_times(d, times, now)
-            wf._deadline_scheduled(d)
+            wf._rec().deadline_scheduled(d)
     for d, times in zip(refill, answer.deadlines[len(waiting):]):
         later = [t for t in times.repeats if t > now]
         if needs_repeats(d, now) and later:  # still overdue: not met meanwhile

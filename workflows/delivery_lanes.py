@@ -1,6 +1,5 @@
-"""The incident's side effects on their way out (a mixin of IncidentWorkflow): queueing a
-notification or a document, and the two delivery lanes (deliveries, and printing, which
-yields to them), each one `deliver` activity call per batch. The outbox rules are effects.py."""
+"""The incident's side effects on their way out (a mixin of IncidentWorkflow): the two
+delivery lanes (deliveries, and printing, which yields to them), each one `deliver` activity call per batch. The outbox rules are effects.py."""
 
 from __future__ import annotations
 
@@ -55,17 +54,3 @@ class DeliveryLanes:
         else:
             self._flush_task, self._sending = None, set()
         self._dirty = True
-
-    def notify(self, event: str, subject: str, recipients: list[str], detail: dict, attach: str | None = None) -> None:
-        self.s.notices += 1
-        payload = {"incident_id": self.s.incident_id, "event": event, "subject": subject, "recipients": recipients,
-                   "at": self._now().isoformat(), "drill": self.s.report.drill, "detail": detail}
-        effects.add(self.s, workflow.info().workflow_id, "notify", payload, f"notification {event}", self._now(),
-                    attach=attach)
-        self._dirty = True
-
-    def document(self, kind: str, data: dict, seq: int | None = None) -> str:
-        payload = {"incident_id": self.s.incident_id, "kind": kind, "seq": seq or timeline.last_seq(self.s),
-                   "drill": self.s.report.drill, "data": data}
-        self._dirty = True
-        return effects.add(self.s, workflow.info().workflow_id, "document", payload, f"document {kind}", self._now())

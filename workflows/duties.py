@@ -1,49 +1,77 @@
-"""Per-level duties in the workflow (plan.duties, through the pinned snapshot): applying the
-record of another body's act. The checks are in checks.py; `w` is the IncidentWorkflow."""
+"""Per-level duties in a running incident (plan.duties, through the pinned snapshot): whose
+act each step is at the incident's level, whether it is done or recorded as another body's
+act, and what the close still waits for. Pure functions of the state."""
 
 from __future__ import annotations
 
-import workflows.checks as checks
-import workflows.deadlines as deadlines
+import plan.duties as plan_duties
+from plan.models import Level
 import workflows.messages as m
-from workflows.timeline import short
+
+# What meets each post-event step the bureau performs (or records as another body's act).
+STEP_DONE = {"investigation": "investigation_completed", "assessment": "assessment_report_submitted"}
+STEP_MISSING = {"investigation": "the investigation is not complete (5.2)",
+                "assessment": "the assessment report is not submitted (5.3)"}
 
 
-def other_termination(w, inp: m.RecordOtherTermination, got, prepared: dict) -> m.ActionResult:
-    """The body that led the response (the county at IV) ended it: post-event begins."""
-    at, body = got
-    s = w.s
-    act = {"body": body, "at": at.isoformat(), "document": short(inp.document), "by": inp.by.model_dump(),
-           "source": checks.duty(s, "termination").source}
-    s.other_acts["termination"] = act
-    entry = w.transition("record_other_termination", at, inp,
-                         {"body": body, "document": act["document"], "note": short(inp.note)})
-    w._event("response_terminated", at, entry)
-    if "stuck_after" in prepared:
-        s.stuck_after, s.stuck_key = prepared["stuck_after"], s.stage_entries
-    w.notify("response_terminated", f"应急响应终止（{body}）：{s.report.title}",
-             s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
-             {"body": body, "document": inp.document})
-    notes = w._start_deadlines(deadlines.started_by(s, "record_other_termination", inp, got), prepared)
-    return w._result("record_other_termination", f"recorded: {body} ended the response ({act['document']}); "
-                                                 f"post-event handling (5.x) begins{notes}")
+def level_of(s: m.IncidentState) -> Level:
+    return s.level or s.grading.level
 
 
-def other_act(w, inp: m.RecordOtherAct, got, _prepared: dict) -> m.ActionResult:
-    """A post-event step that is another body's act at the level, recorded."""
-    at, body = got
-    s = w.s
-    d = checks.duty(s, inp.step)
-    s.other_acts[inp.step] = {"body": body, "at": at.isoformat(), "document": short(inp.document),
-                              "by": inp.by.model_dump(), "mode": d.mode, "source": d.source}
-    entry = w.transition("record_other_act", at, inp, {"step": inp.step, "body": body, "mode": d.mode,
-                                                       "document": short(inp.document), "note": short(inp.note)})
-    if inp.step == "investigation":  # the investigation's clock (5.2) stops whoever investigated
-        w._event("investigation_completed", at, entry)
-    return w._result("record_other_act", f"recorded: {inp.step} by {body} ({short(inp.document)}), {d.source}")
+def duty(s: m.IncidentState, step: str):
+    """The step's duty at the incident's level (plan duties)."""
+    return plan_duties.duty(s.plan.duties, level_of(s), step)
 
 
-# The apply step of each duty action (the workflow's `_act` finds it here), and the actions
-# that end the response (post_event's stuck marker is asked with them).
-APPLY = {"record_other_termination": other_termination, "record_other_act": other_act}
-ENDS_RESPONSE = ("approve_termination", "record_other_termination")
+def describe(s: m.IncidentState, step: str) -> str:
+    return plan_duties.describe(duty(s, step), level_of(s))
+
+
+def is_others(s: m.IncidentState, step: str) -> bool:
+    """The step is another body's act at this level (the bureau records or assists)."""
+    return duty(s, step).mode in ("records", "assists")
+
+
+def step_done(s: m.IncidentState, step: str) -> bool:
+    if step in s.other_acts:
+        return True
+    if step == "dispatch":
+        return "dispatched" in s.events
+    if step == "termination":
+        return "response_terminated" in s.events
+    if step == "aftercare":
+        return bool(s.aftercare)
+    if step == "final_report":
+        return s.reports_count.get("final", 0) > 0
+    return STEP_DONE[step] in s.events
+
+
+def close_missing(s: m.IncidentState) -> list[str]:
+    """The post-event steps close waits for at the incident's level (plan duties): the bureau's own
+    (performs) and other bodies' acts it must record (records). The final report (处理结果报告) is
+    left to the reporting rules: plan.duties.final_report_required says whether a level needs it."""
+    out = []
+    for step in ("investigation", "assessment"):
+        d = duty(s, step)
+        if d.mode == "performs" and not step_done(s, step):
+            out.append(STEP_MISSING[step])
+        elif d.mode == "records" and not step_done(s, step):
+            out.append(f"{plan_duties.describe(d, level_of(s))} is not recorded yet")
+    return out
+
+
+def duties_view(s: m.IncidentState) -> list[dict]:
+    """What `status` shows: at the incident's level, whose act each step is, its source, and
+    whether it is done (by the bureau) or recorded (as another body's act)."""
+    if s.plan is None:
+        return []
+    level = level_of(s)
+    out = []
+    for step in plan_duties.DUTY_STEPS:
+        d = duty(s, step)
+        other = s.other_acts.get(step)
+        out.append({"step": step, "name": plan_duties.STEP_NAMES[step], "mode": d.mode, "body": d.body,
+                    "source": d.source, "level": level.value,
+                    "needed_to_close": step in STEP_DONE and d.mode in plan_duties.NEEDED,
+                    "done": step_done(s, step), "recorded_as_other": other})
+    return out

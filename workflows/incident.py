@@ -1,7 +1,7 @@
 """IncidentWorkflow: one durable execution per incident, from the first report to close.
 
 Human actions are Workflow Updates (and one signal, for fire-and-forget sign-offs). Every
-action is applied whole or refused whole: its validator (checks.py) refuses a wrong stage,
+action is applied whole or refused whole: its validator (the action's checks) refuses a wrong stage,
 an unknown group, a stale round, a duplicate or malformed input with a sentence and leaves
 no trace; its handler, under the incident's lock, first awaits what the change needs (the
 working-day calendar, for a deadline it starts), checks again, then applies everything with
@@ -14,11 +14,13 @@ The main loop fires due deadlines (deadlines.py), asks the calendar for what wai
 starts deliveries, publishes to the visibility index (publishing.py) and continues as new
 when the history grows long; the state it carries stays bounded (timeline.py).
 
-This module keeps the run loop, the queries and the thin handlers (an Update and its
-validator per action). What an action changes, its all-or-nothing `_apply_*` step, lives
-with its concern, as a mixin: warning.py (3.x), response.py (4.1), reporting.py (4.2),
-termination.py (4.4), post_event.py (5.x), linkage.py (4.2.3, 协议), deadline_steps.py
-(the calendar's part of an action, recompute_deadlines) and delivery_lanes.py (the outbox).
+This module keeps the run loop, the queries and the one pipeline every action goes through.
+The actions themselves are declared in the registry (workflows/actions/): each one's input,
+checks and apply. An Update and its validator are registered per action when the incident
+starts (`workflow.set_update_handler`). The apply runs on a copy of the state, through a
+Recorder (recorder.py), and the copy is swapped in only when the apply has finished. Two
+mixins keep the loop's own I/O: deadline_steps.py (asking the calendar) and
+delivery_lanes.py (the outbox).
 
 Deterministic: no I/O, no wall clock (workflow.now()), no plan or calendar files; plans,
 calendar answers and delivery outcomes come from activities and are recorded in history.
@@ -27,6 +29,7 @@ calendar answers and delivery outcomes come from activities and are recorded in 
 from __future__ import annotations
 
 import asyncio
+import copy
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -39,42 +42,44 @@ with workflow.unsafe.imports_passed_through():
     import plan.calendar as plan_calendar
     import plan.incident as plan_incident
     import plan.snapshot as plan_snap
-    import workflows.checks as checks
+    import workflows.actions as actions
+    import workflows.actions.linkage as linkage
     import workflows.deadline_steps as deadline_steps
     import workflows.deadlines as deadlines
     import workflows.delivery_lanes as delivery_lanes
-    import workflows.duties as duties
     import workflows.effects as effects
+    import workflows.errors as errors
     import workflows.filing as filing
-    import workflows.linkage as linkage
     import workflows.messages as m
-    import workflows.post_event as post_event
     import workflows.publishing as publishing
-    import workflows.status as status_view
+    import workflows.recorder as recorder
     import workflows.reporting as reporting
-    import workflows.response as response
-    import workflows.termination as termination
+    import workflows.status as status_view
     import workflows.timeline as timeline
-    import workflows.warning as warning
-    from workflows.lifecycle import Lifecycle
 
 SHANGHAI = plan_calendar.SHANGHAI
-Refused = checks.Refused
+Refused = errors.Refused
 
 ASK, FAULT_RETRY_MAX = deadline_steps.ASK, deadline_steps.FAULT_RETRY_MAX  # the plan is asked like the calendar
 PLAN_RETRY_FIRST = timedelta(seconds=5)  # a plan not loaded blocks every action: try again soon
 
 
+def draft_of(s: m.IncidentState) -> m.IncidentState:
+    """A copy of the state for an action to change. What no action changes is shared, not
+    copied: the pinned plan, the grading, the report, and timeline entries once recorded."""
+    memo = {id(s.report): s.report, id(s.plan): s.plan, id(s.grading): s.grading}
+    memo.update((id(e), e) for e in s.timeline)
+    return copy.deepcopy(s, memo)
+
+
 @workflow.defn
-class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLanes, warning.WarningActions,
-                       response.ResponseActions, reporting.ReportActions, termination.TerminationActions,
-                       post_event.PostEventActions, linkage.LinkageActions):
+class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLanes):
     @workflow.init
     def __init__(self, inp: m.IncidentInput) -> None:
         # Runs before any handler: updates that waited while the incident continued as new
-        # reach the new run's first activation and find its state already there.
+        # reach the new run's first activation and find its state (and their handlers) there.
         self.s: m.IncidentState | None = None
-        self.lc: Lifecycle | None = None
+        self.lc = actions.lifecycle()
         self._dirty = False  # something changed: the main loop must look again
         self._lock = asyncio.Lock()
         self._timer = deadlines.WakeTimer()
@@ -83,10 +88,11 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._continuing = False  # set when the run is about to continue as new
         self._print_task: asyncio.Task | None = None  # printing's own lane (filing.py)
         self._sending, self._printing = set(), set()  # outbox keys under way in each lane
-        self._transition_at: datetime | None = None
         self._problem: str | None = None  # why the incident is not ready (its plan did not load)
+        for name, spec in actions.ACTIONS.items():
+            workflow.set_update_handler(name, self._handler(spec), validator=self._validator(spec))
         if inp.state is not None:
-            self._adopt(inp.state)
+            self.s = inp.state
 
     # ------------------------------------------------------------------ run
 
@@ -97,7 +103,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         while self.s.outcome is None:
             self._dirty = False  # before the work: a change made during an await below is seen
             self._tick()
-            filing.keep_record(self)
+            filing.keep_record(self._rec(), self._sending)
             await deadlines.calendar_work(self)
             self._start_flush()
             self._publisher.publish(self.s)
@@ -113,10 +119,9 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         # Business time: the stage began when the incident was reported, not when we heard.
         self.s = s = m.IncidentState(incident_id=workflow.info().workflow_id.removeprefix("incident-"),
                                      report=report, stage_entered_at=min(report.reported_at, now))
-        self.lc = Lifecycle(self, stage=s.stage, on_stage_change=self._stage_changed)
         req = plan_snap.PlanRequest(plan=report.plan, assessment=report.assessment)
         wait = PLAN_RETRY_FIRST
-        while True:
+        while True:  # each try is a few quick attempts (ASK); between tries the fault is on the record
             try:
                 loaded = await workflow.execute_activity(plan_snapshot.load_plan_snapshot, req, **ASK)
                 break
@@ -130,35 +135,26 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._problem = None
         s.plan, s.grading = loaded.snapshot, loaded.grading
         g = loaded.grading
+        rec = self._rec()
         reporter = plan_incident.Actor(name=report.reporter, role="reporter")
-        self.record(report.reported_at, reporter, "reported",
-                    {"graded_level": g.level.value, "level_name": g.level_name, "reasons": g.reasons,
-                     "source": report.source, "plan": loaded.snapshot.ref,
-                     **({"entered_by": started_by.model_dump()} if started_by else {})},
-                    from_stage="reported")
+        rec.record(report.reported_at, reporter, "reported",
+                   {"graded_level": g.level.value, "level_name": g.level_name, "reasons": g.reasons,
+                    "source": report.source, "plan": loaded.snapshot.ref,
+                    **({"entered_by": started_by.model_dump()} if started_by else {})},
+                   from_stage="reported")
         s.events["discovered"] = report.discovered_at
         s.linkage = {"bulletins": 0, "facts": {}, "cross_boundary": None, "support_requests": [],
                      "joint_investigation": None, "fire_engaged": report.source == "linkage_119"}
         if report.assessment.cross_boundary != "none":
-            linkage.cross_boundary(self, report.assessment.cross_boundary, [], report.reported_at, reporter)
-        reporting.open_clock(self, reporter.model_dump())  # the initial report (17号令 第三条)
+            linkage.cross_boundary(rec, report.assessment.cross_boundary, [], report.reported_at, reporter)
+        reporting.open_clock(rec, reporter.model_dump())  # the initial report (17号令 第三条)
         for name in deadlines.started_on(self.s, "discovered"):
             if name != "initial_report":
-                self._start_deadline(name, report.discovered_at, g.level, None)
-
-    def _adopt(self, state: m.IncidentState) -> None:
-        self.s = state
-        self.lc = Lifecycle(self, stage=state.stage, on_stage_change=self._stage_changed)
+                rec.start_deadline(name, report.discovered_at, g.level, None)
 
     @property
     def _ready(self) -> bool:
         return self.s is not None and self.s.plan is not None
-
-    def _stage_changed(self, _from: str, to: str) -> None:
-        self.s.stage = to
-        # Business time of the action that moved it (a backdated action backdates the stage).
-        self.s.stage_entered_at = self._transition_at or self._now()
-        self.s.stage_entries += 1
 
     async def _continue_as_new(self) -> None:
         """A long incident starts a fresh history, keeping its (bounded) state. Handlers
@@ -178,11 +174,11 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         # The dossier is the incident's record as `status` answers it: the activity reads it
         # with the query (claim check) and merges the archive's timeline, so it never passes
         # through history.
-        self.document("dossier", {"read": "status"})
-        again = filing.on_close(self)
+        self._rec().document("dossier", {"read": "status"})
+        again = filing.on_close(self._rec())
         while s.outbox or self._flush_task is not None or self._print_task is not None or again:
             if not s.outbox and self._flush_task is None and self._print_task is None:
-                filing.add_record(self)  # the store's last word, listing every file written
+                self._rec().save_record()  # the store's last word, listing every file written
                 again = False
             self._dirty = False
             self._start_flush()
@@ -195,19 +191,19 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
 
     def _tick(self) -> None:
         """Deadlines that fell due, the stuck marker of this stay in the stage, trimming."""
-        s, now = self.s, self._now()
+        s, now, rec = self.s, self._now(), self._rec()
         for what, d in deadlines.due_work(s, now):
             if what == "reminder":
-                self.notify("deadline_reminder", f"提醒：{d.title}将于{checks.fmt(d.due_at)}到期", [d.who_acts],
-                            {"deadline": d.name, "due_at": d.due_at.isoformat()})
+                rec.notify("deadline_reminder", f"提醒：{d.title}将于{recorder.fmt(d.due_at)}到期", [d.who_acts],
+                           {"deadline": d.name, "due_at": d.due_at.isoformat()})
                 continue
             if what == "overdue":
-                self.record(now, None, "deadline_overdue",
-                            {"deadline": d.name, "due_at": d.due_at.isoformat(), "who_acts": d.who_acts})
-            self.notify("deadline_overdue", f"逾期（第{d.escalations}次督办）：{d.title} — {s.report.title}",
-                        [d.who_acts, *d.notify_on_overdue],
-                        {"deadline": d.name, "due_at": d.due_at.isoformat(),
-                         "late_by_seconds": int((now - d.due_at).total_seconds()), "escalation": d.escalations})
+                rec.record(now, None, "deadline_overdue",
+                           {"deadline": d.name, "due_at": d.due_at.isoformat(), "who_acts": d.who_acts})
+            rec.notify("deadline_overdue", f"逾期（第{d.escalations}次督办）：{d.title} — {s.report.title}",
+                       [d.who_acts, *d.notify_on_overdue],
+                       {"deadline": d.name, "due_at": d.due_at.isoformat(),
+                        "late_by_seconds": int((now - d.due_at).total_seconds()), "escalation": d.escalations})
         if s.stuck_key != s.stage_entries:
             within = s.plan.stage_expectations.get(s.stage)
             if within is None or not within.is_working_days:
@@ -221,14 +217,13 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         f.update(error=timeline.short(error, 300), tries=f["tries"] + 1, wait_s=wait.total_seconds(),
                  next_try_at=(now + wait).isoformat())
         if first:
-            self.record(now, None, kind, {"error": f["error"], "next_try_at": f["next_try_at"]})
-            self._dirty = True
+            self._rec().record(now, None, kind, {"error": f["error"], "next_try_at": f["next_try_at"]})
 
     def _fault_cleared(self, kind: str) -> None:
         f = self.s.faults.pop(kind, None)
         if f is not None:
             restored = kind.replace("_unavailable", "_restored")
-            self.record(self._now(), None, restored, {"since": f["since"], "tries": f["tries"]})
+            self._rec().record(self._now(), None, restored, {"since": f["since"], "tries": f["tries"]})
 
     def _next_wake(self) -> datetime | None:
         s = self.s
@@ -236,70 +231,87 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         times += [datetime.fromisoformat(f["next_try_at"]) for f in s.faults.values()]
         return min((t for t in times if t is not None), default=None)
 
-    # ------------------------------------------------------------------ recording
-
     def _now(self) -> datetime:
         # Every time the incident records is in the bureau's zone, so records read alike.
         return self._timer.now().astimezone(SHANGHAI)
 
-    def record(self, at: datetime, by, action: str, detail: dict, rejected: bool = False,
-               backdate_reason: str | None = None, from_stage: str | None = None) -> m.TimelineEntry:
-        self._dirty = True
-        return timeline.record(self.s, self._now(), at, by, action, from_stage or self.s.stage, detail,
-                               rejected=rejected, backdate_reason=backdate_reason)
-
-    def transition(self, trigger: str, at: datetime, inp: m.Action, detail: dict,
-                   action: str | None = None) -> m.TimelineEntry:
-        before = self.s.stage
-        self._transition_at = at
-        self.lc.fire(trigger)
-        self._transition_at = None
-        return self.record(at, inp.by, action or trigger, detail, backdate_reason=self._backdated(inp, at),
-                           from_stage=before)
-
-    def _backdated(self, inp: m.Action, at: datetime) -> str | None:
-        return inp.backdate_reason if self._now() - at > checks.BACKDATE_LIMIT else None
-
-    def _event(self, name: str, at: datetime, entry: m.TimelineEntry) -> None:
-        deadlines.meet(self.s, name, at, entry.seq, entry.backdate_reason is not None)
+    def _changed(self) -> None:
         self._dirty = True
 
-    # ------------------------------------------------------------------ guards (named in lifecycle.py)
-
-    def all_signatories_approved(self) -> bool:
-        return termination.all_approved(self.s)
-
-    def termination_is_others(self) -> bool:
-        return checks.duty(self.s, "termination").mode == "records"
-
-    def duties_done(self) -> bool:
-        return not checks.close_missing(self.s)
+    def _rec(self, draft: m.IncidentState | None = None) -> recorder.Recorder:
+        """A Recorder over the live state (the loop's own entries), or over an action's draft."""
+        return recorder.Recorder(draft or self.s, self._now, workflow.info().workflow_id, self.lc, self._printing,
+                                 on_change=None if draft is not None else self._changed)
 
     # ------------------------------------------------------------------ actions: the pipeline
 
-    def _check(self, action: str, inp):
+    def _handler(self, spec):
+        async def handler(inp) -> m.ActionResult:
+            return await self._act(spec, inp)
+
+        handler.__annotations__ = {"inp": spec.input, "return": m.ActionResult}  # decodes the input model
+        return handler
+
+    def _validator(self, spec):
+        def validator(inp) -> None:
+            if self._continuing:
+                raise errors.NextRun()
+            self._check(spec.name, inp)
+
+        validator.__annotations__ = {"inp": spec.input, "return": None}
+        return validator
+
+    def _check(self, name: str, inp) -> "actions.Checked":
         if not self._ready:
             raise Refused("the incident is still loading its plan"
                           + (f": {self._problem}" if self._problem else "; try again in a moment"))
-        return checks.CHECKS[action](self.s, self.lc, inp, self._now())
+        return actions.check(name, self.s, self.lc, inp, self._now())
 
-    def _validate(self, action: str, inp) -> None:
-        if self._continuing:
-            raise checks.NextRun()
-        self._check(action, inp)
-
-    async def _act(self, action: str, inp) -> m.ActionResult:
+    async def _act(self, spec, inp) -> m.ActionResult:
+        """Check, await what the change needs (the calendar), check again, then apply on a
+        copy and swap it in: the action is applied whole or not at all."""
         async with self._lock:
-            got = self._check(action, inp)
-            prepared = await self._prepare(action, inp, got)
-            got = self._check(action, inp)  # the state may have moved while the calendar answered
-            apply = getattr(self, f"_apply_{action}", None) or (lambda *a: duties.APPLY[action](self, *a))
-            result = apply(inp, got, prepared)  # no await from here on
-        self._dirty = True
-        return result
+            got = self._check(spec.name, inp)
+            prepared = await self._prepare(spec, inp, got)
+            got = self._check(spec.name, inp)  # the state may have moved while the calendar answered
+            message = self._apply(spec, inp, got, prepared)  # no await from here on
+        return m.ActionResult(incident_id=self.s.incident_id, action=spec.name, stage=self.s.stage, message=message)
 
-    def _result(self, action: str, message: str) -> m.ActionResult:
-        return m.ActionResult(incident_id=self.s.incident_id, action=action, stage=self.s.stage, message=message)
+    def _apply(self, spec, inp, got, prepared: dict) -> str:
+        draft = draft_of(self.s)
+        message = spec.apply(self._rec(draft), inp, got, prepared)
+        self.s = draft
+        self._dirty = True
+        return message
+
+    @workflow.signal(name="sign_off_signal")
+    def sign_off_signal(self, inp: m.SignOff) -> None:
+        """Fire-and-forget sign-off: an invalid or stale one is recorded as rejected, with the
+        sentence saying why (e.g. which round is open), and changes nothing else. While an
+        update is between its checks and its change, the signal queues behind it and is
+        checked again."""
+        if not self._ready:
+            return
+        spec = actions.ACTIONS["sign_off"]
+
+        def now_or_never() -> None:
+            try:
+                got = self._check(spec.name, inp)
+            except Refused as e:
+                self._rec().record(inp.at or self._now(), inp.by, spec.name,
+                                   {"group": inp.group, "lead": inp.lead, "decision": inp.decision, "round": inp.round,
+                                    "reason": e.message, "via": "signal"}, rejected=True)
+                return
+            self._apply(spec, inp, got, {})
+
+        if self._lock.locked():
+            async def later() -> None:
+                async with self._lock:
+                    now_or_never()
+
+            asyncio.create_task(later())
+            return
+        now_or_never()
 
     # ------------------------------------------------------------------ queries
 
@@ -307,7 +319,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def status(self) -> dict:
         if not self._ready:
             return {"stage": None, "loading": True, "problem": self._problem}
-        return status_view.view(self.s, [t for t in checks.ACTION_NAMES if self.lc.allowed(t)])
+        return status_view.view(self.s, actions.allowed_now(self.s, self.lc))
 
     @workflow.query
     def outbox(self, keys: list[str], after: int, upto: int) -> dict:
@@ -316,217 +328,3 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         if not self._ready:
             return {"items": {}, "timeline": []}
         return effects.read(self.s, keys, after, upto)
-
-    # ------------------------------------------------------------------ 3. warning
-
-    @workflow.update
-    async def propose_warning(self, inp: m.ProposeWarning) -> m.ActionResult:
-        return await self._act("propose_warning", inp)
-
-    @propose_warning.validator
-    def _v_propose_warning(self, inp: m.ProposeWarning) -> None:
-        self._validate("propose_warning", inp)
-
-    @workflow.update
-    async def issue_warning(self, inp: m.IssueWarning) -> m.ActionResult:
-        return await self._act("issue_warning", inp)
-
-    @issue_warning.validator
-    def _v_issue_warning(self, inp: m.IssueWarning) -> None:
-        self._validate("issue_warning", inp)
-
-    @workflow.update
-    async def lift_warning(self, inp: m.LiftWarning) -> m.ActionResult:
-        return await self._act("lift_warning", inp)
-
-    @lift_warning.validator
-    def _v_lift_warning(self, inp: m.LiftWarning) -> None:
-        self._validate("lift_warning", inp)
-
-    # ------------------------------------------------------------------ 4.1 response
-
-    @workflow.update
-    async def activate_response(self, inp: m.ActivateResponse) -> m.ActionResult:
-        return await self._act("activate_response", inp)
-
-    @activate_response.validator
-    def _v_activate_response(self, inp: m.ActivateResponse) -> None:
-        self._validate("activate_response", inp)
-
-    @workflow.update
-    async def record_city_started(self, inp: m.RecordCityStarted) -> m.ActionResult:
-        return await self._act("record_city_started", inp)
-
-    @record_city_started.validator
-    def _v_record_city_started(self, inp: m.RecordCityStarted) -> None:
-        self._validate("record_city_started", inp)
-
-    @workflow.update
-    async def adjust_level(self, inp: m.AdjustLevel) -> m.ActionResult:
-        return await self._act("adjust_level", inp)
-
-    @adjust_level.validator
-    def _v_adjust_level(self, inp: m.AdjustLevel) -> None:
-        self._validate("adjust_level", inp)
-
-    @workflow.update
-    async def dispatch(self, inp: m.Dispatch) -> m.ActionResult:
-        return await self._act("dispatch", inp)
-
-    @dispatch.validator
-    def _v_dispatch(self, inp: m.Dispatch) -> None:
-        self._validate("dispatch", inp)
-
-    # ------------------------------------------------------------------ 4.2 information reports
-
-    @workflow.update
-    async def submit_report(self, inp: m.SubmitReport) -> m.ActionResult:
-        return await self._act("submit_report", inp)
-
-    @submit_report.validator
-    def _v_submit_report(self, inp: m.SubmitReport) -> None:
-        self._validate("submit_report", inp)
-
-    @workflow.update
-    async def record_circumstances(self, inp: m.RecordCircumstances) -> m.ActionResult:
-        return await self._act("record_circumstances", inp)
-
-    @record_circumstances.validator
-    def _v_record_circumstances(self, inp: m.RecordCircumstances) -> None:
-        self._validate("record_circumstances", inp)
-
-    # ------------------------------------------------------------------ 4.4 termination
-
-    @workflow.update
-    async def propose_termination(self, inp: m.ProposeTermination) -> m.ActionResult:
-        return await self._act("propose_termination", inp)
-
-    @propose_termination.validator
-    def _v_propose_termination(self, inp: m.ProposeTermination) -> None:
-        self._validate("propose_termination", inp)
-
-    @workflow.update
-    async def sign_off(self, inp: m.SignOff) -> m.ActionResult:
-        return await self._act("sign_off", inp)
-
-    @sign_off.validator
-    def _v_sign_off(self, inp: m.SignOff) -> None:
-        self._validate("sign_off", inp)
-
-    @workflow.signal(name="sign_off_signal")
-    def sign_off_signal(self, inp: m.SignOff) -> None:
-        """Fire-and-forget sign-off: an invalid or stale one is recorded as rejected, with the
-        sentence saying why (e.g. which round is open), and changes nothing else."""
-        if not self._ready:
-            return
-        termination.by_signal(self, inp)
-
-    @workflow.update
-    async def approve_termination(self, inp: m.ApproveTermination) -> m.ActionResult:
-        return await self._act("approve_termination", inp)
-
-    @approve_termination.validator
-    def _v_approve_termination(self, inp: m.ApproveTermination) -> None:
-        self._validate("approve_termination", inp)
-
-    # ------------------------------------------------------------------ 5. post-event
-
-    @workflow.update
-    async def record_aftercare(self, inp: m.RecordAftercare) -> m.ActionResult:
-        return await self._act("record_aftercare", inp)
-
-    @record_aftercare.validator
-    def _v_record_aftercare(self, inp: m.RecordAftercare) -> None:
-        self._validate("record_aftercare", inp)
-
-    @workflow.update
-    async def complete_investigation(self, inp: m.CompleteInvestigation) -> m.ActionResult:
-        return await self._act("complete_investigation", inp)
-
-    @complete_investigation.validator
-    def _v_complete_investigation(self, inp: m.CompleteInvestigation) -> None:
-        self._validate("complete_investigation", inp)
-
-    @workflow.update
-    async def assessment_review_passed(self, inp: m.AssessmentReviewPassed) -> m.ActionResult:
-        return await self._act("assessment_review_passed", inp)
-
-    @assessment_review_passed.validator
-    def _v_assessment_review_passed(self, inp: m.AssessmentReviewPassed) -> None:
-        self._validate("assessment_review_passed", inp)
-
-    @workflow.update
-    async def submit_assessment_report(self, inp: m.SubmitAssessmentReport) -> m.ActionResult:
-        return await self._act("submit_assessment_report", inp)
-
-    @submit_assessment_report.validator
-    def _v_submit_assessment_report(self, inp: m.SubmitAssessmentReport) -> None:
-        self._validate("submit_assessment_report", inp)
-
-    @workflow.update
-    async def close(self, inp: m.Close) -> m.ActionResult:
-        return await self._act("close", inp)
-
-    @close.validator
-    def _v_close(self, inp: m.Close) -> None:
-        self._validate("close", inp)
-
-    @workflow.update
-    async def recompute_deadlines(self, inp: m.RecomputeDeadlines) -> m.ActionResult:
-        return await self._act("recompute_deadlines", inp)
-
-    @recompute_deadlines.validator
-    def _v_recompute_deadlines(self, inp: m.RecomputeDeadlines) -> None:
-        self._validate("recompute_deadlines", inp)
-
-    # ------------------------------------------------------------------ linkage (4.2.3, 协议 二)
-
-    @workflow.update
-    async def record_cross_boundary(self, inp: m.RecordCrossBoundary) -> m.ActionResult:
-        return await self._act("record_cross_boundary", inp)
-
-    @record_cross_boundary.validator
-    def _v_record_cross_boundary(self, inp: m.RecordCrossBoundary) -> None:
-        self._validate("record_cross_boundary", inp)
-
-    @workflow.update
-    async def request_support(self, inp: m.RequestSupport) -> m.ActionResult:
-        return await self._act("request_support", inp)
-
-    @request_support.validator
-    def _v_request_support(self, inp: m.RequestSupport) -> None:
-        self._validate("request_support", inp)
-
-    @workflow.update
-    async def answer_support(self, inp: m.SupportAnswer) -> m.ActionResult:
-        return await self._act("answer_support", inp)
-
-    @answer_support.validator
-    def _v_answer_support(self, inp: m.SupportAnswer) -> None:
-        self._validate("answer_support", inp)
-
-    @workflow.update
-    async def record_joint_investigation(self, inp: m.RecordJointInvestigation) -> m.ActionResult:
-        return await self._act("record_joint_investigation", inp)
-
-    @record_joint_investigation.validator
-    def _v_record_joint_investigation(self, inp: m.RecordJointInvestigation) -> None:
-        self._validate("record_joint_investigation", inp)
-
-    # ------------------------------------------------------------------ per-level duties (plan.duties)
-
-    @workflow.update
-    async def record_other_termination(self, inp: m.RecordOtherTermination) -> m.ActionResult:
-        return await self._act("record_other_termination", inp)
-
-    @record_other_termination.validator
-    def _v_record_other_termination(self, inp: m.RecordOtherTermination) -> None:
-        self._validate("record_other_termination", inp)
-
-    @workflow.update
-    async def record_other_act(self, inp: m.RecordOtherAct) -> m.ActionResult:
-        return await self._act("record_other_act", inp)
-
-    @record_other_act.validator
-    def _v_record_other_act(self, inp: m.RecordOtherAct) -> None:
-        self._validate("record_other_act", inp)

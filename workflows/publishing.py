@@ -11,7 +11,8 @@ from temporalio.common import SearchAttributeUpdate
 
 import workflows.messages as m
 import workflows.search_attributes as sa
-from workflows import effects, termination
+from workflows import effects
+import workflows.actions.termination as termination
 
 
 def waiting_on(s: m.IncidentState) -> list[str]:

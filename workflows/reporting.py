@@ -14,10 +14,6 @@ from plan.deadlines import DeadlineTimes
 from plan.models import DeadlineRule, InfoReporting, Level
 import workflows.deadlines as deadlines
 import workflows.messages as m
-import workflows.timeline as timeline
-import plan.incident as plan_incident
-import workflows.filing as filing
-import workflows.linkage as linkage
 
 HEADER_FLAGS = {"reporting_unit": "--reporting-unit", "signed_by": "--signed-by",
                 "contact_person": "--contact-person", "contact_phone": "--contact-phone"}
@@ -116,16 +112,16 @@ def missing_contents(s: m.IncidentState, kind: str, content: dict) -> list[str]:
     return [i.label for i in spec.contents if not content.get(i.id)]
 
 
-def follow_level(wf, why: str) -> str:
+def follow_level(rec, why: str) -> str:
     """After a level change or a 第四条 case: move the open initial-report deadline, record
     it on the timeline, and say so in the reply (17号令 第三条)."""
-    s = wf.s
-    moved = refresh_initial_deadline(s, wf._now())
+    s = rec.s
+    moved = refresh_initial_deadline(s, rec.now())
     if moved is None:
         return ""
     d, old = moved
     clock = s.plan.reporting.initial_report_clock
-    wf.record(wf._now(), None, "deadline_changed",
+    rec.record(rec.now(), None, "deadline_changed",
               {"deadline": d.name, "from_due_at": old.isoformat(), "due_at": d.due_at.isoformat(),
                "level": s.initial_report_level.value, "why": why, "source": clock.source if clock else d.source})
     return f"; the initial report (初报) is now due {d.due_at.isoformat(timespec='minutes')}, " \
@@ -160,67 +156,22 @@ def document_data(s: m.IncidentState, inp: m.SubmitReport, kind_name: str, at: d
     return data, missing
 
 
-def open_clock(wf, reporter: dict) -> None:
+def open_clock(rec, reporter: dict) -> None:
     """At the start: the 第四条 cases the report names, then the initial-report deadline from
     when the bureau learned of the incident, at the level known (17号令 第三条). Without the
     rules: from discovered_at at the graded level, as before."""
-    s = wf.s
+    s = rec.s
     if rules(s) is None:
-        wf._start_deadline("initial_report", s.report.discovered_at, s.grading.level, None)
+        rec.start_deadline("initial_report", s.report.discovered_at, s.grading.level, None)
         return
     if s.report.special_circumstances:
         add_circumstances(s, s.report.special_circumstances, s.report.reported_at, reporter)
     s.initial_report_level = level = reporting_level(s)
     rule = s.plan.deadline("initial_report")
     if rule is not None:
-        wf._start_deadline("initial_report", clock_start(s, rule), level, None)
+        rec.start_deadline("initial_report", clock_start(s, rule), level, None)
 
 
 def status(s: m.IncidentState) -> dict:
     return {"report_recipients": recipients(s), "reporting_level": reporting_level(s).value,
             "reporting_rules": int(rules(s) is not None)}
-
-
-def record_circumstances(wf, inp: m.RecordCircumstances, at: datetime) -> str:
-    """The record_circumstances action applied (its check is checks.record_circumstances)."""
-    s = wf.s
-    added = add_circumstances(s, inp.circumstances, at, inp.by.model_dump(), timeline.short(inp.note))
-    wf.transition("record_circumstances", at, inp, {"circumstances": added, "note": timeline.short(inp.note),
-                                                    "names": circumstance_names(s, added)})
-    note = follow_level(wf, "special circumstances " + ", ".join(added))
-    return (f"recorded {', '.join(added)}: reports go by the {s.plan.reporting.special_circumstances.report_as.value} "
-            f"procedure to {'、'.join(recipients(s))} (17号令 第四条){note}")
-
-
-class ReportActions:
-    """The information-report actions (4.2), a mixin of IncidentWorkflow."""
-
-    def _apply_submit_report(self, inp: m.SubmitReport, got, _p) -> m.ActionResult:
-        at, head = got
-        s = self.s
-        kind_name = plan_incident.REPORT_KIND_NAMES[inp.kind]
-        added = add_circumstances(s, inp.circumstances, at, inp.by.model_dump()) if inp.circumstances else []
-        to = recipients(s)  # after the circumstances this report brings (第四条)
-        s.reports_count[inp.kind] = no = s.reports_count.get(inp.kind, 0) + 1
-        # State keeps counts and the newest reports, shortly: the full text is in the archive.
-        s.reports.append(report_row(s, inp, no, at, head, to, timeline.short(inp.content.summary)))
-        del s.reports[:-KEEP_REPORTS]
-        linkage.remember_facts(s, inp.content)
-        entry = self.transition("submit_report", at, inp, {"kind": inp.kind, "no": no, **(
-            {"circumstances": added} if added else {}), "summary": timeline.short(inp.content.summary, 80)})
-        if inp.kind == "initial":
-            self._event("initial_report_submitted", at, entry)
-        data, missing = document_data(s, inp, kind_name, at, head, to)
-        doc = self.document("info_report", data, entry.seq)
-        filing.report(self, entry, inp, at)
-        # The notification refers to the written report (claim check), not to its text.
-        self.notify("info_report", f"{kind_name}：{s.report.title}", to,
-                    {"kind": inp.kind, "no": no}, attach=doc)
-        if inp.kind == "progress":
-            linkage.bulletin(self, "progress_report", at)
-        note = follow_level(self, "special circumstances " + ", ".join(added)) if added else ""
-        note += f"; not given (17号令 第十三条): {'、'.join(missing)}" if missing else ""
-        return self._result("submit_report", f"{kind_name} recorded and sent to {'、'.join(to)}{note}")
-
-    def _apply_record_circumstances(self, inp: m.RecordCircumstances, at: datetime, _p) -> m.ActionResult:
-        return self._result("record_circumstances", record_circumstances(self, inp, at))

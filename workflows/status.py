@@ -4,11 +4,11 @@ actions the stage allows, the level's duties and the reporting rules in force.""
 
 from __future__ import annotations
 
-import workflows.checks as checks
+import workflows.duties as duties
 import workflows.effects as effects
 import workflows.publishing as publishing
 import workflows.reporting as reporting
-import workflows.termination as termination
+import workflows.actions.termination as termination
 
 
 def view(s, allowed: list[str]) -> dict:
@@ -29,7 +29,7 @@ def view(s, allowed: list[str]) -> dict:
         "faults": publishing.faults(s),
         "deliveries_overdue": effects.overdue(s),
         "allowed_actions": allowed,
-        "duties": checks.duties_view(s),
+        "duties": duties.duties_view(s),
         **reporting.status(s),
         "authority_checked": True,  # every action's actor is checked against the plan's authority table
         "engine": 2,

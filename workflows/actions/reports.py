@@ -1,0 +1,149 @@
+"""Information reports (4.2; 17号令 第三条、第四条、第十二条–第十四条): the initial report,
+progress reports and the final report (处理结果报告), and the 第四条 cases learned after the
+start. The rules they follow (clock, level, recipients, header) are workflows/reporting.py."""
+
+from __future__ import annotations
+
+import plan.incident as plan_incident
+import workflows.messages as m
+import workflows.reporting as reporting
+import workflows.actions.linkage as linkage
+from workflows.actions.form import FormField as F
+from workflows.actions.spec import ActionSpec, Checked, CliOption as O
+from workflows.errors import Refused
+from workflows.lifecycle import OPEN
+from workflows.recorder import fmt
+from workflows.timeline import short
+
+CIRCUMSTANCE_HELP = ("17号令 第四条 case (repeatable): drinking_water_source, sensitive_area, heavy_metal, cross_province, "
+                     "mass_incident, other")
+
+
+def known_circumstances(s, ids: list[str]) -> None:
+    r = reporting.rules(s)
+    if r is None or r.special_circumstances is None:
+        raise Refused("this incident runs on the reporting rules it began with, which have no special "
+                      "circumstances (17号令 第四条); describe them in the report's text", "invalid")
+    allowed = [c.id for c in r.special_circumstances.items]
+    for c in ids:
+        if c not in allowed:
+            raise Refused(f"unknown circumstance {c!r}: the plan's are {', '.join(allowed)}", "invalid")
+
+
+def _circumstance_options(plan) -> tuple:
+    special = plan.reporting.special_circumstances
+    return tuple((c.id, c.name) for c in special.items) if special else ()
+
+
+# ------------------------------------------------------------------ submit_report (4.2)
+
+def check_report(s, inp: m.SubmitReport, at, now) -> Checked:
+    if inp.kind == "initial" and "initial_report_submitted" in s.events:
+        raise Refused(f"the initial report (初报) was made at {fmt(s.events['initial_report_submitted'])}; "
+                      "send a progress report (续报) instead")
+    if inp.circumstances:
+        known_circumstances(s, inp.circumstances)
+    head, missing = reporting.header(s, inp)
+    if missing:
+        what = ", ".join(f"{reporting.HEADER_NAMES[f]} ({f}, {reporting.HEADER_FLAGS[f]})" for f in missing)
+        raise Refused(f"a written report names its reporting unit, 签发人, contact person and number "
+                      f"(17号令 第十四条); missing: {what}", "invalid")
+    return Checked(at, head)
+
+
+def apply_report(rec, inp: m.SubmitReport, got: Checked, _prepared) -> str:
+    s, at, head = rec.s, got.at, got.value
+    kind_name = plan_incident.REPORT_KIND_NAMES[inp.kind]
+    added = reporting.add_circumstances(s, inp.circumstances, at, inp.by.model_dump()) if inp.circumstances else []
+    to = reporting.recipients(s)  # after the circumstances this report brings (第四条)
+    s.reports_count[inp.kind] = no = s.reports_count.get(inp.kind, 0) + 1
+    # State keeps counts and the newest reports, shortly: the full text is in the archive.
+    s.reports.append(reporting.report_row(s, inp, no, at, head, to, short(inp.content.summary)))
+    del s.reports[:-reporting.KEEP_REPORTS]
+    linkage.remember_facts(s, inp.content)
+    entry = rec.transition("submit_report", at, inp, {"kind": inp.kind, "no": no, **(
+        {"circumstances": added} if added else {}), "summary": short(inp.content.summary, 80)})
+    if inp.kind == "initial":
+        rec.event("initial_report_submitted", at, entry)
+    data, missing = reporting.document_data(s, inp, kind_name, at, head, to)
+    doc = rec.document("info_report", data, entry.seq)
+    # Its printing carries its number and entry; the rest is in the archive beside its Markdown.
+    rec.render("info_report", entry.seq, {"no": sum(s.reports_count.values()), "seq": entry.seq})
+    # The notification refers to the written report (claim check), not to its text.
+    rec.notify("info_report", f"{kind_name}：{s.report.title}", to, {"kind": inp.kind, "no": no}, attach=doc)
+    if inp.kind == "progress":
+        linkage.bulletin(rec, "progress_report", at)
+    note = reporting.follow_level(rec, "special circumstances " + ", ".join(added)) if added else ""
+    note += f"; not given (17号令 第十三条): {'、'.join(missing)}" if missing else ""
+    return f"{kind_name} recorded and sent to {'、'.join(to)}{note}"
+
+
+def _report_form(plan, st, username) -> list[F]:
+    return [F("kind", "报告类型", "select", True, (("initial", "初报"), ("progress", "续报"), ("final", "处理结果报告"))),
+            F("content.summary", "事件概况", "textarea", True),
+            F("content.place", "地点"), F("content.main_pollutants", "主要污染物和数量"),
+            F("content.monitoring_data", "监测数据", "textarea"), F("content.casualties", "人员伤亡"),
+            F("content.trend", "发展趋势"), F("content.actions_taken", "已采取的措施", "textarea"),
+            # 17号令 第十四条: every written report names these
+            F("reporting_unit", "报告单位（默认本局）"), F("signed_by", "报告签发人", required=True),
+            F("contact_person", "联系人", required=True), F("contact_phone", "联系电话", required=True),
+            F("circumstances", "按重大/特别重大程序报告的情形（17号令 第四条）", "checks", options=_circumstance_options(plan))]
+
+
+# ------------------------------------------------------------------ record_circumstances (17号令 第四条)
+
+def check_circumstances(s, inp: m.RecordCircumstances, at, now) -> Checked:
+    if not inp.circumstances:
+        raise Refused("name at least one circumstance (17号令 第四条)", "invalid")
+    known_circumstances(s, inp.circumstances)
+    recorded = {c["id"] for c in s.circumstances}
+    if all(c in recorded for c in inp.circumstances):
+        raise Refused(f"already recorded: {', '.join(inp.circumstances)}")
+    return Checked(at)
+
+
+def apply_circumstances(rec, inp: m.RecordCircumstances, got: Checked, _prepared) -> str:
+    s = rec.s
+    added = reporting.add_circumstances(s, inp.circumstances, got.at, inp.by.model_dump(), short(inp.note))
+    rec.transition("record_circumstances", got.at, inp, {"circumstances": added, "note": short(inp.note),
+                                                         "names": reporting.circumstance_names(s, added)})
+    note = reporting.follow_level(rec, "special circumstances " + ", ".join(added))
+    return (f"recorded {', '.join(added)}: reports go by the {s.plan.reporting.special_circumstances.report_as.value} "
+            f"procedure to {'、'.join(reporting.recipients(s))} (17号令 第四条){note}")
+
+
+ACTIONS = [
+    ActionSpec(
+        name="submit_report", input=m.SubmitReport, title="报送信息报告", source="4.2；17号令 第十二条–第十四条",
+        # 4.2: reports may be made from the first hour until the incident is closed
+        moves=({"trigger": "submit_report", "source": OPEN, "dest": None},),
+        check=check_report, apply=apply_report, form=_report_form,
+        cli="report", cli_help="Submit an information report (4.2; 17号令 第十二条–第十四条).",
+        cli_options=(
+            O("--kind", "kind", required=True, help="initial, progress or final: 初报, 续报 or 处理结果报告"),
+            # A report file holds the content and may hold the header; the flags below override it.
+            O("--file", "content", "report_file", required=True, help=(
+                "report JSON/YAML: summary required; time, place, source, cause_and_nature, basic_process, "
+                "main_pollutants, monitoring_data, casualties, drinking_water_sources_affected, trend, actions_taken, "
+                "next_measures, sensitive_points_map (初报); progress (续报); measures_process_result, "
+                "potential_harm_and_losses, social_impact, remaining_problems, accountability (处理结果报告); "
+                "fire_forces, fire_water_used, hidden_dangers, affected_area optional (text, 17号令 第十三条); the "
+                "header reporting_unit, signed_by, contact_person, contact_phone (第十四条) here or as flags. "
+                "See `ecoplan schema report` and docs/contracts.md")),
+            O("--reporting-unit", "reporting_unit", help="报告单位 (default: the plan's, the bureau)"),
+            O("--signed-by", "signed_by", help="报告签发人 (17号令 第十四条)"),
+            O("--contact-person", "contact_person", help="联系人"),
+            O("--contact-phone", "contact_phone", help="联系方式, e.g. 0353-2020000"),
+            O("--circumstance", "circumstances", "many", help=CIRCUMSTANCE_HELP))),
+    ActionSpec(
+        name="record_circumstances", input=m.RecordCircumstances, title="登记按重大/特别重大程序报告的情形",
+        source="17号令 第四条",
+        moves=({"trigger": "record_circumstances", "source": OPEN, "dest": None},),
+        check=check_circumstances, apply=apply_circumstances,
+        form=lambda plan, st, u: [F("circumstances", "情形（17号令 第四条）", "checks", True, _circumstance_options(plan)),
+                                  F("note", "说明", "textarea")],
+        cli="circumstances",
+        cli_help="Record 17号令 第四条 cases learned after the start: reports go by the II/I procedure (2 h, the ministry too).",
+        cli_options=(O("--circumstance", "circumstances", "many", required=True, help=CIRCUMSTANCE_HELP),
+                     O("--note", "note", default=""))),
+]

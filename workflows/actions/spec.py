@@ -1,0 +1,77 @@
+"""What an action is, declared once (`ActionSpec`), and what its check hands to its apply
+(`Checked`). The registry (`workflows.actions`) collects the specs from the modules beside
+this one; the workflow's Updates, the console's forms, the API's endpoints and the CLI's
+commands are all made from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from workflows.actions.form import FormField
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What an action's check worked out: its business time (`at`) and, for some actions,
+    one more value the apply uses (the level, the report's header, the review date, …)."""
+
+    at: datetime
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class CliOption:
+    """One option of the action's CLI command: `--flag` fills input field `field`.
+    kind: text | int | date | flag (a switch that sets `value`) | many (repeatable, a list)
+    | pairs (repeatable KEY=VALUE, a dict)."""
+
+    flag: str
+    field: str
+    kind: str = "text"
+    help: str = ""
+    required: bool = False
+    value: Any = True  # for a flag: what it sets (its absence sets `default`)
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One human action on an incident.
+
+    - `name`: the Workflow Update's name and the API's path segment (the contract);
+    - `input`: its input model (workflows/messages.py), `title`: what the person does, in
+      the plan's Chinese; `source`: the article of the plan or the law it carries out;
+    - `moves`: its life-cycle transitions (`trigger`, `source` stages, `dest`, `conditions`
+      naming guards in `guards`): the stages it is allowed in come from here;
+    - `check(state, lifecycle, input, now) -> Checked`, raising `Refused` with the sentence;
+      who may take it is the plan's authority table (plan/authority.py), checked in every check;
+    - `apply(recorder, input, checked, prepared) -> reply`: the change, on a copy of the
+      state; no awaits. `prepared` holds the calendar's answers for the deadlines it starts;
+    - `starts(state, input, checked) -> [(deadline, start, level)]`: the deadlines whose times
+      it needs from the working-day calendar (those it starts); with `needs_calendar`, an
+      unavailable calendar refuses the action instead of leaving the deadline `scheduling`;
+    - `form(plan, status, username) -> [FormField]`: the console's form;
+    - `cli`: the CLI command's name, summary and options."""
+
+    name: str
+    input: type
+    title: str
+    source: str
+    moves: tuple[dict, ...]
+    check: Callable[..., Checked]
+    apply: Callable[..., str]
+    guards: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
+    starts: Callable[..., list] | None = None
+    needs_calendar: bool = False
+    form: Callable[..., list[FormField]] = lambda plan, st, username: []
+    cli: str = ""
+    cli_help: str = ""
+    cli_options: tuple[CliOption, ...] = ()
+    with_time: bool = True  # the form and the command take `at` and `backdate_reason`
+
+    @property
+    def enters(self) -> set[str]:
+        """The stages the action can move the incident into."""
+        return {t["dest"] for t in self.moves if t.get("dest")}

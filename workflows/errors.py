@@ -1,0 +1,40 @@
+"""The errors an incident answers a caller with, typed so that a client tells them apart by
+type and details, never by the wording of the message.
+
+`Refused.kind` says which HTTP status a refusal maps to: `forbidden` (the account may not take
+this action, 403), `conflict` (the incident's state does not allow it now, 409) or `invalid`
+(the input itself is wrong, 422). The message is the sentence for the person."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from temporalio.exceptions import ApplicationError
+
+RefusalKind = Literal["forbidden", "conflict", "invalid"]
+
+
+class Refused(ApplicationError):
+    """A human input refused by a validator: the message is for the person who sent it."""
+
+    def __init__(self, message: str, kind: RefusalKind = "conflict"):
+        super().__init__(message, kind, type="Refused", non_retryable=True)
+        self.kind = kind
+
+
+class NextRun(ApplicationError):
+    """The incident is moving to its next run (continue-as-new): an action arriving now is
+    refused unapplied, and the client sends it again (ecoplan.api.act does, at once). Without
+    this, a steady stream of actions could keep a run from ending past the server's limit of
+    updates per run."""
+
+    MESSAGE = "事件正在转入下一次运行（continue-as-new），本次操作未办理：请重新提交"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, type="NextRun", non_retryable=True)
+
+
+def refusal_kind(error: ApplicationError) -> RefusalKind:
+    """The kind a refusal carries in its details (a client-side read of `Refused`)."""
+    details = error.details or ()
+    return details[0] if details and details[0] in ("forbidden", "conflict", "invalid") else "conflict"
