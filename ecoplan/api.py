@@ -24,6 +24,7 @@ from plan.incident import Actor, IncidentReport
 from plan.loader import PlanError, load_plan
 from workflows import search_attributes as sa
 from workflows.incident import IncidentWorkflow
+from workflows.errors import NextRun, refusal_kind
 from workflows.messages import Action, ActionResult, IncidentInput
 
 
@@ -119,13 +120,14 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
         except WorkflowUpdateFailedError as e:
             # The generic message says "update failed"; the validator's sentence is the cause.
             cause = e.cause
-            if isinstance(cause, ApplicationError) and cause.type == "NextRun" and loop.time() < next_run_until:
+            if isinstance(cause, ApplicationError) and cause.type == NextRun.__name__ and loop.time() < next_run_until:
                 # Refused unapplied while the incident moves to its next run: send it there.
                 update_id = f"{action}-{uuid.uuid4().hex}"
                 await asyncio.sleep(0.1)
                 continue
-            msg = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
-            raise ActionRefused(msg) from None
+            if isinstance(cause, ApplicationError):
+                raise ActionRefused(cause.message, refusal_kind(cause)) from None
+            raise ActionRefused(str(cause or e)) from None
         except RPCError as e:
             # A workflow task that raced with this update (e.g. while the incident moves to a
             # new run) was failed by the server and the update not applied: send it again.

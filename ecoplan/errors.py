@@ -39,7 +39,12 @@ class IncidentClosed(EcoplanError):
 
 
 class ActionRefused(EcoplanError):
-    pass
+    """The incident refused the action; `kind` (workflows/errors.py) says why: the account may
+    not take it (forbidden), the state does not allow it now (conflict), the input is wrong (invalid)."""
+
+    def __init__(self, message: str, kind: str = "conflict"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class IncidentBusy(EcoplanError):

@@ -187,7 +187,7 @@ async def test_whole_incident_with_roles(http, client):
 
     # 409: the incident refuses, with its own sentence.
     r = await action(http, "wangwei", iid, "dispatch", {"leads": LEADS})
-    assert r.status_code == 409 and "cannot dispatch the groups in stage reported" in r.json()["detail"]
+    assert r.status_code == 409 and "（stage reported），不能派出工作组" in r.json()["detail"]
     await unchanged()
 
     res = await ok(http, "li", iid, "activate_response")

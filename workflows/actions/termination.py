@@ -73,10 +73,6 @@ def check_sign_off(s, inp: m.SignOff, at, now) -> Checked:
     if inp.group not in signatories(s):
         raise Refused(f"{inp.group} does not sign termination: the signatories (附件2) are {', '.join(signatories(s))}",
                       "invalid")
-    if inp.round is None:
-        raise Refused(f"say which round you sign (--round): {open_round(s)}", "invalid")
-    if inp.round != s.round:
-        raise Refused(f"round {inp.round} is no longer open; {open_round(s)}")
     named = s.leads.get(inp.group)
     if inp.by.name != named:
         group = s.plan.groups.get(inp.group, inp.group)
@@ -84,6 +80,10 @@ def check_sign_off(s, inp: m.SignOff, at, now) -> Checked:
                       "forbidden")
     if inp.lead.strip() != named:
         raise Refused(f"the {inp.group} lead named at dispatch is {named}, not {inp.lead.strip()}", "forbidden")
+    if inp.round is None:
+        raise Refused(f"say which round you sign (--round): {open_round(s)}", "invalid")
+    if inp.round != s.round:
+        raise Refused(f"round {inp.round} is no longer open; {open_round(s)}")
     done = s.signoffs.get(inp.group)
     if done:
         raise Refused(f"{inp.group} already signed in round {s.round} ({done.decision}, "
