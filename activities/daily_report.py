@@ -4,8 +4,9 @@ settings, rendered in Chinese, and, as an activity, written to the archive as JS
 Markdown. The CLI and the console show the same report through ecoplan/views.py.
 
 The plan's models, the plan loader, the documents' stage names and the records store are
-imported where they are used: every CLI view imports this module (through ecoplan/views.py),
-and they would add about a quarter of a second to each.
+imported where they are used, and the activity settings only for type checking: every CLI
+view imports this module (through ecoplan/views.py), and they would add about a quarter of
+a second to each.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.settings import ActivitySettings
 from activities.supervisor_views import base_query, overdue, read_rows, stuck, time_literal
 from plan.calendar import SHANGHAI
+
+if TYPE_CHECKING:  # activities.settings loads the documents package (fonts): 0.2 s to each CLI view
+    from activities.settings import ActivitySettings
 
 
 class DailyReportRequest(BaseModel):
