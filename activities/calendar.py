@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio import activity
 
-from activities.settings import ActivitySettings
+from activities.settings import ActivitySettings, calendar_dirs_from_env
 from plan.calendar import DEFAULT_DIR, WorkingCalendar, load_calendar
 from plan.deadlines import CalendarAnswer, CalendarQuestion, answer
 
@@ -55,8 +55,6 @@ def bureau_calendar() -> WorkingCalendar:
     the data folder's added years), re-read when a file changes: for the CLI and the console,
     which say which years have no notice; incidents ask the activity above."""
     global _bureau
-    from activities.settings import calendar_dirs_from_env
-
     dirs = calendar_dirs_from_env()
     sig = _signature(dirs)
     if _bureau is None or _bureau[0] != sig:

@@ -26,10 +26,10 @@ import structlog
 from pydantic import BaseModel
 from temporalio import activity
 
+from activities import records_store
 from activities.archive import Archive, Document, merge_timeline, TIMELINE
 from activities.notify import Hopeless, Notification, Notifier
 from activities.settings import ActivitySettings
-from ecoplan import records as records_store
 
 log = structlog.get_logger("ecoplan.delivery")
 

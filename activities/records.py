@@ -8,8 +8,8 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import records_store
 from activities.settings import ActivitySettings
-from ecoplan import records
 
 
 class Records:
@@ -21,7 +21,7 @@ class Records:
         """`status`: the incident's status dict (as the `status` query returns it, or the
         dossier). Returns inserted / updated / unchanged / stale."""
         try:
-            return records.save_status(status, archive_dir=self.settings.archive_dir, path=self.settings.records_db)
-        except records.RecordError as e:
+            return records_store.save_status(status, archive_dir=self.settings.archive_dir, path=self.settings.records_db)
+        except records_store.RecordError as e:
             # A status the record cannot be built from will not get better on retry.
             raise ApplicationError(str(e), type="RecordError", non_retryable=True) from None

@@ -13,7 +13,7 @@ from activities.documents.fonts import FontSettings
 class ActivitySettings:
     archive_dir: Path = Path(".ecoplan/archive")
     outbox_path: Path = Path(".ecoplan/outbox.jsonl")
-    # The records store (SQLite, ecoplan/records.py); default: records.db beside the archive folder
+    # The records store (SQLite, activities/records_store.py); default: records.db beside the archive folder
     # (.ecoplan/records.db for the default archive), so a worker given its own archive keeps its own store.
     records_db: Path | None = None
     webhook_url: str | None = None

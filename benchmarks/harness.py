@@ -74,7 +74,7 @@ from ecoplan.connection import DATA_CONVERTER  # noqa: E402
 from plan.calendar import SHANGHAI  # noqa: E402
 from plan.incident import Actor, IncidentReport, ReportContent  # noqa: E402
 from workflows import messages as m  # noqa: E402
-from workflows import search_attributes as sa  # noqa: E402
+from activities import search_attributes as sa  # noqa: E402
 from workflows.incident import IncidentWorkflow  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"

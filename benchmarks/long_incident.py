@@ -35,7 +35,7 @@ from plan.calendar import SHANGHAI  # noqa: E402
 from plan.incident import Actor, IncidentReport, ReportContent  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import messages as m  # noqa: E402
-from workflows import search_attributes as sa  # noqa: E402
+from activities import search_attributes as sa  # noqa: E402
 
 DUTY = Actor(name="王值班", role="值班员", role_id="duty_officer", via="cli")
 COMMANDER = Actor(name="李局长", role="指挥", role_id="commander", via="cli")

@@ -89,7 +89,7 @@ async def run(kind: str, incidents: int, rounds: int, unsandboxed: bool) -> None
 
     from ecoplan import server
     import worker as ecoplan_worker
-    import workflows.search_attributes as sa
+    import activities.search_attributes as sa
     from activities.settings import ActivitySettings
     from benchmarks import harness as h
     from benchmarks.baseline import BareWorkflow, bare_activity

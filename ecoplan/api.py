@@ -22,7 +22,7 @@ from ecoplan.errors import (ActionRefused, EcoplanError, IncidentBusy, IncidentC
 from plan.calendar import SHANGHAI
 from plan.incident import Actor, IncidentReport
 from plan.loader import PlanError, load_plan
-from workflows import search_attributes as sa
+from activities import search_attributes as sa
 from workflows.incident import IncidentWorkflow
 from workflows.errors import NextRun, refusal_kind
 from workflows.messages import Action, ActionResult, IncidentInput

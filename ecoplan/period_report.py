@@ -24,7 +24,7 @@ from typing import Any, Iterable, get_args
 
 from pydantic import BaseModel
 
-from ecoplan.records import IncidentRecord
+from activities.records_store import IncidentRecord
 from plan.calendar import SHANGHAI
 from plan.incident import IncidentType, Source
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ecoplan import processes
-from workflows import search_attributes
+from activities import search_attributes
 
 STATE_DIR = Path(".ecoplan")
 DEFAULT_DB = STATE_DIR / "temporal.db"

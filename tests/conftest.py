@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from ecoplan import server  # noqa: E402
 from activities.settings import ActivitySettings  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER  # noqa: E402
-from workflows import search_attributes as sa  # noqa: E402
+from activities import search_attributes as sa  # noqa: E402
 
 TEMPORAL_BIN = server.temporal_binary()
 

@@ -42,7 +42,7 @@ from tests.drive import act, final_report, sign_all, to_on_site, to_post_event, 
 from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, lead, now, report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import messages as m  # noqa: E402
-from workflows import search_attributes as sa  # noqa: E402
+from activities import search_attributes as sa  # noqa: E402
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 TASK_QUEUE = "record-histories"

@@ -214,7 +214,7 @@ async def test_a_run_continued_as_new_refuses_an_actor_without_a_plan_role(clien
     from activities.plan_snapshot import load_plan_snapshot
     from temporalio.common import SearchAttributePair, TypedSearchAttributes
     from worker import TASK_QUEUE
-    from workflows import search_attributes as sa
+    from activities import search_attributes as sa
     from workflows.incident import IncidentWorkflow
 
     r = report()

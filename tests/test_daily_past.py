@@ -8,8 +8,8 @@ from __future__ import annotations
 from contextlib import closing
 from datetime import date
 
+from activities.daily_past import past_daily_report
 from ecoplan import records
-from ecoplan.daily_past import past_daily_report
 from ecoplan.views import render_daily_report
 from tests.test_records import CST, entry, status
 

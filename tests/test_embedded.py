@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import ROOT, TEMPORAL_BIN
 from tests.helpers import now
-from workflows import search_attributes as sa
+from activities import search_attributes as sa
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,7 @@ from ecoplan.schedules import ensure_daily_report_schedule
 from tests.conftest import ROOT, TEMPORAL_BIN
 from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, eventually, lead, now, report
 from workflows import messages as m
-from workflows import search_attributes as sa
+from activities import search_attributes as sa
 from workflows.daily_report import DailyReportWorkflow
 from activities.daily_report import DailyReportRequest
 

@@ -26,7 +26,7 @@ from tests.helpers import DUTY, SIGNED, eventually, report
 from tests.workdays import is_workday as workday, known, next_working_morning, nth_workday_after
 from worker import build_worker
 from workflows import messages as m
-from workflows import search_attributes as sa
+from activities import search_attributes as sa
 
 pytestmark = pytest.mark.slow
 

@@ -12,10 +12,17 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.notify import Notification, Notifier
     from activities.daily_report import DailyReportActivities, DailyReportRequest
-    from ecoplan.views import summary_line
 
 DAILY_REPORT_SCHEDULE_ID = "ecoplan-daily-report"
 DUTY_RECIPIENTS = ["带班领导", "局指挥部办公室"]  # a report compiled before recipients came from the plan
+
+
+def summary_line(report: dict) -> str:
+    """The notification's subject: the report in one line."""
+    if report["zero_report"]:
+        return f"日报告 {report['report_date']}：零报告"
+    return (f"日报告 {report['report_date']}：在办 {report['open_incidents']}，新报 {len(report['new_incidents'])}，"
+            f"逾期 {len(report['overdue'])}，停滞 {len(report['stuck'])}")
 
 
 @workflow.defn

@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
 import workflows.messages as m
-import workflows.search_attributes as sa
+import activities.search_attributes as sa
 from workflows import effects
 import workflows.actions.termination as termination
 

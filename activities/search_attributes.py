@@ -1,4 +1,7 @@
-"""Custom search attributes: the supervisor views are visibility queries over these.
+"""Custom search attributes: the supervisor views are visibility queries over these. The
+incident sets them (workflows/publishing.py), the views query them
+(activities/supervisor_views.py), the dev server declares them (ecoplan/server.py); they sit
+in the lowest of those layers.
 
 They must fit the dev server's SQLite visibility limits per namespace: at most 3 each of
 Datetime / KeywordList / Bool and 10 Keyword (docs/design.md, "Supervisor views").

@@ -10,7 +10,7 @@ from contextlib import closing
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from ecoplan import records
+from activities.records_store import IncidentRecord, connect, db_path
 from plan.calendar import SHANGHAI
 
 # The order a life goes through, with the record's milestone that enters each stage: used
@@ -19,7 +19,7 @@ MILESTONES = (("warning", "warning_at"), ("responding", "activated_at"), ("on_si
               ("post_event", "terminated_at"), ("closed", "closed_at"))
 
 
-def stage_at(rec: records.IncidentRecord, status: dict, t: datetime) -> str:
+def stage_at(rec: IncidentRecord, status: dict, t: datetime) -> str:
     """The incident's stage at `t`: the last timeline entry recorded for a business time
     before `t`, else the milestones of the record."""
     timeline = [e for e in status.get("timeline") or [] if not e.get("rejected")]
@@ -37,11 +37,11 @@ def stage_at(rec: records.IncidentRecord, status: dict, t: datetime) -> str:
 def past_daily_report(day: date, db: str | Path | None = None) -> dict:
     start = datetime.combine(day, time(0), SHANGHAI)
     end = start + timedelta(days=1)
-    p = records.db_path(db)
+    p = db_path(db)
     rows = []
     if p.exists():
-        with closing(records.connect(p)) as conn:
-            rows = [(records.IncidentRecord.model_validate_json(r["record"]), json.loads(r["status"] or "{}"))
+        with closing(connect(p)) as conn:
+            rows = [(IncidentRecord.model_validate_json(r["record"]), json.loads(r["status"] or "{}"))
                     for r in conn.execute("SELECT record, status FROM incidents WHERE drill = 0 ORDER BY reported_at")]
     new, open_rows, late, soon = [], [], [], []
     for rec, st in rows:

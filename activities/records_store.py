@@ -1,0 +1,394 @@
+"""The bureau's records store: every incident's case-file facts in a real database that
+outlives Temporal's retention (突发环境事件信息档案, 17号令 第十条). This module holds the record
+and its storage: the activities save to it (activities/records.py, activities/delivery.py),
+the past daily report reads it (activities/daily_past.py), and ecoplan/records.py answers
+people's questions from it (`ecoplan list --closed`, `ecoplan status`, `ecoplan records rebuild`).
+
+The embedded default is a SQLite file (`ECOPLAN_RECORDS_DB`, default `.ecoplan/records.db`).
+A record is built from the incident's status JSON (the workflow's `status` query, or the
+`dossier.json` the archive writes on close) by one function, `record_from_status`; when that
+shape changes, only it changes. `upsert_record` is idempotent: saving the same facts again
+changes nothing, and an older save arriving after a newer one (a retried activity) is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from contextlib import closing
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from plan.calendar import SHANGHAI
+
+SCHEMA_VERSION = 1  # PRAGMA user_version; bump with a migration in _migrate
+DEFAULT_DB = Path(".ecoplan/records.db")
+
+
+class RecordError(ValueError):
+    """A status/dossier that is not an incident's, or a store that cannot be used: one line."""
+
+
+# ------------------------------------------------------------------ the record
+
+
+class LevelStep(BaseModel):
+    at: datetime
+    from_level: str | None
+    to_level: str
+    reason: str | None = None
+    by: str | None = None
+
+
+class DeadlineFact(BaseModel):
+    name: str
+    title: str
+    started_at: datetime
+    due_at: datetime | None  # None while the incident is still computing it
+    due_date: date | None = None
+    provisional: bool = False
+    status: str  # pending / met / overdue / met_late, as the incident last said
+    met_at: datetime | None = None
+    late_by_seconds: int | None = None  # met late: met_at − due_at; otherwise None
+
+
+class IncidentRecord(BaseModel):
+    """The facts of one incident's case file. Times are Asia/Shanghai."""
+
+    incident_id: str
+    title: str
+    county: str
+    location: str = ""
+    incident_type: str
+    source: str
+    drill: bool = False
+    plan_id: str | None = None
+    plan_version: str | None = None
+    stage: str
+    outcome: str | None = None
+    graded_level: str | None = None  # 附表1 初判
+    level: str | None = None  # the response level in force (None: never activated)
+    level_history: list[LevelStep] = []
+    discovered_at: datetime
+    reported_at: datetime  # when the bureau learned of it (获知)
+    warning_at: datetime | None = None
+    activated_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    terminated_at: datetime | None = None
+    investigation_completed_at: datetime | None = None
+    assessment_review_passed_at: datetime | None = None
+    assessment_report_at: datetime | None = None
+    closed_at: datetime | None = None
+    initial_report_at: datetime | None = None  # 初报
+    deadlines: list[DeadlineFact] = []
+    archive_paths: list[str] = []
+    seq: int = 0  # the incident's last timeline entry: orders saves of the same incident
+
+    def level_at(self, t: datetime) -> str | None:
+        """The response level in force at `t`, else the graded level."""
+        if not self.level_history:  # never activated (or a record without its history)
+            return self.level or self.graded_level
+        level = None
+        for step in sorted(self.level_history, key=lambda s: s.at):
+            if step.at <= t:
+                level = step.to_level
+        return level or self.graded_level
+
+    @property
+    def shown_level(self) -> str | None:
+        # As the supervisor views show it (EcoLevel): the response level, else the graded one.
+        return self.level or self.graded_level
+
+
+def _t(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    t = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return (t.replace(tzinfo=SHANGHAI) if t.tzinfo is None else t).astimezone(SHANGHAI)
+
+
+def _name(actor: Any) -> str | None:
+    return actor.get("name") if isinstance(actor, dict) else None
+
+
+def normalise_status(doc: dict) -> dict:
+    """A dossier (the state with `report` and the whole `plan` nested) in the status query's
+    shape (report fields at the top, `plan` as its reference); a status stays as it is."""
+    if not isinstance(doc, dict):
+        raise RecordError(f"expected an incident status object, got {type(doc).__name__}")
+    st = dict(doc)
+    report = st.pop("report", None)
+    if isinstance(report, dict):
+        for key in ("title", "county", "location", "description", "reporter", "incident_type", "source",
+                    "discovered_at", "reported_at"):
+            st.setdefault(key, report.get(key))
+        st["drill"] = bool(st.get("drill") or report.get("drill"))
+    plan = st.get("plan")
+    if isinstance(plan, dict):
+        st["plan"] = {k: plan.get(k) for k in ("id", "version", "hash")}
+    grading = st.get("grading")
+    if isinstance(grading, dict):
+        st.setdefault("graded_level", grading.get("level"))
+    return st
+
+
+def record_from_status(status: dict, archive_paths: list[str] | None = None) -> IncidentRecord:
+    """The one place that reads the incident status shape (the `status` query of
+    workflows/incident.py, or dossier.json): adapt here when that shape changes."""
+    st = normalise_status(status)
+    try:
+        events = st.get("events") or {}
+        timeline = st.get("timeline") or []
+        summary = st.get("timeline_summary") or {}
+        # The timeline may be cut short (summarised, or moved to the archive): its last seq is the highest known.
+        seq = max([e.get("seq", 0) for e in timeline] + [summary.get("to_seq", 0), st.get("timeline_archived") or 0])
+        changes = st.get("level_changes") or []
+        termination = st.get("termination") or {}
+        warning = st.get("warning") or {}
+        stage = st["stage"]
+        deadlines = []
+        for d in st.get("deadlines") or []:
+            due, met = _t(d.get("due_at")), _t(d.get("met_at"))
+            deadlines.append(DeadlineFact(
+                name=d["name"], title=d.get("title") or d["name"], started_at=_t(d["started_at"]), due_at=due,
+                due_date=d.get("due_date"), provisional=bool(d.get("provisional")), status=d["status"],
+                met_at=met, late_by_seconds=int((met - due).total_seconds()) if met and due and met > due else None))
+        plan = st.get("plan") or {}
+        return IncidentRecord(
+            incident_id=st["incident_id"], title=st["title"], county=st["county"], location=st.get("location") or "",
+            incident_type=st["incident_type"], source=st["source"], drill=bool(st.get("drill")),
+            plan_id=plan.get("id"), plan_version=plan.get("version"),
+            stage=stage, outcome=st.get("outcome"), graded_level=st.get("graded_level"), level=st.get("level"),
+            level_history=[LevelStep(at=_t(c["at"]), from_level=c.get("from_level"), to_level=c["to_level"],
+                                     reason=c.get("reason"), by=_name(c.get("by"))) for c in changes],
+            discovered_at=_t(st["discovered_at"]), reported_at=_t(st["reported_at"]),
+            warning_at=_t(warning.get("at")),
+            activated_at=_t(changes[0]["at"]) if changes else None,
+            dispatched_at=_t(events.get("dispatched")),
+            terminated_at=_t(events.get("response_terminated") or termination.get("approved_at")),
+            investigation_completed_at=_t(events.get("investigation_completed")),
+            assessment_review_passed_at=_t(events.get("assessment_review_passed")),
+            assessment_report_at=_t(events.get("assessment_report_submitted")),
+            # A closed incident's stage was entered when it closed (close or lift_warning).
+            closed_at=_t(st.get("stage_entered_at")) if stage == "closed" else None,
+            initial_report_at=_t(events.get("initial_report_submitted")),
+            deadlines=deadlines,
+            # Without a folder listing, the documents the incident itself names (if its status has them).
+            archive_paths=sorted(archive_paths if archive_paths is not None else
+                                 {d["path"] for d in st.get("documents") or [] if isinstance(d, dict) and d.get("path")}),
+            seq=seq,
+        )
+    except (KeyError, TypeError, ValueError, ValidationError) as e:
+        what = f"missing field {e}" if isinstance(e, KeyError) else str(e).splitlines()[0]
+        raise RecordError(f"not an incident status: {what}") from None
+
+
+def archive_files(folder: Path) -> list[str]:
+    """The incident's documents in its archive folder (absolute paths; half-written files left out)."""
+    if not folder.is_dir():
+        return []
+    return sorted(str(p.resolve()) for p in folder.iterdir() if p.is_file() and not p.name.endswith(".tmp"))
+
+
+# ------------------------------------------------------------------ the store
+
+
+def db_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or os.environ.get("ECOPLAN_RECORDS_DB") or DEFAULT_DB)
+
+
+SCHEMA = """
+CREATE TABLE incidents (
+    incident_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    county TEXT NOT NULL,
+    incident_type TEXT NOT NULL,
+    source TEXT NOT NULL,
+    drill INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    outcome TEXT,
+    graded_level TEXT,
+    level TEXT,
+    shown_level TEXT,
+    discovered_at TEXT NOT NULL,
+    reported_at TEXT NOT NULL,
+    reported_date TEXT NOT NULL,          -- Asia/Shanghai date of reported_at: the search's --from/--to
+    activated_at TEXT,
+    terminated_at TEXT,
+    closed_at TEXT,
+    initial_report_at TEXT,
+    next_deadline TEXT,                   -- {"name", "due_at"} of the earliest pending deadline, JSON
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    record TEXT NOT NULL,                 -- IncidentRecord, JSON
+    status TEXT NOT NULL                  -- the status JSON it was built from: `ecoplan status` shows it
+);
+CREATE INDEX incidents_reported ON incidents (reported_date);
+CREATE INDEX incidents_closed ON incidents (closed_at);
+CREATE TABLE level_changes (
+    incident_id TEXT NOT NULL REFERENCES incidents ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    from_level TEXT,
+    to_level TEXT NOT NULL,
+    reason TEXT,
+    by TEXT,
+    PRIMARY KEY (incident_id, n)
+);
+CREATE TABLE deadlines (
+    incident_id TEXT NOT NULL REFERENCES incidents ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    title TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    due_at TEXT,
+    due_date TEXT,
+    provisional INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    met_at TEXT,
+    late_by_seconds INTEGER,
+    PRIMARY KEY (incident_id, name)
+);
+CREATE INDEX deadlines_due ON deadlines (due_at);
+CREATE TABLE archive_paths (
+    incident_id TEXT NOT NULL REFERENCES incidents ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    PRIMARY KEY (incident_id, path)
+);
+"""
+
+
+def _iso(t: datetime | None) -> str | None:
+    # One offset and a fixed width, so that text order is time order in SQL.
+    return t.astimezone(SHANGHAI).isoformat(timespec="microseconds") if t else None
+
+
+
+def connect(path: str | os.PathLike | None = None, create: bool = True) -> sqlite3.Connection:
+    """Open (and create or migrate) the store. Writers wait for each other (WAL, busy timeout)."""
+    p = db_path(path)
+    if not create and not p.exists():
+        raise RecordError(f"no records store at {p} (ECOPLAN_RECORDS_DB); `ecoplan records rebuild` creates it")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(p, timeout=30, isolation_level=None)
+    except (OSError, sqlite3.Error) as e:
+        raise RecordError(f"cannot open the records store {p}: {e}") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        _migrate(conn, p)
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        raise RecordError(f"the records store {p} is not usable: {e}") from None
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, p: Path) -> None:
+    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return  # the usual case: no write lock needed to read
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            # Statement by statement: executescript would commit the open transaction first.
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version > SCHEMA_VERSION:
+            raise RecordError(f"the records store {p} has schema version {version}, newer than this "
+                              f"ecoplan's {SCHEMA_VERSION}: upgrade ecoplan")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _hash(record: IncidentRecord) -> str:
+    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+
+
+def _next_deadline(record: IncidentRecord) -> dict | None:
+    pending = [d for d in record.deadlines if d.status == "pending" and d.due_at is not None]
+    nxt = min(pending, key=lambda d: d.due_at, default=None)
+    return {"name": nxt.name, "due_at": nxt.due_at.isoformat()} if nxt else None
+
+
+SaveResult = Literal["inserted", "updated", "unchanged", "stale"]
+
+
+def upsert_record(conn: sqlite3.Connection, record: IncidentRecord, status: dict | None = None) -> SaveResult:
+    """Save one incident's record. The same facts again change nothing ("unchanged"); a save
+    older than the stored one (a lower timeline position) is ignored ("stale")."""
+    h = _hash(record)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT hash, seq FROM incidents WHERE incident_id = ?", (record.incident_id,)).fetchone()
+        if row is not None and row["hash"] == h:
+            result: SaveResult = "unchanged"
+        elif row is not None and row["seq"] > record.seq:
+            result = "stale"
+        else:
+            result = "updated" if row is not None else "inserted"
+            _write(conn, record, h, status)
+        conn.execute("COMMIT")
+        return result
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _write(conn: sqlite3.Connection, r: IncidentRecord, h: str, status: dict | None) -> None:
+    conn.execute("DELETE FROM incidents WHERE incident_id = ?", (r.incident_id,))  # cascades to the child rows
+    nxt = _next_deadline(r)
+    shown = normalise_status(status) if status is not None else None
+    conn.execute(
+        "INSERT INTO incidents VALUES (:incident_id, :title, :county, :incident_type, :source, :drill, :stage, :outcome,"
+        " :graded_level, :level, :shown_level, :discovered_at, :reported_at, :reported_date, :activated_at,"
+        " :terminated_at, :closed_at, :initial_report_at, :next_deadline, :seq, :hash, :record, :status)",
+        dict(incident_id=r.incident_id, title=r.title, county=r.county, incident_type=r.incident_type,
+             source=r.source, drill=int(r.drill), stage=r.stage, outcome=r.outcome, graded_level=r.graded_level,
+             level=r.level, shown_level=r.shown_level, discovered_at=_iso(r.discovered_at),
+             reported_at=_iso(r.reported_at), reported_date=r.reported_at.astimezone(SHANGHAI).date().isoformat(),
+             activated_at=_iso(r.activated_at), terminated_at=_iso(r.terminated_at), closed_at=_iso(r.closed_at),
+             initial_report_at=_iso(r.initial_report_at), next_deadline=json.dumps(nxt) if nxt else None,
+             seq=r.seq, hash=h, record=r.model_dump_json(),
+             status=json.dumps(shown if shown is not None else {}, ensure_ascii=False, default=str)))
+    conn.executemany("INSERT INTO level_changes VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        (r.incident_id, n, _iso(s.at), s.from_level, s.to_level, s.reason, s.by)
+        for n, s in enumerate(r.level_history, 1)])
+    conn.executemany("INSERT INTO deadlines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (r.incident_id, d.name, d.title, _iso(d.started_at), _iso(d.due_at),
+         d.due_date.isoformat() if d.due_date else None, int(d.provisional), d.status, _iso(d.met_at),
+         d.late_by_seconds) for d in r.deadlines])
+    conn.executemany("INSERT INTO archive_paths VALUES (?, ?)", [(r.incident_id, p) for p in r.archive_paths])
+
+
+def save_status(status: dict, archive_dir: str | os.PathLike | None = None,
+                path: str | os.PathLike | None = None) -> SaveResult:
+    """Build the record from a status (or dossier) and save it, with the documents found in the
+    incident's archive folder."""
+    record = record_from_status(status)
+    if archive_dir is not None:
+        record = record.model_copy(update={"archive_paths": archive_files(Path(archive_dir) / record.incident_id)})
+    with closing(connect(path)) as conn:
+        return upsert_record(conn, record, status)
+
+
+# ------------------------------------------------------------------ reads
+
+
+def get_record(conn: sqlite3.Connection, incident_id: str) -> IncidentRecord | None:
+    row = conn.execute("SELECT record FROM incidents WHERE incident_id = ?", (incident_id,)).fetchone()
+    return IncidentRecord.model_validate_json(row["record"]) if row else None
+
+
+def all_records(conn: sqlite3.Connection) -> list[IncidentRecord]:
+    return [IncidentRecord.model_validate_json(r["record"])
+            for r in conn.execute("SELECT record FROM incidents ORDER BY reported_at, incident_id")]
