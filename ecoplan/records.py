@@ -10,6 +10,7 @@ in their layer; its names are imported here for the CLI and the console.
 from __future__ import annotations
 
 import json
+import sqlite3
 import os
 from contextlib import closing
 from datetime import date, datetime

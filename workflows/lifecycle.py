@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from transitions import Machine
 
-from plan.stages import STAGE_NAMES, STAGES  # noqa: F401 (STAGE_NAMES: for the refusals)
+from plan.stages import STAGES
 
 RESPONSE = ["responding", "on_site"]
 OPEN = STAGES[:-1]

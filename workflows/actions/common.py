@@ -11,7 +11,8 @@ from plan import authority
 from plan.calendar import SHANGHAI
 import workflows.messages as m
 from workflows.errors import Refused
-from workflows.lifecycle import STAGE_NAMES, Lifecycle
+from plan.stages import STAGE_NAMES
+from workflows.lifecycle import Lifecycle
 from workflows.recorder import BACKDATE_LIMIT, fmt
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
