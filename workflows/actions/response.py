@@ -150,8 +150,8 @@ ACTIONS = [
                      O("--reason", "reason", help="why another level than graded (4.1.5)"),
                      O("--city-started", "city_started", "flag", help="the city government started its response",
                        default=False),
-                     O("--approved-by", "approved_by", help="the 总指挥 who approved (附件1), when you enter it for them "
-                       "(then --as defaults to duty_officer)"))),
+                     O("--approved-by", "approver", "approver", help="the 总指挥 who approved (附件1), when you enter it "
+                       "for them (then --as defaults to duty_officer)"))),
     ActionSpec(
         name="record_city_started", input=m.RecordCityStarted, title="登记市政府启动响应", source="4.1.2–4.1.4、4.4",
         moves=({"trigger": "record_city_started", "source": RESPONSE + ["termination_pending"], "dest": None},),

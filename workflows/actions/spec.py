@@ -24,8 +24,12 @@ class Checked:
 @dataclass(frozen=True)
 class CliOption:
     """One option of the action's CLI command: `--flag` fills input field `field`.
-    kind: text | int | date | flag (a switch that sets `value`) | many (repeatable, a list)
-    | pairs (repeatable KEY=VALUE, a dict)."""
+    kind: text | int | date | flag (a switch that sets `value`, else `default`) | many
+    (repeatable, a list) | pairs (repeatable KEY=VALUE, a dict) | choice (one of the two words in
+    `value`: the first sets True, the second False) | report_file (a report file: its content and
+    header) | approver (the account that approved, 附件1) | lead (also who acts, by default) |
+    no_wait (send the action as a fire-and-forget signal). A `field` with a dot nests: the
+    options of one nested object are given together or not at all."""
 
     flag: str
     field: str
