@@ -624,20 +624,7 @@ def test_backdated_more_than_an_hour_needs_the_reason_for_the_late_entry():
 
 LATE = "现场无网络，回局补录"
 
-# Product defects found by these tests (see the report of issue 21 item 8):
-DROPS_THE_REASON = pytest.mark.xfail(strict=True, reason=(
-    "record_cross_boundary: linkage.cross_boundary() records its entry without backdate_reason, so the "
-    "补录说明 the check demanded for an `at` more than 1 h back is not on the timeline"))
-REASON_WHEN_NOT_LATE = pytest.mark.xfail(strict=True, reason=(
-    "request_support, answer_support, record_joint_investigation record inp.backdate_reason as given, not "
-    "rec.backdated(inp, at): an entry made on time carries a 补录说明 and reads as backdated (ecoplan/cli.py timeline)"))
-
-
-def _mark(marks: dict) -> list:
-    return [pytest.param(n, marks=marks[n]) if n in marks else n for n in actions.ACTIONS]
-
-
-@pytest.mark.parametrize("name", _mark({"record_cross_boundary": DROPS_THE_REASON}))
+@pytest.mark.parametrize("name", list(actions.ACTIONS))
 def test_a_backdated_entry_keeps_its_reason_for_the_late_entry(name):
     inc = READY[name]()
     inc.now += timedelta(hours=3)
@@ -649,8 +636,7 @@ def test_a_backdated_entry_keeps_its_reason_for_the_late_entry(name):
     assert e.backdate_reason == LATE
 
 
-@pytest.mark.parametrize("name", _mark({n: REASON_WHEN_NOT_LATE for n in (
-    "request_support", "answer_support", "record_joint_investigation")}))
+@pytest.mark.parametrize("name", list(actions.ACTIONS))
 def test_an_entry_made_on_time_is_not_marked_backdated(name):
     inc = READY[name]()
     done = inc.act(name, GOOD_INPUT[name]().model_copy(update={"backdate_reason": LATE}))

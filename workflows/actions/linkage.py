@@ -58,12 +58,14 @@ def bulletin(rec, trigger: str, at: datetime) -> None:
              {"no": n, "trigger": trigger, "fields": fields})
 
 
-def cross_boundary(rec, scope: str, neighbours: list[str], at: datetime, by: Actor, note: str = "") -> None:
+def cross_boundary(rec, scope: str, neighbours: list[str], at: datetime, by: Actor, note: str = "",
+                   backdate_reason: str | None = None) -> None:
     s = rec.s
     lk = s.plan.linkage
     targets = list(neighbours) or (lk.neighbours_notified if lk else ["相邻区域人民政府", "相邻区域生态环境部门"])
     s.linkage["cross_boundary"] = scope
-    rec.record(at, by, "record_cross_boundary", {"scope": scope, "notified": targets, "note": short(note)})
+    rec.record(at, by, "record_cross_boundary", {"scope": scope, "notified": targets, "note": short(note)},
+               backdate_reason=backdate_reason)
     rec.notify("cross_boundary", f"跨区域通报（{scope}）：{s.report.title}", targets, {"scope": scope})
     if scope == "province":  # 4.2.3: report to the province and recommend notifying the neighbours
         to = lk.cross_province_report_to if lk else ["省人民政府", "省生态环境厅"]
@@ -88,7 +90,7 @@ def check_cross_boundary(s, inp: m.RecordCrossBoundary, at, now) -> Checked:
 
 
 def apply_cross_boundary(rec, inp: m.RecordCrossBoundary, got: Checked, _prepared) -> str:
-    cross_boundary(rec, inp.scope, inp.neighbours, got.at, inp.by, inp.note)
+    cross_boundary(rec, inp.scope, inp.neighbours, got.at, inp.by, inp.note, rec.backdated(inp, got.at))
     return f"cross-boundary ({inp.scope}) recorded; neighbours notified (4.2.3)"
 
 
@@ -119,7 +121,7 @@ def apply_request(rec, inp: m.RequestSupport, got: Checked, _prepared) -> str:
     while len(reqs) > KEEP_REQUESTS and any(r["answer"] for r in reqs):
         reqs.remove(next(r for r in reqs if r["answer"]))
     rec.record(at, inp.by, "request_support", {"no": no, "partner": inp.partner, "request": short(inp.request)},
-               backdate_reason=inp.backdate_reason)
+               backdate_reason=rec.backdated(inp, at))
     rec.notify("support_request", f"商请支援（第{no}号）：{s.report.title}", [name], {"request": inp.request[:1000]})
     return f"support request no. {no} sent to {name}"
 
@@ -143,7 +145,7 @@ def apply_answer(rec, inp: m.SupportAnswer, got: Checked, _prepared) -> str:
     if inp.answer == "accepted" and req["partner"] == getattr(s.plan.linkage, "fire_brigade", None):
         s.linkage["fire_engaged"] = True
     rec.record(at, inp.by, "answer_support", {"no": inp.request_no, "answer": inp.answer, "note": short(inp.note)},
-               backdate_reason=inp.backdate_reason)
+               backdate_reason=rec.backdated(inp, at))
     return f"support request no. {inp.request_no}: {inp.answer}"
 
 
@@ -164,7 +166,7 @@ def apply_joint(rec, inp: m.RecordJointInvestigation, got: Checked, _prepared) -
     rec.s.linkage["joint_investigation"] = {"members": inp.members, "note": short(inp.note), "at": got.at.isoformat(),
                                             "by": inp.by.model_dump()}
     rec.record(got.at, inp.by, "record_joint_investigation", {"members": inp.members, "note": short(inp.note)},
-               backdate_reason=inp.backdate_reason)
+               backdate_reason=rec.backdated(inp, got.at))
     return "joint investigation group with the fire brigade recorded (协议 二.5)"
 
 
