@@ -643,16 +643,19 @@ def test_an_entry_made_on_time_is_not_marked_backdated(name):
     assert done.entry(name).backdate_reason is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "business time is checked against now and the discovery only: approve_termination accepts an `at` before "
-    "the sign-offs it approves (and before the proposal), 40 min back needing no 补录说明; the 附件2 form then "
-    "shows the approval before the signatures and the post-event clocks (5.2, 5.3) start early. The same holds "
-    "for dispatch dated before activation: readiness is met before it started"))
 def test_an_approval_is_not_dated_before_the_sign_offs_it_approves():
     inc = _all_signatories_approved()  # proposed 09:30; signed 09:40, 09:50, 10:00; now 10:00
-    err = inc.refused("approve_termination", GOOD_INPUT["approve_termination"]().model_copy(
-        update={"at": at(2026, 11, 10, 9, 20)}))
-    assert err.kind == "invalid"
+    for when, words in [(at(2026, 11, 10, 9, 20), "before the incident entered its stage 终止签报"),
+                        (at(2026, 11, 10, 9, 55), "before the last sign-off of round 1")]:
+        err = inc.refused("approve_termination", GOOD_INPUT["approve_termination"]().model_copy(update={"at": when}))
+        assert err.kind == "invalid" and words in err.message, err.message
+
+
+def test_a_dispatch_is_not_dated_before_the_activation():
+    inc = in_stage("responding")  # activated 09:10 (the builder's clock: 10 minutes a step)
+    entered = inc.s.stage_entered_at
+    err = inc.refused("dispatch", GOOD_INPUT["dispatch"]().model_copy(update={"at": entered - timedelta(minutes=5)}))
+    assert err.kind == "invalid" and "before the incident entered its stage 应急响应" in err.message
 
 
 def test_before_the_discovery_is_refused():

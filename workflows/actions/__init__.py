@@ -63,6 +63,8 @@ def check(name: str, s: m.IncidentState, lc: Lifecycle, inp: m.Action, now: date
     spec = ACTIONS[name]
     common.open_and_allowed(s, lc, name, spec.title)
     at = common.business_time(s, inp, now)
+    if spec.enters:
+        common.not_before_stage(s, at)
     common.allowed(s, name, inp.by)
     return spec.check(s, inp, at, now)
 

@@ -41,6 +41,14 @@ def business_time(s: m.IncidentState, inp: m.Action, now: datetime) -> datetime:
     return at
 
 
+def not_before_stage(s: m.IncidentState, at: datetime) -> None:
+    """An action that moves the incident on is not dated before its current stage began: the
+    record would show the stages out of order and the clocks it starts would start early."""
+    if at < s.stage_entered_at:
+        raise Refused(f"at {fmt(at)} is before the incident entered its stage {STAGE_NAMES[s.stage]} ({s.stage}, "
+                      f"{fmt(s.stage_entered_at)}): an action that moves it on is dated after that", "invalid")
+
+
 def allowed(s: m.IncidentState, action: str, by) -> None:
     """Who acts: the pinned plan's authority table decides."""
     if not by.accountable:

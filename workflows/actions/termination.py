@@ -151,6 +151,11 @@ def check_approve(s, inp: m.ApproveTermination, at, now) -> Checked:
     if waiting:
         who = ", ".join(f"{g} ({s.leads.get(g)})" for g in waiting)
         raise Refused(f"waiting for sign-off from {who}: the commander approves after all three")
+    last = max((x.at for x in s.signoffs.values()), default=None)
+    if last is not None and at < last:
+        raise Refused(f"at {at.isoformat(timespec='minutes')} is before the last sign-off of round {s.round} "
+                      f"({last.isoformat(timespec='minutes')}): the commander approves after the leads have signed "
+                      "(附件2)", "invalid")
     plan = s.plan
     check_follow_up(s, inp, at)
     if plan.approver_people and inp.by.name not in plan.approver_people:
