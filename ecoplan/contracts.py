@@ -228,6 +228,9 @@ def render_markdown() -> str:
 # removed would be listed here with its version.
 VIEW_CHANGES = [
     "`view_version` and `loading` (false) were added to every answer; the loading answer gained `view_version`.",
+    "`closed_at` (set once closed) and the markers of an answer from elsewhere (`from_records`, `closed_record`, "
+    "`archive_paths`, `from_dossier`; the records store and the dossier reader set them, the incident answers "
+    "false/null) are fields of every answer: the CLI and the documents read them.",
     "A record's optional key is always present (null when not set), where the status used to leave it out: "
     "`reports[]` header keys and `recipients`, `termination`'s approval keys while pending, `faults[]` "
     "`error`/`count`/`last`, `documents[]` `format`, `linkage.support_requests_made`.",

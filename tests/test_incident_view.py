@@ -5,6 +5,7 @@ the archive's dossier, so the view cannot drift from what the workflow returns."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -129,6 +130,15 @@ async def test_a_real_incident_answers_the_view_at_every_stage(client, worker):
     st = await eventually(lambda: api.status(client, iid), lambda s: any(d["kind"] == "dossier" for d in s["documents"]),
                           timeout=30)
     read_back(st, "closed")
+    # What answers when Temporal no longer holds it: the records store, then the dossier (both marked so).
+    from ecoplan import documents, records
+
+    stored = await eventually(lambda: asyncio.to_thread(records.status_of, iid, worker.records_db),
+                              lambda s: s is not None and s["closed_record"], timeout=30)
+    view = v.IncidentView.model_validate(stored)
+    assert view.from_records and view.closed_at == v.IncidentView.model_validate(st).closed_at and view.archive_paths
+    view = v.IncidentView.model_validate(documents.from_dossier(iid, worker.archive_dir))
+    assert view.from_dossier.endswith("dossier.json") and view.stage == "closed"
 
 
 async def test_the_loading_answer_is_its_documented_shape(client, tmp_path):

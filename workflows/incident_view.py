@@ -449,6 +449,18 @@ class IncidentView(View):
     delivery_failures_count: int = Field(description="deliveries given up so far")
     documents: list[DocumentView] = Field(description="documents written into the archive (the newest kept)")
     documents_count: int = Field(description="documents written so far")
+    # closed, and answered from elsewhere when Temporal no longer holds the incident
+    closed_at: Stamp | None = Field(default=None, description="when it closed (= stage_entered_at of a closed "
+                                                              "incident); null while open")
+    from_records: bool = Field(default=False, description="true: answered from the records store (Temporal no "
+                                                          "longer holds the incident); the rest is its last status")
+    closed_record: bool | None = Field(default=None, description="answered from the records store: it was closed "
+                                                                 "when last saved; null from the incident itself")
+    archive_paths: list[str] | None = Field(default=None, description="answered from the records store: the "
+                                                                      "incident's files in its archive folder; null "
+                                                                      "from the incident itself (see documents)")
+    from_dossier: str | None = Field(default=None, description="answered from the archive's dossier.json (neither "
+                                                               "Temporal nor the records store has it): its path")
 
 
 class IncidentLoading(View):

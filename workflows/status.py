@@ -181,6 +181,7 @@ def incident_view(s, allowed: list[str]) -> v.IncidentView:
                                                  reason=x["reason"]) for x in s.delivery_failures],
         delivery_failures_count=s.delivery_failures_count,
         documents=[_document(d) for d in s.documents], documents_count=s.documents_count,
+        closed_at=s.stage_entered_at if s.stage == "closed" else None,
     )
 
 
