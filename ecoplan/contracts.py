@@ -228,9 +228,9 @@ def render_markdown() -> str:
 # removed would be listed here with its version.
 VIEW_CHANGES = [
     "`view_version` and `loading` (false) were added to every answer; the loading answer gained `view_version`.",
-    "`closed_at` (set once closed) and the markers of an answer from elsewhere (`from_records`, `closed_record`, "
-    "`archive_paths`, `from_dossier`; the records store and the dossier reader set them, the incident answers "
-    "false/null) are fields of every answer: the CLI and the documents read them.",
+    "`closed_at` (set once closed) was added. The markers of an answer from elsewhere (`from_records`, "
+    "`closed_record`, `archive_paths` from the records store, `from_dossier` from the dossier reader), which the CLI "
+    "and the documents read, are fields of the view, left out of the incident's own answer as before.",
     "A record's optional key is always present (null when not set), where the status used to leave it out: "
     "`reports[]` header keys and `recipients`, `termination`'s approval keys while pending, `faults[]` "
     "`error`/`count`/`last`, `documents[]` `format`, `linkage.support_requests_made`.",
@@ -291,8 +291,10 @@ def _view_markdown() -> list[str]:
         f"Current `view_version`: {VIEW_VERSION}. JSON Schema: `tests/contracts/incident_view.schema.json` "
         "(`python -m ecoplan.contracts --view-schema`).",
         "",
-        "Every answer has every field of its version (null when it has no value). \"required: no\" marks a "
-        "field an answer stored before it existed (an older dossier) may lack: reading it gives the default.",
+        "Every answer has every field of its version (null when it has no value), but the markers of an answer "
+        "from elsewhere (`from_records`, `closed_record`, `archive_paths`, `from_dossier`), there only when set. "
+        "\"required: no\" marks a field an answer stored before it existed (an older dossier) may lack: reading "
+        "it gives the default.",
         "",
         *_view_table(s),
         "",

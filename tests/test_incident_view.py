@@ -69,7 +69,7 @@ def read_back(st: dict, stage: str | None = None) -> v.IncidentView:
     """The answer is an IncidentView exactly: every key known, every value of its type, and
     nothing the view would add or drop (its JSON is the answer itself)."""
     view = v.IncidentView.model_validate(st)
-    assert view.model_dump(mode="json") == st
+    assert view.to_json() == st
     assert v.parse_status(st) == view
     if stage is not None:
         assert view.stage == stage
@@ -136,7 +136,7 @@ async def test_a_real_incident_answers_the_view_at_every_stage(client, worker):
     stored = await eventually(lambda: asyncio.to_thread(records.status_of, iid, worker.records_db),
                               lambda s: s is not None and s["closed_record"], timeout=30)
     view = v.IncidentView.model_validate(stored)
-    assert view.from_records and view.closed_at == v.IncidentView.model_validate(st).closed_at and view.archive_paths
+    assert view.to_json() == stored and view.from_records and view.closed_at == v.IncidentView.model_validate(st).closed_at and view.archive_paths
     view = v.IncidentView.model_validate(documents.from_dossier(iid, worker.archive_dir))
     assert view.from_dossier.endswith("dossier.json") and view.stage == "closed"
 

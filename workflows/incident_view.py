@@ -449,18 +449,34 @@ class IncidentView(View):
     delivery_failures_count: int = Field(description="deliveries given up so far")
     documents: list[DocumentView] = Field(description="documents written into the archive (the newest kept)")
     documents_count: int = Field(description="documents written so far")
-    # closed, and answered from elsewhere when Temporal no longer holds the incident
+    # closed, and answered from elsewhere when Temporal no longer holds the incident (the
+    # markers, ELSEWHERE, are left out of the incident's own answer)
     closed_at: Stamp | None = Field(default=None, description="when it closed (= stage_entered_at of a closed "
                                                               "incident); null while open")
     from_records: bool = Field(default=False, description="true: answered from the records store (Temporal no "
-                                                          "longer holds the incident); the rest is its last status")
+                                                          "longer holds the incident); the rest is its last status. "
+                                                          "Only in such answers")
     closed_record: bool | None = Field(default=None, description="answered from the records store: it was closed "
-                                                                 "when last saved; null from the incident itself")
+                                                                 "when last saved. Only in such answers")
     archive_paths: list[str] | None = Field(default=None, description="answered from the records store: the "
-                                                                      "incident's files in its archive folder; null "
-                                                                      "from the incident itself (see documents)")
+                                                                      "incident's files in its archive folder (the "
+                                                                      "incident itself lists them in documents). "
+                                                                      "Only in such answers")
     from_dossier: str | None = Field(default=None, description="answered from the archive's dossier.json (neither "
-                                                               "Temporal nor the records store has it): its path")
+                                                               "Temporal nor the records store has it): its path. "
+                                                               "Only in such answers")
+
+    def to_json(self) -> dict:
+        """The answer as JSON: every field, but the markers of an answer from elsewhere only when set."""
+        out = self.model_dump(mode="json")
+        for key in ELSEWHERE:
+            if out[key] == IncidentView.model_fields[key].default:
+                del out[key]
+        return out
+
+
+# Set by the records store (records.status_of) and the dossier reader (documents.from_dossier).
+ELSEWHERE = ("from_records", "closed_record", "archive_paths", "from_dossier")
 
 
 class IncidentLoading(View):

@@ -187,7 +187,7 @@ def incident_view(s, allowed: list[str]) -> v.IncidentView:
 
 def view(s, allowed: list[str]) -> dict:
     """The `status` answer of a loaded incident: its IncidentView as JSON."""
-    return incident_view(s, allowed).model_dump(mode="json")
+    return incident_view(s, allowed).to_json()
 
 
 def loading(problem: str | None) -> dict:
