@@ -19,7 +19,7 @@ ecoplan), so the workflow's query and every reader share it.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -304,9 +304,10 @@ class DocumentView(View):
     """A document the incident wrote into its archive (the newest are kept)."""
 
     key: str | None = Field(default=None, description="the delivery that wrote it")
-    kind: str = Field(description="activation_notice, termination_form, info_report, dossier, or a printed kind")
-    format: str | None = Field(default=None, description="the printed file's format (pdf, svg, png); null for the "
-                                                         "Markdown and JSON documents")
+    kind: str = Field(description="written: activation_notice, termination_form, info_report, dossier; printed: "
+                                  "the same kinds, case_file and chart")
+    format: str | None = Field(default=None, description="a printed file's format (pdf, svg, png); null for the "
+                                                         "written Markdown and JSON documents")
     seq: int = Field(description="the timeline entry it belongs to")
     path: str | None = Field(description="where it was written")
     sha256: str | None = Field(description="the sha256 of its bytes")
@@ -346,8 +347,9 @@ class DutyView(View):
     step: str = Field(description="the step: dispatch, termination, aftercare, investigation, assessment, "
                                   "final_report")
     name: str = Field(description="the step's name")
-    mode: str = Field(description="performs (the bureau's own), records (another body's act the bureau records), "
-                                  "assists, optional…")
+    mode: str = Field(description="performs (the bureau's own), optional (the bureau's, if it decides: 视情况), "
+                                  "records (another body's act the bureau records), assists (another body's act "
+                                  "the bureau assists)")
     body: str = Field(description="whose act it is")
     source: str = Field(description="the rule it comes from")
     level: Level = Field(description="the level it is read at (the response level, else the graded one)")
@@ -488,11 +490,9 @@ class IncidentLoading(View):
     problem: str | None = Field(default=None, description="why loading has not succeeded yet, if it failed")
 
 
-StatusAnswer = Annotated[Union[IncidentView, IncidentLoading], Field(discriminator="loading")]
-
-
 def parse_status(data: dict) -> IncidentView | IncidentLoading:
-    """Read a `status` answer (the query's JSON) as its view; raises pydantic.ValidationError."""
+    """Read a `status` answer (the query's JSON, a stored status) as its view; raises
+    pydantic.ValidationError. An answer without `loading` (stored before the view) is an IncidentView."""
     if data.get("loading"):
         return IncidentLoading.model_validate(data)
     return IncidentView.model_validate(data)
