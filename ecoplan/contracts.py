@@ -1,14 +1,18 @@
 """The files people hand to ecoplan, as published contracts: the JSON Schema of each
 (`ecoplan schema incident|assessment|report`) and the reference page docs/contracts.md,
-both built from the pydantic models plus the meanings and units written down here.
+both built from the pydantic models plus the meanings and units written down here. The
+page also describes what an incident answers, its view (workflows/incident_view.py), from
+the descriptions of the view's fields.
 
 docs/contracts.md is generated: `python -m ecoplan.contracts > docs/contracts.md`
-(a test fails when it is stale).
+(a test fails when it is stale). The view's pinned JSON Schema is printed by
+`python -m ecoplan.contracts --view-schema` (tests/contracts/incident_view.schema.json).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,6 +20,7 @@ from pydantic import BaseModel
 from plan.grading import Assessment
 from plan.incident import MAX_TEXT, REPORT_KIND_NAMES, IncidentReport, ReportFile
 from plan.loader import load_plan
+from workflows.incident_view import VIEW_VERSION, IncidentLoading, IncidentView
 
 TIME = "ISO 8601 date and time, e.g. 2026-11-23T03:05 or 2026-11-23T03:05+08:00; without an offset it is Asia/Shanghai"
 
@@ -213,10 +218,103 @@ def render_markdown() -> str:
         "`warning_lifted` 预警解除 (3.3) |",
         "",
     ]
+    lines += _view_markdown()
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- the incident view
+
+# Keys a reader may meet since the view was introduced (view_version 1); a key renamed or
+# removed would be listed here with its version.
+VIEW_CHANGES = [
+    "`view_version` and `loading` (false) were added to every answer; the loading answer gained `view_version`.",
+    "`closed_at` (set once closed) was added. The markers of an answer from elsewhere (`from_records`, "
+    "`closed_record`, `archive_paths` from the records store, `from_dossier` from the dossier reader), which the CLI "
+    "and the documents read, are fields of the view, left out of the incident's own answer as before.",
+    "A record's optional key is always present (null when not set), where the status used to leave it out: "
+    "`reports[]` header keys and `recipients`, `termination`'s approval keys while pending, `faults[]` "
+    "`error`/`count`/`last`, `documents[]` `format`, `linkage.support_requests_made`.",
+    "No key was renamed or removed.",
+]
+
+
+def view_schema() -> dict:
+    """The JSON Schema of IncidentView, as tests/contracts/incident_view.schema.json pins it."""
+    return IncidentView.model_json_schema()
+
+
+def _view_type(prop: dict) -> str:
+    """A field's type in words, with the view's parts named (each has its table below)."""
+    if "$ref" in prop:
+        return f"`{prop['$ref'].rsplit('/', 1)[-1]}`"
+    if "anyOf" in prop:
+        kinds = [_view_type(o) for o in prop["anyOf"] if o.get("type") != "null"]
+        nullable = any(o.get("type") == "null" for o in prop["anyOf"])
+        return " or ".join(kinds) + (" or null" if nullable else "")
+    if "const" in prop:
+        return f"`{json.dumps(prop['const'])}`"
+    if "enum" in prop:
+        return "one of " + ", ".join(f"`{v}`" for v in prop["enum"])
+    kind = prop.get("type")
+    if kind == "array":
+        return f"list of {_view_type(prop.get('items', {}))}"
+    if kind == "object":
+        extra = prop.get("additionalProperties")
+        return f"map of text → {_view_type(extra)}" if isinstance(extra, dict) else "object"
+    if kind == "null":
+        return "`null`"
+    if kind == "string":
+        return {"date-time": "time", "date": "date"}.get(prop.get("format", ""), "text")
+    return {"integer": "whole number", "number": "number", "boolean": "true/false"}.get(kind or "", "any")
+
+
+def _view_table(s: dict) -> list[str]:
+    required = set(s.get("required", []))
+    out = ["| field | required | type | meaning |", "|---|---|---|---|"]
+    for field, prop in s["properties"].items():
+        req = "yes" if field in required else f"no (default {json.dumps(prop.get('default'), ensure_ascii=False)})"
+        out.append(f"| `{field}` | {req} | {_view_type(prop)} | {prop.get('description', '')} |")
+    return out
+
+
+def _view_markdown() -> list[str]:
+    s = view_schema()
+    loading = IncidentLoading.model_json_schema()
+    lines = [
+        "## What an incident answers: the incident view — `IncidentView`",
+        "",
+        "The `status` query's answer: `ecoplan status ID --json`, `GET /api/incidents/{id}`, the records store, "
+        "the documents, the console and the archive's `dossier.json` (the same answer, with the whole timeline) "
+        "all read it. It is built field by field from the incident's internal state (workflows/status.py), so the "
+        "state may change freely; within a `view_version` this shape only gains fields. Unknown keys are refused "
+        "when it is read back (`workflows.incident_view.parse_status`). Times are ISO 8601 with an offset. "
+        f"Current `view_version`: {VIEW_VERSION}. JSON Schema: `tests/contracts/incident_view.schema.json` "
+        "(`python -m ecoplan.contracts --view-schema`).",
+        "",
+        "Every answer has every field of its version (null when it has no value), but the markers of an answer "
+        "from elsewhere (`from_records`, `closed_record`, `archive_paths`, `from_dossier`), there only when set. "
+        "\"required: no\" marks a field an answer stored before it existed (an older dossier) may lack: reading "
+        "it gives the default.",
+        "",
+        *_view_table(s),
+        "",
+        "### While loading — `IncidentLoading`",
+        "",
+        f"{IncidentLoading.__doc__} `ecoplan status` says so; actions are refused until it has loaded.",
+        "",
+        *_view_table(loading),
+        "",
+    ]
+    for name, part in s.get("$defs", {}).items():
+        lines += [f"### `{name}`", "", " ".join((part.get("description") or "").split()), "", *_view_table(part), ""]
+    lines += ["### Changes", "", *(f"- {c}" for c in VIEW_CHANGES), ""]
+    return lines
+
+
 def _main() -> Any:
+    if sys.argv[1:] == ["--view-schema"]:
+        print(json.dumps(view_schema(), ensure_ascii=False, indent=2))
+        return
     print(render_markdown(), end="")
 
 

@@ -318,7 +318,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @workflow.query
     def status(self) -> dict:
         if not self._ready:
-            return {"stage": None, "loading": True, "problem": self._problem}
+            return status_view.loading(self._problem)
         return status_view.view(self.s, actions.allowed_now(self.s, self.lc))
 
     @workflow.query
