@@ -67,7 +67,7 @@ from ecoplan import api  # noqa: E402
 from ecoplan import logging_setup  # noqa: E402
 from ecoplan import server  # noqa: E402
 from ecoplan import views  # noqa: E402
-from ecoplan.cli import DEFAULT_LIMIT  # the CLI's default: the views are timed as supervisors run them  # noqa: E402
+from ecoplan.cli.common import DEFAULT_LIMIT  # the CLI's default: the views are timed as supervisors run them  # noqa: E402
 from activities.settings import ActivitySettings  # noqa: E402
 from benchmarks.baseline import BareWorkflow, bare_activity  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER  # noqa: E402

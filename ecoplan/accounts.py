@@ -21,6 +21,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Optional
 
 DB_ENV = "ECOPLAN_ACCOUNTS_DB"
 DEFAULT_DB = Path(".ecoplan") / "accounts.db"
@@ -322,3 +323,15 @@ class AccountStore:
 def _account(row: sqlite3.Row) -> Account:
     return Account(username=row["username"], display=row["display"], role=row["role"],
                    disabled=bool(row["disabled"]), created_at=row["created_at"])
+
+
+def first_account_hint(store: "AccountStore | None" = None) -> Optional[str]:
+    """One line for a fresh install with no account yet (`ecoplan web`, worker.py --web);
+    None once there is one."""
+    try:
+        if (store or AccountStore()).count():
+            return None
+    except Exception:  # an unreadable accounts file is reported where it is used
+        return None
+    return ("尚无账号：先创建第一个，例如 `ecoplan users add admin --role admin`，"
+            "再 `ecoplan users add USERNAME --role duty_officer --display 姓名`")

@@ -170,7 +170,7 @@ def test_a_missing_or_non_utf8_file_is_refused(tmp_path):
 
 
 def test_calendar_due_still_answers():
-    # Moved from ecoplan/cli.py into ecoplan/calendar_cli.py unchanged (tests/test_cli.py has the full case).
+    # Moved from ecoplan/cli.py into ecoplan/cli/calendar.py unchanged (tests/test_cli.py has the full case).
     p = run("calendar", "due", "--from", "2026-09-30", "--working-days", "20", "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == {"due_date": "2026-11-03", "due_at": "2026-11-03T23:59:59+08:00",

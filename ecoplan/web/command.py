@@ -28,8 +28,7 @@ class WebSetup:
 def setup() -> WebSetup:
     """Accounts, intake tokens, OIDC and proxy settings; a bad one is one line (Fail, exit 2)."""
     from ecoplan import intake
-    from ecoplan.accounts import AccountError, AccountStore
-    from ecoplan.users_cli import first_account_hint
+    from ecoplan.accounts import AccountError, AccountStore, first_account_hint
     from ecoplan.web.oidc import OIDCConfigError, OIDCSettings
 
     try:
@@ -50,7 +49,7 @@ def setup() -> WebSetup:
     # Behind the bureau's HTTPS proxy: trust its X-Forwarded-For/-Proto from these addresses.
     proxies = os.environ.get("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1")
     return WebSetup(store=store, tokens=tokens, oidc_settings=oidc_settings, proxies=proxies,
-                    hint=first_account_hint())
+                    hint=first_account_hint(store))
 
 
 class _Server:
