@@ -1,6 +1,6 @@
 """Accounts of the people who use the console and the API: username, display name, role,
 an argon2 password hash and a disabled flag, in a SQLite file (default
-`.ecoplan/accounts.db`, or the path in ECOPLAN_ACCOUNTS_DB). Sessions and API tokens live
+$ECOPLAN_HOME/accounts.db, or the path in ECOPLAN_ACCOUNTS_DB). Sessions and API tokens live
 in the same file, as SHA-256 digests only, so a stolen copy of the file opens nothing and
 disabling an account ends its sessions at once.
 
@@ -23,8 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
-DB_ENV = "ECOPLAN_ACCOUNTS_DB"
-DEFAULT_DB = Path(".ecoplan") / "accounts.db"
+from activities.settings import settings
 
 # Leads are named at dispatch by username, so usernames are short, ASCII and case-folded.
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
@@ -107,8 +106,8 @@ def _digest(token: str) -> str:
 
 
 def db_path(env: dict[str, str] | None = None) -> Path:
-    e = os.environ if env is None else env
-    return Path(e.get(DB_ENV) or DEFAULT_DB)
+    """$ECOPLAN_ACCOUNTS_DB, default $ECOPLAN_HOME/accounts.db (activities/settings.py)."""
+    return settings(env).accounts_path
 
 
 def known_roles() -> dict[str, str]:

@@ -29,7 +29,6 @@ import asyncio
 import hashlib
 import hmac
 import inspect
-import os
 import re
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -46,6 +45,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, Valida
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from activities.settings import settings
 from ecoplan import api
 from ecoplan.connection import TASK_QUEUE
 from plan.calendar import SHANGHAI
@@ -245,8 +245,8 @@ def parse_tokens(spec: TokenSpec) -> dict[str, str]:
 
 def tokens_from_env(env: Mapping[str, str] | None = None) -> dict[str, list[str]]:
     """platform -> its token(s), from ECOPLAN_INTAKE_TOKENS and/or ECOPLAN_INTAKE_TOKENS_FILE."""
-    e = os.environ if env is None else env
-    text, path = e.get(TOKENS_ENV, "").strip(), e.get(TOKENS_FILE_ENV, "").strip()
+    s = settings(env)
+    text, path = (s.intake_tokens or "").strip(), (s.intake_tokens_file or "").strip()
     if path:
         try:
             text = "\n".join(filter(None, [text, Path(path).read_text(encoding="utf-8")]))

@@ -102,9 +102,11 @@ def test_default_directory_is_ecoplan_home_calendars(tmp_path):
     assert (home / "calendars" / "2027.yaml").is_file()
     work = tmp_path / "work"
     work.mkdir()
-    p = run("calendar", "add-year", notice_file(tmp_path), "--yes", cwd=work)  # no ECOPLAN_HOME: ./.ecoplan
+    # a relative ECOPLAN_HOME is taken from the current directory (without one: the project's .ecoplan,
+    # whatever the current directory; tests/test_settings.py)
+    p = run("calendar", "add-year", notice_file(tmp_path), "--yes", cwd=work, env_extra={"ECOPLAN_HOME": "data"})
     assert p.returncode == 0, p.stderr
-    assert (work / ".ecoplan" / "calendars" / "2027.yaml").is_file()
+    assert (work / "data" / "calendars" / "2027.yaml").is_file()
 
 
 def test_without_confirmation_nothing_is_written(tmp_path):

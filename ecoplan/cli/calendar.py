@@ -22,7 +22,7 @@ import typer
 
 from activities.calendar import bureau_calendar
 from activities.settings import calendar_data_dir
-from ecoplan.cli.common import JsonOpt, actor, emit, parse_date, run
+from ecoplan.cli.common import JsonOpt, actor, cli_user, emit, parse_date, run
 from ecoplan.errors import Fail, bad
 from plan.calendar import LIBRARY_YEARS, SHANGHAI, CalendarError, load_calendar, missing_notice_text, notice_missing
 from plan.notice import WEEKDAYS, NoticeError, parse_notice
@@ -154,7 +154,7 @@ def calendar_add_year(
         yes: bool = typer.Option(False, "--yes", help="write without asking for confirmation"),
         replace: bool = typer.Option(False, "--replace", help="replace the year's file if there is one"),
         directory: Optional[Path] = typer.Option(None, "--dir", help="calendar directory (default: $ECOPLAN_HOME/calendars, "
-                                                                    "ECOPLAN_HOME defaulting to .ecoplan)"),
+                                                                    "ECOPLAN_HOME defaulting to the project's .ecoplan)"),
         by: Optional[str] = typer.Option(None, "--by", help="who recomputes the open incidents' provisional deadlines "
                                                             "afterwards (default: $ECOPLAN_USER; none: not recomputed)"),
         role: Optional[str] = typer.Option(None, "--as", "--role", help="the plan role that acts (default: duty_officer)"),
@@ -195,7 +195,7 @@ def calendar_add_year(
         out["recompute"] = {"done": False, "why": "not_the_data_folder"}
         _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）；该目录不是数据目录，暂定期限未重算")
         return
-    who = by or os.environ.get("ECOPLAN_USER")
+    who = by or cli_user()
     if not who:
         out["recompute"] = {"done": False, "why": "no_actor"}
         _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）\n"
@@ -252,7 +252,7 @@ def calendar_recompute(by: Optional[str] = typer.Option(None, "--by", help="who 
                        role: Optional[str] = typer.Option(None, "--as", "--role", help="the plan role that acts"),
                        as_json: bool = JsonOpt):
     """Recompute the provisional deadlines of every open incident (after a year's notice is loaded)."""
-    who = by or os.environ.get("ECOPLAN_USER")
+    who = by or cli_user()
     if not who:
         raise bad("谁在操作？请加 --by 姓名（或设置 ECOPLAN_USER）")
     r = _recompute_all(who, role, "节假日安排更新后重算")

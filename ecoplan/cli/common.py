@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from datetime import date, datetime
 from typing import Any, Callable, Optional
@@ -20,6 +19,7 @@ from typing import Any, Callable, Optional
 import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from activities.settings import settings
 from ecoplan.errors import EcoplanError, Fail, bad, connect_or_fail
 from plan import authority, files
 from plan.grading import validation_message
@@ -127,12 +127,12 @@ def actor(by: Optional[str], role: Optional[str], action: str) -> dict:
 
 def cli_user() -> Optional[str]:
     """$ECOPLAN_USER: the operator's name when --by is not given."""
-    return os.environ.get("ECOPLAN_USER")
+    return settings().user
 
 
 def cli_role() -> Optional[str]:
     """$ECOPLAN_ROLE: the plan role the operator acts in when --as is not given."""
-    return os.environ.get("ECOPLAN_ROLE")
+    return settings().role
 
 
 def approver(name: Optional[str]) -> Optional[dict]:

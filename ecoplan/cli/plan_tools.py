@@ -61,9 +61,10 @@ def plan_check(plan: Optional[str] = typer.Option(None, "--plan", help="plan id 
 
 @app.command()
 def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option(8233, "--ui-port"),
-           db: str = typer.Option(".ecoplan/temporal.db", "--db", help="SQLite file (kept across restarts)")):
+           db: Optional[str] = typer.Option(None, "--db", help="SQLite file (kept across restarts; default: "
+                                             "$ECOPLAN_HOME/temporal.db)")):
     """Run the embedded Temporal dev server in the foreground (Ctrl-C, SIGTERM or SIGHUP stops it)."""
-    code, stopped_by = embedded.run_dev_server(port=port, ui_port=ui_port, db=db)
+    code, stopped_by = embedded.run_dev_server(port=port, ui_port=ui_port, db=db or embedded.default_db())
     if stopped_by is None and code != 0:
         raise Fail(f"the dev server exited with code {code}")
     if code == -signal.SIGKILL:

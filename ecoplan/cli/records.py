@@ -32,7 +32,7 @@ def _store_error(e: Exception) -> Fail:
 
 @records_app.command("rebuild")
 def rebuild(archive: Optional[str] = typer.Option(None, "--archive", help="the archive folder "
-                                                  "(default: $ECOPLAN_ARCHIVE_DIR or .ecoplan/archive)"),
+                                                  "(default: $ECOPLAN_ARCHIVE_DIR or $ECOPLAN_HOME/archive)"),
             as_json: bool = JsonOpt):
     """Rebuild the records store ($ECOPLAN_RECORDS_DB) from the archive's */dossier.json files.
     Records with the same facts are left as they are; running incidents' records are kept."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import typer
 
+from activities.settings import settings
 from ecoplan.errors import Fail
 
 
@@ -37,7 +37,8 @@ def setup() -> WebSetup:
     except AccountError as e:
         raise Fail(f"web: {e}", 2) from None
     tokens = None
-    if os.environ.get(intake.TOKENS_ENV) or os.environ.get(intake.TOKENS_FILE_ENV):
+    env = settings()
+    if env.intake_tokens or env.intake_tokens_file:
         try:
             tokens = intake.tokens_from_env()
         except intake.TokenConfigError as e:
@@ -47,7 +48,7 @@ def setup() -> WebSetup:
     except OIDCConfigError as e:
         raise Fail(f"web: {e}", 2) from None
     # Behind the bureau's HTTPS proxy: trust its X-Forwarded-For/-Proto from these addresses.
-    proxies = os.environ.get("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1")
+    proxies = env.trusted_proxies
     return WebSetup(store=store, tokens=tokens, oidc_settings=oidc_settings, proxies=proxies,
                     hint=first_account_hint(store))
 
