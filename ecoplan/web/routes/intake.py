@@ -1,4 +1,4 @@
-"""The 12369/119 intake on the console's port: the intake app (ecoplan/intake.py, with its
+"""The 12369/119 intake on the console's port: the intake app (ecoplan/intake/, with its
 own platform tokens) answers /alerts, dispatched to by ecoplan/web/layers.py, and its paths
 are listed in the console's OpenAPI schema beside the API's."""
 
