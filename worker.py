@@ -29,7 +29,7 @@ from activities.delivery import Deliverer
 from activities.notify import Notifier
 from activities.plan_snapshot import load_plan_snapshot
 from activities.records import Records
-from activities.settings import ActivitySettings
+from activities.settings import ActivitySettings, settings as env_settings
 from activities.daily_report import DailyReportActivities
 from ecoplan.connection import TASK_QUEUE, ConnectionSettings, connect
 from ecoplan.schedules import ensure_daily_report_schedule
@@ -70,7 +70,7 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
         activity_executor=ThreadPoolExecutor(max_workers=16),
         # Each cached incident costs ~0.5–1 MB of sandbox state; an evicted one is replayed
         # (~0.1 s) on its next task. Bounded, thousands of idle incidents fit in little memory.
-        max_cached_workflows=int(os.environ.get("ECOPLAN_MAX_CACHED_WORKFLOWS") or 250),
+        max_cached_workflows=env_settings().max_cached_workflows,
         **worker_options,
     )
 
@@ -121,7 +121,7 @@ def metrics_runtime(port: int | None) -> Runtime | None:
 
 def connect_wait() -> float:
     """How long to keep trying to reach Temporal at start: ECOPLAN_CONNECT_WAIT seconds (30)."""
-    raw = os.environ.get("ECOPLAN_CONNECT_WAIT") or "30"
+    raw = env_settings().connect_wait
     try:
         seconds = float(raw)
     except ValueError:
@@ -167,12 +167,12 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
     for sig in processes.STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     make_watch = processes.make_parent_watch(stop.set)  # `make run`: make keeps SIGHUP/SIGINT to itself
-    if embedded and not os.environ.get("TEMPORAL_ADDRESS"):
+    if embedded and "temporal_address" not in env_settings().model_fields_set:  # TEMPORAL_ADDRESS unset
         import dataclasses
 
         from ecoplan import server
 
-        db = db or str(server.DEFAULT_DB)
+        db = db or str(server.default_db())
         server_proc = server.start_dev_server(port=port, ui_port=ui_port, db=db)
         settings = dataclasses.replace(settings, address=f"127.0.0.1:{port}")
         log.info("embedded_server_started", address=settings.address, ui=f"http://localhost:{ui_port}", db=db)
@@ -205,11 +205,11 @@ def main() -> None:
     p.add_argument("--embedded", action="store_true", help="also start the embedded dev server")
     p.add_argument("--port", type=int, default=7233, help="embedded server gRPC port")
     p.add_argument("--ui-port", type=int, default=8233, help="embedded server Web UI port")
-    p.add_argument("--db", default=None, help="embedded server SQLite file (default .ecoplan/temporal.db)")
+    p.add_argument("--db", default=None, help="embedded server SQLite file (default $ECOPLAN_HOME/temporal.db)")
     p.add_argument("--web", action="store_true", help="also serve the web console, API and intake (`make run`)")
     p.add_argument("--web-host", default="127.0.0.1", help="the console's address (default 127.0.0.1)")
     p.add_argument("--web-port", type=int, default=8000, help="the console's port (default 8000)")
-    p.add_argument("--metrics-port", type=int, default=int(os.environ.get("ECOPLAN_METRICS_PORT") or 0) or None,
+    p.add_argument("--metrics-port", type=int, default=env_settings().metrics_port or None,
                    help="serve Prometheus metrics on this port (env ECOPLAN_METRICS_PORT)")
     args = p.parse_args()
     try:

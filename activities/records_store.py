@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from activities.settings import settings
 from plan.calendar import SHANGHAI
 
 SCHEMA_VERSION = 1  # PRAGMA user_version; bump with a migration in _migrate
-DEFAULT_DB = Path(".ecoplan/records.db")
 
 
 class RecordError(ValueError):
@@ -199,7 +199,7 @@ def archive_files(folder: Path) -> list[str]:
 
 
 def db_path(path: str | os.PathLike | None = None) -> Path:
-    return Path(path or os.environ.get("ECOPLAN_RECORDS_DB") or DEFAULT_DB)
+    return Path(path) if path else settings().records_path  # ECOPLAN_RECORDS_DB, default $ECOPLAN_HOME/records.db
 
 
 SCHEMA = """

@@ -1,12 +1,214 @@
-"""Where the activities write and whom they call; read once by the worker."""
+"""Every setting ecoplan reads from the environment, in one model (`EcoplanSettings`), and
+the settings the activities run with (`ActivitySettings`, read once by the worker).
+
+Each ECOPLAN_* and TEMPORAL_* variable is one field below: its name, default and meaning.
+The README's table of them is generated from this model (`settings_table()`; a test checks
+that they agree). The model lives here, in the lowest layer that reads it (plan ← activities
+← workflows ← ecoplan ← worker.py): the worker, the CLI and the console import it from here.
+
+ECOPLAN_HOME anchors every store: its default is the project's own `.ecoplan/` folder,
+found from this file's location (not the current directory), so the worker, the console
+and the CLI find the same records, accounts, archive and calendars from any working
+directory. A relative path in ECOPLAN_HOME is taken from the current directory; a relative
+path in any other path variable is taken inside ECOPLAN_HOME.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping, Optional
 
-from activities.documents.fonts import FontSettings
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOME = PROJECT_ROOT / ".ecoplan"
+
+DEFAULT_FONT_DIRS = ("/usr/share/fonts/opentype/noto",)
+DEFAULT_SERIF = "Noto Serif CJK SC"
+DEFAULT_SANS = "Noto Sans CJK SC"
+
+
+def _var(name: str, default, description: str, shown: str | None = None, **kw):
+    """A field read from the environment variable `name`; `shown`: its default as the README says it."""
+    return Field(default, validation_alias=AliasChoices(name), description=description,
+                 json_schema_extra={"shown": shown} if shown else None, **kw)
+
+
+class SettingsError(ValueError):
+    """A variable that cannot be read; the message names it."""
+
+
+class EcoplanSettings(BaseSettings):
+    """The environment, read when asked (settings()): tests and callers may change it between calls."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore",
+                                      populate_by_name=False)
+
+    # -------------------------------------------------------------- Temporal
+    temporal_address: str = _var("TEMPORAL_ADDRESS", "localhost:7233",
+                                 "the cluster's host:port (`make run` without it starts the embedded dev server)")
+    temporal_namespace: str = _var("TEMPORAL_NAMESPACE", "default", "the cluster's namespace")
+    temporal_tls: str = _var("TEMPORAL_TLS", "", "`1` (or true, yes): TLS with the system roots; implied by the "
+                             "CA, the client certificate or the API key", "off")
+    temporal_tls_ca: Optional[str] = _var("TEMPORAL_TLS_CA", None, "PEM file of the server's CA (TLS)")
+    temporal_tls_cert: Optional[str] = _var("TEMPORAL_TLS_CERT", None, "PEM client certificate (mutual TLS, with the key)")
+    temporal_tls_key: Optional[str] = _var("TEMPORAL_TLS_KEY", None, "PEM client key (mutual TLS, with the certificate)")
+    temporal_tls_server_name: Optional[str] = _var("TEMPORAL_TLS_SERVER_NAME", None, "the server name TLS expects")
+    temporal_api_key: Optional[str] = _var("TEMPORAL_API_KEY", None, "API key (e.g. Temporal Cloud), sent as a bearer "
+                                           "token; never logged", repr=False)
+    # -------------------------------------------------------------- where the data lives
+    home: Path = _var("ECOPLAN_HOME", DEFAULT_HOME,
+                      "the data folder: the stores below default inside it, its `calendars/` holds the years "
+                      "loaded by `ecoplan calendar add-year`, and the embedded server's `temporal.db`; a relative "
+                      "path in another variable is taken inside it (so the worker, the CLI and the console find "
+                      "the same stores from any working directory)",
+                      "the project's `.ecoplan/` (found from the package, not the current directory)")
+    archive_dir: Optional[Path] = _var("ECOPLAN_ARCHIVE_DIR", None,
+                                       "the incidents' files: PDFs (附件1, 附件2, reports, case file), the chart, "
+                                       "Markdown copies, dossier; `ecoplan documents` reads it too",
+                                       "`$ECOPLAN_HOME/archive`")
+    outbox: Optional[Path] = _var("ECOPLAN_OUTBOX", None, "JSON-lines notification outbox",
+                                  "`$ECOPLAN_HOME/outbox.jsonl`")
+    records_db: Optional[Path] = _var("ECOPLAN_RECORDS_DB", None,
+                                      "the records store (SQLite, 17号令 第十条): `list --closed`, `report-period`, "
+                                      "the status of incidents Temporal no longer has", "`$ECOPLAN_HOME/records.db`")
+    accounts_db: Optional[Path] = _var("ECOPLAN_ACCOUNTS_DB", None,
+                                       "accounts, sessions and API tokens of the web console (SQLite)",
+                                       "`$ECOPLAN_HOME/accounts.db`")
+    calendar_dirs: str = _var("ECOPLAN_CALENDAR_DIRS", "", "extra calendar override folders (`:`-separated), read "
+                              "after the shipped `plan/calendars` and before `$ECOPLAN_HOME/calendars`", "none")
+    # -------------------------------------------------------------- what the activities call
+    webhook_url: Optional[str] = _var("ECOPLAN_WEBHOOK_URL", None,
+                                      "notifications also POSTed here (Idempotency-Key header)", "none")
+    font_dirs: str = _var("ECOPLAN_FONT_DIRS", "", "folders of the printed documents' and the chart's fonts "
+                          "(`:`-separated)", "`" + ":".join(DEFAULT_FONT_DIRS) + "`")
+    font_serif: str = _var("ECOPLAN_FONT_SERIF", DEFAULT_SERIF, "the documents' body font family (宋体-like)")
+    font_sans: str = _var("ECOPLAN_FONT_SANS", DEFAULT_SANS, "the chart's and small print's font family (黑体-like)")
+    # -------------------------------------------------------------- the CLI
+    user: Optional[str] = _var("ECOPLAN_USER", None, "who acts through the CLI, when `--by` is not given", "none")
+    role: Optional[str] = _var("ECOPLAN_ROLE", None, "the plan role they act in (id or name), when `--as` is not "
+                               "given", "none: the first role the authority table gives the action")
+    # -------------------------------------------------------------- the worker
+    max_cached_workflows: int = _var("ECOPLAN_MAX_CACHED_WORKFLOWS", 250,
+                                     "incidents a worker keeps in memory (about 0.7 MB each: 252 MB peak with 10,000 "
+                                     "open; an evicted one is replayed, about 0.1 s, on its next action)")
+    metrics_port: Optional[int] = _var("ECOPLAN_METRICS_PORT", None, "Prometheus metrics of the worker on this port",
+                                       "off")
+    connect_wait: str = _var("ECOPLAN_CONNECT_WAIT", "30", "seconds `worker.py` keeps trying to reach Temporal when "
+                             "it starts, then exits 1 with one line")
+    # -------------------------------------------------------------- the console and the intake
+    trusted_proxies: str = _var("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1",
+                                "addresses whose `X-Forwarded-For/-Proto` `ecoplan web` believes")
+    intake_tokens: Optional[str] = _var("ECOPLAN_INTAKE_TOKENS", None, "the 12369/119 platforms' tokens, "
+                                        "`hotline_12369=TOKEN1,linkage_119=TOKEN2`", "none: `/alerts` answers 503")
+    intake_tokens_file: Optional[str] = _var("ECOPLAN_INTAKE_TOKENS_FILE", None,
+                                             "a file of such tokens (added to `ECOPLAN_INTAKE_TOKENS`)", "none")
+    oidc_issuer: Optional[str] = _var("ECOPLAN_OIDC_ISSUER", None, "the identity provider's issuer URL (OpenID "
+                                      "Connect login beside the local accounts)", "none: local accounts only")
+    oidc_client_id: Optional[str] = _var("ECOPLAN_OIDC_CLIENT_ID", None, "the console's client id at the provider")
+    oidc_client_secret: Optional[str] = _var("ECOPLAN_OIDC_CLIENT_SECRET", None, "its client secret", repr=False)
+    oidc_client_secret_file: Optional[str] = _var("ECOPLAN_OIDC_CLIENT_SECRET_FILE", None,
+                                                  "a file holding the client secret instead")
+    oidc_roles: Optional[str] = _var("ECOPLAN_OIDC_ROLES", None, "claim value = role id, comma-separated, first "
+                                     "match wins: `emergency-duty=duty_officer,bureau-leaders=commander`")
+    oidc_role_claim: str = _var("ECOPLAN_OIDC_ROLE_CLAIM", "roles", "the claim holding those values")
+    oidc_username_claim: str = _var("ECOPLAN_OIDC_USERNAME_CLAIM", "preferred_username",
+                                    "the claim that is the username")
+
+    # -------------------------------------------------------------- paths, anchored in home
+
+    def in_home(self, path: Optional[Path], default: str) -> Path:
+        """`path` (relative: inside ECOPLAN_HOME), or ECOPLAN_HOME/default."""
+        home = self.home.expanduser().absolute()
+        return home / (path.expanduser() if path is not None else default)
+
+    @property
+    def archive_path(self) -> Path:
+        return self.in_home(self.archive_dir, "archive")
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.in_home(self.outbox, "outbox.jsonl")
+
+    @property
+    def records_path(self) -> Path:
+        return self.in_home(self.records_db, "records.db")
+
+    @property
+    def accounts_path(self) -> Path:
+        return self.in_home(self.accounts_db, "accounts.db")
+
+    @property
+    def calendar_data(self) -> Path:
+        """$ECOPLAN_HOME/calendars: where `ecoplan calendar add-year` writes a year's file."""
+        return self.in_home(None, "calendars")
+
+    @property
+    def calendar_dir_list(self) -> tuple[Path, ...]:
+        return tuple(self.in_home(Path(p), "") for p in self.calendar_dirs.split(os.pathsep) if p)
+
+    @property
+    def tls_on(self) -> bool:
+        return self.temporal_tls.lower() in ("1", "true", "yes")
+
+    @property
+    def temporal_db(self) -> Path:
+        """The embedded dev server's SQLite file."""
+        return self.in_home(None, "temporal.db")
+
+
+def settings(env: Mapping[str, str] | None = None) -> EcoplanSettings:
+    """The settings from the environment now (or from `env` alone, for tests and callers that
+    hold their own mapping). Empty values count as unset."""
+    try:
+        if env is None:
+            return EcoplanSettings()
+        names = {n for f in EcoplanSettings.model_fields.values() for n in f.validation_alias.choices}
+        return EcoplanSettings.model_validate({k: v for k, v in env.items() if k in names and v != ""})
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        raise SettingsError(f"{err['loc'][0]}: {err.get('input')!r}: {err['msg']}") from None
+
+
+TABLE_START, TABLE_END = "<!-- settings table: generated by activities.settings.settings_table() -->", "<!-- end of settings table -->"
+
+
+def settings_table() -> str:
+    """The README's table of every variable: name, meaning, default (from the model). Print it
+    with `python -c "from activities.settings import settings_table; print(settings_table())"`."""
+    rows = ["| variable | meaning | default |", "| --- | --- | --- |"]
+    for name, f in EcoplanSettings.model_fields.items():
+        var = f.validation_alias.choices[0]
+        default = f.default
+        if f.json_schema_extra:
+            shown = f.json_schema_extra["shown"]
+        elif default is None or default == "":
+            shown = "none"
+        else:
+            shown = f"`{default}`"
+        rows.append(f"| `{var}` | {f.description} | {shown} |")
+    return "\n".join(rows)
+
+
+# ------------------------------------------------------------------ what the activities run with
+
+
+@dataclass(frozen=True)
+class FontSettings:
+    """The documents' fonts (activities/documents/fonts.py)."""
+
+    dirs: tuple[str, ...] = DEFAULT_FONT_DIRS
+    serif: str = DEFAULT_SERIF
+    sans: str = DEFAULT_SANS
+
+    @classmethod
+    def from_env(cls) -> "FontSettings":
+        s = settings()
+        dirs = tuple(p for p in s.font_dirs.split(os.pathsep) if p) or DEFAULT_FONT_DIRS
+        return cls(dirs=dirs, serif=s.font_serif, sans=s.font_sans)
 
 
 @dataclass(frozen=True)
@@ -30,14 +232,14 @@ class ActivitySettings:
 
     @classmethod
     def from_env(cls) -> "ActivitySettings":
-        e = os.environ
+        s = settings()
         return cls(
-            archive_dir=Path(e.get("ECOPLAN_ARCHIVE_DIR", ".ecoplan/archive")),
-            outbox_path=Path(e.get("ECOPLAN_OUTBOX", ".ecoplan/outbox.jsonl")),
-            records_db=Path(e.get("ECOPLAN_RECORDS_DB") or ".ecoplan/records.db"),
-            webhook_url=e.get("ECOPLAN_WEBHOOK_URL") or None,
-            calendar_dirs=tuple(Path(p) for p in e.get("ECOPLAN_CALENDAR_DIRS", "").split(os.pathsep) if p),
-            calendar_data=calendar_data_dir(),
+            archive_dir=s.archive_path,
+            outbox_path=s.outbox_path,
+            records_db=s.records_path,
+            webhook_url=s.webhook_url,
+            calendar_dirs=s.calendar_dir_list,
+            calendar_data=s.calendar_data,
         )
 
 
@@ -51,6 +253,6 @@ def calendar_dirs_from_env() -> list[Path]:
 
 
 def calendar_data_dir() -> Path:
-    """The data folder's calendar directory, $ECOPLAN_HOME/calendars (ECOPLAN_HOME: .ecoplan):
-    where `ecoplan calendar add-year` writes a year's file read from the State Council notice."""
-    return Path(os.environ.get("ECOPLAN_HOME", ".ecoplan")) / "calendars"
+    """The data folder's calendar directory, $ECOPLAN_HOME/calendars: where `ecoplan calendar
+    add-year` writes a year's file read from the State Council notice."""
+    return settings().calendar_data

@@ -2,7 +2,7 @@
 
 `BareWorkflow` has no domain logic: no state machine, no pydantic state, no search
 attributes, no memo. It is driven by a *script* recorded from a real ecoplan incident
-(benchmarks/harness.py reads one life-cycle history and counts, per update, the activities
+(benchmarks/driving.py reads one life-cycle history and counts, per update, the activities
 and timers ecoplan scheduled), so it receives the same number of updates and runs the same
 number of activities and timers, shaped the same way:
 

@@ -91,7 +91,7 @@ async def run(kind: str, incidents: int, rounds: int, unsandboxed: bool) -> None
     import worker as ecoplan_worker
     import activities.search_attributes as sa
     from activities.settings import ActivitySettings
-    from benchmarks import harness as h
+    from benchmarks import driving as h
     from benchmarks.baseline import BareWorkflow, bare_activity
     from ecoplan.connection import DATA_CONVERTER
 

@@ -1,6 +1,6 @@
 """Accounts of the people who use the console and the API: username, display name, role,
 an argon2 password hash and a disabled flag, in a SQLite file (default
-`.ecoplan/accounts.db`, or the path in ECOPLAN_ACCOUNTS_DB). Sessions and API tokens live
+$ECOPLAN_HOME/accounts.db, or the path in ECOPLAN_ACCOUNTS_DB). Sessions and API tokens live
 in the same file, as SHA-256 digests only, so a stolen copy of the file opens nothing and
 disabling an account ends its sessions at once.
 
@@ -21,9 +21,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Optional
 
-DB_ENV = "ECOPLAN_ACCOUNTS_DB"
-DEFAULT_DB = Path(".ecoplan") / "accounts.db"
+from activities.settings import settings
 
 # Leads are named at dispatch by username, so usernames are short, ASCII and case-folded.
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
@@ -106,8 +106,8 @@ def _digest(token: str) -> str:
 
 
 def db_path(env: dict[str, str] | None = None) -> Path:
-    e = os.environ if env is None else env
-    return Path(e.get(DB_ENV) or DEFAULT_DB)
+    """$ECOPLAN_ACCOUNTS_DB, default $ECOPLAN_HOME/accounts.db (activities/settings.py)."""
+    return settings(env).accounts_path
 
 
 def known_roles() -> dict[str, str]:
@@ -322,3 +322,15 @@ class AccountStore:
 def _account(row: sqlite3.Row) -> Account:
     return Account(username=row["username"], display=row["display"], role=row["role"],
                    disabled=bool(row["disabled"]), created_at=row["created_at"])
+
+
+def first_account_hint(store: "AccountStore | None" = None) -> Optional[str]:
+    """One line for a fresh install with no account yet (`ecoplan web`, worker.py --web);
+    None once there is one."""
+    try:
+        if (store or AccountStore()).count():
+            return None
+    except Exception:  # an unreadable accounts file is reported where it is used
+        return None
+    return ("尚无账号：先创建第一个，例如 `ecoplan users add admin --role admin`，"
+            "再 `ecoplan users add USERNAME --role duty_officer --display 姓名`")

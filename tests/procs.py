@@ -208,7 +208,7 @@ class WorkerProcess:
         self.runs = 0
 
     def env(self) -> dict:
-        env = {**os.environ, "TEMPORAL_ADDRESS": self.address,
+        env = {**os.environ, "TEMPORAL_ADDRESS": self.address, "ECOPLAN_HOME": str(self.workdir / ".ecoplan"),
                "ECOPLAN_ARCHIVE_DIR": str(self.workdir / "archive"),
                "ECOPLAN_OUTBOX": str(self.workdir / "outbox.jsonl"), **self.env_extra}
         env.pop("ECOPLAN_METRICS_PORT", None)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 
 from ecoplan import api
-from ecoplan import cli
+from ecoplan.cli import common as cli
 from plan.grading import Assessment, validation_message
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending

@@ -102,9 +102,11 @@ def test_default_directory_is_ecoplan_home_calendars(tmp_path):
     assert (home / "calendars" / "2027.yaml").is_file()
     work = tmp_path / "work"
     work.mkdir()
-    p = run("calendar", "add-year", notice_file(tmp_path), "--yes", cwd=work)  # no ECOPLAN_HOME: ./.ecoplan
+    # a relative ECOPLAN_HOME is taken from the current directory (without one: the project's .ecoplan,
+    # whatever the current directory; tests/test_settings.py)
+    p = run("calendar", "add-year", notice_file(tmp_path), "--yes", cwd=work, env_extra={"ECOPLAN_HOME": "data"})
     assert p.returncode == 0, p.stderr
-    assert (work / ".ecoplan" / "calendars" / "2027.yaml").is_file()
+    assert (work / "data" / "calendars" / "2027.yaml").is_file()
 
 
 def test_without_confirmation_nothing_is_written(tmp_path):
@@ -170,7 +172,7 @@ def test_a_missing_or_non_utf8_file_is_refused(tmp_path):
 
 
 def test_calendar_due_still_answers():
-    # Moved from ecoplan/cli.py into ecoplan/calendar_cli.py unchanged (tests/test_cli.py has the full case).
+    # Moved from ecoplan/cli.py into ecoplan/cli/calendar.py unchanged (tests/test_cli.py has the full case).
     p = run("calendar", "due", "--from", "2026-09-30", "--working-days", "20", "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == {"due_date": "2026-11-03", "due_at": "2026-11-03T23:59:59+08:00",

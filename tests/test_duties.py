@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ecoplan import api, cli
+from ecoplan import api
+from ecoplan.cli.views import status_text
 from plan import duties as plan_duties
 from plan.grading import Assessment
 from plan.incident import ReportContent
@@ -64,7 +65,7 @@ async def test_level_iv_led_by_the_county_closes_without_dispatch_or_signoff(cli
     assert duties["termination"]["recorded_as_other"]["body"] == "事发地县（区）级人民政府"
     assert duties["dispatch"]["mode"] == "optional" and not duties["dispatch"]["done"]
     assert not duties["investigation"]["needed_to_close"] and not duties["assessment"]["needed_to_close"]
-    text = cli._status_text(st)
+    text = status_text(st)
     assert "duties at level IV" in text and "事发地县（区）级人民政府's, recorded by the bureau: recorded" in text
     # the county's assessment (5.3 指导) may be recorded; the investigation is the city's 视情况, not needed
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", body="平定县生态环境分局",
@@ -105,6 +106,6 @@ async def test_level_iii_the_bureau_terminates_and_records_the_province_investig
     st = await api.status(client, iid)
     assert st["other_acts"]["investigation"]["body"] == "省生态环境厅"
     assert st["other_acts"]["investigation"]["at"] == when.isoformat()
-    assert "recorded: 省生态环境厅, 晋环调查〔2026〕3号" in cli._status_text(st)
+    assert "recorded: 省生态环境厅, 晋环调查〔2026〕3号" in status_text(st)
     msg = await refused(client, iid, "close", m.Close(by=DUTY), "assessment report is not submitted")
     assert "省生态环境厅" not in msg

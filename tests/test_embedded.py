@@ -75,7 +75,8 @@ async def test_embedded_server_and_worker(tmp_path):
     db = tmp_path / "temporal.db"
     # A dev server starting on a loaded machine (four test processes) may take longer than
     # the worker's default 30 s wait for it; this test is about what happens once it is up.
-    env = {**os.environ, "ECOPLAN_USER": "王值班", "ECOPLAN_ARCHIVE_DIR": str(tmp_path / "archive"),
+    env = {**os.environ, "ECOPLAN_USER": "王值班", "ECOPLAN_HOME": str(tmp_path / ".ecoplan"),
+           "ECOPLAN_ARCHIVE_DIR": str(tmp_path / "archive"),
            "ECOPLAN_OUTBOX": str(tmp_path / "outbox.jsonl"), "ECOPLAN_CONNECT_WAIT": "90"}
     env.pop("TEMPORAL_ADDRESS", None)
 

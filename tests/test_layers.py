@@ -25,12 +25,6 @@ LAYERS = {"plan": 0, "activities": 1, "workflows": 2, "ecoplan": 3, "worker": 4}
 # entry). Each entry is (importer, imported), module names. It only shrinks: the tests below
 # fail while an entry names an import that is no longer there or no longer breaks the rule.
 ALLOWED_FOR_NOW: set[tuple[str, str]] = {
-    # The sub-commands import the CLI's helpers back inside their functions, and ecoplan/cli.py
-    # imports them to register them: circles cli ↔ calendar_cli, cli ↔ records_cli, cli ↔
-    # users_cli and cli → web.command → users_cli → cli. Owner: the CLI split.
-    ("ecoplan.calendar_cli", "ecoplan.cli"),
-    ("ecoplan.records_cli", "ecoplan.cli"),
-    ("ecoplan.users_cli", "ecoplan.cli"),
 }
 
 

@@ -127,7 +127,7 @@ async def launch(what: str, tmp: Path) -> Launch:
     tag = uuid.uuid4().hex
     port, ui_port, db = free_port(), free_port(), tmp / "temporal.db"
     server_args = ["--port", str(port), "--ui-port", str(ui_port), "--db", str(db)]
-    env = {**os.environ, MARK: tag, "ECOPLAN_ARCHIVE_DIR": str(tmp / "archive"),
+    env = {**os.environ, MARK: tag, "ECOPLAN_HOME": str(tmp / ".ecoplan"), "ECOPLAN_ARCHIVE_DIR": str(tmp / "archive"),
            "ECOPLAN_OUTBOX": str(tmp / "outbox.jsonl"), "ECOPLAN_ACCOUNTS_DB": str(tmp / "accounts.db")}
     web_port = None
     for name in ("TEMPORAL_ADDRESS", "ECOPLAN_METRICS_PORT", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"):

@@ -356,8 +356,9 @@ def test_people_facing_modules_live_in_the_ecoplan_package():
     assert project["tool"]["setuptools"]["py-modules"] == ["worker"]
     assert project["project"]["scripts"]["ecoplan"] == "ecoplan.cli:main"
     for name in ("api", "cli", "server", "connection", "schedules", "intake", "logging_setup"):
-        assert not (ROOT / f"{name}.py").exists() and (ROOT / "ecoplan" / f"{name}.py").exists()
-    intake = (ROOT / "ecoplan" / "intake.py").read_text(encoding="utf-8")
+        assert not (ROOT / f"{name}.py").exists()
+        assert (ROOT / "ecoplan" / f"{name}.py").exists() or (ROOT / "ecoplan" / name / "__init__.py").exists()
+    intake = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "ecoplan" / "intake").glob("*.py"))
     assert not re.search(r"from ecoplan(\.cli| import cli)", intake)
     assert not (ROOT / "activities" / "supervision.py").exists()
     for path in [*ROOT.glob("*.py"), *ROOT.glob("*/*.py"), ROOT / "README.md"]:

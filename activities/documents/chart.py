@@ -150,40 +150,60 @@ def width_of(text: str, size: float) -> float:
     return sum(size if unicodedata.east_asian_width(c) in "WF" else 0.62 * size for c in text)
 
 
+def _fit(text: str, size: float, room: float) -> str:
+    if width_of(text, size) <= room:
+        return text
+    while text and width_of(text + "…", size) > room:
+        text = text[:-1]
+    return text + "…"
+
+
+class _Axis:
+    """The time axis: from the incident's discovery to the latest time shown, log scale."""
+
+    def __init__(self, chart: DeadlineChart):
+        self.origin = chart.origin
+        ends = [chart.origin + timedelta(hours=1)]
+        for d in chart.deadlines:
+            ends += [d.start, d.due]
+            ends.append(d.met_at if d.met_at else chart.as_of)
+        ends += [m.at for m in chart.marks]
+        self.end = max(ends)
+        self.scale = math.log1p((self.end - self.origin).total_seconds() / 3600 / TAU_HOURS)
+
+    def x(self, t: datetime) -> float:
+        hours = max((t - self.origin).total_seconds() / 3600, 0.0)
+        return PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * math.log1p(hours / TAU_HOURS) / self.scale
+
+
 def layout(chart: DeadlineChart) -> Layout:
-
-    def fit(text: str, size: float, room: float) -> str:
-        if width_of(text, size) <= room:
-            return text
-        while text and width_of(text + "…", size) > room:
-            text = text[:-1]
-        return text + "…"
-
-    origin = chart.origin
-    ends = [chart.origin + timedelta(hours=1)]
-    for d in chart.deadlines:
-        ends += [d.start, d.due]
-        ends.append(d.met_at if d.met_at else chart.as_of)
-    ends += [m.at for m in chart.marks]
-    end = max(ends)
-    scale = math.log1p((end - origin).total_seconds() / 3600 / TAU_HOURS)
-    plot_w = PLOT_RIGHT - PLOT_LEFT
-
-    def x(t: datetime) -> float:
-        hours = max((t - origin).total_seconds() / 3600, 0.0)
-        return PLOT_LEFT + plot_w * math.log1p(hours / TAU_HOURS) / scale
-
+    ax = _Axis(chart)
+    origin = ax.origin
     items: list = []
     items.append(Text(LABEL_X, 28, chart.title, 17, cls="title"))
     items.append(Text(LABEL_X, 48, f"时间轴：自事件发现（{origin.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）起，对数刻度；"
                                     f"截至 {chart.as_of.astimezone(SHANGHAI):%Y-%m-%d %H:%M}", 11, MUTED, cls="subtitle"))
-
     # Marks above the bars. Labels go in lanes, the nearest lane first; a label in a higher
     # lane has a leader line down to its mark, which lanes below keep clear of.
     lanes_top = 62
     symbol_y = lanes_top + LANES * LANE_H + 10
     bars_top = symbol_y + 12
     bars_bottom = bars_top + ROW_H * max(len(chart.deadlines), 1)
+    unlabelled = _marks(chart, ax, items, symbol_y, bars_bottom)
+    _ticks(ax, items, bars_top, bars_bottom)  # grid and ticks
+    _rows(chart, ax, items, bars_top)  # one row per deadline: words in the label column, the bar in the plot
+    ly = bars_bottom + 56
+    _legend(items, ly)  # legend and notes
+    height = ly + 16
+    if unlabelled:
+        items.append(Text(LABEL_X, ly + 22, f"另有{unlabelled}个标记过密未标文字，详见案卷时间线。", 11, MUTED,
+                          cls="note"))
+        height += 20
+    return Layout(WIDTH, height, items, unlabelled)
+
+
+def _marks(chart: DeadlineChart, ax: _Axis, items: list, symbol_y: float, bars_bottom: float) -> int:
+    """The stage and level marks with their labels; returns how many marks went unlabelled."""
     taken: list[list[tuple[float, float]]] = [[] for _ in range(LANES)]
 
     def free(lane: int, a: float, b: float) -> bool:
@@ -193,7 +213,7 @@ def layout(chart: DeadlineChart) -> Layout:
     # right to left, so a mark's leader runs left of the labels already placed below it.
     groups: list[list] = []
     for m in sorted(chart.marks, key=lambda m: m.at):
-        mx = x(m.at)
+        mx = ax.x(m.at)
         colour = STAGE_MARK if m.kind == "stage" else LEVEL_MARK
         items.append(Line(mx, symbol_y, mx, bars_bottom, colour, 0.6, (2, 3), cls="guide"))
         if m.kind == "stage":
@@ -229,15 +249,17 @@ def layout(chart: DeadlineChart) -> Layout:
                 break
         else:
             unlabelled += len(ms)
+    return unlabelled
 
-    # grid and ticks
+
+def _ticks(ax: _Axis, items: list, bars_top: float, bars_bottom: float) -> None:
     kept: list[float] = []
-    end_hours = (end - origin).total_seconds() / 3600
+    end_hours = (ax.end - ax.origin).total_seconds() / 3600
     for hours in TICK_HOURS:
         if hours > end_hours:
             break
-        tx = x(origin + timedelta(hours=hours))
-        rel, absolute = _tick_label(hours), _short_time(origin + timedelta(hours=hours))
+        tx = ax.x(ax.origin + timedelta(hours=hours))
+        rel, absolute = _tick_label(hours), _short_time(ax.origin + timedelta(hours=hours))
         half = max(width_of(rel, 11), width_of(absolute, 10)) / 2
         if kept and tx - half < kept[-1] + 8:
             continue
@@ -249,37 +271,38 @@ def layout(chart: DeadlineChart) -> Layout:
         items.append(Text(tx, bars_bottom + 32, absolute, 10, MUTED, "middle", cls="tick"))
     items.append(Line(PLOT_LEFT, bars_bottom + 4, PLOT_RIGHT, bars_bottom + 4, MUTED, 1.0, cls="axis"))
 
-    # one row per deadline: words in the label column, the bar in the plot
+
+def _rows(chart: DeadlineChart, ax: _Axis, items: list, bars_top: float) -> None:
     label_room = PLOT_LEFT - LABEL_X - 14
     for i, d in enumerate(chart.deadlines):
         top = bars_top + i * ROW_H
         words = state_words(d.state, d.due, d.met_at, chart.as_of)
         late = d.state in ("met_late", "overdue") or (d.met_at is None and chart.as_of > d.due)
-        items.append(Text(LABEL_X, top + 19, fit(short_title(d.title), 13, label_room), 13, cls="label",
+        items.append(Text(LABEL_X, top + 19, _fit(short_title(d.title), 13, label_room), 13, cls="label",
                           data={"deadline": d.name}))
-        items.append(Text(LABEL_X, top + 36, fit(words, 11, label_room), 11, LATE if late else MUTED,
+        items.append(Text(LABEL_X, top + 36, _fit(words, 11, label_room), 11, LATE if late else MUTED,
                           cls="state", data={"deadline": d.name}))
         y = top + (ROW_H - BAR_H) / 2
-        x0, x1 = x(d.start), x(d.due)
+        x0, x1 = ax.x(d.start), ax.x(d.due)
         items.append(Rect(x0, y, max(x1 - x0, 1.5), BAR_H, WINDOW_FILL, WINDOW_LINE, cls="bar",
                           data={"deadline": d.name, "start": d.start.isoformat(), "due": d.due.isoformat(),
                                 "state": d.state}))
         done = d.met_at if d.met_at is not None else chart.as_of
-        xf = x(min(done, d.due))
+        xf = ax.x(min(done, d.due))
         if xf > x0:
             items.append(Rect(x0, y + 3, xf - x0, BAR_H - 6, COLOURS[d.state], cls="fill",
                               data={"deadline": d.name}))
         if done > d.due:
-            items.append(Rect(x1, y + 3, x(done) - x1, BAR_H - 6, LATE, cls="late", data={"deadline": d.name}))
-        xm, ym = x(done), y + BAR_H / 2
+            items.append(Rect(x1, y + 3, ax.x(done) - x1, BAR_H - 6, LATE, cls="late", data={"deadline": d.name}))
+        xm, ym = ax.x(done), y + BAR_H / 2
         if d.met_at is not None:
             items.append(Poly([(xm, ym - 7), (xm + 5, ym), (xm, ym + 7), (xm - 5, ym)], INK, cls="met",
                               data={"deadline": d.name, "at": d.met_at.isoformat()}))
         else:
             items.append(Line(xm, y - 4, xm, y + BAR_H + 4, INK, 2.0, cls="open"))
 
-    # legend and notes
-    ly = bars_bottom + 56
+
+def _legend(items: list, ly: float) -> None:
     lx = float(LABEL_X)
     legend = [("window", "时限（开始→到期）"), ("done", "完成前用时"), ("running", "进行中用时"), ("late", "逾期部分"),
               ("met", "完成时刻"), ("open", "截至当前（未完成）"), ("stage", "阶段变化"), ("level", "级别变化")]
@@ -301,12 +324,6 @@ def layout(chart: DeadlineChart) -> Layout:
             items.append(Poly(pts, colour, cls="legend"))
         items.append(Text(lx + 28, ly, words, 11, INK, cls="legend"))
         lx += 28 + width_of(words, 11) + 22
-    height = ly + 16
-    if unlabelled:
-        items.append(Text(LABEL_X, ly + 22, f"另有{unlabelled}个标记过密未标文字，详见案卷时间线。", 11, MUTED,
-                          cls="note"))
-        height += 20
-    return Layout(WIDTH, height, items, unlabelled)
 
 
 # ---------------------------------------------------------------- SVG

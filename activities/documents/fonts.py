@@ -10,34 +10,17 @@ folders are read; fonts are embedded (subset) in every PDF; nothing is fetched a
 from __future__ import annotations
 
 import json
-import os
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_DIRS = ("/usr/share/fonts/opentype/noto",)
-DEFAULT_SERIF = "Noto Serif CJK SC"
-DEFAULT_SANS = "Noto Sans CJK SC"
+from activities.settings import FontSettings  # the settings (ECOPLAN_FONT_*) are in activities/settings.py
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 class FontMissing(RuntimeError):
     """A font the settings name is not there; the message says which and what to do."""
-
-
-@dataclass(frozen=True)
-class FontSettings:
-    dirs: tuple[str, ...] = DEFAULT_DIRS
-    serif: str = DEFAULT_SERIF
-    sans: str = DEFAULT_SANS
-
-    @classmethod
-    def from_env(cls) -> "FontSettings":
-        e = os.environ
-        dirs = tuple(p for p in e.get("ECOPLAN_FONT_DIRS", "").split(os.pathsep) if p) or DEFAULT_DIRS
-        return cls(dirs=dirs, serif=e.get("ECOPLAN_FONT_SERIF") or DEFAULT_SERIF,
-                   sans=e.get("ECOPLAN_FONT_SANS") or DEFAULT_SANS)
 
 
 @lru_cache(maxsize=4)

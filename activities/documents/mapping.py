@@ -155,10 +155,32 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
     groups = {g.id: g.name for g in plan.groups} if plan else {}
     header = header_of(status, plan, as_of)
     timeline = status.get("timeline") or []
-    deadline_titles = {d["name"]: d["title"] for d in status.get("deadlines") or []}
     documents: list[DocumentRow] = []
-
     # 附件1: the activation entry; without it (summarised away) the first level change
+    activation = _activation(status, plan, header, timeline)
+    if activation is not None:
+        documents.append(DocumentRow(name="附件1 应急响应启动通知", at=activation.issued_at, file=ACTIVATION_FILE))
+    # 附件2: the current (or approved) round
+    termination = _termination(status, plan, header, groups)
+    if termination is not None:
+        documents.append(DocumentRow(name=f"附件2 应急响应终止签报单（第{termination.round}轮）",
+                                     at=termination.approved_at or termination.proposed_at, file=TERMINATION_FILE))
+    # 初报/续报/处理结果报告: the status keeps each report's summary only
+    reports = _reports(status, plan, header)
+    documents += [DocumentRow(name=f"突发环境事件信息{rep.kind_name}（第{rep.number}号）", at=rep.submitted_at,
+                              file=report_file(rep.number, rep.kind)) for rep in reports]
+    # the chart: deadlines, stage changes and level changes. A deadline whose due time the
+    # calendar has not answered yet (`scheduling`) has no bar and no row until it has.
+    scheduled = [d for d in status.get("deadlines") or [] if d.get("due_at")]
+    chart = _chart(status, header, timeline, scheduled, as_of)
+    documents.append(DocumentRow(name="时限执行图", at=as_of, file=f"{CHART_SVG}, {CHART_PNG}"))
+    documents.append(DocumentRow(name="案卷", at=as_of, file=CASE_FILE))
+    case = _case_file(status, plan, header, timeline, scheduled, groups, documents, chart, as_of)
+    return DocumentSet(activation_notice=activation, termination_form=termination, info_reports=reports,
+                       case_file=case, chart=chart)
+
+
+def _activation(status: dict, plan, header, timeline: list[dict]) -> ActivationNotice | None:
     activation = None
     entry = next((e for e in timeline if e["action"] == "activate_response" and not e.get("rejected")), None)
     first = (status.get("level_changes") or [None])[0]
@@ -173,9 +195,10 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
             level_name=next((l.name for l in plan.levels if l.id.value == level), NOT_FILLED) if plan else NOT_FILLED,
             graded_level=d.get("graded_level") or status.get("graded_level"), reason=d.get("reason"),
             issued_at=_t((entry or first)["at"]))
-        documents.append(DocumentRow(name="附件1 应急响应启动通知", at=activation.issued_at, file=ACTIVATION_FILE))
+    return activation
 
-    # 附件2: the current (or approved) round
+
+def _termination(status: dict, plan, header, groups: dict) -> TerminationForm | None:
     termination = None
     t = status.get("termination")
     if t:
@@ -200,10 +223,10 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
             instruction=t.get("instruction"), approved_by=_who(t["approved_by"]) if t.get("approved_by") else None,
             approved_at=_t(t.get("approved_at")), city_started=bool(status.get("city_started")),
             city_decision=t.get("city_decision"), follow_up=_follow_up(t.get("follow_up")))
-        documents.append(DocumentRow(name=f"附件2 应急响应终止签报单（第{t['round']}轮）",
-                                     at=termination.approved_at or termination.proposed_at, file=TERMINATION_FILE))
+    return termination
 
-    # 初报/续报/处理结果报告: the status keeps each report's summary only
+
+def _reports(status: dict, plan, header) -> list[InfoReport]:
     reports = []
     kept = status.get("reports") or []
     # Numbered among all the incident's reports: the status keeps only the newest (by kind, counted).
@@ -219,28 +242,28 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
             submitted_at=_t(r["at"]),
             submitted_by=_who(r.get("by")), content=ReportContent(summary=r.get("summary") or NOT_FILLED))
         reports.append(rep)
-        documents.append(DocumentRow(name=f"突发环境事件信息{rep.kind_name}（第{i}号）", at=rep.submitted_at,
-                                     file=report_file(i, r["kind"])))
+    return reports
 
-    # the chart: deadlines, stage changes and level changes. A deadline whose due time the
-    # calendar has not answered yet (`scheduling`) has no bar and no row until it has.
-    scheduled = [d for d in status.get("deadlines") or [] if d.get("due_at")]
+
+def _chart(status: dict, header, timeline: list[dict], scheduled: list[dict], as_of: datetime) -> DeadlineChart:
     marks = [ChartMark(at=_t(e["at"]), kind="stage", label=STAGE_NAMES.get(e["to_stage"], e["to_stage"]))
              for e in timeline if e["from_stage"] != e["to_stage"] and not e.get("rejected")]
     for c in status.get("level_changes") or []:
         words = f"启动{c['to_level']}级" if c.get("from_level") is None else f"{c['from_level']}→{c['to_level']}级"
         marks.append(ChartMark(at=_t(c["at"]), kind="level", label=words))
-    chart = DeadlineChart(
+    return DeadlineChart(
         title=f"{'【演练】' if header.drill else ''}{status['title']} — 时限执行情况", origin=_t(status["discovered_at"]),
         as_of=as_of, marks=marks,
         deadlines=[ChartDeadline(name=d["name"], title=d["title"], start=_t(d["started_at"]), due=_t(d["due_at"]),
                                  met_at=_t(d.get("met_at")), state=d["status"])
                    for d in scheduled])
-    documents.append(DocumentRow(name="时限执行图", at=as_of, file=f"{CHART_SVG}, {CHART_PNG}"))
-    documents.append(DocumentRow(name="案卷", at=as_of, file=CASE_FILE))
 
+
+def _case_file(status: dict, plan, header, timeline: list[dict], scheduled: list[dict], groups: dict,
+               documents: list[DocumentRow], chart: DeadlineChart, as_of: datetime) -> CaseFile:
+    deadline_titles = {d["name"]: d["title"] for d in status.get("deadlines") or []}
     summary = status.get("timeline_summary") or {}
-    case = CaseFile(
+    return CaseFile(
         header=header, as_of=as_of, county=status["county"], location=status["location"],
         incident_type=TYPE_NAMES.get(status.get("incident_type"), status.get("incident_type") or NOT_FILLED),
         source=SOURCE_NAMES.get(status.get("source"), status.get("source") or NOT_FILLED),
@@ -266,5 +289,3 @@ def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
                               detail=_detail(e, deadline_titles, groups, plan), rejected=bool(e.get("rejected")))
                   for e in timeline],
         timeline_omitted=int(summary.get("entries", 0)), documents=documents, chart=chart)
-    return DocumentSet(activation_notice=activation, termination_form=termination, info_reports=reports,
-                       case_file=case, chart=chart)

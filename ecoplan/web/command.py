@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import typer
 
+from activities.settings import settings
 from ecoplan.errors import Fail
 
 
@@ -28,8 +28,7 @@ class WebSetup:
 def setup() -> WebSetup:
     """Accounts, intake tokens, OIDC and proxy settings; a bad one is one line (Fail, exit 2)."""
     from ecoplan import intake
-    from ecoplan.accounts import AccountError, AccountStore
-    from ecoplan.users_cli import first_account_hint
+    from ecoplan.accounts import AccountError, AccountStore, first_account_hint
     from ecoplan.web.oidc import OIDCConfigError, OIDCSettings
 
     try:
@@ -38,7 +37,8 @@ def setup() -> WebSetup:
     except AccountError as e:
         raise Fail(f"web: {e}", 2) from None
     tokens = None
-    if os.environ.get(intake.TOKENS_ENV) or os.environ.get(intake.TOKENS_FILE_ENV):
+    env = settings()
+    if env.intake_tokens or env.intake_tokens_file:
         try:
             tokens = intake.tokens_from_env()
         except intake.TokenConfigError as e:
@@ -48,9 +48,9 @@ def setup() -> WebSetup:
     except OIDCConfigError as e:
         raise Fail(f"web: {e}", 2) from None
     # Behind the bureau's HTTPS proxy: trust its X-Forwarded-For/-Proto from these addresses.
-    proxies = os.environ.get("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1")
+    proxies = env.trusted_proxies
     return WebSetup(store=store, tokens=tokens, oidc_settings=oidc_settings, proxies=proxies,
-                    hint=first_account_hint())
+                    hint=first_account_hint(store))
 
 
 class _Server:

@@ -21,13 +21,13 @@ disable` still shuts it out. A local account of the same username is never taken
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import httpx
 
+from activities.settings import settings
 from ecoplan.accounts import Account, AccountError, AccountStore
 
 PENDING_SECONDS = 600  # a login started at the provider must come back within this
@@ -56,23 +56,23 @@ class OIDCSettings:
     def from_env(cls, env: dict[str, str] | None = None) -> "OIDCSettings | None":
         from ecoplan.accounts import known_roles
 
-        e = os.environ if env is None else env
-        issuer = (e.get("ECOPLAN_OIDC_ISSUER") or "").strip().rstrip("/")
+        e = settings(env)
+        issuer = (e.oidc_issuer or "").strip().rstrip("/")
         if not issuer:
             return None
-        secret = e.get("ECOPLAN_OIDC_CLIENT_SECRET") or ""
-        if not secret and e.get("ECOPLAN_OIDC_CLIENT_SECRET_FILE"):
+        secret = e.oidc_client_secret or ""
+        if not secret and e.oidc_client_secret_file:
             try:
-                with open(e["ECOPLAN_OIDC_CLIENT_SECRET_FILE"], encoding="utf-8") as f:
+                with open(e.oidc_client_secret_file, encoding="utf-8") as f:
                     secret = f.read().strip()
             except OSError as err:
                 raise OIDCConfigError(f"ECOPLAN_OIDC_CLIENT_SECRET_FILE: {err.strerror}") from None
-        client_id = (e.get("ECOPLAN_OIDC_CLIENT_ID") or "").strip()
+        client_id = (e.oidc_client_id or "").strip()
         if not client_id or not secret:
             raise OIDCConfigError("OIDC needs ECOPLAN_OIDC_CLIENT_ID and ECOPLAN_OIDC_CLIENT_SECRET beside the issuer")
         roles = known_roles()
         pairs = []
-        for item in filter(None, (x.strip() for x in (e.get("ECOPLAN_OIDC_ROLES") or "").split(","))):
+        for item in filter(None, (x.strip() for x in (e.oidc_roles or "").split(","))):
             value, sep, role = item.partition("=")
             if not sep or role.strip() not in roles:
                 raise OIDCConfigError(f"ECOPLAN_OIDC_ROLES: {item!r} is not CLAIM_VALUE=ROLE with a role of "
@@ -81,8 +81,7 @@ class OIDCSettings:
         if not pairs:
             raise OIDCConfigError("ECOPLAN_OIDC_ROLES maps no claim value to a role: nobody could act")
         return cls(issuer=issuer, client_id=client_id, client_secret=secret, role_map=tuple(pairs),
-                   role_claim=e.get("ECOPLAN_OIDC_ROLE_CLAIM") or "roles",
-                   username_claim=e.get("ECOPLAN_OIDC_USERNAME_CLAIM") or "preferred_username")
+                   role_claim=e.oidc_role_claim, username_claim=e.oidc_username_claim)
 
 
 @dataclass

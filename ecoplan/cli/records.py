@@ -1,23 +1,29 @@
-"""The records commands, merged into `ecoplan` (cli.py adds this app without a name):
+"""The records commands, merged into `ecoplan` (ecoplan/cli/app.py adds this app without a name):
 `ecoplan records rebuild`, `ecoplan report-period`, `ecoplan schema`, and the store side of
 `ecoplan list --closed` and of `ecoplan status` (for incidents Temporal no longer has)."""
 
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Optional, get_args
 
 import typer
 
+from activities.settings import ActivitySettings
+from ecoplan import period_report as pr
+from ecoplan import records
+from ecoplan.cli.common import JsonOpt, emit, more, parse_date, table
+from ecoplan.contracts import CONTRACTS
+from ecoplan.contracts import schema as build
 from ecoplan.errors import Fail, bad
+from plan.incident import IncidentType
 
 app = typer.Typer()
 records_app = typer.Typer(no_args_is_help=True, help="The records store (突发环境事件信息档案, 17号令 第十条).")
 app.add_typer(records_app, name="records")
-
-JsonOpt = typer.Option(False, "--json", help="machine-readable output")
 
 
 def _store_error(e: Exception) -> Fail:
@@ -26,14 +32,10 @@ def _store_error(e: Exception) -> Fail:
 
 @records_app.command("rebuild")
 def rebuild(archive: Optional[str] = typer.Option(None, "--archive", help="the archive folder "
-                                                  "(default: $ECOPLAN_ARCHIVE_DIR or .ecoplan/archive)"),
+                                                  "(default: $ECOPLAN_ARCHIVE_DIR or $ECOPLAN_HOME/archive)"),
             as_json: bool = JsonOpt):
     """Rebuild the records store ($ECOPLAN_RECORDS_DB) from the archive's */dossier.json files.
     Records with the same facts are left as they are; running incidents' records are kept."""
-    from activities.settings import ActivitySettings
-    from ecoplan import records
-    from ecoplan.cli import emit
-
     folder = Path(archive) if archive else ActivitySettings.from_env().archive_dir
     if not folder.is_dir():
         raise bad(f"--archive: {str(folder)!r} is not a folder")
@@ -61,12 +63,6 @@ def report_period(month: Optional[str] = typer.Option(None, "--month", help="YYY
     """Monthly, quarterly, half-yearly or yearly report with statistics (17号令 第十条), from the
     records store: counts by level, type, county and source; deadlines on time and how late;
     median and 90th percentile of the main intervals; open incidents at the end; drills apart."""
-    from contextlib import closing
-
-    from ecoplan import period_report as pr
-    from ecoplan import records
-    from ecoplan.cli import emit
-
     try:
         period = pr.parse_period(month=month, quarter=quarter, half=half, year=year)
     except pr.PeriodError as e:
@@ -97,26 +93,19 @@ def schema(name: str = typer.Argument(..., help="incident | assessment | report"
     """Print the JSON Schema of a file ecoplan takes: the incident report (`start`), the
     assessment (`grade`, and an incident's `assessment`) or an information report (`report`).
     Fields, allowed values and units: docs/contracts.md."""
-    from ecoplan.contracts import CONTRACTS, schema as build
-
     if name not in CONTRACTS:
         raise bad(f"{name!r} is not a contract: one of {', '.join(CONTRACTS)}")
     print(json.dumps(build(name), ensure_ascii=False, indent=2))
 
 
-# ------------------------------------------------------------------ used by cli.py's list and status
+# ------------------------------------------------------------------ used by ecoplan/cli/views.py's list and status
 
 
 def list_closed(*, include_running: bool, stage: str | None, level: str | None, county: str | None,
                 date_from: str | None, date_to: str | None, incident_type: str | None, outcome: str | None,
                 drills: bool, limit: int | None, as_json: bool) -> None:
     """`ecoplan list --closed` (or --include-closed): the search over the records store."""
-    from typing import get_args
-
-    from ecoplan import records
-    from ecoplan.cli import _more, emit, parse_date, table
-    from ecoplan.views import Page
-    from plan.incident import IncidentType
+    from ecoplan.views import Page  # lazy: ecoplan.views imports temporalio (~1 s), not needed for --help
 
     if incident_type and incident_type not in get_args(IncidentType):
         raise bad(f"--type: {incident_type!r} is not one of {', '.join(get_args(IncidentType))}")
@@ -138,14 +127,12 @@ def list_closed(*, include_running: bool, stage: str | None, level: str | None, 
           r["reported_at"][:16], (r["closed_at"] or "")[:16], r["outcome"]] for r in rs],
         ["incident", "title", "stage", "level", "county", "drill", "reported", "closed", "outcome"])
         if rs else f"no {what} in the records store ({records.db_path()}) match")
-    _more(Page(rows, len(rows) >= total, total), f"{what} in the records store",
+    more(Page(rows, len(rows) >= total, total), f"{what} in the records store",
           f"the {len(rows)} most recently reported")
 
 
 def status_from_records(incident_id: str) -> dict | None:
     """The stored status of an incident Temporal does not have; None when the store has none."""
-    from ecoplan import records
-
     try:
         return records.status_of(incident_id)
     except records.RecordError as e:

@@ -10,21 +10,19 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import Optional
 
 import typer
 
+from ecoplan.accounts import (AccountError, AccountNotFound, AccountStore, check_display, check_role, check_username,
+                              known_roles)
+from ecoplan.cli.common import JsonOpt, table
 from ecoplan.errors import Fail, bad
 
 users_app = typer.Typer(no_args_is_help=True, help="Accounts of the web console and API (账号管理).")
-
-JsonOpt = typer.Option(False, "--json", help="machine-readable output")
 StdinOpt = typer.Option(False, "--password-stdin", help="read the password from standard input (one line)")
 
 
 def _store():
-    from ecoplan.accounts import AccountStore
-
     return AccountStore()
 
 
@@ -47,8 +45,6 @@ def _password(from_stdin: bool) -> str:
 
 
 def _do(fn, *args):
-    from ecoplan.accounts import AccountError, AccountNotFound
-
     try:
         return fn(*args)
     except AccountNotFound as e:
@@ -63,8 +59,6 @@ def add(username: str = typer.Argument(..., help="login name: lowercase letters,
         display: str = typer.Option("", "--display", help="姓名, as the console shows it"),
         password_stdin: bool = StdinOpt, as_json: bool = JsonOpt):
     """Create an account (创建账号)."""
-    from ecoplan.accounts import check_display, check_role, check_username
-
     # Check what can be checked before asking for a password.
     _do(check_username, username)
     _do(check_role, role)
@@ -79,8 +73,6 @@ def add(username: str = typer.Argument(..., help="login name: lowercase letters,
 @users_app.command("list")
 def list_(as_json: bool = JsonOpt):
     """List the accounts (账号列表)."""
-    from ecoplan.cli import table
-
     accounts = _do(_store().list)
     if as_json:
         print(json.dumps([a.public() for a in accounts], ensure_ascii=False, indent=2))
@@ -116,8 +108,6 @@ def passwd(username: str, password_stdin: bool = StdinOpt, as_json: bool = JsonO
 
 
 def _role_label(role_id: str) -> str:
-    from ecoplan.accounts import known_roles
-
     name = known_roles().get(role_id)
     return f"{name}（{role_id}）" if name else role_id
 
@@ -125,13 +115,3 @@ def _role_label(role_id: str) -> str:
 def _emit(data: dict, as_json: bool, text: str) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
 
-
-def first_account_hint() -> Optional[str]:
-    """One line for a fresh install with no account yet; None once there is one."""
-    try:
-        if _store().count():
-            return None
-    except Exception:  # an unreadable accounts file is reported where it is used
-        return None
-    return ("尚无账号：先创建第一个，例如 `ecoplan users add admin --role admin`，"
-            "再 `ecoplan users add USERNAME --role duty_officer --display 姓名`")

@@ -5,8 +5,8 @@
   (plan/notice.py), show what it says for a person to confirm, and write `<year>.yaml`
   into the data folder's calendar directory ($ECOPLAN_HOME/calendars, or --dir).
 
-cli.py imports this module while it is itself being imported, so what this module uses of
-cli.py (emit, parse_date) is imported inside the commands.
+ecoplan.api and ecoplan.views (temporalio and the workflow, about 1 s) are imported inside
+the commands that talk to Temporal ("lazy"), so that `ecoplan --help` starts fast.
 """
 
 from __future__ import annotations
@@ -20,11 +20,15 @@ from typing import Optional
 
 import typer
 
+from activities.calendar import bureau_calendar
+from activities.settings import calendar_data_dir
+from ecoplan.cli.common import JsonOpt, actor, cli_user, emit, parse_date, run
 from ecoplan.errors import Fail, bad
+from plan.calendar import LIBRARY_YEARS, SHANGHAI, CalendarError, load_calendar, missing_notice_text, notice_missing
+from plan.notice import WEEKDAYS, NoticeError, parse_notice
+from workflows.messages import RecomputeDeadlines
 
 calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
-
-JsonOpt = typer.Option(False, "--json", help="machine-readable output")
 
 
 @calendar_app.command("due")
@@ -32,9 +36,6 @@ def calendar_due(from_: str = typer.Option(..., "--from", help="start date YYYY-
                  working_days: int = typer.Option(..., "--working-days", help="n working days"),
                  as_json: bool = JsonOpt):
     """The n-th Chinese working day strictly after a date (调休 included)."""
-    from ecoplan.cli import emit, parse_date
-    from activities.calendar import bureau_calendar
-    from plan.calendar import CalendarError
 
     start = parse_date(from_, "--from")
     if working_days < 1 or working_days > 3660:
@@ -68,14 +69,12 @@ def _read_notice(file: str) -> str:
 
 
 def _day(d: date) -> str:
-    from plan.notice import WEEKDAYS
 
     return f"{d.isoformat()}（{WEEKDAYS[d.weekday()]}）"
 
 
 def _summary(notice, path: Path, exists: bool) -> str:
     """What the notice says, in Chinese, for the person who confirms it."""
-    from plan.calendar import LIBRARY_YEARS
 
     lines = [f"通知：{notice.source}", f"{notice.year}年放假安排："]
     for h in notice.holidays:
@@ -114,7 +113,6 @@ def _expected_working(override, d: date) -> bool:
 def _write_and_check(notice, directory: Path, path: Path) -> None:
     """Write <year>.yaml, then read the directory back with load_calendar and compare every day
     of the year; on any failure put back what was there and stop with one line."""
-    from plan.calendar import CalendarError, load_calendar
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -156,15 +154,13 @@ def calendar_add_year(
         yes: bool = typer.Option(False, "--yes", help="write without asking for confirmation"),
         replace: bool = typer.Option(False, "--replace", help="replace the year's file if there is one"),
         directory: Optional[Path] = typer.Option(None, "--dir", help="calendar directory (default: $ECOPLAN_HOME/calendars, "
-                                                                    "ECOPLAN_HOME defaulting to .ecoplan)"),
+                                                                    "ECOPLAN_HOME defaulting to the project's .ecoplan)"),
         by: Optional[str] = typer.Option(None, "--by", help="who recomputes the open incidents' provisional deadlines "
                                                             "afterwards (default: $ECOPLAN_USER; none: not recomputed)"),
         role: Optional[str] = typer.Option(None, "--as", "--role", help="the plan role that acts (default: duty_officer)"),
         as_json: bool = JsonOpt):
     """Read a year's State Council holiday notice, show it for confirmation, write <year>.yaml,
     then recompute the open incidents' provisional deadlines (with --by or $ECOPLAN_USER)."""
-    from activities.settings import calendar_data_dir
-    from plan.notice import NoticeError, parse_notice
 
     text = _read_notice(file)
     try:
@@ -199,7 +195,7 @@ def calendar_add_year(
         out["recompute"] = {"done": False, "why": "not_the_data_folder"}
         _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）；该目录不是数据目录，暂定期限未重算")
         return
-    who = by or os.environ.get("ECOPLAN_USER")
+    who = by or cli_user()
     if not who:
         out["recompute"] = {"done": False, "why": "no_actor"}
         _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）\n"
@@ -225,9 +221,7 @@ def _print_result(out: dict, as_json: bool, text: str) -> None:
 def _recompute_all(by: str, role: Optional[str], reason: str) -> dict:
     """Send `recompute_deadlines` to every open incident with a provisional deadline (drills
     included): the incident asks the calendar again and its timeline records what changed."""
-    from ecoplan import api, views
-    from ecoplan.cli import actor, run
-    from workflows.messages import RecomputeDeadlines
+    from ecoplan import api, views  # lazy: see the module docstring
 
     who = actor(by, role, "recompute_deadlines")
 
@@ -258,7 +252,7 @@ def calendar_recompute(by: Optional[str] = typer.Option(None, "--by", help="who 
                        role: Optional[str] = typer.Option(None, "--as", "--role", help="the plan role that acts"),
                        as_json: bool = JsonOpt):
     """Recompute the provisional deadlines of every open incident (after a year's notice is loaded)."""
-    who = by or os.environ.get("ECOPLAN_USER")
+    who = by or cli_user()
     if not who:
         raise bad("谁在操作？请加 --by 姓名（或设置 ECOPLAN_USER）")
     r = _recompute_all(who, role, "节假日安排更新后重算")
@@ -270,10 +264,7 @@ def calendar_recompute(by: Optional[str] = typer.Option(None, "--by", help="who 
 @calendar_app.command("status")
 def calendar_status(as_json: bool = JsonOpt):
     """Which years have a holiday notice loaded, and which open deadlines are provisional."""
-    from activities.calendar import bureau_calendar
-    from ecoplan import views
-    from ecoplan.cli import run
-    from plan.calendar import SHANGHAI, CalendarError, missing_notice_text, notice_missing
+    from ecoplan import views  # lazy: see the module docstring
 
     try:
         cal = bureau_calendar()

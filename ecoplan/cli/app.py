@@ -1,0 +1,64 @@
+"""The `ecoplan` Typer app, assembled from the command modules, and its entry point.
+
+Every command module has a Typer app of its own; this one merges them (add_typer without a
+name keeps their command names at the top level). invoke() runs one command and returns its
+exit status; main() (the `ecoplan` console script) leaves the process with it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from ecoplan.cli import actions, calendar, plan_tools, records, users, views
+from ecoplan.errors import Fail
+from ecoplan.web.command import web
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="ecoplan: run the ecology bureau's emergency plan (突发环境事件应急预案).")
+app.command("web")(web)
+app.add_typer(plan_tools.app)          # grade, server, intake, plan check, drill start|report
+app.add_typer(actions.app)             # start and the incident actions (warn, activate, dispatch, …)
+app.add_typer(views.app)               # status, documents, overdue, stuck, list, faults, timeline, daily-report
+app.add_typer(calendar.calendar_app, name="calendar")
+app.add_typer(records.app)             # records rebuild, report-period, schema
+app.add_typer(users.users_app, name="users")
+
+
+def invoke(argv: list[str] | None = None) -> int:
+    """Run one command: its output on stdout, an error as one line on stderr; the exit status
+    (0 done, 1 refused, 2 bad input, 130 interrupted). main() leaves the process with it."""
+    code = 0
+    try:
+        typer.main.get_command(app).main(args=argv, prog_name="ecoplan", standalone_mode=False)
+    except Fail as e:
+        if str(e):
+            print(f"ecoplan: {e}", file=sys.stderr)
+        code = e.code
+    except typer.Abort:
+        code = 130
+    except typer.Exit as e:
+        code = e.exit_code
+    except typer.TyperException as e:  # usage errors: unknown option, missing argument (exit 2)
+        if e.format_message():
+            print(f"ecoplan: {e.format_message()}", file=sys.stderr)
+        code = e.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as e:  # a bug: still one line, with the type to report it by
+        print(f"ecoplan: internal error ({type(e).__name__}): {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+        code = 1
+    return code
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one command and leave with its true status through os._exit (sdk-python issue 300:
+    a process that used a Temporal client can abort at interpreter exit)."""
+    code = invoke(argv)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)

@@ -1,0 +1,60 @@
+"""The pure-ASGI layer in front of the web app: /alerts goes to the intake app (its own
+platform tokens); every /api path but /api/login needs a valid bearer token, checked before
+the body is read; every response gets the security headers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi.responses import JSONResponse
+
+from ecoplan.accounts import AccountStore
+
+
+class Layers:
+    """Pure ASGI, in front of the app: the intake paths go to the intake app (its own
+    platform tokens); every /api path but /api/login needs a valid bearer token, checked
+    before the body is read; every response gets the security headers."""
+
+    HEADERS = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+        (b"content-security-policy",
+         b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+         b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    ]
+    OPEN_API_PATHS = frozenset({"/api/login"})
+
+    def __init__(self, app, store: AccountStore, intake_app):
+        self.app, self.store, self.intake_app = app, store, intake_app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.HEADERS]}
+            await send(message)
+
+        if path == "/alerts" or path.startswith("/alerts/"):
+            if self.intake_app is None:
+                resp = JSONResponse({"detail": "intake is not configured: set ECOPLAN_INTAKE_TOKENS "
+                                               "(platform tokens) and restart `ecoplan web`"}, status_code=503)
+                return await resp(scope, receive, send_with_headers)
+            return await self.intake_app(scope, receive, send_with_headers)
+        if path.startswith("/api/") and path not in self.OPEN_API_PATHS:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+            session = (await asyncio.to_thread(self.store.session, token.strip(), "api")
+                       if scheme.lower() == "bearer" and token.strip() else None)
+            if session is None:
+                why = "缺少" if "authorization" not in headers else "无效或已过期的"
+                resp = JSONResponse({"detail": f"{why}令牌：先 POST /api/login 取得 token，"
+                                               "再带 Authorization: Bearer TOKEN"},
+                                    status_code=401, headers={"WWW-Authenticate": 'Bearer realm="ecoplan"'})
+                return await resp(scope, receive, send_with_headers)
+            scope.setdefault("state", {})["account"] = session.account
+        return await self.app(scope, receive, send_with_headers)

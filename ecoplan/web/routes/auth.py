@@ -1,0 +1,117 @@
+"""Login and logout of the console: the password form (/login), the bureau's identity
+provider (/login/oidc, when configured) and /logout. The JSON API's login is /api/login
+(ecoplan/web/routes/api.py); the checks themselves are ecoplan/web/auth.py."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from ecoplan.accounts import Account
+from ecoplan.web import actions as act
+from ecoplan.web import auth
+from ecoplan.web.context import Web, address, log, safe_next, web_of
+from ecoplan.web.oidc import OIDCRefused
+
+router = APIRouter()
+
+OIDC_STATE_COOKIE = "ecoplan_oidc_state"
+
+
+def login_page(w: Web, request: Request, next_: str, error: str = "", status: int = 200,
+               username: str = "") -> HTMLResponse:
+    token = request.cookies.get(auth.LOGIN_CSRF_COOKIE) or auth.new_login_csrf()
+    resp = w.page(request, "login.html", {"login_csrf": token, "next": safe_next(next_), "error": error,
+                                          "username": username, "oidc": w.oidc is not None}, status)
+    resp.set_cookie(auth.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=w.secure(request),
+                    path="/login", max_age=3600)
+    return resp
+
+
+def open_web_session(w: Web, request: Request, account: Account, next_: str, via: str) -> RedirectResponse:
+    token, _ = w.store.open_session(account.username, "web", w.settings.session_lifetime, via=via)
+    resp = RedirectResponse(safe_next(next_), status_code=303)
+    resp.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="lax", secure=w.secure(request),
+                    max_age=int(w.settings.session_lifetime.total_seconds()), path="/")
+    return resp
+
+
+@router.get("/login", include_in_schema=False)
+async def login_get(request: Request, next: str = "/"):
+    w = web_of(request)
+    if w.session(request):
+        return RedirectResponse(safe_next(next), status_code=303)
+    return login_page(w, request, next)
+
+
+@router.post("/login", include_in_schema=False)
+async def login_post(request: Request):
+    w = web_of(request)
+    form = await request.form()
+    username, next_ = str(form.get("username") or ""), str(form.get("next") or "/")
+    if not auth.same(str(form.get("csrf_token") or ""), request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
+        log.warning("login", username=username.strip().lower()[:64], address=address(request), via="web",
+                    outcome="bad_csrf")
+        return login_page(w, request, next_, "登录表单已过期，请重新输入", 403, username)
+    try:
+        account = await auth.login(w.store, w.limiter, username, str(form.get("password") or ""),
+                                   address(request), via="web")
+    except auth.LoginRefused as e:
+        resp = login_page(w, request, next_, e.detail, e.status, username)
+        if e.retry_after:
+            resp.headers["Retry-After"] = str(e.retry_after)
+        return resp
+    resp = open_web_session(w, request, account, next_, via="password")
+    resp.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
+    return resp
+
+
+@router.get("/login/oidc", include_in_schema=False)
+async def oidc_start(request: Request, next: str = "/"):
+    w = web_of(request)
+    if w.oidc is None:
+        raise act.Refusal(404, "未配置统一身份认证登录")
+    try:
+        url, state = await w.oidc.start(str(request.url_for("oidc_callback")), safe_next(next))
+    except OIDCRefused as e:
+        return login_page(w, request, next, str(e), 503)
+    resp = RedirectResponse(url, status_code=303)
+    # Lax: the provider sends the browser back with a top-level GET.
+    resp.set_cookie(OIDC_STATE_COOKIE, state, httponly=True, samesite="lax", secure=w.secure(request),
+                    path="/login/oidc", max_age=600)
+    return resp
+
+
+@router.get("/login/oidc/callback", include_in_schema=False, name="oidc_callback")
+async def oidc_callback(request: Request, code: str = "", state: str = "", error: str = ""):
+    w = web_of(request)
+    if w.oidc is None:
+        raise act.Refusal(404, "未配置统一身份认证登录")
+    try:
+        if error:
+            raise OIDCRefused(f"统一身份认证未通过（{error[:100]}）")
+        claims, next_ = await w.oidc.finish(state, code, request.cookies.get(OIDC_STATE_COOKIE))
+        account = w.oidc.account_for(w.store, claims)
+    except OIDCRefused as e:
+        log.warning("login", username=None, address=address(request), via="oidc", outcome="refused", detail=str(e))
+        resp = login_page(w, request, "/", str(e), 403)
+        resp.delete_cookie(OIDC_STATE_COOKIE, path="/login/oidc")
+        return resp
+    log.info("login", username=account.username, address=address(request), via="oidc", outcome="ok",
+             role=account.role)
+    resp = open_web_session(w, request, account, next_, via="oidc")
+    resp.delete_cookie(OIDC_STATE_COOKIE, path="/login/oidc")
+    return resp
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout(request: Request):
+    w = web_of(request)
+    s = w.session(request)
+    if s is not None:
+        await w.check_csrf(request, s)
+        w.store.close_session(request.cookies.get(auth.SESSION_COOKIE))
+        log.info("logout", username=s.account.username, address=address(request))
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return resp

@@ -1,0 +1,114 @@
+"""One incident's console pages: its page (/incidents/ID, with the forms of the actions the
+account may take now), the live part the page polls, its printed documents, and the posts
+of those forms (/incidents/ID/actions/ACTION). Starting an incident: routes/start.py."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from temporalio.client import Client
+
+from activities.calendar import bureau_calendar
+from ecoplan.web import actions as act
+from ecoplan.web import documents as webdocs
+from ecoplan.web.context import STAGE_NAMES, Web, log, now, to_login, web_of
+from plan import authority
+from plan.calendar import SHANGHAI, CalendarError, missing_notice_text, years_without_notice
+from plan.loader import load_plan
+
+router = APIRouter()
+
+
+def provisional_note(st: dict) -> str:
+    """Why this incident's provisional due dates are provisional, in one sentence."""
+    open_ = [d for d in st.get("deadlines", []) if d.get("provisional") and d["status"] in ("pending", "overdue")]
+    if not open_:
+        return ""
+    try:
+        cal = bureau_calendar()
+    except CalendarError as e:
+        return f"节假日安排文件有误，工作日期限可能不准：{e}"
+    years = sorted({y for d in open_ for y in years_without_notice(
+        cal, datetime.fromisoformat(d["started_at"]).astimezone(SHANGHAI).date(),
+        datetime.fromisoformat(d["due_at"]).astimezone(SHANGHAI).date())})
+    if years:
+        return missing_notice_text(years)
+    return "节假日安排已载入，暂定期限待重算（ecoplan calendar recompute）"
+
+
+async def incident_context(w: Web, client: Client, s, incident_id: str) -> dict:
+    st = await act.read_incident(client, s.account, incident_id)
+    labels = {}
+    for g, u in (st.get("leads") or {}).items():
+        a = w.store.get(u)
+        labels[g] = a.label if a else u  # a lead named by the CLI is a name, not an account
+    return {"_session": s, "st": st, "now": now(), "provisional_note": provisional_note(st),
+            "forms": act.forms_for(s.account, st), "lead_labels": labels,
+            "groups": {g.id: g.name for g in load_plan().plan.groups},
+            "stages": [x for x in STAGE_NAMES if x != "warning" or st.get("warning")]}
+
+
+@router.get("/incidents/{incident_id}", include_in_schema=False)
+async def incident_page(request: Request, incident_id: str, done: str | None = None, started: str | None = None):
+    w = web_of(request)
+    s = w.session(request)
+    if s is None:
+        return to_login(request)
+    ctx = await incident_context(w, await w.client(), s, incident_id)
+    r = authority.rule(done) if done else None
+    papers = await asyncio.to_thread(webdocs.listing, ctx["st"])
+    return w.page(request, "incident.html", {**ctx, "done": r.name if r else ("建立事件" if started else None), **papers})
+
+
+@router.get("/incidents/{incident_id}/documents/{name}", include_in_schema=False)
+async def incident_document(request: Request, incident_id: str, name: str):
+    """One printed document, for the accounts that may read the incident's page."""
+    w = web_of(request)
+    s = w.session(request)
+    if s is None:
+        return to_login(request)
+    st = await act.read_incident(await w.client(), s.account, incident_id)
+    body, media = await asyncio.to_thread(webdocs.one, st, name)
+    log.info("web_document", username=s.account.username, incident_id=incident_id, document=name)
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(incident_id + '-' + name)}"})
+
+
+@router.get("/incidents/{incident_id}/live", include_in_schema=False)
+async def incident_live(request: Request, incident_id: str):
+    w = web_of(request)
+    s = w.session(request)
+    if s is None:
+        return Response(status_code=401)
+    ctx = await incident_context(w, await w.client(), s, incident_id)
+    return w.page(request, "incident_live.html", ctx)
+
+
+@router.post("/incidents/{incident_id}/actions/{action}", include_in_schema=False)
+async def incident_action(request: Request, incident_id: str, action: str):
+    w = web_of(request)
+    s = w.session(request)
+    if s is None:
+        return to_login(request)
+    form = await w.check_csrf(request, s)
+    client = await w.client()
+    try:
+        if action not in act.ACTION_MODELS:
+            raise act.Refusal(404, f"未知操作 {action!r}")
+        fields = act.fields_from_form(action, form)
+        await act.perform(client, w.store, s.account, incident_id, action, fields,
+                          via="oidc" if s.via == "oidc" else "web")
+    except act.Refusal as e:
+        log.info("web_refused", path=request.url.path, status=e.status, detail=e.detail,
+                 username=s.account.username)
+        try:
+            ctx = await incident_context(w, client, s, incident_id)
+        except act.Refusal:
+            raise e from None
+        return w.page(request, "incident.html", {**ctx, "error": e.detail, "failed_action": action}, e.status)
+    log.info("web_action", username=s.account.username, incident_id=incident_id, action=action)
+    return RedirectResponse(f"/incidents/{quote(incident_id)}?done={quote(action)}", status_code=303)
