@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from ecoplan.accounts import AccountStore
 from ecoplan.connection import TASK_QUEUE
 from ecoplan.intake import _problem
+from ecoplan.web import action_schemas
 from ecoplan.web import actions as act
 from ecoplan.web import auth
 from ecoplan.web.context import HERE, ClientFactory, Web, log, templates_for, web_of
@@ -66,6 +67,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     app.add_exception_handler(RequestValidationError, _invalid)
     for area in (start, login, board, incidents, api):  # start before incidents: /incidents/new
         app.include_router(area.router)
+    action_schemas.merge_action_schemas(app)  # each action's body schema (the action registry)
     return app
 
 

@@ -17,12 +17,14 @@ from pydantic import BaseModel, Field
 from ecoplan import views
 from ecoplan.accounts import Account
 from ecoplan.intake import Problem, ValidationProblem
+from ecoplan.web import action_schemas
 from ecoplan.web import actions as act
 from ecoplan.web import auth
 from ecoplan.web import documents as webdocs
 from ecoplan.web.context import LEVEL_NAMES, STAGE_NAMES, Web, address, log, now, web_of
 from plan import authority
 from plan.incident import IncidentReport
+from workflows.actions import ACTIONS
 
 router = APIRouter()
 bearer = HTTPBearer(auto_error=False, scheme_name="accountToken", description="the token from POST /api/login")
@@ -133,13 +135,32 @@ async def api_document(incident_id: str, name: str, w: WebDep, account: Account 
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(incident_id + '-' + name)}"})
 
 
-@router.post("/api/incidents/{incident_id}/actions/{action}", responses=ERRORS)
-async def api_action(incident_id: str, action: str, w: WebDep, body: Annotated[dict[str, Any], Body()] = None,
-                     account: Account = Security(account_of)) -> dict:
-    """Take an action on an incident; the body is its fields without `by`."""
+async def _act(w: Web, account: Account, incident_id: str, action: str, body: dict[str, Any] | None) -> dict:
     result = await act.perform(await w.client(), w.store, account, incident_id, action, body or {}, via="api")
     log.info("web_action", username=account.username, incident_id=incident_id, action=action, via="api")
     return result.model_dump(mode="json")
+
+
+def _action_endpoint(name: str):
+    async def endpoint(incident_id: str, w: WebDep, body: Annotated[dict[str, Any], Body()] = None,
+                       account: Account = Security(account_of)) -> dict:
+        return await _act(w, account, incident_id, name, body)
+
+    return endpoint
+
+
+# One operation per action of the registry, each with its body's schema in /openapi.json
+# (ecoplan/web/action_schemas.py); the body is checked by ecoplan/web/actions.py `perform`.
+for _name, _spec in ACTIONS.items():
+    router.add_api_route(action_schemas.path_of(_name), _action_endpoint(_name), methods=["POST"], responses=ERRORS,
+                         operation_id=f"action_{_name}", tags=["actions"], **action_schemas.describe(_spec))
+
+
+@router.post("/api/incidents/{incident_id}/actions/{action}", responses=ERRORS, include_in_schema=False)
+async def api_action(incident_id: str, action: str, w: WebDep, body: Annotated[dict[str, Any], Body()] = None,
+                     account: Account = Security(account_of)) -> dict:
+    """An action the registry does not have: 404 with the sentence (`perform` says which)."""
+    return await _act(w, account, incident_id, action, body)
 
 
 @router.get("/api/overdue", responses=errors(401, 403, 503))
