@@ -61,10 +61,11 @@ def _option(opt: CliOption) -> inspect.Parameter:
 
 def _pairs(opt: CliOption, items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
+    form = opt.value if isinstance(opt.value, str) else "KEY=VALUE"
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise bad(f"{opt.flag}: {item!r} is not KEY=VALUE")
+            raise bad(f"{opt.flag}: {item!r} is not {form}")
         if key.strip() in out:
             raise bad(f"{opt.flag}: {key.strip()} named twice")
         out[key.strip()] = value.strip()

@@ -171,6 +171,6 @@ ACTIONS = [
         moves=({"trigger": "dispatch", "source": "responding", "dest": "on_site"},),
         check=check_dispatch, apply=apply_dispatch, form=_dispatch_form,
         cli="dispatch", cli_help="Send the work groups out, naming each group's lead (2.3, 4.3) → on_site.",
-        cli_options=(O("--lead", "leads", "pairs", required=True,
+        cli_options=(O("--lead", "leads", "pairs", required=True, value="GROUP=NAME",
                        help="GROUP=NAME, repeatable; monitoring, disposal and investigation are required"),)),
 ]
