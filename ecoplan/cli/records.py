@@ -16,8 +16,6 @@ from activities.settings import ActivitySettings
 from ecoplan import period_report as pr
 from ecoplan import records
 from ecoplan.cli.common import JsonOpt, emit, more, parse_date, table
-from ecoplan.contracts import CONTRACTS
-from ecoplan.contracts import schema as build
 from ecoplan.errors import Fail, bad
 from plan.incident import IncidentType
 
@@ -93,6 +91,9 @@ def schema(name: str = typer.Argument(..., help="incident | assessment | report"
     """Print the JSON Schema of a file ecoplan takes: the incident report (`start`), the
     assessment (`grade`, and an incident's `assessment`) or an information report (`report`).
     Fields, allowed values and units: docs/contracts.md."""
+    # lazy: ecoplan.contracts loads the plan and builds the view's models (~0.6 s), for this command only
+    from ecoplan.contracts import CONTRACTS, schema as build
+
     if name not in CONTRACTS:
         raise bad(f"{name!r} is not a contract: one of {', '.join(CONTRACTS)}")
     print(json.dumps(build(name), ensure_ascii=False, indent=2))
