@@ -143,10 +143,12 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
             raise (_not_found(e, incident_id) or e) from None
 
 
-async def signal_sign_off(client: Client, incident_id: str, inp: Action) -> None:
+async def signal_action(client: Client, incident_id: str, action: str, inp: Action) -> None:
+    """Send an action that may be taken fire-and-forget (its spec's `signal`): the incident
+    records it, or records it as rejected with why; nothing comes back."""
     handle = client.get_workflow_handle(workflow_id(incident_id))
     try:
-        await handle.signal(IncidentWorkflow.sign_off_signal, inp)
+        await handle.signal(f"{action}_signal", inp)
     except RPCError as e:
         raise (_not_found(e, incident_id) or e) from None
 

@@ -139,9 +139,9 @@ async def signoff_by_signal(client: Client, path: str) -> None:
     """The fire-and-forget sign-off: one invalid signal (recorded as rejected), then three valid ones."""
     iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
     await to_termination_pending(client, iid)
-    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=DUTY, group="monitoring", lead="冒名者", decision="approve"))
+    await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=DUTY, group="monitoring", lead="冒名者", decision="approve"))
     for g in ("monitoring", "disposal", "investigation"):
-        await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
+        await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
 
     async def signed():
         return not (await api.status(client, iid))["pending_signoffs"]
@@ -181,7 +181,7 @@ async def authority(client: Client, path: str) -> None:
                                                            content=ReportContent(summary="初报")))
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
-    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead("disposal"), group="monitoring",
+    await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead("disposal"), group="monitoring",
                                                      lead=LEADS["monitoring"], decision="approve"))
     await sign_all(client, iid)
     await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))

@@ -579,7 +579,7 @@ async def test_unknown_incident(client, worker):
     with pytest.raises(api.IncidentNotFound):
         await api.status(client, "nope-0000")
     with pytest.raises(api.IncidentNotFound):
-        await api.signal_sign_off(client, "nope-0000", m.SignOff(round=1, by=lead("monitoring"), **SIGN))
+        await api.signal_action(client, "nope-0000", "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN))
 
 
 # ---------------------------------------------------------------------------- the signal form
@@ -597,7 +597,7 @@ async def test_sign_off_signal(client, worker):
         return {k: v for k, v in settled(st).items() if k != "timeline"}
 
     # invalid: not the lead named at dispatch
-    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=a_lead("冒名"), group="monitoring",
+    await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("冒名"), group="monitoring",
                                                      lead="冒名", decision="approve"))
     st1 = await after_timeline(len(st0["timeline"]) + 1)
     assert without_timeline(st1) == without_timeline(st0)
@@ -608,23 +608,23 @@ async def test_sign_off_signal(client, worker):
     assert await describe_status(client, iid) == WorkflowExecutionStatus.RUNNING
 
     # valid: counts
-    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead("monitoring"), **SIGN, opinion="同意"))
+    await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN, opinion="同意"))
     st2 = await after_timeline(len(st1["timeline"]) + 1)
     assert st2["signoffs"]["monitoring"]["decision"] == "approve"
     assert st2["pending_signoffs"] == ["disposal", "investigation"]
     assert st2["timeline"][-1]["rejected"] is False
 
     # invalid: a duplicate, and one in the wrong stage after the round is over
-    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead("monitoring"), **SIGN))
+    await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN))
     st3 = await after_timeline(len(st2["timeline"]) + 1)
     assert without_timeline(st3) == without_timeline(st2)
     assert st3["timeline"][-1]["rejected"] is True and "already signed" in st3["timeline"][-1]["detail"]["reason"]
 
-    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"],
+    await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"],
                                                      decision="reject", opinion="未达标"))
     st4 = await eventually(lambda: api.status(client, iid), lambda s: s["stage"] == "on_site")
     assert st4["signoff_history"][-1]["opinion"] == "未达标"
-    await api.signal_sign_off(client, iid, m.SignOff(round=1, by=lead("investigation"), group="investigation",
+    await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead("investigation"), group="investigation",
                                                      lead=LEADS["investigation"], decision="approve"))
     st5 = await after_timeline(len(st4["timeline"]) + 1)
     assert without_timeline(st5) == without_timeline(st4)

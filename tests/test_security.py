@@ -49,7 +49,7 @@ async def test_sign_off_only_by_the_lead_named_at_dispatch(client, worker):
         assert "\n" not in msg and inp.by.name in msg and "派遣时指定的" in msg and LEADS[inp.group] in msg, msg
     assert settled(await api.status(client, iid)) == settled(before)
     # the same through the signal form: recorded as rejected, no sign-off
-    await api.signal_sign_off(client, iid, attempts[0])
+    await api.signal_action(client, iid, "sign_off", attempts[0])
 
     async def rejected():
         st = await api.status(client, iid)

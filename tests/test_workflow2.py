@@ -222,7 +222,7 @@ async def test_a_sign_off_from_an_earlier_round_never_counts(client, worker):
         await api.act(client, iid, "sign_off", stale)
     with pytest.raises(api.ActionRefused, match="say which round you sign"):
         await api.act(client, iid, "sign_off", stale.model_copy(update={"round": None}))
-    await api.signal_sign_off(client, iid, stale)
+    await api.signal_action(client, iid, "sign_off", stale)
     st = await eventually(lambda: api.status(client, iid),
                           lambda s: any(e["rejected"] and e["detail"].get("via") == "signal" for e in s["timeline"]))
     rejected = [e for e in st["timeline"] if e["rejected"]][-1]

@@ -91,6 +91,8 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._problem: str | None = None  # why the incident is not ready (its plan did not load)
         for name, spec in actions.ACTIONS.items():
             workflow.set_update_handler(name, self._handler(spec), validator=self._validator(spec))
+            if spec.signal:
+                workflow.set_signal_handler(f"{name}_signal", self._signal_handler(spec))
         if inp.state is not None:
             self.s = inp.state
 
@@ -284,22 +286,28 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._dirty = True
         return message
 
-    @workflow.signal(name="sign_off_signal")
-    def sign_off_signal(self, inp: m.SignOff) -> None:
-        """Fire-and-forget sign-off: an invalid or stale one is recorded as rejected, with the
-        sentence saying why (e.g. which round is open), and changes nothing else. While an
-        update is between its checks and its change, the signal queues behind it and is
-        checked again."""
+    def _signal_handler(self, spec):
+        def handler(inp) -> None:
+            self._by_signal(spec, inp)
+
+        handler.__annotations__ = {"inp": spec.input, "return": None}
+        return handler
+
+    def _by_signal(self, spec, inp) -> None:
+        """A fire-and-forget action (e.g. a lead's sign-off from a phone): an invalid or stale one
+        is recorded as rejected, with the sentence saying why (e.g. which round is open), and
+        changes nothing else. While an update is between its checks and its change, the signal
+        queues behind it and is checked again."""
         if not self._ready:
             return
-        spec = actions.ACTIONS["sign_off"]
 
         def now_or_never() -> None:
             try:
                 got = self._check(spec.name, inp)
             except Refused as e:
+                given = inp.model_dump(mode="json", exclude={"by", "at", "backdate_reason"})
                 self._rec().record(inp.at or self._now(), inp.by, spec.name,
-                                   {"group": inp.group, "lead": inp.lead, "decision": inp.decision, "round": inp.round,
+                                   {**{k: timeline.short(v) if isinstance(v, str) else v for k, v in given.items()},
                                     "reason": e.message, "via": "signal"}, rejected=True)
                 return
             self._apply(spec, inp, got, {})

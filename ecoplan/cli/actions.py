@@ -141,7 +141,7 @@ def _command(spec: ActionSpec):
         if any(o.kind == "no_wait" and kw[_param(o)] for o in spec.cli_options):
             from ecoplan import api  # lazy, as in do_action
 
-            run(api.signal_sign_off, incident_id, parse(spec.input, fields))  # the one action with a signal
+            run(api.signal_action, incident_id, spec.name, parse(spec.input, fields))
             emit({"incident_id": incident_id, "sent": True}, kw["as_json"],
                  lambda d: f"{incident_id}: {spec.title}已发出；用 `ecoplan status {incident_id}` 查看是否办理")
             return

@@ -74,6 +74,9 @@ class ActionSpec:
     cli_help: str = ""
     cli_options: tuple[CliOption, ...] = ()
     with_time: bool = True  # the form and the command take `at` and `backdate_reason`
+    # Also taken as a fire-and-forget signal `<name>_signal`: checked like the Update; an invalid
+    # or stale one is recorded as rejected with the sentence saying why, and changes nothing else.
+    signal: bool = False
 
     @property
     def enters(self) -> set[str]:
