@@ -48,11 +48,6 @@ def actor(account: Account, via: str = "web") -> Actor:
                  display=(account.display or "").strip() or None, via=via)
 
 
-def signing_roles() -> set[str]:
-    r = authority.rule("sign_off")
-    return set(r.roles) if r else set()
-
-
 async def read_incident(client: Client, account: Account, incident_id: str) -> dict:
     """The incident's status, when the account's role may read it."""
     reads = authority.reads(account.role)
@@ -97,17 +92,18 @@ async def perform(client: Client, store: AccountStore, account: Account, inciden
         raise Refusal(422, "by: 由服务器按登录账号填写，请求中不能给出")
     if "approver" in fields:
         raise Refusal(422, "approver: 由服务器按 approved_by 中的账号填写，请求中不能给出")
+    spec = ACTIONS[action]
     data = {**fields, "by": actor(account, via).model_dump()}
-    if action == "activate_response" and str(fields.get("approved_by") or "").strip():
-        data["approver"] = _approver(store, account, str(fields["approved_by"]).strip())
-    if action == "sign_off":
-        data.setdefault("lead", account.username)
+    if "approver" in spec.input.model_fields and str(fields.get("approved_by") or "").strip():
+        data["approver"] = _approver(store, account, action, str(fields["approved_by"]).strip())
+    for name in spec.account_fills:
+        data.setdefault(name, account.username)
     try:
-        inp = ACTION_MODELS[action].model_validate(data)
+        inp = spec.input.model_validate(data)
     except ValidationError as e:
         raise Refusal(422, validation_message(e)) from None
-    if action == "dispatch":
-        _check_leads(store, inp.leads)
+    for name, takes in spec.names_accounts.items():
+        _check_named(store, name, getattr(inp, name), takes)
     try:
         return await api.act(client, incident_id, action, inp)
     except api.ActionRefused as e:
@@ -118,16 +114,16 @@ async def perform(client: Client, store: AccountStore, account: Account, inciden
         raise Refusal(409, str(e)) from None
 
 
-def _approver(store: AccountStore, account: Account, username: str) -> dict | None:
-    """附件1: the 总指挥 who approved the activation, named by username: an enabled account
+def _approver(store: AccountStore, account: Account, action: str, username: str) -> dict | None:
+    """附件1: the 总指挥 who approved (the activation), named by username: an enabled account
     whose role may approve. Naming oneself is approving oneself (no separate approver)."""
-    r = authority.rule("activate_response")
+    r = authority.rule(action)
     if username == account.username and r is not None and account.role in r.approver_roles:
         return None
     acc = store.get(username)
     if acc is None or acc.disabled:
         raise Refusal(422, f"approved_by: 没有可用的账号 {username!r}（批准人按用户名指定）")
-    why = authority.approver_refusal("activate_response", acc.role)
+    why = authority.approver_refusal(action, acc.role)
     if why:
         raise Refusal(422, f"approved_by: {acc.label}：{why}")
     spec = authority.role(acc.role)
@@ -135,16 +131,18 @@ def _approver(store: AccountStore, account: Account, username: str) -> dict | No
             "display": acc.display or None}
 
 
-def _check_leads(store: AccountStore, leads: dict[str, str]) -> None:
-    """Leads are named by username: each must be an enabled account whose role may sign."""
-    may_sign = signing_roles()
-    for group, username in leads.items():
+def _check_named(store: AccountStore, field: str, named: dict[str, str], takes: str) -> None:
+    """People named by username (the leads at dispatch): each must be an enabled account whose
+    role may take the action they are named for (the sign-off, 附件2)."""
+    r = authority.rule(takes)
+    may = set(r.roles) if r else set()
+    for key, username in named.items():
         acc = store.get(username.strip())
         if acc is None or acc.disabled:
-            raise Refusal(422, f"leads.{group}: 没有可用的账号 {username!r}（组长按用户名指定）")
-        if acc.role not in may_sign:
+            raise Refusal(422, f"{field}.{key}: 没有可用的账号 {username!r}（组长按用户名指定）")
+        if acc.role not in may:
             spec = authority.role(acc.role)
-            raise Refusal(422, f"leads.{group}: {acc.label} 的角色是{spec.name if spec else acc.role}，不能担任组长")
+            raise Refusal(422, f"{field}.{key}: {acc.label} 的角色是{spec.name if spec else acc.role}，不能担任组长")
 
 
 async def start(client: Client, account: Account, report, wait_ready: float, via: str = "web") -> str:

@@ -169,7 +169,7 @@ ACTIONS = [
     ActionSpec(
         name="dispatch", input=m.Dispatch, title="派出工作组", source="2.3、4.3",
         moves=({"trigger": "dispatch", "source": "responding", "dest": "on_site"},),
-        check=check_dispatch, apply=apply_dispatch, form=_dispatch_form,
+        check=check_dispatch, apply=apply_dispatch, form=_dispatch_form, names_accounts={"leads": "sign_off"},
         cli="dispatch", cli_help="Send the work groups out, naming each group's lead (2.3, 4.3) → on_site.",
         cli_options=(O("--lead", "leads", "pairs", required=True, value="GROUP=NAME",
                        help="GROUP=NAME, repeatable; monitoring, disposal and investigation are required"),)),

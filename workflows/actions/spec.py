@@ -77,6 +77,12 @@ class ActionSpec:
     # Also taken as a fire-and-forget signal `<name>_signal`: checked like the Update; an invalid
     # or stale one is recorded as rejected with the sentence saying why, and changes nothing else.
     signal: bool = False
+    # For the console and the API, which act for a logged-in account: input fields the server
+    # fills with the account's username when the body leaves them out (a lead signs as itself),
+    # and fields naming accounts by username, each of which must be an enabled account whose
+    # role may take the action named here (the leads named at dispatch sign 附件2).
+    account_fills: tuple[str, ...] = ()
+    names_accounts: dict[str, str] = field(default_factory=dict)
 
     @property
     def enters(self) -> set[str]:

@@ -219,7 +219,7 @@ ACTIONS = [
         name="sign_off", input=m.SignOff, title="签署终止签报", source="附件2",
         moves=({"trigger": "sign_off", "source": "termination_pending", "dest": None},
                {"trigger": "reject_termination", "source": "termination_pending", "dest": "on_site"}),
-        check=check_sign_off, apply=apply_sign_off, form=_sign_off_form, signal=True,
+        check=check_sign_off, apply=apply_sign_off, form=_sign_off_form, signal=True, account_fills=("lead",),
         cli="sign-off", cli_help="Sign the termination form (附件2) for your group: approve, or --reject with an opinion.",
         cli_options=(O("--group", "group", required=True, help="monitoring | disposal | investigation"),
                      O("--lead", "lead", "lead", required=True, help="your name, as named at dispatch (and --by's default)"),
