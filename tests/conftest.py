@@ -37,6 +37,21 @@ async def env():
 
 
 @pytest.fixture(scope="session")
+async def skipping_env():
+    """A dev server of its own with time-skipping V2 on (docs/design.md, "Time in tests"), for
+    tests that wait through the incident's own timers (a delivery's backoff): they start their
+    incidents with time skipping disabled and move each one's clock with `fast_forward`."""
+    env = await WorkflowEnvironment.start_time_skipping_v2(
+        dev_server_existing_path=TEMPORAL_BIN,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+        search_attributes=sa.ALL, data_converter=DATA_CONVERTER, dev_server_log_level="error")
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
 def client(env):
     return env.client
 

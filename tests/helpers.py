@@ -62,6 +62,24 @@ async def eventually(fn: Callable[[], Awaitable[Any]], check: Callable[[Any], bo
         await asyncio.sleep(interval)
 
 
+async def advancing(env, handle, fn: Callable[[], Awaitable[Any]], check: Callable[[Any], bool],
+                    step: timedelta = timedelta(seconds=4), timeout: float = 30.0) -> Any:
+    """`eventually` for an incident on a time-skipping server (conftest `skipping_env`): between
+    looks, its virtual clock moves on by `step`, so the workflow's own timers (a delivery's
+    backoff) fire without waiting them out; the work they start (an activity's real call) still
+    runs. For at most `timeout` seconds of real time; returns the last value."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        value = await fn()
+        if check(value):
+            return value
+        if loop.time() > end:
+            raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+        await env.fast_forward(handle, step)
+        await asyncio.sleep(0.2)
+
+
 LATE_ENTRY = "测试：按业务时间补录"  # 补录说明 for tests that drive an incident on backdated business times
 
 

@@ -30,7 +30,7 @@ from activities.settings import ActivitySettings
 from plan.grading import Assessment
 from plan.incident import Actor, IncidentReport, ReportContent
 from tests.drive import deadline, final_report
-from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, advancing, eventually, lead, now, report
 from tests.procs import DevServer, Webhook, WorkerProcess, jsonl, poll, refused_port
 from worker import build_worker
 from workflows import messages as m
@@ -187,8 +187,9 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         await b.sign("monitoring")
         # C (level III, so activation awaits the calendar activity for the readiness deadline)
         c = await Script(fclient, report(**base, assessment=Assessment(direct_loss_yuan=5_000_000))).start()
-        # D: the initial report (4 h after the bureau learned, d_disc + 1 s) falls due 16 s from now.
-        d_disc = now().replace(microsecond=0) - timedelta(hours=4) + timedelta(seconds=15)
+        # D: the initial report (4 h after the bureau learned, d_disc + 1 s) falls due 8-9 s from now (the setup
+        # until SIGKILL 1 takes about 1 s; the assertion below says when it took too long).
+        d_disc = now().replace(microsecond=0) - timedelta(hours=4) + timedelta(seconds=8)
         d = await Script(fclient, report(discovered_at=d_disc, reported_at=d_disc + timedelta(seconds=1))).start()
         st = await api.status(fclient, d.iid)
         d_due = dt(deadline(st, "initial_report")["due_at"])
@@ -318,8 +319,9 @@ async def test_server_restart_on_the_same_db(tmp_path):
                                         reported_at=t0 - timedelta(minutes=45))).start()
         await a.to_termination_pending()
         await a.sign("monitoring")
-        # B: the initial report falls due 12 s from now, while the server is down
-        b_disc = now().replace(microsecond=0) - timedelta(hours=4) + timedelta(seconds=12)
+        # B: the initial report falls due 6-7 s from now, while the server is down (stopping it takes
+        # about 2 s; the assertion below says when it took too long)
+        b_disc = now().replace(microsecond=0) - timedelta(hours=4) + timedelta(seconds=7)
         b = await Script(client, report(discovered_at=b_disc, reported_at=b_disc)).start()
         b_due = dt(deadline(await api.status(client, b.iid), "initial_report")["due_at"])
 
@@ -441,9 +443,13 @@ async def test_webhook_refuses_then_accepts(client, tmp_path):
         hook.stop()
 
 
-async def test_webhook_down_then_up(client, tmp_path):
+async def test_webhook_down_then_up(skipping_env, tmp_path):
     """The endpoint is down (connection refused) for a while, then comes up on its port:
-    every notification made meanwhile arrives once."""
+    every notification made meanwhile arrives once. On a time-skipping server (conftest
+    `skipping_env`): the retries' backoff is the incident's own timer, moved on in virtual
+    time; every try is a real call (refused, then answered)."""
+    env = skipping_env
+    client = env.client
     port, blocker = refused_port()
     hook = Webhook()
     hook.port = port
@@ -452,16 +458,18 @@ async def test_webhook_down_then_up(client, tmp_path):
                                 webhook_url=hook.url, webhook_timeout_s=5)
     try:
         async with build_worker(client, settings, task_queue=tq):
-            iid, took = await _webhook_incident(client, tq)
+            with env.with_time_skipping_disabled():
+                iid, took = await _webhook_incident(client, tq)
+            handle = client.get_workflow_handle(api.workflow_id(iid))
             assert max(took) < 5, f"an update waited for the webhook: {took}"
             st = await api.status(client, iid)
             assert st["stage"] == "on_site"
             # the notifications were tried and refused until the incident says so (delivery_overdue);
             # nothing reached the outbox, which records only what the endpoint took
-            async def refused_long_enough():
+            async def refused():
                 st = await api.status(client, iid)
-                return sum(e["action"] == "delivery_overdue" for e in st["timeline"]) >= 3
-            await poll(refused_long_enough, 60, 0.3, "quick tries exhausted while the endpoint is down")
+                return sum(e["action"] == "delivery_overdue" for e in st["timeline"])
+            await advancing(env, handle, refused, lambda n: n >= 3, timeout=60)
             assert _outbox_keys(settings.outbox_path) == []
             blocker.close()
             hook.start(port)
@@ -470,9 +478,9 @@ async def test_webhook_down_then_up(client, tmp_path):
                 _, delivered, _ = hook.snapshot()
                 return {b["event"] for b in delivered.values()} >= {"response_activated", "groups_dispatched",
                                                                     "info_report"} and delivered
-            await poll(arrived, 60, 0.3, "notifications delivered once the endpoint is up")
+            await advancing(env, handle, arrived, bool, timeout=60)
             await _close_out(client, iid)
-            await asyncio.wait_for(client.get_workflow_handle(api.workflow_id(iid)).result(), 90)
+            await asyncio.wait_for(handle.result(), 90)
             attempts, delivered, repeats = hook.snapshot()
             assert repeats == {}
             assert all(a.status == 200 for a in attempts)
@@ -482,19 +490,24 @@ async def test_webhook_down_then_up(client, tmp_path):
         hook.stop()
 
 
-async def test_outbox_holds_each_notification_once_when_the_webhook_retries(client, tmp_path):
+async def test_outbox_holds_each_notification_once_when_the_webhook_retries(skipping_env, tmp_path):
+    """The backoff between the refused tries is the incident's own timer, moved on in virtual
+    time (conftest `skipping_env`)."""
+    env = skipping_env
+    client = env.client
     hook = Webhook(fail_first=3).start()
     tq = f"webhook-{uuid.uuid4().hex[:6]}"
     settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl",
                                 webhook_url=hook.url, webhook_timeout_s=5)
     try:
         async with build_worker(client, settings, task_queue=tq):
-            iid = await api.start_incident(client, report(), task_queue=tq)
+            with env.with_time_skipping_disabled():
+                iid = await api.start_incident(client, report(), task_queue=tq)
             await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
 
             async def delivered():
                 return any(b["event"] == "response_activated" for b in hook.snapshot()[1].values())
-            await poll(delivered, 30, 0.2, "delivered")
+            await advancing(env, client.get_workflow_handle(api.workflow_id(iid)), delivered, bool, timeout=30)
             keys = _outbox_keys(settings.outbox_path)
             assert len(keys) == len(set(keys)), f"outbox lines per key: {len(keys)} lines, {len(set(keys))} keys"
     finally:

@@ -28,7 +28,7 @@ from ecoplan import api, records
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, act, describe_status
-from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, advancing, eventually, lead, now, report
 from tests.procs import ecoplan, ecoplan_in_process
 from tests.test_documents import cn, has, pdf_text
 from tests.web_helpers import password, web_service
@@ -192,19 +192,25 @@ async def test_documents_command_for_a_running_incident_and_its_errors(client, w
 
 
 @pytest.mark.slow
-async def test_a_failing_renderer_and_records_store_never_fail_the_incident(client, tmp_path):
+async def test_a_failing_renderer_and_records_store_never_fail_the_incident(skipping_env, tmp_path):
     """A font family that is not there (ECOPLAN_FONT_SERIF=nonexistent) and a records store
     that cannot be opened (its folder is a file): the incident closes all the same; the case
     file, the chart and the record are retried and shown (delivery_overdue, and
     `deliveries_overdue` in status) while the incident stays open; once the worker runs with
-    both repaired they go through (delivered_late) and the incident completes."""
+    both repaired they go through (delivered_late) and the incident completes. On a
+    time-skipping server (conftest `skipping_env`): the retries' backoff is the incident's own
+    timer, moved on in virtual time; every try still really prints and opens the store."""
+    env = skipping_env
+    client = env.client
     blocker = tmp_path / "blocked"
     blocker.write_text("a file where the records folder should be")
     broken = settings_for(tmp_path, records_db=blocker / "records.db", fonts=FontSettings(serif="nonexistent"))
     tq = f"filing-bad-{uuid.uuid4().hex[:6]}"
     waiting = {"printed case_file", "printed chart", "record (records store)"}
     async with build_worker(client, broken, task_queue=tq):
-        iid = await api.start_incident(client, report(title="渲染故障测试"), task_queue=tq)
+        with env.with_time_skipping_disabled():
+            iid = await api.start_incident(client, report(title="渲染故障测试"), task_queue=tq)
+        handle = client.get_workflow_handle(api.workflow_id(iid))
         await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
         res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="监测数据恢复正常"))
         assert res.stage == "closed"  # whole at once, printing or not
@@ -212,7 +218,7 @@ async def test_a_failing_renderer_and_records_store_never_fail_the_incident(clie
         def shown(st: dict) -> bool:
             return waiting <= {e["detail"]["what"] for e in entries(st, "delivery_overdue")}
 
-        st = await eventually(lambda: api.status(client, iid), shown, timeout=40)
+        st = await advancing(env, handle, lambda: api.status(client, iid), shown, timeout=40)
         assert waiting <= {d["what"] for d in st["deliveries_overdue"]} and not st["delivery_failures"]
         errors = " ".join(e["detail"]["error"] for e in entries(st, "delivery_overdue"))
         assert "'nonexistent' not found" in errors and "cannot open the records store" in errors
@@ -224,7 +230,8 @@ async def test_a_failing_renderer_and_records_store_never_fail_the_incident(clie
     blocker.unlink()  # repaired: the records folder can be made; the fonts are the defaults again
     repaired = settings_for(tmp_path, records_db=blocker / "records.db")
     async with build_worker(client, repaired, task_queue=tq):
-        await completed(client, iid, timeout=60)
+        await advancing(env, handle, lambda: describe_status(client, iid),
+                        lambda s: s == WorkflowExecutionStatus.COMPLETED, timeout=60)
         st = await api.status(client, iid)  # a closed workflow's query needs a worker too
     assert waiting <= {e["detail"]["what"] for e in entries(st, "delivered_late")}
     assert not st["deliveries_overdue"] and not st["delivery_failures"]

@@ -14,7 +14,7 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from plan.incident import ReportContent
 from tests.drive import act, to_on_site, to_post_event
-from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, SIGNED, eventually, report, settled
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, SIGNED, advancing, eventually, report, settled
 from workflows import messages as m
 
 PARTNERS = ["市消防救援支队（119指挥平台）", "市应急局", "市公安局", "市交通局", "市水务局", "市气象局"]
@@ -163,26 +163,33 @@ class FlakyPartner:
 
 
 @pytest.mark.slow
-async def test_failing_partner_channel_never_blocks_and_recovers(client, tmp_path):
+async def test_failing_partner_channel_never_blocks_and_recovers(skipping_env, tmp_path):
+    """On a time-skipping server (conftest `skipping_env`): the retries' backoff is the
+    incident's own timer, moved on in virtual time; every try is a real call to the partner."""
     from worker import build_worker
 
+    env = skipping_env
+    client = env.client
     partner = FlakyPartner()
     queue = f"webhook-{uuid.uuid4().hex[:6]}"
     settings = ActivitySettings(archive_dir=tmp_path / "a", outbox_path=tmp_path / "o.jsonl", webhook_url=partner.url)
     try:
         async with build_worker(client, settings, task_queue=queue):
-            iid = await api.start_incident(client, report(), task_queue=queue)
+            with env.with_time_skipping_disabled():
+                iid = await api.start_incident(client, report(), task_queue=queue)
+            handle = client.get_workflow_handle(api.workflow_id(iid))
             # the incident goes on while every notification fails
             await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
             await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
-            st = await eventually(lambda: api.status(client, iid),
-                                  lambda s: any(e["action"] == "delivery_overdue" for e in s["timeline"]), timeout=60)
+            st = await advancing(env, handle, lambda: api.status(client, iid),
+                                 lambda s: any(e["action"] == "delivery_overdue" for e in s["timeline"]), timeout=60)
             assert st["stage"] == "responding" and st["deliveries_overdue"]
             assert partner.keys == [] and partner.calls >= 4
             partner.down = False
-            st = await eventually(lambda: api.status(client, iid),
-                                  lambda s: not s["deliveries_overdue"] and s["notices"] == len(set(partner.keys)), timeout=90)
+            st = await advancing(env, handle, lambda: api.status(client, iid),
+                                 lambda s: not s["deliveries_overdue"] and s["notices"] == len(set(partner.keys)),
+                                 timeout=90)
             assert len(partner.keys) == len(set(partner.keys)) == st["notices"]  # each delivered once
             overdue = [e for e in st["timeline"] if e["action"] == "delivery_overdue"]
             late = [e for e in st["timeline"] if e["action"] == "delivered_late"]

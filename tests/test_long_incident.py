@@ -8,10 +8,10 @@ defaults: 200 updates per run (`history.maxTotalUpdates`, 2,000 by default) and
 continue-as-new suggested at 400 events. So what happens at 2,000 reports happens at 200:
 210 reports, one after another as people send them, can only get through an incident that
 continues as new (a report adds about 17 events, so it moves to a new run every ~23
-reports). The timeline is summarised only past KEEP_TIMELINE (1,000) entries, which the
-workflow does not scale: a report adds two (the report, its linkage bulletin), so the
-steady-stream test's 600 reports reach the summary; the 210 here keep every entry
-(ECOPLAN_LONG_REPORTS=1100 takes this one past it too)."""
+reports). The state keeps the newest timeline.KEEP (100) entries and summarises older ones
+once archived: a report adds two (the report, its linkage bulletin), so both tests reach the
+summary; the steady-stream test's 250 reports are more than one run can take (200 updates)
+and go through about ten continues-as-new while eight senders keep sending."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.slow
 MAX_UPDATES_PER_RUN = 200  # the low_limit_server's history.maxTotalUpdates
 REPORTS = int(os.environ.get("ECOPLAN_LONG_REPORTS") or 210)  # > 200: more than one run can take
 LANES = 8  # concurrent senders in the burst test (the server allows 10 updates in flight)
-STREAM_REPORTS = 600  # 1,200 timeline entries: summarised past KEEP_TIMELINE (1,000)
+STREAM_REPORTS = 250  # > MAX_UPDATES_PER_RUN; 500 timeline entries: summarised past timeline.KEEP (100)
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +148,7 @@ async def test_thousands_of_progress_reports_continue_as_new(low_limit_server, t
 
 async def test_continue_as_new_under_a_steady_stream_of_reports(low_limit_server, tmp_path):
     client = await low_limit_server.client()
+    assert STREAM_REPORTS > MAX_UPDATES_PER_RUN, "fewer reports than one run takes prove nothing"
     tq = f"burst-{uuid.uuid4().hex[:6]}"
     settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl")
     async with build_worker(client, settings, task_queue=tq):
@@ -163,7 +164,7 @@ async def test_continue_as_new_under_a_steady_stream_of_reports(low_limit_server
         await asyncio.gather(*(lane() for _ in range(LANES)))
         st = await api.status(client, iid)
         assert st["runs"] >= 2
-        # a report adds two entries (the report and its linkage bulletin): past KEEP_TIMELINE
+        # a report adds two entries (the report and its linkage bulletin): past timeline.KEEP
         # well before the last runs, so the older ones are summarised
         assert st.get("timeline_summary"), "the timeline was never summarised"
         kept, _ = check_timeline(st, len(before["timeline"]), STREAM_REPORTS)

@@ -28,7 +28,7 @@ from plan.calendar import SHANGHAI
 from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.drive import SIGNATORIES, deadline, to_on_site, to_post_event, to_termination_pending
-from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report, settled_history
+from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, advancing, eventually, lead, now, report, settled_history
 from worker import build_worker
 from workflows import messages as m
 
@@ -124,12 +124,19 @@ async def _faults(client):
     return list(await views.faults(client, drills=True))
 
 
-async def test_plan_that_cannot_load_names_the_cause_and_the_incident_starts_once_it_can(client, tmp_path):
+async def test_plan_that_cannot_load_names_the_cause_and_the_incident_starts_once_it_can(skipping_env, tmp_path):
+    """On a time-skipping server (conftest `skipping_env`): once the plan is repaired, the
+    workflow's wait before its next try (5 s, then 10 s, ...) is moved on in virtual time;
+    each try still really loads the file."""
+    env = skipping_env
+    client = env.client
     src = (ROOT / "plan" / "plans" / "yangquan-2022.yaml").read_text(encoding="utf-8")
     plan_file = tmp_path / "our-plan.yaml"
     plan_file.write_text(src, encoding="utf-8")
     tq = f"plan-{uuid.uuid4().hex[:6]}"
-    iid = await api.start_incident(client, report(plan=str(plan_file)), task_queue=tq, wait_ready=0)
+    with env.with_time_skipping_disabled():
+        iid = await api.start_incident(client, report(plan=str(plan_file)), task_queue=tq, wait_ready=0)
+    handle = client.get_workflow_handle(api.workflow_id(iid))
     plan_file.write_text("id: [broken", encoding="utf-8")  # broken after the start request checked it
     async with build_worker(client, settings_for(tmp_path), task_queue=tq):
         st = await eventually(lambda: api.status(client, iid), lambda s: s.get("problem"), timeout=30)
@@ -139,7 +146,8 @@ async def test_plan_that_cannot_load_names_the_cause_and_the_incident_starts_onc
         with pytest.raises(api.IncidentNotReady, match="not ready: the worker cannot load the plan"):
             await api._wait_until_ready(client.get_workflow_handle(api.workflow_id(iid)), 10)
         plan_file.write_text(src, encoding="utf-8")
-        st = await eventually(lambda: api.status(client, iid), lambda s: s.get("stage") == "reported", timeout=30)
+        st = await advancing(env, handle, lambda: api.status(client, iid), lambda s: s.get("stage") == "reported",
+                             timeout=30)
         assert [e["action"] for e in st["timeline"][:3]] == ["plan_unavailable", "plan_restored", "reported"]
         assert deadline(st, "initial_report")["status"] == "pending"
         await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
@@ -162,25 +170,28 @@ async def can_server(tmp_path_factory):
         await srv.kill()
 
 
+REPORTS = 150  # each adds two timeline entries (the report, its linkage bulletin): 300 > 250
 SUMMARY = ("监测数据显示桃河冶西断面特征污染物浓度持续下降，" * 100)[:2000]  # 2,000 Chinese characters
 
 
 async def test_state_carried_across_continue_as_new_stays_bounded(can_server, tmp_path):
     """Before: `reports`, the timeline's repeated summaries and payloads grew without bound;
-    at 1,300 realistic reports the continue-as-new input passed 2 MB. Here 300 reports of
-    2,000 characters each: the carried state stays under 256 kB, and the archive keeps all."""
+    at 1,300 realistic reports the continue-as-new input passed 2 MB. Here 150 reports of
+    2,000 characters each (about 1.8 MB of text if the state kept them; 300 timeline entries,
+    past the bound checked): the carried state stays under 256 kB, and the archive keeps all."""
     client = await can_server.client()
     tq = f"long-{uuid.uuid4().hex[:6]}"
     settings = settings_for(tmp_path)
     async with build_worker(client, settings, task_queue=tq):
         iid = await api.start_incident(client, report(), task_queue=tq)
         await to_on_site(client, iid)
-        for n in range(300):
+        for n in range(REPORTS):
             await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED,
                 by=DUTY, kind="progress", content=ReportContent(summary=f"续报{n}：{SUMMARY}", monitoring_data=SUMMARY)))
         st = await api.status(client, iid)
-        assert st["runs"] >= 2 and st["reports_count"]["progress"] == 300
+        assert st["runs"] >= 2 and st["reports_count"]["progress"] == REPORTS
         assert len(st["reports"]) <= 20 and len(st["timeline"]) <= 250
+        assert st["timeline_summary"]["entries"] + len(st["timeline"]) > 250  # the bound was reached
         handle = client.get_workflow_handle(api.workflow_id(iid))
         sizes = []
         async for w in client.list_workflows(f"WorkflowId = '{handle.id}'"):
@@ -196,7 +207,7 @@ async def test_state_carried_across_continue_as_new_stays_bounded(can_server, tm
         seqs = [r["seq"] for r in archived]
         assert seqs == list(range(1, len(seqs) + 1))
         assert sum(1 for r in archived if r["action"] == "submit_report") + \
-            sum(1 for e in st["timeline"] if e["action"] == "submit_report" and e["seq"] > len(seqs)) == 301
+            sum(1 for e in st["timeline"] if e["action"] == "submit_report" and e["seq"] > len(seqs)) == REPORTS + 1
         await api.act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
         assert (await api.status(client, iid))["stage"] == "termination_pending"
 
