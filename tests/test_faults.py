@@ -328,6 +328,8 @@ async def test_server_restart_on_the_same_db(tmp_path):
         await srv.stop(signal.SIGTERM)  # ------------------------------- server down
         assert now() < b_due, "setup too slow: the deadline fell due before the server stopped"
         await poll(lambda: asyncio.sleep(0, now() > b_due + timedelta(seconds=2)), 30, 0.2, "due passed")
+        # down until the worker has noticed (three failed checks in a row, worker.serve)
+        await poll(lambda: asyncio.sleep(0, '"server_unreachable"' in workers.output()), 30, 0.2, "worker paused")
         assert workers.alive
         await srv.start()  # ------------------------------------------------ server up, same file
         assert workers.alive, workers.output()[-2000:]
