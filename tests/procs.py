@@ -158,22 +158,24 @@ def _env(address: str | None, env_extra: dict | None) -> dict:
 
 
 async def ecoplan_in_process(*args: str, address: str | None = None, env_extra: dict | None = None,
-                             stdin: bytes | str | None = None, cwd: Path | str | None = None) -> Run:
+                             stdin: bytes | str | None = None, cwd: Path | str | None = None,
+                             env: dict | None = None) -> Run:
     """What `ecoplan(*args)` does up to its exit: the same command line through the same
     code (cli.invoke, which main() leaves the process with), in this process. For cases that
     check a message and an exit status; what needs a process (the exit itself, a terminal,
     signals, a crash at interpreter exit) goes through ecoplan(). stdin is read as from a
     pipe (none given: an empty one); cwd is the working directory during the command. Runs
-    in a thread: the command makes its own event loop, as it does in a process."""
-    return await asyncio.to_thread(_invoke, args, _env(address, env_extra), stdin, cwd)
+    in a thread: the command makes its own event loop, as it does in a process. env, when
+    given, is the whole set of changes to the environment (a None value unsets one), in
+    place of ECOPLAN_USER, address and env_extra."""
+    return await asyncio.to_thread(_invoke, args, _env(address, env_extra) if env is None else env, stdin, cwd)
 
 
 def ecoplan_in_process_sync(*args: str, address: str | None = None, env_extra: dict | None = None,
                             stdin: bytes | str | None = None, cwd: Path | str | None = None,
                             env: dict | None = None) -> Run:
     """ecoplan_in_process for a test that is not async (still in a thread of its own, so the
-    command's event loop never touches the test's). env, when given, is the whole set of
-    changes to the environment (None values unset), in place of ECOPLAN_USER/address/env_extra."""
+    command's event loop never touches the test's); the same arguments."""
     result: list[Run] = []
     failure: list[BaseException] = []
 
