@@ -10,7 +10,6 @@ bounded poll.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
 import os
@@ -116,7 +115,8 @@ def _invoke(args: tuple, env: dict, stdin: bytes | str | None = None, cwd: Path 
     """One command line through cli.invoke under _IN_PROCESS. env: set these variables for
     the command (a value of None: the variable is unset); stdin: what the command reads (as
     with a pipe; nothing given is an empty pipe, like DEVNULL, never a terminal); cwd: the
-    working directory the command sees."""
+    working directory the command sees (os.chdir: the whole process's while it runs, so only
+    for tests with no other thread reading relative paths)."""
     from ecoplan import cli
 
     out, err = io.StringIO(), io.StringIO()
