@@ -10,7 +10,6 @@ bounded poll.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
 import os
@@ -77,20 +76,72 @@ async def ecoplan(*args: str, address: str | None = None, env_extra: dict | None
     return Run(args, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
-_IN_PROCESS = threading.Lock()  # one command at a time: stdout, stderr and the environment are the process's
+_IN_PROCESS = threading.Lock()  # one command at a time: stdout, stderr, stdin, cwd and the environment are the process's
 
 
-def _invoke(args: tuple, env: dict) -> Run:
+class _ThreadStream(io.TextIOBase):
+    """sys.stdout / sys.stderr while a command runs in this process: what the command's own
+    thread writes goes to its buffer; what any other thread writes (a Temporal worker running
+    in the test's event loop, logging) goes on to the stream that was there before. So the
+    captured output is the command's own, as it is for a process."""
+
+    def __init__(self, owner: int, mine: io.StringIO, others):
+        self.owner, self.mine, self.others = owner, mine, others
+
+    def _target(self):
+        return self.mine if threading.get_ident() == self.owner else self.others
+
+    def write(self, s):
+        return self._target().write(s)
+
+    def flush(self):
+        try:
+            self._target().flush()
+        except (ValueError, OSError):
+            pass
+
+    def isatty(self):
+        return False
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def writable(self):
+        return True
+
+
+def _invoke(args: tuple, env: dict, stdin: bytes | str | None = None, cwd: Path | str | None = None) -> Run:
+    """One command line through cli.invoke under _IN_PROCESS. env: set these variables for
+    the command (a value of None: the variable is unset); stdin: what the command reads (as
+    with a pipe; nothing given is an empty pipe, like DEVNULL, never a terminal); cwd: the
+    working directory the command sees (os.chdir: the whole process's while it runs, so only
+    for tests with no other thread reading relative paths)."""
     from ecoplan import cli
 
     out, err = io.StringIO(), io.StringIO()
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else (stdin or b"")
     with _IN_PROCESS:
         saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        saved_streams = sys.stdin, sys.stdout, sys.stderr
+        saved_cwd = os.getcwd() if cwd is not None else None
+        me = threading.get_ident()
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = cli.invoke(list(args))
+            if cwd is not None:
+                os.chdir(cwd)
+            sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+            sys.stdout = _ThreadStream(me, out, saved_streams[1])
+            sys.stderr = _ThreadStream(me, err, saved_streams[2])
+            code = cli.invoke(list(args))
         finally:
+            sys.stdin, sys.stdout, sys.stderr = saved_streams
+            if saved_cwd is not None:
+                os.chdir(saved_cwd)
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
@@ -106,24 +157,31 @@ def _env(address: str | None, env_extra: dict | None) -> dict:
     return env
 
 
-async def ecoplan_in_process(*args: str, address: str | None = None, env_extra: dict | None = None) -> Run:
+async def ecoplan_in_process(*args: str, address: str | None = None, env_extra: dict | None = None,
+                             stdin: bytes | str | None = None, cwd: Path | str | None = None,
+                             env: dict | None = None) -> Run:
     """What `ecoplan(*args)` does up to its exit: the same command line through the same
     code (cli.invoke, which main() leaves the process with), in this process. For cases that
-    check a message and an exit status; what needs a process (the exit itself, stdin, a
-    crash at interpreter exit) goes through ecoplan(). Runs in a thread: the command makes
-    its own event loop, as it does in a process."""
-    return await asyncio.to_thread(_invoke, args, _env(address, env_extra))
+    check a message and an exit status; what needs a process (the exit itself, a terminal,
+    signals, a crash at interpreter exit) goes through ecoplan(). stdin is read as from a
+    pipe (none given: an empty one); cwd is the working directory during the command. Runs
+    in a thread: the command makes its own event loop, as it does in a process. env, when
+    given, is the whole set of changes to the environment (a None value unsets one), in
+    place of ECOPLAN_USER, address and env_extra."""
+    return await asyncio.to_thread(_invoke, args, _env(address, env_extra) if env is None else env, stdin, cwd)
 
 
-def ecoplan_in_process_sync(*args: str, address: str | None = None, env_extra: dict | None = None) -> Run:
+def ecoplan_in_process_sync(*args: str, address: str | None = None, env_extra: dict | None = None,
+                            stdin: bytes | str | None = None, cwd: Path | str | None = None,
+                            env: dict | None = None) -> Run:
     """ecoplan_in_process for a test that is not async (still in a thread of its own, so the
-    command's event loop never touches the test's)."""
+    command's event loop never touches the test's); the same arguments."""
     result: list[Run] = []
     failure: list[BaseException] = []
 
     def go():
         try:
-            result.append(_invoke(args, _env(address, env_extra)))
+            result.append(_invoke(args, _env(address, env_extra) if env is None else env, stdin, cwd))
         except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
             failure.append(e)
 

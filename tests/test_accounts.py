@@ -19,15 +19,18 @@ from ecoplan.accounts import AccountError, AccountNotFound, AccountStore
 from plan import authority
 from plan.loader import load_plan
 from plan.models import ROLE_IDS, Plan
+from tests.procs import ecoplan_in_process_sync
 
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
 PW = "桃河-correct-horse"
 
 
 def users(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ECOPLAN_ACCOUNTS_DB": str(db)}
-    return subprocess.run([ECOPLAN, "users", *args], input=stdin, capture_output=True, text=True, env=env,
-                          timeout=60, stdin=None if stdin is not None else subprocess.DEVNULL)
+    """`ecoplan users …` with stdin piped (nothing given: an empty pipe), run in this process
+    (tests.procs.ecoplan_in_process_sync: the same cli.invoke, output and exit status); the
+    terminal cases below (getpass) are real processes on a pseudo-terminal."""
+    r = ecoplan_in_process_sync("users", *args, env={"ECOPLAN_ACCOUNTS_DB": str(db)}, stdin=stdin)
+    return subprocess.CompletedProcess([ECOPLAN, *r.args], r.code, r.out, r.err)
 
 
 def one_line(p: subprocess.CompletedProcess) -> str:

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from plan.calendar import load_calendar
+from tests.procs import ecoplan_in_process_sync
 
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
 
@@ -42,10 +43,18 @@ NOTICE_2027 = """\
 UNREADABLE = NOTICE_2027.replace("共8天", "共9天")
 
 
-def run(*args: str, stdin: str = "", env_extra: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def process(*args: str, stdin: str = "", env_extra: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`ecoplan …` as a process of its own, without ECOPLAN_HOME unless given."""
     env = {k: v for k, v in os.environ.items() if k != "ECOPLAN_HOME"}
     return subprocess.run([ECOPLAN, *args], input=stdin, capture_output=True, text=True, timeout=60,
                           env={**env, **(env_extra or {})}, cwd=cwd)
+
+
+def run(*args: str, stdin: str = "", env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    """The same command line through the same code (cli.invoke) in this process
+    (tests.procs.ecoplan_in_process_sync): stdin piped, ECOPLAN_HOME unset unless given."""
+    r = ecoplan_in_process_sync(*args, env={"ECOPLAN_HOME": None, **(env_extra or {})}, stdin=stdin)
+    return subprocess.CompletedProcess([ECOPLAN, *r.args], r.code, r.out, r.err)
 
 
 def one_chinese_line(p: subprocess.CompletedProcess) -> str:
@@ -104,7 +113,8 @@ def test_default_directory_is_ecoplan_home_calendars(tmp_path):
     work.mkdir()
     # a relative ECOPLAN_HOME is taken from the current directory (without one: the project's .ecoplan,
     # whatever the current directory; tests/test_settings.py)
-    p = run("calendar", "add-year", notice_file(tmp_path), "--yes", cwd=work, env_extra={"ECOPLAN_HOME": "data"})
+    # (a process of its own: the current directory is the process's)
+    p = process("calendar", "add-year", notice_file(tmp_path), "--yes", cwd=work, env_extra={"ECOPLAN_HOME": "data"})
     assert p.returncode == 0, p.stderr
     assert (work / "data" / "calendars" / "2027.yaml").is_file()
 

@@ -1,7 +1,7 @@
-"""The `ecoplan` command as people use it: a real process against the real dev server.
-Cases that check only an error line and an exit status run the same command line through
-the command's own code in this process (tests.procs.ecoplan_in_process); the exit of a
-process is test_exit_codes' and test_bad_input's."""
+"""The `ecoplan` command as people use it: a real process against the real dev server
+(grade, start, status, timeline --follow). Other cases run the same command line through
+the command's own code in this process (tests.procs.ecoplan_in_process: its own stdout and
+stderr, its exit status); the exit of a process is test_exit_codes' and test_bad_input's."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_grade_yaml_and_plan_by_path(tmp_path):
     f = tmp_path / "a.yaml"
     f.write_text("deaths: 30\n")
     plan = Path(__file__).resolve().parent.parent / "plan" / "plans" / "yangquan-2022.yaml"
-    p = ecoplan("grade", str(f), "--plan", str(plan), "--json")
+    p = here("grade", str(f), "--plan", str(plan), "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["level"] == "I"
 
@@ -109,20 +109,20 @@ def test_grade_missing_file_and_non_utf8(tmp_path):
 
 
 def test_calendar_due():
-    p = ecoplan("calendar", "due", "--from", "2026-09-30", "--working-days", "20", "--json")
+    p = here("calendar", "due", "--from", "2026-09-30", "--working-days", "20", "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == {"due_date": "2026-11-03", "due_at": "2026-11-03T23:59:59+08:00",
                                     "provisional": False}
-    p = ecoplan("calendar", "due", "--from", "2031-01-06", "--working-days", "5", "--json")
+    p = here("calendar", "due", "--from", "2031-01-06", "--working-days", "5", "--json")
     assert json.loads(p.stdout)["provisional"] is True
-    p = ecoplan("calendar", "due", "--from", "2026-02-30", "--working-days", "5")
+    p = here("calendar", "due", "--from", "2026-02-30", "--working-days", "5")
     assert p.returncode == 2 and "--from" in one_line_error(p)
-    p = ecoplan("calendar", "due", "--from", "2026-02-03", "--working-days", "0")
+    p = here("calendar", "due", "--from", "2026-02-03", "--working-days", "0")
     assert p.returncode == 2 and "--working-days" in one_line_error(p)
 
 
 def test_plan_check_reports_the_loss_discrepancy():
-    p = ecoplan("plan", "check", "--json")
+    p = here("plan", "check", "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["plan"]["id"] == "yangquan-2022"
@@ -138,7 +138,7 @@ def test_plan_check_reports_the_loss_discrepancy():
 def test_plan_check_broken_file(tmp_path):
     f = tmp_path / "broken.yaml"
     f.write_text("id: x\ntitle: [unclosed\n")
-    p = ecoplan("plan", "check", "--plan", str(f))
+    p = here("plan", "check", "--plan", str(f))
     assert p.returncode == 2
     assert "error" in p.stdout
 
@@ -159,7 +159,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     p = await run("start", str(start))
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == iid
-    p = await run("start", str(start))
+    p = await ahere("start", str(start), address=temporal_address)
     assert p.returncode == 1 and "already exists" in one_line_error(p)
 
     rep = tmp_path / "initial.json"
@@ -192,8 +192,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     for step in steps:
         p = await ecoplan_in_process(*step, "--json", address=temporal_address)
         assert p.code == 0, (step, p.err)
-        # stdout is this process's: the worker's log lines may come before the answer
-        answer, _ = json.JSONDecoder().raw_decode(p.out[p.out.index("{\n"):])
+        answer = json.loads(p.out)  # the command's own output (the worker's log lines go elsewhere)
         assert answer["incident_id"] == iid and answer["action"], answer
     p = await run("status", iid, "--json")
     st = json.loads(p.stdout)
@@ -217,7 +216,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     for key in ("incident_id", "title", "stage", "level", "graded_level", "plan", "leads", "signoffs",
                 "pending_signoffs", "deadlines", "timeline", "outcome"):
         assert key in st
-    p = await run("status", iid)
+    p = await ahere("status", iid, address=temporal_address)
     assert p.returncode == 0 and iid in p.stdout and "closed" in p.stdout
     assert "duties at level III" in p.stdout and "recorded: 省生态环境厅, 晋环调查〔2026〕5号" in p.stdout
     archive = worker.archive_dir / iid

@@ -25,7 +25,7 @@ from ecoplan.records import IncidentRecord, Search
 from tests.conftest import TEMPORAL_BIN
 from tests.drive import act, archived, final_report, to_post_event
 from tests.helpers import CITY_WARNING, DUTY, eventually, now, report
-from tests.test_cli import aecoplan, ecoplan, one_line_error
+from tests.test_cli import ahere, ecoplan, here, one_line_error
 from workflows import messages as m
 
 CST = "+08:00"
@@ -254,7 +254,9 @@ def test_rebuild_from_dossiers(tmp_path):
 
 
 def test_cli_rebuild_list_and_status_without_temporal(tmp_path):
-    """The store answers without a server: rebuild, list --closed, and one-line errors."""
+    """The store answers without a server: rebuild, list --closed, and one-line errors. The
+    rebuild is a real process (the entry point); the rest run the same command line in this
+    process (tests.test_cli.here)."""
     archive, db = tmp_path / "archive", tmp_path / "records.db"
     (archive / "r-1").mkdir(parents=True)
     (archive / "r-1" / "dossier.json").write_text(json.dumps(as_dossier(status()), ensure_ascii=False))
@@ -262,20 +264,16 @@ def test_cli_rebuild_list_and_status_without_temporal(tmp_path):
     p = ecoplan("records", "rebuild", "--archive", str(archive), "--json", env_extra=env)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["inserted"] == 1
-    p = ecoplan("list", "--closed", "--from", "2026-11-02", "--to", "2026-11-02", "--county", "平定县", "--json",
-                env_extra=env)
+    p = here("list", "--closed", "--from", "2026-11-02", "--to", "2026-11-02", "--county", "平定县", "--json",
+             env_extra=env)
     assert p.returncode == 0, p.stderr
     assert [(r["incident_id"], r["outcome"]) for r in json.loads(p.stdout)] == [("r-1", "completed")]
     bad = [(["list", "--type", "water"], "add --closed"),
            (["list", "--closed", "--from", "2026-11-31"], "--from"),
            (["list", "--closed", "--type", "lava"], "--type"),
            (["records", "rebuild", "--archive", str(tmp_path / "none")], "--archive")]
-    for (args, needle), p in zip(bad, asyncio.run(_all(*(aecoplan(*a, env_extra=env) for a, _ in bad)))):
+    for (args, needle), p in zip(bad, (here(*a, env_extra=env) for a, _ in bad)):
         assert p.returncode == 2 and needle in one_line_error(p), (args, p.stderr)
-
-
-async def _all(*coros):
-    return await asyncio.gather(*coros)
 
 
 # ------------------------------------------------------------------ with a real Temporal dev server
@@ -314,13 +312,13 @@ async def test_the_activity_saves_a_closed_incident_once(client, worker, tempora
     assert r.initial_report_at == datetime.fromisoformat(st["events"]["initial_report_submitted"])
 
     cli_env = {"ECOPLAN_RECORDS_DB": str(settings.records_db)}
-    p = await aecoplan("list", "--closed", "--county", "阳泉记录县", "--from", str(now().date() - timedelta(days=1)),
-                       "--json", env_extra=cli_env, address=temporal_address)
+    p = await ahere("list", "--closed", "--county", "阳泉记录县", "--from", str(now().date() - timedelta(days=1)),
+                    "--json", env_extra=cli_env, address=temporal_address)
     assert p.returncode == 0, p.stderr
     rows = json.loads(p.stdout)
     assert [(r["incident_id"], r["outcome"], r["stage"]) for r in rows] == [(iid, "completed", "closed")]
     # while Temporal still has it, `status` reads the workflow, not the store
-    p = await aecoplan("status", iid, "--json", env_extra=cli_env, address=temporal_address)
+    p = await ahere("status", iid, "--json", env_extra=cli_env, address=temporal_address)
     assert p.returncode == 0, p.stderr
     assert "from_records" not in json.loads(p.stdout)
 
@@ -334,10 +332,10 @@ async def test_status_answers_from_the_store_when_temporal_has_no_such_incident(
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database" * 100)
     as_json, text, unknown, broken = await asyncio.gather(
-        aecoplan("status", iid, "--json", env_extra=env, address=temporal_address),
-        aecoplan("status", iid, env_extra=env, address=temporal_address),
-        aecoplan("status", "never-was", env_extra=env, address=temporal_address),
-        aecoplan("status", "never-was", env_extra={"ECOPLAN_RECORDS_DB": str(garbage)}, address=temporal_address))
+        ahere("status", iid, "--json", env_extra=env, address=temporal_address),
+        ahere("status", iid, env_extra=env, address=temporal_address),
+        ahere("status", "never-was", env_extra=env, address=temporal_address),
+        ahere("status", "never-was", env_extra={"ECOPLAN_RECORDS_DB": str(garbage)}, address=temporal_address))
     assert as_json.returncode == 0, as_json.stderr
     shown = json.loads(as_json.stdout)
     assert (shown["from_records"], shown["closed_record"], shown["outcome"]) == (True, True, "completed")
@@ -383,10 +381,10 @@ async def test_a_deleted_closed_incident_is_still_shown_and_found(client, worker
     env = {"ECOPLAN_RECORDS_DB": str(worker.records_db), "ECOPLAN_ARCHIVE_DIR": str(worker.archive_dir)}
     out = tmp_path / "papers"
     shown, found, papers = await asyncio.gather(
-        aecoplan("status", iid, "--json", env_extra=env, address=temporal_address),
-        aecoplan("list", "--closed", "--county", "删除测试县", "--outcome", "warning_lifted", "--json",
-                 env_extra=env, address=temporal_address),
-        aecoplan("documents", iid, "--out", str(out), "--json", env_extra=env, address=temporal_address))
+        ahere("status", iid, "--json", env_extra=env, address=temporal_address),
+        ahere("list", "--closed", "--county", "删除测试县", "--outcome", "warning_lifted", "--json",
+              env_extra=env, address=temporal_address),
+        ahere("documents", iid, "--out", str(out), "--json", env_extra=env, address=temporal_address))
     assert shown.returncode == 0, shown.stderr
     st2 = json.loads(shown.stdout)
     assert (st2["incident_id"], st2["closed_record"], st2["outcome"]) == (iid, True, "warning_lifted")

@@ -19,7 +19,7 @@ from plan.incident import Actor, ReportContent
 from plan.loader import resolve_plan_path
 from tests.drive import SIGNATORIES, act, sign_all, to_termination_pending
 from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, lead, report, settled
-from tests.procs import DevServer, TlsFront, WorkerProcess, ecoplan, free_port, make_pki, poll
+from tests.procs import DevServer, TlsFront, WorkerProcess, ecoplan, ecoplan_in_process, free_port, make_pki, poll
 from workflows import messages as m
 
 # ---------------------------------------------------------------------------- who may sign and approve
@@ -278,24 +278,29 @@ async def test_cli_over_tls_and_mutual_tls(client, worker, temporal_address, pki
     ca = {"TEMPORAL_TLS_CA": str(pki.ca), "TEMPORAL_TLS_SERVER_NAME": "localhost"}
     both = {**ca, "TEMPORAL_TLS_CERT": str(pki.client_cert), "TEMPORAL_TLS_KEY": str(pki.client_key)}
     try:
+        # `process`: a real `ecoplan` process (what it writes to its stderr from any layer is
+        # checked for the key); the others run the same command line in this process
+        # (tests.procs.ecoplan_in_process: the settings are read from the environment per call)
         ok = [
-            ("tls", tls, ca),
-            ("tls+api-key", tls, {**ca, "TEMPORAL_API_KEY": key}),
-            ("mtls", mtls, both),
-            ("mtls+api-key", mtls, {**both, "TEMPORAL_API_KEY": key}),
+            ("tls", tls, ca, False),
+            ("tls+api-key", tls, {**ca, "TEMPORAL_API_KEY": key}, False),
+            ("mtls", mtls, both, False),
+            ("mtls+api-key", mtls, {**both, "TEMPORAL_API_KEY": key}, True),
         ]
-        for name, front, env in ok:
-            r = await ecoplan("status", iid, "--json", address=front.address, env_extra=env)
+        for name, front, env, process in ok:
+            run = ecoplan if process else ecoplan_in_process
+            r = await run("status", iid, "--json", address=front.address, env_extra=env)
             assert r.code == 0, (name, r.err)
             assert json.loads(r.out) == expected, name
             assert not _leaks(r.out + r.err, key), name
         refused = [
-            ("plaintext to a TLS port", tls, {}),
-            ("untrusted server (system roots)", tls, {"TEMPORAL_TLS": "1", "TEMPORAL_API_KEY": key}),
-            ("mtls without a client certificate", mtls, {**ca, "TEMPORAL_API_KEY": key}),
+            ("plaintext to a TLS port", tls, {}, False),
+            ("untrusted server (system roots)", tls, {"TEMPORAL_TLS": "1", "TEMPORAL_API_KEY": key}, True),
+            ("mtls without a client certificate", mtls, {**ca, "TEMPORAL_API_KEY": key}, True),
         ]
-        for name, front, env in refused:
-            r = await ecoplan("status", iid, "--json", address=front.address, env_extra=env)
+        for name, front, env, process in refused:
+            run = ecoplan if process else ecoplan_in_process
+            r = await run("status", iid, "--json", address=front.address, env_extra=env)
             lines = r.err.strip().splitlines()
             assert r.code == 1, (name, r.code, r.err)
             assert len(lines) == 1 and "cannot reach Temporal at" in lines[0], (name, r.err)
@@ -307,16 +312,16 @@ async def test_cli_over_tls_and_mutual_tls(client, worker, temporal_address, pki
 
 
 async def test_cli_with_only_a_client_certificate_says_so(pki):
-    r = await ecoplan("status", "x", address=f"127.0.0.1:{free_port()}",
-                      env_extra={"TEMPORAL_TLS_CERT": str(pki.client_cert)})
+    r = await ecoplan_in_process("status", "x", address=f"127.0.0.1:{free_port()}",
+                                 env_extra={"TEMPORAL_TLS_CERT": str(pki.client_cert)})
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and "mutual TLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY" in lines[0]
     assert r.code in (1, 2)
 
 
 async def test_cli_configuration_mistake_is_not_an_internal_error(pki):
-    r = await ecoplan("status", "x", address=f"127.0.0.1:{free_port()}",
-                      env_extra={"TEMPORAL_TLS_KEY": str(pki.client_key)})
+    r = await ecoplan_in_process("status", "x", address=f"127.0.0.1:{free_port()}",
+                                 env_extra={"TEMPORAL_TLS_KEY": str(pki.client_key)})
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and "internal error" not in r.err, r.err
     assert "mutual TLS needs both" in lines[0] and r.code in (1, 2)

@@ -25,6 +25,7 @@ from tests.helpers import CITY_WARNING, COMMANDER, FOLLOW_UP, with_reason
 from ecoplan.schedules import ensure_daily_report_schedule
 from tests.conftest import ROOT, TEMPORAL_BIN
 from tests.helpers import SIGNED, COMMANDER, DUTY, LEADS, eventually, lead, now, report
+from tests.procs import ecoplan_in_process
 from workflows import messages as m
 from activities import search_attributes as sa
 from workflows.daily_report import DailyReportWorkflow
@@ -238,18 +239,17 @@ async def test_cli_views_json_contract(world, sup):
     await eventually(lambda: views.overdue(client), lambda rs: ids(rs) == g["B"] | g["E"], timeout=30)
     address = env.client.service_client.config.target_host
     ecoplan = str(Path(sys.executable).parent / "ecoplan")
+    # one real process (the entry point: its stdout, its stderr note, its exit status); the
+    # other command lines run through the same code in this process (tests.procs.ecoplan_in_process)
+    here = lambda *a: ecoplan_in_process(*a, env={"TEMPORAL_ADDRESS": address})  # noqa: E731
     for args, expected in ((["overdue"], g["B"] | g["E"]), (["stuck", "--idle", "20h"], g["D"] | g["E"]),
                            (["list", "--stage", "warning"], g["G"])):
-        proc = await asyncio.create_subprocess_exec(ecoplan, *args, "--json", env={**os.environ, "TEMPORAL_ADDRESS": address},
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
-        assert proc.returncode == 0, err
-        assert ids(json.loads(out)) == expected
-        proc = await asyncio.create_subprocess_exec(ecoplan, *args, env={**os.environ, "TEMPORAL_ADDRESS": address},
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
-        assert proc.returncode == 0 and all(i in out.decode() for i in expected)
-        assert err == b""  # every row fits the default limit: no note
+        r = await here(*args, "--json")
+        assert r.code == 0, r.err
+        assert ids(json.loads(r.out)) == expected
+        r = await here(*args)
+        assert r.code == 0 and all(i in r.out for i in expected)
+        assert r.err == ""  # every row fits the default limit: no note
     # Past the limit, the view says so on stderr, in one line, and --all shows everything.
     env_ = {**os.environ, "TEMPORAL_ADDRESS": address}
     proc = await asyncio.create_subprocess_exec(ecoplan, "overdue", "--limit", "3", "--json", env=env_,
@@ -257,14 +257,10 @@ async def test_cli_views_json_contract(world, sup):
     out, err = await proc.communicate()
     assert proc.returncode == 0 and len(json.loads(out)) == 3
     assert err.decode() == "ecoplan: 8 incidents overdue in all; shown: the 3 most late deadlines. --limit N or --all for more.\n"
-    proc = await asyncio.create_subprocess_exec(ecoplan, "list", "--limit", "2", "--all", "--json", env=env_,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
-    assert proc.returncode == 0 and len(json.loads(out)) == 28 and err == b""
-    proc = await asyncio.create_subprocess_exec(ecoplan, "stuck", "--limit", "0", env=env_,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
-    assert proc.returncode == 2 and len(err.decode().strip().splitlines()) == 1 and b"--limit" in err
+    r = await here("list", "--limit", "2", "--all", "--json")
+    assert r.code == 0 and len(json.loads(r.out)) == 28 and r.err == ""
+    r = await here("stuck", "--limit", "0")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "--limit" in r.err
 
 
 async def test_daily_report_with_incidents_through_the_workflow(world, sup):

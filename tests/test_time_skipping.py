@@ -227,7 +227,7 @@ async def test_loading_next_years_notice_recomputes_the_provisional_deadlines(tm
     in a year without a notice (provisional, shown by `calendar status`); the duty officer
     loads the notice with `calendar add-year`; the open incident's deadline is recomputed at
     once, is no longer provisional, and its timeline says why."""
-    from tests.test_cli import aecoplan
+    from tests.test_cli import aecoplan, ahere
 
     env = await _time_skipping_env()
     home = tmp_path / "home"
@@ -254,7 +254,9 @@ async def test_loading_next_years_notice_recomputes_the_provisional_deadlines(tm
             assert provisional is True
             d = await eventually(lambda: api.status(client, iid),
                                  lambda s: deadline(s, "assessment_report")["provisional"] is True)
-            st = await eventually(lambda: aecoplan("calendar", "status", "--json", env_extra=cli_env, address=address),
+            # `calendar status` through the command's code in this process (tests.test_cli.ahere);
+            # `calendar add-year` as a process of its own, as the duty officer runs it beside the worker
+            st = await eventually(lambda: ahere("calendar", "status", "--json", env_extra=cli_env, address=address),
                                   lambda p: p.returncode == 0 and iid in p.stdout, timeout=30)
             shown = json.loads(st.stdout)
             # (the assessment's own 30 working days were met by the review)
@@ -286,7 +288,7 @@ async def test_loading_next_years_notice_recomputes_the_provisional_deadlines(tm
             [entry] = timeline(st, "recompute_deadlines")
             assert entry["detail"]["reason"].startswith(f"{year}年节假日安排已载入")
             assert entry["detail"]["changed"]
-            p = await aecoplan("calendar", "status", "--json", env_extra=cli_env, address=address)
+            p = await ahere("calendar", "status", "--json", env_extra=cli_env, address=address)
             assert iid not in {r["incident_id"] for r in json.loads(p.stdout)["provisional"]}
     finally:
         await env.shutdown()
