@@ -20,7 +20,7 @@ from ecoplan.connection import TASK_QUEUE
 from ecoplan.errors import (ActionRefused, EcoplanError, IncidentBusy, IncidentClosed, IncidentExists,  # noqa: F401
                             IncidentNotFound, IncidentNotReady)
 from plan.calendar import SHANGHAI
-from plan.incident import Actor, IncidentReport
+from plan.incident import Actor, IncidentReport, start_time_problem
 from plan.loader import PlanError, load_plan
 from activities import search_attributes as sa
 from workflows.incident import IncidentWorkflow
@@ -41,6 +41,9 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
                          wait_ready: float = 30.0, started_by: Actor | None = None) -> str:
     """Start the incident's workflow; refuse a second execution for an existing id. Waits
     (bounded) until the workflow has pinned its plan, so the next action is accepted."""
+    problem = start_time_problem(report, datetime.now(SHANGHAI))
+    if problem:
+        raise ActionRefused(problem, "invalid")
     try:
         plan = load_plan(report.plan)  # a plan that does not load is refused here, before anything starts
     except PlanError as e:

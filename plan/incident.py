@@ -6,7 +6,7 @@ Times are ISO 8601; a time without an offset is Asia/Shanghai (the bureau's cloc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -18,8 +18,33 @@ from plan.models import Circumstance, RoleId, Via
 MAX_TEXT = 10_000  # characters: a report field longer than this is a paste gone wrong
 
 
+# Local choice (not in the plan or the law): the times an incident's record can hold. No
+# incident this system handles happened before 2000 or after 2100; a time outside is a typing
+# slip (0001-01-01, 9999-12-31), and it could overflow the deadline and calendar arithmetic.
+EARLIEST = datetime(2000, 1, 1, tzinfo=SHANGHAI)
+LATEST = datetime(2100, 1, 1, tzinfo=SHANGHAI)
+# How far ahead of the receiving clock a start report's times may be (as for an action's `at`).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def _shanghai_if_naive(v: datetime) -> datetime:
-    return v.replace(tzinfo=SHANGHAI) if v.tzinfo is None else v
+    v = v.replace(tzinfo=SHANGHAI) if v.tzinfo is None else v
+    if not EARLIEST <= v < LATEST:
+        raise ValueError(f"{v.isoformat(timespec='minutes')} 不在 {EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d} 之间，"
+                         "不是事件的真实时间（本系统受理的时间范围，本地规定）")
+    return v
+
+
+def start_time_problem(report: "IncidentReport", now: datetime) -> str | None:
+    """A start report whose times lie in the future (beyond the clock skew): the sentence naming
+    the field, or None. Checked where a report enters (ecoplan.api.start_incident), since
+    the model itself has no clock."""
+    for field in ("discovered_at", "reported_at"):
+        value = getattr(report, field)
+        if value > now + CLOCK_SKEW:
+            return (f"{field}：{value.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 晚于现在（{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）"
+                    f"{int(CLOCK_SKEW.total_seconds() // 60)} 分钟以上：事件的发现和报告时间不能在将来")
+    return None
 
 
 def _no_blank(v: str) -> str:

@@ -493,3 +493,20 @@ async def test_ecoplan_web_command(tmp_path, temporal_address, worker):
         proc.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(proc.wait(), 30)
     assert code == 0, (await proc.stderr.read()).decode()[-500:]
+
+
+# ------------------------------------------------------------------ times no real incident has (issue 25)
+
+
+async def test_year_one_and_next_year_are_refused_by_the_api_and_nothing_starts(http):
+    headers = await auth(http, "wangwei")
+    before = (await http.get("/api/list", headers=await auth(http, "li"), params={"all": True})).json()
+    next_year = (now() + timedelta(days=400)).strftime("%Y-%m-%dT%H:%M")
+    for body, words in [
+        (incident_body(discovered_at="0001-01-01T00:00", reported_at="0001-01-01T01:00"), "discovered_at"),
+        (incident_body(discovered_at=next_year, reported_at=next_year), "事件的发现和报告时间不能在将来"),
+    ]:
+        r = await http.post("/api/incidents", headers=headers, json=body)
+        assert r.status_code == 422 and words in r.json()["detail"], r.text
+    after = (await http.get("/api/list", headers=await auth(http, "li"), params={"all": True})).json()
+    assert len(after) == len(before)

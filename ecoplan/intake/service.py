@@ -121,7 +121,7 @@ class Intake:
         except api.IncidentExists:
             return AlertAccepted(**done, created=False, message=f"alert already taken: incident {iid}")
         except api.ActionRefused as e:
-            raise _Fail(409, str(e)) from None
+            raise _Fail(422 if e.kind == "invalid" else 409, str(e)) from None
         except api.EcoplanError as e:  # started, but no worker picked it up yet: it exists all the same
             return AlertAccepted(**done, created=True, message=str(e))
         return AlertAccepted(**done, created=True, message=f"incident {iid} started")
