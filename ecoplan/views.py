@@ -22,6 +22,9 @@ __all__ = ["PAGE", "REPORT_HOUR", "WORKFLOW_TYPE", "Page", "Row", "base_query", 
            "stuck"]
 
 
+MAX_IDLE = timedelta(days=36_500)  # a century: longer than any incident's record can reach back
+
+
 def parse_duration(text: str) -> timedelta:
     """'90m', '6h', '3d', '1d12h' → timedelta; one-line ValueError otherwise."""
     import re
@@ -30,4 +33,10 @@ def parse_duration(text: str) -> timedelta:
     if not text or not text.strip() or not parts or not any(parts.groups()):
         raise ValueError(f"{text!r} is not a duration like 90m, 6h, 3d or 1d12h")
     d, h, m = (int(x or 0) for x in parts.groups())
-    return timedelta(days=d, hours=h, minutes=m)
+    try:
+        idle = timedelta(days=d, hours=h, minutes=m)
+    except OverflowError:
+        idle = None
+    if idle is None or idle > MAX_IDLE:  # idle since before the system's earliest time (plan/incident.py)
+        raise ValueError(f"{text!r} is longer than {MAX_IDLE.days} days: no incident has been idle that long")
+    return idle
