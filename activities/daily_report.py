@@ -22,6 +22,7 @@ from temporalio.client import Client
 
 from activities.supervisor_views import base_query, overdue, read_rows, stuck, time_literal
 from plan.calendar import SHANGHAI
+from plan.stages import STAGE_NAMES
 
 if TYPE_CHECKING:  # activities.settings loads the documents package (fonts): 0.2 s to each CLI view
     from activities.settings import ActivitySettings
@@ -107,14 +108,10 @@ async def daily_report(client: Client, report_date: date | None = None, now: dat
 
 
 def _cn(stage: str | None) -> str:
-    from activities.documents.mapping import STAGE_NAMES
-
     return STAGE_NAMES.get(stage or "", stage or "—")
 
 
 def _stage_order(kv) -> int:
-    from activities.documents.mapping import STAGE_NAMES
-
     order = list(STAGE_NAMES)
     return order.index(kv[0]) if kv[0] in order else len(order)
 

@@ -49,8 +49,10 @@ def lead(group: str) -> Actor:
 
 
 async def eventually(fn: Callable[[], Awaitable[Any]], check: Callable[[Any], bool],
-                     timeout: float = 15.0, interval: float = 0.2) -> Any:
-    """Poll `fn` until `check` holds, for at most `timeout` seconds; return the last value."""
+                     timeout: float = 15.0, interval: float = 0.2,
+                     between: Callable[[], Awaitable[Any]] | None = None) -> Any:
+    """Poll `fn` until `check` holds, for at most `timeout` seconds; return the last value.
+    `between`, when given, is awaited between looks (advancing: moves a virtual clock on)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while True:
@@ -59,6 +61,8 @@ async def eventually(fn: Callable[[], Awaitable[Any]], check: Callable[[Any], bo
             return value
         if loop.time() > end:
             raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+        if between is not None:
+            await between()
         await asyncio.sleep(interval)
 
 
@@ -68,16 +72,7 @@ async def advancing(env, handle, fn: Callable[[], Awaitable[Any]], check: Callab
     looks, its virtual clock moves on by `step`, so the workflow's own timers (a delivery's
     backoff) fire without waiting them out; the work they start (an activity's real call) still
     runs. For at most `timeout` seconds of real time; returns the last value."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await fn()
-        if check(value):
-            return value
-        if loop.time() > end:
-            raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
-        await env.fast_forward(handle, step)
-        await asyncio.sleep(0.2)
+    return await eventually(fn, check, timeout, between=lambda: env.fast_forward(handle, step))
 
 
 LATE_ENTRY = "测试：按业务时间补录"  # 补录说明 for tests that drive an incident on backdated business times

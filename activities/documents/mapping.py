@@ -18,11 +18,8 @@ from plan.calendar import SHANGHAI
 from plan.incident import ReportContent
 from plan.loader import PlanError, load_plan
 from plan.models import Plan
+from plan.stages import STAGE_NAMES
 
-STAGE_NAMES = {
-    "reported": "接报", "warning": "预警", "responding": "应急响应", "on_site": "现场处置",
-    "termination_pending": "终止签报", "post_event": "后期处置", "closed": "结案",
-}
 OUTCOME_NAMES = {"warning_lifted": "预警解除，事件关闭", "completed": "处置完毕，结案"}
 TYPE_NAMES = {"water": "水污染", "air": "大气污染", "soil": "土壤污染", "hazardous_chemicals": "危险化学品",
               "solid_waste": "固体废物（危险废物）", "other": "其他"}

@@ -7,7 +7,7 @@ Adding an action is one new module here (or one more spec in a module) defining 
 the workflow's Updates and validators, the life cycle's transitions, the console's forms and
 buttons, the API's endpoints with their schemas and the CLI's commands are made from it.
 
-`refusal(...)` runs an action's checks: first those every action shares (workflows/actions/
+`check(...)` runs an action's checks: first those every action shares (workflows/actions/
 common.py: open, stage, business time, the plan's authority table), then its own.
 `may(...)` answers "can this person take this action now, and if not, why" without an input.
 """
@@ -67,15 +67,6 @@ def check(name: str, s: m.IncidentState, lc: Lifecycle, inp: m.Action, now: date
         common.not_before_stage(s, at)
     common.allowed(s, name, inp.by)
     return spec.check(s, inp, at, now)
-
-
-def refusal(name: str, s: m.IncidentState, lc: Lifecycle, inp: m.Action, now: datetime) -> str | None:
-    """The sentence an action would be refused with, or None."""
-    try:
-        check(name, s, lc, inp, now)
-    except Refused as e:
-        return e.message
-    return None
 
 
 def may(name: str, by, s: m.IncidentState, lc: Lifecycle) -> str | None:
