@@ -117,6 +117,33 @@ class EcoplanSettings(BaseSettings):
     oidc_role_claim: str = _var("ECOPLAN_OIDC_ROLE_CLAIM", "roles", "the claim holding those values")
     oidc_username_claim: str = _var("ECOPLAN_OIDC_USERNAME_CLAIM", "preferred_username",
                                     "the claim that is the username")
+    # -------------------------------------------------------------- paging channels (issue 23); secrets never logged
+    smtp_host: Optional[str] = _var("ECOPLAN_SMTP_HOST", None, "e-mail channel: the SMTP server's host", "none: no e-mail")
+    smtp_port: Optional[int] = _var("ECOPLAN_SMTP_PORT", None, "its port", "25, 587 with `starttls`, 465 with `ssl`")
+    smtp_user: Optional[str] = _var("ECOPLAN_SMTP_USER", None, "SMTP login (AUTH), when the server asks for one", "none")
+    smtp_password: Optional[str] = _var("ECOPLAN_SMTP_PASSWORD", None, "its password; never logged", "none", repr=False)
+    smtp_from: Optional[str] = _var("ECOPLAN_SMTP_FROM", None, "the From address of pages", "none")
+    smtp_tls: str = _var("ECOPLAN_SMTP_TLS", "starttls", "`none`, `starttls` or `ssl` (implicit TLS)")
+    dingtalk_webhook: Optional[str] = _var("ECOPLAN_DINGTALK_WEBHOOK", None, "DingTalk custom robot: its webhook URL "
+                                           "(…/robot/send?access_token=…); never logged", "none", repr=False)
+    dingtalk_secret: Optional[str] = _var("ECOPLAN_DINGTALK_SECRET", None, "the robot's signing secret (SEC…: "
+                                          "timestamp + HMAC-SHA256 signature on each call); never logged", "none",
+                                          repr=False)
+    wecom_webhook: Optional[str] = _var("ECOPLAN_WECOM_WEBHOOK", None, "WeCom group robot: its webhook URL "
+                                        "(…/cgi-bin/webhook/send?key=…); never logged", "none", repr=False)
+    sms_endpoint: str = _var("ECOPLAN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/",
+                             "SMS channel: Alibaba Cloud SMS (Dysmsapi SendSms, signature version 1.0) endpoint")
+    sms_access_key_id: Optional[str] = _var("ECOPLAN_SMS_ACCESS_KEY_ID", None, "its AccessKey ID", "none: no SMS")
+    sms_access_key_secret: Optional[str] = _var("ECOPLAN_SMS_ACCESS_KEY_SECRET", None, "its AccessKey secret; never "
+                                                "logged", "none", repr=False)
+    sms_sign_name: Optional[str] = _var("ECOPLAN_SMS_SIGN_NAME", None, "the approved SMS signature (签名)", "none")
+    sms_template_code: Optional[str] = _var("ECOPLAN_SMS_TEMPLATE_CODE", None, "the approved template (SMS_…), with "
+                                            "one variable `${content}`", "none")
+    console_url: str = _var("ECOPLAN_CONSOLE_URL", "http://127.0.0.1:8000", "the console's address as people reach it: "
+                            "the acknowledgement links in pages point there")
+    page_link_secret: Optional[str] = _var("ECOPLAN_PAGE_LINK_SECRET", None, "key that signs the acknowledgement links "
+                                           "(HMAC-SHA256); never logged", "a random key kept in `$ECOPLAN_HOME/page-link.key`",
+                                           repr=False)
 
     # -------------------------------------------------------------- paths, anchored in home
 

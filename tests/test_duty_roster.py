@@ -138,3 +138,35 @@ def test_gaps_name_empty_posts_and_uncovered_hours(db, tmp_path):
     assert found == ["12月07日 08:30 白班：值班员无人",
                      "12月07日 17:30 至 12月08日 08:30 无人值班（值班表无班次）",
                      "12月08日 17:30 起无人值班（值班表无班次）"]
+
+
+def test_contacts_on_users_add_and_set_and_readiness(db, tmp_path):
+    env = {"ECOPLAN_ACCOUNTS_DB": str(db), "ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_FROM": "yj@example.gov.cn",
+           "ECOPLAN_DINGTALK_WEBHOOK": None, "ECOPLAN_WECOM_WEBHOOK": None, "ECOPLAN_SMS_ACCESS_KEY_ID": None}
+
+    def run(*args, stdin=None):
+        return ecoplan_in_process_sync(*args, env=env, stdin=stdin)
+
+    bad = run("users", "add", "sun", "--role", "deputy_commander", "--mobile", "12345", "--password-stdin",
+              stdin="pw-sun-桃河-2026\n")
+    assert bad.code == 2 and "手机号「12345」应为 11 位" in bad.err
+    assert "sun" not in run("users", "list").out  # checked before the account is made
+    r = run("users", "add", "sun", "--role", "deputy_commander", "--display", "孙副局长", "--email",
+            "sun@example.gov.cn", "--mobile", "+86 138-0000-0001", "--password-stdin", stdin="pw-sun-桃河-2026\n")
+    assert r.code == 0, r.err
+    r = run("users", "set", "wangwei", "--email", "wangwei@example.gov.cn", "--dingtalk", "ww001")
+    assert r.code == 0 and "电子邮箱 wangwei@example.gov.cn" in r.out
+    assert run("users", "set", "wangwei", "--email", "not-an-address").code == 2
+    f = tmp_path / "r.csv"
+    today = datetime.now(SHANGHAI).date()
+    f.write_text(HEADER + f"{today + timedelta(days=1)},白班,08:30,17:30,李局长,王伟,\n", encoding="utf-8")
+    assert run("duty", "import", str(f)).code == 0
+    r = run("readiness", "--no-incidents", "--json")
+    assert r.code == 1  # someone cannot be reached
+    people = {p["username"]: p for p in json.loads(r.out)["people"]}
+    assert people["wangwei"]["channels"] == ["email"]  # DingTalk id, but no robot set up
+    assert people["sun"]["channels"] == ["email"]
+    assert people["li"]["channels"] == [] and people["li"]["fault"] == "没有任何联系方式"
+    assert "角色 指挥" in people["li"]["why"] and any("值班表" in w and "带班领导" in w for w in people["li"]["why"])
+    text = run("readiness", "--no-incidents").out
+    assert "可用通知渠道：电子邮件" in text and "无法通过任何可用渠道通知" in text

@@ -69,3 +69,12 @@ async def test_page_shows_warns_and_corrects(site):
     lead, _ = client_for(app, store, "zhang")
     async with lead:
         assert (await lead.get("/duty")).status_code == 403
+
+
+async def test_readiness_page_names_who_cannot_be_reached(site):
+    app, store = site
+    c, _ = client_for(app, store, "li")
+    async with c:
+        page = (await c.get("/readiness")).text
+    assert "未能查询在办事件的组长" in page  # no Temporal here: said, not a failed page
+    assert "李局长（li）" in page and "没有任何联系方式" in page and "无法通过任何可用渠道通知" in page

@@ -10,15 +10,22 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from typing import Optional
 
 import typer
 
 from ecoplan.accounts import (AccountError, AccountNotFound, AccountStore, check_display, check_role, check_username,
                               known_roles)
 from ecoplan.cli.common import JsonOpt, table
+from ecoplan.contacts import FIELD_NAMES, ContactError, ContactStore
+from ecoplan.contacts import check as check_contact
 from ecoplan.errors import Fail, bad
 
 users_app = typer.Typer(no_args_is_help=True, help="Accounts of the web console and API (账号管理).")
+MobileOpt = typer.Option(None, "--mobile", help="手机号 (SMS, and @ in the robots' groups)")
+EmailOpt = typer.Option(None, "--email", help="电子邮箱")
+DingOpt = typer.Option(None, "--dingtalk", help="钉钉 user id")
+WecomOpt = typer.Option(None, "--wecom", help="企业微信 user id")
 StdinOpt = typer.Option(False, "--password-stdin", help="read the password from standard input (one line)")
 
 
@@ -57,17 +64,40 @@ def _do(fn, *args):
 def add(username: str = typer.Argument(..., help="login name: lowercase letters, digits, . _ -"),
         role: str = typer.Option(..., "--role", help="duty_officer | commander | lead | supervisor | partner | admin"),
         display: str = typer.Option("", "--display", help="姓名, as the console shows it"),
-        password_stdin: bool = StdinOpt, as_json: bool = JsonOpt):
+        mobile: Optional[str] = MobileOpt, email: Optional[str] = EmailOpt, dingtalk: Optional[str] = DingOpt,
+        wecom: Optional[str] = WecomOpt, password_stdin: bool = StdinOpt, as_json: bool = JsonOpt):
     """Create an account (创建账号)."""
     # Check what can be checked before asking for a password.
     _do(check_username, username)
     _do(check_role, role)
     _do(check_display, display)
+    reach = {"mobile": mobile, "email": email, "dingtalk": dingtalk, "wecom": wecom}
+    _contacts(lambda: [check_contact(f, v) for f, v in reach.items() if v])
     store = _store()
     if _do(store.get, username.strip()) is not None:
         raise Fail(f"账号 {username.strip()} 已存在", 1)
     acc = _do(store.add, username, role, _password(password_stdin), display)
-    _emit(acc.public(), as_json, f"已创建账号 {acc.label}，角色 {_role_label(acc.role)}")
+    contact = _contacts(lambda: ContactStore(store.path).set(acc.username, **reach))
+    _emit({**acc.public(), "contact": contact.public()}, as_json, f"已创建账号 {acc.label}，角色 {_role_label(acc.role)}")
+
+
+@users_app.command("set")
+def set_(username: str, mobile: Optional[str] = MobileOpt, email: Optional[str] = EmailOpt,
+         dingtalk: Optional[str] = DingOpt, wecom: Optional[str] = WecomOpt, as_json: bool = JsonOpt):
+    """Set an account's contact methods; an empty value clears one (设置联系方式)."""
+    store = _store()
+    acc = _do(store.require, username)
+    c = _contacts(lambda: ContactStore(store.path).set(acc.username, mobile=mobile, email=email,
+                                                       dingtalk=dingtalk, wecom=wecom))
+    shown = "，".join(f"{FIELD_NAMES[f]} {getattr(c, f)}" for f in FIELD_NAMES if getattr(c, f)) or "无"
+    _emit({**acc.public(), "contact": c.public()}, as_json, f"已更新 {acc.label} 的联系方式：{shown}")
+
+
+def _contacts(fn):
+    try:
+        return fn()
+    except ContactError as e:
+        raise bad(str(e)) from None
 
 
 @users_app.command("list")

@@ -24,7 +24,7 @@ from ecoplan.web import actions as act
 from ecoplan.web import auth
 from ecoplan.web.context import HERE, ClientFactory, Web, log, templates_for, web_of
 from ecoplan.web.layers import Layers
-from ecoplan.web.routes import api, board, duty, incidents, intake, start
+from ecoplan.web.routes import api, board, duty, incidents, intake, reach, start
 from ecoplan.web.routes import auth as login
 from plan import authority
 
@@ -65,7 +65,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         intake.merge_openapi(app, alerts)
     app.add_exception_handler(act.Refusal, _refused)
     app.add_exception_handler(RequestValidationError, _invalid)
-    for area in (start, login, board, incidents, api, duty):  # start before incidents: /incidents/new
+    for area in (start, login, board, incidents, api, duty, reach):  # start before incidents: /incidents/new
         app.include_router(area.router)
     action_schemas.merge_action_schemas(app)  # each action's body schema (the action registry)
     return app

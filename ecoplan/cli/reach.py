@@ -1,0 +1,67 @@
+"""`ecoplan readiness`: who a page may have to reach and cannot be reached (ecoplan/readiness.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import typer
+
+from ecoplan.accounts import AccountStore
+from ecoplan.cli.common import JsonOpt, emit, table
+from ecoplan.contacts import ContactStore, configured_channels
+from ecoplan.duty_roster import DutyStore
+from ecoplan.errors import Fail
+from ecoplan.readiness import open_incident_leads, readiness, week
+from plan.calendar import SHANGHAI
+from plan.loader import load_plan
+from plan.paging import CHANNEL_NAMES, load_paging
+
+app = typer.Typer()
+
+
+def working_channels() -> list[str]:
+    """The channels set up and not down now (a channel is down after failed sends: activities/page_store.py)."""
+    from activities.page_store import PageStore
+
+    down = set(PageStore().channels_down())
+    return [c for c in configured_channels() if c not in down]
+
+
+@app.command("readiness")
+def readiness_cmd(incidents: bool = typer.Option(True, "--incidents/--no-incidents",
+                                                 help="also ask the open incidents for their named leads (Temporal)"),
+                  as_json: bool = JsonOpt):
+    """Who in the plan's roles, this week's roster and the leads of open incidents cannot be reached (通知可达性)."""
+    accounts = AccountStore()
+    leads, note = {}, ""
+    if incidents:
+        try:
+            leads = asyncio.run(_leads())
+        except Fail as e:
+            note = f"未能查询在办事件的组长：{e}"
+    start, end = week(datetime.now(SHANGHAI))
+    people = readiness(load_paging(), {r.id: r.name for r in load_plan().plan.roles}, accounts.list(),
+                       ContactStore(accounts.path).all(), working_channels(), DutyStore(accounts.path).between(start, end),
+                       leads)
+    bad = [p for p in people if not p.channels]
+    if as_json:
+        emit({"people": [p.public() for p in people], "unreachable": len(bad), "note": note,
+              "channels": working_channels()}, True)
+    else:
+        working = "、".join(CHANNEL_NAMES[c] for c in working_channels()) or "无（未配置任何通知渠道）"
+        print(f"可用通知渠道：{working}")
+        if note:
+            print(note)
+        if people:
+            print(table([[p.label, "；".join(p.why), "、".join(CHANNEL_NAMES[c] for c in p.channels) or "无法通知",
+                          p.fault] for p in people], ["人员", "为何需要通知", "可用渠道", "问题"]))
+        print(f"共 {len(people)} 人，{len(bad)} 人无法通过任何可用渠道通知" if bad else f"共 {len(people)} 人，均可通知")
+    if bad:
+        raise Fail("", 1)  # exit 1: someone cannot be reached (for monitoring scripts)
+
+
+async def _leads() -> dict[str, list[str]]:
+    from ecoplan.errors import connect_or_fail
+
+    return await open_incident_leads(await connect_or_fail())
