@@ -9,7 +9,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from activities.channels import Hopeless, Message, Retry
+from activities.channels.base import Hopeless, Message, Retry
 from activities.settings import EcoplanSettings
 
 TIMEOUT_S = 15

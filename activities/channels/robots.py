@@ -18,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from activities.channels import Hopeless, Message, Retry
+from activities.channels.base import Hopeless, Message, Retry
 from activities.settings import EcoplanSettings
 
 TIMEOUT_S = 10

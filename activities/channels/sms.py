@@ -17,7 +17,7 @@ import urllib.request
 import uuid
 from datetime import datetime, timezone
 
-from activities.channels import Hopeless, Message, Retry
+from activities.channels.base import Hopeless, Message, Retry
 from activities.settings import EcoplanSettings
 
 TIMEOUT_S = 10
