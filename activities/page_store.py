@@ -71,10 +71,19 @@ class PageStore:
 
     # -------------------------------------------------------------- sends (idempotency)
 
-    def sent(self, key: str) -> bool:
-        with closing(self._db()) as db:
+    def claim(self, key: str, page_id: str, username: str, channel: str) -> str:
+        """Claim a send before making it: "go" (never tried, or tried and refused), "sent" (done
+        before), or "uncertain" (a send began and its end was never recorded: a worker killed
+        mid-send). Only "go" may send: a page is never sent twice to a person on a channel."""
+        with closing(self._db()) as db, db:
+            cur = db.execute("INSERT INTO page_sends (key, page_id, username, channel, outcome, at) "
+                             "VALUES (?, ?, ?, ?, 'sending', ?) ON CONFLICT(key) DO UPDATE SET outcome = 'sending', "
+                             "at = excluded.at WHERE page_sends.outcome = 'failed'",
+                             (key, page_id, username, channel, _now()))
+            if cur.rowcount:
+                return "go"
             row = db.execute("SELECT outcome FROM page_sends WHERE key = ?", (key,)).fetchone()
-        return bool(row) and row["outcome"] == "sent"
+        return "sent" if row["outcome"] == "sent" else "uncertain"
 
     def record_send(self, key: str, page_id: str, username: str, channel: str, ok: bool, detail: str = "") -> None:
         with closing(self._db()) as db, db:

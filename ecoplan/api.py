@@ -16,6 +16,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from ecoplan import pages
 from ecoplan.connection import TASK_QUEUE
 from ecoplan.errors import (ActionRefused, EcoplanError, IncidentBusy, IncidentClosed, IncidentExists,  # noqa: F401
                             IncidentNotFound, IncidentNotReady)
@@ -71,7 +72,17 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
         raise IncidentExists(f"incident {incident_id} already exists; nothing was started") from None
     if wait_ready:
         await _wait_until_ready(handle, wait_ready)
+    await pages.page_event(client, "new_incident", incident_id, report.title, _page_body(report), drill=report.drill,
+                           participants=[started_by.name] if started_by else [], task_queue=task_queue)
     return incident_id
+
+
+def _page_body(r: IncidentReport) -> str:
+    """What the duty desk's page says of a new incident (issue 23)."""
+    from ecoplan.period_report import TYPE_NAMES
+
+    return (f"{r.county} {r.location}，{TYPE_NAMES.get(r.incident_type, r.incident_type)}；接报 {r.reported_at.astimezone(SHANGHAI):%m-%d %H:%M}，"
+            f"报告人 {r.reporter}。{r.description}")[:400]
 
 
 async def _wait_until_ready(handle: WorkflowHandle, seconds: float) -> None:
