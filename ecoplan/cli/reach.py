@@ -1,9 +1,11 @@
-"""`ecoplan readiness`: who a page may have to reach and cannot be reached (ecoplan/readiness.py)."""
+"""`ecoplan readiness` (who a page may have to reach and cannot be: ecoplan/readiness.py), `ecoplan pages`
+(open pages, an incident's pages) and `ecoplan ack PAGE_ID` (acknowledge one: workflows/paging.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Optional
 
 import typer
 
@@ -65,3 +67,48 @@ async def _leads() -> dict[str, list[str]]:
     from ecoplan.errors import connect_or_fail
 
     return await open_incident_leads(await connect_or_fail())
+
+
+@app.command("pages")
+def pages_cmd(user: Optional[str] = typer.Option(None, "--user", help="only this person's (default: everyone's)"),
+              incident: Optional[str] = typer.Option(None, "--incident", help="an incident's pages, every state"),
+              as_json: bool = JsonOpt):
+    """Open pages nobody has acknowledged yet, or an incident's pages (呼叫)."""
+    from activities.page_store import PageStore
+
+    store = PageStore()
+    rows = store.incident_pages(incident) if incident else store.open_pages(user, limit=500)
+    if as_json:
+        emit(rows, True)
+        return
+    if not rows:
+        print("没有待确认的呼叫" if not incident else f"事件 {incident} 没有呼叫")
+        return
+    states = {"open": "待确认", "acknowledged": "已确认", "exhausted": "无人确认", "told": "已通知"}
+    print(table([[r["id"], r["subject"], r["username"], CHANNEL_NAMES.get(r["channel"], r["channel"] or "—"),
+                  states.get(r["state"], r["state"]), r["updated_at"][:16]] for r in rows],
+                ["编号", "事由", "当前对象", "渠道", "状态", "更新于"]))
+
+
+@app.command("ack")
+def ack_cmd(page_id: str, by: Optional[str] = typer.Option(None, "--by", help="who acknowledges: a username "
+                                                                                "(default: $ECOPLAN_USER)"),
+            as_json: bool = JsonOpt):
+    """Acknowledge a page sent to you: its escalation stops (确认收到)."""
+    from activities.page_store import PageStore
+    from activities.settings import settings
+    from ecoplan import pages
+    from ecoplan.cli.common import run
+    from ecoplan.errors import bad
+
+    who = (by or settings().user or "").strip()
+    if not who:
+        raise bad("--by：谁确认收到？（或设置 ECOPLAN_USER）")
+    store = PageStore()
+    page = store.page(page_id)
+    if page is None:
+        raise Fail(f"没有编号为 {page_id} 的呼叫", 1)
+    if who not in {page["username"], *(s["username"] for s in store.sends(page_id))}:
+        raise Fail(f"呼叫 {page_id} 没有发给 {who}：只有被呼叫的人可以确认收到", 1)
+    said = run(pages.acknowledge, page_id, who, "cli")
+    emit({"page_id": page_id, "acknowledged_by": who, "result": said}, as_json, lambda d: f"{said}（呼叫 {page_id}）")

@@ -53,6 +53,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
             templates=templates_for(store, poll_seconds), oidc=oidc, task_queue=task_queue,
             wait_ready=wait_ready, poll_seconds=poll_seconds)
     w.copies = board.board_copies(w, refresh=board_refresh or poll_seconds)
+    reach.install(w)  # the pages panels (issue 23)
     alerts = intake.intake_app(w, intake_tokens)
 
     names = ", ".join(a for a in authority.actions() if a != "start_incident")

@@ -1,16 +1,24 @@
 """Reaching people in the console: the readiness page (`/readiness`, who a page may have to
-reach and cannot be: ecoplan/readiness.py)."""
+reach and cannot be: ecoplan/readiness.py); acknowledging a page (`GET /pages/{id}/ack`, the
+signed single-use link in the message; `POST /pages/{id}/ack`, the console's button;
+`POST /api/pages/{id}/ack`); and the panels every page shows (install(): a person's own open
+pages at the top, an incident's pages on its page)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Security
+from fastapi.responses import RedirectResponse
 
 from activities.page_store import PageStore
+from ecoplan import page_links, pages
+from ecoplan.accounts import Account
 from ecoplan.contacts import ContactStore, configured_channels
+from ecoplan.errors import ActionRefused, EcoplanError
 from ecoplan.duty_roster import DutyStore
 from ecoplan.readiness import open_incident_leads, readiness, week
 from ecoplan.web import actions as act
-from ecoplan.web.context import Web, now, to_login, web_of
+from ecoplan.web.context import Web, log, now, safe_next, to_login, web_of
+from ecoplan.web.routes.api import account_of
 from plan import authority
 from plan.loader import load_plan
 from plan.paging import CHANNEL_NAMES, load_paging
@@ -47,3 +55,67 @@ async def readiness_page(request: Request):
                        ContactStore(w.store.path).all(), channels, DutyStore(w.store.path).between(start, end), leads)
     return w.page(request, "readiness.html", {"_session": s, "people": people, "channels": channels, "down": down,
                                                "note": note, "CHANNEL_NAMES": CHANNEL_NAMES})
+
+
+# ------------------------------------------------------------------ acknowledging a page
+
+PAGE_STATES = {"open": "待确认", "acknowledged": "已确认", "exhausted": "无人确认", "told": "已通知", "planning": "准备中"}
+
+
+def install(w: Web) -> None:
+    """The panels' data as template globals: my_pages(account), incident_pages(incident id)."""
+    def mine(account) -> list[dict]:
+        return page_store(w).open_pages(account.username, limit=10) if account else []
+
+    w.templates.env.globals.update(my_pages=mine, incident_pages=lambda iid: page_store(w).incident_pages(iid),
+                                   PAGE_STATES=PAGE_STATES, CHANNEL_NAMES=CHANNEL_NAMES)
+
+
+async def _ack(w: Web, page_id: str, username: str, via: str) -> str:
+    page = page_store(w).page(page_id)
+    if page is None:
+        raise act.Refusal(404, f"没有编号为 {page_id} 的呼叫")
+    paged = {page["username"], *(x["username"] for x in page_store(w).sends(page_id))}
+    if username not in paged:
+        raise act.Refusal(403, "只有被呼叫的人可以确认收到")
+    try:
+        said = await pages.acknowledge(await w.client(), page_id, username, via)
+    except ActionRefused as e:
+        raise act.Refusal(409, str(e)) from None
+    except EcoplanError as e:
+        raise act.Refusal(404, str(e)) from None
+    log.info("page_acknowledged", page_id=page_id, username=username, via=via)
+    return said
+
+
+@router.get("/pages/{page_id}/ack", include_in_schema=False)
+async def ack_by_link(request: Request, page_id: str, u: str = "", e: str = "", n: str = "", s: str = ""):
+    """The link in the message: one click acknowledges (signed, expiring, single-use)."""
+    w = web_of(request)
+    try:
+        page_links.check(page_id, u, e, n, s)
+    except page_links.LinkRefused as err:
+        raise act.Refusal(403, str(err)) from None
+    if not page_store(w).use_link(n):
+        raise act.Refusal(409, "该确认链接已用过")
+    said = await _ack(w, page_id, u, "link")
+    return w.page(request, "message.html", {"title": "已确认收到", "message": said})
+
+
+@router.post("/pages/{page_id}/ack", include_in_schema=False)
+async def ack_in_console(request: Request, page_id: str):
+    w = web_of(request)
+    sess = w.session(request)
+    if sess is None:
+        return to_login(request)
+    form = await w.check_csrf(request, sess)
+    await _ack(w, page_id, sess.account.username, "web")
+    return RedirectResponse(safe_next(str(form.get("next") or "/")), status_code=303)
+
+
+@router.post("/api/pages/{page_id}/ack")
+async def api_ack(request: Request, page_id: str, account: Account = Security(account_of)) -> dict:
+    """Acknowledge a page sent to this account: its escalation stops."""
+    w = web_of(request)
+    return {"page_id": page_id, "acknowledged_by": account.username,
+            "result": await _ack(w, page_id, account.username, "api")}

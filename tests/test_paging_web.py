@@ -1,0 +1,60 @@
+"""A new incident pages the duty officer on shift (roster imported from CSV) through the real
+worker and a real SMTP server within 5 s; the link in the e-mail acknowledges it once (signed,
+single-use); the console shows the person's own open pages at the top and the incident's pages;
+`POST /api/pages/{id}/ack` and `ecoplan ack` answer for a page that is over."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from email import message_from_bytes
+
+import httpx
+
+from activities.page_store import PageStore
+from ecoplan import api
+from ecoplan.accounts import AccountStore
+from ecoplan.web import create_app
+from ecoplan.web.auth import SESSION_COOKIE
+from tests.helpers import eventually, report
+from tests.procs import ecoplan_in_process
+from tests.test_paging import bureau, recipients  # noqa: F401 - the fixture
+
+LINK = re.compile(r"确认收到：http://[^/]+(/pages/\S+)")
+
+
+async def _value(v):
+    return v
+
+
+async def test_new_incident_pages_the_officer_and_the_link_acknowledges(client, worker, bureau):  # noqa: F811
+    box, db = bureau
+    store = AccountStore(db)
+    started = time.monotonic()
+    iid = await api.start_incident(client, report(title="桃河水质异常"))
+    await eventually(lambda: _value(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=5)
+    assert time.monotonic() - started < 5
+    body = message_from_bytes(box.messages[0][1]).get_payload(decode=True).decode()
+    assert "桃河水质异常" in body
+    link = LINK.search(body).group(1)
+    page_id = link.split("/")[2]
+    pages = PageStore(db.parent / "pages.db")
+    app = create_app(client_factory=lambda: client, store=store)
+    token, csrf = store.open_session("wangwei", "web", timedelta(hours=1))
+    api_token, _ = store.open_session("wangwei", "api", timedelta(hours=1))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as c:
+        home = (await c.get("/duty", cookies={SESSION_COOKIE: token})).text
+        assert 'id="my-pages"' in home and "新接报事件：桃河水质异常" in home
+        forged = await c.get(link.replace("&s=", "&s=0"))
+        assert forged.status_code == 403 and "改动" in forged.text
+        ok = await c.get(link)
+        assert ok.status_code == 200 and "已确认收到" in ok.text
+        again = await c.get(link)
+        assert again.status_code == 409 and "已用过" in again.text
+        late = await c.post(f"/api/pages/{page_id}/ack", headers={"Authorization": f"Bearer {api_token}"})
+        assert late.status_code == 409
+    assert pages.page(page_id)["state"] == "acknowledged" and pages.page(page_id)["acked_by"] == "wangwei"
+    assert [p["id"] for p in pages.incident_pages(iid)] == [page_id]
+    r = await ecoplan_in_process("ack", page_id, "--by", "li", env={"ECOPLAN_ACCOUNTS_DB": str(db)})
+    assert r.code == 1 and "没有发给 li" in r.err
