@@ -127,6 +127,14 @@ class PageStore:
         with closing(self._db()) as db:
             return [dict(r) for r in db.execute(f"SELECT * FROM pages {where} ORDER BY created_at LIMIT ?", (*args, limit))]
 
+    def unacknowledged(self, open_before: str, exhausted_since: str, limit: int = 50) -> list[dict]:
+        """Pages open since before `open_before` (past their first window) or that ran out of people
+        since `exhausted_since` (UTC ISO): the faults nobody may miss."""
+        with closing(self._db()) as db:
+            return [dict(r) for r in db.execute(
+                "SELECT * FROM pages WHERE (state = 'open' AND created_at < ?) OR (state = 'exhausted' AND updated_at >= ?)"
+                " ORDER BY created_at LIMIT ?", (open_before, exhausted_since, limit))]
+
     def incident_pages(self, incident_id: str) -> list[dict]:
         with closing(self._db()) as db:
             return [dict(r) for r in db.execute("SELECT * FROM pages WHERE incident_id = ? ORDER BY created_at",

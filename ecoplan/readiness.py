@@ -91,3 +91,18 @@ async def open_incident_leads(client, limit: int = OPEN_LEADS_LIMIT) -> dict[str
             for username in (st.get("leads") or {}).values():
                 out.setdefault(username, []).append(incident_id)
     return out
+
+
+def paging_faults(store, window: timedelta, now: datetime | None = None) -> list[str]:
+    """One line each: a channel whose last send failed, a page open past its first window, a page
+    no one in the chain acknowledged (the last 7 days). For the faults view and the board."""
+    from datetime import timezone
+
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    lines = [f"通知渠道中断：{CHANNEL_NAMES.get(c, c)}（{d['at'][:16].replace('T', ' ')} UTC 起，{d['detail']}）"
+             for c, d in store.channels_down().items()]
+    for p in store.unacknowledged((now - window).isoformat(timespec="seconds"),
+                                  (now - timedelta(days=7)).isoformat(timespec="seconds")):
+        state = "呼叫链上无人确认" if p["state"] == "exhausted" else "呼叫未确认"
+        lines.append(f"{state}：{p['subject']}（事件 {p['incident_id']}，呼叫 {p['id']}，当前 {p['username']}）")
+    return lines

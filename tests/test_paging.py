@@ -25,6 +25,7 @@ from ecoplan.duty_roster import DutyStore
 from ecoplan.errors import ActionRefused
 from ecoplan.paging_people import PagingPeople
 from ecoplan.people import resolver
+from ecoplan.readiness import paging_faults
 from plan.calendar import SHANGHAI
 from tests.helpers import eventually
 from tests.test_channels import Mailbox, free_port
@@ -138,6 +139,8 @@ async def test_channel_down_falls_back_to_email(skipping_env, bureau, monkeypatc
         store = PageStore(db.parent / "pages.db")
         assert "dingtalk" in store.channels_down()
         assert [s["outcome"] for s in store.sends(page_id)] == ["failed", "sent"]
+        lines = paging_faults(store, WINDOW)
+        assert lines[0].startswith("通知渠道中断：钉钉") and "未连通" in lines[0] and "access_token" not in lines[0]
         await pages.acknowledge(env.client, page_id, "wangwei", "cli")
         await handle.result()
     with pytest.raises(ActionRefused):

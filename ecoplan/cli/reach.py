@@ -30,6 +30,13 @@ def working_channels() -> list[str]:
     return [c for c in configured_channels() if c not in down]
 
 
+def paging_fault_lines() -> list[str]:
+    from activities.page_store import PageStore
+    from ecoplan.readiness import paging_faults
+
+    return paging_faults(PageStore(), load_paging().escalation.window.delta)
+
+
 @app.command("readiness")
 def readiness_cmd(incidents: bool = typer.Option(True, "--incidents/--no-incidents",
                                                  help="also ask the open incidents for their named leads (Temporal)"),

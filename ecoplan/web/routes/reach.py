@@ -36,6 +36,13 @@ def working(w: Web) -> tuple[list[str], dict]:
     return [c for c in configured_channels() if c not in down], down
 
 
+def paging_fault_lines(w: Web) -> list[str]:
+    """The board's lines: channels down, pages nobody acknowledged (ecoplan/readiness.py)."""
+    from ecoplan.readiness import paging_faults
+
+    return paging_faults(page_store(w), load_paging().escalation.window.delta)
+
+
 @router.get("/readiness", include_in_schema=False)
 async def readiness_page(request: Request):
     w = web_of(request)
