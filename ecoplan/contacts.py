@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from activities.settings import EcoplanSettings, settings
+from activities.channels.dispatch import configured_channels  # noqa: F401 - callers take it from here
+from activities.settings import settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
@@ -69,21 +70,6 @@ def check(field: str, value: str) -> str:
     elif field in ("dingtalk", "wecom") and not IM_ID_RE.match(value):
         raise ContactError(f"{FIELD_NAMES[field]}「{value}」只能含字母、数字和 _ . @ -，至多 64 个字符")
     return value
-
-
-def configured_channels(s: EcoplanSettings | None = None) -> list[str]:
-    """The channels this bureau has set up (README, 通知渠道)."""
-    s = s or settings()
-    out = []
-    if s.dingtalk_webhook:
-        out.append("dingtalk")
-    if s.wecom_webhook:
-        out.append("wecom")
-    if s.sms_access_key_id and s.sms_access_key_secret and s.sms_sign_name and s.sms_template_code:
-        out.append("sms")
-    if s.smtp_host and s.smtp_from:
-        out.append("email")
-    return out
 
 
 class ContactStore:

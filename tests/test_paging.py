@@ -149,3 +149,61 @@ async def test_channel_down_falls_back_to_email(skipping_env, bureau, monkeypatc
 
 async def _async(value):
     return value
+
+
+async def test_worker_sigkill_mid_page_loses_and_doubles_nothing(skipping_env, bureau):
+    """The worker is SIGKILLed while the page waits for an acknowledgement; another takes over
+    from history: the officer's e-mail is not sent again, and the escalation still comes."""
+    import asyncio
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    box, db = bureau
+    env, tq = skipping_env, f"paging-{uuid.uuid4().hex[:6]}"
+    address = env.client.service_client.config.target_host
+    script = str(Path(__file__).with_name("paging_worker.py"))
+
+    async def spawn(*extra):
+        return await asyncio.create_subprocess_exec(
+            sys.executable, script, address, tq, *extra, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(script).parent.parent)})
+
+    first, second = await asyncio.gather(spawn(), spawn("wait"))  # the imports overlap
+    try:
+        lines = await asyncio.wait_for(asyncio.gather(first.stdout.readline(), second.stdout.readline()), 60)
+        assert [x.strip() for x in lines] == [b"ready", b"loaded"]
+        page_id, handle = await start(env, tq)
+        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=10)
+        store = PageStore(db.parent / "pages.db")  # the send is recorded: the page now waits on its timer
+        await eventually(lambda: _async(store.page(page_id)), lambda p: p and p["channel"] == "email", timeout=10)
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        second.stdin.write(b"go\n")
+        await second.stdin.drain()
+        assert (await asyncio.wait_for(second.stdout.readline(), 30)).strip() == b"ready"
+        await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
+        await eventually(lambda: _async(recipients(box)), lambda r: len(r) >= 2, timeout=15)
+        await pages.acknowledge(env.client, page_id, "li", "cli")
+        st = await handle.result()
+    finally:
+        for p in (first, second):
+            if p.returncode is None:
+                p.kill()
+                await p.wait()
+    assert recipients(box) == ["wangwei@example.gov.cn", "li@example.gov.cn"]
+    assert [s["step"] for s in st["steps"]].count("sent") == 2
+
+
+def test_a_send_is_claimed_once(tmp_path):
+    """The idempotency key: a send begun and never finished (a worker killed between the
+    provider's answer and the record) is never made again; a refused one may be."""
+    store = PageStore(tmp_path / "pages.db")
+    assert store.claim("p/u/email", "p", "u", "email") == "go"
+    assert store.claim("p/u/email", "p", "u", "email") == "uncertain"
+    store.record_send("p/u/sms", "p", "u", "sms", False, "refused") if store.claim("p/u/sms", "p", "u", "sms") else None
+    assert store.claim("p/u/sms", "p", "u", "sms") == "go"  # refused before: tried again
+    store.record_send("p/u/sms", "p", "u", "sms", True, "ok")
+    assert store.claim("p/u/sms", "p", "u", "sms") == "sent"
+    assert store.channels_down() == {}  # sms's last send went through

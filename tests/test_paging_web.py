@@ -56,5 +56,25 @@ async def test_new_incident_pages_the_officer_and_the_link_acknowledges(client, 
         assert late.status_code == 409
     assert pages.page(page_id)["state"] == "acknowledged" and pages.page(page_id)["acked_by"] == "wangwei"
     assert [p["id"] for p in pages.incident_pages(iid)] == [page_id]
+    # This incident's deadlines are hours away; its pages are over (acknowledged).
     r = await ecoplan_in_process("ack", page_id, "--by", "li", env={"ECOPLAN_ACCOUNTS_DB": str(db)})
     assert r.code == 1 and "没有发给 li" in r.err
+
+
+async def test_an_overdue_deadline_pages_the_duty_desk(client, worker, bureau):  # noqa: F811
+    """The initial report (初报) is due 4 h after the bureau learned of it (17号令 第三条); learned
+    4 h 1 min ago, it is overdue at once: the incident's overdue notification starts a page."""
+    box, db = bureau
+    from tests.helpers import now
+    iid = await api.start_incident(client, report(discovered_at=now() - timedelta(hours=4, minutes=2),
+                                                  reported_at=now() - timedelta(hours=4, minutes=1)))
+    pages = PageStore(db.parent / "pages.db")
+
+    async def events():
+        return sorted(p["event"] for p in pages.incident_pages(iid))
+    got = await eventually(events, lambda e: "overdue" in e, timeout=10)
+    assert got == ["new_incident", "overdue"]
+    overdue = next(p for p in pages.incident_pages(iid) if p["event"] == "overdue")
+    assert overdue["username"] == "wangwei" and overdue["subject"].startswith("逾期（第1次督办）：初报")
+    for p in pages.incident_pages(iid):  # leave no page waiting on the session's server after the test
+        await client.get_workflow_handle(f"page-{p['id']}").terminate("test over")
