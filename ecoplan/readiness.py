@@ -106,3 +106,26 @@ def paging_faults(store, window: timedelta, now: datetime | None = None) -> list
         state = "呼叫链上无人确认" if p["state"] == "exhausted" else "呼叫未确认"
         lines.append(f"{state}：{p['subject']}（事件 {p['incident_id']}，呼叫 {p['id']}，当前 {p['username']}）")
     return lines
+
+
+def send_test(username: str, label: str, contact: Contact, channels: list[str], store) -> list[tuple[str, bool, str]]:
+    """发送测试通知: one test message on each channel set up that reaches the person; each outcome
+    is also the channel's health (readiness, the board). (channel, ok, what was said) each."""
+    from activities.channels.base import Hopeless, Message, Retry
+    from activities.channels.dispatch import send
+
+    out = []
+    stamp = datetime.now().strftime("%m-%d %H:%M")
+    for ch in channels:
+        address = contact.address(ch)
+        if not address:
+            continue
+        msg = Message(subject="【测试】ecoplan 通知渠道测试", body=f"{label}：这是一条测试通知（{stamp}），无需处理。",
+                      key=f"test/{username}/{ch}/{stamp}")
+        try:
+            out.append((ch, True, send(ch, address, msg)))
+            store.record_send(msg.key, "test", username, ch, True, out[-1][2])
+        except (Hopeless, Retry) as e:
+            out.append((ch, False, str(e)))
+            store.record_send(msg.key, "test", username, ch, False, str(e))
+    return out

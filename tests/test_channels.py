@@ -23,7 +23,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from activities.channels import Hopeless, Message, Retry, send
+from activities.channels.base import Hopeless, Message, Retry
+from activities.channels.dispatch import send
 from activities.settings import settings
 
 SECRET = "SECabc123-dingtalk-signing-secret"
@@ -196,3 +197,29 @@ def test_alibaba_cloud_sms_signed_as_documented():
         assert "other" not in str(e.value)
     finally:
         r.close()
+
+
+def test_notify_test_sends_on_each_channel_and_says_which_failed(smtp, tmp_path):
+    """发送测试通知 (ecoplan notify-test): e-mail reaches the SMTP server; DingTalk, set up at a
+    closed port, fails; the channel's health says so."""
+    from argon2 import PasswordHasher
+
+    from activities.page_store import PageStore
+    from ecoplan.accounts import AccountStore
+    from ecoplan.contacts import ContactStore
+    from tests.procs import ecoplan_in_process_sync
+
+    c, box = smtp
+    db = tmp_path / "accounts.db"
+    AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)).add(
+        "wangwei", "duty_officer", "pw-wangwei-桃河-2026", display="王伟")
+    ContactStore(db).set("wangwei", email="wangwei@example.gov.cn", dingtalk="ww001")
+    env = {"ECOPLAN_ACCOUNTS_DB": str(db), "ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_PORT": str(c.port),
+           "ECOPLAN_SMTP_TLS": "none", "ECOPLAN_SMTP_FROM": "yj@example.gov.cn", "ECOPLAN_SMTP_USER": "yj",
+           "ECOPLAN_SMTP_PASSWORD": "smtp-pass-123",
+           "ECOPLAN_DINGTALK_WEBHOOK": f"http://127.0.0.1:{free_port()}/robot/send?access_token=tok-x"}
+    r = ecoplan_in_process_sync("notify-test", "wangwei", env=env)
+    assert r.code == 1
+    assert "钉钉：失败" in r.out and "电子邮件：已发送" in r.out and "tok-x" not in r.out
+    assert [rcpt for rcpt, _ in box.messages] == [["wangwei@example.gov.cn"]]
+    assert list(PageStore(tmp_path / "pages.db").channels_down()) == ["dingtalk"]

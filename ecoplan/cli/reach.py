@@ -119,3 +119,25 @@ def ack_cmd(page_id: str, by: Optional[str] = typer.Option(None, "--by", help="w
         raise Fail(f"呼叫 {page_id} 没有发给 {who}：只有被呼叫的人可以确认收到", 1)
     said = run(pages.acknowledge, page_id, who, "cli")
     emit({"page_id": page_id, "acknowledged_by": who, "result": said}, as_json, lambda d: f"{said}（呼叫 {page_id}）")
+
+
+@app.command("notify-test")
+def notify_test(username: str, as_json: bool = JsonOpt):
+    """Send a test message on each of a person's channels (发送测试通知)."""
+    from activities.page_store import PageStore
+    from ecoplan.readiness import send_test
+
+    accounts = AccountStore()
+    acc = accounts.get(username)
+    if acc is None:
+        raise Fail(f"没有账号 {username}", 1)
+    results = send_test(acc.username, acc.label, ContactStore(accounts.path).get(acc.username), configured_channels(),
+                        PageStore())
+    if as_json:
+        emit([{"channel": c, "ok": ok, "detail": d} for c, ok, d in results], True)
+    elif not results:
+        print(f"{acc.label} 没有可用渠道的联系方式（或未配置任何通知渠道），未发送")
+    for c, ok, d in results if not as_json else []:
+        print(f"{CHANNEL_NAMES[c]}：{'已发送' if ok else '失败'}（{d}）")
+    if not results or not all(ok for _, ok, _ in results):
+        raise Fail("", 1)

@@ -64,6 +64,30 @@ async def readiness_page(request: Request):
                                                "note": note, "CHANNEL_NAMES": CHANNEL_NAMES})
 
 
+@router.post("/readiness/test/{username}", include_in_schema=False)
+async def test_notify(request: Request, username: str):
+    """发送测试通知 to one person, on each channel that reaches them (the duty desk and leaders)."""
+    import asyncio
+
+    from ecoplan.readiness import send_test
+
+    w = web_of(request)
+    s = w.session(request)
+    if s is None:
+        return to_login(request)
+    if s.account.role not in ("duty_officer", "commander", "deputy_commander", "admin") and s.account.username != username:
+        raise act.Refusal(403, "只有值班员、局领导和管理员可以向他人发送测试通知")
+    await w.check_csrf(request, s)
+    acc = w.store.get(username)
+    if acc is None:
+        raise act.Refusal(404, f"没有账号 {username}")
+    results = await asyncio.to_thread(send_test, acc.username, acc.label, ContactStore(w.store.path).get(acc.username),
+                                      configured_channels(), page_store(w))
+    text = "；".join(f"{CHANNEL_NAMES[c]}{'已发送' if ok else '失败：' + d}" for c, ok, d in results) or "没有可用渠道，未发送"
+    return w.page(request, "message.html", {"title": f"测试通知 · {acc.label}", "message": text},
+                  200 if results and all(ok for _, ok, _ in results) else 422)
+
+
 # ------------------------------------------------------------------ acknowledging a page
 
 PAGE_STATES = {"open": "待确认", "acknowledged": "已确认", "exhausted": "无人确认", "told": "已通知", "planning": "准备中"}
