@@ -91,7 +91,7 @@ async def test_unacknowledged_page_escalates_to_the_leader_then_ack_stops_it(ski
     env, tq = skipping_env, f"paging-{uuid.uuid4().hex[:6]}"
     async with worker_for(env.client, tq):
         page_id, handle = await start(env, tq)
-        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=5)
+        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=10)
         assert PageStore(db.parent / "pages.db").open_pages("wangwei")[0]["id"] == page_id
         await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
         await eventually(lambda: _async(recipients(box)), lambda r: r[-1:] == ["li@example.gov.cn"], timeout=10)
@@ -110,7 +110,7 @@ async def test_acknowledged_page_does_not_escalate_and_drill_goes_to_participant
     env, tq = skipping_env, f"paging-{uuid.uuid4().hex[:6]}"
     async with worker_for(env.client, tq):
         page_id, handle = await start(env, tq, drill=True, participants=["li"])
-        await eventually(lambda: _async(recipients(box)), lambda r: r == ["li@example.gov.cn"], timeout=5)
+        await eventually(lambda: _async(recipients(box)), lambda r: r == ["li@example.gov.cn"], timeout=10)
         subject = box.messages[0][1].decode(errors="replace")
         assert "=?utf-8?" in subject  # the encoded subject; decoded below
         from email import message_from_bytes

@@ -31,9 +31,9 @@ async def _value(v):
 async def test_new_incident_pages_the_officer_and_the_link_acknowledges(client, worker, bureau):  # noqa: F811
     box, db = bureau
     store = AccountStore(db)
-    started = time.monotonic()
     iid = await api.start_incident(client, report(title="桃河水质异常"))
-    await eventually(lambda: _value(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=5)
+    started = time.monotonic()  # the incident is taken: from here the page has 5 s (issue 23)
+    await eventually(lambda: _value(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=10)
     assert time.monotonic() - started < 5
     body = message_from_bytes(box.messages[0][1]).get_payload(decode=True).decode()
     assert "桃河水质异常" in body
@@ -54,9 +54,16 @@ async def test_new_incident_pages_the_officer_and_the_link_acknowledges(client, 
         assert again.status_code == 409 and "已用过" in again.text
         late = await c.post(f"/api/pages/{page_id}/ack", headers={"Authorization": f"Bearer {api_token}"})
         assert late.status_code == 409
-    assert pages.page(page_id)["state"] == "acknowledged" and pages.page(page_id)["acked_by"] == "wangwei"
+    page = await eventually(lambda: _value(pages.page(page_id)), lambda p: p["state"] == "acknowledged", timeout=10)
+    assert page["acked_by"] == "wangwei"  # the page store follows the workflow
     assert [p["id"] for p in pages.incident_pages(iid)] == [page_id]
     # This incident's deadlines are hours away; its pages are over (acknowledged).
+
+    async def page_steps():
+        return [(e["detail"]["step"], e["detail"]["channel"], e["detail"]["username"])
+                for e in (await api.status(client, iid))["timeline"] if e["action"] == "page_step"]
+    steps = await eventually(page_steps, lambda s: len(s) >= 2, timeout=10)
+    assert steps == [("sent", "email", "wangwei"), ("acknowledged", "", "wangwei")]  # on the incident's timeline
     r = await ecoplan_in_process("ack", page_id, "--by", "li", env={"ECOPLAN_ACCOUNTS_DB": str(db)})
     assert r.code == 1 and "没有发给 li" in r.err
 
@@ -72,9 +79,11 @@ async def test_an_overdue_deadline_pages_the_duty_desk(client, worker, bureau): 
 
     async def events():
         return sorted(p["event"] for p in pages.incident_pages(iid))
-    got = await eventually(events, lambda e: "overdue" in e, timeout=10)
-    assert got == ["new_incident", "overdue"]
-    overdue = next(p for p in pages.incident_pages(iid) if p["event"] == "overdue")
-    assert overdue["username"] == "wangwei" and overdue["subject"].startswith("逾期（第1次督办）：初报")
-    for p in pages.incident_pages(iid):  # leave no page waiting on the session's server after the test
-        await client.get_workflow_handle(f"page-{p['id']}").terminate("test over")
+    try:
+        assert await eventually(events, lambda e: e == ["new_incident", "overdue"], timeout=20)
+        overdue = next(p for p in pages.incident_pages(iid) if p["event"] == "overdue")
+        assert overdue["username"] == "wangwei" and overdue["subject"].startswith("逾期（第1次督办）：初报")
+    finally:  # leave no page waiting on the session's server after the test
+        async for wf in client.list_workflows("WorkflowType = 'PagingWorkflow' AND ExecutionStatus = 'Running'"):
+            if iid in wf.id:
+                await client.get_workflow_handle(wf.id).terminate("test over")

@@ -154,6 +154,13 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
             if name != "initial_report":
                 rec.start_deadline(name, report.discovered_at, g.level, None)
 
+    @workflow.signal
+    def page_step(self, step: dict) -> None:
+        """A page's step (workflows/paging.py, issue 23) on the timeline: who, channel, what, when."""
+        if self._ready and self.s.outcome is None:
+            self._rec().record(self._now(), None, "page_step", {k: str(step.get(k, ""))[:200] for k in
+                                                                ("page_id", "event", "username", "channel", "step", "detail", "at")})
+
     @property
     def _ready(self) -> bool:
         return self.s is not None and self.s.plan is not None

@@ -13,6 +13,7 @@ SIGKILLed mid-page resumes from history and never sends the same thing twice.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -59,9 +60,15 @@ class PagingWorkflow:
         self.req: PageRequest | None = None
         self.st = PageStatus(page_id="", incident_id="", event="", state="planning")
         self.ack: Ack | None = None
+        self._told: list[asyncio.Task] = []  # the incident's timeline being told of each step
 
     @workflow.run
     async def run(self, req: PageRequest) -> PageStatus:
+        st = await self._page(req)
+        await asyncio.gather(*self._told)  # every step on the incident's timeline before the page ends
+        return st
+
+    async def _page(self, req: PageRequest) -> PageStatus:
         if req.drill and not req.subject.startswith(DRILL_PREFIX):
             req = req.model_copy(update={"subject": DRILL_PREFIX + req.subject})
         self.req = req
@@ -130,8 +137,24 @@ class PagingWorkflow:
         return self.st
 
     def _step(self, username: str, channel: str, what: str, detail: str) -> None:
-        self.st.steps.append({"at": workflow.now().isoformat(), "username": username, "channel": channel,
-                              "step": what, "detail": detail})
+        step = {"at": workflow.now().isoformat(), "username": username, "channel": channel, "step": what,
+                "detail": detail}
+        self.st.steps.append(step)
+        before = self._told[-1] if self._told else None
+        self._told.append(asyncio.create_task(self._tell(step, before)))
+
+    async def _tell(self, step: dict, before: asyncio.Task | None) -> None:
+        """The step on the incident's timeline (its `page_step` signal), after the step before it
+        (signals sent from separate tasks may otherwise arrive out of order); an incident that is
+        gone (closed, or a test's page with none) leaves it in this page's own steps only."""
+        r = self.req
+        if before is not None:
+            await before
+        try:
+            await workflow.get_external_workflow_handle(f"incident-{r.incident_id}").signal(
+                "page_step", {**step, "page_id": r.page_id, "event": r.event})
+        except Exception:  # noqa: BLE001 - the page goes on whatever the incident's state
+            pass
 
     async def _record(self, channel: str) -> None:
         r = self.req

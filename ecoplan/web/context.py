@@ -45,7 +45,8 @@ SYSTEM_ENTRIES = {"reported": "接报", "deadline_started": "期限开始", "dea
                   "linkage_bulletin": "联动通报", "delivery_overdue": "通知未送达", "delivered_late": "通知迟送达",
                   "reject_termination": "终止被否决", "delivery_failed": "通知送达失败",
                   "plan_unavailable": "预案未能加载", "plan_restored": "预案已加载",
-                  "calendar_unavailable": "工作日历不可用", "calendar_restored": "工作日历已恢复"}
+                  "calendar_unavailable": "工作日历不可用", "calendar_restored": "工作日历已恢复",
+                  "page_step": "呼叫"}
 # How each actor was authenticated, on the timeline.
 VIA_NAMES = {"web": "网页", "oidc": "统一身份认证", "api": "API", "cli": "命令行", "intake": "联动平台",
              "schedule": "定时任务"}
