@@ -93,6 +93,8 @@ class PagingWorkflow:
             if not person.channels:
                 self._step(person.username, "", "failed", f"{person.label} 没有可用的联系方式")
             for ch in person.channels:
+                if self.ack is not None:  # acknowledged meanwhile (from the console's list): send no more
+                    break
                 if not await self._send(person.username, ch.channel, ch.address, link):
                     continue
                 await self._record(ch.channel)
