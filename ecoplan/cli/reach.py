@@ -32,9 +32,13 @@ def working_channels() -> list[str]:
 
 def paging_fault_lines() -> list[str]:
     from activities.page_store import PageStore
+    from activities.settings import settings
     from ecoplan.readiness import paging_faults
 
-    return paging_faults(PageStore(), load_paging().escalation.window.delta)
+    path = settings().accounts_path.parent / "pages.db"
+    if not path.exists():  # no page was ever sent: nothing to say, and no file made by asking
+        return []
+    return paging_faults(PageStore(path), load_paging().escalation.window.delta)
 
 
 @app.command("readiness")
