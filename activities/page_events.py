@@ -22,9 +22,11 @@ EVENT_PAGES = {
     "termination_proposed": "signoff_waiting",
     "termination_ready": "approval_waiting",
     "incident_closed": "incident_closed",
+    "warning_issued": "warning_issued",
 }
 EVENT_NAMES = {"report_due": "报告即将到期", "overdue": "期限已逾期", "signoff_waiting": "等待组长签署",
-               "approval_waiting": "等待指挥批示终止", "incident_closed": "事件已结案"}
+               "approval_waiting": "等待指挥批示终止", "incident_closed": "事件已结案",
+               "warning_issued": "预警已发布"}
 
 
 def requests(notifications: list[Notification]) -> list[PageRequest]:
