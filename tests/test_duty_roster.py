@@ -44,6 +44,8 @@ def test_plan_names_the_posts_and_the_chain():
     assert p.escalation.chain == ["duty:officer", "duty:leader", "role:deputy_commander", "role:commander"]
     assert p.escalation.window.delta == timedelta(minutes=5)
     assert "4.2.2" in p.event("new_incident").source
+    from activities.page_events import EVENT_PAGES
+    assert all(p.event(e) for e in EVENT_PAGES.values())  # each incident notification paged is plan data
 
 
 def test_csv_import_night_shift_runs_to_the_next_morning(db, tmp_path):
