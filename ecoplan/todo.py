@@ -18,6 +18,7 @@ incidents are at that point. Each kind is then one visibility query (never one p
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -66,6 +67,12 @@ def _state(stage: str, plan) -> SimpleNamespace:
     return SimpleNamespace(incident_id="", outcome=None, stage=stage, plan=plan)
 
 
+@functools.cache
+def _lifecycle():
+    # Only asked which stage allows what (read-only), so one machine serves every request.
+    return registry.lifecycle()
+
+
 def _sources(move: dict) -> list[str]:
     return move["source"] if isinstance(move["source"], list) else [move["source"]]
 
@@ -73,7 +80,7 @@ def _sources(move: dict) -> list[str]:
 def stages_for(kind: Kind, by: Actor, plan=None) -> list[str]:
     """The open stages in which the registry lets `by` take one of the kind's actions."""
     plan = plan or load_plan().plan
-    lc = registry.lifecycle()
+    lc = _lifecycle()
     out = []
     for stage in OPEN:
         for action in registry.allowed_now(_state(stage, plan), lc):
