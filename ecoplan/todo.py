@@ -77,11 +77,12 @@ def _sources(move: dict) -> list[str]:
     return move["source"] if isinstance(move["source"], list) else [move["source"]]
 
 
-def stages_for(kind: Kind, by: Actor, plan=None) -> list[str]:
-    """The open stages in which the registry lets `by` take one of the kind's actions."""
+def stages_for(kind: Kind, by: Actor, plan=None) -> dict[str, str]:
+    """The open stages in which the registry lets `by` take one of the kind's actions, each
+    with that action (the first of the kind's, in the registry's order)."""
     plan = plan or load_plan().plan
     lc = _lifecycle()
-    out = []
+    out: dict[str, str] = {}
     for stage in OPEN:
         for action in registry.allowed_now(_state(stage, plan), lc):
             if action not in kind.actions or registry.may(action, by, _state(stage, plan), lc) is not None:
@@ -91,14 +92,14 @@ def stages_for(kind: Kind, by: Actor, plan=None) -> list[str]:
             rule = authority.rule(action, plan)
             if kind.approver and rule is not None and rule.approver_roles and by.role_id not in rule.approver_roles:
                 continue
-            out.append(stage)
+            out[stage] = action
             break
     return out
 
 
-def queries(by: Actor, now: datetime, plan=None) -> list[tuple[Kind, str]]:
+def queries(by: Actor, now: datetime, plan=None) -> list[tuple[Kind, str, dict[str, str]]]:
     """Each kind that applies to `by`, with its visibility query (drills included: a drill is
-    rehearsed with the same to-dos)."""
+    rehearsed with the same to-dos) and the action it waits for in each stage."""
     plan = plan or load_plan().plan
     out = []
     for kind in KINDS:
@@ -108,7 +109,7 @@ def queries(by: Actor, now: datetime, plan=None) -> list[tuple[Kind, str]]:
         q = base_query(drills=True) + " AND EcoStage IN (" + ", ".join(_q(s) for s in stages) + ")"
         if kind.extra is not None:
             q += " AND " + kind.extra(by, plan, now)
-        out.append((kind, q))
+        out.append((kind, q, stages))
     return out
 
 
@@ -118,17 +119,18 @@ def watches_overdue(role_id: str) -> bool:
 
 
 async def todo(client, by: Actor, now: datetime) -> list[dict]:
-    """[{"kind", "title", "rows": [{"incident_id", "title", "stage", "level", "county", ...}]}],
+    """[{"kind", "title", "rows": [{"incident_id", "title", "action", "stage", "level", ...}]}],
     each incident once (under the first kind it is waiting in)."""
     seen: set[str] = set()
     out = []
-    for kind, q in queries(by, now):
+    for kind, q, actions in queries(by, now):
         rows = []
         for r in await read_rows(client, q, LIMIT):
             if r.incident_id in seen:
                 continue
             seen.add(r.incident_id)
-            rows.append({"incident_id": r.incident_id, "title": r.title, "stage": r.stage, "level": r.level,
+            rows.append({"incident_id": r.incident_id, "title": r.title, "action": actions.get(r.stage or ""),
+                         "stage": r.stage, "level": r.level,
                          "county": r.county, "drill": r.drill, "waiting_on": r.waiting_on,
                          "next_deadline": r.memo.get("next_deadline"),
                          "overdue": [d["deadline"] for d in r.memo.get("overdue", [])]})

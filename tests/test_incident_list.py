@@ -139,7 +139,7 @@ def actor(role: str, username: str = "u"):
 
 
 def stages(role: str) -> dict[str, list[str]]:
-    return {k.key: todo.stages_for(k, actor(role)) for k in todo.KINDS}
+    return {k.key: list(todo.stages_for(k, actor(role))) for k in todo.KINDS}
 
 
 def test_what_waits_on_each_role_comes_from_the_registry():
@@ -152,6 +152,8 @@ def test_what_waits_on_each_role_comes_from_the_registry():
     # Dispatch (应急响应) and the termination proposal (现场处置) are the duty officer's next steps.
     assert stages("duty_officer")["bureau"] == ["reported", "warning", "responding", "on_site"]
     assert stages("lead") == {"approve": [], "sign": ["termination_pending"], "due": [], "bureau": []}
+    assert todo.stages_for(todo.KINDS[0], actor("commander")) == {
+        "reported": "activate_response", "warning": "activate_response", "termination_pending": "approve_termination"}
     assert not any(stages("supervisor").values()) and todo.watches_overdue("supervisor")
     assert not todo.watches_overdue("commander") and not todo.watches_overdue("admin")
 
@@ -161,11 +163,11 @@ def test_the_commanders_approval_waits_for_every_sign_off():
 
     from plan.calendar import SHANGHAI
 
-    (kind, q), *_ = todo.queries(actor("commander", "li"), datetime(2026, 11, 2, 9, tzinfo=SHANGHAI))
+    (kind, q, _), *_ = todo.queries(actor("commander", "li"), datetime(2026, 11, 2, 9, tzinfo=SHANGHAI))
     assert kind.title == "待我批示"
     assert "EcoStage IN ('reported', 'warning', 'termination_pending')" in q
     assert "(EcoStage != 'termination_pending' OR EcoWaitingOn = '局指挥部指挥')" in q
-    sign = dict((k.key, q) for k, q in todo.queries(actor("lead", "zhang"), datetime(2026, 11, 2, tzinfo=SHANGHAI)))
+    sign = dict((k.key, q) for k, q, _ in todo.queries(actor("lead", "zhang"), datetime(2026, 11, 2, tzinfo=SHANGHAI)))
     assert "'zhang (应急监测组)'" in sign["sign"]
 
 

@@ -95,6 +95,8 @@ async def test_the_commander_approves_once_the_three_sign_offs_are_in(http, clie
         await act(client, iid, "sign_off", m.SignOff(by=by, group=group, lead=username, decision="approve", round=rnd))
     body = await waiting(http, "li", "approve", iid)
     assert body["count"] >= 1 and body["items"][0]["title"] == "待我批示"
+    row = next(r for r in body["items"][0]["rows"] if r["incident_id"] == iid)
+    assert (row["action"], row["stage"]) == ("approve_termination", "termination_pending")
     await waiting(http, "zhang", "sign", iid, present=False)
     # The supervisor acts on nothing: his to-do is what is overdue.
     assert [i["kind"] for i in (await http.get("/api/todo", headers=await auth(http, "du"))).json()["items"]] == ["overdue"]

@@ -46,8 +46,8 @@ def archived(st: dict) -> list[tuple[str, str]]:
     labels its documents where the names match."""
     labels = dict(webdocs.listing(st)["papers"]) if st.get("timeline") else {}
     labels["dossier.json"] = "事件档案数据（JSON）"
-    return [(Path(p).name, labels.get(Path(p).name, Path(p).name)) for p in st.get("archive_paths") or []
-            if Path(p).suffix in MEDIA]
+    return [(Path(p).name, labels.get(Path(p).name, "数据文件（JSON）" if p.endswith(".json") else Path(p).name))
+            for p in st.get("archive_paths") or [] if Path(p).suffix in MEDIA]
 
 
 @router.get("/records/{incident_id}", include_in_schema=False)
