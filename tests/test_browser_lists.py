@@ -138,3 +138,18 @@ async def test_a_closed_incident_opens_read_only_from_its_record(browser, web, c
     assert r.status == 200 and (await r.body()).startswith(b"%PDF")
     await shot(page, "incident-closed")
     await ctx.close()
+
+
+async def test_the_api_docs_work_offline_under_the_csp(browser, web):
+    ctx = await browser.new_context(locale="zh-CN", offline=False)
+    page = await ctx.new_page()
+    outside, refused = [], []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(web.url) else None)
+    page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text
+            and "script" in msg.text else None)
+    await page.goto(f"{web.url}/docs")
+    await page.locator(".opblock").first.wait_for(timeout=15_000)  # the operations, drawn by the UI's script
+    assert await page.locator(".opblock-summary-path", has_text="/api/incidents").count() >= 1
+    assert outside == [] and refused == []
+    await shot(page, "api-docs")
+    await ctx.close()
