@@ -162,27 +162,29 @@ def where(query: ListQuery, lead: str | None = None) -> tuple[str, list]:
         cond.append("reported_date <= ?")
         args.append(query.date_to.isoformat())
     if query.q:
-        cond.append("(title LIKE ? ESCAPE '\\' OR json_extract(record, '$.location') LIKE ? ESCAPE '\\'"
-                    " OR incident_id LIKE ? ESCAPE '\\')")
+        cond.append("(title LIKE ? ESCAPE '\\' OR s.location LIKE ? ESCAPE '\\' OR i.incident_id LIKE ? ESCAPE '\\')")
         args += [_like(query.q)] * 3
     if lead is not None:
-        cond.append("EXISTS (SELECT 1 FROM json_each(incidents.status, '$.leads') WHERE json_each.value = ?)")
+        cond.append("i.incident_id IN (SELECT incident_id FROM incident_leads WHERE username = ?)")
         args.append(lead)
     return (" WHERE " + " AND ".join(cond)) if cond else "", args
 
 
-COLUMNS = ("incident_id, title, county, json_extract(record, '$.location') AS location, incident_type, drill,"
-           " stage, outcome, shown_level, reported_at, closed_at, next_deadline")
+COLUMNS = ("i.incident_id, title, county, s.location, incident_type, drill, stage, outcome, shown_level, reported_at,"
+           " closed_at, next_deadline")
+# The narrow search table (activities/records_store.py, schema 2): the wide record and status
+# texts are never read by a search.
+TABLES = "incidents i LEFT JOIN incident_search s ON s.incident_id = i.incident_id"
 
 
 def search(conn: sqlite3.Connection, query: ListQuery, lead: str | None = None,
            everything: bool = False) -> tuple[list[dict], int]:
     """The page's rows (every matching row with `everything`, for an export) and the total."""
     cond, args = where(query, lead)
-    total = conn.execute(f"SELECT count(*) FROM incidents{cond}", args).fetchone()[0]
+    total = conn.execute(f"SELECT count(*) FROM {TABLES}{cond}", args).fetchone()[0]
     key = query.sort.removeprefix("-")
     direction = "DESC" if query.sort.startswith("-") else "ASC"
-    sql = f"SELECT {COLUMNS} FROM incidents{cond} ORDER BY {SORTS[key][0]} {direction}, incident_id {direction}"
+    sql = f"SELECT {COLUMNS} FROM {TABLES}{cond} ORDER BY {SORTS[key][0]} {direction}, i.incident_id {direction}"
     if everything:
         sql += f" LIMIT {MAX_EXPORT}"
     else:

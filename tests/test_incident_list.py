@@ -191,3 +191,26 @@ def test_docs_are_served_by_the_app_under_its_csp(tmp_path):
             assert r.status_code == 200 and len(r.content) > 200, src
         assert c.get("/docs/assets/..%2Fswagger-ui.js.map").status_code == 404
         assert c.get("/redoc").status_code == 404  # FastAPI's ReDoc page loads from a CDN: not offered
+
+
+def test_a_version_1_store_gains_the_search_tables(tmp_path):
+    import json
+    import sqlite3
+
+    from activities import records_store
+
+    db = tmp_path / "records.db"
+    with closing(sqlite3.connect(db, isolation_level=None)) as c:  # a store as schema 1 made it
+        for statement in records_store.SCHEMA.split(";"):
+            if statement.strip():
+                c.execute(statement)
+        c.execute("PRAGMA user_version = 1")
+        st = running("v1", "盂县", "2026-11-03", location="梁家寨乡", leads={"monitoring": "zhang"})
+        r = record_from_status(st)
+        c.execute("INSERT INTO incidents (incident_id, title, county, incident_type, source, drill, stage, discovered_at,"
+                  " reported_at, reported_date, seq, hash, record, status) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, 1, 'h', ?, ?)",
+                  (r.incident_id, r.title, r.county, r.incident_type, r.source, r.stage, r.discovered_at.isoformat(),
+                   r.reported_at.isoformat(), "2026-11-03", r.model_dump_json(), json.dumps(st, ensure_ascii=False)))
+    with closing(connect(db)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == records_store.SCHEMA_VERSION == 2
+        assert ids(conn, q="梁家寨乡") == ["v1"] and ids(conn, lead="zhang") == ["v1"]
