@@ -29,7 +29,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 import activities.search_attributes as sa
-from activities.records_store import IncidentRecord, connect, upsert_record
+from activities.records_store import DeadlineFact, IncidentRecord, connect, upsert_record
 from benchmarks.common import COUNTIES, RESULTS, log, machine_info, summary_ms
 from ecoplan.connection import DATA_CONVERTER
 from ecoplan import server
@@ -40,6 +40,8 @@ TYPES = ["water", "air", "soil", "hazardous_chemicals", "solid_waste", "other"]
 OPEN_STAGES = ["reported", "responding", "on_site", "termination_pending", "post_event"]
 PLACES = ["桃河段", "冶西镇", "梁家寨乡", "娘子关镇", "河底镇", "工业园区", "尾矿库", "加油站"]
 IDLE_QUEUE = "bench-incident-list-idle"  # no worker polls it
+DEADLINES = [("initial_report", "初报", 4), ("readiness", "应急力量准备", 1), ("investigation", "突发环境事件调查", 1440),
+             ("assessment_report", "污染损害评估报告报送", 720)]
 
 
 def record(i: int, closed: bool, rng: random.Random) -> tuple[IncidentRecord, dict]:
@@ -53,7 +55,13 @@ def record(i: int, closed: bool, rng: random.Random) -> tuple[IncidentRecord, di
         graded_level=rng.choice(["III", "IV", "IV", "IV"]), level=None, discovered_at=reported - timedelta(minutes=20),
         reported_at=reported, closed_at=reported + timedelta(days=20) if closed else None, seq=10)
     leads = {"monitoring": f"lead{i % 40}"} if stage not in ("reported",) else {}
-    return r, {"incident_id": r.incident_id, "leads": leads}
+    r.deadlines = [DeadlineFact(name=n, title=t, started_at=reported, due_at=reported + timedelta(hours=h),
+                                status="met", met_at=reported + timedelta(hours=h / 2))
+                   for n, t, h in DEADLINES]
+    # As wide as a real status: its timeline is most of it (the list must never read it).
+    timeline = [{"seq": k, "at": reported.isoformat(), "action": "submit_report", "by": {"name": "王值班", "role": "值班员"},
+                 "detail": {"summary": "现场监测数据：" + "特征污染物浓度持续下降，" * 8}} for k in range(40)]
+    return r, {"incident_id": r.incident_id, "leads": leads, "timeline": timeline}
 
 
 def fill_store(db: Path, n_open: int, n_closed: int) -> list[IncidentRecord]:
