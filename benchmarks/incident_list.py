@@ -148,13 +148,23 @@ async def measure(client, db: Path, workdir: Path, repeats: int) -> dict:
             "export_xlsx_closed": {"rows": len(rows), "seconds": round(export_s, 2), "bytes": len(xlsx)}}
 
 
-async def run(n_open: int, n_closed: int, repeats: int) -> dict:
+def open_records(db: Path) -> list[IncidentRecord]:
+    with closing(connect(db)) as conn:
+        return [IncidentRecord.model_validate_json(r[0])
+                for r in conn.execute("SELECT record FROM incidents WHERE stage != 'closed'")]
+
+
+async def run(n_open: int, n_closed: int, repeats: int, reuse: Path | None = None) -> dict:
     started = datetime.now(SHANGHAI)
     workdir = Path(tempfile.mkdtemp(prefix="ecoplan-bench-list-"))
     db = workdir / "records.db"
     t0 = time.perf_counter()
-    opened = await asyncio.to_thread(fill_store, db, n_open, n_closed)
-    log(f"records store: {n_open} open + {n_closed} closed in {time.perf_counter() - t0:.0f} s")
+    if reuse is not None:  # a store an earlier run filled (it is migrated on open)
+        db = reuse
+        opened = await asyncio.to_thread(open_records, db)
+    else:
+        opened = await asyncio.to_thread(fill_store, db, n_open, n_closed)
+    log(f"records store {db}: {n_open} open + {n_closed} closed in {time.perf_counter() - t0:.0f} s")
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=server.temporal_binary(),
                                                 search_attributes=sa.ALL, data_converter=DATA_CONVERTER,
                                                 dev_server_log_level="error")
@@ -178,8 +188,9 @@ def main() -> None:
     p.add_argument("--open", type=int, default=10_000)
     p.add_argument("--closed", type=int, default=10_000)
     p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--db", type=Path, default=None, help="reuse the records store of an earlier run (same sizes)")
     args = p.parse_args()
-    out = asyncio.run(run(args.open, args.closed, args.repeats))
+    out = asyncio.run(run(args.open, args.closed, args.repeats, args.db))
     path = RESULTS / f"incident-list-{args.open}-{datetime.now():%Y%m%dT%H%M}.json"
     path.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps({k: out[k] for k in ("open", "closed", "all", "goal_met", "export_xlsx_closed")}, ensure_ascii=False))

@@ -36,8 +36,7 @@ DRILL_CHOICES = {"exclude": "不含演练", "include": "含演练", "only": "仅
 SORTS = {
     "reported": ("reported_at", "接报时间"),
     "closed": ("closed_at", "结案时间"),
-    "level": ("CASE shown_level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(LEVELS)) + " ELSE 9 END",
-              "级别"),
+    "level": ("shown_level", "级别"),  # I < II < III < IV as text too: most severe first ascending
     "stage": ("CASE stage " + " ".join(f"WHEN '{st}' THEN {i}" for i, st in enumerate(STAGES)) + " END", "阶段"),
     "county": ("county", "县（区）"),
     "title": ("title", "事件名称"),
@@ -162,7 +161,8 @@ def where(query: ListQuery, lead: str | None = None) -> tuple[str, list]:
         cond.append("reported_date <= ?")
         args.append(query.date_to.isoformat())
     if query.q:
-        cond.append("(title LIKE ? ESCAPE '\\' OR s.location LIKE ? ESCAPE '\\' OR i.incident_id LIKE ? ESCAPE '\\')")
+        cond.append("(title LIKE ? ESCAPE '\\' OR i.incident_id LIKE ? ESCAPE '\\' OR i.incident_id IN"
+                    " (SELECT incident_id FROM incident_search WHERE location LIKE ? ESCAPE '\\'))")
         args += [_like(query.q)] * 3
     if lead is not None:
         cond.append("i.incident_id IN (SELECT incident_id FROM incident_leads WHERE username = ?)")
@@ -170,11 +170,11 @@ def where(query: ListQuery, lead: str | None = None) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(cond)) if cond else "", args
 
 
-COLUMNS = ("i.incident_id, title, county, s.location, incident_type, drill, stage, outcome, shown_level, reported_at,"
-           " closed_at, next_deadline")
-# The narrow search table (activities/records_store.py, schema 2): the wide record and status
-# texts are never read by a search.
-TABLES = "incidents i LEFT JOIN incident_search s ON s.incident_id = i.incident_id"
+COLUMNS = ("i.incident_id, title, county, incident_type, drill, stage, outcome, shown_level, reported_at, closed_at,"
+           " next_deadline")
+# Every column above is in the covering index incidents_list (activities/records_store.py,
+# schema 2): the wide record and status texts are never read by the list.
+TABLES = "incidents i"
 
 
 def search(conn: sqlite3.Connection, query: ListQuery, lead: str | None = None,
@@ -189,7 +189,10 @@ def search(conn: sqlite3.Connection, query: ListQuery, lead: str | None = None,
         sql += f" LIMIT {MAX_EXPORT}"
     else:
         sql += f" LIMIT {int(query.per_page)} OFFSET {int((query.page - 1) * query.per_page)}"
-    return [_row(r) for r in conn.execute(sql, args)], total
+    rows = [_row(r) for r in conn.execute(sql, args)]
+    places = dict(conn.execute("SELECT incident_id, location FROM incident_search WHERE incident_id IN"
+                               " (SELECT value FROM json_each(?))", (json.dumps([r["incident_id"] for r in rows]),)))
+    return [{**r, "location": places.get(r["incident_id"]) or ""} for r in rows], total
 
 
 def _plain(stored: str | None) -> str | None:
@@ -199,7 +202,7 @@ def _plain(stored: str | None) -> str | None:
 def _row(r: sqlite3.Row) -> dict:
     nxt = json.loads(r["next_deadline"]) if r["next_deadline"] else None
     return {"incident_id": r["incident_id"], "title": r["title"], "county": r["county"],
-            "location": r["location"] or "", "incident_type": r["incident_type"], "drill": bool(r["drill"]),
+            "location": "", "incident_type": r["incident_type"], "drill": bool(r["drill"]),
             "stage": r["stage"], "level": r["shown_level"], "outcome": r["outcome"],
             "reported_at": _plain(r["reported_at"]), "closed_at": _plain(r["closed_at"]),
             "next_deadline": nxt, "closed": r["stage"] == "closed"}
