@@ -134,7 +134,17 @@ async def measure(client, db: Path, workdir: Path, repeats: int) -> dict:
         from ecoplan import incident_export
         from ecoplan import incident_list as il
 
+        # The parts of one first-page request, in-process: the store's query, then the one
+        # visibility query over the page's open rows.
+        store_s, live_s = [], []
         with closing(connect(db)) as conn:
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                page, _ = il.search(conn, il.parse({"closed": "exclude"}))
+                store_s.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                await il.freshen(client, page)
+                live_s.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             rows, _ = il.search(conn, il.parse({"closed": "only"}, export=True), everything=True)
             xlsx = incident_export.to_xlsx(rows)
@@ -145,6 +155,7 @@ async def measure(client, db: Path, workdir: Path, repeats: int) -> dict:
         app.state.board_copies.stop()
     every = [x for xs in took.values() for x in xs]
     return {"all": summary_ms(every), "by_mix": {k: {**summary_ms(v), "total": totals.get(k)} for k, v in took.items()},
+            "open_page_store_query": summary_ms(store_s), "open_page_visibility_query": summary_ms(live_s),
             "export_xlsx_closed": {"rows": len(rows), "seconds": round(export_s, 2), "bytes": len(xlsx)}}
 
 
