@@ -149,7 +149,8 @@ async def test_the_api_docs_work_offline_under_the_csp(browser, web):
     page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text
             and "script" in msg.text else None)
     await page.goto(f"{web.url}/docs")
-    await page.locator(".opblock").first.wait_for(timeout=15_000)  # the operations, drawn by the UI's script
+    # The operations, drawn by the UI's script (seconds on a loaded machine: a bound, not a sleep).
+    await page.locator(".opblock").first.wait_for(timeout=60_000)
     assert await page.locator(".opblock-summary-path", has_text="/api/incidents").count() >= 1
     assert outside == [] and refused == []
     await shot(page, "api-docs")
