@@ -68,14 +68,15 @@ async def serving(app):
 
 
 @asynccontextmanager
-async def web_service(client, db: Path, poll_seconds: float = 5.0, settings: AuthSettings | None = None):
+async def web_service(client, db: Path, poll_seconds: float = 5.0, settings: AuthSettings | None = None,
+                      records_db: Path | None = None):
     # Real argon2id at a lower cost than production's (0.4 s a hash here): the web tests log in
     # dozens of times; tests/test_accounts.py uses the production parameters.
     store = AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
     for username, (role, display) in PEOPLE.items():
         store.add(username, role, password(username), display=display)
     app = create_app(client_factory=lambda: client, store=store, intake_tokens=INTAKE_TOKENS,
-                     settings=settings, poll_seconds=poll_seconds)
+                     settings=settings, poll_seconds=poll_seconds, records_db=records_db)
     async with serving(app) as url:
         yield Web(url=url, store=store)
 

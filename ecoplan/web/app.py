@@ -24,7 +24,7 @@ from ecoplan.web import actions as act
 from ecoplan.web import auth
 from ecoplan.web.context import HERE, ClientFactory, Web, log, templates_for, web_of
 from ecoplan.web.layers import Layers
-from ecoplan.web.routes import api, board, duty, incidents, intake, reach, start
+from ecoplan.web.routes import api, board, closed, docs, duty, incident_list, incidents, intake, reach, start, todo
 from ecoplan.web.routes import auth as login
 from plan import authority
 
@@ -42,23 +42,27 @@ DESCRIPTION = (
 def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens=None, *,
                settings: auth.AuthSettings | None = None, task_queue: str = TASK_QUEUE,
                wait_ready: float = 30.0, poll_seconds: float = 5.0, board_refresh: float | None = None,
-               oidc=None) -> FastAPI:
+               oidc=None, records_db=None) -> FastAPI:
     """`client_factory` returns a Temporal client (or an awaitable of one), called on first
     use and again after a failure. `intake_tokens`: the 12369/119 platform tokens (as
     ecoplan.intake takes them); None serves no intake (/alerts answers 503). `oidc`: an
     ecoplan.web.oidc.OIDC for login with the bureau's identity provider, beside passwords.
     `board_refresh`: seconds between refreshes of the board's shared figures (default: the
-    pages' poll interval, `poll_seconds`)."""
+    pages' poll interval, `poll_seconds`). `records_db`: the records store the 事件列表 and the
+    closed incidents' pages read (default ECOPLAN_RECORDS_DB)."""
     w = Web(client_factory=client_factory, store=store, settings=settings or auth.AuthSettings(),
             templates=templates_for(store, poll_seconds), oidc=oidc, task_queue=task_queue,
             wait_ready=wait_ready, poll_seconds=poll_seconds)
     w.copies = board.board_copies(w, refresh=board_refresh or poll_seconds)
     reach.install(w)  # the pages panels (issue 23)
+    w.templates.env.globals["reads_incidents"] = incident_list.reads_incidents  # the navigation's 事件列表
     alerts = intake.intake_app(w, intake_tokens)
 
     names = ", ".join(a for a in authority.actions() if a != "start_incident")
-    app = FastAPI(title="ecoplan", version="1", description=DESCRIPTION.replace("{actions}", names))
+    app = FastAPI(title="ecoplan", version="1", description=DESCRIPTION.replace("{actions}", names),
+                  docs_url=None, redoc_url=None)  # /docs: routes/docs.py, offline and under the CSP
     app.state.web = w
+    app.state.records_db = records_db
     app.state.board_copies = w.copies
     app.add_middleware(Layers, store=store, intake_app=alerts)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -66,7 +70,8 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
         intake.merge_openapi(app, alerts)
     app.add_exception_handler(act.Refusal, _refused)
     app.add_exception_handler(RequestValidationError, _invalid)
-    for area in (start, login, board, incidents, api, duty, reach):  # start before incidents: /incidents/new
+    # start before incidents: /incidents/new
+    for area in (start, login, board, incident_list, todo, closed, incidents, api, docs, duty, reach):
         app.include_router(area.router)
     action_schemas.merge_action_schemas(app)  # each action's body schema (the action registry)
     return app
