@@ -67,9 +67,15 @@ APPLIED_KEPT = 20  # update ids remembered across runs: twice the server's 10 up
 
 def draft_of(s: m.IncidentState) -> m.IncidentState:
     """A copy of the state for an action to change. What no action changes is shared, not
-    copied: the pinned plan, the grading, the report, and timeline entries once recorded."""
+    copied: the pinned plan, the grading, the report, timeline entries once recorded, and the
+    notifications and documents waiting in the outbox (only a delivery's outcome changes
+    those, on the live state, effects.settle; a printing is copied: a later report joins its
+    list, effects.join_render). While a delivery is under way reports keep coming and the
+    outbox fills: copying it for every action cost ~17 ms at 180 items, enough for a loaded
+    machine to fail the task as a deadlock (BENCHMARKS.md, the run's hand-over)."""
     memo = {id(s.report): s.report, id(s.plan): s.plan, id(s.grading): s.grading}
     memo.update((id(e), e) for e in s.timeline)
+    memo.update((id(e), e) for e in s.outbox if e["kind"] != "render")
     return copy.deepcopy(s, memo)
 
 
