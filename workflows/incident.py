@@ -63,6 +63,7 @@ Refused = errors.Refused
 ASK, FAULT_RETRY_MAX = deadline_steps.ASK, deadline_steps.FAULT_RETRY_MAX  # the plan is asked like the calendar
 PLAN_RETRY_FIRST = timedelta(seconds=5)  # a plan not loaded blocks every action: try again soon
 APPLIED_KEPT = 20  # update ids remembered across runs: twice the server's 10 updates in flight
+CARRY_LIMIT = 1_000_000  # bytes continue-as-new may carry: half the server's payload limit (local choice)
 
 
 def draft_of(s: m.IncidentState) -> m.IncidentState:
@@ -180,10 +181,22 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         action arriving meanwhile is checked and applied here like any other, and the run
         continues as new only in a task where every handler has finished, so no accepted
         update is left behind; one the server holds while that task runs is never seen here,
-        and the server sends it to the next run."""
+        and the server sends it to the next run.
+
+        What it carries must fit Temporal's payload limit (2 MB; a task carrying more fails
+        again and again). Actions faster than the deliveries fill the outbox with the
+        notifications and documents of each report, text and all (1.9 MB at 350 items of
+        4,000-character reports, BENCHMARKS.md): the run then goes on delivering, and
+        continues as new once it carries less than CARRY_LIMIT."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flush_task is None)
+        carried = m.IncidentInput(report=self.s.report, state=self.s.model_copy(update={"runs": self.s.runs + 1}),
+                                  applied=self._applied)
+        size = workflow.payload_converter().to_payloads([carried])[0].ByteSize()
+        if size > CARRY_LIMIT:  # deliver first: the loop goes on, and asks again at its next turn
+            workflow.logger.info("continue-as-new waits for deliveries: %d bytes to carry", size)
+            return
         self.s.runs += 1
-        workflow.continue_as_new(m.IncidentInput(report=self.s.report, state=self.s, applied=self._applied))
+        workflow.continue_as_new(carried)
 
     async def _close_out(self) -> None:
         """Closed: write the dossier, deliver what is left (hopeless ones end at once,
