@@ -10,8 +10,9 @@ continue-as-new suggested at 400 events. So what happens at 2,000 reports happen
 continues as new (a report adds about 17 events, so it moves to a new run every ~23
 reports). The state keeps the newest timeline.KEEP (100) entries and summarises older ones
 once archived: a report adds two (the report, its linkage bulletin), so both tests reach the
-summary; the steady-stream test's 250 reports are more than one run can take (200 updates)
-and go through about ten continues-as-new while eight senders keep sending."""
+summary; the hand-over test's 250 reports are more than one run can take (200 updates) and
+go through several continues-as-new while eight senders keep sending raw updates by name,
+and the official `temporal` CLI its own (issue 25, item 7: none refused, none resent)."""
 
 from __future__ import annotations
 
