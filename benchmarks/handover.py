@@ -87,12 +87,25 @@ async def send_all(client: Client, iid: str, updates: int, senders: int, chars: 
             "ms_max": round(ms[-1], 1)}
 
 
+async def status(client: Client, iid: str, timeout: float = 300) -> dict:
+    """The incident's status; while a workflow task is being retried (a fault the history
+    shows, counted apart) the query is refused: ask again, bounded."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            return await api.status(client, iid)
+        except RPCError:
+            if time.monotonic() > end:
+                raise
+            await asyncio.sleep(1)
+
+
 async def recorded_reports(client: Client, iid: str, archive: Path, timeout: float = 120) -> Counter:
     """How many times each 续报 number is in the incident: the archive's timeline.jsonl and the
     state's newest entries, once the archive has caught up with everything older (bounded)."""
     end = time.monotonic() + timeout
     while True:
-        st = await api.status(client, iid)
+        st = await status(client, iid)
         path = archive / iid / "timeline.jsonl"
         rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
         first_kept = st["timeline"][0]["seq"] if st["timeline"] else 1
@@ -155,7 +168,7 @@ async def run(updates: int, senders: int, chars: int, suggest_events: int | None
             faults = await history_faults(client, iid)
             print(json.dumps(faults, ensure_ascii=False), flush=True)
             seen = await recorded_reports(client, iid, settings.archive_dir)
-            st = await api.status(client, iid)
+            st = await status(client, iid)
             applied = set(sent.pop("applied"))
             return {
                 "updates": updates, "senders": senders, "report_chars": chars,
