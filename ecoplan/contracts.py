@@ -254,7 +254,7 @@ HANDOVER = [
     "(`history.maxInFlightUpdates`) | send it again with the same update id |",
     "| `FAILED_PRECONDITION`: \"limit on the total number of distinct updates\" | more than 2,000 updates in one "
     "run (`history.maxTotalUpdates`); the incident continues as new when Temporal suggests it, at 90 % of that, "
-    "unless what it must carry is over 1 MB (deliveries far behind a stream of long reports): it delivers first | "
+    "unless what it must carry is over 1.5 MB (deliveries far behind a stream of long reports): it delivers first | "
     "send it again with the same update id once the incident has continued as new |",
     "",
 ]

@@ -63,7 +63,7 @@ Refused = errors.Refused
 ASK, FAULT_RETRY_MAX = deadline_steps.ASK, deadline_steps.FAULT_RETRY_MAX  # the plan is asked like the calendar
 PLAN_RETRY_FIRST = timedelta(seconds=5)  # a plan not loaded blocks every action: try again soon
 APPLIED_KEPT = 20  # update ids remembered across runs: twice the server's 10 updates in flight
-CARRY_LIMIT = 1_000_000  # bytes continue-as-new may carry: half the server's payload limit (local choice)
+CARRY_LIMIT = 1_500_000  # bytes continue-as-new may carry: 3/4 of the server's 2 MB payload limit (local choice)
 
 
 def draft_of(s: m.IncidentState) -> m.IncidentState:
@@ -191,7 +191,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         again and again). Actions faster than the deliveries fill the outbox with the
         notifications and documents of each report, text and all (1.9 MB at 350 items of
         4,000-character reports, BENCHMARKS.md): the run then goes on delivering, and
-        continues as new once it carries less than CARRY_LIMIT."""
+        continues as new once it carries less than CARRY_LIMIT (1.5 MB)."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flush_task is None)
         carried = m.IncidentInput(report=self.s.report, state=self.s.model_copy(update={"runs": self.s.runs + 1}),
                                   applied=self._applied)
