@@ -181,7 +181,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         (slow, and updates keep arriving meanwhile): its items stay in the outbox and the next
         run prints them; the abandoned call's answer is dropped.
 
-        The hand-over is invisible to clients (docs/contracts.md, "The run's hand-over"): an
+        The hand-over is invisible to clients (docs/contracts.md, "Actions by name"): an
         action arriving meanwhile is checked and applied here like any other, and the run
         continues as new only in a task where every handler has finished, so no accepted
         update is left behind; one the server holds while that task runs is never seen here,
