@@ -244,12 +244,17 @@ HANDOVER = [
     "answers what it answered the first time and applies nothing. Measured: BENCHMARKS.md, \"The run's "
     "hand-over\"; tested with raw updates and the `temporal` CLI (tests/test_long_incident.py).",
     "",
-    "What a client can still meet are the server's per-run limits, each with nothing applied:",
+    "What a client can still meet are the server's per-run limits and a failed workflow task. Each is answered by "
+    "sending the action again under the same update id: an id the incident has applied answers what it answered, "
+    "applied once.",
     "",
     "| error (gRPC status) | when | what to do |",
     "|---|---|---|",
     "| `RESOURCE_EXHAUSTED`, cause `BUSY_WORKFLOW`: \"workflow is closing\" | the server's own retries of an "
     "update held during a hand-over ran out (not seen in the benchmark) | send it again with the same update id |",
+    "| `FAILED_PRECONDITION`, details `WorkflowNotReady`: \"unexpected workflow task failure\" | the workflow "
+    "task that held the update failed or timed out (a worker overloaded or restarted), not the hand-over | send it "
+    "again with the same update id |",
     "| `RESOURCE_EXHAUSTED`, cause `CONCURRENT_LIMIT` | more than 10 updates in flight on one incident "
     "(`history.maxInFlightUpdates`) | send it again with the same update id |",
     "| `FAILED_PRECONDITION`: \"limit on the total number of distinct updates\" | more than 2,000 updates in one "

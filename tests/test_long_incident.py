@@ -24,6 +24,7 @@ from datetime import datetime
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from ecoplan import api, server
 from activities.settings import ActivitySettings
@@ -176,13 +177,23 @@ async def test_the_hand_over_is_invisible_to_raw_clients(low_limit_server, tmp_p
         iid = await api.start_incident(client, report(), task_queue=tq)
         handle = client.get_workflow_handle(api.workflow_id(iid))
         before = await api.status(client, iid)
-        todo, done, by_cli = iter(range(STREAM_REPORTS)), [], []
+        todo, done, by_cli, retried = iter(range(STREAM_REPORTS)), [], [], []
+
+        async def send(n: int) -> m.ActionResult:
+            for attempt in range(5):
+                try:
+                    return await asyncio.wait_for(handle.execute_update(
+                        "submit_report", raw_report(f"续报 #{n}"), id=f"raw-{n}", result_type=m.ActionResult), 30)
+                except RPCError as e:
+                    # A workflow task that failed or timed out (an overloaded worker; seen once at a
+                    # load average of 40): nothing applied, sent again under the same id (contracts.md).
+                    if "unexpected workflow task failure" not in str(e) or attempt == 4:
+                        raise
+                    retried.append(n)
 
         async def lane():
-            for n in todo:  # a refusal or an error fails the test: nothing is sent twice
-                res = await asyncio.wait_for(handle.execute_update(
-                    "submit_report", raw_report(f"续报 #{n}"), id=f"raw-{n}", result_type=m.ActionResult), 30)
-                done.append(res.action)
+            for n in todo:  # a refusal or any other error fails the test
+                done.append((await send(n)).action)
 
         async def cli_lane():
             while len(done) < STREAM_REPORTS:
