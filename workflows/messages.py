@@ -318,6 +318,8 @@ class IncidentInput(BaseModel):
     # The account that entered the report (console, API, CLI, intake): recorded on the first
     # timeline entry beside the reporter, so a bureau sees who opened the incident and how.
     started_by: Actor | None = None
-    # Set only by continue-as-new: the state carried over to the new run.
+    # Set only by continue-as-new: the state carried over to the new run, and the newest
+    # actions applied by update id with what they answered (workflows/incident.py, `_applied`).
     state: IncidentState | None = None
+    applied: dict[str, ActionResult] = {}
 
