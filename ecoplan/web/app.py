@@ -24,7 +24,7 @@ from ecoplan.web import actions as act
 from ecoplan.web import auth
 from ecoplan.web.context import HERE, ClientFactory, Web, log, templates_for, web_of
 from ecoplan.web.layers import Layers
-from ecoplan.web.routes import api, board, incidents, intake, start
+from ecoplan.web.routes import api, board, incidents, intake, start, two_factor
 from ecoplan.web.routes import auth as login
 from plan import authority
 
@@ -59,13 +59,13 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     app = FastAPI(title="ecoplan", version="1", description=DESCRIPTION.replace("{actions}", names))
     app.state.web = w
     app.state.board_copies = w.copies
-    app.add_middleware(Layers, store=store, intake_app=alerts)
+    app.add_middleware(Layers, store=store, intake_app=alerts, trusted=w.settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if alerts is not None:
         intake.merge_openapi(app, alerts)
     app.add_exception_handler(act.Refusal, _refused)
     app.add_exception_handler(RequestValidationError, _invalid)
-    for area in (start, login, board, incidents, api):  # start before incidents: /incidents/new
+    for area in (start, login, two_factor, board, incidents, api):  # start before incidents: /incidents/new
         app.include_router(area.router)
     action_schemas.merge_action_schemas(app)  # each action's body schema (the action registry)
     return app

@@ -78,10 +78,10 @@ def server(ws: WebSetup, client, host: str, port: int, *, secure_cookies: bool =
     from ecoplan.web.oidc import OIDC
 
     app = create_app(client_factory=lambda: client, store=ws.store, intake_tokens=ws.tokens,
-                     settings=AuthSettings(secure_cookies=secure_cookies),
+                     settings=AuthSettings.from_env(secure_cookies=secure_cookies),
                      oidc=OIDC(ws.oidc_settings) if ws.oidc_settings else None)
-    config = uvicorn.Config(app, host=host, port=port, lifespan="off", proxy_headers=True,
-                            forwarded_allow_ips=ws.proxies, server_header=False)
+    # X-Forwarded-* are read by the app itself, from ECOPLAN_TRUSTED_PROXIES only (ecoplan/web/layers.py).
+    config = uvicorn.Config(app, host=host, port=port, lifespan="off", proxy_headers=False, server_header=False)
     return uvicorn.Server(config) if own_signals else _Server.make(config)
 
 

@@ -138,7 +138,7 @@ class Web:
 
     def __post_init__(self):
         if self.limiter is None:
-            self.limiter = auth.LoginLimiter(self.settings)
+            self.limiter = auth.limiter_for(self.store, self.settings)
 
     async def client(self) -> Client:
         """The Temporal client: `client_factory` is called on first use and again after a failure."""
