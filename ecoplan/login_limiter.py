@@ -3,8 +3,11 @@ restart does not reset it.
 
 What it does, and why (issue 25, findings 3 and 4):
 - An attempt is counted BEFORE its password is checked, in one SQLite write transaction
-  (BEGIN IMMEDIATE): 20 parallel guesses see each other's counts, none slips past the limit
-  while another's argon2 check is running. A right password takes its count back.
+  (BEGIN IMMEDIATE), as `pending`: 20 parallel guesses see each other's counts, and once the
+  failures and the attempts still being checked reach the free allowance, the next attempt
+  waits for those to end (BUSY) before it is judged, so none slips past the limit while
+  another's argon2 check runs, and parallel right passwords are not refused either. A right
+  password clears the pair's failures; a wrong one turns its pending count into a failure.
 - Only failures count, never successes: an office behind one NAT address can log in all day.
 - The delay is per (account, client address) and grows: after `free_failures` wrong
   passwords the next try waits `delay_base` seconds, doubling with each further failure up to
@@ -36,8 +39,9 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS login_failures (
     username TEXT NOT NULL,             -- as typed at login, case-folded (unknown names too)
     address  TEXT NOT NULL,             -- the client's address
-    failures INTEGER NOT NULL,          -- wrong passwords (and attempts still being checked)
-    last_at  REAL NOT NULL,             -- unix time of the last one
+    failures INTEGER NOT NULL,          -- wrong passwords
+    pending  INTEGER NOT NULL DEFAULT 0, -- attempts counted, their password still being checked
+    last_at  REAL NOT NULL,             -- unix time of the last attempt
     PRIMARY KEY (username, address)
 );
 CREATE INDEX IF NOT EXISTS login_failures_address ON login_failures(address);
@@ -48,6 +52,9 @@ CREATE TABLE IF NOT EXISTS login_alarms (
     addresses INTEGER NOT NULL
 );
 """
+
+
+BUSY = -1.0  # begin(): attempts still being checked use up the allowance; ask again shortly
 
 
 @dataclass(frozen=True)
@@ -79,54 +86,64 @@ class LoginLimiter:
         return min(self.s.delay_cap, self.s.delay_base * 2 ** min(over, 30))
 
     def begin(self, username: str, address: str) -> float:
-        """Seconds this (username, address) must still wait: nothing is counted then. 0: the
-        attempt is counted now (as a failure, until `succeeded` takes it back)."""
+        """0: the attempt is counted (pending) and may be checked now. > 0: seconds this
+        (username, address) must still wait; nothing counted. BUSY (< 0): attempts being
+        checked use up the allowance; ask again when they end."""
         now = self.clock()
         with closing(self.store.connect()) as con:
             con.execute("BEGIN IMMEDIATE")  # the write lock first: concurrent attempts queue here
             try:
                 con.execute("DELETE FROM login_failures WHERE last_at < ?", (now - self.s.forget_after,))
-                row = con.execute("SELECT failures, last_at FROM login_failures WHERE username = ? AND address = ?",
+                # A check that never ended (a process killed mid-login) stops counting after a minute.
+                con.execute("UPDATE login_failures SET pending = 0 WHERE pending > 0 AND last_at < ?", (now - 60,))
+                row = con.execute("SELECT failures, pending, last_at FROM login_failures WHERE username = ? AND address = ?",
                                   (username, address)).fetchone()
+                failures, pending = (row["failures"], row["pending"]) if row else (0, 0)
                 wait = 0.0
-                if row and row["failures"] >= self.s.free_failures:
-                    wait = row["last_at"] + self._delay(row["failures"] - self.s.free_failures) - now
+                if failures >= self.s.free_failures:  # measured from the last attempt, so one at a time
+                    wait = max(0.0, row["last_at"] + self._delay(failures - self.s.free_failures) - now)
                 total, latest = con.execute("SELECT coalesce(sum(failures), 0), max(last_at) FROM login_failures"
                                             " WHERE address = ?", (address,)).fetchone()
                 if total >= self.s.max_failures_per_address:
                     wait = max(wait, latest + self._delay(total - self.s.max_failures_per_address) - now)
-                if wait > 0:
-                    con.execute("COMMIT")
-                    return wait
-                con.execute("INSERT INTO login_failures(username, address, failures, last_at) VALUES (?,?,1,?)"
-                            " ON CONFLICT(username, address) DO UPDATE SET failures = failures + 1, last_at = ?",
-                            (username, address, now, now))
+                if wait == 0 and failures < self.s.free_failures <= failures + pending:
+                    wait = BUSY
+                if wait == 0:
+                    con.execute("INSERT INTO login_failures(username, address, failures, pending, last_at)"
+                                " VALUES (?,?,0,1,?) ON CONFLICT(username, address)"
+                                " DO UPDATE SET pending = pending + 1, last_at = ?", (username, address, now, now))
                 con.execute("COMMIT")
-                return 0.0
+                return wait
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
 
     def succeeded(self, username: str, address: str) -> None:
-        """A right password: this pair's failures (its own count included) are forgotten."""
+        """A right password: this pair's failures are forgotten."""
         with closing(self.store.connect()) as con:
-            con.execute("DELETE FROM login_failures WHERE username = ? AND address = ?", (username, address))
+            con.execute("UPDATE login_failures SET failures = 0, pending = max(pending - 1, 0)"
+                        " WHERE username = ? AND address = ?", (username, address))
+            con.execute("DELETE FROM login_failures WHERE failures = 0 AND pending = 0")
 
     def retract(self, username: str, address: str) -> None:
-        """A right password still waiting for its second factor: only this attempt's own count
-        is taken back, so guessed codes keep adding up between password entries."""
+        """A right password still waiting for its second factor: only this attempt's count is
+        taken back, so guessed codes keep adding up between password entries."""
         with closing(self.store.connect()) as con:
-            con.execute("UPDATE login_failures SET failures = failures - 1 WHERE username = ? AND address = ?",
+            con.execute("UPDATE login_failures SET pending = max(pending - 1, 0) WHERE username = ? AND address = ?",
                         (username, address))
-            con.execute("DELETE FROM login_failures WHERE failures <= 0")
+            con.execute("DELETE FROM login_failures WHERE failures = 0 AND pending = 0")
 
     def failed(self, username: str, address: str) -> Alarm | None:
-        """A wrong password (already counted by `begin`): raises the account's alarm when its
-        failures from all addresses reach `alarm_failures`; the new alarm, or None."""
+        """A wrong password (or code): its pending count becomes a failure; the account's alarm
+        is raised when its failures from all addresses reach `alarm_failures`: the new alarm,
+        or None."""
         now = self.clock()
         with closing(self.store.connect()) as con:
             con.execute("BEGIN IMMEDIATE")
             try:
+                con.execute("INSERT INTO login_failures(username, address, failures, pending, last_at) VALUES (?,?,1,0,?)"
+                            " ON CONFLICT(username, address) DO UPDATE SET failures = failures + 1,"
+                            " pending = max(pending - 1, 0), last_at = ?", (username, address, now, now))
                 total, addresses = con.execute(
                     "SELECT coalesce(sum(failures), 0), count(*) FROM login_failures WHERE username = ? AND last_at >= ?",
                     (username, now - self.s.forget_after)).fetchone()

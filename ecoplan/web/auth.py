@@ -15,7 +15,7 @@ import structlog
 
 from ecoplan import audit
 from ecoplan.accounts import Account, AccountStore, Session
-from ecoplan.login_limiter import Limits, LoginLimiter
+from ecoplan.login_limiter import BUSY, Limits, LoginLimiter
 from ecoplan.totp import TotpStore
 
 log = structlog.get_logger("ecoplan.web")
@@ -83,7 +83,14 @@ def _audit(store: AccountStore, settings: AuthSettings, username: str, address: 
 async def _begin(store: AccountStore, limiter: LoginLimiter, settings: AuthSettings, key: str, address: str,
                  via: str) -> None:
     """Count the attempt before any check (LoginRefused 429 when this pair must wait)."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + 10
     wait = await asyncio.to_thread(limiter.begin, key, address)
+    while wait == BUSY and loop.time() < give_up:  # earlier attempts of this pair are being checked
+        await asyncio.sleep(0.05)
+        wait = await asyncio.to_thread(limiter.begin, key, address)
+    if wait == BUSY:
+        wait = 5.0
     if wait > 0:
         log.warning("login", username=key, address=address, via=via, outcome="rate_limited")
         await asyncio.to_thread(_audit, store, settings, key, address, via, "rate_limited")
