@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from temporalio.service import RPCError, RPCStatusCode
 
 from ecoplan.accounts import AccountStore
+from ecoplan.body_limit import BodyLimit
 from ecoplan.connection import TASK_QUEUE
 from ecoplan.intake import _problem
 from ecoplan.web import action_schemas
@@ -61,7 +62,8 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     app.state.web = w
     app.state.board_copies = w.copies
     app.add_middleware(Layers, store=store, intake_app=alerts, trusted=w.settings.trusted_proxies)
-    app.add_middleware(outage.ReadGuard, backend=w.backend)  # outermost: bounds every read's wait
+    app.add_middleware(outage.ReadGuard, backend=w.backend)  # bounds every read's wait
+    app.add_middleware(BodyLimit)  # outermost: /api, the forms and /alerts, chunked bodies too
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if alerts is not None:
         intake.merge_openapi(app, alerts)
