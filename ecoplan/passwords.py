@@ -1,7 +1,8 @@
 """How strong a new password must be: the 等保 complexity rule, then zxcvbn's estimate.
 
-GB/T 22239-2019 (third level) 8.1.4.1 a): "身份鉴别信息具有复杂度要求并定期更换". The standard
-names no composition; the rule below is the reading common in 等保 testing (at least 8
+GB/T 22239-2019 (third level) 8.1.4.1 a): "身份鉴别信息具有复杂度要求并定期更换" (the wording
+as quoted by published readings of the standard; its own text was not at hand). It names no
+composition; the rule below is the reading common in 等保 testing (at least 8
 characters of at least three kinds), taken here as a LOCAL READING: kinds are upper-case
 letters, lower-case letters, digits, symbols (space included), and Chinese or other
 characters; at least three of these five. The length floor is accounts.MIN_PASSWORD (10).

@@ -1,7 +1,10 @@
 """Two-factor sign-in: time-based one-time codes (TOTP, RFC 6238, pyotp) and recovery codes.
 
 GB/T 22239-2019 8.1.4.1 d) (third level) asks for two or more kinds of authentication
-(口令、密码技术、生物技术等两种或两种以上组合的鉴别技术); the roles that must use a second
+(口令、密码技术、生物技术等两种或两种以上组合的鉴别技术, one of them by 密码技术; the wording as
+quoted by published readings of the standard, its own text was not at hand). TOTP is
+HMAC-SHA1 (RFC 6238); an assessor who reads 密码技术 as 商用密码 (SM3-based one-time codes,
+GM/T 0021) would ask for another token: a local reading, said here. The roles that must use a second
 factor are a setting (ECOPLAN_TOTP_ROLES, default admin and commander: the people who
 administer and who approve); for the others it is optional.
 

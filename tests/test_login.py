@@ -10,6 +10,7 @@ import json
 import re
 import time
 from contextlib import closing
+from datetime import timedelta
 
 import httpx
 import pyotp
@@ -18,7 +19,7 @@ import pytest
 from ecoplan import audit
 from ecoplan.login_limiter import Limits, LoginLimiter
 from ecoplan.totp import TotpStore
-from ecoplan.web.auth import AuthSettings
+from ecoplan.web.auth import SESSION_COOKIE, AuthSettings
 from tests.procs import ecoplan_in_process
 from tests.web_helpers import password, web_service
 
@@ -107,13 +108,21 @@ async def test_an_account_wide_alarm_not_a_lock_and_unlock(proxied):
         assert (alarm.failures, alarm.addresses) == (limits.alarm_failures, limits.alarm_failures)
         r = await c.post("/api/login", json=login_json("du"), headers={"X-Forwarded-For": "10.0.0.1"})
         assert r.status_code == 200  # an alarm, not a lock
-        # Shown to admins: `ecoplan users list`, and the audit log.
+        # Shown to admins: `ecoplan users list`, the console's /admin/audit, and the audit log.
         env = {"ECOPLAN_ACCOUNTS_DB": str(proxied.store.path)}
         listed = await ecoplan_in_process("users", "list", env=env)
         assert listed.code == 0 and re.search(r"du .*失败 10 次/10 个地址", listed.out), listed.out
+        admin, _ = proxied.store.open_session("root", "web", timedelta(hours=1))
+        lead, _ = proxied.store.open_session("sun", "web", timedelta(hours=1))
+        page = await c.get("/admin/audit", cookies={SESSION_COOKIE: admin})
+        assert page.status_code == 200 and re.search(r"<td>du</td><td>[^<]+</td><td>10</td><td>10</td>", page.text)
+        assert "登录失败告警" in page.text
+        assert (await c.get("/admin/audit", cookies={SESSION_COOKIE: lead})).status_code == 403
         unlocked = await ecoplan_in_process("users", "unlock", "du", env=env)
         assert unlocked.code == 0 and "登录告警已清除" in unlocked.out, unlocked.err
         assert not [a for a in LoginLimiter(proxied.store, limits).alarms() if a.username == "du"]
+        page = await c.get("/admin/audit", cookies={SESSION_COOKIE: admin})
+        assert "没有登录告警" in page.text and "解除登录限制" in page.text
         log = await ecoplan_in_process("audit", "--user", "du", "--json", env=env)
         events = [(e["event"], e["outcome"]) for e in json.loads(log.out)]
         assert ("login_alarm", None) in events and ("unlock", None) in events and ("login", "ok") in events

@@ -26,7 +26,7 @@ from ecoplan.web import actions as act
 from ecoplan.web import auth, outage
 from ecoplan.web.context import HERE, ClientFactory, Web, log, templates_for, web_of
 from ecoplan.web.layers import Layers
-from ecoplan.web.routes import api, board, incidents, intake, start, two_factor
+from ecoplan.web.routes import admin, api, board, incidents, intake, start, two_factor
 from ecoplan.web.routes import auth as login
 from plan import authority
 
@@ -70,7 +70,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     app.add_exception_handler(act.Refusal, _refused)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(RPCError, _unreachable)
-    for area in (start, login, two_factor, board, incidents, api):  # start before incidents: /incidents/new
+    for area in (start, login, two_factor, board, incidents, api, admin):  # start before incidents: /incidents/new
         app.include_router(area.router)
     action_schemas.merge_action_schemas(app)  # each action's body schema (the action registry)
     return app
@@ -101,7 +101,7 @@ async def _unreachable(request: Request, exc: RPCError) -> Response:
     """A Temporal call that failed mid-way: the outage's 503 when it is one, else a plain 500."""
     web_of(request).backend.saw_failure()
     if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-        return await _refused(request, act.Refusal(503, outage.TEMPORAL_DOWN))
+        return await _refused(request, act.Refusal(503, outage.OUTAGE_MESSAGE))
     log.error("web_rpc_error", path=request.url.path, status=exc.status.name, message=str(exc)[:200])
     return await _refused(request, act.Refusal(500, "指挥系统后台出错，请稍后再试"))
 

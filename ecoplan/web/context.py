@@ -148,7 +148,7 @@ class Web:
         during an outage, never a wait of many seconds."""
         c = await self._client()
         if not await self.backend.up():
-            raise act.Refusal(503, outage.TEMPORAL_DOWN)
+            raise act.Refusal(503, outage.OUTAGE_MESSAGE)
         return c
 
     async def _client(self) -> Client:

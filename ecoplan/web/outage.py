@@ -23,7 +23,7 @@ import json
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
-TEMPORAL_DOWN = "指挥系统后台暂时无法连接，正在重试…"
+OUTAGE_MESSAGE = "指挥系统后台暂时无法连接，正在重试…"
 RETRY_AFTER = 5  # seconds: the pages' own refresh interval
 
 
@@ -66,12 +66,12 @@ class Backend:
 def down_response(path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """The 503 as JSON for the API and the intake, as a small page for the console."""
     if path.startswith(("/api/", "/alerts")):
-        body = json.dumps({"detail": TEMPORAL_DOWN}, ensure_ascii=False).encode()
+        body = json.dumps({"detail": OUTAGE_MESSAGE}, ensure_ascii=False).encode()
         kind = b"application/json"
     else:
         body = ("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>暂时无法连接</title>"
                 "<link rel=\"stylesheet\" href=\"/static/style.css\"><main><section class=\"card narrow\">"
-                f"<h1>暂时无法连接</h1><p role=\"alert\">{TEMPORAL_DOWN}</p><p>请稍后刷新本页。</p>"
+                f"<h1>暂时无法连接</h1><p role=\"alert\">{OUTAGE_MESSAGE}</p><p>请稍后刷新本页。</p>"
                 "</section></main></html>").encode()
         kind = b"text/html; charset=utf-8"
     headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
