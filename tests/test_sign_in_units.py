@@ -154,3 +154,26 @@ def test_account_changes_are_audited(store):
 def test_password_rule(password, kinds_found, ok):
     assert len(kinds(password)) == kinds_found
     assert (weakness(password) is None) == ok
+
+
+def test_users_unlock_reset_2fa_and_audit_commands(store):
+    from tests.procs import ecoplan_in_process_sync
+
+    env = {"ECOPLAN_ACCOUNTS_DB": str(store.path)}
+    totp = TotpStore(store)
+    secret = totp.begin("wangwei")
+    assert totp.confirm("wangwei", pyotp.TOTP(secret).now())
+    r = ecoplan_in_process_sync("users", "list", env=env)
+    assert r.code == 0 and "已绑定" in r.out
+    r = ecoplan_in_process_sync("users", "reset-2fa", "wangwei", env=env)
+    assert r.code == 0 and "已重置" in r.out and not totp.enrolled("wangwei")
+    r = ecoplan_in_process_sync("users", "unlock", "nobody", env=env)
+    assert r.code == 1 and r.err.strip() == "ecoplan: 没有账号 nobody"
+    r = ecoplan_in_process_sync("audit", "--event", "nothing", env=env)
+    assert r.code == 2 and "--event 'nothing'：可选 login（登录）" in r.err
+    r = ecoplan_in_process_sync("audit", "--since", "yesterday", env=env)
+    assert r.code == 2 and "应为日期或时间" in r.err
+    r = ecoplan_in_process_sync("audit", "--user", "wangwei", env=env)
+    lines = r.out.splitlines()
+    assert r.code == 0 and "重置动态口令（none）" not in lines[0] and "重置动态口令" in lines[0]
+    assert "绑定动态口令（成功）" in lines[1] and "创建账号" in lines[-1]
