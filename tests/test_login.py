@@ -114,14 +114,18 @@ async def test_an_account_wide_alarm_not_a_lock_and_unlock(proxied):
         assert listed.code == 0 and re.search(r"du .*失败 10 次/10 个地址", listed.out), listed.out
         admin, _ = proxied.store.open_session("root", "web", timedelta(hours=1))
         lead, _ = proxied.store.open_session("sun", "web", timedelta(hours=1))
-        page = await c.get("/admin/audit", cookies={SESSION_COOKIE: admin})
+
+        async def audit_page(token: str) -> httpx.Response:
+            async with httpx.AsyncClient(base_url=proxied.url, timeout=60, cookies={SESSION_COOKIE: token}) as b:
+                return await b.get("/admin/audit")
+        page = await audit_page(admin)
         assert page.status_code == 200 and re.search(r"<td>du</td><td>[^<]+</td><td>10</td><td>10</td>", page.text)
         assert "登录失败告警" in page.text
-        assert (await c.get("/admin/audit", cookies={SESSION_COOKIE: lead})).status_code == 403
+        assert (await audit_page(lead)).status_code == 403
         unlocked = await ecoplan_in_process("users", "unlock", "du", env=env)
         assert unlocked.code == 0 and "登录告警已清除" in unlocked.out, unlocked.err
         assert not [a for a in LoginLimiter(proxied.store, limits).alarms() if a.username == "du"]
-        page = await c.get("/admin/audit", cookies={SESSION_COOKIE: admin})
+        page = await audit_page(admin)
         assert "没有登录告警" in page.text and "解除登录限制" in page.text
         log = await ecoplan_in_process("audit", "--user", "du", "--json", env=env)
         events = [(e["event"], e["outcome"]) for e in json.loads(log.out)]

@@ -59,7 +59,7 @@ async def test_outage_is_a_chinese_503_within_3_s_and_the_open_page_says_so(tmp_
             await page.click("button[type=submit]")
             await page.wait_for_selector("#board", timeout=15_000)
 
-            await srv.stop()  # ------------------------------------------------ Temporal down
+            await srv.kill()  # ------------------------------------------------ Temporal down (SIGKILL)
             for p in [*reads, "/api/incidents"]:
                 t0 = time.monotonic()
                 r = await (c.post(p, headers=duty, json=incident_body()) if p == "/api/incidents"
