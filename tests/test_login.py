@@ -16,6 +16,7 @@ import httpx
 import pyotp
 import pytest
 
+from activities.settings import settings
 from ecoplan import audit
 from ecoplan.login_limiter import Limits, LoginLimiter
 from ecoplan.totp import TotpStore
@@ -193,5 +194,8 @@ async def test_commander_enrols_a_second_factor_then_needs_it(direct):
 
 
 def test_default_settings_require_the_second_factor_for_admin_and_commander():
-    assert AuthSettings().totp_roles == {"admin", "commander"}
-    assert AuthSettings.from_env().trusted_proxies == frozenset()
+    assert AuthSettings().totp_roles == {"admin", "commander"} and AuthSettings().trusted_proxies == frozenset()
+    defaults = settings({})  # the environment's defaults (what `ecoplan web` reads when nothing is set)
+    assert defaults.totp_role_set == {"admin", "commander"} and defaults.trusted_proxy_set == frozenset()
+    assert settings({"ECOPLAN_TOTP_ROLES": "none"}).totp_role_set == frozenset()
+    assert settings({"ECOPLAN_TRUSTED_PROXIES": "10.0.0.1, 127.0.0.1"}).trusted_proxy_set == {"10.0.0.1", "127.0.0.1"}

@@ -21,7 +21,6 @@ class WebSetup:
     store: Any
     tokens: dict | None
     oidc_settings: Any
-    proxies: str
     hint: str | None  # how to create the first account, while there is none
 
 
@@ -47,10 +46,7 @@ def setup() -> WebSetup:
         oidc_settings = OIDCSettings.from_env()
     except OIDCConfigError as e:
         raise Fail(f"web: {e}", 2) from None
-    # Behind the bureau's HTTPS proxy: trust its X-Forwarded-For/-Proto from these addresses.
-    proxies = env.trusted_proxies
-    return WebSetup(store=store, tokens=tokens, oidc_settings=oidc_settings, proxies=proxies,
-                    hint=first_account_hint(store))
+    return WebSetup(store=store, tokens=tokens, oidc_settings=oidc_settings, hint=first_account_hint(store))
 
 
 class _Server:
