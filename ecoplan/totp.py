@@ -59,7 +59,7 @@ def qr_svg(uri: str) -> str:
     import segno
 
     out = io.BytesIO()
-    segno.make(uri, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False, svgns=True,
+    segno.make(uri, error="m").save(out, kind="svg", scale=5, border=3, light="#fff", xmldecl=False, svgns=True,
                                     title="动态口令绑定二维码")
     return out.getvalue().decode()
 
