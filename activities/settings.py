@@ -100,8 +100,11 @@ class EcoplanSettings(BaseSettings):
     connect_wait: str = _var("ECOPLAN_CONNECT_WAIT", "30", "seconds `worker.py` keeps trying to reach Temporal when "
                              "it starts, then exits 1 with one line")
     # -------------------------------------------------------------- the console and the intake
-    trusted_proxies: str = _var("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1",
-                                "addresses whose `X-Forwarded-For/-Proto` `ecoplan web` believes")
+    trusted_proxies: str = _var("ECOPLAN_TRUSTED_PROXIES", "",
+                                "addresses (comma-separated) of the reverse proxies whose `X-Forwarded-For/-Proto` "
+                                "`ecoplan web` believes, e.g. `127.0.0.1` behind nginx on the same host; from any "
+                                "other peer the headers are ignored (the login limit counts the peer's address)",
+                                "none: the connecting peer is the client")
     intake_tokens: Optional[str] = _var("ECOPLAN_INTAKE_TOKENS", None, "the 12369/119 platforms' tokens, "
                                         "`hotline_12369=TOKEN1,linkage_119=TOKEN2`", "none: `/alerts` answers 503")
     intake_tokens_file: Optional[str] = _var("ECOPLAN_INTAKE_TOKENS_FILE", None,
@@ -144,6 +147,13 @@ class EcoplanSettings(BaseSettings):
     page_link_secret: Optional[str] = _var("ECOPLAN_PAGE_LINK_SECRET", None, "key that signs the acknowledgement links "
                                            "(HMAC-SHA256); never logged", "a random key kept in `$ECOPLAN_HOME/page-link.key`",
                                            repr=False)
+    # -------------------------------------------------------------- sign-in (issue 25)
+    totp_roles: str = _var("ECOPLAN_TOTP_ROLES", "admin,commander",
+                           "roles (comma-separated ids) that must sign in with a one-time code from an authenticator "
+                           "app besides the password (GB/T 22239-2019 8.1.4.1 d)); optional for the others; `none` "
+                           "for nobody")
+    audit_days: int = _var("ECOPLAN_AUDIT_DAYS", 180, "days the audit log of sign-ins and account changes is kept "
+                           "(at least 180: 网络安全法 第二十一条, logs kept not less than six months)", ge=180)
 
     # -------------------------------------------------------------- paths, anchored in home
 
@@ -176,6 +186,14 @@ class EcoplanSettings(BaseSettings):
     @property
     def calendar_dir_list(self) -> tuple[Path, ...]:
         return tuple(self.in_home(Path(p), "") for p in self.calendar_dirs.split(os.pathsep) if p)
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    @property
+    def totp_role_set(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.totp_roles.split(",") if r.strip() and r.strip() != "none")
 
     @property
     def tls_on(self) -> bool:
