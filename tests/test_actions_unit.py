@@ -65,6 +65,7 @@ GOOD_INPUT: dict[str, Callable[[], m.Action]] = {
     "dispatch": lambda: m.Dispatch(by=DUTY, leads=LEADS),
     "record_other_termination": lambda: m.RecordOtherTermination(by=DUTY, document="平政办〔2026〕7号"),
     "adjust_level": lambda: m.AdjustLevel(by=COMMANDER, level=Level.II, reason="饮用水源地受影响"),
+    "determine_event_level": lambda: m.DetermineEventLevel(by=COMMANDER, level=Level.II, reason="县级水源地取水中断"),
     "record_city_started": lambda: m.RecordCityStarted(by=DUTY, note="市政府已启动III级响应"),
     "record_joint_investigation": lambda: m.RecordJointInvestigation(by=DUTY, members=["市生态环境局", FIRE_BRIGADE]),
     "propose_termination": lambda: m.ProposeTermination(by=DUTY, reason="特征污染物已降至本底水平"),
@@ -124,7 +125,7 @@ READY: dict[str, Callable[[], Incident]] = {
     "submit_report": _stage("reported"), "record_circumstances": _stage("reported"),
     "lift_warning": _stage("warning"), "request_support": _stage("responding"), "dispatch": _stage("responding"),
     "record_other_termination": _stage("responding", LEVEL_IV), "adjust_level": _stage("responding"),
-    "record_city_started": _stage("responding"), "record_joint_investigation": _fire_engaged,
+    "record_city_started": _stage("responding"), "determine_event_level": _stage("reported"), "record_joint_investigation": _fire_engaged,
     "propose_termination": _stage("on_site"), "sign_off": _stage("termination_pending"),
     "approve_termination": _all_signatories_approved, "record_other_act": _stage("post_event"),
     "record_aftercare": _stage("post_event"), "complete_investigation": _stage("post_event", LEVEL_IV),
@@ -265,10 +266,23 @@ def _():
     assert [(c.from_level, c.to_level) for c in inc.s.level_changes] == [(None, Level.III), (Level.III, Level.II)]
     is_entry(done.entry("adjust_level"), "adjust_level", COMMANDER, inc.now, "responding", "responding")
     assert done.effects == [("notify", "level_adjusted")]
-    # 17号令 第三条: at II the 初报 is due 2 h after the bureau learned: 08:40 → 10:40
-    assert done.entry("deadline_changed").detail["deadline"] == "initial_report"
-    assert inc.deadline("initial_report").due_at == at(2026, 11, 10, 10, 40)
+    # 17号令 第三条 follows the event's level (III, 初步认定), not the response's: still 08:40 + 4 h
+    assert "deadline_changed" not in done.actions
+    assert inc.deadline("initial_report").due_at == at(2026, 11, 10, 12, 40)
     assert [d.name for d in inc.s.deadlines].count("readiness") == 1  # already running since activation
+
+
+@good("determine_event_level")
+def _():
+    inc = in_stage("reported")  # III graded; the 初报 due 12:40 (08:40 + 4 h)
+    done = inc.step("determine_event_level", GOOD_INPUT["determine_event_level"]())  # 09:10
+    assert (inc.s.event_level, inc.s.event_level_kind, inc.s.level) == (Level.II, "preliminary", None)
+    assert [(c.from_level, c.to_level, c.kind) for c in inc.s.event_level_changes] == [
+        (None, Level.III, "graded"), (Level.III, Level.II, "preliminary")]
+    is_entry(done.entry("determine_event_level"), "determine_event_level", COMMANDER, inc.now, "reported", "reported")
+    # 17号令 第三条: 初步认定 II → 2 h from when the bureau learned: 08:40 → 10:40, the ministry too
+    assert inc.deadline("initial_report").due_at == at(2026, 11, 10, 10, 40)
+    assert done.notification("event_level_determined")["recipients"] == CITY_AND_PROVINCE + ["生态环境部"]
 
 
 def test_raising_IV_to_III_opens_the_readiness_deadline_from_the_change():
@@ -584,7 +598,8 @@ def test_every_action_is_refused_in_a_stage_it_is_not_allowed_in(name):
 
 def test_the_actions_allowed_in_every_open_stage():
     assert sorted(n for n in actions.ACTIONS if wrong_stage(n) == "closed") == sorted(
-        ["record_cross_boundary", "answer_support", "recompute_deadlines", "submit_report", "record_circumstances"])
+        ["record_cross_boundary", "answer_support", "recompute_deadlines", "submit_report", "record_circumstances",
+         "determine_event_level"])
 
 
 def test_a_closed_incident_refuses_even_a_report():

@@ -13,6 +13,7 @@ from datetime import datetime
 from plan.deadlines import DeadlineTimes
 from plan.models import DeadlineRule, InfoReporting, Level
 import workflows.deadlines as deadlines
+import workflows.levels as levels
 import workflows.messages as m
 
 HEADER_FLAGS = {"reporting_unit": "--reporting-unit", "signed_by": "--signed-by",
@@ -39,10 +40,11 @@ def _most_severe(*levels: Level | None) -> Level:
 
 
 def reporting_level(s: m.IncidentState) -> Level:
-    """The level reports go by now: the incident's level, or the II/I procedure for a 第四条 case."""
+    """The level reports go by now: the event's level (17号令 第三条 初步认定; before the split, the
+    incident's one level), or the II/I procedure for a 第四条 case."""
     r = rules(s)
     special = r.special_circumstances.report_as if r and r.special_circumstances and s.circumstances else None
-    return _most_severe(s.level or s.grading.level, special)
+    return _most_severe(levels.event_level(s), special)
 
 
 def recipients(s: m.IncidentState) -> list[str]:

@@ -13,6 +13,7 @@ import workflows.actions.termination as termination
 import workflows.duties as duties
 import workflows.effects as effects
 import workflows.incident_view as v
+import workflows.levels as levels
 import workflows.publishing as publishing
 import workflows.reporting as reporting
 
@@ -129,6 +130,19 @@ def _fault(f: dict) -> v.FaultView:
                        last=f.get("last"))
 
 
+def _levels(s) -> v.LevelsView | None:
+    """Both levels, each with its history (incidents opened since issue 24)."""
+    if not s.levels_split:
+        return None
+    ev = levels.event_level(s)
+    return v.LevelsView(
+        event_level=ev.value, event_level_name=s.plan.levels[ev].name, event_level_kind=s.event_level_kind or "graded",
+        event_level_changes=[v.EventLevelChangeView(at=c.at, by=_actor(c.by), from_level=c.from_level and c.from_level.value,
+                                                    to_level=c.to_level.value, kind=c.kind, reason=c.reason)
+                             for c in s.event_level_changes],
+        response_level=s.level.value if s.level else None, response_note=levels.response_note(s), line=levels.line(s))
+
+
 def incident_view(s, allowed: list[str]) -> v.IncidentView:
     """The view of a loaded incident `s` (m.IncidentState); `allowed`: the actions its stage allows."""
     r, g = s.report, s.grading
@@ -146,6 +160,7 @@ def incident_view(s, allowed: list[str]) -> v.IncidentView:
         level_name=s.plan.levels[s.level].name if s.level else None,
         level_changes=[v.LevelChangeView(at=c.at, by=_actor(c.by), from_level=c.from_level and c.from_level.value,
                                          to_level=c.to_level.value, reason=c.reason) for c in s.level_changes],
+        levels=_levels(s),
         city_started=s.city_started,
         warning=_warning(s.warning),
         leads=dict(s.leads),

@@ -15,6 +15,7 @@ from datetime import datetime
 from plan.calendar import SHANGHAI
 import plan.incident as plan_incident
 import workflows.deadlines as deadlines
+import workflows.levels as levels
 import workflows.messages as m
 from workflows.actions.common import known_group
 from workflows.actions.form import FormField as F
@@ -167,7 +168,7 @@ def check_approve(s, inp: m.ApproveTermination, at, now) -> Checked:
 
 
 def starts_post_event(s, inp, got: Checked) -> list:
-    return [(n, got.at, s.level) for n in deadlines.started_on(s, "response_terminated")]
+    return [(n, got.at, levels.for_deadline(s, n)) for n in deadlines.started_on(s, "response_terminated")]
 
 
 def apply_approve(rec, inp: m.ApproveTermination, got: Checked, prepared: dict) -> str:
