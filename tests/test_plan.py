@@ -168,7 +168,8 @@ def test_check_shipped_plan():
     assert loaded is not None
     assert [p for p in problems if p.severity == "error"] == []
     warnings = [p for p in problems if p.severity == "warning"]
-    assert [w.where for w in warnings] == ["response_conditions.IV.direct_loss_yuan", "deadlines.assessment_completion"]
+    assert [w.where for w in warnings] == ["response_conditions.IV.direct_loss_yuan", "deadlines.assessment_completion",
+                                           "rule_bases.assessment", "rule_bases.plan_management"]
     w = warnings[0]
     assert (w.severity, w.where) == ("warning", "response_conditions.IV.direct_loss_yuan")
     assert "附表2" in w.message and "附表1" in w.message

@@ -39,12 +39,53 @@ def _most_severe(*levels: Level | None) -> Level:
     return max((lv for lv in levels if lv is not None), key=lambda lv: lv.rank)
 
 
+def cases_apply(s: m.IncidentState) -> bool:
+    """Do the recorded 第四条 cases set the procedure now? They speak of events 一时无法判明等级的:
+    with the plan's `until_judged`, only until the bureau judges the event's level (incidents
+    opened since issue 24; before, always)."""
+    r = rules(s)
+    sc = r.special_circumstances if r else None
+    if sc is None or not s.circumstances:
+        return False
+    return not (s.levels_split and sc.until_judged) or s.event_level_kind in (None, "graded")
+
+
 def reporting_level(s: m.IncidentState) -> Level:
     """The level reports go by now: the event's level (17号令 第三条 初步认定; before the split, the
     incident's one level), or the II/I procedure for a 第四条 case."""
     r = rules(s)
-    special = r.special_circumstances.report_as if r and r.special_circumstances and s.circumstances else None
+    special = r.special_circumstances.report_as if cases_apply(s) else None
     return _most_severe(levels.event_level(s), special)
+
+
+def cases_from_facts(s: m.IncidentState) -> list[str]:
+    """The 第四条 cases the report's facts set by themselves (the plan's `set_by`)."""
+    r = rules(s)
+    sc = r.special_circumstances if r else None
+    facts = s.report.assessment
+    return [c.id for c in (sc.items if sc else []) if any(getattr(facts, f, None) in vals for f, vals in c.set_by.items())]
+
+
+def clock_rule(s: m.IncidentState, d: m.Deadline) -> str:
+    """Which rule the 初报's clock follows now, in words (issue 24: 第三条 or 第四条)."""
+    level, hours = reporting_level(s), (d.due_at - d.started_at).total_seconds() / 3600 if d.due_at else None
+    names = circumstance_names(s, [c["id"] for c in s.circumstances])
+    if cases_apply(s) and level.rank > levels.event_level(s).rank:
+        rule = f"17号令 第四条（{'；'.join(names)}）：事件等级尚未判明，按重大（Ⅱ级）程序报告"
+    else:
+        kind = levels.KIND_NAMES[s.event_level_kind or "graded"]
+        rule = f"17号令 第三条：事件等级{levels.roman(levels.event_level(s))}（{kind}）"
+        if names and not cases_apply(s):
+            rule += "，已判明等级，第四条情形不再改变报告程序（本地选择，见 special_circumstances.until_judged）"
+    if hours is not None and hours != rule_hours(s, level):
+        rule += f"；已按较短时限{hours:g}小时起算，不因降低而延长（本地选择 keeps_shorter）"
+    return rule
+
+
+def rule_hours(s: m.IncidentState, level: Level) -> float | None:
+    rule = s.plan.deadline("initial_report")
+    dur = rule.duration_for(level) if rule else None
+    return dur.as_timedelta().total_seconds() / 3600 if dur and not dur.is_working_days else None
 
 
 def recipients(s: m.IncidentState) -> list[str]:
@@ -119,6 +160,11 @@ def follow_level(rec, why: str) -> str:
     it on the timeline, and say so in the reply (17号令 第三条)."""
     s = rec.s
     moved = refresh_initial_deadline(s, rec.now())
+    d = next((x for x in s.deadlines if x.name == "initial_report"), None)
+    if s.levels_split and d is not None and d.status in ("pending", "overdue") and d.source != (rule := clock_rule(s, d)):
+        d.source = rule  # the clock says which rule it follows now
+        if moved is None:
+            return f"；初报时限依据：{rule}"
     if moved is None:
         return ""
     d, old = moved
@@ -168,10 +214,14 @@ def open_clock(rec, reporter: dict) -> None:
         return
     if s.report.special_circumstances:
         add_circumstances(s, s.report.special_circumstances, s.report.reported_at, reporter)
+    if s.levels_split:  # 第四条's cases the report's facts set by themselves (issue 24)
+        add_circumstances(s, cases_from_facts(s), s.report.reported_at, reporter, "由报告的事实认定")
     s.initial_report_level = level = reporting_level(s)
     rule = s.plan.deadline("initial_report")
     if rule is not None:
-        rec.start_deadline("initial_report", clock_start(s, rule), level, None)
+        d = rec.start_deadline("initial_report", clock_start(s, rule), level, None)
+        if d is not None and s.levels_split:
+            d.source = clock_rule(s, d)
 
 
 def status(s: m.IncidentState) -> dict:

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from plan.models.base import GROUP_IDS, Level, Strict
+from plan.models.base import GROUP_IDS, Basis, Level, Strict
 from plan.models.daily import DEFAULT_DAILY_REPORT, DailyReportSpec
 from plan.models.organisation import LevelSpec, Organisation, WorkGroup
 from plan.models.reporting import InfoReporting, LinkageSpec, StageExpectation
@@ -64,6 +64,8 @@ class Plan(DeadlineLookup, Strict):
     # Who performs each step at each level; a plan without it: the bureau performs every step.
     duties: list[LevelDuties] = []
     daily_report: DailyReportSpec = DEFAULT_DAILY_REPORT
+    # Where each area of rules stands in law (issue 24): area → its bases (plan/check_law.py).
+    rule_bases: dict[str, list[Basis]] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> "Plan":
