@@ -86,7 +86,8 @@ def test_levels():
 def test_deadlines():
     p = load_plan().plan
     names = {d.name for d in p.deadlines}
-    assert names == {"initial_report", "readiness", "assessment_report", "assessment_completion", "investigation"}
+    assert names == {"initial_report", "readiness", "assessment_report", "assessment_completion", "investigation",
+                     "written_report"}
     assert all(d.source.strip() for d in p.deadlines)
     ir = p.deadline("initial_report")
     assert [ir.duration_for(Level(l)).hours for l in "I II III IV".split()] == [2, 2, 4, 4]

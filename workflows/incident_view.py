@@ -117,6 +117,9 @@ class ReportView(View):
                                                                    "at the reporting level)")
     relayed_from: str | None = Field(default=None, description="the platform whose follow-up it records (12369/119 "
                                                                "intake), when it is not the bureau's own report")
+    by_phone: bool = Field(default=False, description="a 初报 made by telephone (17号令 第十四条); the written 初报 "
+                                                      "follows (deadline written_report)")
+    received_by: str | None = Field(default=None, description="who took the call, for a telephone 初报")
 
 
 class DurationView(View):

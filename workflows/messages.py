@@ -97,6 +97,10 @@ class SubmitReport(Action):
     # Set by the 12369/119 intake: the platform's own follow-up, recorded as a 续报 on the
     # incident; it is not a report the bureau writes, so it names no 签发人.
     relayed_from: Name | None = None
+    # 17号令 第十四条, plan 4.2.2: 情况紧急时，初报可通过电话报告 — who took the call; the written
+    # 初报 follows (its own deadline, written_report).
+    by_phone: bool = False
+    received_by: Name | None = None
 
 
 class RecordCircumstances(Action):

@@ -180,6 +180,8 @@ def report_row(s: m.IncidentState, inp: m.SubmitReport, no: int, at: datetime, h
                summary: str) -> dict:
     """What the state keeps of a report: its header and recipients too, under the 17号令 rules."""
     row = {"kind": inp.kind, "no": no, "at": at.isoformat(), "by": inp.by.model_dump(), "summary": summary}
+    if inp.by_phone:  # 17号令 第十四条: a telephone 初报, and who took the call
+        row.update(by_phone=True, received_by=inp.received_by)
     if rules(s) is not None:
         row.update({k: v for k, v in head.items() if v}, recipients=recipients)
         if inp.relayed_from:

@@ -66,7 +66,8 @@ def _report(r: dict) -> v.ReportView:
     return v.ReportView(kind=r["kind"], no=r["no"], at=r["at"], by=_actor(r["by"]), summary=r["summary"],
                         reporting_unit=r.get("reporting_unit"), signed_by=r.get("signed_by"),
                         contact_person=r.get("contact_person"), contact_phone=r.get("contact_phone"),
-                        recipients=r.get("recipients"), relayed_from=r.get("relayed_from"))
+                        recipients=r.get("recipients"), relayed_from=r.get("relayed_from"),
+                        by_phone=r.get("by_phone", False), received_by=r.get("received_by"))
 
 
 def _deadline(d) -> v.DeadlineView:

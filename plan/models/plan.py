@@ -115,4 +115,5 @@ MET_BY: dict[str, str] = {
     "assessment_report": "assessment_report_submitted",  # 5.3
     "assessment_completion": "assessment_review_passed",  # the assessment is done when its report passes review
     "investigation": "investigation_completed",  # 5.2
+    "written_report": "written_initial_report_submitted",  # the written 初报 after a telephone one (第十四条)
 }
