@@ -451,13 +451,12 @@ def _():
     assert [(x["group"], x["decision"]) for x in form["signoffs"]] == [(g, "approve") for g in SIGNATORIES]
     assert inc.s.events["response_terminated"] == approved_at
     assert inc.s.stuck_after == at(2027, 1, 13, 23, 59, 59)  # the calendar's answer, as prepared
-    # 5.2: 60 days from 10 November 10:10 → 9 January 2027 10:10 (20 + 31 + 9 days)
-    inv = inc.deadline("investigation")
-    assert (inv.status, inv.due_at) == ("pending", at(2027, 1, 9, 10, 10))
+    # 32号令 第四条: at III the province investigates, so no investigation clock escalates to the bureau
+    assert "investigation" not in [d.name for d in inc.s.deadlines]
     # 5.3 (环发〔2013〕85号) 30 working days: no calendar answer prepared, so it waits for it
     comp = inc.deadline("assessment_completion")
     assert (comp.status, comp.due_at) == ("scheduling", None)
-    assert [x.detail.get("scheduling") for x in done.entries if x.action == "deadline_started"] == [True, None]
+    assert [x.detail.get("scheduling") for x in done.entries if x.action == "deadline_started"] == [True]
 
 
 @good("record_other_termination")
@@ -470,7 +469,10 @@ def _():
     assert inc.s.other_acts["termination"]["body"] == "事发地县（区）级人民政府"
     assert inc.s.events["response_terminated"] == inc.now
     assert done.effects == [("notify", "response_terminated")]
-    assert {d.name for d in inc.s.deadlines} == {"initial_report", "assessment_completion", "investigation"}
+    # IV: the bureau's own investigation (视情况) has its clock; the assessment is the county bureau's (5.3)
+    assert {d.name for d in inc.s.deadlines} == {"initial_report", "investigation"}
+    # 5.2: 60 days from the county's end, 10 November 09:10 → 9 January 2027 09:10 (20 + 31 + 9 days)
+    assert inc.deadline("investigation").due_at == at(2027, 1, 9, 9, 10)
 
 
 # ---------------------------------------------------------------------------- 5.x post-event
@@ -501,7 +503,7 @@ def _():
     done = inc.act("record_other_act", GOOD_INPUT["record_other_act"]())
     is_entry(done.entry("record_other_act"), "record_other_act", DUTY, inc.now, "post_event", "post_event")
     assert inc.s.other_acts["investigation"]["body"] == "省生态环境厅"
-    assert inc.deadline("investigation").status == "met"  # the investigation's clock stops whoever investigated
+    assert "investigation" not in [d.name for d in inc.s.deadlines]  # the province's act has no clock of the bureau's
 
 
 @good("assessment_review_passed")

@@ -34,7 +34,7 @@ def test_a_township_intake_interrupted_is_case_one_until_the_level_is_judged():
     assert [c["id"] for c in inc.s.circumstances] == ["drinking_water_source"]  # 第四条(一), from the facts
     d = inc.deadline("initial_report")
     assert d.due_at == at(10, 40) and reporting.recipients(inc.s) == MINISTRY
-    assert d.source.startswith("17号令 第四条（对饮用水水源保护区造成或者可能造成影响）")
+    assert d.source.startswith("17号令 第四条（对饮用水水源保护区造成或者可能造成影响）") and "环境保护部令第17号" in d.source
     done = inc.step("determine_event_level", m.DetermineEventLevel(by=COMMANDER, level=Level.III,
                                                                    reason="乡镇水源地取水中断，附表1 较大 5"))
     # judged 较大: the 第三条 procedure (no ministry), the 2 h already set is not lengthened

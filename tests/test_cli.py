@@ -199,8 +199,9 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     st = json.loads(p.stdout)
     assert st["stage"] == "closed" and st["outcome"] == "completed"
     assert st["level"] == "III" and st["graded_level"] == "III"
+    # III: the province investigates (32号令 第四条), so no investigation clock of the bureau's (issue 24)
     assert {d["name"] for d in st["deadlines"]} == {
-        "initial_report", "readiness", "assessment_completion", "investigation", "assessment_report"}
+        "initial_report", "readiness", "assessment_completion", "assessment_report"}
     assert [s["decision"] for s in st["signoff_history"]] == ["approve", "reject", "approve", "approve", "approve"]
     # Recorded as CLI actions: the operator's name, the role the action needs (no --as given), via cli
     by = {e["action"]: e["by"] for e in st["timeline"] if e["by"] and e["action"] != "reported"}

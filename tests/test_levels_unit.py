@@ -95,3 +95,24 @@ def test_the_graded_III_event_keeps_III_with_a_lower_activation_refused_even_wit
     inc = opened(LEVEL_III)
     err = inc.refused("activate_response", m.ActivateResponse(by=COMMANDER, level=Level.IV, reason="县里能处置"))
     assert err.message.startswith("响应级别不能低于事件等级：事件等级为Ⅲ级（附表1分级）")
+
+
+def test_the_investigation_clock_runs_only_where_the_investigation_is_the_bureaus_own():
+    """Finding 5 (32号令 第四条): at 一般 the city bureau investigates (视情况), 60 days from the end of
+    the response (a local choice: 32号令's time limits could not be verified); at 较大 the province
+    does, and the bureau records its act with no clock escalating to the bureau."""
+    iv = in_stage("post_event", LEVEL_IV)  # activated 09:10, the county's end recorded 09:20
+    d = iv.deadline("investigation")
+    assert (d.started_at, d.due_at) == (at(9, 20), datetime(2027, 1, 9, 9, 20, tzinfo=SHANGHAI))  # + 60 days
+    iii = in_stage("post_event", LEVEL_III)
+    assert "investigation" not in [x.name for x in iii.s.deadlines]
+
+
+def test_the_assessment_clocks_run_only_at_the_level_the_bureau_assesses():
+    """Finding 6 (5.3): the bureau assesses 较大 events; at 一般 it guides the county bureau, at I/II it
+    assists the ministry and the province, so neither 85号's 30 working days nor 5.3's 20 run there."""
+    assert "assessment_completion" in [x.name for x in in_stage("post_event", LEVEL_III).s.deadlines]
+    iv = in_stage("post_event", LEVEL_IV)
+    assert not {"assessment_completion", "assessment_report"} & {x.name for x in iv.s.deadlines}
+    iv.step("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
+    assert "assessment_report" not in [x.name for x in iv.s.deadlines]

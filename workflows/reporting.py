@@ -82,6 +82,12 @@ def clock_rule(s: m.IncidentState, d: m.Deadline) -> str:
     return rule
 
 
+def clock_source(s: m.IncidentState, d: m.Deadline) -> str:
+    """The 初报 deadline's source: the rule it follows now, then the plan rule's own citation."""
+    rule = s.plan.deadline("initial_report")
+    return f"{clock_rule(s, d)}。{rule.source if rule else ''}"
+
+
 def rule_hours(s: m.IncidentState, level: Level) -> float | None:
     rule = s.plan.deadline("initial_report")
     dur = rule.duration_for(level) if rule else None
@@ -161,10 +167,10 @@ def follow_level(rec, why: str) -> str:
     s = rec.s
     moved = refresh_initial_deadline(s, rec.now())
     d = next((x for x in s.deadlines if x.name == "initial_report"), None)
-    if s.levels_split and d is not None and d.status in ("pending", "overdue") and d.source != (rule := clock_rule(s, d)):
-        d.source = rule  # the clock says which rule it follows now
+    if s.levels_split and d is not None and d.status in ("pending", "overdue") and d.source != clock_source(s, d):
+        d.source = clock_source(s, d)  # the clock says which rule it follows now
         if moved is None:
-            return f"；初报时限依据：{rule}"
+            return f"；初报时限依据：{clock_rule(s, d)}"
     if moved is None:
         return ""
     d, old = moved
@@ -223,7 +229,7 @@ def open_clock(rec, reporter: dict) -> None:
     if rule is not None:
         d = rec.start_deadline("initial_report", clock_start(s, rule), level, None)
         if d is not None and s.levels_split:
-            d.source = clock_rule(s, d)
+            d.source = clock_source(s, d)
 
 
 def status(s: m.IncidentState) -> dict:
