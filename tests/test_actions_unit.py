@@ -66,6 +66,8 @@ GOOD_INPUT: dict[str, Callable[[], m.Action]] = {
     "record_other_termination": lambda: m.RecordOtherTermination(by=DUTY, document="平政办〔2026〕7号"),
     "adjust_level": lambda: m.AdjustLevel(by=COMMANDER, level=Level.II, reason="饮用水源地受影响"),
     "determine_event_level": lambda: m.DetermineEventLevel(by=COMMANDER, level=Level.II, reason="县级水源地取水中断"),
+    "decide_follow_up": lambda: m.DecideFollowUp(by=DUTY, follow_up=m.FollowUp(
+        continue_monitoring=True, decided_by="市应急指挥部会同专家组", until=date(2026, 11, 20))),
     "record_city_started": lambda: m.RecordCityStarted(by=DUTY, note="市政府已启动III级响应"),
     "record_joint_investigation": lambda: m.RecordJointInvestigation(by=DUTY, members=["市生态环境局", FIRE_BRIGADE]),
     "propose_termination": lambda: m.ProposeTermination(by=DUTY, reason="特征污染物已降至本底水平"),
@@ -113,6 +115,14 @@ def _ready_to_close() -> Incident:
     return inc.delivered()
 
 
+def _terminated_without_follow_up() -> Incident:
+    """III, the 指挥 approved at 10:10 without deciding on follow-up monitoring (4.4: decided after)."""
+    inc = in_stage("termination_pending")
+    sign_all(inc)
+    inc.step("approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+    return inc.delivered()
+
+
 def _stage(stage: str, assessment=LEVEL_III) -> Callable[[], Incident]:
     return lambda: in_stage(stage, assessment)
 
@@ -125,7 +135,8 @@ READY: dict[str, Callable[[], Incident]] = {
     "submit_report": _stage("reported"), "record_circumstances": _stage("reported"),
     "lift_warning": _stage("warning"), "request_support": _stage("responding"), "dispatch": _stage("responding"),
     "record_other_termination": _stage("responding", LEVEL_IV), "adjust_level": _stage("responding"),
-    "record_city_started": _stage("responding"), "determine_event_level": _stage("reported"), "record_joint_investigation": _fire_engaged,
+    "record_city_started": _stage("responding"), "determine_event_level": _stage("reported"),
+    "decide_follow_up": _terminated_without_follow_up, "record_joint_investigation": _fire_engaged,
     "propose_termination": _stage("on_site"), "sign_off": _stage("termination_pending"),
     "approve_termination": _all_signatories_approved, "record_other_act": _stage("post_event"),
     "record_aftercare": _stage("post_event"), "complete_investigation": _stage("post_event", LEVEL_IV),
@@ -270,6 +281,29 @@ def _():
     assert "deadline_changed" not in done.actions
     assert inc.deadline("initial_report").due_at == at(2026, 11, 10, 12, 40)
     assert [d.name for d in inc.s.deadlines].count("readiness") == 1  # already running since activation
+
+
+@good("decide_follow_up")
+def _():
+    inc = _terminated_without_follow_up()
+    assert inc.s.events["response_terminated"] == at(2026, 11, 10, 10, 10) and inc.s.termination.get("follow_up") is None
+    done = inc.step("decide_follow_up", GOOD_INPUT["decide_follow_up"]())  # 10:20, after termination (4.4)
+    is_entry(done.entry("decide_follow_up"), "decide_follow_up", DUTY, at(2026, 11, 10, 10, 20), "post_event",
+             "post_event")
+    assert inc.s.follow_up == {"continue_monitoring": True, "decided_by": "市应急指挥部会同专家组",
+                               "until": "2026-11-20", "note": ""}
+    assert done.notified == ["follow_up_decided"]
+    assert inc.refused("decide_follow_up", GOOD_INPUT["decide_follow_up"]()).kind == "conflict"  # decided once
+
+
+def test_follow_up_is_decided_after_termination_not_before():
+    inc = in_stage("on_site")
+    err = inc.refused("decide_follow_up", GOOD_INPUT["decide_follow_up"]())
+    assert "stage on_site" in err.message  # only once the response has ended (4.4 应急状态终止后)
+    inc = _terminated_without_follow_up()
+    early = m.DecideFollowUp(by=DUTY, at=at(2026, 11, 10, 10, 0), follow_up=m.FollowUp(
+        continue_monitoring=False, decided_by="市应急指挥部会同专家组"))
+    assert "不能早于响应终止" in inc.refused("decide_follow_up", early).message
 
 
 @good("determine_event_level")
@@ -737,6 +771,12 @@ def _all_signed(inp):
     return build
 
 
+def _recorded_before_issue_24_all_signed():
+    inc = _all_signatories_approved()
+    inc.s.levels_split = False  # an incident recorded with one level still decides follow-up at approval
+    return inc, "approve_termination", m.ApproveTermination(by=COMMANDER)
+
+
 def _city_started_then_approve():
     inc = in_stage("on_site")
     inc.act("record_city_started", m.RecordCityStarted(by=DUTY))
@@ -840,7 +880,7 @@ OWN_REFUSALS = [
                  "invalid", "publicity does not sign termination", id="a group that does not sign"),
     pytest.param(_approve_before_all, "conflict", "waiting for sign-off from investigation (钱排查)",
                  id="approve before all signed"),
-    pytest.param(_all_signed(m.ApproveTermination(by=COMMANDER)), "invalid", "登记是否继续跟踪监测",
+    pytest.param(_recorded_before_issue_24_all_signed, "invalid", "登记是否继续跟踪监测",
                  id="approve without the follow-up decision"),
     pytest.param(_all_signed(m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP_NO_DATE)), "invalid",
                  "继续跟踪监测须写明至何时", id="follow-up monitoring without an end date"),

@@ -116,3 +116,14 @@ def test_the_assessment_clocks_run_only_at_the_level_the_bureau_assesses():
     assert not {"assessment_completion", "assessment_report"} & {x.name for x in iv.s.deadlines}
     iv.step("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     assert "assessment_report" not in [x.name for x in iv.s.deadlines]
+
+
+def test_follow_up_monitoring_is_decided_after_the_countys_end_of_a_IV_response():
+    """Finding 7 (4.4): the decision is its own act after termination, whoever ended the response."""
+    inc = in_stage("post_event", LEVEL_IV)  # activated 09:10, the county's end recorded at 09:20 (4.1.1)
+    assert status.incident_view(inc.s, []).follow_up is None
+    inc.step("decide_follow_up", m.DecideFollowUp(by=DUTY, follow_up=m.FollowUp(
+        continue_monitoring=False, decided_by="市应急指挥部会同专家组", note="断面连续达标")))  # 09:30
+    view = status.incident_view(inc.s, [])
+    assert (view.follow_up.continue_monitoring, view.follow_up.decided_by) == (False, "市应急指挥部会同专家组")
+    assert inc.s.timeline[-1].at == at(9, 30)

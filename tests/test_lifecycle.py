@@ -430,6 +430,7 @@ def all_actions() -> dict[str, m.Action]:
         "record_joint_investigation": m.RecordJointInvestigation(by=DUTY, members=["消防支队 王"]),
         "record_other_termination": m.RecordOtherTermination(by=DUTY, document="平定县政府终止响应通知"),
         "record_other_act": m.RecordOtherAct(by=DUTY, step="investigation", document="调查报告"),
+        "decide_follow_up": m.DecideFollowUp(by=DUTY, follow_up=FOLLOW_UP),
     }
 
 
@@ -442,7 +443,8 @@ ALLOWED = {
     "termination_pending": {"record_city_started", "sign_off", "approve_termination", "request_support",
                             "record_joint_investigation"},
     "post_event": {"record_aftercare", "complete_investigation", "assessment_review_passed",
-                   "submit_assessment_report", "close", "record_joint_investigation", "record_other_act"},
+                   "submit_assessment_report", "close", "record_joint_investigation", "record_other_act",
+                   "decide_follow_up"},
 }
 # Allowed in every open stage (4.2 reports, 4.2.3 cross-boundary notices, answers to 商请, 17号令 第四条 cases).
 ANYWHERE = {"submit_report", "recompute_deadlines", "record_cross_boundary", "answer_support", "record_circumstances",

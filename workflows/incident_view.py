@@ -366,6 +366,9 @@ class IncidentView(View):
     pending_signoffs: list[str] = Field(description="the groups whose sign-off the current round still waits for")
     signoff_history: list[SignOffView] = Field(description="the sign-offs of every round (the newest kept)")
     termination: TerminationView | None = Field(description="the termination proposal and its approval")
+    follow_up: FollowUpView | None = Field(default=None, description="4.4: the decision on follow-up monitoring, "
+                                                                     "with the approval or recorded after termination "
+                                                                     "(decide_follow_up); null until decided")
     # post event
     events: dict[str, datetime] = Field(description="business events that meet deadlines, with their time: "
                                                     "discovered, initial_report_submitted, dispatched, "

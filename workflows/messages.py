@@ -212,6 +212,12 @@ class RecordOtherAct(Action):
     note: Text = ""
 
 
+class DecideFollowUp(Action):
+    """4.4: after termination, the city HQ with the experts decides whether monitoring goes on."""
+
+    follow_up: FollowUp
+
+
 class ActionResult(BaseModel):
     incident_id: str
     action: str
@@ -341,6 +347,7 @@ class IncidentState(BaseModel):
     event_level: Level | None = None
     event_level_kind: Literal["graded", "preliminary", "confirmed"] | None = None
     event_level_changes: list[EventLevelChange] = []
+    follow_up: dict | None = None  # 4.4 decided after termination (decide_follow_up)
     record_key: str | None = None  # what the records store was last asked to save (effects.record_key)
 
 

@@ -49,6 +49,11 @@ def _signoff(r) -> v.SignOffView:
                          at=r.at, by=_actor(r.by))
 
 
+def _follow_up(f: dict | None) -> v.FollowUpView | None:
+    return None if f is None else v.FollowUpView(continue_monitoring=f["continue_monitoring"],
+                                                 decided_by=f["decided_by"], until=f.get("until"), note=f.get("note", ""))
+
+
 def _termination(t: dict | None) -> v.TerminationView | None:
     if t is None:
         return None
@@ -170,6 +175,7 @@ def incident_view(s, allowed: list[str]) -> v.IncidentView:
         pending_signoffs=termination.pending(s),
         signoff_history=[_signoff(x) for x in s.signoff_history],
         termination=_termination(s.termination),
+        follow_up=_follow_up(s.follow_up or (s.termination or {}).get("follow_up")),
         events=dict(s.events), review_date=s.review_date,
         aftercare=[v.AftercareView(at=a["at"], by=_actor(a["by"]), note=a["note"]) for a in s.aftercare],
         other_acts={step: _other_act(x) for step, x in s.other_acts.items()},
