@@ -246,13 +246,14 @@ async def test_whole_incident_with_roles(http, client):
     await unchanged()
     for group, who in LEADS.items():
         await ok(http, who, iid, "sign_off", {"group": group, "decision": "approve", "opinion": "同意", "round": 2})
-    r = await action(http, "li", iid, "approve_termination", {"instruction": "同意终止"})
-    assert r.status_code == 409 and "继续跟踪监测" in r.json()["detail"], r.text  # 4.4, nothing applied
+    r = await action(http, "li", iid, "approve_termination", {"instruction": "同意终止", "follow_up": {
+        "continue_monitoring": True, "decided_by": "市应急指挥部会同专家组"}})
+    assert r.status_code == 409 and "至何时" in r.json()["detail"], r.text  # 4.4, nothing applied
     res = await ok(http, "li", iid, "approve_termination", {"instruction": "同意终止", "follow_up": FOLLOW_UP})
     assert res["stage"] == "post_event"
 
-    # III: the province investigates (32号令 第四条); the bureau records its act (plan duties)
-    await ok(http, "wangwei", iid, "record_other_act", {"step": "investigation", "document": "省生态环境厅调查报告"})
+    # The response was raised to III, the event stays 一般 (IV): the city bureau investigates (32号令 第四条)
+    await ok(http, "wangwei", iid, "complete_investigation", {"summary": "储罐阀门老化"})
     await ok(http, "wangwei", iid, "assessment_review_passed", {})
     await ok(http, "wangwei", iid, "submit_assessment_report", {})
     await ok(http, "wangwei", iid, "submit_report", {"kind": "final", "content": {"summary": "处理结果报告"}, **SIGNED})

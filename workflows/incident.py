@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.effects as effects
     import workflows.errors as errors
     import workflows.filing as filing
+    import workflows.levels as levels
     import workflows.messages as m
     import workflows.publishing as publishing
     import workflows.recorder as recorder
@@ -152,6 +153,8 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._fault_cleared("plan_unavailable")
         self._problem = None
         s.plan, s.grading = loaded.snapshot, loaded.grading
+        if workflow.patched("event-level"):  # issue 24: histories recorded before keep one level
+            levels.open_event_level(s)
         g = loaded.grading
         rec = self._rec()
         reporter = plan_incident.Actor(name=report.reporter, role="reporter")
