@@ -448,6 +448,9 @@ INPUTS = {
     # issue 24: the event's level, and the follow-up decided after termination (4.4)
     "determine_event_level": lambda: m.DetermineEventLevel(by=COMMANDER, level="III", reason="核定"),
     "decide_follow_up": lambda: m.DecideFollowUp(by=DUTY, follow_up=FOLLOW_UP),
+    "record_investigation_transfer": lambda: m.RecordInvestigationTransfer(by=DUTY, kind="delegated",
+                                                                           document="委托函"),
+    "publish_assessment": lambda: m.PublishAssessment(by=DUTY, where="门户网站"),
 }
 
 

@@ -431,20 +431,22 @@ def all_actions() -> dict[str, m.Action]:
         "record_other_termination": m.RecordOtherTermination(by=DUTY, document="平定县政府终止响应通知"),
         "record_other_act": m.RecordOtherAct(by=DUTY, step="investigation", document="调查报告"),
         "decide_follow_up": m.DecideFollowUp(by=DUTY, follow_up=FOLLOW_UP),
+        "record_investigation_transfer": m.RecordInvestigationTransfer(by=DUTY, kind="delegated", document="委托函"),
+        "publish_assessment": m.PublishAssessment(by=DUTY, where="门户网站"),
     }
 
 
 ALLOWED = {
     "reported": {"propose_warning", "issue_warning", "activate_response"},
     "responding": {"adjust_level", "record_city_started", "dispatch", "request_support", "record_other_termination",
-                   "record_joint_investigation"},
+                   "record_joint_investigation", "record_investigation_transfer"},
     "on_site": {"adjust_level", "record_city_started", "propose_termination", "request_support",
-                "record_other_termination", "record_joint_investigation"},
+                "record_other_termination", "record_joint_investigation", "record_investigation_transfer"},
     "termination_pending": {"record_city_started", "sign_off", "approve_termination", "request_support",
-                            "record_joint_investigation"},
+                            "record_joint_investigation", "record_investigation_transfer"},
     "post_event": {"record_aftercare", "complete_investigation", "assessment_review_passed",
                    "submit_assessment_report", "close", "record_joint_investigation", "record_other_act",
-                   "decide_follow_up"},
+                   "decide_follow_up", "record_investigation_transfer", "publish_assessment"},
 }
 # Allowed in every open stage (4.2 reports, 4.2.3 cross-boundary notices, answers to 商请, 17号令 第四条 cases).
 ANYWHERE = {"submit_report", "recompute_deadlines", "record_cross_boundary", "answer_support", "record_circumstances",
