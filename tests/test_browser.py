@@ -210,13 +210,28 @@ async def test_whole_termination_in_the_console(browser, web, client):
     duty_ctx, duty = await logged_in(browser, web, "wangwei", path)
     boss_ctx, boss = await logged_in(browser, web, "li", path)
 
+    # A spaces-only 事件概况 is refused next to it; the signer and contact typed are kept.
+    await take(duty, "submit_report", **{"kind": "initial", "content.summary": "   ", **SIGNED})
+    report = duty.locator("form[data-action=submit_report]")
+    assert await report.locator("[aria-invalid=true]").get_attribute("name") == "content.summary"
+    assert "事件概况" in await report.locator(".field-error").inner_text() or \
+        "content" in await report.locator(".field-error").inner_text()
+    for name, value in SIGNED.items():
+        assert await report.locator(f"[name='{name}']").input_value() == value
     await take(duty, "submit_report", **{"kind": "initial", "content.summary": "储罐泄漏，部分物料进入桃河", **SIGNED})
     assert "已办理：信息报告" in await duty.locator(".ok-box").inner_text()
     await boss.reload()
     await take(boss, "activate_response", level="III", reason="下游有饮用水源地")
     assert await boss.locator("#stage").inner_text() == "启动响应"
     await duty.reload()
+    # Leads are chosen by name from the accounts that may lead, not typed: the duty officer
+    # (who proposes the termination they would sign, 附件2) and the supervisor are not offered.
+    chosen = duty.locator("form[data-action=dispatch] select[name='leads.monitoring'] option")
+    names = await chosen.evaluate_all("os => os.map(o => o.textContent)")  # in a closed <details>
+    assert {"张监测", "赵处置", "钱排查"} <= set(names) and not {"王伟", "杜督查", "李局长"} & set(names)
     await take(duty, "dispatch", **{f"leads.{g}": u for g, u in LEADS.items()})
+    assert "应急监测组" in await duty.locator("#incident-live").inner_text()
+    assert "张监测" in await duty.locator("#incident-live").inner_text()
     await take(duty, "propose_termination", reason="特征污染物已降至本底水平")
     assert await duty.locator("#stage").inner_text() == "终止签报"
 
@@ -249,6 +264,15 @@ async def test_whole_termination_in_the_console(browser, web, client):
     await shot(leads["monitoring"][1], "lead-signs-phone")
 
     await boss.reload()
+    # Refused for the missing follow-up date: the date is marked, the instruction text kept.
+    await take(boss, "approve_termination", instruction="同意终止，继续监测下游断面",
+               **{**FOLLOW_UP_FORM, "follow_up.continue_monitoring": "true"})
+    approval = boss.locator("form[data-action=approve_termination]")
+    assert await approval.locator("[aria-invalid=true]").get_attribute("name") == "follow_up.until"
+    assert "至何时" in await approval.locator(".field-error").inner_text()
+    assert await approval.locator("[name=instruction]").input_value() == "同意终止，继续监测下游断面"
+    assert await approval.locator("[name='follow_up.continue_monitoring']").input_value() == "true"
+    await shot(boss, "approval-refused-kept")
     await take(boss, "approve_termination", instruction="同意终止应急响应", **FOLLOW_UP_FORM)
     assert await boss.locator("#stage").inner_text() == "后期处置"
     await shot(boss, "commander-approved")
@@ -268,7 +292,10 @@ async def test_whole_termination_in_the_console(browser, web, client):
     # reports it, then sends the 处理结果报告 and closes.
     await duty.reload()
     await take(duty, "record_aftercare", note="督促企业清运危险废物")
-    await take(duty, "record_other_act", step="investigation", document="晋环调查〔2026〕5号")
+    # offered as what it is at III; the bureau's own 调查完成 (5.2) is not offered at all
+    summaries = await duty.locator("#actions summary").all_inner_texts()
+    assert "登记省生态环境厅的调查结论" in summaries and "登记事件调查完成" not in summaries
+    await take(duty, "record_other_act-investigation", document="晋环调查〔2026〕5号")
     await take(duty, "assessment_review_passed", review_date=now().date().isoformat())
     await take(duty, "submit_assessment_report")
     await take(duty, "submit_report", **{"kind": "final", "content.summary": "处置完毕，下游断面达标", **SIGNED})

@@ -198,11 +198,14 @@ async def test_whole_incident_with_roles(http, client):
                                                     **SIGNED})
     await ok(http, "li", iid, "adjust_level", {"level": "III", "reason": "下游有饮用水源"})
 
-    # Leads are named by username: an unknown or unfit account is bad input.
-    for leads, msg in [({**LEADS, "investigation": "nobody"}, "没有可用的账号"),
-                       ({**LEADS, "investigation": "du"}, "不能担任组长")]:
+    # Leads are named by username: an unknown account (a typo), an unfit one, or the duty
+    # officer who proposes the termination its lead would sign (附件2) is bad input, named.
+    for leads, msg, group in [({**LEADS, "investigation": "nobody"}, "没有可用的账号", "investigation"),
+                              ({**LEADS, "investigation": "du"}, "不能担任污染排查组组长", "investigation"),
+                              ({**LEADS, "monitoring": "wangwei"}, "不能担任应急监测组组长", "monitoring")]:
         r = await action(http, "wangwei", iid, "dispatch", {"leads": leads})
         assert r.status_code == 422 and msg in r.json()["detail"], r.text
+        assert r.json()["field"] == f"leads.{group}"
     await ok(http, "wangwei", iid, "dispatch", {"leads": LEADS})
     await ok(http, "wangwei", iid, "propose_termination", {"reason": "特征污染物已降至本底水平"})
 

@@ -84,7 +84,8 @@ async def _refused(request: Request, exc: act.Refusal) -> Response:
              username=account.username if account else None)
     if _wants_json(request):
         headers = {"WWW-Authenticate": 'Bearer realm="ecoplan"'} if exc.status == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+        body = {"detail": exc.detail, **({"field": exc.field} if exc.field else {})}  # the input at fault
+        return JSONResponse(body, status_code=exc.status, headers=headers)
     return web_of(request).page(request, "message.html", {"title": "未能完成", "message": exc.detail}, exc.status)
 
 

@@ -7,6 +7,7 @@ from plan.calendar import SHANGHAI
 import workflows.deadlines as deadlines
 import workflows.duties as duties
 import workflows.messages as m
+import workflows.actions.offers as offers
 import workflows.reporting as reporting
 from workflows.actions.form import FormField as F
 from workflows.actions.spec import ActionSpec, Checked, CliOption as O
@@ -129,7 +130,7 @@ ACTIONS = [
     ActionSpec(
         name="complete_investigation", input=m.CompleteInvestigation, title="完成事件调查", source="5.2",
         moves=({"trigger": "complete_investigation", "source": "post_event", "dest": None},),
-        check=check_investigation, apply=apply_investigation,
+        check=check_investigation, apply=apply_investigation, offers=offers.own("investigation"),
         form=lambda plan, st, u: [F("summary", "调查结论（5.2）", "textarea")],
         cli="complete-investigation", cli_help="Record that the investigation (事件调查, 5.2) is complete.",
         cli_options=(O("--summary", "summary", default=""),)),

@@ -1,0 +1,45 @@
+"""What the console offers at the incident's level (ActionSpec.offers), read from the
+incident's status view: its per-level `duties` (plan duties, workflows/duties.py) say whose
+act each post-event step and the termination are. The checks refuse the same cases (the
+bureau's own investigation where another body investigates, 5.2 and 32号令 第四条; the county's
+termination where the bureau terminates, 4.1.1 and 4.4), so an action offered is one the
+incident can take; where the status has no duties (a plan still loading) the action is
+offered as it is and its check decides."""
+
+from __future__ import annotations
+
+from workflows.actions.spec import Offer
+
+OTHERS = ("records", "assists")
+# Another body's post-event act, as the bureau records it: 登记省生态环境厅的调查结论.
+OTHER_ACT = {"investigation": "登记{body}的调查结论", "assessment": "登记{body}的损害评估",
+             "aftercare": "登记{body}的善后处置"}
+
+
+def _duty(st: dict, step: str) -> dict | None:
+    return next((d for d in st.get("duties") or () if d.get("step") == step), None)
+
+
+def own(step: str):
+    """The bureau's own act: not offered where another body's act records the step, nor once done."""
+    def offers(st: dict) -> list[Offer]:
+        d = _duty(st, step)
+        return [] if d and (d.get("mode") == "records" or d.get("done")) else [Offer()]
+    return offers
+
+
+def others_termination(st: dict) -> list[Offer]:
+    """The end of a response another body led (the county at IV, 4.1.1), named as that body's."""
+    d = _duty(st, "termination")
+    if d is None:
+        return [Offer()]
+    return [Offer(f"登记{d['body']}终止响应")] if d.get("mode") == "records" and not d.get("done") else []
+
+
+def other_acts(st: dict) -> list[Offer]:
+    """One offer per post-event step that is another body's act at this level, not yet recorded."""
+    if not st.get("duties"):
+        return [Offer()]
+    return [Offer(OTHER_ACT[d["step"]].format(body=d["body"]), (("step", d["step"]),))
+            for d in st["duties"] if d.get("step") in OTHER_ACT and d.get("mode") in OTHERS
+            and not d.get("recorded_as_other")]
