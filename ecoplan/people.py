@@ -12,7 +12,7 @@ accounts carry no unit, so every such account may lead any group.
 
 from __future__ import annotations
 
-from ecoplan.accounts import Account, AccountStore
+from ecoplan.accounts import Account, AccountError, AccountStore, db_path
 from plan import authority
 
 
@@ -62,6 +62,34 @@ def display_name(store: AccountStore, username: str) -> str:
     """An account's display name, or the name as given (a lead named by the CLI is a name)."""
     acc = store.get(username) if username and username.isascii() else None
     return (acc.display or acc.username) if acc else username
+
+
+def named_leads_refusal(leads: dict[str, str], plan=None) -> str | None:
+    """For the CLI, which names leads as typed (--lead GROUP=NAME): where the bureau keeps
+    accounts (the accounts file has an account that may lead), each name must be one of them,
+    as the console and the API require; an installation without accounts (the CLI alone)
+    names leads as people, recorded as typed. None, or why not."""
+    path = db_path()
+    if not leads or not path.exists():
+        return None
+    try:
+        store = AccountStore(path)
+        if not may_lead(store, plan):
+            return None
+        groups = {g.id: g.name for g in (plan or _plan()).groups}
+        for group, name in leads.items():
+            why = lead_refusal(store.get(name.strip()), name.strip(), groups.get(group, group), plan)
+            if why:
+                return f"--lead {group}={name}：{why}"
+    except AccountError as e:
+        return str(e)
+    return None
+
+
+def _plan():
+    from plan.loader import load_plan
+
+    return load_plan().plan
 
 
 def _order(a: Account) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import typer
 
 from ecoplan.cli.common import (AtOpt, BackdateOpt, ByOpt, JsonOpt, RoleOpt, actor, approver, cli_user, do_action,
                                 emit, parse, parse_date, parse_time, read_data, run)
+from ecoplan import people
 from ecoplan.errors import bad
 from plan.incident import Actor, IncidentReport, ReportFile
 from workflows.actions import ACTIONS
@@ -134,6 +135,9 @@ def _command(spec: ActionSpec):
     def command(incident_id: str, **kw) -> None:
         who, named = _who(spec, kw)
         fields = {"by": who, **_fields(spec, kw)}
+        for name in spec.names_accounts:  # leads are the bureau's accounts that may lead, where it keeps accounts
+            if why := people.named_leads_refusal(fields.get(name) or {}):
+                raise bad(why)
         if named:
             fields["approver"] = named
         if spec.with_time:
