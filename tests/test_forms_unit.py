@@ -159,3 +159,16 @@ def test_cli_names_leads_from_the_accounts_where_the_bureau_keeps_them(store, tm
     monkeypatch.setenv("ECOPLAN_ACCOUNTS_DB", str(tmp_path / "none.db"))
     assert people.named_leads_refusal({"monitoring": "张监测"}) is None  # no accounts: a name, as typed
     assert not (tmp_path / "none.db").exists()
+
+
+def test_termination_form_signs_with_the_leads_display_name():
+    """附件2 组长签字: the name of the account that signed as the lead, not its username."""
+    from activities.documents.mapping import from_status
+    from tests.helpers import LEADS
+
+    st = status_of(in_stage("post_event"))
+    rec = st["signoffs"]["monitoring"]
+    rec.update(lead="zhang", by={**rec["by"], "name": "zhang", "display": "张三"})
+    st["leads"]["monitoring"] = "zhang"
+    rows = {r.group: r.lead for r in from_status(st).termination_form.signoffs}
+    assert rows == {"monitoring": "张三", "disposal": LEADS["disposal"], "investigation": LEADS["investigation"]}
