@@ -56,6 +56,14 @@ def test_level_iv_offers_the_bureaus_own_investigation_and_the_countys_acts():
     inc.refused("record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document=DOC))
     inc.act("complete_investigation", m.CompleteInvestigation(by=DUTY))
     assert offers("complete_investigation", status_of(inc)) == []  # done once
+    # the assessment report (5.3): sent only after its review, each once
+    assert offers("submit_assessment_report", st) == [] and offers("assessment_review_passed", st) == [Offer()]
+    inc.refused("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
+    inc.act("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, review_date=inc.now.date()))
+    st = status_of(inc)
+    assert offers("assessment_review_passed", st) == [] and offers("submit_assessment_report", st) == [Offer()]
+    inc.act("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
+    assert offers("submit_assessment_report", status_of(inc)) == []
 
 
 @pytest.mark.parametrize("level, offered", [("III", False), ("IV", True)])

@@ -43,3 +43,14 @@ def other_acts(st: dict) -> list[Offer]:
     return [Offer(OTHER_ACT[d["step"]].format(body=d["body"]), (("step", d["step"]),))
             for d in st["duties"] if d.get("step") in OTHER_ACT and d.get("mode") in OTHERS
             and not d.get("recorded_as_other")]
+
+
+def review_pending(st: dict) -> list[Offer]:
+    """The assessment report passes review once (5.3)."""
+    return [] if st.get("review_date") else [Offer()]
+
+
+def report_due(st: dict) -> list[Offer]:
+    """The assessment report is sent once, after its review (5.3)."""
+    due = st.get("review_date") and "assessment_report_submitted" not in (st.get("events") or {})
+    return [Offer()] if due else []
