@@ -363,6 +363,9 @@ async def test_new_incident_form_grades_as_one_types_and_starts_the_incident(bro
     async with page.expect_navigation():
         await page.click("form#new-incident button[type=submit]")
     assert "接报时间早于发现时间" in await page.locator(".error").inner_text()
+    # the time the report's model faults is marked, with the reason beside it
+    assert await page.locator("[aria-invalid=true]").get_attribute("name") in ("discovered_at", "reported_at")
+    assert await page.locator(".field-error").count() == 1
     assert await page.locator("input[name=title]").input_value() == title
     assert await page.locator("input[name=poisoned_or_injured]").input_value() == "12"
     # Corrected, the incident starts and its page opens, graded II.

@@ -115,7 +115,7 @@ def report_from(form: Any, account) -> IncidentReport:
 
     data = {"title": text("title"), "county": text("county"), "location": text("location"),
             "incident_type": text("incident_type"), "source": text("source"), "description": text("description"),
-            "reporter": text("reporter") or account.label, "discovered_at": text("discovered_at") or None,
+            "reporter": text("reporter") or account.display or account.username, "discovered_at": text("discovered_at") or None,
             "reported_at": text("reported_at") or None, "assessment": assessment, "drill": "drill" in form}
     try:
         return IncidentReport.model_validate({k: v for k, v in data.items() if v is not None})
@@ -155,7 +155,7 @@ async def new_incident(request: Request):
         raise act.Refusal(403, why)
     now = datetime.now(SHANGHAI)
     return form_page(w, request, s, {"discovered_at": _local(now), "reported_at": _local(now),
-                                     "reporter": s.account.label})
+                                     "reporter": s.account.display or s.account.username})
 
 
 @router.post("/incidents/new", include_in_schema=False)
