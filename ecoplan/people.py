@@ -86,6 +86,23 @@ def named_leads_refusal(leads: dict[str, str], plan=None) -> str | None:
     return None
 
 
+def named_approver_refusal(name: str, action: str, plan=None) -> str | None:
+    """For the CLI's --approved-by: where the bureau keeps accounts with a role that may
+    approve `action` (附件1: the 总指挥), the name must be one of them. None, or why not."""
+    path = db_path()
+    if not path.exists():
+        return None
+    try:
+        store = AccountStore(path)
+        approvers = may_approve(store, action, plan)
+    except AccountError as e:
+        return str(e)
+    if not approvers or any(a.username == name.strip() for a in approvers):
+        return None
+    return (f"--approved-by {name}：不是可批准的账号，可选 "
+            + "、".join(f"{a.display or a.username}（{a.username}）" for a in approvers))
+
+
 def _plan():
     from plan.loader import load_plan
 

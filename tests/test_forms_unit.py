@@ -161,7 +161,10 @@ def test_cli_names_leads_from_the_accounts_where_the_bureau_keeps_them(store, tm
         p = here("dispatch", "no-such-incident", "--lead", f"monitoring={lead}", *leads,
                  env_extra={"ECOPLAN_ACCOUNTS_DB": str(store.path)})
         assert p.returncode == 2 and words in one_line_error(p), p.stderr
+    p = here("activate", "no-such-incident", "--approved-by", "wangwei", env_extra={"ECOPLAN_ACCOUNTS_DB": str(store.path)})
+    assert p.returncode == 2 and "不是可批准的账号，可选 李局长（li）" in one_line_error(p), p.stderr
     monkeypatch.setenv("ECOPLAN_ACCOUNTS_DB", str(store.path))
+    assert people.named_approver_refusal("li", "activate_response") is None
     assert people.named_leads_refusal({"monitoring": "wangwu", "disposal": "zhang"}) is None
     assert "没有可用的账号 '张监测'" in people.named_leads_refusal({"monitoring": "张监测"})
     monkeypatch.setenv("ECOPLAN_ACCOUNTS_DB", str(tmp_path / "none.db"))

@@ -135,9 +135,12 @@ def _command(spec: ActionSpec):
     def command(incident_id: str, **kw) -> None:
         who, named = _who(spec, kw)
         fields = {"by": who, **_fields(spec, kw)}
-        for name in spec.names_accounts:  # leads are the bureau's accounts that may lead, where it keeps accounts
+        # People named are the bureau's accounts that may hold the post, where it keeps accounts.
+        for name in spec.names_accounts:
             if why := people.named_leads_refusal(fields.get(name) or {}):
                 raise bad(why)
+        if named and (why := people.named_approver_refusal(named["name"], spec.name)):
+            raise bad(why)
         if named:
             fields["approver"] = named
         if spec.with_time:
