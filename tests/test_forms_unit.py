@@ -88,9 +88,9 @@ def test_an_action_without_an_offers_hook_is_offered_as_it_is():
 # ------------------------------------------------------------------ people
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = AccountStore(tmp_path / "accounts.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    s = AccountStore(tmp_path_factory.mktemp("people") / "accounts.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
     for username, role, display in [("wangwu", "lead", "王五"), ("zhang", "lead", "张三"), ("zhang2", "lead", "张三"),
                                     ("wangwei", "duty_officer", "王伟"), ("li", "commander", "李局长"),
                                     ("sun", "deputy_commander", "孙副局长"), ("du", "supervisor", "杜督查"),
@@ -152,20 +152,20 @@ def test_what_was_typed_is_kept_as_typed():
 
 
 def test_cli_names_leads_from_the_accounts_where_the_bureau_keeps_them(store, tmp_path, monkeypatch):
-    """`ecoplan dispatch` refuses a typo'd username or the duty officer as a lead (exit 2, one
-    line, before Temporal is asked); with no accounts file, names stay names."""
+    """`ecoplan dispatch` refuses the duty officer as a lead and `activate` an approver who may
+    not approve (exit 2, one line, before Temporal is asked), a typo'd username likewise; with
+    no accounts file, names stay names."""
     from tests.test_cli import here, one_line_error
 
-    leads = ("--lead", "disposal=zhang", "--lead", "investigation=sun")
-    for lead, words in [("wangwei", "不能担任应急监测组组长"), ("wangwu1", "没有可用的账号 'wangwu1'")]:
-        p = here("dispatch", "no-such-incident", "--lead", f"monitoring={lead}", *leads,
-                 env_extra={"ECOPLAN_ACCOUNTS_DB": str(store.path)})
-        assert p.returncode == 2 and words in one_line_error(p), p.stderr
+    p = here("dispatch", "no-such-incident", "--lead", "monitoring=wangwei", "--lead", "disposal=zhang",
+             "--lead", "investigation=sun", env_extra={"ECOPLAN_ACCOUNTS_DB": str(store.path)})
+    assert p.returncode == 2 and "不能担任应急监测组组长" in one_line_error(p), p.stderr
     p = here("activate", "no-such-incident", "--approved-by", "wangwei", env_extra={"ECOPLAN_ACCOUNTS_DB": str(store.path)})
     assert p.returncode == 2 and "不是可批准的账号，可选 李局长（li）" in one_line_error(p), p.stderr
     monkeypatch.setenv("ECOPLAN_ACCOUNTS_DB", str(store.path))
     assert people.named_approver_refusal("li", "activate_response") is None
     assert people.named_leads_refusal({"monitoring": "wangwu", "disposal": "zhang"}) is None
+    assert "没有可用的账号 'wangwu1'" in people.named_leads_refusal({"monitoring": "wangwu", "disposal": "wangwu1"})
     assert "没有可用的账号 '张监测'" in people.named_leads_refusal({"monitoring": "张监测"})
     monkeypatch.setenv("ECOPLAN_ACCOUNTS_DB", str(tmp_path / "none.db"))
     assert people.named_leads_refusal({"monitoring": "张监测"}) is None  # no accounts: a name, as typed
