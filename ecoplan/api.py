@@ -24,7 +24,7 @@ from plan.incident import Actor, IncidentReport, start_time_problem
 from plan.loader import PlanError, load_plan
 from activities import search_attributes as sa
 from workflows.incident import IncidentWorkflow
-from workflows.errors import NextRun, refusal_kind
+from workflows.errors import NextRun, refusal_field, refusal_kind
 from workflows.messages import Action, ActionResult, IncidentInput
 
 
@@ -129,7 +129,7 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
                 await asyncio.sleep(0.1)
                 continue
             if isinstance(cause, ApplicationError):
-                raise ActionRefused(cause.message, refusal_kind(cause)) from None
+                raise ActionRefused(cause.message, refusal_kind(cause), refusal_field(cause)) from None
             raise ActionRefused(str(cause or e)) from None
         except RPCError as e:
             # A workflow task that raced with this update (e.g. while the incident moves to a

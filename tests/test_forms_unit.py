@@ -13,8 +13,10 @@ import workflows.messages as m
 from ecoplan import people
 from ecoplan.accounts import AccountStore
 from ecoplan.web import forms
-from tests.helpers import DUTY
-from tests.unit_state import LEVEL_IV, in_stage
+from datetime import timedelta
+
+from tests.helpers import COMMANDER, DUTY
+from tests.unit_state import LEVEL_IV, in_stage, sign_all
 from workflows import status as status_view
 from workflows.actions import allowed_now, offers
 from workflows.actions.spec import Offer
@@ -139,6 +141,9 @@ def fields_of(action: str):
     ("dispatch", "王伟的角色是值班员，不能担任应急监测组组长", "leads.monitoring", "leads.monitoring"),
     ("activate_response", "批准人：没有可用的账号 'wangwei'", "approved_by", "approved_by"),
     ("sign_off", "round 1 is no longer open; round 2 is open", None, None),  # the hidden round: the form's top
+    # a label quoted only in a citation does not count: the follow-up date, named by the incident
+    ("approve_termination", "继续跟踪监测须写明至何时（4.4 决定是否继续跟踪监测）", None, None),
+    ("approve_termination", "继续跟踪监测须写明至何时（4.4 决定是否继续跟踪监测）", "follow_up.until", "follow_up.until"),
     ("activate_response", "本事件处于应急响应阶段，不能启动应急响应", None, None),
 ])
 def test_a_refusal_marks_the_input_it_is_about(action, detail, named, fault):
@@ -183,3 +188,16 @@ def test_termination_form_signs_with_the_leads_display_name():
     st["leads"]["monitoring"] = "zhang"
     rows = {r.group: r.lead for r in from_status(st).termination_form.signoffs}
     assert rows == {"monitoring": "张三", "disposal": LEADS["disposal"], "investigation": LEADS["investigation"]}
+
+
+def test_the_incident_names_the_input_it_refuses():
+    """Refused.field (workflows/errors.py) names an input of the action's form, so the console
+    marks it whatever the sentence says."""
+    inc = in_stage("termination_pending")
+    sign_all(inc)
+    follow = m.FollowUp(continue_monitoring=True, decided_by="市应急指挥部会同专家组")
+    e = inc.refused("approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=follow))
+    assert e.field == "follow_up.until" and e.details[1] == "follow_up.until"
+    assert e.field in [f.name for f in fields_of("approve_termination")]
+    e = inc.refused("approve_termination", m.ApproveTermination(by=COMMANDER, at=inc.now - timedelta(minutes=65)))
+    assert e.field == "backdate_reason" in [f.name for f in fields_of("approve_termination")]

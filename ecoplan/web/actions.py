@@ -107,7 +107,7 @@ async def perform(client: Client, store: AccountStore, account: Account, inciden
     try:
         return await api.act(client, incident_id, action, inp)
     except api.ActionRefused as e:
-        raise Refusal(REFUSAL_STATUS.get(e.kind, 409), str(e)) from None
+        raise Refusal(REFUSAL_STATUS.get(e.kind, 409), str(e), e.field) from None
     except api.IncidentNotFound as e:
         raise Refusal(404, f"没有事件 {incident_id}（{e}）") from None
     except (api.IncidentClosed, api.IncidentBusy) as e:

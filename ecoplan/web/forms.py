@@ -103,9 +103,10 @@ def choose_people(action: str, fields: list[FormField], store: AccountStore) -> 
 
 
 def field_at_fault(fields: list[FormField], detail: str, named: str | None = None) -> str | None:
-    """The input a refusal is about: the one it names (`named`, a validation error's path, or
-    the leading "field:" of its sentence), else an input it names in brackets ("（follow_up.until）"),
-    else an input whose label it quotes ("事件概况不能为空"). None: the form as a whole."""
+    """The input a refusal is about: the one it names (`named`: the incident's `Refused.field`
+    or a validation error's path; or the leading "field:" of its sentence), else an input it
+    names in brackets ("（follow_up.until）"), else an input whose label its sentence quotes
+    ("事件概况不能为空"). None: the form as a whole (its top shows the reason)."""
     visible = [f for f in fields if f.kind != "hidden"]
     names = [f.name for f in visible]
     lead = re.match(r"^([A-Za-z_][\w.]*)\s*:", detail)
@@ -117,5 +118,7 @@ def field_at_fault(fields: list[FormField], detail: str, named: str | None = Non
     for ident in re.findall(r"[（(]([A-Za-z_][\w.]*)[)）]", detail):
         if ident in names:
             return ident
+    # a label quoted in the sentence itself, not in a citation in brackets (which may quote anything)
+    plain = re.sub(r"[（(][^（）()]*[)）]", "", re.sub(r"[（(][^（）()]*[)）]", "", detail))
     labelled = sorted(((re.split(r"[（(]", f.label)[0].strip(), f.name) for f in visible), key=lambda x: -len(x[0]))
-    return next((name for label, name in labelled if len(label) >= 2 and label in detail), None)
+    return next((name for label, name in labelled if len(label) >= 2 and label in plain), None)
