@@ -239,6 +239,7 @@ async def test_whole_termination_in_the_console(browser, web, client):
     _, qian = leads["investigation"]
     await take(qian, "sign_off", decision="reject", opinion="")  # a rejection needs an opinion
     assert await qian.locator(".error").count() == 1
+    assert await qian.locator("[aria-invalid=true]").get_attribute("name") == "opinion"  # marked, on a phone
     await take(qian, "sign_off", decision="reject", opinion="下游断面仍超标")
     await shot(qian, "lead-rejects-phone")
     assert await qian.locator("#stage").inner_text() == "现场处置"
@@ -323,6 +324,9 @@ async def test_backdated_action_needs_its_reason_in_the_console(browser, web, cl
     at = (t - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     await take(page, "activate_response", at=at)
     assert "补录说明" in await page.locator(".error").inner_text()
+    # the 补录说明 is marked, the time typed is kept
+    assert await page.locator("[aria-invalid=true]").get_attribute("name") == "backdate_reason"
+    assert await page.locator("form[data-action=activate_response] [name=at]").input_value() == at
     after = await api.status(client, iid)
     assert after["stage"] == "reported" and after["timeline"] == before["timeline"]
     await take(page, "activate_response", at=at, backdate_reason="夜间通讯中断，事后补录")

@@ -234,6 +234,7 @@ async def test_whole_incident_with_roles(http, client):
     # One lead rejects first: back on site; then a second round where all three approve.
     r = await action(http, "qian", iid, "sign_off", {"group": "investigation", "decision": "reject", "round": 1})
     assert r.status_code == 409 and "opinion" in r.json()["detail"]  # the incident's own guard
+    assert r.json()["field"] == "opinion"  # the input it is about, named by the incident (Refused.field)
     await ok(http, "qian", iid, "sign_off",
              {"group": "investigation", "decision": "reject", "opinion": "下游仍超标", "round": 1})
     assert (await api.status(client, iid))["stage"] == "on_site"
@@ -293,6 +294,7 @@ async def test_backdating_needs_a_reason(http, client):
     r = await action(http, "li", iid, "activate_response", {"at": at})
     assert r.status_code == 409, r.text
     assert "more than 1 hour before now" in r.json()["detail"] and "补录说明" in r.json()["detail"]
+    assert r.json()["field"] == "backdate_reason"
     after = await api.status(client, iid)
     assert after["timeline"] == before["timeline"] and after["stage"] == "reported"
     r = await action(http, "li", iid, "activate_response", {"at": at, "backdate_reason": "   "})
