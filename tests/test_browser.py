@@ -260,6 +260,8 @@ async def test_whole_termination_in_the_console(browser, web, client):
         options = await page.locator("form[data-action=sign_off] select[name=group] option").all_inner_texts()
         assert len(options) == 1  # each lead signs only for the group it leads
         assert await page.locator("form[data-action=sign_off] input[name=round]").input_value() == "2"
+        if group == "monitoring":  # the first to sign: 等待 names the three leads by name
+            assert "钱排查（污染排查组）" in await page.locator("#incident-live").inner_text()
         await take(page, "sign_off", decision="approve", opinion="同意终止")
         assert "已办理" in await page.locator(".ok-box").inner_text()
     await shot(leads["monitoring"][1], "lead-signs-phone")

@@ -46,9 +46,12 @@ async def incident_context(w: Web, client: Client, s, incident_id: str) -> dict:
     st = await act.read_incident(client, s.account, incident_id)
     # Pages name people by display name (张监测); the record keeps the username.
     labels = {g: people.display_name(w.store, u) for g, u in (st.get("leads") or {}).items()}
+    groups = {g.id: g.name for g in load_plan().plan.groups}
+    # the sign-offs waited for, by the leads' names (the status names them by username)
+    named = {f"{u} ({groups.get(g, g)})": f"{labels[g]}（{groups.get(g, g)}）" for g, u in (st.get("leads") or {}).items()}
     return {"_session": s, "st": st, "now": now(), "provisional_note": provisional_note(st),
             "forms": forms.forms_for(s.account, st, w.store), "lead_labels": labels,
-            "groups": {g.id: g.name for g in load_plan().plan.groups},
+            "waiting": [named.get(x, x) for x in st.get("waiting_on") or ()], "groups": groups,
             "stages": [x for x in STAGE_NAMES if x != "warning" or st.get("warning")]}
 
 
