@@ -1,7 +1,9 @@
-"""Who may be named to a post on an incident, read from the accounts and the plan's authority
-table: the leads a dispatch names (附件2 组长签字) and the 总指挥 an activation names as its
-approver (附件1). The console offers these as choices and the console and the API refuse any
-other name, so a typo or the wrong person is refused before the incident records it.
+"""People as the roster, the pages and the posts on an incident name them: an account found by
+its username or by its 姓名 (display name), how a person is shown (王伟（wangwei）), and who
+may be named to a post, read from the accounts and the plan's authority table: the leads a
+dispatch names (附件2 组长签字) and the 总指挥 an activation names as its approver (附件1). The
+console offers these as choices and the console and the API refuse any other name, so a typo
+or the wrong person is refused before the incident records it.
 
 A group lead is an enabled account whose role may sign 附件2 for a group (`sign_off`) and
 takes no other part in the same 签报单: not the office that proposes the termination
@@ -11,6 +13,8 @@ accounts carry no unit, so every such account may lead any group.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 from ecoplan.accounts import Account, AccountError, AccountStore, db_path
 from plan import authority
@@ -101,6 +105,29 @@ def named_approver_refusal(name: str, action: str, plan=None) -> str | None:
         return None
     return (f"--approved-by {name}：不是可批准的账号，可选 "
             + "、".join(f"{a.display or a.username}（{a.username}）" for a in approvers))
+
+
+def resolver(accounts: list[Account]) -> Callable[[str], str | None]:
+    """name -> username: a username, or a 姓名 only one enabled account has."""
+    by_user = {a.username: a.username for a in accounts}
+    by_display: dict[str, list[str]] = {}
+    for a in accounts:
+        if a.display and not a.disabled:
+            by_display.setdefault(a.display, []).append(a.username)
+
+    def who(name: str) -> str | None:
+        name = name.strip()
+        if name.lower() in by_user:
+            return by_user[name.lower()]
+        found = by_display.get(name, [])
+        return found[0] if len(found) == 1 else None
+
+    return who
+
+
+def labeller(store: AccountStore) -> Callable[[str], str]:
+    accounts = {a.username: a for a in store.list()}
+    return lambda username: accounts[username].label if username in accounts else username
 
 
 def _plan():
