@@ -68,43 +68,53 @@ def display_name(store: AccountStore, username: str) -> str:
     return (acc.display or acc.username) if acc else username
 
 
-def named_leads_refusal(leads: dict[str, str], plan=None) -> str | None:
+def named_leads(leads: dict[str, str], plan=None) -> tuple[dict[str, str], str | None]:
     """For the CLI, which names leads as typed (--lead GROUP=NAME): where the bureau keeps
-    accounts (the accounts file has an account that may lead), each name must be one of them,
-    as the console and the API require; an installation without accounts (the CLI alone)
-    names leads as people, recorded as typed. None, or why not."""
+    accounts (the accounts file has an account that may lead), each name is one of them, by
+    username or by a 姓名 only one account has, recorded by username as the console and the
+    API record it; an installation without accounts (the CLI alone) names leads as people,
+    recorded as typed. The leads to record, and None or why not."""
     path = db_path()
     if not leads or not path.exists():
-        return None
+        return leads, None
     try:
         store = AccountStore(path)
         if not may_lead(store, plan):
-            return None
+            return leads, None
+        who = resolver(store.list())
         groups = {g.id: g.name for g in (plan or _plan()).groups}
+        named = {}
         for group, name in leads.items():
-            why = lead_refusal(store.get(name.strip()), name.strip(), groups.get(group, group), plan)
+            username = who(name) or name.strip()
+            why = lead_refusal(store.get(username), name.strip(), groups.get(group, group), plan)
             if why:
-                return f"--lead {group}={name}：{why}"
+                return leads, f"--lead {group}={name}：{why}"
+            named[group] = username
     except AccountError as e:
-        return str(e)
-    return None
+        return leads, str(e)
+    return named, None
 
 
-def named_approver_refusal(name: str, action: str, plan=None) -> str | None:
+def named_approver(name: str, action: str, plan=None) -> tuple[Account | None, str | None]:
     """For the CLI's --approved-by: where the bureau keeps accounts with a role that may
-    approve `action` (附件1: the 总指挥), the name must be one of them. None, or why not."""
+    approve `action` (附件1: the 总指挥), the name (a username or a 姓名) must be one of them.
+    The account named (None without accounts), and None or why not."""
     path = db_path()
     if not path.exists():
-        return None
+        return None, None
     try:
         store = AccountStore(path)
         approvers = may_approve(store, action, plan)
+        username = resolver(store.list())(name) or name.strip()
     except AccountError as e:
-        return str(e)
-    if not approvers or any(a.username == name.strip() for a in approvers):
-        return None
-    return (f"--approved-by {name}：不是可批准的账号，可选 "
-            + "、".join(f"{a.display or a.username}（{a.username}）" for a in approvers))
+        return None, str(e)
+    if not approvers:
+        return None, None
+    found = next((a for a in approvers if a.username == username), None)
+    if found:
+        return found, None
+    return None, (f"--approved-by {name}：不是可批准的账号，可选 "
+                  + "、".join(f"{a.display or a.username}（{a.username}）" for a in approvers))
 
 
 def resolver(accounts: list[Account]) -> Callable[[str], str | None]:

@@ -168,12 +168,17 @@ def test_cli_names_leads_from_the_accounts_where_the_bureau_keeps_them(store, tm
     p = here("activate", "no-such-incident", "--approved-by", "wangwei", env_extra={"ECOPLAN_ACCOUNTS_DB": str(store.path)})
     assert p.returncode == 2 and "不是可批准的账号，可选 李局长（li）" in one_line_error(p), p.stderr
     monkeypatch.setenv("ECOPLAN_ACCOUNTS_DB", str(store.path))
-    assert people.named_approver_refusal("li", "activate_response") is None
-    assert people.named_leads_refusal({"monitoring": "wangwu", "disposal": "zhang"}) is None
-    assert "没有可用的账号 'wangwu1'" in people.named_leads_refusal({"monitoring": "wangwu", "disposal": "wangwu1"})
-    assert "没有可用的账号 '张监测'" in people.named_leads_refusal({"monitoring": "张监测"})
+    assert people.named_approver("li", "activate_response") == (store.get("li"), None)
+    assert people.named_approver("李局长", "activate_response") == (store.get("li"), None)  # by 姓名
+    # by username or by a 姓名 one account has, recorded by username
+    assert people.named_leads({"monitoring": "王五", "disposal": "zhang"}) == ({"monitoring": "wangwu",
+                                                                            "disposal": "zhang"}, None)
+    assert "没有可用的账号 'wangwu1'" in people.named_leads({"monitoring": "wangwu", "disposal": "wangwu1"})[1]
+    assert "没有可用的账号 '张三'" in people.named_leads({"monitoring": "张三"})[1]  # two accounts are 张三
+    assert "王伟的角色是值班员" in people.named_leads({"monitoring": "王伟"})[1]
     monkeypatch.setenv("ECOPLAN_ACCOUNTS_DB", str(tmp_path / "none.db"))
-    assert people.named_leads_refusal({"monitoring": "张监测"}) is None  # no accounts: a name, as typed
+    assert people.named_leads({"monitoring": "张监测"}) == ({"monitoring": "张监测"}, None)  # no accounts: as typed
+    assert people.named_approver("张局长", "activate_response") == (None, None)
     assert not (tmp_path / "none.db").exists()
 
 

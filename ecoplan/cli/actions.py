@@ -141,10 +141,16 @@ def _command(spec: ActionSpec):
         fields = {"by": who, **_fields(spec, kw)}
         # People named are the bureau's accounts that may hold the post, where it keeps accounts.
         for name in spec.names_accounts:
-            if why := people.named_leads_refusal(fields.get(name) or {}):
+            if fields.get(name):
+                fields[name], why = people.named_leads(fields[name])
+                if why:
+                    raise bad(why)
+        if named:
+            acc, why = people.named_approver(named["name"], spec.name)
+            if why:
                 raise bad(why)
-        if named and (why := people.named_approver_refusal(named["name"], spec.name)):
-            raise bad(why)
+            if acc:  # recorded by username with the name people read, as the console records it
+                named.update(name=acc.username, display=acc.display or None)
         if named:
             fields["approver"] = named
         if spec.with_time:
