@@ -15,7 +15,7 @@ from ecoplan.accounts import AccountStore
 from ecoplan.web import forms
 from datetime import timedelta
 
-from tests.helpers import COMMANDER, DUTY
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP
 from tests.unit_state import LEVEL_IV, in_stage, sign_all
 from workflows import status as status_view
 from workflows.actions import allowed_now, offers
@@ -80,6 +80,32 @@ def test_county_termination_offered_only_where_the_county_leads(level, offered):
     else:
         assert offers("record_other_termination", st) == []
         inc.refused("record_other_termination", inp)
+
+
+def test_follow_up_offered_once_the_response_has_ended_and_until_decided():
+    """4.4: at IV the county's end leaves the decision to be recorded (offered, taken once); at
+    III it came with the commander's approval (not offered, and refused if sent)."""
+    decide = m.DecideFollowUp(by=DUTY, follow_up=m.FollowUp(**FOLLOW_UP))
+    assert offers("decide_follow_up", status_of(in_stage("termination_pending"))) == []
+    iv = in_stage("post_event", LEVEL_IV)
+    assert "decide_follow_up" in status_of(iv)["allowed_actions"]
+    assert offers("decide_follow_up", status_of(iv)) == [Offer()]
+    iv.act("decide_follow_up", decide)
+    assert offers("decide_follow_up", status_of(iv)) == []
+    assert "已登记" in iv.refused("decide_follow_up", decide).message
+    iii = in_stage("post_event")
+    assert offers("decide_follow_up", status_of(iii)) == []
+    iii.refused("decide_follow_up", decide)
+
+
+def test_event_level_judged_only_where_the_incident_has_its_own():
+    judge = m.DetermineEventLevel(by=COMMANDER, level="IV", reason="监测数据核实：未达较大")
+    inc = in_stage("responding")
+    assert offers("determine_event_level", status_of(inc)) == [Offer()]
+    inc.check("determine_event_level", judge)
+    inc.s.levels_split = False  # an incident opened before issue 24: one level, the response's
+    assert status_of(inc)["levels"] is None and offers("determine_event_level", status_of(inc)) == []
+    inc.refused("determine_event_level", judge)
 
 
 def test_an_action_without_an_offers_hook_is_offered_as_it_is():

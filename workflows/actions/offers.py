@@ -54,3 +54,15 @@ def report_due(st: dict) -> list[Offer]:
     """The assessment report is sent once, after its review (5.3)."""
     due = st.get("review_date") and "assessment_report_submitted" not in (st.get("events") or {})
     return [Offer()] if due else []
+
+
+def event_level_judged(st: dict) -> list[Offer]:
+    """The event's own level is judged only on an incident that has one apart from the response's
+    (opened since issue 24; `levels` null: one level, adjusted as the response's, 4.1.5)."""
+    return [] if "levels" in st and not st["levels"] else [Offer()]
+
+
+def follow_up_due(st: dict) -> list[Offer]:
+    """4.4: decided once the response has ended, once (with the approval or as its own act)."""
+    ended = "response_terminated" in (st.get("events") or {})
+    return [Offer()] if ended and not st.get("follow_up") else []
