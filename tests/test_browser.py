@@ -199,6 +199,10 @@ async def test_overdue_deadline_appears_on_an_open_board_without_reload(browser,
     assert await page.evaluate("window.__same_page === true")  # no reload happened
     assert "初报" in await row.inner_text()
     await shot(page, "board-overdue-live")
+    # 督查's 我的待办 is what is overdue: the same row, under 逾期
+    await page.goto(f"{web.url}/todo")
+    assert "初报" in await page.locator("#todo-overdue li", has_text=title).inner_text()
+    assert await page.locator("#todo-approve, #todo-sign").count() == 0  # nothing to approve or sign
     await ctx.close()
 
 
@@ -255,6 +259,15 @@ async def test_whole_termination_in_the_console(browser, web, client):
     assert "round 1 is no longer open" in error and "round 2 is open" in error and "复测达标" in error
     st = await api.status(client, iid)
     assert st["open_round"] == 2 and st["signoffs"] == {} and len(st["signoff_history"]) == 1
+    # 待我签署 on the lead's phone: the incident, one tap away
+    async def listed() -> int:  # the list reads Temporal's visibility, which lags by a moment
+        await zhang.goto(f"{web.url}/todo")
+        return await zhang.locator(f"#todo-sign a[href='{path}']").count()
+
+    await eventually(listed, lambda n: n == 1, timeout=10)
+    await shot(zhang, "todo-lead-phone")
+    async with zhang.expect_navigation():
+        await zhang.locator(f"#todo-sign a[href='{path}']").click()
     for group, (_, page) in leads.items():
         await page.reload()
         options = await page.locator("form[data-action=sign_off] select[name=group] option").all_inner_texts()

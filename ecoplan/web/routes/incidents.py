@@ -1,5 +1,6 @@
 """One incident's console pages: its page (/incidents/ID, with the forms of the actions the
-account may take now), the live part the page polls, its printed documents, and the posts
+account may take now; an incident Temporal no longer has but the records store keeps leads
+to its record, /records/ID), the live part the page polls, its printed documents, and the posts
 of those forms (/incidents/ID/actions/ACTION). Starting an incident: routes/start.py."""
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from temporalio.client import Client
 
 from activities.calendar import bureau_calendar
 from ecoplan import people
+from ecoplan.records import status_of
 from ecoplan.web import actions as act
 from ecoplan.web import forms
 from ecoplan.web import documents as webdocs
 from ecoplan.web.context import STAGE_NAMES, Web, log, now, to_login, web_of
+from ecoplan.web.routes.incident_list import records_db
 from plan import authority
 from plan.calendar import SHANGHAI, CalendarError, missing_notice_text, years_without_notice
 from plan.loader import load_plan
@@ -61,7 +64,13 @@ async def incident_page(request: Request, incident_id: str, done: str | None = N
     s = w.session(request)
     if s is None:
         return to_login(request)
-    ctx = await incident_context(w, await w.client(), s, incident_id)
+    try:
+        ctx = await incident_context(w, await w.client(), s, incident_id)
+    except act.Refusal as e:
+        # A closed incident past Temporal's retention (or an old link): its record, read-only.
+        if e.status == 404 and await asyncio.to_thread(status_of, incident_id, records_db(request)) is not None:
+            return RedirectResponse(f"/records/{quote(incident_id)}", status_code=303)
+        raise
     r = authority.rule(done) if done else None
     papers = await asyncio.to_thread(webdocs.listing, ctx["st"])
     return w.page(request, "incident.html", {**ctx, "done": r.name if r else ("建立事件" if started else None), **papers})
