@@ -207,12 +207,21 @@ async def test_overdue_deadline_appears_on_an_open_board_without_reload(browser,
 
 
 async def test_whole_termination_in_the_console(browser, web, client):
-    """The duty officer reports and dispatches, the commander activates; three leads sign on a
-    phone, one rejecting first; the commander approves; the duty officer takes it to the close."""
+    """The duty officer finds the incident in 报告与期限, reports and dispatches, the commander
+    activates; three leads sign on a phone (one from 待我签署), one rejecting first; the commander
+    approves; the duty officer takes it to the close."""
     iid = await start(client)
     path = f"/incidents/{iid}"
-    duty_ctx, duty = await logged_in(browser, web, "wangwei", path)
+    duty_ctx, duty = await logged_in(browser, web, "wangwei", "/todo")
     boss_ctx, boss = await logged_in(browser, web, "li", path)
+
+    async def due() -> int:  # 报告与期限: the 初报 due within the day (the list reads visibility, a moment late)
+        await duty.goto(f"{web.url}/todo")
+        return await duty.locator(f"#todo-due a[href='{path}']").count()
+
+    await eventually(due, lambda n: n == 1, timeout=10)
+    async with duty.expect_navigation():
+        await duty.locator(f"#todo-due a[href='{path}']").click()
 
     # A spaces-only 事件概况 is refused next to it; the signer and contact typed are kept.
     await take(duty, "submit_report", **{"kind": "initial", "content.summary": "   ", **SIGNED})
