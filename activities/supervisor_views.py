@@ -256,10 +256,17 @@ async def overdue(client: Client, drills: bool = False, now: datetime | None = N
 def _overdue_row(r: Row, d: dict, now: datetime) -> dict:
     due = _when(d["due_at"])
     return {"incident_id": r.incident_id, "title": r.title, "county": r.county, "level": r.level,
+            "event_level": _event_level(r),
             "stage": r.stage, "deadline": str(d["deadline"]), "due_at": due.isoformat(),
             "late_by_seconds": int((now - due).total_seconds()),
             "waiting_on": [str(d["who_acts"]), *(w for w in r.waiting_on if w != d["who_acts"])],
             "faults": _fault_names(r)}
+
+
+def _event_level(r: Row) -> str | None:
+    """The event's own level (issue 24) where the incident keeps one apart from the response's."""
+    got = r.memo.get("event_level")
+    return str(got) if got else None
 
 
 def _fault_names(r: Row) -> list[str]:
@@ -310,7 +317,8 @@ def _stuck_row(r: Row, now: datetime) -> dict:
         "incident_id": r.incident_id, "title": r.title, "stage": r.stage,
         "since": r.stage_entered_at.astimezone(SHANGHAI).isoformat(),
         "idle_seconds": int((now - r.stage_entered_at).total_seconds()),
-        "waiting_on": r.waiting_on, "county": r.county, "level": r.level, "faults": _fault_names(r),
+        "waiting_on": r.waiting_on, "county": r.county, "level": r.level, "event_level": _event_level(r),
+        "faults": _fault_names(r),
     }
 
 

@@ -223,6 +223,34 @@ async def reporting_rules(client: Client, path: str) -> None:
     await _finish_post_event(client, iid)
 
 
+async def two_levels(client: Client, path: str) -> None:
+    """Issue 24: graded IV, 初步认定 III, the response raised to II (4.1.5), a telephone 初报 then
+    the written one, 附件2 approved without follow-up, follow-up decided after (4.4), the province's
+    investigation delegated to the bureau (32号令 第四条第二款), the assessment published (5.3), close."""
+    iid = await api.start_incident(client, incident(path), task_queue=TASK_QUEUE)
+    await act(client, iid, "determine_event_level", m.DetermineEventLevel(by=COMMANDER, level="III",
+                                                                          reason="跨县界影响"))
+    await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="II", reason="临近水源地"))
+    await act(client, iid, "submit_report", m.SubmitReport(by=DUTY, kind="initial", by_phone=True,
+                                                           received_by="省生态环境厅值班室",
+                                                           content=ReportContent(summary="电话初报")))
+    await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
+                                                           content=ReportContent(summary="书面初报")))
+    await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
+    await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
+    await sign_all(client, iid)
+    await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+    await act(client, iid, "decide_follow_up", m.DecideFollowUp(by=DUTY, follow_up=FOLLOW_UP))
+    await act(client, iid, "record_investigation_transfer", m.RecordInvestigationTransfer(
+        by=DUTY, kind="delegated", document="晋环函〔2026〕12号"))
+    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, summary="受托调查完毕"))
+    await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
+    await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
+    await act(client, iid, "publish_assessment", m.PublishAssessment(by=DUTY, where="市生态环境局门户网站"))
+    await act(client, iid, "submit_report", final_report())
+    await act(client, iid, "close", m.Close(by=DUTY))
+
+
 PATHS: dict[str, Path_] = {
     "authority": authority,
     "full_life_cycle": full_life_cycle,
@@ -234,6 +262,7 @@ PATHS: dict[str, Path_] = {
     "continue_as_new": continue_as_new,
     "county_led_iv": county_led_iv,
     "reporting_rules": reporting_rules,
+    "two_levels": two_levels,
 }
 NEEDS_CAN_SERVER = {"continue_as_new"}
 

@@ -80,6 +80,9 @@ GOOD_INPUT: dict[str, Callable[[], m.Action]] = {
     "assessment_review_passed": lambda: m.AssessmentReviewPassed(by=DUTY),
     "submit_assessment_report": lambda: m.SubmitAssessmentReport(by=DUTY),
     "close": lambda: m.Close(by=DUTY, note="处置完毕"),
+    "record_investigation_transfer": lambda: m.RecordInvestigationTransfer(by=DUTY, kind="delegated",
+                                                                           document="晋环函〔2026〕12号"),
+    "publish_assessment": lambda: m.PublishAssessment(by=DUTY, where="市生态环境局门户网站"),
 }
 
 def _requested() -> Incident:
@@ -123,6 +126,12 @@ def _terminated_without_follow_up() -> Incident:
     return inc.delivered()
 
 
+def _submitted() -> Incident:
+    inc = _reviewed()
+    inc.step("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
+    return inc.delivered()
+
+
 def _stage(stage: str, assessment=LEVEL_III) -> Callable[[], Incident]:
     return lambda: in_stage(stage, assessment)
 
@@ -142,6 +151,7 @@ READY: dict[str, Callable[[], Incident]] = {
     "record_aftercare": _stage("post_event"), "complete_investigation": _stage("post_event", LEVEL_IV),
     "assessment_review_passed": _stage("post_event"), "submit_assessment_report": _reviewed,
     "close": _ready_to_close,
+    "record_investigation_transfer": _stage("post_event"), "publish_assessment": lambda: _submitted(),
 }
 
 # name -> a test of its apply, each on a state in a stage the action is allowed in.
@@ -538,6 +548,24 @@ def _():
     is_entry(done.entry("record_other_act"), "record_other_act", DUTY, inc.now, "post_event", "post_event")
     assert inc.s.other_acts["investigation"]["body"] == "省生态环境厅"
     assert "investigation" not in [d.name for d in inc.s.deadlines]  # the province's act has no clock of the bureau's
+
+
+@good("record_investigation_transfer")
+def _():
+    inc = in_stage("post_event")  # III: the province's investigation (32号令 第四条), delegated to the bureau
+    done = inc.act("record_investigation_transfer", GOOD_INPUT["record_investigation_transfer"]())
+    e = done.entry("record_investigation_transfer")
+    is_entry(e, "record_investigation_transfer", DUTY, inc.now, "post_event", "post_event")
+    assert e.detail["body"] == "省生态环境厅" and inc.s.investigation_transfer["kind"] == "delegated"
+    assert done.effects == [("notify", "investigation_transferred")]
+
+
+@good("publish_assessment")
+def _():
+    inc = _submitted()
+    done = inc.act("publish_assessment", GOOD_INPUT["publish_assessment"]())
+    is_entry(done.entry("publish_assessment"), "publish_assessment", DUTY, inc.now, "post_event", "post_event")
+    assert inc.s.assessment_published["where"] == "市生态环境局门户网站" and done.outbox == []
 
 
 @good("assessment_review_passed")

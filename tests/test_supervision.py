@@ -151,8 +151,10 @@ async def test_overdue_view(world):
     expected = g["B"] | g["E"]
     rows = await eventually(lambda: views.overdue(client), lambda rs: ids(rs) == expected, timeout=30)
     for r in rows:
-        assert set(r) == {"incident_id", "title", "county", "level", "stage", "deadline", "due_at",
+        assert set(r) == {"incident_id", "title", "county", "level", "event_level", "stage", "deadline", "due_at",
                           "late_by_seconds", "waiting_on", "faults"}
+        # the event's own level (issue 24), as the incident itself holds it
+        assert r["event_level"] == (await api.status(client, r["incident_id"]))["levels"]["event_level"]
         assert r["late_by_seconds"] > 0
         if r["incident_id"] in g["B"]:
             assert (r["deadline"], r["stage"]) == ("initial_report", "reported")

@@ -379,7 +379,7 @@ async def test_views_are_the_cli_rows(http, client):
     assert r.status_code == 422 and r.json()["detail"].startswith("idle")
     r = await http.get("/api/stuck", params={"idle": "0m", "all": "true"}, headers=headers)
     assert r.status_code == 200 and set(r.json()[0]) == {"incident_id", "title", "stage", "since", "idle_seconds",
-                                                          "waiting_on", "county", "level", "faults"}
+                                                          "waiting_on", "county", "level", "event_level", "faults"}
     r = await http.get("/api/overdue", headers=headers)
     assert r.status_code == 200 and isinstance(r.json(), list)
     # = `ecoplan faults --json`; like the other views, only for roles that read every incident.

@@ -22,8 +22,21 @@ def level_of(s: m.IncidentState, step: str = "investigation") -> Level:
 
 
 def duty(s: m.IncidentState, step: str):
-    """The step's duty at its level (plan duties)."""
-    return plan_duties.duty(s.plan.duties, level_of(s, step), step)
+    """The step's duty at its level (plan duties), unless the investigation was delegated or
+    taken over (32号令 第四条 第二款, record_investigation_transfer)."""
+    d = plan_duties.duty(s.plan.duties, level_of(s, step), step)
+    moved = s.investigation_transfer
+    if step == "investigation" and moved and moved["kind"] in TRANSFERRED:
+        mode, body = TRANSFERRED[moved["kind"]]
+        return d.model_copy(update={"mode": mode, "body": body.format(upper=moved["body"]),
+                                    "source": f"32号令 第四条第二款（{moved['document']}）"})
+    return d
+
+
+# How a recorded transfer changes whose act the investigation is: delegated to the bureau, it is
+# the bureau's own; taken over by the upper department, the bureau records that department's act.
+TRANSFERRED = {"delegated": ("performs", plan_duties.BUREAU + "（受{upper}委托）"),
+               "taken_over": ("records", "{upper}")}
 
 
 def describe(s: m.IncidentState, step: str) -> str:

@@ -246,6 +246,27 @@ class OtherActView(View):
                                                        "the termination")
 
 
+class InvestigationTransferView(View):
+    """32号令 第四条 第二、三款: the investigation delegated to the bureau (delegated), taken over by
+    the upper department (taken_over), or the bureau's request to it (referred)."""
+
+    kind: Literal["delegated", "taken_over", "referred"] = Field(description="delegated (委托), taken_over (直接组织) "
+                                                                             "or referred (报请)")
+    body: str = Field(description="the upper department, e.g. 省生态环境厅")
+    at: Stamp = Field(description="when (business time)")
+    document: str = Field(description="the letter or the request (文号 or title)")
+    by: ActorView = Field(description="who recorded it")
+    source: str = Field(description="the article")
+
+
+class PublicationView(View):
+    """5.3 信息公开: where and when the assessment's conclusion was made public."""
+
+    where: str = Field(description="where it was published")
+    at: Stamp = Field(description="when (business time)")
+    by: ActorView = Field(description="who recorded it")
+
+
 class CircumstanceView(View):
     """A 17号令 第四条 case recorded: reports go by the 重大/特别重大 procedure."""
 
@@ -378,6 +399,10 @@ class IncidentView(View):
     aftercare: list[AftercareView] = Field(description="aftercare steps (5.1), the newest kept")
     other_acts: dict[str, OtherActView] = Field(description="steps recorded as another body's act, by step")
     duties: list[DutyView] = Field(description="at the incident's level, whose act each step is and whether it is done")
+    investigation_transfer: InvestigationTransferView | None = Field(
+        default=None, description="32号令 第四条: the investigation delegated, taken over or referred; null if none")
+    assessment_published: PublicationView | None = Field(
+        default=None, description="5.3: where and when the assessment's conclusion was published; null until then")
     # reporting
     reports: list[ReportView] = Field(description="the information reports made (the newest kept)")
     reports_count: dict[str, int] = Field(description="reports made so far, by kind")

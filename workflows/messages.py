@@ -212,6 +212,24 @@ class RecordOtherAct(Action):
     note: Text = ""
 
 
+class RecordInvestigationTransfer(Action):
+    """32号令 第四条 第二、三款: the upper department delegates (委托) the investigation to the
+    bureau, or takes over (直接组织) the one that was the bureau's; or the bureau asks it to
+    (报请上一级决定). Who (`body`: the upper department), when (`at`) and its document."""
+
+    kind: Literal["delegated", "taken_over", "referred"]
+    body: Name | None = None
+    document: RequiredText  # the upper department's letter, or the bureau's request (文号 or title)
+    note: Text = ""
+
+
+class PublishAssessment(Action):
+    """5.3 信息公开: where and when the assessment's conclusion was made public."""
+
+    where: RequiredText  # e.g. 市生态环境局门户网站 (with the address)
+    note: Text = ""
+
+
 class DecideFollowUp(Action):
     """4.4: after termination, the city HQ with the experts decides whether monitoring goes on."""
 
@@ -348,6 +366,8 @@ class IncidentState(BaseModel):
     event_level_kind: Literal["graded", "preliminary", "confirmed"] | None = None
     event_level_changes: list[EventLevelChange] = []
     follow_up: dict | None = None  # 4.4 decided after termination (decide_follow_up)
+    investigation_transfer: dict | None = None  # 32号令 第四条 第二款: kind, body, at, document, by
+    assessment_published: dict | None = None  # 5.3 信息公开: where, at, by
     record_key: str | None = None  # what the records store was last asked to save (effects.record_key)
 
 

@@ -13,6 +13,7 @@ import workflows.messages as m
 import activities.search_attributes as sa
 from workflows import effects
 import workflows.actions.termination as termination
+import workflows.levels as levels
 
 
 def waiting_on(s: m.IncidentState) -> list[str]:
@@ -93,6 +94,8 @@ class Publisher:
             "provisional": [{"deadline": d.name, "due_date": d.due_date.isoformat() if d.due_date else None,
                              "status": d.status} for d in provisional],
         }
+        if s.levels_split and workflow.patched("memo-event-level"):  # the board shows both levels (issue 24)
+            memo["event_level"] = levels.event_level(s).value
         if memo != self.memo:
             self.memo = memo
             workflow.upsert_memo({"supervision": memo})

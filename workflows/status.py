@@ -34,6 +34,13 @@ def _other_act(d: dict | None) -> v.OtherActView | None:
                           source=d["source"], mode=d.get("mode"))
 
 
+def _transfer(d: dict | None) -> v.InvestigationTransferView | None:
+    if d is None:
+        return None
+    return v.InvestigationTransferView(kind=d["kind"], body=d["body"], at=d["at"], document=d["document"],
+                                       by=_actor(d["by"]), source=d["source"])
+
+
 def _warning(w: dict | None) -> v.WarningView | None:
     if w is None:
         return None
@@ -180,6 +187,10 @@ def incident_view(s, allowed: list[str]) -> v.IncidentView:
         aftercare=[v.AftercareView(at=a["at"], by=_actor(a["by"]), note=a["note"]) for a in s.aftercare],
         other_acts={step: _other_act(x) for step, x in s.other_acts.items()},
         duties=[_duty(d) for d in duties.duties_view(s)],
+        investigation_transfer=_transfer(s.investigation_transfer),
+        assessment_published=None if s.assessment_published is None else v.PublicationView(
+            where=s.assessment_published["where"], at=s.assessment_published["at"],
+            by=_actor(s.assessment_published["by"])),
         reports=[_report(x) for x in s.reports], reports_count=dict(s.reports_count),
         circumstances=[v.CircumstanceView(id=c["id"], at=c["at"], by=_actor(c["by"]), note=c.get("note", ""))
                        for c in s.circumstances],

@@ -40,6 +40,10 @@ FAULT_NAMES = {"plan_unavailable": "预案未能加载", "calendar_unavailable":
 # How a closed incident ended (workflows/incident.py outcomes).
 OUTCOME_NAMES = {"completed": "处置完毕", "warning_lifted": "预警解除"}
 LEVEL_NAMES = {"I": "I级 特别重大", "II": "II级 重大", "III": "III级 较大", "IV": "IV级 一般"}
+# How the event's level stands (17号令 第三条 初步认定; 核定 by the bureau; 附表1 the grading).
+EVENT_LEVEL_KINDS = {"graded": "按附表1分级", "preliminary": "初步认定", "confirmed": "核定"}
+# 32号令 第四条 第二、三款 (record_investigation_transfer).
+TRANSFER_NAMES = {"delegated": "上级委托本局调查处理", "taken_over": "上级直接组织调查处理", "referred": "本局已报请上一级决定"}
 # Timeline entries the system writes; people's actions are named by the authority table.
 SYSTEM_ENTRIES = {"reported": "接报", "deadline_started": "期限开始", "deadline_overdue": "期限逾期",
                   "linkage_bulletin": "联动通报", "delivery_overdue": "通知未送达", "delivered_late": "通知迟送达",
@@ -113,6 +117,7 @@ def templates_for(store: AccountStore, poll_seconds: float) -> Jinja2Templates:
     templates.env.filters["deadline"] = lambda name: deadline_titles.get(name, name)
     labels = {**SYSTEM_ENTRIES, **{a.action: a.name for a in load_plan().plan.authority}}
     templates.env.globals.update(STAGE_NAMES=STAGE_NAMES, DEADLINE_STATUS=DEADLINE_STATUS, LEVEL_NAMES=LEVEL_NAMES,
+                                 EVENT_LEVEL_KINDS=EVENT_LEVEL_KINDS, TRANSFER_NAMES=TRANSFER_NAMES,
                                  FAULT_NAMES=FAULT_NAMES, OUTCOME_NAMES=OUTCOME_NAMES, ACTION_LABELS=labels,
                                  poll_seconds=poll_seconds, VIA_NAMES=VIA_NAMES)
     return templates

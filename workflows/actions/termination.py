@@ -173,7 +173,10 @@ def check_approve(s, inp: m.ApproveTermination, at, now) -> Checked:
 
 
 def starts_post_event(s, inp, got: Checked) -> list:
-    return [(n, got.at, levels.for_deadline(s, n)) for n in deadlines.started_on(s, "response_terminated")]
+    # An investigation the upper department took over (32号令 第四条第二款) runs no clock of the bureau's.
+    taken = (s.investigation_transfer or {}).get("kind") == "taken_over"
+    return [(n, got.at, levels.for_deadline(s, n)) for n in deadlines.started_on(s, "response_terminated")
+            if not (taken and n == "investigation")]
 
 
 def apply_approve(rec, inp: m.ApproveTermination, got: Checked, prepared: dict) -> str:
