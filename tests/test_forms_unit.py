@@ -108,6 +108,43 @@ def test_event_level_judged_only_where_the_incident_has_its_own():
     inc.refused("determine_event_level", judge)
 
 
+def test_investigation_moves_offered_as_whose_investigation_it_is():
+    """32号令 第四条: at III the province's may be delegated to the bureau; at IV the bureau's may
+    be taken over or referred upward; none once it has moved (a referral leaves both open)."""
+    def moved(kind: str) -> m.RecordInvestigationTransfer:
+        return m.RecordInvestigationTransfer(by=DUTY, kind=kind, document="晋环函〔2026〕12号")
+
+    def kinds(inc) -> list[tuple[str, str]]:
+        return [(o.title, dict(o.fixed)["kind"]) for o in offers("record_investigation_transfer", status_of(inc))]
+
+    iii = in_stage("post_event")
+    assert kinds(iii) == [("登记上级委托本局调查处理", "delegated")]
+    iii.refused("record_investigation_transfer", moved("taken_over"))
+    iii.act("record_investigation_transfer", moved("delegated"))
+    assert kinds(iii) == []
+    iv = in_stage("post_event", LEVEL_IV)
+    both = [("登记上级直接组织调查处理", "taken_over"), ("登记报请上一级决定调查处理", "referred")]
+    assert kinds(iv) == both
+    iv.refused("record_investigation_transfer", moved("delegated"))
+    iv.act("record_investigation_transfer", moved("referred"))
+    assert kinds(iv) == both
+    iv.act("record_investigation_transfer", moved("taken_over"))
+    assert kinds(iv) == []
+
+
+def test_publication_offered_once_after_the_assessment_report():
+    publish = m.PublishAssessment(by=DUTY, where="市生态环境局门户网站")
+    inc = in_stage("post_event", LEVEL_IV)
+    assert offers("publish_assessment", status_of(inc)) == []
+    inc.refused("publish_assessment", publish)
+    inc.act("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, review_date=inc.now.date()))
+    inc.act("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
+    assert offers("publish_assessment", status_of(inc)) == [Offer()]
+    inc.act("publish_assessment", publish)
+    assert offers("publish_assessment", status_of(inc)) == []
+    inc.refused("publish_assessment", publish)
+
+
 def test_an_action_without_an_offers_hook_is_offered_as_it_is():
     assert offers("dispatch", {"duties": []}) == [Offer()]
     assert offers("complete_investigation", {}) == [Offer()]  # no duties yet: the check decides

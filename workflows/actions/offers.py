@@ -66,3 +66,27 @@ def follow_up_due(st: dict) -> list[Offer]:
     """4.4: decided once the response has ended, once (with the approval or as its own act)."""
     ended = "response_terminated" in (st.get("events") or {})
     return [Offer()] if ended and not st.get("follow_up") else []
+
+
+def assessment_unpublished(st: dict) -> list[Offer]:
+    """5.3 信息公开: recorded once, after the assessment report was sent."""
+    sent = "assessment_report_submitted" in (st.get("events") or {})
+    return [Offer()] if sent and not st.get("assessment_published") else []
+
+
+# 32号令 第四条: what may move an investigation depends on whose it is at the event's level.
+TRANSFER = {"delegated": "登记上级委托本局调查处理", "taken_over": "登记上级直接组织调查处理",
+            "referred": "登记报请上一级决定调查处理"}
+
+
+def investigation_transfers(st: dict) -> list[Offer]:
+    """Another body's investigation may be delegated to the bureau (第二款); the bureau's own may be
+    taken over or referred upward (第二、三款); none once the investigation is done or has moved."""
+    d = _duty(st, "investigation")
+    if d is None:
+        return [Offer()]
+    moved = st.get("investigation_transfer")
+    if d.get("done") or (moved and moved.get("kind") != "referred"):
+        return []
+    kinds = ("taken_over", "referred") if d.get("mode") in ("performs", "optional") else ("delegated",)
+    return [Offer(TRANSFER[k], (("kind", k),)) for k in kinds]
