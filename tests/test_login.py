@@ -121,8 +121,10 @@ async def test_an_account_wide_alarm_not_a_lock_and_unlock(proxied):
                 return await b.get("/admin/audit")
         page = await audit_page(admin)
         assert page.status_code == 200 and re.search(r"<td>du</td><td>[^<]+</td><td>10</td><td>10</td>", page.text)
-        assert "登录失败告警" in page.text
+        assert "登录失败告警" in page.text and 'href="/admin/audit" id="nav-audit"' in page.text  # in the admin's menu
         assert (await audit_page(lead)).status_code == 403
+        async with httpx.AsyncClient(base_url=proxied.url, timeout=60, cookies={SESSION_COOKIE: lead}) as b:
+            assert "nav-audit" not in (await b.get("/todo")).text  # not in anyone else's
         unlocked = await ecoplan_in_process("users", "unlock", "du", env=env)
         assert unlocked.code == 0 and "登录告警已清除" in unlocked.out, unlocked.err
         assert not [a for a in LoginLimiter(proxied.store, limits).alarms() if a.username == "du"]
