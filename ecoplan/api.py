@@ -25,7 +25,7 @@ from plan.incident import Actor, IncidentReport, start_time_problem
 from plan.loader import PlanError, load_plan
 from activities import search_attributes as sa
 from workflows.incident import IncidentWorkflow
-from workflows.errors import refusal_kind
+from workflows.errors import refusal_field, refusal_kind
 from workflows.messages import Action, ActionResult, IncidentInput
 
 
@@ -132,7 +132,7 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
             # The generic message says "update failed"; the validator's sentence is the cause.
             cause = e.cause
             if isinstance(cause, ApplicationError):
-                raise ActionRefused(cause.message, refusal_kind(cause)) from None
+                raise ActionRefused(cause.message, refusal_kind(cause), refusal_field(cause)) from None
             raise ActionRefused(str(cause or e)) from None
         except RPCError as e:
             # A workflow task that raced with this update (e.g. while the incident moves to a

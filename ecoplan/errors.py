@@ -42,9 +42,9 @@ class ActionRefused(EcoplanError):
     """The incident refused the action; `kind` (workflows/errors.py) says why: the account may
     not take it (forbidden), the state does not allow it now (conflict), the input is wrong (invalid)."""
 
-    def __init__(self, message: str, kind: str = "conflict"):
+    def __init__(self, message: str, kind: str = "conflict", field: str | None = None):
         super().__init__(message)
-        self.kind = kind
+        self.kind, self.field = kind, field  # field: the input it is about, when one is
 
 
 class IncidentBusy(EcoplanError):

@@ -199,24 +199,52 @@ async def test_overdue_deadline_appears_on_an_open_board_without_reload(browser,
     assert await page.evaluate("window.__same_page === true")  # no reload happened
     assert "初报" in await row.inner_text()
     await shot(page, "board-overdue-live")
+    # 督查's 我的待办 is what is overdue: the same row, under 逾期
+    await page.goto(f"{web.url}/todo")
+    assert "初报" in await page.locator("#todo-overdue li", has_text=title).inner_text()
+    assert await page.locator("#todo-approve, #todo-sign").count() == 0  # nothing to approve or sign
     await ctx.close()
 
 
 async def test_whole_termination_in_the_console(browser, web, client):
-    """The duty officer reports and dispatches, the commander activates; three leads sign on a
-    phone, one rejecting first; the commander approves; the duty officer takes it to the close."""
+    """The duty officer finds the incident in 报告与期限, reports and dispatches, the commander
+    activates; three leads sign on a phone (one from 待我签署), one rejecting first; the commander
+    approves; the duty officer takes it to the close."""
     iid = await start(client)
     path = f"/incidents/{iid}"
-    duty_ctx, duty = await logged_in(browser, web, "wangwei", path)
+    duty_ctx, duty = await logged_in(browser, web, "wangwei", "/todo")
     boss_ctx, boss = await logged_in(browser, web, "li", path)
 
+    async def due() -> int:  # 报告与期限: the 初报 due within the day (the list reads visibility, a moment late)
+        await duty.goto(f"{web.url}/todo")
+        return await duty.locator(f"#todo-due a[href='{path}']").count()
+
+    await eventually(due, lambda n: n == 1, timeout=10)
+    async with duty.expect_navigation():
+        await duty.locator(f"#todo-due a[href='{path}']").click()
+
+    # A spaces-only 事件概况 is refused next to it; the signer and contact typed are kept.
+    await take(duty, "submit_report", **{"kind": "initial", "content.summary": "   ", **SIGNED})
+    report = duty.locator("form[data-action=submit_report]")
+    assert await report.locator("[aria-invalid=true]").get_attribute("name") == "content.summary"
+    assert "事件概况" in await report.locator(".field-error").inner_text() or \
+        "content" in await report.locator(".field-error").inner_text()
+    for name, value in SIGNED.items():
+        assert await report.locator(f"[name='{name}']").input_value() == value
     await take(duty, "submit_report", **{"kind": "initial", "content.summary": "储罐泄漏，部分物料进入桃河", **SIGNED})
     assert "已办理：信息报告" in await duty.locator(".ok-box").inner_text()
     await boss.reload()
     await take(boss, "activate_response", level="III", reason="下游有饮用水源地")
     assert await boss.locator("#stage").inner_text() == "启动响应"
     await duty.reload()
+    # Leads are chosen by name from the accounts that may lead, not typed: the duty officer
+    # (who proposes the termination they would sign, 附件2) and the supervisor are not offered.
+    chosen = duty.locator("form[data-action=dispatch] select[name='leads.monitoring'] option")
+    names = await chosen.evaluate_all("os => os.map(o => o.textContent)")  # in a closed <details>
+    assert {"张监测", "赵处置", "钱排查"} <= set(names) and not {"王伟", "杜督查", "李局长"} & set(names)
     await take(duty, "dispatch", **{f"leads.{g}": u for g, u in LEADS.items()})
+    assert "应急监测组" in await duty.locator("#incident-live").inner_text()
+    assert "张监测" in await duty.locator("#incident-live").inner_text()
     await take(duty, "propose_termination", reason="特征污染物已降至本底水平")
     assert await duty.locator("#stage").inner_text() == "终止签报"
 
@@ -224,6 +252,7 @@ async def test_whole_termination_in_the_console(browser, web, client):
     _, qian = leads["investigation"]
     await take(qian, "sign_off", decision="reject", opinion="")  # a rejection needs an opinion
     assert await qian.locator(".error").count() == 1
+    assert await qian.locator("[aria-invalid=true]").get_attribute("name") == "opinion"  # marked, on a phone
     await take(qian, "sign_off", decision="reject", opinion="下游断面仍超标")
     await shot(qian, "lead-rejects-phone")
     assert await qian.locator("#stage").inner_text() == "现场处置"
@@ -239,16 +268,36 @@ async def test_whole_termination_in_the_console(browser, web, client):
     assert "round 1 is no longer open" in error and "round 2 is open" in error and "复测达标" in error
     st = await api.status(client, iid)
     assert st["open_round"] == 2 and st["signoffs"] == {} and len(st["signoff_history"]) == 1
+    # 待我签署 on the lead's phone: the incident, one tap away
+    async def listed() -> int:  # the list reads Temporal's visibility, which lags by a moment
+        await zhang.goto(f"{web.url}/todo")
+        return await zhang.locator(f"#todo-sign a[href='{path}']").count()
+
+    await eventually(listed, lambda n: n == 1, timeout=10)
+    await shot(zhang, "todo-lead-phone")
+    async with zhang.expect_navigation():
+        await zhang.locator(f"#todo-sign a[href='{path}']").click()
     for group, (_, page) in leads.items():
         await page.reload()
         options = await page.locator("form[data-action=sign_off] select[name=group] option").all_inner_texts()
         assert len(options) == 1  # each lead signs only for the group it leads
         assert await page.locator("form[data-action=sign_off] input[name=round]").input_value() == "2"
+        if group == "monitoring":  # the first to sign: 等待 names the three leads by name
+            assert "钱排查（污染排查组）" in await page.locator("#incident-live").inner_text()
         await take(page, "sign_off", decision="approve", opinion="同意终止")
         assert "已办理" in await page.locator(".ok-box").inner_text()
     await shot(leads["monitoring"][1], "lead-signs-phone")
 
     await boss.reload()
+    # Refused for the missing follow-up date: the date is marked, the instruction text kept.
+    await take(boss, "approve_termination", instruction="同意终止，继续监测下游断面",
+               **{**FOLLOW_UP_FORM, "follow_up.continue_monitoring": "true"})
+    approval = boss.locator("form[data-action=approve_termination]")
+    assert await approval.locator("[aria-invalid=true]").get_attribute("name") == "follow_up.until"
+    assert "至何时" in await approval.locator(".field-error").inner_text()
+    assert await approval.locator("[name=instruction]").input_value() == "同意终止，继续监测下游断面"
+    assert await approval.locator("[name='follow_up.continue_monitoring']").input_value() == "true"
+    await shot(boss, "approval-refused-kept")
     await take(boss, "approve_termination", instruction="同意终止应急响应", **FOLLOW_UP_FORM)
     assert await boss.locator("#stage").inner_text() == "后期处置"
     await shot(boss, "commander-approved")
@@ -268,6 +317,9 @@ async def test_whole_termination_in_the_console(browser, web, client):
     # assessment reviewed and reports it, then sends the 处理结果报告 and closes.
     await duty.reload()
     await take(duty, "record_aftercare", note="督促企业清运危险废物")
+    # the event stays 一般 (IV): the bureau's own 调查完成 (5.2) is offered, not the province's act
+    summaries = await duty.locator("#actions summary").all_inner_texts()
+    assert "登记事件调查完成" in summaries and "登记省生态环境厅的调查结论" not in summaries
     await take(duty, "complete_investigation", summary="储罐阀门老化")
     await take(duty, "assessment_review_passed", review_date=now().date().isoformat())
     await take(duty, "submit_assessment_report")
@@ -296,6 +348,9 @@ async def test_backdated_action_needs_its_reason_in_the_console(browser, web, cl
     at = (t - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     await take(page, "activate_response", at=at)
     assert "补录说明" in await page.locator(".error").inner_text()
+    # the 补录说明 is marked, the time typed is kept
+    assert await page.locator("[aria-invalid=true]").get_attribute("name") == "backdate_reason"
+    assert await page.locator("form[data-action=activate_response] [name=at]").input_value() == at
     after = await api.status(client, iid)
     assert after["stage"] == "reported" and after["timeline"] == before["timeline"]
     await take(page, "activate_response", at=at, backdate_reason="夜间通讯中断，事后补录")
@@ -336,6 +391,9 @@ async def test_new_incident_form_grades_as_one_types_and_starts_the_incident(bro
     async with page.expect_navigation():
         await page.click("form#new-incident button[type=submit]")
     assert "接报时间早于发现时间" in await page.locator(".error").inner_text()
+    # the time the report's model faults is marked, with the reason beside it
+    assert await page.locator("[aria-invalid=true]").get_attribute("name") in ("discovered_at", "reported_at")
+    assert await page.locator(".field-error").count() == 1
     assert await page.locator("input[name=title]").input_value() == title
     assert await page.locator("input[name=poisoned_or_injured]").input_value() == "12"
     # Corrected, the incident starts and its page opens, graded II.

@@ -128,6 +128,10 @@ async def test_a_closed_incident_opens_read_only_from_its_record(browser, web, c
     async with page.expect_navigation():
         await page.click(f"#incident-list >> text={title}")
     assert page.url.endswith(f"/records/{iid}")
+    # an old link to the incident's page leads to its record; an unknown incident stays 404
+    await page.goto(f"{web.url}/incidents/{iid}")
+    assert page.url.endswith(f"/records/{iid}")
+    assert (await page.request.get(f"{web.url}/incidents/closed-nothing", max_redirects=0)).status == 404
     assert "只读" in await page.locator("#read-only").inner_text()
     assert await page.locator("#stage").inner_text() == "结案（处置完毕）"
     assert await page.locator("form[data-action]").count() == 0  # nothing to do on a closed incident

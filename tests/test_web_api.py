@@ -199,11 +199,14 @@ async def test_whole_incident_with_roles(http, client):
                                                     **SIGNED})
     await ok(http, "li", iid, "adjust_level", {"level": "III", "reason": "下游有饮用水源"})
 
-    # Leads are named by username: an unknown or unfit account is bad input.
-    for leads, msg in [({**LEADS, "investigation": "nobody"}, "没有可用的账号"),
-                       ({**LEADS, "investigation": "du"}, "不能担任组长")]:
+    # Leads are named by username: an unknown account (a typo), an unfit one, or the duty
+    # officer who proposes the termination its lead would sign (附件2) is bad input, named.
+    for leads, msg, group in [({**LEADS, "investigation": "nobody"}, "没有可用的账号", "investigation"),
+                              ({**LEADS, "investigation": "du"}, "不能担任污染排查组组长", "investigation"),
+                              ({**LEADS, "monitoring": "wangwei"}, "不能担任应急监测组组长", "monitoring")]:
         r = await action(http, "wangwei", iid, "dispatch", {"leads": leads})
         assert r.status_code == 422 and msg in r.json()["detail"], r.text
+        assert r.json()["field"] == f"leads.{group}"
     await ok(http, "wangwei", iid, "dispatch", {"leads": LEADS})
     await ok(http, "wangwei", iid, "propose_termination", {"reason": "特征污染物已降至本底水平"})
 
@@ -232,6 +235,7 @@ async def test_whole_incident_with_roles(http, client):
     # One lead rejects first: back on site; then a second round where all three approve.
     r = await action(http, "qian", iid, "sign_off", {"group": "investigation", "decision": "reject", "round": 1})
     assert r.status_code == 409 and "opinion" in r.json()["detail"]  # the incident's own guard
+    assert r.json()["field"] == "opinion"  # the input it is about, named by the incident (Refused.field)
     await ok(http, "qian", iid, "sign_off",
              {"group": "investigation", "decision": "reject", "opinion": "下游仍超标", "round": 1})
     assert (await api.status(client, iid))["stage"] == "on_site"
@@ -292,6 +296,7 @@ async def test_backdating_needs_a_reason(http, client):
     r = await action(http, "li", iid, "activate_response", {"at": at})
     assert r.status_code == 409, r.text
     assert "more than 1 hour before now" in r.json()["detail"] and "补录说明" in r.json()["detail"]
+    assert r.json()["field"] == "backdate_reason"
     after = await api.status(client, iid)
     assert after["timeline"] == before["timeline"] and after["stage"] == "reported"
     r = await action(http, "li", iid, "activate_response", {"at": at, "backdate_reason": "   "})

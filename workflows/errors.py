@@ -15,11 +15,19 @@ RefusalKind = Literal["forbidden", "conflict", "invalid"]
 
 
 class Refused(ApplicationError):
-    """A human input refused by a validator: the message is for the person who sent it."""
+    """A human input refused by a validator: the message is for the person who sent it;
+    `field`, when the refusal is about one input, its path (follow_up.until): the console
+    marks that input and the API names it."""
 
-    def __init__(self, message: str, kind: RefusalKind = "conflict"):
-        super().__init__(message, kind, type="Refused", non_retryable=True)
-        self.kind = kind
+    def __init__(self, message: str, kind: RefusalKind = "conflict", field: str | None = None):
+        super().__init__(message, kind, *((field,) if field else ()), type="Refused", non_retryable=True)
+        self.kind, self.field = kind, field
+
+
+def refusal_field(error: ApplicationError) -> str | None:
+    """The input a refusal is about, from its details (None: the action as a whole)."""
+    details = error.details or ()
+    return details[1] if len(details) > 1 and isinstance(details[1], str) else None
 
 
 def refusal_kind(error: ApplicationError) -> RefusalKind:

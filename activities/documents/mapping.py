@@ -195,6 +195,15 @@ def _activation(status: dict, plan, header, timeline: list[dict]) -> ActivationN
     return activation
 
 
+def _lead_name(rec: dict | None) -> str | None:
+    """附件2 组长签字: the lead's display name when the lead signed as its own account (the
+    record keeps the username the dispatch named)."""
+    if not rec:
+        return None
+    by = rec.get("by") or {}
+    return by.get("display") if by.get("display") and by.get("name") == rec.get("lead") else rec.get("lead")
+
+
 def _termination(status: dict, plan, header, groups: dict) -> TerminationForm | None:
     termination = None
     t = status.get("termination")
@@ -204,7 +213,7 @@ def _termination(status: dict, plan, header, groups: dict) -> TerminationForm | 
         current = status.get("signoffs") or {}
 
         def row(g: str, rec: dict | None, rnd: int) -> SignOff:
-            return SignOff(group=g, group_name=groups.get(g, g), lead=(rec or {}).get("lead") or leads.get(g, NOT_FILLED),
+            return SignOff(group=g, group_name=groups.get(g, g), lead=_lead_name(rec) or leads.get(g, NOT_FILLED),
                            round=rnd, decision=(rec or {}).get("decision"), opinion=(rec or {}).get("opinion"),
                            signed_at=_t((rec or {}).get("at")), signed_by=_who(rec["by"]) if rec else None,
                            authentication=_via(rec["by"]) if rec else NOT_FILLED)

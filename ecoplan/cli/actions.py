@@ -12,6 +12,7 @@ import typer
 
 from ecoplan.cli.common import (AtOpt, BackdateOpt, ByOpt, JsonOpt, RoleOpt, actor, approver, cli_user, do_action,
                                 emit, parse, parse_date, parse_time, read_data, run)
+from ecoplan import people
 from ecoplan.errors import bad
 from plan.incident import Actor, IncidentReport, ReportFile
 from workflows.actions import ACTIONS
@@ -138,6 +139,18 @@ def _command(spec: ActionSpec):
     def command(incident_id: str, **kw) -> None:
         who, named = _who(spec, kw)
         fields = {"by": who, **_fields(spec, kw)}
+        # People named are the bureau's accounts that may hold the post, where it keeps accounts.
+        for name in spec.names_accounts:
+            if fields.get(name):
+                fields[name], why = people.named_leads(fields[name])
+                if why:
+                    raise bad(why)
+        if named:
+            acc, why = people.named_approver(named["name"], spec.name)
+            if why:
+                raise bad(why)
+            if acc:  # recorded by username with the name people read, as the console records it
+                named.update(name=acc.username, display=acc.display or None)
         if named:
             fields["approver"] = named
         if spec.with_time:

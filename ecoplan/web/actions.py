@@ -6,20 +6,18 @@ The server fills `by` from the account: a request never says who it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 from temporalio.client import Client
 
-from ecoplan import api
+from ecoplan import api, people
 from ecoplan.accounts import Account, AccountStore
 from plan import authority
 from plan.incident import Actor
 from plan.loader import load_plan, validation_message
 from workflows import messages as m
 from workflows.actions import ACTIONS
-from workflows.actions.form import AT, BACKDATE, FormField
 
 # Update name -> its input model (the workflow's contract, from the action registry).
 ACTION_MODELS: dict[str, type[m.Action]] = {name: spec.input for name, spec in ACTIONS.items()}
@@ -32,11 +30,12 @@ REFUSAL_STATUS = {"forbidden": 403, "conflict": 409, "invalid": 409}
 
 
 class Refusal(Exception):
-    """Why an action or a read was not done: an HTTP status and one sentence for the person."""
+    """Why an action or a read was not done: an HTTP status and one sentence for the person;
+    `field`: the input at fault when one is (a form marks it, the API names it)."""
 
-    def __init__(self, status: int, detail: str):
+    def __init__(self, status: int, detail: str, field: str | None = None):
         super().__init__(detail)
-        self.status, self.detail = status, detail
+        self.status, self.detail, self.field = status, detail, field
 
 
 def actor(account: Account, via: str = "web") -> Actor:
@@ -101,13 +100,14 @@ async def perform(client: Client, store: AccountStore, account: Account, inciden
     try:
         inp = spec.input.model_validate(data)
     except ValidationError as e:
-        raise Refusal(422, validation_message(e)) from None
-    for name, takes in spec.names_accounts.items():
-        _check_named(store, name, getattr(inp, name), takes)
+        loc = e.errors(include_url=False)[0]["loc"]
+        raise Refusal(422, validation_message(e), ".".join(str(p) for p in loc) or None) from None
+    for name in spec.names_accounts:
+        _check_named(store, name, getattr(inp, name))
     try:
         return await api.act(client, incident_id, action, inp)
     except api.ActionRefused as e:
-        raise Refusal(REFUSAL_STATUS.get(e.kind, 409), str(e)) from None
+        raise Refusal(REFUSAL_STATUS.get(e.kind, 409), str(e), e.field) from None
     except api.IncidentNotFound as e:
         raise Refusal(404, f"没有事件 {incident_id}（{e}）") from None
     except (api.IncidentClosed, api.IncidentBusy) as e:
@@ -122,27 +122,23 @@ def _approver(store: AccountStore, account: Account, action: str, username: str)
         return None
     acc = store.get(username)
     if acc is None or acc.disabled:
-        raise Refusal(422, f"approved_by: 没有可用的账号 {username!r}（批准人按用户名指定）")
+        raise Refusal(422, f"批准人：没有可用的账号 {username!r}，请从可批准的账号中选择", "approved_by")
     why = authority.approver_refusal(action, acc.role)
     if why:
-        raise Refusal(422, f"approved_by: {acc.label}：{why}")
+        raise Refusal(422, f"批准人：{acc.display or acc.username}：{why}", "approved_by")
     spec = authority.role(acc.role)
     return {"name": acc.username, "role": spec.name if spec else acc.role, "role_id": acc.role,
             "display": acc.display or None}
 
 
-def _check_named(store: AccountStore, field: str, named: dict[str, str], takes: str) -> None:
-    """People named by username (the leads at dispatch): each must be an enabled account whose
-    role may take the action they are named for (the sign-off, 附件2)."""
-    r = authority.rule(takes)
-    may = set(r.roles) if r else set()
+def _check_named(store: AccountStore, field: str, named: dict[str, str]) -> None:
+    """People named by username (the leads at dispatch): each must be an enabled account that
+    may lead the group (ecoplan/people.py: 附件2 组长签字)."""
+    groups = {g.id: g.name for g in load_plan().plan.groups}
     for key, username in named.items():
-        acc = store.get(username.strip())
-        if acc is None or acc.disabled:
-            raise Refusal(422, f"{field}.{key}: 没有可用的账号 {username!r}（组长按用户名指定）")
-        if acc.role not in may:
-            spec = authority.role(acc.role)
-            raise Refusal(422, f"{field}.{key}: {acc.label} 的角色是{spec.name if spec else acc.role}，不能担任组长")
+        why = people.lead_refusal(store.get(username.strip()), username.strip(), groups.get(key, key))
+        if why:
+            raise Refusal(422, why, f"{field}.{key}")
 
 
 async def start(client: Client, account: Account, report, wait_ready: float, via: str = "web") -> str:
@@ -155,59 +151,3 @@ async def start(client: Client, account: Account, report, wait_ready: float, via
         raise Refusal(409, str(e)) from None
     except api.ActionRefused as e:
         raise Refusal(422, str(e)) from None
-
-
-# ------------------------------------------------------------------ the console's forms
-
-
-def form_fields(action: str, st: dict | None = None, username: str = "") -> list[FormField]:
-    """The inputs of an action's form, in Chinese, with the plan's options (declared with the
-    action in the registry), then when it happened and why it is entered late."""
-    spec = ACTIONS[action]
-    out = spec.form(load_plan().plan, st or {}, username)
-    return [*out, AT, BACKDATE] if spec.with_time else out
-
-
-def fields_from_form(action: str, form: Any) -> dict[str, Any]:
-    """A submitted form as the action's fields: empty inputs are left out (the model's
-    defaults apply), nested names are nested, lines become lists."""
-    out: dict[str, Any] = {}
-    for spec in form_fields(action):
-        if spec.kind == "checks":
-            value: Any = [v for v in form.getlist(spec.name) if v]
-        elif spec.kind == "checkbox":
-            value = spec.name in form
-        else:
-            raw = form.get(spec.name)
-            if raw is None or not str(raw).strip():
-                continue
-            value = str(raw)
-            if spec.kind == "lines":
-                value = [line.strip() for line in value.splitlines() if line.strip()]
-        head, _, tail = spec.name.partition(".")
-        if tail:
-            out.setdefault(head, {})[tail] = value
-        else:
-            out[head] = value
-    return out
-
-
-@dataclass
-class ActionForm:
-    action: str
-    name: str
-    fields: list[FormField] = field(default_factory=list)
-
-
-def forms_for(account: Account, st: dict) -> list[ActionForm]:
-    """The actions the stage allows now and the role permits, as forms."""
-    out = []
-    mine = named_groups(st, account.username)
-    for action in st.get("allowed_actions", []):
-        r = authority.rule(action)
-        if r is None:
-            continue
-        named = any(g in st.get("pending_signoffs", []) for g in mine)
-        if authority.may(account.role, action, is_named_lead=named) is None:
-            out.append(ActionForm(action, r.name, form_fields(action, st, account.username)))
-    return out

@@ -97,7 +97,8 @@ async def _refused(request: Request, exc: act.Refusal) -> Response:
     if _wants_json(request):
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="ecoplan"'
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+        body = {"detail": exc.detail, **({"field": exc.field} if exc.field else {})}  # the input at fault
+        return JSONResponse(body, status_code=exc.status, headers=headers)
     resp = web_of(request).page(request, "message.html", {"title": "未能完成", "message": exc.detail}, exc.status)
     resp.headers.update(headers)
     return resp

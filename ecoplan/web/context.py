@@ -105,11 +105,12 @@ def templates_for(store: AccountStore, poll_seconds: float) -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
 
     def who(name: str | None) -> str:
-        """An actor's name as a person reads it: 王伟（wangwei） for an account, else as recorded."""
+        """An actor's name as a person reads it: the account's display name (王伟; the record
+        keeps the username), else as recorded."""
         if not name:
             return "系统"
         a = store.get(name) if name.isascii() else None
-        return a.label if a else name
+        return (a.display or a.username) if a else name
 
     templates.env.filters.update(dt=dt, span=span, left=left, who=who)
     deadline_titles = {d.name: d.title for d in load_plan().plan.deadlines}

@@ -9,7 +9,8 @@ buttons, the API's endpoints with their schemas and the CLI's commands are made 
 
 `check(...)` runs an action's checks: first those every action shares (workflows/actions/
 common.py: open, stage, business time, the plan's authority table), then its own.
-`may(...)` answers "can this person take this action now, and if not, why" without an input.
+`may(...)` answers "can this person take this action now, and if not, why" without an input;
+`offers(...)` says how the console offers it at the incident's level (its status view).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import datetime
 
 import workflows.messages as m
 from workflows.actions import common
-from workflows.actions.spec import ActionSpec, Checked
+from workflows.actions.spec import ActionSpec, Checked, Offer
 from workflows.errors import Refused
 from workflows.lifecycle import STAGES, Lifecycle
 
@@ -82,3 +83,10 @@ def may(name: str, by, s: m.IncidentState, lc: Lifecycle) -> str | None:
 def allowed_now(s: m.IncidentState, lc: Lifecycle) -> list[str]:
     """The actions the incident's stage allows (guards aside), in life-cycle order."""
     return [name for name in ACTIONS if lc.allowed(name, s.stage)]
+
+
+def offers(name: str, status: dict) -> list[Offer]:
+    """How the console offers the action on an incident's status view (ActionSpec.offers):
+    none where it cannot be taken at the incident's level, else each variant with its title."""
+    spec = ACTIONS[name]
+    return spec.offers(status) if spec.offers else [Offer()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import workflows.messages as m
 from workflows.actions.form import FormField as F
+from workflows.actions.offers import assessment_unpublished
 from workflows.actions.spec import ActionSpec, Checked, CliOption as O
 from workflows.errors import Refused
 from workflows.timeline import short
@@ -36,7 +37,7 @@ ACTIONS = [
     ActionSpec(
         name="publish_assessment", input=m.PublishAssessment, title="登记评估结论公开", source="5.3 信息公开",
         moves=({"trigger": "publish_assessment", "source": "post_event", "dest": None},),
-        check=check, apply=apply,
+        check=check, apply=apply, offers=assessment_unpublished,
         form=lambda plan, st, u: [F("where", "公开方式（网站、公告及网址）", required=True), F("note", "说明", "textarea")],
         cli="publish-assessment", cli_help="Record where and when the assessment's conclusion was made public (5.3).",
         cli_options=(O("--where", "where", required=True, help="where it was published (site and address)"),

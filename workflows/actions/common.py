@@ -32,12 +32,13 @@ def business_time(s: m.IncidentState, inp: m.Action, now: datetime) -> datetime:
     an hour back without the reason for the late entry (补录说明)."""
     at = (inp.at or now).astimezone(SHANGHAI)
     if at > now + FUTURE_TOLERANCE:
-        raise Refused(f"at {fmt(at)} is in the future (more than 5 minutes ahead of {fmt(now)})", "invalid")
+        raise Refused(f"at {fmt(at)} is in the future (more than 5 minutes ahead of {fmt(now)})", "invalid", "at")
     if at < s.report.discovered_at:
-        raise Refused(f"at {fmt(at)} is before the incident was discovered ({fmt(s.report.discovered_at)})", "invalid")
+        raise Refused(f"at {fmt(at)} is before the incident was discovered ({fmt(s.report.discovered_at)})", "invalid",
+                      "at")
     if now - at > BACKDATE_LIMIT and not (inp.backdate_reason or "").strip():
         raise Refused(f"at {fmt(at)} is more than 1 hour before now ({fmt(now)}): give the reason for the "
-                      "late entry (补录说明) with --backdate-reason (backdate_reason)", "invalid")
+                      "late entry (补录说明) with --backdate-reason (backdate_reason)", "invalid", "backdate_reason")
     return at
 
 
@@ -78,7 +79,8 @@ def approver(s: m.IncidentState, action: str, inp) -> "m.Actor":
                 raise Refused(f"「{r.name}」由{inp.by.name}本人批准时不另写批准人；由{inp.approved_by.strip()}批准的，"
                               f"以其账号写明批准人（approver）（{authority.why(r)}）", "invalid")
             return inp.by
-        raise Refused(f"「{r.name}」须经{post}批准：请写明批准的{post}账号（approver）（{authority.why(r)}）", "invalid")
+        raise Refused(f"「{r.name}」须经{post}批准：请写明批准的{post}账号（approver）（{authority.why(r)}）", "invalid",
+                      "approved_by")
     # The approver is named by the actor (the approval was given in person or by phone), so
     # it carries the plan role it approved in, not how it logged in.
     if named.role_id not in r.approver_roles:

@@ -9,6 +9,7 @@ import workflows.levels as levels
 import workflows.messages as m
 import workflows.reporting as reporting
 from workflows.actions.form import LEVELS, FormField as F
+from workflows.actions.offers import event_level_judged
 from workflows.actions.spec import ActionSpec, Checked, CliOption as O
 from workflows.errors import Refused
 from workflows.lifecycle import OPEN
@@ -49,7 +50,7 @@ ACTIONS = [
         name="determine_event_level", input=m.DetermineEventLevel, title="认定/核定事件等级",
         source="17号令 第三条；2.3（四）；附表1",
         moves=({"trigger": "determine_event_level", "source": OPEN, "dest": None},),
-        check=check_event_level, apply=apply_event_level,
+        check=check_event_level, apply=apply_event_level, offers=event_level_judged,
         form=lambda plan, st, u: [
             F("level", "事件等级", "select", True, LEVELS),
             F("final", "核定（不勾选为初步认定）", "checkbox"),

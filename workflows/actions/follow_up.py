@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import workflows.messages as m
 from workflows.actions.form import FormField as F
+from workflows.actions.offers import follow_up_due
 from workflows.actions.spec import ActionSpec, Checked, CliOption as O
 from workflows.actions.termination import check_follow_up
 from workflows.errors import Refused
@@ -54,7 +55,7 @@ ACTIONS = [
     ActionSpec(
         name="decide_follow_up", input=m.DecideFollowUp, title="登记跟踪监测决定", source="4.4",
         moves=({"trigger": "decide_follow_up", "source": "post_event", "dest": None},),
-        check=check_decide, apply=apply_decide, form=_form,
+        check=check_decide, apply=apply_decide, form=_form, offers=follow_up_due,
         cli="follow-up", cli_help="Record the decision on follow-up monitoring after termination (4.4).",
         cli_options=(O("--follow-up", "follow_up.continue_monitoring", "choice", value=("continue", "stop"),
                        required=True, help="continue | stop"),

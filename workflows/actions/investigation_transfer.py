@@ -20,6 +20,7 @@ import workflows.deadlines as deadlines
 import workflows.duties as duties
 import workflows.messages as m
 from workflows.actions.form import FormField as F
+from workflows.actions.offers import investigation_transfers
 from workflows.actions.spec import ActionSpec, Checked, CliOption as O
 from workflows.errors import Refused
 from workflows.lifecycle import RESPONSE
@@ -94,7 +95,7 @@ ACTIONS = [
         title="登记调查处理的委托、提级或报请", source="32号令 第四条第二、三款",
         moves=({"trigger": "record_investigation_transfer",
                 "source": [*RESPONSE, "termination_pending", "post_event"], "dest": None},),
-        check=check, apply=apply, form=_form,
+        check=check, apply=apply, form=_form, offers=investigation_transfers,
         cli="investigation-transfer",
         cli_help="Record that the upper department delegated or took over the investigation, or that the "
                  "bureau asked it to decide (32号令 第四条).",

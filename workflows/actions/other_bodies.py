@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import workflows.duties as duties
 import workflows.messages as m
+import workflows.actions.offers as offers
 from workflows.actions.form import FormField as F
 from workflows.actions.spec import ActionSpec, Checked, CliOption as O
 from workflows.actions.termination import starts_post_event
@@ -80,6 +81,7 @@ ACTIONS = [
                 "conditions": ["termination_is_others"]},),
         guards={"termination_is_others": lambda s: duties.duty(s, "termination").mode == "records"},
         check=check_termination, apply=apply_termination, starts=starts_post_event,
+        offers=offers.others_termination,
         form=lambda plan, st, u: [F("body", "终止响应的单位（默认按预案）"),
                                   F("document", "终止文件（文号或标题）", required=True), F("note", "说明", "textarea")],
         cli="record-termination",
@@ -89,7 +91,7 @@ ACTIONS = [
     ActionSpec(
         name="record_other_act", input=m.RecordOtherAct, title="登记其他单位办理的后期事项", source="预案分级职责；32号令 第四条",
         moves=({"trigger": "record_other_act", "source": "post_event", "dest": None},),
-        check=check_act, apply=apply_act,
+        check=check_act, apply=apply_act, offers=offers.other_acts,
         form=lambda plan, st, u: [
             F("step", "事项", "select", True, (("investigation", "事件调查（5.2）"), ("assessment", "损害评估（5.3）"),
                                               ("aftercare", "善后处置（5.1）"))),

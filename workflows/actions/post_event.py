@@ -8,6 +8,7 @@ import workflows.deadlines as deadlines
 import workflows.duties as duties
 import workflows.levels as levels
 import workflows.messages as m
+import workflows.actions.offers as offers
 import workflows.reporting as reporting
 from workflows.actions.form import FormField as F
 from workflows.actions.spec import ActionSpec, Checked, CliOption as O
@@ -131,14 +132,14 @@ ACTIONS = [
     ActionSpec(
         name="complete_investigation", input=m.CompleteInvestigation, title="完成事件调查", source="5.2",
         moves=({"trigger": "complete_investigation", "source": "post_event", "dest": None},),
-        check=check_investigation, apply=apply_investigation,
+        check=check_investigation, apply=apply_investigation, offers=offers.own("investigation"),
         form=lambda plan, st, u: [F("summary", "调查结论（5.2）", "textarea")],
         cli="complete-investigation", cli_help="Record that the investigation (事件调查, 5.2) is complete.",
         cli_options=(O("--summary", "summary", default=""),)),
     ActionSpec(
         name="assessment_review_passed", input=m.AssessmentReviewPassed, title="登记损害评估报告通过评审", source="5.3",
         moves=({"trigger": "assessment_review_passed", "source": "post_event", "dest": None},),
-        check=check_review, apply=apply_review, starts=starts_review,
+        check=check_review, apply=apply_review, starts=starts_review, offers=offers.review_pending,
         form=lambda plan, st, u: [F("review_date", "评审通过日期（5.3）", "date")],
         cli="review-passed",
         cli_help="The damage-assessment report passed review: starts the 20-working-day report deadline (5.3).",
@@ -147,7 +148,7 @@ ACTIONS = [
     ActionSpec(
         name="submit_assessment_report", input=m.SubmitAssessmentReport, title="报送损害评估报告", source="5.3",
         moves=({"trigger": "submit_assessment_report", "source": "post_event", "dest": None},),
-        check=check_assessment_report, apply=apply_assessment_report,
+        check=check_assessment_report, apply=apply_assessment_report, offers=offers.report_due,
         form=lambda plan, st, u: [F("recipients", "报送单位（每行一个，默认市人民政府、省生态环境厅）", "lines")],
         cli="submit-assessment-report",
         cli_help="Send the damage-assessment report to the city government and the provincial department (5.3).",

@@ -30,7 +30,7 @@ def check_activate(s, inp: m.ActivateResponse, at, now) -> Checked:
     if below:
         raise Refused(below, "invalid")
     if level != graded and not (inp.reason or "").strip():
-        raise Refused(f"level {level.value} differs from the graded level {graded.value}: give a reason (4.1.5)", "invalid")
+        raise Refused(f"level {level.value} differs from the graded level {graded.value}: give a reason (4.1.5)", "invalid", "reason")
     approver(s, "activate_response", inp)
     return Checked(at, level)
 

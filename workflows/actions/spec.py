@@ -22,6 +22,15 @@ class Checked:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """How the console offers an action on an incident as it stands: its title at this level
+    and the inputs fixed for this offer (e.g. which other body's act it records)."""
+
+    title: str = ""  # empty: the action's own name
+    fixed: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class CliOption:
     """One option of the action's CLI command: `--flag` fills input field `field`.
     kind: text | int | date | flag (a switch that sets `value`, else `default`) | many
@@ -57,7 +66,8 @@ class ActionSpec:
       it needs from the working-day calendar (those it starts); with `needs_calendar`, an
       unavailable calendar refuses the action instead of leaving the deadline `scheduling`;
     - `form(plan, status, username) -> [FormField]`: the console's form;
-    - `cli`: the CLI command's name, summary and options."""
+    - `cli`: the CLI command's name, summary and options;
+    - `offers(status) -> [Offer]`: what the console offers at the incident's level (see below)."""
 
     name: str
     input: type
@@ -83,6 +93,10 @@ class ActionSpec:
     # role may take the action named here (the leads named at dispatch sign 附件2).
     account_fills: tuple[str, ...] = ()
     names_accounts: dict[str, str] = field(default_factory=dict)
+    # What the console offers, from the incident's status (its per-level `duties`): no offer
+    # where the action cannot be taken at this level (another body's act), else one per
+    # variant, titled as this level makes it. None: the action as it is, when the stage allows.
+    offers: Callable[[dict], list[Offer]] | None = None
 
     @property
     def enters(self) -> set[str]:

@@ -90,7 +90,7 @@ def check_sign_off(s, inp: m.SignOff, at, now) -> Checked:
         raise Refused(f"{inp.group} already signed in round {s.round} ({done.decision}, "
                       f"{done.at.isoformat(timespec='minutes')})")
     if inp.decision == "reject" and not inp.opinion.strip():
-        raise Refused("a rejection needs an opinion: say why the response should go on", "invalid")
+        raise Refused("a rejection needs an opinion: say why the response should go on", "invalid", "opinion")
     return Checked(at)
 
 
@@ -140,14 +140,16 @@ def check_follow_up(s: m.IncidentState, inp, at: datetime) -> None:
         return
     if f is None:
         who = t.follow_up_decided_by or "市应急指挥部"
-        raise Refused(f"批示终止时登记是否继续跟踪监测（follow_up：是否继续、由谁决定、至何时），由{who}决定（{src}）", "invalid")
+        raise Refused(f"批示终止时登记是否继续跟踪监测（follow_up：是否继续、由谁决定、至何时），由{who}决定（{src}）", "invalid",
+                      "follow_up.continue_monitoring")
     if f.continue_monitoring and f.until is None:
-        raise Refused(f"继续跟踪监测须写明至何时（follow_up.until）（{src}）", "invalid")
+        raise Refused(f"继续跟踪监测须写明至何时（follow_up.until）（{src}）", "invalid", "follow_up.until")
     if not f.continue_monitoring and f.until is not None:
-        raise Refused("不继续跟踪监测时不写截止日期（follow_up.until）", "invalid")
+        raise Refused("不继续跟踪监测时不写截止日期（follow_up.until）", "invalid", "follow_up.until")
     approved_on = at.astimezone(SHANGHAI).date()
     if f.until is not None and f.until < approved_on:
-        raise Refused(f"跟踪监测至 {f.until.isoformat()}，早于批示终止之日 {approved_on.isoformat()}（follow_up.until）", "invalid")
+        raise Refused(f"跟踪监测至 {f.until.isoformat()}，早于批示终止之日 {approved_on.isoformat()}（follow_up.until）", "invalid",
+                      "follow_up.until")
 
 
 def check_approve(s, inp: m.ApproveTermination, at, now) -> Checked:

@@ -55,6 +55,13 @@ PROBLEMS = {"missing": "必填", "string_too_short": "不能为空", "int_parsin
             "string_pattern_mismatch": "格式不对"}
 
 
+def fault_of(err: ValidationError) -> str | None:
+    """The form input the first problem is about (an 附表1 fact is its own input); None when it
+    is about the report as a whole (e.g. the two times together)."""
+    loc = [str(p) for p in err.errors(include_url=False)[0]["loc"]]
+    return loc[-1] if loc and loc[-1] in LABELS and loc[-1] != "assessment" else None
+
+
 def zh_problem(err: ValidationError) -> str:
     """The first problem of a report as one sentence in Chinese, naming the field as the form does."""
     e = err.errors(include_url=False)[0]
@@ -74,53 +81,65 @@ def _local(value: datetime) -> str:
 
 def assessment_from(form: Any) -> tuple[Assessment | None, str | None]:
     """The 附表1 facts typed so far; empty inputs count as none."""
+    assessment, problem, _ = _assessment(form)
+    return assessment, problem
+
+
+def _assessment(form: Any) -> tuple[Assessment | None, str | None, str | None]:
+    """The 附表1 facts, or the problem and the input it is about."""
     data: dict[str, Any] = {}
-    try:
-        for name, _ in COUNTS:
-            raw = str(form.get(name) or "").strip()
-            if raw:
-                data[name] = int(raw)
-        raw = str(form.get("direct_loss_yuan") or "").strip()
+    for name, number in [*((n, int) for n, _ in COUNTS), ("direct_loss_yuan", float)]:
+        raw = str(form.get(name) or "").strip()
         if raw:
-            data["direct_loss_yuan"] = float(raw)
-    except ValueError:
-        return None, "人数应为整数，经济损失应为数字"
+            try:
+                data[name] = number(raw)
+            except ValueError:
+                return None, f"{LABELS[name]}：{'应为整数' if number is int else '应为数字'}", name
     for name in ("drinking_water_interrupted", "cross_boundary", "ecological_impact"):
         raw = str(form.get(name) or "").strip()
         if raw:
             data[name] = raw
     try:
-        return Assessment(**data), None
+        return Assessment(**data), None, None
     except ValidationError as e:
-        return None, zh_problem(e)
+        return None, zh_problem(e), fault_of(e)
 
 
 def report_from(form: Any, account) -> IncidentReport:
-    assessment, problem = assessment_from(form)
+    assessment, problem, fault = _assessment(form)
     if problem:
-        raise act.Refusal(422, problem)
+        raise act.Refusal(422, problem, fault)
 
     def text(name: str) -> str:
         return str(form.get(name) or "").strip()
 
     data = {"title": text("title"), "county": text("county"), "location": text("location"),
             "incident_type": text("incident_type"), "source": text("source"), "description": text("description"),
-            "reporter": text("reporter") or account.label, "discovered_at": text("discovered_at") or None,
+            "reporter": text("reporter") or account.display or account.username, "discovered_at": text("discovered_at") or None,
             "reported_at": text("reported_at") or None, "assessment": assessment, "drill": "drill" in form}
     try:
         return IncidentReport.model_validate({k: v for k, v in data.items() if v is not None})
     except ValidationError as e:
-        raise act.Refusal(422, zh_problem(e)) from None
+        raise act.Refusal(422, zh_problem(e), fault_of(e)) from None
+
+
+def labelled(detail: str) -> str | None:
+    """The input whose label a refusal names (接报时间…), the longest label first."""
+    named = sorted(((label, name) for name, label in LABELS.items() if name != "assessment"), key=lambda x: -len(x[0]))
+    return next((name for label, name in named if label in detail), None)
 
 
 def may_start(account) -> str | None:
     return authority.may(account.role, "start_incident")
 
 
-def form_page(w: Web, request: Request, s, values: dict, error: str = "", status: int = 200) -> HTMLResponse:
+def form_page(w: Web, request: Request, s, values: dict, error: str = "", status: int = 200,
+              fault: str | None = None) -> HTMLResponse:
+    """The form, with what was typed; after a refusal, the input at fault marked with why
+    (or the reason at the top when it is about the report as a whole)."""
     assessment, _ = assessment_from(values)
     return w.page(request, "new_incident.html", {
-        "_session": s, "v": values, "error": error, "types": TYPES, "sources": SOURCES, "water": WATER,
+        "_session": s, "v": values, "error": error, "fault": fault, "types": TYPES, "sources": SOURCES, "water": WATER,
         "boundary": BOUNDARY, "ecology": ECOLOGY, "counts": COUNTS,
         "grading": classify(assessment or Assessment())}, status)
 
@@ -136,7 +155,7 @@ async def new_incident(request: Request):
         raise act.Refusal(403, why)
     now = datetime.now(SHANGHAI)
     return form_page(w, request, s, {"discovered_at": _local(now), "reported_at": _local(now),
-                                     "reporter": s.account.label})
+                                     "reporter": s.account.display or s.account.username})
 
 
 @router.post("/incidents/new", include_in_schema=False)
@@ -154,7 +173,7 @@ async def new_incident_post(request: Request):
         report = report_from(form, s.account)
         iid = await act.start(await w.client(), s.account, report, w.wait_ready)
     except act.Refusal as e:
-        return form_page(w, request, s, values, e.detail, e.status)
+        return form_page(w, request, s, values, e.detail, e.status, e.field or labelled(e.detail))
     return RedirectResponse(f"/incidents/{quote(iid)}?started=1", status_code=303)
 
 
