@@ -50,7 +50,7 @@ def validation_message(err: ValidationError, prefix: str = "") -> str:
 
 def resolve_plan_path(ref: str | Path | None = None) -> Path:
     """None -> the default plan; a plan id -> PLANS_DIR/<id>.yaml (or .yml); else a file path."""
-    return files.find(DEFAULT_PLAN_ID if ref is None else ref, PLANS_DIR, "plan", PlanError)
+    return files.find(DEFAULT_PLAN_ID if ref is None else ref, PLANS_DIR, "预案", PlanError)
 
 
 def load_plan(ref: str | Path | None = None) -> LoadedPlan:
@@ -58,14 +58,14 @@ def load_plan(ref: str | Path | None = None) -> LoadedPlan:
     try:
         stat = path.stat()
     except OSError as e:
-        raise PlanError(f"plan file {path}: cannot read: {e.strerror}") from None
+        raise PlanError(f"预案文件 {path}：读不了（{e.strerror}）") from None
     # Keyed by modification time and size so an edited file is re-read.
     return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=32)
 def _load(path: str, _mtime_ns: int, _size: int) -> LoadedPlan:
-    label = f"plan file {Path(path).name}"
+    label = f"预案文件 {Path(path).name}"
     raw = files.read_bytes(path, label, PlanError)
     data = files.mapping(files.parse(raw, label, PlanError), label, PlanError)
     try:

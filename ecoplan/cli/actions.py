@@ -65,9 +65,9 @@ def _pairs(opt: CliOption, items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise bad(f"{opt.flag}: {item!r} is not {form}")
+            raise bad(f"{opt.flag}：“{item}”应写成 {form}")
         if key.strip() in out:
-            raise bad(f"{opt.flag}: {key.strip()} named twice")
+            raise bad(f"{opt.flag}：{key.strip()} 写了两次")
         out[key.strip()] = value.strip()
     return out
 
@@ -86,7 +86,7 @@ def _value(opt: CliOption, v: Any) -> Any:
         return parse_date(v, opt.flag)
     if opt.kind == "choice":
         if v not in opt.value:
-            raise bad(f"{opt.flag}: {v!r} is not {' or '.join(opt.value)}")
+            raise bad(f"{opt.flag}：“{v}”应为 {' 或 '.join(opt.value)}")
         return v == opt.value[0]
     return v
 
@@ -112,7 +112,7 @@ def _fields(spec: ActionSpec, kw: dict) -> dict:
     for head, given in nested.items():
         choice = next(o for o in spec.cli_options if o.field.startswith(head + ".") and o.kind == "choice")
         if choice.field.partition(".")[2] not in given:
-            raise bad(f"{choice.flag}: say {' or '.join(choice.value)} ({spec.source})")
+            raise bad(f"{choice.flag}：请写明 {' 或 '.join(choice.value)}（{spec.source}）")
         fields[head] = given
     return fields
 

@@ -39,14 +39,14 @@ def calendar_due(from_: str = typer.Option(..., "--from", help="start date YYYY-
 
     start = parse_date(from_, "--from")
     if working_days < 1 or working_days > 3660:
-        raise bad(f"--working-days: must be between 1 and 3660, got {working_days}")
+        raise bad(f"--working-days：应在 1 至 3660 之间（现为 {working_days}）")
     try:
         due = bureau_calendar().add_working_days(start, working_days)
     except CalendarError as e:
         raise bad(str(e)) from None
     out = {"due_date": due.due_date.isoformat(), "due_at": due.due_at.isoformat(), "provisional": due.provisional}
-    emit(out, as_json, lambda d: f"due {d['due_date']} (end of day, {d['due_at']})"
-         + ("  PROVISIONAL: no holiday data for that year, counted Mon–Fri" if d["provisional"] else ""))
+    emit(out, as_json, lambda d: f"到期日 {d['due_date']}（当日结束，{d['due_at']}）"
+         + ("  暂定：该年没有节假日数据，按周一至周五计算" if d["provisional"] else ""))
 
 
 # ------------------------------------------------------------------ add-year

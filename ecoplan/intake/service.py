@@ -27,7 +27,7 @@ from ecoplan.intake.mapping import (incident_id_for, incident_report, platform_a
                                     progress_report)
 from ecoplan.intake.tokens import TokenConfigError, TokenSpec, _TokenGate, parse_tokens, tokens_from_env
 from ecoplan.logging_setup import configure
-from plan.loader import validation_message
+from plan.problems import validation_message
 
 ClientFactory = Callable[[], Client | Awaitable[Client]]
 
@@ -98,8 +98,8 @@ class Intake:
         missing = alert.missing_for_new_incident()
         if missing:
             raise RequestValidationError([
-                {"type": "missing", "loc": ("body", f), "input": None,
-                 "msg": "Field required for a new incident (the alert names no incident_id)"} for f in missing])
+                {"type": "missing_for_new_incident", "loc": ("body", f), "input": None,
+                 "msg": "新事件必须填写（接警信息未指明事件编号）"} for f in missing])
         client = await self.client()
         try:
             if alert.incident_id is None:

@@ -16,7 +16,8 @@ from ecoplan import api
 from ecoplan.accounts import Account, AccountStore
 from plan import authority
 from plan.incident import Actor
-from plan.loader import load_plan, validation_message
+from plan.loader import load_plan
+from plan.problems import validation_message
 from workflows import messages as m
 from workflows.actions import ACTIONS
 from workflows.actions.form import AT, BACKDATE, FormField

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from plan.models.base import GROUP_IDS, Level, Strict
+from plan.models.base import GROUP_IDS, Basis, Level, Strict
 from plan.models.daily import DEFAULT_DAILY_REPORT, DailyReportSpec
 from plan.models.organisation import LevelSpec, Organisation, WorkGroup
 from plan.models.reporting import InfoReporting, LinkageSpec, StageExpectation
@@ -30,6 +30,20 @@ class DeadlineLookup:
 
     def deadline(self, name: str) -> DeadlineRule | None:
         return next((d for d in self.deadlines if d.name == name), None)
+
+
+class Counties(Strict):
+    """事发地县（区）: the county-level divisions an incident may be reported in; a start report
+    naming another is refused (plan/incident.py county_problem)."""
+
+    names: list[str] = Field(min_length=1)
+    basis: list[Basis] = []
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Counties":
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("counties.names lists a county twice")
+        return self
 
 
 class Plan(DeadlineLookup, Strict):
@@ -64,6 +78,7 @@ class Plan(DeadlineLookup, Strict):
     # Who performs each step at each level; a plan without it: the bureau performs every step.
     duties: list[LevelDuties] = []
     daily_report: DailyReportSpec = DEFAULT_DAILY_REPORT
+    counties: Counties | None = None  # a plan without the list takes any county
 
     @model_validator(mode="after")
     def _consistent(self) -> "Plan":

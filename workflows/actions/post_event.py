@@ -4,6 +4,7 @@ assessment's review and report (5.3), and the close."""
 from __future__ import annotations
 
 from plan.calendar import SHANGHAI
+from plan.citation import cite
 import workflows.deadlines as deadlines
 import workflows.duties as duties
 import workflows.messages as m
@@ -24,36 +25,35 @@ def apply_aftercare(rec, inp: m.RecordAftercare, got: Checked, _prepared) -> str
     s.aftercare.append({"at": got.at.isoformat(), "by": inp.by.model_dump(), "note": short(inp.note)})
     del s.aftercare[:-reporting.KEEP_REPORTS]
     rec.transition("record_aftercare", got.at, inp, {"note": short(inp.note)})
-    return "aftercare recorded (5.1)"
+    return "已登记善后处置（5.1）"
 
 
 # ------------------------------------------------------------------ complete_investigation (5.2)
 
 def check_investigation(s, inp, at, now) -> Checked:
     if duties.duty(s, "investigation").mode == "records":
-        raise Refused(f"{duties.describe(s, 'investigation')}: record it with record_other_act (step investigation, "
-                      "body, document; ecoplan record-other --step investigation --document ...)")
+        raise Refused(f"{duties.describe(s, 'investigation')}：请用“登记其他单位办理的后期事项”登记其调查结论（办理单位、文件）")
     if "investigation_completed" in s.events:
-        raise Refused(f"the investigation was completed at {fmt(s.events['investigation_completed'])}")
+        raise Refused(f"事件调查已于 {fmt(s.events['investigation_completed'])} 完成")
     return Checked(at)
 
 
 def apply_investigation(rec, inp: m.CompleteInvestigation, got: Checked, _prepared) -> str:
     entry = rec.transition("complete_investigation", got.at, inp, {"summary": short(inp.summary)})
     rec.event("investigation_completed", got.at, entry)
-    return "investigation completed (5.2)"
+    return "已登记事件调查完成（5.2）"
 
 
 # ------------------------------------------------------------------ assessment_review_passed (5.3)
 
 def check_review(s, inp: m.AssessmentReviewPassed, at, now) -> Checked:
     if s.review_date is not None:
-        raise Refused(f"the assessment already passed review on {s.review_date}")
+        raise Refused(f"损害评估报告已于 {s.review_date} 通过评审")
     review_date = inp.review_date or at.astimezone(SHANGHAI).date()
     if review_date > now.astimezone(SHANGHAI).date():
-        raise Refused(f"review date {review_date} is in the future", "invalid")
+        raise Refused(f"评审通过日期 {review_date} 在将来", "invalid")
     if review_date < s.report.discovered_at.astimezone(SHANGHAI).date():
-        raise Refused(f"review date {review_date} is before the incident was discovered", "invalid")
+        raise Refused(f"评审通过日期 {review_date} 早于事件发现日期", "invalid")
     return Checked(at, review_date)
 
 
@@ -68,21 +68,21 @@ def apply_review(rec, inp: m.AssessmentReviewPassed, got: Checked, prepared: dic
     entry = rec.transition("assessment_review_passed", at, inp, {"review_date": review_date.isoformat()})
     rec.event("assessment_review_passed", min(start, at), entry)
     notes = rec.start_deadlines(starts_review(s, inp, got), prepared)
-    return f"assessment report passed review on {review_date}{notes} (5.3)"
+    return f"已登记损害评估报告于 {review_date} 通过评审（5.3）{notes}"
 
 
 # ------------------------------------------------------------------ submit_assessment_report (5.3)
 
 def check_assessment_report(s, inp: m.SubmitAssessmentReport, at, now) -> Checked:
     if s.review_date is None:
-        raise Refused("the assessment report has not passed review yet: record review-passed first (5.3)")
+        raise Refused("损害评估报告尚未通过评审：请先登记评审通过（5.3）")
     if "assessment_report_submitted" in s.events:
-        raise Refused(f"the assessment report was submitted at {fmt(s.events['assessment_report_submitted'])}")
+        raise Refused(f"损害评估报告已于 {fmt(s.events['assessment_report_submitted'])} 报送")
     required = s.plan.assessment_report_recipients
     recipients = inp.recipients or required
     missing = [r for r in required if r not in recipients]
     if missing:
-        raise Refused(f"the assessment report goes to {'、'.join(required)} (5.3); missing: {'、'.join(missing)}", "invalid")
+        raise Refused(f"损害评估报告应报送{'、'.join(required)}（5.3）；缺少：{'、'.join(missing)}", "invalid")
     return Checked(at, recipients)
 
 
@@ -94,7 +94,7 @@ def apply_assessment_report(rec, inp: m.SubmitAssessmentReport, got: Checked, _p
     rec.event("assessment_report_submitted", got.at, entry)
     rec.notify("assessment_report_submitted", f"损害评估报告报送：{rec.s.report.title}", recipients,
                {"joint_investigation": joint})
-    return f"assessment report sent to {'、'.join(recipients)} (5.3)"
+    return f"损害评估报告已报送{'、'.join(recipients)}（5.3）"
 
 
 # ------------------------------------------------------------------ close
@@ -105,9 +105,9 @@ def check_close(s, inp, at, now) -> Checked:
     # The 处理结果报告: where the reporting rules ask for it and the level's duties make it the bureau's.
     if (r is not None and r.final_report_needed(s.level) and duties.duty(s, "final_report").mode == "performs"
             and not s.reports_count.get("final")):
-        missing.append(f"the 处理结果报告 (final report) is not submitted ({r.final_report_required.source.split(':')[0]})")
+        missing.append(f"处理结果报告尚未报送（{cite(r.final_report_required.source)}）")
     if missing:
-        raise Refused("cannot close yet: " + "; ".join(missing))
+        raise Refused("尚不能结案：" + "；".join(missing))
     return Checked(at)
 
 
@@ -115,7 +115,7 @@ def apply_close(rec, inp: m.Close, got: Checked, _prepared) -> str:
     rec.s.outcome = "completed"
     rec.transition("close", got.at, inp, {"note": short(inp.note)})
     rec.notify("incident_closed", f"事件处置完毕：{rec.s.report.title}", rec.s.plan.report_recipients, {})
-    return "incident closed (completed)"
+    return "事件处置完毕，已结案"
 
 
 ACTIONS = [

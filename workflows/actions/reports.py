@@ -22,12 +22,12 @@ CIRCUMSTANCE_HELP = ("17号令 第四条 case (repeatable): drinking_water_sourc
 def known_circumstances(s, ids: list[str]) -> None:
     r = reporting.rules(s)
     if r is None or r.special_circumstances is None:
-        raise Refused("this incident runs on the reporting rules it began with, which have no special "
-                      "circumstances (17号令 第四条); describe them in the report's text", "invalid")
+        raise Refused("本事件按其开始时的报告规则办理，这些规则没有按重大/特别重大程序报告的情形（17号令 第四条）："
+                      "请在报告正文中说明", "invalid")
     allowed = [c.id for c in r.special_circumstances.items]
     for c in ids:
         if c not in allowed:
-            raise Refused(f"unknown circumstance {c!r}: the plan's are {', '.join(allowed)}", "invalid")
+            raise Refused(f"没有情形“{c}”：本预案的情形是{'、'.join(x.name for x in r.special_circumstances.items)}", "invalid")
 
 
 def _circumstance_options(plan) -> tuple:
@@ -39,15 +39,13 @@ def _circumstance_options(plan) -> tuple:
 
 def check_report(s, inp: m.SubmitReport, at, now) -> Checked:
     if inp.kind == "initial" and "initial_report_submitted" in s.events:
-        raise Refused(f"the initial report (初报) was made at {fmt(s.events['initial_report_submitted'])}; "
-                      "send a progress report (续报) instead")
+        raise Refused(f"初报已于 {fmt(s.events['initial_report_submitted'])} 报送：请报送续报")
     if inp.circumstances:
         known_circumstances(s, inp.circumstances)
     head, missing = reporting.header(s, inp)
     if missing:
-        what = ", ".join(f"{reporting.HEADER_NAMES[f]} ({f}, {reporting.HEADER_FLAGS[f]})" for f in missing)
-        raise Refused(f"a written report names its reporting unit, 签发人, contact person and number "
-                      f"(17号令 第十四条); missing: {what}", "invalid")
+        raise Refused(f"书面报告应写明报告单位、签发人、联系人和联系方式（17号令 第十四条）；缺少："
+                      f"{'、'.join(reporting.HEADER_NAMES[f] for f in missing)}", "invalid")
     return Checked(at, head)
 
 
@@ -74,8 +72,8 @@ def apply_report(rec, inp: m.SubmitReport, got: Checked, _prepared) -> str:
     if inp.kind == "progress":
         linkage.bulletin(rec, "progress_report", at)
     note = reporting.follow_level(rec, "special circumstances " + ", ".join(added)) if added else ""
-    note += f"; not given (17号令 第十三条): {'、'.join(missing)}" if missing else ""
-    return f"{kind_name} recorded and sent to {'、'.join(to)}{note}"
+    note += f"；未报内容（17号令 第十三条）：{'、'.join(missing)}" if missing else ""
+    return f"{kind_name}已登记并报送{'、'.join(to)}{note}"
 
 
 def _report_form(plan, st, username) -> list[F]:
@@ -94,11 +92,11 @@ def _report_form(plan, st, username) -> list[F]:
 
 def check_circumstances(s, inp: m.RecordCircumstances, at, now) -> Checked:
     if not inp.circumstances:
-        raise Refused("name at least one circumstance (17号令 第四条)", "invalid")
+        raise Refused("请至少选择一种情形（17号令 第四条）", "invalid")
     known_circumstances(s, inp.circumstances)
     recorded = {c["id"] for c in s.circumstances}
     if all(c in recorded for c in inp.circumstances):
-        raise Refused(f"already recorded: {', '.join(inp.circumstances)}")
+        raise Refused(f"已登记过：{'、'.join(reporting.circumstance_names(s, inp.circumstances))}")
     return Checked(at)
 
 
@@ -108,8 +106,8 @@ def apply_circumstances(rec, inp: m.RecordCircumstances, got: Checked, _prepared
     rec.transition("record_circumstances", got.at, inp, {"circumstances": added, "note": short(inp.note),
                                                          "names": reporting.circumstance_names(s, added)})
     note = reporting.follow_level(rec, "special circumstances " + ", ".join(added))
-    return (f"recorded {', '.join(added)}: reports go by the {s.plan.reporting.special_circumstances.report_as.value} "
-            f"procedure to {'、'.join(reporting.recipients(s))} (17号令 第四条){note}")
+    return (f"已登记{'、'.join(reporting.circumstance_names(s, added))}：按{s.plan.reporting.special_circumstances.report_as.value}级"
+            f"程序报告{'、'.join(reporting.recipients(s))}（17号令 第四条）{note}")
 
 
 ACTIONS = [

@@ -26,7 +26,7 @@ def check_activate(s, inp: m.ActivateResponse, at, now) -> Checked:
     graded = s.grading.level
     level = inp.level or graded
     if level != graded and not (inp.reason or "").strip():
-        raise Refused(f"level {level.value} differs from the graded level {graded.value}: give a reason (4.1.5)", "invalid")
+        raise Refused(f"响应级别 {level.value} 级与分级结果 {graded.value} 级不同：请写明理由（4.1.5）", "invalid")
     approver(s, "activate_response", inp)
     return Checked(at, level)
 
@@ -60,7 +60,7 @@ def apply_activate(rec, inp: m.ActivateResponse, got: Checked, prepared: dict) -
                {"level": level.value, "city_started": inp.city_started})
     linkage.bulletin(rec, "response_activated", at)
     notes = rec.start_deadlines(_response_deadlines(s, at, level), prepared)
-    return (f"{brief.response_name} ({brief.name}) activated{notes}"
+    return (f"已启动{brief.response_name}（{brief.name}）{notes}"
             f"{reporting.follow_level(rec, f'activated at level {level.value}')}")
 
 
@@ -68,23 +68,23 @@ def apply_activate(rec, inp: m.ActivateResponse, got: Checked, prepared: dict) -
 
 def check_city_started(s, inp, at, now) -> Checked:
     if s.city_started:
-        raise Refused("already recorded: the city government started its response")
+        raise Refused("已登记过：市政府已启动响应")
     return Checked(at)
 
 
 def apply_city_started(rec, inp: m.RecordCityStarted, got: Checked, _prepared) -> str:
     rec.s.city_started = True
     rec.transition("record_city_started", got.at, inp, {"note": short(inp.note)})
-    decides = ("the city HQ decides termination (4.4)" if rec.s.plan.termination.city_decides_when_city_started
-               else "the plan leaves termination with the bureau's headquarters")
-    return f"recorded: the city government started its response; {decides}"
+    decides = ("响应终止由市指挥部决定（4.4）" if rec.s.plan.termination.city_decides_when_city_started
+               else "本预案规定响应终止仍由局指挥部决定")
+    return f"已登记市政府启动响应；{decides}"
 
 
 # ------------------------------------------------------------------ adjust_level (4.1.5)
 
 def check_adjust(s, inp: m.AdjustLevel, at, now) -> Checked:
     if inp.level == s.level:
-        raise Refused(f"the response is already at level {inp.level.value}")
+        raise Refused(f"响应已是 {inp.level.value} 级")
     return Checked(at)
 
 
@@ -102,7 +102,7 @@ def apply_adjust(rec, inp: m.AdjustLevel, got: Checked, prepared: dict) -> str:
     rec.notify("level_adjusted", f"响应级别调整 {old.value}→{inp.level.value}：{s.report.title}",
                s.plan.report_recipients, {"reason": inp.reason})
     notes = rec.start_deadlines(starts_adjust(s, inp, got), prepared)
-    return (f"level {old.value} → {inp.level.value} (4.1.5){notes}"
+    return (f"响应级别已由 {old.value} 级调整为 {inp.level.value} 级（4.1.5）{notes}"
             f"{reporting.follow_level(rec, f'level {old.value} → {inp.level.value}')}")
 
 
@@ -114,8 +114,9 @@ def check_dispatch(s, inp: m.Dispatch, at, now) -> Checked:
     signatories = termination.signatories(s)
     missing = [g for g in signatories if g not in inp.leads]
     if missing:
-        raise Refused(f"name the lead of {', '.join(missing)}: {', '.join(signatories)} must be dispatched "
-                      "(they sign termination, 附件2)", "invalid")
+        names = s.plan.groups
+        raise Refused(f"请写明{'、'.join(names.get(g, g) for g in missing)}组长：{'、'.join(names.get(g, g) for g in signatories)}"
+                      "须派出（其组长签署终止签报，附件2）", "invalid")
     return Checked(at)
 
 
@@ -126,7 +127,7 @@ def apply_dispatch(rec, inp: m.Dispatch, got: Checked, _prepared) -> str:
     rec.event("dispatched", got.at, entry)
     rec.notify("groups_dispatched", f"工作组出动：{s.report.title}",
                [f"{s.plan.groups.get(g, g)} {n}" for g, n in s.leads.items()], {"leads": s.leads})
-    return f"{len(s.leads)} groups dispatched; on site"
+    return f"已派出 {len(s.leads)} 个工作组，进入现场处置"
 
 
 def _dispatch_form(plan, st, username) -> list[F]:

@@ -19,7 +19,7 @@ def _issued_by(s: m.IncidentState, inp, what: str) -> None:
     who = w.issued_by if w and w.issued_by else "市人民政府或其授权的有关单位"
     src = w.source if w else "3.3"
     if not (inp.issued_by or "").strip() or not (inp.document_number or "").strip():
-        raise Refused(f"{what}由{who}发布，本局只作登记：请写明发布机关（issued_by）和文号（document_number）（{src}）",
+        raise Refused(f"{what}由{who}发布，本局只作登记：请写明发布机关和文号（{src}）",
                       "invalid")
 
 
@@ -47,7 +47,7 @@ def apply_propose(rec, inp: m.ProposeWarning, got: Checked, _prepared) -> str:
     rec.record(got.at, inp.by, "propose_warning", {"lift": inp.lift, "proposal": short(inp.proposal), "to": to},
                backdate_reason=rec.backdated(inp, got.at))
     rec.notify("warning_proposed", f"{what}：{s.report.title}", to, {"lift": inp.lift, "proposal": inp.proposal})
-    return f"{what} sent to {'、'.join(to)} ({'3.3' if inp.lift else '3.1'})"
+    return f"{what}已发送{'、'.join(to)}（{'3.3' if inp.lift else '3.1'}）"
 
 
 # ------------------------------------------------------------------ issue_warning (3.3)
@@ -56,7 +56,7 @@ def check_issue(s, inp: m.IssueWarning, at, now) -> Checked:
     known = [a.id for a in s.plan.warning_actions]
     for a in inp.actions_done:
         if a not in known:
-            raise Refused(f"unknown warning action {a!r}: the actions (3.2) are {', '.join(known)}", "invalid")
+            raise Refused(f"没有预警行动“{a}”：预警行动（3.2）是{'、'.join(x.name for x in s.plan.warning_actions)}", "invalid")
     _issued_by(s, inp, "预警")
     return Checked(at)
 
@@ -71,8 +71,8 @@ def apply_issue(rec, inp: m.IssueWarning, got: Checked, _prepared) -> str:
     rec.transition("issue_warning", at, inp, {"recommendation": short(inp.recommendation),
                                               "actions_done": inp.actions_done, **issuer})
     rec.notify("warning_issued", f"预警：{s.report.title}", recipients, {"recommendation": inp.recommendation, **issuer})
-    return (f"warning issued by {inp.issued_by} ({inp.document_number}) recorded (3.3); "
-            f"{'、'.join(recipients)} notified; warning actions 3.2 listed in status")
+    return (f"已登记{inp.issued_by}发布的预警（{inp.document_number}，3.3），已通知{'、'.join(recipients)}；"
+            "预警行动（3.2）见事件状态")
 
 
 # ------------------------------------------------------------------ lift_warning (3.3)
@@ -88,7 +88,7 @@ def apply_lift(rec, inp: m.LiftWarning, got: Checked, _prepared) -> str:
     issuer, recipients = _issuer(s, inp)
     rec.transition("lift_warning", got.at, inp, {"reason": short(inp.reason), **issuer})
     rec.notify("warning_lifted", f"预警解除：{s.report.title}", recipients, {"reason": inp.reason, **issuer})
-    return f"lifting by {inp.issued_by} ({inp.document_number}) recorded (3.3); incident closed"
+    return f"已登记{inp.issued_by}解除预警（{inp.document_number}，3.3），事件结案"
 
 
 ACTIONS = [

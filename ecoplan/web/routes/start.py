@@ -21,7 +21,7 @@ from ecoplan import views
 from ecoplan.web import actions as act
 from ecoplan.web import documents as webdocs
 from ecoplan.web.context import Web, to_login, web_of
-from plan import authority
+from plan import authority, problems
 from plan.calendar import SHANGHAI
 from plan.drill import evaluate, render_markdown
 from plan.grading import Assessment, classify
@@ -42,29 +42,10 @@ ECOLOGY = (("none", "无"), ("protected_species_damaged", "国家重点保护动
            ("function_loss_or_extinction", "区域生态功能丧失或濒危物种生存环境受到污染"))
 COUNTS = (("deaths", "死亡人数"), ("poisoned_or_injured", "中毒或重伤人数"), ("evacuated", "疏散转移人数"))
 
-# The report's fields as the form names them, for messages in Chinese.
-LABELS = {"title": "事件名称", "discovered_at": "发现时间", "reported_at": "接报时间", "county": "县（区）",
-          "location": "地点", "incident_type": "事件类型", "description": "事件概况", "source": "信息来源",
-          "reporter": "报告人", "assessment": "分级信息", "deaths": "死亡人数", "poisoned_or_injured": "中毒或重伤人数",
-          "evacuated": "疏散转移人数", "direct_loss_yuan": "直接经济损失（元）",
-          "drinking_water_interrupted": "饮用水水源", "cross_boundary": "跨界影响", "ecological_impact": "生态影响"}
-PROBLEMS = {"missing": "必填", "string_too_short": "不能为空", "int_parsing": "应为整数", "int_type": "应为整数",
-            "float_parsing": "应为数字", "float_type": "应为数字", "greater_than_equal": "不能为负数",
-            "less_than_equal": "数值过大", "literal_error": "不是可选的值", "datetime_from_date_parsing": "时间格式不对",
-            "datetime_parsing": "时间格式不对", "datetime_type": "时间格式不对", "string_too_long": "过长",
-            "string_pattern_mismatch": "格式不对"}
-
-
 def zh_problem(err: ValidationError) -> str:
-    """The first problem of a report as one sentence in Chinese, naming the field as the form does."""
-    e = err.errors(include_url=False)[0]
-    where = "·".join(LABELS.get(str(p), str(p)) for p in e["loc"]) or "表单"
-    msg = e["msg"].removeprefix("Value error, ")
-    if "reported_at is before discovered_at" in msg:
-        return "接报时间早于发现时间：请核对两个时间"
-    if "blank" in msg:
-        return f"{where}：不能为空"
-    return f"{where}：{PROBLEMS.get(e['type'], msg)}"
+    """The first problem of a report as one sentence in Chinese, naming the field as the form
+    does (plan/problems.py: the same sentences as the API, the CLI and the intake)."""
+    return problems.validation_message(err)
 
 
 def _local(value: datetime) -> str:
@@ -75,16 +56,14 @@ def _local(value: datetime) -> str:
 def assessment_from(form: Any) -> tuple[Assessment | None, str | None]:
     """The 附表1 facts typed so far; empty inputs count as none."""
     data: dict[str, Any] = {}
-    try:
-        for name, _ in COUNTS:
-            raw = str(form.get(name) or "").strip()
-            if raw:
-                data[name] = int(raw)
-        raw = str(form.get("direct_loss_yuan") or "").strip()
+    for name, parse in [*((n, int) for n, _ in COUNTS), ("direct_loss_yuan", float)]:
+        raw = str(form.get(name) or "").strip()
         if raw:
-            data["direct_loss_yuan"] = float(raw)
-    except ValueError:
-        return None, "人数应为整数，经济损失应为数字"
+            try:
+                data[name] = parse(raw)
+            except ValueError:  # named, as every other problem is: 死亡人数应为整数
+                return None, problems.PROBLEMS["int_parsing" if parse is int else "float_parsing"].format(
+                    f=problems.LABELS[name])
     for name in ("drinking_water_interrupted", "cross_boundary", "ecological_impact"):
         raw = str(form.get(name) or "").strip()
         if raw:
