@@ -96,6 +96,6 @@ VALUE_NAMES = {
 def _show(field: str, value: object) -> str:
     if isinstance(value, str):
         return VALUE_NAMES.get(field, {}).get(value, value)
-    if field == "direct_loss_yuan":
-        return f"{value / 10_000:g}万元"
+    if field == "direct_loss_yuan":  # 附表1 counts in 万元 and 亿元
+        return f"{value / 1e8:g}亿元" if value >= 1e8 else f"{value / 1e4:g}万元" if value >= 1e4 else f"{value:g}元"
     return f"{value:g}人" if isinstance(value, (int, float)) else str(value)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from plan import files
+from plan import files, problems
 from plan.models import plan_ref, Plan
 
 DEFAULT_PLAN_ID = "yangquan-2022"
@@ -35,17 +35,9 @@ class LoadedPlan(BaseModel):
 
 
 def validation_message(err: ValidationError, prefix: str = "") -> str:
-    """One line for the first error: "<field path>: <problem>" (+ how many more)."""
-    errors = err.errors(include_url=False)
-    if not errors:  # pragma: no cover - pydantic always reports at least one
-        return f"{prefix}invalid input"
-    first = errors[0]
-    where = ".".join(str(p) for p in first["loc"])
-    problem = first["msg"].removeprefix("Value error, ")
-    line = f"{prefix}{where}: {problem}" if where else f"{prefix}{problem}"
-    if len(errors) > 1:
-        line += f" (and {len(errors) - 1} more)"
-    return " ".join(line.split())  # messages may embed newlines
+    """One line for a plan (or scenario) file's first error: the key path as written, the
+    problem in Chinese (plan/problems.py), and how many more."""
+    return problems.validation_message(err, prefix, labelled=False)
 
 
 def resolve_plan_path(ref: str | Path | None = None) -> Path:
@@ -71,7 +63,7 @@ def _load(path: str, _mtime_ns: int, _size: int) -> LoadedPlan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:
-        raise PlanError(validation_message(e, prefix=f"{label}: ")) from None
+        raise PlanError(validation_message(e, prefix=f"{label}：")) from None
     return LoadedPlan(plan=plan, path=path, content_hash="sha256:" + hashlib.sha256(raw).hexdigest())
 
 

@@ -89,10 +89,12 @@ PROBLEMS: dict[str, str] = {
 }
 
 
-def label(loc: Iterable[Any], model: str | None = None) -> str:
+def label(loc: Iterable[Any], model: str | None = None, labelled: bool = True) -> str:
     """The field a location names, as the forms label it: the deepest named part, with the
-    position in a list ("报送单位第2项")."""
+    position in a list ("报送单位第2项"). Not `labelled` (a plan file): the key path as written."""
     parts = [p for p in loc if p not in ("body", "query", "path")]
+    if not labelled:
+        return ".".join(str(p) for p in parts) or "文件"
     names = [str(p) for p in parts if not isinstance(p, int)]
     if not names:
         return "输入"
@@ -107,9 +109,11 @@ def label(loc: Iterable[Any], model: str | None = None) -> str:
     return found
 
 
-def problem(e: dict, model: str | None = None) -> str:
+def problem(e: dict, model: str | None = None, labelled: bool = True) -> str:
     """One error of pydantic's `errors()` as a sentence."""
-    f, kind, ctx = label(e.get("loc", ()), model), e.get("type", ""), e.get("ctx") or {}
+    f, kind, ctx = label(e.get("loc", ()), model, labelled), e.get("type", ""), e.get("ctx") or {}
+    if kind == "extra_forbidden":  # a key nobody defined: named as typed
+        f = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
     if kind in ("string_too_long", "too_long"):
         n = ctx.get("max_length")
         return f"{f}过长：最多 {n:,} 字" if n is not None else f"{f}过长"
@@ -124,8 +128,8 @@ def problem(e: dict, model: str | None = None) -> str:
     return f"{f}：{msg}" if tuple(e.get("loc", ())) not in ((), ("body",)) else msg
 
 
-def problems(err: ValidationError) -> list[str]:
-    return [problem(e, err.title) for e in err.errors(include_url=False)]
+def problems(err: ValidationError, labelled: bool = True) -> list[str]:
+    return [problem(e, err.title, labelled) for e in err.errors(include_url=False)]
 
 
 def message(errors: list[str]) -> str:
@@ -135,6 +139,7 @@ def message(errors: list[str]) -> str:
     return errors[0] + (f"（另有 {len(errors) - 1} 处有误）" if len(errors) > 1 else "")
 
 
-def validation_message(err: ValidationError, prefix: str = "") -> str:
-    """The first problem of a ValidationError as one Chinese line (+ how many more)."""
-    return " ".join(f"{prefix}{message(problems(err))}".split())
+def validation_message(err: ValidationError, prefix: str = "", labelled: bool = True) -> str:
+    """The first problem of a ValidationError as one Chinese line (+ how many more). A plan
+    or scenario file (not `labelled`) names the key path its author wrote."""
+    return " ".join(f"{prefix}{message(problems(err, labelled))}".split())

@@ -152,4 +152,4 @@ def load_scenario(ref: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(validation_message(e, prefix=f"{label}: ")) from None
+        raise ScenarioError(validation_message(e, prefix=f"{label}：")) from None

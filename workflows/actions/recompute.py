@@ -33,7 +33,7 @@ def apply(rec, inp: m.RecomputeDeadlines, got: Checked, prepared: dict) -> str:
         if times is None:
             continue
         if times.due.at != d.due_at or times.due.provisional != d.provisional:
-            changed.append(f"{d.title}：{d.due_date} → {times.due.day}" + ("（暂定）" if times.due.provisional else ""))
+            changed.append(f"{d.title}：{d.due_date or '未算出'} → {times.due.day}" + ("（暂定）" if times.due.provisional else ""))
             deadlines.set_times(d, times, now)
     rec.record(got.at, inp.by, "recompute_deadlines", {"changed": changed, **({"reason": inp.reason} if inp.reason else {})},
                backdate_reason=rec.backdated(inp, got.at))
