@@ -38,7 +38,7 @@ async def test_fifty_runs_exit_with_the_expected_code(client, worker, temporal_a
             assert json.loads(r.out) == expected
             assert r.err == ""
         else:
-            assert r.err.strip() == "ecoplan: no incident nope-exit-code" and r.out == ""
+            assert r.err.strip() == "ecoplan: 没有事件 nope-exit-code" and r.out == ""
 
 
 async def test_unreachable_server_exits_1_every_time():

@@ -179,9 +179,9 @@ async def test_documents_command_for_a_running_incident_and_its_errors(client, w
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     for args, code, needle in [
-        (("documents", "no-such-incident", "--out", str(tmp_path / "x")), 1, "no incident no-such-incident"),
-        (("documents", iid, "--kind", "poster", "--out", str(tmp_path / "y")), 2, "unknown document kind poster"),
-        (("documents", iid, "--out", str(blocker / "sub")), 2, "--out: cannot write into"),
+        (("documents", "no-such-incident", "--out", str(tmp_path / "x")), 1, "没有事件 no-such-incident"),
+        (("documents", iid, "--kind", "poster", "--out", str(tmp_path / "y")), 2, "没有文书种类 poster"),
+        (("documents", iid, "--out", str(blocker / "sub")), 2, "--out：无法写入"),
     ]:
         p = await ecoplan_in_process(*args, address=temporal_address,
                                      env_extra={"ECOPLAN_RECORDS_DB": str(tmp_path / "none.db"),

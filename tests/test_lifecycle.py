@@ -137,7 +137,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
         investigation_action = "complete_investigation"
     assert deadline(await api.status(client, iid), "investigation")["status"] == "met"
     res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
-    assert "the report is due" in res.message
+    assert "应于" in res.message and "前完成" in res.message
     st = await api.status(client, iid)
     assert deadline(st, "assessment_report")["status"] == "pending"
     assert deadline(st, "assessment_completion")["status"] == "met"
@@ -206,7 +206,7 @@ async def test_warning_lifted(client, worker):
     assert st["warning"]["recommendation"] == "发布黄色预警"
     assert [a["id"] for a in st["warning"]["actions"] if a["done"]] == ["public_opinion"]
     assert "lift_warning" in st["allowed_actions"] and "activate_response" in st["allowed_actions"]
-    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING), "不能登记预警发布", "stage warning")
+    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING), "不能登记预警发布", "处于预警阶段")
     await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="x", at=now() + timedelta(hours=1)),
                   "in the future")
     res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="危险已经消除"))
@@ -361,7 +361,7 @@ async def test_city_started_at_activation_city_decides_termination(client, worke
                   "city headquarters decides termination (4.4)", "city_decision")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, city_decision="  "),
                   "city headquarters decides")
-    await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY), "already recorded")
+    await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY), "已登记过")
     res = await act(client, iid, "approve_termination",
                     m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意", city_decision="市指挥部张总指挥决定终止"))
     assert res.stage == "post_event"
@@ -468,13 +468,13 @@ async def test_refused_time_checks_and_duplicate_report(client, worker):
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=t0 + timedelta(minutes=10)),
                   "in the future", "more than 5 minutes")
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=r.discovered_at - timedelta(minutes=1)),
-                  "before the incident was discovered")
+                  "早于事件发现时间")
     # within the tolerance is fine
     await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=now() + timedelta(minutes=2)))
     content = ReportContent(summary="初报")
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=content))
     await refused(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=content),
-                  "initial report (初报) was made", "progress report")
+                  "初报已于", "请报送续报")
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress", content=ReportContent(summary="续报")))
     assert [x["kind"] for x in (await api.status(client, iid))["reports"]] == ["initial", "progress"]
 
@@ -522,31 +522,31 @@ async def test_refused_post_event_order(client, worker):
     # III (500万元 direct loss, 附表1 较大 3): the investigation is the province's, the assessment the bureau's
     iid = await api.start_incident(client, report(assessment=Assessment(direct_loss_yuan=5_000_000)))
     await to_post_event(client, iid)
-    await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet",
-                  "事件调查（5.2）: 省生态环境厅's act at level III", "is not recorded yet",
-                  "assessment report is not submitted")
+    await refused(client, iid, "close", m.Close(by=DUTY), "尚不能结案",
+                  "尚未登记事件调查（5.2）：III级事件由省生态环境厅办理",
+                  "损害评估报告尚未报送")
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY),
-                  "has not passed review")
+                  "尚未通过评审")
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", document="x"),
                   "the bureau's own step at level III", "5.3", "submit_assessment_report")
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="晋环调〔2026〕1号"))
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="y"),
                   "already recorded as 省生态环境厅's act", "晋环调〔2026〕1号")
-    msg = await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet", "assessment report is not submitted")
+    msg = await refused(client, iid, "close", m.Close(by=DUTY), "尚不能结案", "损害评估报告尚未报送")
     assert "investigation" not in msg
     today = now().date()
     await refused(client, iid, "assessment_review_passed",
-                  m.AssessmentReviewPassed(by=DUTY, review_date=today + timedelta(days=1)), "is in the future")
+                  m.AssessmentReviewPassed(by=DUTY, review_date=today + timedelta(days=1)), "在将来")
     await refused(client, iid, "assessment_review_passed",
                   m.AssessmentReviewPassed(by=DUTY, review_date=today - timedelta(days=3)),
-                  "before the incident was discovered")
+                  "早于事件发现时间")
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
-    await refused(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY), "already passed review")
+    await refused(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY), "已于")
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, recipients=["市人民政府"]),
                   "missing: 省生态环境厅")
     await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
-    await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY), "was submitted")
-    await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet", "处理结果报告")
+    await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY), "报送")
+    await refused(client, iid, "close", m.Close(by=DUTY), "尚不能结案", "处理结果报告")
     await act(client, iid, "submit_report", final_report())
     res = await act(client, iid, "close", m.Close(by=DUTY))
     assert res.stage == "closed"
@@ -559,7 +559,7 @@ async def test_duplicate_start_refused(client, worker):
     handle = client.get_workflow_handle(api.workflow_id(iid))
     run_id = (await handle.describe()).run_id
     before = await api.status(client, iid)
-    with pytest.raises(api.IncidentExists, match=f"incident {iid} already exists"):
+    with pytest.raises(api.IncidentExists, match=f"事件 {iid} 已存在"):
         await api.start_incident(client, r.model_copy(update={"title": "另一个事件"}))
     assert settled(await api.status(client, iid)) == settled(before)
     desc = await handle.describe()
@@ -574,7 +574,7 @@ async def _list(client, query: str) -> list:
 
 
 async def test_unknown_incident(client, worker):
-    with pytest.raises(api.IncidentNotFound, match="no incident nope-0000"):
+    with pytest.raises(api.IncidentNotFound, match="没有事件 nope-0000"):
         await api.act(client, "nope-0000", "activate_response", m.ActivateResponse(by=COMMANDER))
     with pytest.raises(api.IncidentNotFound):
         await api.status(client, "nope-0000")
@@ -618,7 +618,7 @@ async def test_sign_off_signal(client, worker):
     await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN))
     st3 = await after_timeline(len(st2["timeline"]) + 1)
     assert without_timeline(st3) == without_timeline(st2)
-    assert st3["timeline"][-1]["rejected"] is True and "already signed" in st3["timeline"][-1]["detail"]["reason"]
+    assert st3["timeline"][-1]["rejected"] is True and "已签署" in st3["timeline"][-1]["detail"]["reason"]
 
     await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"],
                                                      decision="reject", opinion="未达标"))
@@ -628,4 +628,4 @@ async def test_sign_off_signal(client, worker):
                                                      lead=LEADS["investigation"], decision="approve"))
     st5 = await after_timeline(len(st4["timeline"]) + 1)
     assert without_timeline(st5) == without_timeline(st4)
-    assert st5["timeline"][-1]["rejected"] is True and "stage on_site" in st5["timeline"][-1]["detail"]["reason"]
+    assert st5["timeline"][-1]["rejected"] is True and "处于现场处置阶段" in st5["timeline"][-1]["detail"]["reason"]

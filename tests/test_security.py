@@ -109,7 +109,7 @@ async def test_commander_approval_only_by_the_people_a_plan_names(client, worker
     await to_termination_pending(client, iid)
     await sign_all(client, iid)
     before = await api.status(client, iid)
-    with pytest.raises(api.ActionRefused, match="not named in the plan"):
+    with pytest.raises(api.ActionRefused, match="不是本预案写明的指挥或副指挥"):
         await api.act(client, iid, "approve_termination", m.ApproveTermination(
             by=Actor(name="王局长", role="指挥", role_id="commander", via="cli"), follow_up=FOLLOW_UP))
     with pytest.raises(api.ActionRefused, match="值班员不能办理"):  # named, but not in a commander role
@@ -303,7 +303,7 @@ async def test_cli_over_tls_and_mutual_tls(client, worker, temporal_address, pki
             r = await run("status", iid, "--json", address=front.address, env_extra=env)
             lines = r.err.strip().splitlines()
             assert r.code == 1, (name, r.code, r.err)
-            assert len(lines) == 1 and "cannot reach Temporal at" in lines[0], (name, r.err)
+            assert len(lines) == 1 and "连不上 Temporal 服务" in lines[0], (name, r.err)
             assert not _leaks(r.out + r.err, key, pki.client_key.read_text()), name
         assert mtls.handshakes_failed >= 1 and tls.handshakes_ok >= 2
     finally:
@@ -323,7 +323,7 @@ async def test_cli_configuration_mistake_is_not_an_internal_error(pki):
     r = await ecoplan_in_process("status", "x", address=f"127.0.0.1:{free_port()}",
                                  env_extra={"TEMPORAL_TLS_KEY": str(pki.client_key)})
     lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and "internal error" not in r.err, r.err
+    assert len(lines) == 1 and "内部错误" not in r.err, r.err
     assert "mutual TLS needs both" in lines[0] and r.code in (1, 2)
     assert pki.client_key.read_text() not in r.err
 

@@ -187,7 +187,7 @@ async def test_whole_incident_with_roles(http, client):
 
     # 409: the incident refuses, with its own sentence.
     r = await action(http, "wangwei", iid, "dispatch", {"leads": LEADS})
-    assert r.status_code == 409 and "（stage reported），不能派出工作组" in r.json()["detail"]
+    assert r.status_code == 409 and "处于接报阶段，不能派出工作组" in r.json()["detail"]
     await unchanged()
 
     res = await ok(http, "li", iid, "activate_response")
@@ -217,20 +217,20 @@ async def test_whole_incident_with_roles(http, client):
     await unchanged()
     # The commander cannot approve before the three leads have signed: the incident says so.
     r = await action(http, "li", iid, "approve_termination", {"instruction": "同意", "follow_up": FOLLOW_UP})
-    assert r.status_code == 409 and "waiting for sign-off" in r.json()["detail"]
+    assert r.status_code == 409 and "尚待" in r.json()["detail"]
 
     # A sign-off names the round it answers: without it the incident says which round is open.
     before = await api.status(client, iid)
     assert before["round"] == before["open_round"] == 1
     r = await action(http, "qian", iid, "sign_off", {"group": "investigation", "decision": "approve"})
     assert r.status_code == 409, r.text
-    assert "say which round you sign" in r.json()["detail"] and "round 1 is open" in r.json()["detail"]
+    assert "请写明签署的轮次" in r.json()["detail"] and "正在签署第 1 轮" in r.json()["detail"]
     assert "特征污染物已降至本底水平" in r.json()["detail"]  # the proposal's reason, as the lead should read it
     await unchanged()
 
     # One lead rejects first: back on site; then a second round where all three approve.
     r = await action(http, "qian", iid, "sign_off", {"group": "investigation", "decision": "reject", "round": 1})
-    assert r.status_code == 409 and "opinion" in r.json()["detail"]  # the incident's own guard
+    assert r.status_code == 409 and "意见说明" in r.json()["detail"]  # the incident's own guard
     await ok(http, "qian", iid, "sign_off",
              {"group": "investigation", "decision": "reject", "opinion": "下游仍超标", "round": 1})
     assert (await api.status(client, iid))["stage"] == "on_site"
@@ -241,7 +241,7 @@ async def test_whole_incident_with_roles(http, client):
     before = st
     r = await action(http, "zhang", iid, "sign_off", {"group": "monitoring", "decision": "approve", "round": 1})
     assert r.status_code == 409, r.text
-    assert "round 1 is no longer open" in r.json()["detail"] and "round 2 is open" in r.json()["detail"]
+    assert "第 1 轮已不在签署中" in r.json()["detail"] and "正在签署第 2 轮" in r.json()["detail"]
     await unchanged()
     for group, who in LEADS.items():
         await ok(http, who, iid, "sign_off", {"group": group, "decision": "approve", "opinion": "同意", "round": 2})
@@ -289,7 +289,7 @@ async def test_backdating_needs_a_reason(http, client):
     at = (t - timedelta(hours=3)).isoformat()
     r = await action(http, "li", iid, "activate_response", {"at": at})
     assert r.status_code == 409, r.text
-    assert "more than 1 hour before now" in r.json()["detail"] and "补录说明" in r.json()["detail"]
+    assert "早 1 小时以上" in r.json()["detail"] and "补录说明" in r.json()["detail"]
     after = await api.status(client, iid)
     assert after["timeline"] == before["timeline"] and after["stage"] == "reported"
     r = await action(http, "li", iid, "activate_response", {"at": at, "backdate_reason": "   "})
@@ -347,12 +347,16 @@ async def test_start_needs_the_duty_officer_and_good_input(http):
     r = await http.post("/api/incidents", json=incident_body(), headers=await auth(http, "du"))
     assert r.status_code == 403 and "督查不能办理「接报立案」" in r.json()["detail"]
     r = await http.post("/api/incidents", json=incident_body(county=""), headers=await auth(http, "wangwei"))
-    assert r.status_code == 422 and r.json()["detail"].startswith("county")
+    assert r.status_code == 422 and r.json()["detail"] == "县（区）不能为空"
+    for probe, said in [({"title": "桃" * 5000}, "事件名称过长：最多 100 字"), ({"county": "<i>城区</i>"}, "不是本预案所辖的县（区）"),
+                        ({"assessment": {"deaths": -3}}, "死亡人数不能为负数")]:  # issue 22 item 8's probes
+        r = await http.post("/api/incidents", json=incident_body(**probe), headers=await auth(http, "wangwei"))
+        assert r.status_code == 422 and said in r.json()["detail"], r.text
     r = await http.post("/api/incidents", json=incident_body(plan="no-such-plan"), headers=await auth(http, "wangwei"))
     assert r.status_code == 422 and "no-such-plan" in r.json()["detail"]
     iid = await start(http)
     r = await http.post("/api/incidents", json=incident_body(incident_id=iid), headers=await auth(http, "wangwei"))
-    assert r.status_code == 409 and "already exists" in r.json()["detail"]
+    assert r.status_code == 409 and "已存在" in r.json()["detail"]
 
 
 async def test_views_are_the_cli_rows(http, client):
