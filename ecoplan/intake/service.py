@@ -90,8 +90,8 @@ class Intake:
                         c = self.client_factory()
                         self._cached["c"] = await c if inspect.isawaitable(c) else c
                     except (RuntimeError, RPCError, OSError) as e:
-                        raise _Fail(503, f"cannot reach Temporal ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__}); "
-                                         "retry: the alert is idempotent") from None
+                        raise _Fail(503, f"连不上 Temporal 服务（{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}）："
+                                         "请重发，同一接警单重发不会重复立案") from None
         return self._cached["c"]
 
     async def take(self, platform: str, alert: Alert) -> AlertAccepted:
@@ -106,7 +106,7 @@ class Intake:
                 return await self.start(client, platform, alert)
             return await self.progress(client, platform, alert)
         except RPCError as e:
-            raise _Fail(503, f"Temporal refused: {e.message}; retry: the alert is idempotent") from None
+            raise _Fail(503, f"Temporal 服务拒绝了请求（{e.message}）：请重发，同一接警单重发不会重复立案") from None
 
     async def start(self, client: Client, platform: str, alert: Alert) -> AlertAccepted:
         try:
@@ -119,12 +119,12 @@ class Intake:
             await api.start_incident(client, report, task_queue=self.task_queue, wait_ready=self.wait_ready,
                                      started_by=platform_actor(platform))
         except api.IncidentExists:
-            return AlertAccepted(**done, created=False, message=f"alert already taken: incident {iid}")
+            return AlertAccepted(**done, created=False, message=f"该接警单已受理：事件 {iid}")
         except api.ActionRefused as e:
             raise _Fail(422 if e.kind == "invalid" else 409, str(e)) from None
         except api.EcoplanError as e:  # started, but no worker picked it up yet: it exists all the same
             return AlertAccepted(**done, created=True, message=str(e))
-        return AlertAccepted(**done, created=True, message=f"incident {iid} started")
+        return AlertAccepted(**done, created=True, message=f"已立案：事件 {iid}")
 
     async def progress(self, client: Client, platform: str, alert: Alert) -> AlertAccepted:
         iid = alert.incident_id
@@ -144,9 +144,9 @@ class Intake:
             except api.IncidentClosed as e:
                 raise _Fail(409, str(e)) from None
             if any(str(r.get("summary", "")).startswith(marker) for r in st.get("reports") or []):
-                return AlertAccepted(**done, created=False, message=f"alert already recorded on incident {iid}")
+                return AlertAccepted(**done, created=False, message=f"该接警单已记入事件 {iid}")
             if st.get("outcome"):
-                raise _Fail(409, f"incident {iid} is closed ({st['outcome']}); no further reports")
+                raise _Fail(409, f"事件 {iid} 已结案，不再接收续报")
             try:
                 # The update id is derived from the alert: Temporal runs an update id once per
                 # workflow run and hands a repeat the first one's outcome.
@@ -156,7 +156,7 @@ class Intake:
                 raise _Fail(409, str(e)) from None
             except (api.IncidentClosed, api.IncidentNotFound):
                 # It existed a moment ago (status answered): it closed in between.
-                raise _Fail(409, f"incident {iid} is closed; no further reports") from None
+                raise _Fail(409, f"事件 {iid} 已结案，不再接收续报") from None
         return AlertAccepted(**done, created=True, message=res.message)
 
 
