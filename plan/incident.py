@@ -123,7 +123,9 @@ class Actor(Model):
         return f"{self.display}（{self.name}）" if self.display and self.display != self.name else self.name
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.role})"
+        """The person as a written document names them: the display name when the account has
+        one (李强（指挥）); the username stays in the record's `by`."""
+        return f"{self.display or self.name}（{'报告人' if self.role == 'reporter' else self.role}）"
 
 
 class IncidentReport(Model):
