@@ -185,6 +185,9 @@ def test_every_message_in_the_source_speaks_chinese():
     texts = [t for f in files for _, t in source_messages(f)]
     # the font package a missing-font message names is typed as is (apt)
     assert assert_chinese(texts, ["fonts-noto-cjk"], "messages in workflows/, ecoplan/api.py, activities/documents/") > 90
+    # a refusal is read in the console too: it names no CLI command or option
+    refusals = [t for f in [*ROOT.glob("workflows/actions/*.py"), *ROOT.glob("workflows/*.py")] for _, t in source_messages(f)]
+    assert not [t for t in refusals if "ecoplan" in t or re.search(r"(?<![\w-])--\w", t)]
     # CLI lines may name what a person types: option values and commands (the CLI's contract)
     typed = [*STAGES, "completed", "warning_lifted", "calendar recompute", "fonts-noto-cjk"]
     cli = [t for f in ROOT.glob("ecoplan/cli/*.py") for _, t in source_messages(f)]
