@@ -23,6 +23,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from ecoplan import api
 from ecoplan.cli import common as cli
 from plan.grading import Assessment, validation_message
+from plan.stages import STAGE_NAMES
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending
 from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report, settled
@@ -161,7 +162,7 @@ CASES = [
     ("city-started/reported", R, ("city-started",), 1, "处于接报阶段"),
     ("adjust-level/reported", R, ("adjust-level", "--level", "III", "--reason", "x"), 1, "不能调整响应级别"),
     ("dispatch/reported", R, ("dispatch", *LEAD_ARGS), 1, "处于接报阶段，不能派出工作组"),
-    ("report/closed", CL, ("report", "--kind", "progress", "--file", "@ok_report"), 1, "closed"),
+    ("report/closed", CL, ("report", "--kind", "progress", "--file", "@ok_report"), 1, "已结案"),
     ("propose/responding", RS, ("propose-termination", "--reason", "x"), 1, "处于应急响应阶段"),
     ("sign-off/on_site", OS, ("sign-off", "--group", "monitoring", "--lead", "张监测"), 1, "处于现场处置阶段"),
     ("approve/on_site", OS, ("approve-termination", "--by", "李局长"), 1, "处于现场处置阶段"),
@@ -466,7 +467,7 @@ async def test_every_action_in_every_wrong_stage_through_the_api(client, stages)
             except api.IncidentClosed as e:
                 assert stage == "closed", (action, stage, e)
             except api.ActionRefused as e:
-                want = f"（stage {stage}），不能{ACTION_NAMES[action]}：只能在"
+                want = f"处于{STAGE_NAMES[stage]}阶段，不能{ACTION_NAMES[action]}：只能在"
                 if want not in str(e):
                     problems.append(f"{action} in {stage}: {e}")
     assert tried >= 70, tried
@@ -502,7 +503,7 @@ API_CASES = [
     ("at-before-discovery", R, "activate_response",
      lambda: m.ActivateResponse(by=COMMANDER, at=now() - timedelta(days=3)), ["早于事件发现时间"]),
     ("other-level-without-reason", R, "activate_response", lambda: m.ActivateResponse(by=COMMANDER, level="I"),
-     ["give a reason"]),
+     ["请写明理由"]),
     ("same-level", RS, "adjust_level", lambda: m.AdjustLevel(by=COMMANDER, level="IV", reason="x"), ["响应已是 IV 级"]),
     ("initial-report-twice", RS, "submit_report",
      lambda: m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="x")), ["初报"]),
@@ -540,7 +541,7 @@ async def test_unknown_incident_and_closed_incident_through_the_api(client, stag
         await api.status(client, "nope-api")
     with pytest.raises(api.IncidentNotFound):
         await api.act(client, "nope-api", "close", m.Close(by=DUTY))
-    with pytest.raises(api.IncidentClosed, match="closed"):
+    with pytest.raises(api.IncidentClosed, match="已结案"):
         await api.act(client, stages[CL], "submit_report", INPUTS["submit_report"]())
     with pytest.raises(api.IncidentExists, match="已存在"):
         await api.start_incident(client, report(incident_id=stages[R]))

@@ -217,7 +217,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
                 "pending_signoffs", "deadlines", "timeline", "outcome"):
         assert key in st
     p = await ahere("status", iid, address=temporal_address)
-    assert p.returncode == 0 and iid in p.stdout and "closed" in p.stdout
+    assert p.returncode == 0 and iid in p.stdout and "结案阶段" in p.stdout
     assert "III级事件各事项的办理" in p.stdout and "已登记：省生态环境厅，晋环调查〔2026〕5号" in p.stdout
     archive = worker.archive_dir / iid
     names = sorted(x.name for x in archive.iterdir())

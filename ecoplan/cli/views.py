@@ -54,10 +54,11 @@ def status_text(s: dict) -> str:
         f"  县（区） {s['county']}" + (f"  {OUTCOME_NAMES.get(s['outcome'], s['outcome'])}" if s.get("outcome") else ""),
         f"预案 {s['plan']['id']} {s['plan']['version']}",
     ]
+    groups = {g.id: g.name for g in load_plan().plan.groups}
     if s.get("leads"):
-        lines.append("各组组长：" + "，".join(f"{g}={n}" for g, n in s["leads"].items()))
+        lines.append("各组组长：" + "，".join(f"{groups.get(g, g)} {n}" for g, n in s["leads"].items()))
     if s.get("pending_signoffs"):
-        lines.append(f"待签署（第 {s.get('round')} 轮）：" + "、".join(s["pending_signoffs"]))
+        lines.append(f"待签署（第 {s.get('round')} 轮）：" + "、".join(groups.get(g, g) for g in s["pending_signoffs"]))
     if s.get("waiting_on"):
         lines.append("等待：" + "、".join(s["waiting_on"]))
     for f in s.get("faults") or []:
