@@ -340,7 +340,7 @@ async def test_status_answers_from_the_store_when_temporal_has_no_such_incident(
     shown = json.loads(as_json.stdout)
     assert (shown["from_records"], shown["closed_record"], shown["outcome"]) == (True, True, "completed")
     assert shown["closed_at"] == f"2026-11-25T10:00:00{CST}"
-    assert text.returncode == 0 and "closed record from the records store, closed 2026-11-25 10:00" in text.stdout
+    assert text.returncode == 0 and "来自记录库的结案记录，结案于 2026-11-25 10:00" in text.stdout
     assert unknown.returncode == 1 and "没有事件 never-was" in one_line_error(unknown)
     assert broken.returncode == 1 and "记录库也读不了" in one_line_error(broken)
 

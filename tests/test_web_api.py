@@ -176,8 +176,8 @@ async def test_whole_incident_with_roles(http, client):
     await unchanged()
 
     # 422: bad input, nothing applied.
-    for body, field in [({"level": "V"}, "level"), ({"by": {"name": "李局长", "role": "指挥"}}, "by"),
-                        ({"unknown": 1}, "unknown"), ([1, 2], "body"), ({"at": "yesterday"}, "at")]:
+    for body, field in [({"level": "V"}, "响应级别"), ({"by": {"name": "李局长", "role": "指挥"}}, "by"),
+                        ({"unknown": 1}, "不认识的字段「unknown」"), ([1, 2], "body"), ({"at": "yesterday"}, "办理时间")]:
         r = await action(http, "li", iid, "activate_response", body)
         assert r.status_code == 422, (body, r.text)
         assert r.json()["detail"].startswith(field), r.text
@@ -507,7 +507,7 @@ async def test_year_one_and_next_year_are_refused_by_the_api_and_nothing_starts(
     before = (await http.get("/api/list", headers=await auth(http, "li"), params={"all": True})).json()
     next_year = (now() + timedelta(days=400)).strftime("%Y-%m-%dT%H:%M")
     for body, words in [
-        (incident_body(discovered_at="0001-01-01T00:00", reported_at="0001-01-01T01:00"), "discovered_at"),
+        (incident_body(discovered_at="0001-01-01T00:00", reported_at="0001-01-01T01:00"), "发现时间"),
         (incident_body(discovered_at=next_year, reported_at=next_year), "事件的发现和报告时间不能在将来"),
     ]:
         r = await http.post("/api/incidents", headers=headers, json=body)
@@ -518,6 +518,6 @@ async def test_year_one_and_next_year_are_refused_by_the_api_and_nothing_starts(
 
 async def test_an_idle_time_too_long_for_any_incident_is_bad_input_not_a_crash(http):
     r = await http.get("/api/stuck", headers=await auth(http, "li"), params={"idle": "5000000d"})
-    assert r.status_code == 422 and "idle" in r.json()["detail"] and "36500 days" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "idle" in r.json()["detail"] and "36500 天" in r.json()["detail"], r.text
     r = await http.get("/api/stuck", headers=await auth(http, "li"), params={"idle": "36500d"})
     assert r.status_code == 200, r.text
