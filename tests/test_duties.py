@@ -71,7 +71,7 @@ async def test_level_iv_led_by_the_county_closes_without_dispatch_or_signoff(cli
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", body="平定县生态环境分局",
                                                                 document="平定县损害评估报告"))
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="x"),
-                  "the bureau's own step at level IV when it decides to", "complete_investigation")
+                  "IV级事件由本局视情况办理", "“完成事件调查”")
     # The 处理结果报告 is the bureau's at every level (17号令; plan duties final_report).
     await refused(client, iid, "close", m.Close(by=DUTY), "处理结果报告")
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="final",
@@ -88,7 +88,7 @@ async def test_level_iii_the_bureau_terminates_and_records_the_province_investig
     iid = await api.start_incident(client, report(assessment=III))
     await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await refused(client, iid, "record_other_termination", m.RecordOtherTermination(by=DUTY, document="某通知"),
-                  "响应终止（4.4, 附件2）: the bureau's own step at level III", "propose termination")
+                  "响应终止（4.4, 附件2）：III级事件由本局办理", "请提出终止建议")
     iid = await api.start_incident(client, report(assessment=III, discovered_at=now() - timedelta(hours=5),
                                                   reported_at=now() - timedelta(hours=4)))
     await to_post_event(client, iid)

@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from ecoplan import api
+from plan.stages import STAGE_NAMES
 from plan.grading import Assessment
 from plan.incident import Actor, ReportContent
 from tests.drive import (SIGNATORIES, act, archive, final_report, archived, describe_status, deadline, outbox, outbox_events,
@@ -127,7 +128,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     investigator = {"I": "生态环境部", "II": "生态环境部", "III": "省生态环境厅"}.get(level)  # 32号令 第四条
     if investigator:  # another body's investigation: recorded (who, when, document), not performed
         await refused(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY),
-                      f"{investigator}'s act at level {level}", "32号令 第四条", "record_other_act")
+                      f"{level}级事件由{investigator}办理", "32号令 第四条", "登记其他单位办理的后期事项")
         res = await act(client, iid, "record_other_act", m.RecordOtherAct(
             by=DUTY, step="investigation", document=f"{investigator}调查报告（测试）"))
         assert investigator in res.message
@@ -198,7 +199,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
 async def test_warning_lifted(client, worker):
     iid = await api.start_incident(client, report())
     await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, actions_done=["nosuch"]),
-                  "unknown warning action 'nosuch'", "public_opinion")
+                  "没有预警行动“nosuch”", "舆论引导")
     res = await act(client, iid, "issue_warning",
                     m.IssueWarning(by=DUTY, **CITY_WARNING, recommendation="发布黄色预警", actions_done=["public_opinion"]))
     assert res.stage == "warning"
@@ -208,7 +209,7 @@ async def test_warning_lifted(client, worker):
     assert "lift_warning" in st["allowed_actions"] and "activate_response" in st["allowed_actions"]
     await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING), "不能登记预警发布", "处于预警阶段")
     await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="x", at=now() + timedelta(hours=1)),
-                  "in the future")
+                  "在将来")
     res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="危险已经消除"))
     assert res.stage == "closed"
     handle = client.get_workflow_handle(api.workflow_id(iid))
@@ -339,9 +340,9 @@ async def test_level_raised_after_dispatch_meets_readiness_at_once(client, worke
 async def test_activate_other_level_needs_reason(client, worker):
     iid = await api.start_incident(client, report())  # graded IV
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III"),
-                  "differs from the graded level IV", "reason", "4.1.5")
+                  "与分级结果 IV 级不同", "理由", "4.1.5")
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III", reason="   "),
-                  "reason")
+                  "理由")
     await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III", reason="涉及饮用水源地，提级响应"))
     st = await api.status(client, iid)
     assert (st["graded_level"], st["level"]) == ("IV", "III")
@@ -358,7 +359,7 @@ async def test_city_started_at_activation_city_decides_termination(client, worke
     assert (await api.status(client, iid))["city_started"] is True
     await sign_all(client, iid)
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意"),
-                  "city headquarters decides termination (4.4)", "city_decision")
+                  "响应终止由市指挥部决定（4.4）", "市指挥部的决定")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, city_decision="  "),
                   "city headquarters decides")
     await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY), "已登记过")
@@ -376,7 +377,7 @@ async def test_record_city_started_later(client, worker):
     await to_termination_pending(client, iid)
     assert (await api.status(client, iid))["city_started"] is False
     res = await act(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY, note="市政府启动III级响应"))
-    assert "city HQ decides" in res.message
+    assert "响应终止由市指挥部决定" in res.message
     st = await api.status(client, iid)
     assert st["city_started"] is True and st["stage"] == "termination_pending"
     assert timeline(st, "record_city_started")[0]["detail"]["note"] == "市政府启动III级响应"
@@ -458,7 +459,7 @@ async def test_wrong_stage_refused_for_every_action(client, worker, stage):
     wrong = [a for a in all_actions() if a not in ALLOWED[stage]]
     assert len(wrong) >= 9
     for action in wrong:
-        await refused(client, iid, action, all_actions()[action], f"（stage {stage}），不能", "只能在")
+        await refused(client, iid, action, all_actions()[action], f"处于{STAGE_NAMES[stage]}阶段，不能", "只能在")
 
 
 async def test_refused_time_checks_and_duplicate_report(client, worker):
@@ -466,7 +467,7 @@ async def test_refused_time_checks_and_duplicate_report(client, worker):
     r = report(discovered_at=t0 - timedelta(minutes=30))
     iid = await api.start_incident(client, r)
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=t0 + timedelta(minutes=10)),
-                  "in the future", "more than 5 minutes")
+                  "在将来", "晚 5 分钟以上")
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=r.discovered_at - timedelta(minutes=1)),
                   "早于事件发现时间")
     # within the tolerance is fine
@@ -483,17 +484,17 @@ async def test_refused_groups_and_signatures(client, worker):
     iid = await api.start_incident(client, report())
     await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await refused(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={**LEADS, "nosuch": "某人"}),
-                  "unknown group 'nosuch'", "monitoring")
+                  "没有工作组“nosuch”", "应急监测组")
     await refused(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={"monitoring": "张监测", "disposal": "赵处置"}),
-                  "name the lead of investigation")
+                  "请写明污染排查组组长")
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={**LEADS, "publicity": "孙宣传"}))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
 
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("某人"), group="nosuch",
-                                                     lead="某人", decision="approve"), "unknown group 'nosuch'")
+                                                     lead="某人", decision="approve"), "没有工作组“nosuch”")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("孙宣传"), group="publicity",
                                                      lead="孙宣传", decision="approve"),
-                  "publicity does not sign termination", "monitoring, disposal, investigation")
+                  "新闻宣传组不签署终止签报", "应急监测组、污染处置组、污染排查组")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("冒名"), group="monitoring",
                                                      lead="冒名", decision="approve"),
                   "冒名不是应急监测组组长", "派遣时指定的应急监测组组长是张监测")
@@ -528,7 +529,7 @@ async def test_refused_post_event_order(client, worker):
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY),
                   "尚未通过评审")
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", document="x"),
-                  "the bureau's own step at level III", "5.3", "submit_assessment_report")
+                  "III级事件由本局办理", "5.3", "报送损害评估报告")
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="晋环调〔2026〕1号"))
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="y"),
                   "already recorded as 省生态环境厅's act", "晋环调〔2026〕1号")
