@@ -232,7 +232,7 @@ async def test_warning_then_response(client, worker):
     res = await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     assert res.stage == "responding"
     await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="x"),
-                  "（stage responding），不能登记预警解除", "只能在预警（warning）阶段办理")
+                  "处于应急响应阶段，不能登记预警解除", "只能在预警阶段办理")
 
 
 # ---------------------------------------------------------------------------- sign-off rounds
@@ -246,7 +246,7 @@ async def test_rejected_round_then_approved_round(client, worker):
     # a rejection needs an opinion
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("disposal"), group="disposal",
                                                      lead=LEADS["disposal"], decision="reject", opinion="  "),
-                  "rejection needs an opinion")
+                  "不同意终止时须填写意见说明")
     opinion = "下游断面COD仍超标，继续处置"
     res = await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("disposal"), group="disposal",
                                                        lead=LEADS["disposal"], decision="reject", opinion=opinion))
@@ -302,7 +302,7 @@ async def test_level_adjustment(client, worker):
     st = await api.status(client, iid)
     assert st["level"] == "IV" and deadline(st, "readiness") is None
     await refused(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="IV", reason="同级"),
-                  "already at level IV")
+                  "响应已是 IV 级")
     raised_at = now().replace(microsecond=0) - timedelta(minutes=2)
     res = await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, at=raised_at, level="III",
                                                                reason="影响扩大至饮用水源"))
@@ -361,7 +361,7 @@ async def test_city_started_at_activation_city_decides_termination(client, worke
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意"),
                   "响应终止由市指挥部决定（4.4）", "市指挥部的决定")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, city_decision="  "),
-                  "city headquarters decides")
+                  "响应终止由市指挥部决定")
     await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY), "已登记过")
     res = await act(client, iid, "approve_termination",
                     m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意", city_decision="市指挥部张总指挥决定终止"))
@@ -383,7 +383,7 @@ async def test_record_city_started_later(client, worker):
     assert timeline(st, "record_city_started")[0]["detail"]["note"] == "市政府启动III级响应"
     await sign_all(client, iid)
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-                  "city headquarters decides termination")
+                  "响应终止由市指挥部决定")
     await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, city_decision="市指挥部同意终止"))
     st = await api.status(client, iid)
     assert st["stage"] == "post_event" and st["termination"]["city_decision"] == "市指挥部同意终止"
@@ -500,7 +500,7 @@ async def test_refused_groups_and_signatures(client, worker):
                   "冒名不是应急监测组组长", "派遣时指定的应急监测组组长是张监测")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=DUTY, **SIGN), f"{DUTY.name}不是应急监测组组长")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-                  "waiting for sign-off from", "monitoring (张监测)", "disposal (赵处置)", "investigation (钱排查)")
+                  "尚待", "应急监测组（张监测）", "污染处置组（赵处置）", "污染排查组（钱排查）")
 
     await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN))
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN),
@@ -508,7 +508,7 @@ async def test_refused_groups_and_signatures(client, worker):
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **{**SIGN, "decision": "reject"},
                                                      opinion="改主意"), "already signed")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-                  "waiting for sign-off from", "disposal", "investigation")
+                  "尚待", "污染处置组", "污染排查组")
     for g in ("disposal", "investigation"):
         await act(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=DUTY, follow_up=FOLLOW_UP),
@@ -532,7 +532,7 @@ async def test_refused_post_event_order(client, worker):
                   "III级事件由本局办理", "5.3", "报送损害评估报告")
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="晋环调〔2026〕1号"))
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="y"),
-                  "already recorded as 省生态环境厅's act", "晋环调〔2026〕1号")
+                  "已登记为省生态环境厅的办理", "晋环调〔2026〕1号")
     msg = await refused(client, iid, "close", m.Close(by=DUTY), "尚不能结案", "损害评估报告尚未报送")
     assert "investigation" not in msg
     today = now().date()
