@@ -263,7 +263,7 @@ async def test_rejected_round_then_approved_round(client, worker):
     # the third lead cannot sign a round that is over; the commander cannot approve it
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("investigation"), group="investigation",
                                                      lead=LEADS["investigation"], decision="approve"),
-                  "（stage on_site），不能签署终止签报")
+                  "处于现场处置阶段，不能签署终止签报")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
                   "（stage on_site），不能批示终止响应")
 
@@ -306,7 +306,7 @@ async def test_level_adjustment(client, worker):
     raised_at = now().replace(microsecond=0) - timedelta(minutes=2)
     res = await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, at=raised_at, level="III",
                                                                reason="影响扩大至饮用水源"))
-    assert "IV → III" in res.message
+    assert "由 IV 级调整为 III 级" in res.message
     st = await api.status(client, iid)
     assert st["level"] == "III" and st["level_name"] == "较大"
     ready = deadline(st, "readiness")
@@ -388,7 +388,7 @@ async def test_record_city_started_later(client, worker):
     st = await api.status(client, iid)
     assert st["stage"] == "post_event" and st["termination"]["city_decision"] == "市指挥部同意终止"
     await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY),
-                  "（stage post_event），不能登记市政府启动响应")
+                  "处于后期处置阶段，不能登记市政府启动响应")
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -504,7 +504,7 @@ async def test_refused_groups_and_signatures(client, worker):
 
     await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN))
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN),
-                  "monitoring already signed in round 1")
+                  "应急监测组已签署第 1 轮")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **{**SIGN, "decision": "reject"},
                                                      opinion="改主意"), "already signed")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
@@ -540,7 +540,7 @@ async def test_refused_post_event_order(client, worker):
                   m.AssessmentReviewPassed(by=DUTY, review_date=today + timedelta(days=1)), "在将来")
     await refused(client, iid, "assessment_review_passed",
                   m.AssessmentReviewPassed(by=DUTY, review_date=today - timedelta(days=3)),
-                  "早于事件发现时间")
+                  "早于事件发现日期")
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     await refused(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY), "已于")
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, recipients=["市人民政府"]),
