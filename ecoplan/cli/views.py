@@ -241,6 +241,9 @@ def faults(drills: bool = typer.Option(False, "--drills", help="include drills")
           r["since"][:16], r["detail"]] for r in rs],
         ["事件编号", "事件名称", "阶段", "故障", "自", "详情"]) if rs else "没有故障")
     more(rows, "有故障的事件", f"最早的 {len(rows)} 项故障")
+    if not as_json:  # channels down and pages nobody acknowledged (issue 23)
+        from ecoplan.cli.reach import paging_fault_lines
+        print("\n".join(paging_fault_lines()) or "通知渠道与呼叫：无故障")
 
 
 def _entry_line(e: dict) -> str:

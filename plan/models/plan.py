@@ -79,6 +79,8 @@ class Plan(DeadlineLookup, Strict):
     duties: list[LevelDuties] = []
     daily_report: DailyReportSpec = DEFAULT_DAILY_REPORT
     counties: Counties | None = None  # a plan without the list takes any county
+    # Where each area of rules stands in law (issue 24): area → its bases (plan/check_law.py).
+    rule_bases: dict[str, list[Basis]] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> "Plan":
@@ -128,4 +130,5 @@ MET_BY: dict[str, str] = {
     "assessment_report": "assessment_report_submitted",  # 5.3
     "assessment_completion": "assessment_review_passed",  # the assessment is done when its report passes review
     "investigation": "investigation_completed",  # 5.2
+    "written_report": "written_initial_report_submitted",  # the written 初报 after a telephone one (第十四条)
 }
