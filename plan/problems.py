@@ -43,6 +43,8 @@ LABELS: dict[str, str] = {
     "recipients": "报送单位", "scope": "范围", "neighbours": "相邻地区政府或部门", "partner": "商请单位",
     "request": "商请内容", "request_no": "商请编号", "answer": "答复", "members": "联合调查组成员",
     "body": "办理单位", "document": "文件（文号或标题）", "step": "事项",
+    "by_phone": "电话初报", "received_by": "接听人", "DetermineEventLevel.level": "事件等级",
+    "DetermineEventLevel.final": "核定（不勾选为初步认定）", "DetermineEventLevel.reason": "依据",
     # the information report's contents (17号令 第十三条)
     "content.summary": "事件概况", "time": "发生时间", "place": "地点", "content.source": "信息来源/污染源",
     "cause_and_nature": "事件起因和性质", "basic_process": "基本过程", "main_pollutants": "主要污染物和数量",
@@ -112,8 +114,11 @@ def label(loc: Iterable[Any], model: str | None = None, labelled: bool = True) -
 def problem(e: dict, model: str | None = None, labelled: bool = True) -> str:
     """One error of pydantic's `errors()` as a sentence."""
     f, kind, ctx = label(e.get("loc", ()), model, labelled), e.get("type", ""), e.get("ctx") or {}
-    if kind == "extra_forbidden":  # a key nobody defined: named as typed
-        f = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
+    if kind == "extra_forbidden":  # a key nobody defined: named as typed, in the field the forms label
+        loc = [p for p in e.get("loc", ()) if p not in ("body", "query", "path")]
+        typed = str(loc[-1]) if loc else ""
+        return (f"{label(loc[:-1], model, labelled)}中" if len(loc) > 1 and labelled else "") + \
+            PROBLEMS[kind].format(f=".".join(str(p) for p in loc) if not labelled else typed)
     if kind in ("string_too_long", "too_long"):
         n = ctx.get("max_length")
         return f"{f}过长：最多 {n:,} 字" if n is not None else f"{f}过长"

@@ -300,7 +300,7 @@ def _():
 def test_follow_up_is_decided_after_termination_not_before():
     inc = in_stage("on_site")
     err = inc.refused("decide_follow_up", GOOD_INPUT["decide_follow_up"]())
-    assert "stage on_site" in err.message  # only once the response has ended (4.4 应急状态终止后)
+    assert "现场处置阶段" in err.message  # only once the response has ended (4.4 应急状态终止后)
     inc = _terminated_without_follow_up()
     early = m.DecideFollowUp(by=DUTY, at=at(2026, 11, 10, 10, 0), follow_up=m.FollowUp(
         continue_monitoring=False, decided_by="市应急指挥部会同专家组"))

@@ -46,12 +46,14 @@ def _sign(g: str, **over) -> m.SignOff:
 def refusals() -> list[str]:
     """Each refusal the registry gives, one case per `raise Refused` of workflows/actions."""
     out: list[str] = []
+    cased: set[str] = set()
 
     def no(stage, name, inp, assessment=LEVEL_III, setup=None):
         inc = in_stage(stage, assessment)
         if setup:
             setup(inc)
         out.append(inc.refused(name, inp).message)
+        cased.add(name)
 
     # common.py: closed, the stage, the business time, who acts, the approver, the group
     no("closed", "record_aftercare", m.RecordAftercare(by=DUTY, note="清淤"))
@@ -80,7 +82,43 @@ def refusals() -> list[str]:
     no("reported", "activate_response", m.ActivateResponse(by=DUTY, approver=COMMANDER.model_copy(update={"role": "副指挥"})))
     no("reported", "activate_response", m.ActivateResponse(by=COMMANDER, level="I"))
     _own_refusals(no)
+    _level_and_follow_up_refusals(no)
+    # every action of the registry has its own checks' refusals here: a new action needs its case
+    assert set(actions.ACTIONS) <= cased, sorted(set(actions.ACTIONS) - cased)
     return out
+
+
+def _unsplit(inc) -> None:
+    """An incident recorded with one level (before issue 24)."""
+    inc.s.levels_split, inc.s.event_level, inc.s.event_level_kind, inc.s.event_level_changes = False, None, None, []
+
+
+def _terminated(inc) -> None:
+    sign_all(inc)
+    inc.act("approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+
+
+def _level_and_follow_up_refusals(no) -> None:
+    """The two levels, the telephone 初报, lifting a warning and the follow-up decided after termination."""
+    judge = lambda **f: m.DetermineEventLevel(**{"by": COMMANDER, "level": "II", "reason": "取水中断", **f})  # noqa: E731
+    no("reported", "determine_event_level", judge(), setup=_unsplit)
+    no("reported", "determine_event_level", judge(), setup=lambda i: i.act("determine_event_level", judge()))
+    no("reported", "determine_event_level", judge(level="III"),
+       setup=lambda i: i.act("determine_event_level", judge(final=True)))
+    no("reported", "activate_response", m.ActivateResponse(by=COMMANDER, level="IV", reason="较小"))
+    no("responding", "adjust_level", m.AdjustLevel(by=COMMANDER, level="IV", reason="降低"))
+    phone = dict(by=DUTY, content=m.ReportContent(summary="泄漏"), by_phone=True)
+    no("reported", "submit_report", m.SubmitReport(kind="progress", received_by="刘工", **phone))
+    no("reported", "submit_report", m.SubmitReport(kind="initial", **phone))
+    no("warning", "lift_warning", m.LiftWarning(by=DUTY, reason="险情消除"))
+    no("reported", "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))  # its checks: the common ones
+    decide = lambda **f: m.DecideFollowUp(by=DUTY, follow_up=m.FollowUp(  # noqa: E731
+        **{"continue_monitoring": False, "decided_by": "市应急指挥部会同专家组", **f}))
+    no("termination_pending", "decide_follow_up", decide(), setup=sign_all)
+    no("termination_pending", "decide_follow_up", decide(),
+       setup=lambda i: (_terminated(i), i.act("decide_follow_up", decide())))
+    no("termination_pending", "decide_follow_up", decide(continue_monitoring=True), setup=_terminated)
+    no("termination_pending", "decide_follow_up", decide().model_copy(update={"at": T0}), setup=_terminated)
 
 
 def _own_refusals(no) -> None:
@@ -129,7 +167,7 @@ def _termination_refusals(no) -> None:
     approve = m.ApproveTermination(by=COMMANDER, follow_up=m.FollowUp(**FOLLOW_UP))
     no(pending, "approve_termination", approve)
     no(pending, "approve_termination", approve.model_copy(update={"at": T0}), setup=sign_all)
-    no(pending, "approve_termination", m.ApproveTermination(by=COMMANDER), setup=sign_all)
+    no(pending, "approve_termination", m.ApproveTermination(by=COMMANDER), setup=lambda i: (_unsplit(i), sign_all(i)))
     until = lambda **f: m.ApproveTermination(by=COMMANDER, follow_up=m.FollowUp(decided_by="市应急指挥部", **f))  # noqa: E731
     no(pending, "approve_termination", until(continue_monitoring=True), setup=sign_all)
     no(pending, "approve_termination", until(continue_monitoring=False, until=date(2026, 12, 1)), setup=sign_all)

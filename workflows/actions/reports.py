@@ -46,7 +46,7 @@ def _check_phone(s, inp: m.SubmitReport) -> None:
         if inp.kind != "initial":
             raise Refused("只有初报可以电话报告（17号令 第十四条：情况紧急时，初报可通过电话报告）；续报和处理结果报告须书面报送", "invalid")
         if not (inp.received_by or "").strip():
-            raise Refused("电话初报须写明接听人（received_by，--received-by）（预案4.2.2 详细记录报告内容）", "invalid")
+            raise Refused("电话初报须写明接听人（预案4.2.2 详细记录报告内容）", "invalid")
 
 
 def check_report(s, inp: m.SubmitReport, at, now) -> Checked:
