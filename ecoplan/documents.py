@@ -16,6 +16,7 @@ from typing import Iterable
 from activities.documents import KINDS
 from activities.settings import settings
 from activities.documents.mapping import ACTIVATION_FILE, CASE_FILE, CHART_PNG, CHART_SVG, TERMINATION_FILE
+from plan import problems
 
 
 class DocumentsError(ValueError):
@@ -90,7 +91,7 @@ def write(status: dict, out_dir: str | os.PathLike, kinds: Iterable[str] | None 
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise DocumentsError(f"--out：无法写入 {out}（{e.strerror or e}）") from None
+        raise DocumentsError(f"--out：无法写入 {out}（{problems.os_reason(e)}）") from None
     closed = status.get("stage") == "closed" or bool(status.get("from_records") or status.get("from_dossier"))
     originals = filed(status, wanted, archive_dir)
     # Reports are always the filed copies (full text); a closed incident's files are final.

@@ -50,7 +50,7 @@ def load_plan(ref: str | Path | None = None) -> LoadedPlan:
     try:
         stat = path.stat()
     except OSError as e:
-        raise PlanError(f"预案文件 {path}：读不了（{e.strerror}）") from None
+        raise PlanError(f"预案文件 {path}：读不了（{problems.os_reason(e)}）") from None
     # Keyed by modification time and size so an edited file is re-read.
     return _load(str(path), stat.st_mtime_ns, stat.st_size)
 

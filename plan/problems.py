@@ -10,6 +10,7 @@ last name; a field without a label (a key nobody defined: an unknown field) is n
 
 from __future__ import annotations
 
+import errno
 from typing import Any, Iterable
 
 from pydantic import ValidationError
@@ -148,3 +149,13 @@ def validation_message(err: ValidationError, prefix: str = "", labelled: bool = 
     """The first problem of a ValidationError as one Chinese line (+ how many more). A plan
     or scenario file (not `labelled`) names the key path its author wrote."""
     return " ".join(f"{prefix}{message(problems(err, labelled))}".split())
+
+
+# Why a file could not be read or written, as a person reads it (the OS's own words are English).
+OS_REASONS = {errno.ENOENT: "文件或目录不存在", errno.EACCES: "没有权限", errno.EPERM: "没有权限",
+              errno.EISDIR: "这是一个目录，不是文件", errno.ENOTDIR: "路径中有一段不是目录", errno.ENOSPC: "磁盘已满",
+              errno.EROFS: "只读的文件系统", errno.EEXIST: "已存在", errno.ENAMETOOLONG: "文件名过长"}
+
+
+def os_reason(e: OSError) -> str:
+    return OS_REASONS.get(e.errno, "读写出错") if isinstance(e, OSError) else "读写出错"

@@ -21,6 +21,10 @@ ALLOWED = {
     "OIDC": "the login standard's name", "Temporal": "the workflow server's product name (CLI lines)",
     "ecoplan": "the program's name: Unix tools prefix their errors with it (CLI lines)",
     "make": "make run / make install: the command to type (CLI lines)", "run": "make run", "install": "make install",
+    "SMTP": "the mail protocol, as the mail server's manual names it", "PLAIN": "an SMTP login method's name",
+    "LOGIN": "an SMTP login method's name", "HTTP": "the protocol, in a channel's or webhook's answer",
+    "SQLite": "the database file's format (accounts)", "CSRF": "the form token's name, as browsers' help names it",
+    "App": "验证器 App: the authenticator on the phone, as its users call it", "TLS": "双向 TLS, the setting's name",
     "mg": "unit (mg/L)", "km": "unit", "COMMAND": "ecoplan COMMAND --help: a placeholder to type over",
 }
 ROMAN = {"I", "II", "III", "IV"}  # the response levels: III级
@@ -56,7 +60,11 @@ def assert_chinese(texts: Iterable[str], data: Iterable[str] = (), what: str = "
 
 # Calls whose text is a person's message: refusals, CLI failures, client-API errors.
 MESSAGE_CALLS = {"Refused", "bad", "Fail", "ActionRefused", "IncidentExists", "IncidentNotFound", "IncidentClosed",
-                 "IncidentBusy", "IncidentNotReady", "DocumentsError", "Refusal", "FontMissing"}
+                 "IncidentBusy", "IncidentNotReady", "DocumentsError", "Refusal", "FontMissing",
+                 # the console's and the CLI's own: records, periods, accounts, login, duty roster, lists, paging
+                 "RecordError", "PeriodError", "TokenConfigError", "OIDCConfigError", "OIDCRefused", "AccountError",
+                 "ContactError", "DutyError", "ListError", "LinkRefused", "LoginRefused", "EcoplanError",
+                 "RosterRejected", "Hopeless", "Retry"}
 
 
 def _text(node: ast.AST) -> str | None:
@@ -65,6 +73,8 @@ def _text(node: ast.AST) -> str | None:
         return node.value
     if isinstance(node, ast.JoinedStr):
         return "".join(v.value if isinstance(v, ast.Constant) else "〇" for v in node.values)
+    if isinstance(node, ast.List) and node.elts:  # RosterRejected([...]): its lines
+        return "".join(t or "〇" for t in map(_text, node.elts))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _text(node.left), _text(node.right)
         return None if left is None and right is None else (left or "〇") + (right or "〇")
@@ -79,7 +89,8 @@ def source_messages(path: Path) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.args:
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-            if name in MESSAGE_CALLS and (t := _text(node.args[0])) is not None:
+            arg = node.args[1] if name in ("Refusal", "LoginRefused") and len(node.args) > 1 else node.args[0]
+            if name in MESSAGE_CALLS and (t := _text(arg)) is not None:
                 out.append((node.lineno, t))
         if isinstance(node, ast.FunctionDef) and node.name.startswith("apply"):
             for ret in ast.walk(node):

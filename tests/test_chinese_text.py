@@ -230,6 +230,14 @@ def test_every_message_in_the_source_speaks_chinese():
     typed = [*STAGES, "completed", "warning_lifted", "calendar recompute", "fonts-noto-cjk"]
     cli = [t for f in ROOT.glob("ecoplan/cli/*.py") for _, t in source_messages(f)]
     assert assert_chinese(cli, typed, "CLI messages") > 40
+    # the console's, the API's and the services': login, 2FA, duty roster, lists, paging, records, settings
+    people = [*ROOT.glob("ecoplan/*.py"), *ROOT.glob("ecoplan/web/*.py"), *ROOT.glob("ecoplan/web/routes/*.py"),
+              *ROOT.glob("ecoplan/intake/*.py"), *ROOT.glob("activities/channels/*.py"), ROOT / "activities/records_store.py"]
+    texts = [t for f in people for _, t in source_messages(f)]
+    # what is typed as is: commands, settings' values, platform ids, an example address, protocol names
+    typed += ["ecoplan ack", "records rebuild", "csv", "xlsx", "hotline_12369", "linkage_119", "wangwei@example.gov.cn",
+              "none", "starttls", "ssl", "code"]
+    assert assert_chinese(texts, typed, "console, API and service messages") > 150
 
 
 # ---------------------------------------------------------------------------- validation messages
@@ -295,6 +303,10 @@ CLI_BAD = [
     ["records", "rebuild", "--archive", "/nonexistent-ecoplan"], ["documents", "X", "--kind", "bogus"],
     ["activate", "X", "--as", "janitor"], ["activate", "X", "--at", "yesterday"], ["stuck", "--idle", "soon"],
     ["report", "X", "--kind", "initial", "--file", "/nonexistent-ecoplan.json"],
+    # main's since: the two levels, the follow-up, the telephone 初报, the roster, paging, periods, lists
+    ["event-level", "X", "--level", "V", "--reason", "r"], ["follow-up", "X", "--follow-up", "maybe"],
+    ["duty", "show", "--date", "2026-13-01"], ["ack", "999999"], ["report-period", "--month", "2026-13"],
+    ["report-period"],
 ]
 
 
@@ -313,12 +325,18 @@ def test_cli_error_lines_speak_chinese(tmp_path):
         assert r.code in (1, 2) and "Traceback" not in r.err, (r.args, r.code, r.err)
         [line] = [x for x in r.err.splitlines() if x.strip()]
         lines.append(line)
+    # a roster's import lists each of its faults, one a line
+    roster = ecoplan_in_process_sync("duty", "import", "/nonexistent-ecoplan.csv",
+                                     env_extra={"ECOPLAN_ACCOUNTS_DB": str(tmp_path / "a.db")})
+    assert roster.code == 2 and "文件或目录不存在" in roster.err, roster.err
     typed = [*STAGES, "completed", "warning_lifted", "water", "air", "soil", "hazardous_chemicals", "solid_waste",
              "other", "activation_notice", "termination_form", "info_report", "case_file", "chart", "incident",
              "assessment", "report", "duty_officer", "commander", "deputy_commander", "lead", "supervisor", "partner",
              "admin", "bogus", "janitor", "nosuchcommand", "nosuch", "lava", "won", "yesterday", "soon", "many", "b",
-             "/nonexistent-ecoplan.json", "/nonexistent-ecoplan", str(tmp_path)]
+             "/nonexistent-ecoplan.json", "/nonexistent-ecoplan", "/nonexistent-ecoplan.csv", "nonexistent-ecoplan.csv",
+             "maybe", "V", "continue", "stop", str(tmp_path)]
     assert assert_chinese(lines, typed, "CLI error lines") == len(CLI_BAD) + 4
+    assert assert_chinese([x for x in roster.err.splitlines() if x.strip()], typed, "the roster's import") == 2
     assert "地点不能为空" in lines[-4] and "死亡人数不能为负数" in lines[-3] and "谁在操作" in lines[-2]
 
 

@@ -221,7 +221,7 @@ async def test_a_failing_renderer_and_records_store_never_fail_the_incident(skip
         st = await advancing(env, handle, lambda: api.status(client, iid), shown, timeout=40)
         assert waiting <= {d["what"] for d in st["deliveries_overdue"]} and not st["delivery_failures"]
         errors = " ".join(e["detail"]["error"] for e in entries(st, "delivery_overdue"))
-        assert "找不到字体 nonexistent" in errors and "cannot open the records store" in errors
+        assert "找不到字体 nonexistent" in errors and "无法打开结案记录库" in errors
         # the notifications and the dossier were not held up by them
         assert not any(not d["what"] in waiting for d in st["deliveries_overdue"])
         assert (broken.archive_dir / iid / "dossier.json").is_file()

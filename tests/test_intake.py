@@ -419,9 +419,9 @@ def test_token_config():
     assert intake.parse_tokens({"linkage_119": ["c" * 16, "d" * 16]}) == {"c" * 16: "linkage_119",
                                                                            "d" * 16: "linkage_119"}
     secret = "s" * 20
-    for spec, needle in [("", "no platform token"), ("fire_110=" + secret, "unknown platform"),
-                         ("hotline_12369", "platform=TOKEN"), ("hotline_12369=short", "at least 16"),
-                         (f"hotline_12369={secret},linkage_119={secret}", "same token")]:
+    for spec, needle in [("", "没有配置接警平台的令牌"), ("fire_110=" + secret, "不认识"),
+                         ("hotline_12369", "平台=令牌"), ("hotline_12369=short", "至少 16"),
+                         (f"hotline_12369={secret},linkage_119={secret}", "同一个令牌")]:
         with pytest.raises(intake.TokenConfigError) as e:
             intake.parse_tokens(spec)
         assert needle in str(e.value) and secret not in str(e.value) and "\n" not in str(e.value)

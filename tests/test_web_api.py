@@ -473,7 +473,7 @@ async def test_ecoplan_web_command(tmp_path, temporal_address, worker):
                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(bad.communicate(), 60)
     assert bad.returncode == 2 and err.decode().strip().splitlines() == [
-        "ecoplan: web: OIDC needs ECOPLAN_OIDC_CLIENT_ID and ECOPLAN_OIDC_CLIENT_SECRET beside the issuer"]
+        "ecoplan: 控制台：统一身份认证（OIDC）除地址外还须设置 ECOPLAN_OIDC_CLIENT_ID 和 ECOPLAN_OIDC_CLIENT_SECRET"]
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -27,6 +27,7 @@ from ecoplan.errors import Fail, bad
 from plan.calendar import LIBRARY_YEARS, SHANGHAI, CalendarError, load_calendar, missing_notice_text, notice_missing
 from plan.notice import WEEKDAYS, NoticeError, parse_notice
 from workflows.messages import RecomputeDeadlines
+from plan import problems
 
 calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
 
@@ -61,7 +62,7 @@ def _read_notice(file: str) -> str:
     except IsADirectoryError:
         raise bad(f"{label}：是目录，不是通知文本文件") from None
     except OSError as e:
-        raise bad(f"{label}：读不了（{e.strerror or type(e).__name__}）") from None
+        raise bad(f"{label}：读不了（{problems.os_reason(e)}）") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -117,7 +118,7 @@ def _write_and_check(notice, directory: Path, path: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise bad(f"日历目录 {directory} 无法创建（{e.strerror or type(e).__name__}），未写入") from None
+        raise bad(f"日历目录 {directory} 无法创建（{problems.os_reason(e)}），未写入") from None
     previous = path.read_bytes() if path.exists() else None
     tmp = directory / f".{path.name}.tmp"  # not *.yaml: load_calendar never sees a half-written file
 
@@ -132,7 +133,7 @@ def _write_and_check(notice, directory: Path, path: Path) -> None:
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise bad(f"{path}：写不进去（{e.strerror or type(e).__name__}），未写入") from None
+        raise bad(f"{path}：写不进去（{problems.os_reason(e)}），未写入") from None
     override = notice.to_override()
     try:
         cal = load_calendar([directory])

@@ -19,6 +19,7 @@ from ecoplan.cli.common import JsonOpt, emit, more, parse_date, table
 from ecoplan.errors import Fail, bad
 from plan.incident import IncidentType
 from plan.stages import OUTCOME_NAMES, STAGE_NAMES
+from plan import problems
 
 app = typer.Typer()
 records_app = typer.Typer(no_args_is_help=True, help="The records store (突发环境事件信息档案, 17号令 第十条).")
@@ -83,7 +84,7 @@ def report_period(month: Optional[str] = typer.Option(None, "--month", help="YYY
             (folder / f"report-{period.label}.json").write_text(
                 json.dumps(rep, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         except OSError as e:
-            raise bad(f"--out：无法写入 {out}（{e.strerror or e}）") from None
+            raise bad(f"--out：无法写入 {out}（{problems.os_reason(e)}）") from None
     emit(rep, as_json, lambda _: md)
 
 

@@ -199,12 +199,12 @@ def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
     try:
         tokens = tokens_from_env()
     except TokenConfigError as e:
-        raise Fail(f"intake: {e}", 2) from None
+        raise Fail(f"接警服务：{e}", 2) from None
     configure()
 
     async def main() -> None:
         settings = ConnectionSettings.from_env()
-        client = await connect_or_fail(settings, who="intake: ")
+        client = await connect_or_fail(settings, who="接警服务：")
         app = create_app(client_factory=lambda: client, tokens=tokens)
         log.info("intake_starting", host=host, port=port, platforms=sorted(tokens),
                  temporal=settings.redacted())
@@ -212,6 +212,6 @@ def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
         try:
             await server.serve()
         except SystemExit:  # uvicorn exits on a bind failure, after logging why
-            raise Fail(f"intake: cannot listen on {host}:{port}") from None
+            raise Fail(f"接警服务：无法在 {host}:{port} 上监听（端口被占用？）") from None
 
     asyncio.run(main())
