@@ -361,7 +361,10 @@ def _lived():
     inc = opened()
     inc.step("propose_warning", m.ProposeWarning(by=COMMANDER, proposal="桃河下游可能受影响，建议发布预警"))
     inc.step("record_cross_boundary", m.RecordCrossBoundary(by=DUTY, scope="city", note="下游昔阳县"))
+    inc.step("determine_event_level", m.DetermineEventLevel(by=COMMANDER, level="III", final=True, reason="监测数据核定"))
     inc.step("activate_response", m.ActivateResponse(by=COMMANDER))
+    inc.step("submit_report", m.SubmitReport(by=DUTY, kind="initial", content=m.ReportContent(summary="电话报告泄漏"),
+                                             by_phone=True, received_by="省厅值班室刘工"))
     inc.step("request_support", m.RequestSupport(by=DUTY, partner="fire_brigade", request="请派洗消力量"))
     inc.step("answer_support", m.SupportAnswer(by=DUTY, request_no=1, answer="accepted"))
     inc.step("record_joint_investigation", m.RecordJointInvestigation(by=DUTY, members=["市生态环境局", "市消防救援支队"]))
@@ -371,14 +374,23 @@ def _lived():
     inc.step("sign_off", _sign("monitoring", decision="reject", opinion="下游断面仍超标"))
     inc.step("propose_termination", m.ProposeTermination(by=DUTY, reason="复测达标"))
     sign_all(inc)
-    inc.step("approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止",
-                                                         follow_up=m.FollowUp(**FOLLOW_UP)))
+    inc.step("approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+    inc.step("decide_follow_up", m.DecideFollowUp(by=DUTY, follow_up=m.FollowUp(**FOLLOW_UP)))
     inc.step("submit_report", m.SubmitReport(by=DUTY, kind="final", content=m.ReportContent(summary="处置完毕"), **SIGNED))
     inc.step("record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="晋环调〔2026〕3号"))
     inc.step("assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     inc.step("submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
     inc.step("close", m.Close(by=DUTY, note="处置完毕"))
     return inc
+
+
+def test_every_timeline_entry_has_its_printed_name():
+    """The case file names each entry (activities/documents/mapping.py): every action of the
+    registry and every entry the system writes, so a new action cannot print its id."""
+    from activities.documents.mapping import ACTION_NAMES
+    from ecoplan.web.context import SYSTEM_ENTRIES
+
+    assert not (set(actions.ACTIONS) | set(SYSTEM_ENTRIES)) - set(ACTION_NAMES)
 
 
 def test_every_printed_document_speaks_chinese(tmp_path):

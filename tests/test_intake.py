@@ -260,6 +260,14 @@ async def test_bad_alert_is_422_naming_the_field(url, client, name, mutate, fiel
     assert not await started(client, intake.incident_id_for("hotline_12369", aid))
 
 
+async def test_a_county_not_the_plans_is_422_and_starts_nothing(url, client):
+    """Issue 22 item 8's probe through the intake: `<i>城区</i>` opens no new county."""
+    a = alert(county="<i>城区</i>")
+    status, _, body = await post(url, a)
+    assert status == 422 and "不是本预案所辖的县（区）" in body["detail"], body
+    assert not await started(client, intake.incident_id_for("hotline_12369", a["alert_id"]))
+
+
 @pytest.mark.parametrize("raw,needle", [
     (b'{"alert_id": "A1", ', "不是有效的 JSON"),
     (b"[1, 2]", "JSON 对象"),

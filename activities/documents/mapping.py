@@ -41,6 +41,8 @@ ACTION_NAMES = {
     "record_other_termination": "登记牵头单位终止响应", "record_other_act": "登记其他单位办理的后期事项",
     "reject_termination": "不同意终止", "deadline_changed": "时限调整", "deadline_reminder": "时限提醒",
     "plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
+    "plan_restored": "预案已加载", "calendar_restored": "工作日历已恢复", "page_step": "呼叫",
+    "determine_event_level": "认定/核定事件等级", "decide_follow_up": "登记跟踪监测决定",
 }
 DECISION_NAMES = {"approve": "同意终止", "reject": "不同意终止"}
 
