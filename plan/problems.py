@@ -56,6 +56,9 @@ LABELS: dict[str, str] = {
     "potential_harm_and_losses": "潜在或者间接危害以及损失", "social_impact": "社会影响",
     "remaining_problems": "处理后的遗留问题", "accountability": "责任追究", "fire_forces": "公安消防参战力量",
     "fire_water_used": "消防水使用量", "hidden_dangers": "可能存在的隐患", "affected_area": "影响范围",
+    # the API's login and its query parameters
+    "username": "用户名", "password": "密码", "code": "动态口令", "limit": "条数上限", "all": "全部",
+    "idle": "空闲时长", "drills": "演练", "page": "页码", "per_page": "每页条数", "q": "搜索文字",
     # the 12369/119 intake's alert
     "alert_id": "接警单号", "received_at": "接警时间", "reporter_phone": "联系电话", "cause": "初步原因",
     "injured": "受伤或中毒人数", "fire": "消防信息", "forces": "消防参战力量", "water_used_m3": "消防水使用量（立方米）",

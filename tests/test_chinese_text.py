@@ -23,6 +23,7 @@ import pytest
 
 from activities.documents import write_documents
 from ecoplan.intake.alert import Alert, _problem
+from ecoplan.web.routes.api import LoginBody
 from plan import problems
 from plan.grading import Assessment
 from plan.incident import Actor, IncidentReport, ReportFile
@@ -242,7 +243,7 @@ def test_every_message_in_the_source_speaks_chinese():
 
 # ---------------------------------------------------------------------------- validation messages
 
-MODELS = [IncidentReport, Assessment, ReportFile, Alert, *{spec.input for spec in actions.ACTIONS.values()}]
+MODELS = [IncidentReport, Assessment, ReportFile, Alert, LoginBody, *{spec.input for spec in actions.ACTIONS.values()}]
 BAD = [-1, 2.5, "x" * 6000, "   ", "abc", "\x00", {"k": 1}, [1], None, True]  # each field gets each
 
 
@@ -290,6 +291,9 @@ def test_every_validation_message_speaks_chinese_and_names_the_field():
     assert problems.validation_message(e.value) == "事件概况不能为空"
     e = pytest.raises(pydantic.ValidationError, m.SubmitReport.model_validate, {"by": DUTY.model_dump(), "kind": "initial"})
     assert problems.validation_message(e.value) == "报告内容不能为空"
+    # the API's number parameters (FastAPI's own errors, through the same sentences)
+    assert _problem([{"loc": ("query", "limit"), "type": "greater_than_equal", "ctx": {"ge": 1}}]).detail == "条数上限应大于或等于 1"
+    assert _problem([{"loc": ("query", "limit"), "type": "int_parsing"}]).detail == "条数上限应为整数"
 
 
 # ---------------------------------------------------------------------------- the CLI's lines

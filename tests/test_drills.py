@@ -589,7 +589,7 @@ async def test_drill_report_refuses_a_real_incident_and_unknown_scenarios(client
     p = await ecoplan(temporal_address, "drill", "report", iid)
     assert p.returncode == 1 and "不是演练" in one_line_error(p)
     p = await ecoplan(temporal_address, "drill", "report", "no-such-incident")
-    assert p.returncode == 1 and "no incident" in one_line_error(p)
+    assert p.returncode == 1 and "没有事件" in one_line_error(p)
 
     p = await ecoplan(temporal_address, "drill", "start", "no-such-scenario")
     assert p.returncode == 2 and "no-such-scenario" in one_line_error(p)

@@ -273,11 +273,11 @@ async def test_rejected_round_then_approved_round(client, worker):
                                                      lead=LEADS["investigation"], decision="approve"),
                   "处于现场处置阶段，不能签署终止签报")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-                  "（stage on_site），不能批示终止响应")
+                  "处于现场处置阶段，不能批示终止响应")
 
     # round 2
     res = await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="复测达标"))
-    assert "round 2" in res.message
+    assert "第 2 轮" in res.message
     st = await api.status(client, iid)
     assert (st["stage"], st["round"], st["signoffs"]) == ("termination_pending", 2, {})
     assert st["pending_signoffs"] == list(SIGNATORIES)
@@ -333,7 +333,7 @@ async def test_level_adjustment(client, worker):
     assert len([row for row in outbox(worker, iid) if row["event"] == "level_adjusted"]) == 3
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await refused(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="IV", reason="x"),
-                  "（stage termination_pending），不能调整响应级别", "应急响应（responding）、现场处置（on_site）")
+                  "处于终止签报阶段，不能调整响应级别", "只能在应急响应、现场处置阶段办理")
 
 
 async def test_level_raised_after_dispatch_meets_readiness_at_once(client, worker):
@@ -517,7 +517,7 @@ async def test_refused_groups_and_signatures(client, worker):
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN),
                   "应急监测组已签署第 1 轮")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **{**SIGN, "decision": "reject"},
-                                                     opinion="改主意"), "already signed")
+                                                     opinion="改主意"), "已签署")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
                   "尚待", "污染处置组", "污染排查组")
     for g in ("disposal", "investigation"):
@@ -555,7 +555,7 @@ async def test_refused_post_event_order(client, worker):
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     await refused(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY), "已于")
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, recipients=["市人民政府"]),
-                  "missing: 省生态环境厅")
+                  "缺少：省生态环境厅")
     await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY), "报送")
     await refused(client, iid, "close", m.Close(by=DUTY), "尚不能结案", "处理结果报告")

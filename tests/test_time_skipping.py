@@ -166,7 +166,7 @@ async def test_year_end_the_incident_runs_into_a_year_without_a_notice(tmp_path)
             d = deadline(st, "assessment_report")
             assert (d["status"], d["due_date"], d["provisional"]) == ("pending", expected_due.isoformat(), provisional)
             assert f"应于 {expected_due} 前完成" in res.message
-            assert (f"due {expected_due} (provisional)" in res.message) is provisional
+            assert (f"应于 {expected_due} 前完成（暂定）" in res.message) is provisional
             # The assessment's own 30 working days (5.3) from the end of the response, too.
             a = deadline(st, "assessment_completion")
             ended = parse(timeline(st, "approve_termination")[0]["at"]).astimezone(SHANGHAI).date()

@@ -171,14 +171,14 @@ async def test_whole_incident_with_roles(http, client):
     assert r.status_code == 422 and "督查不能批准" in r.json()["detail"], r.text
     r = await action(http, "wangwei", iid, "activate_response",
                      {"approver": {"name": "li", "role": "指挥", "role_id": "commander"}})
-    assert r.status_code == 422 and r.json()["detail"].startswith("approver"), r.text
+    assert r.status_code == 422 and r.json()["detail"].startswith("批准人"), r.text
     r = await action(http, "du", iid, "activate_response", {"level": "nonsense"})
     assert r.status_code == 403  # the role is refused before the input is read
     await unchanged()
 
     # 422: bad input, nothing applied.
-    for body, field in [({"level": "V"}, "响应级别"), ({"by": {"name": "李局长", "role": "指挥"}}, "by"),
-                        ({"unknown": 1}, "不认识的字段「unknown」"), ([1, 2], "body"), ({"at": "yesterday"}, "办理时间")]:
+    for body, field in [({"level": "V"}, "响应级别"), ({"by": {"name": "李局长", "role": "指挥"}}, "办理人"),
+                        ({"unknown": 1}, "不认识的字段「unknown」"), ([1, 2], "输入格式不对"), ({"at": "yesterday"}, "办理时间")]:
         r = await action(http, "li", iid, "activate_response", body)
         assert r.status_code == 422, (body, r.text)
         assert r.json()["detail"].startswith(field), r.text
