@@ -413,3 +413,32 @@ def test_every_printed_document_speaks_chinese(tmp_path):
     case = " ".join(texts)
     assert "乡镇" not in case or "township" not in case
     assert "市人民政府、省生态环境厅" in re.sub(r"\s+", "", case)  # recipients, not ['市人民政府', …]
+
+
+# ---------------------------------------------------------------------------- the console's own refusals
+
+def test_list_filters_roster_rows_and_passwords_speak_chinese(tmp_path):
+    """The incident list's filters, a duty roster's faulty rows and a weak password's reason."""
+    from ecoplan import duty_import, incident_list, passwords
+    from plan.paging import load_paging
+
+    texts = []
+    for params in [{"stage": "bogus"}, {"level": "V"}, {"type": "lava"}, {"from": "2026-02-30"}, {"to": "昨天"},
+                   {"from": "2026-12-02", "to": "2026-12-01"}, {"closed": "maybe"}, {"drills": "x"},
+                   {"sort": "colour"}, {"page": "0"}, {"per_page": "many"}, {"q": "桃" * 101}, {"county": "县" * 51},
+                   {"stage": "responding", "closed": "only"}]:
+        with pytest.raises(incident_list.ListError) as e:
+            incident_list.parse(params)
+        texts.append(str(e.value))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("日期,班次,开始,结束,带班领导,值班员,备注\n2026-13-01,白班,08:00,17:00,李局长,王值班,\n"
+                      "2026-12-07,白班,8点,17:00,李局长,王值班,\n2026-12-07,夜班,17:00,17:00,李局长,nobody,\n",
+                      encoding="utf-8")
+    with pytest.raises(duty_import.RosterRejected) as e:
+        duty_import.read_roster(roster, load_paging().post_names,
+                                lambda name: {"李局长": "li", "王值班": "wangwei"}.get(name))
+    texts += e.value.lines
+    texts += [w for pw in ["abc", "password", "Password123!", "qwertyuiop1A", "wangwei2026!"]
+              if (w := passwords.weakness(pw, ("wangwei", "王伟")))]
+    data = ["bogus", "lava", "昨天", "maybe", "colour", "many", "nobody", "roster.csv", "aaa", "abc", "6543"]
+    assert assert_chinese(texts, data, "list filters, roster rows, passwords") >= 20

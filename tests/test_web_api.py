@@ -520,6 +520,6 @@ async def test_year_one_and_next_year_are_refused_by_the_api_and_nothing_starts(
 
 async def test_an_idle_time_too_long_for_any_incident_is_bad_input_not_a_crash(http):
     r = await http.get("/api/stuck", headers=await auth(http, "li"), params={"idle": "5000000d"})
-    assert r.status_code == 422 and "idle" in r.json()["detail"] and "36500 天" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "空闲时长" in r.json()["detail"] and "36500 天" in r.json()["detail"], r.text
     r = await http.get("/api/stuck", headers=await auth(http, "li"), params={"idle": "36500d"})
     assert r.status_code == 200, r.text
