@@ -62,7 +62,7 @@ def _first(year: int, month: int) -> datetime:
     return datetime(year, month, 1, tzinfo=SHANGHAI)
 
 
-KIND_NAMES = {"month": "月份", "quarter": "季度", "half": "半年", "year": "年份"}
+PERIOD_WORDS = {"month": "月份", "quarter": "季度", "half": "半年", "year": "年份"}  # as typed: 2026-11 is a 月份
 
 
 def parse_period(month: str | None = None, quarter: str | None = None, half: str | None = None,
@@ -77,7 +77,7 @@ def parse_period(month: str | None = None, quarter: str | None = None, half: str
     m = re.fullmatch(pattern, text.strip())
     example = {"month": "2026-11", "quarter": "2026Q4", "half": "2026H2", "year": "2026"}[kind]
     if not m or not 2000 <= int(m.group(1)) <= 2100 or (kind == "month" and not 1 <= int(m.group(2)) <= 12):
-        raise PeriodError(f"--{kind}：“{text}”不是有效的{KIND_NAMES[kind]}（如 {example}）")
+        raise PeriodError(f"--{kind}：“{text}”不是有效的{PERIOD_WORDS[kind]}（如 {example}）")
     y = int(m.group(1))
     n = int(m.group(2)) if kind != "year" else 1
     months = {"month": 1, "quarter": 3, "half": 6, "year": 12}[kind]

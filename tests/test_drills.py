@@ -596,4 +596,4 @@ async def test_drill_report_refuses_a_real_incident_and_unknown_scenarios(client
     bad = tmp_path / "bad-drill.yaml"
     bad.write_text(GOOD.replace("  county: 盂县\n", ""), encoding="utf-8")
     p = await ecoplan(temporal_address, "drill", "start", str(bad))
-    assert p.returncode == 2 and "bad-drill.yaml: incident.county" in one_line_error(p)
+    assert p.returncode == 2 and "bad-drill.yaml：incident.county不能为空" in one_line_error(p)

@@ -373,9 +373,9 @@ async def test_views_are_the_cli_rows(http, client):
     same = next(r for r in await views.list_incidents(client, limit=None) if r["incident_id"] == iid)
     assert mine == {**same, "next_deadline": mine["next_deadline"]} and set(mine) == set(same)
     r = await http.get("/api/list", params={"stage": "nowhere"}, headers=headers)
-    assert r.status_code == 422 and r.json()["detail"].startswith("stage")
+    assert r.status_code == 422 and r.json()["detail"].startswith("阶段")
     r = await http.get("/api/stuck", params={"idle": "soon"}, headers=headers)
-    assert r.status_code == 422 and r.json()["detail"].startswith("idle")
+    assert r.status_code == 422 and r.json()["detail"].startswith("空闲时长")
     r = await http.get("/api/stuck", params={"idle": "0m", "all": "true"}, headers=headers)
     assert r.status_code == 200 and set(r.json()[0]) == {"incident_id", "title", "stage", "since", "idle_seconds",
                                                           "waiting_on", "county", "level", "faults"}
