@@ -17,10 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ecoplan.body_limit import MAX_BODY_BYTES
-from ecoplan.duty_import import MAX_ROWS as MAX_ROSTER_ROWS
-from ecoplan.duty_roster import MAX_NOTES as MAX_HANDOVER
-from ecoplan.incident_list import MAX_EXPORT, MAX_PER_PAGE, MAX_TEXT as MAX_SEARCH
 from plan.grading import Assessment
 from plan.incident import MAX_NAME, MAX_PLACE, MAX_TEXT, MAX_TITLE, REPORT_KIND_NAMES, IncidentReport, ReportFile
 from plan.loader import load_plan
@@ -210,15 +206,27 @@ LIMITS = [
     "| `direct_loss_yuan` | 0–100,000,000,000,000 yuan | |",
     "| times | 2000-01-01 to 2100-01-01; a start report not over 5 minutes ahead of the receiving clock | no real "
     "incident lies outside; the deadline arithmetic would overflow |",
-    f"| a request's body (the console's forms, the API, the intake) | ≤ {MAX_BODY_BYTES:,} bytes, chunked or not "
-    "(ecoplan/body_limit.py) | a report or an action is a few kB; refused with 413 before it is read |",
-    f"| the incident list's search text (`q`) | ≤ {MAX_SEARCH} characters | a title or a place is searched, not a document |",
-    f"| the incident list's page (`per_page`) | 1–{MAX_PER_PAGE} rows; an export ≤ {MAX_EXPORT:,} rows | the API's other "
-    "number parameters (`limit`) take 1–10,000 |",
-    f"| a duty roster import | ≤ {MAX_ROSTER_ROWS:,} rows; a handover note ≤ {MAX_HANDOVER:,} characters | a year of "
-    "three shifts a day; a note is a paragraph |",
-    "",
 ]
+
+
+def limits() -> list[str]:
+    """The Limits section; the console's own limits are read where they are enforced (lazily:
+    the list and the roster import bring Temporal's client and the XLSX reader)."""
+    from ecoplan.body_limit import MAX_BODY_BYTES
+    from ecoplan.duty_import import MAX_ROWS as MAX_ROSTER_ROWS
+    from ecoplan.duty_roster import MAX_NOTES as MAX_HANDOVER
+    from ecoplan.incident_list import MAX_EXPORT, MAX_PER_PAGE, MAX_TEXT as MAX_SEARCH
+
+    return LIMITS + [
+        f"| a request's body (the console's forms, the API, the intake) | ≤ {MAX_BODY_BYTES:,} bytes, chunked or not "
+        "(ecoplan/body_limit.py) | a report or an action is a few kB; refused with 413 before it is read |",
+        f"| the incident list's search text (`q`) | ≤ {MAX_SEARCH} characters | a title or a place is searched, not a document |",
+        f"| the incident list's page (`per_page`) | 1–{MAX_PER_PAGE} rows; an export ≤ {MAX_EXPORT:,} rows | the API's other "
+        "number parameters (`limit`) take 1–10,000 |",
+        f"| a duty roster import | ≤ {MAX_ROSTER_ROWS:,} rows; a handover note ≤ {MAX_HANDOVER:,} characters | a year of "
+        "three shifts a day; a note is a paragraph |",
+        "",
+    ]
 
 
 def render_markdown() -> str:
@@ -231,7 +239,7 @@ def render_markdown() -> str:
         f"text fields hold at most {MAX_TEXT:,} characters, names at most 200. The JSON Schema of each is printed by",
         "`ecoplan schema incident`, `ecoplan schema assessment` and `ecoplan schema report`.",
         "",
-        *LIMITS,
+        *limits(),
     ]
     for name, (model, title, what) in CONTRACTS.items():
         s = schema(name)
