@@ -162,7 +162,7 @@ def _command(spec: ActionSpec):
     params.append(inspect.Parameter("as_json", K, default=JsonOpt, annotation=bool))
     command.__signature__ = inspect.Signature(params)
     command.__name__ = spec.name
-    command.__doc__ = f"{spec.cli_help}\n\n{spec.title}（{spec.source}）; the incident's action `{spec.name}`."
+    command.__doc__ = f"{spec.cli_help}\n\n{spec.title}（{spec.source}）；接口中的操作名：{spec.name}。"
     return command
 
 

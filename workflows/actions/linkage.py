@@ -180,7 +180,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("scope", "范围", "select", True,
                                     (("county_dispute", "县区间纠纷"), ("city", "跨市"), ("province", "跨省"))),
                                   F("neighbours", "相邻地区政府或部门（每行一个）", "lines"), F("note", "说明", "textarea")],
-        cli="cross-boundary", cli_help="The incident crosses (or may cross) a boundary: notify the neighbours (4.2.3).",
+        cli="cross-boundary", cli_help="事件跨界（或可能跨界）：通报相邻地区（4.2.3）。",
         cli_options=(O("--scope", "scope", required=True, help="county_dispute | city | province"),
                      O("--neighbour", "neighbours", "many", help="a neighbouring government/bureau (repeatable)"), NOTE)),
     ActionSpec(
@@ -190,7 +190,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("partner", "商请单位", "select", True,
                                     tuple((p.id, p.name) for p in (plan.linkage.partners if plan.linkage else []))),
                                   F("request", "商请内容（协议 二.6）", "textarea", True)],
-        cli="request-support", cli_help="商请: ask a linkage partner for experts or rescue teams (协议 二.6).",
+        cli="request-support", cli_help="商请联动单位派出专家或救援力量（协议 二.6）。",
         cli_options=(O("--partner", "partner", required=True, help="a linkage partner id, e.g. fire_brigade"),
                      O("--request", "request", required=True, help="what is asked: experts, rescue teams …"))),
     ActionSpec(
@@ -200,7 +200,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("request_no", "商请编号", "number", True),
                                   F("answer", "答复", "select", True, (("accepted", "同意"), ("declined", "不同意"))),
                                   F("note", "说明", "textarea")],
-        cli="answer-support", cli_help="Record a partner's answer to a support request.",
+        cli="answer-support", cli_help="登记联动单位对商请的答复。",
         cli_options=(O("--request", "request_no", "int", required=True, help="the request number"),
                      O("--declined", "answer", "flag", value="declined", default="accepted"), NOTE)),
     ActionSpec(
@@ -211,6 +211,6 @@ ACTIONS = [
         check=check_joint, apply=apply_joint,
         form=lambda plan, st, u: [F("members", "联合调查组成员（每行一个）", "lines", True), F("note", "说明", "textarea")],
         cli="joint-investigation",
-        cli_help="Record the joint investigation group with the fire brigade (联合调查组, 协议 二.5).",
+        cli_help="登记与消防救援部门成立的联合调查组（协议 二.5）。",
         cli_options=(O("--member", "members", "many", required=True, help="repeatable"), NOTE)),
 ]

@@ -85,7 +85,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("body", "终止响应的单位（默认按预案）"),
                                   F("document", "终止文件（文号或标题）", required=True), F("note", "说明", "textarea")],
         cli="record-termination",
-        cli_help="Record that the body that led the response ended it (plan duties: the county at IV, 4.1.1).",
+        cli_help="登记牵头单位终止响应（IV级由县（区）政府牵头，4.1.1）。",
         cli_options=(DOCUMENT, O("--body", "body", help="who ended the response (default: the plan's)"),
                      O("--note", "note", default=""))),
     ActionSpec(
@@ -97,7 +97,7 @@ ACTIONS = [
                                               ("aftercare", "善后处置（5.1）"))),
             F("body", "办理单位（默认按预案）"), F("document", "文件（文号或标题）", required=True), F("note", "说明", "textarea")],
         cli="record-other",
-        cli_help="Record a post-event step that is another body's act at this level (plan duties; 32号令 第四条).",
+        cli_help="登记本级别由其他单位办理的后期事项（预案职责分工；32号令 第四条）。",
         cli_options=(O("--step", "step", required=True, help="investigation | assessment | aftercare"), DOCUMENT,
                      O("--body", "body", help="who did it (default: the plan's)"), O("--note", "note", default=""))),
 ]

@@ -126,14 +126,14 @@ ACTIONS = [
         moves=({"trigger": "record_aftercare", "source": "post_event", "dest": None},),
         check=lambda s, inp, at, now: Checked(at), apply=apply_aftercare,
         form=lambda plan, st, u: [F("note", "善后处置情况（5.1）", "textarea", True)],
-        cli="aftercare", cli_help="Record aftercare work (善后处置, 5.1).",
+        cli="aftercare", cli_help="登记善后处置（5.1）。",
         cli_options=(O("--note", "note", required=True),)),
     ActionSpec(
         name="complete_investigation", input=m.CompleteInvestigation, title="完成事件调查", source="5.2",
         moves=({"trigger": "complete_investigation", "source": "post_event", "dest": None},),
         check=check_investigation, apply=apply_investigation,
         form=lambda plan, st, u: [F("summary", "调查结论（5.2）", "textarea")],
-        cli="complete-investigation", cli_help="Record that the investigation (事件调查, 5.2) is complete.",
+        cli="complete-investigation", cli_help="登记事件调查完成（5.2）。",
         cli_options=(O("--summary", "summary", default=""),)),
     ActionSpec(
         name="assessment_review_passed", input=m.AssessmentReviewPassed, title="登记损害评估报告通过评审", source="5.3",
@@ -141,7 +141,7 @@ ACTIONS = [
         check=check_review, apply=apply_review, starts=starts_review,
         form=lambda plan, st, u: [F("review_date", "评审通过日期（5.3）", "date")],
         cli="review-passed",
-        cli_help="The damage-assessment report passed review: starts the 20-working-day report deadline (5.3).",
+        cli_help="登记损害评估报告通过评审：20个工作日的报送时限自此开始（5.3）。",
         cli_options=(O("--date", "review_date", "date", required=True,
                        help="the date the assessment report passed review"),)),
     ActionSpec(
@@ -150,7 +150,7 @@ ACTIONS = [
         check=check_assessment_report, apply=apply_assessment_report,
         form=lambda plan, st, u: [F("recipients", "报送单位（每行一个，默认市人民政府、省生态环境厅）", "lines")],
         cli="submit-assessment-report",
-        cli_help="Send the damage-assessment report to the city government and the provincial department (5.3).",
+        cli_help="向市人民政府和省生态环境厅报送损害评估报告（5.3）。",
         cli_options=(O("--to", "recipients", "many", help="recipient (default: the plan's, 5.3)"),)),
     ActionSpec(
         name="close", input=m.Close, title="结案", source="5.x",
@@ -158,6 +158,6 @@ ACTIONS = [
         guards={"duties_done": lambda s: not duties.close_missing(s)},
         check=check_close, apply=apply_close,
         form=lambda plan, st, u: [F("note", "说明", "textarea")],
-        cli="close", cli_help="Close the incident once the investigation is complete and the assessment report submitted.",
+        cli="close", cli_help="事件调查完成、评估报告报送后结案。",
         cli_options=NOTE),
 ]

@@ -46,5 +46,5 @@ ACTIONS = [
         name="recompute_deadlines", input=m.RecomputeDeadlines, title="重新计算期限", source="国务院办公厅节假日安排通知",
         moves=({"trigger": "recompute_deadlines", "source": OPEN, "dest": None},),
         check=check, apply=apply, starts=asks, needs_calendar=True, with_time=False,
-        cli="recompute-deadlines", cli_help="Recompute provisional working-day due dates after a calendar update."),
+        cli="recompute-deadlines", cli_help="工作日历更新后重算暂定的工作日期限。"),
 ]

@@ -144,7 +144,7 @@ ACTIONS = [
         # 4.2: reports may be made from the first hour until the incident is closed
         moves=({"trigger": "submit_report", "source": OPEN, "dest": None},),
         check=check_report, apply=apply_report, form=_report_form,
-        cli="report", cli_help="Submit an information report (4.2; 17号令 第十二条–第十四条).",
+        cli="report", cli_help="报送信息报告（4.2；17号令 第十二条至第十四条）。",
         cli_options=(
             O("--kind", "kind", required=True, help="initial, progress or final: 初报, 续报 or 处理结果报告"),
             # A report file holds the content and may hold the header; the flags below override it.
@@ -173,7 +173,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("circumstances", "情形（17号令 第四条）", "checks", True, _circumstance_options(plan)),
                                   F("note", "说明", "textarea")],
         cli="circumstances",
-        cli_help="Record 17号令 第四条 cases learned after the start: reports go by the II/I procedure (2 h, the ministry too).",
+        cli_help="登记立案后获知的17号令 第四条情形：按重大、特别重大程序报告（2小时，并报生态环境部）。",
         cli_options=(O("--circumstance", "circumstances", "many", required=True, help=CIRCUMSTANCE_HELP),
                      O("--note", "note", default=""))),
 ]

@@ -223,14 +223,14 @@ ACTIONS = [
         moves=({"trigger": "propose_termination", "source": "on_site", "dest": "termination_pending"},),
         check=check_propose, apply=apply_propose,
         form=lambda plan, st, u: [F("reason", "终止建议理由（4.4）", "textarea", True)],
-        cli="propose-termination", cli_help="Propose ending the response (4.4); the three group leads then sign 附件2.",
+        cli="propose-termination", cli_help="提出终止响应建议（4.4），再由三个工作组组长签署附件2。",
         cli_options=(O("--reason", "reason", required=True),)),
     ActionSpec(
         name="sign_off", input=m.SignOff, title="签署终止签报", source="附件2",
         moves=({"trigger": "sign_off", "source": "termination_pending", "dest": None},
                {"trigger": "reject_termination", "source": "termination_pending", "dest": "on_site"}),
         check=check_sign_off, apply=apply_sign_off, form=_sign_off_form, signal=True, account_fills=("lead",),
-        cli="sign-off", cli_help="Sign the termination form (附件2) for your group: approve, or --reject with an opinion.",
+        cli="sign-off", cli_help="为本组签署终止签报（附件2）：同意，或以 --reject 附意见不同意。",
         cli_options=(O("--group", "group", required=True, help="monitoring | disposal | investigation"),
                      O("--lead", "lead", "lead", required=True, help="your name, as named at dispatch (and --by's default)"),
                      O("--round", "round", "int", help="the termination round you sign (status shows the open one)"),
@@ -245,8 +245,8 @@ ACTIONS = [
         guards={"all_signatories_approved": all_approved},
         check=check_approve, apply=apply_approve, starts=starts_post_event, form=_approve_form,
         cli="approve-termination",
-        cli_help="The commander approves termination (附件2 指挥批示) → post_event, recording the decision on "
-                 "follow-up monitoring (4.4).",
+        cli_help="指挥批示终止响应（附件2 指挥批示），进入后期处置；"
+                 "可同时登记是否继续跟踪监测（4.4）。",
         cli_options=(O("--instruction", "instruction", help="指挥批示", default=""),
                      O("--city-decision", "city_decision", help="who at the city HQ decided, and what (4.4)"),
                      O("--follow-up", "follow_up.continue_monitoring", "choice", value=("continue", "stop"),

@@ -99,7 +99,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("proposal", "建议内容（3.1 预警信息发布建议；3.3 预警解除建议）", "textarea", True),
                                   F("lift", "提出预警解除建议（3.3）", "checkbox")],
         cli="propose-warning",
-        cli_help="The bureau proposes a warning to the city and provincial headquarters (3.1), or its lifting (3.3).",
+        cli_help="本局向市、省指挥部提出预警信息发布建议（3.1），或预警解除建议（3.3）。",
         cli_options=(O("--proposal", "proposal", help="the bureau's 建议, in words", required=True),
                      O("--lift", "lift", "flag", help="propose lifting the warning (3.3) instead of issuing one (3.1)",
                        default=False))),
@@ -113,8 +113,8 @@ ACTIONS = [
             F("recommendation", "本局的预警信息发布建议（3.1）", "textarea"),
             F("actions_done", "已开展的预警行动（3.2）", "checks", options=tuple((a.id, a.name) for a in plan.warning.actions))],
         cli="warn",
-        cli_help="Record the warning the city government issued (预警, 3.1–3.3): the bureau records it with the issuing "
-                 "authority and its document number; its own proposal is `propose-warning`.",
+        cli_help="登记市人民政府发布的预警（3.1–3.3）：写明发布机关和文号；"
+                 "本局自己的建议用 propose-warning。",
         cli_options=(O("--recommendation", "recommendation", help="预警信息发布建议 (3.1)", default=""),
                      O("--action", "actions_done", "many", help="3.2 action already under way (repeatable); the shipped "
                        "plan's: analysis (分析研判), prevention (防范处置), preparation (应急准备), public_opinion (舆论引导)"),
@@ -127,7 +127,6 @@ ACTIONS = [
                                   F("document_number", "解除文号", required=True),
                                   F("reason", "解除理由（3.3）", "textarea", True)],
         cli="lift-warning",
-        cli_help="Record the lifting of the warning by the city government (3.3): closes the incident with outcome "
-                 "warning_lifted.",
+        cli_help="登记市人民政府解除预警（3.3）：事件以“预警解除”结案。",
         cli_options=(O("--reason", "reason", required=True), *ISSUER_OPTIONS)),
 ]
