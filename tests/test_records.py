@@ -135,8 +135,8 @@ def test_an_open_incident_has_no_closing_time_and_a_due_time_may_be_pending(tmp_
 
 @pytest.mark.parametrize("doc,needle", [
     ({"incident_id": "x"}, "missing field"),
-    ([1, 2], "expected an incident status object"),
-    ({**status(), "reported_at": "yesterday"}, "not an incident status"),
+    ([1, 2], "不是事件状态对象"),
+    ({**status(), "reported_at": "yesterday"}, "不是事件状态"),
 ])
 def test_not_a_status_is_one_line(doc, needle):
     with pytest.raises(records.RecordError) as e:
@@ -184,7 +184,7 @@ def test_a_store_from_a_newer_ecoplan_is_refused(tmp_path):
     records.connect(db).close()
     with closing(sqlite3.connect(db)) as c:
         c.execute(f"PRAGMA user_version = {records.SCHEMA_VERSION + 1}")
-    with pytest.raises(records.RecordError, match="newer than this ecoplan"):
+    with pytest.raises(records.RecordError, match="比本程序的版本"):
         records.connect(db)
 
 
