@@ -283,7 +283,7 @@ async def test_hopeless_deliveries_end_and_the_closed_incident_completes(client,
             st = await api.status(client, iid)
             failed = entries(st, "delivery_failed")
             assert {e["detail"]["what"] for e in failed} == {"notification warning_issued", "notification warning_lifted"}
-            reason = "HTTP 404" if hook else "address cannot work"
+            reason = "HTTP 404" if hook else "地址无法使用"
             assert all(reason in e["detail"]["reason"] for e in failed)
             assert st["delivery_failures_count"] == 2
             assert any(f["fault"] == "delivery_failed" for f in st["faults"])
