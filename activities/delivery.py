@@ -195,7 +195,7 @@ class Deliverer:
                           "timeline_summary": None}
             written = render(from_status(status), folder, [kind], fonts)
         if not written:
-            raise ValueError(f"the incident's status has no {kind} to print yet")
+            raise ValueError(f"事件状态中尚无可打印的{kind}")
         names = {CASE_FILE: "case_file", CHART_SVG: "chart", CHART_PNG: "chart"}
         return [{"kind": names.get(p.name, kind), "format": p.suffix.lstrip("."), "path": str(p),
                  "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in written]
@@ -219,7 +219,7 @@ class Deliverer:
         for r in payload["reports"]:
             data = folder / f"{r['seq']:04d}-info_report.json"
             if not data.exists():  # the Markdown is delivered first (effects.py waits for it)
-                raise RuntimeError(f"the text of report no. {r['no']} is not in the archive yet ({data.name})")
+                raise RuntimeError(f"第 {r['no']} 份报告的正文尚未归档（{data.name}）")
             d = json.loads(data.read_text(encoding="utf-8"))
             out.append(InfoReport(header=h, kind=d["kind"], number=r["no"], reporting_unit=h.bureau,
                                   recipients=d["recipients"], submitted_at=d["at"], submitted_by=_who(d["actor"]),

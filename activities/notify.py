@@ -89,16 +89,16 @@ class Notifier:
         try:
             with urllib.request.urlopen(req, timeout=self.settings.webhook_timeout_s) as resp:
                 if resp.status >= 300:
-                    raise RuntimeError(f"webhook answered {resp.status}")
+                    raise RuntimeError(f"通知接口答复 {resp.status}")
         except urllib.error.HTTPError as e:
             if 400 <= e.code < 500 and e.code not in RETRYABLE_4XX:
-                raise Hopeless(f"webhook refused it: HTTP {e.code} {e.reason}") from e
-            raise RuntimeError(f"webhook answered HTTP {e.code}") from e
+                raise Hopeless(f"通知接口拒收：HTTP {e.code} {e.reason}") from e
+            raise RuntimeError(f"通知接口答复 HTTP {e.code}") from e
         except urllib.error.URLError as e:
             if isinstance(e.reason, socket.gaierror):  # a host name that does not resolve
-                raise Hopeless(f"webhook address cannot work: {e.reason}") from e
+                raise Hopeless(f"通知接口地址无法使用：{e.reason}") from e
             if isinstance(e.reason, str) and ("unknown url type" in e.reason or "no host given" in e.reason):
-                raise Hopeless(f"webhook address cannot work: {e.reason}") from e
-            raise RuntimeError(f"webhook not reached: {e.reason}") from e
+                raise Hopeless(f"通知接口地址无法使用：{e.reason}") from e
+            raise RuntimeError(f"通知接口未连通：{e.reason}") from e
         except (ValueError, http.client.InvalidURL) as e:  # no scheme, unknown scheme, bad port
-            raise Hopeless(f"webhook address cannot work: {e}") from e
+            raise Hopeless(f"通知接口地址无法使用：{e}") from e

@@ -120,7 +120,7 @@ def normalise_status(doc: dict) -> dict:
     """A dossier (the state with `report` and the whole `plan` nested) in the status query's
     shape (report fields at the top, `plan` as its reference); a status stays as it is."""
     if not isinstance(doc, dict):
-        raise RecordError(f"expected an incident status object, got {type(doc).__name__}")
+        raise RecordError(f"不是事件状态对象（{type(doc).__name__}）")
     st = dict(doc)
     report = st.pop("report", None)
     if isinstance(report, dict):
@@ -185,7 +185,7 @@ def record_from_status(status: dict, archive_paths: list[str] | None = None) -> 
         )
     except (KeyError, TypeError, ValueError, ValidationError) as e:
         what = f"missing field {e}" if isinstance(e, KeyError) else str(e).splitlines()[0]
-        raise RecordError(f"not an incident status: {what}") from None
+        raise RecordError(f"不是事件状态：{what}") from None
 
 
 def archive_files(folder: Path) -> list[str]:
@@ -297,12 +297,12 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> sqlit
     """Open (and create or migrate) the store. Writers wait for each other (WAL, busy timeout)."""
     p = db_path(path)
     if not create and not p.exists():
-        raise RecordError(f"no records store at {p} (ECOPLAN_RECORDS_DB); `ecoplan records rebuild` creates it")
+        raise RecordError(f"结案记录库 {p} 不存在（ECOPLAN_RECORDS_DB）：用 ecoplan records rebuild 从归档重建")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(p, timeout=30, isolation_level=None)
     except (OSError, sqlite3.Error) as e:
-        raise RecordError(f"cannot open the records store {p}: {e}") from None
+        raise RecordError(f"无法打开结案记录库 {p}：{e}") from None
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
@@ -310,7 +310,7 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> sqlit
         _migrate(conn, p)
     except sqlite3.DatabaseError as e:
         conn.close()
-        raise RecordError(f"the records store {p} is not usable: {e}") from None
+        raise RecordError(f"结案记录库 {p} 无法使用：{e}") from None
     return conn
 
 
@@ -321,8 +321,8 @@ def _migrate(conn: sqlite3.Connection, p: Path) -> None:
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise RecordError(f"the records store {p} has schema version {version}, newer than this "
-                              f"ecoplan's {SCHEMA_VERSION}: upgrade ecoplan")
+            raise RecordError(f"结案记录库 {p} 的格式版本为 {version}，"
+                              f"比本程序的版本 {SCHEMA_VERSION} 新：请升级 ecoplan")
         # Statement by statement: executescript would commit the open transaction first.
         for script in [SCHEMA, SCHEMA_V2][version:]:
             for statement in script.split(";"):

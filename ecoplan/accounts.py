@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from activities.settings import settings
+from plan import problems
 
 # Leads are named at dispatch by username, so usernames are short, ASCII and case-folded.
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
@@ -193,7 +194,7 @@ class AccountStore:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise AccountError(f"账号库 {self.path}：无法创建目录（{e.strerror}）") from None
+                raise AccountError(f"账号库 {self.path}：无法创建目录（{problems.os_reason(e)}）") from None
         try:
             con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         except sqlite3.Error as e:

@@ -21,7 +21,7 @@ from ecoplan.connection import TASK_QUEUE
 from ecoplan.errors import (ActionRefused, EcoplanError, IncidentBusy, IncidentClosed, IncidentExists,  # noqa: F401
                             IncidentNotFound, IncidentNotReady)
 from plan.calendar import SHANGHAI
-from plan.incident import Actor, IncidentReport, start_time_problem
+from plan.incident import Actor, IncidentReport, county_problem, start_time_problem
 from plan.loader import PlanError, load_plan
 from activities import search_attributes as sa
 from workflows.incident import IncidentWorkflow
@@ -49,6 +49,9 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
         plan = load_plan(report.plan)  # a plan that does not load is refused here, before anything starts
     except PlanError as e:
         raise ActionRefused(str(e)) from None
+    problem = county_problem(report, plan.plan.counties.names if plan.plan.counties else [])
+    if problem:
+        raise ActionRefused(problem, "invalid")
     incident_id = report.incident_id or new_incident_id()
     report = report.model_copy(update={"incident_id": incident_id})
     try:
@@ -69,7 +72,7 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
             ]),
         )
     except WorkflowAlreadyStartedError:
-        raise IncidentExists(f"incident {incident_id} already exists; nothing was started") from None
+        raise IncidentExists(f"事件 {incident_id} 已存在，未新建事件") from None
     if wait_ready:
         await _wait_until_ready(handle, wait_ready)
     await pages.page_event(client, "new_incident", incident_id, report.title, _page_body(report), drill=report.drill,
@@ -99,11 +102,9 @@ async def _wait_until_ready(handle: WorkflowHandle, seconds: float) -> None:
             pass
         iid = handle.id.removeprefix("incident-")
         if problem and loop.time() > end - seconds + 10:  # a worker answered, and it named the cause
-            raise IncidentNotReady(f"incident {iid} started, but it is not ready: {problem}; "
-                                   f"`ecoplan status {iid}` shows when it is")
+            raise IncidentNotReady(f"事件 {iid} 已建立，但尚未就绪：{problem}；就绪与否可查看事件状态")
         if loop.time() > end:
-            raise IncidentNotReady(f"incident {iid} started but no worker has picked it up within {seconds:.0f} s: "
-                                   "is `make run` (or worker.py) running?")
+            raise IncidentNotReady(f"事件 {iid} 已建立，但 {seconds:.0f} 秒内没有工作进程接手：工作进程（make run）是否在运行？")
         await asyncio.sleep(0.1)
 
 
@@ -111,8 +112,8 @@ def _not_found(e: RPCError, incident_id: str) -> EcoplanError | None:
     if e.status == RPCStatusCode.NOT_FOUND:
         text = str(e).lower()
         if "completed" in text or "closed" in text or "closing" in text:
-            return IncidentClosed(f"incident {incident_id} is closed; no further actions")
-        return IncidentNotFound(f"no incident {incident_id}")
+            return IncidentClosed(f"事件 {incident_id} 已结案，不能再办理任何操作")
+        return IncidentNotFound(f"没有事件 {incident_id}")
     return None
 
 
@@ -144,8 +145,7 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
             if e.status == RPCStatusCode.RESOURCE_EXHAUSTED:
                 # More than 10 actions in flight on one incident (the SDK has already retried
                 # for ~10 s): the server applied nothing.
-                raise IncidentBusy(f"incident {incident_id} is busy with other actions; nothing was applied, "
-                                   f"send it again") from None
+                raise IncidentBusy(f"事件 {incident_id} 正忙于办理其他操作，本次操作未办理：请重新提交") from None
             raise (_not_found(e, incident_id) or e) from None
 
 

@@ -58,7 +58,7 @@ class ConnectionSettings:
 
     def tls_config(self) -> TLSConfig | bool:
         if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("mutual TLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY")
+            raise ValueError("双向 TLS 须同时设置 TEMPORAL_TLS_CERT 和 TEMPORAL_TLS_KEY")
         if not (self.tls or self.tls_ca or self.tls_cert or self.api_key):
             return False
         read = lambda p: Path(p).read_bytes() if p else None  # noqa: E731

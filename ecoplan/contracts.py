@@ -18,9 +18,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from plan.grading import Assessment
-from plan.incident import MAX_TEXT, REPORT_KIND_NAMES, IncidentReport, ReportFile
+from plan.incident import MAX_NAME, MAX_PLACE, MAX_TEXT, MAX_TITLE, REPORT_KIND_NAMES, IncidentReport, ReportFile
 from plan.loader import load_plan
 from workflows.incident_view import VIEW_VERSION, IncidentLoading, IncidentView
+
+
+def _counties() -> list[str]:
+    c = load_plan().plan.counties
+    return c.names if c else []
+
 
 TIME = "ISO 8601 date and time, e.g. 2026-11-23T03:05 or 2026-11-23T03:05+08:00; without an offset it is Asia/Shanghai"
 
@@ -35,7 +41,8 @@ FIELDS: dict[str, dict[str, str]] = {
                        f"The initial-report deadline (4 h for 一般/较大, 2 h for 重大/特别重大 and the special "
                        f"circumstances, 17号令 第三条, 第四条) runs from it; it counts the incident into a day's or a "
                        f"period's report. {TIME}",
-        "county": "县区 where it happened, e.g. 平定县",
+        "county": "县区 where it happened: one of the plan's counties (`counties` in the plan file; the shipped "
+                  "plan's: " + "、".join(_counties()) + "); any other is refused",
         "location": "地点, as precise as known",
         "incident_type": "事件类型",
         "description": "事件经过, free text",
@@ -173,6 +180,55 @@ def _num(x: float) -> str:
     return f"{int(x):,}" if float(x).is_integer() else str(x)
 
 
+# The limits every entry enforces through the same models (plan/incident.py, the actions'
+# inputs): the console, the API, the CLI and the 12369/119 intake (issue 22 item 8).
+LIMITS = [
+    "## Limits",
+    "",
+    "The console, the API, the CLI and the 12369/119 intake take every input through the same models",
+    "(plan/incident.py, the actions' inputs in workflows/messages.py), so each limit holds in all four and a",
+    "value over it is refused with one Chinese line naming the field as the forms label it (事件名称过长：最多 100 字,",
+    "死亡人数不能为负数, 事件概况不能为空). Local choices, not the plan's or the law's:",
+    "",
+    "| what | limit | why |",
+    "|---|---|---|",
+    f"| title (事件名称; the intake's `title`) | ≤ {MAX_TITLE} characters | one line in lists, on the board and at the head "
+    "of every document; real titles run 15–40 characters |",
+    f"| place (`location`, a report's `place`; the intake's `location`) | ≤ {MAX_PLACE} characters | an address with its "
+    "landmarks |",
+    f"| long texts (事件概况, a report's items, opinions, notes, reasons) | ≤ {MAX_TEXT:,} characters | about three printed "
+    "pages of the case file each; longer material is an attachment |",
+    f"| names (a person, a unit, a county, a document number) | ≤ {MAX_NAME} characters | |",
+    "| county (`county`) | one of the plan's `counties` | a typed county (`<i>城区</i>`) must not open a new county on "
+    "the board; refused where a report enters (ecoplan.api.start_incident) |",
+    "| head counts (`deaths`, `poisoned_or_injured`, `evacuated`) | whole numbers, 0–10,000,000 (evacuated "
+    "0–100,000,000) | a count below 0 is refused naming the field (死亡人数不能为负数) |",
+    "| `direct_loss_yuan` | 0–100,000,000,000,000 yuan | |",
+    "| times | 2000-01-01 to 2100-01-01; a start report not over 5 minutes ahead of the receiving clock | no real "
+    "incident lies outside; the deadline arithmetic would overflow |",
+]
+
+
+def limits() -> list[str]:
+    """The Limits section; the console's own limits are read where they are enforced (lazily:
+    the list and the roster import bring Temporal's client and the XLSX reader)."""
+    from ecoplan.body_limit import MAX_BODY_BYTES
+    from ecoplan.duty_import import MAX_ROWS as MAX_ROSTER_ROWS
+    from ecoplan.duty_roster import MAX_NOTES as MAX_HANDOVER
+    from ecoplan.incident_list import MAX_EXPORT, MAX_PER_PAGE, MAX_TEXT as MAX_SEARCH
+
+    return LIMITS + [
+        f"| a request's body (the console's forms, the API, the intake) | ≤ {MAX_BODY_BYTES:,} bytes, chunked or not "
+        "(ecoplan/body_limit.py) | a report or an action is a few kB; refused with 413 before it is read |",
+        f"| the incident list's search text (`q`) | ≤ {MAX_SEARCH} characters | a title or a place is searched, not a document |",
+        f"| the incident list's page (`per_page`) | 1–{MAX_PER_PAGE} rows; an export ≤ {MAX_EXPORT:,} rows | the API's other "
+        "number parameters (`limit`) take 1–10,000 |",
+        f"| a duty roster import | ≤ {MAX_ROSTER_ROWS:,} rows; a handover note ≤ {MAX_HANDOVER:,} characters | a year of "
+        "three shifts a day; a note is a paragraph |",
+        "",
+    ]
+
+
 def render_markdown() -> str:
     lines = [
         "# Contracts: the files you give ecoplan",
@@ -183,6 +239,7 @@ def render_markdown() -> str:
         f"text fields hold at most {MAX_TEXT:,} characters, names at most 200. The JSON Schema of each is printed by",
         "`ecoplan schema incident`, `ecoplan schema assessment` and `ecoplan schema report`.",
         "",
+        *limits(),
     ]
     for name, (model, title, what) in CONTRACTS.items():
         s = schema(name)

@@ -16,6 +16,7 @@ from typing import Iterable
 from activities.documents import KINDS
 from activities.settings import settings
 from activities.documents.mapping import ACTIVATION_FILE, CASE_FILE, CHART_PNG, CHART_SVG, TERMINATION_FILE
+from plan import problems
 
 
 class DocumentsError(ValueError):
@@ -30,7 +31,7 @@ def kinds_of(kinds: Iterable[str] | None) -> list[str]:
     wanted = list(KINDS if not kinds else kinds)
     unknown = [k for k in wanted if k not in KINDS]
     if unknown:
-        raise DocumentsError(f"--kind: unknown document kind {', '.join(unknown)}; the kinds are {', '.join(KINDS)}")
+        raise DocumentsError(f"--kind：没有文书种类 {'、'.join(unknown)}；可选 {'、'.join(KINDS)}")
     return wanted
 
 
@@ -90,7 +91,7 @@ def write(status: dict, out_dir: str | os.PathLike, kinds: Iterable[str] | None 
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise DocumentsError(f"--out: cannot write into {str(out)!r}: {e.strerror or e}") from None
+        raise DocumentsError(f"--out：无法写入 {out}（{problems.os_reason(e)}）") from None
     closed = status.get("stage") == "closed" or bool(status.get("from_records") or status.get("from_dossier"))
     originals = filed(status, wanted, archive_dir)
     # Reports are always the filed copies (full text); a closed incident's files are final.

@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 
 from ecoplan.duty_roster import Shift
 from plan.calendar import SHANGHAI
+from plan import problems
 
 MAX_ROWS = 5000  # local choice: a year of three shifts a day and then some
 SPLIT = re.compile(r"[、，,；;/\s]+")
@@ -141,7 +142,7 @@ def _rows(path: Path) -> list[list]:
             text = path.read_bytes().decode("utf-8-sig")
             return list(csv.reader(io.StringIO(text)))
     except OSError as e:
-        raise RosterRejected([f"{path.name}：无法读取（{e.strerror or e}）"]) from None
+        raise RosterRejected([f"{path.name}：无法读取（{problems.os_reason(e)}）"]) from None
     except UnicodeDecodeError:
         raise RosterRejected([f"{path.name}：不是 UTF-8 编码的 CSV（在表格软件中另存为“CSV UTF-8”）"]) from None
     except csv.Error as e:

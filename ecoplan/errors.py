@@ -56,8 +56,8 @@ class IncidentNotReady(EcoplanError):
 
 
 def unreachable(address: str, e: BaseException) -> str:
-    reason = "connection refused" if "refused" in str(e).lower() else (str(e).splitlines() or [type(e).__name__])[0][:200]
-    return f"cannot reach Temporal at {address} ({reason}): is `make run` running, or TEMPORAL_ADDRESS set?"
+    reason = "连接被拒绝" if "refused" in str(e).lower() else (str(e).splitlines() or [type(e).__name__])[0][:200]
+    return f"连不上 Temporal 服务（{address}，{reason}）：服务是否已启动（make run），或 TEMPORAL_ADDRESS 是否设置正确？"
 
 
 async def connect_or_fail(settings=None, who: str = "") -> "Client":
@@ -70,6 +70,6 @@ async def connect_or_fail(settings=None, who: str = "") -> "Client":
     try:
         return await connect(settings)
     except ValueError as e:  # a configuration mistake, e.g. half of mutual TLS
-        raise bad(f"{who}connection settings: {e}") from None
+        raise bad(f"{who}连接设置有误：{e}") from None
     except (RuntimeError, RPCError, OSError) as e:
         raise Fail(who + unreachable(settings.address, e)) from None

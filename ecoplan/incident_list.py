@@ -120,7 +120,7 @@ def parse(params: Mapping[str, str], export: bool = False) -> ListQuery:
         out["drills"] = _choice(p["drills"], DRILL_CHOICES, "演练")
     if "sort" in p:
         if p["sort"].removeprefix("-") not in SORTS:
-            raise ListError(f"排序「{p['sort'][:30]}」无效，可选：{'、'.join(SORTS)}（前加 - 为倒序）")
+            raise ListError(f"排序「{p['sort'][:30]}」无效，可选：{'、'.join(v[1] for v in SORTS.values())}（可倒序）")
         out["sort"] = p["sort"]
     if "page" in p:
         out["page"] = _int(p["page"], "页码", 1, 1_000_000)

@@ -62,19 +62,22 @@ def _first(year: int, month: int) -> datetime:
     return datetime(year, month, 1, tzinfo=SHANGHAI)
 
 
+PERIOD_WORDS = {"month": "月份", "quarter": "季度", "half": "半年", "year": "年份"}  # as typed: 2026-11 is a 月份
+
+
 def parse_period(month: str | None = None, quarter: str | None = None, half: str | None = None,
                  year: str | None = None) -> Period:
     """Exactly one of --month 2026-11, --quarter 2026Q4, --half 2026H2, --year 2026."""
     given = {k: v for k, v in (("month", month), ("quarter", quarter), ("half", half), ("year", year)) if v is not None}
     if len(given) != 1:
-        raise PeriodError("give exactly one of --month YYYY-MM, --quarter YYYYQn, --half YYYYHn, --year YYYY")
+        raise PeriodError("请只给出一个统计期：--month 2026-11、--quarter 2026Q4、--half 2026H2 或 --year 2026 这样的一项")
     kind, text = next(iter(given.items()))
     pattern = {"month": r"(\d{4})-(\d{2})", "quarter": r"(\d{4})[Qq]([1-4])", "half": r"(\d{4})[Hh]([12])",
                "year": r"(\d{4})"}[kind]
     m = re.fullmatch(pattern, text.strip())
     example = {"month": "2026-11", "quarter": "2026Q4", "half": "2026H2", "year": "2026"}[kind]
     if not m or not 2000 <= int(m.group(1)) <= 2100 or (kind == "month" and not 1 <= int(m.group(2)) <= 12):
-        raise PeriodError(f"--{kind}: {text!r} is not a {kind} like {example}")
+        raise PeriodError(f"--{kind}：“{text}”不是有效的{PERIOD_WORDS[kind]}（如 {example}）")
     y = int(m.group(1))
     n = int(m.group(2)) if kind != "year" else 1
     months = {"month": 1, "quarter": 3, "half": 6, "year": 12}[kind]
@@ -133,7 +136,7 @@ def compute(records: Iterable[IncidentRecord], period: Period, now: datetime | N
     """The period's figures as of its end (or `now`, when that is earlier)."""
     now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
     if now <= period.start:
-        raise PeriodError(f"the period {period.label} has not begun")
+        raise PeriodError(f"统计期 {period.label} 尚未开始")
     start, cut = period.start, min(period.end, now)
     all_ = list(records)
     real = [r for r in all_ if not r.drill]

@@ -132,7 +132,7 @@ def rebuild(archive_dir: str | os.PathLike, path: str | os.PathLike | None = Non
     the same facts stay as they are; a newer stored record is not overwritten by an older dossier."""
     root = Path(archive_dir)
     if not root.is_dir():
-        raise RecordError(f"{root}: no such archive folder")
+        raise RecordError(f"归档目录 {root} 不存在")
     out = RebuildResult(archive=str(root), db=str(db_path(path)))
     with closing(connect(path)) as conn:
         for f in sorted(root.glob("*/dossier.json")):

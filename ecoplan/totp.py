@@ -87,7 +87,7 @@ class TotpStore:
             if row and not row["confirmed"]:
                 return row["secret"]
             if row:
-                raise ValueError("already enrolled")
+                raise ValueError("此账号已启用动态口令")
             secret = pyotp.random_base32()
             con.execute("INSERT INTO account_totp(username, secret, created_at) VALUES (?,?,?)",
                         (username, secret, audit._stamp()))

@@ -31,12 +31,12 @@ def parse_duration(text: str) -> timedelta:
 
     parts = re.fullmatch(r"\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*", text or "")
     if not text or not text.strip() or not parts or not any(parts.groups()):
-        raise ValueError(f"{text!r} is not a duration like 90m, 6h, 3d or 1d12h")
+        raise ValueError(f"“{text}”不是时长：应写成 90m、6h、3d 或 1d12h（分钟、小时、天）")
     d, h, m = (int(x or 0) for x in parts.groups())
     try:
         idle = timedelta(days=d, hours=h, minutes=m)
     except OverflowError:
         idle = None
     if idle is None or idle > MAX_IDLE:  # idle since before the system's earliest time (plan/incident.py)
-        raise ValueError(f"{text!r} is longer than {MAX_IDLE.days} days: no incident has been idle that long")
+        raise ValueError(f"“{text}”超过 {MAX_IDLE.days} 天：没有事件会停滞这么久")
     return idle

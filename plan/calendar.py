@@ -76,7 +76,7 @@ class DayRange(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> DayRange:
         if self.last < self.first:
-            raise ValueError(f"'to' {self.last} is before 'from' {self.first}")
+            raise ValueError(f"结束日 {self.last} 早于开始日 {self.first}")
         return self
 
     def days(self) -> list[date]:
@@ -99,13 +99,13 @@ class YearOverride(BaseModel):
         for field, days in (("holidays", off), ("workdays", on)):
             stray = sorted(d for d in days if d.year != self.year)
             if stray:
-                raise ValueError(f"{field}: {stray[0]} is not in {self.year}")
+                raise ValueError(f"{field}：{stray[0]} 不在 {self.year} 年内")
         weekday_makeups = sorted(d for d in on if d.weekday() < 5)
         if weekday_makeups:  # a make-up day is always a Sat/Sun; anything else is a typo
-            raise ValueError(f"workdays: {weekday_makeups[0]} is a weekday, not a weekend make-up day")
+            raise ValueError(f"workdays：{weekday_makeups[0]} 本是工作日，不是周末调休上班日")
         both = sorted(off & on)
         if both:
-            raise ValueError(f"{both[0]} is listed in both holidays and workdays")
+            raise ValueError(f"{both[0]} 同时列在 holidays 和 workdays 中")
         return self
 
     def holiday_dates(self) -> frozenset[date]:
@@ -210,31 +210,27 @@ def _one_line(text: str) -> str:
 
 
 def _validation_message(path: Path, err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        got = e.get("input")
-        suffix = f" (got {got!r})" if loc and not isinstance(got, (dict, list)) else ""
-        parts.append(f"{loc}: {msg}{suffix}" if loc else msg)
-    return _one_line(f"{path}: " + "; ".join(parts))
+    """The file's first problem in Chinese, the key path as written (plan/problems.py)."""
+    from plan import problems
+
+    return problems.validation_message(err, f"工作日历文件 {path}：", labelled=False)
 
 
 def _load_file(path: Path) -> YearOverride:
     if not re.fullmatch(r"\d{4}", path.stem):
-        raise CalendarError(f"{path}: file name must be <year>.yaml, e.g. 2027.yaml")
+        raise CalendarError(f"工作日历文件 {path}：文件名应为 年份.yaml，如 2027.yaml")
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_DatesAsText)
     except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise CalendarError(_one_line(f"{path}: not valid YAML: {e}")) from None
+        raise CalendarError(_one_line(f"工作日历文件 {path}：不是有效的 YAML（{e}）")) from None
     if not isinstance(data, dict):
-        raise CalendarError(f"{path}: expected a mapping with year, source, holidays, workdays")
+        raise CalendarError(f"工作日历文件 {path}：应含 year、source、holidays、workdays 各项")
     try:
         override = YearOverride.model_validate(data)
     except ValidationError as e:
         raise CalendarError(_validation_message(path, e)) from None
     if override.year != int(path.stem):
-        raise CalendarError(f"{path}: year: {override.year} does not match the file name")
+        raise CalendarError(f"工作日历文件 {path}：year 为 {override.year}，与文件名不符")
     return override
 
 
@@ -244,7 +240,7 @@ def load_calendar(dirs: list[Path] | None = None) -> WorkingCalendar:
     for directory in [DEFAULT_DIR] if dirs is None else dirs:
         directory = Path(directory)
         if not directory.is_dir():
-            raise CalendarError(f"{directory}: calendar directory not found")
+            raise CalendarError(f"工作日历目录 {directory} 不存在")
         for path in sorted(directory.glob("*.yaml")):
             override = _load_file(path)
             overrides[override.year] = override

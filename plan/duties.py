@@ -7,6 +7,7 @@ bureau performs every step (aftercare excepted, which close never asked for)."""
 
 from __future__ import annotations
 
+from plan.citation import cite
 from plan.models import DUTY_STEPS, Duty, Level, LevelDuties
 
 BUREAU = "市生态环境局"
@@ -44,14 +45,14 @@ def describe(d: Duty, level: Level | str) -> str:
     """One line for a person: whose act the step is at this level, and the source."""
     lv = Level(level).value
     if d.mode == "performs":
-        what = f"the bureau's own step at level {lv}"
+        what = f"{lv}级事件由本局办理"
     elif d.mode == "optional":
-        what = f"the bureau's own step at level {lv} when it decides to (视情况)"
+        what = f"{lv}级事件由本局视情况办理"
     elif d.mode == "records":
-        what = f"{d.body}'s act at level {lv}, recorded by the bureau (who, when, document)"
+        what = f"{lv}级事件由{d.body}办理，本局登记其办理情况（单位、时间、文件）"
     else:
-        what = f"{d.body}'s act at level {lv}; the bureau assists (配合/指导)"
-    return f"{STEP_NAMES.get(d.step, d.step)}: {what} ({d.source})"
+        what = f"{lv}级事件由{d.body}办理，本局配合、指导"
+    return f"{STEP_NAMES.get(d.step, d.step)}：{what}（{cite(d.source)}）"
 
 
 __all__ = ["BUREAU", "DUTY_STEPS", "NEEDED", "STEP_NAMES", "DutyTable", "describe", "duty",

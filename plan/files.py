@@ -24,11 +24,11 @@ def find(ref: str | Path, folder: Path, what: str, fail: Fail, shipped: list[str
                 return candidate
     path = Path(ref).expanduser()
     if path.is_dir():
-        raise fail(f"{what} {str(ref)!r}: is a directory, not a {what} file")
+        raise fail(f"{what} {ref}：是文件夹，不是文件")
     if path.is_file():
         return path.resolve()
-    hint = f" (shipped: {', '.join(shipped) or 'none'})" if shipped is not None else ""
-    raise fail(f"{what} {str(ref)!r}: no shipped {what} with that id and no such file{hint}")
+    hint = f"（随附的有：{'、'.join(shipped) or '无'}）" if shipped is not None else ""
+    raise fail(f"{what} {ref}：既不是随附的编号，也没有这个文件{hint}")
 
 
 def shipped_ids(folder: Path) -> list[str]:
@@ -39,11 +39,11 @@ def read_bytes(path: Path | str, label: str, fail: Fail) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise fail(f"{label}: no such file") from None
+        raise fail(f"{label}：文件不存在") from None
     except IsADirectoryError:
-        raise fail(f"{label}: is a directory, not a file") from None
+        raise fail(f"{label}：是文件夹，不是文件") from None
     except OSError as e:
-        raise fail(f"{label}: cannot read: {e.strerror}") from None
+        raise fail(f"{label}：读不了（{e.strerror}）") from None
 
 
 def parse(raw: bytes, label: str, fail: Fail, as_json: bool = False) -> Any:
@@ -51,25 +51,24 @@ def parse(raw: bytes, label: str, fail: Fail, as_json: bool = False) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise fail(f"{label}: not UTF-8 text (bad byte at offset {e.start})") from None
+        raise fail(f"{label}：不是 UTF-8 文本（第 {e.start} 字节有误），请另存为 UTF-8 后再试") from None
     try:
         return json.loads(text) if as_json else yaml.safe_load(text)
     except json.JSONDecodeError as e:
-        raise fail(f"{label}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+        raise fail(f"{label}：JSON 格式有误（第 {e.lineno} 行第 {e.colno} 列）") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = " ".join(str(getattr(e, "problem", None) or str(e).splitlines()[0]).split())
-        raise fail(f"{label}: malformed YAML{where}: {problem}") from None
+        where = f"（第 {mark.line + 1} 行第 {mark.column + 1} 列）" if mark else ""
+        raise fail(f"{label}：YAML 格式有误{where}") from None
     except RecursionError:
-        raise fail(f"{label}: nested too deeply") from None
-    except ValueError as e:  # e.g. a 5,000-digit integer, an impossible date, !!int "abc"
-        raise fail(f"{label}: unreadable value: {str(e).splitlines()[0][:200]}") from None
+        raise fail(f"{label}：嵌套层数过多") from None
+    except ValueError:  # e.g. a 5,000-digit integer, an impossible date, !!int "abc"
+        raise fail(f"{label}：有读不出的值（如超长的数字、不存在的日期）") from None
 
 
 def mapping(data: Any, label: str, fail: Fail) -> dict:
     if data is None:
-        raise fail(f"{label}: the file is empty")
+        raise fail(f"{label}：文件是空的")
     if not isinstance(data, dict):
-        raise fail(f"{label}: top level must be a mapping, got {type(data).__name__}")
+        raise fail(f"{label}：顶层应为带字段名的映射")
     return data

@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from plan.loader import load_plan, validation_message
+from plan.loader import load_plan
+from plan.problems import LABELS, validation_message
 from plan.models import Criterion, Level, Plan
 
 __all__ = ["Assessment", "Grading", "classify", "matches", "validation_message"]
@@ -78,10 +79,23 @@ def _reason(plan: Plan, c: Criterion, value: object) -> str:
     label = c.source.replace(f" {name} ", f" {name}({c.level.value}) ", 1)
     if label == c.source:
         label = f"{c.source} ({c.level.value})"
-    return f"{label}: {c.text} — {c.field}={_show(value)}"
+    return f"{label}：{c.text}（{LABELS.get(c.field, c.field).removesuffix('（元）')}：{_show(c.field, value)}）"
 
 
-def _show(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+# The assessment's values as the start form names them (附表1 wording), for the reasons people read.
+VALUE_NAMES = {
+    "drinking_water_interrupted": {"township": "乡镇集中式饮用水水源地", "county": "县级城市集中式饮用水水源地",
+                                   "city": "设区的市级以上城市集中式饮用水水源地"},
+    "cross_boundary": {"county_dispute": "跨县级行政区域纠纷", "city": "跨设区的市级行政区域", "province": "跨省级行政区域"},
+    "ecological_impact": {"protected_species_damaged": "国家重点保护的动植物物种受到破坏",
+                          "partial_function_loss": "区域生态功能部分丧失",
+                          "function_loss_or_extinction": "区域生态功能丧失或国家重点保护物种灭绝"},
+}
+
+
+def _show(field: str, value: object) -> str:
+    if isinstance(value, str):
+        return VALUE_NAMES.get(field, {}).get(value, value)
+    if field == "direct_loss_yuan":  # 附表1 counts in 万元 and 亿元
+        return f"{value / 1e8:g}亿元" if value >= 1e8 else f"{value / 1e4:g}万元" if value >= 1e4 else f"{value:g}元"
+    return f"{value:g}人" if isinstance(value, (int, float)) else str(value)

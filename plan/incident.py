@@ -10,12 +10,22 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from plan.calendar import SHANGHAI
 from plan.grading import Assessment
 from plan.models import Circumstance, RoleId, Via
 
-MAX_TEXT = 10_000  # characters: a report field longer than this is a paste gone wrong
+# Limits (local choice, listed in docs/contracts.md; the console, the API, the CLI and the intake
+# all enforce them through these models). A title is one line in lists, on the board and on every
+# document's head: 100 characters hold any real 事件名称 (they run 15–40). A place (地点) is an
+# address with its landmarks: 200. A long text (事件概况, a report's items, opinions) stops at
+# 5,000 characters, about three printed pages of the case file each: longer material is a paste
+# gone wrong, or an attachment. Names (a person, a unit, a county, a document number): 200.
+MAX_TITLE = 100
+MAX_PLACE = 200
+MAX_TEXT = 5_000
+MAX_NAME = 200
 
 
 # Local choice (not in the plan or the law): the times an incident's record can hold. No
@@ -35,6 +45,9 @@ def _shanghai_if_naive(v: datetime) -> datetime:
     return v
 
 
+LABEL = {"discovered_at": "发现时间", "reported_at": "接报时间"}
+
+
 def start_time_problem(report: "IncidentReport", now: datetime) -> str | None:
     """A start report whose times lie in the future (beyond the clock skew): the sentence naming
     the field, or None. Checked where a report enters (ecoplan.api.start_incident), since
@@ -42,28 +55,40 @@ def start_time_problem(report: "IncidentReport", now: datetime) -> str | None:
     for field in ("discovered_at", "reported_at"):
         value = getattr(report, field)
         if value > now + CLOCK_SKEW:
-            return (f"{field}：{value.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 晚于现在（{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）"
+            return (f"{LABEL[field]}：{value.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 晚于现在（{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）"
                     f"{int(CLOCK_SKEW.total_seconds() // 60)} 分钟以上：事件的发现和报告时间不能在将来")
+    return None
+
+
+def county_problem(report: "IncidentReport", counties: list[str]) -> str | None:
+    """A start report's county that is not one of the plan's (plan data `counties`), as the
+    sentence naming the field, or None. A plan without a list takes any county. Checked where a
+    report enters (ecoplan.api.start_incident), which has loaded the plan the report names."""
+    if counties and report.county not in counties:
+        return f"县（区）“{report.county[:40]}”不是本预案所辖的县（区）：应为{'、'.join(counties)}之一"
     return None
 
 
 def _no_blank(v: str) -> str:
     if not v.strip():
-        raise ValueError("must not be empty or only spaces")
+        raise PydanticCustomError("blank", "不能为空，也不能只有空格")
     return v.strip()
 
 
 def _no_controls(v: str) -> str:
     # NUL and other C0 controls come from binary pastes; tabs and newlines are fine.
     if any(ord(c) < 32 and c not in "\t\n\r" for c in v):
-        raise ValueError("contains control characters")
+        raise PydanticCustomError("controls", "含有控制字符")
     return v
 
 
 Time = Annotated[datetime, AfterValidator(_shanghai_if_naive)]
-Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_controls), AfterValidator(_no_blank)]
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME), AfterValidator(_no_controls), AfterValidator(_no_blank)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_no_controls)]
 RequiredText = Annotated[Text, AfterValidator(_no_blank)]
+Title = Annotated[str, StringConstraints(max_length=MAX_TITLE), AfterValidator(_no_controls), AfterValidator(_no_blank)]
+Place = Annotated[str, StringConstraints(max_length=MAX_PLACE), AfterValidator(_no_controls)]
+RequiredPlace = Annotated[Place, AfterValidator(_no_blank)]
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")]
 
 
@@ -98,18 +123,20 @@ class Actor(Model):
         return f"{self.display}（{self.name}）" if self.display and self.display != self.name else self.name
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.role})"
+        """The person as a written document names them: the display name when the account has
+        one (李强（指挥）); the username stays in the record's `by`."""
+        return f"{self.display or self.name}（{'报告人' if self.role == 'reporter' else self.role}）"
 
 
 class IncidentReport(Model):
     """The start input of an incident: the JSON keys are the contract of `ecoplan start FILE`."""
 
     incident_id: Id | None = None
-    title: RequiredText
+    title: Title
     discovered_at: Time
     reported_at: Time
-    county: Name
-    location: RequiredText
+    county: Name  # one of the plan's counties: checked where a report enters (county_problem)
+    location: RequiredPlace
     incident_type: IncidentType
     description: Text = ""
     source: Source
@@ -123,9 +150,9 @@ class IncidentReport(Model):
     @model_validator(mode="after")
     def _order(self) -> "IncidentReport":
         if self.reported_at < self.discovered_at:
-            raise ValueError("reported_at is before discovered_at")
+            raise ValueError("接报时间早于发现时间：请核对两个时间")
         if len(set(self.special_circumstances)) != len(self.special_circumstances):
-            raise ValueError("special_circumstances names a circumstance twice")
+            raise ValueError("特殊情形（17号令 第四条）中有重复的情形")
         return self
 
 
@@ -134,7 +161,7 @@ REPORT_KIND_NAMES = {"initial": "初报", "progress": "续报", "final": "处理
 def _phone(v: str) -> str:
     v = v.strip()
     if not v or any(c not in "0123456789+-() " for c in v) or not any(c.isdigit() for c in v):
-        raise ValueError("must be a telephone number: digits, spaces, +, - and ( ), e.g. 0353-2020000")
+        raise PydanticCustomError("phone", "应为电话号码：数字、空格、+、- 和括号，如 0353-2020000")
     return v
 
 
@@ -158,7 +185,7 @@ class ReportContent(Model):
 
     summary: RequiredText
     time: Text | None = None
-    place: Text | None = None
+    place: Place | None = None
     source: Text | None = None  # 信息来源 / 污染源
     cause_and_nature: Text | None = None
     basic_process: Text | None = None  # 基本过程

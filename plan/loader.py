@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from plan import files
+from plan import files, problems
 from plan.models import plan_ref, Plan
 
 DEFAULT_PLAN_ID = "yangquan-2022"
@@ -35,22 +35,14 @@ class LoadedPlan(BaseModel):
 
 
 def validation_message(err: ValidationError, prefix: str = "") -> str:
-    """One line for the first error: "<field path>: <problem>" (+ how many more)."""
-    errors = err.errors(include_url=False)
-    if not errors:  # pragma: no cover - pydantic always reports at least one
-        return f"{prefix}invalid input"
-    first = errors[0]
-    where = ".".join(str(p) for p in first["loc"])
-    problem = first["msg"].removeprefix("Value error, ")
-    line = f"{prefix}{where}: {problem}" if where else f"{prefix}{problem}"
-    if len(errors) > 1:
-        line += f" (and {len(errors) - 1} more)"
-    return " ".join(line.split())  # messages may embed newlines
+    """One line for a plan (or scenario) file's first error: the key path as written, the
+    problem in Chinese (plan/problems.py), and how many more."""
+    return problems.validation_message(err, prefix, labelled=False)
 
 
 def resolve_plan_path(ref: str | Path | None = None) -> Path:
     """None -> the default plan; a plan id -> PLANS_DIR/<id>.yaml (or .yml); else a file path."""
-    return files.find(DEFAULT_PLAN_ID if ref is None else ref, PLANS_DIR, "plan", PlanError)
+    return files.find(DEFAULT_PLAN_ID if ref is None else ref, PLANS_DIR, "预案", PlanError)
 
 
 def load_plan(ref: str | Path | None = None) -> LoadedPlan:
@@ -58,20 +50,20 @@ def load_plan(ref: str | Path | None = None) -> LoadedPlan:
     try:
         stat = path.stat()
     except OSError as e:
-        raise PlanError(f"plan file {path}: cannot read: {e.strerror}") from None
+        raise PlanError(f"预案文件 {path}：读不了（{problems.os_reason(e)}）") from None
     # Keyed by modification time and size so an edited file is re-read.
     return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=32)
 def _load(path: str, _mtime_ns: int, _size: int) -> LoadedPlan:
-    label = f"plan file {Path(path).name}"
+    label = f"预案文件 {Path(path).name}"
     raw = files.read_bytes(path, label, PlanError)
     data = files.mapping(files.parse(raw, label, PlanError), label, PlanError)
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:
-        raise PlanError(validation_message(e, prefix=f"{label}: ")) from None
+        raise PlanError(validation_message(e, prefix=f"{label}：")) from None
     return LoadedPlan(plan=plan, path=path, content_hash="sha256:" + hashlib.sha256(raw).hexdigest())
 
 

@@ -20,6 +20,7 @@ import pytest
 from plan.calendar import SHANGHAI
 from plan.incident import Actor
 from plan.models import Level
+from plan.stages import STAGE_NAMES
 import workflows.actions as actions
 import workflows.messages as m
 from workflows.errors import Refused
@@ -250,7 +251,7 @@ def _():
     ready = inc.deadline("readiness")
     assert (ready.status, ready.started_at, ready.due_at, ready.reminders_at) == (
         "pending", T0, at(2026, 11, 10, 10, 0), [at(2026, 11, 10, 9, 45)])
-    assert "III级响应" in done.message and "readiness is due 2026-11-10T10:00+08:00" in done.message
+    assert "III级响应" in done.message and "应于 2026-11-10 10:00 前完成" in done.message
 
 
 def test_activation_at_IV_opens_no_readiness_deadline():
@@ -275,7 +276,7 @@ def _():
     assert inc.s.city_started and inc.s.stage == "responding"
     is_entry(done.entry("record_city_started"), "record_city_started", DUTY, inc.now, "responding", "responding")
     assert done.outbox == []
-    assert "the city HQ decides termination (4.4)" in done.message
+    assert "响应终止由市指挥部决定（4.4）" in done.message
 
 
 @good("adjust_level")
@@ -309,7 +310,7 @@ def _():
 def test_follow_up_is_decided_after_termination_not_before():
     inc = in_stage("on_site")
     err = inc.refused("decide_follow_up", GOOD_INPUT["decide_follow_up"]())
-    assert "stage on_site" in err.message  # only once the response has ended (4.4 应急状态终止后)
+    assert "现场处置阶段" in err.message  # only once the response has ended (4.4 应急状态终止后)
     inc = _terminated_without_follow_up()
     early = m.DecideFollowUp(by=DUTY, at=at(2026, 11, 10, 10, 0), follow_up=m.FollowUp(
         continue_monitoring=False, decided_by="市应急指挥部会同专家组"))
@@ -459,7 +460,7 @@ def _():
     e = done.entry("sign_off")
     is_entry(e, "sign_off", lead("monitoring"), inc.now, "termination_pending", "termination_pending")
     assert (e.detail["decision"], e.detail["round"]) == ("approve", 1)
-    assert done.outbox == [] and "waiting for disposal, investigation" in done.message
+    assert done.outbox == [] and "等待污染处置组、污染排查组组长签署" in done.message
     inc.act("sign_off", _sign("disposal"))
     done = inc.act("sign_off", _sign("investigation"))
     assert done.effects == [("notify", "termination_ready")]
@@ -583,7 +584,7 @@ def _():
     assert (report.status, report.due_date, report.due_at) == ("pending", date(2026, 12, 29), at(2026, 12, 29, 23, 59, 59))
     # reminded 5 and 1 working days before, at 09:00: 22 and 28 December
     assert report.reminders_at == [at(2026, 12, 22, 9), at(2026, 12, 28, 9)]
-    assert "the report is due 2026-12-29" in done.message
+    assert "应于 2026-12-29 前完成" in done.message
     # the review meets the assessment's own clock (plan.models.MET_BY), from noon of the review date
     comp = inc.deadline("assessment_completion")
     assert (comp.status, comp.met_at) == ("met", at(2026, 12, 1, 12, 0))
@@ -597,7 +598,7 @@ def test_review_passed_without_the_calendars_answer_leaves_the_report_deadline_s
     assert (report.status, report.due_at) == ("scheduling", None)
     assert done.entry("deadline_started").detail == {"deadline": "assessment_report", "scheduling": True,
                                                      "source": report.source}
-    assert "due date is not known yet" in done.message
+    assert "的期限暂未算出" in done.message
 
 
 @good("submit_assessment_report")
@@ -632,7 +633,7 @@ def _():
     e = done.entry("recompute_deadlines")
     is_entry(e, "recompute_deadlines", DUTY, inc.now, "post_event", "post_event")
     # 30 working days after 10 November: 11–13, 16–20, 23–27, 30 Nov–4 Dec, 7–11, 14–18, 21–22 December
-    assert e.detail == {"changed": ["assessment_completion: None → 2026-12-22"], "reason": "2027年节假日安排已载入"}
+    assert e.detail == {"changed": ["应急处置阶段污染损害评估完成：未算出 → 2026-12-22"], "reason": "2027年节假日安排已载入"}
     comp = inc.deadline("assessment_completion")
     assert (comp.status, comp.due_at, comp.provisional) == ("pending", at(2026, 12, 22, 23, 59, 59), False)
     assert comp.reminders_at == [at(2026, 12, 15, 9)]  # 5 working days before: 21, 18, 17, 16, 15
@@ -654,10 +655,10 @@ def test_every_action_is_refused_in_a_stage_it_is_not_allowed_in(name):
     err = inc.refused(name, GOOD_INPUT[name]())
     assert err.kind == "conflict"
     if stage == "closed":  # allowed all along: only a closed incident refuses it
-        assert "is closed (completed); no further actions" in err.message
+        assert "已结案（处置完毕），不能再办理任何操作" in err.message
     else:
         title = actions.ACTIONS[name].title
-        assert f"stage {stage}" in err.message and f"不能{title}" in err.message and "只能在" in err.message
+        assert f"处于{STAGE_NAMES[stage]}阶段" in err.message and f"不能{title}" in err.message and "只能在" in err.message
 
 
 def test_the_actions_allowed_in_every_open_stage():
@@ -670,14 +671,14 @@ def test_a_closed_incident_refuses_even_a_report():
     inc = in_stage("warning").delivered()
     inc.act("lift_warning", GOOD_INPUT["lift_warning"]())
     err = inc.refused("submit_report", GOOD_INPUT["submit_report"]())
-    assert err.kind == "conflict" and "is closed (warning_lifted)" in err.message
+    assert err.kind == "conflict" and "已结案（预警解除）" in err.message
 
 
 def test_business_time_in_the_future_is_refused():
     inc = in_stage("reported")
     inp = m.SubmitReport(**{**GOOD_INPUT["submit_report"]().model_dump(), "at": T0 + timedelta(minutes=6)})
     err = inc.refused("submit_report", inp)
-    assert err.kind == "invalid" and "is in the future (more than 5 minutes ahead of 2026-11-10T09:00+08:00)" in err.message
+    assert err.kind == "invalid" and "在将来（比现在 2026-11-10 09:00 晚 5 分钟以上）" in err.message
     # within the 5 minutes' tolerance (a clock a little fast) it is taken as given
     done = inc.act("submit_report", inp.model_copy(update={"at": T0 + timedelta(minutes=4)}))
     assert done.entry("submit_report").at == at(2026, 11, 10, 9, 4)
@@ -688,7 +689,7 @@ def test_backdated_more_than_an_hour_needs_the_reason_for_the_late_entry():
     inc.now = at(2026, 11, 10, 11, 0)
     late = m.Dispatch(by=DUTY, leads=LEADS, at=at(2026, 11, 10, 9, 50))  # 70 minutes back
     err = inc.refused("dispatch", late)
-    assert err.kind == "invalid" and "more than 1 hour before now" in err.message and "补录说明" in err.message
+    assert err.kind == "invalid" and "早 1 小时以上" in err.message and "补录说明" in err.message
     done = inc.act("dispatch", late.model_copy(update={"backdate_reason": "现场无网络，回局补录"}))
     e = done.entry("dispatch")
     assert (e.at, e.recorded_at, e.backdate_reason) == (at(2026, 11, 10, 9, 50), at(2026, 11, 10, 11, 0),
@@ -724,8 +725,8 @@ def test_an_entry_made_on_time_is_not_marked_backdated(name):
 
 def test_an_approval_is_not_dated_before_the_sign_offs_it_approves():
     inc = _all_signatories_approved()  # proposed 09:30; signed 09:40, 09:50, 10:00; now 10:00
-    for when, words in [(at(2026, 11, 10, 9, 20), "before the incident entered its stage 终止签报"),
-                        (at(2026, 11, 10, 9, 55), "before the last sign-off of round 1")]:
+    for when, words in [(at(2026, 11, 10, 9, 20), "早于事件进入终止签报阶段的时间"),
+                        (at(2026, 11, 10, 9, 55), "早于第 1 轮最后一位组长签署的时间")]:
         err = inc.refused("approve_termination", GOOD_INPUT["approve_termination"]().model_copy(update={"at": when}))
         assert err.kind == "invalid" and words in err.message, err.message
 
@@ -734,14 +735,14 @@ def test_a_dispatch_is_not_dated_before_the_activation():
     inc = in_stage("responding")  # activated 09:10 (the builder's clock: 10 minutes a step)
     entered = inc.s.stage_entered_at
     err = inc.refused("dispatch", GOOD_INPUT["dispatch"]().model_copy(update={"at": entered - timedelta(minutes=5)}))
-    assert err.kind == "invalid" and "before the incident entered its stage 应急响应" in err.message
+    assert err.kind == "invalid" and "早于事件进入应急响应阶段的时间" in err.message
 
 
 def test_before_the_discovery_is_refused():
     inc = in_stage("reported")
     err = inc.refused("submit_report", GOOD_INPUT["submit_report"]().model_copy(
         update={"at": DISCOVERED - timedelta(minutes=1), "backdate_reason": "补录"}))
-    assert err.kind == "invalid" and "before the incident was discovered" in err.message
+    assert err.kind == "invalid" and "早于事件发现时间" in err.message
 
 
 @pytest.mark.parametrize("name, stage", [("activate_response", "reported"), ("dispatch", "responding"),
@@ -877,18 +878,18 @@ FOLLOW_UP_NO_DATE = m.FollowUp(continue_monitoring=True, decided_by="市应急�
 OWN_REFUSALS = [
     # (build -> (incident, action, input), kind, a phrase of the sentence)
     pytest.param(_at("reported", "activate_response", m.ActivateResponse(by=COMMANDER, level=Level.II)),
-                 "invalid", "level II differs from the graded level III: give a reason (4.1.5)",
+                 "invalid", "响应级别 II 级与分级结果 III 级不同：请写明理由（4.1.5）",
                  id="activation at another level than graded, without reason"),
     pytest.param(_at("reported", "activate_response", m.ActivateResponse(by=DUTY)),
                  "invalid", "须经总指挥批准", id="activation by the duty officer naming no approver"),
     pytest.param(_at("reported", "activate_response", m.ActivateResponse(by=DUTY, approver=DEPUTY)),
                  "invalid", "不能批准「启动应急响应」", id="activation approved by a deputy"),
     pytest.param(_at("responding", "dispatch", m.Dispatch(by=DUTY, leads={"monitoring": "张监测", "disposal": "赵处置"})),
-                 "invalid", "name the lead of investigation", id="dispatch missing a signatory group"),
+                 "invalid", "请写明污染排查组组长", id="dispatch missing a signatory group"),
     pytest.param(_at("responding", "dispatch", m.Dispatch(by=DUTY, leads={**LEADS, "rescue": "吴救援"})),
-                 "invalid", "unknown group 'rescue'", id="dispatch of a group the plan has not"),
+                 "invalid", "没有工作组“rescue”", id="dispatch of a group the plan has not"),
     pytest.param(_at("responding", "adjust_level", m.AdjustLevel(by=COMMANDER, level=Level.III, reason="维持")),
-                 "conflict", "already at level III", id="adjust to the level it is at"),
+                 "conflict", "响应已是 III 级", id="adjust to the level it is at"),
     pytest.param(_at("termination_pending", "sign_off", _sign("monitoring", by=DUTY)),
                  "forbidden", "王值班不是应急监测组组长：派遣时指定的应急监测组组长是张监测",
                  id="sign-off by someone not the named lead"),
@@ -896,65 +897,65 @@ OWN_REFUSALS = [
                  "forbidden", "张监测不是污染处置组组长", id="a lead signing for another group"),
     pytest.param(_at("termination_pending", "sign_off", m.SignOff(by=lead("monitoring"), group="monitoring",
                                                                   lead="赵处置", decision="approve", round=1)),
-                 "forbidden", "the monitoring lead named at dispatch is 张监测, not 赵处置", id="sign-off naming another lead"),
+                 "forbidden", "派遣时指定的应急监测组组长是张监测，不是赵处置", id="sign-off naming another lead"),
     pytest.param(_at("termination_pending", "sign_off", _sign("monitoring", round=None)),
-                 "invalid", "say which round you sign", id="sign-off naming no round"),
-    pytest.param(_stale_round, "conflict", "round 1 is no longer open; round 2 is open", id="a stale round"),
-    pytest.param(_signed_twice, "conflict", "monitoring already signed in round 1", id="signed twice"),
+                 "invalid", "请写明签署的轮次", id="sign-off naming no round"),
+    pytest.param(_stale_round, "conflict", "第 1 轮已不在签署中；正在签署第 2 轮", id="a stale round"),
+    pytest.param(_signed_twice, "conflict", "应急监测组已签署第 1 轮", id="signed twice"),
     pytest.param(_at("termination_pending", "sign_off", _sign("monitoring", "reject")),
-                 "invalid", "a rejection needs an opinion", id="a rejection without opinion"),
+                 "invalid", "不同意终止时须填写意见说明", id="a rejection without opinion"),
     pytest.param(_at("termination_pending", "sign_off", m.SignOff(by=DUTY, group="publicity", lead="王值班",
                                                                   decision="approve", round=1)),
-                 "invalid", "publicity does not sign termination", id="a group that does not sign"),
-    pytest.param(_approve_before_all, "conflict", "waiting for sign-off from investigation (钱排查)",
+                 "invalid", "新闻宣传组不签署终止签报", id="a group that does not sign"),
+    pytest.param(_approve_before_all, "conflict", "尚待污染排查组（钱排查）签署",
                  id="approve before all signed"),
     pytest.param(_recorded_before_issue_24_all_signed, "invalid", "登记是否继续跟踪监测",
                  id="approve without the follow-up decision"),
     pytest.param(_all_signed(m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP_NO_DATE)), "invalid",
                  "继续跟踪监测须写明至何时", id="follow-up monitoring without an end date"),
-    pytest.param(_city_started_then_approve, "invalid", "the city headquarters decides termination",
+    pytest.param(_city_started_then_approve, "invalid", "响应终止由市指挥部决定（4.4）",
                  id="approve without the city's decision when the city started"),
     pytest.param(_at("responding", "record_other_termination", GOOD_INPUT["record_other_termination"]()),
-                 "conflict", "propose termination and have it signed", id="county's termination at III"),
-    pytest.param(_close_before_assessment, "conflict", "cannot close yet: the assessment report is not submitted (5.3)",
+                 "conflict", "请提出终止建议，经各组组长签署（附件2）", id="county's termination at III"),
+    pytest.param(_close_before_assessment, "conflict", "尚不能结案：损害评估报告尚未报送（5.3）",
                  id="close before the assessment report"),
     pytest.param(_at("post_event", "close", m.Close(by=DUTY)), "conflict",
-                 "cannot close yet: 事件调查（5.2）: 省生态环境厅's act at level III, recorded by the bureau",
+                 "尚不能结案：尚未登记事件调查（5.2）：III级事件由省生态环境厅办理，本局登记其办理情况",
                  id="close before the investigation is recorded"),
     pytest.param(_at("post_event", "complete_investigation", GOOD_INPUT["complete_investigation"]()),
-                 "conflict", "record it with record_other_act", id="the bureau's investigation at III"),
-    pytest.param(_investigation_twice, "conflict", "the investigation was completed at", id="investigation twice"),
-    pytest.param(_other_act_twice, "conflict", "investigation was already recorded as 省生态环境厅's act",
+                 "conflict", "请用“登记其他单位办理的后期事项”登记其调查结论", id="the bureau's investigation at III"),
+    pytest.param(_investigation_twice, "conflict", "事件调查已于", id="investigation twice"),
+    pytest.param(_other_act_twice, "conflict", "事件调查（5.2）已登记为省生态环境厅的办理",
                  id="another body's act twice"),
     pytest.param(_at("post_event", "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", document="x")),
-                 "conflict", "record it with assessment_review_passed", id="the bureau's own assessment as another's"),
-    pytest.param(_report_before_review, "conflict", "has not passed review yet", id="assessment report before review"),
-    pytest.param(_review_twice, "conflict", "already passed review on 2026-11-10", id="review twice"),
+                 "conflict", "请用“登记损害评估报告通过评审”和“报送损害评估报告”登记", id="the bureau's own assessment as another's"),
+    pytest.param(_report_before_review, "conflict", "损害评估报告尚未通过评审", id="assessment report before review"),
+    pytest.param(_review_twice, "conflict", "损害评估报告已于 2026-11-10 通过评审", id="review twice"),
     pytest.param(_at("post_event", "assessment_review_passed",
                      m.AssessmentReviewPassed(by=DUTY, review_date=date(2026, 11, 11))),
-                 "invalid", "review date 2026-11-11 is in the future", id="review date in the future"),
-    pytest.param(_report_missing_a_recipient, "invalid", "missing: 省生态环境厅", id="assessment report missing a recipient"),
+                 "invalid", "评审通过日期 2026-11-11 在将来", id="review date in the future"),
+    pytest.param(_report_missing_a_recipient, "invalid", "缺少：省生态环境厅", id="assessment report missing a recipient"),
     pytest.param(_at("responding", "request_support", m.RequestSupport(by=DUTY, partner="army", request="支援")),
-                 "invalid", "unknown partner 'army'", id="request_support with unknown partner"),
+                 "invalid", "没有联动单位“army”", id="request_support with unknown partner"),
     pytest.param(_at("responding", "answer_support", m.SupportAnswer(by=DUTY, request_no=7, answer="accepted")),
-                 "invalid", "no support request no. 7 (there are 0)", id="answer to an unknown request"),
-    pytest.param(_answered_twice, "conflict", "was already answered", id="a request answered twice"),
+                 "invalid", "没有第7号商请（已发出 0 件）", id="answer to an unknown request"),
+    pytest.param(_answered_twice, "conflict", "已登记过答复", id="a request answered twice"),
     pytest.param(_at("responding", "record_joint_investigation", GOOD_INPUT["record_joint_investigation"]()),
-                 "conflict", "the fire brigade was not engaged", id="joint investigation without fire engaged"),
-    pytest.param(_joint_twice, "conflict", "already recorded", id="joint investigation twice"),
+                 "conflict", "消防救援队伍未参与本事件的处置", id="joint investigation without fire engaged"),
+    pytest.param(_joint_twice, "conflict", "联合调查组已登记", id="joint investigation twice"),
     pytest.param(_at("reported", "recompute_deadlines", GOOD_INPUT["recompute_deadlines"]()),
-                 "conflict", "nothing to recompute", id="recompute with nothing provisional"),
-    pytest.param(_second_initial_report, "conflict", "send a progress report (续报) instead", id="a second 初报"),
+                 "conflict", "无需重新计算", id="recompute with nothing provisional"),
+    pytest.param(_second_initial_report, "conflict", "请报送续报", id="a second 初报"),
     pytest.param(_at("reported", "submit_report", m.SubmitReport(by=DUTY, kind="initial",
                                                                  content=m.ReportContent(summary="泄漏"))),
-                 "invalid", "missing: 报告签发人 (signed_by, --signed-by)", id="a report without its header"),
+                 "invalid", "缺少：报告签发人", id="a report without its header"),
     pytest.param(_at("reported", "record_circumstances", m.RecordCircumstances(by=DUTY, circumstances=[])),
-                 "invalid", "name at least one circumstance", id="no circumstance"),
-    pytest.param(_wider_scope_only, "conflict", "only a wider scope can be added", id="a narrower cross-boundary scope"),
+                 "invalid", "请至少选择一种情形", id="no circumstance"),
+    pytest.param(_wider_scope_only, "conflict", "只能登记更大的范围", id="a narrower cross-boundary scope"),
     pytest.param(_at("reported", "issue_warning", m.IssueWarning(by=DUTY)),
-                 "invalid", "请写明发布机关（issued_by）和文号（document_number）", id="a warning without its issuer"),
+                 "invalid", "请写明发布机关和文号", id="a warning without its issuer"),
     pytest.param(_at("reported", "issue_warning", m.IssueWarning(by=DUTY, actions_done=["fireworks"], **CITY_WARNING)),
-                 "invalid", "unknown warning action 'fireworks'", id="an unknown 3.2 action"),
+                 "invalid", "没有预警行动“fireworks”", id="an unknown 3.2 action"),
     pytest.param(_at("reported", "propose_warning", m.ProposeWarning(by=COMMANDER, proposal="解除", lift=True)),
                  "conflict", "没有已发布的预警", id="proposing to lift a warning never issued"),
     pytest.param(_at("warning", "lift_warning", m.LiftWarning(by=DUTY, reason="消除")),
@@ -1056,10 +1057,10 @@ def test_may_answers_none_for_an_allowed_person_and_stage_and_a_sentence_otherwi
     assert "督查不能办理" in actions.may("dispatch", SUPERVISOR, inc.s, inc.lc)
     # the stage
     why = actions.may("propose_termination", DUTY, inc.s, inc.lc)
-    assert why and "不能提出终止响应建议：只能在现场处置（on_site）阶段办理" in why
+    assert why and "不能提出终止响应建议：只能在现场处置阶段办理" in why
     # a closed incident
     closed = in_stage("closed")
-    assert "is closed (completed)" in actions.may("submit_report", DUTY, closed.s, closed.lc)
+    assert "已结案（处置完毕）" in actions.may("submit_report", DUTY, closed.s, closed.lc)
 
 
 def test_may_for_a_sign_off_asks_the_role_not_the_named_lead():

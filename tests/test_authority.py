@@ -63,7 +63,7 @@ async def test_a_role_the_table_does_not_allow_is_refused_by_the_update_itself(c
                   "工作组组长不能办理「启动应急响应」")
     # a 1.x actor (a name and a free role) is not accepted by an incident begun since the check
     await refused(client, iid, "activate_response", m.ActivateResponse(by=Actor(name="李局长", role="指挥")),
-                  "未写明预案角色（role_id）和认证途径（via）")
+                  "未写明预案角色和认证途径")
     # the role's name must be the plan's name for the role id it claims
     await refused(client, iid, "activate_response",
                   m.ActivateResponse(by=Actor(name="李局长", role="总指挥", role_id="commander", via="cli")),
@@ -99,13 +99,13 @@ async def test_sign_off_only_by_the_account_named_at_dispatch(client, worker):
 
 async def test_activation_names_the_approving_commander_not_the_typist(client, worker):
     iid = await api.start_incident(client, report())
-    await refused(client, iid, "activate_response", m.ActivateResponse(by=DUTY), "须经总指挥批准", "approver", "附件1")
+    await refused(client, iid, "activate_response", m.ActivateResponse(by=DUTY), "须经总指挥批准", "账号", "附件1")
     await refused(client, iid, "activate_response",
                   m.ActivateResponse(by=DUTY, approver=Actor(name="杜督查", role="督查", role_id="supervisor")),
                   "杜督查（督查）不能批准「启动应急响应」", "须经总指挥批准")
     # the commander approving in person names nobody else
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, approved_by="王副局长"),
-                  "以其账号写明批准人（approver）")
+                  "以其账号写明批准人")
     approver = Actor(name="li", display="李局长", role="指挥", role_id="commander")
     await act(client, iid, "activate_response", m.ActivateResponse(by=DUTY, approver=approver))
     st = await api.status(client, iid)
@@ -133,8 +133,8 @@ async def test_warning_is_recorded_as_the_city_governments_act(client, worker):
     assert proposal["detail"]["to"] == ["市政府应急指挥部", "省生态环境厅应急指挥部"]  # 3.1, as in seed 002
     # issuing is recorded with the issuer and its document, or not at all
     await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY), "预警由市人民政府或其授权的有关单位发布",
-                  "本局只作登记", "issued_by", "document_number", "3.3")
-    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, issued_by="阳泉市人民政府"), "document_number")
+                  "本局只作登记", "发布机关", "文号", "3.3")
+    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, issued_by="阳泉市人民政府"), "文号")
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
     st = await api.status(client, iid)
     assert st["stage"] == "warning"

@@ -23,6 +23,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from ecoplan import api
 from ecoplan.cli import common as cli
 from plan.grading import Assessment, validation_message
+from plan.stages import STAGE_NAMES
 from plan.incident import IncidentReport, ReportContent
 from tests.drive import act, sign_all, to_on_site, to_post_event, to_termination_pending
 from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, lead, now, report, settled
@@ -30,7 +31,7 @@ from tests.procs import ecoplan, ecoplan_in_process
 from workflows import messages as m
 from workflows.actions import ACTION_NAMES, TRANSITIONS
 
-BIG = "污" * 10_001  # over the 10,000-character limit of a text field
+BIG = "污" * 10_001  # over the 5,000-character limit of a long text (plan/incident.py MAX_TEXT)
 
 # ---------------------------------------------------------------------------- incidents in every stage
 
@@ -155,37 +156,37 @@ FAR_FUTURE = "2099-01-01T00:00"
 # (id, incident, args after the command's incident id (or whole args when incident is None), exit code, needle)
 CASES = [
     # every action in a wrong stage (refused: 1)
-    ("warn/on_site", OS, ("warn",), 1, "（stage on_site），不能登记预警发布"),
-    ("lift-warning/reported", R, ("lift-warning", "--reason", "x"), 1, "（stage reported），不能登记预警解除"),
-    ("activate/on_site", OS, ("activate",), 1, "（stage on_site），不能启动应急响应"),
-    ("city-started/reported", R, ("city-started",), 1, "（stage reported）"),
+    ("warn/on_site", OS, ("warn",), 1, "处于现场处置阶段，不能登记预警发布"),
+    ("lift-warning/reported", R, ("lift-warning", "--reason", "x"), 1, "处于接报阶段，不能登记预警解除"),
+    ("activate/on_site", OS, ("activate",), 1, "处于现场处置阶段，不能启动应急响应"),
+    ("city-started/reported", R, ("city-started",), 1, "处于接报阶段"),
     ("adjust-level/reported", R, ("adjust-level", "--level", "III", "--reason", "x"), 1, "不能调整响应级别"),
-    ("dispatch/reported", R, ("dispatch", *LEAD_ARGS), 1, "（stage reported），不能派出工作组"),
-    ("report/closed", CL, ("report", "--kind", "progress", "--file", "@ok_report"), 1, "closed"),
-    ("propose/responding", RS, ("propose-termination", "--reason", "x"), 1, "（stage responding）"),
-    ("sign-off/on_site", OS, ("sign-off", "--group", "monitoring", "--lead", "张监测"), 1, "（stage on_site）"),
-    ("approve/on_site", OS, ("approve-termination", "--by", "李局长"), 1, "（stage on_site）"),
-    ("aftercare/on_site", OS, ("aftercare", "--note", "x"), 1, "（stage on_site），不能登记善后处置"),
-    ("investigation/termination_pending", TP, ("complete-investigation",), 1, "（stage termination_pending）"),
-    ("review-passed/on_site", OS, ("review-passed", "--date", "@today"), 1, "（stage on_site）"),
-    ("assessment-report/termination_pending", TP, ("submit-assessment-report",), 1, "（stage termination_pending）"),
-    ("close/on_site", OS, ("close",), 1, "（stage on_site），不能结案"),
-    ("recompute/closed", CL, ("recompute-deadlines",), 1, "closed"),
+    ("dispatch/reported", R, ("dispatch", *LEAD_ARGS), 1, "处于接报阶段，不能派出工作组"),
+    ("report/closed", CL, ("report", "--kind", "progress", "--file", "@ok_report"), 1, "已结案"),
+    ("propose/responding", RS, ("propose-termination", "--reason", "x"), 1, "处于应急响应阶段"),
+    ("sign-off/on_site", OS, ("sign-off", "--group", "monitoring", "--lead", "张监测"), 1, "处于现场处置阶段"),
+    ("approve/on_site", OS, ("approve-termination", "--by", "李局长"), 1, "处于现场处置阶段"),
+    ("aftercare/on_site", OS, ("aftercare", "--note", "x"), 1, "处于现场处置阶段，不能登记善后处置"),
+    ("investigation/termination_pending", TP, ("complete-investigation",), 1, "处于终止签报阶段"),
+    ("review-passed/on_site", OS, ("review-passed", "--date", "@today"), 1, "处于现场处置阶段"),
+    ("assessment-report/termination_pending", TP, ("submit-assessment-report",), 1, "处于终止签报阶段"),
+    ("close/on_site", OS, ("close",), 1, "处于现场处置阶段，不能结案"),
+    ("recompute/closed", CL, ("recompute-deadlines",), 1, "已结案"),
     # plan duties: another body's act, in the wrong stage, at the wrong level, or malformed
-    ("record-termination/reported", R, ("record-termination", "--document", "x"), 1, "（stage reported）"),
+    ("record-termination/reported", R, ("record-termination", "--document", "x"), 1, "处于接报阶段"),
     ("record-other/level-III-own-step", PE, ("record-other", "--step", "assessment", "--document", "x"), 1,
-     "the bureau's own step at level III"),
-    ("record-other/bad-step", PE, ("record-other", "--step", "nope", "--document", "x"), 2, "step"),
-    ("record-other/blank-document", PE, ("record-other", "--step", "investigation", "--document", "  "), 2, "document"),
+     "III级事件由本局办理"),
+    ("record-other/bad-step", PE, ("record-other", "--step", "nope", "--document", "x"), 2, "事项"),
+    ("record-other/blank-document", PE, ("record-other", "--step", "investigation", "--document", "  "), 2, "文件（文号或标题）不能为空"),
     # unknown group, duplicate sign-off, the wrong person, the commander too early or in the wrong role
-    ("dispatch/unknown-group", RS, ("dispatch", *LEAD_ARGS, "--lead", "nosuch=某人"), 1, "unknown group 'nosuch'"),
-    ("sign-off/unknown-group", TP, ("sign-off", "--group", "nosuch", "--lead", "某人"), 1, "unknown group 'nosuch'"),
-    ("sign-off/duplicate", TP, ("sign-off", "--group", "monitoring", "--lead", "张监测", "--round", "1"), 1, "already signed"),
+    ("dispatch/unknown-group", RS, ("dispatch", *LEAD_ARGS, "--lead", "nosuch=某人"), 1, "没有工作组“nosuch”"),
+    ("sign-off/unknown-group", TP, ("sign-off", "--group", "nosuch", "--lead", "某人"), 1, "没有工作组“nosuch”"),
+    ("sign-off/duplicate", TP, ("sign-off", "--group", "monitoring", "--lead", "张监测", "--round", "1"), 1, "已签署第 1 轮"),
     ("sign-off/impostor", TP, ("sign-off", "--group", "disposal", "--lead", "赵处置", "--round", "1", "--by", "冒名者"), 1,
      "冒名者不是污染处置组组长"),
     ("sign-off/not-the-lead", TP, ("sign-off", "--group", "disposal", "--lead", "别人", "--round", "1"), 1,
      "派遣时指定的污染处置组组长是赵处置"),
-    ("approve/before-all-three", TP, ("approve-termination", "--by", "李局长"), 1, "waiting for sign-off"),
+    ("approve/before-all-three", TP, ("approve-termination", "--by", "李局长"), 1, "尚待"),
     ("approve/wrong-role", TA, ("approve-termination", "--by", "王值班", "--role", "值班员"), 1,
      "值班员不能办理「指挥批示终止」"),
     ("approve/deputy", TA, ("approve-termination", "--by", "周副局长", "--as", "deputy_commander",
@@ -206,35 +207,35 @@ CASES = [
     ("warn/no-document", R, ("warn", "--issued-by", "阳泉市人民政府"), 1, "文号"),
     # empty or whitespace names and texts (bad input: 2)
     ("by/blank", R, ("activate", "--by", "   "), 2, "--by"),
-    ("reason/blank", OS, ("propose-termination", "--reason", "  \t "), 2, "reason"),
+    ("reason/blank", OS, ("propose-termination", "--reason", "  \t "), 2, "终止建议理由不能为空"),
     ("sign-off/blank-lead", TP, ("sign-off", "--group", "disposal", "--lead", "  "), 2, "--by"),
-    ("report/blank-summary", RS, ("report", "--kind", "progress", "--file", "@empty_summary"), 2, "summary"),
+    ("report/blank-summary", RS, ("report", "--kind", "progress", "--file", "@empty_summary"), 2, "事件概况不能为空"),
     # `at` in the future, before discovery, malformed
-    ("at/future", R, ("activate", "--at", FAR_FUTURE), 1, "in the future"),
-    ("at/before-discovery", R, ("activate", "--at", "2000-01-01T00:00"), 1, "before the incident was discovered"),
+    ("at/future", R, ("activate", "--at", FAR_FUTURE), 1, "在将来"),
+    ("at/before-discovery", R, ("activate", "--at", "2000-01-01T00:00"), 1, "早于事件发现时间"),
     ("at/malformed", R, ("activate", "--at", "2026-13-01T00:00"), 2, "--at"),
     ("review-date/malformed", PE, ("review-passed", "--date", "2026-02-30"), 2, "--date"),
     # level outside I–IV
-    ("level/V", R, ("activate", "--level", "V"), 2, "level"),
-    ("level/0", R, ("activate", "--level", "0"), 2, "level"),
-    ("adjust/empty-level", RS, ("adjust-level", "--level", "", "--reason", "x"), 2, "level"),
+    ("level/V", R, ("activate", "--level", "V"), 2, "响应级别"),
+    ("level/0", R, ("activate", "--level", "0"), 2, "响应级别"),
+    ("adjust/empty-level", RS, ("adjust-level", "--level", "", "--reason", "x"), 2, "调整后的响应级别"),
     # malformed JSON / YAML files
-    ("file/malformed-json", None, ("start", "@malformed_json"), 2, "malformed JSON"),
-    ("file/malformed-yaml", RS, ("report", "--kind", "progress", "--file", "@malformed_yaml"), 2, "malformed YAML"),
+    ("file/malformed-json", None, ("start", "@malformed_json"), 2, "JSON 格式有误"),
+    ("file/malformed-yaml", RS, ("report", "--kind", "progress", "--file", "@malformed_yaml"), 2, "YAML 格式有误"),
     ("file/extra-field", RS, ("report", "--kind", "progress", "--file", "@extra_field"), 2, "foo"),
-    ("report/kind", RS, ("report", "--kind", "bogus", "--file", "@ok_report"), 2, "kind"),
+    ("report/kind", RS, ("report", "--kind", "bogus", "--file", "@ok_report"), 2, "报告类型"),
     # counts: negative, not an integer, absurdly large
-    ("count/negative", None, ("start", "@deaths_negative"), 2, "deaths"),
-    ("count/absurd", None, ("start", "@evacuated_absurd"), 2, "evacuated"),
+    ("count/negative", None, ("start", "@deaths_negative"), 2, "死亡人数不能为负数"),
+    ("count/absurd", None, ("start", "@evacuated_absurd"), 2, "疏散转移人数过大"),
     # strings over 10 KB, control characters, non-UTF-8
-    ("text/10k-summary", RS, ("report", "--kind", "progress", "--file", "@big_summary"), 2, "summary"),
-    ("text/10k-reason", OS, ("propose-termination", "--reason", BIG), 2, "reason"),
-    ("utf8/report-file", RS, ("report", "--kind", "progress", "--file", "@latin1_yaml"), 2, "not UTF-8"),
-    ("utf8/argument", OS, ("propose-termination", "--reason", "!bytes:\xff\xfe"), 2, "reason"),
+    ("text/10k-summary", RS, ("report", "--kind", "progress", "--file", "@big_summary"), 2, "事件概况过长"),
+    ("text/10k-reason", OS, ("propose-termination", "--reason", BIG), 2, "终止建议理由过长"),
+    ("utf8/report-file", RS, ("report", "--kind", "progress", "--file", "@latin1_yaml"), 2, "不是 UTF-8"),
+    ("utf8/argument", OS, ("propose-termination", "--reason", "!bytes:\xff\xfe"), 2, "终止建议理由"),
     # unknown incidents
-    ("unknown/status", None, ("status", "nope-no-such-incident"), 1, "no incident nope-no-such-incident"),
-    ("unknown/sign-off", None, ("sign-off", "nope-no-such", "--group", "monitoring", "--lead", "张"), 1, "no incident"),
-    ("unknown/option", R, ("activate", "--no-such-option"), 2, "no-such-option"),
+    ("unknown/status", None, ("status", "nope-no-such-incident"), 1, "没有事件 nope-no-such-incident"),
+    ("unknown/sign-off", None, ("sign-off", "nope-no-such", "--group", "monitoring", "--lead", "张"), 1, "没有事件"),
+    ("unknown/option", R, ("activate", "--no-such-option"), 2, "没有选项 --no-such-option"),
 ]
 
 
@@ -259,31 +260,31 @@ def _argv(case_args: tuple, iid: str | None, f: dict[str, str]) -> tuple[list, d
 # The same parsing the CLI does (read_data, then the model), in-process: files a person may hand over.
 FILE_CASES = [
     # (id, file key, model, needle)
-    ("malformed-json", "malformed_json", IncidentReport, "malformed JSON"),
-    ("malformed-yaml", "malformed_yaml", ReportContent, "malformed YAML"),
-    ("list", "list_json", ReportContent, "expected an object with named fields, got list"),
-    ("scalar-yaml", "scalar_yaml", ReportContent, "expected an object with named fields, got str"),
-    ("extra-field", "extra_field", ReportContent, "foo: Extra inputs are not permitted"),
-    ("blank-summary", "empty_summary", ReportContent, "summary: must not be empty"),
-    ("10k-summary", "big_summary", ReportContent, "summary: String should have at most 10000 characters"),
-    ("nul-summary", "nul_summary", ReportContent, "control characters"),
-    ("latin1-json", "latin1_json", IncidentReport, "not UTF-8"),
-    ("latin1-yaml", "latin1_yaml", ReportContent, "not UTF-8"),
-    ("deaths-negative", "deaths_negative", IncidentReport, "assessment.deaths"),
-    ("deaths-float", "deaths_float", IncidentReport, "assessment.deaths"),
-    ("deaths-string", "deaths_string", IncidentReport, "assessment.deaths"),
-    ("deaths-bool", "deaths_bool", IncidentReport, "assessment.deaths"),
-    ("evacuated-absurd", "evacuated_absurd", IncidentReport, "assessment.evacuated"),
-    ("loss-absurd", "loss_absurd", IncidentReport, "assessment.direct_loss_yuan"),
-    ("10k-title", "big_title", IncidentReport, "title"),
-    ("blank-reporter", "blank_reporter", IncidentReport, "reporter: must not be empty"),
-    ("reported-before-discovered", "reported_before_discovered", IncidentReport, "reported_at is before discovered_at"),
-    ("bad-time", "bad_time", IncidentReport, "discovered_at"),
-    ("bad-id", "bad_id", IncidentReport, "incident_id"),
-    ("unknown-type", "unknown_type", IncidentReport, "incident_type"),
-    ("missing-field", "missing_title", IncidentReport, "title: Field required"),
-    ("missing", "missing", IncidentReport, "no such file"),
-    ("directory", "dir", IncidentReport, "is a directory"),
+    ("malformed-json", "malformed_json", IncidentReport, "JSON 格式有误"),
+    ("malformed-yaml", "malformed_yaml", ReportContent, "YAML 格式有误"),
+    ("list", "list_json", ReportContent, "应为带字段名的对象"),
+    ("scalar-yaml", "scalar_yaml", ReportContent, "应为带字段名的对象"),
+    ("extra-field", "extra_field", ReportContent, "不认识的字段「foo」"),
+    ("blank-summary", "empty_summary", ReportContent, "事件概况不能为空"),
+    ("10k-summary", "big_summary", ReportContent, "事件概况过长：最多 5,000 字"),
+    ("nul-summary", "nul_summary", ReportContent, "控制字符"),
+    ("latin1-json", "latin1_json", IncidentReport, "不是 UTF-8"),
+    ("latin1-yaml", "latin1_yaml", ReportContent, "不是 UTF-8"),
+    ("deaths-negative", "deaths_negative", IncidentReport, "死亡人数不能为负数"),
+    ("deaths-float", "deaths_float", IncidentReport, "死亡人数应为整数"),
+    ("deaths-string", "deaths_string", IncidentReport, "死亡人数应为整数"),
+    ("deaths-bool", "deaths_bool", IncidentReport, "死亡人数应为整数"),
+    ("evacuated-absurd", "evacuated_absurd", IncidentReport, "疏散转移人数过大"),
+    ("loss-absurd", "loss_absurd", IncidentReport, "直接经济损失（元）过大"),
+    ("10k-title", "big_title", IncidentReport, "事件名称过长：最多 100 字"),
+    ("blank-reporter", "blank_reporter", IncidentReport, "报告人不能为空"),
+    ("reported-before-discovered", "reported_before_discovered", IncidentReport, "接报时间早于发现时间"),
+    ("bad-time", "bad_time", IncidentReport, "发现时间"),
+    ("bad-id", "bad_id", IncidentReport, "事件编号格式不对"),
+    ("unknown-type", "unknown_type", IncidentReport, "事件类型不是可选的值"),
+    ("missing-field", "missing_title", IncidentReport, "事件名称不能为空"),
+    ("missing", "missing", IncidentReport, "文件不存在"),
+    ("directory", "dir", IncidentReport, "是文件夹"),
 ]
 
 
@@ -312,7 +313,7 @@ def _check(case, r, problems: list[str]) -> None:
         problems.append(f"{name}: stderr is not one line: {r.err[:300]!r}")
     elif needle not in lines[0]:
         problems.append(f"{name}: {needle!r} not in {lines[0]!r}")
-    elif "internal error" in lines[0]:
+    elif "内部错误" in lines[0]:
         problems.append(f"{name}: {lines[0]}")
 
 
@@ -403,7 +404,7 @@ async def test_pathological_file_through_the_cli_is_not_an_internal_error(tmp_pa
     p.write_text("[" * 100_000)
     r = await ecoplan("grade", str(p))
     lines = [ln for ln in r.err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "Traceback" not in r.err and "internal error" not in r.err, r.err
+    assert len(lines) == 1 and "Traceback" not in r.err and "内部错误" not in r.err, r.err
     assert r.code == 2 and str(p) in lines[0]
 
 
@@ -475,7 +476,7 @@ async def test_every_action_in_every_wrong_stage_through_the_api(client, stages)
             except api.IncidentClosed as e:
                 assert stage == "closed", (action, stage, e)
             except api.ActionRefused as e:
-                want = f"（stage {stage}），不能{ACTION_NAMES[action]}：只能在"
+                want = f"处于{STAGE_NAMES[stage]}阶段，不能{ACTION_NAMES[action]}：只能在"
                 if want not in str(e):
                     problems.append(f"{action} in {stage}: {e}")
     assert tried >= 70, tried
@@ -487,39 +488,39 @@ async def test_every_action_in_every_wrong_stage_through_the_api(client, stages)
 API_CASES = [
     # (id, incident, action, input, words the refusal must hold)
     ("unknown-group-dispatch", RS, "dispatch", lambda: m.Dispatch(by=DUTY, leads={**LEADS, "nosuch": "某"}),
-     ["unknown group 'nosuch'"]),
+     ["没有工作组“nosuch”"]),
     ("unknown-group-sign-off", TP, "sign_off",
-     lambda: m.SignOff(round=1, by=lead("disposal"), group="nosuch", lead="x", decision="approve"), ["unknown group"]),
+     lambda: m.SignOff(round=1, by=lead("disposal"), group="nosuch", lead="x", decision="approve"), ["没有工作组"]),
     ("non-signatory-group", TP, "sign_off",
      lambda: m.SignOff(round=1, by=DUTY, group=next(iter(set(_plan_groups()) - set(LEADS))), lead="x", decision="approve"),
-     ["does not sign termination"]),
+     ["不签署终止签报"]),
     ("duplicate-sign-off", TP, "sign_off",
      lambda: m.SignOff(round=1, by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"], decision="approve"),
-     ["already signed"]),
+     ["已签署"]),
     ("sign-off-by-impostor", TP, "sign_off",
      lambda: m.SignOff(round=1, by=DUTY, group="disposal", lead=LEADS["disposal"], decision="approve"),
      ["王值班不是污染处置组组长", "赵处置"]),
     ("sign-off-wrong-lead-name", TP, "sign_off",
      lambda: m.SignOff(round=1, by=lead("disposal"), group="disposal", lead="李四", decision="approve"),
-     ["named at dispatch is 赵处置", "not 李四"]),
+     ["派遣时指定的污染处置组组长是赵处置", "不是李四"]),
     ("approve-before-all-three", TP, "approve_termination", lambda: m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-     ["waiting for sign-off", "disposal", "investigation"]),
+     ["尚待", "污染处置组", "污染排查组"]),
     ("approve-by-duty-officer", TA, "approve_termination", lambda: m.ApproveTermination(by=DUTY, follow_up=FOLLOW_UP),
      ["值班员不能办理「指挥批示终止」", "此操作由指挥办理"]),
     ("at-in-the-future", R, "activate_response", lambda: m.ActivateResponse(by=COMMANDER, at=now() + timedelta(hours=1)),
-     ["in the future"]),
+     ["在将来"]),
     ("at-before-discovery", R, "activate_response",
-     lambda: m.ActivateResponse(by=COMMANDER, at=now() - timedelta(days=3)), ["before the incident was discovered"]),
+     lambda: m.ActivateResponse(by=COMMANDER, at=now() - timedelta(days=3)), ["早于事件发现时间"]),
     ("other-level-without-reason", R, "activate_response", lambda: m.ActivateResponse(by=COMMANDER, level="I"),
-     ["give a reason"]),
-    ("same-level", RS, "adjust_level", lambda: m.AdjustLevel(by=COMMANDER, level="IV", reason="x"), ["already at level IV"]),
+     ["请写明理由"]),
+    ("same-level", RS, "adjust_level", lambda: m.AdjustLevel(by=COMMANDER, level="IV", reason="x"), ["响应已是 IV 级"]),
     ("initial-report-twice", RS, "submit_report",
      lambda: m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="x")), ["初报"]),
     ("review-in-the-future", PE, "assessment_review_passed",
-     lambda: m.AssessmentReviewPassed(by=DUTY, review_date=(now() + timedelta(days=2)).date()), ["in the future"]),
+     lambda: m.AssessmentReviewPassed(by=DUTY, review_date=(now() + timedelta(days=2)).date()), ["在将来"]),
     ("assessment-report-missing-recipient", PE, "submit_assessment_report",
-     lambda: m.SubmitAssessmentReport(by=DUTY, recipients=["市人民政府"]), ["not passed review"]),
-    ("close-too-early", PE, "close", lambda: m.Close(by=DUTY), ["cannot close yet", "assessment report is not submitted"]),
+     lambda: m.SubmitAssessmentReport(by=DUTY, recipients=["市人民政府"]), ["尚未通过评审"]),
+    ("close-too-early", PE, "close", lambda: m.Close(by=DUTY), ["尚不能结案", "损害评估报告尚未报送"]),
 ]
 
 
@@ -545,13 +546,13 @@ async def test_refusals_through_the_api(client, stages, name, key, action, make,
 
 
 async def test_unknown_incident_and_closed_incident_through_the_api(client, stages):
-    with pytest.raises(api.IncidentNotFound, match="no incident nope-api"):
+    with pytest.raises(api.IncidentNotFound, match="没有事件 nope-api"):
         await api.status(client, "nope-api")
     with pytest.raises(api.IncidentNotFound):
         await api.act(client, "nope-api", "close", m.Close(by=DUTY))
-    with pytest.raises(api.IncidentClosed, match="closed"):
+    with pytest.raises(api.IncidentClosed, match="已结案"):
         await api.act(client, stages[CL], "submit_report", INPUTS["submit_report"]())
-    with pytest.raises(api.IncidentExists, match="already exists"):
+    with pytest.raises(api.IncidentExists, match="已存在"):
         await api.start_incident(client, report(incident_id=stages[R]))
 
 
@@ -583,7 +584,7 @@ async def test_malformed_sign_off_signals_change_nothing(client, stages):
         await handle.signal("sign_off_signal", payload)
     await handle.signal("no_such_signal", {"x": 1})
     # a refused update after them runs after they were processed (history order): a barrier
-    with pytest.raises(api.ActionRefused, match="already signed"):
+    with pytest.raises(api.ActionRefused, match="已签署"):
         await api.act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), group="monitoring",
                                                          lead=LEADS["monitoring"], decision="approve"))
     after = await api.status(client, iid)

@@ -265,7 +265,7 @@ async def test_whole_termination_in_the_console(browser, web, client):
     assert await zhang.locator("form[data-action=sign_off] input[name=round]").input_value() == "1"
     await take(zhang, "sign_off", decision="approve", opinion="同意终止")
     error = await zhang.locator(".error").inner_text()
-    assert "round 1 is no longer open" in error and "round 2 is open" in error and "复测达标" in error
+    assert "第 1 轮已不在签署中" in error and "正在签署第 2 轮" in error and "复测达标" in error
     st = await api.status(client, iid)
     assert st["open_round"] == 2 and st["signoffs"] == {} and len(st["signoff_history"]) == 1
     # 待我签署 on the lead's phone: the incident, one tap away

@@ -247,7 +247,7 @@ def test_shipped_calendar_dir_loads():
     "name, text, field",
     [
         ("2027.yaml", "year: [2027\n", "YAML"),
-        ("2027.yaml", "- 2027-01-01\n", "mapping"),
+        ("2027.yaml", "- 2027-01-01\n", "应含 year"),
         ("2027.yaml", 'source: "x"\nholidays: [2027-01-01]\n', "year"),
         ("2027.yaml", 'year: 2028\nsource: "x"\n', "year"),
         ("2027.yaml", "year: 2027\n", "source"),
@@ -257,9 +257,9 @@ def test_shipped_calendar_dir_loads():
         ("2027.yaml", 'year: 2027\nsource: "x"\nholidays: [{from: 2027-02-12}]\n', "holidays.0.to"),
         ("2027.yaml", 'year: 2027\nsource: "x"\nholidays: [2028-01-03]\n', "holidays"),
         ("2027.yaml", 'year: 2027\nsource: "x"\nworkdays: [2027-02-22]\n', "workdays"),  # a Monday
-        ("2027.yaml", 'year: 2027\nsource: "x"\nholidays: [2027-02-20]\nworkdays: [2027-02-20]\n', "both"),
+        ("2027.yaml", 'year: 2027\nsource: "x"\nholidays: [2027-02-20]\nworkdays: [2027-02-20]\n', "同时列在"),
         ("2027.yaml", 'year: 2027\nsource: "x"\nholiday: [2027-01-01]\n', "holiday"),
-        ("notes.yaml", 'year: 2027\nsource: "x"\n', "<year>.yaml"),
+        ("notes.yaml", 'year: 2027\nsource: "x"\n', "年份.yaml"),
     ],
 )
 def test_malformed_override_rejected(tmp_path, name, text, field):
@@ -273,7 +273,7 @@ def test_malformed_override_rejected(tmp_path, name, text, field):
 
 
 def test_missing_dir_rejected(tmp_path):
-    with pytest.raises(CalendarError, match="not found"):
+    with pytest.raises(CalendarError, match="不存在"):
         load_calendar([tmp_path / "nope"])
 
 

@@ -84,12 +84,12 @@ def test_grade_yaml_and_plan_by_path(tmp_path):
 
 
 @pytest.mark.parametrize("content,needle", [
-    ('{"deaths": -1}', "deaths"),
-    ('{"deaths": 2.5}', "deaths"),
-    ('{"deaths": ', "malformed JSON"),
-    ('{"cross_boundary": "mars"}', "cross_boundary"),
-    ('{"casualties": 3}', "casualties"),
-    ('[1, 2]', "expected an object"),
+    ('{"deaths": -1}', "死亡人数不能为负数"),
+    ('{"deaths": 2.5}', "死亡人数应为整数"),
+    ('{"deaths": ', "JSON 格式有误"),
+    ('{"cross_boundary": "mars"}', "跨界影响不是可选的值"),
+    ('{"casualties": 3}', "「casualties」"),
+    ('[1, 2]', "应为带字段名的对象"),
 ])
 def test_grade_bad_input(tmp_path, content, needle):
     f = tmp_path / "bad.json"
@@ -101,11 +101,11 @@ def test_grade_bad_input(tmp_path, content, needle):
 
 def test_grade_missing_file_and_non_utf8(tmp_path):
     p = here("grade", str(tmp_path / "none.json"))
-    assert p.returncode == 2 and "no such file" in one_line_error(p)
+    assert p.returncode == 2 and "文件不存在" in one_line_error(p)
     f = tmp_path / "latin1.json"
     f.write_bytes(b'{"deaths": 1, "x": "\xff\xfe"}')
     p = here("grade", str(f))
-    assert p.returncode == 2 and "not UTF-8" in one_line_error(p)
+    assert p.returncode == 2 and "不是 UTF-8" in one_line_error(p)
 
 
 def test_calendar_due():
@@ -161,7 +161,7 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == iid
     p = await ahere("start", str(start), address=temporal_address)
-    assert p.returncode == 1 and "already exists" in one_line_error(p)
+    assert p.returncode == 1 and "已存在" in one_line_error(p)
 
     rep = tmp_path / "initial.json"
     rep.write_text(json.dumps({"summary": "储罐泄漏约2吨，已围堵", "main_pollutants": "苯", "signed_by": "李局长",
@@ -219,8 +219,8 @@ async def test_whole_life_cycle_with_the_cli(tmp_path, temporal_address, worker)
                 "pending_signoffs", "deadlines", "timeline", "outcome"):
         assert key in st
     p = await ahere("status", iid, address=temporal_address)
-    assert p.returncode == 0 and iid in p.stdout and "closed" in p.stdout
-    assert "duties at level III" in p.stdout and "recorded: 省生态环境厅, 晋环调查〔2026〕5号" in p.stdout
+    assert p.returncode == 0 and iid in p.stdout and "结案阶段" in p.stdout
+    assert "III级事件各事项的办理" in p.stdout and "已登记：省生态环境厅，晋环调查〔2026〕5号" in p.stdout
     archive = worker.archive_dir / iid
     names = sorted(x.name for x in archive.iterdir())
     assert any(n.endswith("activation_notice.md") for n in names)
@@ -242,16 +242,16 @@ async def test_refusals_exit_1_with_one_line(tmp_path, temporal_address, worker)
     assert (await run("start", str(start))).returncode == 0
     before = json.loads((await run("status", iid, "--json")).stdout)
     cases = [
-        (("dispatch", iid, "--lead", "monitoring=a", "--lead", "disposal=b", "--lead", "investigation=c"), 1, "stage reported"),
-        (("activate", iid, "--level", "II"), 1, "reason"),
-        (("activate", iid, "--level", "V"), 2, "level"),
-        (("activate", iid, "--at", "2099-01-01T00:00"), 1, "future"),
+        (("dispatch", iid, "--lead", "monitoring=a", "--lead", "disposal=b", "--lead", "investigation=c"), 1, "处于接报阶段"),
+        (("activate", iid, "--level", "II"), 1, "理由"),
+        (("activate", iid, "--level", "V"), 2, "响应级别"),
+        (("activate", iid, "--at", "2099-01-01T00:00"), 1, "在将来"),
         (("activate", iid, "--at", "yesterday"), 2, "--at"),
         (("activate", iid, "--by", "  "), 2, "--by"),
-        (("sign-off", iid, "--group", "monitoring", "--lead", "x"), 1, "stage"),
+        (("sign-off", iid, "--group", "monitoring", "--lead", "x"), 1, "阶段"),
         (("dispatch", iid, "--lead", "monitoring"), 2, "GROUP=NAME"),
-        (("status", "no-such-incident"), 1, "no incident"),
-        (("activate", "no-such-incident"), 1, "no incident"),
+        (("status", "no-such-incident"), 1, "没有事件"),
+        (("activate", "no-such-incident"), 1, "没有事件"),
     ]
     for args, code, needle in cases:
         p = await run(*args)

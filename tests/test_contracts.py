@@ -67,7 +67,7 @@ def test_schema_command_prints_each_schema():
     assert "water = 水污染" in incident["properties"]["incident_type"]["description"]
     assert "in yuan" in incident["$defs"]["Assessment"]["properties"]["direct_loss_yuan"]["description"]
     bad = results[-1]
-    assert bad.returncode == 2 and "incident, assessment, report" in one_line_error(bad)
+    assert bad.returncode == 2 and "incident、assessment、report" in one_line_error(bad)
 
 
 def test_help_lists_the_allowed_values():

@@ -173,7 +173,7 @@ async def test_assessment_report_overdue_at_once_when_review_backdated(client, w
     before = now()
     res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, review_date=review))
     expected_due, expected_provisional = workdays.nth_workday_after(review, 20)
-    assert f"the report is due {expected_due}" in res.message
+    assert f"应于 {expected_due} 前完成" in res.message
     # overdue, escalated, and the next escalation computed by the calendar activity
     st = await eventually(lambda: api.status(client, iid),
                           lambda s: (deadline(s, "assessment_report") or {}).get("next_escalation_at") is not None,
@@ -212,7 +212,7 @@ async def test_assessment_report_due_date_from_calendar(client, worker):
         pytest.skip("the review date must not be in the future")
     iid = await _post_event_discovered(client, datetime(2026, 9, 1, 10, 0, tzinfo=SHANGHAI))
     res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, review_date=review))
-    assert "the report is due 2026-11-03" in res.message
+    assert "应于 2026-11-03 前完成" in res.message
     st = await api.status(client, iid)
     d = deadline(st, "assessment_report")
     assert d["due_date"] == "2026-11-03"

@@ -185,7 +185,7 @@ async def test_whole_life_documents(lived, tmp_path):
     # 案卷: cover, summary, level history, deadlines met/late with their basis, timeline, documents
     text = pdf_text(pdfs["case-file.pdf"])
     has(text, "突发环境事件应急处置案卷", "案卷编号", st["incident_id"], "立卷单位阳泉市生态环境局",
-        "II级（重大）", "处置完毕，结案", "初判级别III级（较大）", "direct_loss_yuan=6000000",
+        "II级（重大）", "处置完毕，结案", "初判级别III级（较大）", "（直接经济损失：600万元）",
         "二、响应级别变化", "启动III级", "III→II级", "下游水源地受威胁",
         "三、时限执行情况", "初报", "逾期完成晚40分",  # due 4 h after the bureau learned (0:20) = 4:20, made at 5:00
         "《突发环境事件信息报告办法》(环境保护部令第17号)第三条",
@@ -220,9 +220,9 @@ async def test_form_in_progress_and_drill(lived, tmp_path):
 
 
 def test_unknown_kind_and_loading_status(tmp_path):
-    with pytest.raises(ValueError, match="unknown document kind"):
+    with pytest.raises(ValueError, match="没有文书种类"):
         write_documents({"incident_id": "x", "title": "t"}, tmp_path, kinds=["memo"])
-    with pytest.raises(ValueError, match="loading"):
+    with pytest.raises(ValueError, match="仍在载入预案"):
         from_status({"stage": None, "loading": True})
 
 

@@ -111,9 +111,9 @@ GOOD = (SCENARIOS_DIR / f"{TAILINGS}.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("content,needle", [
-    (GOOD.replace("id: yuxian-tailings-leak\n", ""), "id: Field required"),
-    (GOOD.replace("id: yuxian-tailings-leak", "id: Yuxian Tailings"), "id:"),
-    (GOOD.replace("  county: 盂县\n", ""), "incident.county: Field required"),
+    (GOOD.replace("id: yuxian-tailings-leak\n", ""), "id不能为空"),
+    (GOOD.replace("id: yuxian-tailings-leak", "id: Yuxian Tailings"), "id格式不对"),
+    (GOOD.replace("  county: 盂县\n", ""), "incident.county不能为空"),
     (GOOD.replace("  county: 盂县", "  county: '   '"), "incident.county"),
     (GOOD.replace("incident_type: solid_waste", "incident_type: mud"), "incident.incident_type"),
     (GOOD.replace("discovered_minutes_ago: 300", "discovered_minutes_ago: 10"), "reported_minutes_ago (30)"),
@@ -122,12 +122,12 @@ GOOD = (SCENARIOS_DIR / f"{TAILINGS}.yaml").read_text(encoding="utf-8")
     (GOOD.replace("evacuated: 150", "evacuated: many"), "assessment.evacuated"),
     (GOOD.replace("expected_level: IV", "expected_level: V"), "expected_level"),
     (GOOD.replace('    section: "4.2.1, 4.2.2"\n', "    section: 4.2\n", 1), "write the plan section in quotes"),
-    (GOOD.replace("    who: 盂县分局\n", "", 1), "script.0.who: Field required"),
-    (GOOD.replace("objectives:", "objectivs:"), "objectivs: Extra inputs are not permitted"),
-    (GOOD.split("script:")[0] + "script: []\n", "script: List should have at least 1 item"),
-    ("id: x\ntitle: [unclosed\n", "malformed YAML at line"),
-    ("", "the file is empty"),
-    ("- a\n- b\n", "top level must be a mapping, got list"),
+    (GOOD.replace("    who: 盂县分局\n", "", 1), "script.0.who不能为空"),
+    (GOOD.replace("objectives:", "objectivs:"), "不认识的字段「objectivs」"),
+    (GOOD.split("script:")[0] + "script: []\n", "script不能为空"),
+    ("id: x\ntitle: [unclosed\n", "YAML 格式有误（第"),
+    ("", "文件是空的"),
+    ("- a\n- b\n", "顶层应为带字段名的映射"),
 ])
 def test_malformed_scenario_names_file_and_field(tmp_path, content, needle):
     f = tmp_path / "broken.yaml"
@@ -135,18 +135,18 @@ def test_malformed_scenario_names_file_and_field(tmp_path, content, needle):
     with pytest.raises(ScenarioError) as e:
         load_scenario(str(f))
     msg = str(e.value)
-    assert msg.startswith("scenario file broken.yaml: ") and needle in msg, msg
+    assert msg.startswith("演练情景文件 broken.yaml：") and needle in msg, msg
     assert "\n" not in msg
 
 
 def test_unreadable_and_unknown_scenarios(tmp_path):
     f = tmp_path / "latin1.yaml"
     f.write_bytes(b"id: x\ntitle: \xff\xfe\n")
-    with pytest.raises(ScenarioError, match=r"^scenario file latin1.yaml: not UTF-8"):
+    with pytest.raises(ScenarioError, match=r"^演练情景文件 latin1.yaml：不是 UTF-8"):
         load_scenario(str(f))
-    with pytest.raises(ScenarioError, match=r"no shipped scenario with that id and no such file \(shipped: .*yuxian"):
+    with pytest.raises(ScenarioError, match=r"既不是随附的编号，也没有这个文件（随附的有：.*yuxian"):
         load_scenario("no-such-drill")
-    with pytest.raises(ScenarioError, match="is a directory"):
+    with pytest.raises(ScenarioError, match="是文件夹"):
         load_scenario(str(tmp_path))
 
 
@@ -587,13 +587,13 @@ async def test_drills_stay_out_of_supervisor_views(client, worker, temporal_addr
 async def test_drill_report_refuses_a_real_incident_and_unknown_scenarios(client, worker, temporal_address, tmp_path):
     iid = await api.start_incident(client, report(incident_id=f"t-{uuid.uuid4().hex[:10]}"))
     p = await ecoplan(temporal_address, "drill", "report", iid)
-    assert p.returncode == 1 and "not a drill" in one_line_error(p)
+    assert p.returncode == 1 and "不是演练" in one_line_error(p)
     p = await ecoplan(temporal_address, "drill", "report", "no-such-incident")
-    assert p.returncode == 1 and "no incident" in one_line_error(p)
+    assert p.returncode == 1 and "没有事件" in one_line_error(p)
 
     p = await ecoplan(temporal_address, "drill", "start", "no-such-scenario")
     assert p.returncode == 2 and "no-such-scenario" in one_line_error(p)
     bad = tmp_path / "bad-drill.yaml"
     bad.write_text(GOOD.replace("  county: 盂县\n", ""), encoding="utf-8")
     p = await ecoplan(temporal_address, "drill", "start", str(bad))
-    assert p.returncode == 2 and "bad-drill.yaml: incident.county" in one_line_error(p)
+    assert p.returncode == 2 and "bad-drill.yaml：incident.county不能为空" in one_line_error(p)

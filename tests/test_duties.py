@@ -56,7 +56,7 @@ async def test_level_iv_led_by_the_county_closes_without_dispatch_or_signoff(cli
     ended = t0 - timedelta(minutes=10)
     res = await act(client, iid, "record_other_termination", m.RecordOtherTermination(
         by=DUTY, at=ended, document="平政发〔2026〕8号 终止应急响应的通知"))
-    assert res.stage == "post_event" and "事发地县（区）级人民政府 ended the response" in res.message
+    assert res.stage == "post_event" and "已登记：事发地县（区）级人民政府终止应急响应" in res.message
     st = await api.status(client, iid)
     other = st["other_acts"]["termination"]
     assert other["body"] == "事发地县（区）级人民政府" and other["document"].startswith("平政发〔2026〕8号")
@@ -66,12 +66,12 @@ async def test_level_iv_led_by_the_county_closes_without_dispatch_or_signoff(cli
     assert duties["dispatch"]["mode"] == "optional" and not duties["dispatch"]["done"]
     assert not duties["investigation"]["needed_to_close"] and not duties["assessment"]["needed_to_close"]
     text = status_text(st)
-    assert "duties at level IV" in text and "事发地县（区）级人民政府's, recorded by the bureau: recorded" in text
+    assert "IV级事件各事项的办理" in text and "事发地县（区）级人民政府办理，本局登记：已登记" in text
     # the county's assessment (5.3 指导) may be recorded; the investigation is the city's 视情况, not needed
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", body="平定县生态环境分局",
                                                                 document="平定县损害评估报告"))
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="x"),
-                  "the bureau's own step at level IV when it decides to", "complete_investigation")
+                  "IV级事件由本局视情况办理", "“完成事件调查”")
     # The 处理结果报告 is the bureau's at every level (17号令; plan duties final_report).
     await refused(client, iid, "close", m.Close(by=DUTY), "处理结果报告")
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="final",
@@ -88,7 +88,7 @@ async def test_level_iii_the_bureau_terminates_and_records_the_province_investig
     iid = await api.start_incident(client, report(assessment=III))
     await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await refused(client, iid, "record_other_termination", m.RecordOtherTermination(by=DUTY, document="某通知"),
-                  "响应终止（4.4, 附件2）: the bureau's own step at level III", "propose termination")
+                  "响应终止（4.4, 附件2）：III级事件由本局办理", "请提出终止建议")
     iid = await api.start_incident(client, report(assessment=III, discovered_at=now() - timedelta(hours=5),
                                                   reported_at=now() - timedelta(hours=4)))
     await to_post_event(client, iid)
@@ -97,8 +97,8 @@ async def test_level_iii_the_bureau_terminates_and_records_the_province_investig
     assert duties["investigation"]["needed_to_close"] and duties["investigation"]["body"] == "省生态环境厅"
     assert duties["assessment"]["needed_to_close"] and duties["assessment"]["mode"] == "performs"
     assert duties["termination"]["done"] and duties["termination"]["recorded_as_other"] is None
-    await refused(client, iid, "close", m.Close(by=DUTY), "省生态环境厅's act at level III", "32号令 第四条",
-                  "is not recorded yet")
+    await refused(client, iid, "close", m.Close(by=DUTY), "III级事件由省生态环境厅办理", "32号令 第四条",
+                  "尚未登记")
     # the province's investigation ended 2 h ago (backdated: the reason is required and kept)
     when = now().replace(microsecond=0) - timedelta(hours=2)
     await act(client, iid, "record_other_act", with_reason(m.RecordOtherAct(
@@ -106,6 +106,6 @@ async def test_level_iii_the_bureau_terminates_and_records_the_province_investig
     st = await api.status(client, iid)
     assert st["other_acts"]["investigation"]["body"] == "省生态环境厅"
     assert st["other_acts"]["investigation"]["at"] == when.isoformat()
-    assert "recorded: 省生态环境厅, 晋环调查〔2026〕3号" in status_text(st)
-    msg = await refused(client, iid, "close", m.Close(by=DUTY), "assessment report is not submitted")
+    assert "已登记：省生态环境厅，晋环调查〔2026〕3号" in status_text(st)
+    msg = await refused(client, iid, "close", m.Close(by=DUTY), "损害评估报告尚未报送")
     assert "省生态环境厅" not in msg

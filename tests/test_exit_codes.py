@@ -38,7 +38,7 @@ async def test_fifty_runs_exit_with_the_expected_code(client, worker, temporal_a
             assert json.loads(r.out) == expected
             assert r.err == ""
         else:
-            assert r.err.strip() == "ecoplan: no incident nope-exit-code" and r.out == ""
+            assert r.err.strip() == "ecoplan: 没有事件 nope-exit-code" and r.out == ""
 
 
 async def test_unreachable_server_exits_1_every_time():
@@ -50,4 +50,4 @@ async def test_unreachable_server_exits_1_every_time():
     assert [r.code for r in runs] == [1] * 3, [(r.code, r.err) for r in runs]
     for r in runs:
         lines = r.err.strip().splitlines()
-        assert len(lines) == 1 and "cannot reach Temporal at " + address in lines[0], r.err
+        assert len(lines) == 1 and f"连不上 Temporal 服务（{address}" in lines[0], r.err

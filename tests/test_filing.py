@@ -179,9 +179,9 @@ async def test_documents_command_for_a_running_incident_and_its_errors(client, w
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     for args, code, needle in [
-        (("documents", "no-such-incident", "--out", str(tmp_path / "x")), 1, "no incident no-such-incident"),
-        (("documents", iid, "--kind", "poster", "--out", str(tmp_path / "y")), 2, "unknown document kind poster"),
-        (("documents", iid, "--out", str(blocker / "sub")), 2, "--out: cannot write into"),
+        (("documents", "no-such-incident", "--out", str(tmp_path / "x")), 1, "没有事件 no-such-incident"),
+        (("documents", iid, "--kind", "poster", "--out", str(tmp_path / "y")), 2, "没有文书种类 poster"),
+        (("documents", iid, "--out", str(blocker / "sub")), 2, "--out：无法写入"),
     ]:
         p = await ecoplan_in_process(*args, address=temporal_address,
                                      env_extra={"ECOPLAN_RECORDS_DB": str(tmp_path / "none.db"),
@@ -221,7 +221,7 @@ async def test_a_failing_renderer_and_records_store_never_fail_the_incident(skip
         st = await advancing(env, handle, lambda: api.status(client, iid), shown, timeout=40)
         assert waiting <= {d["what"] for d in st["deliveries_overdue"]} and not st["delivery_failures"]
         errors = " ".join(e["detail"]["error"] for e in entries(st, "delivery_overdue"))
-        assert "'nonexistent' not found" in errors and "cannot open the records store" in errors
+        assert "找不到字体 nonexistent" in errors and "无法打开结案记录库" in errors
         # the notifications and the dossier were not held up by them
         assert not any(not d["what"] in waiting for d in st["deliveries_overdue"])
         assert (broken.archive_dir / iid / "dossier.json").is_file()

@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from plan.grading import Assessment, Grading, classify, validation_message
+from plan.grading import VALUE_NAMES, Assessment, Grading, classify, validation_message
+from plan.problems import LABELS
 from plan.loader import load_plan
 from plan.models import Level
 
@@ -41,13 +42,25 @@ def test_numeric_thresholds(plan, field, value, level):
     assert g.level_name == plan.level(level).name
     assert len(g.reasons) == 1
     assert f"({level}) " in g.reasons[0]
-    assert g.reasons[0].endswith(f"{field}={value}")
+    assert g.reasons[0].endswith(f"（{SHOWN[field]}：{shown(field, value)}）")
+
+
+SHOWN = {**LABELS, "direct_loss_yuan": "直接经济损失"}
+
+
+def shown(field: str, value) -> str:
+    """A value as a reason shows it: persons, or yuan in 万元/亿元 (附表1's units)."""
+    if isinstance(value, str):
+        return VALUE_NAMES[field][value]
+    if field != "direct_loss_yuan":
+        return f"{value}人"
+    return f"{value / 1e8:g}亿元" if value >= 1e8 else f"{value / 1e4:g}万元" if value >= 1e4 else f"{value:g}元"
 
 
 def test_reason_format(plan):
     g = classify(Assessment(direct_loss_yuan=5_000_000), plan)
     assert g.reasons == [
-        "附表1 较大(III) 3: 因环境污染造成直接经济损失500万元以上2000万元以下 — direct_loss_yuan=5000000"
+        "附表1 较大(III) 3：因环境污染造成直接经济损失500万元以上2000万元以下（直接经济损失：500万元）"
     ]
 
 
@@ -76,8 +89,8 @@ def test_categorical(plan, field, value, level, item):
     g = classify(Assessment(**{field: value}), plan)
     assert g.level == Level(level)
     assert len(g.reasons) == 1
-    assert g.reasons[0].startswith(item + ": ")
-    assert g.reasons[0].endswith(f"{field}={value}")
+    assert g.reasons[0].startswith(item + "：")
+    assert g.reasons[0].endswith(f"（{SHOWN[field]}：{shown(field, value)}）")
 
 
 @pytest.mark.parametrize("field", ["drinking_water_interrupted", "ecological_impact", "cross_boundary"])
@@ -93,7 +106,7 @@ def test_several_criteria_highest_wins_all_listed(plan):
     )
     g = classify(a, plan)
     assert g.level == Level.II
-    assert [r.split(":")[0] for r in g.reasons] == [
+    assert [r.split("：")[0] for r in g.reasons] == [
         "附表1 重大(II) 2",  # evacuated
         "附表1 较大(III) 1",  # deaths
         "附表1 较大(III) 5",  # drinking water
@@ -149,7 +162,8 @@ def test_invalid_input(data, field):
     with pytest.raises(ValidationError) as info:
         Assessment(**data)
     msg = validation_message(info.value)
-    assert msg.startswith(f"{field}: ")
+    # the field as the form names it; a key the assessment has not, as typed
+    assert msg.startswith(LABELS[field]) if field in Assessment.model_fields else f"「{field}」" in msg, msg
     assert "\n" not in msg
 
 
@@ -157,8 +171,8 @@ def test_validation_message_prefix_and_count():
     with pytest.raises(ValidationError) as info:
         Assessment(deaths=-1, evacuated="x", bogus=1)
     msg = validation_message(info.value, prefix="assessment: ")
-    assert msg.startswith("assessment: deaths: Input should be greater than or equal to 0")
-    assert msg.endswith("(and 2 more)")
+    assert msg.startswith("assessment: 死亡人数不能为负数")
+    assert msg.endswith("（另有 2 处有误）")
     assert "\n" not in msg
 
 

@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ecoplan import api
 from ecoplan import intake
 from plan.incident import IncidentReport
+from tests.foreign_words import foreign
 from tests.helpers import CITY_WARNING, DUTY, eventually, now, report
 from workflows import messages as m
 
@@ -239,6 +240,8 @@ BAD = [
     ("bad incident_id", lambda a: a.update(incident_id="../etc/passwd"), "incident_id"),
     ("control characters", lambda a: a.update(description="泄漏\x00"), "description"),
     ("wrong type drill", lambda a: a.update(drill="maybe"), "drill"),
+    ("a 5,000-character title", lambda a: a.update(title="桃" * 5000), "title"),  # issue 22 item 8's probes
+    ("a place over 200", lambda a: a.update(location="路" * 201), "location"),
 ]
 
 
@@ -249,24 +252,31 @@ async def test_bad_alert_is_422_naming_the_field(url, client, name, mutate, fiel
     mutate(a)
     status, _, body = await post(url, a)
     assert status == 422, body
-    assert field in body["detail"], body
-    assert body["detail"].startswith(f"{field}: "), body
-    assert body["errors"][0]["field"] == field
+    assert body["errors"][0]["field"] == field  # the id, for the machine; the detail is Chinese
+    assert not foreign(body["detail"], ["brown", "colour"]), body
     if name == "missing reporter and location":
         assert [e["field"] for e in body["errors"]] == ["location", "reporter"]
-        assert "(and 1 more)" in body["detail"] and "new incident" in body["detail"]
+        assert body["detail"] == "地点不能为空：接警信息未指明事件编号，新事件必须填写（另有 1 处有误）", body
     assert not await started(client, intake.incident_id_for("hotline_12369", aid))
 
 
+async def test_a_county_not_the_plans_is_422_and_starts_nothing(url, client):
+    """Issue 22 item 8's probe through the intake: `<i>城区</i>` opens no new county."""
+    a = alert(county="<i>城区</i>")
+    status, _, body = await post(url, a)
+    assert status == 422 and "不是本预案所辖的县（区）" in body["detail"], body
+    assert not await started(client, intake.incident_id_for("hotline_12369", a["alert_id"]))
+
+
 @pytest.mark.parametrize("raw,needle", [
-    (b'{"alert_id": "A1", ', "malformed JSON"),
-    (b"[1, 2]", "JSON object"),
-    (b"", "JSON object"),
+    (b'{"alert_id": "A1", ', "不是有效的 JSON"),
+    (b"[1, 2]", "JSON 对象"),
+    (b"", "JSON 对象"),
 ])
 async def test_malformed_body_is_422(url, raw, needle):
     status, _, body = await post(url, None, raw=raw)
     assert status == 422, body
-    assert needle in body["detail"] and body["detail"].startswith("body:")
+    assert needle in body["detail"] and body["errors"][0]["field"] == "body"
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -336,7 +346,7 @@ async def test_progress_alert_on_closed_incident_is_409(url, client):
     await api.act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="险情消除"))
     status, _, body = await post(url, alert(incident_id=iid), "hotline_12369")
     assert status == 409, body
-    assert "closed" in body["detail"]
+    assert "已结案" in body["detail"]
     assert (await api.status(client, iid))["reports"] == []
 
 
@@ -417,9 +427,9 @@ def test_token_config():
     assert intake.parse_tokens({"linkage_119": ["c" * 16, "d" * 16]}) == {"c" * 16: "linkage_119",
                                                                            "d" * 16: "linkage_119"}
     secret = "s" * 20
-    for spec, needle in [("", "no platform token"), ("fire_110=" + secret, "unknown platform"),
-                         ("hotline_12369", "platform=TOKEN"), ("hotline_12369=short", "at least 16"),
-                         (f"hotline_12369={secret},linkage_119={secret}", "same token")]:
+    for spec, needle in [("", "没有配置接警平台的令牌"), ("fire_110=" + secret, "不认识"),
+                         ("hotline_12369", "平台=令牌"), ("hotline_12369=short", "至少 16"),
+                         (f"hotline_12369={secret},linkage_119={secret}", "同一个令牌")]:
         with pytest.raises(intake.TokenConfigError) as e:
             intake.parse_tokens(spec)
         assert needle in str(e.value) and secret not in str(e.value) and "\n" not in str(e.value)

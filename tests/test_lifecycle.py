@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from ecoplan import api
+from plan.stages import STAGE_NAMES
 from plan.grading import Assessment
 from plan.incident import Actor, ReportContent
 from tests.drive import (SIGNATORIES, act, archive, final_report, archived, describe_status, deadline, outbox, outbox_events,
@@ -130,7 +131,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     investigator = {"I": "生态环境部", "II": "生态环境部", "III": "省生态环境厅"}.get(level)  # 32号令 第四条
     if investigator:  # another body's investigation: recorded (who, when, document), not performed
         await refused(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY),
-                      f"{investigator}'s act at level {level}", "32号令 第四条", "record_other_act")
+                      f"{level}级事件由{investigator}办理", "32号令 第四条", "登记其他单位办理的后期事项")
         res = await act(client, iid, "record_other_act", m.RecordOtherAct(
             by=DUTY, step="investigation", document=f"{investigator}调查报告（测试）"))
         assert investigator in res.message
@@ -143,7 +144,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
     res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
     st = await api.status(client, iid)
     if "assessment_completion" in own:
-        assert "the report is due" in res.message
+        assert "应于" in res.message and "前完成" in res.message
         assert deadline(st, "assessment_report")["status"] == "pending"
         assert deadline(st, "assessment_completion")["status"] == "met"
     else:
@@ -206,7 +207,7 @@ async def test_full_life_cycle(client, worker, level, assessment, level_name, re
 async def test_warning_lifted(client, worker):
     iid = await api.start_incident(client, report())
     await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING, actions_done=["nosuch"]),
-                  "unknown warning action 'nosuch'", "public_opinion")
+                  "没有预警行动“nosuch”", "舆论引导")
     res = await act(client, iid, "issue_warning",
                     m.IssueWarning(by=DUTY, **CITY_WARNING, recommendation="发布黄色预警", actions_done=["public_opinion"]))
     assert res.stage == "warning"
@@ -214,9 +215,9 @@ async def test_warning_lifted(client, worker):
     assert st["warning"]["recommendation"] == "发布黄色预警"
     assert [a["id"] for a in st["warning"]["actions"] if a["done"]] == ["public_opinion"]
     assert "lift_warning" in st["allowed_actions"] and "activate_response" in st["allowed_actions"]
-    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING), "不能登记预警发布", "stage warning")
+    await refused(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING), "不能登记预警发布", "处于预警阶段")
     await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="x", at=now() + timedelta(hours=1)),
-                  "in the future")
+                  "在将来")
     res = await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="危险已经消除"))
     assert res.stage == "closed"
     handle = client.get_workflow_handle(api.workflow_id(iid))
@@ -239,7 +240,7 @@ async def test_warning_then_response(client, worker):
     res = await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     assert res.stage == "responding"
     await refused(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="x"),
-                  "（stage responding），不能登记预警解除", "只能在预警（warning）阶段办理")
+                  "处于应急响应阶段，不能登记预警解除", "只能在预警阶段办理")
 
 
 # ---------------------------------------------------------------------------- sign-off rounds
@@ -253,7 +254,7 @@ async def test_rejected_round_then_approved_round(client, worker):
     # a rejection needs an opinion
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("disposal"), group="disposal",
                                                      lead=LEADS["disposal"], decision="reject", opinion="  "),
-                  "rejection needs an opinion")
+                  "不同意终止时须填写意见说明")
     opinion = "下游断面COD仍超标，继续处置"
     res = await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("disposal"), group="disposal",
                                                        lead=LEADS["disposal"], decision="reject", opinion=opinion))
@@ -270,13 +271,13 @@ async def test_rejected_round_then_approved_round(client, worker):
     # the third lead cannot sign a round that is over; the commander cannot approve it
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("investigation"), group="investigation",
                                                      lead=LEADS["investigation"], decision="approve"),
-                  "（stage on_site），不能签署终止签报")
+                  "处于现场处置阶段，不能签署终止签报")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-                  "（stage on_site），不能批示终止响应")
+                  "处于现场处置阶段，不能批示终止响应")
 
     # round 2
     res = await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="复测达标"))
-    assert "round 2" in res.message
+    assert "第 2 轮" in res.message
     st = await api.status(client, iid)
     assert (st["stage"], st["round"], st["signoffs"]) == ("termination_pending", 2, {})
     assert st["pending_signoffs"] == list(SIGNATORIES)
@@ -309,11 +310,11 @@ async def test_level_adjustment(client, worker):
     st = await api.status(client, iid)
     assert st["level"] == "IV" and deadline(st, "readiness") is None
     await refused(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="IV", reason="同级"),
-                  "already at level IV")
+                  "响应已是 IV 级")
     raised_at = now().replace(microsecond=0) - timedelta(minutes=2)
     res = await act(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, at=raised_at, level="III",
                                                                reason="影响扩大至饮用水源"))
-    assert "IV → III" in res.message
+    assert "由 IV 级调整为 III 级" in res.message
     st = await api.status(client, iid)
     assert st["level"] == "III" and st["level_name"] == "较大"
     ready = deadline(st, "readiness")
@@ -332,7 +333,7 @@ async def test_level_adjustment(client, worker):
     assert len([row for row in outbox(worker, iid) if row["event"] == "level_adjusted"]) == 3
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
     await refused(client, iid, "adjust_level", m.AdjustLevel(by=COMMANDER, level="IV", reason="x"),
-                  "（stage termination_pending），不能调整响应级别", "应急响应（responding）、现场处置（on_site）")
+                  "处于终止签报阶段，不能调整响应级别", "只能在应急响应、现场处置阶段办理")
 
 
 async def test_level_raised_after_dispatch_meets_readiness_at_once(client, worker):
@@ -347,9 +348,9 @@ async def test_level_raised_after_dispatch_meets_readiness_at_once(client, worke
 async def test_activate_other_level_needs_reason(client, worker):
     iid = await api.start_incident(client, report())  # graded IV
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III"),
-                  "differs from the graded level IV", "reason", "4.1.5")
+                  "与分级结果 IV 级不同", "理由", "4.1.5")
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III", reason="   "),
-                  "reason")
+                  "理由")
     await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, level="III", reason="涉及饮用水源地，提级响应"))
     st = await api.status(client, iid)
     assert (st["graded_level"], st["level"]) == ("IV", "III")
@@ -366,10 +367,10 @@ async def test_city_started_at_activation_city_decides_termination(client, worke
     assert (await api.status(client, iid))["city_started"] is True
     await sign_all(client, iid)
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意"),
-                  "city headquarters decides termination (4.4)", "city_decision")
+                  "响应终止由市指挥部决定（4.4）", "市指挥部的决定")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, city_decision="  "),
-                  "city headquarters decides")
-    await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY), "already recorded")
+                  "响应终止由市指挥部决定")
+    await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY), "已登记过")
     res = await act(client, iid, "approve_termination",
                     m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意", city_decision="市指挥部张总指挥决定终止"))
     assert res.stage == "post_event"
@@ -384,18 +385,18 @@ async def test_record_city_started_later(client, worker):
     await to_termination_pending(client, iid)
     assert (await api.status(client, iid))["city_started"] is False
     res = await act(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY, note="市政府启动III级响应"))
-    assert "city HQ decides" in res.message
+    assert "响应终止由市指挥部决定" in res.message
     st = await api.status(client, iid)
     assert st["city_started"] is True and st["stage"] == "termination_pending"
     assert timeline(st, "record_city_started")[0]["detail"]["note"] == "市政府启动III级响应"
     await sign_all(client, iid)
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-                  "city headquarters decides termination")
+                  "响应终止由市指挥部决定")
     await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, city_decision="市指挥部同意终止"))
     st = await api.status(client, iid)
     assert st["stage"] == "post_event" and st["termination"]["city_decision"] == "市指挥部同意终止"
     await refused(client, iid, "record_city_started", m.RecordCityStarted(by=DUTY),
-                  "（stage post_event），不能登记市政府启动响应")
+                  "处于后期处置阶段，不能登记市政府启动响应")
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -471,7 +472,7 @@ async def test_wrong_stage_refused_for_every_action(client, worker, stage):
     wrong = [a for a in all_actions() if a not in ALLOWED[stage]]
     assert len(wrong) >= 9
     for action in wrong:
-        await refused(client, iid, action, all_actions()[action], f"（stage {stage}），不能", "只能在")
+        await refused(client, iid, action, all_actions()[action], f"处于{STAGE_NAMES[stage]}阶段，不能", "只能在")
 
 
 async def test_refused_time_checks_and_duplicate_report(client, worker):
@@ -479,15 +480,15 @@ async def test_refused_time_checks_and_duplicate_report(client, worker):
     r = report(discovered_at=t0 - timedelta(minutes=30))
     iid = await api.start_incident(client, r)
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=t0 + timedelta(minutes=10)),
-                  "in the future", "more than 5 minutes")
+                  "在将来", "晚 5 分钟以上")
     await refused(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=r.discovered_at - timedelta(minutes=1)),
-                  "before the incident was discovered")
+                  "早于事件发现时间")
     # within the tolerance is fine
     await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=now() + timedelta(minutes=2)))
     content = ReportContent(summary="初报")
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=content))
     await refused(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=content),
-                  "initial report (初报) was made", "progress report")
+                  "初报已于", "请报送续报")
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="progress", content=ReportContent(summary="续报")))
     assert [x["kind"] for x in (await api.status(client, iid))["reports"]] == ["initial", "progress"]
 
@@ -496,31 +497,31 @@ async def test_refused_groups_and_signatures(client, worker):
     iid = await api.start_incident(client, report())
     await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
     await refused(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={**LEADS, "nosuch": "某人"}),
-                  "unknown group 'nosuch'", "monitoring")
+                  "没有工作组“nosuch”", "应急监测组")
     await refused(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={"monitoring": "张监测", "disposal": "赵处置"}),
-                  "name the lead of investigation")
+                  "请写明污染排查组组长")
     await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={**LEADS, "publicity": "孙宣传"}))
     await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="达标"))
 
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("某人"), group="nosuch",
-                                                     lead="某人", decision="approve"), "unknown group 'nosuch'")
+                                                     lead="某人", decision="approve"), "没有工作组“nosuch”")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("孙宣传"), group="publicity",
                                                      lead="孙宣传", decision="approve"),
-                  "publicity does not sign termination", "monitoring, disposal, investigation")
+                  "新闻宣传组不签署终止签报", "应急监测组、污染处置组、污染排查组")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=a_lead("冒名"), group="monitoring",
                                                      lead="冒名", decision="approve"),
                   "冒名不是应急监测组组长", "派遣时指定的应急监测组组长是张监测")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=DUTY, **SIGN), f"{DUTY.name}不是应急监测组组长")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-                  "waiting for sign-off from", "monitoring (张监测)", "disposal (赵处置)", "investigation (钱排查)")
+                  "尚待", "应急监测组（张监测）", "污染处置组（赵处置）", "污染排查组（钱排查）")
 
     await act(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN))
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN),
-                  "monitoring already signed in round 1")
+                  "应急监测组已签署第 1 轮")
     await refused(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **{**SIGN, "decision": "reject"},
-                                                     opinion="改主意"), "already signed")
+                                                     opinion="改主意"), "已签署")
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP),
-                  "waiting for sign-off from", "disposal", "investigation")
+                  "尚待", "污染处置组", "污染排查组")
     for g in ("disposal", "investigation"):
         await act(client, iid, "sign_off", m.SignOff(round=1, by=lead(g), group=g, lead=LEADS[g], decision="approve"))
     await refused(client, iid, "approve_termination", m.ApproveTermination(by=DUTY, follow_up=FOLLOW_UP),
@@ -535,31 +536,31 @@ async def test_refused_post_event_order(client, worker):
     # III (500万元 direct loss, 附表1 较大 3): the investigation is the province's, the assessment the bureau's
     iid = await api.start_incident(client, report(assessment=Assessment(direct_loss_yuan=5_000_000)))
     await to_post_event(client, iid)
-    await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet",
-                  "事件调查（5.2）: 省生态环境厅's act at level III", "is not recorded yet",
-                  "assessment report is not submitted")
+    await refused(client, iid, "close", m.Close(by=DUTY), "尚不能结案",
+                  "尚未登记事件调查（5.2）：III级事件由省生态环境厅办理",
+                  "损害评估报告尚未报送")
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY),
-                  "has not passed review")
+                  "尚未通过评审")
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="assessment", document="x"),
-                  "the bureau's own step at level III", "5.3", "submit_assessment_report")
+                  "III级事件由本局办理", "5.3", "报送损害评估报告")
     await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="晋环调〔2026〕1号"))
     await refused(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="y"),
-                  "already recorded as 省生态环境厅's act", "晋环调〔2026〕1号")
-    msg = await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet", "assessment report is not submitted")
+                  "已登记为省生态环境厅的办理", "晋环调〔2026〕1号")
+    msg = await refused(client, iid, "close", m.Close(by=DUTY), "尚不能结案", "损害评估报告尚未报送")
     assert "investigation" not in msg
     today = now().date()
     await refused(client, iid, "assessment_review_passed",
-                  m.AssessmentReviewPassed(by=DUTY, review_date=today + timedelta(days=1)), "is in the future")
+                  m.AssessmentReviewPassed(by=DUTY, review_date=today + timedelta(days=1)), "在将来")
     await refused(client, iid, "assessment_review_passed",
                   m.AssessmentReviewPassed(by=DUTY, review_date=today - timedelta(days=3)),
-                  "before the incident was discovered")
+                  "早于事件发现日期")
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
-    await refused(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY), "already passed review")
+    await refused(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY), "已于")
     await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY, recipients=["市人民政府"]),
-                  "missing: 省生态环境厅")
+                  "缺少：省生态环境厅")
     await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
-    await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY), "was submitted")
-    await refused(client, iid, "close", m.Close(by=DUTY), "cannot close yet", "处理结果报告")
+    await refused(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY), "报送")
+    await refused(client, iid, "close", m.Close(by=DUTY), "尚不能结案", "处理结果报告")
     await act(client, iid, "submit_report", final_report())
     res = await act(client, iid, "close", m.Close(by=DUTY))
     assert res.stage == "closed"
@@ -572,7 +573,7 @@ async def test_duplicate_start_refused(client, worker):
     handle = client.get_workflow_handle(api.workflow_id(iid))
     run_id = (await handle.describe()).run_id
     before = await api.status(client, iid)
-    with pytest.raises(api.IncidentExists, match=f"incident {iid} already exists"):
+    with pytest.raises(api.IncidentExists, match=f"事件 {iid} 已存在"):
         await api.start_incident(client, r.model_copy(update={"title": "另一个事件"}))
     assert settled(await api.status(client, iid)) == settled(before)
     desc = await handle.describe()
@@ -587,7 +588,7 @@ async def _list(client, query: str) -> list:
 
 
 async def test_unknown_incident(client, worker):
-    with pytest.raises(api.IncidentNotFound, match="no incident nope-0000"):
+    with pytest.raises(api.IncidentNotFound, match="没有事件 nope-0000"):
         await api.act(client, "nope-0000", "activate_response", m.ActivateResponse(by=COMMANDER))
     with pytest.raises(api.IncidentNotFound):
         await api.status(client, "nope-0000")
@@ -631,7 +632,7 @@ async def test_sign_off_signal(client, worker):
     await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead("monitoring"), **SIGN))
     st3 = await after_timeline(len(st2["timeline"]) + 1)
     assert without_timeline(st3) == without_timeline(st2)
-    assert st3["timeline"][-1]["rejected"] is True and "already signed" in st3["timeline"][-1]["detail"]["reason"]
+    assert st3["timeline"][-1]["rejected"] is True and "已签署" in st3["timeline"][-1]["detail"]["reason"]
 
     await api.signal_action(client, iid, "sign_off", m.SignOff(round=1, by=lead("disposal"), group="disposal", lead=LEADS["disposal"],
                                                      decision="reject", opinion="未达标"))
@@ -641,4 +642,4 @@ async def test_sign_off_signal(client, worker):
                                                      lead=LEADS["investigation"], decision="approve"))
     st5 = await after_timeline(len(st4["timeline"]) + 1)
     assert without_timeline(st5) == without_timeline(st4)
-    assert st5["timeline"][-1]["rejected"] is True and "stage on_site" in st5["timeline"][-1]["detail"]["reason"]
+    assert st5["timeline"][-1]["rejected"] is True and "处于现场处置阶段" in st5["timeline"][-1]["detail"]["reason"]

@@ -246,7 +246,8 @@ async def test_long_valid_reports_keep_the_incident_usable(client, tmp_path):
         iid = await api.start_incident(client, report(), task_queue=tq)
         for n in range(70):
             await asyncio.wait_for(api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED,
-                by=DUTY, kind="progress", content=ReportContent(summary=f"续报 #{n} " + "监测数据" * 2250))), 20)
+                by=DUTY, kind="progress", content=ReportContent(summary=f"续报 #{n} " + "监测数据" * 1245,  # 9,000 characters over two
+                                                        monitoring_data="监测数据" * 1005))), 20)  # fields of ≤ 5,000
         st = await asyncio.wait_for(api.status(client, iid), 20)
         assert st["stage"] == "reported"
         await asyncio.wait_for(api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER)), 20)

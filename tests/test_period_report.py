@@ -228,9 +228,9 @@ def test_the_cli_reads_the_store(tmp_path):
     assert json.loads((out / "report-2026-10.json").read_text(encoding="utf-8")) == rep
     assert (out / "report-2026-10.md").read_text(encoding="utf-8").startswith("# 突发环境事件月度报告（2026年10月）")
     assert md.returncode == 0 and "本期获知突发环境事件 2 起。" in md.stdout
-    assert future.returncode == 2 and "has not begun" in one_line_error(future)
+    assert future.returncode == 2 and "尚未开始" in one_line_error(future)
     assert bad.returncode == 2 and "--quarter" in one_line_error(bad)
-    assert no_store.returncode == 1 and "no records store" in one_line_error(no_store)
+    assert no_store.returncode == 1 and "结案记录库" in one_line_error(no_store)
 
 
 async def _all(*coros):

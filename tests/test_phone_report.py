@@ -37,13 +37,13 @@ def test_a_telephone_initial_report_meets_the_deadline_and_the_written_one_follo
     view = status.incident_view(inc.s, [])
     assert (view.reports[0].by_phone, view.reports[0].received_by) == (True, "省厅值班室刘工")
     # a second telephone 初报 is refused; the written 初报 (with its 第十四条 header) meets the 书面补报
-    assert "progress report" in inc.refused("submit_report", m.SubmitReport(by=DUTY, **PHONE)).message
+    assert "请报送续报" in inc.refused("submit_report", m.SubmitReport(by=DUTY, **PHONE)).message
     inc.step("submit_report", m.SubmitReport(by=DUTY, kind="initial", content=m.ReportContent(summary="书面初报"),
                                              **SIGNED))  # 09:20
     assert (inc.deadline("written_report").status, inc.deadline("written_report").met_at) == ("met", at(9, 20))
     assert inc.s.reports_count["initial"] == 2
     # and then no more 初报 at all
-    assert "progress report" in inc.refused("submit_report", m.SubmitReport(
+    assert "请报送续报" in inc.refused("submit_report", m.SubmitReport(
         by=DUTY, kind="initial", content=m.ReportContent(summary="再报"), **SIGNED)).message
 
 

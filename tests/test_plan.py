@@ -126,39 +126,39 @@ def test_second_plan_by_path(tmp_path):
 
 def test_missing_file(tmp_path):
     msg = plan_error(tmp_path / "nope.yaml")
-    assert "nope.yaml" in msg and "no such file" in msg
+    assert "nope.yaml" in msg and "没有这个文件" in msg
     assert "no-such-plan" in plan_error("no-such-plan")
 
 
 def test_malformed_yaml(tmp_path):
     path = variant(tmp_path, "title: 阳泉", "title: [阳泉")
     msg = plan_error(path)
-    assert msg.startswith("plan file variant.yaml: malformed YAML at line ")
+    assert msg.startswith("预案文件 variant.yaml：YAML 格式有误（第 ")
 
 
 def test_bad_field(tmp_path):
     msg = plan_error(variant(tmp_path, "- id: publicity", "- id: press"))
-    assert msg.startswith("plan file variant.yaml: groups.4.id: Input should be ")
+    assert msg == "预案文件 variant.yaml：groups.4.id不是可选的值"
 
 
 def test_unknown_key(tmp_path):
     msg = plan_error(variant(tmp_path, "issued_on: 2022-03-17\n", "issued_on: 2022-03-17\ntime_zone: Asia/Shanghai\n"))
-    assert msg == "plan file variant.yaml: time_zone: Extra inputs are not permitted"
+    assert msg == "预案文件 variant.yaml：不认识的字段「time_zone」（字段名写错了？）"
 
 
 def test_model_level_error(tmp_path):
     # Errors from the Plan's own validator have no field path: the message alone.
     msg = plan_error(variant(tmp_path, "- name: investigation", "- name: readiness"))
-    assert msg == "plan file variant.yaml: deadline names must be unique"
+    assert msg == "预案文件 variant.yaml：deadline names must be unique"  # the plan model's own sentence
 
 
 def test_not_utf8_and_not_mapping(tmp_path):
     bad = tmp_path / "latin.yaml"
     bad.write_bytes("id: caf\xe9\n".encode("latin-1"))
-    assert "not UTF-8" in plan_error(bad)
+    assert "不是 UTF-8 文本" in plan_error(bad)
     listy = tmp_path / "list.yaml"
     listy.write_text("- a\n- b\n", encoding="utf-8")
-    assert plan_error(listy) == "plan file list.yaml: top level must be a mapping, got list"
+    assert plan_error(listy) == "预案文件 list.yaml：顶层应为带字段名的映射"
 
 
 # ---------------------------------------------------------------- check_plan
@@ -182,7 +182,7 @@ def test_check_unloadable(tmp_path):
     loaded, problems = check_plan(variant(tmp_path, "title: 阳泉", "title: [阳泉"))
     assert loaded is None
     assert [p.severity for p in problems] == ["error"]
-    assert "malformed YAML" in problems[0].message
+    assert "YAML 格式有误" in problems[0].message
 
 
 @pytest.mark.parametrize(

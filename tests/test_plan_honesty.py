@@ -95,7 +95,7 @@ async def test_city_decides_when_city_started_is_honoured(client, worker, tmp_pa
     await to_termination_pending(client, iid, city_started=True)
     await sign_all(client, iid)
     if decides:
-        with pytest.raises(api.ActionRefused, match="the city headquarters decides termination"):
+        with pytest.raises(api.ActionRefused, match="响应终止由市指挥部决定"):
             await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
         return
     res = await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))

@@ -135,8 +135,8 @@ def test_an_open_incident_has_no_closing_time_and_a_due_time_may_be_pending(tmp_
 
 @pytest.mark.parametrize("doc,needle", [
     ({"incident_id": "x"}, "missing field"),
-    ([1, 2], "expected an incident status object"),
-    ({**status(), "reported_at": "yesterday"}, "not an incident status"),
+    ([1, 2], "不是事件状态对象"),
+    ({**status(), "reported_at": "yesterday"}, "不是事件状态"),
 ])
 def test_not_a_status_is_one_line(doc, needle):
     with pytest.raises(records.RecordError) as e:
@@ -184,7 +184,7 @@ def test_a_store_from_a_newer_ecoplan_is_refused(tmp_path):
     records.connect(db).close()
     with closing(sqlite3.connect(db)) as c:
         c.execute(f"PRAGMA user_version = {records.SCHEMA_VERSION + 1}")
-    with pytest.raises(records.RecordError, match="newer than this ecoplan"):
+    with pytest.raises(records.RecordError, match="比本程序的版本"):
         records.connect(db)
 
 
@@ -268,7 +268,7 @@ def test_cli_rebuild_list_and_status_without_temporal(tmp_path):
              env_extra=env)
     assert p.returncode == 0, p.stderr
     assert [(r["incident_id"], r["outcome"]) for r in json.loads(p.stdout)] == [("r-1", "completed")]
-    bad = [(["list", "--type", "water"], "add --closed"),
+    bad = [(["list", "--type", "water"], "请加 --closed"),
            (["list", "--closed", "--from", "2026-11-31"], "--from"),
            (["list", "--closed", "--type", "lava"], "--type"),
            (["records", "rebuild", "--archive", str(tmp_path / "none")], "--archive")]
@@ -281,7 +281,7 @@ def test_cli_rebuild_list_and_status_without_temporal(tmp_path):
 
 async def test_the_activity_saves_a_closed_incident_once(client, worker, temporal_address, tmp_path):
     settings = ActivitySettings(archive_dir=worker.archive_dir, records_db=tmp_path / "records.db")
-    iid = await api.start_incident(client, report(title="桃河记录测试", county="阳泉记录县"))
+    iid = await api.start_incident(client, report(title="桃河记录测试", county="矿区"))
     await to_post_event(client, iid)
     await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
     await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
@@ -312,7 +312,7 @@ async def test_the_activity_saves_a_closed_incident_once(client, worker, tempora
     assert r.initial_report_at == datetime.fromisoformat(st["events"]["initial_report_submitted"])
 
     cli_env = {"ECOPLAN_RECORDS_DB": str(settings.records_db)}
-    p = await ahere("list", "--closed", "--county", "阳泉记录县", "--from", str(now().date() - timedelta(days=1)),
+    p = await ahere("list", "--closed", "--county", "矿区", "--from", str(now().date() - timedelta(days=1)),
                     "--json", env_extra=cli_env, address=temporal_address)
     assert p.returncode == 0, p.stderr
     rows = json.loads(p.stdout)
@@ -340,9 +340,9 @@ async def test_status_answers_from_the_store_when_temporal_has_no_such_incident(
     shown = json.loads(as_json.stdout)
     assert (shown["from_records"], shown["closed_record"], shown["outcome"]) == (True, True, "completed")
     assert shown["closed_at"] == f"2026-11-25T10:00:00{CST}"
-    assert text.returncode == 0 and "closed record from the records store, closed 2026-11-25 10:00" in text.stdout
-    assert unknown.returncode == 1 and "no incident never-was" in one_line_error(unknown)
-    assert broken.returncode == 1 and "records store cannot be read" in one_line_error(broken)
+    assert text.returncode == 0 and "来自记录库的结案记录，结案于 2026-11-25 10:00" in text.stdout
+    assert unknown.returncode == 1 and "没有事件 never-was" in one_line_error(unknown)
+    assert broken.returncode == 1 and "记录库也读不了" in one_line_error(broken)
 
 
 @pytest.mark.slow
@@ -351,7 +351,7 @@ async def test_a_deleted_closed_incident_is_still_shown_and_found(client, worker
     workflow about 30 s after the request: this test waits for that). The record is the one
     the incident saved itself (through its delivery activity) when it closed; so are the
     documents `ecoplan documents` then gives from the store."""
-    iid = await api.start_incident(client, report(title="预警解除记录", county="删除测试县"))
+    iid = await api.start_incident(client, report(title="预警解除记录", county="开发区"))
     await act(client, iid, "issue_warning", m.IssueWarning(by=DUTY, **CITY_WARNING))
     await act(client, iid, "lift_warning", m.LiftWarning(by=DUTY, **CITY_WARNING, reason="监测数据恢复正常"))
     await archived(worker, iid, "dossier.json", "case-file.pdf")
@@ -382,7 +382,7 @@ async def test_a_deleted_closed_incident_is_still_shown_and_found(client, worker
     out = tmp_path / "papers"
     shown, found, papers = await asyncio.gather(
         ahere("status", iid, "--json", env_extra=env, address=temporal_address),
-        ahere("list", "--closed", "--county", "删除测试县", "--outcome", "warning_lifted", "--json",
+        ahere("list", "--closed", "--county", "开发区", "--outcome", "warning_lifted", "--json",
               env_extra=env, address=temporal_address),
         ahere("documents", iid, "--out", str(out), "--json", env_extra=env, address=temporal_address))
     assert shown.returncode == 0, shown.stderr

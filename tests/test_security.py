@@ -109,7 +109,7 @@ async def test_commander_approval_only_by_the_people_a_plan_names(client, worker
     await to_termination_pending(client, iid)
     await sign_all(client, iid)
     before = await api.status(client, iid)
-    with pytest.raises(api.ActionRefused, match="not named in the plan"):
+    with pytest.raises(api.ActionRefused, match="不是本预案写明的指挥或副指挥"):
         await api.act(client, iid, "approve_termination", m.ApproveTermination(
             by=Actor(name="王局长", role="指挥", role_id="commander", via="cli"), follow_up=FOLLOW_UP))
     with pytest.raises(api.ActionRefused, match="值班员不能办理"):  # named, but not in a commander role
@@ -225,7 +225,7 @@ def test_mutual_tls(pem_files):
 @pytest.mark.parametrize("only", ["TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"])
 def test_mutual_tls_needs_both(pem_files, only):
     s = ConnectionSettings.from_env({only: pem_files["cert" if only.endswith("CERT") else "key"]})
-    with pytest.raises(ValueError, match="mutual TLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY"):
+    with pytest.raises(ValueError, match="双向 TLS 须同时设置 TEMPORAL_TLS_CERT 和 TEMPORAL_TLS_KEY"):
         s.tls_config()
 
 
@@ -303,7 +303,7 @@ async def test_cli_over_tls_and_mutual_tls(client, worker, temporal_address, pki
             r = await run("status", iid, "--json", address=front.address, env_extra=env)
             lines = r.err.strip().splitlines()
             assert r.code == 1, (name, r.code, r.err)
-            assert len(lines) == 1 and "cannot reach Temporal at" in lines[0], (name, r.err)
+            assert len(lines) == 1 and "连不上 Temporal 服务" in lines[0], (name, r.err)
             assert not _leaks(r.out + r.err, key, pki.client_key.read_text()), name
         assert mtls.handshakes_failed >= 1 and tls.handshakes_ok >= 2
     finally:
@@ -315,7 +315,7 @@ async def test_cli_with_only_a_client_certificate_says_so(pki):
     r = await ecoplan_in_process("status", "x", address=f"127.0.0.1:{free_port()}",
                                  env_extra={"TEMPORAL_TLS_CERT": str(pki.client_cert)})
     lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and "mutual TLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY" in lines[0]
+    assert len(lines) == 1 and "双向 TLS 须同时设置 TEMPORAL_TLS_CERT 和 TEMPORAL_TLS_KEY" in lines[0]
     assert r.code in (1, 2)
 
 
@@ -323,8 +323,8 @@ async def test_cli_configuration_mistake_is_not_an_internal_error(pki):
     r = await ecoplan_in_process("status", "x", address=f"127.0.0.1:{free_port()}",
                                  env_extra={"TEMPORAL_TLS_KEY": str(pki.client_key)})
     lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and "internal error" not in r.err, r.err
-    assert "mutual TLS needs both" in lines[0] and r.code in (1, 2)
+    assert len(lines) == 1 and "内部错误" not in r.err, r.err
+    assert "双向 TLS 须同时设置" in lines[0] and r.code in (1, 2)
     assert pki.client_key.read_text() not in r.err
 
 
@@ -366,7 +366,7 @@ async def test_no_secret_in_worker_logs_or_errors(own_server, pki, tmp_path):
 
         assert await half.wait(15) == 1  # a mistake in the settings is not retried for the connect window
         half_log = half.output().strip().splitlines()
-        assert half_log == ["ecoplan worker: mutual TLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY"]
+        assert half_log == ["ecoplan worker: 双向 TLS 须同时设置 TEMPORAL_TLS_CERT 和 TEMPORAL_TLS_KEY"]
 
         assert await unreachable.wait(90) == 1
         lines = unreachable.output().strip().splitlines()

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from plan.incident import IncidentReport, start_time_problem
-from plan.loader import validation_message
+from plan.problems import LABELS, validation_message
 from tests.procs import ecoplan_in_process
 
 CST = timezone(timedelta(hours=8))
@@ -35,7 +35,7 @@ def test_a_time_outside_2000_to_2100_is_refused_naming_the_field(field, value):
     with pytest.raises(ValidationError) as e:
         _report(**over)
     line = validation_message(e.value)
-    assert line.startswith(f"{field}: ") and "2000-01-01 至 2100-01-01" in line and "本地规定" in line, line
+    assert line.startswith(f"{LABELS[field]}：") and "2000-01-01 至 2100-01-01" in line and "本地规定" in line, line
 
 
 def test_the_bounds_themselves():
@@ -49,9 +49,9 @@ def test_a_start_report_in_the_future_is_refused_beyond_five_minutes():
     now = datetime(2026, 12, 7, 10, 0, tzinfo=CST)
     assert start_time_problem(_report(reported_at="2026-12-07T10:05"), now) is None
     why = start_time_problem(_report(reported_at="2026-12-07T10:06"), now)
-    assert why == "reported_at：2026-12-07 10:06 晚于现在（2026-12-07 10:00）5 分钟以上：事件的发现和报告时间不能在将来"
+    assert why == "接报时间：2026-12-07 10:06 晚于现在（2026-12-07 10:00）5 分钟以上：事件的发现和报告时间不能在将来"
     why = start_time_problem(_report(discovered_at="2027-01-01T00:00", reported_at="2027-01-01T00:10"), now)
-    assert why.startswith("discovered_at：2027-01-01 00:00 晚于现在")
+    assert why.startswith("发现时间：2027-01-01 00:00 晚于现在")
 
 
 async def test_the_cli_refuses_a_far_future_start_in_one_line(tmp_path, temporal_address):
@@ -61,4 +61,4 @@ async def test_the_cli_refuses_a_far_future_start_in_one_line(tmp_path, temporal
                  '"reporter": "12369"}', encoding="utf-8")
     p = await ecoplan_in_process("start", str(f), address=temporal_address)
     lines = [x for x in p.err.splitlines() if x.strip()]
-    assert p.code == 2 and len(lines) == 1 and "discovered_at" in lines[0] and "本地规定" in lines[0], p.err
+    assert p.code == 2 and len(lines) == 1 and "发现时间" in lines[0] and "本地规定" in lines[0], p.err

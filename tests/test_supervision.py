@@ -260,7 +260,7 @@ async def test_cli_views_json_contract(world, sup):
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     assert proc.returncode == 0 and len(json.loads(out)) == 3
-    assert err.decode() == "ecoplan: 8 incidents overdue in all; shown: the 3 most late deadlines. --limit N or --all for more.\n"
+    assert err.decode() == "ecoplan: 逾期事件共 8 件；已列出逾期最久的 3 项。要看更多：--limit N 或 --all\n"
     r = await here("list", "--limit", "2", "--all", "--json")
     assert r.code == 0 and len(json.loads(r.out)) == 28 and r.err == ""
     r = await here("stuck", "--limit", "0")

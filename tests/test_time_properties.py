@@ -135,12 +135,12 @@ def test_no_time_fails_the_workflow(discovered, reported, ats, jumps, day):
 
 @pytest.mark.parametrize("at", ["0001-01-01T00:00", "1999-12-31T23:59", "2100-01-01T00:00", "9999-12-31T23:59"])
 def test_an_action_time_outside_2000_to_2100_is_refused_naming_the_field(at):
-    from plan.loader import validation_message
+    from plan.problems import validation_message
 
     with pytest.raises(ValidationError) as e:
         m.ActivateResponse.model_validate({"by": COMMANDER.model_dump(), "at": at})
     line = validation_message(e.value)
-    assert line.startswith("at: ") and "2000-01-01 至 2100-01-01" in line and "\n" not in line, line
+    assert line.startswith("办理时间：") and "2000-01-01 至 2100-01-01" in line and "\n" not in line, line
 
 
 # ---------------------------------------------------------------------------- real starts

@@ -63,7 +63,7 @@ async def test_assessment_report_timer_fires_in_virtual_time(tmp_path):
             assert d["status"] == "pending" and d["provisional"] is expected_provisional
             assert d["due_date"] == expected_due.isoformat()
             due = parse(d["due_at"])
-            assert f"the report is due {d['due_date']}" in res.message
+            assert f"应于 {d['due_date']} 前完成" in res.message
             assert due.astimezone(SHANGHAI).time().isoformat() == "23:59:59"
             assert timedelta(days=25) < due - start < timedelta(days=40)  # 20 working days, weekends, holidays
 
@@ -165,8 +165,8 @@ async def test_year_end_the_incident_runs_into_a_year_without_a_notice(tmp_path)
             assert expected_due.year == year + 1 and provisional is (not known(year + 1))
             d = deadline(st, "assessment_report")
             assert (d["status"], d["due_date"], d["provisional"]) == ("pending", expected_due.isoformat(), provisional)
-            assert f"the report is due {expected_due}" in res.message
-            assert (f"due {expected_due} (provisional)" in res.message) is provisional
+            assert f"应于 {expected_due} 前完成" in res.message
+            assert (f"应于 {expected_due} 前完成（暂定）" in res.message) is provisional
             # The assessment's own 30 working days (5.3) from the end of the response, too.
             a = deadline(st, "assessment_completion")
             ended = parse(timeline(st, "approve_termination")[0]["at"]).astimezone(SHANGHAI).date()

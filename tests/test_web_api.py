@@ -171,14 +171,14 @@ async def test_whole_incident_with_roles(http, client):
     assert r.status_code == 422 and "督查不能批准" in r.json()["detail"], r.text
     r = await action(http, "wangwei", iid, "activate_response",
                      {"approver": {"name": "li", "role": "指挥", "role_id": "commander"}})
-    assert r.status_code == 422 and r.json()["detail"].startswith("approver"), r.text
+    assert r.status_code == 422 and r.json()["detail"].startswith("批准人"), r.text
     r = await action(http, "du", iid, "activate_response", {"level": "nonsense"})
     assert r.status_code == 403  # the role is refused before the input is read
     await unchanged()
 
     # 422: bad input, nothing applied.
-    for body, field in [({"level": "V"}, "level"), ({"by": {"name": "李局长", "role": "指挥"}}, "by"),
-                        ({"unknown": 1}, "unknown"), ([1, 2], "body"), ({"at": "yesterday"}, "at")]:
+    for body, field in [({"level": "V"}, "响应级别"), ({"by": {"name": "李局长", "role": "指挥"}}, "办理人"),
+                        ({"unknown": 1}, "不认识的字段「unknown」"), ([1, 2], "输入格式不对"), ({"at": "yesterday"}, "办理时间")]:
         r = await action(http, "li", iid, "activate_response", body)
         assert r.status_code == 422, (body, r.text)
         assert r.json()["detail"].startswith(field), r.text
@@ -188,7 +188,7 @@ async def test_whole_incident_with_roles(http, client):
 
     # 409: the incident refuses, with its own sentence.
     r = await action(http, "wangwei", iid, "dispatch", {"leads": LEADS})
-    assert r.status_code == 409 and "（stage reported），不能派出工作组" in r.json()["detail"]
+    assert r.status_code == 409 and "处于接报阶段，不能派出工作组" in r.json()["detail"]
     await unchanged()
 
     res = await ok(http, "li", iid, "activate_response")
@@ -221,20 +221,20 @@ async def test_whole_incident_with_roles(http, client):
     await unchanged()
     # The commander cannot approve before the three leads have signed: the incident says so.
     r = await action(http, "li", iid, "approve_termination", {"instruction": "同意", "follow_up": FOLLOW_UP})
-    assert r.status_code == 409 and "waiting for sign-off" in r.json()["detail"]
+    assert r.status_code == 409 and "尚待" in r.json()["detail"]
 
     # A sign-off names the round it answers: without it the incident says which round is open.
     before = await api.status(client, iid)
     assert before["round"] == before["open_round"] == 1
     r = await action(http, "qian", iid, "sign_off", {"group": "investigation", "decision": "approve"})
     assert r.status_code == 409, r.text
-    assert "say which round you sign" in r.json()["detail"] and "round 1 is open" in r.json()["detail"]
+    assert "请写明签署的轮次" in r.json()["detail"] and "正在签署第 1 轮" in r.json()["detail"]
     assert "特征污染物已降至本底水平" in r.json()["detail"]  # the proposal's reason, as the lead should read it
     await unchanged()
 
     # One lead rejects first: back on site; then a second round where all three approve.
     r = await action(http, "qian", iid, "sign_off", {"group": "investigation", "decision": "reject", "round": 1})
-    assert r.status_code == 409 and "opinion" in r.json()["detail"]  # the incident's own guard
+    assert r.status_code == 409 and "意见说明" in r.json()["detail"]  # the incident's own guard
     assert r.json()["field"] == "opinion"  # the input it is about, named by the incident (Refused.field)
     await ok(http, "qian", iid, "sign_off",
              {"group": "investigation", "decision": "reject", "opinion": "下游仍超标", "round": 1})
@@ -246,7 +246,7 @@ async def test_whole_incident_with_roles(http, client):
     before = st
     r = await action(http, "zhang", iid, "sign_off", {"group": "monitoring", "decision": "approve", "round": 1})
     assert r.status_code == 409, r.text
-    assert "round 1 is no longer open" in r.json()["detail"] and "round 2 is open" in r.json()["detail"]
+    assert "第 1 轮已不在签署中" in r.json()["detail"] and "正在签署第 2 轮" in r.json()["detail"]
     await unchanged()
     for group, who in LEADS.items():
         await ok(http, who, iid, "sign_off", {"group": group, "decision": "approve", "opinion": "同意", "round": 2})
@@ -295,7 +295,7 @@ async def test_backdating_needs_a_reason(http, client):
     at = (t - timedelta(hours=3)).isoformat()
     r = await action(http, "li", iid, "activate_response", {"at": at})
     assert r.status_code == 409, r.text
-    assert "more than 1 hour before now" in r.json()["detail"] and "补录说明" in r.json()["detail"]
+    assert "早 1 小时以上" in r.json()["detail"] and "补录说明" in r.json()["detail"]
     assert r.json()["field"] == "backdate_reason"
     after = await api.status(client, iid)
     assert after["timeline"] == before["timeline"] and after["stage"] == "reported"
@@ -354,12 +354,16 @@ async def test_start_needs_the_duty_officer_and_good_input(http):
     r = await http.post("/api/incidents", json=incident_body(), headers=await auth(http, "du"))
     assert r.status_code == 403 and "督查不能办理「接报立案」" in r.json()["detail"]
     r = await http.post("/api/incidents", json=incident_body(county=""), headers=await auth(http, "wangwei"))
-    assert r.status_code == 422 and r.json()["detail"].startswith("county")
+    assert r.status_code == 422 and r.json()["detail"] == "县（区）不能为空"
+    for probe, said in [({"title": "桃" * 5000}, "事件名称过长：最多 100 字"), ({"county": "<i>城区</i>"}, "不是本预案所辖的县（区）"),
+                        ({"assessment": {"deaths": -3}}, "死亡人数不能为负数")]:  # issue 22 item 8's probes
+        r = await http.post("/api/incidents", json=incident_body(**probe), headers=await auth(http, "wangwei"))
+        assert r.status_code == 422 and said in r.json()["detail"], r.text
     r = await http.post("/api/incidents", json=incident_body(plan="no-such-plan"), headers=await auth(http, "wangwei"))
     assert r.status_code == 422 and "no-such-plan" in r.json()["detail"]
     iid = await start(http)
     r = await http.post("/api/incidents", json=incident_body(incident_id=iid), headers=await auth(http, "wangwei"))
-    assert r.status_code == 409 and "already exists" in r.json()["detail"]
+    assert r.status_code == 409 and "已存在" in r.json()["detail"]
 
 
 async def test_views_are_the_cli_rows(http, client):
@@ -374,9 +378,9 @@ async def test_views_are_the_cli_rows(http, client):
     same = next(r for r in await views.list_incidents(client, limit=None) if r["incident_id"] == iid)
     assert mine == {**same, "next_deadline": mine["next_deadline"]} and set(mine) == set(same)
     r = await http.get("/api/list", params={"stage": "nowhere"}, headers=headers)
-    assert r.status_code == 422 and r.json()["detail"].startswith("stage")
+    assert r.status_code == 422 and r.json()["detail"].startswith("阶段")
     r = await http.get("/api/stuck", params={"idle": "soon"}, headers=headers)
-    assert r.status_code == 422 and r.json()["detail"].startswith("idle")
+    assert r.status_code == 422 and r.json()["detail"].startswith("空闲时长")
     r = await http.get("/api/stuck", params={"idle": "0m", "all": "true"}, headers=headers)
     assert r.status_code == 200 and set(r.json()[0]) == {"incident_id", "title", "stage", "since", "idle_seconds",
                                                           "waiting_on", "county", "level", "event_level", "faults"}
@@ -474,7 +478,7 @@ async def test_ecoplan_web_command(tmp_path, temporal_address, worker):
                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(bad.communicate(), 60)
     assert bad.returncode == 2 and err.decode().strip().splitlines() == [
-        "ecoplan: web: OIDC needs ECOPLAN_OIDC_CLIENT_ID and ECOPLAN_OIDC_CLIENT_SECRET beside the issuer"]
+        "ecoplan: 控制台：统一身份认证（OIDC）除地址外还须设置 ECOPLAN_OIDC_CLIENT_ID 和 ECOPLAN_OIDC_CLIENT_SECRET"]
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -510,7 +514,7 @@ async def test_year_one_and_next_year_are_refused_by_the_api_and_nothing_starts(
     before = (await http.get("/api/list", headers=await auth(http, "li"), params={"all": True})).json()
     next_year = (now() + timedelta(days=400)).strftime("%Y-%m-%dT%H:%M")
     for body, words in [
-        (incident_body(discovered_at="0001-01-01T00:00", reported_at="0001-01-01T01:00"), "discovered_at"),
+        (incident_body(discovered_at="0001-01-01T00:00", reported_at="0001-01-01T01:00"), "发现时间"),
         (incident_body(discovered_at=next_year, reported_at=next_year), "事件的发现和报告时间不能在将来"),
     ]:
         r = await http.post("/api/incidents", headers=headers, json=body)
@@ -521,6 +525,6 @@ async def test_year_one_and_next_year_are_refused_by_the_api_and_nothing_starts(
 
 async def test_an_idle_time_too_long_for_any_incident_is_bad_input_not_a_crash(http):
     r = await http.get("/api/stuck", headers=await auth(http, "li"), params={"idle": "5000000d"})
-    assert r.status_code == 422 and "idle" in r.json()["detail"] and "36500 days" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "空闲时长" in r.json()["detail"] and "36500 天" in r.json()["detail"], r.text
     r = await http.get("/api/stuck", headers=await auth(http, "li"), params={"idle": "36500d"})
     assert r.status_code == 200, r.text

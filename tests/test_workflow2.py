@@ -71,7 +71,7 @@ async def test_broken_calendar_never_fails_the_incident_and_every_action_is_whol
         iid = await api.start_incident(client, report(assessment=Assessment(direct_loss_yuan=5_000_000)), task_queue=tq)
         # Level III activation needs no calendar (readiness: 1 h): whole, at once.
         res = await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
-        assert "readiness is due" in res.message
+        assert "应急力量准备" in res.message and "前完成" in res.message
         await api.act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
                                                                    content=ReportContent(summary="初报")))
         await api.act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
@@ -84,7 +84,7 @@ async def test_broken_calendar_never_fails_the_incident_and_every_action_is_whol
         res = await api.act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP))
         # What the caller is told matches the state: applied, the 30-working-day deadline not yet known.
         assert res.stage == "post_event"
-        assert "assessment_completion due date is not known yet" in res.message and "calendar is unavailable" in res.message
+        assert "的期限暂未算出" in res.message and "工作日日历不可用" in res.message
         st = await api.status(client, iid)
         assert st["stage"] == "post_event"
         assert deadline(st, "assessment_completion")["status"] == "scheduling"
@@ -95,12 +95,12 @@ async def test_broken_calendar_never_fails_the_incident_and_every_action_is_whol
         assert entries(st, "response_terminated") == [] and entries(st, "approve_termination")
         # the assessment review: applied whole, its 20-working-day report deadline waiting on the calendar
         res = await api.act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
-        assert "assessment_report due date is not known yet" in res.message
+        assert "污染损害评估报告报送" in res.message and "的期限暂未算出" in res.message
         st = await api.status(client, iid)
         assert st["review_date"] == now().date().isoformat()
         assert deadline(st, "assessment_report")["status"] == "scheduling"
         # recompute while still broken: refused whole, nothing recorded
-        with pytest.raises(api.ActionRefused, match="calendar is unavailable.*nothing was recomputed"):
+        with pytest.raises(api.ActionRefused, match="工作日日历不可用.*未重新计算"):
             await api.act(client, iid, "recompute_deadlines", m.RecomputeDeadlines(by=DUTY))
         # the supervisors see it
         rows = await eventually(lambda: _faults(client), lambda rs: any(r["incident_id"] == iid for r in rs))
@@ -141,9 +141,9 @@ async def test_plan_that_cannot_load_names_the_cause_and_the_incident_starts_onc
     async with build_worker(client, settings_for(tmp_path), task_queue=tq):
         st = await eventually(lambda: api.status(client, iid), lambda s: s.get("problem"), timeout=30)
         assert st["stage"] is None and "cannot load the plan" in st["problem"]
-        with pytest.raises(api.ActionRefused, match="still loading its plan: the worker cannot load the plan"):
+        with pytest.raises(api.ActionRefused, match="事件仍在载入预案：the worker cannot load the plan"):
             await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
-        with pytest.raises(api.IncidentNotReady, match="not ready: the worker cannot load the plan"):
+        with pytest.raises(api.IncidentNotReady, match="尚未就绪：the worker cannot load the plan"):
             await api._wait_until_ready(client.get_workflow_handle(api.workflow_id(iid)), 10)
         plan_file.write_text(src, encoding="utf-8")
         st = await advancing(env, handle, lambda: api.status(client, iid), lambda s: s.get("stage") == "reported",
@@ -229,15 +229,15 @@ async def test_a_sign_off_from_an_earlier_round_never_counts(client, worker):
                                                      lead=LEADS["disposal"], decision="reject", opinion="下游仍超标"))
     await api.act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="复测达标"))
     stale = m.SignOff(round=1, by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"], decision="approve")
-    with pytest.raises(api.ActionRefused, match=r"round 1 is no longer open; round 2 is open \(proposed .* by 王值班: 复测达标\)"):
+    with pytest.raises(api.ActionRefused, match=r"第 1 轮已不在签署中；正在签署第 2 轮（王值班于 .* 提出：复测达标）"):
         await api.act(client, iid, "sign_off", stale)
-    with pytest.raises(api.ActionRefused, match="say which round you sign"):
+    with pytest.raises(api.ActionRefused, match="请写明签署的轮次"):
         await api.act(client, iid, "sign_off", stale.model_copy(update={"round": None}))
     await api.signal_action(client, iid, "sign_off", stale)
     st = await eventually(lambda: api.status(client, iid),
                           lambda s: any(e["rejected"] and e["detail"].get("via") == "signal" for e in s["timeline"]))
     rejected = [e for e in st["timeline"] if e["rejected"]][-1]
-    assert "round 2 is open" in rejected["detail"]["reason"] and rejected["detail"]["round"] == 1
+    assert "正在签署第 2 轮" in rejected["detail"]["reason"] and rejected["detail"]["round"] == 1
     assert st["signoffs"] == {} and st["pending_signoffs"] == list(SIGNATORIES)
 
 
@@ -283,7 +283,7 @@ async def test_hopeless_deliveries_end_and_the_closed_incident_completes(client,
             st = await api.status(client, iid)
             failed = entries(st, "delivery_failed")
             assert {e["detail"]["what"] for e in failed} == {"notification warning_issued", "notification warning_lifted"}
-            reason = "HTTP 404" if hook else "address cannot work"
+            reason = "HTTP 404" if hook else "地址无法使用"
             assert all(reason in e["detail"]["reason"] for e in failed)
             assert st["delivery_failures_count"] == 2
             assert any(f["fault"] == "delivery_failed" for f in st["faults"])
@@ -302,7 +302,7 @@ async def test_recompute_refusal_leaves_no_trace_in_history(client, worker):
     iid = await api.start_incident(client, report())
     handle = client.get_workflow_handle(api.workflow_id(iid))
     before = len((await settled_history(client, handle.id)).events)  # its record saved, nothing under way
-    with pytest.raises(api.ActionRefused, match="no deadline has a provisional or missing due date"):
+    with pytest.raises(api.ActionRefused, match="没有暂定或尚未算出的期限"):
         await api.act(client, iid, "recompute_deadlines", m.RecomputeDeadlines(by=DUTY))
     assert len((await handle.fetch_history()).events) == before
 
@@ -340,7 +340,7 @@ async def test_backdating_needs_a_reason_and_shows(client, worker):
     iid = await api.start_incident(client, report(discovered_at=t - timedelta(hours=6), reported_at=t - timedelta(hours=6)))
     made = t - timedelta(hours=5)  # 1 h after discovery: in time for the 4 h initial report, entered 5 h later
     initial = m.SubmitReport(**SIGNED, by=DUTY, at=made, kind="initial", content=ReportContent(summary="电话初报"))
-    with pytest.raises(api.ActionRefused, match=r"more than 1 hour before now .* \(补录说明\) with --backdate-reason"):
+    with pytest.raises(api.ActionRefused, match=r"早 1 小时以上：请填写补录说明"):
         await api.act(client, iid, "submit_report", initial)
     assert deadline(await api.status(client, iid), "initial_report")["status"] in ("pending", "overdue")
     await api.act(client, iid, "submit_report", initial.model_copy(update={"backdate_reason": "值班电话记录补录"}))

@@ -59,8 +59,7 @@ class DeadlineSteps:
         answer = await self._ask_calendar(plan_deadlines.CalendarQuestion(deadlines=[r for _, r in asks], times=stuck))
         if answer is None:
             if spec.needs_calendar:
-                raise Refused(f"the working-day calendar is unavailable ({s.faults['calendar_unavailable']['error']}); "
-                              "nothing was recomputed: try again once it is fixed")
+                raise Refused(f"工作日日历不可用（{s.faults['calendar_unavailable']['error']}），未重新计算：日历恢复后再试")
             return {}  # applied with the deadline `scheduling`; the loop asks again
         prepared = {name: times for (name, _), times in zip(asks, answer.deadlines)}
         if stuck:

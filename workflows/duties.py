@@ -11,8 +11,8 @@ import workflows.messages as m
 
 # What meets each post-event step the bureau performs (or records as another body's act).
 STEP_DONE = {"investigation": "investigation_completed", "assessment": "assessment_report_submitted"}
-STEP_MISSING = {"investigation": "the investigation is not complete (5.2)",
-                "assessment": "the assessment report is not submitted (5.3)"}
+STEP_MISSING = {"investigation": "事件调查尚未完成（5.2）",
+                "assessment": "损害评估报告尚未报送（5.3）"}
 
 
 def level_of(s: m.IncidentState, step: str = "investigation") -> Level:
@@ -72,7 +72,7 @@ def close_missing(s: m.IncidentState) -> list[str]:
         if d.mode == "performs" and not step_done(s, step):
             out.append(STEP_MISSING[step])
         elif d.mode == "records" and not step_done(s, step):
-            out.append(f"{plan_duties.describe(d, level_of(s, step))} is not recorded yet")
+            out.append(f"尚未登记{plan_duties.describe(d, level_of(s, step))}")
     return out
 
 

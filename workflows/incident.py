@@ -307,8 +307,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
 
     def _check(self, name: str, inp) -> "actions.Checked":
         if not self._ready:
-            raise Refused("the incident is still loading its plan"
-                          + (f": {self._problem}" if self._problem else "; try again in a moment"))
+            raise Refused("事件仍在载入预案" + (f"：{self._problem}" if self._problem else "，请稍后再试"))
         return actions.check(name, self.s, self.lc, inp, self._now())
 
     async def _act(self, spec, inp) -> m.ActionResult:

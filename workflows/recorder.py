@@ -29,7 +29,8 @@ BACKDATE_LIMIT = timedelta(hours=1)
 
 
 def fmt(t: datetime) -> str:
-    return t.astimezone(SHANGHAI).isoformat(timespec="minutes")
+    """A time as messages print it, on the bureau's clock: 2026-11-10 09:00."""
+    return f"{t.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
 
 
 class Recorder:
@@ -137,7 +138,5 @@ class Recorder:
             return ""
         if d.due_at is None:
             err = self.s.faults.get("calendar_unavailable", {}).get("error", "")
-            return f"; the {d.name} due date is not known yet: the working-day calendar is unavailable ({err}), " \
-                   "it is set as soon as the calendar answers"
-        what = "the report is" if d.name == "assessment_report" else f"{d.name} is"
-        return f"; {what} due {d.due_date or fmt(d.due_at)}" + (" (provisional)" if d.provisional else "")
+            return f"；{d.title}的期限暂未算出：工作日日历不可用（{err}），日历恢复后即算出"
+        return f"；{d.title}应于 {d.due_date or fmt(d.due_at)} 前完成" + ("（暂定）" if d.provisional else "")

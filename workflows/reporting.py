@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from plan.calendar import SHANGHAI
 from plan.deadlines import DeadlineTimes
 from plan.models import DeadlineRule, InfoReporting, Level
 import workflows.deadlines as deadlines
@@ -178,8 +179,7 @@ def follow_level(rec, why: str) -> str:
     rec.record(rec.now(), None, "deadline_changed",
               {"deadline": d.name, "from_due_at": old.isoformat(), "due_at": d.due_at.isoformat(),
                "level": s.initial_report_level.value, "why": why, "source": clock.source if clock else d.source})
-    return f"; the initial report (初报) is now due {d.due_at.isoformat(timespec='minutes')}, " \
-           f"{s.initial_report_level.value} procedure (17号令 第三条)"
+    return f"；初报期限改为 {d.due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}，按{s.initial_report_level.value}级程序报告（17号令 第三条）"
 
 
 def report_row(s: m.IncidentState, inp: m.SubmitReport, no: int, at: datetime, head: dict, recipients: list[str],

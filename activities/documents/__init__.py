@@ -36,7 +36,7 @@ def _kinds(kinds: Iterable[str] | None) -> set[str]:
     wanted = set(KINDS if kinds is None else kinds)
     unknown = wanted - set(KINDS)
     if unknown:
-        raise ValueError(f"unknown document kind {', '.join(sorted(unknown))}: the kinds are {', '.join(KINDS)}")
+        raise ValueError(f"没有文书种类 {'、'.join(sorted(unknown))}：可选 {'、'.join(KINDS)}")
     return wanted
 
 

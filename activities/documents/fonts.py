@@ -33,8 +33,8 @@ def compiler(fonts: FontSettings):
     families = set(book.families())
     for role, family in (("ECOPLAN_FONT_SERIF", fonts.serif), ("ECOPLAN_FONT_SANS", fonts.sans)):
         if family not in families:
-            raise FontMissing(f"font family {family!r} not found in {', '.join(fonts.dirs)} — run `make install` "
-                              f"(installs fonts-noto-cjk) or set ECOPLAN_FONT_DIRS and {role}")
+            raise FontMissing(f"在 {'、'.join(fonts.dirs)} 中找不到字体 {family}：请运行 make install（安装 fonts-noto-cjk），"
+                              f"或设置 ECOPLAN_FONT_DIRS 和 {role}")
     return typst.Compiler(font_paths=book, ignore_system_fonts=True, root=str(TEMPLATES))
 
 

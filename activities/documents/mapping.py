@@ -15,6 +15,7 @@ from activities.documents.models import (NOT_FILLED, REPORT_KIND_NAMES, Activati
                                          ChartMark, DeadlineChart, DeadlineRecord, DocumentRow, DocumentSet, Header,
                                          InfoReport, LevelChange, SignOff, TerminationForm, TimelineRow)
 from plan.calendar import SHANGHAI
+from plan.citation import cite
 from plan.incident import ReportContent
 from plan.loader import PlanError, load_plan
 from plan.models import Plan
@@ -35,7 +36,13 @@ ACTION_NAMES = {
     "submit_assessment_report": "报送评估报告", "close": "结案", "recompute_deadlines": "重算时限",
     "record_cross_boundary": "跨区域通报", "request_support": "商请支援", "answer_support": "支援答复",
     "record_joint_investigation": "成立联合调查组", "linkage_bulletin": "联动信息通报",
-    "delivery_overdue": "送达受阻", "delivered_late": "补送达",
+    "delivery_overdue": "送达受阻", "delivered_late": "补送达", "delivery_failed": "送达失败",
+    "propose_warning": "提出预警建议", "record_circumstances": "登记按重大/特别重大程序报告的情形",
+    "record_other_termination": "登记牵头单位终止响应", "record_other_act": "登记其他单位办理的后期事项",
+    "reject_termination": "不同意终止", "deadline_changed": "时限调整", "deadline_reminder": "时限提醒",
+    "plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
+    "plan_restored": "预案已加载", "calendar_restored": "工作日历已恢复", "page_step": "呼叫",
+    "determine_event_level": "认定/核定事件等级", "decide_follow_up": "登记跟踪监测决定",
 }
 DECISION_NAMES = {"approve": "同意终止", "reject": "不同意终止"}
 
@@ -60,7 +67,8 @@ def _who(actor: dict | None) -> str:
     if not actor:
         return "系统"
     name = actor.get("display") or actor["name"]
-    return f"{name}（{actor['role']}）" if actor.get("role") else name
+    role = "报告人" if actor.get("role") == "reporter" else actor.get("role")  # the first entry's reporter
+    return f"{name}（{role}）" if role else name
 
 
 VIA_NAMES = {"web": "网页登录（用户名、密码）", "oidc": "统一身份认证（OIDC）", "api": "接口令牌（API）",
@@ -130,8 +138,36 @@ def _detail(e: dict, deadlines: dict[str, str], groups: dict[str, str], plan: Pl
         return f"批示：{d.get('instruction') or '同意'}"
     if a == "linkage_bulletin":
         return f"第{d.get('no')}期 → {'、'.join(d.get('recipients') or [])}"
-    words = "；".join(f"{v}" if isinstance(v, str) else f"{k}={v}" for k, v in d.items() if v not in (None, "", [], {}))
-    return words
+    partners = {p.id: p.name for p in plan.linkage.partners} if plan and plan.linkage else {}
+    return "；".join(filter(None, (_item(k, partners.get(v, v) if k == "partner" else v, groups) for k, v in d.items())))
+
+
+# What a timeline entry's detail holds, as the case file names it; keys not here are for the
+# machine (ids, counters) and are not printed.
+DETAIL_LABELS = {"recipients": "报送", "to": "送", "notified": "通报", "neighbours": "相邻地区", "note": "说明",
+                 "reason": "理由", "proposal": "建议", "recommendation": "建议", "document": "文件",
+                 "document_number": "文号", "issued_by": "发布机关", "body": "办理单位", "members": "成员",
+                 "request": "商请", "summary": "概况", "instruction": "批示", "city_decision": "市指挥部决定",
+                 "review_date": "评审通过日期", "names": "情形", "changed": "调整", "partner": "商请单位",
+                 "scope": "范围", "step": "事项", "answer": "答复", "lift": "", "actions_done": "已开展",
+                 "error": "原因", "what": "内容"}
+VALUE_NAMES = {"scope": {"county_dispute": "跨县级行政区域纠纷", "city": "跨设区的市级行政区域", "province": "跨省级行政区域"},
+               "step": {"investigation": "事件调查", "assessment": "损害评估", "aftercare": "善后处置"},
+               "answer": {"accepted": "同意", "declined": "不同意"}, "lift": {True: "预警解除建议", False: ""}}
+
+
+def _item(key: str, value: Any, groups: dict[str, str]) -> str:
+    """One detail as the case file prints it: 报送：市人民政府、省生态环境厅; nothing for an id."""
+    if key not in DETAIL_LABELS or value in (None, "", [], {}):
+        return ""
+    if key in VALUE_NAMES:
+        value = VALUE_NAMES[key].get(value, value)
+    if isinstance(value, list):
+        value = "、".join(str(v) for v in value if not isinstance(v, dict))
+    elif isinstance(value, dict) or isinstance(value, bool):
+        return ""
+    label = DETAIL_LABELS[key]
+    return f"{label}：{value}" if label and value else str(value or "")
 
 
 def _follow_up(f: dict | None) -> str | None:
@@ -146,7 +182,7 @@ def _follow_up(f: dict | None) -> str | None:
 def from_status(status: dict, *, as_of: datetime | None = None) -> DocumentSet:
     """Every document's input from one status. `as_of` is "now" for deadlines still open."""
     if status.get("loading") or not status.get("incident_id"):
-        raise ValueError("the incident is still loading its plan: no documents yet")
+        raise ValueError("事件仍在载入预案，尚无文书")
     as_of = (as_of or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
     plan = _plan(status)
     groups = {g.id: g.name for g in plan.groups} if plan else {}
@@ -195,13 +231,12 @@ def _activation(status: dict, plan, header, timeline: list[dict]) -> ActivationN
     return activation
 
 
-def _lead_name(rec: dict | None) -> str | None:
-    """附件2 组长签字: the lead's display name when the lead signed as its own account (the
-    record keeps the username the dispatch named)."""
-    if not rec:
-        return None
-    by = rec.get("by") or {}
-    return by.get("display") if by.get("display") and by.get("name") == rec.get("lead") else rec.get("lead")
+def _lead(rec: dict | None, named: str) -> str:
+    """附件2 组长: the display name the signing account carries (the username stays on the
+    record); a lead who has not signed yet is known by the username dispatch named."""
+    lead = (rec or {}).get("lead") or named
+    by = (rec or {}).get("by") or {}
+    return by.get("display") or lead if by.get("name") == lead else lead
 
 
 def _termination(status: dict, plan, header, groups: dict) -> TerminationForm | None:
@@ -213,7 +248,7 @@ def _termination(status: dict, plan, header, groups: dict) -> TerminationForm | 
         current = status.get("signoffs") or {}
 
         def row(g: str, rec: dict | None, rnd: int) -> SignOff:
-            return SignOff(group=g, group_name=groups.get(g, g), lead=_lead_name(rec) or leads.get(g, NOT_FILLED),
+            return SignOff(group=g, group_name=groups.get(g, g), lead=_lead(rec, leads.get(g, NOT_FILLED)),
                            round=rnd, decision=(rec or {}).get("decision"), opinion=(rec or {}).get("opinion"),
                            signed_at=_t((rec or {}).get("at")), signed_by=_who(rec["by"]) if rec else None,
                            authentication=_via(rec["by"]) if rec else NOT_FILLED)
@@ -283,7 +318,7 @@ def _case_file(status: dict, plan, header, timeline: list[dict], scheduled: list
         level_changes=[LevelChange(at=_t(c["at"]), by=_who(c.get("by")), from_level=c.get("from_level"),
                                    to_level=c["to_level"], reason=c.get("reason"))
                        for c in status.get("level_changes") or []],
-        deadlines=[DeadlineRecord(name=d["name"], title=d["title"], basis=d["source"], who_acts=d["who_acts"],
+        deadlines=[DeadlineRecord(name=d["name"], title=d["title"], basis=cite(d["source"]), who_acts=d["who_acts"],
                                   started_at=_t(d["started_at"]), due_at=_t(d["due_at"]), due_date=d.get("due_date"),
                                   provisional=bool(d.get("provisional")), state=d["status"], met_at=_t(d.get("met_at")),
                                   escalations=d.get("escalations", 0))

@@ -66,9 +66,9 @@ def _pairs(opt: CliOption, items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise bad(f"{opt.flag}: {item!r} is not {form}")
+            raise bad(f"{opt.flag}：“{item}”应写成 {form}")
         if key.strip() in out:
-            raise bad(f"{opt.flag}: {key.strip()} named twice")
+            raise bad(f"{opt.flag}：{key.strip()} 写了两次")
         out[key.strip()] = value.strip()
     return out
 
@@ -87,7 +87,7 @@ def _value(opt: CliOption, v: Any) -> Any:
         return parse_date(v, opt.flag)
     if opt.kind == "choice":
         if v not in opt.value:
-            raise bad(f"{opt.flag}: {v!r} is not {' or '.join(opt.value)}")
+            raise bad(f"{opt.flag}：“{v}”应为 {' 或 '.join(opt.value)}")
         return v == opt.value[0]
     return v
 
@@ -115,7 +115,7 @@ def _fields(spec: ActionSpec, kw: dict) -> dict:
     for head, given in nested.items():
         choice = next((o for o in spec.cli_options if o.field.startswith(head + ".") and o.kind == "choice"), None)
         if choice is not None and choice.field.partition(".")[2] not in given:
-            raise bad(f"{choice.flag}: say {' or '.join(choice.value)} ({spec.source})")
+            raise bad(f"{choice.flag}：请写明 {' 或 '.join(choice.value)}（{spec.source}）")
         base = fields.get(head)  # a report file's content, with the options' values over it
         base = base.model_dump(exclude_none=True) if hasattr(base, "model_dump") else dict(base or {})
         fields[head] = {**base, **given}
@@ -175,7 +175,7 @@ def _command(spec: ActionSpec):
     params.append(inspect.Parameter("as_json", K, default=JsonOpt, annotation=bool))
     command.__signature__ = inspect.Signature(params)
     command.__name__ = spec.name
-    command.__doc__ = f"{spec.cli_help}\n\n{spec.title}（{spec.source}）; the incident's action `{spec.name}`."
+    command.__doc__ = f"{spec.cli_help}\n\n{spec.title}（{spec.source}）；接口中的操作名：{spec.name}。"
     return command
 
 

@@ -8,13 +8,16 @@ exit status; main() (the `ecoplan` console script) leaves the process with it.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import typer
+from typer._click import exceptions as cx  # typer's own click: its usage errors
 
 from ecoplan.cli import actions, audit, calendar, duty, plan_tools, reach, records, users, views
 from ecoplan.errors import Fail
 from ecoplan.web.command import web
+from plan.problems import LABELS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="ecoplan: run the ecology bureau's emergency plan (突发环境事件应急预案).")
@@ -28,6 +31,39 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(duty.duty_app, name="duty")  # the duty roster (值班表)
 app.add_typer(reach.app)               # readiness, pages
 app.add_typer(audit.app)               # audit (the sign-in audit log)
+
+
+ARGUMENTS = {"incident_id": "事件编号", "file": "文件", "path": "文件", "username": "用户名", "name": "名称"}
+
+
+def _param(p) -> str:
+    if p is None:
+        return ""
+    if getattr(p, "param_type_name", "") == "option" and p.opts:
+        return p.opts[0]
+    return ARGUMENTS.get(p.name or "", LABELS.get(p.name or "", (p.name or "").upper()))
+
+
+def usage_line(e: cx.ClickException) -> str:
+    """A usage error (click's sentence is English) as one Chinese line; the help text of a
+    command given without arguments passes through."""
+    msg = e.format_message()
+    if isinstance(e, cx.NoSuchOption):
+        near = f"（是否想用 {'、'.join(e.possibilities)}？）" if e.possibilities else ""
+        return f"没有选项 {e.option_name}{near}"
+    if isinstance(e, cx.MissingParameter):
+        return f"缺少{'选项' if getattr(e.param, 'param_type_name', '') == 'option' else '参数'} {_param(e.param)}"
+    if isinstance(e, cx.BadParameter):
+        return f"{_param(e.param)} 的值有误"
+    if isinstance(e, cx.BadOptionUsage):
+        return f"选项 {e.option_name} 须带一个值"
+    if isinstance(e, cx.UsageError) and (m := re.match(r"No such command '(.*)'", msg)):
+        return f"没有命令 {m.group(1)}（ecoplan --help 列出全部命令）"
+    if isinstance(e, cx.UsageError) and (m := re.match(r"Got unexpected extra arguments?(?:\(s\))? \((.*)\)", msg)):
+        return f"多余的参数：{m.group(1)}"
+    if isinstance(e, cx.NoArgsIsHelpError):
+        return msg
+    return f"命令用法有误（ecoplan 命令 --help 查看用法）：{msg}"
 
 
 def invoke(argv: list[str] | None = None) -> int:
@@ -46,12 +82,12 @@ def invoke(argv: list[str] | None = None) -> int:
         code = e.exit_code
     except typer.TyperException as e:  # usage errors: unknown option, missing argument (exit 2)
         if e.format_message():
-            print(f"ecoplan: {e.format_message()}", file=sys.stderr)
+            print(f"ecoplan: {usage_line(e)}", file=sys.stderr)
         code = e.exit_code
     except KeyboardInterrupt:
         code = 130
     except Exception as e:  # a bug: still one line, with the type to report it by
-        print(f"ecoplan: internal error ({type(e).__name__}): {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+        print(f"ecoplan: 内部错误（{type(e).__name__}）：{str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
         code = 1
     return code
 

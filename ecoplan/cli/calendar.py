@@ -27,6 +27,7 @@ from ecoplan.errors import Fail, bad
 from plan.calendar import LIBRARY_YEARS, SHANGHAI, CalendarError, load_calendar, missing_notice_text, notice_missing
 from plan.notice import WEEKDAYS, NoticeError, parse_notice
 from workflows.messages import RecomputeDeadlines
+from plan import problems
 
 calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
 
@@ -39,14 +40,14 @@ def calendar_due(from_: str = typer.Option(..., "--from", help="start date YYYY-
 
     start = parse_date(from_, "--from")
     if working_days < 1 or working_days > 3660:
-        raise bad(f"--working-days: must be between 1 and 3660, got {working_days}")
+        raise bad(f"--working-days：应在 1 至 3660 之间（现为 {working_days}）")
     try:
         due = bureau_calendar().add_working_days(start, working_days)
     except CalendarError as e:
         raise bad(str(e)) from None
     out = {"due_date": due.due_date.isoformat(), "due_at": due.due_at.isoformat(), "provisional": due.provisional}
-    emit(out, as_json, lambda d: f"due {d['due_date']} (end of day, {d['due_at']})"
-         + ("  PROVISIONAL: no holiday data for that year, counted Mon–Fri" if d["provisional"] else ""))
+    emit(out, as_json, lambda d: f"到期日 {d['due_date']}（当日结束，{d['due_at']}）"
+         + ("  暂定：该年没有节假日数据，按周一至周五计算" if d["provisional"] else ""))
 
 
 # ------------------------------------------------------------------ add-year
@@ -61,7 +62,7 @@ def _read_notice(file: str) -> str:
     except IsADirectoryError:
         raise bad(f"{label}：是目录，不是通知文本文件") from None
     except OSError as e:
-        raise bad(f"{label}：读不了（{e.strerror or type(e).__name__}）") from None
+        raise bad(f"{label}：读不了（{problems.os_reason(e)}）") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -117,7 +118,7 @@ def _write_and_check(notice, directory: Path, path: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise bad(f"日历目录 {directory} 无法创建（{e.strerror or type(e).__name__}），未写入") from None
+        raise bad(f"日历目录 {directory} 无法创建（{problems.os_reason(e)}），未写入") from None
     previous = path.read_bytes() if path.exists() else None
     tmp = directory / f".{path.name}.tmp"  # not *.yaml: load_calendar never sees a half-written file
 
@@ -132,7 +133,7 @@ def _write_and_check(notice, directory: Path, path: Path) -> None:
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise bad(f"{path}：写不进去（{e.strerror or type(e).__name__}），未写入") from None
+        raise bad(f"{path}：写不进去（{problems.os_reason(e)}），未写入") from None
     override = notice.to_override()
     try:
         cal = load_calendar([directory])

@@ -25,6 +25,7 @@ from plan import authority, files
 from plan.grading import validation_message
 from plan.incident import Time
 from plan.loader import PlanError, load_plan
+from plan.stages import STAGE_NAMES
 
 # ------------------------------------------------------------------ output
 
@@ -56,8 +57,8 @@ def more(page, what: str, shown: str) -> None:
     """A one-line note on stderr when a view shows only part of its answer."""
     if page.complete:
         return
-    total = f"{page.total} {what} in all" if page.total is not None else f"more {what} than shown"
-    print(f"ecoplan: {total}; shown: {shown}. --limit N or --all for more.", file=sys.stderr)
+    total = f"{what}共 {page.total} 件" if page.total is not None else f"{what}不止所示"
+    print(f"ecoplan: {total}；已列出{shown}。要看更多：--limit N 或 --all", file=sys.stderr)
 
 
 # ------------------------------------------------------------------ input
@@ -71,7 +72,7 @@ def read_data(path: str) -> Any:
         raw = files.read_bytes(path, path, bad)
     data = files.parse(raw, path, bad, as_json=not path.endswith((".yaml", ".yml")))
     if not isinstance(data, dict):
-        raise bad(f"{path}: expected an object with named fields, got {type(data).__name__}")
+        raise bad(f"{path}：应为带字段名的对象（JSON 对象或 YAML 映射）")
     return data
 
 
@@ -88,14 +89,14 @@ def parse_time(value: Optional[str], option: str = "--at") -> Optional[datetime]
     try:
         return TypeAdapter(Time).validate_python(value)
     except ValidationError:
-        raise bad(f"{option}: {value!r} is not an ISO 8601 time (e.g. 2026-11-23T03:10 or 2026-11-23T03:10+08:00)") from None
+        raise bad(f"{option}：“{value}”不是有效的时间（如 2026-11-23T03:10 或 2026-11-23T03:10+08:00）") from None
 
 
 def parse_date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise bad(f"{option}: {value!r} is not a date YYYY-MM-DD") from None
+        raise bad(f"{option}：“{value}”不是有效的日期（如 2026-11-23）") from None
 
 
 # ------------------------------------------------------------------ who acts
@@ -109,19 +110,19 @@ def actor(by: Optional[str], role: Optional[str], action: str) -> dict:
     boundary, and every action it sends is recorded with `via: cli`."""
     name = by or cli_user()
     if not name or not name.strip():
-        raise bad("who is acting? give --by NAME (or set ECOPLAN_USER)")
+        raise bad("谁在操作？请加 --by 姓名（或设置 ECOPLAN_USER）")
     plan = default_plan()
     stated = (role or cli_role() or "").strip()
     if stated:
         spec = next((r for r in plan.roles if stated in (r.id, r.name)), None)
         if spec is None:
-            raise bad(f"--as: {stated!r} is not a role of the plan; the roles are "
-                      + ", ".join(f"{r.id} ({r.name})" for r in plan.roles))
+            raise bad(f"--as：“{stated}”不是本预案的角色；角色有"
+                      + "、".join(f"{r.name}（{r.id}）" for r in plan.roles))
     else:
         rule = authority.rule(action, plan)
         spec = authority.role(rule.roles[0], plan) if rule else None
         if spec is None:
-            raise bad(f"--as: say which role you act in; the roles are {', '.join(r.id for r in plan.roles)}")
+            raise bad(f"--as：请写明以何种角色办理；角色有{'、'.join(f'{r.name}（{r.id}）' for r in plan.roles)}")
     return {"name": name.strip(), "role": spec.name, "role_id": spec.id, "via": "cli"}
 
 
@@ -141,7 +142,7 @@ def approver(name: Optional[str]) -> Optional[dict]:
     if name is None:
         return None
     if not name.strip():
-        raise bad("--approved-by: give the approver's name")
+        raise bad("--approved-by：请写明批准人姓名")
     plan = default_plan()
     rule = authority.rule("activate_response", plan)
     role_id = rule.approver_roles[0] if rule and rule.approver_roles else "commander"
@@ -158,7 +159,7 @@ def default_plan():
         try:
             _PLAN.append(load_plan().plan)
         except PlanError as e:
-            raise bad(f"plan: {e}") from None
+            raise bad(f"预案：{e}") from None
     return _PLAN[0]
 
 
@@ -177,7 +178,7 @@ def run(coro_fn: Callable[..., Any], *args) -> Any:
         except EcoplanError as e:
             raise Fail(str(e), e.exit_code) from None
         except RPCError as e:
-            raise Fail(f"Temporal refused: {e.message}") from None
+            raise Fail(f"Temporal 服务拒绝了请求：{e.message}") from None
 
     return asyncio.run(go())
 
@@ -189,7 +190,7 @@ def do_action(incident_id: str, action: str, model: type[BaseModel], fields: dic
 
     inp = parse(model, fields)
     result = run(api.act, incident_id, action, inp)
-    emit(result, as_json, lambda r: f"{r['incident_id']}: {r['message']} [stage: {r['stage']}]")
+    emit(result, as_json, lambda r: f"{r['incident_id']}：{r['message']}［{STAGE_NAMES.get(r['stage'], r['stage'])}阶段］")
 
 
 # ------------------------------------------------------------------ options

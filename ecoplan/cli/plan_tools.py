@@ -43,7 +43,7 @@ def grade(file: str = typer.Argument(..., help="assessment JSON/YAML, every fiel
     except PlanError as e:
         raise bad(str(e)) from None
     g = classify(a, loaded.plan)
-    emit(g, as_json, lambda d: f"level {d['level']} ({d['level_name']})\n" + "\n".join(f"  - {r}" for r in d["reasons"]))
+    emit(g, as_json, lambda d: f"{d['level']}级（{d['level_name']}）\n" + "\n".join(f"  - {r}" for r in d["reasons"]))
 
 
 @plan_app.command("check")
@@ -66,9 +66,9 @@ def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option
     """Run the embedded Temporal dev server in the foreground (Ctrl-C, SIGTERM or SIGHUP stops it)."""
     code, stopped_by = embedded.run_dev_server(port=port, ui_port=ui_port, db=db or embedded.default_db())
     if stopped_by is None and code != 0:
-        raise Fail(f"the dev server exited with code {code}")
+        raise Fail(f"Temporal 开发服务器已退出，退出码 {code}")
     if code == -signal.SIGKILL:
-        raise Fail("the dev server did not stop in time and was killed")
+        raise Fail("Temporal 开发服务器未能按时停止，已强行终止")
 
 
 @drill_app.command("start")
@@ -92,7 +92,7 @@ def drill_report(incident_id: str, as_json: bool = JsonOpt):
 
     st = run(api.status, incident_id)
     if not st.get("drill"):
-        raise Fail(f"incident {incident_id} is not a drill")
+        raise Fail(f"事件 {incident_id} 不是演练")
     emit(evaluate(st), as_json, render_markdown)
 
 

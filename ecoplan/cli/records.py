@@ -18,6 +18,8 @@ from ecoplan import records
 from ecoplan.cli.common import JsonOpt, emit, more, parse_date, table
 from ecoplan.errors import Fail, bad
 from plan.incident import IncidentType
+from plan.stages import OUTCOME_NAMES, STAGE_NAMES
+from plan import problems
 
 app = typer.Typer()
 records_app = typer.Typer(no_args_is_help=True, help="The records store (突发环境事件信息档案, 17号令 第十条).")
@@ -36,18 +38,18 @@ def rebuild(archive: Optional[str] = typer.Option(None, "--archive", help="the a
     Records with the same facts are left as they are; running incidents' records are kept."""
     folder = Path(archive) if archive else ActivitySettings.from_env().archive_dir
     if not folder.is_dir():
-        raise bad(f"--archive: {str(folder)!r} is not a folder")
+        raise bad(f"--archive：{folder} 不是文件夹")
     try:
         out = records.rebuild(folder)
     except records.RecordError as e:
         raise _store_error(e) from None
-    emit(out, as_json, lambda d: (f"{d['read']} dossiers read from {d['archive']} into {d['db']}: "
-                                  f"{d['inserted']} new, {d['updated']} updated, {d['unchanged']} unchanged"
-                                  + (f", {d['stale']} older than the stored record" if d["stale"] else "")))
+    emit(out, as_json, lambda d: (f"从 {d['archive']} 读入 {d['read']} 份案卷到 {d['db']}："
+                                  f"新增 {d['inserted']}，更新 {d['updated']}，未变 {d['unchanged']}"
+                                  + (f"，{d['stale']} 份比已存记录旧" if d["stale"] else "")))
     if out.failed:
         first = out.failed[0]
-        more = f" (and {len(out.failed) - 1} more, see --json)" if len(out.failed) > 1 else ""
-        raise Fail(f"{len(out.failed)} of {out.read} dossiers not read: {first['path']}: {first['error']}{more}")
+        more = f"（另有 {len(out.failed) - 1} 份，见 --json）" if len(out.failed) > 1 else ""
+        raise Fail(f"{out.read} 份案卷中有 {len(out.failed)} 份未能读入：{first['path']}：{first['error']}{more}")
 
 
 @app.command("report-period")
@@ -82,7 +84,7 @@ def report_period(month: Optional[str] = typer.Option(None, "--month", help="YYY
             (folder / f"report-{period.label}.json").write_text(
                 json.dumps(rep, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         except OSError as e:
-            raise bad(f"--out: cannot write into {out!r}: {e.strerror or e}") from None
+            raise bad(f"--out：无法写入 {out}（{problems.os_reason(e)}）") from None
     emit(rep, as_json, lambda _: md)
 
 
@@ -95,7 +97,7 @@ def schema(name: str = typer.Argument(..., help="incident | assessment | report"
     from ecoplan.contracts import CONTRACTS, schema as build
 
     if name not in CONTRACTS:
-        raise bad(f"{name!r} is not a contract: one of {', '.join(CONTRACTS)}")
+        raise bad(f"没有“{name}”这种文件格式：可选 {'、'.join(CONTRACTS)}")
     print(json.dumps(build(name), ensure_ascii=False, indent=2))
 
 
@@ -109,27 +111,28 @@ def list_closed(*, include_running: bool, stage: str | None, level: str | None, 
     from ecoplan.views import Page  # lazy: ecoplan.views imports temporalio (~1 s), not needed for --help
 
     if incident_type and incident_type not in get_args(IncidentType):
-        raise bad(f"--type: {incident_type!r} is not one of {', '.join(get_args(IncidentType))}")
+        raise bad(f"--type：“{incident_type}”不是事件类型；可选 {'、'.join(get_args(IncidentType))}")
     if outcome and outcome not in ("completed", "warning_lifted"):
-        raise bad(f"--outcome: {outcome!r} is not one of completed, warning_lifted")
+        raise bad(f"--outcome：“{outcome}”不是结案方式；可选 completed（后期处置完毕）、warning_lifted（预警解除）")
     d_from = parse_date(date_from, "--from") if date_from else None
     d_to = parse_date(date_to, "--to") if date_to else None
     if d_from and d_to and d_from > d_to:
-        raise bad(f"--from {d_from} is after --to {d_to}")
+        raise bad(f"--from {d_from} 晚于 --to {d_to}")
     s = records.Search(closed_only=not include_running, stage=stage, level=level, county=county, date_from=d_from,
                        date_to=d_to, incident_type=incident_type, outcome=outcome, drills=drills)
     try:
         rows, total = records.list_records(s, limit)
     except records.RecordError as e:
         raise _store_error(e) from None
-    what = "closed incidents" if not include_running else "incidents"
+    what = "已结案事件" if not include_running else "事件"
     emit(rows, as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], r["stage"], r["level"], r["county"], "演练" if r["drill"] else "",
-          r["reported_at"][:16], (r["closed_at"] or "")[:16], r["outcome"]] for r in rs],
-        ["incident", "title", "stage", "level", "county", "drill", "reported", "closed", "outcome"])
-        if rs else f"no {what} in the records store ({records.db_path()}) match")
-    more(Page(rows, len(rows) >= total, total), f"{what} in the records store",
-          f"the {len(rows)} most recently reported")
+        [[r["incident_id"], r["title"], STAGE_NAMES.get(r["stage"], r["stage"]), r["level"], r["county"],
+          "演练" if r["drill"] else "", r["reported_at"][:16], (r["closed_at"] or "")[:16],
+          OUTCOME_NAMES.get(r["outcome"] or "", "")] for r in rs],
+        ["事件编号", "事件名称", "阶段", "级别", "县（区）", "演练", "接报时间", "结案时间", "结案方式"])
+        if rs else f"记录库（{records.db_path()}）中没有符合条件的{what}")
+    more(Page(rows, len(rows) >= total, total), f"记录库中符合条件的{what}",
+          f"最近接报的 {len(rows)} 件")
 
 
 def status_from_records(incident_id: str) -> dict | None:
@@ -137,11 +140,10 @@ def status_from_records(incident_id: str) -> dict | None:
     try:
         return records.status_of(incident_id)
     except records.RecordError as e:
-        raise Fail(f"no incident {incident_id} in Temporal, and the records store cannot be read: {e}") from None
+        raise Fail(f"Temporal 中没有事件 {incident_id}，记录库也读不了：{e}") from None
 
 
 def record_note(st: dict) -> str:
     closed = st.get("closed_at")
     when = datetime.fromisoformat(closed).strftime("%Y-%m-%d %H:%M") if closed else None
-    return (f"(closed record from the records store{', closed ' + when if when else ''}: "
-            f"Temporal no longer holds this incident)")
+    return f"（来自记录库的结案记录{'，结案于 ' + when if when else ''}：Temporal 已不再保存该事件）"

@@ -20,6 +20,9 @@ from ecoplan.cli import records as records_cli
 from ecoplan.cli.common import AllOpt, JsonOpt, LimitOpt, emit, more, parse_date, run, table
 from ecoplan.errors import Fail, bad
 from plan.loader import load_plan
+from activities.daily_report import _deadline_cn
+from plan.citation import cite
+from plan.stages import OUTCOME_NAMES, STAGE_NAMES, SYSTEM_ENTRIES
 from workflows.lifecycle import STAGES
 
 app = typer.Typer()
@@ -27,42 +30,59 @@ schedule_app = typer.Typer(no_args_is_help=True, help="Temporal Schedules.")
 app.add_typer(schedule_app, name="schedule")
 
 
+FAULTS = {"plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
+          "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败"}
+DEADLINE_STATUS = {"scheduling": "计算中", "pending": "未到期", "met": "按时完成", "overdue": "已逾期", "met_late": "逾期完成"}
+WHOSE = {"performs": "本局办理", "optional": "本局视情况办理", "records": "{body}办理，本局登记", "assists": "{body}办理，本局配合"}
+
+
+def _entry(action: str) -> str:
+    from workflows.actions import ACTION_NAMES  # lazy: the registry imports the workflow (~1 s)
+
+    return ACTION_NAMES.get(action) or SYSTEM_ENTRIES.get(action, action)
+
+
+def _who(e: dict) -> str:
+    by = e.get("by") or {}
+    return by.get("display") or by.get("name") or "系统"
+
+
 def status_text(s: dict) -> str:
     lines = [
         f"{s['incident_id']}  {s['title']}{'  【演练】' if s.get('drill') else ''}",
-        f"stage {s['stage']}  level {s.get('level') or '—'} (graded {s['graded_level']})  county {s['county']}"
-        + (f"  outcome {s['outcome']}" if s.get("outcome") else ""),
-        f"plan {s['plan']['id']} {s['plan']['version']}",
+        f"{STAGE_NAMES.get(s['stage'], s['stage'])}阶段  响应级别 {s.get('level') or '—'}（分级 {s['graded_level']}）"
+        f"  县（区） {s['county']}" + (f"  {OUTCOME_NAMES.get(s['outcome'], s['outcome'])}" if s.get("outcome") else ""),
+        f"预案 {s['plan']['id']} {s['plan']['version']}",
     ]
+    groups = {g.id: g.name for g in load_plan().plan.groups}
     if s.get("leads"):
-        lines.append("leads: " + ", ".join(f"{g}={n}" for g, n in s["leads"].items()))
+        lines.append("各组组长：" + "，".join(f"{groups.get(g, g)} {n}" for g, n in s["leads"].items()))
     if s.get("pending_signoffs"):
-        lines.append(f"waiting for sign-off (round {s.get('round')}): " + ", ".join(s["pending_signoffs"]))
+        lines.append(f"待签署（第 {s.get('round')} 轮）：" + "、".join(groups.get(g, g) for g in s["pending_signoffs"]))
     if s.get("waiting_on"):
-        lines.append("waiting on: " + ", ".join(s["waiting_on"]))
+        lines.append("等待：" + "、".join(s["waiting_on"]))
     for f in s.get("faults") or []:
-        lines.append(f"FAULT {f['fault']} since {f['since'][:16]}: " + str(f.get("error") or f.get("last") or
-                                                                        f"{f.get('count')} deliveries"))
+        lines.append(f"故障 {FAULTS.get(f['fault'], f['fault'])}，自 {f['since'][:16]}：" + str(
+            f.get("error") or f.get("last") or f"{f.get('count')} 项通知"))
     if s.get("duties"):
-        lines += ["", f"duties at level {s['duties'][0]['level']} (the plan's duties; * = close waits for it):"]
+        lines += ["", f"{s['duties'][0]['level']}级事件各事项的办理（预案分级职责；* 为结案前须完成）："]
         for d in s["duties"]:
             other = d.get("recorded_as_other")
-            state = (f"recorded: {other['body']}, {other['document']}, {other['at'][:16]}" if other
-                     else "done by the bureau" if d["done"] else "—")
-            whose = {"performs": "the bureau's", "optional": "the bureau's if it decides (视情况)",
-                     "records": f"{d['body']}'s, recorded by the bureau", "assists": f"{d['body']}'s, the bureau assists"}
-            lines.append(f"  {'*' if d['needed_to_close'] else ' '} {d['step']:<13} {whose[d['mode']]}: {state}"
-                         f"  [{d['source'][:60]}]")
+            state = (f"已登记：{other['body']}，{other['document']}，{other['at'][:16]}" if other
+                     else "本局已办理" if d["done"] else "—")
+            lines.append(f"  {'*' if d['needed_to_close'] else ' '} {d['name']}：{WHOSE[d['mode']].format(body=d['body'])}："
+                         f"{state}  ［{cite(d['source'])[:60]}］")
     if s.get("deadlines"):
-        lines += ["", table([[d["name"], d["status"], d["due_date"] or (d["due_at"] or "computing")[:16],
-                              "yes" if d["provisional"] else "",
-                              (d["met_at"] or "")[:16] + (" backdated" if d.get("met_backdated") else "")]
-                             for d in s["deadlines"]], ["deadline", "status", "due", "provisional", "met"])]
-    lines += ["", table([[e["seq"], e["at"][:16], (e["by"] or {}).get("name", "system"), e["action"]
-                          + (" (REJECTED)" if e["rejected"] else "")
-                          + (f" (backdated, recorded {e['recorded_at'][:16]}: {e['backdate_reason']})"
-                             if e.get("backdate_reason") else ""), f"{e['from_stage']}→{e['to_stage']}"]
-                         for e in s["timeline"][-10:]], ["#", "at", "by", "action", "stage"])]
+        lines += ["", table([[d["title"], DEADLINE_STATUS.get(d["status"], d["status"]),
+                              d["due_date"] or (d["due_at"] or "计算中")[:16], "暂定" if d["provisional"] else "",
+                              (d["met_at"] or "")[:16] + ("（补录）" if d.get("met_backdated") else "")]
+                             for d in s["deadlines"]], ["期限", "状态", "到期", "暂定", "完成时间"])]
+    lines += ["", table([[e["seq"], e["at"][:16], _who(e), _entry(e["action"])
+                          + ("（未受理）" if e["rejected"] else "")
+                          + (f"（补录，登记于 {e['recorded_at'][:16]}：{e['backdate_reason']}）"
+                             if e.get("backdate_reason") else ""),
+                          f"{STAGE_NAMES.get(e['from_stage'], e['from_stage'])}→{STAGE_NAMES.get(e['to_stage'], e['to_stage'])}"]
+                         for e in s["timeline"][-10:]], ["#", "时间", "办理人", "事项", "阶段"])]
     return "\n".join(lines)
 
 
@@ -112,27 +132,28 @@ def documents(incident_id: str,
 
     st = run(go)
     if st.get("loading"):
-        raise Fail(f"incident {incident_id} is still loading its plan: no documents yet")
+        raise Fail(f"事件 {incident_id} 仍在载入预案，尚无文书")
     try:
         written = docs.write(st, out or f"{incident_id}-documents", kinds)
     except docs.DocumentsError as e:
         raise bad(str(e)) from None
     except Exception as e:  # a renderer that fails (a missing font): one line
-        raise Fail(f"cannot print the documents: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise Fail(f"文书打印失败：{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     emit([str(p) for p in written], as_json,
-         lambda ps: "\n".join(ps) if ps else f"{incident_id}: no documents of {', '.join(kinds)} yet")
+         lambda ps: "\n".join(ps) if ps else f"{incident_id}：尚无所选文书")
 
 
 
 def _ago(seconds: int) -> str:
     m = abs(seconds) // 60
     d, h, m = m // 1440, (m % 1440) // 60, m % 60
-    return (f"{d}d" if d else "") + (f"{h}h" if h or d else "") + f"{m:02d}m"
+    return (f"{d}天" if d else "") + (f"{h}小时" if h or d else "") + f"{m:02d}分"
 
 
 def _stage(row: dict) -> str:
     """The stage, marked with the incident's internal faults (details: `ecoplan faults`)."""
-    return row["stage"] + (f" [{','.join(row['faults'])}]" if row.get("faults") else "")
+    return STAGE_NAMES.get(row["stage"], row["stage"]) + (
+        f"［{'、'.join(FAULTS.get(f, f) for f in row['faults'])}］" if row.get("faults") else "")
 
 
 
@@ -144,11 +165,11 @@ def overdue(drills: bool = typer.Option(False, "--drills", help="include drills"
 
     rows = run(lambda c: views.overdue(c, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], r["county"], r["level"], _stage(r), r["deadline"], r["due_at"][:16],
-          _ago(r["late_by_seconds"]), "、".join(r["waiting_on"])] for r in rs],
-        ["incident", "title", "county", "level", "stage", "deadline", "due", "late by", "who must act"])
-        if rs else "nothing overdue")
-    more(rows, "incidents overdue", f"the {len(rows)} most late deadlines")
+        [[r["incident_id"], r["title"], r["county"], r["level"], _stage(r), r.get("title_deadline") or
+          _deadline_cn(r["deadline"]), r["due_at"][:16], _ago(r["late_by_seconds"]), "、".join(r["waiting_on"])] for r in rs],
+        ["事件编号", "事件名称", "县（区）", "级别", "阶段", "期限", "到期", "逾期", "应办理者"])
+        if rs else "没有逾期事件")
+    more(rows, "逾期事件", f"逾期最久的 {len(rows)} 项")
 
 
 @app.command()
@@ -161,13 +182,13 @@ def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 
     try:
         after = views.parse_duration(idle) if idle is not None else None
     except ValueError as e:
-        raise bad(f"--idle: {e}") from None
+        raise bad(f"--idle：{e}") from None
     rows = run(lambda c: views.stuck(c, idle=after, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
         [[r["incident_id"], r["title"], _stage(r), r["since"][:16], _ago(r["idle_seconds"]),
           "、".join(r["waiting_on"])] for r in rs],
-        ["incident", "title", "stage", "since", "idle", "waiting on"]) if rs else "nothing stuck")
-    more(rows, "incidents stuck", f"the {len(rows)} longest idle")
+        ["事件编号", "事件名称", "阶段", "自", "停滞", "等待"]) if rs else "没有停滞事件")
+    more(rows, "停滞事件", f"停滞最久的 {len(rows)} 件")
 
 
 @app.command("list")
@@ -188,23 +209,24 @@ def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[
     from ecoplan import views  # lazy: see above
 
     if stage and stage not in STAGES:
-        raise bad(f"--stage: {stage!r} is not a stage ({', '.join(STAGES)})")
+        raise bad(f"--stage：“{stage}”不是阶段；可选 {'、'.join(f'{x}（{STAGE_NAMES[x]}）' for x in STAGES)}")
     if level and level not in ("I", "II", "III", "IV"):
-        raise bad(f"--level: {level!r} is not one of I, II, III, IV")
+        raise bad(f"--level：“{level}”不是响应级别；可选 I、II、III、IV")
     if closed or include_closed:
         return records_cli.list_closed(include_running=include_closed, stage=stage, level=level, county=county,
                                        date_from=from_, date_to=to, incident_type=type_, outcome=outcome,
                                        drills=drills, limit=None if all_ else limit, as_json=as_json)
     if any(v is not None for v in (from_, to, type_, outcome)):
-        raise bad("--from, --to, --type and --outcome search the records store: add --closed or --include-closed")
+        raise bad("--from、--to、--type、--outcome 用于查询记录库：请加 --closed 或 --include-closed")
     rows = run(lambda c: views.list_incidents(c, stage=stage, level=level, county=county, drills=drills,
                                                     limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], r["stage"], r["level"], r["county"], "演练" if r["drill"] else "",
-          f"{r['next_deadline']['name']} {r['next_deadline']['due_at'][:16]}" if r["next_deadline"] else ""]
-         for r in rs], ["incident", "title", "stage", "level", "county", "drill", "next deadline"])
-        if rs else "no running incidents")
-    more(rows, "running incidents", f"the {len(rows)} most recently started")
+        [[r["incident_id"], r["title"], STAGE_NAMES.get(r["stage"], r["stage"]), r["level"], r["county"],
+          "演练" if r["drill"] else "",
+          f"{_deadline_cn(r['next_deadline']['name'])} {r['next_deadline']['due_at'][:16]}" if r["next_deadline"] else ""]
+         for r in rs], ["事件编号", "事件名称", "阶段", "级别", "县（区）", "演练", "下一期限"])
+        if rs else "没有进行中的事件")
+    more(rows, "进行中的事件", f"最近开始的 {len(rows)} 件")
 
 
 @app.command()
@@ -215,22 +237,24 @@ def faults(drills: bool = typer.Option(False, "--drills", help="include drills")
 
     rows = run(lambda c: views.faults(c, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], r["stage"], r["fault"], r["since"][:16], r["detail"]] for r in rs],
-        ["incident", "title", "stage", "fault", "since", "detail"]) if rs else "no faults")
-    more(rows, "incidents with faults", f"the {len(rows)} oldest faults")
+        [[r["incident_id"], r["title"], STAGE_NAMES.get(r["stage"], r["stage"]), FAULTS.get(r["fault"], r["fault"]),
+          r["since"][:16], r["detail"]] for r in rs],
+        ["事件编号", "事件名称", "阶段", "故障", "自", "详情"]) if rs else "没有故障")
+    more(rows, "有故障的事件", f"最早的 {len(rows)} 项故障")
     if not as_json:  # channels down and pages nobody acknowledged (issue 23)
         from ecoplan.cli.reach import paging_fault_lines
         print("\n".join(paging_fault_lines()) or "通知渠道与呼叫：无故障")
 
 
 def _entry_line(e: dict) -> str:
-    who = (e.get("by") or {}).get("name", "system")
-    flag = " REJECTED" if e["rejected"] else ""
+    who = _who(e)
+    flag = "（未受理）" if e["rejected"] else ""
     if e.get("backdate_reason"):
-        flag += f" BACKDATED (recorded {e['recorded_at'][:19]}: {e['backdate_reason']})"
-    move = f" {e['from_stage']}→{e['to_stage']}" if e["from_stage"] != e["to_stage"] else ""
+        flag += f"（补录，登记于 {e['recorded_at'][:19]}：{e['backdate_reason']}）"
+    move = (f" {STAGE_NAMES.get(e['from_stage'], e['from_stage'])}→{STAGE_NAMES.get(e['to_stage'], e['to_stage'])}"
+            if e["from_stage"] != e["to_stage"] else "")
     detail = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
-    return f"#{e['seq']:<4} {e['at'][:19]}  {who}  {e['action']}{flag}{move}  {detail}"
+    return f"#{e['seq']:<4} {e['at'][:19]}  {who}  {_entry(e['action'])}{flag}{move}  {detail}"
 
 
 @app.command()
@@ -266,7 +290,7 @@ def daily_report_cmd(date_: Optional[str] = typer.Option(None, "--date", help="Y
     try:
         report = run(lambda c: views.daily_report(c, day, spec=spec))
     except records.RecordError as e:
-        raise Fail(f"the records store cannot be read: {e}") from None
+        raise Fail(f"记录库读不了：{e}") from None
     emit(report, as_json, views.render_daily_report)
 
 
@@ -278,5 +302,5 @@ def schedule_daily_report(as_json: bool = JsonOpt):
 
     created = run(ensure_daily_report_schedule)
     emit({"schedule": "ecoplan-daily-report", "created": created}, as_json,
-         lambda d: f"schedule {d['schedule']} {'created' if d['created'] else 'already exists'} (08:00 Asia/Shanghai)")
+         lambda d: f"定时任务 {d['schedule']} {'已建立' if d['created'] else '已存在'}（每日 08:00，北京时间）")
 

@@ -11,22 +11,11 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, Valida
 from ecoplan.intake.common import FUTURE_TOLERANCE, NEW_INCIDENT_FIELDS
 from plan.calendar import SHANGHAI
 from plan.grading import Assessment, Count
-from plan.incident import Id, IncidentType, Model, Name, Time
+from plan import problems
+from plan.incident import Id, IncidentType, Model, Name, Place, Time, Title, _no_blank, _no_controls
 
 
 # ------------------------------------------------------------------ the alert (request body)
-
-
-def _no_controls(v: str) -> str:
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in v):
-        raise ValueError("contains control characters")
-    return v
-
-
-def _no_blank(v: str) -> str:
-    if not v.strip():
-        raise ValueError("must not be empty or only spaces")
-    return v.strip()
 
 
 AlertId = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_controls),
@@ -64,9 +53,9 @@ class Alert(Model):
                                                           "received_at (default: received_at)")
     incident_id: Id | None = Field(None, description="an existing incident this alert is about: the alert "
                                                      "becomes a progress report (续报) on it (404 if unknown)")
-    title: Short | None = Field(None, description="short title; default: county + location + type + platform")
+    title: Title | None = Field(None, description="short title; default: county + location + type + platform")
     county: Name | None = Field(None, description="county / district (县（市、区）); required for a new incident")
-    location: Short | None = Field(None, description="place (事发地点), e.g. 冶西镇桃河段; required for a new incident")
+    location: Annotated[Place, AfterValidator(_no_blank)] | None = Field(None, description="place (事发地点), e.g. 冶西镇桃河段; required for a new incident")
     incident_type: IncidentType | None = Field(None, description="kind of event; required for a new incident")
     description: Long = Field("", description="what the caller / brigade reports (事件情况)")
     reporter: Name | None = Field(None, description="caller or reporting unit (报警人/来电人); "
@@ -89,10 +78,10 @@ class Alert(Model):
     @classmethod
     def _not_future(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
         if v is not None and v > datetime.now(SHANGHAI) + FUTURE_TOLERANCE:
-            raise ValueError("is in the future (more than 5 minutes ahead of the bureau's clock)")
+            raise ValueError("晚于本局时钟 5 分钟以上：时间不能在将来")
         received = info.data.get("received_at")
         if info.field_name == "discovered_at" and v is not None and received is not None and v > received:
-            raise ValueError("is after received_at: an event is discovered before it is reported")
+            raise ValueError("晚于接警时间：事件应先发现、后报告")
         return v
 
     def missing_for_new_incident(self) -> list[str]:
@@ -134,17 +123,19 @@ def _field(loc: Iterable[Any]) -> str:
 
 
 def _problem(errors: list[dict]) -> ValidationProblem:
+    """The request's errors: each field's id (machine-readable) and its problem in Chinese, and
+    the first as the one-line `detail` (plan/problems.py names the field as the forms do)."""
     items = []
     for e in errors:
-        where, msg = _field(e.get("loc", ())), str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        where = _field(e.get("loc", ()))
         if e.get("type") == "json_invalid":
-            msg = f"malformed JSON ({(e.get('ctx') or {}).get('error', 'cannot parse')})"
-            where = ""
+            msg, where = "请求体不是有效的 JSON", ""
         elif e.get("type") == "missing" and not where:
-            msg = "a JSON object (the alert) is required"
+            msg = "请求体应为 JSON 对象（各字段）"
         elif e.get("type") == "model_attributes_type" and not where:
-            msg = "the alert must be a JSON object"
+            msg = "请求体应为 JSON 对象（各字段）"
+        else:
+            msg = problems.problem(e)
         items.append(FieldProblem(field=where or "body", message=" ".join(msg.split())))
-    first = items[0] if items else FieldProblem(field="body", message="invalid input")
-    detail = f"{first.field}: {first.message}" + (f" (and {len(items) - 1} more)" if len(items) > 1 else "")
+    detail = problems.message([i.message for i in items])
     return ValidationProblem(detail=detail, errors=items)

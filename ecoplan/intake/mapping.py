@@ -69,7 +69,7 @@ def _detail_lines(a: Alert) -> list[str]:
 def incident_report(platform: str, alert: Alert) -> IncidentReport:
     """The start report of the incident a new alert opens."""
     code = PLATFORM_CODE[platform]
-    title = alert.title or f"{alert.county}{alert.location}{TYPE_LABEL[alert.incident_type]}（{code}接警）"
+    title = alert.title or f"{alert.county[:20]}{alert.location[:40]}{TYPE_LABEL[alert.incident_type]}（{code}接警）"
     source_line = f"来源：{PLATFORMS[platform]}，接警单号 {alert.alert_id}，接警时间 {alert.received_at.isoformat()}"
     description = "\n".join(filter(None, [alert.description.strip(), *_detail_lines(alert), source_line]))
     assessment = alert.assessment or Assessment()

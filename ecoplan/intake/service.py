@@ -28,7 +28,7 @@ from ecoplan.intake.mapping import (incident_id_for, incident_report, platform_a
                                     progress_report)
 from ecoplan.intake.tokens import TokenConfigError, TokenSpec, _TokenGate, parse_tokens, tokens_from_env
 from ecoplan.logging_setup import configure
-from plan.loader import validation_message
+from plan.problems import validation_message
 
 ClientFactory = Callable[[], Client | Awaitable[Client]]
 
@@ -91,23 +91,23 @@ class Intake:
                         c = self.client_factory()
                         self._cached["c"] = await c if inspect.isawaitable(c) else c
                     except (RuntimeError, RPCError, OSError) as e:
-                        raise _Fail(503, f"cannot reach Temporal ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__}); "
-                                         "retry: the alert is idempotent") from None
+                        raise _Fail(503, f"连不上 Temporal 服务（{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}）："
+                                         "请重发，同一接警单重发不会重复立案") from None
         return self._cached["c"]
 
     async def take(self, platform: str, alert: Alert) -> AlertAccepted:
         missing = alert.missing_for_new_incident()
         if missing:
             raise RequestValidationError([
-                {"type": "missing", "loc": ("body", f), "input": None,
-                 "msg": "Field required for a new incident (the alert names no incident_id)"} for f in missing])
+                {"type": "missing_for_new_incident", "loc": ("body", f), "input": None,
+                 "msg": "新事件必须填写（接警信息未指明事件编号）"} for f in missing])
         client = await self.client()
         try:
             if alert.incident_id is None:
                 return await self.start(client, platform, alert)
             return await self.progress(client, platform, alert)
         except RPCError as e:
-            raise _Fail(503, f"Temporal refused: {e.message}; retry: the alert is idempotent") from None
+            raise _Fail(503, f"Temporal 服务拒绝了请求（{e.message}）：请重发，同一接警单重发不会重复立案") from None
 
     async def start(self, client: Client, platform: str, alert: Alert) -> AlertAccepted:
         try:
@@ -120,12 +120,12 @@ class Intake:
             await api.start_incident(client, report, task_queue=self.task_queue, wait_ready=self.wait_ready,
                                      started_by=platform_actor(platform))
         except api.IncidentExists:
-            return AlertAccepted(**done, created=False, message=f"alert already taken: incident {iid}")
+            return AlertAccepted(**done, created=False, message=f"该接警单已受理：事件 {iid}")
         except api.ActionRefused as e:
             raise _Fail(422 if e.kind == "invalid" else 409, str(e)) from None
         except api.EcoplanError as e:  # started, but no worker picked it up yet: it exists all the same
             return AlertAccepted(**done, created=True, message=str(e))
-        return AlertAccepted(**done, created=True, message=f"incident {iid} started")
+        return AlertAccepted(**done, created=True, message=f"已立案：事件 {iid}")
 
     async def progress(self, client: Client, platform: str, alert: Alert) -> AlertAccepted:
         iid = alert.incident_id
@@ -145,9 +145,9 @@ class Intake:
             except api.IncidentClosed as e:
                 raise _Fail(409, str(e)) from None
             if any(str(r.get("summary", "")).startswith(marker) for r in st.get("reports") or []):
-                return AlertAccepted(**done, created=False, message=f"alert already recorded on incident {iid}")
+                return AlertAccepted(**done, created=False, message=f"该接警单已记入事件 {iid}")
             if st.get("outcome"):
-                raise _Fail(409, f"incident {iid} is closed ({st['outcome']}); no further reports")
+                raise _Fail(409, f"事件 {iid} 已结案，不再接收续报")
             try:
                 # The update id is derived from the alert: Temporal runs an update id once per
                 # workflow run and hands a repeat the first one's outcome.
@@ -157,7 +157,7 @@ class Intake:
                 raise _Fail(409, str(e)) from None
             except (api.IncidentClosed, api.IncidentNotFound):
                 # It existed a moment ago (status answered): it closed in between.
-                raise _Fail(409, f"incident {iid} is closed; no further reports") from None
+                raise _Fail(409, f"事件 {iid} 已结案，不再接收续报") from None
         return AlertAccepted(**done, created=True, message=res.message)
 
 
@@ -199,12 +199,12 @@ def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
     try:
         tokens = tokens_from_env()
     except TokenConfigError as e:
-        raise Fail(f"intake: {e}", 2) from None
+        raise Fail(f"接警服务：{e}", 2) from None
     configure()
 
     async def main() -> None:
         settings = ConnectionSettings.from_env()
-        client = await connect_or_fail(settings, who="intake: ")
+        client = await connect_or_fail(settings, who="接警服务：")
         app = create_app(client_factory=lambda: client, tokens=tokens)
         log.info("intake_starting", host=host, port=port, platforms=sorted(tokens),
                  temporal=settings.redacted())
@@ -212,6 +212,6 @@ def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
         try:
             await server.serve()
         except SystemExit:  # uvicorn exits on a bind failure, after logging why
-            raise Fail(f"intake: cannot listen on {host}:{port}") from None
+            raise Fail(f"接警服务：无法在 {host}:{port} 上监听（端口被占用？）") from None
 
     asyncio.run(main())

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from activities.settings import settings
 from ecoplan.intake.common import (MIN_TOKEN_LENGTH, PLATFORMS, PUBLIC_PATHS, TOKENS_ENV,
                                    TOKENS_FILE_ENV, log)
+from plan import problems
 
 
 class TokenConfigError(ValueError):
@@ -32,7 +33,7 @@ def parse_tokens(spec: TokenSpec) -> dict[str, str]:
                 continue
             platform, sep, token = item.partition("=")
             if not sep:
-                raise TokenConfigError(f"token entry {n} is not platform=TOKEN")
+                raise TokenConfigError(f"令牌第 {n} 项应写成 平台=令牌")
             pairs.append((platform.strip(), token.strip()))
     else:
         for platform, tokens in spec.items():
@@ -41,16 +42,16 @@ def parse_tokens(spec: TokenSpec) -> dict[str, str]:
     table: dict[str, str] = {}
     for platform, token in pairs:
         if platform not in PLATFORMS:
-            raise TokenConfigError(f"unknown platform {platform!r} in the token list: "
-                                   f"use {' or '.join(PLATFORMS)}")
+            raise TokenConfigError(f"令牌清单中的平台“{platform}”不认识："
+                                   f"可选 {'、'.join(PLATFORMS)}")
         if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
-            raise TokenConfigError(f"the token for {platform} must be at least {MIN_TOKEN_LENGTH} "
-                                   "characters without spaces")
+            raise TokenConfigError(f"{platform} 的令牌至少 {MIN_TOKEN_LENGTH} 个字符，"
+                                   "不含空格")
         if table.get(token, platform) != platform:
-            raise TokenConfigError(f"the same token is given to {table[token]} and {platform}")
+            raise TokenConfigError(f"{table[token]} 和 {platform} 用了同一个令牌")
         table[token] = platform
     if not table:
-        raise TokenConfigError("no platform token configured")
+        raise TokenConfigError("没有配置接警平台的令牌")
     return table
 
 
@@ -62,10 +63,10 @@ def tokens_from_env(env: Mapping[str, str] | None = None) -> dict[str, list[str]
         try:
             text = "\n".join(filter(None, [text, Path(path).read_text(encoding="utf-8")]))
         except OSError as err:
-            raise TokenConfigError(f"{TOKENS_FILE_ENV}={path}: {err.strerror or err}") from None
+            raise TokenConfigError(f"{TOKENS_FILE_ENV}={path}：{problems.os_reason(err)}") from None
     if not text.strip():
-        raise TokenConfigError(f"no platform token configured: set {TOKENS_ENV}="
-                               f"\"hotline_12369=TOKEN1,linkage_119=TOKEN2\" or {TOKENS_FILE_ENV}=PATH")
+        raise TokenConfigError(f"没有配置接警平台的令牌：请设置 {TOKENS_ENV}="
+                               f"\"hotline_12369=令牌1,linkage_119=令牌2\" 或 {TOKENS_FILE_ENV}=文件路径")
     by_platform: dict[str, list[str]] = {}
     for token, platform in parse_tokens(text).items():
         by_platform.setdefault(platform, []).append(token)

@@ -15,7 +15,8 @@ from ecoplan import api, people
 from ecoplan.accounts import Account, AccountStore
 from plan import authority
 from plan.incident import Actor
-from plan.loader import load_plan, validation_message
+from plan.loader import load_plan
+from plan.problems import validation_message
 from workflows import messages as m
 from workflows.actions import ACTIONS
 
@@ -86,11 +87,11 @@ async def perform(client: Client, store: AccountStore, account: Account, inciden
     if why:
         raise Refusal(403, why)
     if not isinstance(fields, dict):
-        raise Refusal(422, "body: 应为 JSON 对象（该操作的字段）")
+        raise Refusal(422, "请求内容应为 JSON 对象（该操作的字段）")
     if "by" in fields:
-        raise Refusal(422, "by: 由服务器按登录账号填写，请求中不能给出")
+        raise Refusal(422, "办理人由服务器按登录账号填写，请求中不能给出")
     if "approver" in fields:
-        raise Refusal(422, "approver: 由服务器按 approved_by 中的账号填写，请求中不能给出")
+        raise Refusal(422, "批准人由服务器按“批准的总指挥”中的账号填写，请求中不能给出")
     spec = ACTIONS[action]
     data = {**fields, "by": actor(account, via).model_dump()}
     if "approver" in spec.input.model_fields and str(fields.get("approved_by") or "").strip():
@@ -122,10 +123,10 @@ def _approver(store: AccountStore, account: Account, action: str, username: str)
         return None
     acc = store.get(username)
     if acc is None or acc.disabled:
-        raise Refusal(422, f"批准人：没有可用的账号 {username!r}，请从可批准的账号中选择", "approved_by")
+        raise Refusal(422, f"批准的总指挥：没有可用的账号「{username}」，请从可批准的账号中选择", "approved_by")
     why = authority.approver_refusal(action, acc.role)
     if why:
-        raise Refusal(422, f"批准人：{acc.display or acc.username}：{why}", "approved_by")
+        raise Refusal(422, f"批准的总指挥：{acc.label}：{why}", "approved_by")
     spec = authority.role(acc.role)
     return {"name": acc.username, "role": spec.name if spec else acc.role, "role_id": acc.role,
             "display": acc.display or None}

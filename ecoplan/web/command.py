@@ -34,18 +34,18 @@ def setup() -> WebSetup:
         store = AccountStore()
         store.count()
     except AccountError as e:
-        raise Fail(f"web: {e}", 2) from None
+        raise Fail(f"控制台：{e}", 2) from None
     tokens = None
     env = settings()
     if env.intake_tokens or env.intake_tokens_file:
         try:
             tokens = intake.tokens_from_env()
         except intake.TokenConfigError as e:
-            raise Fail(f"web: {e}", 2) from None
+            raise Fail(f"控制台：{e}", 2) from None
     try:
         oidc_settings = OIDCSettings.from_env()
     except OIDCConfigError as e:
-        raise Fail(f"web: {e}", 2) from None
+        raise Fail(f"控制台：{e}", 2) from None
     return WebSetup(store=store, tokens=tokens, oidc_settings=oidc_settings, hint=first_account_hint(store))
 
 
@@ -91,7 +91,7 @@ async def start_beside(ws: WebSetup, client, host: str, port: int, log) -> tuple
     if task.done():
         with contextlib.suppress(BaseException):
             task.result()
-        raise Fail(f"web: cannot listen on {host}:{port}")
+        raise Fail(f"控制台：无法在 {host}:{port} 上监听（端口被占用？）")
     log.info("web_starting", url=f"http://{host}:{port}", accounts=str(ws.store.path),
              intake=sorted(ws.tokens) if ws.tokens else "off",
              oidc=ws.oidc_settings.issuer if ws.oidc_settings else "off")
@@ -123,7 +123,7 @@ def web(host: str = typer.Option("127.0.0.1", "--host", help="address to listen 
 
     async def main() -> None:
         settings = ConnectionSettings.from_env()
-        client = await connect_or_fail(settings, who="web: ")
+        client = await connect_or_fail(settings, who="控制台：")
         srv = server(ws, client, host, port, secure_cookies=secure_cookies)
         log.info("web_starting", host=host, port=port, accounts=str(ws.store.path),
                  intake=sorted(ws.tokens) if ws.tokens else "off",
@@ -132,6 +132,6 @@ def web(host: str = typer.Option("127.0.0.1", "--host", help="address to listen 
         try:
             await srv.serve()
         except SystemExit:  # uvicorn exits on a bind failure, after logging why
-            raise Fail(f"web: cannot listen on {host}:{port}") from None
+            raise Fail(f"控制台：无法在 {host}:{port} 上监听（端口被占用？）") from None
 
     asyncio.run(main())

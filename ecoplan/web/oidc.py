@@ -29,6 +29,7 @@ import httpx
 
 from activities.settings import settings
 from ecoplan.accounts import Account, AccountError, AccountStore
+from plan import problems
 
 PENDING_SECONDS = 600  # a login started at the provider must come back within this
 
@@ -66,20 +67,20 @@ class OIDCSettings:
                 with open(e.oidc_client_secret_file, encoding="utf-8") as f:
                     secret = f.read().strip()
             except OSError as err:
-                raise OIDCConfigError(f"ECOPLAN_OIDC_CLIENT_SECRET_FILE: {err.strerror}") from None
+                raise OIDCConfigError(f"ECOPLAN_OIDC_CLIENT_SECRET_FILE：{problems.os_reason(err)}") from None
         client_id = (e.oidc_client_id or "").strip()
         if not client_id or not secret:
-            raise OIDCConfigError("OIDC needs ECOPLAN_OIDC_CLIENT_ID and ECOPLAN_OIDC_CLIENT_SECRET beside the issuer")
+            raise OIDCConfigError("统一身份认证（OIDC）除地址外还须设置 ECOPLAN_OIDC_CLIENT_ID 和 ECOPLAN_OIDC_CLIENT_SECRET")
         roles = known_roles()
         pairs = []
         for item in filter(None, (x.strip() for x in (e.oidc_roles or "").split(","))):
             value, sep, role = item.partition("=")
             if not sep or role.strip() not in roles:
-                raise OIDCConfigError(f"ECOPLAN_OIDC_ROLES: {item!r} is not CLAIM_VALUE=ROLE with a role of "
-                                      f"{', '.join(roles)}")
+                raise OIDCConfigError(f"ECOPLAN_OIDC_ROLES：“{item}”应写成 声明值=角色，角色为 "
+                                      f"{'、'.join(roles)} 之一")
             pairs.append((value.strip(), role.strip()))
         if not pairs:
-            raise OIDCConfigError("ECOPLAN_OIDC_ROLES maps no claim value to a role: nobody could act")
+            raise OIDCConfigError("ECOPLAN_OIDC_ROLES 没有把任何声明值对应到角色：无人能办理")
         return cls(issuer=issuer, client_id=client_id, client_secret=secret, role_map=tuple(pairs),
                    role_claim=e.oidc_role_claim, username_claim=e.oidc_username_claim)
 
@@ -114,7 +115,7 @@ class OIDC:
         if self._meta is None:
             meta = await self._get(f"{self.s.issuer}/.well-known/openid-configuration")
             if meta.get("issuer", "").rstrip("/") != self.s.issuer:
-                raise OIDCRefused("统一身份认证服务的 issuer 与配置不符，已拒绝")
+                raise OIDCRefused("统一身份认证服务的签发方与配置不符，已拒绝")
             self._meta = meta
         return self._meta
 

@@ -32,6 +32,20 @@ class DeadlineLookup:
         return next((d for d in self.deadlines if d.name == name), None)
 
 
+class Counties(Strict):
+    """事发地县（区）: the county-level divisions an incident may be reported in; a start report
+    naming another is refused (plan/incident.py county_problem)."""
+
+    names: list[str] = Field(min_length=1)
+    basis: list[Basis] = []
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Counties":
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("counties.names lists a county twice")
+        return self
+
+
 class Plan(DeadlineLookup, Strict):
     @model_validator(mode="before")
     @classmethod
@@ -64,6 +78,7 @@ class Plan(DeadlineLookup, Strict):
     # Who performs each step at each level; a plan without it: the bureau performs every step.
     duties: list[LevelDuties] = []
     daily_report: DailyReportSpec = DEFAULT_DAILY_REPORT
+    counties: Counties | None = None  # a plan without the list takes any county
     # Where each area of rules stands in law (issue 24): area → its bases (plan/check_law.py).
     rule_bases: dict[str, list[Basis]] = {}
 

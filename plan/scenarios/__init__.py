@@ -141,15 +141,15 @@ def list_scenarios() -> list[str]:
 
 def resolve_scenario_path(ref: str | Path) -> Path:
     """A scenario id -> plan/scenarios/<id>.yaml (or .yml); otherwise a file path."""
-    return files.find(ref, SCENARIOS_DIR, "scenario", ScenarioError, shipped=list_scenarios())
+    return files.find(ref, SCENARIOS_DIR, "演练情景", ScenarioError, shipped=list_scenarios())
 
 
 def load_scenario(ref: str | Path) -> Scenario:
     path = resolve_scenario_path(ref)
-    label = f"scenario file {path.name}"
+    label = f"演练情景文件 {path.name}"
     data = files.mapping(files.parse(files.read_bytes(path, label, ScenarioError), label, ScenarioError),
                          label, ScenarioError)
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(validation_message(e, prefix=f"{label}: ")) from None
+        raise ScenarioError(validation_message(e, prefix=f"{label}：")) from None

@@ -56,7 +56,7 @@ ACTIONS = [
         name="decide_follow_up", input=m.DecideFollowUp, title="登记跟踪监测决定", source="4.4",
         moves=({"trigger": "decide_follow_up", "source": "post_event", "dest": None},),
         check=check_decide, apply=apply_decide, form=_form, offers=follow_up_due,
-        cli="follow-up", cli_help="Record the decision on follow-up monitoring after termination (4.4).",
+        cli="follow-up", cli_help="登记应急状态终止后是否继续跟踪监测的决定（4.4）。",
         cli_options=(O("--follow-up", "follow_up.continue_monitoring", "choice", value=("continue", "stop"),
                        required=True, help="continue | stop"),
                      O("--follow-up-by", "follow_up.decided_by", help="who decided (4.4: 市应急指挥部会同专家组)"),

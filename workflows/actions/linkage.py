@@ -66,7 +66,7 @@ def cross_boundary(rec, scope: str, neighbours: list[str], at: datetime, by: Act
     s.linkage["cross_boundary"] = scope
     rec.record(at, by, "record_cross_boundary", {"scope": scope, "notified": targets, "note": short(note)},
                backdate_reason=backdate_reason)
-    rec.notify("cross_boundary", f"跨区域通报（{scope}）：{s.report.title}", targets, {"scope": scope})
+    rec.notify("cross_boundary", f"跨区域通报（{SCOPE_NAMES[scope]}）：{s.report.title}", targets, {"scope": scope})
     if scope == "province":  # 4.2.3: report to the province and recommend notifying the neighbours
         to = lk.cross_province_report_to if lk else ["省人民政府", "省生态环境厅"]
         rec.notify("cross_province_report", f"跨省级行政区域事件报告及通报建议：{s.report.title}", to,
@@ -80,18 +80,19 @@ def find_request(s: m.IncidentState, no: int) -> dict | None:
 # ------------------------------------------------------------------ record_cross_boundary (4.2.3)
 
 SCOPES = ["county_dispute", "city", "province"]
+SCOPE_NAMES = {"county_dispute": "跨县级行政区域纠纷", "city": "跨设区的市级行政区域", "province": "跨省级行政区域"}
 
 
 def check_cross_boundary(s, inp: m.RecordCrossBoundary, at, now) -> Checked:
     current = s.linkage.get("cross_boundary")
     if current is not None and SCOPES.index(inp.scope) <= SCOPES.index(current):
-        raise Refused(f"already recorded as cross-boundary ({current}); only a wider scope can be added")
+        raise Refused(f"已登记为{SCOPE_NAMES[current]}事件：只能登记更大的范围")
     return Checked(at)
 
 
 def apply_cross_boundary(rec, inp: m.RecordCrossBoundary, got: Checked, _prepared) -> str:
     cross_boundary(rec, inp.scope, inp.neighbours, got.at, inp.by, inp.note, rec.backdated(inp, got.at))
-    return f"cross-boundary ({inp.scope}) recorded; neighbours notified (4.2.3)"
+    return f"已登记{SCOPE_NAMES[inp.scope]}事件，并通报相邻地区（4.2.3）"
 
 
 # ------------------------------------------------------------------ request_support (商请, 协议 二.6)
@@ -104,7 +105,7 @@ def _partners(s) -> dict[str, str]:
 def check_request(s, inp: m.RequestSupport, at, now) -> Checked:
     partners = _partners(s)
     if inp.partner not in partners:
-        raise Refused(f"unknown partner {inp.partner!r}: the plan's linkage partners are {', '.join(partners) or 'none'}",
+        raise Refused(f"没有联动单位“{inp.partner}”：本预案的联动单位是{'、'.join(partners.values()) or '（无）'}",
                       "invalid")
     return Checked(at)
 
@@ -123,7 +124,7 @@ def apply_request(rec, inp: m.RequestSupport, got: Checked, _prepared) -> str:
     rec.record(at, inp.by, "request_support", {"no": no, "partner": inp.partner, "request": short(inp.request)},
                backdate_reason=rec.backdated(inp, at))
     rec.notify("support_request", f"商请支援（第{no}号）：{s.report.title}", [name], {"request": inp.request[:1000]})
-    return f"support request no. {no} sent to {name}"
+    return f"第{no}号商请已发送{name}"
 
 
 # ------------------------------------------------------------------ answer_support
@@ -132,9 +133,9 @@ def check_answer(s, inp: m.SupportAnswer, at, now) -> Checked:
     req = find_request(s, inp.request_no)
     if req is None:
         made = s.linkage.get("support_requests_made", len(s.linkage.get("support_requests", [])))
-        raise Refused(f"no support request no. {inp.request_no} (there are {made})", "invalid")
+        raise Refused(f"没有第{inp.request_no}号商请（已发出 {made} 件）", "invalid")
     if req["answer"]:
-        raise Refused(f"support request no. {inp.request_no} was already answered")
+        raise Refused(f"第{inp.request_no}号商请已登记过答复")
     return Checked(at)
 
 
@@ -146,19 +147,18 @@ def apply_answer(rec, inp: m.SupportAnswer, got: Checked, _prepared) -> str:
         s.linkage["fire_engaged"] = True
     rec.record(at, inp.by, "answer_support", {"no": inp.request_no, "answer": inp.answer, "note": short(inp.note)},
                backdate_reason=rec.backdated(inp, at))
-    return f"support request no. {inp.request_no}: {inp.answer}"
+    return f"第{inp.request_no}号商请：{'同意' if inp.answer == 'accepted' else '不同意'}"
 
 
 # ------------------------------------------------------------------ record_joint_investigation (协议 二.5)
 
 def check_joint(s, inp: m.RecordJointInvestigation, at, now) -> Checked:
     if not s.linkage.get("fire_engaged"):
-        raise Refused("the fire brigade was not engaged in this incident; a joint investigation group "
-                      "(协议 二.5) is formed when it was")
+        raise Refused("消防救援队伍未参与本事件的处置：联合调查组（协议 二.5）在消防参与处置时成立")
     if s.linkage.get("joint_investigation"):
-        raise Refused("the joint investigation group is already recorded")
+        raise Refused("联合调查组已登记")
     if not inp.members:
-        raise Refused("name the members of the joint investigation group", "invalid")
+        raise Refused("请写明联合调查组成员", "invalid")
     return Checked(at)
 
 
@@ -167,7 +167,7 @@ def apply_joint(rec, inp: m.RecordJointInvestigation, got: Checked, _prepared) -
                                             "by": inp.by.model_dump()}
     rec.record(got.at, inp.by, "record_joint_investigation", {"members": inp.members, "note": short(inp.note)},
                backdate_reason=rec.backdated(inp, got.at))
-    return "joint investigation group with the fire brigade recorded (协议 二.5)"
+    return "已登记与消防救援队伍的联合调查组（协议 二.5）"
 
 
 NOTE = O("--note", "note", default="")
@@ -180,7 +180,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("scope", "范围", "select", True,
                                     (("county_dispute", "县区间纠纷"), ("city", "跨市"), ("province", "跨省"))),
                                   F("neighbours", "相邻地区政府或部门（每行一个）", "lines"), F("note", "说明", "textarea")],
-        cli="cross-boundary", cli_help="The incident crosses (or may cross) a boundary: notify the neighbours (4.2.3).",
+        cli="cross-boundary", cli_help="事件跨界（或可能跨界）：通报相邻地区（4.2.3）。",
         cli_options=(O("--scope", "scope", required=True, help="county_dispute | city | province"),
                      O("--neighbour", "neighbours", "many", help="a neighbouring government/bureau (repeatable)"), NOTE)),
     ActionSpec(
@@ -190,7 +190,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("partner", "商请单位", "select", True,
                                     tuple((p.id, p.name) for p in (plan.linkage.partners if plan.linkage else []))),
                                   F("request", "商请内容（协议 二.6）", "textarea", True)],
-        cli="request-support", cli_help="商请: ask a linkage partner for experts or rescue teams (协议 二.6).",
+        cli="request-support", cli_help="商请联动单位派出专家或救援力量（协议 二.6）。",
         cli_options=(O("--partner", "partner", required=True, help="a linkage partner id, e.g. fire_brigade"),
                      O("--request", "request", required=True, help="what is asked: experts, rescue teams …"))),
     ActionSpec(
@@ -200,7 +200,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("request_no", "商请编号", "number", True),
                                   F("answer", "答复", "select", True, (("accepted", "同意"), ("declined", "不同意"))),
                                   F("note", "说明", "textarea")],
-        cli="answer-support", cli_help="Record a partner's answer to a support request.",
+        cli="answer-support", cli_help="登记联动单位对商请的答复。",
         cli_options=(O("--request", "request_no", "int", required=True, help="the request number"),
                      O("--declined", "answer", "flag", value="declined", default="accepted"), NOTE)),
     ActionSpec(
@@ -211,6 +211,6 @@ ACTIONS = [
         check=check_joint, apply=apply_joint,
         form=lambda plan, st, u: [F("members", "联合调查组成员（每行一个）", "lines", True), F("note", "说明", "textarea")],
         cli="joint-investigation",
-        cli_help="Record the joint investigation group with the fire brigade (联合调查组, 协议 二.5).",
+        cli_help="登记与消防救援部门成立的联合调查组（协议 二.5）。",
         cli_options=(O("--member", "members", "many", required=True, help="repeatable"), NOTE)),
 ]

@@ -5,6 +5,8 @@ an assessment or aftercare the bureau assisted): who, when, and its document."""
 
 from __future__ import annotations
 
+from plan.citation import cite
+from plan.duties import STEP_NAMES
 import workflows.duties as duties
 import workflows.messages as m
 import workflows.actions.offers as offers
@@ -15,8 +17,8 @@ from workflows.errors import Refused
 from workflows.lifecycle import RESPONSE
 from workflows.timeline import short
 
-OWN = {"investigation": "complete_investigation", "assessment": "assessment_review_passed and submit_assessment_report",
-       "aftercare": "record_aftercare"}
+OWN = {"investigation": "“完成事件调查”", "assessment": "“登记损害评估报告通过评审”和“报送损害评估报告”",
+       "aftercare": "“登记善后处置”"}
 
 
 # ------------------------------------------------------------------ record_other_termination (plan duties, 4.1.1)
@@ -24,7 +26,7 @@ OWN = {"investigation": "complete_investigation", "assessment": "assessment_revi
 def check_termination(s, inp: m.RecordOtherTermination, at, now) -> Checked:
     d = duties.duty(s, "termination")
     if d.mode != "records":
-        raise Refused(f"{duties.describe(s, 'termination')}: propose termination and have it signed (附件2)")
+        raise Refused(f"{duties.describe(s, 'termination')}：请提出终止建议，经各组组长签署（附件2）")
     return Checked(at, (inp.body or d.body).strip())
 
 
@@ -43,18 +45,18 @@ def apply_termination(rec, inp: m.RecordOtherTermination, got: Checked, prepared
                s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads],
                {"body": body, "document": inp.document})
     notes = rec.start_deadlines(starts_post_event(s, inp, got), prepared)
-    return f"recorded: {body} ended the response ({act['document']}); post-event handling (5.x) begins{notes}"
+    return f"已登记：{body}终止应急响应（{act['document']}），进入后期处置（5.x）{notes}"
 
 
 # ------------------------------------------------------------------ record_other_act (plan duties)
 
 def check_act(s, inp: m.RecordOtherAct, at, now) -> Checked:
     if not duties.is_others(s, inp.step):
-        raise Refused(f"{duties.describe(s, inp.step)}: record it with {OWN[inp.step]}")
+        raise Refused(f"{duties.describe(s, inp.step)}：请用{OWN[inp.step]}登记")
     d = duties.duty(s, inp.step)
     done = s.other_acts.get(inp.step)
     if done:
-        raise Refused(f"{inp.step} was already recorded as {done['body']}'s act ({done['document']}, {done['at'][:16]})")
+        raise Refused(f"{STEP_NAMES[inp.step]}已登记为{done['body']}的办理（{done['document']}，{done['at'][:16].replace('T', ' ')}）")
     return Checked(at, (inp.body or d.body).strip())
 
 
@@ -68,7 +70,7 @@ def apply_act(rec, inp: m.RecordOtherAct, got: Checked, _prepared) -> str:
                                                          "document": short(inp.document), "note": short(inp.note)})
     if inp.step == "investigation":  # the investigation's clock (5.2) stops whoever investigated
         rec.event("investigation_completed", at, entry)
-    return f"recorded: {inp.step} by {body} ({short(inp.document)}), {d.source}"
+    return f"已登记：{body}办理{STEP_NAMES[inp.step]}（{short(inp.document)}；{cite(d.source)}）"
 
 
 DOCUMENT = O("--document", "document", required=True, help="the other body's document (文号 or title)")
@@ -85,7 +87,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("body", "终止响应的单位（默认按预案）"),
                                   F("document", "终止文件（文号或标题）", required=True), F("note", "说明", "textarea")],
         cli="record-termination",
-        cli_help="Record that the body that led the response ended it (plan duties: the county at IV, 4.1.1).",
+        cli_help="登记牵头单位终止响应（IV级由县（区）政府牵头，4.1.1）。",
         cli_options=(DOCUMENT, O("--body", "body", help="who ended the response (default: the plan's)"),
                      O("--note", "note", default=""))),
     ActionSpec(
@@ -97,7 +99,7 @@ ACTIONS = [
                                               ("aftercare", "善后处置（5.1）"))),
             F("body", "办理单位（默认按预案）"), F("document", "文件（文号或标题）", required=True), F("note", "说明", "textarea")],
         cli="record-other",
-        cli_help="Record a post-event step that is another body's act at this level (plan duties; 32号令 第四条).",
+        cli_help="登记本级别由其他单位办理的后期事项（预案职责分工；32号令 第四条）。",
         cli_options=(O("--step", "step", required=True, help="investigation | assessment | aftercare"), DOCUMENT,
                      O("--body", "body", help="who did it (default: the plan's)"), O("--note", "note", default=""))),
 ]

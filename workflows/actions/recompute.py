@@ -18,7 +18,7 @@ def _provisional(d: m.Deadline) -> bool:
 
 def check(s, inp, at, now) -> Checked:
     if not any(_provisional(d) for d in s.deadlines):
-        raise Refused("no deadline has a provisional or missing due date: nothing to recompute")
+        raise Refused("没有暂定或尚未算出的期限，无需重新计算")
     return Checked(at)
 
 
@@ -34,11 +34,11 @@ def apply(rec, inp: m.RecomputeDeadlines, got: Checked, prepared: dict) -> str:
         if times is None:
             continue
         if times.due.at != d.due_at or times.due.provisional != d.provisional:
-            changed.append(f"{d.name}: {d.due_date} → {times.due.day}" + (" (provisional)" if times.due.provisional else ""))
+            changed.append(f"{d.title}：{d.due_date or '未算出'} → {times.due.day}" + ("（暂定）" if times.due.provisional else ""))
             deadlines.set_times(d, times, now)
     rec.record(got.at, inp.by, "recompute_deadlines", {"changed": changed, **({"reason": inp.reason} if inp.reason else {})},
                backdate_reason=rec.backdated(inp, got.at))
-    return "; ".join(changed) or "no provisional due date changed"
+    return "；".join(changed) or "暂定期限均未改变"
 
 
 ACTIONS = [
@@ -46,5 +46,5 @@ ACTIONS = [
         name="recompute_deadlines", input=m.RecomputeDeadlines, title="重新计算期限", source="国务院办公厅节假日安排通知",
         moves=({"trigger": "recompute_deadlines", "source": OPEN, "dest": None},),
         check=check, apply=apply, starts=asks, needs_calendar=True, with_time=False,
-        cli="recompute-deadlines", cli_help="Recompute provisional working-day due dates after a calendar update."),
+        cli="recompute-deadlines", cli_help="工作日历更新后重算暂定的工作日期限。"),
 ]

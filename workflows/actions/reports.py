@@ -24,12 +24,12 @@ CIRCUMSTANCE_HELP = ("17号令 第四条 case (repeatable): drinking_water_sourc
 def known_circumstances(s, ids: list[str]) -> None:
     r = reporting.rules(s)
     if r is None or r.special_circumstances is None:
-        raise Refused("this incident runs on the reporting rules it began with, which have no special "
-                      "circumstances (17号令 第四条); describe them in the report's text", "invalid")
+        raise Refused("本事件按其开始时的报告规则办理，这些规则没有按重大/特别重大程序报告的情形（17号令 第四条）："
+                      "请在报告正文中说明", "invalid")
     allowed = [c.id for c in r.special_circumstances.items]
     for c in ids:
         if c not in allowed:
-            raise Refused(f"unknown circumstance {c!r}: the plan's are {', '.join(allowed)}", "invalid")
+            raise Refused(f"没有情形“{c}”：本预案的情形是{'、'.join(x.name for x in r.special_circumstances.items)}", "invalid")
 
 
 def _circumstance_options(plan) -> tuple:
@@ -46,24 +46,22 @@ def _check_phone(s, inp: m.SubmitReport) -> None:
         if inp.kind != "initial":
             raise Refused("只有初报可以电话报告（17号令 第十四条：情况紧急时，初报可通过电话报告）；续报和处理结果报告须书面报送", "invalid")
         if not (inp.received_by or "").strip():
-            raise Refused("电话初报须写明接听人（received_by，--received-by）（预案4.2.2 详细记录报告内容）", "invalid")
+            raise Refused("电话初报须写明接听人（预案4.2.2 详细记录报告内容）", "invalid")
 
 
 def check_report(s, inp: m.SubmitReport, at, now) -> Checked:
     _check_phone(s, inp)
     written_owed = "initial_report_by_phone" in s.events and "written_initial_report_submitted" not in s.events
     if inp.kind == "initial" and "initial_report_submitted" in s.events and (inp.by_phone or not written_owed):
-        raise Refused(f"the initial report (初报) was made at {fmt(s.events['initial_report_submitted'])}; "
-                      "send a progress report (续报) instead")
+        raise Refused(f"初报已于 {fmt(s.events['initial_report_submitted'])} 报送：请报送续报")
     if inp.circumstances:
         known_circumstances(s, inp.circumstances)
     if inp.by_phone:
         return Checked(at, reporting.header(s, inp)[0])
     head, missing = reporting.header(s, inp)
     if missing:
-        what = ", ".join(f"{reporting.HEADER_NAMES[f]} ({f}, {reporting.HEADER_FLAGS[f]})" for f in missing)
-        raise Refused(f"a written report names its reporting unit, 签发人, contact person and number "
-                      f"(17号令 第十四条); missing: {what}", "invalid")
+        raise Refused(f"书面报告应写明报告单位、签发人、联系人和联系方式（17号令 第十四条）；缺少："
+                      f"{'、'.join(reporting.HEADER_NAMES[f] for f in missing)}", "invalid")
     return Checked(at, head)
 
 
@@ -99,8 +97,8 @@ def apply_report(rec, inp: m.SubmitReport, got: Checked, _prepared) -> str:
     if inp.kind == "progress":
         linkage.bulletin(rec, "progress_report", at)
     note = reporting.follow_level(rec, "special circumstances " + ", ".join(added)) if added else ""
-    note += f"; not given (17号令 第十三条): {'、'.join(missing)}" if missing else ""
-    return f"{kind_name} recorded and sent to {'、'.join(to)}{note}"
+    note += f"；未报内容（17号令 第十三条）：{'、'.join(missing)}" if missing else ""
+    return f"{kind_name}已登记并报送{'、'.join(to)}{note}"
 
 
 def _report_form(plan, st, username) -> list[F]:
@@ -122,11 +120,11 @@ def _report_form(plan, st, username) -> list[F]:
 
 def check_circumstances(s, inp: m.RecordCircumstances, at, now) -> Checked:
     if not inp.circumstances:
-        raise Refused("name at least one circumstance (17号令 第四条)", "invalid")
+        raise Refused("请至少选择一种情形（17号令 第四条）", "invalid")
     known_circumstances(s, inp.circumstances)
     recorded = {c["id"] for c in s.circumstances}
     if all(c in recorded for c in inp.circumstances):
-        raise Refused(f"already recorded: {', '.join(inp.circumstances)}")
+        raise Refused(f"已登记过：{'、'.join(reporting.circumstance_names(s, inp.circumstances))}")
     return Checked(at)
 
 
@@ -136,8 +134,8 @@ def apply_circumstances(rec, inp: m.RecordCircumstances, got: Checked, _prepared
     rec.transition("record_circumstances", got.at, inp, {"circumstances": added, "note": short(inp.note),
                                                          "names": reporting.circumstance_names(s, added)})
     note = reporting.follow_level(rec, "special circumstances " + ", ".join(added))
-    return (f"recorded {', '.join(added)}: reports go by the {s.plan.reporting.special_circumstances.report_as.value} "
-            f"procedure to {'、'.join(reporting.recipients(s))} (17号令 第四条){note}")
+    return (f"已登记{'、'.join(reporting.circumstance_names(s, added))}：按{s.plan.reporting.special_circumstances.report_as.value}级"
+            f"程序报告{'、'.join(reporting.recipients(s))}（17号令 第四条）{note}")
 
 
 ACTIONS = [
@@ -146,7 +144,7 @@ ACTIONS = [
         # 4.2: reports may be made from the first hour until the incident is closed
         moves=({"trigger": "submit_report", "source": OPEN, "dest": None},),
         check=check_report, apply=apply_report, form=_report_form,
-        cli="report", cli_help="Submit an information report (4.2; 17号令 第十二条–第十四条).",
+        cli="report", cli_help="报送信息报告（4.2；17号令 第十二条至第十四条）。",
         cli_options=(
             O("--kind", "kind", required=True, help="initial, progress or final: 初报, 续报 or 处理结果报告"),
             # A report file holds the content and may hold the header; the flags below override it.
@@ -175,7 +173,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("circumstances", "情形（17号令 第四条）", "checks", True, _circumstance_options(plan)),
                                   F("note", "说明", "textarea")],
         cli="circumstances",
-        cli_help="Record 17号令 第四条 cases learned after the start: reports go by the II/I procedure (2 h, the ministry too).",
+        cli_help="登记立案后获知的17号令 第四条情形：按重大、特别重大程序报告（2小时，并报生态环境部）。",
         cli_options=(O("--circumstance", "circumstances", "many", required=True, help=CIRCUMSTANCE_HELP),
                      O("--note", "note", default=""))),
 ]

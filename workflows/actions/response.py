@@ -30,7 +30,7 @@ def check_activate(s, inp: m.ActivateResponse, at, now) -> Checked:
     if below:
         raise Refused(below, "invalid")
     if level != graded and not (inp.reason or "").strip():
-        raise Refused(f"level {level.value} differs from the graded level {graded.value}: give a reason (4.1.5)", "invalid", "reason")
+        raise Refused(f"响应级别 {level.value} 级与分级结果 {graded.value} 级不同：请写明理由（4.1.5）", "invalid", "reason")
     approver(s, "activate_response", inp)
     return Checked(at, level)
 
@@ -67,7 +67,7 @@ def apply_activate(rec, inp: m.ActivateResponse, got: Checked, prepared: dict) -
                {"level": level.value, "city_started": inp.city_started})
     linkage.bulletin(rec, "response_activated", at)
     notes = rec.start_deadlines(_response_deadlines(s, at, level), prepared)
-    return (f"{brief.response_name} ({brief.name}) activated{notes}"
+    return (f"已启动{brief.response_name}（{brief.name}）{notes}"
             f"{reporting.follow_level(rec, f'activated at level {level.value}')}")
 
 
@@ -75,23 +75,23 @@ def apply_activate(rec, inp: m.ActivateResponse, got: Checked, prepared: dict) -
 
 def check_city_started(s, inp, at, now) -> Checked:
     if s.city_started:
-        raise Refused("already recorded: the city government started its response")
+        raise Refused("已登记过：市政府已启动响应")
     return Checked(at)
 
 
 def apply_city_started(rec, inp: m.RecordCityStarted, got: Checked, _prepared) -> str:
     rec.s.city_started = True
     rec.transition("record_city_started", got.at, inp, {"note": short(inp.note)})
-    decides = ("the city HQ decides termination (4.4)" if rec.s.plan.termination.city_decides_when_city_started
-               else "the plan leaves termination with the bureau's headquarters")
-    return f"recorded: the city government started its response; {decides}"
+    decides = ("响应终止由市指挥部决定（4.4）" if rec.s.plan.termination.city_decides_when_city_started
+               else "本预案规定响应终止仍由局指挥部决定")
+    return f"已登记市政府启动响应；{decides}"
 
 
 # ------------------------------------------------------------------ adjust_level (4.1.5)
 
 def check_adjust(s, inp: m.AdjustLevel, at, now) -> Checked:
     if inp.level == s.level:
-        raise Refused(f"the response is already at level {inp.level.value}")
+        raise Refused(f"响应已是 {inp.level.value} 级")
     below = levels.below_event(s, inp.level)
     if below:
         raise Refused(below, "invalid")
@@ -113,7 +113,7 @@ def apply_adjust(rec, inp: m.AdjustLevel, got: Checked, prepared: dict) -> str:
     rec.notify("level_adjusted", f"响应级别调整 {old.value}→{inp.level.value}：{s.report.title}",
                s.plan.report_recipients, {"reason": inp.reason})
     notes = rec.start_deadlines(starts_adjust(s, inp, got), prepared)
-    return (f"level {old.value} → {inp.level.value} (4.1.5){notes}"
+    return (f"响应级别已由 {old.value} 级调整为 {inp.level.value} 级（4.1.5）{notes}"
             f"{reporting.follow_level(rec, f'level {old.value} → {inp.level.value}')}")
 
 
@@ -125,8 +125,9 @@ def check_dispatch(s, inp: m.Dispatch, at, now) -> Checked:
     signatories = termination.signatories(s)
     missing = [g for g in signatories if g not in inp.leads]
     if missing:
-        raise Refused(f"name the lead of {', '.join(missing)}: {', '.join(signatories)} must be dispatched "
-                      "(they sign termination, 附件2)", "invalid")
+        names = s.plan.groups
+        raise Refused(f"请写明{'、'.join(names.get(g, g) for g in missing)}组长：{'、'.join(names.get(g, g) for g in signatories)}"
+                      "须派出（其组长签署终止签报，附件2）", "invalid")
     return Checked(at)
 
 
@@ -137,7 +138,7 @@ def apply_dispatch(rec, inp: m.Dispatch, got: Checked, _prepared) -> str:
     rec.event("dispatched", got.at, entry)
     rec.notify("groups_dispatched", f"工作组出动：{s.report.title}",
                [f"{s.plan.groups.get(g, g)} {n}" for g, n in s.leads.items()], {"leads": s.leads})
-    return f"{len(s.leads)} groups dispatched; on site"
+    return f"已派出 {len(s.leads)} 个工作组，进入现场处置"
 
 
 def _dispatch_form(plan, st, username) -> list[F]:
@@ -156,7 +157,7 @@ ACTIONS = [
             F("reason", "级别与分级不同时的理由（4.1.5）", "textarea"),
             F("city_started", "市政府已启动响应", "checkbox"),
             F("approved_by", "批准的总指挥（用户名；附件1 经总指挥批准，值班员登记时必填，总指挥本人办理时留空）")],
-        cli="activate", cli_help="Activate the response at a level (4.1).",
+        cli="activate", cli_help="按级别启动应急响应（4.1）。",
         cli_options=(O("--level", "level", help="I–IV (default: graded)"),
                      O("--reason", "reason", help="why another level than graded (4.1.5)"),
                      O("--city-started", "city_started", "flag", help="the city government started its response",
@@ -168,20 +169,20 @@ ACTIONS = [
         moves=({"trigger": "record_city_started", "source": RESPONSE + ["termination_pending"], "dest": None},),
         check=check_city_started, apply=apply_city_started,
         form=lambda plan, st, u: [F("note", "说明", "textarea")],
-        cli="city-started", cli_help="Record that the city government started its own response (4.1.2–4.1.4, 4.4).",
+        cli="city-started", cli_help="登记市人民政府启动响应（4.1.2–4.1.4，4.4）。",
         cli_options=(O("--note", "note", default=""),)),
     ActionSpec(
         name="adjust_level", input=m.AdjustLevel, title="调整响应级别", source="4.1.5",
         moves=({"trigger": "adjust_level", "source": RESPONSE, "dest": None},),
         check=check_adjust, apply=apply_adjust, starts=starts_adjust,
         form=lambda plan, st, u: [F("level", "调整为", "select", True, LEVELS), F("reason", "理由（4.1.5）", "textarea", True)],
-        cli="adjust-level", cli_help="Raise or lower the response level (4.1.5).",
+        cli="adjust-level", cli_help="调整响应级别（4.1.5）。",
         cli_options=(O("--level", "level", required=True), O("--reason", "reason", required=True))),
     ActionSpec(
         name="dispatch", input=m.Dispatch, title="派出工作组", source="2.3、4.3",
         moves=({"trigger": "dispatch", "source": "responding", "dest": "on_site"},),
         check=check_dispatch, apply=apply_dispatch, form=_dispatch_form, names_accounts={"leads": "sign_off"},
-        cli="dispatch", cli_help="Send the work groups out, naming each group's lead (2.3, 4.3) → on_site.",
+        cli="dispatch", cli_help="派出各工作组并指定组长（2.3，4.3），进入现场处置。",
         cli_options=(O("--lead", "leads", "pairs", required=True, value="GROUP=NAME",
                        help="GROUP=NAME, repeatable; monitoring, disposal and investigation are required"),)),
 ]

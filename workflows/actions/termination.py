@@ -40,11 +40,19 @@ def all_approved(s: m.IncidentState) -> bool:
     return s.round > 0 and not pending(s) and all(s.signoffs[g].decision == "approve" for g in signatories(s))
 
 
+DECISIONS = {"approve": "同意", "reject": "不同意"}
+
+
+def _names(s: m.IncidentState, groups) -> str:
+    return "、".join(s.plan.groups.get(g, g) for g in groups)
+
+
 def open_round(s: m.IncidentState) -> str:
     t = s.termination or {}
-    by = (t.get("proposed_by") or {}).get("name", "?")
-    at = datetime.fromisoformat(t["proposed_at"]).isoformat(timespec="minutes") if t.get("proposed_at") else "?"
-    return f"round {s.round} is open (proposed {at} by {by}: {t.get('reason', '')})"
+    p = t.get("proposed_by") or {}
+    by = p.get("display") or p.get("name", "？")
+    at = f"{datetime.fromisoformat(t['proposed_at']):%Y-%m-%d %H:%M}" if t.get("proposed_at") else "？"
+    return f"正在签署第 {s.round} 轮（{by}于 {at} 提出：{t.get('reason', '')}）"
 
 
 # ------------------------------------------------------------------ propose_termination (4.4)
@@ -64,7 +72,7 @@ def apply_propose(rec, inp: m.ProposeTermination, got: Checked, _prepared) -> st
     rec.notify("termination_proposed", f"应急响应终止签报（第{s.round}轮）：{s.report.title}",
                [f"{s.plan.groups.get(g, g)} {s.leads[g]}" for g in signatories(s)],
                {"reason": inp.reason, "round": s.round})
-    return f"termination proposed (round {s.round}); waiting for {', '.join(pending(s))}"
+    return f"已提出终止建议（第 {s.round} 轮），等待{_names(s, pending(s))}组长签署"
 
 
 # ------------------------------------------------------------------ sign_off (附件2)
@@ -72,7 +80,7 @@ def apply_propose(rec, inp: m.ProposeTermination, got: Checked, _prepared) -> st
 def check_sign_off(s, inp: m.SignOff, at, now) -> Checked:
     known_group(s, inp.group)
     if inp.group not in signatories(s):
-        raise Refused(f"{inp.group} does not sign termination: the signatories (附件2) are {', '.join(signatories(s))}",
+        raise Refused(f"{_names(s, [inp.group])}不签署终止签报：签署的是{_names(s, signatories(s))}（附件2）",
                       "invalid")
     named = s.leads.get(inp.group)
     if inp.by.name != named:
@@ -80,17 +88,17 @@ def check_sign_off(s, inp: m.SignOff, at, now) -> Checked:
         raise Refused(f"{inp.by.name}不是{group}组长：派遣时指定的{group}组长是{named}，只有该账号能为本组签署（附件2）",
                       "forbidden")
     if inp.lead.strip() != named:
-        raise Refused(f"the {inp.group} lead named at dispatch is {named}, not {inp.lead.strip()}", "forbidden")
+        raise Refused(f"派遣时指定的{_names(s, [inp.group])}组长是{named}，不是{inp.lead.strip()}", "forbidden")
     if inp.round is None:
-        raise Refused(f"say which round you sign (--round): {open_round(s)}", "invalid")
+        raise Refused(f"请写明签署的轮次：{open_round(s)}", "invalid")
     if inp.round != s.round:
-        raise Refused(f"round {inp.round} is no longer open; {open_round(s)}")
+        raise Refused(f"第 {inp.round} 轮已不在签署中；{open_round(s)}")
     done = s.signoffs.get(inp.group)
     if done:
-        raise Refused(f"{inp.group} already signed in round {s.round} ({done.decision}, "
-                      f"{done.at.isoformat(timespec='minutes')})")
+        raise Refused(f"{_names(s, [inp.group])}已签署第 {s.round} 轮（{DECISIONS[done.decision]}，"
+                      f"{done.at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）")
     if inp.decision == "reject" and not inp.opinion.strip():
-        raise Refused("a rejection needs an opinion: say why the response should go on", "invalid", "opinion")
+        raise Refused("不同意终止时须填写意见说明：说明为何应继续处置", "invalid", "opinion")
     return Checked(at)
 
 
@@ -107,13 +115,13 @@ def apply_sign_off(rec, inp: m.SignOff, got: Checked, _prepared) -> str:
     if inp.decision == "reject":
         rec.transition("reject_termination", at, inp, detail, action="sign_off")
         rec.notify("termination_rejected", f"终止签报被{group_name}否决：{s.report.title}", [s.plan.commander], detail)
-        return f"{inp.group} rejected termination (round {entry.round}); back on site: {short(inp.opinion)}"
+        return f"{group_name}不同意终止（第 {entry.round} 轮），回到现场处置：{short(inp.opinion)}"
     rec.transition("sign_off", at, inp, detail)
     waiting = pending(s)
     if waiting:
-        return f"{inp.group} approved round {entry.round}; waiting for {', '.join(waiting)}"
+        return f"{group_name}同意终止（第 {entry.round} 轮），等待{_names(s, waiting)}组长签署"
     rec.notify("termination_ready", f"三组组长均已同意终止，请指挥批示：{s.report.title}", [s.plan.commander], {"round": s.round})
-    return f"{inp.group} approved round {entry.round}; all signatories approved, waiting for the commander"
+    return f"{group_name}同意终止（第 {entry.round} 轮）：各组组长均已同意，等待指挥批示"
 
 
 def _sign_off_form(plan, st, username) -> list[F]:
@@ -140,35 +148,33 @@ def check_follow_up(s: m.IncidentState, inp, at: datetime) -> None:
         return
     if f is None:
         who = t.follow_up_decided_by or "市应急指挥部"
-        raise Refused(f"批示终止时登记是否继续跟踪监测（follow_up：是否继续、由谁决定、至何时），由{who}决定（{src}）", "invalid",
+        raise Refused(f"批示终止时登记是否继续跟踪监测（是否继续、由谁决定、至何时），由{who}决定（{src}）", "invalid",
                       "follow_up.continue_monitoring")
     if f.continue_monitoring and f.until is None:
-        raise Refused(f"继续跟踪监测须写明至何时（follow_up.until）（{src}）", "invalid", "follow_up.until")
+        raise Refused(f"继续跟踪监测须写明至何时（{src}）", "invalid", "follow_up.until")
     if not f.continue_monitoring and f.until is not None:
-        raise Refused("不继续跟踪监测时不写截止日期（follow_up.until）", "invalid", "follow_up.until")
+        raise Refused("不继续跟踪监测时不写截止日期", "invalid", "follow_up.until")
     approved_on = at.astimezone(SHANGHAI).date()
     if f.until is not None and f.until < approved_on:
-        raise Refused(f"跟踪监测至 {f.until.isoformat()}，早于批示终止之日 {approved_on.isoformat()}（follow_up.until）", "invalid",
+        raise Refused(f"跟踪监测至 {f.until.isoformat()}，早于批示终止之日 {approved_on.isoformat()}", "invalid",
                       "follow_up.until")
 
 
 def check_approve(s, inp: m.ApproveTermination, at, now) -> Checked:
     waiting = pending(s)
     if waiting:
-        who = ", ".join(f"{g} ({s.leads.get(g)})" for g in waiting)
-        raise Refused(f"waiting for sign-off from {who}: the commander approves after all three")
+        who = "、".join(f"{s.plan.groups.get(g, g)}（{s.leads.get(g)}）" for g in waiting)
+        raise Refused(f"尚待{who}签署：各组组长签署后，指挥方可批示")
     last = max((x.at for x in s.signoffs.values()), default=None)
     if last is not None and at < last:
-        raise Refused(f"at {at.isoformat(timespec='minutes')} is before the last sign-off of round {s.round} "
-                      f"({last.isoformat(timespec='minutes')}): the commander approves after the leads have signed "
-                      "(附件2)", "invalid")
+        raise Refused(f"办理时间 {at.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 早于第 {s.round} 轮最后一位组长签署的时间"
+                      f"（{last.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）：指挥在各组组长签署后批示（附件2）", "invalid")
     plan = s.plan
     check_follow_up(s, inp, at)
     if plan.approver_people and inp.by.name not in plan.approver_people:
-        raise Refused(f"{inp.by.name} is not named in the plan as commander or deputy", "forbidden")
+        raise Refused(f"{inp.by.name}不是本预案写明的指挥或副指挥", "forbidden")
     if s.city_started and plan.termination.city_decides_when_city_started and not (inp.city_decision or "").strip():
-        raise Refused("the city government started the response, so the city headquarters decides termination "
-                      "(4.4): record its decision (who decided, and what) with city_decision", "invalid")
+        raise Refused("市政府已启动响应，响应终止由市指挥部决定（4.4）：请填写市指挥部的决定（由谁决定、决定内容）", "invalid")
     return Checked(at)
 
 
@@ -204,7 +210,7 @@ def apply_approve(rec, inp: m.ApproveTermination, got: Checked, prepared: dict) 
     rec.notify("response_terminated", f"应急响应终止：{s.report.title}",
                s.plan.report_recipients + [s.plan.groups.get(g, g) for g in s.leads], {"instruction": inp.instruction})
     notes = rec.start_deadlines(starts_post_event(s, inp, got), prepared)
-    return "termination approved; post-event handling (5.x) begins" + notes
+    return "已批示终止应急响应，进入后期处置（5.x）" + notes
 
 
 def _approve_form(plan, st, username) -> list[F]:
@@ -222,14 +228,14 @@ ACTIONS = [
         moves=({"trigger": "propose_termination", "source": "on_site", "dest": "termination_pending"},),
         check=check_propose, apply=apply_propose,
         form=lambda plan, st, u: [F("reason", "终止建议理由（4.4）", "textarea", True)],
-        cli="propose-termination", cli_help="Propose ending the response (4.4); the three group leads then sign 附件2.",
+        cli="propose-termination", cli_help="提出终止响应建议（4.4），再由三个工作组组长签署附件2。",
         cli_options=(O("--reason", "reason", required=True),)),
     ActionSpec(
         name="sign_off", input=m.SignOff, title="签署终止签报", source="附件2",
         moves=({"trigger": "sign_off", "source": "termination_pending", "dest": None},
                {"trigger": "reject_termination", "source": "termination_pending", "dest": "on_site"}),
         check=check_sign_off, apply=apply_sign_off, form=_sign_off_form, signal=True, account_fills=("lead",),
-        cli="sign-off", cli_help="Sign the termination form (附件2) for your group: approve, or --reject with an opinion.",
+        cli="sign-off", cli_help="为本组签署终止签报（附件2）：同意，或以 --reject 附意见不同意。",
         cli_options=(O("--group", "group", required=True, help="monitoring | disposal | investigation"),
                      O("--lead", "lead", "lead", required=True, help="your name, as named at dispatch (and --by's default)"),
                      O("--round", "round", "int", help="the termination round you sign (status shows the open one)"),
@@ -244,8 +250,8 @@ ACTIONS = [
         guards={"all_signatories_approved": all_approved},
         check=check_approve, apply=apply_approve, starts=starts_post_event, form=_approve_form,
         cli="approve-termination",
-        cli_help="The commander approves termination (附件2 指挥批示) → post_event, recording the decision on "
-                 "follow-up monitoring (4.4).",
+        cli_help="指挥批示终止响应（附件2 指挥批示），进入后期处置；"
+                 "可同时登记是否继续跟踪监测（4.4）。",
         cli_options=(O("--instruction", "instruction", help="指挥批示", default=""),
                      O("--city-decision", "city_decision", help="who at the city HQ decided, and what (4.4)"),
                      O("--follow-up", "follow_up.continue_monitoring", "choice", value=("continue", "stop"),

@@ -19,7 +19,7 @@ def _issued_by(s: m.IncidentState, inp, what: str) -> None:
     who = w.issued_by if w and w.issued_by else "市人民政府或其授权的有关单位"
     src = w.source if w else "3.3"
     if not (inp.issued_by or "").strip() or not (inp.document_number or "").strip():
-        raise Refused(f"{what}由{who}发布，本局只作登记：请写明发布机关（issued_by）和文号（document_number）（{src}）",
+        raise Refused(f"{what}由{who}发布，本局只作登记：请写明发布机关和文号（{src}）",
                       "invalid")
 
 
@@ -47,7 +47,7 @@ def apply_propose(rec, inp: m.ProposeWarning, got: Checked, _prepared) -> str:
     rec.record(got.at, inp.by, "propose_warning", {"lift": inp.lift, "proposal": short(inp.proposal), "to": to},
                backdate_reason=rec.backdated(inp, got.at))
     rec.notify("warning_proposed", f"{what}：{s.report.title}", to, {"lift": inp.lift, "proposal": inp.proposal})
-    return f"{what} sent to {'、'.join(to)} ({'3.3' if inp.lift else '3.1'})"
+    return f"{what}已发送{'、'.join(to)}（{'3.3' if inp.lift else '3.1'}）"
 
 
 # ------------------------------------------------------------------ issue_warning (3.3)
@@ -56,7 +56,7 @@ def check_issue(s, inp: m.IssueWarning, at, now) -> Checked:
     known = [a.id for a in s.plan.warning_actions]
     for a in inp.actions_done:
         if a not in known:
-            raise Refused(f"unknown warning action {a!r}: the actions (3.2) are {', '.join(known)}", "invalid")
+            raise Refused(f"没有预警行动“{a}”：预警行动（3.2）是{'、'.join(x.name for x in s.plan.warning_actions)}", "invalid")
     _issued_by(s, inp, "预警")
     return Checked(at)
 
@@ -71,8 +71,8 @@ def apply_issue(rec, inp: m.IssueWarning, got: Checked, _prepared) -> str:
     rec.transition("issue_warning", at, inp, {"recommendation": short(inp.recommendation),
                                               "actions_done": inp.actions_done, **issuer})
     rec.notify("warning_issued", f"预警：{s.report.title}", recipients, {"recommendation": inp.recommendation, **issuer})
-    return (f"warning issued by {inp.issued_by} ({inp.document_number}) recorded (3.3); "
-            f"{'、'.join(recipients)} notified; warning actions 3.2 listed in status")
+    return (f"已登记{inp.issued_by}发布的预警（{inp.document_number}，3.3），已通知{'、'.join(recipients)}；"
+            "预警行动（3.2）见事件状态")
 
 
 # ------------------------------------------------------------------ lift_warning (3.3)
@@ -88,7 +88,7 @@ def apply_lift(rec, inp: m.LiftWarning, got: Checked, _prepared) -> str:
     issuer, recipients = _issuer(s, inp)
     rec.transition("lift_warning", got.at, inp, {"reason": short(inp.reason), **issuer})
     rec.notify("warning_lifted", f"预警解除：{s.report.title}", recipients, {"reason": inp.reason, **issuer})
-    return f"lifting by {inp.issued_by} ({inp.document_number}) recorded (3.3); incident closed"
+    return f"已登记{inp.issued_by}解除预警（{inp.document_number}，3.3），事件结案"
 
 
 ACTIONS = [
@@ -99,7 +99,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("proposal", "建议内容（3.1 预警信息发布建议；3.3 预警解除建议）", "textarea", True),
                                   F("lift", "提出预警解除建议（3.3）", "checkbox")],
         cli="propose-warning",
-        cli_help="The bureau proposes a warning to the city and provincial headquarters (3.1), or its lifting (3.3).",
+        cli_help="本局向市、省指挥部提出预警信息发布建议（3.1），或预警解除建议（3.3）。",
         cli_options=(O("--proposal", "proposal", help="the bureau's 建议, in words", required=True),
                      O("--lift", "lift", "flag", help="propose lifting the warning (3.3) instead of issuing one (3.1)",
                        default=False))),
@@ -113,8 +113,8 @@ ACTIONS = [
             F("recommendation", "本局的预警信息发布建议（3.1）", "textarea"),
             F("actions_done", "已开展的预警行动（3.2）", "checks", options=tuple((a.id, a.name) for a in plan.warning.actions))],
         cli="warn",
-        cli_help="Record the warning the city government issued (预警, 3.1–3.3): the bureau records it with the issuing "
-                 "authority and its document number; its own proposal is `propose-warning`.",
+        cli_help="登记市人民政府发布的预警（3.1–3.3）：写明发布机关和文号；"
+                 "本局自己的建议用 propose-warning。",
         cli_options=(O("--recommendation", "recommendation", help="预警信息发布建议 (3.1)", default=""),
                      O("--action", "actions_done", "many", help="3.2 action already under way (repeatable); the shipped "
                        "plan's: analysis (分析研判), prevention (防范处置), preparation (应急准备), public_opinion (舆论引导)"),
@@ -127,7 +127,6 @@ ACTIONS = [
                                   F("document_number", "解除文号", required=True),
                                   F("reason", "解除理由（3.3）", "textarea", True)],
         cli="lift-warning",
-        cli_help="Record the lifting of the warning by the city government (3.3): closes the incident with outcome "
-                 "warning_lifted.",
+        cli_help="登记市人民政府解除预警（3.3）：事件以“预警解除”结案。",
         cli_options=(O("--reason", "reason", required=True), *ISSUER_OPTIONS)),
 ]

@@ -185,7 +185,7 @@ async def api_stuck(w: WebDep, idle: str | None = None, drills: bool = False, li
     try:
         after = views.parse_duration(idle) if idle is not None else None
     except ValueError as e:
-        raise act.Refusal(422, f"idle: {e}") from None
+        raise act.Refusal(422, f"空闲时长：{e}") from None
     return list(await views.stuck(await w.client(), idle=after, drills=drills, limit=None if all else limit))
 
 
@@ -204,8 +204,8 @@ async def api_list(w: WebDep, stage: str | None = None, level: str | None = None
     """= `ecoplan list --json`."""
     need_reads_all(account)
     if stage and stage not in STAGE_NAMES:
-        raise act.Refusal(422, f"stage: {stage!r} is not a stage ({', '.join(STAGE_NAMES)})")
+        raise act.Refusal(422, f"阶段「{stage}」不是可选的值，可选：{'、'.join(f'{k}（{v}）' for k, v in STAGE_NAMES.items())}")
     if level and level not in LEVEL_NAMES:
-        raise act.Refusal(422, f"level: {level!r} is not one of I, II, III, IV")
+        raise act.Refusal(422, f"响应级别「{level}」不是可选的值，可选：I、II、III、IV")
     return list(await views.list_incidents(await w.client(), stage=stage, level=level, county=county,
                                            drills=drills, limit=None if all else limit))

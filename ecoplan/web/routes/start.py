@@ -21,7 +21,7 @@ from ecoplan import views
 from ecoplan.web import actions as act
 from ecoplan.web import documents as webdocs
 from ecoplan.web.context import Web, to_login, web_of
-from plan import authority
+from plan import authority, problems
 from plan.calendar import SHANGHAI
 from plan.drill import evaluate, render_markdown
 from plan.grading import Assessment, classify
@@ -42,36 +42,24 @@ ECOLOGY = (("none", "无"), ("protected_species_damaged", "国家重点保护动
            ("function_loss_or_extinction", "区域生态功能丧失或濒危物种生存环境受到污染"))
 COUNTS = (("deaths", "死亡人数"), ("poisoned_or_injured", "中毒或重伤人数"), ("evacuated", "疏散转移人数"))
 
-# The report's fields as the form names them, for messages in Chinese.
-LABELS = {"title": "事件名称", "discovered_at": "发现时间", "reported_at": "接报时间", "county": "县（区）",
-          "location": "地点", "incident_type": "事件类型", "description": "事件概况", "source": "信息来源",
-          "reporter": "报告人", "assessment": "分级信息", "deaths": "死亡人数", "poisoned_or_injured": "中毒或重伤人数",
-          "evacuated": "疏散转移人数", "direct_loss_yuan": "直接经济损失（元）",
-          "drinking_water_interrupted": "饮用水水源", "cross_boundary": "跨界影响", "ecological_impact": "生态影响"}
-PROBLEMS = {"missing": "必填", "string_too_short": "不能为空", "int_parsing": "应为整数", "int_type": "应为整数",
-            "float_parsing": "应为数字", "float_type": "应为数字", "greater_than_equal": "不能为负数",
-            "less_than_equal": "数值过大", "literal_error": "不是可选的值", "datetime_from_date_parsing": "时间格式不对",
-            "datetime_parsing": "时间格式不对", "datetime_type": "时间格式不对", "string_too_long": "过长",
-            "string_pattern_mismatch": "格式不对"}
+# The new-incident form's inputs, labelled as every message names them (plan/problems.py).
+FORM_INPUTS = ("title", "discovered_at", "reported_at", "county", "location", "incident_type", "description",
+               "source", "reporter", "deaths", "poisoned_or_injured", "evacuated", "direct_loss_yuan",
+               "drinking_water_interrupted", "cross_boundary", "ecological_impact")
+LABELS = {name: problems.LABELS.get(name, name) for name in FORM_INPUTS}
 
 
 def fault_of(err: ValidationError) -> str | None:
     """The form input the first problem is about (an 附表1 fact is its own input); None when it
     is about the report as a whole (e.g. the two times together)."""
     loc = [str(p) for p in err.errors(include_url=False)[0]["loc"]]
-    return loc[-1] if loc and loc[-1] in LABELS and loc[-1] != "assessment" else None
+    return loc[-1] if loc and loc[-1] in LABELS else None
 
 
 def zh_problem(err: ValidationError) -> str:
-    """The first problem of a report as one sentence in Chinese, naming the field as the form does."""
-    e = err.errors(include_url=False)[0]
-    where = "·".join(LABELS.get(str(p), str(p)) for p in e["loc"]) or "表单"
-    msg = e["msg"].removeprefix("Value error, ")
-    if "reported_at is before discovered_at" in msg:
-        return "接报时间早于发现时间：请核对两个时间"
-    if "blank" in msg:
-        return f"{where}：不能为空"
-    return f"{where}：{PROBLEMS.get(e['type'], msg)}"
+    """The first problem of a report as one sentence in Chinese, naming the field as the form
+    does (plan/problems.py: the same sentences as the API, the CLI and the intake)."""
+    return problems.validation_message(err)
 
 
 def _local(value: datetime) -> str:
@@ -88,13 +76,14 @@ def assessment_from(form: Any) -> tuple[Assessment | None, str | None]:
 def _assessment(form: Any) -> tuple[Assessment | None, str | None, str | None]:
     """The 附表1 facts, or the problem and the input it is about."""
     data: dict[str, Any] = {}
-    for name, number in [*((n, int) for n, _ in COUNTS), ("direct_loss_yuan", float)]:
+    for name, parse in [*((n, int) for n, _ in COUNTS), ("direct_loss_yuan", float)]:
         raw = str(form.get(name) or "").strip()
         if raw:
             try:
-                data[name] = number(raw)
-            except ValueError:
-                return None, f"{LABELS[name]}：{'应为整数' if number is int else '应为数字'}", name
+                data[name] = parse(raw)
+            except ValueError:  # named, as every other problem is: 死亡人数应为整数
+                return None, problems.PROBLEMS["int_parsing" if parse is int else "float_parsing"].format(
+                    f=problems.LABELS[name]), name
     for name in ("drinking_water_interrupted", "cross_boundary", "ecological_impact"):
         raw = str(form.get(name) or "").strip()
         if raw:
