@@ -70,6 +70,9 @@ LABELS: dict[str, str] = {
     "AdjustLevel.level": "调整后的响应级别", "ProposeTermination.reason": "终止建议理由",
     "RecordAftercare.note": "善后处置情况", "RecordOtherTermination.body": "终止响应的单位",
     "RecordOtherTermination.document": "终止文件（文号或标题）", "RecomputeDeadlines.reason": "重算理由",
+    "where": "公开方式", "RecordInvestigationTransfer.kind": "事项（委托、直接组织或报请）",
+    "RecordInvestigationTransfer.body": "上级生态环境部门",
+    "RecordInvestigationTransfer.document": "文件（委托函、通知或报请文号）",
     **{f"leads.{g}": f"{name}组长" for g, name in GROUPS.items()},
 }
 

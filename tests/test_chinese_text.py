@@ -120,6 +120,12 @@ def _level_and_follow_up_refusals(no) -> None:
        setup=lambda i: (_terminated(i), i.act("decide_follow_up", decide())))
     no("termination_pending", "decide_follow_up", decide(continue_monitoring=True), setup=_terminated)
     no("termination_pending", "decide_follow_up", decide().model_copy(update={"at": T0}), setup=_terminated)
+    # 32号令 第四条 第二、三款 and the assessment's publication (5.3)
+    move = lambda kind: m.RecordInvestigationTransfer(by=DUTY, kind=kind, document="晋环函〔2026〕12号")  # noqa: E731
+    no("post_event", "record_investigation_transfer", move("taken_over"))
+    no("post_event", "record_investigation_transfer", move("delegated"),
+       setup=lambda i: i.act("record_investigation_transfer", move("delegated")))
+    no("post_event", "publish_assessment", m.PublishAssessment(by=DUTY, where="门户网站"))
 
 
 def _own_refusals(no) -> None:

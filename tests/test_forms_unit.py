@@ -38,7 +38,7 @@ def test_level_iii_offers_the_provinces_investigation_as_what_it_is():
     assert {"complete_investigation", "record_other_act"} <= set(st["allowed_actions"])
     # the bureau's own 调查完成 is never possible at III: not offered, and refused if sent
     assert offers("complete_investigation", st) == []
-    assert "record_other_act" in inc.refused("complete_investigation", m.CompleteInvestigation(by=DUTY)).message
+    assert "登记其他单位办理的后期事项" in inc.refused("complete_investigation", m.CompleteInvestigation(by=DUTY)).message
     got = offers("record_other_act", st)
     assert [(o.title, o.fixed) for o in got] == [
         ("登记省生态环境厅的调查结论", (("step", "investigation"),)),

@@ -43,6 +43,7 @@ ACTION_NAMES = {
     "plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
     "plan_restored": "预案已加载", "calendar_restored": "工作日历已恢复", "page_step": "呼叫",
     "determine_event_level": "认定/核定事件等级", "decide_follow_up": "登记跟踪监测决定",
+    "record_investigation_transfer": "调查处理的委托、提级或报请", "publish_assessment": "评估结论公开",
 }
 DECISION_NAMES = {"approve": "同意终止", "reject": "不同意终止"}
 

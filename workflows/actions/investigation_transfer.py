@@ -97,8 +97,7 @@ ACTIONS = [
                 "source": [*RESPONSE, "termination_pending", "post_event"], "dest": None},),
         check=check, apply=apply, form=_form, offers=investigation_transfers,
         cli="investigation-transfer",
-        cli_help="Record that the upper department delegated or took over the investigation, or that the "
-                 "bureau asked it to decide (32号令 第四条).",
+        cli_help="登记上级生态环境部门委托本局调查处理、直接组织调查处理，或本局报请上一级决定（32号令 第四条）。",
         cli_options=(O("--kind", "kind", required=True, help="delegated | taken_over | referred"),
                      O("--document", "document", required=True, help="the letter or request (文号 or title)"),
                      O("--body", "body", help="the upper department (default: by the event's level)"),
