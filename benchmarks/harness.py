@@ -56,7 +56,8 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from activities.settings import ActivitySettings  # noqa: E402
 from benchmarks.common import GOALS, RESULTS, log, machine_info, server_pid  # noqa: E402
-from benchmarks.sections import bench_lifecycle, bench_replay, bench_signoff  # noqa: E402
+from benchmarks.lifecycle import bench_lifecycle
+from benchmarks.sections import bench_replay, bench_signoff  # noqa: E402
 from benchmarks.supervisor import bench_supervisor  # noqa: E402
 from ecoplan import logging_setup, server  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER  # noqa: E402
