@@ -47,6 +47,7 @@ _local = threading.local()
 class CpuSplit:
     def __init__(self) -> None:
         self.cpu: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.calls: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # how often each bucket ran
         self.queues: dict[str, str] = {}  # task queue → side
         self._undo: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -67,6 +68,7 @@ class CpuSplit:
         if side is not None:
             with self._lock:
                 self.cpu[side][bucket] += spent - child
+                self.calls[side][bucket] += 1
         return spent
 
     def timed_sync(self, fn: Callable, bucket: str | Callable[..., str], side_of: Callable[..., str | None]):
@@ -178,6 +180,11 @@ class CpuSplit:
     def snapshot(self, side: str) -> dict[str, float]:
         with self._lock:
             return dict(self.cpu[side])
+
+    def counts(self, side: str) -> dict[str, int]:
+        """Calls per bucket (for coroutines: steps, not calls)."""
+        with self._lock:
+            return dict(self.calls[side])
 
 
 def _is_async(fn) -> bool:

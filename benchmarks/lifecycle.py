@@ -80,16 +80,17 @@ async def bench_lifecycle(client: Client, srv: int | None, settings: ActivitySet
         with split.side(kind, tq):
             async with ctx:
                 await run(client, tq)  # warm the worker (sandbox, caches) outside the measurement
-                before = split.snapshot(kind)
+                before, calls_before = split.snapshot(kind), split.counts(kind)
                 with Meter(srv) as mt:
                     await asyncio.gather(*(run(client, tq) for _ in range(n)))
-                buckets = diff(split.snapshot(kind), before)
+                buckets, calls = diff(split.snapshot(kind), before), diff(split.counts(kind), calls_before)
         buckets["SDK core threads and the event loop's other work"] = mt.cpu - sum(buckets.values())
         return {"incidents": n, "wall_s": r3(mt.wall), "incidents_per_s": r3(n / mt.wall),
                 "ms_per_incident": r3(mt.wall / n * 1000), "cpu_ms_per_incident": r3(mt.cpu / n * 1000),
                 "server_cpu_ms_per_incident": r3(mt.server_cpu / n * 1000) if mt.server_cpu is not None else None,
                 "orchestration_cpu_ms_per_incident": r3(sum(buckets.get(b, 0.0) for b in ORCHESTRATION) / n * 1000),
-                "cpu_split_ms_per_incident": per_incident_ms(buckets, n)}
+                "cpu_split_ms_per_incident": per_incident_ms(buckets, n),
+                "calls_per_incident": {k: round(v / n, 2) for k, v in sorted(calls.items()) if v}}
 
     with split:
         sizes = [await size(phase, n, prof["lifecycle_rounds"]) for n in prof["lifecycle_sizes"]]
