@@ -218,5 +218,24 @@ class _Timed:
                 value, send = e, it.throw
 
 
+def threads_cpu() -> dict[str, float]:
+    """CPU seconds of this process's threads by OS thread name (/proc/self/task/*/stat):
+    the SDK core's Rust threads carry their own names (tokio-runtime-…), Python's threads
+    the process's name. Threads that ended during a phase are missing from its difference."""
+    import os
+
+    out: dict[str, float] = defaultdict(float)
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                head, _, rest = f.read().rpartition(")")
+            fields = rest.split()
+            out[head.split("(", 1)[1]] += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return dict(out)
+
+
 def diff(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
     return {k: after.get(k, 0.0) - before.get(k, 0.0) for k in set(after) | set(before)}

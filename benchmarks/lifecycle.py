@@ -25,7 +25,7 @@ from temporalio.client import Client
 
 from activities.settings import ActivitySettings
 from benchmarks.common import GOALS, Meter, log, r3, ratio
-from benchmarks.cpu_split import CpuSplit, diff
+from benchmarks.cpu_split import CpuSplit, diff, threads_cpu
 from benchmarks.driving import (bare_lifecycle, bare_worker, count_events, eco_lifecycle, eco_worker, history_of,
                                 script_from_history)
 from benchmarks.same_work import Recorder, SameWork
@@ -80,17 +80,19 @@ async def bench_lifecycle(client: Client, srv: int | None, settings: ActivitySet
         with split.side(kind, tq):
             async with ctx:
                 await run(client, tq)  # warm the worker (sandbox, caches) outside the measurement
-                before, calls_before = split.snapshot(kind), split.counts(kind)
+                before, calls_before, threads_before = split.snapshot(kind), split.counts(kind), threads_cpu()
                 with Meter(srv) as mt:
                     await asyncio.gather(*(run(client, tq) for _ in range(n)))
                 buckets, calls = diff(split.snapshot(kind), before), diff(split.counts(kind), calls_before)
+                threads = diff(threads_cpu(), threads_before)
         buckets["SDK core threads and the event loop's other work"] = mt.cpu - sum(buckets.values())
         return {"incidents": n, "wall_s": r3(mt.wall), "incidents_per_s": r3(n / mt.wall),
                 "ms_per_incident": r3(mt.wall / n * 1000), "cpu_ms_per_incident": r3(mt.cpu / n * 1000),
                 "server_cpu_ms_per_incident": r3(mt.server_cpu / n * 1000) if mt.server_cpu is not None else None,
                 "orchestration_cpu_ms_per_incident": r3(sum(buckets.get(b, 0.0) for b in ORCHESTRATION) / n * 1000),
                 "cpu_split_ms_per_incident": per_incident_ms(buckets, n),
-                "calls_per_incident": {k: round(v / n, 2) for k, v in sorted(calls.items()) if v}}
+                "calls_per_incident": {k: round(v / n, 2) for k, v in sorted(calls.items()) if v},
+                "threads_cpu_ms_per_incident": per_incident_ms(threads, n)}
 
     with split:
         sizes = [await size(phase, n, prof["lifecycle_rounds"]) for n in prof["lifecycle_sizes"]]
