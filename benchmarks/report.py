@@ -25,20 +25,13 @@ def _met(ok) -> str:
     return "met" if ok else "**missed**"
 
 
-def render(r: dict) -> str:
-    m = r["machine"]
-    out = [f"Run `{r['profile']}` started {r['started_at']} (UTC), {r['duration_s']:.0f} s; "
-           f"{m['cpu_count']} CPUs, {m.get('mem_total_mb')} MB, Python {m['python']}, temporalio {m['temporalio']}, "
-           f"{m['temporal_cli'].splitlines()[0]}; load average at start {', '.join(f'{x:.1f}' for x in m['loadavg_start'])}"
-           f", at end {', '.join(f'{x:.1f}' for x in m.get('loadavg_end', []))}; bytecode cache {m.get('bytecode_cache')}.",
-           "", "| # | measure | ecoplan | bare Temporal baseline | ratio | goal | |", "|---|---|---|---|---|---|---|"]
-    lc = r.get("lifecycle")
-    if lc:
-        out.append(f"| 1 | life cycle, {lc['incidents']} incidents concurrently | {_f(lc['ecoplan_incidents_per_s'], 2)} incidents/s "
-                   f"({_f(lc['ecoplan_ms_per_incident'])} ms each) | {_f(lc['baseline_incidents_per_s'], 2)} incidents/s "
-                   f"({_f(lc['baseline_ms_per_incident'])} ms each) | {_f(lc['ratio'], 2)} (CPU {_f(lc['cpu_ratio'], 2)}) "
-                   f"| ≤ {lc['goal_ratio_max']} | {_met(lc['goal_met'])} |")
-    if lc and lc.get("ratio_same_work") is not None:
+def lifecycle_rows(lc: dict) -> list[str]:
+    """Rows 1 (against the bare baseline), 1b (the same-work one), 1c (workflow-task CPU)."""
+    out = [f"| 1 | life cycle, {lc['incidents']} incidents concurrently | {_f(lc['ecoplan_incidents_per_s'], 2)} incidents/s "
+           f"({_f(lc['ecoplan_ms_per_incident'])} ms each) | {_f(lc['baseline_incidents_per_s'], 2)} incidents/s "
+           f"({_f(lc['baseline_ms_per_incident'])} ms each) | {_f(lc['ratio'], 2)} (CPU {_f(lc['cpu_ratio'], 2)}) "
+           f"| ≤ {lc['goal_ratio_max']} | {_met(lc['goal_met'])} |"]
+    if lc.get("ratio_same_work") is not None:
         out.append(f"| 1b | the same, against the same-work baseline | {_f(lc['ecoplan_ms_per_incident'])} ms each "
                    f"| {_f(lc['same_work_ms_per_incident'])} ms each | {_f(lc['ratio_same_work'], 2)} "
                    f"(CPU {_f(lc['cpu_ratio_same_work'], 2)}) | ≤ {lc['goal_ratio_same_work_max']} "
@@ -47,6 +40,18 @@ def render(r: dict) -> str:
         out.append(f"| 1c | workflow-task CPU per incident (orchestration) | {_f(top['ecoplan']['orchestration_cpu_ms_per_incident'])} ms "
                    f"| {_f(top['baseline']['orchestration_cpu_ms_per_incident'])} ms | {_f(lc['orchestration_ratio'], 2)} "
                    f"| ≤ {lc['goal_orchestration_ratio_max']} | {_met(lc['goal_orchestration_met'])} |")
+    return out
+
+
+def render(r: dict) -> str:
+    m = r["machine"]
+    out = [f"Run `{r['profile']}` started {r['started_at']} (UTC), {r['duration_s']:.0f} s; "
+           f"{m['cpu_count']} CPUs, {m.get('mem_total_mb')} MB, Python {m['python']}, temporalio {m['temporalio']}, "
+           f"{m['temporal_cli'].splitlines()[0]}; load average at start {', '.join(f'{x:.1f}' for x in m['loadavg_start'])}"
+           f", at end {', '.join(f'{x:.1f}' for x in m.get('loadavg_end', []))}; bytecode cache {m.get('bytecode_cache')}.",
+           "", "| # | measure | ecoplan | bare Temporal baseline | ratio | goal | |", "|---|---|---|---|---|---|---|"]
+    lc = r.get("lifecycle")
+    out += lifecycle_rows(lc) if lc else []
     so = r.get("signoff_latency")
     if so:
         out.append(f"| 2 | sign-off update round trip ({so['samples']} samples) | p50 {_f(so['p50_ms'])} ms, p95 {_f(so['p95_ms'])} ms "
