@@ -85,10 +85,10 @@ class Deliverer:
     async def deliver(self, batch: DeliveryBatch) -> DeliveryResult:
         """The dossier is the incident's full record, read here with its `status` query rather
         than sent through history; the rest is file and HTTP work, done off the event loop."""
-        if batch.by_ref:
-            batch = await self._fill(batch)
-        records: dict[str, dict] = {}
         status: dict | None = None  # one query answers every item of the batch
+        if batch.by_ref:  # the outbox answer carries the status when an item reads it
+            batch, status = await self._fill(batch)
+        records: dict[str, dict] = {}
         for item in batch.items:
             if "__error__" in item.payload:  # its outbox entry could not be read: fails in _deliver
                 continue
@@ -109,21 +109,22 @@ class Deliverer:
                                                         if i.kind == "notify" and i.key in sent], activity.info().task_queue)
         return result
 
-    async def _fill(self, batch: DeliveryBatch) -> DeliveryBatch:
-        """The payloads of a by-reference batch, read from the incident. If it cannot be read
-        the items come back failed (tried again later, like a channel that is down)."""
+    async def _fill(self, batch: DeliveryBatch) -> tuple[DeliveryBatch, dict | None]:
+        """The payloads of a by-reference batch, read from the incident, and its status when an
+        item reads it (the workflow decides, effects.reads_status). If it cannot be read the
+        items come back failed (tried again later, like a channel that is down)."""
         handle = self.client.get_workflow_handle(batch.workflow_id or f"incident-{batch.incident_id}")
         try:
             got = await handle.query("outbox", args=[[i.key for i in batch.items],
-                                                      batch.timeline_after, batch.timeline_upto])
+                                                      batch.timeline_after, batch.timeline_upto, True])
         except Exception as e:
             why = f"could not read the incident's outbox: {e}"[:300]
             return batch.model_copy(update={"items": [i.model_copy(update={"payload": {"__error__": why}})
-                                                      for i in batch.items], "timeline": []})
+                                                      for i in batch.items], "timeline": []}), None
         payloads = got.get("items", {})
         items = [i.model_copy(update={"payload": payloads.get(i.key, {"__error__": "no longer in the outbox"})})
                  for i in batch.items]
-        return batch.model_copy(update={"items": items, "timeline": got.get("timeline", [])})
+        return batch.model_copy(update={"items": items, "timeline": got.get("timeline", [])}), got.get("status")
 
     def _deliver(self, batch: DeliveryBatch, records: dict[str, dict]) -> DeliveryResult:
         timeline_to = self.archive.append_timeline(batch.incident_id, batch.timeline) if batch.timeline else 0

@@ -17,6 +17,10 @@ number of activities and timers, shaped the same way:
   computation) and waits with a timer while the step's timer budget lasts (ecoplan's
   single deadline timer, restarted when a deadline changes).
 
+For the same-work baseline (benchmarks/same_work.py) a segment also names its activities
+(`awaited_refs`, `background_refs`: ecoplan activity ids); each then runs `same_work(ref)`,
+which does that ecoplan activity's work with its recorded input, instead of the no-op.
+
 `noop` is the no-op update the sign-off latency is compared with.
 
 Module kept free of side effects: the workflow sandbox re-imports it.
@@ -42,6 +46,18 @@ def bare_activity(n: int) -> int:
     return n
 
 
+def _items(segment: dict[str, Any], key: str) -> list:
+    """The segment's activities of one kind: ecoplan activity ids (same-work) or a count."""
+    refs = segment.get(f"{key}_refs")
+    return list(refs) if refs is not None else list(range(segment.get(key, 0)))
+
+
+def _activity(item: int | str):
+    if isinstance(item, str):  # same-work: ecoplan's activity `item`, its work and input
+        return workflow.execute_activity("same_work", item, **ACTIVITY_OPTIONS)
+    return workflow.execute_activity(bare_activity, item, **ACTIVITY_OPTIONS)
+
+
 @workflow.defn(name="BareWorkflow")
 class BareWorkflow:
     def __init__(self) -> None:
@@ -55,10 +71,10 @@ class BareWorkflow:
 
     @workflow.run
     async def run(self, start: dict[str, Any]) -> dict[str, Any]:
-        for _ in range(start.get("background", 0)):
-            self._background()
-        for i in range(start.get("awaited", 0)):
-            await workflow.execute_activity(bare_activity, i, **ACTIVITY_OPTIONS)
+        for item in _items(start, "background"):
+            self._background(item)
+        for item in _items(start, "awaited"):
+            await _activity(item)
         self.timer_budget = start.get("timers", 0)
         self.loop_awaited = start.get("loop_awaited", 0)
         self.started = True
@@ -78,8 +94,8 @@ class BareWorkflow:
         await workflow.wait_condition(lambda: not self.effects and workflow.all_handlers_finished())
         return {"steps": self.steps}
 
-    def _background(self) -> None:
-        task = asyncio.create_task(workflow.execute_activity(bare_activity, 0, **ACTIVITY_OPTIONS))
+    def _background(self, item: int | str = 0) -> None:
+        task = asyncio.create_task(_activity(item))
         self.effects.add(task)
         task.add_done_callback(self.effects.discard)
 
@@ -92,10 +108,10 @@ class BareWorkflow:
         if step.get("close"):
             self.closed = True
         self.wake = True
-        for _ in range(step.get("background", 0)):
-            self._background()
-        for i in range(step.get("awaited", 0)):
-            await workflow.execute_activity(bare_activity, i, **ACTIVITY_OPTIONS)
+        for item in _items(step, "background"):
+            self._background(item)
+        for item in _items(step, "awaited"):
+            await _activity(item)
         if step.get("awaited", 0) and timers > 1:
             self.wake = True  # ecoplan wakes its loop again once a new deadline is known
         return {"step": self.steps}

@@ -111,10 +111,12 @@ def count_events(history: WorkflowHistory) -> dict[str, int]:
     }
 
 
-def script_from_history(history: WorkflowHistory) -> dict:
+def script_from_history(history: WorkflowHistory, refs: bool = False) -> dict:
     """Per update of the recorded ecoplan incident: the activities (awaited by the handler,
     awaited by the main loop, or started in the background) and timers scheduled between
-    it and the next update. The start segment is what happened before the first update."""
+    it and the next update. The start segment is what happened before the first update.
+    `refs`: each segment names its activities by their ecoplan activity ids too
+    (`awaited_refs`, `background_refs`: the same-work baseline, benchmarks/same_work.py)."""
     segments: list[dict] = [{"name": "start", "awaited": 0, "loop_awaited": 0, "background": 0, "timers": 0}]
     for e in history.events:
         name = _ev_name(e)
@@ -127,6 +129,9 @@ def script_from_history(history: WorkflowHistory) -> dict:
             key = ("awaited" if kind in AWAITED_IN_HANDLER else
                    "loop_awaited" if kind in AWAITED_IN_LOOP else "background")
             seg[key] += 1
+            if refs:
+                ref_key = "background_refs" if key == "background" else "awaited_refs"
+                seg.setdefault(ref_key, []).append(e.activity_task_scheduled_event_attributes.activity_id)
         elif name == "TIMER_STARTED":
             seg["timers"] += 1
     start, steps = segments[0], segments[1:]
@@ -143,16 +148,17 @@ async def history_of(client: Client, wid: str) -> WorkflowHistory:
 
 
 @contextlib.asynccontextmanager
-async def eco_worker(client: Client, task_queue: str, settings: ActivitySettings):
+async def eco_worker(client: Client, task_queue: str, settings: ActivitySettings, **options):
     from worker import build_worker
 
-    async with build_worker(client, settings, task_queue=task_queue):
+    async with build_worker(client, settings, task_queue=task_queue, **options):
         yield
 
 
 @contextlib.asynccontextmanager
-async def bare_worker(client: Client, task_queue: str):
+async def bare_worker(client: Client, task_queue: str, activities: tuple = (), **options):
     # Same shape as ecoplan's worker: synchronous activities in a 16-thread pool, SDK defaults.
-    async with Worker(client, task_queue=task_queue, workflows=[BareWorkflow], activities=[bare_activity],
-                      activity_executor=ThreadPoolExecutor(max_workers=16)):
+    # `activities`: the same-work baseline's (benchmarks/same_work.py) beside the no-op one.
+    async with Worker(client, task_queue=task_queue, workflows=[BareWorkflow], activities=[bare_activity, *activities],
+                      activity_executor=ThreadPoolExecutor(max_workers=16), **options):
         yield

@@ -11,7 +11,10 @@ the machine is busy with other work. Sections (JSON keys of benchmarks/results/l
 
 lifecycle           N incidents concurrently from start to close on one in-process worker,
                     against BareWorkflow driven with the same updates/activities/timers
-                    (counted from a recorded ecoplan history); rounds alternate the two.
+                    (counted from a recorded ecoplan history), and against the same bare
+                    workflow doing ecoplan's activities' work on their recorded inputs
+                    (same_work); rounds rotate the three; CPU split by workflow tasks,
+                    activity kind and client (benchmarks/lifecycle.py, cpu_split.py).
 signoff_latency     sign_off update round trips (api.act, the CLI's path) against a no-op
                     update on a bare workflow, samples interleaved one by one.
 replay              temporalio.worker.Replayer over one full life-cycle history.
@@ -24,7 +27,8 @@ growth              the life-cycle and query figures by size.
 machine             CPU count, Python, temporalio and temporal CLI versions, load average.
 
 Modules: common (goals, statistics, process measurements), driving (incidents, the baseline's
-script, workers), sections (1 life cycle, 2 sign-off, 5 replay), supervisor (3 views and the
+script, workers), lifecycle (1), same_work and cpu_split (its second baseline and CPU split),
+sections (2 sign-off, 5 replay), supervisor (3 views and the
 board, 4 worker memory); this one runs them and writes the results.
 """
 
@@ -56,7 +60,8 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from activities.settings import ActivitySettings  # noqa: E402
 from benchmarks.common import GOALS, RESULTS, log, machine_info, server_pid  # noqa: E402
-from benchmarks.sections import bench_lifecycle, bench_replay, bench_signoff  # noqa: E402
+from benchmarks.lifecycle import bench_lifecycle
+from benchmarks.sections import bench_replay, bench_signoff  # noqa: E402
 from benchmarks.supervisor import bench_supervisor  # noqa: E402
 from ecoplan import logging_setup, server  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER  # noqa: E402

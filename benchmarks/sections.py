@@ -1,4 +1,4 @@
-"""Benchmark sections 1, 2 and 5: the life cycle (with growth), sign-off latency, replay."""
+"""Benchmark sections 2 and 5: sign-off latency, replay (1, the life cycle: benchmarks/lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -6,101 +6,17 @@ import asyncio
 import statistics
 import time
 import uuid
-from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
 from benchmarks.baseline import BareWorkflow
-from benchmarks.common import GOALS, GROUPS, Meter, log, r3, ratio, summary_ms
-from benchmarks.driving import (bare_lifecycle, bare_worker, count_events, eco_lifecycle, eco_worker, history_of,
-                                incident_report, lifecycle_actions, script_from_history, sign_off)
+from benchmarks.common import GOALS, GROUPS, log, r3, ratio, summary_ms
+from benchmarks.driving import bare_worker, eco_worker, incident_report, lifecycle_actions, sign_off
 from ecoplan import api
 from ecoplan.connection import DATA_CONVERTER
 from workflows.incident import IncidentWorkflow
-
-
-# ------------------------------------------------------------------ 1. life cycle (+ growth)
-
-
-async def bench_lifecycle(client: Client, srv: int | None, settings: ActivitySettings, prof: dict,
-                          out: dict, workdir: Path) -> None:
-    eco_tq, bare_tq = f"bench-eco-{uuid.uuid4().hex[:6]}", f"bench-bare-{uuid.uuid4().hex[:6]}"
-    async with eco_worker(client, eco_tq, settings):
-        # One incident recorded: what ecoplan does per incident, and the baseline's script.
-        iid = await eco_lifecycle(client, eco_tq)
-        eco_hist = await history_of(client, api.workflow_id(iid))
-    script = script_from_history(eco_hist)
-    async with bare_worker(client, bare_tq):
-        bare_hist = await history_of(client, await bare_lifecycle(client, bare_tq, script))
-    out["_histories"] = {"ecoplan": eco_hist, "baseline": bare_hist}
-    for kind, hist in out["_histories"].items():
-        (workdir / f"history-{kind}.json").write_text(hist.to_json(), encoding="utf-8")
-    eco_counts, bare_counts = count_events(eco_hist), count_events(bare_hist)
-    log(f"per incident: ecoplan {eco_counts}; baseline {bare_counts}")
-
-    async def phase(kind: str, n: int) -> dict:
-        if kind == "ecoplan":
-            ctx, run = eco_worker(client, eco_tq, settings), lambda: eco_lifecycle(client, eco_tq)
-        else:
-            ctx, run = bare_worker(client, bare_tq), lambda: bare_lifecycle(client, bare_tq, script)
-        async with ctx:
-            await run()  # warm the worker (sandbox, caches) outside the measurement
-            with Meter(srv) as mt:
-                await asyncio.gather(*(run() for _ in range(n)))
-        return {"incidents": n, "wall_s": r3(mt.wall), "incidents_per_s": r3(n / mt.wall),
-                "ms_per_incident": r3(mt.wall / n * 1000), "cpu_ms_per_incident": r3(mt.cpu / n * 1000),
-                "server_cpu_ms_per_incident": r3(mt.server_cpu / n * 1000) if mt.server_cpu is not None else None}
-
-    sizes = []
-    for n in prof["lifecycle_sizes"]:
-        runs: dict[str, list[dict]] = {"ecoplan": [], "baseline": []}
-        for rnd in range(prof["lifecycle_rounds"]):
-            order = ("baseline", "ecoplan") if rnd % 2 == 0 else ("ecoplan", "baseline")
-            for kind in order:
-                res = await phase(kind, n)
-                runs[kind].append(res)
-                log(f"lifecycle n={n} round {rnd + 1} {kind}: {res['incidents_per_s']} incidents/s, "
-                    f"{res['ms_per_incident']} ms/incident, cpu {res['cpu_ms_per_incident']} ms/incident")
-
-        def med(kind: str, key: str) -> float | None:
-            vals = [r[key] for r in runs[kind] if r[key] is not None]
-            return r3(statistics.median(vals)) if vals else None
-
-        eco_ms, bare_ms = med("ecoplan", "ms_per_incident"), med("baseline", "ms_per_incident")
-        sizes.append({
-            "incidents": n, "rounds": prof["lifecycle_rounds"],
-            "ecoplan": {"incidents_per_s": med("ecoplan", "incidents_per_s"), "ms_per_incident": eco_ms,
-                        "cpu_ms_per_incident": med("ecoplan", "cpu_ms_per_incident"),
-                        "server_cpu_ms_per_incident": med("ecoplan", "server_cpu_ms_per_incident"),
-                        "runs": runs["ecoplan"]},
-            "baseline": {"incidents_per_s": med("baseline", "incidents_per_s"), "ms_per_incident": bare_ms,
-                         "cpu_ms_per_incident": med("baseline", "cpu_ms_per_incident"),
-                         "server_cpu_ms_per_incident": med("baseline", "server_cpu_ms_per_incident"),
-                         "runs": runs["baseline"]},
-            "ratio": ratio(eco_ms, bare_ms),
-            "cpu_ratio": ratio(med("ecoplan", "cpu_ms_per_incident"), med("baseline", "cpu_ms_per_incident")),
-        })
-    top = sizes[-1]
-    out["lifecycle"] = {
-        "description": "N incidents concurrently from start to workflow completion on one in-process worker "
-                       "(client in the same process); ratio = ecoplan wall ms per incident / baseline's, "
-                       "median over rounds, at the largest size",
-        "sizes": [s["incidents"] for s in sizes],
-        "incidents": top["incidents"],
-        "ecoplan_incidents_per_s": top["ecoplan"]["incidents_per_s"],
-        "baseline_incidents_per_s": top["baseline"]["incidents_per_s"],
-        "ecoplan_ms_per_incident": top["ecoplan"]["ms_per_incident"],
-        "baseline_ms_per_incident": top["baseline"]["ms_per_incident"],
-        "ratio": top["ratio"],
-        "cpu_ratio": top["cpu_ratio"],
-        "goal_ratio_max": GOALS["lifecycle_ratio_max"],
-        "goal_met": top["ratio"] is not None and top["ratio"] <= GOALS["lifecycle_ratio_max"],
-        "per_incident_history": {"ecoplan": eco_counts, "baseline": bare_counts},
-        "baseline_script": script,
-        "by_size": sizes,
-    }
 
 
 # ------------------------------------------------------------------ 2. sign-off latency
@@ -209,7 +125,11 @@ async def bench_replay(prof: dict, out: dict) -> None:
         "ratio": ratio(eco["per_history_ms"], bare["per_history_ms"]),
         "single_call_ratio": ratio(eco["single_call"]["p50_ms"], bare["single_call"]["p50_ms"]),
         "goal_ms_max": GOALS["replay_ms_max"],
-        "goal_met": eco["per_history_ms"] <= GOALS["replay_ms_max"],
+        "goal_ratio_max": GOALS["replay_ratio_max"],
+        # Issue 26: replay within 1.2x the bare workflow's, same run (the absolute 50 ms is
+        # below the bare workflow's own replay on this machine: kept as `goal_ms_met`).
+        "goal_met": ratio(eco["per_history_ms"], bare["per_history_ms"]) <= GOALS["replay_ratio_max"],
+        "goal_ms_met": eco["per_history_ms"] <= GOALS["replay_ms_max"],
         "goal_met_single_call": eco["single_call"]["p50_ms"] <= GOALS["replay_ms_max"],
     }
     log(f"replay {eco['per_history_ms']} ms per history (cpu {eco['per_history_cpu_ms']} ms, baseline "

@@ -46,6 +46,16 @@ def test_bench_harness_smoke(tmp_path):
     # workflow, depending on how activity results batch up: the counts may differ by one.
     assert abs(eco["timers"] - bare["timers"]) <= 1
 
+    # Issue 26: the same-work baseline and the CPU split beside the bare one.
+    for key in ("ratio_same_work", "cpu_ratio_same_work", "orchestration_ratio"):
+        assert _number(lc[key]), (key, lc[key])
+    same = lc["per_incident_history"]["same_work"]
+    assert same["updates"] == eco["updates"] and same["activities"] == eco["activities"]
+    split = lc["cpu_split_ms_per_incident"]
+    assert any(k.startswith("documents: render") for k in split["same_work"])  # it does ecoplan's work
+    assert not any(k.startswith("documents: render") for k in split["baseline"])
+    assert split["ecoplan"]["workflow tasks: activation (sandbox, workflow code)"] > 0
+
     so = r["signoff_latency"]
     assert so["samples"] == 3 and _number(so["p50_ms"]) and _number(so["baseline_p50_ms"])
 

@@ -115,6 +115,16 @@ def read(s: m.IncidentState, keys: list[str], after: int, upto: int) -> dict:
             "timeline": [t.model_dump(mode="json") for t in s.timeline if after < t.seq <= upto]}
 
 
+def reads_status(s: m.IncidentState, keys: list[str]) -> bool:
+    """Whether the delivery of these items reads the incident's status: a record, a printed
+    document other than the reports, the dossier (activities/delivery.py asks the same)."""
+    wanted = set(keys)
+    return any(e["kind"] == "record" or e["kind"] == "render" and e["payload"].get("kind") != "info_report"
+               or e["kind"] == "document" and e["payload"].get("kind") == "dossier"
+               and (e["payload"].get("data") or {}).get("read")
+               for e in s.outbox if e["key"] in wanted)
+
+
 def settle(s: m.IncidentState, sent: list[dict], result: DeliveryResult | None, error: str | None,
            now: datetime) -> None:
     """Apply a delivery's outcome: done items leave the outbox, others back off or end."""

@@ -379,9 +379,13 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         return status_view.view(self.s, actions.allowed_now(self.s, self.lc))
 
     @workflow.query
-    def outbox(self, keys: list[str], after: int, upto: int) -> dict:
+    def outbox(self, keys: list[str], after: int, upto: int, with_status: bool = False) -> dict:
         """For the delivery activity (claim check): the payloads of the named outbox items
-        and the timeline entries after..upto."""
+        and the timeline entries after..upto; with `with_status`, the `status` answer too when
+        an item is printed or recorded from it (one query per delivery instead of two)."""
         if not self._ready:
             return {"items": {}, "timeline": []}
-        return effects.read(self.s, keys, after, upto)
+        got = effects.read(self.s, keys, after, upto)
+        if with_status and effects.reads_status(self.s, keys):
+            got["status"] = self.status()
+        return got

@@ -106,8 +106,12 @@ async def _refused(request: Request, exc: act.Refusal) -> Response:
 
 async def _unreachable(request: Request, exc: RPCError) -> Response:
     """A Temporal call that failed mid-way: the outage's 503 when it is one, else a plain 500."""
-    web_of(request).backend.saw_failure()
-    if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+    backend = web_of(request).backend
+    backend.saw_failure()
+    # A connection cut mid-call (the server killed) can come back as UNKNOWN "transport
+    # error": the outage's too when the probe finds Temporal down (seen under load, issue 26).
+    if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) \
+            or not await backend.up():
         return await _refused(request, act.Refusal(503, outage.OUTAGE_MESSAGE))
     log.error("web_rpc_error", path=request.url.path, status=exc.status.name, message=str(exc)[:200])
     return await _refused(request, act.Refusal(500, "指挥系统后台出错，请稍后再试"))
