@@ -88,8 +88,10 @@ class PagingWorkflow:
             if i:
                 self._step(person.username, "", "escalated", f"升级至 {person.label}（{person.target}）")
             await self._record("")
-            link = await workflow.execute_activity("page_link", [req.page_id, person.username, plan.link_valid_s],
-                                                   result_type=str, **PLAN)
+            link = plan.links.get(person.username)
+            if link is None:  # a page planned before plans carried the links: replays as it ran
+                link = await workflow.execute_activity("page_link", [req.page_id, person.username, plan.link_valid_s],
+                                                       result_type=str, **PLAN)
             if not person.channels:
                 self._step(person.username, "", "failed", f"{person.label} 没有可用的联系方式")
             for ch in person.channels:
