@@ -207,3 +207,23 @@ def test_a_send_is_claimed_once(tmp_path):
     store.record_send("p/u/sms", "p", "u", "sms", True, "ok")
     assert store.claim("p/u/sms", "p", "u", "sms") == "sent"
     assert store.channels_down() == {}  # sms's last send went through
+
+
+async def test_a_page_begun_before_plans_carried_links_replays():
+    """A page whose history was recorded by the code before the plan carried each person's link
+    and before the record went beside the first send (a page_link activity per person, the record
+    first; tests/paging_histories/, made with commit 5f8f2d4): the workflow replays it as it ran."""
+    from pathlib import Path
+
+    from temporalio.client import WorkflowHistory
+    from temporalio.worker import Replayer
+
+    from ecoplan.connection import DATA_CONVERTER
+
+    path = Path(__file__).parent / "paging_histories" / "escalated_then_acknowledged.before_links.json"
+    history = WorkflowHistory.from_json("page-before-links", path.read_text(encoding="utf-8"))
+    assert sum(1 for e in history.events if e.activity_task_scheduled_event_attributes.activity_type.name
+               == "page_link") == 2  # the old shape: one link activity per person
+    result = await Replayer(workflows=[PagingWorkflow], data_converter=DATA_CONVERTER).replay_workflow(
+        history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
