@@ -10,7 +10,9 @@ due among them, so: the open incidents are started with no channel set up (they 
 and the benchmark waits until none has a workflow task or an activity pending (their start-up
 work, their printed documents, done); then the sample incidents are started, each with its 初报
 falling due (reported 4 h before, 17号令 第三条) `--lead` seconds later plus k × `--spacing`, and
-they too are left to settle before the first falls due; then the SMTP settings are set. The
+they too are left to settle before the first falls due, and more of the other open incidents
+than the worker's cache holds are queried, so the samples leave the cache (as an incident open
+for hours would have: its timer replays it); then the SMTP settings are set. The
 figure is each 逾期 e-mail's arrival minus its deadline's due time; each is cut into legs
 (benchmarks/paging_trace.py) from the two workflows' histories. `--spacing 0` makes all the
 samples fall due in the same second: a burst, not the goal's situation.
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import paging_trace  # noqa: E402
 from benchmarks.common import log, machine_info, pct  # noqa: E402
 
-LEAD_S = 90.0  # the first sample's deadline falls due this long after the samples start (they settle first)
+LEAD_S = 180.0  # the first sample's deadline falls due this long after the samples start (they settle first)
 
 
 class Arrivals:
@@ -112,6 +114,8 @@ async def run(n_open: int, samples: int, spacing: float = 0.5) -> dict:
                 f"{time.monotonic() - t0:.1f} s (load {_load()})")
             due, iids = await _samples(env.client, samples, spacing)
             sample_settled = await _quiet(env.client, list(iids.values()))
+            if n_open:  # as an incident open for hours would be: out of the worker's cache (replayed on its timer)
+                await _evict(env.client, ids)
             early = sum(1 for t in due if due[t] < time.time())
             log(f"{samples} sample incidents idle after {sample_settled} s; {early} of them fell due before that")
             os.environ.update({"ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_PORT": str(smtp.port),
@@ -188,6 +192,27 @@ class LoopLag:
     def summary(self) -> dict:
         xs = sorted(self.lags)
         return {"p50": round(pct(xs, 50), 3), "p95": round(pct(xs, 95), 3), "max": round(xs[-1], 3)} if xs else {}
+
+
+async def _evict(client, ids: list[str]) -> None:
+    """Query more open incidents than the worker's cache holds (ECOPLAN_MAX_CACHED_WORKFLOWS):
+    each query brings one into the cache, so the samples, touched before, leave it."""
+    from activities.settings import settings
+    from ecoplan.api import workflow_id
+
+    n = settings().max_cached_workflows + 50
+    gate = asyncio.Semaphore(8)
+    t0 = time.monotonic()
+
+    async def touch(iid: str) -> None:
+        async with gate:
+            try:
+                await client.get_workflow_handle(workflow_id(iid)).query("status")
+            except Exception:
+                pass
+    await asyncio.gather(*(touch(i) for i in ids[:n]))
+    out = "the samples are out of the cache" if len(ids) >= n else "fewer open incidents than the cache holds"
+    log(f"{min(n, len(ids))} other open incidents queried in {time.monotonic() - t0:.1f} s: {out}")
 
 
 async def _trace(client, got: dict[str, tuple[str, float, float]]) -> list[dict]:
