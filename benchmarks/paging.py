@@ -98,41 +98,53 @@ async def run(n_open: int, samples: int, spacing: float = 0.5) -> dict:
                                                 search_attributes=sa.ALL, data_converter=DATA_CONVERTER,
                                                 dev_server_log_level="error")
     settings = ActivitySettings(archive_dir=home / "archive", outbox_path=home / "outbox.jsonl")
+    worker = build_worker(env.client, settings, task_queue="bench-paging")
+    running = asyncio.create_task(worker.run())
     try:
-        async with build_worker(env.client, settings, task_queue="bench-paging"):
-            gate = asyncio.Semaphore(16)
+        gate = asyncio.Semaphore(16)
 
-            async def one(i: int) -> str:
-                async with gate:
-                    return await api.start_incident(env.client, incident_report(prefix=f"open{i}"), task_queue="bench-paging",
-                                             wait_ready=0)  # started, not queried: the fill is not measured
-            t0 = time.monotonic()
-            ids = await asyncio.gather(*(one(i) for i in range(n_open)))
-            log(f"{n_open} open incidents started in {time.monotonic() - t0:.1f} s (load {_load()})")
-            settled = await _quiet(env.client, ids)
-            log(f"... and all of them idle (no workflow task, no activity pending) after "
-                f"{time.monotonic() - t0:.1f} s (load {_load()})")
-            due, iids = await _samples(env.client, samples, spacing)
-            sample_settled = await _quiet(env.client, list(iids.values()))
-            if n_open:  # as an incident open for hours would be: out of the worker's cache (replayed on its timer)
-                await _evict(env.client, ids)
-            early = sum(1 for t in due if due[t] < time.time())
-            log(f"{samples} sample incidents idle after {sample_settled} s; {early} of them fell due before that")
-            os.environ.update({"ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_PORT": str(smtp.port),
-                               "ECOPLAN_SMTP_TLS": "none", "ECOPLAN_SMTP_FROM": "yj@example.gov.cn"})
-            load_before = _load()
-            with LoopLag() as lag:
-                end = max(due.values()) - time.time() + time.monotonic() + 120
-                while time.monotonic() < end:
-                    got = {t: at for s, at in box.at.items() if s.startswith("逾期") for t in due if t in s}
-                    if len(got) == samples:
-                        break
-                    await asyncio.sleep(0.2)
-            load_after = _load()
-            lat = sorted(got[t] - due[t] for t in got)
-            rows = await _trace(env.client, {t: (iids[t], due[t], got[t]) for t in got})
+        async def one(i: int) -> str:
+            async with gate:
+                return await api.start_incident(env.client, incident_report(prefix=f"open{i}"), task_queue="bench-paging",
+                                         wait_ready=0)  # started, not queried: the fill is not measured
+        t0 = time.monotonic()
+        ids = await asyncio.gather(*(one(i) for i in range(n_open)))
+        log(f"{n_open} open incidents started in {time.monotonic() - t0:.1f} s (load {_load()})")
+        settled = await _quiet(env.client, ids)
+        log(f"... and all of them idle (no workflow task, no activity pending) after "
+            f"{time.monotonic() - t0:.1f} s (load {_load()})")
+        due, iids = await _samples(env.client, samples, spacing)
+        sample_settled = await _quiet(env.client, list(iids.values()))
+        if n_open:  # as an incident open for hours would be: out of the worker's cache (replayed on its timer)
+            await _evict(env.client, ids)
+        early = sum(1 for t in due if due[t] < time.time())
+        log(f"{samples} sample incidents idle after {sample_settled} s; {early} of them fell due before that")
+        os.environ.update({"ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_PORT": str(smtp.port),
+                           "ECOPLAN_SMTP_TLS": "none", "ECOPLAN_SMTP_FROM": "yj@example.gov.cn"})
+        load_before = _load()
+        with LoopLag() as lag:
+            end = max(due.values()) - time.time() + time.monotonic() + 120
+            while time.monotonic() < end:
+                got = {t: at for s, at in box.at.items() if s.startswith("逾期") for t in due if t in s}
+                if len(got) == samples:
+                    break
+                await asyncio.sleep(0.2)
+        load_after = _load()
+        lat = sorted(got[t] - due[t] for t in got)
+        log(f"latencies (s), before the trace and the shutdown: {[round(x, 2) for x in lat]} (load {load_after})")
+        rows = await _trace(env.client, {t: (iids[t], due[t], got[t]) for t in got})
     finally:
-        await env.shutdown()
+        # Bounded: a workflow thread the deadlock detector gave up on (seen at load 30) can hold a
+        # worker's shutdown for ever, and the figures would be lost with it.
+        try:
+            await asyncio.wait_for(worker.shutdown(), 60)
+        except (TimeoutError, asyncio.TimeoutError):
+            log("the worker did not stop within 60 s; the dev server is stopped anyway")
+        running.cancel()
+        try:
+            await asyncio.wait_for(env.shutdown(), 30)
+        except (TimeoutError, asyncio.TimeoutError):
+            log("the dev server did not stop within 30 s")
         smtp.stop()
     return {"open_incidents": n_open, "samples": samples, "arrived": len(lat),
             "p50_s": round(pct(lat, 50), 2) if lat else None, "p95_s": round(pct(lat, 95), 2) if lat else None,
