@@ -32,6 +32,7 @@ from tests.test_channels import Mailbox, free_port
 from workflows.paging import PagingWorkflow, page_workflow_id
 
 WINDOW = timedelta(minutes=5)  # plan/paging_data escalation.window
+BOUND_S = 60  # a bound on each wait (it ends when its condition holds), for a loaded machine
 
 
 @pytest.fixture
@@ -91,10 +92,10 @@ async def test_unacknowledged_page_escalates_to_the_leader_then_ack_stops_it(ski
     env, tq = skipping_env, f"paging-{uuid.uuid4().hex[:6]}"
     async with worker_for(env.client, tq):
         page_id, handle = await start(env, tq)
-        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=10)
+        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
         assert PageStore(db.parent / "pages.db").open_pages("wangwei")[0]["id"] == page_id
         await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
-        await eventually(lambda: _async(recipients(box)), lambda r: r[-1:] == ["li@example.gov.cn"], timeout=10)
+        await eventually(lambda: _async(recipients(box)), lambda r: r[-1:] == ["li@example.gov.cn"], timeout=BOUND_S)
         assert recipients(box) == ["wangwei@example.gov.cn", "li@example.gov.cn"]
         assert await pages.acknowledge(env.client, page_id, "li", "cli") == "已确认收到"
         st = await handle.result()  # a dict: the handle has no result type
@@ -110,7 +111,7 @@ async def test_acknowledged_page_does_not_escalate_and_drill_goes_to_participant
     env, tq = skipping_env, f"paging-{uuid.uuid4().hex[:6]}"
     async with worker_for(env.client, tq):
         page_id, handle = await start(env, tq, drill=True, participants=["li"])
-        await eventually(lambda: _async(recipients(box)), lambda r: r == ["li@example.gov.cn"], timeout=10)
+        await eventually(lambda: _async(recipients(box)), lambda r: r == ["li@example.gov.cn"], timeout=BOUND_S)
         subject = box.messages[0][1].decode(errors="replace")
         assert "=?utf-8?" in subject  # the encoded subject; decoded below
         from email import message_from_bytes
@@ -133,7 +134,7 @@ async def test_channel_down_falls_back_to_email(skipping_env, bureau, monkeypatc
         async def mailed():
             await env.fast_forward(handle, timedelta(seconds=5))  # the send's retry backoff, in virtual time
             return recipients(box)
-        await eventually(mailed, lambda r: r == ["wangwei@example.gov.cn"], timeout=20)
+        await eventually(mailed, lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
         st = (await handle.query(PagingWorkflow.status)).model_dump()
         assert [(s["channel"], s["step"]) for s in st["steps"]] == [("dingtalk", "failed"), ("email", "sent")]
         store = PageStore(db.parent / "pages.db")
@@ -175,16 +176,16 @@ async def test_worker_sigkill_mid_page_loses_and_doubles_nothing(skipping_env, b
         lines = await asyncio.wait_for(asyncio.gather(first.stdout.readline(), second.stdout.readline()), 60)
         assert [x.strip() for x in lines] == [b"ready", b"loaded"]
         page_id, handle = await start(env, tq)
-        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=10)
+        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
         store = PageStore(db.parent / "pages.db")  # the send is recorded: the page now waits on its timer
-        await eventually(lambda: _async(store.page(page_id)), lambda p: p and p["channel"] == "email", timeout=10)
+        await eventually(lambda: _async(store.page(page_id)), lambda p: p and p["channel"] == "email", timeout=BOUND_S)
         first.send_signal(signal.SIGKILL)
         await first.wait()
         second.stdin.write(b"go\n")
         await second.stdin.drain()
         assert (await asyncio.wait_for(second.stdout.readline(), 30)).strip() == b"ready"
         await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
-        await eventually(lambda: _async(recipients(box)), lambda r: len(r) >= 2, timeout=15)
+        await eventually(lambda: _async(recipients(box)), lambda r: len(r) >= 2, timeout=BOUND_S)
         await pages.acknowledge(env.client, page_id, "li", "cli")
         st = await handle.result()
     finally:
