@@ -228,3 +228,33 @@ async def test_a_page_begun_before_plans_carried_links_replays():
     result = await Replayer(workflows=[PagingWorkflow], data_converter=DATA_CONVERTER).replay_workflow(
         history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
+
+
+def test_the_link_key_is_made_once_when_pages_are_planned_at_once(tmp_path, monkeypatch):
+    """A burst of deadlines plans many pages at once, each making links: the first use makes
+    the key file, and every caller signs with that one key (none with a key of its own or a file
+    read half written); a link made by one verifies with the key another read."""
+    import threading
+
+    from ecoplan import page_links
+
+    monkeypatch.setenv("ECOPLAN_HOME", str(tmp_path))
+    monkeypatch.delenv("ECOPLAN_PAGE_LINK_SECRET", raising=False)
+    keys, errors, start = [], [], threading.Barrier(16)
+
+    def plan():
+        start.wait()
+        try:
+            keys.append(page_links._key())
+        except Exception as e:  # noqa: BLE001 - what failed is the finding
+            errors.append(repr(e))
+    threads = [threading.Thread(target=plan) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(keys) == 16 and len(set(keys)) == 1 and len(keys[0]) >= 32
+    assert [p.name for p in tmp_path.iterdir()] == ["page-link.key"]  # no temporary file left
+    link = page_links.make("p-1", "wangwei", 600)
+    q = dict(x.split("=", 1) for x in link.split("?", 1)[1].split("&"))
+    page_links.check("p-1", q["u"], q["e"], q["n"], q["s"])  # raises LinkRefused if it does not verify
