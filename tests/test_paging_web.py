@@ -65,7 +65,7 @@ async def test_new_incident_pages_the_officer_and_the_link_acknowledges(client, 
         again = await c.get(link)
         assert again.status_code == 409 and "已用过" in again.text
         late = await c.post(f"/api/pages/{page_id}/ack", headers={"Authorization": f"Bearer {api_token}"})
-        assert late.status_code == 409
+        assert late.status_code == 409, late.text
     page = await eventually(lambda: _value(pages.page(page_id)), lambda p: p["state"] == "acknowledged",
                             timeout=BOUND_S)
     assert page["acked_by"] == "wangwei"  # the page store follows the workflow
