@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +34,10 @@ from activities.notify import Hopeless, Notification, Notifier
 from activities.settings import ActivitySettings
 
 log = structlog.get_logger("ecoplan.delivery")
+# Typesetting is CPU-bound: two threads (the cores of the machine it is sized for) print, and
+# a separate pool does the deliveries (file appends, HTTP), so neither waits for the other.
+PRINTING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ecoplan-print")
+DELIVERING = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecoplan-deliver")
 
 
 class DeliveryItem(BaseModel):
@@ -88,6 +93,7 @@ class Deliverer:
         status: dict | None = None  # one query answers every item of the batch
         if batch.by_ref:  # the outbox answer carries the status when an item reads it
             batch, status = await self._fill(batch)
+        await self._start_pages(batch)  # pages first: before the record's query and the batch's own work
         records: dict[str, dict] = {}
         for item in batch.items:
             if "__error__" in item.payload:  # its outbox entry could not be read: fails in _deliver
@@ -102,12 +108,26 @@ class Deliverer:
                     except Exception as e:  # the incident answers later: tried again like any delivery
                         status = {"__error__": f"could not read the incident's record: {e}"[:300]}
                 records[item.key] = dict(status)
-        result = await asyncio.to_thread(self._deliver, batch, records)
-        if self.client is not None and page_events.configured_channels():  # pages (issue 23, activities/page_events.py)
-            sent = {o.key for o in result.items if o.ok}
-            await page_events.start_pages(self.client, [Notification(**{**i.payload, "key": i.key}) for i in batch.items
-                                                        if i.kind == "notify" and i.key in sent], activity.info().task_queue)
-        return result
+        # Printing runs on its own threads (PRINTING): a notification's batch never waits behind
+        # PDFs being typeset for other incidents.
+        pool = PRINTING if any(i.kind == "render" for i in batch.items) else DELIVERING
+        return await asyncio.get_running_loop().run_in_executor(pool, self._deliver, batch, records)
+
+    async def _start_pages(self, batch: DeliveryBatch) -> None:
+        """Pages (issue 23, activities/page_events.py) start first, before the batch's own work
+        (the record's query, outbox, webhook, printing): a page is its own channel, and its id is
+        the notification's key, so a retried batch never starts it twice."""
+        if self.client is None or not page_events.configured_channels():
+            return
+        notes = []
+        for i in batch.items:
+            if i.kind == "notify" and "__error__" not in i.payload:
+                try:
+                    notes.append(Notification(**{**i.payload, "key": i.key}))
+                except ValueError:  # a payload no notification is made of fails its own item below
+                    continue
+        if notes:
+            await page_events.start_pages(self.client, notes, activity.info().task_queue)
 
     async def _fill(self, batch: DeliveryBatch) -> tuple[DeliveryBatch, dict | None]:
         """The payloads of a by-reference batch, read from the incident, and its status when an

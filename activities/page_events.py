@@ -1,5 +1,6 @@
-"""Pages for the incident's own notifications (issue 23): when the delivery activity has sent a
-notification whose event the paging data names, it starts that page's workflow (PagingWorkflow,
+"""Pages for the incident's own notifications (issue 23): when the delivery activity takes a
+notification whose event the paging data names, it starts that page's workflow first, before the
+batch's own work (the outbox, the webhook, printing: a page is its own channel) (PagingWorkflow,
 by type name: the activities layer starts it, the workflows layer defines it). The workflow id is
 made from the notification's idempotency key, so a retried delivery never starts a second page.
 Nothing starts when no channel is set up, and never for a drill (drills carry no participant

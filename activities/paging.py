@@ -55,6 +55,7 @@ class PagePlan(BaseModel):
     window_s: float
     ack: bool  # the event asks for an acknowledgement (plan/paging_data `page`)
     link_valid_s: float
+    links: dict[str, str] = {}  # username -> signed acknowledgement link; a plan made before there were none
 
 
 class SendInput(BaseModel):

@@ -127,6 +127,8 @@ class EcoplanSettings(BaseSettings):
     smtp_password: Optional[str] = _var("ECOPLAN_SMTP_PASSWORD", None, "its password; never logged", "none", repr=False)
     smtp_from: Optional[str] = _var("ECOPLAN_SMTP_FROM", None, "the From address of pages", "none")
     smtp_tls: str = _var("ECOPLAN_SMTP_TLS", "starttls", "`none`, `starttls` or `ssl` (implicit TLS)")
+    smtp_ca_file: Optional[str] = _var("ECOPLAN_SMTP_CA_FILE", None, "a CA certificate file (PEM) to trust for the "
+                                       "SMTP server's certificate: a bureau's own CA", "none: the system's CAs")
     dingtalk_webhook: Optional[str] = _var("ECOPLAN_DINGTALK_WEBHOOK", None, "DingTalk custom robot: its webhook URL "
                                            "(…/robot/send?access_token=…); never logged", "none", repr=False)
     dingtalk_secret: Optional[str] = _var("ECOPLAN_DINGTALK_SECRET", None, "the robot's signing secret (SEC…: "

@@ -26,10 +26,20 @@ def _key() -> bytes:
         return s.page_link_secret.encode()
     path: Path = s.in_home(None, "page-link.key")
     if not path.exists():
+        # Written whole under another name, then linked into place (atomic, fails if one is there):
+        # pages planned at once (a burst of deadlines) each made their own key, or read one half
+        # written, when the key file was created first and written after.
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another made it first: theirs is the key
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip().encode()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 import structlog
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -55,11 +55,17 @@ async def acknowledge(client: Client, page_id: str, by: str, via: str) -> str:
     except WorkflowUpdateFailedError as e:
         raise ActionRefused(str(getattr(e.cause, "message", None) or e.cause or e), "conflict") from None
     except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND and "completed" in (e.message or ""):
-            raise ActionRefused("该呼叫已结束（已确认或已走完呼叫链），无需再确认", "conflict") from None
-        if e.status == RPCStatusCode.NOT_FOUND:
+        if e.status != RPCStatusCode.NOT_FOUND:
+            raise
+        # NOT_FOUND is also the answer for a page that ended while the update was on its way (its
+        # wording varies): whether the page exists says which it is, not the message's text.
+        try:
+            closed = (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
+        except RPCError:
             raise EcoplanError(f"没有编号为 {page_id} 的呼叫") from None
-        raise
+        if closed:
+            raise ActionRefused("该呼叫已结束（已确认或已走完呼叫链），无需再确认", "conflict") from None
+        raise ActionRefused("该呼叫正在结束，未能确认：请稍后刷新查看", "conflict") from None
 
 
 async def page_status(client: Client, page_id: str) -> dict:

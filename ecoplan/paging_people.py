@@ -71,8 +71,13 @@ class PagingPeople:
                     people.append(PagePerson(username=username, label=enabled[username].label, target="drill",
                                              channels=chans))
         event = paging.event(req.event)
-        return PagePlan(people=people, window_s=paging.escalation.window.delta.total_seconds(), ack=event.page,
-                        link_valid_s=paging.escalation.link_valid.delta.total_seconds())
+        window, valid = paging.escalation.window.delta.total_seconds(), paging.escalation.link_valid.delta.total_seconds()
+        # Each person's signed link is made here, in the one activity that plans the page (not an
+        # activity per person: a round trip fewer before the first send). Made now, it is valid
+        # for the plan's lifetime plus the longest wait before the page can reach them.
+        waits = sum(len(p.channels) for p in people) * window
+        links = {p.username: page_links.make(req.page_id, p.username, valid + waits) for p in people} if event.page else {}
+        return PagePlan(people=people, window_s=window, ack=event.page, link_valid_s=valid, links=links)
 
     @staticmethod
     def _resolve(target: str, on_duty, enabled: dict, leads: list[str]) -> list[str]:

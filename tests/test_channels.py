@@ -223,3 +223,97 @@ def test_notify_test_sends_on_each_channel_and_says_which_failed(smtp, tmp_path)
     assert "钉钉：失败" in r.out and "电子邮件：已发送" in r.out and "tok-x" not in r.out
     assert [rcpt for rcpt, _ in box.messages] == [["wangwei@example.gov.cn"]]
     assert list(PageStore(tmp_path / "pages.db").channels_down()) == ["dingtalk"]
+
+
+# ------------------------------------------------------------------ e-mail over TLS (STARTTLS, implicit TLS)
+
+
+class TlsMailbox(Mailbox):
+    async def handle_DATA(self, server, session, envelope):
+        assert server.transport.get_extra_info("ssl_object") is not None  # the message came over TLS
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """A CA made here and a certificate it signs for 127.0.0.1 (P-256 keys: quick to make)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    d = tmp_path_factory.mktemp("certs")
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def cert(subject, key, issuer, issuer_key, ca: bool):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+             .not_valid_after(now + dt.timedelta(days=1))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ca:
+            b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        else:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                critical=False)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "阳泉测试 CA")])
+    ca = cert(ca_name, ca_key, ca_name, ca_key, True)
+    leaf = cert(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), key, ca_name, ca_key, False)
+    pem = serialization.Encoding.PEM
+    (d / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (d / "server.pem").write_bytes(leaf.public_bytes(pem))
+    (d / "server.key").write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()))
+    return d
+
+
+def _server_tls(certs):
+    import ssl
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(certs / "server.pem", certs / "server.key")
+    return ctx
+
+
+def _auth(server, session, envelope, mechanism, data):
+    return AuthResult(success=[data.login, data.password] == [b"yj", b"smtp-pass-123"], handled=False)
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_email_over_tls_with_the_servers_certificate_checked(certs, mode):
+    """STARTTLS (the server refuses mail and AUTH before it) and implicit TLS, against a real
+    aiosmtpd holding a certificate from a CA made here: delivered when that CA is trusted
+    (ECOPLAN_SMTP_CA_FILE), refused as hopeless when only the system's CAs are."""
+    box = TlsMailbox()
+    # aiosmtpd offers AUTH on an implicit-TLS connection only with auth_require_tls off (it
+    # counts STARTTLS alone as TLS); the whole connection is TLS there anyway.
+    tls = {"tls_context": _server_tls(certs), "require_starttls": True, "auth_require_tls": True} \
+        if mode == "starttls" else {"ssl_context": _server_tls(certs), "auth_require_tls": False}
+    c = Controller(box, hostname="127.0.0.1", port=free_port(), authenticator=_auth, server_hostname="127.0.0.1",
+                   **tls)
+    c.start()
+    try:
+        env = {"ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_PORT": str(c.port), "ECOPLAN_SMTP_TLS": mode,
+               "ECOPLAN_SMTP_USER": "yj", "ECOPLAN_SMTP_PASSWORD": "smtp-pass-123",
+               "ECOPLAN_SMTP_FROM": "yj@example.gov.cn", "ECOPLAN_SMTP_CA_FILE": str(certs / "ca.pem")}
+        assert send("email", "wangwei@example.gov.cn", MSG, settings(env)) == f"smtp 127.0.0.1:{c.port} 已接收"
+        (rcpt, raw), = box.messages
+        assert rcpt == ["wangwei@example.gov.cn"]
+        assert str(make_header(decode_header(message_from_bytes(raw)["Subject"]))) == "【演练】新接报事件"
+        with pytest.raises(Hopeless, match="证书未通过验证"):
+            send("email", "wangwei@example.gov.cn", MSG, settings({**env, "ECOPLAN_SMTP_CA_FILE": ""}))
+        assert len(box.messages) == 1
+    finally:
+        c.stop()
+
+
+def test_email_with_an_unreadable_ca_file_says_so(tmp_path):
+    env = {"ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_PORT": str(free_port()), "ECOPLAN_SMTP_TLS": "starttls",
+           "ECOPLAN_SMTP_FROM": "yj@example.gov.cn", "ECOPLAN_SMTP_CA_FILE": str(tmp_path / "none.pem")}
+    with pytest.raises(Hopeless, match="ECOPLAN_SMTP_CA_FILE 无法读取"):
+        send("email", "wangwei@example.gov.cn", MSG, settings(env))

@@ -32,6 +32,7 @@ from tests.test_channels import Mailbox, free_port
 from workflows.paging import PagingWorkflow, page_workflow_id
 
 WINDOW = timedelta(minutes=5)  # plan/paging_data escalation.window
+BOUND_S = 60  # a bound on each wait (it ends when its condition holds), for a loaded machine
 
 
 @pytest.fixture
@@ -91,10 +92,10 @@ async def test_unacknowledged_page_escalates_to_the_leader_then_ack_stops_it(ski
     env, tq = skipping_env, f"paging-{uuid.uuid4().hex[:6]}"
     async with worker_for(env.client, tq):
         page_id, handle = await start(env, tq)
-        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=10)
+        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
         assert PageStore(db.parent / "pages.db").open_pages("wangwei")[0]["id"] == page_id
         await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
-        await eventually(lambda: _async(recipients(box)), lambda r: r[-1:] == ["li@example.gov.cn"], timeout=10)
+        await eventually(lambda: _async(recipients(box)), lambda r: r[-1:] == ["li@example.gov.cn"], timeout=BOUND_S)
         assert recipients(box) == ["wangwei@example.gov.cn", "li@example.gov.cn"]
         assert await pages.acknowledge(env.client, page_id, "li", "cli") == "已确认收到"
         st = await handle.result()  # a dict: the handle has no result type
@@ -110,7 +111,7 @@ async def test_acknowledged_page_does_not_escalate_and_drill_goes_to_participant
     env, tq = skipping_env, f"paging-{uuid.uuid4().hex[:6]}"
     async with worker_for(env.client, tq):
         page_id, handle = await start(env, tq, drill=True, participants=["li"])
-        await eventually(lambda: _async(recipients(box)), lambda r: r == ["li@example.gov.cn"], timeout=10)
+        await eventually(lambda: _async(recipients(box)), lambda r: r == ["li@example.gov.cn"], timeout=BOUND_S)
         subject = box.messages[0][1].decode(errors="replace")
         assert "=?utf-8?" in subject  # the encoded subject; decoded below
         from email import message_from_bytes
@@ -133,7 +134,7 @@ async def test_channel_down_falls_back_to_email(skipping_env, bureau, monkeypatc
         async def mailed():
             await env.fast_forward(handle, timedelta(seconds=5))  # the send's retry backoff, in virtual time
             return recipients(box)
-        await eventually(mailed, lambda r: r == ["wangwei@example.gov.cn"], timeout=20)
+        await eventually(mailed, lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
         st = (await handle.query(PagingWorkflow.status)).model_dump()
         assert [(s["channel"], s["step"]) for s in st["steps"]] == [("dingtalk", "failed"), ("email", "sent")]
         store = PageStore(db.parent / "pages.db")
@@ -175,16 +176,16 @@ async def test_worker_sigkill_mid_page_loses_and_doubles_nothing(skipping_env, b
         lines = await asyncio.wait_for(asyncio.gather(first.stdout.readline(), second.stdout.readline()), 60)
         assert [x.strip() for x in lines] == [b"ready", b"loaded"]
         page_id, handle = await start(env, tq)
-        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=10)
+        await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
         store = PageStore(db.parent / "pages.db")  # the send is recorded: the page now waits on its timer
-        await eventually(lambda: _async(store.page(page_id)), lambda p: p and p["channel"] == "email", timeout=10)
+        await eventually(lambda: _async(store.page(page_id)), lambda p: p and p["channel"] == "email", timeout=BOUND_S)
         first.send_signal(signal.SIGKILL)
         await first.wait()
         second.stdin.write(b"go\n")
         await second.stdin.drain()
         assert (await asyncio.wait_for(second.stdout.readline(), 30)).strip() == b"ready"
         await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
-        await eventually(lambda: _async(recipients(box)), lambda r: len(r) >= 2, timeout=15)
+        await eventually(lambda: _async(recipients(box)), lambda r: len(r) >= 2, timeout=BOUND_S)
         await pages.acknowledge(env.client, page_id, "li", "cli")
         st = await handle.result()
     finally:
@@ -207,3 +208,53 @@ def test_a_send_is_claimed_once(tmp_path):
     store.record_send("p/u/sms", "p", "u", "sms", True, "ok")
     assert store.claim("p/u/sms", "p", "u", "sms") == "sent"
     assert store.channels_down() == {}  # sms's last send went through
+
+
+async def test_a_page_begun_before_plans_carried_links_replays():
+    """A page whose history was recorded by the code before the plan carried each person's link
+    and before the record went beside the first send (a page_link activity per person, the record
+    first; tests/paging_histories/, made with commit 5f8f2d4): the workflow replays it as it ran."""
+    from pathlib import Path
+
+    from temporalio.client import WorkflowHistory
+    from temporalio.worker import Replayer
+
+    from ecoplan.connection import DATA_CONVERTER
+
+    path = Path(__file__).parent / "paging_histories" / "escalated_then_acknowledged.before_links.json"
+    history = WorkflowHistory.from_json("page-before-links", path.read_text(encoding="utf-8"))
+    assert sum(1 for e in history.events if e.activity_task_scheduled_event_attributes.activity_type.name
+               == "page_link") == 2  # the old shape: one link activity per person
+    result = await Replayer(workflows=[PagingWorkflow], data_converter=DATA_CONVERTER).replay_workflow(
+        history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+def test_the_link_key_is_made_once_when_pages_are_planned_at_once(tmp_path, monkeypatch):
+    """A burst of deadlines plans many pages at once, each making links: the first use makes
+    the key file, and every caller signs with that one key (none with a key of its own or a file
+    read half written); a link made by one verifies with the key another read."""
+    import threading
+
+    from ecoplan import page_links
+
+    monkeypatch.setenv("ECOPLAN_HOME", str(tmp_path))
+    monkeypatch.delenv("ECOPLAN_PAGE_LINK_SECRET", raising=False)
+    keys, errors, start = [], [], threading.Barrier(16)
+
+    def plan():
+        start.wait()
+        try:
+            keys.append(page_links._key())
+        except Exception as e:  # noqa: BLE001 - what failed is the finding
+            errors.append(repr(e))
+    threads = [threading.Thread(target=plan) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(keys) == 16 and len(set(keys)) == 1 and len(keys[0]) >= 32
+    assert [p.name for p in tmp_path.iterdir()] == ["page-link.key"]  # no temporary file left
+    link = page_links.make("p-1", "wangwei", 600)
+    q = dict(x.split("=", 1) for x in link.split("?", 1)[1].split("&"))
+    page_links.check("p-1", q["u"], q["e"], q["n"], q["s"])  # raises LinkRefused if it does not verify

@@ -87,15 +87,26 @@ class PagingWorkflow:
             self.st.current = person.username
             if i:
                 self._step(person.username, "", "escalated", f"升级至 {person.label}（{person.target}）")
-            await self._record("")
-            link = await workflow.execute_activity("page_link", [req.page_id, person.username, plan.link_valid_s],
-                                                   result_type=str, **PLAN)
+            # The page store learns who has the page while the first send goes out, not before it:
+            # the send waits for no record (a page that began before this replays as it ran).
+            recording: asyncio.Task | None = None
+            if workflow.patched("record-beside-send"):
+                recording = asyncio.create_task(self._record(""))
+            else:
+                await self._record("")
+            link = plan.links.get(person.username)
+            if link is None:  # a page planned before plans carried the links: replays as it ran
+                link = await workflow.execute_activity("page_link", [req.page_id, person.username, plan.link_valid_s],
+                                                       result_type=str, **PLAN)
             if not person.channels:
                 self._step(person.username, "", "failed", f"{person.label} 没有可用的联系方式")
             for ch in person.channels:
                 if self.ack is not None:  # acknowledged meanwhile (from the console's list): send no more
                     break
-                if not await self._send(person.username, ch.channel, ch.address, link):
+                sent = await self._send(person.username, ch.channel, ch.address, link)
+                if recording is not None:  # the records in order: who has it, then the channel it went on
+                    await recording
+                if not sent:
                     continue
                 await self._record(ch.channel)
                 try:
@@ -104,6 +115,8 @@ class PagingWorkflow:
                     self._step(person.username, ch.channel, "unacknowledged", f"{int(plan.window_s // 60)} 分钟内未确认")
                     continue
                 return await self._acknowledged()
+            if recording is not None:
+                await recording
             if self.ack is not None:
                 return await self._acknowledged()
         self.st.state = "exhausted"

@@ -38,6 +38,14 @@ def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
     smtp.auth(mech, getattr(smtp, f"auth_{mech.lower()}"))
 
 
+def _tls(s: EcoplanSettings) -> ssl.SSLContext:
+    """The server's certificate is verified, host name too, against the system's CAs or ECOPLAN_SMTP_CA_FILE."""
+    try:
+        return ssl.create_default_context(cafile=s.smtp_ca_file)
+    except (OSError, ssl.SSLError):
+        raise Hopeless(f"ECOPLAN_SMTP_CA_FILE 无法读取为 PEM 证书：{s.smtp_ca_file}") from None
+
+
 def send(s: EcoplanSettings, to: str, m: Message) -> str:
     if not (s.smtp_host and s.smtp_from):
         raise Hopeless("电子邮件渠道未配置（ECOPLAN_SMTP_HOST、ECOPLAN_SMTP_FROM）")
@@ -46,12 +54,13 @@ def send(s: EcoplanSettings, to: str, m: Message) -> str:
         raise Hopeless(f"ECOPLAN_SMTP_TLS 应为 none、starttls 或 ssl，而不是 {mode!r}")
     port = s.smtp_port or PORTS[mode]
     where = f"{s.smtp_host}:{port}"
+    tls = _tls(s) if mode != "none" else None
     try:
         cls = smtplib.SMTP_SSL if mode == "ssl" else smtplib.SMTP
-        kw = {"context": ssl.create_default_context()} if mode == "ssl" else {}
+        kw = {"context": tls} if mode == "ssl" else {}
         with cls(s.smtp_host, port, timeout=TIMEOUT_S, **kw) as smtp:
             if mode == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=tls)
             if s.smtp_user:
                 _login(smtp, s.smtp_user, s.smtp_password or "")
             refused = smtp.send_message(build(s, to, m))
@@ -66,6 +75,8 @@ def send(s: EcoplanSettings, to: str, m: Message) -> str:
         if 400 <= e.smtp_code < 500:
             raise Retry(f"SMTP {where} 暂时拒绝（{e.smtp_code}）") from None
         raise Hopeless(f"SMTP {where} 拒绝（{e.smtp_code}）") from None
+    except ssl.SSLCertVerificationError as e:  # a wrong or unknown certificate: no retry mends it
+        raise Hopeless(f"SMTP {where} 的证书未通过验证（{e.verify_message}）") from None
     except socket.gaierror:
         raise Hopeless(f"SMTP 服务器 {s.smtp_host} 无法解析") from None
     except (OSError, smtplib.SMTPException) as e:

@@ -26,7 +26,7 @@ from ecoplan.web import actions as act
 from ecoplan.web import auth, outage
 from ecoplan.web.context import HERE, ClientFactory, Web, log, templates_for, web_of
 from ecoplan.web.layers import Layers
-from ecoplan.web.routes import admin, api, board, closed, docs, duty, incident_list, incidents, intake, reach, start, todo, two_factor
+from ecoplan.web.routes import account, admin, api, board, closed, docs, duty, incident_list, incidents, intake, reach, start, todo, two_factor
 from ecoplan.web.routes import auth as login
 from plan import authority
 
@@ -76,7 +76,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(RPCError, _unreachable)
     # start before incidents: /incidents/new
-    for area in (start, login, two_factor, board, incident_list, todo, closed, incidents, api, docs, duty, reach, admin):
+    for area in (start, login, two_factor, board, incident_list, todo, closed, incidents, api, docs, duty, reach, account, admin):
         app.include_router(area.router)
     action_schemas.merge_action_schemas(app)  # each action's body schema (the action registry)
     return app
