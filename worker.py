@@ -27,14 +27,17 @@ from ecoplan import logging_setup, processes
 from activities.calendar import CalendarActivities
 from activities.delivery import Deliverer
 from activities.notify import Notifier
+from activities.paging import PageActivities
 from activities.plan_snapshot import load_plan_snapshot
 from activities.records import Records
 from activities.settings import ActivitySettings, settings as env_settings
 from activities.daily_report import DailyReportActivities
 from ecoplan.connection import TASK_QUEUE, ConnectionSettings, connect
+from ecoplan.paging_people import PagingPeople
 from ecoplan.schedules import ensure_daily_report_schedule
 from workflows.daily_report import DailyReportWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.paging import PagingWorkflow
 
 log = structlog.get_logger("ecoplan.worker")
 
@@ -60,12 +63,14 @@ def build_worker(client: Client, settings: ActivitySettings | None = None, task_
     # The incident saves its record and prints its documents through `deliver` (its `record` and
     # `render` items); save_record stays for a caller with a status in hand.
     saver = Records(settings)
+    pager, people = PageActivities(), PagingPeople()  # pages (issue 23): stores beside the accounts file
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[IncidentWorkflow, DailyReportWorkflow],
+        workflows=[IncidentWorkflow, DailyReportWorkflow, PagingWorkflow],
         activities=[load_plan_snapshot, calendar.calendar_answer, deliverer.deliver, daily.compile_daily_report,
-                    saver.save_record, notifier.notify],  # notify: the daily report's
+                    saver.save_record, notifier.notify,  # notify: the daily report's
+                    pager.send_page, pager.record_page, people.plan_page, people.page_link],
         # The activities are plain functions doing file and HTTP I/O: run them in threads.
         activity_executor=ThreadPoolExecutor(max_workers=16),
         # Each cached incident costs ~0.5–1 MB of sandbox state; an evicted one is replayed

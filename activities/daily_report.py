@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.supervisor_views import base_query, overdue, read_rows, stuck, time_literal
+from activities.supervisor_views import base_query, next_deadline, overdue, read_rows, rows_of, stuck, time_literal
 from plan.calendar import SHANGHAI
 from plan.stages import STAGE_NAMES
 
@@ -79,9 +79,13 @@ async def daily_report(client: Client, report_date: date | None = None, now: dat
     new_rows = [r for r in entered if r.reported_at and period_start <= r.reported_at < period_end]
     due_soon = []
     for r in open_rows:
-        nd = r.memo.get("next_deadline")
-        if nd and now <= datetime.fromisoformat(nd["due_at"]) <= now + ahead:
-            due_soon.append({"incident_id": r.incident_id, "title": r.title, **nd})
+        def soon(r=r) -> list[dict]:
+            nd = next_deadline(r.memo)
+            if nd and now <= datetime.fromisoformat(nd["due_at"]) <= now + ahead:
+                return [{"incident_id": r.incident_id, "title": r.title, **nd}]
+            return []
+
+        due_soon += rows_of(r, soon, name="", due_at="")
     late = await overdue(client, now=now)
     idle = await stuck(client, now=now)
     report = {

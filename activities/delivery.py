@@ -28,6 +28,7 @@ from temporalio import activity
 
 from activities import records_store
 from activities.archive import Archive, Document, merge_timeline, TIMELINE
+from activities import page_events
 from activities.notify import Hopeless, Notification, Notifier
 from activities.settings import ActivitySettings
 
@@ -101,7 +102,12 @@ class Deliverer:
                     except Exception as e:  # the incident answers later: tried again like any delivery
                         status = {"__error__": f"could not read the incident's record: {e}"[:300]}
                 records[item.key] = dict(status)
-        return await asyncio.to_thread(self._deliver, batch, records)
+        result = await asyncio.to_thread(self._deliver, batch, records)
+        if self.client is not None and page_events.configured_channels():  # pages (issue 23, activities/page_events.py)
+            sent = {o.key for o in result.items if o.ok}
+            await page_events.start_pages(self.client, [Notification(**{**i.payload, "key": i.key}) for i in batch.items
+                                                        if i.kind == "notify" and i.key in sent], activity.info().task_queue)
+        return result
 
     async def _fill(self, batch: DeliveryBatch) -> DeliveryBatch:
         """The payloads of a by-reference batch, read from the incident. If it cannot be read

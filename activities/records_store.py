@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from activities.settings import settings
 from plan.calendar import SHANGHAI
 
-SCHEMA_VERSION = 1  # PRAGMA user_version; bump with a migration in _migrate
+SCHEMA_VERSION = 2  # PRAGMA user_version; bump with a migration in _migrate
 
 
 class RecordError(ValueError):
@@ -262,6 +262,31 @@ CREATE TABLE archive_paths (
 """
 
 
+# Version 2: what the console's 事件列表 reads (ecoplan/incident_list.py), so that it never
+# reads the wide record and status texts: the place and the accounts named to lead a group (a
+# lead reads only those incidents) in narrow tables of their own, and every column a row of
+# the list shows in one covering index, newest first (a table scan reads each row's first
+# kilobytes of status: 20,000 incidents are some 80 MB; the index some 4 MB).
+SCHEMA_V2 = """
+CREATE TABLE incident_search (
+    incident_id TEXT PRIMARY KEY REFERENCES incidents ON DELETE CASCADE,
+    location TEXT NOT NULL
+);
+CREATE TABLE incident_leads (
+    incident_id TEXT NOT NULL REFERENCES incidents ON DELETE CASCADE,
+    username TEXT NOT NULL,
+    PRIMARY KEY (incident_id, username)
+);
+CREATE INDEX incident_leads_username ON incident_leads (username);
+CREATE INDEX incidents_list ON incidents (reported_at, incident_id, stage, drill, county, shown_level, incident_type,
+                                          reported_date, closed_at, outcome, title, next_deadline);
+CREATE INDEX incidents_county ON incidents (county);
+INSERT INTO incident_search SELECT incident_id, coalesce(json_extract(record, '$.location'), '') FROM incidents;
+INSERT OR IGNORE INTO incident_leads SELECT i.incident_id, j.value FROM incidents i, json_each(i.status, '$.leads') j
+    WHERE json_valid(i.status) AND json_type(i.status, '$.leads') = 'object' AND j.type = 'text'
+"""
+
+
 def _iso(t: datetime | None) -> str | None:
     # One offset and a fixed width, so that text order is time order in SQL.
     return t.astimezone(SHANGHAI).isoformat(timespec="microseconds") if t else None
@@ -295,15 +320,15 @@ def _migrate(conn: sqlite3.Connection, p: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            # Statement by statement: executescript would commit the open transaction first.
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif version > SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
             raise RecordError(f"the records store {p} has schema version {version}, newer than this "
                               f"ecoplan's {SCHEMA_VERSION}: upgrade ecoplan")
+        # Statement by statement: executescript would commit the open transaction first.
+        for script in [SCHEMA, SCHEMA_V2][version:]:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -368,6 +393,10 @@ def _write(conn: sqlite3.Connection, r: IncidentRecord, h: str, status: dict | N
          d.due_date.isoformat() if d.due_date else None, int(d.provisional), d.status, _iso(d.met_at),
          d.late_by_seconds) for d in r.deadlines])
     conn.executemany("INSERT INTO archive_paths VALUES (?, ?)", [(r.incident_id, p) for p in r.archive_paths])
+    conn.execute("INSERT INTO incident_search VALUES (?, ?)", (r.incident_id, r.location))
+    leads = (shown or {}).get("leads")
+    conn.executemany("INSERT OR IGNORE INTO incident_leads VALUES (?, ?)", [
+        (r.incident_id, u) for u in (leads.values() if isinstance(leads, dict) else ()) if isinstance(u, str)])
 
 
 def save_status(status: dict, archive_dir: str | os.PathLike | None = None,

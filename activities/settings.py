@@ -100,8 +100,11 @@ class EcoplanSettings(BaseSettings):
     connect_wait: str = _var("ECOPLAN_CONNECT_WAIT", "30", "seconds `worker.py` keeps trying to reach Temporal when "
                              "it starts, then exits 1 with one line")
     # -------------------------------------------------------------- the console and the intake
-    trusted_proxies: str = _var("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1",
-                                "addresses whose `X-Forwarded-For/-Proto` `ecoplan web` believes")
+    trusted_proxies: str = _var("ECOPLAN_TRUSTED_PROXIES", "",
+                                "addresses (comma-separated) of the reverse proxies whose `X-Forwarded-For/-Proto` "
+                                "`ecoplan web` believes, e.g. `127.0.0.1` behind nginx on the same host; from any "
+                                "other peer the headers are ignored (the login limit counts the peer's address)",
+                                "none: the connecting peer is the client")
     intake_tokens: Optional[str] = _var("ECOPLAN_INTAKE_TOKENS", None, "the 12369/119 platforms' tokens, "
                                         "`hotline_12369=TOKEN1,linkage_119=TOKEN2`", "none: `/alerts` answers 503")
     intake_tokens_file: Optional[str] = _var("ECOPLAN_INTAKE_TOKENS_FILE", None,
@@ -117,6 +120,40 @@ class EcoplanSettings(BaseSettings):
     oidc_role_claim: str = _var("ECOPLAN_OIDC_ROLE_CLAIM", "roles", "the claim holding those values")
     oidc_username_claim: str = _var("ECOPLAN_OIDC_USERNAME_CLAIM", "preferred_username",
                                     "the claim that is the username")
+    # -------------------------------------------------------------- paging channels (issue 23); secrets never logged
+    smtp_host: Optional[str] = _var("ECOPLAN_SMTP_HOST", None, "e-mail channel: the SMTP server's host", "none: no e-mail")
+    smtp_port: Optional[int] = _var("ECOPLAN_SMTP_PORT", None, "its port", "25, 587 with `starttls`, 465 with `ssl`")
+    smtp_user: Optional[str] = _var("ECOPLAN_SMTP_USER", None, "SMTP login (AUTH), when the server asks for one", "none")
+    smtp_password: Optional[str] = _var("ECOPLAN_SMTP_PASSWORD", None, "its password; never logged", "none", repr=False)
+    smtp_from: Optional[str] = _var("ECOPLAN_SMTP_FROM", None, "the From address of pages", "none")
+    smtp_tls: str = _var("ECOPLAN_SMTP_TLS", "starttls", "`none`, `starttls` or `ssl` (implicit TLS)")
+    dingtalk_webhook: Optional[str] = _var("ECOPLAN_DINGTALK_WEBHOOK", None, "DingTalk custom robot: its webhook URL "
+                                           "(…/robot/send?access_token=…); never logged", "none", repr=False)
+    dingtalk_secret: Optional[str] = _var("ECOPLAN_DINGTALK_SECRET", None, "the robot's signing secret (SEC…: "
+                                          "timestamp + HMAC-SHA256 signature on each call); never logged", "none",
+                                          repr=False)
+    wecom_webhook: Optional[str] = _var("ECOPLAN_WECOM_WEBHOOK", None, "WeCom group robot: its webhook URL "
+                                        "(…/cgi-bin/webhook/send?key=…); never logged", "none", repr=False)
+    sms_endpoint: str = _var("ECOPLAN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/",
+                             "SMS channel: Alibaba Cloud SMS (Dysmsapi SendSms, signature version 1.0) endpoint")
+    sms_access_key_id: Optional[str] = _var("ECOPLAN_SMS_ACCESS_KEY_ID", None, "its AccessKey ID", "none: no SMS")
+    sms_access_key_secret: Optional[str] = _var("ECOPLAN_SMS_ACCESS_KEY_SECRET", None, "its AccessKey secret; never "
+                                                "logged", "none", repr=False)
+    sms_sign_name: Optional[str] = _var("ECOPLAN_SMS_SIGN_NAME", None, "the approved SMS signature (签名)", "none")
+    sms_template_code: Optional[str] = _var("ECOPLAN_SMS_TEMPLATE_CODE", None, "the approved template (SMS_…), with "
+                                            "one variable `${content}`", "none")
+    console_url: str = _var("ECOPLAN_CONSOLE_URL", "http://127.0.0.1:8000", "the console's address as people reach it: "
+                            "the acknowledgement links in pages point there")
+    page_link_secret: Optional[str] = _var("ECOPLAN_PAGE_LINK_SECRET", None, "key that signs the acknowledgement links "
+                                           "(HMAC-SHA256); never logged", "a random key kept in `$ECOPLAN_HOME/page-link.key`",
+                                           repr=False)
+    # -------------------------------------------------------------- sign-in (issue 25)
+    totp_roles: str = _var("ECOPLAN_TOTP_ROLES", "admin,commander",
+                           "roles (comma-separated ids) that must sign in with a one-time code from an authenticator "
+                           "app besides the password (GB/T 22239-2019 8.1.4.1 d)); optional for the others; `none` "
+                           "for nobody")
+    audit_days: int = _var("ECOPLAN_AUDIT_DAYS", 180, "days the audit log of sign-ins and account changes is kept "
+                           "(at least 180: 网络安全法 第二十一条, logs kept not less than six months)", ge=180)
 
     # -------------------------------------------------------------- paths, anchored in home
 
@@ -149,6 +186,14 @@ class EcoplanSettings(BaseSettings):
     @property
     def calendar_dir_list(self) -> tuple[Path, ...]:
         return tuple(self.in_home(Path(p), "") for p in self.calendar_dirs.split(os.pathsep) if p)
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    @property
+    def totp_role_set(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.totp_roles.split(",") if r.strip() and r.strip() != "none")
 
     @property
     def tls_on(self) -> bool:

@@ -15,8 +15,9 @@ runs every day at 08:00 Asia/Shanghai: they read Temporal, so they sit in the ac
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payload
@@ -26,8 +27,13 @@ from temporalio.common import SearchAttributeKey
 
 import activities.search_attributes as sa
 from plan.calendar import SHANGHAI
+from plan.incident import EARLIEST, LATEST
 
 WORKFLOW_TYPE = "IncidentWorkflow"
+# A row whose stored data cannot be shown (a time no incident has, a memo of another shape):
+# the row says so and links to the incident, and the rest of the view answers (issue 25).
+FAULTY = "此行数据无法显示"
+log = logging.getLogger(__name__)
 
 
 def _q(value: str) -> str:
@@ -61,6 +67,7 @@ class Row(BaseModel):
     pending_signoffs: list[str]
     memo: dict
     reported_at: datetime | None = None  # when the bureau learned of it (start memo; older incidents: entered)
+    faulty: bool = False  # its stored data could not be read: shown as FAULTY
 
 
 class Page(list):
@@ -86,10 +93,46 @@ def _value(client: Client, payload: Payload) -> Any:
 
 
 def _when(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    """A stored time as the views compute with it. One outside the times an incident can hold
+    (plan/incident.py), e.g. stored before they were refused at entry, makes its row faulty:
+    it would overflow the arithmetic and the formatting downstream."""
+    if not value:
+        return None
+    t = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    t = t.replace(tzinfo=SHANGHAI) if t.tzinfo is None else t
+    if not EARLIEST <= t < LATEST:
+        raise ValueError(f"time outside {EARLIEST:%Y}-{LATEST:%Y}: {value}")
+    return t.astimezone(SHANGHAI)
+
+
+def faulty(incident_id: str, why: BaseException, **blank) -> dict:
+    """The row a view shows for an incident whose data it cannot show: the view's keys, empty."""
+    log.warning("view row of incident %s cannot be shown: %s: %s", incident_id, type(why).__name__, why)
+    return {"incident_id": incident_id, "title": FAULTY, "stage": "", "county": None, "level": None,
+            "faulty": True, **blank}
+
+
+def rows_of(r: Row, make: Callable[[], list[dict]], **blank) -> list[dict]:
+    """The view's rows for one incident, or one faulty row when its data cannot be shown."""
+    try:
+        if r.faulty:
+            raise ValueError("its search attributes or memo could not be read")
+        return make()
+    except Exception as e:  # any stored value: never the whole view
+        return [faulty(r.incident_id, e, **blank)]
 
 
 def _row(client: Client, info) -> Row:
+    try:
+        return _read_row(client, info)
+    except Exception as e:  # one incident's stored data: its row is faulty, the view answers
+        iid = info.execution.workflow_id.removeprefix("incident-")
+        log.warning("visibility row of incident %s cannot be read: %s: %s", iid, type(e).__name__, e)
+        return Row(incident_id=iid, title=FAULTY, county=None, level=None, stage=None, drill=False,
+                   stage_entered_at=None, waiting_on=[], pending_signoffs=[], memo={}, faulty=True)
+
+
+def _read_row(client: Client, info) -> Row:
     fields = info.search_attributes.indexed_fields
 
     def attr(key):
@@ -202,19 +245,21 @@ async def overdue(client: Client, drills: bool = False, now: datetime | None = N
                                    sa.OVERDUE_SINCE, limit, now)
     out = []
     for r in await read_rows(client, query):
-        for d in r.memo.get("overdue", []):
-            due = datetime.fromisoformat(d["due_at"])
-            out.append({
-                "incident_id": r.incident_id, "title": r.title, "county": r.county, "level": r.level,
-                "stage": r.stage, "deadline": d["deadline"], "due_at": due.astimezone(SHANGHAI).isoformat(),
-                "late_by_seconds": int((now - due).total_seconds()),
-                "waiting_on": [d["who_acts"], *(w for w in r.waiting_on if w != d["who_acts"])],
-                "faults": _fault_names(r),
-            })
+        out += rows_of(r, lambda: [_overdue_row(r, d, now) for d in r.memo.get("overdue", [])],
+                       deadline="", due_at="", late_by_seconds=0, waiting_on=[], faults=[])
     out.sort(key=lambda x: (-x["late_by_seconds"], x["incident_id"]))
     if limit is None:
         return Page(out, True, len({x["incident_id"] for x in out}))
     return Page(out[:limit], len(out) <= limit and len({x["incident_id"] for x in out}) >= total, total)
+
+
+def _overdue_row(r: Row, d: dict, now: datetime) -> dict:
+    due = _when(d["due_at"])
+    return {"incident_id": r.incident_id, "title": r.title, "county": r.county, "level": r.level,
+            "stage": r.stage, "deadline": str(d["deadline"]), "due_at": due.isoformat(),
+            "late_by_seconds": int((now - due).total_seconds()),
+            "waiting_on": [str(d["who_acts"]), *(w for w in r.waiting_on if w != d["who_acts"])],
+            "faults": _fault_names(r)}
 
 
 def _fault_names(r: Row) -> list[str]:
@@ -227,9 +272,11 @@ async def faults(client: Client, drills: bool = False, limit: int | None = None)
     query = base_query(drills) + f" AND {sa.FAULT.name} IS NOT NULL"
     rows = []
     for r in await read_rows(client, query):
-        for f in r.memo.get("faults", []):
-            rows.append({"incident_id": r.incident_id, "title": r.title, "stage": r.stage, "fault": f["fault"],
-                         "since": f["since"], "detail": f.get("error") or f.get("last") or f"{f.get('count')} deliveries"})
+        rows += rows_of(r, lambda: [{
+            "incident_id": r.incident_id, "title": r.title, "stage": r.stage, "fault": str(f["fault"]),
+            "since": _when(f["since"]).isoformat(),
+            "detail": str(f.get("error") or f.get("last") or f"{f.get('count')} deliveries")}
+            for f in r.memo.get("faults", [])], fault="", since="", detail="")
     rows.sort(key=lambda x: (x["since"], x["incident_id"]))
     total = len({x["incident_id"] for x in rows})
     if limit is None:
@@ -245,11 +292,17 @@ async def provisional(client: Client, drills: bool = False, limit: int | None = 
     total = await _count(client, query)
     rows = []
     for r in await read_rows(client, query, limit):
-        for d in r.memo.get("provisional", []):
-            rows.append({"incident_id": r.incident_id, "title": r.title, "stage": r.stage, "county": r.county,
-                         "deadline": d["deadline"], "due_date": d.get("due_date"), "status": d.get("status")})
+        rows += rows_of(r, lambda: [{
+            "incident_id": r.incident_id, "title": r.title, "stage": r.stage, "county": r.county,
+            "deadline": str(d["deadline"]), "due_date": _day(d.get("due_date")), "status": d.get("status")}
+            for d in r.memo.get("provisional", [])], deadline="", due_date=None, status=None)
     rows.sort(key=lambda x: (x["due_date"] or "", x["incident_id"]))
     return Page(rows, limit is None or total <= limit, total)
+
+
+def _day(value: Any) -> str | None:
+    """A stored date (YYYY-MM-DD), checked as a time of its midnight."""
+    return _when(value + "T00:00").date().isoformat() if value else None
 
 
 def _stuck_row(r: Row, now: datetime) -> dict:
@@ -259,6 +312,19 @@ def _stuck_row(r: Row, now: datetime) -> dict:
         "idle_seconds": int((now - r.stage_entered_at).total_seconds()),
         "waiting_on": r.waiting_on, "county": r.county, "level": r.level, "faults": _fault_names(r),
     }
+
+
+def _stuck_rows(r: Row, now: datetime, by_plan: bool) -> list[dict]:
+    """The incident's row when it is stuck: idle past its plan's expectation (`by_plan`), or
+    selected by the query's idle time."""
+    def make() -> list[dict]:
+        if r.stage_entered_at is None:
+            return []
+        if by_plan and not (r.memo.get("stuck_after") and _when(r.memo["stuck_after"]) <= now):
+            return []
+        return [_stuck_row(r, now)]
+
+    return rows_of(r, make, since="", idle_seconds=0, waiting_on=[], faults=[])
 
 
 async def stuck(client: Client, idle: timedelta | None = None, drills: bool = False,
@@ -271,7 +337,7 @@ async def stuck(client: Client, idle: timedelta | None = None, drills: bool = Fa
     if idle is not None:
         query, total = await _earliest(client, base_query(drills) + f" AND {key.name} < {time_literal(now - idle)}",
                                        key, limit, now)
-        rows = [_stuck_row(r, now) for r in await read_rows(client, query) if r.stage_entered_at]
+        rows = [x for r in await read_rows(client, query) for x in _stuck_rows(r, now, by_plan=False)]
         rows.sort(key=lambda x: (-x["idle_seconds"], x["incident_id"]))
         if limit is None:
             return Page(rows, True, len(rows))
@@ -283,9 +349,7 @@ async def stuck(client: Client, idle: timedelta | None = None, drills: bool = Fa
     want = None if limit is None else limit + 1  # one more than shown tells whether there are more
     while True:
         query, _ = await _earliest(client, base, key, want, now)
-        rows = [_stuck_row(r, now) for r in await read_rows(client, query)
-                if r.stage_entered_at and r.memo.get("stuck_after")
-                and datetime.fromisoformat(r.memo["stuck_after"]) <= now]
+        rows = [x for r in await read_rows(client, query) for x in _stuck_rows(r, now, by_plan=True)]
         rows.sort(key=lambda x: (-x["idle_seconds"], x["incident_id"]))
         if want is None or len(rows) >= want or query == base:
             break
@@ -298,6 +362,14 @@ async def stuck(client: Client, idle: timedelta | None = None, drills: bool = Fa
     return Page(rows[:limit], False, None)
 
 
+def next_deadline(memo: dict) -> dict | None:
+    """The memo's next deadline (name, due_at, ...), its time checked as the views read it."""
+    nd = memo.get("next_deadline")
+    if not nd:
+        return None
+    return {**nd, "name": str(nd["name"]), "due_at": _when(nd["due_at"]).isoformat()}
+
+
 async def list_incidents(client: Client, stage: str | None = None, level: str | None = None,
                          county: str | None = None, drills: bool = False, limit: int | None = None) -> Page:
     """Running incidents by incident id; with a limit, the most recently started ones."""
@@ -307,8 +379,7 @@ async def list_incidents(client: Client, stage: str | None = None, level: str | 
             query += f" AND {key.name} = {_q(value)}"
     rows = await read_rows(client, query, limit)
     total = len(rows) if limit is None or len(rows) < limit else await _count(client, query)
-    out = [{
+    out = [x for r in rows for x in rows_of(r, lambda: [{
         "incident_id": r.incident_id, "title": r.title, "stage": r.stage, "level": r.level,
-        "county": r.county, "drill": r.drill, "next_deadline": r.memo.get("next_deadline"),
-    } for r in rows]
+        "county": r.county, "drill": r.drill, "next_deadline": next_deadline(r.memo)}], drill=r.drill, next_deadline=None)]
     return Page(sorted(out, key=lambda x: x["incident_id"]), len(out) >= total, total)

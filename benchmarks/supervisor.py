@@ -270,7 +270,7 @@ async def board_page(client: Client, workdir: Path):
 
     store = AccountStore(workdir / "bench-accounts.db")
     if store.get("bench_du") is None:
-        store.add("bench_du", "supervisor", "bench-password-" + "x" * 16, display="督查")
+        store.add("bench_du", "supervisor", "bench-password-2026-" + "x" * 16, display="督查")
     token, _ = store.open_session("bench_du", "web", timedelta(hours=12))
     app = create_app(client_factory=lambda: client, store=store)
     server = uvicorn.Server(uvicorn.Config(app,

@@ -16,6 +16,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from ecoplan import pages
 from ecoplan.connection import TASK_QUEUE
 from ecoplan.errors import (ActionRefused, EcoplanError, IncidentBusy, IncidentClosed, IncidentExists,  # noqa: F401
                             IncidentNotFound, IncidentNotReady)
@@ -24,7 +25,7 @@ from plan.incident import Actor, IncidentReport, start_time_problem
 from plan.loader import PlanError, load_plan
 from activities import search_attributes as sa
 from workflows.incident import IncidentWorkflow
-from workflows.errors import NextRun, refusal_kind
+from workflows.errors import refusal_kind
 from workflows.messages import Action, ActionResult, IncidentInput
 
 
@@ -71,7 +72,17 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
         raise IncidentExists(f"incident {incident_id} already exists; nothing was started") from None
     if wait_ready:
         await _wait_until_ready(handle, wait_ready)
+    await pages.page_event(client, "new_incident", incident_id, report.title, _page_body(report), drill=report.drill,
+                           participants=[started_by.name] if started_by else [], task_queue=task_queue)
     return incident_id
+
+
+def _page_body(r: IncidentReport) -> str:
+    """What the duty desk's page says of a new incident (issue 23)."""
+    from ecoplan.period_report import TYPE_NAMES
+
+    return (f"{r.county} {r.location}，{TYPE_NAMES.get(r.incident_type, r.incident_type)}；接报 {r.reported_at.astimezone(SHANGHAI):%m-%d %H:%M}，"
+            f"报告人 {r.reporter}。{r.description}")[:400]
 
 
 async def _wait_until_ready(handle: WorkflowHandle, seconds: float) -> None:
@@ -105,17 +116,14 @@ def _not_found(e: RPCError, incident_id: str) -> EcoplanError | None:
     return None
 
 
-NEXT_RUN_WAIT = 30.0  # seconds an action is sent again while the incident moves to its next run
-
-
 async def act(client: Client, incident_id: str, action: str, inp: Action, update_id: str | None = None) -> ActionResult:
     """Run one human action (a Workflow Update) and return what the incident says. An
-    `update_id` makes a retried call run once (Temporal dedupes update ids per run)."""
+    `update_id` makes a retried call run once: Temporal dedupes update ids within a run, and
+    the incident remembers its newest ones across runs. While the incident moves to its next
+    run nothing is refused: the action is applied in the old run or the new (contracts.md)."""
     handle = client.get_workflow_handle(workflow_id(incident_id))
     # One id for every try: Temporal runs an update id once, so a retry cannot double an action.
     update_id = update_id or f"{action}-{uuid.uuid4().hex}"
-    loop = asyncio.get_running_loop()
-    next_run_until = loop.time() + NEXT_RUN_WAIT
     attempt = 0
     while True:
         try:
@@ -123,11 +131,6 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
         except WorkflowUpdateFailedError as e:
             # The generic message says "update failed"; the validator's sentence is the cause.
             cause = e.cause
-            if isinstance(cause, ApplicationError) and cause.type == NextRun.__name__ and loop.time() < next_run_until:
-                # Refused unapplied while the incident moves to its next run: send it there.
-                update_id = f"{action}-{uuid.uuid4().hex}"
-                await asyncio.sleep(0.1)
-                continue
             if isinstance(cause, ApplicationError):
                 raise ActionRefused(cause.message, refusal_kind(cause)) from None
             raise ActionRefused(str(cause or e)) from None

@@ -218,8 +218,51 @@ def render_markdown() -> str:
         "`warning_lifted` 预警解除 (3.3) |",
         "",
     ]
+    lines += HANDOVER
     lines += _view_markdown()
     return "\n".join(lines)
+
+
+# What a client sending actions by name (the Temporal client, the `temporal` CLI, another
+# system) can rely on while an incident continues as new (issue 25, item 7).
+HANDOVER = [
+    "## Actions by name, and the run's hand-over",
+    "",
+    "Each action is a Workflow Update named as the action (`submit_report`, `sign_off`, ...: the names of the action registry, workflows/actions/), "
+    "sent to the workflow id `incident-<incident id>` without a run id, its input the action's JSON. A refusal is "
+    "an update failure whose cause is an `ApplicationError` of type `Refused`, its first detail the kind "
+    "(`forbidden`, `conflict`, `invalid`); nothing was applied, and sending it again gets the same refusal.",
+    "",
+    "A long incident continues as new (a new run under the same workflow id, when Temporal suggests it). An action "
+    "sent meanwhile is applied exactly once, in the old run or the new, and answered as usual: the client does "
+    "not resend it and sees no refusal. The incident continues as new only in a workflow task in which every "
+    "action it accepted has finished; an update the server holds while that task runs was never seen by the old "
+    "run, and the server aborts it with a retryable error that the client SDK and the CLI retry on the new run "
+    "(Temporal server 1.25 and later; here the dev server of temporal CLI 1.9.1, server 1.32.0). Temporal "
+    "dedupes update ids within a run; the incident also remembers the ids of its newest 20 actions across runs, "
+    "so the same id sent again (a client's retry, or the server's after the hand-over, temporalio/temporal#6375) "
+    "answers what it answered the first time and applies nothing. Measured: BENCHMARKS.md, \"The run's "
+    "hand-over\"; tested with raw updates and the `temporal` CLI (tests/test_long_incident.py).",
+    "",
+    "What a client can still meet are the server's per-run limits and a failed workflow task. Each is answered by "
+    "sending the action again under the same update id: an id the incident has applied answers what it answered, "
+    "applied once.",
+    "",
+    "| error (gRPC status) | when | what to do |",
+    "|---|---|---|",
+    "| `RESOURCE_EXHAUSTED`, cause `BUSY_WORKFLOW`: \"workflow is closing\" | the server's own retries of an "
+    "update held during a hand-over ran out (not seen in the benchmark) | send it again with the same update id |",
+    "| `FAILED_PRECONDITION`, details `WorkflowNotReady`: \"unexpected workflow task failure\" | the workflow "
+    "task that held the update failed or timed out (a worker overloaded or restarted), not the hand-over | send it "
+    "again with the same update id |",
+    "| `RESOURCE_EXHAUSTED`, cause `CONCURRENT_LIMIT` | more than 10 updates in flight on one incident "
+    "(`history.maxInFlightUpdates`) | send it again with the same update id |",
+    "| `FAILED_PRECONDITION`: \"limit on the total number of distinct updates\" | more than 2,000 updates in one "
+    "run (`history.maxTotalUpdates`); the incident continues as new when Temporal suggests it, at 90 % of that, "
+    "unless what it must carry is over 1.5 MB (deliveries far behind a stream of long reports): it delivers first | "
+    "send it again with the same update id once the incident has continued as new |",
+    "",
+]
 
 
 # ---------------------------------------------------------------- the incident view

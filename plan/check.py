@@ -8,6 +8,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel
 
+from plan.check_law import law_problems
 from plan.grading import Assessment
 from plan.loader import PLANS_DIR, LoadedPlan, PlanError, load_plan
 from plan.models import DeadlineName, Duration, GradingTable, Level, Plan, Stage
@@ -38,6 +39,7 @@ def check_plan(ref: str | Path | None = None) -> tuple[LoadedPlan | None, list[P
     problems += _deadlines(plan)
     problems += _stages(plan)
     problems += _bases(plan)
+    problems += law_problems(plan, lambda sev, where, msg: Problem(severity=sev, where=where, message=msg))
     path = Path(loaded.path)
     if path.parent.resolve() == PLANS_DIR.resolve() and path.stem != plan.id:
         problems.append(_err("id", f"shipped plan file {path.name} has id {plan.id!r}: "

@@ -81,6 +81,10 @@ def test_store_add_verify_disable_passwd(tmp_path):
     (("zhang", "boss", PW), "未知角色"),
     (("zhang", "lead", "short"), "太短"),
     (("zhang", "lead", " " + PW), "空格"),
+    # issue 25, finding 7: length alone is no policy (等保 complexity rule, then zxcvbn)
+    (("zhang", "lead", "aaaaaaaaaa"), "至少 3 类（现有 1 类），请加入大写字母、数字、符号、汉字等其他字符中的一两类"),
+    (("zhang", "lead", "Password123!"), "太容易被猜中（这与常见密码相近）"),
+    (("zhang", "lead", "Zhang-2026"), "不要用用户名"),
     (("zhang", "lead", PW, "名" * 51), "姓名"),
 ])
 def test_store_refuses_bad_input(tmp_path, args, message):

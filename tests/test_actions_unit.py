@@ -65,6 +65,9 @@ GOOD_INPUT: dict[str, Callable[[], m.Action]] = {
     "dispatch": lambda: m.Dispatch(by=DUTY, leads=LEADS),
     "record_other_termination": lambda: m.RecordOtherTermination(by=DUTY, document="平政办〔2026〕7号"),
     "adjust_level": lambda: m.AdjustLevel(by=COMMANDER, level=Level.II, reason="饮用水源地受影响"),
+    "determine_event_level": lambda: m.DetermineEventLevel(by=COMMANDER, level=Level.II, reason="县级水源地取水中断"),
+    "decide_follow_up": lambda: m.DecideFollowUp(by=DUTY, follow_up=m.FollowUp(
+        continue_monitoring=True, decided_by="市应急指挥部会同专家组", until=date(2026, 11, 20))),
     "record_city_started": lambda: m.RecordCityStarted(by=DUTY, note="市政府已启动III级响应"),
     "record_joint_investigation": lambda: m.RecordJointInvestigation(by=DUTY, members=["市生态环境局", FIRE_BRIGADE]),
     "propose_termination": lambda: m.ProposeTermination(by=DUTY, reason="特征污染物已降至本底水平"),
@@ -112,6 +115,14 @@ def _ready_to_close() -> Incident:
     return inc.delivered()
 
 
+def _terminated_without_follow_up() -> Incident:
+    """III, the 指挥 approved at 10:10 without deciding on follow-up monitoring (4.4: decided after)."""
+    inc = in_stage("termination_pending")
+    sign_all(inc)
+    inc.step("approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
+    return inc.delivered()
+
+
 def _stage(stage: str, assessment=LEVEL_III) -> Callable[[], Incident]:
     return lambda: in_stage(stage, assessment)
 
@@ -124,7 +135,8 @@ READY: dict[str, Callable[[], Incident]] = {
     "submit_report": _stage("reported"), "record_circumstances": _stage("reported"),
     "lift_warning": _stage("warning"), "request_support": _stage("responding"), "dispatch": _stage("responding"),
     "record_other_termination": _stage("responding", LEVEL_IV), "adjust_level": _stage("responding"),
-    "record_city_started": _stage("responding"), "record_joint_investigation": _fire_engaged,
+    "record_city_started": _stage("responding"), "determine_event_level": _stage("reported"),
+    "decide_follow_up": _terminated_without_follow_up, "record_joint_investigation": _fire_engaged,
     "propose_termination": _stage("on_site"), "sign_off": _stage("termination_pending"),
     "approve_termination": _all_signatories_approved, "record_other_act": _stage("post_event"),
     "record_aftercare": _stage("post_event"), "complete_investigation": _stage("post_event", LEVEL_IV),
@@ -265,10 +277,46 @@ def _():
     assert [(c.from_level, c.to_level) for c in inc.s.level_changes] == [(None, Level.III), (Level.III, Level.II)]
     is_entry(done.entry("adjust_level"), "adjust_level", COMMANDER, inc.now, "responding", "responding")
     assert done.effects == [("notify", "level_adjusted")]
-    # 17号令 第三条: at II the 初报 is due 2 h after the bureau learned: 08:40 → 10:40
-    assert done.entry("deadline_changed").detail["deadline"] == "initial_report"
-    assert inc.deadline("initial_report").due_at == at(2026, 11, 10, 10, 40)
+    # 17号令 第三条 follows the event's level (III, 初步认定), not the response's: still 08:40 + 4 h
+    assert "deadline_changed" not in done.actions
+    assert inc.deadline("initial_report").due_at == at(2026, 11, 10, 12, 40)
     assert [d.name for d in inc.s.deadlines].count("readiness") == 1  # already running since activation
+
+
+@good("decide_follow_up")
+def _():
+    inc = _terminated_without_follow_up()
+    assert inc.s.events["response_terminated"] == at(2026, 11, 10, 10, 10) and inc.s.termination.get("follow_up") is None
+    done = inc.step("decide_follow_up", GOOD_INPUT["decide_follow_up"]())  # 10:20, after termination (4.4)
+    is_entry(done.entry("decide_follow_up"), "decide_follow_up", DUTY, at(2026, 11, 10, 10, 20), "post_event",
+             "post_event")
+    assert inc.s.follow_up == {"continue_monitoring": True, "decided_by": "市应急指挥部会同专家组",
+                               "until": "2026-11-20", "note": ""}
+    assert done.notified == ["follow_up_decided"]
+    assert inc.refused("decide_follow_up", GOOD_INPUT["decide_follow_up"]()).kind == "conflict"  # decided once
+
+
+def test_follow_up_is_decided_after_termination_not_before():
+    inc = in_stage("on_site")
+    err = inc.refused("decide_follow_up", GOOD_INPUT["decide_follow_up"]())
+    assert "stage on_site" in err.message  # only once the response has ended (4.4 应急状态终止后)
+    inc = _terminated_without_follow_up()
+    early = m.DecideFollowUp(by=DUTY, at=at(2026, 11, 10, 10, 0), follow_up=m.FollowUp(
+        continue_monitoring=False, decided_by="市应急指挥部会同专家组"))
+    assert "不能早于响应终止" in inc.refused("decide_follow_up", early).message
+
+
+@good("determine_event_level")
+def _():
+    inc = in_stage("reported")  # III graded; the 初报 due 12:40 (08:40 + 4 h)
+    done = inc.step("determine_event_level", GOOD_INPUT["determine_event_level"]())  # 09:10
+    assert (inc.s.event_level, inc.s.event_level_kind, inc.s.level) == (Level.II, "preliminary", None)
+    assert [(c.from_level, c.to_level, c.kind) for c in inc.s.event_level_changes] == [
+        (None, Level.III, "graded"), (Level.III, Level.II, "preliminary")]
+    is_entry(done.entry("determine_event_level"), "determine_event_level", COMMANDER, inc.now, "reported", "reported")
+    # 17号令 第三条: 初步认定 II → 2 h from when the bureau learned: 08:40 → 10:40, the ministry too
+    assert inc.deadline("initial_report").due_at == at(2026, 11, 10, 10, 40)
+    assert done.notification("event_level_determined")["recipients"] == CITY_AND_PROVINCE + ["生态环境部"]
 
 
 def test_raising_IV_to_III_opens_the_readiness_deadline_from_the_change():
@@ -437,13 +485,12 @@ def _():
     assert [(x["group"], x["decision"]) for x in form["signoffs"]] == [(g, "approve") for g in SIGNATORIES]
     assert inc.s.events["response_terminated"] == approved_at
     assert inc.s.stuck_after == at(2027, 1, 13, 23, 59, 59)  # the calendar's answer, as prepared
-    # 5.2: 60 days from 10 November 10:10 → 9 January 2027 10:10 (20 + 31 + 9 days)
-    inv = inc.deadline("investigation")
-    assert (inv.status, inv.due_at) == ("pending", at(2027, 1, 9, 10, 10))
+    # 32号令 第四条: at III the province investigates, so no investigation clock escalates to the bureau
+    assert "investigation" not in [d.name for d in inc.s.deadlines]
     # 5.3 (环发〔2013〕85号) 30 working days: no calendar answer prepared, so it waits for it
     comp = inc.deadline("assessment_completion")
     assert (comp.status, comp.due_at) == ("scheduling", None)
-    assert [x.detail.get("scheduling") for x in done.entries if x.action == "deadline_started"] == [True, None]
+    assert [x.detail.get("scheduling") for x in done.entries if x.action == "deadline_started"] == [True]
 
 
 @good("record_other_termination")
@@ -456,7 +503,10 @@ def _():
     assert inc.s.other_acts["termination"]["body"] == "事发地县（区）级人民政府"
     assert inc.s.events["response_terminated"] == inc.now
     assert done.effects == [("notify", "response_terminated")]
-    assert {d.name for d in inc.s.deadlines} == {"initial_report", "assessment_completion", "investigation"}
+    # IV: the bureau's own investigation (视情况) has its clock; the assessment is the county bureau's (5.3)
+    assert {d.name for d in inc.s.deadlines} == {"initial_report", "investigation"}
+    # 5.2: 60 days from the county's end, 10 November 09:10 → 9 January 2027 09:10 (20 + 31 + 9 days)
+    assert inc.deadline("investigation").due_at == at(2027, 1, 9, 9, 10)
 
 
 # ---------------------------------------------------------------------------- 5.x post-event
@@ -487,7 +537,7 @@ def _():
     done = inc.act("record_other_act", GOOD_INPUT["record_other_act"]())
     is_entry(done.entry("record_other_act"), "record_other_act", DUTY, inc.now, "post_event", "post_event")
     assert inc.s.other_acts["investigation"]["body"] == "省生态环境厅"
-    assert inc.deadline("investigation").status == "met"  # the investigation's clock stops whoever investigated
+    assert "investigation" not in [d.name for d in inc.s.deadlines]  # the province's act has no clock of the bureau's
 
 
 @good("assessment_review_passed")
@@ -584,7 +634,8 @@ def test_every_action_is_refused_in_a_stage_it_is_not_allowed_in(name):
 
 def test_the_actions_allowed_in_every_open_stage():
     assert sorted(n for n in actions.ACTIONS if wrong_stage(n) == "closed") == sorted(
-        ["record_cross_boundary", "answer_support", "recompute_deadlines", "submit_report", "record_circumstances"])
+        ["record_cross_boundary", "answer_support", "recompute_deadlines", "submit_report", "record_circumstances",
+         "determine_event_level"])
 
 
 def test_a_closed_incident_refuses_even_a_report():
@@ -720,6 +771,12 @@ def _all_signed(inp):
     return build
 
 
+def _recorded_before_issue_24_all_signed():
+    inc = _all_signatories_approved()
+    inc.s.levels_split = False  # an incident recorded with one level still decides follow-up at approval
+    return inc, "approve_termination", m.ApproveTermination(by=COMMANDER)
+
+
 def _city_started_then_approve():
     inc = in_stage("on_site")
     inc.act("record_city_started", m.RecordCityStarted(by=DUTY))
@@ -823,7 +880,7 @@ OWN_REFUSALS = [
                  "invalid", "publicity does not sign termination", id="a group that does not sign"),
     pytest.param(_approve_before_all, "conflict", "waiting for sign-off from investigation (钱排查)",
                  id="approve before all signed"),
-    pytest.param(_all_signed(m.ApproveTermination(by=COMMANDER)), "invalid", "登记是否继续跟踪监测",
+    pytest.param(_recorded_before_issue_24_all_signed, "invalid", "登记是否继续跟踪监测",
                  id="approve without the follow-up decision"),
     pytest.param(_all_signed(m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP_NO_DATE)), "invalid",
                  "继续跟踪监测须写明至何时", id="follow-up monitoring without an end date"),

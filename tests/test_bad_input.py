@@ -190,7 +190,10 @@ CASES = [
      "值班员不能办理「指挥批示终止」"),
     ("approve/deputy", TA, ("approve-termination", "--by", "周副局长", "--as", "deputy_commander",
                             "--follow-up", "stop", "--follow-up-by", "市应急指挥部"), 1, "副指挥不能办理「指挥批示终止」"),
-    ("approve/no-follow-up", TA, ("approve-termination", "--by", "李局长"), 1, "继续跟踪监测"),
+    # 4.4: follow-up may be decided later (decide_follow_up, issue 24), but a decision given is checked
+    ("approve/stop-with-until", TA, ("approve-termination", "--by", "李局长", "--follow-up", "stop",
+                                     "--follow-up-by", "市应急指挥部会同专家组", "--follow-up-until", "2030-01-01"), 1,
+     "不写截止日期"),
     ("approve/follow-up-no-until", TA, ("approve-termination", "--by", "李局长", "--follow-up", "continue",
                                         "--follow-up-by", "市应急指挥部会同专家组"), 1, "至何时"),
     ("approve/follow-up-word", TA, ("approve-termination", "--by", "李局长", "--follow-up", "maybe"), 2, "--follow-up"),
@@ -442,6 +445,9 @@ INPUTS = {
     "record_other_termination": lambda: m.RecordOtherTermination(by=DUTY, document="县政府终止响应通知"),
     "record_other_act": lambda: m.RecordOtherAct(by=DUTY, step="aftercare", document="县政府善后方案"),
     "record_circumstances": lambda: m.RecordCircumstances(by=DUTY, circumstances=["heavy_metal"]),
+    # issue 24: the event's level, and the follow-up decided after termination (4.4)
+    "determine_event_level": lambda: m.DetermineEventLevel(by=COMMANDER, level="III", reason="核定"),
+    "decide_follow_up": lambda: m.DecideFollowUp(by=DUTY, follow_up=FOLLOW_UP),
 }
 
 

@@ -263,12 +263,12 @@ async def test_whole_termination_in_the_console(browser, web, client):
     assert st["termination"]["follow_up"] == {"continue_monitoring": False, "decided_by": "市应急指挥部会同专家组",
                                               "until": None, "note": ""}
 
-    # 后期处置 to the close, still in the console. At III the province investigates (32号令
-    # 第四条): the duty officer records its act; the bureau has the assessment reviewed and
-    # reports it, then sends the 处理结果报告 and closes.
+    # 后期处置 to the close, still in the console. The response was raised to III, the event stays
+    # 一般 (IV): the city bureau investigates itself (32号令 第四条, issue 24); the bureau has the
+    # assessment reviewed and reports it, then sends the 处理结果报告 and closes.
     await duty.reload()
     await take(duty, "record_aftercare", note="督促企业清运危险废物")
-    await take(duty, "record_other_act", step="investigation", document="晋环调查〔2026〕5号")
+    await take(duty, "complete_investigation", summary="储罐阀门老化")
     await take(duty, "assessment_review_passed", review_date=now().date().isoformat())
     await take(duty, "submit_assessment_report")
     await take(duty, "submit_report", **{"kind": "final", "content.summary": "处置完毕，下游断面达标", **SIGNED})
@@ -279,7 +279,7 @@ async def test_whole_termination_in_the_console(browser, web, client):
     st = await api.status(client, iid)
     assert (st["stage"], st["outcome"]) == ("closed", "completed")
     assert [e["action"] for e in st["timeline"] if e["by"] and e["by"].get("via") == "web"][-6:] == [
-        "record_aftercare", "record_other_act", "assessment_review_passed", "submit_assessment_report",
+        "record_aftercare", "complete_investigation", "assessment_review_passed", "submit_assessment_report",
         "submit_report", "close"]
     for ctx in (duty_ctx, boss_ctx, *(c for c, _ in leads.values())):
         await ctx.close()

@@ -90,12 +90,12 @@ async def test_hidden_for_four_and_a_half_hours_the_bureau_is_still_on_time(clie
 
 
 async def test_raised_to_two_before_the_report_then_lowered_keeps_two_hours(client, worker):
-    """Graded 一般 (IV), learned 08:00: due 12:00. Activated at II at 08:30: due 08:00 + 2 h =
-    10:00 (same start). Lowered to III at 08:45: stays 10:00 (the plan's keeps_shorter choice).
-    Reported 09:50: met."""
+    """Graded 一般 (IV), learned 08:00: due 12:00. The event 初步认定 II at 08:30 (17号令 第三条 follows
+    the event's level, issue 24): due 08:00 + 2 h = 10:00 (same start). Judged III at 08:45: stays
+    10:00 (the plan's keeps_shorter choice). Reported 09:50: met."""
     iid = await api.start_incident(client, report(discovered_at=t("07:40"), reported_at=t("08:00")))
     assert due(await api.status(client, iid)) == t("12:00")
-    res = await act(client, iid, "activate_response", m.ActivateResponse(
+    res = await act(client, iid, "determine_event_level", m.DetermineEventLevel(
         by=COMMANDER, at=t("08:30"), backdate_reason=LATE, level="II", reason="初判可能疏散1万人以上"))
     assert "initial report (初报) is now due 2026-11-20T10:00+08:00" in res.message
     st = await api.status(client, iid)
@@ -104,7 +104,7 @@ async def test_raised_to_two_before_the_report_then_lowered_keeps_two_hours(clie
     assert changed["detail"]["from_due_at"] == t("12:00").isoformat()
     assert changed["detail"]["due_at"] == t("10:00").isoformat() and "第三条" in changed["detail"]["source"]
 
-    res = await act(client, iid, "adjust_level", m.AdjustLevel(
+    res = await act(client, iid, "determine_event_level", m.DetermineEventLevel(
         by=COMMANDER, at=t("08:45"), backdate_reason=LATE, level="III", reason="复核为较大"))
     assert "now due" not in res.message
     st = await api.status(client, iid)
@@ -128,9 +128,9 @@ async def test_a_deadline_already_met_stays_met_when_the_level_rises(client, wor
 
 
 async def test_raised_after_two_hours_have_passed_is_overdue_at_once(client, worker):
-    """IV learned 08:00 (due 12:00); raised to II at 10:30: due 10:00, already past → overdue."""
+    """IV learned 08:00 (due 12:00); the event 初步认定 II at 10:30: due 10:00, already past → overdue."""
     iid = await api.start_incident(client, report(discovered_at=t("07:50"), reported_at=t("08:00")))
-    await act(client, iid, "activate_response", m.ActivateResponse(
+    await act(client, iid, "determine_event_level", m.DetermineEventLevel(
         by=COMMANDER, at=t("10:30"), backdate_reason=LATE, level="II", reason="升级"))
     st = await eventually(lambda: api.status(client, iid),
                           lambda s: deadline(s, "initial_report")["status"] == "overdue")

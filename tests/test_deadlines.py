@@ -146,9 +146,10 @@ def _working_days_ago(n: int, today: date) -> date:
 
 async def _post_event_discovered(client, discovered: datetime) -> str:
     """An incident discovered long ago whose initial report was made in time (so only the
-    deadline under test can be overdue), driven to post_event with present-day actions."""
-    iid = await api.start_incident(client, report(discovered_at=discovered,
-                                                  reported_at=discovered + timedelta(minutes=30)))
+    deadline under test can be overdue), driven to post_event with present-day actions. 较大
+    (III): the assessment and its report are the bureau's own only at III (5.3)."""
+    iid = await api.start_incident(client, report(discovered_at=discovered, reported_at=discovered + timedelta(minutes=30),
+                                                  assessment=Assessment(direct_loss_yuan=5_000_000)))
     await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=discovered + timedelta(hours=1),
                                                            kind="initial", content=ReportContent(summary="初报")))
     await to_post_event(client, iid, initial_report=False)
@@ -167,7 +168,7 @@ async def test_assessment_report_overdue_at_once_when_review_backdated(client, w
     iid = await _post_event_discovered(client, discovered)
     st = await api.status(client, iid)
     assert [(d["name"], d["status"]) for d in st["deadlines"]] == [
-        ("initial_report", "met"), ("assessment_completion", "pending"), ("investigation", "pending")]
+        ("initial_report", "met"), ("readiness", "met"), ("assessment_completion", "pending")]
 
     before = now()
     res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY, review_date=review))

@@ -152,6 +152,7 @@ async def test_whole_life_documents(lived, tmp_path):
     has(text, "附件1", "阳泉市生态环境局突发环境事件应急响应启动通知", "签发：李局长（指挥）",
         f"{cn(t0)}，在我市平定县境内，冶西镇桃河段位置，发生一起桃河化工厂储罐泄漏事件",
         "启动局应急预案III级响应（较大）", f"时间：{cn(t0 + timedelta(minutes=30))}", "阳环发〔2022〕24号")
+    has(text, "事件等级 Ⅲ级（附表1分级） · 响应级别 Ⅲ级（与事件等级相同）")  # issue 24: both levels
 
     # 附件2: the approved round 2, each lead's decision, opinion, time; the commander's instruction
     text = pdf_text(pdfs["termination-form.pdf"])

@@ -86,7 +86,8 @@ def test_levels():
 def test_deadlines():
     p = load_plan().plan
     names = {d.name for d in p.deadlines}
-    assert names == {"initial_report", "readiness", "assessment_report", "assessment_completion", "investigation"}
+    assert names == {"initial_report", "readiness", "assessment_report", "assessment_completion", "investigation",
+                     "written_report"}
     assert all(d.source.strip() for d in p.deadlines)
     ir = p.deadline("initial_report")
     assert [ir.duration_for(Level(l)).hours for l in "I II III IV".split()] == [2, 2, 4, 4]
@@ -168,7 +169,8 @@ def test_check_shipped_plan():
     assert loaded is not None
     assert [p for p in problems if p.severity == "error"] == []
     warnings = [p for p in problems if p.severity == "warning"]
-    assert [w.where for w in warnings] == ["response_conditions.IV.direct_loss_yuan", "deadlines.assessment_completion"]
+    assert [w.where for w in warnings] == ["response_conditions.IV.direct_loss_yuan", "deadlines.assessment_completion",
+                                           "rule_bases.assessment", "rule_bases.plan_management"]
     w = warnings[0]
     assert (w.severity, w.where) == ("warning", "response_conditions.IV.direct_loss_yuan")
     assert "附表2" in w.message and "附表1" in w.message

@@ -47,7 +47,9 @@ def test_plan_check_lists_repealed_bases_and_local_choices():
     _, problems = check_plan()
     repealed = [p for p in problems if p.severity == "warning" and "repealed" in p.message]
     assert [(p.where, "环发〔2013〕85号" in p.message, "repealed in 2020" in p.message) for p in repealed] == [
-        ("deadlines.assessment_completion", True, True)]
+        ("deadlines.assessment_completion", True, True), ("rule_bases.assessment", True, True),
+        ("rule_bases.plan_management", False, False)]  # 1.2's 国办发〔2013〕101号, repealed in 2024 (issue 24)
+    assert "国办发〔2024〕5号" in repealed[2].message
     infos = [(p.where, p.message) for p in problems if p.severity == "info"]
     assert ("deadlines.investigation", next(msg for w, msg in infos if "(60 days)" in msg)) in infos
     assert [msg for w, msg in infos if w == "linkage"][0].startswith("adopted from 郑环办〔2013〕84号")

@@ -99,7 +99,8 @@ async def populate(client) -> dict[str, set[str]]:
     # E: post-event for 100 days; the assessment passed review 56 days ago (≈ 40 working
     # days): the 20-working-day report is overdue at once, and the stage is stuck.
     for i in range(3):
-        iid = await make(client, "E", i, discovered_at=ago(days=120), reported_at=ago(days=120))
+        # 较大 (III): the assessment and its report are the bureau's own only at III (5.3, issue 24)
+        iid = await make(client, "E", i, level="III", discovered_at=ago(days=120), reported_at=ago(days=120))
         await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=ago(days=120)))
         await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, at=ago(days=120), kind="initial",
                                                                content=ReportContent(summary="初报")))
@@ -109,7 +110,8 @@ async def populate(client) -> dict[str, set[str]]:
             await act(client, iid, "sign_off", m.SignOff(round=1, by=lead(grp), at=ago(days=101), group=grp,
                                                          lead=LEADS[grp], decision="approve"))
         await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, at=ago(days=100)))
-        await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, at=ago(days=90)))
+        await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", at=ago(days=90),
+                                                                     document="晋环调〔2026〕3号"))  # the province's (32号令 第四条)
         await act(client, iid, "assessment_review_passed",
                   m.AssessmentReviewPassed(by=DUTY, review_date=ago(days=56).date()))
         g["E"].add(iid)

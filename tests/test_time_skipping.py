@@ -19,6 +19,7 @@ from ecoplan import api
 from activities.settings import ActivitySettings
 from ecoplan.connection import DATA_CONVERTER
 from plan.calendar import SHANGHAI
+from plan.grading import Assessment
 from plan.incident import ReportContent
 from tests.conftest import TEMPORAL_BIN
 from tests.drive import act, deadline, final_report, outbox, overdue_listed, parse, timeline, to_post_event
@@ -46,10 +47,10 @@ async def test_assessment_report_timer_fires_in_virtual_time(tmp_path):
     try:
         async with build_worker(client, settings):
             with env.with_time_skipping_disabled():
-                iid = await api.start_incident(client, report())
+                # 较大 (III): the assessment report is the bureau's own only at III (5.3, issue 24)
+                iid = await api.start_incident(client, report(assessment=Assessment(direct_loss_yuan=5_000_000)))
             handle = client.get_workflow_handle(api.workflow_id(iid))
             await to_post_event(client, iid)
-            await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
             res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
             st = await api.status(client, iid)
             d = deadline(st, "assessment_report")
@@ -104,6 +105,8 @@ async def test_assessment_report_timer_fires_in_virtual_time(tmp_path):
             st = await api.status(client, iid)
             assert deadline(st, "assessment_report")["status"] == "met_late"
             await act(client, iid, "submit_report", final_report())
+            # III: the province's investigation, recorded (32号令 第四条)
+            await act(client, iid, "record_other_act", m.RecordOtherAct(by=DUTY, step="investigation", document="晋环调〔2026〕3号"))
             await act(client, iid, "close", m.Close(by=DUTY))
             assert await handle.result() == {"incident_id": iid, "outcome": "completed"}
             assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
@@ -118,8 +121,8 @@ async def _outbox(settings: ActivitySettings, iid: str) -> list[dict]:
 async def _reported_then_moved_on(env, client, target_of):
     """An incident started now, its initial report made (that meets the only clock of the
     `reported` stage, so nothing fires meanwhile), then its clock moved on to `target_of(now)`."""
-    with env.with_time_skipping_disabled():
-        iid = await api.start_incident(client, report())
+    with env.with_time_skipping_disabled():  # 较大 (III): the assessment is the bureau's own (5.3)
+        iid = await api.start_incident(client, report(assessment=Assessment(direct_loss_yuan=5_000_000)))
     handle = client.get_workflow_handle(api.workflow_id(iid))
     await act(client, iid, "submit_report",
               m.SubmitReport(**SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
@@ -152,7 +155,6 @@ async def test_year_end_the_incident_runs_into_a_year_without_a_notice(tmp_path)
             year = virtual.year
 
             await to_post_event(client, iid, initial_report=False)
-            await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
             res = await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
             st = await api.status(client, iid)
             review_day = date.fromisoformat(st["review_date"])
@@ -247,7 +249,6 @@ async def test_loading_next_years_notice_recomputes_the_provisional_deadlines(tm
             iid, handle = await _reported_then_moved_on(env, client, before_first_unknown_year)
             year = (await env.get_current_time(handle)).astimezone(SHANGHAI).year + 1
             await to_post_event(client, iid, initial_report=False)
-            await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY))
             await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
             review = date(year - 1, 12, 28)
             before, provisional = nth_workday_after(review, 20)

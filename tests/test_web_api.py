@@ -11,6 +11,7 @@ import pytest
 import structlog
 
 from ecoplan import api, views
+from ecoplan.login_limiter import Limits
 from ecoplan.web.auth import AuthSettings
 from tests.helpers import FOLLOW_UP, SIGNED, eventually, settled
 from tests.web_helpers import INTAKE_TOKENS, LEADS, incident_body, now, password, web_service
@@ -96,7 +97,7 @@ async def test_a_web_cookie_is_not_a_bearer_token(http, web):
 
 
 async def test_login_refused_and_rate_limited_and_logged(client, worker, tmp_path):
-    settings = AuthSettings(max_failures_per_user=3, max_attempts_per_address=100)
+    settings = AuthSettings(limits=Limits(free_failures=3, delay_base=900))
     async with web_service(client, tmp_path / "a.db", settings=settings) as w:
         async with httpx.AsyncClient(base_url=w.url, timeout=60) as c:
             with structlog.testing.capture_logs() as logs:
@@ -105,7 +106,7 @@ async def test_login_refused_and_rate_limited_and_logged(client, worker, tmp_pat
                     assert r.status_code == 401 and r.json()["detail"] == "用户名或密码错误，或账号已停用"
                 r = await c.post("/api/login", json={"username": "nobody", "password": "wrong-password-1"})
                 assert r.status_code == 401 and r.json()["detail"] == "用户名或密码错误，或账号已停用"
-                # Now even the right password waits: the limit is per username.
+                # From this address even the right password waits: the delay is per account and address.
                 r = await c.post("/api/login", json={"username": "wangwei", "password": password("wangwei")})
                 assert r.status_code == 429 and "分钟后再试" in r.json()["detail"]
                 assert int(r.headers["retry-after"]) > 800
@@ -121,7 +122,7 @@ async def test_login_refused_and_rate_limited_and_logged(client, worker, tmp_pat
 
 
 async def test_per_address_limit(client, worker, tmp_path):
-    settings = AuthSettings(max_failures_per_user=100, max_attempts_per_address=4)
+    settings = AuthSettings(limits=Limits(max_failures_per_address=4))
     async with web_service(client, tmp_path / "a.db", settings=settings) as w:
         async with httpx.AsyncClient(base_url=w.url, timeout=60) as c:
             codes = [(await c.post("/api/login", json={"username": f"user{i}", "password": "x" * 12})).status_code
@@ -245,13 +246,14 @@ async def test_whole_incident_with_roles(http, client):
     await unchanged()
     for group, who in LEADS.items():
         await ok(http, who, iid, "sign_off", {"group": group, "decision": "approve", "opinion": "同意", "round": 2})
-    r = await action(http, "li", iid, "approve_termination", {"instruction": "同意终止"})
-    assert r.status_code == 409 and "继续跟踪监测" in r.json()["detail"], r.text  # 4.4, nothing applied
+    r = await action(http, "li", iid, "approve_termination", {"instruction": "同意终止", "follow_up": {
+        "continue_monitoring": True, "decided_by": "市应急指挥部会同专家组"}})
+    assert r.status_code == 409 and "至何时" in r.json()["detail"], r.text  # 4.4, nothing applied
     res = await ok(http, "li", iid, "approve_termination", {"instruction": "同意终止", "follow_up": FOLLOW_UP})
     assert res["stage"] == "post_event"
 
-    # III: the province investigates (32号令 第四条); the bureau records its act (plan duties)
-    await ok(http, "wangwei", iid, "record_other_act", {"step": "investigation", "document": "省生态环境厅调查报告"})
+    # The response was raised to III, the event stays 一般 (IV): the city bureau investigates (32号令 第四条)
+    await ok(http, "wangwei", iid, "complete_investigation", {"summary": "储罐阀门老化"})
     await ok(http, "wangwei", iid, "assessment_review_passed", {})
     await ok(http, "wangwei", iid, "submit_assessment_report", {})
     await ok(http, "wangwei", iid, "submit_report", {"kind": "final", "content": {"summary": "处理结果报告"}, **SIGNED})

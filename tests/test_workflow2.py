@@ -88,7 +88,7 @@ async def test_broken_calendar_never_fails_the_incident_and_every_action_is_whol
         st = await api.status(client, iid)
         assert st["stage"] == "post_event"
         assert deadline(st, "assessment_completion")["status"] == "scheduling"
-        assert deadline(st, "investigation")["status"] == "pending"  # 60 calendar days: no calendar needed
+        assert deadline(st, "investigation") is None  # III: the province investigates (32号令 第四条, issue 24)
         fault = next(f for f in st["faults"] if f["fault"] == "calendar_unavailable")
         assert "2027.yaml" in fault["error"]
         assert len(entries(st, "calendar_unavailable")) == 1

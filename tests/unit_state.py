@@ -24,6 +24,7 @@ from plan.snapshot import PlanLoaded, PlanRequest
 import workflows.actions as actions
 import workflows.actions.linkage as linkage
 import workflows.deadlines as deadlines
+import workflows.levels as levels
 import workflows.messages as m
 import workflows.reporting as reporting
 from workflows.errors import Refused
@@ -143,6 +144,7 @@ def opened(assessment: Assessment = LEVEL_III, now: datetime = T0, **over) -> In
     loaded = plan_loaded(assessment)
     s = m.IncidentState(incident_id=r.incident_id, report=r, stage_entered_at=min(r.reported_at, now))
     s.plan, s.grading = loaded.snapshot, loaded.grading
+    levels.open_event_level(s)  # as `_open` does for an incident opened since issue 24
     inc = Incident(s, now)
     rec = inc.recorder(s)
     reporter = Actor(name=r.reporter, role="reporter")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,7 +47,9 @@ class Web:
 
 @asynccontextmanager
 async def serving(app):
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    # As `ecoplan web` serves it: X-Forwarded-* are the app's to read (ECOPLAN_TRUSTED_PROXIES), not uvicorn's.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning",
+                                           proxy_headers=False))
     task = asyncio.create_task(server.serve())
 
     async def up():
@@ -68,14 +70,18 @@ async def serving(app):
 
 
 @asynccontextmanager
-async def web_service(client, db: Path, poll_seconds: float = 5.0, settings: AuthSettings | None = None):
+async def web_service(client, db: Path, poll_seconds: float = 5.0, settings: AuthSettings | None = None,
+                      records_db: Path | None = None, totp_roles: frozenset[str] = frozenset()):
     # Real argon2id at a lower cost than production's (0.4 s a hash here): the web tests log in
     # dozens of times; tests/test_accounts.py uses the production parameters.
     store = AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
     for username, (role, display) in PEOPLE.items():
         store.add(username, role, password(username), display=display)
+    # The second factor is off for the roles here unless a test names them (tests/test_login.py);
+    # a real deployment's default (AuthSettings, ECOPLAN_TOTP_ROLES) is admin and commander.
+    settings = replace(settings or AuthSettings(), totp_roles=totp_roles)
     app = create_app(client_factory=lambda: client, store=store, intake_tokens=INTAKE_TOKENS,
-                     settings=settings, poll_seconds=poll_seconds)
+                     settings=settings, poll_seconds=poll_seconds, records_db=records_db)
     async with serving(app) as url:
         yield Web(url=url, store=store)
 

@@ -20,6 +20,7 @@ from temporalio import workflow
 from plan.calendar import SHANGHAI
 from plan.deadlines import CalendarQuestion, DeadlineTimes, DeadlineTimesRequest, TimeRequest
 from plan.models import MET_BY, DeadlineRule, Duration, Level
+import workflows.levels as levels
 import workflows.messages as m
 
 REPEATS_AHEAD = 20  # working-day escalations worked out with the due time (a month of mornings)
@@ -215,10 +216,10 @@ async def calendar_work(wf) -> None:
     stuck = s.stuck_key != s.stage_entries and within is not None and within.is_working_days
     if not waiting and not refill and not stuck:
         return
-    level = s.level or s.grading.level
     asked = waiting + refill
     q = CalendarQuestion(
-        deadlines=[calendar_request(s.plan.deadline(d.name), d.started_at, level, now) for d in asked],
+        deadlines=[calendar_request(s.plan.deadline(d.name), d.started_at, levels.for_deadline(s, d.name), now)
+                   for d in asked],
         times=[TimeRequest(start=s.stage_entered_at, duration=within)] if stuck else [])
     key = s.stage_entries
     answer = await wf._ask_calendar(q)

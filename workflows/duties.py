@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import plan.duties as plan_duties
 from plan.models import Level
+import workflows.levels as levels
 import workflows.messages as m
 
 # What meets each post-event step the bureau performs (or records as another body's act).
@@ -14,17 +15,19 @@ STEP_MISSING = {"investigation": "the investigation is not complete (5.2)",
                 "assessment": "the assessment report is not submitted (5.3)"}
 
 
-def level_of(s: m.IncidentState) -> Level:
-    return s.level or s.grading.level
+def level_of(s: m.IncidentState, step: str = "investigation") -> Level:
+    """The level a step is read at: the response's for leading and ending it, the event's for
+    the rest (investigation 32号令 第四条, assessment 5.3, reports 17号令); one level before the split."""
+    return levels.for_step(s, step)
 
 
 def duty(s: m.IncidentState, step: str):
-    """The step's duty at the incident's level (plan duties)."""
-    return plan_duties.duty(s.plan.duties, level_of(s), step)
+    """The step's duty at its level (plan duties)."""
+    return plan_duties.duty(s.plan.duties, level_of(s, step), step)
 
 
 def describe(s: m.IncidentState, step: str) -> str:
-    return plan_duties.describe(duty(s, step), level_of(s))
+    return plan_duties.describe(duty(s, step), level_of(s, step))
 
 
 def is_others(s: m.IncidentState, step: str) -> bool:
@@ -56,7 +59,7 @@ def close_missing(s: m.IncidentState) -> list[str]:
         if d.mode == "performs" and not step_done(s, step):
             out.append(STEP_MISSING[step])
         elif d.mode == "records" and not step_done(s, step):
-            out.append(f"{plan_duties.describe(d, level_of(s))} is not recorded yet")
+            out.append(f"{plan_duties.describe(d, level_of(s, step))} is not recorded yet")
     return out
 
 
@@ -65,10 +68,9 @@ def duties_view(s: m.IncidentState) -> list[dict]:
     whether it is done (by the bureau) or recorded (as another body's act)."""
     if s.plan is None:
         return []
-    level = level_of(s)
     out = []
     for step in plan_duties.DUTY_STEPS:
-        d = duty(s, step)
+        d, level = duty(s, step), level_of(s, step)
         other = s.other_acts.get(step)
         out.append({"step": step, "name": plan_duties.STEP_NAMES[step], "mode": d.mode, "body": d.body,
                     "source": d.source, "level": level.value,

@@ -22,18 +22,6 @@ class Refused(ApplicationError):
         self.kind = kind
 
 
-class NextRun(ApplicationError):
-    """The incident is moving to its next run (continue-as-new): an action arriving now is
-    refused unapplied, and the client sends it again (ecoplan.api.act does, at once). Without
-    this, a steady stream of actions could keep a run from ending past the server's limit of
-    updates per run."""
-
-    MESSAGE = "事件正在转入下一次运行（continue-as-new），本次操作未办理：请重新提交"
-
-    def __init__(self) -> None:
-        super().__init__(self.MESSAGE, type="NextRun", non_retryable=True)
-
-
 def refusal_kind(error: ApplicationError) -> RefusalKind:
     """The kind a refusal carries in its details (a client-side read of `Refused`)."""
     details = error.details or ()

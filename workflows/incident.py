@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.effects as effects
     import workflows.errors as errors
     import workflows.filing as filing
+    import workflows.levels as levels
     import workflows.messages as m
     import workflows.publishing as publishing
     import workflows.recorder as recorder
@@ -62,13 +63,25 @@ Refused = errors.Refused
 
 ASK, FAULT_RETRY_MAX = deadline_steps.ASK, deadline_steps.FAULT_RETRY_MAX  # the plan is asked like the calendar
 PLAN_RETRY_FIRST = timedelta(seconds=5)  # a plan not loaded blocks every action: try again soon
+APPLIED_KEPT = 20  # update ids remembered across runs: twice the server's 10 updates in flight
+CARRY_LIMIT = 1_500_000  # bytes continue-as-new may carry: 3/4 of the server's 2 MB payload limit (local choice)
 
 
 def draft_of(s: m.IncidentState) -> m.IncidentState:
     """A copy of the state for an action to change. What no action changes is shared, not
-    copied: the pinned plan, the grading, the report, and timeline entries once recorded."""
+    copied: the pinned plan, the grading, the report, timeline entries once recorded, and the
+    notifications and documents waiting in the outbox (only a delivery's outcome changes
+    those, on the live state, effects.settle; a printing is copied: a later report joins its
+    list, effects.join_render). While a delivery is under way reports keep coming and the
+    outbox fills: copying it all cost 24 ms per action at 180 items (0.3 ms shared), enough
+    for a loaded machine to fail the task as a deadlock (BENCHMARKS.md, the run's hand-over)."""
     memo = {id(s.report): s.report, id(s.plan): s.plan, id(s.grading): s.grading}
     memo.update((id(e), e) for e in s.timeline)
+    memo.update((id(e), e) for e in s.outbox if e["kind"] != "render")
+    # Reports once recorded are never changed: those the state keeps, and those a waiting
+    # printing lists (join_render appends to the list, which is copied).
+    memo.update((id(r), r) for r in s.reports)
+    memo.update((id(r), r) for e in s.outbox if e["kind"] == "render" for r in e["payload"].get("reports", ()))
     return copy.deepcopy(s, memo)
 
 
@@ -85,7 +98,11 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._timer = deadlines.WakeTimer()
         self._publisher = publishing.Publisher()
         self._flush_task: asyncio.Task | None = None
-        self._continuing = False  # set when the run is about to continue as new
+        # The newest actions applied, by update id, with what they answered; carried to the next
+        # run. Temporal dedupes update ids within a run only: an update completed in the run's
+        # last task can reach the next run again (temporalio/temporal#6375), and so can a
+        # client's retry of an id: either one answers what the first answered, applied once.
+        self._applied: dict[str, m.ActionResult] = dict(inp.applied)
         self._print_task: asyncio.Task | None = None  # printing's own lane (filing.py)
         self._sending, self._printing = set(), set()  # outbox keys under way in each lane
         self._problem: str | None = None  # why the incident is not ready (its plan did not load)
@@ -136,6 +153,8 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._fault_cleared("plan_unavailable")
         self._problem = None
         s.plan, s.grading = loaded.snapshot, loaded.grading
+        if workflow.patched("event-level"):  # issue 24: histories recorded before keep one level
+            levels.open_event_level(s)
         g = loaded.grading
         rec = self._rec()
         reporter = plan_incident.Actor(name=report.reporter, role="reporter")
@@ -154,6 +173,13 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
             if name != "initial_report":
                 rec.start_deadline(name, report.discovered_at, g.level, None)
 
+    @workflow.signal
+    def page_step(self, step: dict) -> None:
+        """A page's step (workflows/paging.py, issue 23) on the timeline: who, channel, what, when."""
+        if self._ready and self.s.outcome is None:
+            self._rec().record(self._now(), None, "page_step", {k: str(step.get(k, ""))[:200] for k in
+                                                                ("page_id", "event", "username", "channel", "step", "detail", "at")})
+
     @property
     def _ready(self) -> bool:
         return self.s is not None and self.s.plan is not None
@@ -163,11 +189,28 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         finish first (they are quick) and a delivery under way is waited for; what is still
         in the outbox is sent by the next run under the same keys. Printing is not waited for
         (slow, and updates keep arriving meanwhile): its items stay in the outbox and the next
-        run prints them; the abandoned call's answer is dropped."""
-        self._continuing = True  # actions from now on are refused unapplied, and sent again to the next run
+        run prints them; the abandoned call's answer is dropped.
+
+        The hand-over is invisible to clients (docs/contracts.md, "Actions by name"): an
+        action arriving meanwhile is checked and applied here like any other, and the run
+        continues as new only in a task where every handler has finished, so no accepted
+        update is left behind; one the server holds while that task runs is never seen here,
+        and the server sends it to the next run.
+
+        What it carries must fit Temporal's payload limit (2 MB; a task carrying more fails
+        again and again). Actions faster than the deliveries fill the outbox with the
+        notifications and documents of each report, text and all (1.9 MB at 350 items of
+        4,000-character reports, BENCHMARKS.md): the run then goes on delivering, and
+        continues as new once it carries less than CARRY_LIMIT (1.5 MB)."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flush_task is None)
+        carried = m.IncidentInput(report=self.s.report, state=self.s.model_copy(update={"runs": self.s.runs + 1}),
+                                  applied=self._applied)
+        size = workflow.payload_converter().to_payloads([carried])[0].ByteSize()
+        if size > CARRY_LIMIT:  # deliver first: the loop goes on, and asks again at its next turn
+            workflow.logger.info("continue-as-new waits for deliveries: %d bytes to carry", size)
+            return
         self.s.runs += 1
-        workflow.continue_as_new(m.IncidentInput(report=self.s.report, state=self.s))
+        workflow.continue_as_new(carried)
 
     async def _close_out(self) -> None:
         """Closed: write the dossier, deliver what is left (hopeless ones end at once,
@@ -256,9 +299,8 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
 
     def _validator(self, spec):
         def validator(inp) -> None:
-            if self._continuing:
-                raise errors.NextRun()
-            self._check(spec.name, inp)
+            if workflow.current_update_info().id not in self._applied:  # applied already: answered again
+                self._check(spec.name, inp)
 
         validator.__annotations__ = {"inp": spec.input, "return": None}
         return validator
@@ -272,12 +314,20 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     async def _act(self, spec, inp) -> m.ActionResult:
         """Check, await what the change needs (the calendar), check again, then apply on a
         copy and swap it in: the action is applied whole or not at all."""
+        update_id = workflow.current_update_info().id
         async with self._lock:
+            if update_id in self._applied:
+                return self._applied[update_id]
             got = self._check(spec.name, inp)
             prepared = await self._prepare(spec, inp, got)
             got = self._check(spec.name, inp)  # the state may have moved while the calendar answered
             message = self._apply(spec, inp, got, prepared)  # no await from here on
-        return m.ActionResult(incident_id=self.s.incident_id, action=spec.name, stage=self.s.stage, message=message)
+            result = m.ActionResult(incident_id=self.s.incident_id, action=spec.name, stage=self.s.stage,
+                                    message=message)
+            self._applied[update_id] = result
+            while len(self._applied) > APPLIED_KEPT:
+                del self._applied[next(iter(self._applied))]
+        return result
 
     def _apply(self, spec, inp, got, prepared: dict) -> str:
         draft = draft_of(self.s)

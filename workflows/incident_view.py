@@ -19,43 +19,14 @@ ecoplan), so the workflow's query and every reader share it.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import Field
+
+from workflows.level_view import EventLevelChangeView, GradingView, LevelChangeView, LevelsView  # noqa: F401
+from workflows.view_base import ActorView, Level, Outcome, Stage, Stamp, View  # noqa: F401 - re-exported
 
 VIEW_VERSION = 1
-
-# What the workflow keeps as ISO text (in the state's free-form records) is printed back
-# exactly as recorded; the typed state's times are printed by pydantic (UTC as `Z`).
-Stamp = Annotated[datetime, PlainSerializer(lambda t: t.isoformat(), return_type=str, when_used="json")]
-
-Stage = Literal["reported", "warning", "responding", "on_site", "termination_pending", "post_event", "closed"]
-Level = Literal["I", "II", "III", "IV"]
-Outcome = Literal["warning_lifted", "completed"]
-
-
-class View(BaseModel):
-    """A part of the view: unknown keys are refused, so the view cannot drift from what the
-    incident answers (tests/test_incident_view.py)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-# ---------------------------------------------------------------- parts
-
-
-class ActorView(View):
-    """Who did something, as recorded with the action."""
-
-    name: str = Field(description="the account's username (or the CLI operator's name; the reporter's name for the "
-                                  "first entry)")
-    role: str = Field(description="the role as the plan names it (值班员, 指挥…); `reporter` for the reporter")
-    role_id: str | None = Field(default=None, description="the plan's role id: duty_officer, commander, "
-                                                          "deputy_commander, lead, supervisor, partner, admin; "
-                                                          "null for the reporter")
-    display: str | None = Field(default=None, description="the account's display name (姓名), when it has one")
-    via: str | None = Field(default=None, description="how the actor was authenticated: web, api, oidc, cli, "
-                                                      "intake, schedule; null for the reporter")
 
 
 class PlanRefView(View):
@@ -64,24 +35,6 @@ class PlanRefView(View):
     id: str = Field(description="the plan's id, e.g. yangquan-2022")
     version: str = Field(description="the plan's version")
     hash: str = Field(description="the content hash of the plan file the incident loaded (sha256:…)")
-
-
-class GradingView(View):
-    """The initial grading (初判) of the report's assessment against the plan's table (附表1)."""
-
-    level: Level = Field(description="the graded level: I 特别重大, II 重大, III 较大, IV 一般")
-    level_name: str = Field(description="the level's name in the plan, e.g. 较大")
-    reasons: list[str] = Field(description="the table rows that matched, most severe first (or the default reason)")
-
-
-class LevelChangeView(View):
-    """One change of the response level: the activation (from_level null) or an adjustment (4.1.5)."""
-
-    at: datetime = Field(description="when it was decided (business time)")
-    by: ActorView = Field(description="who entered it")
-    from_level: Level | None = Field(description="the level before; null for the activation")
-    to_level: Level = Field(description="the level from then on")
-    reason: str | None = Field(description="why (required when the level differs from the graded one)")
 
 
 class WarningActionView(View):
@@ -164,6 +117,9 @@ class ReportView(View):
                                                                    "at the reporting level)")
     relayed_from: str | None = Field(default=None, description="the platform whose follow-up it records (12369/119 "
                                                                "intake), when it is not the bureau's own report")
+    by_phone: bool = Field(default=False, description="a 初报 made by telephone (17号令 第十四条); the written 初报 "
+                                                      "follows (deadline written_report)")
+    received_by: str | None = Field(default=None, description="who took the call, for a telephone 初报")
 
 
 class DurationView(View):
@@ -352,7 +308,9 @@ class DutyView(View):
                                   "the bureau assists)")
     body: str = Field(description="whose act it is")
     source: str = Field(description="the rule it comes from")
-    level: Level = Field(description="the level it is read at (the response level, else the graded one)")
+    level: Level = Field(description="the level it is read at: dispatch and termination at the response level, the "
+                                     "other steps at the event level (issue 24; before, the response level, else the "
+                                     "graded one)")
     needed_to_close: bool = Field(description="close waits for it")
     done: bool = Field(description="done by the bureau, or recorded as the other body's act")
     recorded_as_other: OtherActView | None = Field(description="the other body's act, when recorded")
@@ -393,6 +351,8 @@ class IncidentView(View):
     level: Level | None = Field(description="the response level in force; null before activation")
     level_name: str | None = Field(description="the response level's name in the plan")
     level_changes: list[LevelChangeView] = Field(description="the activation and every level adjustment")
+    levels: LevelsView | None = Field(default=None, description="the event's level and the response's, each with its "
+                                                                "history (incidents opened since issue 24; else null)")
     city_started: bool = Field(description="the city government started the response (the city HQ decides "
                                            "termination, 4.4)")
     # warning
@@ -406,6 +366,9 @@ class IncidentView(View):
     pending_signoffs: list[str] = Field(description="the groups whose sign-off the current round still waits for")
     signoff_history: list[SignOffView] = Field(description="the sign-offs of every round (the newest kept)")
     termination: TerminationView | None = Field(description="the termination proposal and its approval")
+    follow_up: FollowUpView | None = Field(default=None, description="4.4: the decision on follow-up monitoring, "
+                                                                     "with the approval or recorded after termination "
+                                                                     "(decide_follow_up); null until decided")
     # post event
     events: dict[str, datetime] = Field(description="business events that meet deadlines, with their time: "
                                                     "discovered, initial_report_submitted, dispatched, "
@@ -421,7 +384,8 @@ class IncidentView(View):
     circumstances: list[CircumstanceView] = Field(description="17号令 第四条 cases recorded")
     initial_report_level: Level | None = Field(description="the level the initial-report deadline runs at")
     report_recipients: list[str] = Field(description="who information reports go to at the reporting level")
-    reporting_level: Level = Field(description="the level reports go by (the response or graded level, raised by "
+    reporting_level: Level = Field(description="the level reports go by (the event level since issue 24, before it the "
+                                               "response or graded level; raised by "
                                                "第四条 cases)")
     reporting_rules: int = Field(description="1 when the plan has the 17号令 reporting rules, else 0")
     # deadlines and supervision

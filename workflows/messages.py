@@ -71,6 +71,15 @@ class AdjustLevel(Action):
     reason: RequiredText
 
 
+class DetermineEventLevel(Action):
+    """The bureau's judgement of the event's own level (事件等级), apart from the response's:
+    初步认定 (17号令 第三条) or, once the facts are established, 核定 (2.3(四) 由指挥部确定等级)."""
+
+    level: Level
+    final: bool = False  # True: 核定; False: 初步认定
+    reason: RequiredText
+
+
 class Dispatch(Action):
     leads: dict[str, Name]  # group id -> lead's name
 
@@ -88,6 +97,10 @@ class SubmitReport(Action):
     # Set by the 12369/119 intake: the platform's own follow-up, recorded as a 续报 on the
     # incident; it is not a report the bureau writes, so it names no 签发人.
     relayed_from: Name | None = None
+    # 17号令 第十四条, plan 4.2.2: 情况紧急时，初报可通过电话报告 — who took the call; the written
+    # 初报 follows (its own deadline, written_report).
+    by_phone: bool = False
+    received_by: Name | None = None
 
 
 class RecordCircumstances(Action):
@@ -199,6 +212,12 @@ class RecordOtherAct(Action):
     note: Text = ""
 
 
+class DecideFollowUp(Action):
+    """4.4: after termination, the city HQ with the experts decides whether monitoring goes on."""
+
+    follow_up: FollowUp
+
+
 class ActionResult(BaseModel):
     incident_id: str
     action: str
@@ -267,6 +286,18 @@ class LevelChange(BaseModel):
     reason: str | None
 
 
+class EventLevelChange(BaseModel):
+    """One step of the event level's history: graded from 附表1 at the start, then each
+    初步认定 or 核定 by the bureau (who, when, why)."""
+
+    at: datetime
+    by: Actor | None  # None: graded from 附表1 when the incident was opened
+    from_level: Level | None
+    to_level: Level
+    kind: Literal["graded", "preliminary", "confirmed"]
+    reason: str | None = None
+
+
 class IncidentState(BaseModel):
     incident_id: str
     report: IncidentReport
@@ -310,6 +341,13 @@ class IncidentState(BaseModel):
     other_acts: dict[str, dict] = {}  # step -> another body's act: body, at, document, by
     circumstances: list[dict] = []  # 第四条 cases: id, at, by, note
     initial_report_level: Level | None = None  # the level the initial-report deadline runs at
+    # The event's level apart from the response's (issue 24): set for incidents opened since;
+    # an older incident keeps one level (False), so its recorded history replays unchanged.
+    levels_split: bool = False
+    event_level: Level | None = None
+    event_level_kind: Literal["graded", "preliminary", "confirmed"] | None = None
+    event_level_changes: list[EventLevelChange] = []
+    follow_up: dict | None = None  # 4.4 decided after termination (decide_follow_up)
     record_key: str | None = None  # what the records store was last asked to save (effects.record_key)
 
 
@@ -318,6 +356,8 @@ class IncidentInput(BaseModel):
     # The account that entered the report (console, API, CLI, intake): recorded on the first
     # timeline entry beside the reporter, so a bureau sees who opened the incident and how.
     started_by: Actor | None = None
-    # Set only by continue-as-new: the state carried over to the new run.
+    # Set only by continue-as-new: the state carried over to the new run, and the newest
+    # actions applied by update id with what they answered (workflows/incident.py, `_applied`).
     state: IncidentState | None = None
+    applied: dict[str, ActionResult] = {}
 

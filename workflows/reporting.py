@@ -13,6 +13,7 @@ from datetime import datetime
 from plan.deadlines import DeadlineTimes
 from plan.models import DeadlineRule, InfoReporting, Level
 import workflows.deadlines as deadlines
+import workflows.levels as levels
 import workflows.messages as m
 
 HEADER_FLAGS = {"reporting_unit": "--reporting-unit", "signed_by": "--signed-by",
@@ -38,11 +39,59 @@ def _most_severe(*levels: Level | None) -> Level:
     return max((lv for lv in levels if lv is not None), key=lambda lv: lv.rank)
 
 
-def reporting_level(s: m.IncidentState) -> Level:
-    """The level reports go by now: the incident's level, or the II/I procedure for a 第四条 case."""
+def cases_apply(s: m.IncidentState) -> bool:
+    """Do the recorded 第四条 cases set the procedure now? They speak of events 一时无法判明等级的:
+    with the plan's `until_judged`, only until the bureau judges the event's level (incidents
+    opened since issue 24; before, always)."""
     r = rules(s)
-    special = r.special_circumstances.report_as if r and r.special_circumstances and s.circumstances else None
-    return _most_severe(s.level or s.grading.level, special)
+    sc = r.special_circumstances if r else None
+    if sc is None or not s.circumstances:
+        return False
+    return not (s.levels_split and sc.until_judged) or s.event_level_kind in (None, "graded")
+
+
+def reporting_level(s: m.IncidentState) -> Level:
+    """The level reports go by now: the event's level (17号令 第三条 初步认定; before the split, the
+    incident's one level), or the II/I procedure for a 第四条 case."""
+    r = rules(s)
+    special = r.special_circumstances.report_as if cases_apply(s) else None
+    return _most_severe(levels.event_level(s), special)
+
+
+def cases_from_facts(s: m.IncidentState) -> list[str]:
+    """The 第四条 cases the report's facts set by themselves (the plan's `set_by`)."""
+    r = rules(s)
+    sc = r.special_circumstances if r else None
+    facts = s.report.assessment
+    return [c.id for c in (sc.items if sc else []) if any(getattr(facts, f, None) in vals for f, vals in c.set_by.items())]
+
+
+def clock_rule(s: m.IncidentState, d: m.Deadline) -> str:
+    """Which rule the 初报's clock follows now, in words (issue 24: 第三条 or 第四条)."""
+    level, hours = reporting_level(s), (d.due_at - d.started_at).total_seconds() / 3600 if d.due_at else None
+    names = circumstance_names(s, [c["id"] for c in s.circumstances])
+    if cases_apply(s) and level.rank > levels.event_level(s).rank:
+        rule = f"17号令 第四条（{'；'.join(names)}）：事件等级尚未判明，按重大（Ⅱ级）程序报告"
+    else:
+        kind = levels.KIND_NAMES[s.event_level_kind or "graded"]
+        rule = f"17号令 第三条：事件等级{levels.roman(levels.event_level(s))}（{kind}）"
+        if names and not cases_apply(s):
+            rule += "，已判明等级，第四条情形不再改变报告程序（本地选择，见 special_circumstances.until_judged）"
+    if hours is not None and hours != rule_hours(s, level):
+        rule += f"；已按较短时限{hours:g}小时起算，不因降低而延长（本地选择 keeps_shorter）"
+    return rule
+
+
+def clock_source(s: m.IncidentState, d: m.Deadline) -> str:
+    """The 初报 deadline's source: the rule it follows now, then the plan rule's own citation."""
+    rule = s.plan.deadline("initial_report")
+    return f"{clock_rule(s, d)}。{rule.source if rule else ''}"
+
+
+def rule_hours(s: m.IncidentState, level: Level) -> float | None:
+    rule = s.plan.deadline("initial_report")
+    dur = rule.duration_for(level) if rule else None
+    return dur.as_timedelta().total_seconds() / 3600 if dur and not dur.is_working_days else None
 
 
 def recipients(s: m.IncidentState) -> list[str]:
@@ -117,6 +166,11 @@ def follow_level(rec, why: str) -> str:
     it on the timeline, and say so in the reply (17号令 第三条)."""
     s = rec.s
     moved = refresh_initial_deadline(s, rec.now())
+    d = next((x for x in s.deadlines if x.name == "initial_report"), None)
+    if s.levels_split and d is not None and d.status in ("pending", "overdue") and d.source != clock_source(s, d):
+        d.source = clock_source(s, d)  # the clock says which rule it follows now
+        if moved is None:
+            return f"；初报时限依据：{clock_rule(s, d)}"
     if moved is None:
         return ""
     d, old = moved
@@ -132,6 +186,8 @@ def report_row(s: m.IncidentState, inp: m.SubmitReport, no: int, at: datetime, h
                summary: str) -> dict:
     """What the state keeps of a report: its header and recipients too, under the 17号令 rules."""
     row = {"kind": inp.kind, "no": no, "at": at.isoformat(), "by": inp.by.model_dump(), "summary": summary}
+    if inp.by_phone:  # 17号令 第十四条: a telephone 初报, and who took the call
+        row.update(by_phone=True, received_by=inp.received_by)
     if rules(s) is not None:
         row.update({k: v for k, v in head.items() if v}, recipients=recipients)
         if inp.relayed_from:
@@ -166,10 +222,14 @@ def open_clock(rec, reporter: dict) -> None:
         return
     if s.report.special_circumstances:
         add_circumstances(s, s.report.special_circumstances, s.report.reported_at, reporter)
+    if s.levels_split:  # 第四条's cases the report's facts set by themselves (issue 24)
+        add_circumstances(s, cases_from_facts(s), s.report.reported_at, reporter, "由报告的事实认定")
     s.initial_report_level = level = reporting_level(s)
     rule = s.plan.deadline("initial_report")
     if rule is not None:
-        rec.start_deadline("initial_report", clock_start(s, rule), level, None)
+        d = rec.start_deadline("initial_report", clock_start(s, rule), level, None)
+        if d is not None and s.levels_split:
+            d.source = clock_source(s, d)
 
 
 def status(s: m.IncidentState) -> dict:

@@ -13,6 +13,7 @@ import workflows.actions.termination as termination
 import workflows.duties as duties
 import workflows.effects as effects
 import workflows.incident_view as v
+import workflows.levels as levels
 import workflows.publishing as publishing
 import workflows.reporting as reporting
 
@@ -48,6 +49,11 @@ def _signoff(r) -> v.SignOffView:
                          at=r.at, by=_actor(r.by))
 
 
+def _follow_up(f: dict | None) -> v.FollowUpView | None:
+    return None if f is None else v.FollowUpView(continue_monitoring=f["continue_monitoring"],
+                                                 decided_by=f["decided_by"], until=f.get("until"), note=f.get("note", ""))
+
+
 def _termination(t: dict | None) -> v.TerminationView | None:
     if t is None:
         return None
@@ -65,7 +71,8 @@ def _report(r: dict) -> v.ReportView:
     return v.ReportView(kind=r["kind"], no=r["no"], at=r["at"], by=_actor(r["by"]), summary=r["summary"],
                         reporting_unit=r.get("reporting_unit"), signed_by=r.get("signed_by"),
                         contact_person=r.get("contact_person"), contact_phone=r.get("contact_phone"),
-                        recipients=r.get("recipients"), relayed_from=r.get("relayed_from"))
+                        recipients=r.get("recipients"), relayed_from=r.get("relayed_from"),
+                        by_phone=r.get("by_phone", False), received_by=r.get("received_by"))
 
 
 def _deadline(d) -> v.DeadlineView:
@@ -129,6 +136,19 @@ def _fault(f: dict) -> v.FaultView:
                        last=f.get("last"))
 
 
+def _levels(s) -> v.LevelsView | None:
+    """Both levels, each with its history (incidents opened since issue 24)."""
+    if not s.levels_split:
+        return None
+    ev = levels.event_level(s)
+    return v.LevelsView(
+        event_level=ev.value, event_level_name=s.plan.levels[ev].name, event_level_kind=s.event_level_kind or "graded",
+        event_level_changes=[v.EventLevelChangeView(at=c.at, by=_actor(c.by), from_level=c.from_level and c.from_level.value,
+                                                    to_level=c.to_level.value, kind=c.kind, reason=c.reason)
+                             for c in s.event_level_changes],
+        response_level=s.level.value if s.level else None, response_note=levels.response_note(s), line=levels.line(s))
+
+
 def incident_view(s, allowed: list[str]) -> v.IncidentView:
     """The view of a loaded incident `s` (m.IncidentState); `allowed`: the actions its stage allows."""
     r, g = s.report, s.grading
@@ -146,6 +166,7 @@ def incident_view(s, allowed: list[str]) -> v.IncidentView:
         level_name=s.plan.levels[s.level].name if s.level else None,
         level_changes=[v.LevelChangeView(at=c.at, by=_actor(c.by), from_level=c.from_level and c.from_level.value,
                                          to_level=c.to_level.value, reason=c.reason) for c in s.level_changes],
+        levels=_levels(s),
         city_started=s.city_started,
         warning=_warning(s.warning),
         leads=dict(s.leads),
@@ -154,6 +175,7 @@ def incident_view(s, allowed: list[str]) -> v.IncidentView:
         pending_signoffs=termination.pending(s),
         signoff_history=[_signoff(x) for x in s.signoff_history],
         termination=_termination(s.termination),
+        follow_up=_follow_up(s.follow_up or (s.termination or {}).get("follow_up")),
         events=dict(s.events), review_date=s.review_date,
         aftercare=[v.AftercareView(at=a["at"], by=_actor(a["by"]), note=a["note"]) for a in s.aftercare],
         other_acts={step: _other_act(x) for step, x in s.other_acts.items()},

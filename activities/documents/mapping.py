@@ -191,7 +191,7 @@ def _activation(status: dict, plan, header, timeline: list[dict]) -> ActivationN
             event=status["title"].removesuffix("事件"), level=level,
             level_name=next((l.name for l in plan.levels if l.id.value == level), NOT_FILLED) if plan else NOT_FILLED,
             graded_level=d.get("graded_level") or status.get("graded_level"), reason=d.get("reason"),
-            issued_at=_t((entry or first)["at"]))
+            levels=d.get("levels"), issued_at=_t((entry or first)["at"]))
     return activation
 
 
@@ -267,7 +267,7 @@ def _case_file(status: dict, plan, header, timeline: list[dict], scheduled: list
         reporter=status.get("reporter") or NOT_FILLED, description=status.get("description") or "",
         discovered_at=_t(status["discovered_at"]), reported_at=_t(status["reported_at"]),
         graded_level=status.get("graded_level"), grading_reasons=list((status.get("grading") or {}).get("reasons") or []),
-        level=status.get("level"), level_names={l.id.value: l.name for l in plan.levels} if plan else {},
+        level=status.get("level"), levels=(status.get("levels") or {}).get("line"), level_names={l.id.value: l.name for l in plan.levels} if plan else {},
         stage=STAGE_NAMES.get(status.get("stage"), status.get("stage") or ""),
         outcome=OUTCOME_NAMES.get(status.get("outcome")) if status.get("outcome") else None,
         city_started=bool(status.get("city_started")),

@@ -52,6 +52,7 @@ class ActivationNotice(Doc):
     level_name: str  # 一般/较大/重大/特别重大
     graded_level: str | None = None
     reason: str | None = None  # why the level differs from the graded one (4.1.5)
+    levels: str | None = None  # 事件等级 … · 响应级别 … (issue 24; absent for older incidents)
     issued_at: datetime  # 时间: when the response was activated
 
 
@@ -199,6 +200,7 @@ class CaseFile(Doc):
     graded_level: str | None
     grading_reasons: list[str] = []
     level: str | None  # the level now (or at close)
+    levels: str | None = None  # 事件等级 … · 响应级别 … (status `levels.line`, issue 24)
     level_names: dict[str, str] = {}  # I–IV → 特别重大…一般, the plan's words (4.1)
     stage: str  # in words
     outcome: str | None  # in words

@@ -65,6 +65,7 @@ def activation_notice(n: ActivationNotice, fonts: FontSettings) -> bytes:
         "headquarters_signature": n.headquarters, "approved_by": n.approved_by, "occurred": cn_time(n.occurred_at),
         "county": n.county, "location": n.location, "event": n.event, "level": n.level, "level_name": n.level_name,
         "graded_level": n.graded_level, "reason": cap(n.reason) if n.reason else None, "issued": cn_time(n.issued_at),
+        "levels": n.levels,
     }, fonts)
 
 
@@ -128,7 +129,8 @@ def case_file(c: CaseFile, fonts: FontSettings) -> bytes:
     facts = [("事件名称", h.title), ("发现时间", cn_time(c.discovered_at)), ("接报时间", cn_time(c.reported_at)),
              ("事发地点", f"{c.county} {c.location}"), ("事件类型", c.incident_type), ("信息来源", c.source),
              ("报告人", c.reporter), ("事件描述", cap(c.description) or "—"), ("初判级别", graded),
-             ("响应级别", level), ("当前阶段", c.stage), ("处置结果", outcome),
+             ("响应级别", level), *([("事件等级与响应级别", c.levels)] if c.levels else []),
+             ("当前阶段", c.stage), ("处置结果", outcome),
              ("市政府启动响应", "是（由市指挥部决定终止，预案4.4）" if c.city_started else "否")]
     deadlines = []
     for d in c.deadlines:

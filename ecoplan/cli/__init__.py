@@ -13,7 +13,11 @@ Where each command lives:
 - views.py       supervision: status, documents, list, overdue, stuck, faults, timeline,
                  daily-report, schedule daily-report
 - records.py     records rebuild, report-period, schema; the store side of list --closed and status
-- users.py       users add|list|disable|enable|passwd
+- users.py       users add|list|disable|enable|passwd|set (contact methods: ecoplan/contacts.py)
+- duty.py        duty import|show|today|handover (the duty roster, 值班表)
+- reach.py       readiness, pages, ack (who can be reached; pages and their acknowledgement)
+- users.py       users add|list|disable|enable|passwd|unlock|reset-2fa
+- audit.py       audit (logins, logouts, alarms, account changes)
 - calendar.py    calendar due|add-year|recompute|status
 - plan_tools.py  grade, plan check, drill start|report, server, intake
 - ecoplan/web/command.py  web

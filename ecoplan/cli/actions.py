@@ -40,7 +40,7 @@ def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' f
 # ------------------------------------------------------------------ the registry's actions
 
 TYPES = {"text": Optional[str], "int": Optional[int], "date": Optional[str], "flag": bool, "many": list[str],
-         "pairs": list[str], "choice": Optional[str], "report_file": str, "approver": Optional[str],
+         "pairs": list[str], "choice": Optional[str], "report_file": Optional[str], "approver": Optional[str],
          "lead": Optional[str], "no_wait": bool}
 
 
@@ -97,6 +97,8 @@ def _fields(spec: ActionSpec, kw: dict) -> dict:
     for opt in spec.cli_options:
         v = kw[_param(opt)]
         if opt.kind == "report_file":
+            if v is None:  # not required: the content may come from other options (--summary)
+                continue
             content, head = parse(ReportFile, read_data(v)).split()
             fields.update(content=content, **{k: x for k, x in head.model_dump().items() if x is not None})
             continue
@@ -110,10 +112,12 @@ def _fields(spec: ActionSpec, kw: dict) -> dict:
         elif value is not None:
             fields[head] = value
     for head, given in nested.items():
-        choice = next(o for o in spec.cli_options if o.field.startswith(head + ".") and o.kind == "choice")
-        if choice.field.partition(".")[2] not in given:
+        choice = next((o for o in spec.cli_options if o.field.startswith(head + ".") and o.kind == "choice"), None)
+        if choice is not None and choice.field.partition(".")[2] not in given:
             raise bad(f"{choice.flag}: say {' or '.join(choice.value)} ({spec.source})")
-        fields[head] = given
+        base = fields.get(head)  # a report file's content, with the options' values over it
+        base = base.model_dump(exclude_none=True) if hasattr(base, "model_dump") else dict(base or {})
+        fields[head] = {**base, **given}
     return fields
 
 

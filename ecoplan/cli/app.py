@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from ecoplan.cli import actions, calendar, plan_tools, records, users, views
+from ecoplan.cli import actions, audit, calendar, duty, plan_tools, reach, records, users, views
 from ecoplan.errors import Fail
 from ecoplan.web.command import web
 
@@ -25,6 +25,9 @@ app.add_typer(views.app)               # status, documents, overdue, stuck, list
 app.add_typer(calendar.calendar_app, name="calendar")
 app.add_typer(records.app)             # records rebuild, report-period, schema
 app.add_typer(users.users_app, name="users")
+app.add_typer(duty.duty_app, name="duty")  # the duty roster (值班表)
+app.add_typer(reach.app)               # readiness, pages
+app.add_typer(audit.app)               # audit (the sign-in audit log)
 
 
 def invoke(argv: list[str] | None = None) -> int:

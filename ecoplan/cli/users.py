@@ -1,4 +1,5 @@
-"""`ecoplan users …`: the console's accounts (ecoplan/accounts.py), managed on the server.
+"""`ecoplan users …`: the console's accounts (ecoplan/accounts.py), managed on the server;
+`unlock` lifts the login limit (ecoplan/login_limiter.py), `reset-2fa` removes an authenticator.
 
 There is no default account or password. Passwords are typed twice at a terminal, or read
 from standard input with --password-stdin (one line) for scripts; never from an option,
@@ -10,15 +11,24 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from typing import Optional
 
 import typer
 
 from ecoplan.accounts import (AccountError, AccountNotFound, AccountStore, check_display, check_role, check_username,
                               known_roles)
 from ecoplan.cli.common import JsonOpt, table
+from ecoplan.contacts import FIELD_NAMES, ContactError, ContactStore
+from ecoplan.contacts import check as check_contact
 from ecoplan.errors import Fail, bad
+from ecoplan.login_limiter import Limits, LoginLimiter
+from ecoplan.totp import TotpStore
 
 users_app = typer.Typer(no_args_is_help=True, help="Accounts of the web console and API (账号管理).")
+MobileOpt = typer.Option(None, "--mobile", help="手机号 (SMS, and @ in the robots' groups)")
+EmailOpt = typer.Option(None, "--email", help="电子邮箱")
+DingOpt = typer.Option(None, "--dingtalk", help="钉钉 user id")
+WecomOpt = typer.Option(None, "--wecom", help="企业微信 user id")
 StdinOpt = typer.Option(False, "--password-stdin", help="read the password from standard input (one line)")
 
 
@@ -57,17 +67,40 @@ def _do(fn, *args):
 def add(username: str = typer.Argument(..., help="login name: lowercase letters, digits, . _ -"),
         role: str = typer.Option(..., "--role", help="duty_officer | commander | lead | supervisor | partner | admin"),
         display: str = typer.Option("", "--display", help="姓名, as the console shows it"),
-        password_stdin: bool = StdinOpt, as_json: bool = JsonOpt):
+        mobile: Optional[str] = MobileOpt, email: Optional[str] = EmailOpt, dingtalk: Optional[str] = DingOpt,
+        wecom: Optional[str] = WecomOpt, password_stdin: bool = StdinOpt, as_json: bool = JsonOpt):
     """Create an account (创建账号)."""
     # Check what can be checked before asking for a password.
     _do(check_username, username)
     _do(check_role, role)
     _do(check_display, display)
+    reach = {"mobile": mobile, "email": email, "dingtalk": dingtalk, "wecom": wecom}
+    _contacts(lambda: [check_contact(f, v) for f, v in reach.items() if v])
     store = _store()
     if _do(store.get, username.strip()) is not None:
         raise Fail(f"账号 {username.strip()} 已存在", 1)
-    acc = _do(store.add, username, role, _password(password_stdin), display)
-    _emit(acc.public(), as_json, f"已创建账号 {acc.label}，角色 {_role_label(acc.role)}")
+    acc = _do(store.add, username, role, _password(password_stdin), display, _operator())
+    contact = _contacts(lambda: ContactStore(store.path).set(acc.username, **reach))
+    _emit({**acc.public(), "contact": contact.public()}, as_json, f"已创建账号 {acc.label}，角色 {_role_label(acc.role)}")
+
+
+@users_app.command("set")
+def set_(username: str, mobile: Optional[str] = MobileOpt, email: Optional[str] = EmailOpt,
+         dingtalk: Optional[str] = DingOpt, wecom: Optional[str] = WecomOpt, as_json: bool = JsonOpt):
+    """Set an account's contact methods; an empty value clears one (设置联系方式)."""
+    store = _store()
+    acc = _do(store.require, username)
+    c = _contacts(lambda: ContactStore(store.path).set(acc.username, mobile=mobile, email=email,
+                                                       dingtalk=dingtalk, wecom=wecom))
+    shown = "，".join(f"{FIELD_NAMES[f]} {getattr(c, f)}" for f in FIELD_NAMES if getattr(c, f)) or "无"
+    _emit({**acc.public(), "contact": c.public()}, as_json, f"已更新 {acc.label} 的联系方式：{shown}")
+
+
+def _contacts(fn):
+    try:
+        return fn()
+    except ContactError as e:
+        raise bad(str(e)) from None
 
 
 @users_app.command("list")
@@ -80,21 +113,62 @@ def list_(as_json: bool = JsonOpt):
     if not accounts:
         print("尚无账号：ecoplan users add USERNAME --role admin 创建第一个")
         return
-    print(table([[a.username, a.display, _role_label(a.role), "已停用" if a.disabled else "启用", a.created_at[:16]]
-                 for a in accounts], ["用户名", "姓名", "角色", "状态", "创建于"]))
+    store = _store()
+    alarms = {a.username: a for a in _do(LoginLimiter(store, Limits()).alarms)}
+    totp = TotpStore(store)
+    print(table([[a.username, a.display, _role_label(a.role), "已停用" if a.disabled else "启用",
+                  "已绑定" if totp.enrolled(a.username) else "—", _alarm(alarms.get(a.username)), a.created_at[:16]]
+                 for a in accounts], ["用户名", "姓名", "角色", "状态", "动态口令", "登录告警", "创建于"]))
+    for name in sorted(set(alarms) - {a.username for a in accounts}):
+        print(f"登录告警：不存在的用户名 {name}：{_alarm(alarms[name])}")
+
+
+def _alarm(a) -> str:
+    return f"{a.raised_at[5:16].replace('T', ' ')} 起失败 {a.failures} 次/{a.addresses} 个地址" if a else "—"
+
+
+@users_app.command("unlock")
+def unlock(username: str, as_json: bool = JsonOpt):
+    """Lift an account's login delays and clear its login alarm (解除登录限制)."""
+    store = _store()
+    name = (username or "").strip().lower()
+    if _do(store.get, name) is None and name not in {a.username for a in _do(LoginLimiter(store, Limits()).alarms)}:
+        raise Fail(f"没有账号 {username}", 1)
+    n, had = _do(LoginLimiter(store, Limits()).unlock, name, _operator())
+    _emit({"username": name, "failures_cleared": n, "alarm_cleared": had}, as_json,
+          f"已解除 {name} 的登录限制：清除失败记录 {n} 次" + ("，登录告警已清除" if had else ""))
+
+
+@users_app.command("reset-2fa")
+def reset_2fa(username: str, as_json: bool = JsonOpt):
+    """Remove an account's authenticator (a lost phone); it enrols again at its next login (重置动态口令)."""
+    store = _store()
+    acc = _do(store.require, username)
+    gone = _do(TotpStore(store).reset, acc.username, _operator())
+    _emit({**acc.public(), "totp_removed": gone}, as_json,
+          f"已重置 {acc.label} 的动态口令，其登录会话已全部失效；下次登录时重新绑定" if gone
+          else f"{acc.label} 尚未绑定动态口令，无需重置")
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit log: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 @users_app.command("disable")
 def disable(username: str, as_json: bool = JsonOpt):
     """Disable an account; its sessions end at once (停用账号)."""
-    acc = _do(_store().set_disabled, username, True)
+    acc = _do(_store().set_disabled, username, True, _operator())
     _emit(acc.public(), as_json, f"已停用账号 {acc.label}，其登录会话已全部失效")
 
 
 @users_app.command("enable")
 def enable(username: str, as_json: bool = JsonOpt):
     """Enable a disabled account again (启用账号)."""
-    acc = _do(_store().set_disabled, username, False)
+    acc = _do(_store().set_disabled, username, False, _operator())
     _emit(acc.public(), as_json, f"已启用账号 {acc.label}")
 
 
@@ -103,7 +177,7 @@ def passwd(username: str, password_stdin: bool = StdinOpt, as_json: bool = JsonO
     """Set an account's password; its sessions end (修改密码)."""
     store = _store()
     acc = _do(store.require, username)
-    _do(store.set_password, acc.username, _password(password_stdin))
+    _do(store.set_password, acc.username, _password(password_stdin), _operator())
     _emit(acc.public(), as_json, f"已修改 {acc.label} 的密码，其登录会话已全部失效")
 
 

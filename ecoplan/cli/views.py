@@ -218,6 +218,9 @@ def faults(drills: bool = typer.Option(False, "--drills", help="include drills")
         [[r["incident_id"], r["title"], r["stage"], r["fault"], r["since"][:16], r["detail"]] for r in rs],
         ["incident", "title", "stage", "fault", "since", "detail"]) if rs else "no faults")
     more(rows, "incidents with faults", f"the {len(rows)} oldest faults")
+    if not as_json:  # channels down and pages nobody acknowledged (issue 23)
+        from ecoplan.cli.reach import paging_fault_lines
+        print("\n".join(paging_fault_lines()) or "通知渠道与呼叫：无故障")
 
 
 def _entry_line(e: dict) -> str:

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import structlog
 
+from ecoplan import body_limit
+
 
 log = structlog.get_logger("intake")
 
@@ -17,7 +19,7 @@ TYPE_LABEL: dict[str, str] = {"water": "水污染", "air": "大气污染", "soil
                               "other": "突发环境事件"}
 TOKENS_ENV, TOKENS_FILE_ENV = "ECOPLAN_INTAKE_TOKENS", "ECOPLAN_INTAKE_TOKENS_FILE"
 MIN_TOKEN_LENGTH = 16
-MAX_BODY_BYTES = 1_000_000
+MAX_BODY_BYTES = body_limit.MAX_BODY_BYTES  # counted as the body streams in (ecoplan/body_limit.py)
 FUTURE_TOLERANCE = timedelta(minutes=5)  # platform clocks drift; the workflow allows the same
 NEW_INCIDENT_FIELDS = ("county", "location", "incident_type", "reporter")
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from ecoplan import api
+from ecoplan.body_limit import MAX_BODY_BYTES, BodyLimit
 from ecoplan.connection import TASK_QUEUE, ConnectionSettings
 from ecoplan.errors import Fail, connect_or_fail
 from ecoplan.intake.alert import Alert, AlertAccepted, Problem, ValidationProblem, _problem
@@ -169,6 +170,7 @@ def create_app(client_factory: ClientFactory, tokens: TokenSpec, task_queue: str
     intake = Intake(client_factory, task_queue, wait_ready)
     app = FastAPI(title="ecoplan intake", version="1", description=DESCRIPTION)
     app.add_middleware(_TokenGate, tokens=token_table)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)  # chunked bodies too: counted as they stream in
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(_Fail, _failed)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.responses import JSONResponse
 
 from activities.settings import settings
-from ecoplan.intake.common import (MAX_BODY_BYTES, MIN_TOKEN_LENGTH, PLATFORMS, PUBLIC_PATHS, TOKENS_ENV,
+from ecoplan.intake.common import (MIN_TOKEN_LENGTH, PLATFORMS, PUBLIC_PATHS, TOKENS_ENV,
                                    TOKENS_FILE_ENV, log)
 
 
@@ -102,13 +102,6 @@ class _TokenGate:
             resp = JSONResponse({"detail": f"{why} platform token: send Authorization: Bearer <token> "
                                            "as issued for hotline_12369 or linkage_119"},
                                 status_code=401, headers={"WWW-Authenticate": 'Bearer realm="ecoplan-intake"'})
-            return await resp(scope, receive, send)
-        try:
-            too_big = int(headers.get("content-length") or 0) > MAX_BODY_BYTES
-        except ValueError:
-            too_big = False
-        if too_big:
-            resp = JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
             return await resp(scope, receive, send)
         scope.setdefault("state", {})["platform"] = platform
         return await self.app(scope, receive, send)

@@ -15,16 +15,18 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from temporalio.service import RPCError, RPCStatusCode
 
 from ecoplan.accounts import AccountStore
+from ecoplan.body_limit import BodyLimit
 from ecoplan.connection import TASK_QUEUE
 from ecoplan.intake import _problem
 from ecoplan.web import action_schemas
 from ecoplan.web import actions as act
-from ecoplan.web import auth
+from ecoplan.web import auth, outage
 from ecoplan.web.context import HERE, ClientFactory, Web, log, templates_for, web_of
 from ecoplan.web.layers import Layers
-from ecoplan.web.routes import api, board, incidents, intake, start
+from ecoplan.web.routes import admin, api, board, closed, docs, duty, incident_list, incidents, intake, reach, start, todo, two_factor
 from ecoplan.web.routes import auth as login
 from plan import authority
 
@@ -42,30 +44,39 @@ DESCRIPTION = (
 def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens=None, *,
                settings: auth.AuthSettings | None = None, task_queue: str = TASK_QUEUE,
                wait_ready: float = 30.0, poll_seconds: float = 5.0, board_refresh: float | None = None,
-               oidc=None) -> FastAPI:
+               oidc=None, records_db=None) -> FastAPI:
     """`client_factory` returns a Temporal client (or an awaitable of one), called on first
     use and again after a failure. `intake_tokens`: the 12369/119 platform tokens (as
     ecoplan.intake takes them); None serves no intake (/alerts answers 503). `oidc`: an
     ecoplan.web.oidc.OIDC for login with the bureau's identity provider, beside passwords.
     `board_refresh`: seconds between refreshes of the board's shared figures (default: the
-    pages' poll interval, `poll_seconds`)."""
+    pages' poll interval, `poll_seconds`). `records_db`: the records store the 事件列表 and the
+    closed incidents' pages read (default ECOPLAN_RECORDS_DB)."""
     w = Web(client_factory=client_factory, store=store, settings=settings or auth.AuthSettings(),
             templates=templates_for(store, poll_seconds), oidc=oidc, task_queue=task_queue,
             wait_ready=wait_ready, poll_seconds=poll_seconds)
     w.copies = board.board_copies(w, refresh=board_refresh or poll_seconds)
+    reach.install(w)  # the pages panels (issue 23)
+    w.templates.env.globals["reads_incidents"] = incident_list.reads_incidents  # the navigation's 事件列表
     alerts = intake.intake_app(w, intake_tokens)
 
     names = ", ".join(a for a in authority.actions() if a != "start_incident")
-    app = FastAPI(title="ecoplan", version="1", description=DESCRIPTION.replace("{actions}", names))
+    app = FastAPI(title="ecoplan", version="1", description=DESCRIPTION.replace("{actions}", names),
+                  docs_url=None, redoc_url=None)  # /docs: routes/docs.py, offline and under the CSP
     app.state.web = w
+    app.state.records_db = records_db
     app.state.board_copies = w.copies
-    app.add_middleware(Layers, store=store, intake_app=alerts)
+    app.add_middleware(Layers, store=store, intake_app=alerts, trusted=w.settings.trusted_proxies)
+    app.add_middleware(outage.ReadGuard, backend=w.backend)  # bounds every read's wait
+    app.add_middleware(BodyLimit)  # outermost: /api, the forms and /alerts, chunked bodies too
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if alerts is not None:
         intake.merge_openapi(app, alerts)
     app.add_exception_handler(act.Refusal, _refused)
     app.add_exception_handler(RequestValidationError, _invalid)
-    for area in (start, login, board, incidents, api):  # start before incidents: /incidents/new
+    app.add_exception_handler(RPCError, _unreachable)
+    # start before incidents: /incidents/new
+    for area in (start, login, two_factor, board, incident_list, todo, closed, incidents, api, docs, duty, reach, admin):
         app.include_router(area.router)
     action_schemas.merge_action_schemas(app)  # each action's body schema (the action registry)
     return app
@@ -82,10 +93,23 @@ async def _refused(request: Request, exc: act.Refusal) -> Response:
     account = getattr(request.state, "account", None)
     log.info("web_refused", path=request.url.path, status=exc.status, detail=exc.detail,
              username=account.username if account else None)
+    headers = {"Retry-After": str(outage.RETRY_AFTER)} if exc.status == 503 else {}
     if _wants_json(request):
-        headers = {"WWW-Authenticate": 'Bearer realm="ecoplan"'} if exc.status == 401 else None
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="ecoplan"'
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
-    return web_of(request).page(request, "message.html", {"title": "未能完成", "message": exc.detail}, exc.status)
+    resp = web_of(request).page(request, "message.html", {"title": "未能完成", "message": exc.detail}, exc.status)
+    resp.headers.update(headers)
+    return resp
+
+
+async def _unreachable(request: Request, exc: RPCError) -> Response:
+    """A Temporal call that failed mid-way: the outage's 503 when it is one, else a plain 500."""
+    web_of(request).backend.saw_failure()
+    if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        return await _refused(request, act.Refusal(503, outage.OUTAGE_MESSAGE))
+    log.error("web_rpc_error", path=request.url.path, status=exc.status.name, message=str(exc)[:200])
+    return await _refused(request, act.Refusal(500, "指挥系统后台出错，请稍后再试"))
 
 
 async def _invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -1,73 +1,56 @@
-"""Login for the console and the API: password check, the login rate limit, sessions in
-cookies, bearer tokens, CSRF tokens. Every login attempt is written to the log (username,
-client address, outcome; never the password)."""
+"""Login for the console and the API: password check, the login limit (ecoplan/login_limiter.py),
+the second factor (ecoplan/totp.py), sessions in cookies, bearer tokens, CSRF tokens. Every
+login attempt is written to the log and the audit log (username, client address, outcome;
+never the password or a code)."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
 
+from ecoplan import audit
 from ecoplan.accounts import Account, AccountStore, Session
+from ecoplan.login_limiter import BUSY, Limits, LoginLimiter
+from ecoplan.totp import TotpStore
 
 log = structlog.get_logger("ecoplan.web")
 
 SESSION_COOKIE = "ecoplan_session"
 LOGIN_CSRF_COOKIE = "ecoplan_login_csrf"
+PENDING_COOKIE = "ecoplan_pending"  # a right password, waiting for its second factor
 
 
 @dataclass(frozen=True)
 class AuthSettings:
-    # Local choices: a session lasts one duty shift; the limits make online guessing hopeless
-    # (5 wrong passwords per account, 30 attempts per address, each per 15 minutes).
+    # Local choices: a session lasts one duty shift; the login limits are
+    # ecoplan/login_limiter.py's (failures per account and address, a growing delay).
     session_lifetime: timedelta = timedelta(hours=12)
     token_lifetime: timedelta = timedelta(hours=12)
-    window: float = 15 * 60
-    max_failures_per_user: int = 5
-    max_attempts_per_address: int = 30
+    limits: Limits = field(default_factory=Limits)
     secure_cookies: bool = False  # also Secure whenever the request came over https
+    # Peers whose X-Forwarded-For/-Proto are believed (ECOPLAN_TRUSTED_PROXIES); none by default.
+    trusted_proxies: frozenset[str] = frozenset()
+    # Roles that must sign in with a second factor (ECOPLAN_TOTP_ROLES; GB/T 22239-2019 8.1.4.1 d)).
+    totp_roles: frozenset[str] = frozenset({"admin", "commander"})
+    audit_days: int = audit.KEEP_DAYS
+    pending_lifetime: timedelta = timedelta(minutes=5)  # between the password and the code
+
+    @classmethod
+    def from_env(cls, **over) -> "AuthSettings":
+        from activities.settings import settings
+
+        env = settings()
+        return cls(trusted_proxies=env.trusted_proxy_set, totp_roles=env.totp_role_set, audit_days=env.audit_days,
+                   **over)
 
 
-class LoginLimiter:
-    """Sliding windows in this process: failed attempts per username, all attempts per
-    client address. A success clears the username's failures."""
-
-    def __init__(self, settings: AuthSettings, clock=time.monotonic):
-        self.s = settings
-        self.clock = clock
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
-        self.attempts: dict[str, deque[float]] = defaultdict(deque)
-
-    def _trim(self, q: deque[float], now: float) -> deque[float]:
-        while q and q[0] <= now - self.s.window:
-            q.popleft()
-        return q
-
-    def wait(self, username: str, address: str) -> float:
-        """Seconds until this username / address may try again (0: now)."""
-        now = self.clock()
-        waits = [0.0]
-        f = self._trim(self.failures[username], now)
-        if len(f) >= self.s.max_failures_per_user:
-            waits.append(f[0] + self.s.window - now)
-        a = self._trim(self.attempts[address], now)
-        if len(a) >= self.s.max_attempts_per_address:
-            waits.append(a[0] + self.s.window - now)
-        return max(waits)
-
-    def record(self, username: str, address: str, ok: bool) -> None:
-        now = self.clock()
-        self.attempts[address].append(now)
-        if ok:
-            self.failures.pop(username, None)
-        else:
-            self.failures[username].append(now)
+def limiter_for(store: AccountStore, settings: AuthSettings) -> LoginLimiter:
+    return LoginLimiter(store, settings.limits)
 
 
 class LoginRefused(Exception):
@@ -76,23 +59,97 @@ class LoginRefused(Exception):
         self.status, self.detail, self.retry_after = status, detail, retry_after
 
 
-async def login(store: AccountStore, limiter: LoginLimiter, username: str, password: str, address: str,
-                via: str) -> Account:
-    """The account for a right password, within the rate limit; LoginRefused otherwise.
-    Logged either way."""
-    key = (username or "").strip().lower()[:64]
-    wait = limiter.wait(key, address)
+@dataclass(frozen=True)
+class Verified:
+    """A right password: the account, and what the second factor still needs: None (nothing),
+    'code' (a code from the app or a recovery code) or 'enrol' (the app is not yet set up)."""
+
+    account: Account
+    needs: str | None
+
+
+def second_factor(store: AccountStore, settings: AuthSettings, account: Account) -> str | None:
+    """What this account must still show after its password (see Verified)."""
+    if TotpStore(store).enrolled(account.username):
+        return "code"
+    return "enrol" if account.role in settings.totp_roles else None
+
+
+def _audit(store: AccountStore, settings: AuthSettings, username: str, address: str, via: str, outcome: str,
+           event: str = "login", **detail) -> None:
+    store.audit(event, username, address=address, outcome=outcome, keep_days=settings.audit_days, via=via, **detail)
+
+
+async def _begin(store: AccountStore, limiter: LoginLimiter, settings: AuthSettings, key: str, address: str,
+                 via: str) -> None:
+    """Count the attempt before any check (LoginRefused 429 when this pair must wait)."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + 10
+    wait = await asyncio.to_thread(limiter.begin, key, address)
+    while wait == BUSY and loop.time() < give_up:  # earlier attempts of this pair are being checked
+        await asyncio.sleep(0.05)
+        wait = await asyncio.to_thread(limiter.begin, key, address)
+    if wait == BUSY:
+        wait = 5.0
     if wait > 0:
-        minutes = max(1, round(wait / 60))
         log.warning("login", username=key, address=address, via=via, outcome="rate_limited")
-        raise LoginRefused(429, f"登录尝试过多，请 {minutes} 分钟后再试", retry_after=int(wait) + 1)
+        await asyncio.to_thread(_audit, store, settings, key, address, via, "rate_limited")
+        wait_s = int(wait) + 1
+        when = f"{wait_s} 秒" if wait_s < 120 else f"{round(wait_s / 60)} 分钟"
+        raise LoginRefused(429, f"此账号在本地址登录失败次数过多，请 {when}后再试（其他地址不受影响；管理员可解除）",
+                           retry_after=wait_s)
+
+
+async def _failed(store, limiter, settings, key, address, via, outcome, detail) -> LoginRefused:
+    await asyncio.to_thread(limiter.failed, key, address)
+    log.info("login", username=key, address=address, via=via, outcome=outcome)
+    await asyncio.to_thread(_audit, store, settings, key, address, via, outcome)
+    return LoginRefused(401, detail)
+
+
+async def login(store: AccountStore, limiter: LoginLimiter, settings: AuthSettings, username: str, password: str,
+                address: str, via: str, code: str | None = None) -> Verified:
+    """The password check, counted by the limiter before it runs. With `code` (the API),
+    the second factor is checked in the same attempt; without it (the console) the caller
+    asks for it next when `needs` says so. LoginRefused otherwise. Logged and audited."""
+    key = (username or "").strip().lower()[:64]
+    await _begin(store, limiter, settings, key, address, via)
     # argon2 takes tens of milliseconds of CPU: off the event loop.
     account = await asyncio.to_thread(store.verify, key, password or "")
-    limiter.record(key, address, account is not None)
-    log.info("login", username=key, address=address, via=via, outcome="ok" if account else "bad_credentials")
     if account is None:
-        raise LoginRefused(401, "用户名或密码错误，或账号已停用")
-    return account
+        raise await _failed(store, limiter, settings, key, address, via, "bad_credentials", "用户名或密码错误，或账号已停用")
+    needs = await asyncio.to_thread(second_factor, store, settings, account)
+    if code is not None and needs == "code":
+        if not code.strip():
+            await asyncio.to_thread(limiter.retract, key, address)
+            log.info("login", username=key, address=address, via=via, outcome="needs_code")
+            raise LoginRefused(401, "此账号须同时提供动态口令：请在 code 中给出验证器 App 上当前的 6 位数字或一个恢复码")
+        if not await asyncio.to_thread(TotpStore(store).verify, key, code):
+            raise await _failed(store, limiter, settings, key, address, via, "bad_code", "动态口令错误或已用过")
+        needs = None
+    if needs is None:
+        await asyncio.to_thread(limiter.succeeded, key, address)
+        log.info("login", username=key, address=address, via=via, outcome="ok")
+        await asyncio.to_thread(_audit, store, settings, key, address, via, "ok")
+    else:
+        # The password was right: its own count is taken back; the code is counted on its own.
+        await asyncio.to_thread(limiter.retract, key, address)
+        log.info("login", username=key, address=address, via=via, outcome=f"needs_{needs}")
+    return Verified(account, needs)
+
+
+async def second_step(store: AccountStore, limiter: LoginLimiter, settings: AuthSettings, account: Account,
+                      code: str, address: str, via: str) -> None:
+    """The code after a right password (console): counted like a password; LoginRefused when wrong."""
+    key = account.username
+    await _begin(store, limiter, settings, key, address, via)
+    kind = await asyncio.to_thread(TotpStore(store).verify, key, code or "")
+    if not kind:
+        raise await _failed(store, limiter, settings, key, address, via, "bad_code",
+                            "动态口令错误或已用过：请输入验证器 App 上当前的 6 位数字，或一个恢复码")
+    await asyncio.to_thread(limiter.succeeded, key, address)
+    log.info("login", username=key, address=address, via=via, outcome="ok", factor=kind)
+    await asyncio.to_thread(_audit, store, settings, key, address, via, "ok", factor=kind)
 
 
 def same(a: str | None, b: str | None) -> bool:

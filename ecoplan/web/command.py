@@ -21,7 +21,6 @@ class WebSetup:
     store: Any
     tokens: dict | None
     oidc_settings: Any
-    proxies: str
     hint: str | None  # how to create the first account, while there is none
 
 
@@ -47,10 +46,7 @@ def setup() -> WebSetup:
         oidc_settings = OIDCSettings.from_env()
     except OIDCConfigError as e:
         raise Fail(f"web: {e}", 2) from None
-    # Behind the bureau's HTTPS proxy: trust its X-Forwarded-For/-Proto from these addresses.
-    proxies = env.trusted_proxies
-    return WebSetup(store=store, tokens=tokens, oidc_settings=oidc_settings, proxies=proxies,
-                    hint=first_account_hint(store))
+    return WebSetup(store=store, tokens=tokens, oidc_settings=oidc_settings, hint=first_account_hint(store))
 
 
 class _Server:
@@ -78,10 +74,10 @@ def server(ws: WebSetup, client, host: str, port: int, *, secure_cookies: bool =
     from ecoplan.web.oidc import OIDC
 
     app = create_app(client_factory=lambda: client, store=ws.store, intake_tokens=ws.tokens,
-                     settings=AuthSettings(secure_cookies=secure_cookies),
+                     settings=AuthSettings.from_env(secure_cookies=secure_cookies),
                      oidc=OIDC(ws.oidc_settings) if ws.oidc_settings else None)
-    config = uvicorn.Config(app, host=host, port=port, lifespan="off", proxy_headers=True,
-                            forwarded_allow_ips=ws.proxies, server_header=False)
+    # X-Forwarded-* are read by the app itself, from ECOPLAN_TRUSTED_PROXIES only (ecoplan/web/layers.py).
+    config = uvicorn.Config(app, host=host, port=port, lifespan="off", proxy_headers=False, server_header=False)
     return uvicorn.Server(config) if own_signals else _Server.make(config)
 
 

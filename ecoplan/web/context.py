@@ -22,7 +22,7 @@ from temporalio.service import RPCError
 
 from ecoplan.accounts import AccountStore
 from ecoplan.web import actions as act
-from ecoplan.web import auth
+from ecoplan.web import auth, outage
 from plan import authority
 from plan.calendar import SHANGHAI
 from plan.loader import load_plan
@@ -45,7 +45,8 @@ SYSTEM_ENTRIES = {"reported": "接报", "deadline_started": "期限开始", "dea
                   "linkage_bulletin": "联动通报", "delivery_overdue": "通知未送达", "delivered_late": "通知迟送达",
                   "reject_termination": "终止被否决", "delivery_failed": "通知送达失败",
                   "plan_unavailable": "预案未能加载", "plan_restored": "预案已加载",
-                  "calendar_unavailable": "工作日历不可用", "calendar_restored": "工作日历已恢复"}
+                  "calendar_unavailable": "工作日历不可用", "calendar_restored": "工作日历已恢复",
+                  "page_step": "呼叫"}
 # How each actor was authenticated, on the timeline.
 VIA_NAMES = {"web": "网页", "oidc": "统一身份认证", "api": "API", "cli": "命令行", "intake": "联动平台",
              "schedule": "定时任务"}
@@ -135,13 +136,24 @@ class Web:
     copies: Any = None  # ecoplan.web.board.BoardCopies, set by create_app
     _cached: dict = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    backend: Any = None  # ecoplan.web.outage.Backend: is Temporal reachable
 
     def __post_init__(self):
         if self.limiter is None:
-            self.limiter = auth.LoginLimiter(self.settings)
+            self.limiter = auth.limiter_for(self.store, self.settings)
+        if self.backend is None:
+            self.backend = outage.Backend(self._client)
 
     async def client(self) -> Client:
-        """The Temporal client: `client_factory` is called on first use and again after a failure."""
+        """The Temporal client, when Temporal answers (ecoplan/web/outage.py): Refusal 503 at once
+        during an outage, never a wait of many seconds."""
+        c = await self._client()
+        if not await self.backend.up():
+            raise act.Refusal(503, outage.OUTAGE_MESSAGE)
+        return c
+
+    async def _client(self) -> Client:
+        """`client_factory` is called on first use and again after a failure."""
         if "c" not in self._cached:
             async with self._lock:
                 if "c" not in self._cached:

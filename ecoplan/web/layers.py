@@ -26,12 +26,30 @@ class Layers:
     ]
     OPEN_API_PATHS = frozenset({"/api/login"})
 
-    def __init__(self, app, store: AccountStore, intake_app):
-        self.app, self.store, self.intake_app = app, store, intake_app
+    def __init__(self, app, store: AccountStore, intake_app, trusted: frozenset[str] = frozenset()):
+        self.app, self.store, self.intake_app, self.trusted = app, store, intake_app, trusted
+
+    def forwarded(self, scope) -> None:
+        """From a trusted proxy only: the client is the last X-Forwarded-For address that is not
+        itself a trusted proxy (a client's own X-Forwarded-For sits left of it), the scheme its
+        X-Forwarded-Proto. From any other peer both headers are ignored."""
+        peer = scope.get("client")
+        if not peer or peer[0] not in self.trusted:
+            return
+        headers = dict(scope["headers"])
+        hops = [h.strip() for h in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if hop not in self.trusted:
+                scope["client"] = (hop[:64], 0)
+                break
+        proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
+        if proto in ("http", "https"):
+            scope["scheme"] = proto
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        self.forwarded(scope)
         path = scope["path"]
 
         async def send_with_headers(message):

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from plan.models.base import GROUP_IDS, Level, Strict
+from plan.models.base import GROUP_IDS, Basis, Level, Strict
 from plan.models.daily import DEFAULT_DAILY_REPORT, DailyReportSpec
 from plan.models.organisation import LevelSpec, Organisation, WorkGroup
 from plan.models.reporting import InfoReporting, LinkageSpec, StageExpectation
@@ -64,6 +64,8 @@ class Plan(DeadlineLookup, Strict):
     # Who performs each step at each level; a plan without it: the bureau performs every step.
     duties: list[LevelDuties] = []
     daily_report: DailyReportSpec = DEFAULT_DAILY_REPORT
+    # Where each area of rules stands in law (issue 24): area → its bases (plan/check_law.py).
+    rule_bases: dict[str, list[Basis]] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> "Plan":
@@ -113,4 +115,5 @@ MET_BY: dict[str, str] = {
     "assessment_report": "assessment_report_submitted",  # 5.3
     "assessment_completion": "assessment_review_passed",  # the assessment is done when its report passes review
     "investigation": "investigation_completed",  # 5.2
+    "written_report": "written_initial_report_submitted",  # the written 初报 after a telephone one (第十四条)
 }

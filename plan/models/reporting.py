@@ -18,6 +18,8 @@ class SpecialCircumstance(Strict):
     id: Circumstance
     name: str
     source: str
+    # Facts of the report (plan.grading.Assessment) that set this case by themselves: field → values.
+    set_by: dict[str, list[str]] = {}
 
 
 class SpecialCircumstances(Strict):
@@ -27,6 +29,9 @@ class SpecialCircumstances(Strict):
     report_as: Level
     items: list[SpecialCircumstance]
     source: str
+    # 第四条 speaks of events "一时无法判明等级的": once the bureau judges the event's level (初步认定
+    # or 核定), the cases no longer set the procedure. Why this reading: a local choice, stated.
+    until_judged: str | None = None
 
     def name(self, cid: str) -> str:
         return next((c.name for c in self.items if c.id == cid), cid)

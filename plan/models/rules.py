@@ -74,13 +74,14 @@ class WarningSpec(Strict):
 # ---------------------------------------------------------------- deadlines
 
 DeadlineName = Literal[
-    "initial_report", "readiness", "assessment_report", "assessment_completion", "investigation"
+    "initial_report", "readiness", "assessment_report", "assessment_completion", "investigation", "written_report"
 ]
 # What starts a deadline's clock: a business event of the incident.
 # bureau_learned: when the bureau discovered or learned of the incident (reported_at), as
 # 17号令 第三条 counts the initial report; discovered: the incident's own time (older plans).
 StartEvent = Literal[
-    "discovered", "bureau_learned", "response_activated", "response_terminated", "assessment_review_passed"
+    "discovered", "bureau_learned", "response_activated", "response_terminated", "assessment_review_passed",
+    "initial_report_by_phone",  # a 初报 made by telephone (17号令 第十四条): the written one is owed
 ]
 
 

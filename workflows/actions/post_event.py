@@ -6,6 +6,7 @@ from __future__ import annotations
 from plan.calendar import SHANGHAI
 import workflows.deadlines as deadlines
 import workflows.duties as duties
+import workflows.levels as levels
 import workflows.messages as m
 import workflows.reporting as reporting
 from workflows.actions.form import FormField as F
@@ -58,7 +59,8 @@ def check_review(s, inp: m.AssessmentReviewPassed, at, now) -> Checked:
 
 
 def starts_review(s, inp, got: Checked) -> list:
-    return [(n, deadlines.review_start(got.value), s.level) for n in deadlines.started_on(s, "assessment_review_passed")]
+    return [(n, deadlines.review_start(got.value), levels.for_deadline(s, n))
+            for n in deadlines.started_on(s, "assessment_review_passed")]
 
 
 def apply_review(rec, inp: m.AssessmentReviewPassed, got: Checked, prepared: dict) -> str:
@@ -103,7 +105,7 @@ def check_close(s, inp, at, now) -> Checked:
     missing = duties.close_missing(s)
     r = reporting.rules(s)
     # The 处理结果报告: where the reporting rules ask for it and the level's duties make it the bureau's.
-    if (r is not None and r.final_report_needed(s.level) and duties.duty(s, "final_report").mode == "performs"
+    if (r is not None and r.final_report_needed(levels.event_level(s)) and duties.duty(s, "final_report").mode == "performs"
             and not s.reports_count.get("final")):
         missing.append(f"the 处理结果报告 (final report) is not submitted ({r.final_report_required.source.split(':')[0]})")
     if missing:

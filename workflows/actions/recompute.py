@@ -4,6 +4,7 @@ provisional due date, with the reason for its timeline."""
 
 from __future__ import annotations
 
+import workflows.levels as levels
 import workflows.deadlines as deadlines
 import workflows.messages as m
 from workflows.actions.spec import ActionSpec, Checked
@@ -23,7 +24,7 @@ def check(s, inp, at, now) -> Checked:
 
 def asks(s, inp, got: Checked) -> list:
     """The deadlines whose times are asked again: each from its own start, at the incident's level."""
-    return [(d.name, d.started_at, s.level or s.grading.level) for d in s.deadlines if _provisional(d)]
+    return [(d.name, d.started_at, levels.for_deadline(s, d.name)) for d in s.deadlines if _provisional(d)]
 
 
 def apply(rec, inp: m.RecomputeDeadlines, got: Checked, prepared: dict) -> str:

@@ -5,6 +5,8 @@ start. The rules they follow (clock, level, recipients, header) are workflows/re
 from __future__ import annotations
 
 import plan.incident as plan_incident
+import workflows.deadlines as deadlines
+import workflows.levels as levels
 import workflows.messages as m
 import workflows.reporting as reporting
 import workflows.actions.linkage as linkage
@@ -37,12 +39,26 @@ def _circumstance_options(plan) -> tuple:
 
 # ------------------------------------------------------------------ submit_report (4.2)
 
+def _check_phone(s, inp: m.SubmitReport) -> None:
+    """17号令 第十四条: only the 初报 may be made by telephone, naming who took the call; one written
+    初报 then follows it (书面补报)."""
+    if inp.by_phone:
+        if inp.kind != "initial":
+            raise Refused("只有初报可以电话报告（17号令 第十四条：情况紧急时，初报可通过电话报告）；续报和处理结果报告须书面报送", "invalid")
+        if not (inp.received_by or "").strip():
+            raise Refused("电话初报须写明接听人（received_by，--received-by）（预案4.2.2 详细记录报告内容）", "invalid")
+
+
 def check_report(s, inp: m.SubmitReport, at, now) -> Checked:
-    if inp.kind == "initial" and "initial_report_submitted" in s.events:
+    _check_phone(s, inp)
+    written_owed = "initial_report_by_phone" in s.events and "written_initial_report_submitted" not in s.events
+    if inp.kind == "initial" and "initial_report_submitted" in s.events and (inp.by_phone or not written_owed):
         raise Refused(f"the initial report (初报) was made at {fmt(s.events['initial_report_submitted'])}; "
                       "send a progress report (续报) instead")
     if inp.circumstances:
         known_circumstances(s, inp.circumstances)
+    if inp.by_phone:
+        return Checked(at, reporting.header(s, inp)[0])
     head, missing = reporting.header(s, inp)
     if missing:
         what = ", ".join(f"{reporting.HEADER_NAMES[f]} ({f}, {reporting.HEADER_FLAGS[f]})" for f in missing)
@@ -63,8 +79,17 @@ def apply_report(rec, inp: m.SubmitReport, got: Checked, _prepared) -> str:
     linkage.remember_facts(s, inp.content)
     entry = rec.transition("submit_report", at, inp, {"kind": inp.kind, "no": no, **(
         {"circumstances": added} if added else {}), "summary": short(inp.content.summary, 80)})
-    if inp.kind == "initial":
+    if inp.by_phone:  # 第十四条: the call meets the 初报's deadline; the written one is owed (书面补报)
         rec.event("initial_report_submitted", at, entry)
+        rec.event("initial_report_by_phone", at, entry)
+        notes = rec.start_deadlines([(n, at, levels.event_level(s)) for n in deadlines.started_on(
+            s, "initial_report_by_phone")], {})
+        return f"电话初报已登记（接听人：{inp.received_by}，17号令 第十四条），须及时补充书面初报{notes}"
+    if inp.kind == "initial":
+        if "initial_report_by_phone" in s.events:
+            rec.event("written_initial_report_submitted", at, entry)
+        else:
+            rec.event("initial_report_submitted", at, entry)
     data, missing = reporting.document_data(s, inp, kind_name, at, head, to)
     doc = rec.document("info_report", data, entry.seq)
     # Its printing carries its number and entry; the rest is in the archive beside its Markdown.
@@ -85,8 +110,11 @@ def _report_form(plan, st, username) -> list[F]:
             F("content.monitoring_data", "监测数据", "textarea"), F("content.casualties", "人员伤亡"),
             F("content.trend", "发展趋势"), F("content.actions_taken", "已采取的措施", "textarea"),
             # 17号令 第十四条: every written report names these
-            F("reporting_unit", "报告单位（默认本局）"), F("signed_by", "报告签发人", required=True),
-            F("contact_person", "联系人", required=True), F("contact_phone", "联系电话", required=True),
+            F("reporting_unit", "报告单位（默认本局）"), F("signed_by", "报告签发人（书面报告必填）"),
+            F("contact_person", "联系人（书面报告必填）"), F("contact_phone", "联系电话（书面报告必填）"),
+            # 17号令 第十四条, 4.2.2: a 初报 by telephone names who took the call; the written one follows
+            F("by_phone", "电话初报（情况紧急时先电话报告，须及时补充书面初报）", "checkbox"),
+            F("received_by", "接听人（电话初报时必填）"),
             F("circumstances", "按重大/特别重大程序报告的情形（17号令 第四条）", "checks", options=_circumstance_options(plan))]
 
 
@@ -122,7 +150,7 @@ ACTIONS = [
         cli_options=(
             O("--kind", "kind", required=True, help="initial, progress or final: 初报, 续报 or 处理结果报告"),
             # A report file holds the content and may hold the header; the flags below override it.
-            O("--file", "content", "report_file", required=True, help=(
+            O("--file", "content", "report_file", help=(
                 "report JSON/YAML: summary required; time, place, source, cause_and_nature, basic_process, "
                 "main_pollutants, monitoring_data, casualties, drinking_water_sources_affected, trend, actions_taken, "
                 "next_measures, sensitive_points_map (初报); progress (续报); measures_process_result, "
@@ -134,7 +162,11 @@ ACTIONS = [
             O("--signed-by", "signed_by", help="报告签发人 (17号令 第十四条)"),
             O("--contact-person", "contact_person", help="联系人"),
             O("--contact-phone", "contact_phone", help="联系方式, e.g. 0353-2020000"),
-            O("--circumstance", "circumstances", "many", help=CIRCUMSTANCE_HELP))),
+            O("--circumstance", "circumstances", "many", help=CIRCUMSTANCE_HELP),
+            O("--summary", "content.summary", help="事件概况, without --file (a telephone 初报)"),
+            O("--by-phone", "by_phone", "flag", default=False,
+              help="a 初报 made by telephone (17号令 第十四条); the written 初报 is then due (书面补报)"),
+            O("--received-by", "received_by", help="who took the call (with --by-phone)"))),
     ActionSpec(
         name="record_circumstances", input=m.RecordCircumstances, title="登记按重大/特别重大程序报告的情形",
         source="17号令 第四条",

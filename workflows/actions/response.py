@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import workflows.deadlines as deadlines
+import workflows.levels as levels
 import workflows.messages as m
 import workflows.reporting as reporting
 import workflows.actions.linkage as linkage
@@ -23,8 +24,11 @@ def _response_deadlines(s, start, level) -> list:
 # ------------------------------------------------------------------ activate_response (4.1, 附件1)
 
 def check_activate(s, inp: m.ActivateResponse, at, now) -> Checked:
-    graded = s.grading.level
+    graded = levels.event_level(s) if s.levels_split else s.grading.level
     level = inp.level or graded
+    below = levels.below_event(s, level)
+    if below:
+        raise Refused(below, "invalid")
     if level != graded and not (inp.reason or "").strip():
         raise Refused(f"level {level.value} differs from the graded level {graded.value}: give a reason (4.1.5)", "invalid")
     approver(s, "activate_response", inp)
@@ -34,6 +38,7 @@ def check_activate(s, inp: m.ActivateResponse, at, now) -> Checked:
 def apply_activate(rec, inp: m.ActivateResponse, got: Checked, prepared: dict) -> str:
     s, at, level = rec.s, got.at, got.value
     graded = s.grading.level
+    event = levels.event_level(s)
     s.level = level
     s.level_changes.append(m.LevelChange(at=at, by=inp.by, from_level=None, to_level=level, reason=inp.reason))
     s.city_started = inp.city_started
@@ -43,7 +48,8 @@ def apply_activate(rec, inp: m.ActivateResponse, got: Checked, prepared: dict) -
     entry = rec.transition("activate_response", at, inp, {
         "level": level.value, "graded_level": graded.value, "reason": short(inp.reason),
         "approved_by": approved_by, "city_started": inp.city_started,
-        "approver": who.model_dump(exclude_none=True)})
+        "approver": who.model_dump(exclude_none=True),
+        **({"event_level": event.value, "levels": levels.line(s)} if s.levels_split else {})})
     brief = s.plan.levels[level]
     r = s.report
     rec.document("activation_notice", {
@@ -51,7 +57,8 @@ def apply_activate(rec, inp: m.ActivateResponse, got: Checked, prepared: dict) -
         "approved_by": approved_by, "discovered_at": r.discovered_at.isoformat(),
         "county": r.county, "location": r.location, "title": r.title, "level": level.value,
         "level_name": brief.name, "graded_level": graded.value, "reason": inp.reason,
-        "at": at.isoformat()}, entry.seq)
+        "at": at.isoformat(), **({"event_level": event.value, "levels": levels.line(s)} if s.levels_split else {})},
+        entry.seq)
     rec.render("activation_notice", entry.seq)
     recipients = list(s.plan.report_recipients)
     if brief.asks_city_to_start:
@@ -85,6 +92,9 @@ def apply_city_started(rec, inp: m.RecordCityStarted, got: Checked, _prepared) -
 def check_adjust(s, inp: m.AdjustLevel, at, now) -> Checked:
     if inp.level == s.level:
         raise Refused(f"the response is already at level {inp.level.value}")
+    below = levels.below_event(s, inp.level)
+    if below:
+        raise Refused(below, "invalid")
     return Checked(at)
 
 
@@ -98,7 +108,8 @@ def apply_adjust(rec, inp: m.AdjustLevel, got: Checked, prepared: dict) -> str:
     s.level = inp.level
     s.level_changes.append(m.LevelChange(at=at, by=inp.by, from_level=old, to_level=inp.level, reason=inp.reason))
     rec.transition("adjust_level", at, inp, {"from_level": old.value, "to_level": inp.level.value,
-                                             "reason": short(inp.reason)})
+                                             "reason": short(inp.reason),
+                                             **({"levels": levels.line(s)} if s.levels_split else {})})
     rec.notify("level_adjusted", f"响应级别调整 {old.value}→{inp.level.value}：{s.report.title}",
                s.plan.report_recipients, {"reason": inp.reason})
     notes = rec.start_deadlines(starts_adjust(s, inp, got), prepared)

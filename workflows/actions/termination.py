@@ -15,6 +15,7 @@ from datetime import datetime
 from plan.calendar import SHANGHAI
 import plan.incident as plan_incident
 import workflows.deadlines as deadlines
+import workflows.levels as levels
 import workflows.messages as m
 from workflows.actions.common import known_group
 from workflows.actions.form import FormField as F
@@ -129,11 +130,14 @@ def _sign_off_form(plan, st, username) -> list[F]:
 
 # ------------------------------------------------------------------ approve_termination (附件2 指挥批示, 4.4)
 
-def check_follow_up(s: m.IncidentState, inp: m.ApproveTermination, at: datetime) -> None:
-    """4.4: the decision on follow-up monitoring is recorded with the approval."""
+def check_follow_up(s: m.IncidentState, inp, at: datetime) -> None:
+    """4.4: the decision on follow-up monitoring: with the approval (incidents recorded before
+    issue 24 must), or after termination as its own act (decide_follow_up)."""
     t = s.plan.termination
     src = t.follow_up_source or "4.4"
     f = inp.follow_up
+    if f is None and s.levels_split:  # 4.4 应急状态终止后…决定: its own act after termination (decide_follow_up)
+        return
     if f is None:
         who = t.follow_up_decided_by or "市应急指挥部"
         raise Refused(f"批示终止时登记是否继续跟踪监测（follow_up：是否继续、由谁决定、至何时），由{who}决定（{src}）", "invalid")
@@ -167,7 +171,7 @@ def check_approve(s, inp: m.ApproveTermination, at, now) -> Checked:
 
 
 def starts_post_event(s, inp, got: Checked) -> list:
-    return [(n, got.at, s.level) for n in deadlines.started_on(s, "response_terminated")]
+    return [(n, got.at, levels.for_deadline(s, n)) for n in deadlines.started_on(s, "response_terminated")]
 
 
 def apply_approve(rec, inp: m.ApproveTermination, got: Checked, prepared: dict) -> str:
@@ -200,9 +204,9 @@ def apply_approve(rec, inp: m.ApproveTermination, got: Checked, prepared: dict) 
 
 def _approve_form(plan, st, username) -> list[F]:
     return [F("instruction", "指挥批示（附件2）", "textarea"),
-            F("follow_up.continue_monitoring", "是否继续跟踪监测（4.4）", "select", True,
+            F("follow_up.continue_monitoring", "是否继续跟踪监测（4.4；也可在终止后另行登记）", "select", False,
               (("", "请选择"), ("false", "不继续跟踪监测"), ("true", "继续跟踪监测"))),
-            F("follow_up.decided_by", f"决定单位（4.4，{plan.termination.follow_up_decided_by or '市应急指挥部'}）", required=True),
+            F("follow_up.decided_by", f"决定单位（4.4，{plan.termination.follow_up_decided_by or '市应急指挥部'}）"),
             F("follow_up.until", "继续跟踪监测至（日期）", "date"),
             F("city_decision", "市指挥部的决定（市政府启动响应时必填，4.4）", "textarea")]
 

@@ -33,6 +33,8 @@ bearer = HTTPBearer(auto_error=False, scheme_name="accountToken", description="t
 class LoginBody(BaseModel):
     username: str = Field(max_length=64)
     password: str = Field(max_length=256)
+    code: str | None = Field(None, max_length=64, description="the one-time code of the authenticator app (or a "
+                             "recovery code): needed by the roles ECOPLAN_TOTP_ROLES names and by enrolled accounts")
 
 
 class TokenOut(BaseModel):
@@ -78,10 +80,14 @@ Limit = Annotated[int, Query(ge=1, le=10_000)]
 async def api_login(request: Request, body: LoginBody, w: WebDep):
     """Exchange a username and password for a bearer token (rate-limited, logged)."""
     try:
-        account = await auth.login(w.store, w.limiter, body.username, body.password, address(request), via="api")
+        verified = await auth.login(w.store, w.limiter, w.settings, body.username, body.password, address(request),
+                                    via="api", code=body.code or "")
     except auth.LoginRefused as e:
         headers = {"Retry-After": str(e.retry_after)} if e.retry_after else None
         return JSONResponse({"detail": e.detail}, status_code=e.status, headers=headers)
+    account = verified.account
+    if verified.needs == "enrol":
+        return JSONResponse({"detail": "此账号须使用动态口令：请先在控制台登录一次，按提示绑定验证器 App"}, status_code=403)
     token, _ = w.store.open_session(account.username, "api", w.settings.token_lifetime)
     expires = (now() + w.settings.token_lifetime).isoformat(timespec="seconds")
     return TokenOut(token=token, expires_at=expires, username=account.username, role=account.role)

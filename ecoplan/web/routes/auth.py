@@ -5,35 +5,18 @@ provider (/login/oidc, when configured) and /logout. The JSON API's login is /ap
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
-from ecoplan.accounts import Account
 from ecoplan.web import actions as act
 from ecoplan.web import auth
-from ecoplan.web.context import Web, address, log, safe_next, web_of
+from ecoplan.web.context import address, log, safe_next, web_of
+from ecoplan.web.login_pages import login_page, open_web_session
 from ecoplan.web.oidc import OIDCRefused
+from ecoplan.web.routes import two_factor
 
 router = APIRouter()
 
 OIDC_STATE_COOKIE = "ecoplan_oidc_state"
-
-
-def login_page(w: Web, request: Request, next_: str, error: str = "", status: int = 200,
-               username: str = "") -> HTMLResponse:
-    token = request.cookies.get(auth.LOGIN_CSRF_COOKIE) or auth.new_login_csrf()
-    resp = w.page(request, "login.html", {"login_csrf": token, "next": safe_next(next_), "error": error,
-                                          "username": username, "oidc": w.oidc is not None}, status)
-    resp.set_cookie(auth.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=w.secure(request),
-                    path="/login", max_age=3600)
-    return resp
-
-
-def open_web_session(w: Web, request: Request, account: Account, next_: str, via: str) -> RedirectResponse:
-    token, _ = w.store.open_session(account.username, "web", w.settings.session_lifetime, via=via)
-    resp = RedirectResponse(safe_next(next_), status_code=303)
-    resp.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="lax", secure=w.secure(request),
-                    max_age=int(w.settings.session_lifetime.total_seconds()), path="/")
-    return resp
 
 
 @router.get("/login", include_in_schema=False)
@@ -54,14 +37,17 @@ async def login_post(request: Request):
                     outcome="bad_csrf")
         return login_page(w, request, next_, "登录表单已过期，请重新输入", 403, username)
     try:
-        account = await auth.login(w.store, w.limiter, username, str(form.get("password") or ""),
-                                   address(request), via="web")
+        verified = await auth.login(w.store, w.limiter, w.settings, username, str(form.get("password") or ""),
+                                    address(request), via="web")
     except auth.LoginRefused as e:
         resp = login_page(w, request, next_, e.detail, e.status, username)
         if e.retry_after:
             resp.headers["Retry-After"] = str(e.retry_after)
         return resp
-    resp = open_web_session(w, request, account, next_, via="password")
+    if verified.needs:  # the second factor next (ecoplan/web/routes/two_factor.py)
+        resp = two_factor.pending(w, request, verified.account, verified.needs, next_)
+    else:
+        resp = open_web_session(w, request, verified.account, next_, via="password")
     resp.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
     return resp
 
@@ -99,6 +85,8 @@ async def oidc_callback(request: Request, code: str = "", state: str = "", error
         return resp
     log.info("login", username=account.username, address=address(request), via="oidc", outcome="ok",
              role=account.role)
+    w.store.audit("login", account.username, address=address(request), outcome="ok", via="oidc",
+                  keep_days=w.settings.audit_days)
     resp = open_web_session(w, request, account, next_, via="oidc")
     resp.delete_cookie(OIDC_STATE_COOKIE, path="/login/oidc")
     return resp
@@ -112,6 +100,8 @@ async def logout(request: Request):
         await w.check_csrf(request, s)
         w.store.close_session(request.cookies.get(auth.SESSION_COOKIE))
         log.info("logout", username=s.account.username, address=address(request))
+        w.store.audit("logout", s.account.username, address=address(request), outcome="ok", via=s.via,
+                      keep_days=w.settings.audit_days)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(auth.SESSION_COOKIE, path="/")
     return resp

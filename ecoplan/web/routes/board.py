@@ -16,6 +16,7 @@ from activities.calendar import bureau_calendar
 from ecoplan import views
 from ecoplan.accounts import Account
 from ecoplan.web.board import BoardCopies
+from ecoplan.web.routes import duty, reach
 from ecoplan.web.context import LEVEL_NAMES, STAGE_NAMES, Web, now, to_login, web_of
 from plan import authority
 from plan.calendar import CalendarError, missing_notice_text, notice_missing
@@ -48,7 +49,8 @@ async def board_data(w: Web, account: Account, drills: bool) -> dict:
     if authority.reads(account.role) != "all":
         return {"mine": await my_signoffs(client, account), "notice_missing": notice}
     (figures, as_of), mine = await asyncio.gather(w.copies.get(drills), my_signoffs(client, account))
-    return {**figures, "as_of": as_of, "mine": mine, "notice_missing": notice}
+    return {**figures, "as_of": as_of, "mine": mine, "notice_missing": notice, "duty_gaps": duty.duty_gaps(w),
+            "paging_faults": reach.paging_fault_lines(w)}
 
 
 def calendar_notice() -> str:

@@ -1,19 +1,38 @@
 // Keeps [data-poll] regions current without a reload: every data-every seconds the region's
 // URL is fetched and its HTML swapped in (htmx-style polling, no build step). A 401 means
 // the session ended: reloading lands on the login page.
+// While the server cannot be reached or answers 503 (Temporal down), a banner above the
+// region says so with the time of its last good data; the next good answer removes it.
 (function () {
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function stale(el, on) {
+    var banner = el.previousElementSibling;
+    var has = banner && banner.classList.contains("stale-banner");
+    if (!on) { if (has) { banner.remove(); } return; }
+    if (!has) {
+      banner = document.createElement("p");
+      banner.className = "stale-banner";
+      banner.setAttribute("role", "alert");
+      el.parentNode.insertBefore(banner, el);
+    }
+    var t = new Date(parseInt(el.dataset.updated || el.dataset.loaded, 10));
+    banner.textContent = "指挥系统后台暂时无法连接，正在重试… 以下为 " + two(t.getHours()) + ":" +
+      two(t.getMinutes()) + ":" + two(t.getSeconds()) + " 的数据，可能已过时";
+  }
   function poll(el) {
     var every = Math.max(1, parseFloat(el.dataset.every) || 5) * 1000;
+    el.dataset.loaded = String(Date.now());
     function tick() {
       fetch(el.dataset.poll, {credentials: "same-origin", cache: "no-store"})
         .then(function (r) {
           if (r.status === 401) { window.location.reload(); return null; }
+          if (r.status >= 500) { stale(el, true); return null; }
           return r.ok ? r.text() : null;
         })
         .then(function (html) {
-          if (html !== null) { el.innerHTML = html; el.dataset.updated = String(Date.now()); }
+          if (html !== null) { el.innerHTML = html; el.dataset.updated = String(Date.now()); stale(el, false); }
         })
-        .catch(function () { /* offline for a moment: try again next tick */ })
+        .catch(function () { stale(el, true); /* unreachable: try again next tick */ })
         .then(function () { setTimeout(tick, every); });
     }
     setTimeout(tick, every);

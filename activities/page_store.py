@@ -1,0 +1,152 @@
+"""What the paging activities keep (SQLite, `pages.db` beside the accounts file; every statement here):
+
+- sends: one row per (page, person, channel) send, keyed by its idempotency key, so a retried
+  activity (a worker killed after the provider took it) never sends the same page to the same
+  person on the same channel twice;
+- channel health: the last outcome of each channel, so readiness and the board show a channel down;
+- pages: each page's person, incident, event and state (open, acknowledged, escalated, failed), for
+  the console's panels (a person's own open pages, an incident's pages);
+- used links: the single-use acknowledgement links already used.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+
+from activities.settings import settings
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS page_sends (
+    key      TEXT PRIMARY KEY,   -- page id / username / channel
+    page_id  TEXT NOT NULL,
+    username TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    outcome  TEXT NOT NULL,      -- sent | failed
+    detail   TEXT NOT NULL DEFAULT '',
+    at       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS channel_health (
+    channel  TEXT PRIMARY KEY,
+    ok       INTEGER NOT NULL,
+    detail   TEXT NOT NULL DEFAULT '',
+    at       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pages (
+    id          TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    username    TEXT NOT NULL,   -- who it is with now (escalation moves it on)
+    state       TEXT NOT NULL,   -- open | acknowledged | exhausted
+    channel     TEXT NOT NULL DEFAULT '',
+    drill       INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    acked_by    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS pages_user ON pages(username, state);
+CREATE INDEX IF NOT EXISTS pages_incident ON pages(incident_id);
+CREATE TABLE IF NOT EXISTS used_links (nonce TEXT PRIMARY KEY, at TEXT NOT NULL);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class PageStore:
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path) if path is not None else settings().accounts_path.parent / "pages.db"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
+            db.executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.row_factory = sqlite3.Row
+        return db
+
+    # -------------------------------------------------------------- sends (idempotency)
+
+    def claim(self, key: str, page_id: str, username: str, channel: str) -> str:
+        """Claim a send before making it: "go" (never tried, or tried and refused), "sent" (done
+        before), or "uncertain" (a send began and its end was never recorded: a worker killed
+        mid-send). Only "go" may send: a page is never sent twice to a person on a channel."""
+        with closing(self._db()) as db, db:
+            cur = db.execute("INSERT INTO page_sends (key, page_id, username, channel, outcome, at) "
+                             "VALUES (?, ?, ?, ?, 'sending', ?) ON CONFLICT(key) DO UPDATE SET outcome = 'sending', "
+                             "at = excluded.at WHERE page_sends.outcome = 'failed'",
+                             (key, page_id, username, channel, _now()))
+            if cur.rowcount:
+                return "go"
+            row = db.execute("SELECT outcome FROM page_sends WHERE key = ?", (key,)).fetchone()
+        return "sent" if row["outcome"] == "sent" else "uncertain"
+
+    def record_send(self, key: str, page_id: str, username: str, channel: str, ok: bool, detail: str = "") -> None:
+        with closing(self._db()) as db, db:
+            db.execute("INSERT INTO page_sends (key, page_id, username, channel, outcome, detail, at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET outcome = excluded.outcome, "
+                       "detail = excluded.detail, at = excluded.at WHERE page_sends.outcome != 'sent'",
+                       (key, page_id, username, channel, "sent" if ok else "failed", detail[:300], _now()))
+            db.execute("INSERT INTO channel_health (channel, ok, detail, at) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(channel) DO UPDATE SET ok = excluded.ok, detail = excluded.detail, at = excluded.at",
+                       (channel, int(ok), detail[:300], _now()))
+
+    def sends(self, page_id: str) -> list[dict]:
+        with closing(self._db()) as db:
+            return [dict(r) for r in db.execute("SELECT * FROM page_sends WHERE page_id = ? ORDER BY at", (page_id,))]
+
+    def channels_down(self) -> dict[str, dict]:
+        """channel -> {detail, at} for each channel whose last send failed."""
+        with closing(self._db()) as db:
+            rows = db.execute("SELECT * FROM channel_health WHERE ok = 0 ORDER BY channel").fetchall()
+        return {r["channel"]: {"detail": r["detail"], "at": r["at"]} for r in rows}
+
+    # -------------------------------------------------------------- pages (the console's panels)
+
+    def put_page(self, page_id: str, incident_id: str, event: str, subject: str, username: str, state: str,
+                 channel: str = "", drill: bool = False, acked_by: str = "") -> None:
+        now = _now()
+        with closing(self._db()) as db, db:
+            db.execute("INSERT INTO pages (id, incident_id, event, subject, username, state, channel, drill, created_at, "
+                       "updated_at, acked_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                       "username = excluded.username, state = excluded.state, channel = excluded.channel, "
+                       "updated_at = excluded.updated_at, acked_by = excluded.acked_by",
+                       (page_id, incident_id, event, subject, username, state, channel, int(drill), now, now, acked_by))
+
+    def page(self, page_id: str) -> dict | None:
+        with closing(self._db()) as db:
+            row = db.execute("SELECT * FROM pages WHERE id = ?", (page_id,)).fetchone()
+        return dict(row) if row else None
+
+    def open_pages(self, username: str | None = None, limit: int = 50) -> list[dict]:
+        where, args = ("WHERE state = 'open' AND username = ?", (username,)) if username else ("WHERE state = 'open'", ())
+        with closing(self._db()) as db:
+            return [dict(r) for r in db.execute(f"SELECT * FROM pages {where} ORDER BY created_at LIMIT ?", (*args, limit))]
+
+    def unacknowledged(self, open_before: str, exhausted_since: str, limit: int = 50) -> list[dict]:
+        """Pages open since before `open_before` (past their first window) or that ran out of people
+        since `exhausted_since` (UTC ISO): the faults nobody may miss."""
+        with closing(self._db()) as db:
+            return [dict(r) for r in db.execute(
+                "SELECT * FROM pages WHERE (state = 'open' AND created_at < ?) OR (state = 'exhausted' AND updated_at >= ?)"
+                " ORDER BY created_at LIMIT ?", (open_before, exhausted_since, limit))]
+
+    def incident_pages(self, incident_id: str) -> list[dict]:
+        with closing(self._db()) as db:
+            return [dict(r) for r in db.execute("SELECT * FROM pages WHERE incident_id = ? ORDER BY created_at",
+                                                (incident_id,))]
+
+    # -------------------------------------------------------------- single-use links
+
+    def use_link(self, nonce: str) -> bool:
+        """True the first time a link's nonce is used, False ever after."""
+        with closing(self._db()) as db, db:
+            try:
+                db.execute("INSERT INTO used_links (nonce, at) VALUES (?, ?)", (nonce, _now()))
+            except sqlite3.IntegrityError:
+                return False
+        return True

@@ -1,0 +1,147 @@
+"""`ecoplan readiness` (who a page may have to reach and cannot be: ecoplan/readiness.py), `ecoplan pages`
+(open pages, an incident's pages) and `ecoplan ack PAGE_ID` (acknowledge one: workflows/paging.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Optional
+
+import typer
+
+from ecoplan.accounts import AccountStore
+from ecoplan.cli.common import JsonOpt, emit, table
+from ecoplan.contacts import ContactStore, configured_channels
+from ecoplan.duty_roster import DutyStore
+from ecoplan.errors import Fail
+from ecoplan.readiness import open_incident_leads, readiness, week
+from plan.calendar import SHANGHAI
+from plan.loader import load_plan
+from plan.paging import CHANNEL_NAMES, load_paging
+
+app = typer.Typer()
+
+
+def working_channels() -> list[str]:
+    """The channels set up and not down now (a channel is down after failed sends: activities/page_store.py)."""
+    from activities.page_store import PageStore
+
+    down = set(PageStore().channels_down())
+    return [c for c in configured_channels() if c not in down]
+
+
+def paging_fault_lines() -> list[str]:
+    from activities.page_store import PageStore
+    from activities.settings import settings
+    from ecoplan.readiness import paging_faults
+
+    path = settings().accounts_path.parent / "pages.db"
+    if not path.exists():  # no page was ever sent: nothing to say, and no file made by asking
+        return []
+    return paging_faults(PageStore(path), load_paging().escalation.window.delta)
+
+
+@app.command("readiness")
+def readiness_cmd(incidents: bool = typer.Option(True, "--incidents/--no-incidents",
+                                                 help="also ask the open incidents for their named leads (Temporal)"),
+                  as_json: bool = JsonOpt):
+    """Who in the plan's roles, this week's roster and the leads of open incidents cannot be reached (通知可达性)."""
+    accounts = AccountStore()
+    leads, note = {}, ""
+    if incidents:
+        try:
+            leads = asyncio.run(_leads())
+        except Fail as e:
+            note = f"未能查询在办事件的组长：{e}"
+    start, end = week(datetime.now(SHANGHAI))
+    people = readiness(load_paging(), {r.id: r.name for r in load_plan().plan.roles}, accounts.list(),
+                       ContactStore(accounts.path).all(), working_channels(), DutyStore(accounts.path).between(start, end),
+                       leads)
+    bad = [p for p in people if not p.channels]
+    if as_json:
+        emit({"people": [p.public() for p in people], "unreachable": len(bad), "note": note,
+              "channels": working_channels()}, True)
+    else:
+        working = "、".join(CHANNEL_NAMES[c] for c in working_channels()) or "无（未配置任何通知渠道）"
+        print(f"可用通知渠道：{working}")
+        if note:
+            print(note)
+        if people:
+            print(table([[p.label, "；".join(p.why), "、".join(CHANNEL_NAMES[c] for c in p.channels) or "无法通知",
+                          p.fault] for p in people], ["人员", "为何需要通知", "可用渠道", "问题"]))
+        print(f"共 {len(people)} 人，{len(bad)} 人无法通过任何可用渠道通知" if bad else f"共 {len(people)} 人，均可通知")
+    if bad:
+        raise Fail("", 1)  # exit 1: someone cannot be reached (for monitoring scripts)
+
+
+async def _leads() -> dict[str, list[str]]:
+    from ecoplan.errors import connect_or_fail
+
+    return await open_incident_leads(await connect_or_fail())
+
+
+@app.command("pages")
+def pages_cmd(user: Optional[str] = typer.Option(None, "--user", help="only this person's (default: everyone's)"),
+              incident: Optional[str] = typer.Option(None, "--incident", help="an incident's pages, every state"),
+              as_json: bool = JsonOpt):
+    """Open pages nobody has acknowledged yet, or an incident's pages (呼叫)."""
+    from activities.page_store import PageStore
+
+    store = PageStore()
+    rows = store.incident_pages(incident) if incident else store.open_pages(user, limit=500)
+    if as_json:
+        emit(rows, True)
+        return
+    if not rows:
+        print("没有待确认的呼叫" if not incident else f"事件 {incident} 没有呼叫")
+        return
+    states = {"open": "待确认", "acknowledged": "已确认", "exhausted": "无人确认", "told": "已通知"}
+    print(table([[r["id"], r["subject"], r["username"], CHANNEL_NAMES.get(r["channel"], r["channel"] or "—"),
+                  states.get(r["state"], r["state"]), r["updated_at"][:16]] for r in rows],
+                ["编号", "事由", "当前对象", "渠道", "状态", "更新于"]))
+
+
+@app.command("ack")
+def ack_cmd(page_id: str, by: Optional[str] = typer.Option(None, "--by", help="who acknowledges: a username "
+                                                                                "(default: $ECOPLAN_USER)"),
+            as_json: bool = JsonOpt):
+    """Acknowledge a page sent to you: its escalation stops (确认收到)."""
+    from activities.page_store import PageStore
+    from activities.settings import settings
+    from ecoplan import pages
+    from ecoplan.cli.common import run
+    from ecoplan.errors import bad
+
+    who = (by or settings().user or "").strip()
+    if not who:
+        raise bad("--by：谁确认收到？（或设置 ECOPLAN_USER）")
+    store = PageStore()
+    page = store.page(page_id)
+    if page is None:
+        raise Fail(f"没有编号为 {page_id} 的呼叫", 1)
+    if who not in {page["username"], *(s["username"] for s in store.sends(page_id))}:
+        raise Fail(f"呼叫 {page_id} 没有发给 {who}：只有被呼叫的人可以确认收到", 1)
+    said = run(pages.acknowledge, page_id, who, "cli")
+    emit({"page_id": page_id, "acknowledged_by": who, "result": said}, as_json, lambda d: f"{said}（呼叫 {page_id}）")
+
+
+@app.command("notify-test")
+def notify_test(username: str, as_json: bool = JsonOpt):
+    """Send a test message on each of a person's channels (发送测试通知)."""
+    from activities.page_store import PageStore
+    from ecoplan.readiness import send_test
+
+    accounts = AccountStore()
+    acc = accounts.get(username)
+    if acc is None:
+        raise Fail(f"没有账号 {username}", 1)
+    results = send_test(acc.username, acc.label, ContactStore(accounts.path).get(acc.username), configured_channels(),
+                        PageStore())
+    if as_json:
+        emit([{"channel": c, "ok": ok, "detail": d} for c, ok, d in results], True)
+    elif not results:
+        print(f"{acc.label} 没有可用渠道的联系方式（或未配置任何通知渠道），未发送")
+    for c, ok, d in results if not as_json else []:
+        print(f"{CHANNEL_NAMES[c]}：{'已发送' if ok else '失败'}（{d}）")
+    if not results or not all(ok for _, ok, _ in results):
+        raise Fail("", 1)

@@ -1,0 +1,90 @@
+"""Who a page goes to, worked out when it is sent (an activity: the roster, the accounts and
+the contacts are read then, not when the plan was written): the event's targets from
+plan/paging_data, then for a page the rest of the escalation chain (值班员 → 带班领导 → 副指挥 →
+指挥, plan 4.2.2), each target resolved to people through the duty roster (duty:), the accounts
+(role:) or the incident's named leads; each person with their channels in the plan's order,
+channels that are down now moved to the end. A drill's page goes to its participants only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.page_store import PageStore
+from activities.paging import Channel, PagePerson, PagePlan, PageRequest
+from ecoplan import page_links
+from ecoplan.accounts import AccountStore
+from ecoplan.contacts import ContactStore, configured_channels
+from ecoplan.duty_roster import DutyStore
+from plan.calendar import SHANGHAI
+from plan.paging import Paging, load_paging
+
+
+def targets(paging: Paging, event_id: str) -> list[str]:
+    """The event's targets; for a page, then the chain after the last of them it holds."""
+    event = paging.event(event_id)
+    if event is None:
+        raise ApplicationError(f"unknown paging event {event_id}", non_retryable=True)
+    out = list(event.to)
+    if event.page:
+        chain = paging.escalation.chain
+        after = max((chain.index(t) + 1 for t in out if t in chain), default=0)
+        out += [t for t in chain[after:] if t not in out]
+    return out
+
+
+class PagingPeople:
+    def __init__(self, accounts_path=None):
+        self.accounts_path = accounts_path
+
+    @activity.defn
+    def plan_page(self, req: PageRequest) -> PagePlan:
+        paging = load_paging()
+        accounts = AccountStore(self.accounts_path)
+        enabled = {a.username: a for a in accounts.list() if not a.disabled}
+        contacts = ContactStore(accounts.path).all()
+        at = req.at or datetime.now(SHANGHAI)
+        on_duty = DutyStore(accounts.path).on_duty(at)
+        configured = configured_channels()
+        down = set(PageStore(accounts.path.parent / "pages.db").channels_down())
+        order = [c for c in paging.escalation.channel_order if c in configured]
+        order = [c for c in order if c not in down] + [c for c in order if c in down]
+        people: list[PagePerson] = []
+        seen: set[str] = set()
+        for t in targets(paging, req.event):
+            for username in self._resolve(t, on_duty, enabled, req.leads):
+                if username in seen or username not in enabled:
+                    continue
+                if req.drill and username not in req.participants:
+                    continue  # a drill tells its participants only
+                seen.add(username)
+                c = contacts.get(username)
+                chans = [Channel(channel=ch, address=c.address(ch)) for ch in order if c and c.address(ch)]
+                people.append(PagePerson(username=username, label=enabled[username].label, target=t, channels=chans))
+        if req.drill:  # participants no target named still take part in the drill
+            for username in req.participants:
+                if username not in seen and username in enabled:
+                    c = contacts.get(username)
+                    chans = [Channel(channel=ch, address=c.address(ch)) for ch in order if c and c.address(ch)]
+                    people.append(PagePerson(username=username, label=enabled[username].label, target="drill",
+                                             channels=chans))
+        event = paging.event(req.event)
+        return PagePlan(people=people, window_s=paging.escalation.window.delta.total_seconds(), ack=event.page,
+                        link_valid_s=paging.escalation.link_valid.delta.total_seconds())
+
+    @staticmethod
+    def _resolve(target: str, on_duty, enabled: dict, leads: list[str]) -> list[str]:
+        kind, _, name = target.partition(":")
+        if kind == "duty":
+            return [u for s in on_duty for u in s.people.get(name, [])]
+        if kind == "role":
+            return sorted(u for u, a in enabled.items() if a.role == name)
+        return list(leads) if target == "leads" else []
+
+    @activity.defn
+    def page_link(self, page_id_user_valid: list) -> str:
+        """The signed acknowledgement link for one person ([page id, username, seconds valid])."""
+        page_id, username, valid = page_id_user_valid
+        return page_links.make(page_id, username, float(valid))

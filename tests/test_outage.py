@@ -1,0 +1,84 @@
+"""A Temporal outage said plainly (issue 25, finding 5, item 5), with a dev server really
+stopped and started again on its own SQLite file: every page and API call answers within
+3 s with the Chinese 503 and Retry-After; an open board (Chromium) shows a banner with the
+time of its last good data and clears it when the server is back."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.procs import DevServer, poll
+from tests.web_helpers import incident_body, password, web_service
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+DOWN = "指挥系统后台暂时无法连接，正在重试…"
+
+
+async def _hidden(c: httpx.AsyncClient, path: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]*)"', (await c.get(path)).text).group(1)
+
+
+async def test_outage_is_a_chinese_503_within_3_s_and_the_open_page_says_so(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian's chromium is missing at {CHROMIUM}", pytrace=False)
+    from playwright.async_api import async_playwright
+
+    srv = DevServer(db=tmp_path / "temporal.db", log_dir=tmp_path)
+    await srv.start()
+    try:
+        client = await srv.client()
+        async with web_service(client, tmp_path / "accounts.db", poll_seconds=1) as w, \
+                httpx.AsyncClient(base_url=w.url, timeout=30) as c, async_playwright() as pw:
+            async def bearer(who: str) -> dict:
+                r = await c.post("/api/login", json={"username": who, "password": password(who)})
+                return {"Authorization": f"Bearer {r.json()['token']}"}
+            api, duty = await bearer("du"), await bearer("wangwei")
+            r = await c.post("/login", data={"username": "du", "password": password("du"), "next": "/",
+                                             "csrf_token": await _hidden(c, "/login")})
+            assert r.status_code == 303
+            reads = ["/", "/board/live", "/incidents/none-such", "/incidents/none-such/live", "/api/list",
+                     "/api/incidents/none-such", "/api/overdue"]
+            before = {p: (await c.get(p, headers=api)).status_code for p in reads}
+            assert before == {"/": 200, "/board/live": 200, "/incidents/none-such": 404,
+                              "/incidents/none-such/live": 404, "/api/list": 200, "/api/incidents/none-such": 404,
+                              "/api/overdue": 200}, before
+
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+            page = await (await browser.new_context(locale="zh-CN")).new_page()
+            await page.goto(f"{w.url}/login?next=/")
+            await page.fill("input[name=username]", "du")
+            await page.fill("input[name=password]", password("du"))
+            await page.click("button[type=submit]")
+            await page.wait_for_selector("#board", timeout=15_000)
+
+            await srv.kill()  # ------------------------------------------------ Temporal down (SIGKILL)
+            for p in [*reads, "/api/incidents"]:
+                t0 = time.monotonic()
+                r = await (c.post(p, headers=duty, json=incident_body()) if p == "/api/incidents"
+                           else c.get(p, headers=api))
+                took = time.monotonic() - t0
+                assert r.status_code == 503 and DOWN in r.text and r.headers["retry-after"] == "5", (p, r.status_code)
+                assert took < 3, (p, took)
+            banner = page.locator(".stale-banner")
+            await banner.wait_for(state="visible", timeout=15_000)
+            text = await banner.inner_text()
+            assert DOWN in text and re.search(r"以下为 \d\d:\d\d:\d\d 的数据", text), text
+
+            await srv.start()  # ----------------------------------------------- back again
+
+            async def back():
+                return (await c.get("/api/list", headers=api)).status_code == 200
+            await poll(back, 60, 0.5, "the API answers again")
+            await banner.wait_for(state="detached", timeout=15_000)
+            assert (await c.get("/", headers=api)).status_code == 200
+            await browser.close()
+    finally:
+        await srv.kill()

@@ -1,0 +1,89 @@
+"""A new incident pages the duty officer on shift (roster imported from CSV) through the real
+worker and a real SMTP server within 5 s; the link in the e-mail acknowledges it once (signed,
+single-use); the console shows the person's own open pages at the top and the incident's pages;
+`POST /api/pages/{id}/ack` and `ecoplan ack` answer for a page that is over."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from email import message_from_bytes
+
+import httpx
+
+from activities.page_store import PageStore
+from ecoplan import api
+from ecoplan.accounts import AccountStore
+from ecoplan.web import create_app
+from ecoplan.web.auth import SESSION_COOKIE
+from tests.helpers import eventually, report
+from tests.procs import ecoplan_in_process
+from tests.test_paging import bureau, recipients  # noqa: F401 - the fixture
+
+LINK = re.compile(r"确认收到：http://[^/]+(/pages/\S+)")
+
+
+async def _value(v):
+    return v
+
+
+async def test_new_incident_pages_the_officer_and_the_link_acknowledges(client, worker, bureau):  # noqa: F811
+    box, db = bureau
+    store = AccountStore(db)
+    iid = await api.start_incident(client, report(title="桃河水质异常"))
+    started = time.monotonic()  # the incident is taken: from here the page has 5 s (issue 23)
+    await eventually(lambda: _value(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=10)
+    assert time.monotonic() - started < 5
+    body = message_from_bytes(box.messages[0][1]).get_payload(decode=True).decode()
+    assert "桃河水质异常" in body
+    link = LINK.search(body).group(1)
+    page_id = link.split("/")[2]
+    pages = PageStore(db.parent / "pages.db")
+    app = create_app(client_factory=lambda: client, store=store)
+    token, csrf = store.open_session("wangwei", "web", timedelta(hours=1))
+    api_token, _ = store.open_session("wangwei", "api", timedelta(hours=1))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as c:
+        home = (await c.get("/duty", cookies={SESSION_COOKIE: token})).text
+        assert 'id="my-pages"' in home and "新接报事件：桃河水质异常" in home
+        forged = await c.get(link.replace("&s=", "&s=0"))
+        assert forged.status_code == 403 and "改动" in forged.text
+        ok = await c.get(link)
+        assert ok.status_code == 200 and "已确认收到" in ok.text
+        again = await c.get(link)
+        assert again.status_code == 409 and "已用过" in again.text
+        late = await c.post(f"/api/pages/{page_id}/ack", headers={"Authorization": f"Bearer {api_token}"})
+        assert late.status_code == 409
+    page = await eventually(lambda: _value(pages.page(page_id)), lambda p: p["state"] == "acknowledged", timeout=10)
+    assert page["acked_by"] == "wangwei"  # the page store follows the workflow
+    assert [p["id"] for p in pages.incident_pages(iid)] == [page_id]
+    # This incident's deadlines are hours away; its pages are over (acknowledged).
+
+    async def page_steps():
+        return [(e["detail"]["step"], e["detail"]["channel"], e["detail"]["username"])
+                for e in (await api.status(client, iid))["timeline"] if e["action"] == "page_step"]
+    steps = await eventually(page_steps, lambda s: len(s) >= 2, timeout=10)
+    assert steps == [("sent", "email", "wangwei"), ("acknowledged", "", "wangwei")]  # on the incident's timeline
+    r = await ecoplan_in_process("ack", page_id, "--by", "li", env={"ECOPLAN_ACCOUNTS_DB": str(db)})
+    assert r.code == 1 and "没有发给 li" in r.err
+
+
+async def test_an_overdue_deadline_pages_the_duty_desk(client, worker, bureau):  # noqa: F811
+    """The initial report (初报) is due 4 h after the bureau learned of it (17号令 第三条); learned
+    4 h 1 min ago, it is overdue at once: the incident's overdue notification starts a page."""
+    box, db = bureau
+    from tests.helpers import now
+    iid = await api.start_incident(client, report(discovered_at=now() - timedelta(hours=4, minutes=2),
+                                                  reported_at=now() - timedelta(hours=4, minutes=1)))
+    pages = PageStore(db.parent / "pages.db")
+
+    async def events():
+        return sorted(p["event"] for p in pages.incident_pages(iid))
+    try:
+        assert await eventually(events, lambda e: e == ["new_incident", "overdue"], timeout=20)
+        overdue = next(p for p in pages.incident_pages(iid) if p["event"] == "overdue")
+        assert overdue["username"] == "wangwei" and overdue["subject"].startswith("逾期（第1次督办）：初报")
+    finally:  # leave no page waiting on the session's server after the test
+        async for wf in client.list_workflows("WorkflowType = 'PagingWorkflow' AND ExecutionStatus = 'Running'"):
+            if iid in wf.id:
+                await client.get_workflow_handle(wf.id).terminate("test over")
