@@ -66,3 +66,10 @@ bench-quick: $(STAMP)
 ## state carried across continue-as-new must stay under 256 kB (benchmarks/long_incident.py).
 bench-long: $(STAMP)
 	$(BIN)/python -m benchmarks.long_incident $(BENCH_ARGS)
+
+## make soak: the chaos soak (benchmarks/soak.py): SOAK_ARGS="--incidents 200 --minutes 30 --fault-rate 2"
+## drives incidents to the close while the worker is SIGKILLed, the dev server restarted, the
+## calendar and the webhook broken at random; writes benchmarks/results/soak-*.json.
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
