@@ -12,6 +12,7 @@ from typing import Optional, get_args
 
 import typer
 
+from activities.db import shown
 from activities.settings import ActivitySettings
 from ecoplan import period_report as pr
 from ecoplan import records
@@ -127,7 +128,7 @@ def list_closed(*, include_running: bool, stage: str | None, level: str | None, 
         [[r["incident_id"], r["title"], r["stage"], r["level"], r["county"], "演练" if r["drill"] else "",
           r["reported_at"][:16], (r["closed_at"] or "")[:16], r["outcome"]] for r in rs],
         ["incident", "title", "stage", "level", "county", "drill", "reported", "closed", "outcome"])
-        if rs else f"no {what} in the records store ({records.db_path()}) match")
+        if rs else f"no {what} in the records store ({shown(records.db_path())}) match")
     more(Page(rows, len(rows) >= total, total), f"{what} in the records store",
           f"the {len(rows)} most recently reported")
 
