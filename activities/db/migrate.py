@@ -68,8 +68,10 @@ def upgrade(target: str | os.PathLike, store: str, force: bool = False) -> str:
         try:
             rev = _upgrade(target, store)
         except SQLAlchemyError as e:
-            raise DatabaseError(f"the {store} store {shown(target)} is not usable: "
-                                f"{str(e.orig if getattr(e, 'orig', None) else e).splitlines()[0]}") from None
+            reason = str(e.orig if getattr(e, "orig", None) else e).splitlines()[0]
+            err = DatabaseError(f"the {store} store {shown(target)} is not usable: {reason}")
+            err.reason = reason
+            raise err from None
         _DONE.add(key)
         return rev
 
