@@ -112,7 +112,7 @@ class LoginLimiter:
                 if wait == 0:
                     con.execute("INSERT INTO login_failures(username, address, failures, pending, last_at)"
                                 " VALUES (?,?,0,1,?) ON CONFLICT(username, address)"
-                                " DO UPDATE SET pending = pending + 1, last_at = ?", (username, address, now, now))
+                                " DO UPDATE SET pending = login_failures.pending + 1, last_at = ?", (username, address, now, now))
                 con.execute("COMMIT")
                 return wait
             except BaseException:
@@ -143,8 +143,9 @@ class LoginLimiter:
             con.execute("BEGIN IMMEDIATE")
             try:
                 con.execute("INSERT INTO login_failures(username, address, failures, pending, last_at) VALUES (?,?,1,0,?)"
-                            " ON CONFLICT(username, address) DO UPDATE SET failures = failures + 1,"
-                            " pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, last_at = ?", (username, address, now, now))
+                            " ON CONFLICT(username, address) DO UPDATE SET failures = login_failures.failures + 1,"
+                            " pending = CASE WHEN login_failures.pending > 0 THEN login_failures.pending - 1 ELSE 0 END,"
+                            " last_at = ?", (username, address, now, now))
                 total, addresses = con.execute(
                     "SELECT coalesce(sum(failures), 0), count(*) FROM login_failures WHERE username = ? AND last_at >= ?",
                     (username, now - self.s.forget_after)).fetchone()
