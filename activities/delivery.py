@@ -26,7 +26,7 @@ import structlog
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities import records_store
+from activities import archive_store, records_store
 from activities.archive import Archive, Document, merge_timeline, TIMELINE
 from activities import page_events
 from activities.notify import Hopeless, Notification, Notifier
@@ -102,7 +102,7 @@ class Deliverer:
                     except Exception as e:  # the incident answers later: tried again like any delivery
                         status = {"__error__": f"could not read the incident's record: {e}"[:300]}
                 records[item.key] = dict(status)
-        result = await asyncio.to_thread(self._deliver, batch, records)
+        result = await asyncio.to_thread(self._deliver_shared, batch, records)
         if self.client is not None and page_events.configured_channels():  # pages (issue 23, activities/page_events.py)
             sent = {o.key for o in result.items if o.ok}
             await page_events.start_pages(self.client, [Notification(**{**i.payload, "key": i.key}) for i in batch.items
@@ -124,6 +124,26 @@ class Deliverer:
         items = [i.model_copy(update={"payload": payloads.get(i.key, {"__error__": "no longer in the outbox"})})
                  for i in batch.items]
         return batch.model_copy(update={"items": items, "timeline": got.get("timeline", [])})
+
+    def _deliver_shared(self, batch: DeliveryBatch, records: dict[str, dict]) -> DeliveryResult:
+        """With a shared archive (ECOPLAN_DATABASE_URL, activities/archive_store.py): the
+        incident's folder as the database has it first (another worker may have filed in it),
+        then what this delivery filed back into the database. If that fails, every item is
+        tried again (each is idempotent): no file stays only on this disk."""
+        target = self.settings.database_url
+        if not target:
+            return self._deliver(batch, records)
+        root = Path(self.settings.archive_dir)
+        try:
+            archive_store.fetch(target, root, batch.incident_id)
+        except Exception as e:  # the database unreachable: the whole batch later
+            return _all_failed(batch, f"shared archive not readable: {e}")
+        result = self._deliver(batch, records)
+        try:
+            archive_store.publish(target, root, batch.incident_id)
+        except Exception as e:
+            return _all_failed(batch, f"shared archive not written: {e}", result.timeline_to)
+        return result
 
     def _deliver(self, batch: DeliveryBatch, records: dict[str, dict]) -> DeliveryResult:
         timeline_to = self.archive.append_timeline(batch.incident_id, batch.timeline) if batch.timeline else 0
@@ -232,6 +252,12 @@ class Deliverer:
             return records_store.save_status(status, archive_dir=self.settings.archive_dir, path=self.settings.records_db)
         except records_store.RecordError as e:  # the store (a path, a lock, a disk): may work later
             raise RuntimeError(str(e)) from None
+
+
+def _all_failed(batch: DeliveryBatch, error: str, timeline_to: int = 0) -> DeliveryResult:
+    line = (error.splitlines() or ["?"])[0][:300]
+    return DeliveryResult(items=[ItemOutcome(key=i.key, ok=False, error=line) for i in batch.items],
+                          timeline_to=timeline_to)
 
 
 class _Reports:

@@ -281,6 +281,9 @@ class ActivitySettings:
     # None in tests that give their own dirs, so they never see a machine's loaded years.
     calendar_data: Path | None = None
     fonts: FontSettings | None = None  # the documents' fonts; None: ECOPLAN_FONT_* at each rendering
+    # The shared database (ECOPLAN_DATABASE_URL): the archive's files are kept there too
+    # (activities/archive_store.py). None: the archive is this machine's folder only.
+    database_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.records_db is None:
@@ -296,6 +299,7 @@ class ActivitySettings:
             webhook_url=s.webhook_url,
             calendar_dirs=s.calendar_dir_list,
             calendar_data=s.calendar_data,
+            database_url=s.database_url,
         )
 
 

@@ -53,6 +53,13 @@ def from_dossier(incident_id: str, archive_dir: str | os.PathLike | None = None)
     from ecoplan import records
 
     root = Path(archive_dir) if archive_dir else settings().archive_path
+    if settings().database_url:  # the shared archive (activities/archive_store.py): this machine's copy first
+        from activities import archive_store
+
+        try:
+            archive_store.fetch(settings().database_url, root, incident_id)
+        except Exception:  # unreachable: the folder as it is
+            pass
     path = root / incident_id / "dossier.json"
     if not path.is_file():
         return None

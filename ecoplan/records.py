@@ -57,8 +57,26 @@ def status_of(incident_id: str, path: str | os.PathLike | None = None) -> dict |
     st["from_records"] = True
     st["closed_record"] = record.stage == "closed"
     st["closed_at"] = record.closed_at.isoformat() if record.closed_at else None
-    st["archive_paths"] = record.archive_paths
+    st["archive_paths"] = _local_copies(incident_id, record.archive_paths)
     return st
+
+
+def _local_copies(incident_id: str, paths: list[str]) -> list[str]:
+    """With the shared archive (ECOPLAN_DATABASE_URL), the record's files as this machine's
+    copies, fetched from the database (the worker that filed them may be another machine);
+    without it, the paths as recorded."""
+    from activities import archive_store
+    from activities.settings import settings
+
+    s = settings()
+    if not s.database_url:
+        return paths
+    try:
+        archive_store.fetch(s.database_url, s.archive_path, incident_id)
+    except Exception as e:  # unreachable database: one line, not a traceback
+        raise RecordError(f"the shared archive cannot be read: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
+    folder = s.archive_path / incident_id
+    return [str(folder / Path(p).name) for p in paths if (folder / Path(p).name).is_file()]
 
 
 class Search(BaseModel):
