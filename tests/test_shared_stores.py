@@ -109,3 +109,9 @@ def test_db_upgrade_and_bad_targets_are_one_chinese_line(tmp_path, pg_cluster):
     down = ecoplan_in_process_sync("db", "copy", "--from", "sqlite", "--to", "postgresql://nobody@127.0.0.1:1/x",
                                    env={"ECOPLAN_HOME": str(tmp_path)})
     assert down.code == 1 and down.err.startswith("ecoplan: 复制未完成") and len(down.err.strip().splitlines()) == 1
+
+
+def test_the_heads_written_in_the_code_are_the_migrations():
+    from activities.db import migrate
+
+    assert {s: migrate.alembic_head(s) for s in migrate.STORES} == migrate.HEADS
