@@ -21,8 +21,6 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import bindparam, text
-
 from activities import db
 from activities.db import migrate
 from plan.calendar import SHANGHAI
@@ -41,6 +39,8 @@ def _sha(body: bytes) -> str:
 def publish(target: str, root: Path, folder_name: str) -> int:
     """Put the folder's new or changed files into the database; how many went in."""
     migrate.upgrade(target, "archive")
+    from sqlalchemy import text
+
     local = {name: p.read_bytes() for name, p in _files(Path(root) / folder_name).items()}
     if not local:
         return 0
@@ -62,6 +62,8 @@ def fetch(target: str, root: Path, folder_name: str) -> int:
     """Bring the folder up to the database's copy: the files missing here or different; how many."""
     if not folder_name or "/" in folder_name or folder_name.startswith("."):
         return 0  # an incident id is a plain name: never a path out of the archive
+    from sqlalchemy import bindparam, text
+
     migrate.upgrade(target, "archive")
     folder = Path(root) / folder_name
     local = {name: _sha(p.read_bytes()) for name, p in _files(folder).items()}

@@ -10,8 +10,6 @@ from contextlib import closing
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
-
 from activities import db as store
 from activities.records_store import IncidentRecord, connect, db_path
 from plan.calendar import SHANGHAI
@@ -43,6 +41,8 @@ def past_daily_report(day: date, db: str | Path | None = None) -> dict:
     p = db_path(db)
     rows = []
     if store.exists(p):
+        from sqlalchemy import text
+
         with closing(connect(p)) as conn:
             rows = [(IncidentRecord.model_validate_json(r.record), json.loads(r.status or "{}")) for r in
                     conn.execute(text("SELECT record, status FROM incidents WHERE drill = 0 ORDER BY reported_at"))]

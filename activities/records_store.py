@@ -4,7 +4,11 @@ and its storage: the activities save to it (activities/records.py, activities/de
 the past daily report reads it (activities/daily_past.py), and ecoplan/records.py answers
 people's questions from it (`ecoplan list --closed`, `ecoplan status`, `ecoplan records rebuild`).
 
-The embedded default is a SQLite file (`ECOPLAN_RECORDS_DB`, default `.ecoplan/records.db`).
+The store is the shared PostgreSQL when ECOPLAN_DATABASE_URL is set (every worker and console
+process reads and writes the same records, issue 27), else a SQLite file (`ECOPLAN_RECORDS_DB`,
+default `.ecoplan/records.db`): one data-access layer for both (activities/db, SQLAlchemy
+Core), the schema made and changed by Alembic (activities/db/migrations/records; a file made
+before Alembic is recognised by its PRAGMA user_version and stamped).
 A record is built from the incident's status JSON (the workflow's `status` query, or the
 `dossier.json` the archive writes on close) by one function, `record_from_status`; when that
 shape changes, only it changes. `upsert_record` is idempotent: saving the same facts again
@@ -19,18 +23,17 @@ import os
 from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import text
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from activities import db
-from activities import records_tables as t
 from activities.db import migrate
 from activities.settings import settings
 from plan.calendar import SHANGHAI
+
+if TYPE_CHECKING:  # SQLAlchemy itself is imported when the store is opened (activities/db)
+    from sqlalchemy.engine import Connection
 
 class RecordError(ValueError):
     """A status/dossier that is not an incident's, or a store that cannot be used: one line."""
@@ -232,6 +235,8 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Conne
     p = db_path(path)
     if not create and not db.exists(p):
         raise RecordError(f"no records store at {p} (ECOPLAN_RECORDS_DB); `ecoplan records rebuild` creates it")
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         migrate.upgrade(p, "records")
         return db.engine(p).connect()
@@ -260,6 +265,9 @@ SaveResult = Literal["inserted", "updated", "unchanged", "stale"]
 def upsert_record(conn: Connection, record: IncidentRecord, status: dict | None = None) -> SaveResult:
     """Save one incident's record. The same facts again change nothing ("unchanged"); a save
     older than the stored one (a lower timeline position) is ignored ("stale")."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
     h = _hash(record)
     if conn.in_transaction():
         conn.commit()  # what was read before: the save is a transaction of its own
@@ -282,6 +290,10 @@ def upsert_record(conn: Connection, record: IncidentRecord, status: dict | None 
 
 
 def _write(conn: Connection, r: IncidentRecord, h: str, status: dict | None) -> None:
+    from sqlalchemy import text
+
+    from activities import records_tables as t
+
     i = r.incident_id
     # The child rows first: on PostgreSQL as on SQLite, nothing is left of the old record.
     for table in ("level_changes", "deadlines", "archive_paths", "incident_search", "incident_leads", "incidents"):
@@ -330,10 +342,14 @@ def save_status(status: dict, archive_dir: str | os.PathLike | None = None,
 
 
 def get_record(conn: Connection, incident_id: str) -> IncidentRecord | None:
+    from sqlalchemy import text
+
     row = conn.execute(text("SELECT record FROM incidents WHERE incident_id = :i"), {"i": incident_id}).first()
     return IncidentRecord.model_validate_json(row.record) if row else None
 
 
 def all_records(conn: Connection) -> list[IncidentRecord]:
+    from sqlalchemy import text
+
     return [IncidentRecord.model_validate_json(r.record)
             for r in conn.execute(text("SELECT record FROM incidents ORDER BY reported_at, incident_id"))]

@@ -24,9 +24,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import inspect
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-
 from activities import db
 from activities.db import dbapi, migrate
 from activities.settings import settings
@@ -74,6 +71,8 @@ def _schema() -> str:
 
 def _legacy(conn) -> str | None:
     # A SQLite file from before Alembic: its tables made as they were, then stamped a0001.
+    from sqlalchemy import inspect
+
     if not inspect(conn).has_table("accounts"):
         return None
     for statement in _schema().split(";"):
@@ -219,6 +218,8 @@ class AccountStore:
             audit.record(con, event, username, **kw)
 
     def _db(self) -> dbapi.Connection:
+        from sqlalchemy.exc import SQLAlchemyError
+
         shown = db.shown(self.target)
         if not self._ready:
             if isinstance(self.target, Path):
@@ -249,6 +250,8 @@ class AccountStore:
         password = check_password(password, username, display)
         now = _stamp()
         pw_hash = self._hasher.hash(password)
+        from sqlalchemy.exc import IntegrityError
+
         with closing(self._db()) as con:
             try:
                 con.execute("INSERT INTO accounts(username, display, role, pw_hash, disabled, created_at, updated_at)"

@@ -20,8 +20,6 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import text
-
 from activities import db
 from activities import records_store as rs
 from activities.db import migrate
@@ -54,6 +52,8 @@ STORE_NAMES = {"records": "记录库", "accounts": "账号库", "archive": "档�
 
 
 def copy_records(source: str | os.PathLike, target: str | os.PathLike) -> Counts:
+    from sqlalchemy import text
+
     out = Counts("records", "incidents", added={k: 0 for k in ("inserted", "updated", "unchanged", "stale")})
     with closing(rs.connect(source, create=False)) as src, closing(rs.connect(target)) as dst:
         rows = src.execute(text("SELECT record, status FROM incidents ORDER BY reported_at, incident_id")).all()
@@ -67,6 +67,8 @@ def copy_records(source: str | os.PathLike, target: str | os.PathLike) -> Counts
 
 
 def copy_accounts(source: str | os.PathLike, target: str | os.PathLike) -> list[Counts]:
+    from sqlalchemy import text
+
     for end in (source, target):
         migrate.upgrade(end, "accounts")
     out = []

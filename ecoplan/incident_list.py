@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, text
-from sqlalchemy.engine import Connection, Row
 
 from activities.documents.mapping import TYPE_NAMES
 from activities.supervisor_views import WORKFLOW_TYPE, _q, read_rows
 from plan.stages import STAGE_NAMES, STAGES
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Row
 
 LEVELS = ["I", "II", "III", "IV"]
 LEVEL_LABELS = {"I": "Ⅰ级", "II": "Ⅱ级", "III": "Ⅲ级", "IV": "Ⅳ级"}
@@ -181,6 +182,8 @@ TABLES = "incidents i"
 def search(conn: Connection, query: ListQuery, lead: str | None = None,
            everything: bool = False) -> tuple[list[dict], int]:
     """The page's rows (every matching row with `everything`, for an export) and the total."""
+    from sqlalchemy import bindparam, text
+
     cond, args = where(query, lead)
     total = conn.execute(text(f"SELECT count(*) FROM {TABLES}{cond}"), args).scalar()
     key = query.sort.removeprefix("-")

@@ -15,15 +15,18 @@ from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.engine import Connection
 
 from activities import db
 from activities.records_store import (SCHEMA_VERSION, DeadlineFact, IncidentRecord, LevelStep,
                                       RecordError, SaveResult, all_records, archive_files, connect, db_path,
                                       get_record, normalise_status, record_from_status, save_status,
                                       upsert_record)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 __all__ = ["SCHEMA_VERSION", "DeadlineFact", "IncidentRecord", "LevelStep", "RebuildResult",
            "RecordError", "SaveResult", "Search", "all_records", "archive_files", "connect", "db_path",
@@ -44,6 +47,8 @@ def status_of(incident_id: str, path: str | os.PathLike | None = None) -> dict |
     p = db_path(path)
     if not db.exists(p):
         return None
+    from sqlalchemy import text
+
     with closing(connect(p)) as conn:
         row = conn.execute(text("SELECT record, status FROM incidents WHERE incident_id = :i"),
                            {"i": incident_id}).first()
@@ -96,6 +101,8 @@ class Search(BaseModel):
 def search(conn: Connection, s: Search, limit: int | None = None) -> tuple[list[dict], int]:
     """Rows as `ecoplan list --json` has them plus `closed_at` and `outcome`, most recently
     reported first; and how many match in all."""
+    from sqlalchemy import text
+
     where, args = [], {}
     if s.closed_only:
         where.append("stage = 'closed'")

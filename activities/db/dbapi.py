@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Iterator, Sequence
-
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from activities.db import lock_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -82,6 +82,8 @@ class Connection:
             if tx is not None:
                 tx.commit() if word == "COMMIT" else tx.rollback()
             return Cursor([], -1)
+        from sqlalchemy import text
+
         query, args = _named(sql, params)
         try:
             result = self._conn.execute(text(query), args)

@@ -16,16 +16,15 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
-
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Callable
 
 from activities.db import DatabaseError, engine, is_postgres, shown, url_of
 
 HERE = Path(__file__).resolve().parent / "migrations"
 STORES = ("records", "accounts", "archive")
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
 _DONE: set[tuple[int, str, str]] = set()
 _LOCK = threading.Lock()
 # store -> function(conn) giving the revision of a SQLite file made before Alembic (None: empty)
@@ -64,6 +63,8 @@ def alembic_head(store: str) -> str:
 
 
 def current(conn: Connection, store: str) -> str | None:
+    from sqlalchemy import inspect, text
+
     if not inspect(conn).has_table(version_table(store)):
         return None
     return conn.execute(text(f"SELECT version_num FROM {version_table(store)}")).scalar()
@@ -74,6 +75,8 @@ def upgrade(target: str | os.PathLike, store: str, force: bool = False) -> str:
     key = (os.getpid(), url_of(target), store)
     if key in _DONE and not force:
         return head(store)
+    from sqlalchemy.exc import SQLAlchemyError
+
     with _LOCK:
         try:
             rev = _upgrade(target, store)
@@ -93,6 +96,7 @@ def _upgrade(target: str | os.PathLike, store: str) -> str:
         if current(conn, store) == want:
             return want  # the usual case: no lock, no Alembic
     from alembic import command
+    from sqlalchemy import text
 
     with eng.connect().execution_options(immediate=True) as conn:
         with conn.begin():

@@ -12,7 +12,6 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Security
 from fastapi.responses import Response
-from sqlalchemy import text
 
 from activities.documents.mapping import TYPE_NAMES
 from activities.records_store import RecordError, connect, db_path
@@ -62,6 +61,8 @@ def _search(path: Path | str, query: il.ListQuery, lead: str | None, everything:
         return [], 0, []
     with closing(conn):
         rows, total = il.search(conn, query, lead, everything)
+        from sqlalchemy import text
+
         counties = list(conn.execute(text("SELECT DISTINCT county FROM incidents ORDER BY county LIMIT 200")).scalars())
     return rows, total, counties
 
