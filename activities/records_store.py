@@ -295,9 +295,8 @@ def _write(conn: Connection, r: IncidentRecord, h: str, status: dict | None) -> 
     from activities import records_tables as t
 
     i = r.incident_id
-    # The child rows first: on PostgreSQL as on SQLite, nothing is left of the old record.
-    for table in ("level_changes", "deadlines", "archive_paths", "incident_search", "incident_leads", "incidents"):
-        conn.execute(text(f"DELETE FROM {table} WHERE incident_id = :i"), {"i": i})
+    # Cascades to the child rows (ON DELETE CASCADE on both databases; SQLite's foreign keys are on).
+    conn.execute(text("DELETE FROM incidents WHERE incident_id = :i"), {"i": i})
     nxt = _next_deadline(r)
     shown = normalise_status(status) if status is not None else None
     conn.execute(t.incidents.insert(), dict(
