@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install server clean browser
+.PHONY: run test install server clean browser postgresql
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -14,6 +14,15 @@ $(BIN)/python:
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc
 $(CJK_FONT):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk
+
+# PostgreSQL's server binaries: the tests start their own cluster (tests/pg.py, issue 27).
+PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+postgresql:
+	@test -n "$(PG_INITDB)" || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql) >/dev/null \
+	      || { echo "make: could not install postgresql with apt-get"; exit 1; }; \
+	  else echo "make: the tests need PostgreSQL's server: apt-get install -y postgresql"; exit 1; fi; }
 
 $(STAMP): $(BIN)/python pyproject.toml | $(CJK_FONT)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -33,7 +42,7 @@ run: $(STAMP)
 ## make test: install and run the whole suite against real Temporal dev servers, in four
 ## processes (pytest-xdist; each starts its own dev server): the tests mostly wait on servers,
 ## so four beat three on 2 cores (5 min 08 s against 5 min 40 s on the same clone).
-test: $(STAMP) browser
+test: $(STAMP) browser postgresql
 	$(BIN)/python -m pytest -q -n 4 --dist worksteal $(PYTEST_ARGS)
 
 ## The browser tests drive Debian's chromium (Playwright's own download is unreachable); their

@@ -157,6 +157,10 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
               metrics_port: int | None = None, web: tuple[str, int] | None = None) -> int:
     logging_setup.configure()
     settings = ConnectionSettings.from_env()
+    if env_settings().database_url:  # shared stores (issue 27): their schema before any worker or console uses them
+        from ecoplan.cli.db import upgrade_all
+
+        log.info("stores_upgraded", **{k: v["revision"] for k, v in upgrade_all().items()})
     server_proc = None
     web_setup = web_server = web_task = None
     if web is not None:

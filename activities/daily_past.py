@@ -10,6 +10,7 @@ from contextlib import closing
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from activities import db as store
 from activities.records_store import IncidentRecord, connect, db_path
 from plan.calendar import SHANGHAI
 
@@ -39,10 +40,12 @@ def past_daily_report(day: date, db: str | Path | None = None) -> dict:
     end = start + timedelta(days=1)
     p = db_path(db)
     rows = []
-    if p.exists():
+    if store.exists(p):
+        from sqlalchemy import text
+
         with closing(connect(p)) as conn:
-            rows = [(IncidentRecord.model_validate_json(r["record"]), json.loads(r["status"] or "{}"))
-                    for r in conn.execute("SELECT record, status FROM incidents WHERE drill = 0 ORDER BY reported_at")]
+            rows = [(IncidentRecord.model_validate_json(r.record), json.loads(r.status or "{}")) for r in
+                    conn.execute(text("SELECT record, status FROM incidents WHERE drill = 0 ORDER BY reported_at"))]
     new, open_rows, late, soon = [], [], [], []
     for rec, st in rows:
         if rec.reported_at >= end:

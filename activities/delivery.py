@@ -27,7 +27,7 @@ import structlog
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities import records_store
+from activities import archive_store, records_store
 from activities.archive import Archive, Document, merge_timeline, TIMELINE
 from activities import page_events
 from activities.notify import Hopeless, Notification, Notifier
@@ -111,7 +111,7 @@ class Deliverer:
         # Printing runs on its own threads (PRINTING): a notification's batch never waits behind
         # PDFs being typeset for other incidents.
         pool = PRINTING if any(i.kind == "render" for i in batch.items) else DELIVERING
-        return await asyncio.get_running_loop().run_in_executor(pool, self._deliver, batch, records)
+        return await asyncio.get_running_loop().run_in_executor(pool, self._deliver_shared, batch, records)
 
     async def _start_pages(self, batch: DeliveryBatch) -> None:
         """Pages (issue 23, activities/page_events.py) start first, before the batch's own work
@@ -145,6 +145,26 @@ class Deliverer:
         items = [i.model_copy(update={"payload": payloads.get(i.key, {"__error__": "no longer in the outbox"})})
                  for i in batch.items]
         return batch.model_copy(update={"items": items, "timeline": got.get("timeline", [])}), got.get("status")
+
+    def _deliver_shared(self, batch: DeliveryBatch, records: dict[str, dict]) -> DeliveryResult:
+        """With a shared archive (ECOPLAN_DATABASE_URL, activities/archive_store.py): the
+        incident's folder as the database has it first (another worker may have filed in it),
+        then what this delivery filed back into the database. If that fails, every item is
+        tried again (each is idempotent): no file stays only on this disk."""
+        target = self.settings.database_url
+        if not target:
+            return self._deliver(batch, records)
+        root = Path(self.settings.archive_dir)
+        try:
+            archive_store.fetch(target, root, batch.incident_id)
+        except Exception as e:  # the database unreachable: the whole batch later
+            return _all_failed(batch, f"shared archive not readable: {e}")
+        result = self._deliver(batch, records)
+        try:
+            archive_store.publish(target, root, batch.incident_id)
+        except Exception as e:
+            return _all_failed(batch, f"shared archive not written: {e}", result.timeline_to)
+        return result
 
     def _deliver(self, batch: DeliveryBatch, records: dict[str, dict]) -> DeliveryResult:
         timeline_to = self.archive.append_timeline(batch.incident_id, batch.timeline) if batch.timeline else 0
@@ -253,6 +273,12 @@ class Deliverer:
             return records_store.save_status(status, archive_dir=self.settings.archive_dir, path=self.settings.records_db)
         except records_store.RecordError as e:  # the store (a path, a lock, a disk): may work later
             raise RuntimeError(str(e)) from None
+
+
+def _all_failed(batch: DeliveryBatch, error: str, timeline_to: int = 0) -> DeliveryResult:
+    line = (error.splitlines() or ["?"])[0][:300]
+    return DeliveryResult(items=[ItemOutcome(key=i.key, ok=False, error=line) for i in batch.items],
+                          timeline_to=timeline_to)
 
 
 class _Reports:

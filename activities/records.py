@@ -21,6 +21,13 @@ class Records:
         """`status`: the incident's status dict (as the `status` query returns it, or the
         dossier). Returns inserted / updated / unchanged / stale."""
         try:
+            if self.settings.database_url:  # the files another worker filed are listed too
+                from pathlib import Path
+
+                from activities import archive_store
+
+                archive_store.fetch(self.settings.database_url, Path(self.settings.archive_dir),
+                                    str(status.get("incident_id") or ""))
             return records_store.save_status(status, archive_dir=self.settings.archive_dir, path=self.settings.records_db)
         except records_store.RecordError as e:
             # A status the record cannot be built from will not get better on retry.

@@ -4,7 +4,11 @@ and its storage: the activities save to it (activities/records.py, activities/de
 the past daily report reads it (activities/daily_past.py), and ecoplan/records.py answers
 people's questions from it (`ecoplan list --closed`, `ecoplan status`, `ecoplan records rebuild`).
 
-The embedded default is a SQLite file (`ECOPLAN_RECORDS_DB`, default `.ecoplan/records.db`).
+The store is the shared PostgreSQL when ECOPLAN_DATABASE_URL is set (every worker and console
+process reads and writes the same records, issue 27), else a SQLite file (`ECOPLAN_RECORDS_DB`,
+default `.ecoplan/records.db`): one data-access layer for both (activities/db, SQLAlchemy
+Core), the schema made and changed by Alembic (activities/db/migrations/records; a file made
+before Alembic is recognised by its PRAGMA user_version and stamped).
 A record is built from the incident's status JSON (the workflow's `status` query, or the
 `dossier.json` the archive writes on close) by one function, `record_from_status`; when that
 shape changes, only it changes. `upsert_record` is idempotent: saving the same facts again
@@ -16,19 +20,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from activities import db
+from activities.db import migrate
 from activities.settings import settings
 from plan.calendar import SHANGHAI
 
-SCHEMA_VERSION = 2  # PRAGMA user_version; bump with a migration in _migrate
-
+if TYPE_CHECKING:  # SQLAlchemy itself is imported when the store is opened (activities/db)
+    from sqlalchemy.engine import Connection
 
 class RecordError(ValueError):
     """A status/dossier that is not an incident's, or a store that cannot be used: one line."""
@@ -198,93 +203,25 @@ def archive_files(folder: Path) -> list[str]:
 # ------------------------------------------------------------------ the store
 
 
-def db_path(path: str | os.PathLike | None = None) -> Path:
-    return Path(path) if path else settings().records_path  # ECOPLAN_RECORDS_DB, default $ECOPLAN_HOME/records.db
+def db_path(path: str | os.PathLike | None = None) -> str | Path:
+    """The store: `path` (a SQLite file or a database URL), else ECOPLAN_DATABASE_URL, else
+    ECOPLAN_RECORDS_DB (default $ECOPLAN_HOME/records.db)."""
+    return (str(path) if db.is_url(path) else Path(path)) if path else settings().records_store
 
 
-SCHEMA = """
-CREATE TABLE incidents (
-    incident_id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    county TEXT NOT NULL,
-    incident_type TEXT NOT NULL,
-    source TEXT NOT NULL,
-    drill INTEGER NOT NULL,
-    stage TEXT NOT NULL,
-    outcome TEXT,
-    graded_level TEXT,
-    level TEXT,
-    shown_level TEXT,
-    discovered_at TEXT NOT NULL,
-    reported_at TEXT NOT NULL,
-    reported_date TEXT NOT NULL,          -- Asia/Shanghai date of reported_at: the search's --from/--to
-    activated_at TEXT,
-    terminated_at TEXT,
-    closed_at TEXT,
-    initial_report_at TEXT,
-    next_deadline TEXT,                   -- {"name", "due_at"} of the earliest pending deadline, JSON
-    seq INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    record TEXT NOT NULL,                 -- IncidentRecord, JSON
-    status TEXT NOT NULL                  -- the status JSON it was built from: `ecoplan status` shows it
-);
-CREATE INDEX incidents_reported ON incidents (reported_date);
-CREATE INDEX incidents_closed ON incidents (closed_at);
-CREATE TABLE level_changes (
-    incident_id TEXT NOT NULL REFERENCES incidents ON DELETE CASCADE,
-    n INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    from_level TEXT,
-    to_level TEXT NOT NULL,
-    reason TEXT,
-    by TEXT,
-    PRIMARY KEY (incident_id, n)
-);
-CREATE TABLE deadlines (
-    incident_id TEXT NOT NULL REFERENCES incidents ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    title TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    due_at TEXT,
-    due_date TEXT,
-    provisional INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    met_at TEXT,
-    late_by_seconds INTEGER,
-    PRIMARY KEY (incident_id, name)
-);
-CREATE INDEX deadlines_due ON deadlines (due_at);
-CREATE TABLE archive_paths (
-    incident_id TEXT NOT NULL REFERENCES incidents ON DELETE CASCADE,
-    path TEXT NOT NULL,
-    PRIMARY KEY (incident_id, path)
-);
-"""
+SCHEMA_VERSION = 2  # schema 2 (Alembic revision r0002): the PRAGMA user_version of files made before Alembic
 
 
-# Version 2: what the console's 事件列表 reads (ecoplan/incident_list.py), so that it never
-# reads the wide record and status texts: the place and the accounts named to lead a group (a
-# lead reads only those incidents) in narrow tables of their own, and every column a row of
-# the list shows in one covering index, newest first (a table scan reads each row's first
-# kilobytes of status: 20,000 incidents are some 80 MB; the index some 4 MB).
-SCHEMA_V2 = """
-CREATE TABLE incident_search (
-    incident_id TEXT PRIMARY KEY REFERENCES incidents ON DELETE CASCADE,
-    location TEXT NOT NULL
-);
-CREATE TABLE incident_leads (
-    incident_id TEXT NOT NULL REFERENCES incidents ON DELETE CASCADE,
-    username TEXT NOT NULL,
-    PRIMARY KEY (incident_id, username)
-);
-CREATE INDEX incident_leads_username ON incident_leads (username);
-CREATE INDEX incidents_list ON incidents (reported_at, incident_id, stage, drill, county, shown_level, incident_type,
-                                          reported_date, closed_at, outcome, title, next_deadline);
-CREATE INDEX incidents_county ON incidents (county);
-INSERT INTO incident_search SELECT incident_id, coalesce(json_extract(record, '$.location'), '') FROM incidents;
-INSERT OR IGNORE INTO incident_leads SELECT i.incident_id, j.value FROM incidents i, json_each(i.status, '$.leads') j
-    WHERE json_valid(i.status) AND json_type(i.status, '$.leads') = 'object' AND j.type = 'text'
-"""
+def _legacy(conn: Connection) -> str | None:
+    # A file made before Alembic: its PRAGMA user_version says which schema it has.
+    version = conn.exec_driver_sql("PRAGMA user_version").scalar()
+    if version > SCHEMA_VERSION:
+        raise RecordError(f"the records store has schema version {version}, newer than this "
+                          f"ecoplan's {SCHEMA_VERSION}: upgrade ecoplan")
+    return {0: None, 1: "r0001", 2: "r0002"}[version]
+
+
+migrate.LEGACY["records"] = _legacy
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -292,47 +229,24 @@ def _iso(t: datetime | None) -> str | None:
     return t.astimezone(SHANGHAI).isoformat(timespec="microseconds") if t else None
 
 
-
-def connect(path: str | os.PathLike | None = None, create: bool = True) -> sqlite3.Connection:
-    """Open (and create or migrate) the store. Writers wait for each other (WAL, busy timeout)."""
+def connect(path: str | os.PathLike | None = None, create: bool = True) -> Connection:
+    """Open (and create or migrate) the store: a connection of the data-access layer
+    (activities/db). Writers wait for each other (upsert_record)."""
     p = db_path(path)
-    if not create and not p.exists():
-        raise RecordError(f"结案记录库 {p} 不存在（ECOPLAN_RECORDS_DB）：用 ecoplan records rebuild 从归档重建")
+    if not create and not db.exists(p):
+        raise RecordError(f"结案记录库 {db.shown(p)} 不存在（ECOPLAN_RECORDS_DB）：用 ecoplan records rebuild 从归档重建")
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(p, timeout=30, isolation_level=None)
-    except (OSError, sqlite3.Error) as e:
-        raise RecordError(f"无法打开结案记录库 {p}：{e}") from None
-    try:
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        _migrate(conn, p)
-    except sqlite3.DatabaseError as e:
-        conn.close()
-        raise RecordError(f"结案记录库 {p} 无法使用：{e}") from None
-    return conn
+        migrate.upgrade(p, "records")
+        return db.engine(p).connect()
+    except (OSError, db.DatabaseError, SQLAlchemyError) as e:
+        raise RecordError(f"无法打开结案记录库 {db.shown(p)}：{_line(e)}") from None
 
 
-def _migrate(conn: sqlite3.Connection, p: Path) -> None:
-    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-        return  # the usual case: no write lock needed to read
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RecordError(f"结案记录库 {p} 的格式版本为 {version}，"
-                              f"比本程序的版本 {SCHEMA_VERSION} 新：请升级 ecoplan")
-        # Statement by statement: executescript would commit the open transaction first.
-        for script in [SCHEMA, SCHEMA_V2][version:]:
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+def _line(e: Exception) -> str:
+    orig = getattr(e, "orig", None) or e
+    return (str(orig).splitlines() or [type(orig).__name__])[0].removeprefix("the records store ")
 
 
 def _hash(record: IncidentRecord) -> str:
@@ -348,55 +262,68 @@ def _next_deadline(record: IncidentRecord) -> dict | None:
 SaveResult = Literal["inserted", "updated", "unchanged", "stale"]
 
 
-def upsert_record(conn: sqlite3.Connection, record: IncidentRecord, status: dict | None = None) -> SaveResult:
+def upsert_record(conn: Connection, record: IncidentRecord, status: dict | None = None) -> SaveResult:
     """Save one incident's record. The same facts again change nothing ("unchanged"); a save
     older than the stored one (a lower timeline position) is ignored ("stale")."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
     h = _hash(record)
-    conn.execute("BEGIN IMMEDIATE")
+    if conn.in_transaction():
+        conn.commit()  # what was read before: the save is a transaction of its own
+    conn.execution_options(immediate=True)
     try:
-        row = conn.execute("SELECT hash, seq FROM incidents WHERE incident_id = ?", (record.incident_id,)).fetchone()
-        if row is not None and row["hash"] == h:
-            result: SaveResult = "unchanged"
-        elif row is not None and row["seq"] > record.seq:
-            result = "stale"
-        else:
-            result = "updated" if row is not None else "inserted"
+        with conn.begin():
+            db.lock_key(conn, "incident:" + record.incident_id)
+            row = conn.execute(text("SELECT hash, seq FROM incidents WHERE incident_id = :i"),
+                               {"i": record.incident_id}).first()
+            if row is not None and row.hash == h:
+                return "unchanged"
+            if row is not None and row.seq > record.seq:
+                return "stale"
             _write(conn, record, h, status)
-        conn.execute("COMMIT")
-        return result
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+            return "updated" if row is not None else "inserted"
+    except SQLAlchemyError as e:
+        raise RecordError(f"cannot save to the records store: {_line(e)}") from None
+    finally:
+        conn.execution_options(immediate=False)
 
 
-def _write(conn: sqlite3.Connection, r: IncidentRecord, h: str, status: dict | None) -> None:
-    conn.execute("DELETE FROM incidents WHERE incident_id = ?", (r.incident_id,))  # cascades to the child rows
+def _write(conn: Connection, r: IncidentRecord, h: str, status: dict | None) -> None:
+    from sqlalchemy import text
+
+    from activities import records_tables as t
+
+    i = r.incident_id
+    # Cascades to the child rows (ON DELETE CASCADE on both databases; SQLite's foreign keys are on).
+    conn.execute(text("DELETE FROM incidents WHERE incident_id = :i"), {"i": i})
     nxt = _next_deadline(r)
     shown = normalise_status(status) if status is not None else None
-    conn.execute(
-        "INSERT INTO incidents VALUES (:incident_id, :title, :county, :incident_type, :source, :drill, :stage, :outcome,"
-        " :graded_level, :level, :shown_level, :discovered_at, :reported_at, :reported_date, :activated_at,"
-        " :terminated_at, :closed_at, :initial_report_at, :next_deadline, :seq, :hash, :record, :status)",
-        dict(incident_id=r.incident_id, title=r.title, county=r.county, incident_type=r.incident_type,
-             source=r.source, drill=int(r.drill), stage=r.stage, outcome=r.outcome, graded_level=r.graded_level,
-             level=r.level, shown_level=r.shown_level, discovered_at=_iso(r.discovered_at),
-             reported_at=_iso(r.reported_at), reported_date=r.reported_at.astimezone(SHANGHAI).date().isoformat(),
-             activated_at=_iso(r.activated_at), terminated_at=_iso(r.terminated_at), closed_at=_iso(r.closed_at),
-             initial_report_at=_iso(r.initial_report_at), next_deadline=json.dumps(nxt) if nxt else None,
-             seq=r.seq, hash=h, record=r.model_dump_json(),
-             status=json.dumps(shown if shown is not None else {}, ensure_ascii=False, default=str)))
-    conn.executemany("INSERT INTO level_changes VALUES (?, ?, ?, ?, ?, ?, ?)", [
-        (r.incident_id, n, _iso(s.at), s.from_level, s.to_level, s.reason, s.by)
-        for n, s in enumerate(r.level_history, 1)])
-    conn.executemany("INSERT INTO deadlines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        (r.incident_id, d.name, d.title, _iso(d.started_at), _iso(d.due_at),
-         d.due_date.isoformat() if d.due_date else None, int(d.provisional), d.status, _iso(d.met_at),
-         d.late_by_seconds) for d in r.deadlines])
-    conn.executemany("INSERT INTO archive_paths VALUES (?, ?)", [(r.incident_id, p) for p in r.archive_paths])
-    conn.execute("INSERT INTO incident_search VALUES (?, ?)", (r.incident_id, r.location))
+    conn.execute(t.incidents.insert(), dict(
+        incident_id=i, title=r.title, county=r.county, incident_type=r.incident_type,
+        source=r.source, drill=int(r.drill), stage=r.stage, outcome=r.outcome, graded_level=r.graded_level,
+        level=r.level, shown_level=r.shown_level, discovered_at=_iso(r.discovered_at),
+        reported_at=_iso(r.reported_at), reported_date=r.reported_at.astimezone(SHANGHAI).date().isoformat(),
+        activated_at=_iso(r.activated_at), terminated_at=_iso(r.terminated_at), closed_at=_iso(r.closed_at),
+        initial_report_at=_iso(r.initial_report_at), next_deadline=json.dumps(nxt) if nxt else None,
+        seq=r.seq, hash=h, record=r.model_dump_json(),
+        status=json.dumps(shown if shown is not None else {}, ensure_ascii=False, default=str)))
+    if r.level_history:
+        conn.execute(t.level_changes.insert(), [
+            dict(incident_id=i, n=n, at=_iso(s.at), from_level=s.from_level, to_level=s.to_level, reason=s.reason,
+                 by=s.by) for n, s in enumerate(r.level_history, 1)])
+    if r.deadlines:
+        conn.execute(t.deadlines.insert(), [
+            dict(incident_id=i, name=d.name, title=d.title, started_at=_iso(d.started_at), due_at=_iso(d.due_at),
+                 due_date=d.due_date.isoformat() if d.due_date else None, provisional=int(d.provisional),
+                 status=d.status, met_at=_iso(d.met_at), late_by_seconds=d.late_by_seconds) for d in r.deadlines])
+    if r.archive_paths:
+        conn.execute(t.archive_paths.insert(), [dict(incident_id=i, path=p) for p in r.archive_paths])
+    conn.execute(t.incident_search.insert(), dict(incident_id=i, location=r.location))
     leads = (shown or {}).get("leads")
-    conn.executemany("INSERT OR IGNORE INTO incident_leads VALUES (?, ?)", [
-        (r.incident_id, u) for u in (leads.values() if isinstance(leads, dict) else ()) if isinstance(u, str)])
+    named = sorted({u for u in (leads.values() if isinstance(leads, dict) else ()) if isinstance(u, str)})
+    if named:
+        conn.execute(t.incident_leads.insert(), [dict(incident_id=i, username=u) for u in named])
 
 
 def save_status(status: dict, archive_dir: str | os.PathLike | None = None,
@@ -413,11 +340,15 @@ def save_status(status: dict, archive_dir: str | os.PathLike | None = None,
 # ------------------------------------------------------------------ reads
 
 
-def get_record(conn: sqlite3.Connection, incident_id: str) -> IncidentRecord | None:
-    row = conn.execute("SELECT record FROM incidents WHERE incident_id = ?", (incident_id,)).fetchone()
-    return IncidentRecord.model_validate_json(row["record"]) if row else None
+def get_record(conn: Connection, incident_id: str) -> IncidentRecord | None:
+    from sqlalchemy import text
+
+    row = conn.execute(text("SELECT record FROM incidents WHERE incident_id = :i"), {"i": incident_id}).first()
+    return IncidentRecord.model_validate_json(row.record) if row else None
 
 
-def all_records(conn: sqlite3.Connection) -> list[IncidentRecord]:
-    return [IncidentRecord.model_validate_json(r["record"])
-            for r in conn.execute("SELECT record FROM incidents ORDER BY reported_at, incident_id")]
+def all_records(conn: Connection) -> list[IncidentRecord]:
+    from sqlalchemy import text
+
+    return [IncidentRecord.model_validate_json(r.record)
+            for r in conn.execute(text("SELECT record FROM incidents ORDER BY reported_at, incident_id"))]

@@ -78,6 +78,12 @@ class EcoplanSettings(BaseSettings):
     accounts_db: Optional[Path] = _var("ECOPLAN_ACCOUNTS_DB", None,
                                        "accounts, sessions and API tokens of the web console (SQLite)",
                                        "`$ECOPLAN_HOME/accounts.db`")
+    database_url: Optional[str] = _var("ECOPLAN_DATABASE_URL", None,
+                                       "one PostgreSQL (`postgresql://user:password@host/db`) for every store: "
+                                       "records, accounts, the archive; every worker and console process of the "
+                                       "bureau names the same one (README, More than one machine); the "
+                                       "ECOPLAN_*_DB files are then not used", "none: SQLite files in the data folder",
+                                       repr=False)
     calendar_dirs: str = _var("ECOPLAN_CALENDAR_DIRS", "", "extra calendar override folders (`:`-separated), read "
                               "after the shipped `plan/calendars` and before `$ECOPLAN_HOME/calendars`", "none")
     # -------------------------------------------------------------- what the activities call
@@ -175,6 +181,11 @@ class EcoplanSettings(BaseSettings):
     @property
     def records_path(self) -> Path:
         return self.in_home(self.records_db, "records.db")
+
+    @property
+    def records_store(self) -> str | Path:
+        """The records store: the shared database, else its SQLite file."""
+        return self.database_url or self.records_path
 
     @property
     def accounts_path(self) -> Path:
@@ -279,7 +290,7 @@ class ActivitySettings:
     outbox_path: Path = Path(".ecoplan/outbox.jsonl")
     # The records store (SQLite, activities/records_store.py); default: records.db beside the archive folder
     # (.ecoplan/records.db for the default archive), so a worker given its own archive keeps its own store.
-    records_db: Path | None = None
+    records_db: Path | str | None = None  # a SQLite file or a database URL (ECOPLAN_DATABASE_URL)
     webhook_url: str | None = None
     webhook_timeout_s: float = 10.0
     calendar_dirs: tuple[Path, ...] = field(default_factory=tuple)  # extra plan calendar dirs
@@ -287,6 +298,9 @@ class ActivitySettings:
     # None in tests that give their own dirs, so they never see a machine's loaded years.
     calendar_data: Path | None = None
     fonts: FontSettings | None = None  # the documents' fonts; None: ECOPLAN_FONT_* at each rendering
+    # The shared database (ECOPLAN_DATABASE_URL): the archive's files are kept there too
+    # (activities/archive_store.py). None: the archive is this machine's folder only.
+    database_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.records_db is None:
@@ -298,10 +312,11 @@ class ActivitySettings:
         return cls(
             archive_dir=s.archive_path,
             outbox_path=s.outbox_path,
-            records_db=s.records_path,
+            records_db=s.records_store,
             webhook_url=s.webhook_url,
             calendar_dirs=s.calendar_dir_list,
             calendar_data=s.calendar_data,
+            database_url=s.database_url,
         )
 
 

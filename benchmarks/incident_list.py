@@ -29,6 +29,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 import activities.search_attributes as sa
+from sqlalchemy import text
+
 from activities.records_store import DeadlineFact, IncidentRecord, connect, upsert_record
 from benchmarks.common import COUNTIES, RESULTS, log, machine_info, summary_ms
 from ecoplan.connection import DATA_CONVERTER
@@ -162,7 +164,7 @@ async def measure(client, db: Path, workdir: Path, repeats: int) -> dict:
 def open_records(db: Path) -> list[IncidentRecord]:
     with closing(connect(db)) as conn:
         return [IncidentRecord.model_validate_json(r[0])
-                for r in conn.execute("SELECT record FROM incidents WHERE stage != 'closed'")]
+                for r in conn.execute(text("SELECT record FROM incidents WHERE stage != 'closed'"))]
 
 
 async def run(n_open: int, n_closed: int, repeats: int, reuse: Path | None = None) -> dict:

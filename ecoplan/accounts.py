@@ -1,8 +1,10 @@
 """Accounts of the people who use the console and the API: username, display name, role,
-an argon2 password hash and a disabled flag, in a SQLite file (default
-$ECOPLAN_HOME/accounts.db, or the path in ECOPLAN_ACCOUNTS_DB). Sessions and API tokens live
-in the same file, as SHA-256 digests only, so a stolen copy of the file opens nothing and
-disabling an account ends its sessions at once.
+an argon2 password hash and a disabled flag, in the accounts store: the shared PostgreSQL
+of ECOPLAN_DATABASE_URL (every console process serves every session), else a SQLite file
+(default $ECOPLAN_HOME/accounts.db, or the path in ECOPLAN_ACCOUNTS_DB). Sessions and API
+tokens live in the same store, as SHA-256 digests only, so a stolen copy opens nothing and
+disabling an account ends its sessions at once. The schema is Alembic's
+(activities/db/migrations/accounts).
 
 There is no default account and no default password: the first account is made with
 `ecoplan users add USERNAME --role admin` (or any role).
@@ -16,13 +18,14 @@ import hashlib
 import os
 import re
 import secrets
-import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
+from activities import db
+from activities.db import dbapi, migrate
 from activities.settings import settings
 from plan import problems
 
@@ -34,6 +37,8 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 MAX_DISPLAY = 50
 
+# How the files made before Alembic created their tables (each open ran it): kept to bring
+# such a file to the first revision's shape before it is stamped (`_legacy`).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     username   TEXT PRIMARY KEY,
@@ -63,6 +68,21 @@ def _schema() -> str:
     from ecoplan import audit, login_limiter, totp
 
     return SCHEMA + login_limiter.SCHEMA + totp.SCHEMA + audit.SCHEMA
+
+
+def _legacy(conn) -> str | None:
+    # A SQLite file from before Alembic: its tables made as they were, then stamped a0001.
+    from sqlalchemy import inspect
+
+    if not inspect(conn).has_table("accounts"):
+        return None
+    for statement in _schema().split(";"):
+        if statement.strip():
+            conn.exec_driver_sql(statement)
+    return "a0001"
+
+
+migrate.LEGACY["accounts"] = _legacy
 
 
 class AccountError(ValueError):
@@ -119,6 +139,12 @@ def db_path(env: dict[str, str] | None = None) -> Path:
     return settings(env).accounts_path
 
 
+def store_target(env: dict[str, str] | None = None) -> Path | str:
+    """The accounts store: ECOPLAN_DATABASE_URL, else the SQLite file."""
+    s = settings(env)
+    return s.database_url or s.accounts_path
+
+
 def known_roles() -> dict[str, str]:
     """role id -> its Chinese name, from the plan's role table."""
     from plan.authority import roles
@@ -164,20 +190,23 @@ def check_display(display: str) -> str:
 
 
 class AccountStore:
-    """The accounts file. Each call opens its own short connection: the CLI and a running
-    console may use the file at the same time (SQLite serialises the writes)."""
+    """The accounts store. Each call opens its own short connection: the CLI and running
+    consoles may use it at the same time (the database serialises the writes)."""
 
     def __init__(self, path: Path | str | None = None, hasher=None):
-        """`hasher`: an argon2 PasswordHasher; the default is argon2-cffi's (RFC 9106 low-memory
-        profile, about 0.4 s per login on two cores)."""
-        self.path = Path(path) if path is not None else db_path()
+        """`path`: a SQLite file or a database URL (default: ECOPLAN_DATABASE_URL, else
+        ECOPLAN_ACCOUNTS_DB). `hasher`: an argon2 PasswordHasher; the default is argon2-cffi's
+        (RFC 9106 low-memory profile, about 0.4 s per login on two cores). `self.path` stays a
+        local file: the duty roster and contacts are kept beside it (not yet in the shared store)."""
+        self.target: Path | str = (str(path) if db.is_url(path) else Path(path)) if path is not None else store_target()
+        self.path = self.target if isinstance(self.target, Path) else db_path()
         from argon2 import PasswordHasher
 
         self._hasher = hasher or PasswordHasher()
         self._dummy: str | None = None
         self._ready = False
 
-    def connect(self) -> sqlite3.Connection:
+    def connect(self) -> dbapi.Connection:
         """A connection to the file (autocommit; BEGIN IMMEDIATE for a transaction): the
         limiter, the second factors and the audit log use it."""
         return self._db()
@@ -189,30 +218,28 @@ class AccountStore:
         with closing(self._db()) as con:
             audit.record(con, event, username, **kw)
 
-    def _db(self) -> sqlite3.Connection:
+    def _db(self) -> dbapi.Connection:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        shown = db.shown(self.target)
         if not self._ready:
+            if isinstance(self.target, Path):
+                try:
+                    self.target.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    raise AccountError(f"账号库 {shown}：无法创建目录（{problems.os_reason(e)}）") from None
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise AccountError(f"账号库 {self.path}：无法创建目录（{problems.os_reason(e)}）") from None
-        try:
-            con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        except sqlite3.Error as e:
-            raise AccountError(f"账号库 {self.path}：无法打开（{e}）") from None
-        con.row_factory = sqlite3.Row
-        if not self._ready:
-            try:
-                con.executescript(_schema())
-                con.execute("PRAGMA journal_mode=WAL")
-            except sqlite3.DatabaseError as e:
-                con.close()
-                raise AccountError(f"账号库 {self.path}：不是可用的 SQLite 文件（{e}）") from None
-            try:
-                os.chmod(self.path, 0o600)  # hashes and session digests: owner only
-            except OSError:
-                pass
+                migrate.upgrade(self.target, "accounts")
+            except (db.DatabaseError, SQLAlchemyError) as e:
+                what = " SQLite 文件" if isinstance(self.target, Path) else "数据库"
+                raise AccountError(f"账号库 {shown}：不是可用的{what}（{getattr(e, 'reason', str(e).splitlines()[0])}）") from None
+            if isinstance(self.target, Path):
+                dbapi.fix_mode(self.target)  # hashes and session digests: owner only
             self._ready = True
-        return con
+        try:
+            return dbapi.Connection(db.engine(self.target), "accounts")
+        except SQLAlchemyError as e:
+            raise AccountError(f"账号库 {shown}：无法打开（{str(getattr(e, 'orig', e)).splitlines()[0]}）") from None
 
     # ------------------------------------------------------------------ accounts
 
@@ -224,11 +251,13 @@ class AccountStore:
         password = check_password(password, username, display)
         now = _stamp()
         pw_hash = self._hasher.hash(password)
+        from sqlalchemy.exc import IntegrityError
+
         with closing(self._db()) as con:
             try:
                 con.execute("INSERT INTO accounts(username, display, role, pw_hash, disabled, created_at, updated_at)"
                             " VALUES (?,?,?,?,0,?,?)", (username, display, role, pw_hash, now, now))
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 raise AccountError(f"账号 {username} 已存在") from None
             audit.record(con, "account_added", username, actor=actor, role=role)
         return self.get(username)
@@ -356,7 +385,7 @@ class AccountStore:
                 con.execute("DELETE FROM sessions WHERE digest = ?", (_digest(token),))
 
 
-def _account(row: sqlite3.Row) -> Account:
+def _account(row: dbapi.Row) -> Account:
     return Account(username=row["username"], display=row["display"], role=row["role"],
                    disabled=bool(row["disabled"]), created_at=row["created_at"])
 

@@ -12,7 +12,6 @@ them longer, never shorter).
 from __future__ import annotations
 
 import json
-import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta
 # 网络安全法 第二十一条: not less than six months; 180 days is the floor, not a default to shorten.
 KEEP_DAYS = 180
 
+# The table as files made before Alembic had it (activities/db/migrations/accounts makes it now).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -79,18 +79,18 @@ def _stamp() -> str:
     return datetime.now(SHANGHAI).isoformat(timespec="seconds")
 
 
-def record(con: sqlite3.Connection, event: str, username: str | None, *, actor: str | None = None,
+def record(con, event: str, username: str | None, *, actor: str | None = None,
            address: str | None = None, outcome: str | None = None, keep_days: int = KEEP_DAYS, **detail) -> None:
-    """One row, on an open connection of the accounts file (inside the caller's transaction
+    """One row, on an open connection of the accounts store (activities/db/dbapi.py) (inside the caller's transaction
     when there is one). Every hundredth row prunes what is older than `keep_days` (>= 180)."""
-    cur = con.execute("INSERT INTO audit(at, event, username, actor, address, outcome, detail) VALUES (?,?,?,?,?,?,?)",
-                      (_stamp(), event, username, actor or username, address, outcome,
-                       json.dumps(detail, ensure_ascii=False, default=str)))
-    if cur.lastrowid and cur.lastrowid % 100 == 0:
+    row = con.execute("INSERT INTO audit(at, event, username, actor, address, outcome, detail) VALUES (?,?,?,?,?,?,?)"
+                      " RETURNING id", (_stamp(), event, username, actor or username, address, outcome,
+                                        json.dumps(detail, ensure_ascii=False, default=str))).fetchone()
+    if row and row[0] % 100 == 0:
         prune(con, keep_days)
 
 
-def prune(con: sqlite3.Connection, keep_days: int = KEEP_DAYS) -> int:
+def prune(con, keep_days: int = KEEP_DAYS) -> int:
     """Delete rows older than `keep_days`, never fewer than KEEP_DAYS (网络安全法 第二十一条)."""
     from plan.calendar import SHANGHAI
 
@@ -98,7 +98,7 @@ def prune(con: sqlite3.Connection, keep_days: int = KEEP_DAYS) -> int:
     return con.execute("DELETE FROM audit WHERE at < ?", (cutoff.isoformat(timespec="seconds"),)).rowcount
 
 
-def entries(con: sqlite3.Connection, *, username: str | None = None, event: str | None = None,
+def entries(con, *, username: str | None = None, event: str | None = None,
             since: str | None = None, limit: int = 200) -> list[Entry]:
     """The newest rows first, filtered by account, event, and time (ISO, Asia/Shanghai)."""
     where, args = [], []

@@ -36,17 +36,35 @@ def kinds_of(kinds: Iterable[str] | None) -> list[str]:
 
 
 def archive_folder(status: dict, archive_dir: str | os.PathLike | None = None) -> Path | None:
-    """Where the incident filed its documents: the folder its document references name, else
-    the archive folder of this machine."""
+    """Where the incident filed its documents: with the shared archive (ECOPLAN_DATABASE_URL),
+    this machine's copy fetched from the database; else the folder its document references
+    name, else the archive folder of this machine."""
+    root = Path(archive_dir) if archive_dir else settings().archive_path
+    if _fetched(str(status.get("incident_id") or ""), root):
+        return root / str(status["incident_id"])
     for d in status.get("documents") or []:
         if isinstance(d, dict) and d.get("path") and Path(d["path"]).parent.is_dir():
             return Path(d["path"]).parent
     for p in status.get("archive_paths") or []:
         if Path(p).parent.is_dir():
             return Path(p).parent
-    root = Path(archive_dir) if archive_dir else settings().archive_path
     folder = root / str(status.get("incident_id", ""))
     return folder if status.get("incident_id") and folder.is_dir() else None
+
+
+def _fetched(incident_id: str, root: Path) -> bool:
+    """With the shared archive (activities/archive_store.py): the incident's folder here brought
+    up to the database's copy; True when it holds files then."""
+    url = settings().database_url
+    if not url or not incident_id:
+        return False
+    from activities import archive_store
+
+    try:
+        archive_store.fetch(url, root, incident_id)
+    except Exception as e:  # unreachable database: one line, not a traceback
+        raise DocumentsError(f"the shared archive cannot be read: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
+    return (root / incident_id).is_dir() and any((root / incident_id).iterdir())
 
 
 def from_dossier(incident_id: str, archive_dir: str | os.PathLike | None = None) -> dict | None:
@@ -54,6 +72,7 @@ def from_dossier(incident_id: str, archive_dir: str | os.PathLike | None = None)
     from ecoplan import records
 
     root = Path(archive_dir) if archive_dir else settings().archive_path
+    _fetched(incident_id, root)
     path = root / incident_id / "dossier.json"
     if not path.is_file():
         return None

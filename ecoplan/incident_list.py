@@ -17,15 +17,17 @@ still shows where the incident is.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date, datetime
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 from pydantic import BaseModel
 
 from activities.documents.mapping import TYPE_NAMES
 from activities.supervisor_views import WORKFLOW_TYPE, _q, read_rows
 from plan.stages import STAGE_NAMES, STAGES
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Row
 
 LEVELS = ["I", "II", "III", "IV"]
 LEVEL_LABELS = {"I": "Ⅰ级", "II": "Ⅱ级", "III": "Ⅲ级", "IV": "Ⅳ级"}
@@ -139,10 +141,10 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def where(query: ListQuery, lead: str | None = None) -> tuple[str, list]:
+def where(query: ListQuery, lead: str | None = None) -> tuple[str, dict]:
     """The SQL condition for the filters; `lead`: only incidents naming this account as a
     group's lead (the role that reads only what it leads)."""
-    cond, args = [], []
+    cond, args = [], {}
     if query.closed == "only":
         cond.append("stage = 'closed'")
     elif query.closed == "exclude":
@@ -152,21 +154,21 @@ def where(query: ListQuery, lead: str | None = None) -> tuple[str, list]:
     for column, value in (("stage", query.stage), ("shown_level", query.level), ("county", query.county),
                           ("incident_type", query.incident_type)):
         if value is not None:
-            cond.append(f"{column} = ?")
-            args.append(value)
+            cond.append(f"{column} = :{column}")
+            args[column] = value
     if query.date_from:
-        cond.append("reported_date >= ?")
-        args.append(query.date_from.isoformat())
+        cond.append("reported_date >= :date_from")
+        args["date_from"] = query.date_from.isoformat()
     if query.date_to:
-        cond.append("reported_date <= ?")
-        args.append(query.date_to.isoformat())
+        cond.append("reported_date <= :date_to")
+        args["date_to"] = query.date_to.isoformat()
     if query.q:
-        cond.append("(title LIKE ? ESCAPE '\\' OR i.incident_id LIKE ? ESCAPE '\\' OR i.incident_id IN"
-                    " (SELECT incident_id FROM incident_search WHERE location LIKE ? ESCAPE '\\'))")
-        args += [_like(query.q)] * 3
+        cond.append("(title LIKE :q ESCAPE '\\' OR i.incident_id LIKE :q ESCAPE '\\' OR i.incident_id IN"
+                    " (SELECT incident_id FROM incident_search WHERE location LIKE :q ESCAPE '\\'))")
+        args["q"] = _like(query.q)
     if lead is not None:
-        cond.append("i.incident_id IN (SELECT incident_id FROM incident_leads WHERE username = ?)")
-        args.append(lead)
+        cond.append("i.incident_id IN (SELECT incident_id FROM incident_leads WHERE username = :lead)")
+        args["lead"] = lead
     return (" WHERE " + " AND ".join(cond)) if cond else "", args
 
 
@@ -177,11 +179,13 @@ COLUMNS = ("i.incident_id, title, county, incident_type, drill, stage, outcome, 
 TABLES = "incidents i"
 
 
-def search(conn: sqlite3.Connection, query: ListQuery, lead: str | None = None,
+def search(conn: Connection, query: ListQuery, lead: str | None = None,
            everything: bool = False) -> tuple[list[dict], int]:
     """The page's rows (every matching row with `everything`, for an export) and the total."""
+    from sqlalchemy import bindparam, text
+
     cond, args = where(query, lead)
-    total = conn.execute(f"SELECT count(*) FROM {TABLES}{cond}", args).fetchone()[0]
+    total = conn.execute(text(f"SELECT count(*) FROM {TABLES}{cond}"), args).scalar()
     key = query.sort.removeprefix("-")
     direction = "DESC" if query.sort.startswith("-") else "ASC"
     sql = f"SELECT {COLUMNS} FROM {TABLES}{cond} ORDER BY {SORTS[key][0]} {direction}, i.incident_id {direction}"
@@ -189,9 +193,10 @@ def search(conn: sqlite3.Connection, query: ListQuery, lead: str | None = None,
         sql += f" LIMIT {MAX_EXPORT}"
     else:
         sql += f" LIMIT {int(query.per_page)} OFFSET {int((query.page - 1) * query.per_page)}"
-    rows = [_row(r) for r in conn.execute(sql, args)]
-    places = dict(conn.execute("SELECT incident_id, location FROM incident_search WHERE incident_id IN"
-                               " (SELECT value FROM json_each(?))", (json.dumps([r["incident_id"] for r in rows]),)))
+    rows = [_row(r) for r in conn.execute(text(sql), args)]
+    places = dict(conn.execute(text("SELECT incident_id, location FROM incident_search WHERE incident_id IN :ids")
+                               .bindparams(bindparam("ids", expanding=True)),
+                               {"ids": [r["incident_id"] for r in rows]}).all()) if rows else {}
     return [{**r, "location": places.get(r["incident_id"]) or ""} for r in rows], total
 
 
@@ -199,7 +204,8 @@ def _plain(stored: str | None) -> str | None:
     return datetime.fromisoformat(stored).isoformat() if stored else None
 
 
-def _row(r: sqlite3.Row) -> dict:
+def _row(row: Row) -> dict:
+    r = row._mapping
     nxt = json.loads(r["next_deadline"]) if r["next_deadline"] else None
     return {"incident_id": r["incident_id"], "title": r["title"], "county": r["county"],
             "location": "", "incident_type": r["incident_type"], "drill": bool(r["drill"]),

@@ -2,8 +2,8 @@
 restart does not reset it.
 
 What it does, and why (issue 25, findings 3 and 4):
-- An attempt is counted BEFORE its password is checked, in one SQLite write transaction
-  (BEGIN IMMEDIATE), as `pending`: 20 parallel guesses see each other's counts, and once the
+- An attempt is counted BEFORE its password is checked, in one write transaction (BEGIN
+  IMMEDIATE: SQLite's write lock, or PostgreSQL's advisory lock, activities/db/dbapi.py), as `pending`: 20 parallel guesses see each other's counts, and once the
   failures and the attempts still being checked reach the free allowance, the next attempt
   waits for those to end (BUSY) before it is judged, so none slips past the limit while
   another's argon2 check runs, and parallel right passwords are not refused either. A right
@@ -35,6 +35,7 @@ from ecoplan import audit
 
 log = structlog.get_logger("ecoplan.web")
 
+# The tables as files made before Alembic had them (activities/db/migrations/accounts makes them now).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS login_failures (
     username TEXT NOT NULL,             -- as typed at login, case-folded (unknown names too)
@@ -111,7 +112,7 @@ class LoginLimiter:
                 if wait == 0:
                     con.execute("INSERT INTO login_failures(username, address, failures, pending, last_at)"
                                 " VALUES (?,?,0,1,?) ON CONFLICT(username, address)"
-                                " DO UPDATE SET pending = pending + 1, last_at = ?", (username, address, now, now))
+                                " DO UPDATE SET pending = login_failures.pending + 1, last_at = ?", (username, address, now, now))
                 con.execute("COMMIT")
                 return wait
             except BaseException:
@@ -121,7 +122,7 @@ class LoginLimiter:
     def succeeded(self, username: str, address: str) -> None:
         """A right password: this pair's failures are forgotten."""
         with closing(self.store.connect()) as con:
-            con.execute("UPDATE login_failures SET failures = 0, pending = max(pending - 1, 0)"
+            con.execute("UPDATE login_failures SET failures = 0, pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END"
                         " WHERE username = ? AND address = ?", (username, address))
             con.execute("DELETE FROM login_failures WHERE failures = 0 AND pending = 0")
 
@@ -129,7 +130,7 @@ class LoginLimiter:
         """A right password still waiting for its second factor: only this attempt's count is
         taken back, so guessed codes keep adding up between password entries."""
         with closing(self.store.connect()) as con:
-            con.execute("UPDATE login_failures SET pending = max(pending - 1, 0) WHERE username = ? AND address = ?",
+            con.execute("UPDATE login_failures SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END WHERE username = ? AND address = ?",
                         (username, address))
             con.execute("DELETE FROM login_failures WHERE failures = 0 AND pending = 0")
 
@@ -142,8 +143,9 @@ class LoginLimiter:
             con.execute("BEGIN IMMEDIATE")
             try:
                 con.execute("INSERT INTO login_failures(username, address, failures, pending, last_at) VALUES (?,?,1,0,?)"
-                            " ON CONFLICT(username, address) DO UPDATE SET failures = failures + 1,"
-                            " pending = max(pending - 1, 0), last_at = ?", (username, address, now, now))
+                            " ON CONFLICT(username, address) DO UPDATE SET failures = login_failures.failures + 1,"
+                            " pending = CASE WHEN login_failures.pending > 0 THEN login_failures.pending - 1 ELSE 0 END,"
+                            " last_at = ?", (username, address, now, now))
                 total, addresses = con.execute(
                     "SELECT coalesce(sum(failures), 0), count(*) FROM login_failures WHERE username = ? AND last_at >= ?",
                     (username, now - self.s.forget_after)).fetchone()

@@ -10,18 +10,23 @@ in their layer; its names are imported here for the CLI and the console.
 from __future__ import annotations
 
 import json
-import sqlite3
 import os
 from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
 
+from activities import db
 from activities.records_store import (SCHEMA_VERSION, DeadlineFact, IncidentRecord, LevelStep,
                                       RecordError, SaveResult, all_records, archive_files, connect, db_path,
                                       get_record, normalise_status, record_from_status, save_status,
                                       upsert_record)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 __all__ = ["SCHEMA_VERSION", "DeadlineFact", "IncidentRecord", "LevelStep", "RebuildResult",
            "RecordError", "SaveResult", "Search", "all_records", "archive_files", "connect", "db_path",
@@ -40,22 +45,43 @@ def status_of(incident_id: str, path: str | os.PathLike | None = None) -> dict |
     """The stored status of an incident Temporal no longer has, marked as a record from the
     store (`closed_record`: it was closed when last saved); None when the store has none."""
     p = db_path(path)
-    if not p.exists():
+    if not db.exists(p):
         return None
+    from sqlalchemy import text
+
     with closing(connect(p)) as conn:
-        row = conn.execute("SELECT record, status FROM incidents WHERE incident_id = ?", (incident_id,)).fetchone()
+        row = conn.execute(text("SELECT record, status FROM incidents WHERE incident_id = :i"),
+                           {"i": incident_id}).first()
     if row is None:
         return None
-    record = IncidentRecord.model_validate_json(row["record"])
+    record = IncidentRecord.model_validate_json(row.record)
     # A record saved without its status (upsert_record(conn, record)) answers with its facts.
-    st = json.loads(row["status"]) or {**json.loads(record.model_dump_json()),
+    st = json.loads(row.status) or {**json.loads(record.model_dump_json()),
                                        "plan": {"id": record.plan_id, "version": record.plan_version},
                                        "timeline": []}
     st["from_records"] = True
     st["closed_record"] = record.stage == "closed"
     st["closed_at"] = record.closed_at.isoformat() if record.closed_at else None
-    st["archive_paths"] = record.archive_paths
+    st["archive_paths"] = _local_copies(incident_id, record.archive_paths)
     return st
+
+
+def _local_copies(incident_id: str, paths: list[str]) -> list[str]:
+    """With the shared archive (ECOPLAN_DATABASE_URL), the record's files as this machine's
+    copies, fetched from the database (the worker that filed them may be another machine);
+    without it, the paths as recorded."""
+    from activities import archive_store
+    from activities.settings import settings
+
+    s = settings()
+    if not s.database_url:
+        return paths
+    try:
+        archive_store.fetch(s.database_url, s.archive_path, incident_id)
+    except Exception as e:  # unreachable database: one line, not a traceback
+        raise RecordError(f"the shared archive cannot be read: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
+    folder = s.archive_path / incident_id
+    return [str(folder / Path(p).name) for p in paths if (folder / Path(p).name).is_file()]
 
 
 class Search(BaseModel):
@@ -72,42 +98,44 @@ class Search(BaseModel):
     drills: bool = False
 
 
-def search(conn: sqlite3.Connection, s: Search, limit: int | None = None) -> tuple[list[dict], int]:
+def search(conn: Connection, s: Search, limit: int | None = None) -> tuple[list[dict], int]:
     """Rows as `ecoplan list --json` has them plus `closed_at` and `outcome`, most recently
     reported first; and how many match in all."""
-    where, args = [], []
+    from sqlalchemy import text
+
+    where, args = [], {}
     if s.closed_only:
         where.append("stage = 'closed'")
     if not s.drills:
         where.append("drill = 0")
-    for column, value in (("reported_date >=", s.date_from), ("reported_date <=", s.date_to)):
+    for n, (column, value) in enumerate((("reported_date >=", s.date_from), ("reported_date <=", s.date_to))):
         if value is not None:
-            where.append(f"{column} ?")
-            args.append(value.isoformat())
+            where.append(f"{column} :d{n}")
+            args[f"d{n}"] = value.isoformat()
     for column, value in (("stage", s.stage), ("county", s.county), ("shown_level", s.level), ("incident_type", s.incident_type),
                           ("outcome", s.outcome)):
         if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
+            where.append(f"{column} = :{column}")
+            args[column] = value
     cond = (" WHERE " + " AND ".join(where)) if where else ""
-    total = conn.execute(f"SELECT count(*) FROM incidents{cond}", args).fetchone()[0]
+    total = conn.execute(text(f"SELECT count(*) FROM incidents{cond}"), args).scalar()
     sql = (f"SELECT incident_id, title, stage, shown_level, county, drill, next_deadline, closed_at, outcome,"
            f" reported_at FROM incidents{cond} ORDER BY reported_at DESC, incident_id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     rows = [{
-        "incident_id": r["incident_id"], "title": r["title"], "stage": r["stage"], "level": r["shown_level"],
-        "county": r["county"], "drill": bool(r["drill"]),
-        "next_deadline": json.loads(r["next_deadline"]) if r["next_deadline"] else None,
-        "closed_at": _plain(r["closed_at"]), "outcome": r["outcome"], "reported_at": _plain(r["reported_at"]),
-    } for r in conn.execute(sql, args)]
+        "incident_id": r.incident_id, "title": r.title, "stage": r.stage, "level": r.shown_level,
+        "county": r.county, "drill": bool(r.drill),
+        "next_deadline": json.loads(r.next_deadline) if r.next_deadline else None,
+        "closed_at": _plain(r.closed_at), "outcome": r.outcome, "reported_at": _plain(r.reported_at),
+    } for r in conn.execute(text(sql), args)]
     return rows, total
 
 
 def list_records(s: Search, limit: int | None = None, path: str | os.PathLike | None = None) -> tuple[list[dict], int]:
     """What `ecoplan list --closed` shows: opens the store at `path` (default ECOPLAN_RECORDS_DB)."""
     p = db_path(path)
-    if not p.exists():
+    if not db.exists(p):
         return [], 0
     with closing(connect(p)) as conn:
         return search(conn, s, limit)
@@ -133,7 +161,7 @@ def rebuild(archive_dir: str | os.PathLike, path: str | os.PathLike | None = Non
     root = Path(archive_dir)
     if not root.is_dir():
         raise RecordError(f"归档目录 {root} 不存在")
-    out = RebuildResult(archive=str(root), db=str(db_path(path)))
+    out = RebuildResult(archive=str(root), db=db.shown(db_path(path)))
     with closing(connect(path)) as conn:
         for f in sorted(root.glob("*/dossier.json")):
             out.read += 1

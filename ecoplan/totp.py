@@ -28,6 +28,7 @@ from contextlib import closing
 
 ISSUER = "阳泉市生态环境局应急指挥"
 RECOVERY_CODES = 10
+# The table as files made before Alembic had it (activities/db/migrations/accounts makes it now).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS account_totp (
     username  TEXT PRIMARY KEY REFERENCES accounts(username),

@@ -90,3 +90,29 @@ def pytest_unconfigure(config):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_status["code"])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A real PostgreSQL of this test process (tests/pg.py), started on first use."""
+    from tests.pg import Cluster
+
+    cluster = Cluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path):
+    """Where a store test keeps its store: a SQLite file, then a fresh PostgreSQL schema (issue 27:
+    every store test runs on both backends)."""
+    if request.param == "sqlite":
+        yield tmp_path / "store.db"
+        return
+    from activities import db
+
+    url = request.getfixturevalue("pg_cluster").fresh_url()
+    yield url
+    db.dispose(url)

@@ -8,6 +8,7 @@ import os
 import pty
 import sqlite3
 import subprocess
+from contextlib import closing
 import sys
 import time
 from datetime import timedelta
@@ -42,8 +43,13 @@ def one_line(p: subprocess.CompletedProcess) -> str:
 # ------------------------------------------------------------------ the store
 
 
-def test_store_add_verify_disable_passwd(tmp_path):
-    store = AccountStore(tmp_path / "sub" / "a.db")
+def test_store_add_verify_disable_passwd(tmp_path, store_target):
+    from argon2 import PasswordHasher
+
+    on_file = not isinstance(store_target, str)
+    # The default hasher on the file; a quicker argon2id on PostgreSQL (the store is under test there).
+    store = (AccountStore(tmp_path / "sub" / "a.db") if on_file else
+             AccountStore(store_target, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)))
     acc = store.add("wangwei", "duty_officer", PW, display="王伟")
     assert (acc.username, acc.role, acc.display, acc.disabled) == ("wangwei", "duty_officer", "王伟", False)
     assert acc.label == "王伟（wangwei）"
@@ -52,9 +58,10 @@ def test_store_add_verify_disable_passwd(tmp_path):
     assert store.verify("wangwei", PW + "x") is None
     assert store.verify("nobody", PW) is None
     # Only an argon2 hash is stored, never the password.
-    raw = sqlite3.connect(tmp_path / "sub" / "a.db").execute("SELECT pw_hash FROM accounts").fetchone()[0]
+    with closing(store.connect()) as con:
+        raw = con.execute("SELECT pw_hash FROM accounts").fetchone()[0]
     assert raw.startswith("$argon2id$") and PW not in raw
-    assert oct((tmp_path / "sub" / "a.db").stat().st_mode & 0o777) == "0o600"
+    assert not on_file or oct((tmp_path / "sub" / "a.db").stat().st_mode & 0o777) == "0o600"
 
     token, csrf = store.open_session("wangwei", "web", timedelta(hours=1))
     assert store.session(token, "web").account.username == "wangwei"
@@ -94,14 +101,43 @@ def test_store_refuses_bad_input(tmp_path, args, message):
     assert store.list() == []
 
 
-def test_store_duplicate_and_unknown(tmp_path):
-    store = AccountStore(tmp_path / "a.db")
+def test_store_duplicate_and_unknown(store_target):
+    store = AccountStore(store_target)
     store.add("zhang", "lead", PW)
     with pytest.raises(AccountError, match="已存在"):
         store.add("zhang", "commander", PW)
     with pytest.raises(AccountNotFound):
         store.set_disabled("nobody")
     assert [a.role for a in store.list()] == ["lead"]
+
+
+def test_a_file_from_before_alembic_keeps_its_accounts_and_sessions(tmp_path):
+    """An accounts.db made by the tables' CREATE TABLE IF NOT EXISTS (before issue 27) is
+    stamped with the first revision and used as it is."""
+    from argon2 import PasswordHasher
+    from sqlalchemy import inspect, text
+
+    from activities import db
+    from activities.db import migrate
+    from ecoplan.accounts import SCHEMA, _digest
+
+    path = tmp_path / "accounts.db"
+    with closing(sqlite3.connect(path)) as c, c:
+        c.executescript(SCHEMA)  # as the first console made it: accounts and sessions only
+        c.execute("INSERT INTO accounts VALUES ('wangwei', '王伟', 'duty_officer', ?, 0, '2026-11-01', '2026-11-01')",
+                  (PasswordHasher().hash(PW),))
+        c.execute("INSERT INTO sessions VALUES (?, 'wangwei', 'web', 'c', 'password', '2026-11-01T00:00:00+00:00',"
+                  " '2999-01-01T00:00:00+00:00')",
+                  (_digest("old-token"),))
+    store = AccountStore(path)
+    assert store.verify("wangwei", PW).display == "王伟"
+    assert store.session("old-token", "web").account.username == "wangwei"
+    store.set_disabled("wangwei", actor="cli:root")  # writes the audit log, a table the old file lacked
+    assert store.session("old-token", "web") is None
+    with db.engine(path).connect() as c:
+        assert migrate.current(c, "accounts") == "a0001"
+        assert {"login_failures", "account_totp", "audit"} <= set(inspect(c).get_table_names())
+        assert c.execute(text("SELECT event, actor FROM audit")).all() == [("account_disabled", "cli:root")]
 
 
 def test_not_a_database(tmp_path):

@@ -14,10 +14,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment
 
+from activities import db as store
+from activities.db import migrate
 from activities.records import Records
 from activities.settings import ActivitySettings
 from ecoplan import api, records
@@ -147,16 +150,16 @@ def test_not_a_status_is_one_line(doc, needle):
 # ------------------------------------------------------------------ the store
 
 
-def table_rows(db: Path, incident_id: str | None = None) -> dict[str, list[tuple]]:
+def table_rows(db: Path | str, incident_id: str | None = None) -> dict[str, list[tuple]]:
     """Every row of every table (of one incident's, when given)."""
-    where, args = (" WHERE incident_id = ?", (incident_id,)) if incident_id else ("", ())
-    with closing(sqlite3.connect(db)) as c:
-        return {t: sorted(c.execute(f"SELECT * FROM {t}{where}", args).fetchall())
-                for t in ("incidents", "level_changes", "deadlines", "archive_paths")}
+    where, args = (" WHERE incident_id = :i", {"i": incident_id}) if incident_id else ("", {})
+    with store.engine(db).connect() as c:
+        return {t: sorted(tuple(r) for r in c.execute(text(f"SELECT * FROM {t}{where}"), args))
+                for t in ("incidents", "level_changes", "deadlines", "archive_paths", "incident_search")}
 
 
-def test_upsert_is_idempotent_and_ignores_an_older_save(tmp_path):
-    db = tmp_path / "records.db"
+def test_upsert_is_idempotent_and_ignores_an_older_save(store_target):
+    db = store_target
     newer = records.record_from_status(status())
     with closing(records.connect(db)) as conn:
         assert records.upsert_record(conn, newer, status()) == "inserted"
@@ -175,21 +178,28 @@ def test_upsert_is_idempotent_and_ignores_an_older_save(tmp_path):
         assert records.get_record(conn, "r-1").county == "盂县"
     rows = table_rows(db)
     assert len(rows["incidents"]) == 1 and len(rows["level_changes"]) == 2 and len(rows["deadlines"]) == 2
-    with closing(sqlite3.connect(db)) as c:
-        assert c.execute("PRAGMA user_version").fetchone()[0] == records.SCHEMA_VERSION
+    with store.engine(db).connect() as c:
+        assert migrate.current(c, "records") == migrate.head("records") == "r0002"
 
 
-def test_a_store_from_a_newer_ecoplan_is_refused(tmp_path):
+def test_a_store_from_a_newer_ecoplan_is_refused(store_target):
+    records.connect(store_target).close()
+    with store.engine(store_target).begin() as c:
+        c.execute(text("UPDATE alembic_version_records SET version_num = 'r9999'"))
+    with pytest.raises(store.DatabaseError, match="newer than this ecoplan"):
+        migrate.upgrade(store_target, "records", force=True)
+
+
+def test_a_file_from_before_alembic_newer_than_this_ecoplan_is_refused(tmp_path):
     db = tmp_path / "records.db"
-    records.connect(db).close()
     with closing(sqlite3.connect(db)) as c:
         c.execute(f"PRAGMA user_version = {records.SCHEMA_VERSION + 1}")
     with pytest.raises(records.RecordError, match="比本程序的版本"):
         records.connect(db)
 
 
-def test_search_by_reported_date_county_level_type_outcome_and_drills(tmp_path):
-    db = tmp_path / "records.db"
+def test_search_by_reported_date_county_level_type_outcome_and_drills(store_target):
+    db = store_target
     docs = [
         # 23:30 in Shanghai on 11-26 is 15:30 UTC: the reported date is the 26th
         status("a", reported_at="2026-11-26T15:30:00+00:00", discovered_at="2026-11-26T15:00:00+00:00"),
@@ -233,8 +243,8 @@ def test_search_by_reported_date_county_level_type_outcome_and_drills(tmp_path):
     assert rows[0]["closed_at"] == f"2026-11-25T10:00:00{CST}" and rows[0]["outcome"] == "completed"
 
 
-def test_rebuild_from_dossiers(tmp_path):
-    archive, db = tmp_path / "archive", tmp_path / "records.db"
+def test_rebuild_from_dossiers(tmp_path, store_target):
+    archive, db = tmp_path / "archive", store_target
     for iid in ("r-1", "r-2"):
         (archive / iid).mkdir(parents=True)
         (archive / iid / "dossier.json").write_text(json.dumps(as_dossier(status(iid)), ensure_ascii=False))
@@ -253,14 +263,14 @@ def test_rebuild_from_dossiers(tmp_path):
     assert [Path(p).name for p in r.archive_paths] == ["0003-activation_notice.md", "dossier.json"]
 
 
-def test_cli_rebuild_list_and_status_without_temporal(tmp_path):
+def test_cli_rebuild_list_and_status_without_temporal(tmp_path, store_target):
     """The store answers without a server: rebuild, list --closed, and one-line errors. The
     rebuild is a real process (the entry point); the rest run the same command line in this
     process (tests.test_cli.here)."""
-    archive, db = tmp_path / "archive", tmp_path / "records.db"
+    archive, db = tmp_path / "archive", store_target
     (archive / "r-1").mkdir(parents=True)
     (archive / "r-1" / "dossier.json").write_text(json.dumps(as_dossier(status()), ensure_ascii=False))
-    env = {"ECOPLAN_RECORDS_DB": str(db)}
+    env = {"ECOPLAN_DATABASE_URL" if store.is_url(db) else "ECOPLAN_RECORDS_DB": str(db)}
     p = ecoplan("records", "rebuild", "--archive", str(archive), "--json", env_extra=env)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["inserted"] == 1
@@ -398,10 +408,14 @@ async def test_a_deleted_closed_incident_is_still_shown_and_found(client, worker
     assert (out / "case-file.pdf").read_bytes() == (worker.archive_dir / iid / "case-file.pdf").read_bytes()
 
 
-def test_record_model_round_trips_through_the_store(tmp_path):
+def test_record_model_round_trips_through_the_store(store_target):
     r = records.record_from_status(status())
-    with closing(records.connect(tmp_path / "r.db")) as conn:
+    with closing(records.connect(store_target)) as conn:
         records.upsert_record(conn, r)
         assert records.get_record(conn, "r-1") == r
         assert records.all_records(conn) == [r]
     assert isinstance(r, IncidentRecord)
+    # saved without its status, `ecoplan status` of it answers with the record's facts
+    st = records.status_of("r-1", store_target)
+    assert (st["from_records"], st["closed_record"], st["county"]) == (True, True, "平定县")
+    assert records.status_of("never-was", store_target) is None

@@ -4,7 +4,6 @@ codes once), the audit log's retention floor, the password rule. A hand-driven c
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -33,8 +32,9 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = AccountStore(tmp_path / "a.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
+def store(store_target):
+    """On SQLite and on PostgreSQL (tests/conftest.py store_target)."""
+    s = AccountStore(store_target, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
     s.add("wangwei", "duty_officer", PW)
     return s
 
@@ -115,7 +115,8 @@ def test_codes_are_accepted_once_and_recovery_codes_once(store):
     assert totp.verify("wangwei", pyotp.TOTP(secret).at(clock.t - 30)) is None  # an older step too
     assert totp.verify("wangwei", codes[3].upper()) == "recovery"
     assert totp.verify("wangwei", codes[3]) is None and totp.recovery_left("wangwei") == 9
-    raw = sqlite3.connect(store.path).execute("SELECT recovery FROM account_totp").fetchone()[0]
+    with closing(store.connect()) as con:
+        raw = con.execute("SELECT recovery FROM account_totp").fetchone()[0]
     assert codes[0] not in raw  # digests only
     assert totp.reset("wangwei", "cli:root") and not totp.enrolled("wangwei")
 
@@ -159,7 +160,7 @@ def test_password_rule(password, kinds_found, ok):
 def test_users_unlock_reset_2fa_and_audit_commands(store):
     from tests.procs import ecoplan_in_process_sync
 
-    env = {"ECOPLAN_ACCOUNTS_DB": str(store.path)}
+    env = {"ECOPLAN_DATABASE_URL" if isinstance(store.target, str) else "ECOPLAN_ACCOUNTS_DB": str(store.target)}
     totp = TotpStore(store)
     secret = totp.begin("wangwei")
     assert totp.confirm("wangwei", pyotp.TOTP(secret).now())

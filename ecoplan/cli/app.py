@@ -14,7 +14,7 @@ import sys
 import typer
 from typer._click import exceptions as cx  # typer's own click: its usage errors
 
-from ecoplan.cli import actions, audit, calendar, duty, plan_tools, reach, records, users, views
+from ecoplan.cli import actions, audit, calendar, db, duty, plan_tools, reach, records, users, views
 from ecoplan.errors import Fail
 from ecoplan.web.command import web
 from plan.problems import LABELS
@@ -31,6 +31,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(duty.duty_app, name="duty")  # the duty roster (值班表)
 app.add_typer(reach.app)               # readiness, pages
 app.add_typer(audit.app)               # audit (the sign-in audit log)
+app.add_typer(db.db_app, name="db")    # db upgrade, db copy (the stores' database, issue 27)
 
 
 ARGUMENTS = {"incident_id": "事件编号", "file": "文件", "path": "文件", "username": "用户名", "name": "名称"}

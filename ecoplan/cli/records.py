@@ -12,6 +12,7 @@ from typing import Optional, get_args
 
 import typer
 
+from activities.db import shown
 from activities.settings import ActivitySettings
 from ecoplan import period_report as pr
 from ecoplan import records
@@ -130,7 +131,7 @@ def list_closed(*, include_running: bool, stage: str | None, level: str | None, 
           "演练" if r["drill"] else "", r["reported_at"][:16], (r["closed_at"] or "")[:16],
           OUTCOME_NAMES.get(r["outcome"] or "", "")] for r in rs],
         ["事件编号", "事件名称", "阶段", "级别", "县（区）", "演练", "接报时间", "结案时间", "结案方式"])
-        if rs else f"记录库（{records.db_path()}）中没有符合条件的{what}")
+        if rs else f"记录库（{shown(records.db_path())}）中没有符合条件的{what}")
     more(Page(rows, len(rows) >= total, total), f"记录库中符合条件的{what}",
           f"最近接报的 {len(rows)} 件")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from activities.db import shown
 from activities.settings import settings
 from ecoplan.errors import Fail
 
@@ -92,7 +93,7 @@ async def start_beside(ws: WebSetup, client, host: str, port: int, log) -> tuple
         with contextlib.suppress(BaseException):
             task.result()
         raise Fail(f"控制台：无法在 {host}:{port} 上监听（端口被占用？）")
-    log.info("web_starting", url=f"http://{host}:{port}", accounts=str(ws.store.path),
+    log.info("web_starting", url=f"http://{host}:{port}", accounts=shown(ws.store.target),
              intake=sorted(ws.tokens) if ws.tokens else "off",
              oidc=ws.oidc_settings.issuer if ws.oidc_settings else "off")
     return srv, task
@@ -125,7 +126,7 @@ def web(host: str = typer.Option("127.0.0.1", "--host", help="address to listen 
         settings = ConnectionSettings.from_env()
         client = await connect_or_fail(settings, who="控制台：")
         srv = server(ws, client, host, port, secure_cookies=secure_cookies)
-        log.info("web_starting", host=host, port=port, accounts=str(ws.store.path),
+        log.info("web_starting", host=host, port=port, accounts=shown(ws.store.target),
                  intake=sorted(ws.tokens) if ws.tokens else "off",
                  oidc=ws.oidc_settings.issuer if ws.oidc_settings else "off",
                  temporal=settings.redacted())

@@ -27,7 +27,7 @@ from plan.stages import STAGE_NAMES
 router = APIRouter()
 
 
-def records_db(request: Request) -> Path:
+def records_db(request: Request) -> Path | str:
     """The records store this app reads (create_app's `records_db`, else ECOPLAN_RECORDS_DB)."""
     return getattr(request.app.state, "records_db", None) or db_path()
 
@@ -54,14 +54,16 @@ def query_of(request: Request, export: bool = False) -> il.ListQuery:
         raise act.Refusal(422, str(e)) from None
 
 
-def _search(path: Path, query: il.ListQuery, lead: str | None, everything: bool) -> tuple[list[dict], int, list[str]]:
+def _search(path: Path | str, query: il.ListQuery, lead: str | None, everything: bool) -> tuple[list[dict], int, list[str]]:
     try:
         conn = connect(path, create=False)
     except RecordError:  # no store yet: nothing has been recorded
         return [], 0, []
     with closing(conn):
         rows, total = il.search(conn, query, lead, everything)
-        counties = [r[0] for r in conn.execute("SELECT DISTINCT county FROM incidents ORDER BY county LIMIT 200")]
+        from sqlalchemy import text
+
+        counties = list(conn.execute(text("SELECT DISTINCT county FROM incidents ORDER BY county LIMIT 200")).scalars())
     return rows, total, counties
 
 

@@ -1,0 +1,136 @@
+"""Two machines (issue 27, item 3): two `worker.py` processes and two `ecoplan web` processes,
+each in a working folder of its own, on one Temporal dev server (its own: no in-process
+worker may take the incident's tasks) and one PostgreSQL, sharing no disk. An incident is
+started and acted on through the consoles with a session made on the other console, one
+worker is SIGKILLed in the middle of the life, the other finishes it; then, with both
+workers' folders gone, a third folder finds the record and the complete case file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+from argon2 import PasswordHasher
+from sqlalchemy import text
+
+from activities import db
+from ecoplan import api
+from ecoplan.accounts import AccountStore
+from tests.helpers import CITY_WARNING
+from tests.procs import DevServer, WorkerProcess, free_port, poll
+from tests.web_helpers import incident_body
+
+PW = "桃河-correct-horse"
+ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
+
+
+class Console:
+    """`ecoplan web` as a process in its own folder."""
+
+    def __init__(self, address: str, folder: Path, url: str):
+        self.port, self.log = free_port(), open(os.devnull, "wb")
+        self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "ECOPLAN_DATABASE_URL": url,
+                    "ECOPLAN_HOME": str(folder / ".ecoplan"), "ECOPLAN_ARCHIVE_DIR": str(folder / "archive")}
+        self.folder, self.proc = folder, None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> "Console":
+        self.log = open(self.folder / "console.log", "wb")
+        self.proc = await asyncio.create_subprocess_exec(ECOPLAN, "web", "--port", str(self.port), env=self.env,
+                                                         cwd=self.folder, stdout=self.log, stderr=self.log)
+
+        async def up():
+            assert self.proc.returncode is None, (self.folder / "console.log").read_text()
+            try:
+                async with httpx.AsyncClient(timeout=5) as c:
+                    return (await c.get(f"{self.url}/login")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await poll(up, 120, 0.2, "console up")  # four processes start at once
+        return self
+
+    async def stop(self) -> None:
+        if self.log.closed:
+            return
+        if self.proc and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 30)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        self.log.close()
+
+
+async def test_two_workers_two_consoles_one_database(tmp_path, pg_cluster):
+    url = pg_cluster.fresh_url()
+    AccountStore(url, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)).add(
+        "wangwei", "duty_officer", PW, display="王伟")
+    srv = DevServer(log_dir=tmp_path)
+    folders = {n: tmp_path / n for n in ("a", "b", "third")}
+    for f in folders.values():
+        f.mkdir()
+    await srv.start()
+    wa = WorkerProcess(srv.address, folders["a"], {"ECOPLAN_DATABASE_URL": url}, name="worker-a")
+    wb = WorkerProcess(srv.address, folders["b"], {"ECOPLAN_DATABASE_URL": url}, name="worker-b")
+    consoles = [Console(srv.address, folders["a"], url), Console(srv.address, folders["b"], url)]
+    try:
+        await asyncio.gather(wa.start(timeout=120), wb.start(timeout=120), *(c.start() for c in consoles))
+        client = await srv.client()
+        async with httpx.AsyncClient(base_url=consoles[0].url, timeout=60) as A, \
+                httpx.AsyncClient(base_url=consoles[1].url, timeout=60) as B:
+            r = await A.post("/api/login", json={"username": "wangwei", "password": PW})  # logs in on A
+            assert r.status_code == 200, r.text
+            h = {"Authorization": f"Bearer {r.json()['token']}"}
+            r = await B.post("/api/incidents", headers=h, json=incident_body(title="两机共享测试"))  # acts on B
+            assert r.status_code == 201, r.text
+            iid = r.json()["incident_id"]
+            r = await B.post(f"/api/incidents/{iid}/actions/issue_warning", headers=h, json=CITY_WARNING)
+            assert r.status_code == 200, r.text
+            await wa.kill()  # ---------------------------------------- SIGKILL worker A mid-life
+            r = await A.post(f"/api/incidents/{iid}/actions/lift_warning", headers=h,
+                             json={**CITY_WARNING, "reason": "监测数据恢复正常"})
+            assert r.status_code == 200, r.text
+            final = await asyncio.wait_for(client.get_workflow_handle(api.workflow_id(iid)).result(), 120)
+            assert final["outcome"] == "warning_lifted"
+
+        async def filed():  # the case file, the chart and the dossier in the database
+            with db.engine(url).connect() as c:
+                names = set(c.execute(text("SELECT name FROM archive_files WHERE folder = :f"), {"f": iid}).scalars())
+                stage = c.execute(text("SELECT stage FROM incidents WHERE incident_id = :i"), {"i": iid}).scalar()
+            return {"case-file.pdf", "deadline-chart.svg", "dossier.json"} <= names and stage == "closed"
+
+        await poll(filed, 90, 0.5, "case file and record in PostgreSQL")
+        # Nothing of the incident on the workers' disks any more (worker B stays up: Temporal
+        # asks a worker for a closed incident's status).
+        await asyncio.gather(*(c.stop() for c in consoles))
+        for n in ("a", "b"):
+            shutil.rmtree(folders[n] / "archive", ignore_errors=True)
+        env = {**os.environ, "TEMPORAL_ADDRESS": srv.address, "ECOPLAN_DATABASE_URL": url,
+               "ECOPLAN_HOME": str(folders["third"] / ".ecoplan")}
+        out = folders["third"] / "papers"
+        runs = [await asyncio.create_subprocess_exec(ECOPLAN, *args, env=env, cwd=folders["third"],
+                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                for args in (("documents", iid, "--out", str(out), "--json"), ("list", "--closed", "--json"))]
+        (papers, perr), (listed, lerr) = [await asyncio.wait_for(p.communicate(), 90) for p in runs]
+    finally:
+        await asyncio.gather(wa.kill(), wb.kill(), *(c.stop() for c in consoles))
+        await srv.kill()
+    assert runs[0].returncode == 0, perr.decode()
+    assert {"case-file.pdf", "deadline-chart.svg"} <= {Path(p).name for p in json.loads(papers)}
+    with db.engine(url).connect() as c:
+        body = c.execute(text("SELECT body FROM archive_files WHERE folder = :f AND name = 'case-file.pdf'"),
+                         {"f": iid}).scalar()
+    assert (out / "case-file.pdf").read_bytes() == bytes(body) and bytes(body).startswith(b"%PDF")
+    assert runs[1].returncode == 0, lerr.decode()
+    assert [(r["incident_id"], r["outcome"]) for r in json.loads(listed)] == [(iid, "warning_lifted")]
