@@ -158,12 +158,12 @@ class Deliverer:
         try:
             archive_store.fetch(target, root, batch.incident_id)
         except Exception as e:  # the database unreachable: the whole batch later
-            return _all_failed(batch, f"shared archive not readable: {e}")
+            return _all_failed(batch, f"共享归档读不了：{e}")
         result = self._deliver(batch, records)
         try:
             archive_store.publish(target, root, batch.incident_id)
         except Exception as e:
-            return _all_failed(batch, f"shared archive not written: {e}", result.timeline_to)
+            return _all_failed(batch, f"未能写入共享归档：{e}", result.timeline_to)
         return result
 
     def _deliver(self, batch: DeliveryBatch, records: dict[str, dict]) -> DeliveryResult:

@@ -216,8 +216,7 @@ def _legacy(conn: Connection) -> str | None:
     # A file made before Alembic: its PRAGMA user_version says which schema it has.
     version = conn.exec_driver_sql("PRAGMA user_version").scalar()
     if version > SCHEMA_VERSION:
-        raise RecordError(f"the records store has schema version {version}, newer than this "
-                          f"ecoplan's {SCHEMA_VERSION}: upgrade ecoplan")
+        raise RecordError(f"结案记录库的格式版本为 {version}，比本程序的版本 {SCHEMA_VERSION} 新：请升级 ecoplan")
     return {0: None, 1: "r0001", 2: "r0002"}[version]
 
 
@@ -284,7 +283,7 @@ def upsert_record(conn: Connection, record: IncidentRecord, status: dict | None 
             _write(conn, record, h, status)
             return "updated" if row is not None else "inserted"
     except SQLAlchemyError as e:
-        raise RecordError(f"cannot save to the records store: {_line(e)}") from None
+        raise RecordError(f"结案记录未能写入记录库：{_line(e)}") from None
     finally:
         conn.execution_options(immediate=False)
 

@@ -63,7 +63,7 @@ def _fetched(incident_id: str, root: Path) -> bool:
     try:
         archive_store.fetch(url, root, incident_id)
     except Exception as e:  # unreachable database: one line, not a traceback
-        raise DocumentsError(f"the shared archive cannot be read: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
+        raise DocumentsError(f"共享归档读不了：{str(getattr(e, 'orig', e)).splitlines()[0]}") from None
     return (root / incident_id).is_dir() and any((root / incident_id).iterdir())
 
 

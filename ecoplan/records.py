@@ -79,7 +79,7 @@ def _local_copies(incident_id: str, paths: list[str]) -> list[str]:
     try:
         archive_store.fetch(s.database_url, s.archive_path, incident_id)
     except Exception as e:  # unreachable database: one line, not a traceback
-        raise RecordError(f"the shared archive cannot be read: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
+        raise RecordError(f"共享归档读不了：{str(getattr(e, 'orig', e)).splitlines()[0]}") from None
     folder = s.archive_path / incident_id
     return [str(folder / Path(p).name) for p in paths if (folder / Path(p).name).is_file()]
 

@@ -25,6 +25,10 @@ ALLOWED = {
     "LOGIN": "an SMTP login method's name", "HTTP": "the protocol, in a channel's or webhook's answer",
     "SQLite": "the database file's format (accounts)", "CSRF": "the form token's name, as browsers' help names it",
     "App": "验证器 App: the authenticator on the phone, as its users call it", "TLS": "双向 TLS, the setting's name",
+    "PEM": "the certificate file's format, as the CA's documents name it (ECOPLAN_SMTP_CA_FILE)",
+    "sqlite": "the value to type for --from (ecoplan db copy)",
+    "postgresql": "a database address begins with it (postgresql://…), as the bureau's DBA types it",
+    "db": "the host in the example database address (db.example)",
     "mg": "unit (mg/L)", "km": "unit", "COMMAND": "ecoplan COMMAND --help: a placeholder to type over",
 }
 ROMAN = {"I", "II", "III", "IV"}  # the response levels: III级

@@ -186,7 +186,7 @@ def test_a_store_from_a_newer_ecoplan_is_refused(store_target):
     records.connect(store_target).close()
     with store.engine(store_target).begin() as c:
         c.execute(text("UPDATE alembic_version_records SET version_num = 'r9999'"))
-    with pytest.raises(store.DatabaseError, match="newer than this ecoplan"):
+    with pytest.raises(store.DatabaseError, match="比本程序的版本 r0002 新"):
         migrate.upgrade(store_target, "records", force=True)
 
 

@@ -22,6 +22,7 @@ from activities.db import DatabaseError, engine, is_postgres, shown, url_of
 
 HERE = Path(__file__).resolve().parent / "migrations"
 STORES = ("records", "accounts", "archive")
+STORE_NAMES = {"records": "结案记录库", "accounts": "账号库", "archive": "共享归档"}
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -110,11 +111,12 @@ def _upgrade(target: str | os.PathLike, store: str) -> str:
                 if have is not None:
                     command.stamp(_config(store, conn), have)
             if have is not None and have != want and not _known(store, have):
-                raise DatabaseError(f"the {store} store {shown(target)} has schema {have}, newer than this "
-                                    f"ecoplan's {want}: upgrade ecoplan")
+                raise DatabaseError(f"{STORE_NAMES.get(store, store)} {shown(target)} 的格式版本为 {have}，"
+                                    f"比本程序的版本 {want} 新：请升级 ecoplan")
             if have != want:
                 if alembic_head(store) != want:
-                    raise DatabaseError(f"migrate.HEADS[{store!r}] is {want}, the migrations' head {alembic_head(store)}")
+                    raise DatabaseError(f"程序错误：{store} 库的格式版本 {want} 与迁移脚本的最新版本 "
+                                        f"{alembic_head(store)} 不一致（migrate.HEADS）")
                 command.upgrade(_config(store, conn), "head")
     return want
 
