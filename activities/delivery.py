@@ -18,6 +18,7 @@ fails only its item, which the incident tries again like any delivery.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -111,7 +112,9 @@ class Deliverer:
         # Printing runs on its own threads (PRINTING): a notification's batch never waits behind
         # PDFs being typeset for other incidents.
         pool = PRINTING if any(i.kind == "render" for i in batch.items) else DELIVERING
-        return await asyncio.get_running_loop().run_in_executor(pool, self._deliver_shared, batch, records)
+        # In the activity's context (as asyncio.to_thread would run it): activity.info() works there.
+        run = contextvars.copy_context().run
+        return await asyncio.get_running_loop().run_in_executor(pool, run, self._deliver_shared, batch, records)
 
     async def _start_pages(self, batch: DeliveryBatch) -> None:
         """Pages (issue 23, activities/page_events.py) start first, before the batch's own work
