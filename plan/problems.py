@@ -65,7 +65,9 @@ LABELS: dict[str, str] = {
     "impact": "影响情况", "hazards": "可能存在的隐患",
     # where one name means another thing in one model
     "ReportFile.summary": "事件概况", "ReportFile.source": "信息来源/污染源",
-    "ReportContent.summary": "事件概况", "ReportContent.source": "信息来源/污染源",
+    "ReportContent.summary": "事件概况",
+    # a report whose every content field was left blank: its one required field is the 事件概况
+    "SubmitReport.content": "事件概况", "ReportContent.source": "信息来源/污染源",
     "LiftWarning.reason": "解除理由", "LiftWarning.issued_by": "解除预警的机关",
     "AdjustLevel.level": "调整后的响应级别", "ProposeTermination.reason": "终止建议理由",
     "RecordAftercare.note": "善后处置情况", "RecordOtherTermination.body": "终止响应的单位",
