@@ -76,6 +76,50 @@ async def worker(client, activity_settings):
         yield activity_settings
 
 
+# The longest tests, in seconds as measured here (`make test`, 4 processes, 2026-12-07). They
+# only order the run: xdist's worksteal hands each process a contiguous slice of the
+# collection and steals from the end of a slice, so each slice starts with its share of these
+# (longest first, to the least loaded slice). Before this, a 40-s test started when the other
+# three processes were done, and the run took 40 s longer than its work.
+LONG_TESTS = {
+    "tests/test_faults.py::test_worker_killed_at_every_point": 65,
+    "tests/test_two_machines.py::test_two_workers_two_consoles_one_database": 40,
+    "tests/test_bench_smoke.py::test_bench_harness_smoke": 37,
+    "tests/test_records.py::test_a_deleted_closed_incident_is_still_shown_and_found": 36,
+    "tests/test_faults.py::test_server_restart_on_the_same_db": 35,
+    "tests/test_long_incident.py::test_thousands_of_progress_reports_continue_as_new": 32,
+    "tests/test_exit_codes.py::test_twenty_runs_exit_with_the_expected_code": 30,
+    "tests/test_browser.py::test_whole_termination_in_the_console": 29,
+    "tests/test_process_hygiene.py::test_every_stop_signal_leaves_nothing_behind": 15,  # each of 3
+    "tests/test_bad_input.py::test_bad_input_through_the_cli": 22,
+    "tests/test_embedded.py::test_embedded_server_and_worker": 22,
+    "tests/test_filing.py::test_a_whole_life_files_its_documents_and_its_record": 15,
+    "tests/test_security.py::test_cli_over_tls_and_mutual_tls": 15,
+    "tests/test_filing.py::test_a_failing_renderer_and_records_store_never_fail_the_incident": 13,
+    "tests/test_faults.py::test_webhook_down_then_up": 12,
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    n = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if n < 2 or len(items) < 4 * n:
+        return
+    weight = {id(it): LONG_TESTS.get(it.nodeid.split("[")[0], 0) for it in items}
+    long = sorted((it for it in items if weight[id(it)]), key=lambda it: -weight[id(it)])
+    rest = [it for it in items if not weight[id(it)]]
+    bins: list[list] = [[] for _ in range(n)]
+    for it in long:
+        min(bins, key=lambda b: sum(weight[id(x)] for x in b)).append(it)
+    ordered, left = [], len(items)
+    for i, b in enumerate(bins):  # the slice sizes worksteal gives: what is left // processes left
+        size = left // (n - i)
+        left -= size
+        take = max(size - len(b), 0)
+        ordered += b + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest
+
+
 # sdk-python issue 300: the interpreter can abort at exit (code 134) after using a Temporal
 # client. Leave with the session's true status instead of going through interpreter exit.
 _status: dict[str, int] = {}

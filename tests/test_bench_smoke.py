@@ -43,8 +43,9 @@ def test_bench_harness_smoke(tmp_path):
     assert eco["updates"] == bare["updates"] == 13  # with the 处理结果报告 close needs
     assert eco["activities"] == bare["activities"] > 0
     # A timer started and cancelled within one workflow task leaves no event, in either
-    # workflow, depending on how activity results batch up: the counts may differ by one.
-    assert abs(eco["timers"] - bare["timers"]) <= 1
+    # workflow, depending on how activity results batch up: the counts differ by one or two
+    # in ~13 (15 against 13 was seen on a quiet machine), never by a fifth.
+    assert bare["timers"] > 0 and abs(eco["timers"] - bare["timers"]) <= max(2, eco["timers"] // 5)
 
     # Issue 26: the same-work baseline and the CPU split beside the bare one.
     for key in ("ratio_same_work", "cpu_ratio_same_work", "orchestration_ratio"):
