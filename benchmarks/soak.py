@@ -22,7 +22,10 @@ once). At the end, with every fault healed, it checks:
 - every deadline is judged by its own times (met when met by its due time, met late after);
 - the records store holds every incident's final record;
 - no notification was delivered under two keys (a retry's repeat of one key is dropped by the
-  receiver, as Idempotency-Key asks, and counted).
+  receiver, as Idempotency-Key asks, and counted);
+- no action went unanswered for `--action-bound` seconds (an incident stuck, e.g. on a
+  nondeterminism error, is given up by its lane, listed under `stuck` with the last error,
+  and the lane drives its next incident: one stuck incident once held its lane 90 minutes).
 Results go to benchmarks/results/soak-<time>.json; the exit status is 1 when a check fails.
 """
 
@@ -129,7 +132,10 @@ class Driver:
         self.rig = rig
         self.acked: dict[str, list[str]] = {}
         self.refused: list[dict] = []
+        self.stuck: list[dict] = []
         self.resends = 0
+        self.action_bound = 600.0
+        self.last_error = ""
 
     async def _again(self, what: str, e: BaseException) -> None:
         self.resends += 1
@@ -147,21 +153,30 @@ class Driver:
             except Exception as e:  # noqa: BLE001 - the server is away: the same start again
                 await self._again("start", e)
 
-    async def act(self, iid: str, action: str, inp) -> None:
+    async def act(self, iid: str, action: str, inp) -> bool:
+        """True when the action has an answer (applied or refused); False when none came
+        within the bound: the incident is listed as stuck."""
         update_id = f"soak-{action}-{uuid.uuid4().hex}"  # one id for every try
+        give_up = time.monotonic() + self.action_bound
         while True:
+            if time.monotonic() > give_up:
+                self.stuck.append({"incident": iid, "action": action, "update_id": update_id,
+                                   "after_s": self.action_bound, "last_error": self.last_error})
+                log(f"stuck: {iid} {action} unanswered after {self.action_bound:.0f} s ({self.last_error})")
+                return False
             try:
                 client = await self.rig.client()
                 handle = client.get_workflow_handle(api.workflow_id(iid))
                 await handle.execute_update(action, inp, id=update_id, result_type=ActionResult)
                 self.acked.setdefault(iid, []).append(action)
-                return
+                return True
             except WorkflowUpdateFailedError as e:
                 cause = e.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
                 self.refused.append({"incident": iid, "action": action, "message": message})
-                return
+                return True
             except Exception as e:  # noqa: BLE001 - server or worker away: the same update id again
+                self.last_error = f"{type(e).__name__}: {str(e)[:200]}"
                 await self._again(action, e)
 
     async def lane(self, lane: int, count: int, gap: float, rng: random.Random) -> None:
@@ -170,7 +185,8 @@ class Driver:
             self.acked.setdefault(iid, [])
             for action, inp in lifecycle_actions():
                 await asyncio.sleep(rng.uniform(0, 2 * gap))
-                await self.act(iid, action, inp)
+                if not await self.act(iid, action, inp):
+                    break  # stuck: the lane goes on with its next incident
 
 
 async def injector(rig: Rig, rate_per_min: float, rng: random.Random, done: asyncio.Event) -> None:
@@ -231,8 +247,11 @@ async def check(rig: Rig, driver: Driver, timeout: float) -> dict:
     seen_faults: Counter = Counter()  # the faults the incidents themselves recorded
     lost, doubled, unfinished, deadline_faults, missing_records = [], [], [], [], []
     conn = records_store.connect(rig.records, create=False) if rig.records.exists() else None
-    finals = await _all_finals(rig, list(driver.acked), timeout)
+    finals = await _all_finals(rig, [i for i in driver.acked if i not in {x["incident"] for x in driver.stuck}], timeout)
+    stuck_ids = {x["incident"] for x in driver.stuck}
     for iid, acked in driver.acked.items():
+        if iid in stuck_ids:
+            continue  # listed under stuck, not waited on again
         st = finals[iid]
         if st is None:
             unfinished.append(iid)
@@ -263,6 +282,7 @@ async def check(rig: Rig, driver: Driver, timeout: float) -> dict:
         "workflow_statuses": dict(statuses), "failed_workflows": failed_ids,
         "incidents": len(driver.acked), "actions_acknowledged": sum(map(len, driver.acked.values())),
         "lost": lost, "doubled": doubled, "refused": driver.refused, "unfinished": unfinished,
+        "stuck": driver.stuck,
         "deadline_faults": deadline_faults, "missing_records": missing_records,
         "notifications_delivered": len(delivered),
         # The same Idempotency-Key again (a worker killed after the webhook answered, before the
@@ -288,14 +308,16 @@ def _doubled_notifications(delivered: dict[str, dict]) -> list[dict]:
 def passed(result: dict) -> bool:
     return not (result["failed_workflows"] or result["lost"] or result["doubled"] or result["refused"]
                 or result["unfinished"] or result["deadline_faults"] or result["missing_records"]
-                or result["notifications_doubled"])
+                or result["notifications_doubled"] or result.get("stuck"))
 
 
-async def soak(incidents: int, minutes: float, fault_rate: float, lanes: int, seed: int, work: Path) -> dict:
+async def soak(incidents: int, minutes: float, fault_rate: float, lanes: int, seed: int, work: Path,
+               action_bound: float = 600.0) -> dict:
     rng = random.Random(seed)
     rig = Rig(work)
     await rig.start()
     driver = Driver(rig)
+    driver.action_bound = action_bound
     lanes = max(1, min(lanes, incidents))
     per_lane = [incidents // lanes + (1 if i < incidents % lanes else 0) for i in range(lanes)]
     steps = len(lifecycle_actions()) + 1
@@ -324,10 +346,13 @@ def main() -> None:
     p.add_argument("--fault-rate", type=float, default=2.0, help="faults per minute, on average")
     p.add_argument("--lanes", type=int, default=20, help="incidents driven at a time")
     p.add_argument("--seed", type=int, default=int(time.time()))
+    p.add_argument("--action-bound", type=float, default=600.0,
+                   help="seconds an action may go unanswered before its incident counts as stuck")
     p.add_argument("--out", type=Path)
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="ecoplan-soak-") as tmp:
-        result = asyncio.run(soak(a.incidents, a.minutes, a.fault_rate, a.lanes, a.seed, Path(tmp)))
+        result = asyncio.run(soak(a.incidents, a.minutes, a.fault_rate, a.lanes, a.seed, Path(tmp),
+                                  a.action_bound))
     result["passed"] = passed(result)
     result["finished_at"] = datetime.now(timezone.utc).isoformat()
     out = a.out or RESULTS / f"soak-{datetime.now():%Y%m%d-%H%M%S}.json"

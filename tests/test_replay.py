@@ -83,21 +83,14 @@ async def test_a_task_whose_clock_is_behind_its_fired_timer_decides_as_the_timer
     started = [i for i in range(upsert) if events[i].event_type == ET.EVENT_TYPE_WORKFLOW_TASK_STARTED]
     this, before = started[-1], started[-2]
     assert any(events[i].event_type == ET.EVENT_TYPE_TIMER_FIRED for i in range(before, this))
-    previous = events[before].event_time.ToDatetime(tzinfo=timezone.utc)
-    assert previous < due <= events[this].event_time.ToDatetime(tzinfo=timezone.utc)
-    # 1 ms past the previous task: exactly the previous task's clock is failed outright
-    # (test_a_task_run_with_the_previous_tasks_clock_fails_instead_of_deciding)
-    events[this].event_time.FromDatetime(previous + timedelta(milliseconds=1))
+    stale = events[before].event_time.ToDatetime(tzinfo=timezone.utc)
+    assert stale < due <= events[this].event_time.ToDatetime(tzinfo=timezone.utc)
+    events[this].event_time.FromDatetime(stale)
 
     replayer = Replayer(workflows=[IncidentWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(WorkflowHistory(history.workflow_id, events),
                                             raise_on_replay_failure=False)
     assert result.replay_failure is None, repr(result.replay_failure)
-
-    events[this].event_time.FromDatetime(previous)  # the previous task's clock, as seen live
-    result = await replayer.replay_workflow(WorkflowHistory(history.workflow_id, events),
-                                            raise_on_replay_failure=False)
-    assert "has not moved past the previous task" in str(result.replay_failure), repr(result.replay_failure)
 
 
 # The chaos soak's stuck incident (docs/design.md, "Known traps"): its live worker ran the task
@@ -118,26 +111,18 @@ def _soak(task_20_clock: str | None = None) -> WorkflowHistory:
     return WorkflowHistory.from_json(wid, json.dumps(data))
 
 
-async def test_the_soak_history_was_decided_with_the_previous_tasks_clock(monkeypatch):
-    """The mechanism, shown on the kept history. As recorded it does not replay (TMPRL1100 at
-    event 51, a timer cancel). Given, in task 20, the clock of task 9 (or any clock up to
-    12:38:34.610702: the failed delivery's retry, 2 s after that clock, is then due at task 25,
-    12:38:36.610702, where the live batch, event 31, carried it), the code without the clock
-    check replays all of it: the live worker decided task 20 with a clock 11 s behind the task.
-    With the check that task fails instead (a live worker's task is retried), and it could
-    not fail on a true history, where each task's clock is past the one before."""
-    import workflows.deadlines as deadlines
-
+async def test_the_soak_history_was_decided_with_the_previous_tasks_clock():
+    """The mechanism, shown on the kept history (the defect itself is open). As recorded it does
+    not replay (TMPRL1100 at event 51, a timer cancel). Given, in task 20, the clock of task 9
+    (or any clock up to 12:38:34.610702: the failed delivery's retry, 2 s after that clock, is
+    then due at task 25, 12:38:36.610702, where the live batch, event 31, carried it), the code
+    replays all of it: the live worker decided task 20 with a clock 11 s behind the task. From
+    12:38:34.70 on, it fails at event 51 as recorded."""
     replayer = Replayer(workflows=[IncidentWorkflow], data_converter=DATA_CONVERTER)
     as_recorded = await replayer.replay_workflow(_soak(), raise_on_replay_failure=False)
     assert "TMPRL1100" in str(as_recorded.replay_failure) and "id: 51, TimerCanceled" in str(as_recorded.replay_failure)
 
-    task_9 = "2026-12-07T12:38:23.873365778Z"
-    checked = await replayer.replay_workflow(_soak(task_9), raise_on_replay_failure=False)
-    assert "has not moved past the previous task" in str(checked.replay_failure), repr(checked.replay_failure)
-
-    monkeypatch.setattr(deadlines.WakeTimer, "check_clock", lambda self: None)  # the code before the check
-    for clock in (task_9, "2026-12-07T12:38:34.610000000Z"):
+    for clock in ("2026-12-07T12:38:23.873365778Z", "2026-12-07T12:38:34.610000000Z"):  # task 9's; the last that works
         result = await replayer.replay_workflow(_soak(clock), raise_on_replay_failure=False)
         assert result.replay_failure is None, (clock, repr(result.replay_failure))
     later = await replayer.replay_workflow(_soak("2026-12-07T12:38:34.700000000Z"), raise_on_replay_failure=False)

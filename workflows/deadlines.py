@@ -158,11 +158,6 @@ def stuck_after(entered: datetime, within: Duration | None) -> datetime | None:
     return entered + within.as_timedelta()
 
 
-class StaleClock(RuntimeError):
-    """A workflow task run with a clock behind its history (WakeTimer.check_clock). Not a
-    FailureError: it fails the task, which the server retries, not the incident."""
-
-
 class WakeTimer:
     """The incident's one timer, after samples-python's updatable_timer: it sleeps until the
     next wake time, and a new wake time replaces it only when it differs (an action that
@@ -178,10 +173,6 @@ class WakeTimer:
         # a replay, at the task's recorded time, decided "overdue". With this floor both see
         # the deadline due and issue the same commands.
         self.fired_at: datetime | None = None
-        # The clock of the newest workflow task seen (its history length and time), and a
-        # task seen with a clock that had not moved past the task before it (check_clock).
-        self._seen: tuple[int, datetime] | None = None
-        self._stale: tuple[int, datetime, datetime] | None = None
 
     async def wait(self, at: datetime | None, woken: Callable[[], bool]) -> None:
         if self._task is not None and not self._task.done() and at != self._at:
@@ -205,41 +196,7 @@ class WakeTimer:
     def now(self) -> datetime:
         """The workflow's time, never earlier than a timer that has fired."""
         now = workflow.now()
-        self._observe(now)
         return max(now, self.fired_at) if self.fired_at is not None else now
-
-    def _observe(self, now: datetime) -> None:
-        """Notes the clock of each new workflow task (a longer history): a task's clock is
-        later than the task's before it, always, in history and on replay. A worker was seen
-        running a task with the previous task's clock instead (the chaos soak, issue 25: the
-        first task of a new worker after a server restart, history kept in
-        tests/histories/open-defects/soak_timer_canceled.json). No timer fired in it, so the
-        floor above did not help: the failed delivery it settled was given a retry time 11 s
-        early, and six tasks later the delivery lanes, then the timer, went another way than
-        on replay (TMPRL1100). Such a task is noted here and failed by check_clock."""
-        if workflow.unsafe.is_read_only():  # a query or a validator: nothing to fail there
-            return
-        length = workflow.info().get_current_history_length()
-        if self._seen is None or length > self._seen[0]:
-            if self._seen is not None and now <= self._seen[1]:
-                self._stale = (length, now, self._seen[1])
-            self._seen = (length, now)
-
-    def check_clock(self) -> None:
-        """Fails the workflow task (not the incident) when its clock has not moved past the
-        previous task's: whatever it decided could differ from its replay, at the task's
-        recorded time. The server retries the task, and the worker, its cache of this
-        incident evicted, replays it from history. Called only where an exception fails the
-        task (the main loop, an update or signal handler), never in a lane's own asyncio task,
-        whose exception would be lost."""
-        if workflow.unsafe.is_read_only():
-            return
-        self._observe(workflow.now())
-        if self._stale is not None and self._stale[0] == workflow.info().get_current_history_length():
-            length, now, before = self._stale
-            raise StaleClock(f"workflow clock {now.isoformat()} in the task at history length {length} has not "
-                             f"moved past the previous task's {before.isoformat()}: failing the task so it is "
-                             f"run again")
 
     def cancel(self) -> None:
         if self._task is not None and not self._task.done():

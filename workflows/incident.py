@@ -120,19 +120,14 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         if inp.state is None:
             await self._open(inp.report, inp.started_by)
         while self.s.outcome is None:
-            # A task run with a clock behind its history fails here, before it decides
-            # anything (deadlines.WakeTimer.check_clock); so after each await below.
-            self._timer.check_clock()
             self._dirty = False  # before the work: a change made during an await below is seen
             self._tick()
             filing.keep_record(self._rec(), self._sending)
             await deadlines.calendar_work(self)
-            self._timer.check_clock()
             self._start_flush()
             self._publisher.publish(self.s)
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
-                self._timer.check_clock()
             await self._timer.wait(self._next_wake(), lambda: self._dirty or self.s.outcome is not None)
         self._timer.cancel()
         await self._close_out()
@@ -154,7 +149,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
                 self._problem = f"the worker cannot load the plan ({error}); it tries again every few minutes"
                 self._fault("plan_unavailable", error, wait)
                 await workflow.sleep(wait)
-                self._timer.check_clock()
                 wait = min(wait * 2, FAULT_RETRY_MAX)
         self._fault_cleared("plan_unavailable")
         self._problem = None
@@ -183,7 +177,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     def page_step(self, step: dict) -> None:
         """A page's step (workflows/paging.py, issue 23) on the timeline: who, channel, what, when."""
         if self._ready and self.s.outcome is None:
-            self._timer.check_clock()
             self._rec().record(self._now(), None, "page_step", {k: str(step.get(k, ""))[:200] for k in
                                                                 ("page_id", "event", "username", "channel", "step", "detail", "at")})
 
@@ -229,7 +222,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._rec().document("dossier", {"read": "status"})
         again = filing.on_close(self._rec())
         while s.outbox or self._flush_task is not None or self._print_task is not None or again:
-            self._timer.check_clock()
             if not s.outbox and self._flush_task is None and self._print_task is None:
                 self._rec().save_record()  # the store's last word, listing every file written
                 again = False
@@ -323,12 +315,10 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         copy and swap it in: the action is applied whole or not at all."""
         update_id = workflow.current_update_info().id
         async with self._lock:
-            self._timer.check_clock()  # in the handler, not the validator: it fails the task
             if update_id in self._applied:
                 return self._applied[update_id]
             got = self._check(spec.name, inp)
             prepared = await self._prepare(spec, inp, got)
-            self._timer.check_clock()
             got = self._check(spec.name, inp)  # the state may have moved while the calendar answered
             message = self._apply(spec, inp, got, prepared)  # no await from here on
             result = m.ActionResult(incident_id=self.s.incident_id, action=spec.name, stage=self.s.stage,
@@ -359,7 +349,6 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         queues behind it and is checked again."""
         if not self._ready:
             return
-        self._timer.check_clock()
 
         def now_or_never() -> None:
             try:
