@@ -50,6 +50,18 @@ class LevelStep(BaseModel):
     by: str | None = None
 
 
+class EventLevelStep(BaseModel):
+    """One step of the event level's history (事件等级, issue 24): graded from 附表1, then each
+    初步认定 or 核定."""
+
+    at: datetime
+    from_level: str | None
+    to_level: str
+    kind: str  # graded / preliminary / confirmed
+    reason: str | None = None
+    by: str | None = None
+
+
 class DeadlineFact(BaseModel):
     name: str
     title: str
@@ -79,6 +91,13 @@ class IncidentRecord(BaseModel):
     graded_level: str | None = None  # 附表1 初判
     level: str | None = None  # the response level in force (None: never activated)
     level_history: list[LevelStep] = []
+    # The event's own level (事件等级, issue 24; schema r0003): as the bureau last judged it, else
+    # as graded. None: not recorded (a record saved before r0003, or an incident opened before the
+    # two levels were kept apart, whose one level is `level`).
+    event_level: str | None = None
+    event_level_kind: str | None = None  # graded / preliminary (初步认定) / confirmed (核定)
+    event_level_history: list[EventLevelStep] = []
+    response_note: str | None = None  # how the response stands to the event: 与事件等级相同, 提高，理由：…, 未启动
     discovered_at: datetime
     reported_at: datetime  # when the bureau learned of it (获知)
     warning_at: datetime | None = None
@@ -164,6 +183,7 @@ def record_from_status(status: dict, archive_paths: list[str] | None = None) -> 
                 due_date=d.get("due_date"), provisional=bool(d.get("provisional")), status=d["status"],
                 met_at=met, late_by_seconds=int((met - due).total_seconds()) if met and due and met > due else None))
         plan = st.get("plan") or {}
+        lv = st.get("levels") or {}  # both levels, incidents opened since issue 24 (workflows/status.py)
         return IncidentRecord(
             incident_id=st["incident_id"], title=st["title"], county=st["county"], location=st.get("location") or "",
             incident_type=st["incident_type"], source=st["source"], drill=bool(st.get("drill")),
@@ -171,6 +191,11 @@ def record_from_status(status: dict, archive_paths: list[str] | None = None) -> 
             stage=stage, outcome=st.get("outcome"), graded_level=st.get("graded_level"), level=st.get("level"),
             level_history=[LevelStep(at=_t(c["at"]), from_level=c.get("from_level"), to_level=c["to_level"],
                                      reason=c.get("reason"), by=_name(c.get("by"))) for c in changes],
+            event_level=lv.get("event_level"), event_level_kind=lv.get("event_level_kind") if lv.get("event_level") else None,
+            event_level_history=[EventLevelStep(at=_t(c["at"]), from_level=c.get("from_level"), to_level=c["to_level"],
+                                                kind=c.get("kind") or "graded", reason=c.get("reason"),
+                                                by=_name(c.get("by"))) for c in lv.get("event_level_changes") or []],
+            response_note=lv.get("response_note") if lv.get("event_level") else None,
             discovered_at=_t(st["discovered_at"]), reported_at=_t(st["reported_at"]),
             warning_at=_t(warning.get("at")),
             activated_at=_t(changes[0]["at"]) if changes else None,
@@ -209,7 +234,7 @@ def db_path(path: str | os.PathLike | None = None) -> str | Path:
     return (str(path) if db.is_url(path) else Path(path)) if path else settings().records_store
 
 
-SCHEMA_VERSION = 2  # schema 2 (Alembic revision r0002): the PRAGMA user_version of files made before Alembic
+SCHEMA_VERSION = 2  # the last schema before Alembic (revision r0002): the PRAGMA user_version of such files
 
 
 def _legacy(conn: Connection) -> str | None:
@@ -301,7 +326,8 @@ def _write(conn: Connection, r: IncidentRecord, h: str, status: dict | None) -> 
     conn.execute(t.incidents.insert(), dict(
         incident_id=i, title=r.title, county=r.county, incident_type=r.incident_type,
         source=r.source, drill=int(r.drill), stage=r.stage, outcome=r.outcome, graded_level=r.graded_level,
-        level=r.level, shown_level=r.shown_level, discovered_at=_iso(r.discovered_at),
+        level=r.level, shown_level=r.shown_level, event_level=r.event_level, event_level_kind=r.event_level_kind,
+        discovered_at=_iso(r.discovered_at),
         reported_at=_iso(r.reported_at), reported_date=r.reported_at.astimezone(SHANGHAI).date().isoformat(),
         activated_at=_iso(r.activated_at), terminated_at=_iso(r.terminated_at), closed_at=_iso(r.closed_at),
         initial_report_at=_iso(r.initial_report_at), next_deadline=json.dumps(nxt) if nxt else None,

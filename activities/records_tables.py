@@ -14,6 +14,7 @@ incidents = Table(
                                 "reported_date", "activated_at", "terminated_at", "closed_at", "initial_report_at",
                                 "next_deadline")],
     Column("seq", Integer), *[Column(c, Text) for c in ("hash", "record", "status")],
+    Column("event_level", Text), Column("event_level_kind", Text),  # r0003 (issue 24)
 )
 level_changes = Table("level_changes", metadata, Column("incident_id", Text), Column("n", Integer),
                       *[Column(c, Text) for c in ("at", "from_level", "to_level", "reason", "by")])

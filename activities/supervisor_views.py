@@ -389,5 +389,6 @@ async def list_incidents(client: Client, stage: str | None = None, level: str | 
     total = len(rows) if limit is None or len(rows) < limit else await _count(client, query)
     out = [x for r in rows for x in rows_of(r, lambda: [{
         "incident_id": r.incident_id, "title": r.title, "stage": r.stage, "level": r.level,
+        "event_level": _event_level(r),
         "county": r.county, "drill": r.drill, "next_deadline": next_deadline(r.memo)}], drill=r.drill, next_deadline=None)]
     return Page(sorted(out, key=lambda x: x["incident_id"]), len(out) >= total, total)

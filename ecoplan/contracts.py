@@ -263,7 +263,8 @@ def render_markdown() -> str:
         "",
         "| where | values |",
         "|---|---|",
-        "| `--level` (activate, adjust-level, list) | "
+        "| `--level` (activate, adjust-level, list: the response level 响应级别), `list --closed --event-level` "
+        "(the event level 事件等级) | "
         + listed((lv.id.value, lv.name) for lv in sorted(plan.levels, key=lambda lv: -lv.id.rank)) + " |",
         "| `ecoplan report --kind` | " + listed(REPORT_KIND_NAMES.items()) + " |",
         f"| `ecoplan warn --action` ({plan.id}, 3.2) | " + listed((a.id, a.name) for a in plan.warning.actions) + " |",

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping
 from pydantic import BaseModel
 
 from activities.documents.mapping import TYPE_NAMES
-from activities.supervisor_views import WORKFLOW_TYPE, _q, read_rows
+from activities.supervisor_views import WORKFLOW_TYPE, _event_level, _q, read_rows
 from plan.stages import STAGE_NAMES, STAGES
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ DRILL_CHOICES = {"exclude": "不含演练", "include": "含演练", "only": "仅
 SORTS = {
     "reported": ("reported_at", "接报时间"),
     "closed": ("closed_at", "结案时间"),
-    "level": ("shown_level", "级别"),  # I < II < III < IV as text too: most severe first ascending
+    "level": ("shown_level", "响应级别"),  # I < II < III < IV as text too: most severe first ascending
+    "event_level": ("event_level", "事件等级"),
     "stage": ("CASE stage " + " ".join(f"WHEN '{st}' THEN {i}" for i, st in enumerate(STAGES)) + " END", "阶段"),
     "county": ("county", "县（区）"),
     "title": ("title", "事件名称"),
@@ -55,7 +56,8 @@ class ListError(ValueError):
 class ListQuery(BaseModel):
     q: str = ""
     stage: str | None = None
-    level: str | None = None
+    level: str | None = None  # 响应级别 (`shown_level`: before activation, the graded level)
+    event_level: str | None = None  # 事件等级 (issue 24; unknown for records saved before schema r0003)
     county: str | None = None
     incident_type: str | None = None
     date_from: date | None = None
@@ -103,7 +105,9 @@ def parse(params: Mapping[str, str], export: bool = False) -> ListQuery:
     if "stage" in p:
         out["stage"] = _choice(p["stage"], STAGE_NAMES, "阶段")
     if "level" in p:
-        out["level"] = _choice(p["level"], LEVEL_LABELS, "级别")
+        out["level"] = _choice(p["level"], LEVEL_LABELS, "响应级别")
+    if "event_level" in p:
+        out["event_level"] = _choice(p["event_level"], LEVEL_LABELS, "事件等级")
     if "county" in p:
         if len(p["county"]) > 50:
             raise ListError("县（区）不能超过 50 个字")
@@ -151,7 +155,8 @@ def where(query: ListQuery, lead: str | None = None) -> tuple[str, dict]:
         cond.append("stage != 'closed'")
     if query.drills != "include":
         cond.append(f"drill = {1 if query.drills == 'only' else 0}")
-    for column, value in (("stage", query.stage), ("shown_level", query.level), ("county", query.county),
+    for column, value in (("stage", query.stage), ("shown_level", query.level), ("event_level", query.event_level),
+                          ("county", query.county),
                           ("incident_type", query.incident_type)):
         if value is not None:
             cond.append(f"{column} = :{column}")
@@ -172,10 +177,10 @@ def where(query: ListQuery, lead: str | None = None) -> tuple[str, dict]:
     return (" WHERE " + " AND ".join(cond)) if cond else "", args
 
 
-COLUMNS = ("i.incident_id, title, county, incident_type, drill, stage, outcome, shown_level, reported_at, closed_at,"
-           " next_deadline")
+COLUMNS = ("i.incident_id, title, county, incident_type, drill, stage, outcome, shown_level, event_level, reported_at,"
+           " closed_at, next_deadline")
 # Every column above is in the covering index incidents_list (activities/records_store.py,
-# schema 2): the wide record and status texts are never read by the list.
+# schema 2, event_level since schema 3): the wide record and status texts are never read by the list.
 TABLES = "incidents i"
 
 
@@ -209,14 +214,15 @@ def _row(row: Row) -> dict:
     nxt = json.loads(r["next_deadline"]) if r["next_deadline"] else None
     return {"incident_id": r["incident_id"], "title": r["title"], "county": r["county"],
             "location": "", "incident_type": r["incident_type"], "drill": bool(r["drill"]),
-            "stage": r["stage"], "level": r["shown_level"], "outcome": r["outcome"],
+            "stage": r["stage"], "level": r["shown_level"], "event_level": r["event_level"], "outcome": r["outcome"],
             "reported_at": _plain(r["reported_at"]), "closed_at": _plain(r["closed_at"]),
             "next_deadline": nxt, "closed": r["stage"] == "closed"}
 
 
 async def freshen(client, rows: list[dict]) -> list[dict]:
-    """The running incidents' own stage and level over the store's copy: one visibility query
-    for the page's open rows."""
+    """The running incidents' own stage and levels over the store's copy: one visibility query
+    for the page's open rows (the event's level from the incident's `supervision` memo, as the
+    board reads it)."""
     open_ids = [r["incident_id"] for r in rows if not r["closed"]]
     if not open_ids:
         return rows
@@ -228,6 +234,7 @@ async def freshen(client, rows: list[dict]) -> list[dict]:
         v = live.get(r["incident_id"])
         if v is not None:
             r = {**r, "stage": v.stage or r["stage"], "level": v.level or r["level"],
+                 "event_level": _event_level(v) or r["event_level"],
                  "next_deadline": v.memo.get("next_deadline", r["next_deadline"])}
         out.append(r)
     return out
@@ -235,7 +242,7 @@ async def freshen(client, rows: list[dict]) -> list[dict]:
 
 # ------------------------------------------------------------------ as people read it
 
-HEADERS = ["事件编号", "事件名称", "县（区）", "地点", "事件类型", "级别", "阶段", "接报时间", "结案时间", "结果", "演练"]
+HEADERS = ["事件编号", "事件名称", "县（区）", "地点", "事件类型", "事件等级", "响应级别", "阶段", "接报时间", "结案时间", "结果", "演练"]
 
 
 def _time(value: str | None) -> str:
@@ -248,6 +255,6 @@ def labelled(row: dict) -> list[str]:
     """One row's cells under HEADERS, in Chinese."""
     return [row["incident_id"], row["title"], row["county"], row["location"],
             TYPE_NAMES.get(row["incident_type"], row["incident_type"]),
-            LEVEL_LABELS.get(row["level"] or "", "未定级"), STAGE_NAMES.get(row["stage"], row["stage"]),
+            LEVEL_LABELS.get(row.get("event_level") or "", "未记录"), LEVEL_LABELS.get(row["level"] or "", "未定级"), STAGE_NAMES.get(row["stage"], row["stage"]),
             _time(row["reported_at"]), _time(row["closed_at"]),
             OUTCOME_LABELS.get(row["outcome"] or "", row["outcome"] or ""), "是" if row["drill"] else "否"]

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "DeadlineFact", "IncidentRecord", "LevelStep", "RebuildResult",
            "RecordError", "SaveResult", "Search", "all_records", "archive_files", "connect", "db_path",
            "get_record", "list_records", "normalise_status", "rebuild", "record_from_status", "save_status",
-           "search", "status_of", "upsert_record"]
+           "levels_of", "search", "status_of", "upsert_record"]
 
 
 # ------------------------------------------------------------------ queries
@@ -59,11 +59,37 @@ def status_of(incident_id: str, path: str | os.PathLike | None = None) -> dict |
     st = json.loads(row.status) or {**json.loads(record.model_dump_json()),
                                        "plan": {"id": record.plan_id, "version": record.plan_version},
                                        "timeline": []}
+    if "levels" not in st or (st.get("levels") is None and record.event_level):
+        st["levels"] = levels_of(record)
     st["from_records"] = True
     st["closed_record"] = record.stage == "closed"
     st["closed_at"] = record.closed_at.isoformat() if record.closed_at else None
     st["archive_paths"] = _local_copies(incident_id, record.archive_paths)
     return st
+
+
+def levels_of(record: IncidentRecord) -> dict | None:
+    """Both levels of a record as the status shows them (`levels`, workflows/status.py), for a
+    record kept without its status; None when the record has no event level (saved before
+    schema r0003, or an incident with one level): the pages show 事件等级 未记录."""
+    if not record.event_level:
+        return None
+    from plan.loader import load_plan
+    from workflows.levels import KIND_NAMES, roman
+
+    names = {x.id.value: x.name for x in load_plan().plan.levels}
+    kind = record.event_level_kind or "graded"
+    note = record.response_note or ("未启动" if record.level is None else
+                                    "与事件等级相同" if record.level == record.event_level else "")
+    response = f"响应级别 {roman(record.level)}" + (f"（{note}）" if note else "") if record.level else "响应级别 未启动"
+    return {
+        "event_level": record.event_level, "event_level_name": names.get(record.event_level, ""),
+        "event_level_kind": kind,
+        "event_level_changes": [{"at": c.at.isoformat(), "by": {"name": c.by, "role": ""} if c.by else None,
+                                 "from_level": c.from_level, "to_level": c.to_level, "kind": c.kind,
+                                 "reason": c.reason} for c in record.event_level_history],
+        "response_level": record.level, "response_note": note,
+        "line": f"事件等级 {roman(record.event_level)}（{KIND_NAMES.get(kind, kind)}） · {response}"}
 
 
 def _local_copies(incident_id: str, paths: list[str]) -> list[str]:
@@ -92,7 +118,8 @@ class Search(BaseModel):
     date_from: date | None = None
     date_to: date | None = None
     county: str | None = None
-    level: str | None = None
+    level: str | None = None  # 响应级别 (before activation: the graded level)
+    event_level: str | None = None  # 事件等级 (issue 24)
     incident_type: str | None = None
     outcome: str | None = None
     drills: bool = False
@@ -112,20 +139,21 @@ def search(conn: Connection, s: Search, limit: int | None = None) -> tuple[list[
         if value is not None:
             where.append(f"{column} :d{n}")
             args[f"d{n}"] = value.isoformat()
-    for column, value in (("stage", s.stage), ("county", s.county), ("shown_level", s.level), ("incident_type", s.incident_type),
+    for column, value in (("stage", s.stage), ("county", s.county), ("shown_level", s.level),
+                          ("event_level", s.event_level), ("incident_type", s.incident_type),
                           ("outcome", s.outcome)):
         if value is not None:
             where.append(f"{column} = :{column}")
             args[column] = value
     cond = (" WHERE " + " AND ".join(where)) if where else ""
     total = conn.execute(text(f"SELECT count(*) FROM incidents{cond}"), args).scalar()
-    sql = (f"SELECT incident_id, title, stage, shown_level, county, drill, next_deadline, closed_at, outcome,"
+    sql = (f"SELECT incident_id, title, stage, shown_level, event_level, county, drill, next_deadline, closed_at, outcome,"
            f" reported_at FROM incidents{cond} ORDER BY reported_at DESC, incident_id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     rows = [{
         "incident_id": r.incident_id, "title": r.title, "stage": r.stage, "level": r.shown_level,
-        "county": r.county, "drill": bool(r.drill),
+        "event_level": r.event_level, "county": r.county, "drill": bool(r.drill),
         "next_deadline": json.loads(r.next_deadline) if r.next_deadline else None,
         "closed_at": _plain(r.closed_at), "outcome": r.outcome, "reported_at": _plain(r.reported_at),
     } for r in conn.execute(text(sql), args)]

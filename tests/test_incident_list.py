@@ -17,7 +17,7 @@ from activities.records_store import connect, record_from_status, upsert_record
 from ecoplan import incident_export, todo
 from ecoplan import incident_list as il
 from ecoplan.web import actions as act
-from tests.test_records import CST, status
+from tests.test_records import CST, status, two_levels
 
 
 def closed(iid: str, county: str, reported: str, **over) -> dict:
@@ -31,12 +31,16 @@ def running(iid: str, county: str, reported: str, stage: str = "on_site", **over
 
 # Reported dates written by hand: October and November 2026, 平定县, 盂县 and 郊区.
 INCIDENTS = [
-    closed("a-oct", "平定县", "2026-10-05", title="桃河化工厂泄漏", location="冶西镇桃河段"),
+    # event IV (初步认定), its response raised to II (4.1.5): tests/test_records.py two_levels
+    closed("a-oct", "平定县", "2026-10-05", title="桃河化工厂泄漏", location="冶西镇桃河段",
+           **{k: two_levels()[k] for k in ("level", "level_changes", "levels")}),
     closed("b-oct", "盂县", "2026-10-20", title="盂县尾矿库渗漏", location="梁家寨乡", level="IV",
            incident_type="soil"),
     closed("c-nov", "平定县", "2026-11-02", title="平定县加油站油品泄漏", location="娘子关镇"),
     running("d-nov", "郊区", "2026-11-15", title="郊区化工园区火灾废水", location="河底镇",
-            leads={"monitoring": "zhang"}),
+            leads={"monitoring": "zhang"}, levels={**two_levels()["levels"], "event_level": "III", "event_level_kind": "graded",
+                                                    "event_level_changes": [], "response_level": "III",
+                                                    "response_note": "与事件等级相同"}),
     running("e-drill", "平定县", "2026-11-16", title="桃河演练", drill=True),
     closed("f-oct", "平定县", "2026-10-31", title="冶西镇河道油污", location="冶西镇"),
 ]
@@ -79,6 +83,19 @@ def test_open_and_closed_drills_stage_level_type(conn):
     assert ids(conn, type="soil") == ["b-oct"]
 
 
+def test_the_event_level_and_the_response_level_filter_apart(conn):
+    # `level` is the response's (响应级别), `event_level` the event's own (事件等级, issue 24)
+    assert ids(conn, event_level="IV") == ["a-oct"] and ids(conn, event_level="Ⅳ级") == ["a-oct"]
+    assert ids(conn, level="II") == ["a-oct"] and ids(conn, level="IV") == ["b-oct"]
+    assert ids(conn, event_level="II") == [] and ids(conn, event_level="IV", level="IV") == []
+    assert ids(conn, event_level="III") == ["d-nov"] and ids(conn, event_level="III", closed="only") == []
+    rows, _ = il.search(conn, il.parse({"event_level": "IV"}))
+    assert (rows[0]["event_level"], rows[0]["level"]) == ("IV", "II")
+    assert il.labelled(rows[0])[5:7] == ["Ⅳ级", "Ⅱ级"]
+    # III before IV ascending (where the records hold no event level, each database puts them its own way)
+    assert [i for i in ids(conn, sort="event_level") if i in ("a-oct", "d-nov")] == ["d-nov", "a-oct"]
+
+
 def test_sort_and_pages(conn):
     assert ids(conn, sort="reported") == ["a-oct", "b-oct", "f-oct", "c-nov", "d-nov"]
     assert ids(conn, sort="-level")[0] == "b-oct"  # IV is the lowest level: last ascending, first descending
@@ -95,7 +112,8 @@ def test_a_lead_sees_only_what_he_was_named_to_lead(conn):
 
 @pytest.mark.parametrize("params, needle", [
     ({"stage": "done"}, "阶段「done」无效，可选：接报"),
-    ({"level": "V"}, "级别「V」无效，可选：Ⅰ级"),
+    ({"level": "V"}, "响应级别「V」无效，可选：Ⅰ级"),
+    ({"event_level": "V"}, "事件等级「V」无效，可选：Ⅰ级"),
     ({"type": "noise"}, "事件类型「noise」无效"),
     ({"from": "2026-11-31"}, "接报日期（起）「2026-11-31」不是日期"),
     ({"from": "2026-11-02", "to": "2026-11-01"}, "接报日期（起）不能晚于接报日期（止）"),
@@ -125,7 +143,8 @@ def test_exports_in_chinese(conn):
     assert text.startswith("\ufeff")
     table = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert table[0] == il.HEADERS
-    assert table[1] == ["b-oct", "盂县尾矿库渗漏", "盂县", "梁家寨乡", "土壤污染", "Ⅳ级", "结案", "2026-10-20 08:00",
+    assert table[0][5:7] == ["事件等级", "响应级别"]
+    assert table[1] == ["b-oct", "盂县尾矿库渗漏", "盂县", "梁家寨乡", "土壤污染", "未记录", "Ⅳ级", "结案", "2026-10-20 08:00",
                         "2026-11-25 10:00", "处置完毕", "否"]
     assert table[2][1] == "'=HYPERLINK(\"x\")"
     sheet = load_workbook(io.BytesIO(incident_export.to_xlsx(rows))).active
@@ -215,7 +234,7 @@ def test_a_version_1_store_gains_the_search_tables(tmp_path):
                   (r.incident_id, r.title, r.county, r.incident_type, r.source, r.stage, r.discovered_at.isoformat(),
                    r.reported_at.isoformat(), "2026-11-03", r.model_dump_json(), json.dumps(st, ensure_ascii=False)))
     with closing(connect(db)) as conn:
-        assert migrate.current(conn, "records") == "r0002" and records_store.SCHEMA_VERSION == 2
+        assert migrate.current(conn, "records") == "r0003" and records_store.SCHEMA_VERSION == 2
         assert ids(conn, q="梁家寨乡") == ["v1"] and ids(conn, lead="zhang") == ["v1"]
 
 

@@ -179,14 +179,14 @@ def test_upsert_is_idempotent_and_ignores_an_older_save(store_target):
     rows = table_rows(db)
     assert len(rows["incidents"]) == 1 and len(rows["level_changes"]) == 2 and len(rows["deadlines"]) == 2
     with store.engine(db).connect() as c:
-        assert migrate.current(c, "records") == migrate.head("records") == "r0002"
+        assert migrate.current(c, "records") == migrate.head("records") == "r0003"
 
 
 def test_a_store_from_a_newer_ecoplan_is_refused(store_target):
     records.connect(store_target).close()
     with store.engine(store_target).begin() as c:
         c.execute(text("UPDATE alembic_version_records SET version_num = 'r9999'"))
-    with pytest.raises(store.DatabaseError, match="比本程序的版本 r0002 新"):
+    with pytest.raises(store.DatabaseError, match="比本程序的版本 r0003 新"):
         migrate.upgrade(store_target, "records", force=True)
 
 
@@ -419,3 +419,110 @@ def test_record_model_round_trips_through_the_store(store_target):
     st = records.status_of("r-1", store_target)
     assert (st["from_records"], st["closed_record"], st["county"]) == (True, True, "平定县")
     assert records.status_of("never-was", store_target) is None
+
+
+# ------------------------------------------------------------------ the two levels (issue 24, schema r0003)
+
+RAISED = "临近桃河水源地，从严应对"
+
+
+def two_levels(iid: str = "lv-1", **over) -> dict:
+    """A closed incident graded IV (附表1), 初步认定 IV by the commander, its response activated at II
+    (4.1.5 提高): the `levels` part written by hand as workflows/status.py gives it."""
+    commander = {"name": "li", "role": "指挥"}
+    return status(iid, level="II", level_changes=[
+        {"at": f"2026-11-02T09:00:00{CST}", "by": commander, "from_level": None, "to_level": "II", "reason": RAISED}],
+        levels={"event_level": "IV", "event_level_name": "一般", "event_level_kind": "preliminary",
+                "event_level_changes": [
+                    {"at": f"2026-11-02T08:00:00{CST}", "by": None, "from_level": None, "to_level": "IV",
+                     "kind": "graded", "reason": "不属于特别重大、重大、较大突发环境事件"},
+                    {"at": f"2026-11-02T08:40:00{CST}", "by": commander, "from_level": "IV", "to_level": "IV",
+                     "kind": "preliminary", "reason": "现场核实：无人员伤亡"}],
+                "response_level": "II", "response_note": f"提高，理由：{RAISED}",
+                "line": f"事件等级 Ⅳ级（初步认定） · 响应级别 Ⅱ级（提高，理由：{RAISED}）"}, **over)
+
+
+def test_the_record_keeps_the_event_level_beside_the_response_level(store_target):
+    st = two_levels()
+    r = records.record_from_status(st)
+    assert (r.event_level, r.event_level_kind, r.level, r.shown_level) == ("IV", "preliminary", "II", "II")
+    assert [(s.from_level, s.to_level, s.kind, s.by) for s in r.event_level_history] == [
+        (None, "IV", "graded", None), ("IV", "IV", "preliminary", "li")]
+    assert r.event_level_history[1].at == datetime.fromisoformat(f"2026-11-02T08:40:00{CST}")
+    assert r.response_note == f"提高，理由：{RAISED}"
+    with closing(records.connect(store_target)) as conn:
+        assert records.upsert_record(conn, r, st) == "inserted"
+        assert records.get_record(conn, "lv-1") == r
+        records.upsert_record(conn, records.record_from_status(status("one")), status("one"))  # no `levels`
+        row = conn.execute(text("SELECT event_level, event_level_kind, shown_level FROM incidents"
+                                " WHERE incident_id = 'lv-1'")).one()
+        assert tuple(row) == ("IV", "preliminary", "II")
+
+        def found(**kw):
+            rows, total = records.search(conn, Search(**kw))
+            return [(x["incident_id"], x["event_level"], x["level"]) for x in rows]
+
+        assert found(event_level="IV") == [("lv-1", "IV", "II")]
+        assert found(level="II") == [("lv-1", "IV", "II")]  # `level` is the response's
+        assert found(level="IV") == [] and found(event_level="II") == []
+        assert found(level="III") == [("one", None, "III")]  # saved without the event's level: unknown
+    # `ecoplan status` of it once Temporal has forgotten it: both levels, as the open page says them
+    from ecoplan.cli.views import status_text
+
+    shown = records.status_of("lv-1", store_target)
+    assert shown["levels"]["line"] == f"事件等级 Ⅳ级（初步认定） · 响应级别 Ⅱ级（提高，理由：{RAISED}）"
+    assert f"结案阶段  事件等级 Ⅳ级（初步认定） · 响应级别 Ⅱ级（提高，理由：{RAISED}）" in status_text(shown)
+    assert "结案阶段  事件等级 未记录 · 响应级别 III（分级 IV）" in status_text(records.status_of("one", store_target))
+
+
+def test_a_record_kept_without_its_status_still_shows_both_levels(store_target):
+    with closing(records.connect(store_target)) as conn:
+        records.upsert_record(conn, records.record_from_status(two_levels("lv-2")))  # the record alone
+    lv = records.status_of("lv-2", store_target)["levels"]
+    assert lv["line"] == f"事件等级 Ⅳ级（初步认定） · 响应级别 Ⅱ级（提高，理由：{RAISED}）"
+    assert (lv["event_level"], lv["event_level_name"], lv["event_level_kind"], lv["response_level"]) == (
+        "IV", "一般", "preliminary", "II")
+    assert [(c["kind"], c["to_level"], c["by"]) for c in lv["event_level_changes"]] == [
+        ("graded", "IV", None), ("preliminary", "IV", {"name": "li", "role": ""})]
+
+
+def test_a_store_at_r0002_upgrades_to_r0003_and_its_records_still_read(store_target):
+    """A store an older ecoplan made (schema r0002) with two records: one of an incident with one
+    level (no `levels` in its status), one saved after issue 24 but before r0003 (its status has
+    `levels`, its record has no event level). Both read after the upgrade."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    with store.engine(store_target).begin() as c:
+        command.upgrade(migrate._config("records", c), "r0002")
+    with store.engine(store_target).begin() as c:
+        assert migrate.current(c, "records") == "r0002"
+        assert "event_level" not in {col["name"] for col in inspect(c).get_columns("incidents")}
+        old_fields = {"event_level", "event_level_kind", "event_level_history", "response_note"}
+        for iid, st in (("old-1", status("old-1")), ("old-2", two_levels("old-2"))):
+            rec = {k: v for k, v in json.loads(records.record_from_status(st).model_dump_json()).items()
+                   if k not in old_fields}  # the record as r0002's ecoplan wrote it
+            c.execute(text(
+                "INSERT INTO incidents (incident_id, title, county, incident_type, source, drill, stage, outcome,"
+                " graded_level, level, shown_level, discovered_at, reported_at, reported_date, closed_at, seq,"
+                " hash, record, status) VALUES (:i, '桃河化工厂泄漏', '平定县', 'water', 'linkage_119', 0,"
+                " 'closed', 'completed', 'IV', :lv, :lv, :t, :t, '2026-11-02', :closed, 30, 'h', :rec, :st)"),
+                {"i": iid, "lv": st["level"], "t": f"2026-11-02T08:00:00.000000{CST}",
+                 "closed": f"2026-11-25T10:00:00.000000{CST}", "rec": json.dumps(rec, ensure_ascii=False),
+                 "st": json.dumps(st, ensure_ascii=False)})
+    with closing(records.connect(store_target)) as conn:  # opening it upgrades it
+        assert migrate.current(conn, "records") == "r0003"
+        one, two = records.get_record(conn, "old-1"), records.get_record(conn, "old-2")
+        assert (one.event_level, one.event_level_kind, one.event_level_history, one.level) == (None, None, [], "III")
+        assert (two.event_level, two.event_level_kind, two.level) == ("IV", "preliminary", "II")
+        assert [(s.to_level, s.kind, s.by) for s in two.event_level_history] == [("IV", "graded", None),
+                                                                                 ("IV", "preliminary", "li")]
+        assert two.response_note == f"提高，理由：{RAISED}"
+        rows, _ = records.search(conn, Search())
+        assert sorted((r["incident_id"], r["event_level"], r["level"]) for r in rows) == [
+            ("old-1", None, "III"), ("old-2", "IV", "II")]
+        assert [r["incident_id"] for r in records.search(conn, Search(event_level="IV"))[0]] == ["old-2"]
+        # saved again by this ecoplan: the columns follow the record
+        assert records.upsert_record(conn, records.record_from_status(two_levels("old-1")), two_levels("old-1")) == "updated"
+        assert records.get_record(conn, "old-1").event_level == "IV"
+    assert records.status_of("old-2", store_target)["levels"]["event_level"] == "IV"

@@ -99,7 +99,7 @@ def test_db_upgrade_and_bad_targets_are_one_chinese_line(tmp_path, pg_cluster):
     url = pg_cluster.fresh_url()
     up = ecoplan_in_process_sync("db", "upgrade", env={"ECOPLAN_HOME": str(tmp_path), "ECOPLAN_DATABASE_URL": url})
     assert up.code == 0, up.err
-    assert [l.split("：")[1] for l in up.out.splitlines()] == ["已是最新结构（r0002）", "已是最新结构（a0001）",
+    assert [l.split("：")[1] for l in up.out.splitlines()] == ["已是最新结构（r0003）", "已是最新结构（a0001）",
                                                                "已是最新结构（ar0001）"]
     bad = ecoplan_in_process_sync("db", "copy", "--from", "sqlite", "--to", str(tmp_path / "x.db"),
                                   env={"ECOPLAN_HOME": str(tmp_path)})

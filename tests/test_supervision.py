@@ -191,7 +191,8 @@ async def test_list_view_and_filters(world):
     client, _, g, _ = world
     running = set().union(*(g[k] for k in "ABCDEG"))
     rows = await eventually(lambda: views.list_incidents(client), lambda rs: ids(rs) == running, timeout=30)
-    assert all(set(r) == {"incident_id", "title", "stage", "level", "county", "drill", "next_deadline"} for r in rows)
+    assert all(set(r) == {"incident_id", "title", "stage", "level", "event_level", "county", "drill", "next_deadline"}
+               for r in rows)
     assert not any(r["drill"] for r in rows)
     on_site = await views.list_incidents(client, stage="on_site")
     assert ids(on_site) == g["C"]

@@ -63,7 +63,7 @@ async def test_found_by_text_county_and_stage_and_read_by_role(http, client):
     r = await http.get("/api/incidents", headers=await auth(http, "lian"))
     assert r.status_code == 403 and r.json()["detail"] == "联动单位不能查看事件列表"
     r = await http.get("/api/incidents", params={"level": "V"}, headers=await auth(http, "du"))
-    assert r.status_code == 422 and r.json()["detail"].startswith("级别「V」无效")
+    assert r.status_code == 422 and r.json()["detail"].startswith("响应级别「V」无效")
 
 
 async def waiting(http, who: str, kind: str, iid: str, present: bool = True) -> dict:

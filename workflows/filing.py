@@ -1,7 +1,7 @@
 """What the incident files as it goes, through the outbox (effects.py): its printed documents
 (附件1 on activation, 附件2 at proposal and approval, each report when submitted, the case
 file and the deadline chart on close) written into its archive folder, and its record in the
-bureau's records store, saved when the stage, level, a deadline or the outcome changes and on
+bureau's records store, saved when the stage, either level, a deadline or the outcome changes and on
 close. The delivery activity reads the incident's status itself (claim check): the items
 carry what to print, and only references (path, sha256) come back into state.
 
@@ -13,6 +13,8 @@ An action's printings are queued with `Recorder.render`.
 """
 
 from __future__ import annotations
+
+from temporalio import workflow
 
 import workflows.effects as effects
 
@@ -27,6 +29,10 @@ def keep_record(rec, sending: set[str]) -> None:
     """A save when what the store keeps changed (not on every tick); one waiting save is enough."""
     s = rec.s
     key = effects.record_key(s)
+    # The event's own level (issue 24) is in the record too (schema r0003): a 初步认定 or 核定 saves it.
+    # Patch to remove once no open incident predates it (docs/design.md "Changing workflow code").
+    if s.levels_split and workflow.patched("record-event-level"):
+        key += f"|{s.event_level}|{s.event_level_kind}"
     if key == s.record_key:
         return
     s.record_key = key

@@ -106,6 +106,7 @@ def schema(name: str = typer.Argument(..., help="incident | assessment | report"
 
 
 def list_closed(*, include_running: bool, stage: str | None, level: str | None, county: str | None,
+                event_level: str | None = None,
                 date_from: str | None, date_to: str | None, incident_type: str | None, outcome: str | None,
                 drills: bool, limit: int | None, as_json: bool) -> None:
     """`ecoplan list --closed` (or --include-closed): the search over the records store."""
@@ -119,7 +120,8 @@ def list_closed(*, include_running: bool, stage: str | None, level: str | None, 
     d_to = parse_date(date_to, "--to") if date_to else None
     if d_from and d_to and d_from > d_to:
         raise bad(f"--from {d_from} 晚于 --to {d_to}")
-    s = records.Search(closed_only=not include_running, stage=stage, level=level, county=county, date_from=d_from,
+    s = records.Search(closed_only=not include_running, stage=stage, level=level, event_level=event_level,
+                       county=county, date_from=d_from,
                        date_to=d_to, incident_type=incident_type, outcome=outcome, drills=drills)
     try:
         rows, total = records.list_records(s, limit)
@@ -127,10 +129,10 @@ def list_closed(*, include_running: bool, stage: str | None, level: str | None, 
         raise _store_error(e) from None
     what = "已结案事件" if not include_running else "事件"
     emit(rows, as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], STAGE_NAMES.get(r["stage"], r["stage"]), r["level"], r["county"],
-          "演练" if r["drill"] else "", r["reported_at"][:16], (r["closed_at"] or "")[:16],
+        [[r["incident_id"], r["title"], STAGE_NAMES.get(r["stage"], r["stage"]), r["event_level"] or "未记录",
+          r["level"], r["county"], "演练" if r["drill"] else "", r["reported_at"][:16], (r["closed_at"] or "")[:16],
           OUTCOME_NAMES.get(r["outcome"] or "", "")] for r in rs],
-        ["事件编号", "事件名称", "阶段", "级别", "县（区）", "演练", "接报时间", "结案时间", "结案方式"])
+        ["事件编号", "事件名称", "阶段", "事件等级", "响应级别", "县（区）", "演练", "接报时间", "结案时间", "结案方式"])
         if rs else f"记录库（{shown(records.db_path())}）中没有符合条件的{what}")
     more(Page(rows, len(rows) >= total, total), f"记录库中符合条件的{what}",
           f"最近接报的 {len(rows)} 件")

@@ -47,10 +47,19 @@ def _who(e: dict) -> str:
     return by.get("display") or by.get("name") or "系统"
 
 
+def _levels_text(s: dict) -> str:
+    """Both levels as the incident page names them (issue 24): 事件等级 … · 响应级别 …; a record
+    saved without the event's level says so; an incident with one level shows that one."""
+    if s.get("levels"):
+        return s["levels"]["line"]
+    one = f"响应级别 {s.get('level') or '—'}（分级 {s['graded_level']}）"
+    return f"事件等级 未记录 · {one}" if s.get("from_records") else one
+
+
 def status_text(s: dict) -> str:
     lines = [
         f"{s['incident_id']}  {s['title']}{'  【演练】' if s.get('drill') else ''}",
-        f"{STAGE_NAMES.get(s['stage'], s['stage'])}阶段  响应级别 {s.get('level') or '—'}（分级 {s['graded_level']}）"
+        f"{STAGE_NAMES.get(s['stage'], s['stage'])}阶段  {_levels_text(s)}"
         f"  县（区） {s['county']}" + (f"  {OUTCOME_NAMES.get(s['outcome'], s['outcome'])}" if s.get("outcome") else ""),
         f"预案 {s['plan']['id']} {s['plan']['version']}",
     ]
@@ -192,7 +201,10 @@ def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 
 
 
 @app.command("list")
-def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[str] = typer.Option(None, "--level"),
+def list_(stage: Optional[str] = typer.Option(None, "--stage"),
+          level: Optional[str] = typer.Option(None, "--level", help="响应级别 I-IV (before activation: the graded level)"),
+          event_level: Optional[str] = typer.Option(None, "--event-level",
+                                                    help="事件等级 I-IV, the event's own level (with --closed)"),
           county: Optional[str] = typer.Option(None, "--county"),
           drills: bool = typer.Option(False, "--drills", help="include drills"),
           closed: bool = typer.Option(False, "--closed", help="closed incidents, from the records store"),
@@ -212,12 +224,15 @@ def list_(stage: Optional[str] = typer.Option(None, "--stage"), level: Optional[
         raise bad(f"--stage：“{stage}”不是阶段；可选 {'、'.join(f'{x}（{STAGE_NAMES[x]}）' for x in STAGES)}")
     if level and level not in ("I", "II", "III", "IV"):
         raise bad(f"--level：“{level}”不是响应级别；可选 I、II、III、IV")
+    if event_level and event_level not in ("I", "II", "III", "IV"):
+        raise bad(f"--event-level：“{event_level}”不是事件等级；可选 I、II、III、IV")
     if closed or include_closed:
-        return records_cli.list_closed(include_running=include_closed, stage=stage, level=level, county=county,
+        return records_cli.list_closed(include_running=include_closed, stage=stage, level=level,
+                                       event_level=event_level, county=county,
                                        date_from=from_, date_to=to, incident_type=type_, outcome=outcome,
                                        drills=drills, limit=None if all_ else limit, as_json=as_json)
-    if any(v is not None for v in (from_, to, type_, outcome)):
-        raise bad("--from、--to、--type、--outcome 用于查询记录库：请加 --closed 或 --include-closed")
+    if any(v is not None for v in (from_, to, type_, outcome, event_level)):
+        raise bad("--from、--to、--type、--outcome、--event-level 用于查询记录库：请加 --closed 或 --include-closed")
     rows = run(lambda c: views.list_incidents(c, stage=stage, level=level, county=county, drills=drills,
                                                     limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(

@@ -77,13 +77,16 @@ async def listing(request: Request, account: Account, everything: bool = False) 
 
 
 @router.get("/api/incidents", responses=errors(401, 403, 422, 503))
-async def api_incidents(request: Request, q: str = "", stage: str = "", level: str = "", county: str = "",
+async def api_incidents(request: Request, q: str = "", stage: str = "", level: str = "", event_level: str = "",
+                        county: str = "",
                         type: str = "", from_: str = Query("", alias="from"), to: str = "",
                         closed: str = "include", drills: str = "exclude", sort: str = "-reported",
                         page: str = "1", per_page: str = "50", account: Account = Security(account_of)) -> dict:
-    """事件列表: every incident the account may read, open and closed. `from`/`to`: reported date
+    """事件列表: every incident the account may read, open and closed. `level`: the response level
+    (响应级别; before activation, the graded level); `event_level`: the event's own level (事件等级,
+    issue 24; a row's `event_level` is null when its record was saved without it). `from`/`to`: reported date
     (Asia/Shanghai, YYYY-MM-DD); `closed`: include|only|exclude; `drills`: exclude|include|only;
-    `sort`: reported, closed, level, stage, county, title (`-` first: descending). → `{"rows", "total"}`."""
+    `sort`: reported, closed, level, event_level, stage, county, title (`-` first: descending). → `{"rows", "total"}`."""
     data = await listing(request, account)
     return {"rows": data["rows"], "total": data["total"], "page": data["query"].page,
             "per_page": data["query"].per_page}
@@ -110,7 +113,7 @@ async def incidents_page(request: Request):
         "_session": s, **data, "error": error, "params": params, "pages": pages,
         "page_url": lambda n: "/incidents?" + urlencode({**params, "page": n}),
         "export_query": urlencode(params), "labelled": il.labelled, "HEADERS": il.HEADERS,
-        "choices": {"stage": STAGE_NAMES, "level": il.LEVEL_LABELS, "type": TYPE_NAMES,
+        "choices": {"stage": STAGE_NAMES, "level": il.LEVEL_LABELS, "event_level": il.LEVEL_LABELS, "type": TYPE_NAMES,
                     "closed": il.CLOSED_CHOICES, "drills": il.DRILL_CHOICES},
         "sorts": {k: v[1] for k, v in il.SORTS.items()}}, 422 if error else 200)
 
