@@ -3,8 +3,12 @@ notification whose event the paging data names, it starts that page's workflow f
 batch's own work (the outbox, the webhook, printing: a page is its own channel) (PagingWorkflow,
 by type name: the activities layer starts it, the workflows layer defines it). The workflow id is
 made from the notification's idempotency key, so a retried delivery never starts a second page.
-Nothing starts when no channel is set up, and never for a drill (drills carry no participant
-list yet: a drill pages only its participants, and the console's drill start names them)."""
+The new incident's page (新接报事件) and the commander's (待批准启动响应) come the same way, from
+the incident's own notices (workflows/duty_desk.py), not from the caller that started it.
+Nothing starts when no channel is set up. A drill pages only its participants (the account that
+started it), every message 【演练】 (workflows/paging.py): the notices that name them
+(`detail.participants`) are paged to them; a drill's other notifications carry no participant
+list and page nobody."""
 
 from __future__ import annotations
 
@@ -24,10 +28,37 @@ EVENT_PAGES = {
     "termination_ready": "approval_waiting",
     "incident_closed": "incident_closed",
     "warning_issued": "warning_issued",
+    "incident_reported": "new_incident",
+    "activation_awaited": "awaiting_activation",
 }
 EVENT_NAMES = {"report_due": "报告即将到期", "overdue": "期限已逾期", "signoff_waiting": "等待组长签署",
                "approval_waiting": "等待指挥批示终止", "incident_closed": "事件已结案",
-               "warning_issued": "预警已发布"}
+               "warning_issued": "预警已发布", "new_incident": "新接报事件", "awaiting_activation": "待批准启动响应"}
+
+
+def new_incident_body(d: dict) -> str:
+    """What the duty desk's page says of a new incident (issue 23): where, what, when it was
+    taken, who reported it, and the report's own words (`d`: the notice's detail, or a report)."""
+    from datetime import datetime
+
+    from activities.documents.mapping import TYPE_NAMES
+    from plan.calendar import SHANGHAI
+
+    at = d.get("reported_at")
+    at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    when = f"；接报 {at.astimezone(SHANGHAI):%m-%d %H:%M}" if at else ""
+    kind = d.get("incident_type", "")
+    return (f"{d.get('county', '')} {d.get('location', '')}，{TYPE_NAMES.get(kind, kind)}{when}，"
+            f"报告人 {d.get('reporter', '')}。{d.get('description', '')}")[:400]
+
+
+def _body(event: str, n: Notification) -> str:
+    if event == "new_incident":
+        return new_incident_body(n.detail)
+    if event == "awaiting_activation" and n.detail.get("level"):
+        return (f"{EVENT_NAMES[event]}：{n.detail['level']}级（{n.detail.get('level_name', '')}），"
+                f"须经局指挥部总指挥批准（附件1）。事件 {n.incident_id}")
+    return f"{EVENT_NAMES[event]}。事件 {n.incident_id}"
 
 
 def requests(notifications: list[Notification]) -> list[PageRequest]:
@@ -36,10 +67,11 @@ def requests(notifications: list[Notification]) -> list[PageRequest]:
     out = []
     for n in notifications:
         event = EVENT_PAGES.get(n.event)
-        if event is None or n.drill:
+        participants = [str(p) for p in n.detail.get("participants", [])] if n.drill else []
+        if event is None or n.drill and not participants:
             continue
         out.append(PageRequest(page_id=n.key.replace("/", "-"), incident_id=n.incident_id, event=event,
-                               subject=n.subject, body=f"{EVENT_NAMES[event]}。事件 {n.incident_id}",
+                               subject=n.subject, body=_body(event, n), drill=n.drill, participants=participants,
                                leads=[r for r in n.recipients if r.isascii()], at=n.at))
     return out
 

@@ -16,7 +16,6 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ecoplan import pages
 from ecoplan.connection import TASK_QUEUE
 from ecoplan.errors import (ActionRefused, EcoplanError, IncidentBusy, IncidentClosed, IncidentExists,  # noqa: F401
                             IncidentNotFound, IncidentNotReady)
@@ -75,17 +74,9 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
         raise IncidentExists(f"事件 {incident_id} 已存在，未新建事件") from None
     if wait_ready:
         await _wait_until_ready(handle, wait_ready)
-    await pages.page_event(client, "new_incident", incident_id, report.title, _page_body(report), drill=report.drill,
-                           participants=[started_by.name] if started_by else [], task_queue=task_queue)
+    # The duty desk's page (新接报事件) is the incident's own: its first notice, delivered and paged
+    # by the worker under the notice's key (workflows/duty_desk.py), so nothing is paged from here.
     return incident_id
-
-
-def _page_body(r: IncidentReport) -> str:
-    """What the duty desk's page says of a new incident (issue 23)."""
-    from ecoplan.period_report import TYPE_NAMES
-
-    return (f"{r.county} {r.location}，{TYPE_NAMES.get(r.incident_type, r.incident_type)}；接报 {r.reported_at.astimezone(SHANGHAI):%m-%d %H:%M}，"
-            f"报告人 {r.reporter}。{r.description}")[:400]
 
 
 async def _wait_until_ready(handle: WorkflowHandle, seconds: float) -> None:

@@ -87,6 +87,7 @@ LONG_TESTS = {
     "tests/test_bench_smoke.py::test_bench_harness_smoke": 37,
     "tests/test_records.py::test_a_deleted_closed_incident_is_still_shown_and_found": 36,
     "tests/test_faults.py::test_server_restart_on_the_same_db": 35,
+    "tests/test_paging.py::test_new_incident_page_survives_its_caller_and_a_worker_sigkill": 36,
     "tests/test_long_incident.py::test_thousands_of_progress_reports_continue_as_new": 32,
     "tests/test_exit_codes.py::test_twenty_runs_exit_with_the_expected_code": 30,
     "tests/test_browser.py::test_whole_termination_in_the_console": 29,

@@ -6,6 +6,7 @@ then the page falls back to e-mail, and readiness shows the channel down."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -258,3 +259,152 @@ def test_the_link_key_is_made_once_when_pages_are_planned_at_once(tmp_path, monk
     link = page_links.make("p-1", "wangwei", 600)
     q = dict(x.split("=", 1) for x in link.split("?", 1)[1].split("&"))
     page_links.check("p-1", q["u"], q["e"], q["n"], q["s"])  # raises LinkRefused if it does not verify
+
+
+# ---------------------------------------------------------------------------- the incident's own pages
+# The new incident's page (新接报事件) and the commander's (待批准启动响应) come from the incident's own
+# notices, delivered and paged by the worker under the notice's key (workflows/duty_desk.py,
+# activities/page_events.py): the caller that started the incident pages nothing.
+
+def _level_iii():
+    """5,000,000 yuan of direct loss: 较大 (附表1), level III."""
+    from plan.grading import Assessment
+    return Assessment(direct_loss_yuan=5_000_000)
+
+
+def _sent(box) -> list[tuple[str, str]]:
+    """(recipient, decoded subject) of each e-mail, in the order they arrived."""
+    from email import message_from_bytes
+    from email.header import decode_header, make_header
+    out = []
+    for rcpt, raw in box.messages:
+        subject = str(make_header(decode_header(message_from_bytes(raw)["Subject"])))
+        out += [(r, subject) for r in rcpt]
+    return out
+
+
+async def _page_events(store: PageStore, iid: str) -> list[tuple[str, str]]:
+    return sorted((p["event"], p["username"]) for p in store.incident_pages(iid))
+
+
+async def _stop_pages(client, iid: str) -> None:
+    """Leave no page of this incident waiting on the session's server after the test."""
+    async for wf in client.list_workflows("WorkflowType = 'PagingWorkflow' AND ExecutionStatus = 'Running'"):
+        if iid in wf.id:
+            await client.get_workflow_handle(wf.id).terminate("test over")
+
+
+async def test_an_incident_awaiting_activation_pages_the_commander(client, worker, bureau):
+    """Graded III (附表1 较大: 5,000,000 yuan), the response is the bureau's and waits for the 总指挥's
+    approval (附件1): the officer on shift is paged of the new incident, the commander (li, the only
+    指挥/副指挥 account) of the activation awaited. Graded IV, the county leads (4.1.1): no commander's
+    page, until the bureau's 初步认定 raises the event to III before activation."""
+    from ecoplan import api
+    from tests.helpers import COMMANDER, report
+    from workflows import messages as m
+
+    box, db = bureau
+    store = PageStore(db.parent / "pages.db")
+    a = await api.start_incident(client, report(title="桃河化工厂泄漏", assessment=_level_iii()))
+    b = await api.start_incident(client, report(title="冶西镇异味"))
+    try:
+        assert await eventually(lambda: _page_events(store, a), lambda e: len(e) == 2, timeout=BOUND_S) == [
+            ("awaiting_activation", "li"), ("new_incident", "wangwei")]
+        assert await eventually(lambda: _page_events(store, b), lambda e: len(e) == 1, timeout=BOUND_S) == [
+            ("new_incident", "wangwei")]
+        mails = await eventually(lambda: _async(_sent(box)), lambda s: len(s) == 3, timeout=BOUND_S)
+        assert sorted(mails) == [("li@example.gov.cn", "待批准启动III级响应：桃河化工厂泄漏"),
+                                 ("wangwei@example.gov.cn", "新接报事件：冶西镇异味"),
+                                 ("wangwei@example.gov.cn", "新接报事件：桃河化工厂泄漏")]
+        await api.act(client, b, "determine_event_level",
+                      m.DetermineEventLevel(by=COMMANDER, level="III", reason="下游取水口超标"))
+        assert await eventually(lambda: _page_events(store, b), lambda e: len(e) == 2, timeout=BOUND_S) == [
+            ("awaiting_activation", "li"), ("new_incident", "wangwei")]
+        await eventually(lambda: _async(_sent(box)), lambda s: len(s) == 4, timeout=BOUND_S)
+        assert _sent(box)[-1] == ("li@example.gov.cn", "待批准启动III级响应：冶西镇异味")
+        # Activated, nothing waits any more: a second 认定 (II) pages nobody.
+        await api.act(client, b, "activate_response", m.ActivateResponse(by=COMMANDER))
+        await api.act(client, b, "determine_event_level",
+                      m.DetermineEventLevel(by=COMMANDER, level="II", reason="影响扩大", final=True))
+
+        async def activation_steps():
+            return [e["detail"]["step"] for e in (await api.status(client, b))["timeline"]
+                    if e["action"] == "page_step" and e["detail"]["event"] == "awaiting_activation"]
+        assert await eventually(activation_steps, lambda s: s == ["sent"], timeout=BOUND_S) == ["sent"]
+        assert len(await _page_events(store, b)) == 2 and len(_sent(box)) == 4
+    finally:
+        for iid in (a, b):
+            await _stop_pages(client, iid)
+
+
+async def test_a_drill_pages_only_its_participant(client, worker, bureau):
+    """A drill (graded III) started by zhou, a duty officer not on shift: its new-incident page and
+    its activation page go to zhou only, each subject 【演练】; the officer on shift and the
+    commander hear nothing."""
+    from ecoplan import api
+    from plan.incident import Actor
+    from tests.helpers import report
+
+    box, db = bureau
+    AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)).add(
+        "zhou", "duty_officer", "pw-zhou-桃河-2026", display="周演练")
+    ContactStore(db).set("zhou", email="zhou@example.gov.cn")
+    store = PageStore(db.parent / "pages.db")
+    iid = await api.start_incident(client, report(title="演练：桃河泄漏", drill=True, assessment=_level_iii()),
+                                   started_by=Actor(name="zhou", role="值班员", role_id="duty_officer", via="web"))
+    try:
+        assert await eventually(lambda: _page_events(store, iid), lambda e: len(e) == 2, timeout=BOUND_S) == [
+            ("awaiting_activation", "zhou"), ("new_incident", "zhou")]
+        mails = await eventually(lambda: _async(_sent(box)), lambda s: len(s) == 2, timeout=BOUND_S)
+        assert sorted(mails) == [("zhou@example.gov.cn", "【演练】待批准启动III级响应：演练：桃河泄漏"),
+                                 ("zhou@example.gov.cn", "【演练】新接报事件：演练：桃河泄漏")]
+        assert all(p["drill"] for p in store.incident_pages(iid))
+    finally:
+        await _stop_pages(client, iid)
+    assert [r for r, _ in _sent(box)] == ["zhou@example.gov.cn"] * 2  # nobody else, then or since
+
+
+@pytest.mark.slow
+async def test_new_incident_page_survives_its_caller_and_a_worker_sigkill(skipping_env, bureau, tmp_path):
+    """The incident is started while no worker runs, and its caller does nothing more (it may die):
+    the worker that comes later pages the officer on shift. That worker is SIGKILLed while the
+    incident's first delivery (the new-incident notice, held at the webhook) is under way; the next
+    worker's retried delivery finds the page started (its id is the notice's key): one page, one
+    e-mail, the notice at the webhook once."""
+    import threading
+
+    from ecoplan import api
+    from tests.helpers import report
+    from tests.procs import Webhook, WorkerProcess, poll
+
+    box, db = bureau
+    env = skipping_env
+    store = PageStore(db.parent / "pages.db")
+    hook = Webhook(hold=threading.Event()).start()
+    workers = WorkerProcess(env.client.service_client.config.target_host, tmp_path,
+                            {"ECOPLAN_WEBHOOK_URL": hook.url, "ECOPLAN_HOME": str(db.parent)})
+    try:
+        with env.with_time_skipping_disabled():  # the incident's own clock: its deadlines are hours away
+            iid = await api.start_incident(env.client, report(title="桃河水质异常"), wait_ready=0)
+        await workers.start()  # ------------------------------------------------------------ worker 1
+        await poll(lambda: asyncio.to_thread(hook.held.wait, 0.2), BOUND_S, 0, "the first delivery at the webhook")
+        notice = hook.held_keys[0]
+        assert notice == f"incident-{iid}/e1"  # the incident's first notice: 新接报事件
+        # The page was started first (before the webhook); its send recorded, the page waits for an ack.
+        page = await eventually(lambda: _async(store.page(f"incident-{iid}-e1")), lambda p: p and p["channel"] == "email",
+                                timeout=BOUND_S)
+        assert page["event"] == "new_incident" and page["username"] == "wangwei"
+        await workers.kill()  # ---------------------------------------------------- SIGKILL mid-delivery
+        hook.hold.set()
+        hook.hold = None
+        await workers.start()  # ------------------------------------------------------------ worker 2
+        # The held call is answered to a dead worker; the delivery (30 s to close) times out and the
+        # incident tries it again: the webhook sees the notice a second time (a repeat, dropped by key).
+        await eventually(lambda: _async(hook.snapshot()[2]), lambda r: r.get(notice) == 1, timeout=BOUND_S + 30)
+        assert hook.snapshot()[1][notice]["event"] == "incident_reported"
+        assert await _page_events(store, iid) == [("new_incident", "wangwei")]
+        assert _sent(box) == [("wangwei@example.gov.cn", "新接报事件：桃河水质异常")]
+        await pages.acknowledge(env.client, f"incident-{iid}-e1", "wangwei", "cli")
+    finally:
+        await workers.kill()
+        hook.stop()

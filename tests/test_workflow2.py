@@ -282,13 +282,15 @@ async def test_hopeless_deliveries_end_and_the_closed_incident_completes(client,
             assert result["outcome"] == "warning_lifted"
             st = await api.status(client, iid)
             failed = entries(st, "delivery_failed")
-            assert {e["detail"]["what"] for e in failed} == {"notification warning_issued", "notification warning_lifted"}
+            # The incident's own first notice (新接报事件, workflows/duty_desk.py) goes the same way.
+            assert {e["detail"]["what"] for e in failed} == {"notification incident_reported",
+                                                            "notification warning_issued", "notification warning_lifted"}
             reason = "HTTP 404" if hook else "地址无法使用"
             assert all(reason in e["detail"]["reason"] for e in failed)
-            assert st["delivery_failures_count"] == 2
+            assert st["delivery_failures_count"] == 3
             assert any(f["fault"] == "delivery_failed" for f in st["faults"])
             if hook:
-                assert hook.calls == 2  # each tried once: a 404 is not retried
+                assert hook.calls == 3  # each tried once: a 404 is not retried
     finally:
         if hook:
             hook.server.shutdown()

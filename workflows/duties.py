@@ -90,3 +90,15 @@ def duties_view(s: m.IncidentState) -> list[dict]:
                     "needed_to_close": step in STEP_DONE and d.mode in plan_duties.NEEDED,
                     "done": step_done(s, step), "recorded_as_other": other})
     return out
+
+
+def awaits_activation(s: m.IncidentState) -> bool:
+    """The incident waits for the 总指挥 to approve its response (附件1 经局突发环境事件应急指挥部总指挥批准):
+    open, not yet activated, in a stage that allows the activation (reported, warning), and at its
+    level the response is the bureau's own, read from the plan's duties: the bureau ends it
+    (termination performs: 4.4 经局指挥部批准). At IV the county government leads the response and
+    ends it (4.1.1 由事发地县（区）级人民政府负责事件应对工作; termination records): no approval of the
+    总指挥 is asked there, so nothing waits for one."""
+    if s.plan is None or s.outcome is not None or s.level is not None or s.stage not in ("reported", "warning"):
+        return False
+    return duty(s, "termination").mode == "performs"

@@ -47,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
     import workflows.deadline_steps as deadline_steps
     import workflows.deadlines as deadlines
     import workflows.delivery_lanes as delivery_lanes
+    import workflows.duties as duties
+    import workflows.duty_desk as duty_desk
     import workflows.effects as effects
     import workflows.errors as errors
     import workflows.filing as filing
@@ -172,6 +174,13 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         for name in deadlines.started_on(self.s, "discovered"):
             if name != "initial_report":
                 rec.start_deadline(name, report.discovered_at, g.level, None)
+        # The duty desk's page and, at a level the bureau leads, the commander's, from the incident
+        # itself (duty_desk.py): the caller that started it may die at once, nothing is lost.
+        # Patched: an incident recorded before these notices replays without them.
+        if workflow.patched("new-incident-notice"):
+            duty_desk.opened(rec, started_by)
+        if duties.awaits_activation(s) and workflow.patched("activation-awaited-notice"):
+            duty_desk.awaiting_activation(rec, "graded")
 
     @workflow.signal
     def page_step(self, step: dict) -> None:
@@ -330,7 +339,13 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
 
     def _apply(self, spec, inp, got, prepared: dict) -> str:
         draft = draft_of(self.s)
-        message = spec.apply(self._rec(draft), inp, got, prepared)
+        rec = self._rec(draft)
+        message = spec.apply(rec, inp, got, prepared)
+        # An action that leaves the incident waiting for the 总指挥's approval of its response (the
+        # event's level raised to one the bureau leads, before activation) tells the command once.
+        if (not duties.awaits_activation(self.s) and duties.awaits_activation(draft)
+                and workflow.patched("activation-awaited-notice")):
+            duty_desk.awaiting_activation(rec, spec.name)
         self.s = draft
         self._dirty = True
         return message

@@ -369,6 +369,8 @@ class IncidentState(BaseModel):
     investigation_transfer: dict | None = None  # 32号令 第四条 第二款: kind, body, at, document, by
     assessment_published: dict | None = None  # 5.3 信息公开: where, at, by
     record_key: str | None = None  # what the records store was last asked to save (effects.record_key)
+    # A drill's participants (the account that started it): its pages go to them only (duty_desk.py).
+    drill_participants: list[str] = []
 
 
 class IncidentInput(BaseModel):

@@ -60,7 +60,7 @@ def send_the_page(home: Path) -> None:
     """A new incident's page, made and sent the way the page workflow's activities do."""
     from activities.page_store import PageStore
     from activities.paging import PageActivities, SendInput
-    from ecoplan.api import _page_body
+    from activities.page_events import new_incident_body
     from ecoplan.paging_people import PagingPeople
     from plan.calendar import SHANGHAI
     from plan.incident import IncidentReport
@@ -77,7 +77,7 @@ def send_the_page(home: Path) -> None:
     link = PagingPeople().page_link([page_id, "wangwei", 86400])
     PageActivities(store).send_page(SendInput(page_id=page_id, incident_id=INCIDENT, username="wangwei", channel="email",
                                               address="wangwei@yqhb.example.gov.cn", subject=subject,
-                                              body=_page_body(report), link=link))
+                                              body=new_incident_body(report.model_dump(mode="json")), link=link))
     store.put_page(f"incident-{INCIDENT}-e7", INCIDENT, "report_due", "即将到期（30分钟后）：初报 — 桃河化工厂储罐泄漏",
                    "wangwei", "open", "email")
 

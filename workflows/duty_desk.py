@@ -1,0 +1,49 @@
+"""The incident's own notices to the duty desk and the command (issue 23), queued in the outbox
+like any notification; the delivery activity turns each into its page (activities/page_events.py,
+EVENT_PAGES), the page's id made from the notification's key, so a retried delivery, a worker
+SIGKILLed between the incident's start and the delivery, or a retried start never loses or
+doubles it:
+
+- `incident_reported` when the incident is taken (paging event new_incident, 新接报事件: 4.2.2
+  值班人员应第一时间进行核实，报告带班领导);
+- `activation_awaited` when it starts waiting for the 总指挥's approval of the response (paging
+  event awaiting_activation, 待批准启动响应: 附件1 经总指挥批准; 4.2.2 视情报告局指挥部副指挥、指挥),
+  see duties.awaits_activation.
+
+A drill's notices name its participants (the account that started it): its pages go to them only.
+Pure: no awaits, no I/O (runs inside the workflow)."""
+
+from __future__ import annotations
+
+import workflows.levels as levels
+import workflows.messages as m
+from plan.incident import Actor
+
+DESCRIPTION_KEPT = 300  # characters of the report's description the notice carries (the page shows 400 in all)
+
+
+def participants(s: m.IncidentState) -> dict:
+    """A drill's participants, for its pages (nobody else is told); nothing for a real incident."""
+    return {"participants": list(s.drill_participants)} if s.report.drill else {}
+
+
+def opened(rec, started_by: Actor | None) -> None:
+    """新接报事件: what the duty officer and the leader on shift are paged with."""
+    s, r = rec.s, rec.s.report
+    if r.drill and started_by is not None:
+        s.drill_participants = [started_by.name]
+    rec.notify("incident_reported", f"新接报事件：{r.title}", ["值班员", "带班领导"],
+               {"graded_level": s.grading.level.value, "county": r.county, "location": r.location,
+                "incident_type": r.incident_type, "reported_at": r.reported_at.isoformat(), "reporter": r.reporter,
+                "description": r.description[:DESCRIPTION_KEPT], "source": "4.2.2", **participants(s)})
+
+
+def awaiting_activation(rec, why: str) -> None:
+    """待批准启动响应: the response at the incident's level waits for the 总指挥 (附件1). `why`: graded
+    (at the start) or the action that raised the event to a level the bureau leads (determine_event_level)."""
+    s = rec.s
+    level = levels.response_level(s)
+    brief = s.plan.levels[level]
+    rec.notify("activation_awaited", f"待批准启动{brief.response_name}：{s.report.title}", ["局指挥部指挥", "局指挥部副指挥"],
+               {"level": level.value, "level_name": brief.name, "why": why,
+                "source": "附件1 经局突发环境事件应急指挥部总指挥批准；4.2.2", **participants(s)})
