@@ -29,6 +29,12 @@ ALLOWED = {
     "sqlite": "the value to type for --from (ecoplan db copy)",
     "postgresql": "a database address begins with it (postgresql://…), as the bureau's DBA types it",
     "db": "the host in the example database address (db.example)",
+    "Markdown": "the drill report's format (ecoplan drill report)", "OpenAPI": "the interface description's standard",
+    "HTTPS": "the protocol, as the proxy's manual names it", "Cookie": "as browsers name it",
+    "Secure": "the cookie flag's name", "ISO": "ISO 8601, the time format", "Ctrl": "Ctrl-C, the key to press",
+    "SIGTERM": "a signal's name", "SIGHUP": "a signal's name",
+    "PostgreSQL": "the database's product name (ecoplan db copy)", "SVG": "the chart's file format",
+    "PNG": "the chart's file format", "Schema": "JSON Schema, the standard's name (ecoplan schema)",
     "mg": "unit (mg/L)", "km": "unit", "COMMAND": "ecoplan COMMAND --help: a placeholder to type over",
 }
 ROMAN = {"I", "II", "III", "IV"}  # the response levels: III级

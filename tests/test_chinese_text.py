@@ -237,7 +237,7 @@ def test_every_message_in_the_source_speaks_chinese():
     typed = [*STAGES, "completed", "warning_lifted", "calendar recompute", "fonts-noto-cjk"]
     cli = [t for f in ROOT.glob("ecoplan/cli/*.py") for _, t in source_messages(f)]
     assert assert_chinese(cli, typed, "CLI messages") > 40
-    # each action command's description in `ecoplan --help` (the other commands' help is not yet Chinese)
+    # each action command's description in `ecoplan --help` (every command's whole help: tests/test_cli_help.py)
     assert assert_chinese([spec.cli_help for spec in actions.ACTIONS.values() if spec.cli], ["propose-warning"],
                           "the action commands' help") == len([s for s in actions.ACTIONS.values() if s.cli])
     # the console's, the API's and the services': login, 2FA, duty roster, lists, paging, records, settings

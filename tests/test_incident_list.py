@@ -207,7 +207,7 @@ def test_docs_are_served_by_the_app_under_its_csp(tmp_path):
         page = c.get("/docs")
         assert page.status_code == 200 and "http" not in page.text and "<script>" not in page.text
         assert "script-src 'self';" in page.headers["content-security-policy"]
-        for src in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/static/docs.js"):
+        for src in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/docs/assets/docs.js"):
             assert src in page.text
             r = c.get(src)
             assert r.status_code == 200 and len(r.content) > 200, src

@@ -439,6 +439,30 @@ def test_token_config():
         intake.create_app(client_factory=lambda: None, tokens={})
 
 
+def test_docs_are_served_by_the_intake_under_its_csp():
+    """`ecoplan intake`'s /docs, as the console's (tests/test_incident_list.py): the page and
+    every file it loads from the app itself, no token needed, under a CSP with no inline script;
+    no CDN page (ReDoc) offered. Server-free: the app in this process, never calls Temporal."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(intake.create_app(client_factory=lambda: None, tokens=TOKENS)) as c:
+        page = c.get("/docs")
+        assert page.status_code == 200 and "http" not in page.text and "<script>" not in page.text
+        assert "script-src 'self';" in page.headers["content-security-policy"]
+        assert 'data-openapi="/openapi.json"' in page.text and c.get("/openapi.json").status_code == 200
+        for src in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/docs/assets/docs.js"):
+            assert src in page.text
+            r = c.get(src)
+            assert r.status_code == 200 and len(r.content) > 200, src
+            assert r.headers["content-security-policy"] == page.headers["content-security-policy"]
+        assert "SwaggerUIBundle" in c.get("/docs/assets/docs.js").text
+        assert c.get("/docs/assets/..%2Fswagger-ui.js.map").status_code == 401  # not a public path
+        assert c.get("/redoc").status_code == 401 and c.get("/docs/oauth2-redirect").status_code == 401
+        # the alerts stay behind the token; one set of security headers on every answer
+        r = c.post("/alerts", json={})
+        assert r.status_code == 401 and len(r.headers.get_list("content-security-policy")) == 1
+
+
 def test_tokens_from_file(tmp_path):
     f = tmp_path / "tokens"
     f.write_text(f"# issued 2026-11\nhotline_12369={'x' * 20}\nlinkage_119={'y' * 20}\n")

@@ -7,6 +7,8 @@ traceback. Every command takes --json for machines.
 Where each command lives:
 - app.py         the Typer app assembled from the modules below; invoke() and main() (the
                  console script `ecoplan = "ecoplan.cli:main"`)
+- typer_zh.py    the Typer app, groups and commands whose --help speaks Chinese (用法：, 选项, 命令 …);
+                 every module makes its app with typer_zh.Typer
 - common.py      shared helpers: emit/table, read_data/parse/parse_time/parse_date,
                  actor/approver, run/do_action, the common options (--json, --by, --as, --at …)
 - actions.py     start and the incident actions (warn, activate, dispatch, report, sign-off …)

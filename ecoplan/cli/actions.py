@@ -13,22 +13,23 @@ import typer
 from ecoplan.cli.common import (AtOpt, BackdateOpt, ByOpt, JsonOpt, RoleOpt, actor, approver, cli_user, do_action,
                                 emit, parse, parse_date, parse_time, read_data, run)
 from ecoplan import people
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.errors import bad
 from plan.incident import Actor, IncidentReport, ReportFile
 from workflows.actions import ACTIONS
 from workflows.actions.spec import ActionSpec, CliOption
 
-app = typer.Typer()
+app = Typer()
 
 
 @app.command()
-def start(file: str = typer.Argument(..., help="incident report JSON/YAML ('-' for stdin); incident_type: water | air | "
-                                      "soil | hazardous_chemicals | solid_waste | other; source: hotline_12369 | "
-                                      "linkage_119 | inspection | county_bureau | other. Every field: "
-                                      "`ecoplan schema incident` and docs/contracts.md"),
+def start(file: str = typer.Argument(..., help="事件报告文件（JSON/YAML；'-' 表示从标准输入读取）；incident_type：water | air | "
+                                      "soil | hazardous_chemicals | solid_waste | other；source：hotline_12369 | "
+                                      "linkage_119 | inspection | county_bureau | other。全部字段见 "
+                                      "`ecoplan schema incident` 和 docs/contracts.md"),
           by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, as_json: bool = JsonOpt):
-    """Start an incident from a report file; prints the incident id. With --by (or
-    $ECOPLAN_USER) the operator who entered it is recorded beside the reporter."""
+    """按事件报告文件启动一起事件；输出事件编号。有 --by（或 $ECOPLAN_USER）时，录入人与
+    报告人一并记录。"""
     from ecoplan import api  # lazy: with temporalio and the workflow (~1 s), not needed for --help
 
     report = parse(IncidentReport, read_data(file))
@@ -55,7 +56,7 @@ def _option(opt: CliOption) -> inspect.Parameter:
     elif opt.kind in ("many", "pairs"):
         default = typer.Option(... if opt.required else [], opt.flag, help=opt.help)
     else:
-        help_ = opt.help + (f" (one of: {' | '.join(opt.value)})" if opt.kind == "choice" else "")
+        help_ = opt.help + (f"（取值：{'、'.join(opt.value)}）" if opt.kind == "choice" and opt.value[0] not in opt.help else "")
         default = typer.Option(... if opt.required else opt.default, opt.flag, help=help_)
     return inspect.Parameter(_param(opt), inspect.Parameter.KEYWORD_ONLY, default=default, annotation=TYPES[opt.kind])
 

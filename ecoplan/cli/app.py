@@ -15,12 +15,13 @@ import typer
 from typer._click import exceptions as cx  # typer's own click: its usage errors
 
 from ecoplan.cli import actions, audit, calendar, db, duty, plan_tools, reach, records, users, views
+from ecoplan.cli.typer_zh import ARGUMENT_NAMES as ARGUMENTS, Typer
 from ecoplan.errors import Fail
 from ecoplan.web.command import web
 from plan.problems import LABELS
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="ecoplan: run the ecology bureau's emergency plan (突发环境事件应急预案).")
+app = Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+            help="ecoplan：按生态环境局的突发环境事件应急预案办理事件。")
 app.command("web")(web)
 app.add_typer(plan_tools.app)          # grade, server, intake, plan check, drill start|report
 app.add_typer(actions.app)             # start and the incident actions (warn, activate, dispatch, …)
@@ -32,9 +33,6 @@ app.add_typer(duty.duty_app, name="duty")  # the duty roster (值班表)
 app.add_typer(reach.app)               # readiness, pages
 app.add_typer(audit.app)               # audit (the sign-in audit log)
 app.add_typer(db.db_app, name="db")    # db upgrade, db copy (the stores' database, issue 27)
-
-
-ARGUMENTS = {"incident_id": "事件编号", "file": "文件", "path": "文件", "username": "用户名", "name": "名称"}
 
 
 def _param(p) -> str:

@@ -12,18 +12,20 @@ import typer
 from ecoplan import audit as audit_log
 from ecoplan.accounts import AccountError, AccountStore
 from ecoplan.cli.common import JsonOpt
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.errors import bad
 
-app = typer.Typer()
+app = Typer()
 
 
 @app.command("audit")
-def audit(user: str = typer.Option("", "--user", help="only this account"),
-          event: str = typer.Option("", "--event", help="only this event: " + ", ".join(audit_log.EVENT_NAMES)),
-          since: str = typer.Option("", "--since", help="from this day or time on (2026-12-01, 2026-12-01T08:00)"),
-          limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="at most this many rows, newest first"),
+def audit(user: str = typer.Option("", "--user", help="只看此账号"),
+          event: str = typer.Option("", "--event", help="只看此类事件："
+                                                  + "、".join(f"{k}（{v}）" for k, v in audit_log.EVENT_NAMES.items())),
+          since: str = typer.Option("", "--since", help="自此日期或时间起（如 2026-12-01、2026-12-01T08:00）"),
+          limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="最多显示的条数，最新的在前"),
           as_json: bool = JsonOpt):
-    """The audit log: logins, logouts, alarms, account changes, newest first (审计日志，保留不少于180天)."""
+    """审计日志：登录、退出、告警和账号变更，最新的在前（保留不少于180天）。"""
     if event and event not in audit_log.EVENT_NAMES:
         raise bad(f"--event {event!r}：可选 " + "、".join(f"{k}（{v}）" for k, v in audit_log.EVENT_NAMES.items()))
     if since:

@@ -23,20 +23,21 @@ import typer
 from activities.calendar import bureau_calendar
 from activities.settings import calendar_data_dir
 from ecoplan.cli.common import JsonOpt, actor, cli_user, emit, parse_date, run
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.errors import Fail, bad
 from plan.calendar import LIBRARY_YEARS, SHANGHAI, CalendarError, load_calendar, missing_notice_text, notice_missing
 from plan.notice import WEEKDAYS, NoticeError, parse_notice
 from workflows.messages import RecomputeDeadlines
 from plan import problems
 
-calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar.")
+calendar_app = Typer(no_args_is_help=True, help="工作日历。")
 
 
 @calendar_app.command("due")
-def calendar_due(from_: str = typer.Option(..., "--from", help="start date YYYY-MM-DD (not counted)"),
-                 working_days: int = typer.Option(..., "--working-days", help="n working days"),
+def calendar_due(from_: str = typer.Option(..., "--from", help="起算日期，年-月-日（当天不计）"),
+                 working_days: int = typer.Option(..., "--working-days", help="工作日数"),
                  as_json: bool = JsonOpt):
-    """The n-th Chinese working day strictly after a date (调休 included)."""
+    """某日之后的第 n 个工作日（含调休）。"""
 
     start = parse_date(from_, "--from")
     if working_days < 1 or working_days > 3660:
@@ -150,18 +151,18 @@ def _write_and_check(notice, directory: Path, path: Path) -> None:
 
 @calendar_app.command("add-year")
 def calendar_add_year(
-        file: str = typer.Argument(..., help="the notice's text as published (国务院办公厅关于XXXX年部分节假日安排的通知), "
-                                             "UTF-8, pasted from the web page or the PDF; '-' for stdin (then give --yes)"),
-        yes: bool = typer.Option(False, "--yes", help="write without asking for confirmation"),
-        replace: bool = typer.Option(False, "--replace", help="replace the year's file if there is one"),
-        directory: Optional[Path] = typer.Option(None, "--dir", help="calendar directory (default: $ECOPLAN_HOME/calendars, "
-                                                                    "ECOPLAN_HOME defaulting to the project's .ecoplan)"),
-        by: Optional[str] = typer.Option(None, "--by", help="who recomputes the open incidents' provisional deadlines "
-                                                            "afterwards (default: $ECOPLAN_USER; none: not recomputed)"),
-        role: Optional[str] = typer.Option(None, "--as", "--role", help="the plan role that acts (default: duty_officer)"),
+        file: str = typer.Argument(..., help="通知原文（国务院办公厅关于某年部分节假日安排的通知），"
+                                             "UTF-8 编码，从网页或 PDF 中复制；'-' 表示从标准输入读取（此时须加 --yes）"),
+        yes: bool = typer.Option(False, "--yes", help="不经确认直接写入"),
+        replace: bool = typer.Option(False, "--replace", help="已有该年文件时替换"),
+        directory: Optional[Path] = typer.Option(None, "--dir", help="日历目录（默认：$ECOPLAN_HOME/calendars，"
+                                                                    "ECOPLAN_HOME 默认为项目的 .ecoplan）"),
+        by: Optional[str] = typer.Option(None, "--by", help="写入后由谁重算未结事件的暂定期限"
+                                                            "（默认：$ECOPLAN_USER；都没有则不重算）"),
+        role: Optional[str] = typer.Option(None, "--as", "--role", help="以预案中的哪个角色办理（默认：duty_officer）"),
         as_json: bool = JsonOpt):
-    """Read a year's State Council holiday notice, show it for confirmation, write <year>.yaml,
-    then recompute the open incidents' provisional deadlines (with --by or $ECOPLAN_USER)."""
+    """读入某年的国务院节假日安排通知，显示供确认，写入〈年份〉.yaml，再重算未结事件的暂定期限
+    （有 --by 或 $ECOPLAN_USER 时）。"""
 
     text = _read_notice(file)
     try:
@@ -249,10 +250,10 @@ def _recompute_text(r: dict) -> str:
 
 
 @calendar_app.command("recompute")
-def calendar_recompute(by: Optional[str] = typer.Option(None, "--by", help="who acts (default: $ECOPLAN_USER)"),
-                       role: Optional[str] = typer.Option(None, "--as", "--role", help="the plan role that acts"),
+def calendar_recompute(by: Optional[str] = typer.Option(None, "--by", help="办理人（默认：$ECOPLAN_USER）"),
+                       role: Optional[str] = typer.Option(None, "--as", "--role", help="以预案中的哪个角色办理"),
                        as_json: bool = JsonOpt):
-    """Recompute the provisional deadlines of every open incident (after a year's notice is loaded)."""
+    """重算每起未结事件的暂定期限（载入某年的通知之后）。"""
     who = by or cli_user()
     if not who:
         raise bad("谁在操作？请加 --by 姓名（或设置 ECOPLAN_USER）")
@@ -264,7 +265,7 @@ def calendar_recompute(by: Optional[str] = typer.Option(None, "--by", help="who 
 
 @calendar_app.command("status")
 def calendar_status(as_json: bool = JsonOpt):
-    """Which years have a holiday notice loaded, and which open deadlines are provisional."""
+    """哪些年份已载入节假日通知，哪些未到期的期限是暂定的。"""
     from ecoplan import views  # lazy: see the module docstring
 
     try:

@@ -195,17 +195,17 @@ def do_action(incident_id: str, action: str, model: type[BaseModel], fields: dic
 
 # ------------------------------------------------------------------ options
 
-JsonOpt = typer.Option(False, "--json", help="machine-readable output")
-ByOpt = typer.Option(None, "--by", help="who acts (default: $ECOPLAN_USER)")
-RoleOpt = typer.Option(None, "--as", "--role", help="the plan role you act in: an id (duty_officer, commander, "
-                       "deputy_commander, lead) or its name (值班员, 指挥…) (default: $ECOPLAN_ROLE, else the first role "
-                       "the authority table gives the action)")
-AtOpt = typer.Option(None, "--at", help="when it happened, ISO 8601; without offset = Asia/Shanghai (default: now)")
-IssuedByOpt = typer.Option(None, "--issued-by", help="the authority that issued or lifted it (3.3: 市人民政府 or whom it authorises)")
-DocumentOpt = typer.Option(None, "--document-number", help="that authority's document number (文号)")
+JsonOpt = typer.Option(False, "--json", help="以机器可读的 JSON 输出")
+ByOpt = typer.Option(None, "--by", help="办理人（默认：$ECOPLAN_USER）")
+RoleOpt = typer.Option(None, "--as", "--role", help="以预案中的哪个角色办理：角色标识（duty_officer、commander、"
+                       "deputy_commander、lead）或其名称（值班员、指挥……）（默认：$ECOPLAN_ROLE，否则为权限表中"
+                       "可办理该操作的第一个角色）")
+AtOpt = typer.Option(None, "--at", help="发生时间，ISO 8601 格式；不带时区即北京时间（默认：现在）")
+IssuedByOpt = typer.Option(None, "--issued-by", help="发布或解除的机关（3.3：市人民政府或其授权的单位）")
+DocumentOpt = typer.Option(None, "--document-number", help="该机关的文号")
 BackdateOpt = typer.Option(None, "--backdate-reason",
-                           help="补录说明: why the action is entered more than 1 hour after --at (required then)")
+                           help="补录说明：在 --at 所记时间1小时之后才录入的原因（此时必填）")
 
 DEFAULT_LIMIT = 50  # rows a supervisor view shows unless told --limit N or --all
-LimitOpt = typer.Option(DEFAULT_LIMIT, "--limit", min=1, help="show at most this many, most urgent first")
-AllOpt = typer.Option(False, "--all", help="show every row, however many")
+LimitOpt = typer.Option(DEFAULT_LIMIT, "--limit", min=1, help="最多显示的条数，最紧急的在前")
+AllOpt = typer.Option(False, "--all", help="显示全部，不限条数")

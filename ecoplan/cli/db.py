@@ -13,9 +13,10 @@ from activities.db import migrate
 from activities.settings import settings
 from ecoplan import db_copy
 from ecoplan.cli.common import JsonOpt
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.errors import Fail, bad
 
-db_app = typer.Typer(no_args_is_help=True, help="The stores' database: schema upgrade, moving to PostgreSQL.")
+db_app = Typer(no_args_is_help=True, help="存储数据库：升级结构，迁移到 PostgreSQL。")
 
 
 def _targets() -> dict[str, object]:
@@ -39,7 +40,7 @@ def upgrade_all(force: bool = False) -> dict[str, dict]:
 
 @db_app.command("upgrade")
 def upgrade(as_json: bool = JsonOpt):
-    """Bring the records and accounts stores to this ecoplan's schema (also done on start)."""
+    """把记录库和账号库升级到本版 ecoplan 的结构（启动时也会自动升级）。"""
     try:
         done = upgrade_all(force=True)
     except (store.DatabaseError, ValueError) as e:
@@ -52,12 +53,12 @@ def upgrade(as_json: bool = JsonOpt):
 
 
 @db_app.command("copy")
-def copy(source: str = typer.Option(..., "--from", help="`sqlite` (this data folder's files: ECOPLAN_RECORDS_DB, "
-                                    "ECOPLAN_ACCOUNTS_DB, ECOPLAN_ARCHIVE_DIR) or a database URL"),
-         target: str = typer.Option(..., "--to", help="postgresql://user:password@host/db"),
+def copy(source: str = typer.Option(..., "--from", help="`sqlite`（本数据目录中的文件：ECOPLAN_RECORDS_DB、"
+                                    "ECOPLAN_ACCOUNTS_DB、ECOPLAN_ARCHIVE_DIR）或数据库地址"),
+         target: str = typer.Option(..., "--to", help="目标数据库地址，如 postgresql://用户:密码@主机/库名"),
          as_json: bool = JsonOpt):
-    """Copy the records, the accounts and the archive into another database; idempotent (run
-    again, nothing is copied twice; a newer record there is never overwritten)."""
+    """把记录、账号和归档复制到另一个数据库；可重复运行（不会重复复制，目标库中较新的记录
+    不会被覆盖）。"""
     import ecoplan.accounts  # noqa: F401
 
     if not store.is_url(target):

@@ -11,6 +11,7 @@ import typer
 
 from ecoplan.accounts import AccountStore
 from ecoplan.cli.common import JsonOpt, emit, parse_date, table
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.duty_import import RosterRejected, read_roster
 from ecoplan.duty_roster import DutyError, DutyStore, Shift
 from ecoplan.errors import Fail, bad
@@ -18,7 +19,7 @@ from ecoplan.people import labeller, resolver
 from plan.calendar import SHANGHAI
 from plan.paging import load_paging
 
-duty_app = typer.Typer(no_args_is_help=True, help="The duty roster (值班表) and handovers (交接班).")
+duty_app = Typer(no_args_is_help=True, help="值班表和交接班。")
 
 
 def _now() -> datetime:
@@ -37,9 +38,9 @@ def _header() -> list[str]:
 
 
 @duty_app.command("import")
-def import_(file: Path = typer.Argument(..., help="the roster: .xlsx or .csv (日期, 班次, 开始, 结束, 带班领导, 值班员, 备注)"),
+def import_(file: Path = typer.Argument(..., help="值班表文件：.xlsx 或 .csv（列：日期、班次、开始、结束、带班领导、值班员、备注）"),
             as_json: bool = JsonOpt):
-    """Import the roster; each shift replaces the one of the same day and name (导入值班表)."""
+    """导入值班表；每个班次替换同一天同名的班次。"""
     accounts = AccountStore()
     try:
         shifts = read_roster(file, load_paging().post_names, resolver(accounts.list()))
@@ -52,10 +53,10 @@ def import_(file: Path = typer.Argument(..., help="the roster: .xlsx or .csv (�
 
 
 @duty_app.command("show")
-def show(day: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (default: today)"),
-         days: int = typer.Option(1, "--days", min=1, max=62, help="how many days from --date"),
+def show(day: Optional[str] = typer.Option(None, "--date", help="日期，年-月-日（默认：今天）"),
+         days: int = typer.Option(1, "--days", min=1, max=62, help="自 --date 起显示几天"),
          as_json: bool = JsonOpt):
-    """The shifts of a day (or of --days days) (查看值班表)."""
+    """查看值班表：某一天（或 --days 天）的班次。"""
     first = parse_date(day, "--date") if day else _now().date()
     start = datetime.combine(first, datetime.min.time(), SHANGHAI)
     shifts = [s for s in DutyStore().between(start, start + timedelta(days=days)) if s.day >= first]
@@ -70,7 +71,7 @@ def show(day: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (def
 
 @duty_app.command("today")
 def today(as_json: bool = JsonOpt):
-    """Who is on duty now, and the handovers of the last 24 hours (今日值班)."""
+    """今日值班：现在谁在值班，以及最近24小时的交接班记录。"""
     now = _now()
     store = DutyStore()
     running, notes = store.on_duty(now), store.handovers(now - timedelta(days=1), now + timedelta(seconds=1))
@@ -87,11 +88,11 @@ def today(as_json: bool = JsonOpt):
 
 
 @duty_app.command("handover")
-def handover(notes: str = typer.Option(..., "--notes", help="what the next shift must know (交接内容)"),
-             by: Optional[str] = typer.Option(None, "--by", help="who hands over: a username (default: $ECOPLAN_USER)"),
-             to: Optional[str] = typer.Option(None, "--to", help="who takes over: a username"),
+def handover(notes: str = typer.Option(..., "--notes", help="交接内容：下一班须知道的事项"),
+             by: Optional[str] = typer.Option(None, "--by", help="交班人的用户名（默认：$ECOPLAN_USER）"),
+             to: Optional[str] = typer.Option(None, "--to", help="接班人的用户名"),
              as_json: bool = JsonOpt):
-    """Record a handover note (交接班记录) on the shift running now."""
+    """在当前班次上登记交接班记录。"""
     from activities.settings import settings
 
     accounts = AccountStore()

@@ -11,6 +11,7 @@ import typer
 
 from ecoplan import server as embedded
 from ecoplan.cli.common import JsonOpt, emit, parse, read_data, run
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.errors import Fail, bad
 from plan.check import check_plan
 from plan.drill import evaluate, render_markdown
@@ -18,22 +19,22 @@ from plan.grading import Assessment, classify
 from plan.loader import PlanError, load_plan
 from plan.scenarios import ScenarioError, load_scenario
 
-app = typer.Typer()
-plan_app = typer.Typer(no_args_is_help=True, help="Plan files.")
-drill_app = typer.Typer(no_args_is_help=True, help="Drills (演练, seed 003).")
+app = Typer()
+plan_app = Typer(no_args_is_help=True, help="预案文件。")
+drill_app = Typer(no_args_is_help=True, help="演练（种子 003）。")
 app.add_typer(plan_app, name="plan")
 app.add_typer(drill_app, name="drill")
 
 
 @app.command()
-def grade(file: str = typer.Argument(..., help="assessment JSON/YAML, every field optional: deaths, poisoned_or_injured, "
-                                      "evacuated (persons); direct_loss_yuan (yuan, not 万元); drinking_water_interrupted: "
-                                      "none | township | county | city; cross_boundary: none | county_dispute | city | "
-                                      "province; ecological_impact: none | protected_species_damaged | "
-                                      "partial_function_loss | function_loss_or_extinction. An incident file works too. "
-                                      "See `ecoplan schema assessment` and docs/contracts.md"),
-          plan: Optional[str] = typer.Option(None, "--plan", help="plan id or path"), as_json: bool = JsonOpt):
-    """Grade an assessment against 附表1: level I–IV with the reasons."""
+def grade(file: str = typer.Argument(..., help="评估文件（JSON/YAML），各字段均可不填：deaths、poisoned_or_injured、"
+                                      "evacuated（人）；direct_loss_yuan（元，不是万元）；drinking_water_interrupted："
+                                      "none | township | county | city；cross_boundary：none | county_dispute | city | "
+                                      "province；ecological_impact：none | protected_species_damaged | "
+                                      "partial_function_loss | function_loss_or_extinction。也可给事件报告文件。"
+                                      "详见 `ecoplan schema assessment` 和 docs/contracts.md"),
+          plan: Optional[str] = typer.Option(None, "--plan", help="预案标识或路径"), as_json: bool = JsonOpt):
+    """按附表1分级：给出I–IV级及理由。"""
     data = read_data(file)
     if "assessment" in data and isinstance(data["assessment"], dict):
         data = data["assessment"]  # an incident report file works too
@@ -47,8 +48,8 @@ def grade(file: str = typer.Argument(..., help="assessment JSON/YAML, every fiel
 
 
 @plan_app.command("check")
-def plan_check(plan: Optional[str] = typer.Option(None, "--plan", help="plan id or path"), as_json: bool = JsonOpt):
-    """Validate a plan file and report problems (errors exit 2; warnings alone exit 0)."""
+def plan_check(plan: Optional[str] = typer.Option(None, "--plan", help="预案标识或路径"), as_json: bool = JsonOpt):
+    """检查预案文件并列出问题（有错误时退出码为2；只有警告时为0）。"""
     loaded, problems = check_plan(plan)
     out = {"plan": loaded.ref if loaded else None, "problems": [p.model_dump() for p in problems]}
     def text(d):
@@ -60,10 +61,11 @@ def plan_check(plan: Optional[str] = typer.Option(None, "--plan", help="plan id 
 
 
 @app.command()
-def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option(8233, "--ui-port"),
-           db: Optional[str] = typer.Option(None, "--db", help="SQLite file (kept across restarts; default: "
-                                             "$ECOPLAN_HOME/temporal.db)")):
-    """Run the embedded Temporal dev server in the foreground (Ctrl-C, SIGTERM or SIGHUP stops it)."""
+def server(port: int = typer.Option(7233, "--port", help="Temporal 服务端口"),
+           ui_port: int = typer.Option(8233, "--ui-port", help="Temporal 网页界面端口"),
+           db: Optional[str] = typer.Option(None, "--db", help="SQLite 数据文件（重启后保留；默认："
+                                             "$ECOPLAN_HOME/temporal.db）")):
+    """在前台运行内置的 Temporal 开发服务器（按 Ctrl-C 或收到 SIGTERM、SIGHUP 时停止）。"""
     code, stopped_by = embedded.run_dev_server(port=port, ui_port=ui_port, db=db or embedded.default_db())
     if stopped_by is None and code != 0:
         raise Fail(f"Temporal 开发服务器已退出，退出码 {code}")
@@ -72,9 +74,9 @@ def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option
 
 
 @drill_app.command("start")
-def drill_start(scenario: str = typer.Argument(..., help="a scenario id from plan/scenarios/ or a path"),
+def drill_start(scenario: str = typer.Argument(..., help="plan/scenarios/ 中的情景标识，或情景文件路径"),
                 as_json: bool = JsonOpt):
-    """Start an incident flagged as a drill from a scenario file; prints the incident id."""
+    """按情景文件启动一起标为演练的事件；输出事件编号。"""
     from ecoplan import api  # lazy: with temporalio and the workflow (~1 s), not needed for --help
 
     try:
@@ -87,7 +89,7 @@ def drill_start(scenario: str = typer.Argument(..., help="a scenario id from pla
 
 @drill_app.command("report")
 def drill_report(incident_id: str, as_json: bool = JsonOpt):
-    """The after-action evaluation of a drill (seed 003), as Markdown or JSON."""
+    """演练的事后评估（种子 003），以 Markdown 或 JSON 输出。"""
     from ecoplan import api  # lazy: with temporalio and the workflow (~1 s), not needed for --help
 
     st = run(api.status, incident_id)
@@ -97,8 +99,9 @@ def drill_report(incident_id: str, as_json: bool = JsonOpt):
 
 
 @app.command()
-def intake(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8080, "--port")):
-    """The HTTP intake for the 12369 and 119 platforms (OpenAPI schema at /openapi.json)."""
+def intake(host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
+           port: int = typer.Option(8080, "--port", help="监听端口")):
+    """12369 和 119 平台的 HTTP 接入服务（OpenAPI 描述在 /openapi.json，接口文档在 /docs）。"""
     from ecoplan import intake as service  # lazy: FastAPI and the client API (~1.5 s)
 
     service.serve(host=host, port=port)

@@ -11,6 +11,7 @@ import typer
 
 from ecoplan.accounts import AccountStore
 from ecoplan.cli.common import JsonOpt, emit, table
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.contacts import ContactStore, configured_channels
 from ecoplan.duty_roster import DutyStore
 from ecoplan.errors import Fail
@@ -19,7 +20,7 @@ from plan.calendar import SHANGHAI
 from plan.loader import load_plan
 from plan.paging import CHANNEL_NAMES, load_paging
 
-app = typer.Typer()
+app = Typer()
 
 
 def working_channels() -> list[str]:
@@ -43,9 +44,9 @@ def paging_fault_lines() -> list[str]:
 
 @app.command("readiness")
 def readiness_cmd(incidents: bool = typer.Option(True, "--incidents/--no-incidents",
-                                                 help="also ask the open incidents for their named leads (Temporal)"),
+                                                 help="是否也向未结事件查询其指定的组长（需连接 Temporal）"),
                   as_json: bool = JsonOpt):
-    """Who in the plan's roles, this week's roster and the leads of open incidents cannot be reached (通知可达性)."""
+    """通知可达性：预案角色、本周值班表中的人员和未结事件的组长中，哪些人联系不上。"""
     accounts = AccountStore()
     leads, note = {}, ""
     if incidents:
@@ -81,10 +82,10 @@ async def _leads() -> dict[str, list[str]]:
 
 
 @app.command("pages")
-def pages_cmd(user: Optional[str] = typer.Option(None, "--user", help="only this person's (default: everyone's)"),
-              incident: Optional[str] = typer.Option(None, "--incident", help="an incident's pages, every state"),
+def pages_cmd(user: Optional[str] = typer.Option(None, "--user", help="只看此人的（默认：所有人的）"),
+              incident: Optional[str] = typer.Option(None, "--incident", help="某起事件的全部呼叫，不论状态"),
               as_json: bool = JsonOpt):
-    """Open pages nobody has acknowledged yet, or an incident's pages (呼叫)."""
+    """尚无人确认收到的呼叫，或某起事件的呼叫。"""
     from activities.page_store import PageStore
 
     store = PageStore()
@@ -102,10 +103,10 @@ def pages_cmd(user: Optional[str] = typer.Option(None, "--user", help="only this
 
 
 @app.command("ack")
-def ack_cmd(page_id: str, by: Optional[str] = typer.Option(None, "--by", help="who acknowledges: a username "
-                                                                                "(default: $ECOPLAN_USER)"),
+def ack_cmd(page_id: str, by: Optional[str] = typer.Option(None, "--by", help="确认人的用户名"
+                                                                                "（默认：$ECOPLAN_USER）"),
             as_json: bool = JsonOpt):
-    """Acknowledge a page sent to you: its escalation stops (确认收到)."""
+    """确认收到发给您的呼叫：其逐级升级随即停止。"""
     from activities.page_store import PageStore
     from activities.settings import settings
     from ecoplan import pages
@@ -127,7 +128,7 @@ def ack_cmd(page_id: str, by: Optional[str] = typer.Option(None, "--by", help="w
 
 @app.command("notify-test")
 def notify_test(username: str, as_json: bool = JsonOpt):
-    """Send a test message on each of a person's channels (发送测试通知)."""
+    """发送测试通知：经此人的每个通知渠道各发一条测试消息。"""
     from activities.page_store import PageStore
     from ecoplan.readiness import send_test
 

@@ -17,13 +17,14 @@ from activities.settings import ActivitySettings
 from ecoplan import period_report as pr
 from ecoplan import records
 from ecoplan.cli.common import JsonOpt, emit, more, parse_date, table
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.errors import Fail, bad
 from plan.incident import IncidentType
 from plan.stages import OUTCOME_NAMES, STAGE_NAMES
 from plan import problems
 
-app = typer.Typer()
-records_app = typer.Typer(no_args_is_help=True, help="The records store (突发环境事件信息档案, 17号令 第十条).")
+app = Typer()
+records_app = Typer(no_args_is_help=True, help="记录库（突发环境事件信息档案，17号令 第十条）。")
 app.add_typer(records_app, name="records")
 
 
@@ -32,11 +33,11 @@ def _store_error(e: Exception) -> Fail:
 
 
 @records_app.command("rebuild")
-def rebuild(archive: Optional[str] = typer.Option(None, "--archive", help="the archive folder "
-                                                  "(default: $ECOPLAN_ARCHIVE_DIR or $ECOPLAN_HOME/archive)"),
+def rebuild(archive: Optional[str] = typer.Option(None, "--archive", help="归档文件夹"
+                                                  "（默认：$ECOPLAN_ARCHIVE_DIR 或 $ECOPLAN_HOME/archive）"),
             as_json: bool = JsonOpt):
-    """Rebuild the records store ($ECOPLAN_RECORDS_DB) from the archive's */dossier.json files.
-    Records with the same facts are left as they are; running incidents' records are kept."""
+    """由归档中的 */dossier.json 文件重建记录库（$ECOPLAN_RECORDS_DB）。内容相同的记录保持
+    不变；办理中事件的记录保留。"""
     folder = Path(archive) if archive else ActivitySettings.from_env().archive_dir
     if not folder.is_dir():
         raise bad(f"--archive：{folder} 不是文件夹")
@@ -54,16 +55,16 @@ def rebuild(archive: Optional[str] = typer.Option(None, "--archive", help="the a
 
 
 @app.command("report-period")
-def report_period(month: Optional[str] = typer.Option(None, "--month", help="YYYY-MM, e.g. 2026-11 (月报)"),
-                  quarter: Optional[str] = typer.Option(None, "--quarter", help="YYYYQn, e.g. 2026Q4 (季报)"),
-                  half: Optional[str] = typer.Option(None, "--half", help="YYYYH1 or YYYYH2 (半年报)"),
-                  year: Optional[str] = typer.Option(None, "--year", help="YYYY (年报)"),
-                  out: Optional[str] = typer.Option(None, "--out", help="also write report-<period>.md and .json "
-                                                    "into this folder"),
+def report_period(month: Optional[str] = typer.Option(None, "--month", help="月报：年-月，如 2026-11"),
+                  quarter: Optional[str] = typer.Option(None, "--quarter", help="季报：年份加 Q 和季度，如 2026Q4"),
+                  half: Optional[str] = typer.Option(None, "--half", help="半年报：年份加 H1 或 H2，如 2026H2"),
+                  year: Optional[str] = typer.Option(None, "--year", help="年报：年份，如 2026"),
+                  out: Optional[str] = typer.Option(None, "--out", help="同时把 report-〈期间〉.md 和 .json "
+                                                    "写入此文件夹"),
                   as_json: bool = JsonOpt):
-    """Monthly, quarterly, half-yearly or yearly report with statistics (17号令 第十条), from the
-    records store: counts by level, type, county and source; deadlines on time and how late;
-    median and 90th percentile of the main intervals; open incidents at the end; drills apart."""
+    """月报、季报、半年报或年报及统计（17号令 第十条），取自记录库：按级别、类型、县（区）、
+    来源计数；各期限是否按时及迟延多久；主要环节用时的中位数和第90百分位数；期末未结事件；
+    演练单列。"""
     try:
         period = pr.parse_period(month=month, quarter=quarter, half=half, year=year)
     except pr.PeriodError as e:
@@ -90,10 +91,9 @@ def report_period(month: Optional[str] = typer.Option(None, "--month", help="YYY
 
 
 @app.command("schema")
-def schema(name: str = typer.Argument(..., help="incident | assessment | report")):
-    """Print the JSON Schema of a file ecoplan takes: the incident report (`start`), the
-    assessment (`grade`, and an incident's `assessment`) or an information report (`report`).
-    Fields, allowed values and units: docs/contracts.md."""
+def schema(name: str = typer.Argument(..., help="incident（事件报告）、assessment（评估）或 report（信息报告）")):
+    """输出 ecoplan 所收文件的 JSON Schema：事件报告（`start`）、评估（`grade` 及事件的
+    `assessment`）或信息报告（`report`）。字段、取值和单位见 docs/contracts.md。"""
     # lazy: ecoplan.contracts loads the plan and builds the view's models (~0.6 s), for this command only
     from ecoplan.contracts import CONTRACTS, schema as build
 

@@ -18,18 +18,19 @@ import typer
 from ecoplan.accounts import (AccountError, AccountNotFound, AccountStore, check_display, check_role, check_username,
                               known_roles)
 from ecoplan.cli.common import JsonOpt, table
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.contacts import FIELD_NAMES, ContactError, ContactStore
 from ecoplan.contacts import check as check_contact
 from ecoplan.errors import Fail, bad
 from ecoplan.login_limiter import Limits, LoginLimiter
 from ecoplan.totp import TotpStore
 
-users_app = typer.Typer(no_args_is_help=True, help="Accounts of the web console and API (账号管理).")
-MobileOpt = typer.Option(None, "--mobile", help="手机号 (SMS, and @ in the robots' groups)")
+users_app = Typer(no_args_is_help=True, help="网页控制台和接口的账号管理。")
+MobileOpt = typer.Option(None, "--mobile", help="手机号（短信，及群机器人消息中的 @）")
 EmailOpt = typer.Option(None, "--email", help="电子邮箱")
-DingOpt = typer.Option(None, "--dingtalk", help="钉钉 user id")
-WecomOpt = typer.Option(None, "--wecom", help="企业微信 user id")
-StdinOpt = typer.Option(False, "--password-stdin", help="read the password from standard input (one line)")
+DingOpt = typer.Option(None, "--dingtalk", help="钉钉用户 ID")
+WecomOpt = typer.Option(None, "--wecom", help="企业微信用户 ID")
+StdinOpt = typer.Option(False, "--password-stdin", help="从标准输入读取密码（一行）")
 
 
 def _store():
@@ -64,12 +65,13 @@ def _do(fn, *args):
 
 
 @users_app.command("add")
-def add(username: str = typer.Argument(..., help="login name: lowercase letters, digits, . _ -"),
-        role: str = typer.Option(..., "--role", help="duty_officer | commander | lead | supervisor | partner | admin"),
-        display: str = typer.Option("", "--display", help="姓名, as the console shows it"),
+def add(username: str = typer.Argument(..., help="登录名：小写字母、数字及 . _ -"),
+        role: str = typer.Option(..., "--role", help="角色：duty_officer（值班员）、commander（指挥）、lead（工作组组长）、"
+                                                         "supervisor（督查）、partner（联动单位）或 admin（系统管理员）"),
+        display: str = typer.Option("", "--display", help="姓名，控制台中显示的名字"),
         mobile: Optional[str] = MobileOpt, email: Optional[str] = EmailOpt, dingtalk: Optional[str] = DingOpt,
         wecom: Optional[str] = WecomOpt, password_stdin: bool = StdinOpt, as_json: bool = JsonOpt):
-    """Create an account (创建账号)."""
+    """创建账号。"""
     # Check what can be checked before asking for a password.
     _do(check_username, username)
     _do(check_role, role)
@@ -87,7 +89,7 @@ def add(username: str = typer.Argument(..., help="login name: lowercase letters,
 @users_app.command("set")
 def set_(username: str, mobile: Optional[str] = MobileOpt, email: Optional[str] = EmailOpt,
          dingtalk: Optional[str] = DingOpt, wecom: Optional[str] = WecomOpt, as_json: bool = JsonOpt):
-    """Set an account's contact methods; an empty value clears one (设置联系方式)."""
+    """设置账号的联系方式；值为空则清除该项。"""
     store = _store()
     acc = _do(store.require, username)
     c = _contacts(lambda: ContactStore(store.path).set(acc.username, mobile=mobile, email=email,
@@ -105,7 +107,7 @@ def _contacts(fn):
 
 @users_app.command("list")
 def list_(as_json: bool = JsonOpt):
-    """List the accounts (账号列表)."""
+    """账号列表。"""
     accounts = _do(_store().list)
     if as_json:
         print(json.dumps([a.public() for a in accounts], ensure_ascii=False, indent=2))
@@ -129,7 +131,7 @@ def _alarm(a) -> str:
 
 @users_app.command("unlock")
 def unlock(username: str, as_json: bool = JsonOpt):
-    """Lift an account's login delays and clear its login alarm (解除登录限制)."""
+    """解除账号的登录限制，并清除其登录告警。"""
     store = _store()
     name = (username or "").strip().lower()
     if _do(store.get, name) is None and name not in {a.username for a in _do(LoginLimiter(store, Limits()).alarms)}:
@@ -141,7 +143,7 @@ def unlock(username: str, as_json: bool = JsonOpt):
 
 @users_app.command("reset-2fa")
 def reset_2fa(username: str, as_json: bool = JsonOpt):
-    """Remove an account's authenticator (a lost phone); it enrols again at its next login (重置动态口令)."""
+    """重置动态口令：移除账号的验证器（如手机丢失），下次登录时重新绑定。"""
     store = _store()
     acc = _do(store.require, username)
     gone = _do(TotpStore(store).reset, acc.username, _operator())
@@ -160,21 +162,21 @@ def _operator() -> str:
 
 @users_app.command("disable")
 def disable(username: str, as_json: bool = JsonOpt):
-    """Disable an account; its sessions end at once (停用账号)."""
+    """停用账号；其会话立即结束。"""
     acc = _do(_store().set_disabled, username, True, _operator())
     _emit(acc.public(), as_json, f"已停用账号 {acc.label}，其登录会话已全部失效")
 
 
 @users_app.command("enable")
 def enable(username: str, as_json: bool = JsonOpt):
-    """Enable a disabled account again (启用账号)."""
+    """重新启用已停用的账号。"""
     acc = _do(_store().set_disabled, username, False, _operator())
     _emit(acc.public(), as_json, f"已启用账号 {acc.label}")
 
 
 @users_app.command("passwd")
 def passwd(username: str, password_stdin: bool = StdinOpt, as_json: bool = JsonOpt):
-    """Set an account's password; its sessions end (修改密码)."""
+    """修改账号的密码；其会话随即结束。"""
     store = _store()
     acc = _do(store.require, username)
     _do(store.set_password, acc.username, _password(password_stdin), _operator())

@@ -18,6 +18,7 @@ import typer
 from ecoplan import records
 from ecoplan.cli import records as records_cli
 from ecoplan.cli.common import AllOpt, JsonOpt, LimitOpt, emit, more, parse_date, run, table
+from ecoplan.cli.typer_zh import Typer
 from ecoplan.errors import Fail, bad
 from plan.loader import load_plan
 from activities.daily_report import _deadline_cn
@@ -25,8 +26,8 @@ from plan.citation import cite
 from plan.stages import OUTCOME_NAMES, STAGE_NAMES, SYSTEM_ENTRIES
 from workflows.lifecycle import STAGES
 
-app = typer.Typer()
-schedule_app = typer.Typer(no_args_is_help=True, help="Temporal Schedules.")
+app = Typer()
+schedule_app = Typer(no_args_is_help=True, help="Temporal 定时任务。")
 app.add_typer(schedule_app, name="schedule")
 
 
@@ -97,8 +98,8 @@ def status_text(s: dict) -> str:
 
 @app.command()
 def status(incident_id: str, as_json: bool = JsonOpt):
-    """One incident's full record (read from the workflow itself, not the visibility index);
-    an incident Temporal no longer has is answered from the records store, marked so."""
+    """一起事件的完整记录（直接读取事件本身，而非检索索引）；Temporal 中已没有的事件，
+    从记录库中读出，并加以注明。"""
     from ecoplan import api  # lazy: see above
 
     async def go(client):
@@ -115,13 +116,13 @@ def status(incident_id: str, as_json: bool = JsonOpt):
 
 @app.command()
 def documents(incident_id: str,
-              kind: Optional[list[str]] = typer.Option(None, "--kind", help="activation_notice, termination_form, "
-                                                       "info_report, case_file or chart (repeatable; default: all)"),
-              out: Optional[str] = typer.Option(None, "--out", help="folder to write into (default: ./ID-documents)"),
+              kind: Optional[list[str]] = typer.Option(None, "--kind", help="activation_notice（附件1）、termination_form（附件2）、"
+                                                       "info_report（信息报告）、case_file（案卷）或 chart（期限图），可重复（默认：全部）"),
+              out: Optional[str] = typer.Option(None, "--out", help="写入的文件夹（默认：./事件编号-documents）"),
               as_json: bool = JsonOpt):
-    """The incident's printed documents: 附件1, 附件2, each report, the case file (案卷) as PDF and
-    the deadline chart (SVG, PNG). A running incident prints as of now; a closed one, also one
-    Temporal no longer has (records store, archive dossier), gives the copies it filed."""
+    """事件的打印文书：附件1、附件2、各次报告、案卷（PDF）和期限图（SVG、PNG）。办理中的
+    事件按当前情况打印；已结案的事件（包括 Temporal 中已没有的，取自记录库和归档案卷）
+    给出归档时的文本。"""
     from ecoplan import api  # lazy: see above
     from ecoplan import documents as docs  # lazy: see above
 
@@ -167,9 +168,9 @@ def _stage(row: dict) -> str:
 
 
 @app.command()
-def overdue(drills: bool = typer.Option(False, "--drills", help="include drills"),
+def overdue(drills: bool = typer.Option(False, "--drills", help="包括演练"),
             limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
-    """Running incidents with an overdue deadline, most late first, and who must act."""
+    """有期限已超时的办理中事件，超时最久的在前，并列出应由谁办理。"""
     from ecoplan import views  # lazy: see above
 
     rows = run(lambda c: views.overdue(c, drills=drills, limit=None if all_ else limit))
@@ -182,10 +183,10 @@ def overdue(drills: bool = typer.Option(False, "--drills", help="include drills"
 
 
 @app.command()
-def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 90m (default: the plan's per-stage expectation)"),
-          drills: bool = typer.Option(False, "--drills", help="include drills"),
+def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="停滞多久算停滞，如 6h、3d、90m（h 时、d 天、m 分；默认：预案对各阶段的要求）"),
+          drills: bool = typer.Option(False, "--drills", help="包括演练"),
           limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
-    """Running incidents whose stage has not changed for too long, longest first, and what they wait for."""
+    """阶段停滞过久的办理中事件，停滞最久的在前，并列出在等待什么。"""
     from ecoplan import views  # lazy: see above
 
     try:
@@ -201,23 +202,22 @@ def stuck(idle: Optional[str] = typer.Option(None, "--idle", help="e.g. 6h, 3d, 
 
 
 @app.command("list")
-def list_(stage: Optional[str] = typer.Option(None, "--stage"),
-          level: Optional[str] = typer.Option(None, "--level", help="响应级别 I-IV (before activation: the graded level)"),
+def list_(stage: Optional[str] = typer.Option(None, "--stage", help="阶段"),
+          level: Optional[str] = typer.Option(None, "--level", help="响应级别 I–IV（启动响应前：分级结果）"),
           event_level: Optional[str] = typer.Option(None, "--event-level",
-                                                    help="事件等级 I-IV, the event's own level (with --closed)"),
-          county: Optional[str] = typer.Option(None, "--county"),
-          drills: bool = typer.Option(False, "--drills", help="include drills"),
-          closed: bool = typer.Option(False, "--closed", help="closed incidents, from the records store"),
+                                                    help="事件等级 I–IV（与 --closed 同用）"),
+          county: Optional[str] = typer.Option(None, "--county", help="县（区）"),
+          drills: bool = typer.Option(False, "--drills", help="包括演练"),
+          closed: bool = typer.Option(False, "--closed", help="已结案的事件，取自记录库"),
           include_closed: bool = typer.Option(False, "--include-closed",
-                                              help="every incident in the records store, closed or not"),
-          from_: Optional[str] = typer.Option(None, "--from", help="reported on or after YYYY-MM-DD (with --closed)"),
-          to: Optional[str] = typer.Option(None, "--to", help="reported on or before YYYY-MM-DD (with --closed)"),
-          type_: Optional[str] = typer.Option(None, "--type", help="incident_type, e.g. water (with --closed)"),
-          outcome: Optional[str] = typer.Option(None, "--outcome", help="completed | warning_lifted (with --closed)"),
+                                              help="记录库中的全部事件，不论是否结案"),
+          from_: Optional[str] = typer.Option(None, "--from", help="在此日期（年-月-日）或之后报告的（与 --closed 同用）"),
+          to: Optional[str] = typer.Option(None, "--to", help="在此日期（年-月-日）或之前报告的（与 --closed 同用）"),
+          type_: Optional[str] = typer.Option(None, "--type", help="事件类型（incident_type），如 water（与 --closed 同用）"),
+          outcome: Optional[str] = typer.Option(None, "--outcome", help="结案方式：completed（办结）或 warning_lifted（预警解除）（与 --closed 同用）"),
           limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
-    """Running incidents by incident id, filterable by stage, level and county (with more than
-    --limit, the most recently started). --closed searches the records store for closed
-    incidents (most recently reported first); rows add closed_at and outcome."""
+    """按事件编号列出办理中的事件，可按阶段、级别、县（区）筛选（多于 --limit 件时，列出最近
+    启动的）。--closed 在记录库中查找已结案的事件（最近报告的在前），各行另列 closed_at 和 outcome。"""
     from ecoplan import views  # lazy: see above
 
     if stage and stage not in STAGES:
@@ -245,9 +245,9 @@ def list_(stage: Optional[str] = typer.Option(None, "--stage"),
 
 
 @app.command()
-def faults(drills: bool = typer.Option(False, "--drills", help="include drills"),
+def faults(drills: bool = typer.Option(False, "--drills", help="包括演练"),
            limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
-    """Running incidents with an internal fault (calendar unavailable, deliveries overdue or failed)."""
+    """有内部故障的办理中事件（工作日历不可用、投递超时或失败）。"""
     from ecoplan import views  # lazy: see above
 
     rows = run(lambda c: views.faults(c, drills=drills, limit=None if all_ else limit))
@@ -274,9 +274,9 @@ def _entry_line(e: dict) -> str:
 
 @app.command()
 def timeline(incident_id: str, follow: bool = typer.Option(False, "--follow", "-f",
-                                                           help="print new entries as they happen until closed"),
+                                                           help="持续输出新的记录，直到结案"),
              as_json: bool = JsonOpt):
-    """The incident's timeline; with --follow, new entries as they happen (Ctrl-C to stop)."""
+    """事件的办理记录；加 --follow 时持续输出新的记录（按 Ctrl-C 停止）。"""
     from ecoplan import api  # lazy: see above
 
     async def go(client):
@@ -294,10 +294,10 @@ def timeline(incident_id: str, follow: bool = typer.Option(False, "--follow", "-
 
 
 @app.command("daily-report")
-def daily_report_cmd(date_: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (default today)"),
+def daily_report_cmd(date_: Optional[str] = typer.Option(None, "--date", help="日期，年-月-日（默认：今天）"),
                      as_json: bool = JsonOpt):
-    """The daily duty report (零报告/日报告), the same one the 08:00 schedule produces. A past
-    --date: the incidents reported that day and the state at its end, from the records store."""
+    """值班日报（零报告/日报告），与每天08:00定时生成的相同。--date 为过去的日期时：当天报告的
+    事件及当天结束时的状态，取自记录库。"""
     from ecoplan import views  # lazy: see above
 
     day = parse_date(date_, "--date") if date_ else None
@@ -312,7 +312,7 @@ def daily_report_cmd(date_: Optional[str] = typer.Option(None, "--date", help="Y
 
 @schedule_app.command("daily-report")
 def schedule_daily_report(as_json: bool = JsonOpt):
-    """Create the 08:00 Asia/Shanghai daily-report schedule if it is missing (idempotent)."""
+    """建立每天08:00（北京时间）生成日报的定时任务；已有则不重复建立。"""
     from ecoplan.schedules import ensure_daily_report_schedule  # lazy: see above
 
     created = run(ensure_daily_report_schedule)

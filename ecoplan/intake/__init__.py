@@ -20,7 +20,8 @@ Responses: 201 {incident_id, created: true, ...} the first time; 200 {…, creat
 for a repeat; 401 unknown or missing token (nothing touched); 404 the named incident does
 not exist; 409 the incident refused (its own sentence); 413 body too large; 422 bad input
 (the message names the field); 503 Temporal unreachable (retry: the post is idempotent).
-The OpenAPI schema is served at /openapi.json (and /docs).
+The OpenAPI schema is served at /openapi.json, the API page at /docs (ecoplan/api_docs.py: offline,
+under the same Content-Security-Policy as the console's).
 
 Modules: alert (the request and response bodies), tokens (the platforms' tokens and the
 gate that checks them), mapping (alert → incident report or 续报), service (the app and

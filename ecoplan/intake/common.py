@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import structlog
 
-from ecoplan import body_limit
+from ecoplan import api_docs, body_limit
 
 
 log = structlog.get_logger("intake")
@@ -22,6 +22,6 @@ MIN_TOKEN_LENGTH = 16
 MAX_BODY_BYTES = body_limit.MAX_BODY_BYTES  # counted as the body streams in (ecoplan/body_limit.py)
 FUTURE_TOLERANCE = timedelta(minutes=5)  # platform clocks drift; the workflow allows the same
 NEW_INCIDENT_FIELDS = ("county", "location", "incident_type", "reporter")
-PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+PUBLIC_PATHS = frozenset({"/openapi.json", *api_docs.PATHS})  # the API page and its files: no token
 
 _ID_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from ecoplan import api
+from ecoplan import api, api_docs
 from ecoplan.body_limit import MAX_BODY_BYTES, BodyLimit
 from ecoplan.connection import TASK_QUEUE, ConnectionSettings
 from ecoplan.errors import Fail, connect_or_fail
@@ -28,6 +28,7 @@ from ecoplan.intake.mapping import (incident_id_for, incident_report, platform_a
                                     progress_report)
 from ecoplan.intake.tokens import TokenConfigError, TokenSpec, _TokenGate, parse_tokens, tokens_from_env
 from ecoplan.logging_setup import configure
+from ecoplan.security_headers import SecurityHeaders
 from plan.problems import validation_message
 
 ClientFactory = Callable[[], Client | Awaitable[Client]]
@@ -168,8 +169,11 @@ def create_app(client_factory: ClientFactory, tokens: TokenSpec, task_queue: str
     or the ECOPLAN_INTAKE_TOKENS text. Raises TokenConfigError when no usable token is given."""
     token_table = parse_tokens(tokens)
     intake = Intake(client_factory, task_queue, wait_ready)
-    app = FastAPI(title="ecoplan intake", version="1", description=DESCRIPTION)
+    # /docs: ecoplan/api_docs.py, offline and under the CSP (FastAPI's loads from a CDN)
+    app = FastAPI(title="ecoplan intake", version="1", description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app.include_router(api_docs.router)
     app.add_middleware(_TokenGate, tokens=token_table)
+    app.add_middleware(SecurityHeaders)  # as the console's; inside the console, its headers are not doubled
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)  # chunked bodies too: counted as they stream in
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(_Fail, _failed)

@@ -26,7 +26,8 @@ from ecoplan.web import actions as act
 from ecoplan.web import auth, outage
 from ecoplan.web.context import HERE, ClientFactory, Web, log, templates_for, web_of
 from ecoplan.web.layers import Layers
-from ecoplan.web.routes import account, admin, api, board, closed, docs, duty, incident_list, incidents, intake, reach, start, todo, two_factor
+from ecoplan import api_docs
+from ecoplan.web.routes import account, admin, api, board, closed, duty, incident_list, incidents, intake, reach, start, todo, two_factor
 from ecoplan.web.routes import auth as login
 from plan import authority
 
@@ -62,7 +63,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
 
     names = ", ".join(a for a in authority.actions() if a != "start_incident")
     app = FastAPI(title="ecoplan", version="1", description=DESCRIPTION.replace("{actions}", names),
-                  docs_url=None, redoc_url=None)  # /docs: routes/docs.py, offline and under the CSP
+                  docs_url=None, redoc_url=None)  # /docs: ecoplan/api_docs.py, offline and under the CSP
     app.state.web = w
     app.state.records_db = records_db
     app.state.board_copies = w.copies
@@ -76,7 +77,7 @@ def create_app(client_factory: ClientFactory, store: AccountStore, intake_tokens
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(RPCError, _unreachable)
     # start before incidents: /incidents/new
-    for area in (start, login, two_factor, board, incident_list, todo, closed, incidents, api, docs, duty, reach, account, admin):
+    for area in (start, login, two_factor, board, incident_list, todo, closed, incidents, api, api_docs, duty, reach, account, admin):
         app.include_router(area.router)
     action_schemas.merge_action_schemas(app)  # each action's body schema (the action registry)
     return app

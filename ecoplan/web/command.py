@@ -105,11 +105,11 @@ async def stop_beside(srv, task: asyncio.Task) -> None:
         await asyncio.wait_for(task, timeout=5)
 
 
-def web(host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (behind the HTTPS proxy: 127.0.0.1)"),
-        port: int = typer.Option(8000, "--port"),
+def web(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（在 HTTPS 反向代理之后：127.0.0.1）"),
+        port: int = typer.Option(8000, "--port", help="监听端口"),
         secure_cookies: bool = typer.Option(False, "--secure-cookies",
-                                            help="mark cookies Secure even when the proxy does not say https")):
-    """The web console (zh-CN), the JSON API (/api, /docs) and the 12369/119 intake (/alerts) on one port."""
+                                            help="即使代理未声明 HTTPS，也给 Cookie 加 Secure 标记")):
+    """在同一端口提供网页控制台、JSON 接口（/api，/docs）和12369/119接入（/alerts）。"""
     import structlog
 
     from ecoplan.connection import ConnectionSettings

@@ -9,6 +9,7 @@ import asyncio
 from fastapi.responses import JSONResponse
 
 from ecoplan.accounts import AccountStore
+from ecoplan.security_headers import HEADERS, with_headers
 
 
 class Layers:
@@ -16,14 +17,7 @@ class Layers:
     platform tokens); every /api path but /api/login needs a valid bearer token, checked
     before the body is read; every response gets the security headers."""
 
-    HEADERS = [
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"same-origin"),
-        (b"content-security-policy",
-         b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-         b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    ]
+    HEADERS = HEADERS  # ecoplan/security_headers.py, shared with the standalone intake
     OPEN_API_PATHS = frozenset({"/api/login"})
 
     def __init__(self, app, store: AccountStore, intake_app, trusted: frozenset[str] = frozenset()):
@@ -54,7 +48,7 @@ class Layers:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *self.HEADERS]}
+                message = with_headers(message)
             await send(message)
 
         if path == "/alerts" or path.startswith("/alerts/"):

@@ -40,6 +40,6 @@ ACTIONS = [
         check=check, apply=apply, offers=assessment_unpublished,
         form=lambda plan, st, u: [F("where", "公开方式（网站、公告及网址）", required=True), F("note", "说明", "textarea")],
         cli="publish-assessment", cli_help="登记损害评估结论公开的方式和时间（5.3 信息公开）。",
-        cli_options=(O("--where", "where", required=True, help="where it was published (site and address)"),
-                     O("--note", "note", default=""))),
+        cli_options=(O("--where", "where", required=True, help="公开的渠道（网站及网址）"),
+                     O("--note", "note", default="", help="说明"))),
 ]

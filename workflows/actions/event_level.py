@@ -56,7 +56,7 @@ ACTIONS = [
             F("final", "核定（不勾选为初步认定）", "checkbox"),
             F("reason", "依据（附表1的情形、监测数据、损失核定等）", "textarea", True)],
         cli="event-level", cli_help="认定事件等级：初步认定，或以 --final 核定（17号令 第三条；2.3（四））。",
-        cli_options=(O("--level", "level", required=True, help="I–IV"),
-                     O("--final", "final", "flag", help="核定 (default: 初步认定)", default=False),
+        cli_options=(O("--level", "level", required=True, help="事件等级：I–IV"),
+                     O("--final", "final", "flag", help="核定（默认：初步认定）", default=False),
                      O("--reason", "reason", required=True, help="依据"))),
 ]

@@ -58,8 +58,8 @@ ACTIONS = [
         check=check_decide, apply=apply_decide, form=_form, offers=follow_up_due,
         cli="follow-up", cli_help="登记应急状态终止后是否继续跟踪监测的决定（4.4）。",
         cli_options=(O("--follow-up", "follow_up.continue_monitoring", "choice", value=("continue", "stop"),
-                       required=True, help="continue | stop"),
-                     O("--follow-up-by", "follow_up.decided_by", help="who decided (4.4: 市应急指挥部会同专家组)"),
-                     O("--follow-up-until", "follow_up.until", "date", help="YYYY-MM-DD: until when monitoring continues"),
-                     O("--note", "follow_up.note"))),
+                       required=True, help="继续（continue）或停止（stop）跟踪监测"),
+                     O("--follow-up-by", "follow_up.decided_by", help="作出决定的单位（4.4：市应急指挥部会同专家组）"),
+                     O("--follow-up-until", "follow_up.until", "date", help="跟踪监测持续到哪一天（年-月-日）"),
+                     O("--note", "follow_up.note", help="说明"))),
 ]

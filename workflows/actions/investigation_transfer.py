@@ -98,8 +98,8 @@ ACTIONS = [
         check=check, apply=apply, form=_form, offers=investigation_transfers,
         cli="investigation-transfer",
         cli_help="登记上级生态环境部门委托本局调查处理、直接组织调查处理，或本局报请上一级决定（32号令 第四条）。",
-        cli_options=(O("--kind", "kind", required=True, help="delegated | taken_over | referred"),
-                     O("--document", "document", required=True, help="the letter or request (文号 or title)"),
-                     O("--body", "body", help="the upper department (default: by the event's level)"),
-                     O("--note", "note", default=""))),
+        cli_options=(O("--kind", "kind", required=True, help="委托（delegated）、直接组织调查（taken_over）或移交（referred）"),
+                     O("--document", "document", required=True, help="来函或请求（文号或标题）"),
+                     O("--body", "body", help="上级部门（默认：按事件等级确定）"),
+                     O("--note", "note", default="", help="说明"))),
 ]

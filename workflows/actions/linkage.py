@@ -170,7 +170,7 @@ def apply_joint(rec, inp: m.RecordJointInvestigation, got: Checked, _prepared) -
     return "已登记与消防救援队伍的联合调查组（协议 二.5）"
 
 
-NOTE = O("--note", "note", default="")
+NOTE = O("--note", "note", default="", help="说明")
 
 ACTIONS = [
     ActionSpec(
@@ -181,8 +181,8 @@ ACTIONS = [
                                     (("county_dispute", "县区间纠纷"), ("city", "跨市"), ("province", "跨省"))),
                                   F("neighbours", "相邻地区政府或部门（每行一个）", "lines"), F("note", "说明", "textarea")],
         cli="cross-boundary", cli_help="事件跨界（或可能跨界）：通报相邻地区（4.2.3）。",
-        cli_options=(O("--scope", "scope", required=True, help="county_dispute | city | province"),
-                     O("--neighbour", "neighbours", "many", help="a neighbouring government/bureau (repeatable)"), NOTE)),
+        cli_options=(O("--scope", "scope", required=True, help="跨界范围：县（区）间有争议（county_dispute）、跨市（city）或跨省（province）"),
+                     O("--neighbour", "neighbours", "many", help="相邻地区的政府或生态环境部门（可重复）"), NOTE)),
     ActionSpec(
         name="request_support", input=m.RequestSupport, title="商请支援", source="协议 二.6",
         moves=({"trigger": "request_support", "source": ["warning", *RESPONSE, "termination_pending"], "dest": None},),
@@ -191,8 +191,8 @@ ACTIONS = [
                                     tuple((p.id, p.name) for p in (plan.linkage.partners if plan.linkage else []))),
                                   F("request", "商请内容（协议 二.6）", "textarea", True)],
         cli="request-support", cli_help="商请联动单位派出专家或救援力量（协议 二.6）。",
-        cli_options=(O("--partner", "partner", required=True, help="a linkage partner id, e.g. fire_brigade"),
-                     O("--request", "request", required=True, help="what is asked: experts, rescue teams …"))),
+        cli_options=(O("--partner", "partner", required=True, help="联动单位标识，如 fire_brigade"),
+                     O("--request", "request", required=True, help="商请的内容：专家、救援队伍……"))),
     ActionSpec(
         name="answer_support", input=m.SupportAnswer, title="登记商请答复", source="协议 二.6",
         moves=({"trigger": "answer_support", "source": OPEN, "dest": None},),
@@ -201,8 +201,8 @@ ACTIONS = [
                                   F("answer", "答复", "select", True, (("accepted", "同意"), ("declined", "不同意"))),
                                   F("note", "说明", "textarea")],
         cli="answer-support", cli_help="登记联动单位对商请的答复。",
-        cli_options=(O("--request", "request_no", "int", required=True, help="the request number"),
-                     O("--declined", "answer", "flag", value="declined", default="accepted"), NOTE)),
+        cli_options=(O("--request", "request_no", "int", required=True, help="商请的序号"),
+                     O("--declined", "answer", "flag", value="declined", default="accepted", help="对方拒绝（默认：同意）"), NOTE)),
     ActionSpec(
         name="record_joint_investigation", input=m.RecordJointInvestigation, title="登记联合调查组", source="协议 二.5",
         # 协议 二.5 联合调查组 "及时成立": from activation on.
@@ -212,5 +212,5 @@ ACTIONS = [
         form=lambda plan, st, u: [F("members", "联合调查组成员（每行一个）", "lines", True), F("note", "说明", "textarea")],
         cli="joint-investigation",
         cli_help="登记与消防救援部门成立的联合调查组（协议 二.5）。",
-        cli_options=(O("--member", "members", "many", required=True, help="repeatable"), NOTE)),
+        cli_options=(O("--member", "members", "many", required=True, help="联合调查组成员（可重复）"), NOTE)),
 ]

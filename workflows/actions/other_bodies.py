@@ -73,7 +73,7 @@ def apply_act(rec, inp: m.RecordOtherAct, got: Checked, _prepared) -> str:
     return f"已登记：{body}办理{STEP_NAMES[inp.step]}（{short(inp.document)}；{cite(d.source)}）"
 
 
-DOCUMENT = O("--document", "document", required=True, help="the other body's document (文号 or title)")
+DOCUMENT = O("--document", "document", required=True, help="该单位的文件（文号或标题）")
 
 ACTIONS = [
     ActionSpec(
@@ -88,8 +88,8 @@ ACTIONS = [
                                   F("document", "终止文件（文号或标题）", required=True), F("note", "说明", "textarea")],
         cli="record-termination",
         cli_help="登记牵头单位终止响应（IV级由县（区）政府牵头，4.1.1）。",
-        cli_options=(DOCUMENT, O("--body", "body", help="who ended the response (default: the plan's)"),
-                     O("--note", "note", default=""))),
+        cli_options=(DOCUMENT, O("--body", "body", help="终止响应的单位（默认：预案规定的单位）"),
+                     O("--note", "note", default="", help="说明"))),
     ActionSpec(
         name="record_other_act", input=m.RecordOtherAct, title="登记其他单位办理的后期事项", source="预案分级职责；32号令 第四条",
         moves=({"trigger": "record_other_act", "source": "post_event", "dest": None},),
@@ -100,6 +100,6 @@ ACTIONS = [
             F("body", "办理单位（默认按预案）"), F("document", "文件（文号或标题）", required=True), F("note", "说明", "textarea")],
         cli="record-other",
         cli_help="登记本级别由其他单位办理的后期事项（预案职责分工；32号令 第四条）。",
-        cli_options=(O("--step", "step", required=True, help="investigation | assessment | aftercare"), DOCUMENT,
-                     O("--body", "body", help="who did it (default: the plan's)"), O("--note", "note", default=""))),
+        cli_options=(O("--step", "step", required=True, help="事项：事件调查（investigation）、损害评估（assessment）或善后处置（aftercare）"), DOCUMENT,
+                     O("--body", "body", help="办理单位（默认：预案规定的单位）"), O("--note", "note", default="", help="说明"))),
 ]

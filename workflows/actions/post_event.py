@@ -17,7 +17,7 @@ from workflows.errors import Refused
 from workflows.recorder import fmt
 from workflows.timeline import short
 
-NOTE = (O("--note", "note", default=""),)
+NOTE = (O("--note", "note", default="", help="说明"),)
 
 
 # ------------------------------------------------------------------ record_aftercare (5.1)
@@ -128,14 +128,14 @@ ACTIONS = [
         check=lambda s, inp, at, now: Checked(at), apply=apply_aftercare,
         form=lambda plan, st, u: [F("note", "善后处置情况（5.1）", "textarea", True)],
         cli="aftercare", cli_help="登记善后处置（5.1）。",
-        cli_options=(O("--note", "note", required=True),)),
+        cli_options=(O("--note", "note", required=True, help="善后处置情况（5.1）"),)),
     ActionSpec(
         name="complete_investigation", input=m.CompleteInvestigation, title="完成事件调查", source="5.2",
         moves=({"trigger": "complete_investigation", "source": "post_event", "dest": None},),
         check=check_investigation, apply=apply_investigation, offers=offers.own("investigation"),
         form=lambda plan, st, u: [F("summary", "调查结论（5.2）", "textarea")],
         cli="complete-investigation", cli_help="登记事件调查完成（5.2）。",
-        cli_options=(O("--summary", "summary", default=""),)),
+        cli_options=(O("--summary", "summary", default="", help="调查结论摘要"),)),
     ActionSpec(
         name="assessment_review_passed", input=m.AssessmentReviewPassed, title="登记损害评估报告通过评审", source="5.3",
         moves=({"trigger": "assessment_review_passed", "source": "post_event", "dest": None},),
@@ -144,7 +144,7 @@ ACTIONS = [
         cli="review-passed",
         cli_help="登记损害评估报告通过评审：20个工作日的报送时限自此开始（5.3）。",
         cli_options=(O("--date", "review_date", "date", required=True,
-                       help="the date the assessment report passed review"),)),
+                       help="损害评估报告通过评审的日期（年-月-日）"),)),
     ActionSpec(
         name="submit_assessment_report", input=m.SubmitAssessmentReport, title="报送损害评估报告", source="5.3",
         moves=({"trigger": "submit_assessment_report", "source": "post_event", "dest": None},),
@@ -152,7 +152,7 @@ ACTIONS = [
         form=lambda plan, st, u: [F("recipients", "报送单位（每行一个，默认市人民政府、省生态环境厅）", "lines")],
         cli="submit-assessment-report",
         cli_help="向市人民政府和省生态环境厅报送损害评估报告（5.3）。",
-        cli_options=(O("--to", "recipients", "many", help="recipient (default: the plan's, 5.3)"),)),
+        cli_options=(O("--to", "recipients", "many", help="报送单位（可重复；默认：预案规定的单位，5.3）"),)),
     ActionSpec(
         name="close", input=m.Close, title="结案", source="5.x",
         moves=({"trigger": "close", "source": "post_event", "dest": "closed", "conditions": ["duties_done"]},),

@@ -17,8 +17,8 @@ from workflows.lifecycle import OPEN
 from workflows.recorder import fmt
 from workflows.timeline import short
 
-CIRCUMSTANCE_HELP = ("17号令 第四条 case (repeatable): drinking_water_source, sensitive_area, heavy_metal, cross_province, "
-                     "mass_incident, other")
+CIRCUMSTANCE_HELP = ("17号令 第四条情形（可重复）：drinking_water_source、sensitive_area、heavy_metal、cross_province、"
+                     "mass_incident、other")
 
 
 def known_circumstances(s, ids: list[str]) -> None:
@@ -146,25 +146,25 @@ ACTIONS = [
         check=check_report, apply=apply_report, form=_report_form,
         cli="report", cli_help="报送信息报告（4.2；17号令 第十二条至第十四条）。",
         cli_options=(
-            O("--kind", "kind", required=True, help="initial, progress or final: 初报, 续报 or 处理结果报告"),
+            O("--kind", "kind", required=True, help="初报（initial）、续报（progress）或处理结果报告（final）"),
             # A report file holds the content and may hold the header; the flags below override it.
             O("--file", "content", "report_file", help=(
-                "report JSON/YAML: summary required; time, place, source, cause_and_nature, basic_process, "
-                "main_pollutants, monitoring_data, casualties, drinking_water_sources_affected, trend, actions_taken, "
-                "next_measures, sensitive_points_map (初报); progress (续报); measures_process_result, "
-                "potential_harm_and_losses, social_impact, remaining_problems, accountability (处理结果报告); "
-                "fire_forces, fire_water_used, hidden_dangers, affected_area optional (text, 17号令 第十三条); the "
-                "header reporting_unit, signed_by, contact_person, contact_phone (第十四条) here or as flags. "
-                "See `ecoplan schema report` and docs/contracts.md")),
-            O("--reporting-unit", "reporting_unit", help="报告单位 (default: the plan's, the bureau)"),
-            O("--signed-by", "signed_by", help="报告签发人 (17号令 第十四条)"),
+                "报告文件（JSON/YAML）：summary 必填；初报写 time、place、source、cause_and_nature、basic_process、"
+                "main_pollutants、monitoring_data、casualties、drinking_water_sources_affected、trend、actions_taken、"
+                "next_measures、sensitive_points_map；续报写 progress；处理结果报告写 measures_process_result、"
+                "potential_harm_and_losses、social_impact、remaining_problems、accountability；"
+                "fire_forces、fire_water_used、hidden_dangers、affected_area 可选（文字，17号令 第十三条）；"
+                "报头 reporting_unit、signed_by、contact_person、contact_phone（第十四条）写在文件中或用下列选项。"
+                "详见 `ecoplan schema report` 和 docs/contracts.md")),
+            O("--reporting-unit", "reporting_unit", help="报告单位（默认：预案规定的单位，即本局）"),
+            O("--signed-by", "signed_by", help="报告签发人（17号令 第十四条）"),
             O("--contact-person", "contact_person", help="联系人"),
-            O("--contact-phone", "contact_phone", help="联系方式, e.g. 0353-2020000"),
+            O("--contact-phone", "contact_phone", help="联系方式，如 0353-2020000"),
             O("--circumstance", "circumstances", "many", help=CIRCUMSTANCE_HELP),
-            O("--summary", "content.summary", help="事件概况, without --file (a telephone 初报)"),
+            O("--summary", "content.summary", help="事件概况，不用 --file 时填写（电话初报）"),
             O("--by-phone", "by_phone", "flag", default=False,
-              help="a 初报 made by telephone (17号令 第十四条); the written 初报 is then due (书面补报)"),
-            O("--received-by", "received_by", help="who took the call (with --by-phone)"))),
+              help="以电话报告的初报（17号令 第十四条）；之后须书面补报"),
+            O("--received-by", "received_by", help="接听电话的人（与 --by-phone 同用）"))),
     ActionSpec(
         name="record_circumstances", input=m.RecordCircumstances, title="登记按重大/特别重大程序报告的情形",
         source="17号令 第四条",
@@ -175,5 +175,5 @@ ACTIONS = [
         cli="circumstances",
         cli_help="登记立案后获知的17号令 第四条情形：按重大、特别重大程序报告（2小时，并报生态环境部）。",
         cli_options=(O("--circumstance", "circumstances", "many", required=True, help=CIRCUMSTANCE_HELP),
-                     O("--note", "note", default=""))),
+                     O("--note", "note", default="", help="说明"))),
 ]

@@ -28,8 +28,8 @@ def _issuer(s: m.IncidentState, inp) -> tuple[dict, list[str]]:
     return {"issued_by": inp.issued_by, "document_number": inp.document_number}, s.plan.warning.notify_issued
 
 
-ISSUER_OPTIONS = (O("--issued-by", "issued_by", help="the authority that issued or lifted it (3.3: 市人民政府 or whom it authorises)"),
-                  O("--document-number", "document_number", help="that authority's document number (文号)"))
+ISSUER_OPTIONS = (O("--issued-by", "issued_by", help="发布或解除的机关（3.3：市人民政府或其授权的单位）"),
+                  O("--document-number", "document_number", help="该机关的文号"))
 
 
 # ------------------------------------------------------------------ propose_warning (3.1, 3.3 建议)
@@ -100,8 +100,8 @@ ACTIONS = [
                                   F("lift", "提出预警解除建议（3.3）", "checkbox")],
         cli="propose-warning",
         cli_help="本局向市、省指挥部提出预警信息发布建议（3.1），或预警解除建议（3.3）。",
-        cli_options=(O("--proposal", "proposal", help="the bureau's 建议, in words", required=True),
-                     O("--lift", "lift", "flag", help="propose lifting the warning (3.3) instead of issuing one (3.1)",
+        cli_options=(O("--proposal", "proposal", help="本局的建议（文字）", required=True),
+                     O("--lift", "lift", "flag", help="提出预警解除建议（3.3），而不是预警发布建议（3.1）",
                        default=False))),
     ActionSpec(
         name="issue_warning", input=m.IssueWarning, title="登记预警发布", source="3.3",
@@ -115,9 +115,9 @@ ACTIONS = [
         cli="warn",
         cli_help="登记市人民政府发布的预警（3.1–3.3）：写明发布机关和文号；"
                  "本局自己的建议用 propose-warning。",
-        cli_options=(O("--recommendation", "recommendation", help="预警信息发布建议 (3.1)", default=""),
-                     O("--action", "actions_done", "many", help="3.2 action already under way (repeatable); the shipped "
-                       "plan's: analysis (分析研判), prevention (防范处置), preparation (应急准备), public_opinion (舆论引导)"),
+        cli_options=(O("--recommendation", "recommendation", help="预警信息发布建议（3.1）", default=""),
+                     O("--action", "actions_done", "many", help="已开展的预警行动（3.2，可重复）；随附预案中为："
+                       "analysis（分析研判）、prevention（防范处置）、preparation（应急准备）、public_opinion（舆论引导）"),
                      *ISSUER_OPTIONS)),
     ActionSpec(
         name="lift_warning", input=m.LiftWarning, title="登记预警解除", source="3.3",
@@ -128,5 +128,5 @@ ACTIONS = [
                                   F("reason", "解除理由（3.3）", "textarea", True)],
         cli="lift-warning",
         cli_help="登记市人民政府解除预警（3.3）：事件以“预警解除”结案。",
-        cli_options=(O("--reason", "reason", required=True), *ISSUER_OPTIONS)),
+        cli_options=(O("--reason", "reason", required=True, help="解除理由"), *ISSUER_OPTIONS)),
 ]
