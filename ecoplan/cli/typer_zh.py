@@ -5,8 +5,9 @@ and group classes, `rich_help_panel`, metavars), never by patching the library.
 What is replaced: the usage line's "Usage:" (用法：), "[OPTIONS]" and "COMMAND [ARGS]..." (the
 metavars), the panel titles (参数, 选项, 命令), the --help option's sentence, and each
 option's type ("<str>" becomes 文本, a flag shows none) and "[default: …]" (默认：…, in
-the help's sentence). What typer keeps: "[required]" after a required parameter's help
-(typer.rich_utils.REQUIRED_LONG_STRING, used as is; the "*" before the parameter marks it too).
+the help's sentence), and "[required]" after a required parameter's help ([必填]: typer reads
+it from the module constant typer.rich_utils.REQUIRED_LONG_STRING when it draws the help, so
+setting that constant is the one place a typer word is set outside these hooks).
 Long help wraps only at spaces (rich): BREAK puts one after the Chinese punctuation.
 """
 
@@ -18,6 +19,13 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 ARGUMENTS, OPTIONS, COMMANDS = "参数", "选项", "命令"
+REQUIRED = "[必填]"
+try:
+    import typer.rich_utils as _rich_utils
+
+    _rich_utils.REQUIRED_LONG_STRING = REQUIRED
+except ImportError:  # typer without rich draws plain help, where click writes "required" itself
+    pass
 HELP = "显示本说明后退出。"
 # An argument's name as the usage line and the error lines show it (ecoplan/cli/app.py).
 ARGUMENT_NAMES = {"incident_id": "事件编号", "file": "文件", "path": "文件", "username": "用户名", "name": "名称",
