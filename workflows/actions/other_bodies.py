@@ -99,7 +99,7 @@ ACTIONS = [
                                               ("aftercare", "善后处置（5.1）"))),
             F("body", "办理单位（默认按预案）"), F("document", "文件（文号或标题）", required=True), F("note", "说明", "textarea")],
         cli="record-other",
-        cli_help="登记本级别由其他单位办理的后期事项（预案职责分工；32号令 第四条）。",
+        cli_help="登记由其他单位办理的后期事项（32号令 第四条）。",
         cli_options=(O("--step", "step", required=True, help="事项：事件调查（investigation）、损害评估（assessment）或善后处置（aftercare）"), DOCUMENT,
                      O("--body", "body", help="办理单位（默认：预案规定的单位）"), O("--note", "note", default="", help="说明"))),
 ]

@@ -151,7 +151,7 @@ ACTIONS = [
         check=check_assessment_report, apply=apply_assessment_report, offers=offers.report_due,
         form=lambda plan, st, u: [F("recipients", "报送单位（每行一个，默认市人民政府、省生态环境厅）", "lines")],
         cli="submit-assessment-report",
-        cli_help="向市人民政府和省生态环境厅报送损害评估报告（5.3）。",
+        cli_help="报送损害评估报告（5.3，报市政府和省厅）。",
         cli_options=(O("--to", "recipients", "many", help="报送单位（可重复；默认：预案规定的单位，5.3）"),)),
     ActionSpec(
         name="close", input=m.Close, title="结案", source="5.x",

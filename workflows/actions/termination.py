@@ -235,7 +235,7 @@ ACTIONS = [
         moves=({"trigger": "sign_off", "source": "termination_pending", "dest": None},
                {"trigger": "reject_termination", "source": "termination_pending", "dest": "on_site"}),
         check=check_sign_off, apply=apply_sign_off, form=_sign_off_form, signal=True, account_fills=("lead",),
-        cli="sign-off", cli_help="为本组签署终止签报（附件2）：同意，或以 --reject 附意见不同意。",
+        cli="sign-off", cli_help="签署本组终止签报（附件2）：同意，或 --reject 附意见。",
         cli_options=(O("--group", "group", required=True, help="工作组：monitoring、disposal 或 investigation"),
                      O("--lead", "lead", "lead", required=True, help="组长本人姓名，与派出时指定的一致（也是 --by 的默认值）"),
                      O("--round", "round", "int", help="签署的终止签报轮次（status 显示当前一轮）"),
