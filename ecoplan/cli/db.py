@@ -19,8 +19,11 @@ db_app = typer.Typer(no_args_is_help=True, help="The stores' database: schema up
 
 
 def _targets() -> dict[str, object]:
+    from activities import page_store
+
     s = settings()
-    out = {"records": s.database_url or s.records_path, "accounts": s.database_url or s.accounts_path}
+    out = {"records": s.database_url or s.records_path, "accounts": s.database_url or s.accounts_path,
+           "pages": page_store.store_target()}
     if s.database_url:
         out["archive"] = s.database_url  # the shared archive exists only in the shared database
     return out
@@ -30,6 +33,7 @@ def upgrade_all(force: bool = False) -> dict[str, dict]:
     """Every store at this ecoplan's schema: {store: {"target", "revision"}}. worker.py runs it
     on start when the stores are shared (ECOPLAN_DATABASE_URL); the SQLite files are migrated
     when first opened."""
+    import activities.page_store  # noqa: F401
     import activities.records_store  # noqa: F401  (registers how files from before Alembic are read)
     import ecoplan.accounts  # noqa: F401
 
@@ -39,7 +43,8 @@ def upgrade_all(force: bool = False) -> dict[str, dict]:
 
 @db_app.command("upgrade")
 def upgrade(as_json: bool = JsonOpt):
-    """Bring the records and accounts stores to this ecoplan's schema (also done on start)."""
+    """Bring the records, accounts (with contacts and the duty roster) and paging stores to this
+    ecoplan's schema (also done on start)."""
     try:
         done = upgrade_all(force=True)
     except (store.DatabaseError, ValueError) as e:
@@ -53,27 +58,30 @@ def upgrade(as_json: bool = JsonOpt):
 
 @db_app.command("copy")
 def copy(source: str = typer.Option(..., "--from", help="`sqlite` (this data folder's files: ECOPLAN_RECORDS_DB, "
-                                    "ECOPLAN_ACCOUNTS_DB, ECOPLAN_ARCHIVE_DIR) or a database URL"),
+                                    "ECOPLAN_ACCOUNTS_DB and the pages.db beside it, ECOPLAN_ARCHIVE_DIR) or a database URL"),
          target: str = typer.Option(..., "--to", help="postgresql://user:password@host/db"),
          as_json: bool = JsonOpt):
-    """Copy the records, the accounts and the archive into another database; idempotent (run
-    again, nothing is copied twice; a newer record there is never overwritten)."""
+    """Copy the records, the accounts (with contacts and the duty roster), the pages and the archive
+    into another database; idempotent (run again, nothing is copied twice; a newer record there is
+    never overwritten)."""
     import ecoplan.accounts  # noqa: F401
+    from activities import page_store
 
     if not store.is_url(target):
         raise bad(f"--to {target!r}：应为数据库地址，如 postgresql://ecoplan:口令@db.example/ecoplan")
     s = settings()
     if source == "sqlite":
         records_from, accounts_from, archive = s.records_path, s.accounts_path, s.archive_path
+        pages_from = page_store.store_target(s.accounts_path)  # the pages.db beside it
     elif store.is_url(source):
-        records_from = accounts_from = source
+        records_from = accounts_from = pages_from = source
         archive = None
     else:
         raise bad(f"--from {source!r}：应为 sqlite 或数据库地址")
     if store.url_of(source if source != "sqlite" else records_from) == store.url_of(target):
         raise bad("--from 与 --to 是同一个库")
     try:
-        out = db_copy.copy_all(records_from, accounts_from, target, archive)
+        out = db_copy.copy_all(records_from, accounts_from, target, archive, pages_from)
     except (store.DatabaseError, ValueError) as e:
         raise Fail(f"复制未完成：{str(e).splitlines()[0]}（已复制的部分保留，再次运行会接着复制）", 1) from None
     except Exception as e:  # a database error: one line, never a traceback
