@@ -101,9 +101,16 @@ class PageStore:
     def __init__(self, path: Path | str | None = None):
         """`path`: a SQLite file or a database URL (default: `store_target()`)."""
         self.target: Path | str = (str(path) if db.is_url(path) else Path(path)) if path is not None else store_target()
-        if isinstance(self.target, Path):
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-        migrate.upgrade(self.target, "pages")
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            if isinstance(self.target, Path):
+                self.target.parent.mkdir(parents=True, exist_ok=True)
+            migrate.upgrade(self.target, "pages")
+        except (OSError, db.DatabaseError, SQLAlchemyError) as e:
+            what = " SQLite 文件" if isinstance(self.target, Path) else "数据库"
+            reason = getattr(e, "reason", None) or str(getattr(e, "orig", None) or e).splitlines()[0]
+            raise db.DatabaseError(f"呼叫库 {db.shown(self.target)}：不是可用的{what}（{reason}）") from None
 
     @classmethod
     def beside(cls, accounts: Path | str) -> "PageStore":
