@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from activities.channels.dispatch import configured_channels  # noqa: F401 - callers take it from here
-from activities.settings import settings
 
 FIELDS = ("mobile", "email", "dingtalk", "wecom")
 FIELD_NAMES = {"mobile": "手机号", "email": "电子邮箱", "dingtalk": "钉钉用户ID", "wecom": "企业微信用户ID"}

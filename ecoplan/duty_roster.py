@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from activities.settings import settings
 from plan.calendar import SHANGHAI
 
 MAX_NOTES = 2000  # local choice: a handover note is a paragraph, not a file
