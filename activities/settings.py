@@ -76,11 +76,13 @@ class EcoplanSettings(BaseSettings):
                                       "the records store (SQLite, 17号令 第十条): `list --closed`, `report-period`, "
                                       "the status of incidents Temporal no longer has", "`$ECOPLAN_HOME/records.db`")
     accounts_db: Optional[Path] = _var("ECOPLAN_ACCOUNTS_DB", None,
-                                       "accounts, sessions and API tokens of the web console (SQLite)",
+                                       "accounts, sessions and API tokens of the web console, contacts and the "
+                                       "duty roster (SQLite; the pages' `pages.db` is kept beside it)",
                                        "`$ECOPLAN_HOME/accounts.db`")
     database_url: Optional[str] = _var("ECOPLAN_DATABASE_URL", None,
                                        "one PostgreSQL (`postgresql://user:password@host/db`) for every store: "
-                                       "records, accounts, the archive; every worker and console process of the "
+                                       "records, accounts (with contacts and the duty roster), pages, the "
+                                       "archive; every worker and console process of the "
                                        "bureau names the same one (README, More than one machine); the "
                                        "ECOPLAN_*_DB files are then not used", "none: SQLite files in the data folder",
                                        repr=False)

@@ -3,7 +3,8 @@ an argon2 password hash and a disabled flag, in the accounts store: the shared P
 of ECOPLAN_DATABASE_URL (every console process serves every session), else a SQLite file
 (default $ECOPLAN_HOME/accounts.db, or the path in ECOPLAN_ACCOUNTS_DB). Sessions and API
 tokens live in the same store, as SHA-256 digests only, so a stolen copy opens nothing and
-disabling an account ends its sessions at once. The schema is Alembic's
+disabling an account ends its sessions at once. How each person is reached (ecoplan/contacts.py)
+and the duty roster (ecoplan/duty_roster.py) are kept there too. The schema is Alembic's
 (activities/db/migrations/accounts).
 
 There is no default account and no default password: the first account is made with
@@ -196,8 +197,9 @@ class AccountStore:
     def __init__(self, path: Path | str | None = None, hasher=None):
         """`path`: a SQLite file or a database URL (default: ECOPLAN_DATABASE_URL, else
         ECOPLAN_ACCOUNTS_DB). `hasher`: an argon2 PasswordHasher; the default is argon2-cffi's
-        (RFC 9106 low-memory profile, about 0.4 s per login on two cores). `self.path` stays a
-        local file: the duty roster and contacts are kept beside it (not yet in the shared store)."""
+        (RFC 9106 low-memory profile, about 0.4 s per login on two cores). `self.target` is the
+        store (the contacts and the duty roster are kept in it too: ecoplan/contacts.py,
+        ecoplan/duty_roster.py); `self.path` is its SQLite file, or the file it would be."""
         self.target: Path | str = (str(path) if db.is_url(path) else Path(path)) if path is not None else store_target()
         self.path = self.target if isinstance(self.target, Path) else db_path()
         from argon2 import PasswordHasher

@@ -1,7 +1,13 @@
 """How each account is reached (联系方式): mobile number, e-mail, DingTalk user id and WeCom user
-id, in their own table of the accounts' SQLite file (accounts.py keeps who may log in; this
-module, every statement of it, keeps how to reach them). A page goes out on a person's channels
-in the plan's order (plan/paging_data): each channel needs the address it speaks to.
+id, in their own table (`contacts`) of the accounts store: the shared PostgreSQL of
+ECOPLAN_DATABASE_URL (a worker on any machine pages with the numbers a console on another
+machine saved), else the accounts' SQLite file. accounts.py keeps who may log in; this module,
+every statement of it, keeps how to reach them, through the same data-access layer
+(activities/db/dbapi.py: the same SQL on both databases). The table joins the accounts' migration
+history (activities/db/migrations/accounts, a0002) rather than a tree of its own: it has
+always lived in the accounts' owner-only file, and its rows are the accounts' usernames. A page
+goes out on a person's channels in the plan's order (plan/paging_data): each channel needs the
+address it speaks to.
 
 Every error a person can cause is a ContactError with a one-line Chinese message.
 """
@@ -9,25 +15,13 @@ Every error a person can cause is a ContactError with a one-line Chinese message
 from __future__ import annotations
 
 import re
-import sqlite3
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from activities.channels.dispatch import configured_channels  # noqa: F401 - callers take it from here
-from activities.settings import settings
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS contacts (
-    username   TEXT PRIMARY KEY,
-    mobile     TEXT NOT NULL DEFAULT '',
-    email      TEXT NOT NULL DEFAULT '',
-    dingtalk   TEXT NOT NULL DEFAULT '',
-    wecom      TEXT NOT NULL DEFAULT '',
-    updated_at TEXT NOT NULL
-);
-"""
 FIELDS = ("mobile", "email", "dingtalk", "wecom")
 FIELD_NAMES = {"mobile": "手机号", "email": "电子邮箱", "dingtalk": "钉钉用户ID", "wecom": "企业微信用户ID"}
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers (the SMS provider's domestic templates)
@@ -74,24 +68,33 @@ def check(field: str, value: str) -> str:
 
 class ContactStore:
     def __init__(self, path: Path | str | None = None):
-        self.path = Path(path) if path is not None else settings().accounts_path
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
-            db.executescript(SCHEMA)
+        """`path`: the accounts store's SQLite file or a database URL (default: ECOPLAN_DATABASE_URL,
+        else ECOPLAN_ACCOUNTS_DB)."""
+        from ecoplan.accounts import AccountStore
 
-    def _db(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        return db
+        self._accounts = AccountStore(path)
+        self.target = self._accounts.target
+
+    @property
+    def path(self) -> Path | str:
+        return self.target
+
+    def _db(self):
+        from ecoplan.accounts import AccountError
+
+        try:
+            return self._accounts.connect()  # the accounts store, created or migrated on first use
+        except AccountError as e:
+            raise ContactError(str(e)) from None
 
     def get(self, username: str) -> Contact:
-        with closing(self._db()) as db:
-            row = db.execute("SELECT * FROM contacts WHERE username = ?", (username,)).fetchone()
+        with closing(self._db()) as con:
+            row = con.execute("SELECT * FROM contacts WHERE username = ?", (username,)).fetchone()
         return Contact(username, *(row[f] for f in FIELDS)) if row else Contact(username)
 
     def all(self) -> dict[str, Contact]:
-        with closing(self._db()) as db:
-            rows = db.execute("SELECT * FROM contacts").fetchall()
+        with closing(self._db()) as con:
+            rows = con.execute("SELECT * FROM contacts").fetchall()
         return {r["username"]: Contact(r["username"], *(r[f] for f in FIELDS)) for r in rows}
 
     def set(self, username: str, **changes: str | None) -> Contact:
@@ -99,10 +102,10 @@ class ContactStore:
         one changes nothing."""
         checked = {f: check(f, v) for f, v in changes.items() if v is not None and f in FIELDS}
         merged = {**self.get(username).public(), **checked}
-        with closing(self._db()) as db, db:
-            db.execute("INSERT INTO contacts (username, mobile, email, dingtalk, wecom, updated_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET mobile = excluded.mobile, "
-                       "email = excluded.email, dingtalk = excluded.dingtalk, wecom = excluded.wecom, "
-                       "updated_at = excluded.updated_at",
-                       (username, *(merged[f] for f in FIELDS), datetime.now(timezone.utc).isoformat()))
+        with closing(self._db()) as con:
+            con.execute("INSERT INTO contacts (username, mobile, email, dingtalk, wecom, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET mobile = excluded.mobile, "
+                        "email = excluded.email, dingtalk = excluded.dingtalk, wecom = excluded.wecom, "
+                        "updated_at = excluded.updated_at",
+                        (username, *(merged[f] for f in FIELDS), datetime.now(timezone.utc).isoformat()))
         return self.get(username)

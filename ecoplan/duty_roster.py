@@ -1,51 +1,26 @@
 """The duty roster (值班表): shifts per day, each with the people on its posts (带班领导, 值班员:
 the posts plan/paging_data names), and the handover notes (交接班) written between shifts.
 
-Kept in SQLite beside the accounts (the accounts file, tables duty_*), every statement in this
-module so that a later move to another database changes one file. Times are stored as UTC ISO
-text (comparable as text) and handed out in Asia/Shanghai. People are account usernames.
+Kept in the accounts store (tables duty_*): the shared PostgreSQL of ECOPLAN_DATABASE_URL (a
+console on any machine edits the one roster every worker pages from), else the accounts' SQLite
+file; every statement in this module, through the data-access layer the accounts use
+(activities/db/dbapi.py: the same SQL on both databases). The tables join the accounts'
+migration history (activities/db/migrations/accounts, a0002) rather than a tree of their own:
+they have always lived in the accounts' file, their people are the accounts' usernames, and
+the roster is copied with the accounts (`ecoplan db copy`). Times are stored as UTC ISO text
+(comparable as text) and handed out in Asia/Shanghai.
 
 Every error a person can cause is a DutyError with a one-line Chinese message.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from activities.settings import settings
 from plan.calendar import SHANGHAI
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS duty_shifts (
-    id        INTEGER PRIMARY KEY,
-    day       TEXT NOT NULL,              -- the local date the shift starts on
-    name      TEXT NOT NULL,              -- 白班, 夜班, or the hours when the file names none
-    starts_at TEXT NOT NULL,              -- UTC ISO
-    ends_at   TEXT NOT NULL,
-    note      TEXT NOT NULL DEFAULT '',
-    UNIQUE (day, name)
-);
-CREATE TABLE IF NOT EXISTS duty_people (
-    shift_id INTEGER NOT NULL REFERENCES duty_shifts(id) ON DELETE CASCADE,
-    post     TEXT NOT NULL,
-    username TEXT NOT NULL,
-    seq      INTEGER NOT NULL,
-    PRIMARY KEY (shift_id, post, username)
-);
-CREATE TABLE IF NOT EXISTS duty_handovers (
-    id        INTEGER PRIMARY KEY,
-    shift_id  INTEGER REFERENCES duty_shifts(id) ON DELETE SET NULL,
-    at        TEXT NOT NULL,
-    by_user   TEXT NOT NULL,
-    to_user   TEXT NOT NULL DEFAULT '',
-    notes     TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS duty_shifts_time ON duty_shifts(starts_at, ends_at);
-"""
 
 MAX_NOTES = 2000  # local choice: a handover note is a paragraph, not a file
 
@@ -97,50 +72,63 @@ def _local(text: str) -> datetime:
 
 class DutyStore:
     def __init__(self, path: Path | str | None = None):
-        self.path = Path(path) if path is not None else settings().accounts_path
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._db()) as db, db:
-            db.executescript(SCHEMA)
+        """`path`: the accounts store's SQLite file or a database URL (default: ECOPLAN_DATABASE_URL,
+        else ECOPLAN_ACCOUNTS_DB)."""
+        from ecoplan.accounts import AccountStore
 
-    def _db(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys = ON")
-        return db
+        self._accounts = AccountStore(path)
+        self.target = self._accounts.target
+
+    @property
+    def path(self) -> Path | str:
+        return self.target
+
+    def _db(self):
+        from ecoplan.accounts import AccountError
+
+        try:
+            return self._accounts.connect()  # the accounts store, created or migrated on first use
+        except AccountError as e:
+            raise DutyError(str(e)) from None
 
     # -------------------------------------------------------------- shifts
 
     def replace(self, shifts: list[Shift]) -> int:
         """Put these shifts in, each replacing the shift of the same day and name: all in one
         transaction, so a failure leaves the roster as it was. Returns how many."""
-        with closing(self._db()) as db, db:
+        with closing(self._db()) as con:
+            con.execute("BEGIN")
             for s in shifts:
-                db.execute("DELETE FROM duty_shifts WHERE day = ? AND name = ?", (s.day.isoformat(), s.name))
-                cur = db.execute("INSERT INTO duty_shifts (day, name, starts_at, ends_at, note) VALUES (?, ?, ?, ?, ?)",
-                                 (s.day.isoformat(), s.name, _utc(s.starts_at), _utc(s.ends_at), s.note))
-                self._insert_people(db, cur.lastrowid, s.people)
+                con.execute("DELETE FROM duty_shifts WHERE day = ? AND name = ?", (s.day.isoformat(), s.name))
+                shift_id = con.execute("INSERT INTO duty_shifts (day, name, starts_at, ends_at, note) "
+                                       "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                                       (s.day.isoformat(), s.name, _utc(s.starts_at), _utc(s.ends_at), s.note)).fetchone()[0]
+                self._insert_people(con, shift_id, s.people)
+            con.execute("COMMIT")
         return len(shifts)
 
     @staticmethod
-    def _insert_people(db: sqlite3.Connection, shift_id: int, people: dict[str, list[str]]) -> None:
+    def _insert_people(con, shift_id: int, people: dict[str, list[str]]) -> None:
         for post, names in people.items():
             for seq, username in enumerate(dict.fromkeys(names)):
-                db.execute("INSERT INTO duty_people (shift_id, post, username, seq) VALUES (?, ?, ?, ?)",
-                           (shift_id, post, username, seq))
+                con.execute("INSERT INTO duty_people (shift_id, post, username, seq) VALUES (?, ?, ?, ?)",
+                            (shift_id, post, username, seq))
 
     def set_people(self, shift_id: int, people: dict[str, list[str]]) -> Shift:
         """Correct who is on a shift: the posts given replace what the shift had on them."""
-        with closing(self._db()) as db, db:
-            if db.execute("SELECT 1 FROM duty_shifts WHERE id = ?", (shift_id,)).fetchone() is None:
+        with closing(self._db()) as con:  # an error leaves the transaction: closing rolls it back
+            con.execute("BEGIN")
+            if con.execute("SELECT 1 FROM duty_shifts WHERE id = ?", (shift_id,)).fetchone() is None:
                 raise DutyError(f"没有编号为 {shift_id} 的班次")
             for post in people:
-                db.execute("DELETE FROM duty_people WHERE shift_id = ? AND post = ?", (shift_id, post))
-            self._insert_people(db, shift_id, people)
+                con.execute("DELETE FROM duty_people WHERE shift_id = ? AND post = ?", (shift_id, post))
+            self._insert_people(con, shift_id, people)
+            con.execute("COMMIT")
         return self.shift(shift_id)
 
     def delete(self, shift_id: int) -> None:
-        with closing(self._db()) as db, db:
-            if db.execute("DELETE FROM duty_shifts WHERE id = ?", (shift_id,)).rowcount == 0:
+        with closing(self._db()) as con:
+            if con.execute("DELETE FROM duty_shifts WHERE id = ?", (shift_id,)).rowcount == 0:
                 raise DutyError(f"没有编号为 {shift_id} 的班次")
 
     def shift(self, shift_id: int) -> Shift:
@@ -162,14 +150,14 @@ class DutyStore:
         return self.between(start, start + timedelta(days=1))
 
     def _select(self, where: str, args: tuple) -> list[Shift]:
-        with closing(self._db()) as db:
-            rows = db.execute(f"SELECT s.* FROM duty_shifts s {where} ORDER BY s.starts_at, s.name", args).fetchall()
+        with closing(self._db()) as con:
+            rows = con.execute(f"SELECT s.* FROM duty_shifts s {where} ORDER BY s.starts_at, s.name", args).fetchall()
             people: dict[int, dict[str, list[str]]] = {}
             ids = [r["id"] for r in rows]
             for i in range(0, len(ids), 500):
                 chunk = ids[i:i + 500]
-                for p in db.execute(f"SELECT * FROM duty_people WHERE shift_id IN ({','.join('?' * len(chunk))}) "
-                                    "ORDER BY shift_id, post, seq", chunk):
+                for p in con.execute(f"SELECT * FROM duty_people WHERE shift_id IN ({','.join('?' * len(chunk))}) "
+                                     "ORDER BY shift_id, post, seq", chunk):
                     people.setdefault(p["shift_id"], {}).setdefault(p["post"], []).append(p["username"])
         return [Shift(id=r["id"], day=date.fromisoformat(r["day"]), name=r["name"], starts_at=_local(r["starts_at"]),
                       ends_at=_local(r["ends_at"]), people=people.get(r["id"], {}), note=r["note"]) for r in rows]
@@ -187,15 +175,15 @@ class DutyStore:
             shift_id = running[0].id if running else None
         elif not self._select("WHERE s.id = ?", (shift_id,)):
             raise DutyError(f"没有编号为 {shift_id} 的班次")
-        with closing(self._db()) as db, db:
-            cur = db.execute("INSERT INTO duty_handovers (shift_id, at, by_user, to_user, notes) VALUES (?, ?, ?, ?, ?)",
-                             (shift_id, _utc(at), by, to, notes))
-        return Handover(cur.lastrowid, shift_id, at.astimezone(SHANGHAI), by, to, notes)
+        with closing(self._db()) as con:
+            new_id = con.execute("INSERT INTO duty_handovers (shift_id, at, by_user, to_user, notes) "
+                                 "VALUES (?, ?, ?, ?, ?) RETURNING id", (shift_id, _utc(at), by, to, notes)).fetchone()[0]
+        return Handover(new_id, shift_id, at.astimezone(SHANGHAI), by, to, notes)
 
     def handovers(self, start: datetime, end: datetime) -> list[Handover]:
-        with closing(self._db()) as db:
-            rows = db.execute("SELECT * FROM duty_handovers WHERE at >= ? AND at < ? ORDER BY at, id",
-                              (_utc(start), _utc(end))).fetchall()
+        with closing(self._db()) as con:
+            rows = con.execute("SELECT * FROM duty_handovers WHERE at >= ? AND at < ? ORDER BY at, id",
+                               (_utc(start), _utc(end))).fetchall()
         return [Handover(r["id"], r["shift_id"], _local(r["at"]), r["by_user"], r["to_user"], r["notes"]) for r in rows]
 
 

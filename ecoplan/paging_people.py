@@ -44,11 +44,11 @@ class PagingPeople:
         paging = load_paging()
         accounts = AccountStore(self.accounts_path)
         enabled = {a.username: a for a in accounts.list() if not a.disabled}
-        contacts = ContactStore(accounts.path).all()
+        contacts = ContactStore(accounts.target).all()
         at = req.at or datetime.now(SHANGHAI)
-        on_duty = DutyStore(accounts.path).on_duty(at)
+        on_duty = DutyStore(accounts.target).on_duty(at)
         configured = configured_channels()
-        down = set(PageStore(accounts.path.parent / "pages.db").channels_down())
+        down = set(PageStore.beside(accounts.target).channels_down())
         order = [c for c in paging.escalation.channel_order if c in configured]
         order = [c for c in order if c not in down] + [c for c in order if c in down]
         people: list[PagePerson] = []

@@ -23,7 +23,7 @@ def email_only(monkeypatch):
 
 async def test_account_page_shows_and_edits_own_contacts(site):  # noqa: F811
     app, store = site
-    contacts = ContactStore(store.path)
+    contacts = ContactStore(store.target)
     contacts.set("zhang", email="zhang@example.gov.cn")
     c, csrf = client_for(app, store, "zhang")
     async with c:

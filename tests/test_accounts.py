@@ -113,7 +113,8 @@ def test_store_duplicate_and_unknown(store_target):
 
 def test_a_file_from_before_alembic_keeps_its_accounts_and_sessions(tmp_path):
     """An accounts.db made by the tables' CREATE TABLE IF NOT EXISTS (before issue 27) is
-    stamped with the first revision and used as it is."""
+    stamped with the first revision, upgraded (a0002: the contacts and duty roster tables), and
+    used as it is."""
     from argon2 import PasswordHasher
     from sqlalchemy import inspect, text
 
@@ -135,8 +136,9 @@ def test_a_file_from_before_alembic_keeps_its_accounts_and_sessions(tmp_path):
     store.set_disabled("wangwei", actor="cli:root")  # writes the audit log, a table the old file lacked
     assert store.session("old-token", "web") is None
     with db.engine(path).connect() as c:
-        assert migrate.current(c, "accounts") == "a0001"
-        assert {"login_failures", "account_totp", "audit"} <= set(inspect(c).get_table_names())
+        assert migrate.current(c, "accounts") == "a0002"
+        assert {"login_failures", "account_totp", "audit", "contacts", "duty_shifts", "duty_people",
+                "duty_handovers"} <= set(inspect(c).get_table_names())
         assert c.execute(text("SELECT event, actor FROM audit")).all() == [("account_disabled", "cli:root")]
 
 

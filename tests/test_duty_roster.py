@@ -1,6 +1,8 @@
-"""The duty roster (值班表): import from CSV and XLSX (openpyxl) into the SQLite store beside the
-accounts, bad rows refused one line each with nothing imported, `ecoplan duty show|today|handover`,
-and the gaps the board warns of. Server-free: files, SQLite, the CLI in this process."""
+"""The duty roster (值班表): import from CSV and XLSX (openpyxl) into the accounts store, bad rows
+refused one line each with nothing imported, `ecoplan duty show|today|handover`, and the gaps the
+board warns of; contacts set from `ecoplan users`. Each test runs on the accounts' SQLite file and
+on PostgreSQL (ECOPLAN_DATABASE_URL: `store_target`, tests/conftest.py). Server-free: files, the
+databases, the CLI in this process."""
 
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ HEADER = "日期,班次,开始,结束,带班领导,值班员,备注\n"
 
 
 @pytest.fixture
-def db(tmp_path) -> Path:
-    path = tmp_path / "accounts.db"
+def db(store_target) -> Path | str:
+    """The accounts store with four people: a SQLite file, or a PostgreSQL URL."""
+    path = store_target
     store = AccountStore(path, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
     for u, role, display in [("wangwei", "duty_officer", "王伟"), ("li", "commander", "李局长"),
                              ("zhao", "duty_officer", "赵处置"), ("qian", "duty_officer", "钱排查")]:
@@ -34,8 +37,13 @@ def db(tmp_path) -> Path:
     return path
 
 
-def duty(db: Path, *args: str):
-    return ecoplan_in_process_sync("duty", *args, env={"ECOPLAN_ACCOUNTS_DB": str(db), "ECOPLAN_USER": "wangwei"})
+def store_env(db: Path | str) -> dict[str, str]:
+    """The settings that name the store: the file, or the shared database."""
+    return {"ECOPLAN_DATABASE_URL": db} if isinstance(db, str) else {"ECOPLAN_ACCOUNTS_DB": str(db)}
+
+
+def duty(db: Path | str, *args: str):
+    return ecoplan_in_process_sync("duty", *args, env={**store_env(db), "ECOPLAN_USER": "wangwei"})
 
 
 def test_plan_names_the_posts_and_the_chain():
@@ -143,7 +151,7 @@ def test_gaps_name_empty_posts_and_uncovered_hours(db, tmp_path):
 
 
 def test_contacts_on_users_add_and_set_and_readiness(db, tmp_path):
-    env = {"ECOPLAN_ACCOUNTS_DB": str(db), "ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_FROM": "yj@example.gov.cn",
+    env = {**store_env(db), "ECOPLAN_HOME": str(tmp_path), "ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_FROM": "yj@example.gov.cn",
            "ECOPLAN_DINGTALK_WEBHOOK": None, "ECOPLAN_WECOM_WEBHOOK": None, "ECOPLAN_SMS_ACCESS_KEY_ID": None}
 
     def run(*args, stdin=None):

@@ -1,5 +1,6 @@
 """The duty roster's console page (/duty) and the board's warning of empty shifts, served by
-the real app in this process (httpx's ASGI transport); no Temporal behind: the page needs none."""
+the real app in this process (httpx's ASGI transport); no Temporal behind: the page needs none.
+The accounts store (with the roster and contacts) on its SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ def _no_temporal():
 
 
 @pytest.fixture
-def site(tmp_path):
-    store = AccountStore(tmp_path / "accounts.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
+def site(store_target):
+    store = AccountStore(store_target, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
     for u, role, display in [("wangwei", "duty_officer", "王伟"), ("li", "commander", "李局长"),
                              ("du", "supervisor", "杜督查"), ("zhang", "lead", "张监测")]:
         store.add(u, role, f"pw-{u}-桃河-2026", display=display)
@@ -40,7 +41,7 @@ def client_for(app, store, username):
 async def test_page_shows_warns_and_corrects(site):
     app, store = site
     start = datetime.now(SHANGHAI).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    duty = DutyStore(store.path)
+    duty = DutyStore(store.target)
     duty.replace([Shift(day=start.date(), name="白班", starts_at=start, ends_at=start + timedelta(hours=9),
                         people={"officer": [], "leader": ["li"]})])
     shift_id = duty.on_duty(start)[0].id

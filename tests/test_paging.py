@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -37,9 +38,17 @@ BOUND_S = 60  # a bound on each wait (it ends when its condition holds), for a l
 
 
 @pytest.fixture
-def bureau(tmp_path, monkeypatch):
-    """Accounts with contacts, a roster whose shift runs now, an SMTP server, the settings."""
-    db = tmp_path / "accounts.db"
+def bureau(request, tmp_path, monkeypatch):
+    """Accounts with contacts, a roster whose shift runs now, an SMTP server, the settings. The
+    stores on the SQLite files, or (`@pytest.mark.parametrize("bureau", ["postgresql"],
+    indirect=True)`) in a fresh PostgreSQL schema named by ECOPLAN_DATABASE_URL: accounts,
+    contacts, roster and pages alike (issue 27)."""
+    db: Path | str = tmp_path / "accounts.db"
+    if getattr(request, "param", "sqlite") == "postgresql":
+        db = request.getfixturevalue("pg_cluster").fresh_url()
+        monkeypatch.setenv("ECOPLAN_DATABASE_URL", db)
+    else:
+        monkeypatch.delenv("ECOPLAN_DATABASE_URL", raising=False)
     accounts = AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
     for u, role, display in [("wangwei", "duty_officer", "王伟"), ("li", "commander", "李局长")]:
         accounts.add(u, role, f"pw-{u}-桃河-2026", display=display)
@@ -58,7 +67,7 @@ def bureau(tmp_path, monkeypatch):
     box = Mailbox()
     smtp = Controller(box, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    for k, v in {"ECOPLAN_ACCOUNTS_DB": str(db), "ECOPLAN_HOME": str(tmp_path), "ECOPLAN_SMTP_HOST": "127.0.0.1",
+    for k, v in {"ECOPLAN_ACCOUNTS_DB": str(tmp_path / "accounts.db"), "ECOPLAN_HOME": str(tmp_path), "ECOPLAN_SMTP_HOST": "127.0.0.1",
                  "ECOPLAN_SMTP_PORT": str(smtp.port), "ECOPLAN_SMTP_TLS": "none",
                  "ECOPLAN_SMTP_FROM": "yj@example.gov.cn", "ECOPLAN_PAGE_LINK_SECRET": "test-link-key"}.items():
         monkeypatch.setenv(k, v)
@@ -88,13 +97,14 @@ async def start(env, tq: str, drill: bool = False, participants=()) -> tuple[str
     return page_id, env.client.get_workflow_handle(page_workflow_id(page_id))
 
 
+@pytest.mark.parametrize("bureau", ["sqlite", "postgresql"], indirect=True)
 async def test_unacknowledged_page_escalates_to_the_leader_then_ack_stops_it(skipping_env, bureau):
     box, db = bureau
     env, tq = skipping_env, f"paging-{uuid.uuid4().hex[:6]}"
     async with worker_for(env.client, tq):
         page_id, handle = await start(env, tq)
         await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
-        assert PageStore(db.parent / "pages.db").open_pages("wangwei")[0]["id"] == page_id
+        assert PageStore.beside(db).open_pages("wangwei")[0]["id"] == page_id
         await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
         await eventually(lambda: _async(recipients(box)), lambda r: r[-1:] == ["li@example.gov.cn"], timeout=BOUND_S)
         assert recipients(box) == ["wangwei@example.gov.cn", "li@example.gov.cn"]
@@ -104,7 +114,7 @@ async def test_unacknowledged_page_escalates_to_the_leader_then_ack_stops_it(ski
         assert [s["step"] for s in st["steps"]] == ["sent", "unacknowledged", "escalated", "sent", "acknowledged"]
         with pytest.raises(Exception):  # a closed page takes no second acknowledgement
             await pages.acknowledge(env.client, page_id, "wangwei", "cli")
-        assert PageStore(db.parent / "pages.db").page(page_id)["state"] == "acknowledged"
+        assert PageStore.beside(db).page(page_id)["state"] == "acknowledged"
 
 
 async def test_acknowledged_page_does_not_escalate_and_drill_goes_to_participants(skipping_env, bureau):
@@ -125,6 +135,7 @@ async def test_acknowledged_page_does_not_escalate_and_drill_goes_to_participant
         assert st["state"] == "acknowledged" and recipients(box) == ["li@example.gov.cn"]
 
 
+@pytest.mark.parametrize("bureau", ["sqlite", "postgresql"], indirect=True)
 async def test_channel_down_falls_back_to_email(skipping_env, bureau, monkeypatch):
     box, db = bureau
     monkeypatch.setenv("ECOPLAN_DINGTALK_WEBHOOK", f"http://127.0.0.1:{free_port()}/robot/send?access_token=t")
@@ -138,7 +149,7 @@ async def test_channel_down_falls_back_to_email(skipping_env, bureau, monkeypatc
         await eventually(mailed, lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
         st = (await handle.query(PagingWorkflow.status)).model_dump()
         assert [(s["channel"], s["step"]) for s in st["steps"]] == [("dingtalk", "failed"), ("email", "sent")]
-        store = PageStore(db.parent / "pages.db")
+        store = PageStore.beside(db)
         assert "dingtalk" in store.channels_down()
         assert [s["outcome"] for s in store.sends(page_id)] == ["failed", "sent"]
         lines = paging_faults(store, WINDOW)
@@ -153,6 +164,7 @@ async def _async(value):
     return value
 
 
+@pytest.mark.parametrize("bureau", ["sqlite", "postgresql"], indirect=True)
 async def test_worker_sigkill_mid_page_loses_and_doubles_nothing(skipping_env, bureau):
     """The worker is SIGKILLed while the page waits for an acknowledgement; another takes over
     from history: the officer's e-mail is not sent again, and the escalation still comes."""
@@ -178,7 +190,7 @@ async def test_worker_sigkill_mid_page_loses_and_doubles_nothing(skipping_env, b
         assert [x.strip() for x in lines] == [b"ready", b"loaded"]
         page_id, handle = await start(env, tq)
         await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
-        store = PageStore(db.parent / "pages.db")  # the send is recorded: the page now waits on its timer
+        store = PageStore.beside(db)  # the send is recorded: the page now waits on its timer
         await eventually(lambda: _async(store.page(page_id)), lambda p: p and p["channel"] == "email", timeout=BOUND_S)
         first.send_signal(signal.SIGKILL)
         await first.wait()
@@ -198,10 +210,11 @@ async def test_worker_sigkill_mid_page_loses_and_doubles_nothing(skipping_env, b
     assert [s["step"] for s in st["steps"]].count("sent") == 2
 
 
-def test_a_send_is_claimed_once(tmp_path):
+def test_a_send_is_claimed_once(store_target):
     """The idempotency key: a send begun and never finished (a worker killed between the
-    provider's answer and the record) is never made again; a refused one may be."""
-    store = PageStore(tmp_path / "pages.db")
+    provider's answer and the record) is never made again; a refused one may be. On the SQLite
+    file and on PostgreSQL: the same statement, the same answers."""
+    store = PageStore(store_target)
     assert store.claim("p/u/email", "p", "u", "email") == "go"
     assert store.claim("p/u/email", "p", "u", "email") == "uncertain"
     store.record_send("p/u/sms", "p", "u", "sms", False, "refused") if store.claim("p/u/sms", "p", "u", "sms") else None
@@ -209,6 +222,40 @@ def test_a_send_is_claimed_once(tmp_path):
     store.record_send("p/u/sms", "p", "u", "sms", True, "ok")
     assert store.claim("p/u/sms", "p", "u", "sms") == "sent"
     assert store.channels_down() == {}  # sms's last send went through
+    assert [s["outcome"] for s in store.sends("p")] in (["sending", "sent"], ["sent", "sending"])
+    assert store.use_link("n-1") and not store.use_link("n-1")  # a link is used once
+
+
+def test_one_claim_wins_among_machines_claiming_at_once(store_target):
+    """Eight workers (threads, each with its own store object and connection, as on eight
+    machines) claim the same send at the same moment: exactly one may send; the others are told
+    it is under way. Then one refused send is retried by all eight at once: again exactly one."""
+    import threading
+
+    stores = [PageStore(store_target) for _ in range(8)]
+    start = threading.Barrier(8)
+
+    def claim_all() -> list[str]:
+        got: list[str] = [""] * 8
+
+        def one(i: int) -> None:
+            start.wait(10)
+            got[i] = stores[i].claim("p2/u/email", "p2", "u", "email")
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        return sorted(got)
+
+    assert claim_all() == ["go"] + ["uncertain"] * 7
+    stores[0].record_send("p2/u/email", "p2", "u", "email", False, "refused")
+    assert stores[1].channels_down()["email"]["detail"] == "refused"
+    assert claim_all() == ["go"] + ["uncertain"] * 7  # refused before: one retry, not eight
+    stores[2].record_send("p2/u/email", "p2", "u", "email", True)
+    assert claim_all() == ["sent"] * 8
+    stores[3].record_send("p2/u/email", "p2", "u", "email", False, "late")  # a sent send stays sent
+    assert [s["outcome"] for s in stores[4].sends("p2")] == ["sent"]
 
 
 async def test_a_page_begun_before_plans_carried_links_replays():
@@ -304,7 +351,7 @@ async def test_an_incident_awaiting_activation_pages_the_commander(client, worke
     from workflows import messages as m
 
     box, db = bureau
-    store = PageStore(db.parent / "pages.db")
+    store = PageStore.beside(db)
     a = await api.start_incident(client, report(title="桃河化工厂泄漏", assessment=_level_iii()))
     b = await api.start_incident(client, report(title="冶西镇异味"))
     try:
@@ -349,7 +396,7 @@ async def test_a_drill_pages_only_its_participant(client, worker, bureau):
     AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)).add(
         "zhou", "duty_officer", "pw-zhou-桃河-2026", display="周演练")
     ContactStore(db).set("zhou", email="zhou@example.gov.cn")
-    store = PageStore(db.parent / "pages.db")
+    store = PageStore.beside(db)
     iid = await api.start_incident(client, report(title="演练：桃河泄漏", drill=True, assessment=_level_iii()),
                                    started_by=Actor(name="zhou", role="值班员", role_id="duty_officer", via="web"))
     try:
@@ -379,7 +426,7 @@ async def test_new_incident_page_survives_its_caller_and_a_worker_sigkill(skippi
 
     box, db = bureau
     env = skipping_env
-    store = PageStore(db.parent / "pages.db")
+    store = PageStore.beside(db)
     hook = Webhook(hold=threading.Event()).start()
     workers = WorkerProcess(env.client.service_client.config.target_host, tmp_path,
                             {"ECOPLAN_WEBHOOK_URL": hook.url, "ECOPLAN_HOME": str(db.parent)})

@@ -12,6 +12,7 @@ from datetime import timedelta
 from email import message_from_bytes
 
 import httpx
+import pytest
 
 from activities.page_store import PageStore
 from ecoplan import api
@@ -20,6 +21,7 @@ from ecoplan.web import create_app
 from ecoplan.web.auth import SESSION_COOKIE
 from tests.helpers import eventually, report
 from tests.procs import ecoplan_in_process
+from tests.test_duty_roster import store_env
 from tests.test_paging import bureau, recipients  # noqa: F401 - the fixture
 
 LINK = re.compile(r"确认收到：http://[^/]+(/pages/\S+)")
@@ -39,6 +41,7 @@ async def _value(v):
     return v
 
 
+@pytest.mark.parametrize("bureau", ["sqlite", "postgresql"], indirect=True)
 async def test_new_incident_pages_the_officer_and_the_link_acknowledges(client, worker, bureau):  # noqa: F811
     box, db = bureau
     store = AccountStore(db)
@@ -51,7 +54,7 @@ async def test_new_incident_pages_the_officer_and_the_link_acknowledges(client, 
     assert "桃河水质异常" in body
     link = LINK.search(body).group(1)
     page_id = link.split("/")[2]
-    pages = PageStore(db.parent / "pages.db")
+    pages = PageStore.beside(db)
     app = create_app(client_factory=lambda: client, store=store)
     token, csrf = store.open_session("wangwei", "web", timedelta(hours=1))
     api_token, _ = store.open_session("wangwei", "api", timedelta(hours=1))
@@ -77,7 +80,7 @@ async def test_new_incident_pages_the_officer_and_the_link_acknowledges(client, 
                 for e in (await api.status(client, iid))["timeline"] if e["action"] == "page_step"]
     steps = await eventually(page_steps, lambda s: len(s) >= 2, timeout=BOUND_S)
     assert steps == [("sent", "email", "wangwei"), ("acknowledged", "", "wangwei")]  # on the incident's timeline
-    r = await ecoplan_in_process("ack", page_id, "--by", "li", env={"ECOPLAN_ACCOUNTS_DB": str(db)})
+    r = await ecoplan_in_process("ack", page_id, "--by", "li", env=store_env(db))
     assert r.code == 1 and "没有发给 li" in r.err
 
 
@@ -88,7 +91,7 @@ async def test_an_overdue_deadline_pages_the_duty_desk(client, worker, bureau): 
     from tests.helpers import now
     iid = await api.start_incident(client, report(discovered_at=now() - timedelta(hours=4, minutes=2),
                                                   reported_at=now() - timedelta(hours=4, minutes=1)))
-    pages = PageStore(db.parent / "pages.db")
+    pages = PageStore.beside(db)
 
     async def events():
         return sorted(p["event"] for p in pages.incident_pages(iid))

@@ -1,20 +1,26 @@
 """The stores shared by several machines (issue 27): the archive's files in PostgreSQL
 (published by one process, fetched by another), `ecoplan db copy` moving a bureau's SQLite
-files, accounts and archive into PostgreSQL idempotently with its counts, and `ecoplan db
-upgrade`. A real PostgreSQL (tests/pg.py); no Temporal server."""
+files (records, accounts with contacts and duty roster, pages) and archive into PostgreSQL
+idempotently with its counts, `ecoplan db upgrade`, and files made before Alembic (a
+`pages.db`, an accounts file holding contacts and roster) kept. A real PostgreSQL
+(tests/pg.py); no Temporal server."""
 
 from __future__ import annotations
 
 import json
 from contextlib import closing
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
 
 from activities import archive_store
+from activities.page_store import PageStore
 from ecoplan import records
 from ecoplan.accounts import AccountStore
+from ecoplan.contacts import ContactStore
+from ecoplan.duty_roster import DutyStore, Shift
+from plan.calendar import SHANGHAI
 from tests.procs import ecoplan_in_process_sync
 from tests.test_records import as_dossier, status
 
@@ -43,12 +49,31 @@ def test_a_file_published_by_one_machine_is_fetched_whole_by_another(tmp_path, p
     assert archive_store.fetch(url, a, "../etc") == 0  # an id is never a path
 
 
+DAY = datetime(2026, 12, 7, 8, 30, tzinfo=SHANGHAI)
+
+
+def _shift(day_offset: int, officer: str) -> Shift:
+    start = DAY + timedelta(days=day_offset)
+    return Shift(day=start.date(), name="白班", starts_at=start, ends_at=start + timedelta(hours=9),
+                 people={"officer": [officer], "leader": ["wangwei"]})
+
+
 def _bureau(home: Path) -> str:
     """A bureau's data folder as the embedded default has it: two records, an account with a
-    session, the archive of one incident. Returns the session's token."""
+    session, contacts, two shifts with a handover note, a page sent once with its link used, the
+    archive of one incident. Returns the session's token."""
     store = AccountStore(home / "accounts.db", hasher=QUICK)
     store.add("wangwei", "duty_officer", PW, display="王伟")
     token, _ = store.open_session("wangwei", "web", timedelta(hours=1))
+    ContactStore(home / "accounts.db").set("wangwei", mobile="13800000000", email="wangwei@example.gov.cn")
+    duty = DutyStore(home / "accounts.db")
+    duty.replace([_shift(0, "wangwei"), _shift(1, "wangwei")])
+    duty.hand_over("wangwei", "桃河监测点位加密", DAY + timedelta(hours=8))
+    pages = PageStore(home / "pages.db")
+    pages.put_page("pg-1", "r-1", "new_incident", "新接报事件：桃河", "wangwei", "acknowledged", "email", acked_by="wangwei")
+    assert pages.claim("pg-1/wangwei/email", "pg-1", "wangwei", "email") == "go"
+    pages.record_send("pg-1/wangwei/email", "pg-1", "wangwei", "email", True)
+    assert pages.use_link("nonce-1")
     folder = home / "archive" / "r-1"
     folder.mkdir(parents=True)
     (folder / "dossier.json").write_text(json.dumps(as_dossier(status()), ensure_ascii=False), encoding="utf-8")
@@ -71,12 +96,36 @@ def test_db_copy_moves_a_bureau_idempotently_and_a_third_folder_finds_everything
     assert "账号库 accounts：读取 1 条，新增 1，已有 0" in lines
     assert "账号库 sessions：读取 1 条，新增 1，已有 0" in lines
     assert "账号库 audit：读取 1 条，新增 1，已有 0" in lines  # account_added
+    assert "账号库 contacts：读取 1 条，新增 1，已有 0" in lines
+    assert "账号库 duty_shifts：读取 2 条，新增 2，已有 0" in lines
+    assert "账号库 duty_people：读取 4 条，新增 4，已有 0" in lines
+    assert "账号库 duty_handovers：读取 1 条，新增 1，已有 0" in lines
+    assert "呼叫库 page_sends：读取 1 条，新增 1，已有 0" in lines
+    assert "呼叫库 channel_health：读取 1 条，新增 1，已有 0" in lines
+    assert "呼叫库 pages：读取 1 条，新增 1，已有 0" in lines
+    assert "呼叫库 used_links：读取 1 条，新增 1，已有 0" in lines
     assert "档案库 archive_files：读取 2 条，新增 2，已有 0" in lines
     again = ecoplan_in_process_sync("db", "copy", "--from", "sqlite", "--to", url, "--json", env=env)
     assert again.code == 0, again.err
     counts = {(c["store"], c["table"]): c for c in json.loads(again.out)}
     assert counts["records", "incidents"]["unchanged"] == 2 and counts["records", "incidents"]["inserted"] == 0
     assert all(c["added"] == 0 for k, c in counts.items() if k[0] != "records")
+    assert counts["accounts", "duty_people"]["kept"] == 4 and counts["pages", "page_sends"]["kept"] == 1
+
+    # The shared roster takes a shift of its own (its id from PostgreSQL's sequence, past the
+    # copied ones); the old machine adds a third day and a second note: a third copy moves only those.
+    assert DutyStore(url).replace([_shift(5, "wangwei")]) == 1
+    DutyStore(home / "accounts.db").replace([_shift(2, "wangwei")])
+    DutyStore(home / "accounts.db").hand_over("wangwei", "夜间无新情况", DAY + timedelta(days=1, hours=8))
+    third_run = ecoplan_in_process_sync("db", "copy", "--from", "sqlite", "--to", url, "--json", env=env)
+    counts = {(c["store"], c["table"]): c for c in json.loads(third_run.out)}
+    assert (counts["accounts", "duty_shifts"]["added"], counts["accounts", "duty_shifts"]["kept"]) == (1, 2)
+    assert (counts["accounts", "duty_people"]["added"], counts["accounts", "duty_people"]["kept"]) == (2, 4)
+    assert (counts["accounts", "duty_handovers"]["added"], counts["accounts", "duty_handovers"]["kept"]) == (1, 1)
+    roster = DutyStore(url).between(DAY, DAY + timedelta(days=6))
+    assert [s.day.day for s in roster] == [7, 8, 9, 12] and len({s.id for s in roster}) == 4
+    notes = DutyStore(url).handovers(DAY, DAY + timedelta(days=2))
+    assert [(h.notes, h.shift_id) for h in notes] == [("桃河监测点位加密", roster[0].id), ("夜间无新情况", roster[1].id)]
 
     # A third working folder that shares only the database: the account, its session, the
     # record and the case file's bytes.
@@ -84,6 +133,10 @@ def test_db_copy_moves_a_bureau_idempotently_and_a_third_folder_finds_everything
     shared = {"ECOPLAN_HOME": str(third), "ECOPLAN_DATABASE_URL": url}
     assert AccountStore(url).session(token, "web").account.display == "王伟"
     assert AccountStore(url, hasher=QUICK).verify("wangwei", PW) is not None
+    assert ContactStore(url).get("wangwei").mobile == "13800000000"
+    moved = PageStore(url)
+    assert moved.claim("pg-1/wangwei/email", "pg-1", "wangwei", "email") == "sent"  # never sent again
+    assert not moved.use_link("nonce-1") and moved.page("pg-1")["state"] == "acknowledged"
     listed = ecoplan_in_process_sync("list", "--closed", "--json", env=shared)
     assert listed.code == 0, listed.err
     assert [r["incident_id"] for r in json.loads(listed.out)] == ["r-1", "r-2"]  # reported at the same time
@@ -99,8 +152,8 @@ def test_db_upgrade_and_bad_targets_are_one_chinese_line(tmp_path, pg_cluster):
     url = pg_cluster.fresh_url()
     up = ecoplan_in_process_sync("db", "upgrade", env={"ECOPLAN_HOME": str(tmp_path), "ECOPLAN_DATABASE_URL": url})
     assert up.code == 0, up.err
-    assert [l.split("：")[1] for l in up.out.splitlines()] == ["已是最新结构（r0003）", "已是最新结构（a0001）",
-                                                               "已是最新结构（ar0001）"]
+    assert [l.split("：")[1] for l in up.out.splitlines()] == ["已是最新结构（r0003）", "已是最新结构（a0002）",
+                                                               "已是最新结构（p0001）", "已是最新结构（ar0001）"]
     bad = ecoplan_in_process_sync("db", "copy", "--from", "sqlite", "--to", str(tmp_path / "x.db"),
                                   env={"ECOPLAN_HOME": str(tmp_path)})
     assert bad.code == 2 and "应为数据库地址" in bad.err and len(bad.err.strip().splitlines()) == 1
@@ -115,3 +168,57 @@ def test_the_heads_written_in_the_code_are_the_migrations():
     from activities.db import migrate
 
     assert {s: migrate.alembic_head(s) for s in migrate.STORES} == migrate.HEADS
+
+
+# How the files made before Alembic created these tables (the modules ran it on each open).
+OLD_PAGES = """
+CREATE TABLE IF NOT EXISTS page_sends (key TEXT PRIMARY KEY, page_id TEXT NOT NULL, username TEXT NOT NULL,
+    channel TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS channel_health (channel TEXT PRIMARY KEY, ok INTEGER NOT NULL,
+    detail TEXT NOT NULL DEFAULT '', at TEXT NOT NULL);
+INSERT INTO page_sends VALUES ('old/u/email', 'old', 'u', 'email', 'sending', '', '2026-12-01T00:00:00+00:00');
+"""
+OLD_REACH = """
+CREATE TABLE IF NOT EXISTS contacts (username TEXT PRIMARY KEY, mobile TEXT NOT NULL DEFAULT '',
+    email TEXT NOT NULL DEFAULT '', dingtalk TEXT NOT NULL DEFAULT '', wecom TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS duty_shifts (id INTEGER PRIMARY KEY, day TEXT NOT NULL, name TEXT NOT NULL,
+    starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, note TEXT NOT NULL DEFAULT '', UNIQUE (day, name));
+CREATE TABLE IF NOT EXISTS duty_people (shift_id INTEGER NOT NULL REFERENCES duty_shifts(id) ON DELETE CASCADE,
+    post TEXT NOT NULL, username TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (shift_id, post, username));
+CREATE TABLE IF NOT EXISTS duty_handovers (id INTEGER PRIMARY KEY,
+    shift_id INTEGER REFERENCES duty_shifts(id) ON DELETE SET NULL, at TEXT NOT NULL, by_user TEXT NOT NULL,
+    to_user TEXT NOT NULL DEFAULT '', notes TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS duty_shifts_time ON duty_shifts(starts_at, ends_at);
+INSERT INTO contacts VALUES ('wangwei', '13800000000', '', '', '', '2026-12-01T00:00:00+00:00');
+INSERT INTO duty_shifts VALUES (7, '2026-12-07', '白班', '2026-12-07T00:30:00+00:00', '2026-12-07T09:30:00+00:00', '');
+INSERT INTO duty_people VALUES (7, 'officer', 'wangwei', 0);
+"""
+
+
+def test_files_made_before_alembic_keep_their_pages_contacts_and_roster(tmp_path):
+    """A `pages.db` and an accounts file as the raw-sqlite3 code left them: opened by this
+    ecoplan, they are stamped and migrated (pages p0001; accounts a0001 then a0002, which keeps
+    the contacts and roster tables the file has), and nothing in them is lost: a send begun there
+    is still never made again."""
+    import sqlite3
+
+    from activities.db import migrate
+    from ecoplan.accounts import _schema
+
+    with closing(sqlite3.connect(tmp_path / "pages.db")) as con:
+        con.executescript(OLD_PAGES)
+    with closing(sqlite3.connect(tmp_path / "accounts.db")) as con:
+        con.executescript(_schema() + OLD_REACH)
+    pages = PageStore(tmp_path / "pages.db")
+    assert pages.claim("old/u/email", "old", "u", "email") == "uncertain"
+    assert pages.open_pages() == [] and pages.use_link("n")  # the tables the old file lacked are made
+    assert ContactStore(tmp_path / "accounts.db").get("wangwei").mobile == "13800000000"
+    duty = DutyStore(tmp_path / "accounts.db")
+    assert duty.shift(7).people == {"officer": ["wangwei"]}
+    duty.replace([_shift(1, "wangwei")])
+    assert [s.id for s in duty.between(DAY, DAY + timedelta(days=2))] == [7, 8]
+    with closing(sqlite3.connect(tmp_path / "accounts.db")) as con:
+        assert con.execute(f"SELECT version_num FROM {migrate.version_table('accounts')}").fetchone() == ("a0002",)
+    with closing(sqlite3.connect(tmp_path / "pages.db")) as con:
+        assert con.execute(f"SELECT version_num FROM {migrate.version_table('pages')}").fetchone() == ("p0001",)

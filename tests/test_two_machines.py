@@ -15,15 +15,23 @@ import signal
 import sys
 from pathlib import Path
 
+from datetime import datetime, timedelta
+
 import httpx
+from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from activities import db
+from activities.page_store import PageStore
 from ecoplan import api
 from ecoplan.accounts import AccountStore
+from ecoplan.contacts import ContactStore
+from ecoplan.duty_roster import DutyStore, Shift
+from plan.calendar import SHANGHAI
 from tests.helpers import CITY_WARNING
 from tests.procs import DevServer, WorkerProcess, free_port, poll
+from tests.test_channels import Mailbox
 from tests.web_helpers import incident_body
 
 PW = "桃河-correct-horse"
@@ -76,13 +84,22 @@ async def test_two_workers_two_consoles_one_database(tmp_path, pg_cluster):
     url = pg_cluster.fresh_url()
     AccountStore(url, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)).add(
         "wangwei", "duty_officer", PW, display="王伟")
+    ContactStore(url).set("wangwei", email="wangwei@example.gov.cn")
+    now = datetime.now(SHANGHAI)
+    DutyStore(url).replace([Shift(day=now.date(), name="测试班", starts_at=now - timedelta(hours=1),
+                                  ends_at=now + timedelta(hours=2), people={"officer": ["wangwei"]})])
+    box = Mailbox()
+    smtp = Controller(box, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    paging = {"ECOPLAN_DATABASE_URL": url, "ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_PORT": str(smtp.port),
+              "ECOPLAN_SMTP_TLS": "none", "ECOPLAN_SMTP_FROM": "yj@example.gov.cn"}
     srv = DevServer(log_dir=tmp_path)
     folders = {n: tmp_path / n for n in ("a", "b", "third")}
     for f in folders.values():
         f.mkdir()
     await srv.start()
-    wa = WorkerProcess(srv.address, folders["a"], {"ECOPLAN_DATABASE_URL": url}, name="worker-a")
-    wb = WorkerProcess(srv.address, folders["b"], {"ECOPLAN_DATABASE_URL": url}, name="worker-b")
+    wa = WorkerProcess(srv.address, folders["a"], paging, name="worker-a")
+    wb = WorkerProcess(srv.address, folders["b"], paging, name="worker-b")
     consoles = [Console(srv.address, folders["a"], url), Console(srv.address, folders["b"], url)]
     try:
         await asyncio.gather(wa.start(timeout=120), wb.start(timeout=120), *(c.start() for c in consoles))
@@ -95,6 +112,21 @@ async def test_two_workers_two_consoles_one_database(tmp_path, pg_cluster):
             r = await B.post("/api/incidents", headers=h, json=incident_body(title="两机共享测试"))  # acts on B
             assert r.status_code == 201, r.text
             iid = r.json()["incident_id"]
+            # The officer on shift is paged by e-mail (a worker read the roster and the address from
+            # the database); the page is in the database, and console A takes the acknowledgement.
+            pages = PageStore(url)
+
+            async def paged():
+                return [p for p in pages.incident_pages(iid) if p["channel"] == "email"]
+            page = (await poll(paged, 90, 0.5, "the officer's page in PostgreSQL"))[0]
+            assert page["username"] == "wangwei" and page["event"] == "new_incident"
+            assert [rcpt for rcpt, _ in box.messages] == [["wangwei@example.gov.cn"]]
+            r = await A.post(f"/api/pages/{page['id']}/ack", headers=h)
+            assert r.status_code == 200, r.text
+
+            async def acknowledged():
+                return pages.page(page["id"])["state"] == "acknowledged"
+            await poll(acknowledged, 60, 0.5, "the acknowledgement in PostgreSQL")
             r = await B.post(f"/api/incidents/{iid}/actions/issue_warning", headers=h, json=CITY_WARNING)
             assert r.status_code == 200, r.text
             await wa.kill()  # ---------------------------------------- SIGKILL worker A mid-life
@@ -126,6 +158,7 @@ async def test_two_workers_two_consoles_one_database(tmp_path, pg_cluster):
     finally:
         await asyncio.gather(wa.kill(), wb.kill(), *(c.stop() for c in consoles))
         await srv.kill()
+        smtp.stop()
     assert runs[0].returncode == 0, perr.decode()
     assert {"case-file.pdf", "deadline-chart.svg"} <= {Path(p).name for p in json.loads(papers)}
     with db.engine(url).connect() as c:

@@ -5,7 +5,7 @@ store)` runs on first use in a process (the worker, the console, the CLI) and fr
 `ecoplan db upgrade`; a store already at its head costs one SELECT.
 
 A SQLite file made before Alembic (the records store's `PRAGMA user_version` 1 or 2, the
-accounts store's tables) is stamped with the revision its schema is, then upgraded: existing
+accounts store's tables, the paging store's `pages.db`) is stamped with the revision its schema is, then upgraded: existing
 files keep working. Two processes upgrading one PostgreSQL wait for each other (an advisory
 lock), and the second finds nothing left to do.
 """
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Callable
 from activities.db import DatabaseError, engine, is_postgres, shown, url_of
 
 HERE = Path(__file__).resolve().parent / "migrations"
-STORES = ("records", "accounts", "archive")
-STORE_NAMES = {"records": "结案记录库", "accounts": "账号库", "archive": "共享归档"}
+STORES = ("records", "accounts", "archive", "pages")
+STORE_NAMES = {"records": "结案记录库", "accounts": "账号库", "archive": "共享归档", "pages": "呼叫库"}
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -49,7 +49,7 @@ def _config(store: str, conn: Connection):
 # Each store's newest revision, written here so that a process whose stores are up to date
 # never loads Alembic (a CLI command is a process: 0.3 s saved); tests/test_shared_stores.py
 # checks it against the migrations.
-HEADS = {"records": "r0003", "accounts": "a0001", "archive": "ar0001"}
+HEADS = {"records": "r0003", "accounts": "a0002", "archive": "ar0001", "pages": "p0001"}
 
 
 def head(store: str) -> str:

@@ -32,14 +32,14 @@ def working_channels() -> list[str]:
 
 
 def paging_fault_lines() -> list[str]:
-    from activities.page_store import PageStore
-    from activities.settings import settings
+    from activities import db
+    from activities.page_store import PageStore, store_target
     from ecoplan.readiness import paging_faults
 
-    path = settings().accounts_path.parent / "pages.db"
-    if not path.exists():  # no page was ever sent: nothing to say, and no file made by asking
+    target = store_target()
+    if not db.exists(target):  # no page was ever sent: nothing to say, and no file made by asking
         return []
-    return paging_faults(PageStore(path), load_paging().escalation.window.delta)
+    return paging_faults(PageStore(target), load_paging().escalation.window.delta)
 
 
 @app.command("readiness")
@@ -56,7 +56,7 @@ def readiness_cmd(incidents: bool = typer.Option(True, "--incidents/--no-inciden
             note = f"未能查询在办事件的组长：{e}"
     start, end = week(datetime.now(SHANGHAI))
     people = readiness(load_paging(), {r.id: r.name for r in load_plan().plan.roles}, accounts.list(),
-                       ContactStore(accounts.path).all(), working_channels(), DutyStore(accounts.path).between(start, end),
+                       ContactStore(accounts.target).all(), working_channels(), DutyStore(accounts.target).between(start, end),
                        leads)
     bad = [p for p in people if not p.channels]
     if as_json:
@@ -136,7 +136,7 @@ def notify_test(username: str, as_json: bool = JsonOpt):
     acc = accounts.get(username)
     if acc is None:
         raise Fail(f"没有账号 {username}", 1)
-    results = send_test(acc.username, acc.label, ContactStore(accounts.path).get(acc.username), configured_channels(),
+    results = send_test(acc.username, acc.label, ContactStore(accounts.target).get(acc.username), configured_channels(),
                         PageStore())
     if as_json:
         emit([{"channel": c, "ok": ok, "detail": d} for c, ok, d in results], True)

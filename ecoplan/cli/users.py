@@ -82,7 +82,7 @@ def add(username: str = typer.Argument(..., help="登录名：小写字母、数
     if _do(store.get, username.strip()) is not None:
         raise Fail(f"账号 {username.strip()} 已存在", 1)
     acc = _do(store.add, username, role, _password(password_stdin), display, _operator())
-    contact = _contacts(lambda: ContactStore(store.path).set(acc.username, **reach))
+    contact = _contacts(lambda: ContactStore(store.target).set(acc.username, **reach))
     _emit({**acc.public(), "contact": contact.public()}, as_json, f"已创建账号 {acc.label}，角色 {_role_label(acc.role)}")
 
 
@@ -92,7 +92,7 @@ def set_(username: str, mobile: Optional[str] = MobileOpt, email: Optional[str] 
     """设置账号的联系方式；值为空则清除该项。"""
     store = _store()
     acc = _do(store.require, username)
-    c = _contacts(lambda: ContactStore(store.path).set(acc.username, mobile=mobile, email=email,
+    c = _contacts(lambda: ContactStore(store.target).set(acc.username, mobile=mobile, email=email,
                                                        dingtalk=dingtalk, wecom=wecom))
     shown = "，".join(f"{FIELD_NAMES[f]} {getattr(c, f)}" for f in FIELD_NAMES if getattr(c, f)) or "无"
     _emit({**acc.public(), "contact": c.public()}, as_json, f"已更新 {acc.label} 的联系方式：{shown}")

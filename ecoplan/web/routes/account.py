@@ -18,7 +18,7 @@ router = APIRouter()
 
 
 def _page(w: Web, request: Request, s, values: dict, error: str = "", saved: bool = False, status: int = 200):
-    contact = ContactStore(w.store.path).get(s.account.username)
+    contact = ContactStore(w.store.target).get(s.account.username)
     reach = [CHANNEL_NAMES[c] for c in configured_channels() if contact.address(c)]
     return w.page(request, "account.html", {"_session": s, "values": values, "FIELD_NAMES": FIELD_NAMES,
                                              "error": error, "saved": saved, "reach": reach}, status)
@@ -30,7 +30,7 @@ async def account_page(request: Request, saved: int = 0):
     s = w.session(request)
     if s is None:
         return to_login(request)
-    return _page(w, request, s, ContactStore(w.store.path).get(s.account.username).public(), saved=bool(saved))
+    return _page(w, request, s, ContactStore(w.store.target).get(s.account.username).public(), saved=bool(saved))
 
 
 @router.post("/account/contact", include_in_schema=False)
@@ -42,7 +42,7 @@ async def set_contact(request: Request):
     form = await w.check_csrf(request, s)
     typed = {f: str(form.get(f) or "") for f in FIELDS}
     try:
-        ContactStore(w.store.path).set(s.account.username, **typed)
+        ContactStore(w.store.target).set(s.account.username, **typed)
     except ContactError as e:
         return _page(w, request, s, typed, error=f"{e}，联系方式未作改动", status=422)
     log.info("contact_changed", username=s.account.username, fields=[f for f in FIELDS if typed[f]])

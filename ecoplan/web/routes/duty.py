@@ -27,7 +27,7 @@ AHEAD = timedelta(days=7)
 
 def duty_store(w: Web) -> DutyStore:
     """The roster lives in the accounts' file (ecoplan/duty_roster.py)."""
-    return DutyStore(w.store.path)
+    return DutyStore(w.store.target)
 
 
 def duty_gaps(w: Web, at: datetime | None = None) -> list[str]:

@@ -27,8 +27,8 @@ router = APIRouter()
 
 
 def page_store(w: Web) -> PageStore:
-    """The pages' store, beside the accounts' file."""
-    return PageStore(w.store.path.parent / "pages.db")
+    """The paging store: the shared database, or `pages.db` beside the accounts' file."""
+    return PageStore.beside(w.store.target)
 
 
 def working(w: Web) -> tuple[list[str], dict]:
@@ -59,7 +59,7 @@ async def readiness_page(request: Request):
     channels, down = working(w)
     start, end = week(now())
     people = readiness(load_paging(), {r.id: r.name for r in load_plan().plan.roles}, w.store.list(),
-                       ContactStore(w.store.path).all(), channels, DutyStore(w.store.path).between(start, end), leads)
+                       ContactStore(w.store.target).all(), channels, DutyStore(w.store.target).between(start, end), leads)
     return w.page(request, "readiness.html", {"_session": s, "people": people, "channels": channels, "down": down,
                                                "note": note, "CHANNEL_NAMES": CHANNEL_NAMES})
 
@@ -81,7 +81,7 @@ async def test_notify(request: Request, username: str):
     acc = w.store.get(username)
     if acc is None:
         raise act.Refusal(404, f"没有账号 {username}")
-    results = await asyncio.to_thread(send_test, acc.username, acc.label, ContactStore(w.store.path).get(acc.username),
+    results = await asyncio.to_thread(send_test, acc.username, acc.label, ContactStore(w.store.target).get(acc.username),
                                       configured_channels(), page_store(w))
     text = "；".join(f"{CHANNEL_NAMES[c]}{'已发送' if ok else '失败：' + d}" for c, ok, d in results) or "没有可用渠道，未发送"
     return w.page(request, "message.html", {"title": f"测试通知 · {acc.label}", "message": text},
