@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ecoplan.accounts import Account, AccountError, AccountStore, db_path
+from ecoplan.accounts import Account, AccountError, AccountStore, store_target
 from plan import authority
 
 
@@ -68,17 +68,24 @@ def display_name(store: AccountStore, username: str) -> str:
     return (acc.display or acc.username) if acc else username
 
 
+def _accounts():
+    """Where the bureau keeps its accounts: the shared database (ECOPLAN_DATABASE_URL), else the
+    accounts file when there is one; None for an installation without accounts."""
+    target = store_target()
+    return target if isinstance(target, str) or target.exists() else None
+
+
 def named_leads(leads: dict[str, str], plan=None) -> tuple[dict[str, str], str | None]:
     """For the CLI, which names leads as typed (--lead GROUP=NAME): where the bureau keeps
     accounts (the accounts file has an account that may lead), each name is one of them, by
     username or by a 姓名 only one account has, recorded by username as the console and the
     API record it; an installation without accounts (the CLI alone) names leads as people,
     recorded as typed. The leads to record, and None or why not."""
-    path = db_path()
-    if not leads or not path.exists():
+    target = _accounts()
+    if not leads or target is None:
         return leads, None
     try:
-        store = AccountStore(path)
+        store = AccountStore(target)
         if not may_lead(store, plan):
             return leads, None
         who = resolver(store.list())
@@ -99,11 +106,11 @@ def named_approver(name: str, action: str, plan=None) -> tuple[Account | None, s
     """For the CLI's --approved-by: where the bureau keeps accounts with a role that may
     approve `action` (附件1: the 总指挥), the name (a username or a 姓名) must be one of them.
     The account named (None without accounts), and None or why not."""
-    path = db_path()
-    if not path.exists():
+    target = _accounts()
+    if target is None:
         return None, None
     try:
-        store = AccountStore(path)
+        store = AccountStore(target)
         approvers = may_approve(store, action, plan)
         username = resolver(store.list())(name) or name.strip()
     except AccountError as e:

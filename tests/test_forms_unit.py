@@ -269,3 +269,24 @@ def test_the_incident_names_the_input_it_refuses():
     assert e.field in [f.name for f in fields_of("approve_termination")]
     e = inc.refused("approve_termination", m.ApproveTermination(by=COMMANDER, at=inc.now - timedelta(minutes=65)))
     assert e.field == "backdate_reason" in [f.name for f in fields_of("approve_termination")]
+
+
+def test_cli_names_leads_from_the_shared_database(pg_cluster, tmp_path, monkeypatch):
+    """With ECOPLAN_DATABASE_URL (issue 27) the accounts live in PostgreSQL and no accounts
+    file exists on this machine: the CLI's --lead and --approved-by are checked against them."""
+    from activities import db
+
+    url = pg_cluster.fresh_url()
+    try:
+        s = AccountStore(url, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
+        s.add("wangwu", "lead", "pw-long-enough-1", display="王五")
+        s.add("wangwei", "duty_officer", "pw-long-enough-1", display="王伟")
+        s.add("li", "commander", "pw-long-enough-1", display="李局长")
+        monkeypatch.setenv("ECOPLAN_DATABASE_URL", url)
+        monkeypatch.setenv("ECOPLAN_ACCOUNTS_DB", str(tmp_path / "absent.db"))
+        assert people.named_leads({"monitoring": "王五"}) == ({"monitoring": "wangwu"}, None)
+        assert "王伟的角色是值班员" in people.named_leads({"monitoring": "王伟"})[1]
+        assert people.named_approver("李局长", "activate_response")[0].username == "li"
+        assert not (tmp_path / "absent.db").exists()
+    finally:
+        db.dispose(url)
