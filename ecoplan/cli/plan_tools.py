@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ecoplan import server as embedded
-from ecoplan.cli.common import JsonOpt, emit, parse, read_data, run
+from ecoplan.cli.common import ByOpt, JsonOpt, RoleOpt, actor, cli_user, emit, parse, read_data, run
 from ecoplan.errors import Fail, bad
 from plan.check import check_plan
 from plan.drill import evaluate, render_markdown
@@ -73,15 +74,32 @@ def server(port: int = typer.Option(7233, "--port"), ui_port: int = typer.Option
 
 @drill_app.command("start")
 def drill_start(scenario: str = typer.Argument(..., help="a scenario id from plan/scenarios/ or a path"),
-                as_json: bool = JsonOpt):
-    """Start an incident flagged as a drill from a scenario file; prints the incident id."""
+                participants: list[str] = typer.Option([], "--participants", help="the drill's participants: "
+                                                       "account usernames (or 姓名), comma-separated; only they are "
+                                                       "paged; you (--by or $ECOPLAN_USER) always take part"),
+                by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, as_json: bool = JsonOpt):
+    """Start an incident flagged as a drill from a scenario file; prints the incident id. Its pages
+    go to its participants only (the people each event would reach, among them; README, 演练)."""
     from ecoplan import api  # lazy: with temporalio and the workflow (~1 s), not needed for --help
+    from ecoplan import people
+    from ecoplan.accounts import AccountError, AccountStore, store_target
+    from plan.incident import Actor
 
     try:
         sc = load_scenario(scenario)
     except ScenarioError as e:
         raise bad(str(e)) from None
-    iid = run(api.start_incident, sc.incident_report())
+    who = by or cli_user()
+    started_by = Actor(**actor(who, role, "start_incident")) if who and who.strip() else None
+    target = store_target()
+    try:  # no accounts file (the CLI alone): every participant named is unknown
+        store = None if isinstance(target, Path) and not target.exists() else AccountStore(target)
+        named, why = people.drill_participants(store, participants, started_by.name if started_by else None)
+    except AccountError as e:
+        raise bad(str(e)) from None
+    if why:
+        raise bad(why)
+    iid = run(api.start_incident, sc.incident_report(), api.TASK_QUEUE, 30.0, started_by, named)
     emit({"incident_id": iid, "scenario": sc.id}, as_json, lambda d: d["incident_id"])
 
 
