@@ -155,7 +155,7 @@ async def start(client: Client, account: Account, report, wait_ready: float, via
         if why:
             raise Refusal(422, why, "participants")
     elif any(str(p).strip() for p in participants):
-        raise Refusal(422, "只有演练可以指定演练参与人（drill 为 true）", "participants")
+        raise Refusal(422, "只有演练可以指定演练参与人", "participants")
     try:
         return await api.start_incident(client, report, wait_ready=wait_ready, started_by=actor(account, via),
                                         drill_participants=named)
