@@ -5,10 +5,17 @@ by type name: the activities layer starts it, the workflows layer defines it). T
 made from the notification's idempotency key, so a retried delivery never starts a second page.
 The new incident's page (新接报事件) and the commander's (待批准启动响应) come the same way, from
 the incident's own notices (workflows/duty_desk.py), not from the caller that started it.
-Nothing starts when no channel is set up. A drill pages only its participants (the account that
-started it), every message 【演练】 (workflows/paging.py): the notices that name them
-(`detail.participants`) are paged to them; a drill's other notifications carry no participant
-list and page nobody."""
+Nothing starts when no channel is set up.
+
+A drill (issue 23) pages only its participants, every subject starting 【演练】 (workflows/paging.py
+adds it where the notice lacks it): each of its notices carries the list (`detail.participants`,
+the starter first, workflows/recorder.py), and its page goes to the people the event would reach
+for a real incident, limited to that list (ecoplan/paging_people.py: when none of them would be
+reached, the drill's starter); nobody outside the list is ever paged. A drill notice without the
+list (none was kept then) pages nobody.
+
+The leads a page names (`leads`, for 等待组长签署) are the usernames in the notice's recipients:
+"监测组 zhang" (termination_proposed names each lead after the group) gives zhang."""
 
 from __future__ import annotations
 
@@ -61,6 +68,13 @@ def _body(event: str, n: Notification) -> str:
     return f"{EVENT_NAMES[event]}。事件 {n.incident_id}"
 
 
+def _leads(recipients: list[str]) -> list[str]:
+    """The usernames among a notice's recipients, each the last word of its entry ("监测组 zhang");
+    a post or a name typed at dispatch (值班员, 张监测) is no account and names nobody."""
+    words = [r.split()[-1] for r in recipients if r.split()]
+    return [w for w in dict.fromkeys(words) if w.isascii()]
+
+
 def requests(notifications: list[Notification]) -> list[PageRequest]:
     if not configured_channels():
         return []
@@ -72,7 +86,7 @@ def requests(notifications: list[Notification]) -> list[PageRequest]:
             continue
         out.append(PageRequest(page_id=n.key.replace("/", "-"), incident_id=n.incident_id, event=event,
                                subject=n.subject, body=_body(event, n), drill=n.drill, participants=participants,
-                               leads=[r for r in n.recipients if r.isascii()], at=n.at))
+                               leads=_leads(n.recipients), at=n.at))
     return out
 
 

@@ -43,7 +43,7 @@ class PageRequest(BaseModel):
     subject: str
     body: str
     drill: bool = False
-    participants: list[str] = []  # a drill's: nobody else is told
+    participants: list[str] = []  # a drill's, its starter first: nobody else is told (ecoplan/paging_people.py)
     leads: list[str] = []  # the incident's named leads (for `leads` targets)
     at: Optional[datetime] = None
 

@@ -38,9 +38,13 @@ def new_incident_id(now: datetime | None = None) -> str:
 
 
 async def start_incident(client: Client, report: IncidentReport, task_queue: str = TASK_QUEUE,
-                         wait_ready: float = 30.0, started_by: Actor | None = None) -> str:
+                         wait_ready: float = 30.0, started_by: Actor | None = None,
+                         drill_participants: list[str] = ()) -> str:
     """Start the incident's workflow; refuse a second execution for an existing id. Waits
-    (bounded) until the workflow has pinned its plan, so the next action is accepted."""
+    (bounded) until the workflow has pinned its plan, so the next action is accepted.
+    `drill_participants`: a drill's, as usernames with the starter first, checked against the
+    accounts by the caller (ecoplan.people.drill_participants); without them a drill's only
+    participant is its starter."""
     problem = start_time_problem(report, datetime.now(SHANGHAI))
     if problem:
         raise ActionRefused(problem, "invalid")
@@ -56,7 +60,8 @@ async def start_incident(client: Client, report: IncidentReport, task_queue: str
     try:
         handle = await client.start_workflow(
             IncidentWorkflow.run,
-            IncidentInput(report=report, started_by=started_by),
+            IncidentInput(report=report, started_by=started_by,
+                          drill_participants=list(drill_participants) if report.drill else []),
             id=workflow_id(incident_id),
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -3,7 +3,14 @@ the contacts are read then, not when the plan was written): the event's targets 
 plan/paging_data, then for a page the rest of the escalation chain (值班员 → 带班领导 → 副指挥 →
 指挥, plan 4.2.2), each target resolved to people through the duty roster (duty:), the accounts
 (role:) or the incident's named leads; each person with their channels in the plan's order,
-channels that are down now moved to the end. A drill's page goes to its participants only."""
+channels that are down now moved to the end.
+
+A drill (issue 23) pages its participants only (`PageRequest.participants`: usernames, the drill's
+starter first). Its page goes to the people it would reach for a real incident (the same targets,
+chain, roster, accounts and named leads, in the same order), limited to the drill's participants;
+when none of them would be reached, it goes to the drill's starter, who runs the drill and so hears
+what nobody in it would have (the 总指挥's approval, say, when no 指挥 takes part). Nobody outside
+the list is ever paged, and every subject starts 【演练】 (workflows/paging.py)."""
 
 from __future__ import annotations
 
@@ -60,16 +67,10 @@ class PagingPeople:
                 if req.drill and username not in req.participants:
                     continue  # a drill tells its participants only
                 seen.add(username)
-                c = contacts.get(username)
-                chans = [Channel(channel=ch, address=c.address(ch)) for ch in order if c and c.address(ch)]
-                people.append(PagePerson(username=username, label=enabled[username].label, target=t, channels=chans))
-        if req.drill:  # participants no target named still take part in the drill
-            for username in req.participants:
-                if username not in seen and username in enabled:
-                    c = contacts.get(username)
-                    chans = [Channel(channel=ch, address=c.address(ch)) for ch in order if c and c.address(ch)]
-                    people.append(PagePerson(username=username, label=enabled[username].label, target="drill",
-                                             channels=chans))
+                people.append(self._person(username, t, enabled, contacts, order))
+        starter = req.participants[0] if req.participants else ""
+        if req.drill and not people and starter in enabled:  # no participant would be reached: its starter
+            people.append(self._person(starter, "drill", enabled, contacts, order))
         event = paging.event(req.event)
         window, valid = paging.escalation.window.delta.total_seconds(), paging.escalation.link_valid.delta.total_seconds()
         # Each person's signed link is made here, in the one activity that plans the page (not an
@@ -78,6 +79,12 @@ class PagingPeople:
         waits = sum(len(p.channels) for p in people) * window
         links = {p.username: page_links.make(req.page_id, p.username, valid + waits) for p in people} if event.page else {}
         return PagePlan(people=people, window_s=window, ack=event.page, link_valid_s=valid, links=links)
+
+    @staticmethod
+    def _person(username: str, target: str, enabled: dict, contacts: dict, order: list[str]) -> PagePerson:
+        c = contacts.get(username)
+        chans = [Channel(channel=ch, address=c.address(ch)) for ch in order if c and c.address(ch)]
+        return PagePerson(username=username, label=enabled[username].label, target=target, channels=chans)
 
     @staticmethod
     def _resolve(target: str, on_duty, enabled: dict, leads: list[str]) -> list[str]:

@@ -124,6 +124,24 @@ def named_approver(name: str, action: str, plan=None) -> tuple[Account | None, s
                   + "、".join(f"{a.display or a.username}（{a.username}）" for a in approvers))
 
 
+def drill_participants(store: AccountStore | None, names: list[str], starter: str | None = None
+                       ) -> tuple[list[str], str | None]:
+    """A drill's participants (issue 23) as usernames, the starter first (always one of them): each
+    name given (a username or a 姓名 only one account has; "a,b" lists several) must be an enabled
+    account; the starter is recorded by username where an account is theirs, else as given (the
+    CLI's operator may be a name). The list, and None or the one-line refusal naming every unknown
+    name (nothing is started then)."""
+    given = [n.strip() for name in names for n in str(name).replace("，", ",").split(",") if n.strip()]
+    accounts = store.list() if store is not None and (given or starter) else []
+    who = resolver([a for a in accounts if not a.disabled])
+    enabled = {a.username for a in accounts if not a.disabled}
+    unknown = [n for n in dict.fromkeys(given) if (who(n) or "") not in enabled]
+    if unknown:
+        return [], f"演练参与人：没有可用的账号 {'、'.join(unknown)}，演练未开始（参与人须是已启用的账号）"
+    first = (who(starter) or starter.strip()) if starter and starter.strip() else None
+    return list(dict.fromkeys(([first] if first else []) + [who(n) for n in given])), None
+
+
 def resolver(accounts: list[Account]) -> Callable[[str], str | None]:
     """name -> username: a username, or a 姓名 only one enabled account has."""
     by_user = {a.username: a.username for a in accounts}

@@ -597,3 +597,39 @@ async def test_drill_report_refuses_a_real_incident_and_unknown_scenarios(client
     bad.write_text(GOOD.replace("  county: 盂县\n", ""), encoding="utf-8")
     p = await ecoplan(temporal_address, "drill", "start", str(bad))
     assert p.returncode == 2 and "bad-drill.yaml：incident.county不能为空" in one_line_error(p)
+
+
+# ------------------------------------------------------------------ participants (issue 23)
+
+from tests.test_paging import bureau  # noqa: E402,F401 - the fixture: accounts wangwei (值班员), li (指挥)
+
+
+async def test_a_drill_started_with_participants_names_them_starter_first(client, worker, temporal_address, bureau):  # noqa: F811
+    from argon2 import PasswordHasher
+
+    from ecoplan.accounts import AccountStore
+    from tests.test_paging import _stop_pages
+
+    box, db = bureau
+    AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)).add(
+        "zhang", "lead", "pw-zhang-桃河-2026", display="张监测")
+    p = await ecoplan(temporal_address, "drill", "start", SPILL, "--participants", "张监测,li", "--by", "wangwei")
+    assert p.returncode == 0, p.stderr
+    iid = p.stdout.strip()
+    try:
+        st = await api.status(client, iid)
+        assert st["drill"] is True and st["drill_participants"] == ["wangwei", "zhang", "li"]
+    finally:
+        await client.get_workflow_handle(api.workflow_id(iid)).terminate("test done")
+        await _stop_pages(client, iid)
+
+
+async def test_unknown_drill_participants_are_refused_and_nothing_starts(bureau):  # noqa: F811
+    """Refused before any server is asked: the address is a closed port, so a drill that had been
+    started would have failed on the connection instead."""
+    from tests.test_channels import free_port
+
+    p = await ecoplan(f"127.0.0.1:{free_port()}", "drill", "start", SPILL, "--participants", "zhangsan,wangwei",
+                      "--participants", "lisi")
+    assert p.returncode == 2
+    assert one_line_error(p) == "ecoplan: 演练参与人：没有可用的账号 zhangsan、lisi，演练未开始（参与人须是已启用的账号）"

@@ -455,3 +455,91 @@ async def test_new_incident_page_survives_its_caller_and_a_worker_sigkill(skippi
     finally:
         await workers.kill()
         hook.stop()
+
+
+async def test_a_drill_pages_its_participants_among_those_each_event_would_reach(skipping_env, bureau, tmp_path):
+    """A drill (graded III) started by wangwei, the officer on shift, naming zhang (a group lead)
+    its participant: the list is [wangwei, zhang]. Worked out by hand from plan/paging_data and the
+    roster (officer wangwei, leader li; li is also the only 指挥):
+    - 新接报事件 would reach wangwei, li (leader), li (commander): of the participants, wangwei;
+    - 待批准启动响应 would reach li (指挥) only, no participant: the drill's starter, wangwei;
+    - 等待组长签署 would reach the lead zhang, then the chain wangwei, li: zhang first, and when
+      zhang does not acknowledge within the window, wangwei; then the page is over (exhausted).
+    li, the commander and the leader on shift, is not in the list and gets nothing. Every subject
+    starts 【演练】."""
+    from ecoplan import api
+    from plan.incident import Actor
+    from tests.drive import act
+    from tests.helpers import COMMANDER, DUTY, LEADS, SIGNED, report
+    from tests.test_filing import settings_for
+    from worker import build_worker
+    from workflows import messages as m
+    from plan.incident import ReportContent
+
+    box, db = bureau
+    AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)).add(
+        "zhang", "lead", "pw-zhang-桃河-2026", display="张监测")
+    ContactStore(db).set("zhang", email="zhang@example.gov.cn")
+    store = PageStore(db.parent / "pages.db")
+    env, tq = skipping_env, f"drill-{uuid.uuid4().hex[:6]}"
+    client = env.client
+    title = "演练：桃河泄漏"
+    async with build_worker(client, settings_for(tmp_path), task_queue=tq):
+        with env.with_time_skipping_disabled():
+            iid = await api.start_incident(
+                client, report(title=title, drill=True, assessment=_level_iii()), task_queue=tq,
+                started_by=Actor(name="wangwei", role="值班员", role_id="duty_officer", via="web"),
+                drill_participants=["wangwei", "zhang"])
+        try:
+            assert (await api.status(client, iid))["drill"] is True
+            assert await eventually(lambda: _page_events(store, iid), lambda e: len(e) == 2, timeout=BOUND_S) == [
+                ("awaiting_activation", "wangwei"), ("new_incident", "wangwei")]
+            await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
+            await act(client, iid, "submit_report", m.SubmitReport(**SIGNED, by=DUTY, kind="initial",
+                                                                   content=ReportContent(summary="初报")))
+            await act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads={**LEADS, "monitoring": "zhang"}))
+            await act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="特征污染物已降至本底水平"))
+            pages_now = await eventually(lambda: _async(store.incident_pages(iid)), lambda p: len(p) == 3,
+                                         timeout=BOUND_S)
+            signoff = next(p for p in pages_now if p["event"] == "signoff_waiting")
+            assert signoff["username"] == "zhang"
+            await eventually(lambda: _async(_sent(box)), lambda s: len(s) == 3, timeout=BOUND_S)
+            # zhang does not acknowledge: past the window the page goes on to wangwei, then ends.
+            handle = client.get_workflow_handle(page_workflow_id(signoff["id"]))
+            await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
+            await eventually(lambda: _async(_sent(box)), lambda s: len(s) == 4, timeout=BOUND_S)
+            await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
+            st = await handle.result()
+            assert st["state"] == "exhausted"
+            assert [(s["username"], s["step"]) for s in st["steps"]] == [
+                ("zhang", "sent"), ("zhang", "unacknowledged"), ("wangwei", "escalated"), ("wangwei", "sent"),
+                ("wangwei", "unacknowledged"), ("", "exhausted")]
+            signoff_subject = f"【演练】应急响应终止签报（第1轮）：{title}"
+            assert sorted(_sent(box)) == sorted([
+                ("wangwei@example.gov.cn", f"【演练】新接报事件：{title}"),
+                ("wangwei@example.gov.cn", f"【演练】待批准启动III级响应：{title}"),
+                ("zhang@example.gov.cn", signoff_subject),
+                ("wangwei@example.gov.cn", signoff_subject)])
+            assert all(p["drill"] for p in store.incident_pages(iid))
+        finally:
+            await _stop_pages(client, iid)
+    assert "li@example.gov.cn" not in [r for r, _ in _sent(box)]  # outside the list: nothing, then or since
+    assert all(subject.startswith("【演练】") for _, subject in _sent(box))
+
+
+def test_drill_participants_are_accounts_the_starter_first(bureau):
+    """Names are usernames or a 姓名 one account has; the starter leads the list (as a username
+    where the account is theirs); an unknown or disabled name refuses them all, in one line."""
+    from ecoplan.people import drill_participants
+
+    box, db = bureau
+    accounts = AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
+    accounts.add("zhang", "lead", "pw-zhang-桃河-2026", display="张监测")
+    accounts.add("old", "lead", "pw-old-桃河-2026-x", display="老组长")
+    accounts.set_disabled("old", True)
+    assert drill_participants(accounts, ["zhang,李局长"], "王伟") == (["wangwei", "zhang", "li"], None)
+    assert drill_participants(accounts, [], "wangwei") == (["wangwei"], None)
+    assert drill_participants(accounts, ["wangwei"], "wangwei") == (["wangwei"], None)
+    assert drill_participants(accounts, [], "王值班") == (["王值班"], None)  # the CLI's operator, no account
+    assert drill_participants(accounts, ["zhangsan，zhang", "old", "lisi"], "wangwei") == (
+        [], "演练参与人：没有可用的账号 zhangsan、old、lisi，演练未开始（参与人须是已启用的账号）")

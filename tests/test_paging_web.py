@@ -103,3 +103,44 @@ async def test_an_overdue_deadline_pages_the_duty_desk(client, worker, bureau): 
         async for wf in client.list_workflows("WorkflowType = 'PagingWorkflow' AND ExecutionStatus = 'Running'"):
             if iid in wf.id:
                 await client.get_workflow_handle(wf.id).terminate("test over")
+
+
+async def test_the_console_and_the_api_start_a_drill_with_its_participants(client, worker, bureau):  # noqa: F811
+    """The drills page offers the other enabled accounts as participants (li, not wangwei who starts
+    it: the starter always takes part); the drill records [wangwei, li]. The API takes them as
+    `participants`; an unknown one is refused (422, naming it) and so is a list for a real incident."""
+    from tests.test_paging import _stop_pages
+
+    box, db = bureau
+    store = AccountStore(db)
+    app = create_app(client_factory=lambda: client, store=store)
+    token, csrf = store.open_session("wangwei", "web", timedelta(hours=1))
+    api_token, _ = store.open_session("wangwei", "api", timedelta(hours=1))
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    started = []
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1",
+                                 cookies={SESSION_COOKIE: token}) as c:
+        try:
+            page = (await c.get("/drills")).text
+            options = re.findall(r'<option value="([^"]+)">', page.split('name="participants"')[1].split("</select>")[0])
+            assert options == ["li"]
+            r = await c.post("/drills", data={"csrf_token": csrf, "scenario": "pingding-taohe-chemical-spill",
+                                              "participants": ["li"]})
+            assert r.status_code == 303, r.text
+            started.append(r.headers["location"].split("/incidents/")[1].split("?")[0])
+            assert (await api.status(client, started[0]))["drill_participants"] == ["wangwei", "li"]
+
+            drill = report(title="演练：桃河泄漏", drill=True).model_dump(mode="json")
+            r = await c.post("/api/incidents", params={"participants": "li,zhangsan"}, json=drill, headers=bearer)
+            assert r.status_code == 422 and "没有可用的账号 zhangsan，演练未开始" in r.text
+            real = report(title="桃河泄漏").model_dump(mode="json")
+            r = await c.post("/api/incidents", params={"participants": "li"}, json=real, headers=bearer)
+            assert r.status_code == 422 and "只有演练可以指定演练参与人" in r.text
+            r = await c.post("/api/incidents", params=[("participants", "li")], json=drill, headers=bearer)
+            assert r.status_code == 201, r.text
+            started.append(r.json()["incident_id"])
+            assert (await api.status(client, started[1]))["drill_participants"] == ["wangwei", "li"]
+        finally:
+            for iid in started:
+                await client.get_workflow_handle(api.workflow_id(iid)).terminate("test done")
+                await _stop_pages(client, iid)

@@ -10,7 +10,9 @@ doubles it:
   event awaiting_activation, 待批准启动响应: 附件1 经总指挥批准; 4.2.2 视情报告局指挥部副指挥、指挥),
   see duties.awaits_activation.
 
-A drill's notices name its participants (the account that started it): its pages go to them only.
+A drill's participants (usernames, the starter first) are set when it starts (`take_part`), and
+every notice of a drill carries them (`detail.participants`, recorder.notify): its pages go to them
+only (ecoplan/paging_people.py).
 Pure: no awaits, no I/O (runs inside the workflow)."""
 
 from __future__ import annotations
@@ -22,20 +24,22 @@ from plan.incident import Actor
 DESCRIPTION_KEPT = 300  # characters of the report's description the notice carries (the page shows 400 in all)
 
 
-def participants(s: m.IncidentState) -> dict:
-    """A drill's participants, for its pages (nobody else is told); nothing for a real incident."""
-    return {"participants": list(s.drill_participants)} if s.report.drill else {}
+def take_part(s: m.IncidentState, started_by: Actor | None, participants) -> None:
+    """A drill's participants: those named when it started (the starter first, as the callers make
+    the list), else its starter alone; none for a real incident."""
+    if not s.report.drill:
+        return
+    named = [p for p in dict.fromkeys(str(p).strip() for p in participants) if p]
+    s.drill_participants = named or ([started_by.name] if started_by is not None else [])
 
 
 def opened(rec, started_by: Actor | None) -> None:
     """新接报事件: what the duty officer and the leader on shift are paged with."""
     s, r = rec.s, rec.s.report
-    if r.drill and started_by is not None:
-        s.drill_participants = [started_by.name]
     rec.notify("incident_reported", f"新接报事件：{r.title}", ["值班员", "带班领导"],
                {"graded_level": s.grading.level.value, "county": r.county, "location": r.location,
                 "incident_type": r.incident_type, "reported_at": r.reported_at.isoformat(), "reporter": r.reporter,
-                "description": r.description[:DESCRIPTION_KEPT], "source": "4.2.2", **participants(s)})
+                "description": r.description[:DESCRIPTION_KEPT], "source": "4.2.2"})
 
 
 def awaiting_activation(rec, why: str) -> None:
@@ -46,4 +50,4 @@ def awaiting_activation(rec, why: str) -> None:
     brief = s.plan.levels[level]
     rec.notify("activation_awaited", f"待批准启动{brief.response_name}：{s.report.title}", ["局指挥部指挥", "局指挥部副指挥"],
                {"level": level.value, "level_name": brief.name, "why": why,
-                "source": "附件1 经局突发环境事件应急指挥部总指挥批准；4.2.2", **participants(s)})
+                "source": "附件1 经局突发环境事件应急指挥部总指挥批准；4.2.2"})

@@ -120,7 +120,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
     @workflow.run
     async def run(self, inp: m.IncidentInput) -> dict:
         if inp.state is None:
-            await self._open(inp.report, inp.started_by)
+            await self._open(inp.report, inp.started_by, inp.drill_participants)
         while self.s.outcome is None:
             self._dirty = False  # before the work: a change made during an await below is seen
             self._tick()
@@ -135,11 +135,13 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         await self._close_out()
         return {"incident_id": self.s.incident_id, "outcome": self.s.outcome}
 
-    async def _open(self, report: plan_incident.IncidentReport, started_by: plan_incident.Actor | None = None) -> None:
+    async def _open(self, report: plan_incident.IncidentReport, started_by: plan_incident.Actor | None = None,
+                    participants: list[str] = ()) -> None:
         now = self._now()
         # Business time: the stage began when the incident was reported, not when we heard.
         self.s = s = m.IncidentState(incident_id=workflow.info().workflow_id.removeprefix("incident-"),
                                      report=report, stage_entered_at=min(report.reported_at, now))
+        duty_desk.take_part(s, started_by, participants)  # state only: no command, replays as before
         req = plan_snap.PlanRequest(plan=report.plan, assessment=report.assessment)
         wait = PLAN_RETRY_FIRST
         while True:  # each try is a few quick attempts (ASK); between tries the fault is on the record

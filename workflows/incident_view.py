@@ -357,6 +357,8 @@ class IncidentView(View):
     incident_type: str = Field(description="事件类型: water, air, soil, hazardous_chemicals, solid_waste, other")
     source: str = Field(description="信息来源: hotline_12369, linkage_119, inspection, county_bureau, other")
     drill: bool = Field(description="a drill (演练)")
+    drill_participants: list[str] = Field(default=[], description="a drill's participants (account usernames, the "
+                                          "starter first): its pages go to them only; empty for a real incident")
     discovered_at: Stamp = Field(description="when it happened or was discovered by anyone (发现时间)")
     reported_at: Stamp = Field(description="when the bureau learned of it (接报时间)")
     # plan and grading

@@ -369,7 +369,8 @@ class IncidentState(BaseModel):
     investigation_transfer: dict | None = None  # 32号令 第四条 第二款: kind, body, at, document, by
     assessment_published: dict | None = None  # 5.3 信息公开: where, at, by
     record_key: str | None = None  # what the records store was last asked to save (effects.record_key)
-    # A drill's participants (the account that started it): its pages go to them only (duty_desk.py).
+    # A drill's participants (account usernames, the starter first), set when it starts: its pages
+    # go to them only (duty_desk.py, ecoplan/paging_people.py). Empty for a real incident.
     drill_participants: list[str] = []
 
 
@@ -378,6 +379,9 @@ class IncidentInput(BaseModel):
     # The account that entered the report (console, API, CLI, intake): recorded on the first
     # timeline entry beside the reporter, so a bureau sees who opened the incident and how.
     started_by: Actor | None = None
+    # A drill's participants (usernames, the starter first: ecoplan.people.drill_participants makes
+    # the list); without them a drill's only participant is its starter. Ignored for a real incident.
+    drill_participants: list[str] = []
     # Set only by continue-as-new: the state carried over to the new run, and the newest
     # actions applied by update id with what they answered (workflows/incident.py, `_applied`).
     state: IncidentState | None = None

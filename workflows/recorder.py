@@ -76,6 +76,9 @@ class Recorder:
     def notify(self, event: str, subject: str, recipients: list[str], detail: dict, attach: str | None = None) -> None:
         s = self.s
         s.notices += 1
+        # A drill's notices name its participants: its pages go to them only (duty_desk.take_part).
+        if s.report.drill:
+            detail = {**detail, "participants": list(s.drill_participants)}
         payload = {"incident_id": s.incident_id, "event": event, "subject": subject, "recipients": recipients,
                    "at": self.now().isoformat(), "drill": s.report.drill, "detail": detail}
         effects.add(s, self.workflow_id, "notify", payload, f"notification {event}", self.now(), attach=attach)

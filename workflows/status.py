@@ -163,7 +163,7 @@ def incident_view(s, allowed: list[str]) -> v.IncidentView:
     return v.IncidentView(
         incident_id=s.incident_id, title=r.title, county=r.county, location=r.location,
         description=r.description, reporter=r.reporter, incident_type=r.incident_type, source=r.source,
-        drill=r.drill, discovered_at=r.discovered_at, reported_at=r.reported_at,
+        drill=r.drill, drill_participants=list(s.drill_participants), discovered_at=r.discovered_at, reported_at=r.reported_at,
         plan=v.PlanRefView(**s.plan.ref),
         grading=None if g is None else v.GradingView(level=g.level.value, level_name=g.level_name,
                                                      reasons=g.reasons),

@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ecoplan import server as embedded
-from ecoplan.cli.common import JsonOpt, emit, parse, read_data, run
+from ecoplan.cli.common import ByOpt, JsonOpt, RoleOpt, actor, cli_user, emit, parse, read_data, run
 from ecoplan.cli.typer_zh import Typer
 from ecoplan.errors import Fail, bad
 from plan.check import check_plan
@@ -75,15 +76,30 @@ def server(port: int = typer.Option(7233, "--port", help="Temporal 服务端口"
 
 @drill_app.command("start")
 def drill_start(scenario: str = typer.Argument(..., help="plan/scenarios/ 中的情景标识，或情景文件路径"),
-                as_json: bool = JsonOpt):
-    """按情景文件启动一起标为演练的事件；输出事件编号。"""
+                participants: list[str] = typer.Option([], "--participants", help="演练参与人：账号用户名（或姓名），"
+                                                       "以逗号分隔；只呼叫参与人；发起人（--by 或 $ECOPLAN_USER）总是参与"),
+                by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, as_json: bool = JsonOpt):
+    """按情景文件启动一起标为演练的事件；输出事件编号。演练的呼叫只发给参与人（各事项本应通知的人中的参与人；README「演练」）。"""
     from ecoplan import api  # lazy: with temporalio and the workflow (~1 s), not needed for --help
+    from ecoplan import people
+    from ecoplan.accounts import AccountError, AccountStore, store_target
+    from plan.incident import Actor
 
     try:
         sc = load_scenario(scenario)
     except ScenarioError as e:
         raise bad(str(e)) from None
-    iid = run(api.start_incident, sc.incident_report())
+    who = by or cli_user()
+    started_by = Actor(**actor(who, role, "start_incident")) if who and who.strip() else None
+    target = store_target()
+    try:  # no accounts file (the CLI alone): every participant named is unknown
+        store = None if isinstance(target, Path) and not target.exists() else AccountStore(target)
+        named, why = people.drill_participants(store, participants, started_by.name if started_by else None)
+    except AccountError as e:
+        raise bad(str(e)) from None
+    if why:
+        raise bad(why)
+    iid = run(api.start_incident, sc.incident_report(), api.TASK_QUEUE, 30.0, started_by, named)
     emit({"incident_id": iid, "scenario": sc.id}, as_json, lambda d: d["incident_id"])
 
 

@@ -142,12 +142,23 @@ def _check_named(store: AccountStore, field: str, named: dict[str, str]) -> None
             raise Refusal(422, why, f"{field}.{key}")
 
 
-async def start(client: Client, account: Account, report, wait_ready: float, via: str = "web") -> str:
+async def start(client: Client, account: Account, report, wait_ready: float, via: str = "web",
+                store: AccountStore | None = None, participants: list[str] = ()) -> str:
+    """Start an incident; a drill with its participants (usernames; the account starting it always
+    takes part), each an enabled account of `store` (422 naming the unknown ones, nothing started)."""
     why = authority.may(account.role, "start_incident")
     if why:
         raise Refusal(403, why)
+    named: list[str] = []
+    if report.drill:
+        named, why = people.drill_participants(store, list(participants), account.username)
+        if why:
+            raise Refusal(422, why, "participants")
+    elif any(str(p).strip() for p in participants):
+        raise Refusal(422, "只有演练可以指定演练参与人", "participants")
     try:
-        return await api.start_incident(client, report, wait_ready=wait_ready, started_by=actor(account, via))
+        return await api.start_incident(client, report, wait_ready=wait_ready, started_by=actor(account, via),
+                                        drill_participants=named)
     except api.IncidentExists as e:
         raise Refusal(409, str(e)) from None
     except api.ActionRefused as e:

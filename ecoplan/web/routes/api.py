@@ -108,9 +108,13 @@ async def api_me(account: Account = Security(account_of)) -> dict:
 
 
 @router.post("/api/incidents", status_code=201, response_model=StartedOut, responses=errors(401, 403, 409, 422, 503))
-async def api_start(report: Annotated[IncidentReport, Body()], w: WebDep, account: Account = Security(account_of)):
+async def api_start(report: Annotated[IncidentReport, Body()], w: WebDep, account: Account = Security(account_of),
+                    participants: Annotated[list[str], Query(description="a drill's participants (drill: true): account "
+                                                             "usernames, repeated or comma-separated; the caller always "
+                                                             "takes part; an unknown one is refused (422)")] = []):
     """Start an incident: the body is the `ecoplan start FILE` report."""
-    iid = await act.start(await w.client(), account, report, w.wait_ready, via="api")
+    iid = await act.start(await w.client(), account, report, w.wait_ready, via="api", store=w.store,
+                          participants=participants)
     log.info("web_started", username=account.username, incident_id=iid)
     return StartedOut(incident_id=iid)
 

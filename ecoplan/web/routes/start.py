@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from ecoplan import views
+from ecoplan import people, views
 from ecoplan.web import actions as act
 from ecoplan.web import documents as webdocs
 from ecoplan.web.context import Web, to_login, web_of
@@ -197,8 +197,12 @@ async def drills(request: Request, error: str = ""):
         except ScenarioError:
             continue
     rows = await views.list_incidents(await w.client(), drills=True, limit=100)
+    # The participants to choose from: the enabled accounts but the one starting (always taking part).
+    accounts = sorted((a for a in w.store.list() if not a.disabled and a.username != s.account.username),
+                      key=lambda a: (a.display or a.username, a.username))
     return w.page(request, "drills.html", {"_session": s, "scenarios": scenarios, "error": error,
                                            "rows": [r for r in rows if r.get("drill")],
+                                           "accounts": people.choices(accounts),
                                            "may_start": may_start(s.account) is None})
 
 
@@ -219,7 +223,8 @@ async def drill_start(request: Request):
         report = load_scenario(sid).incident_report()
     except ScenarioError as e:
         raise act.Refusal(422, str(e)) from None
-    iid = await act.start(await w.client(), s.account, report, w.wait_ready)
+    iid = await act.start(await w.client(), s.account, report, w.wait_ready, store=w.store,
+                          participants=[str(p) for p in form.getlist("participants")])
     return RedirectResponse(f"/incidents/{quote(iid)}?started=1", status_code=303)
 
 
