@@ -141,7 +141,7 @@ def test_plan_check_broken_file(tmp_path):
     f.write_text("id: x\ntitle: [unclosed\n")
     p = here("plan", "check", "--plan", str(f))
     assert p.returncode == 2
-    assert "error" in p.stdout
+    assert p.stdout.startswith("预案未能加载\n错误：") and "YAML 格式有误" in p.stdout
 
 
 # ------------------------------------------------------------------ an incident with the CLI alone
