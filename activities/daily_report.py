@@ -139,7 +139,8 @@ def render_daily_report(r: dict) -> str:
     the plan's `daily_report.contents` lists."""
     cfg = r.get("settings") or {}
     contents = cfg.get("contents") or ["open_incidents", "new_incidents", "overdue", "stuck", "due_soon"]
-    ahead = (cfg.get("look_ahead") or "24 h").replace(" h", "小时").replace(" days", "天")
+    ahead = (cfg.get("look_ahead") or "24 小时").replace(" h", "小时").replace(" days", "天")  # "24 h": kept reports
+    ahead = ahead.replace(" 小时", "小时").replace(" 天", "天").replace(" 个工作日", "个工作日")  # in a sentence: 未来24小时
     lines = [f"# 突发环境事件日报告 {r['report_date']}", "",
              f"统计时段：{_hm(r['period']['from'])} 至 {_hm(r['period']['to'])}（生成于 {_hm(r['generated_at'])}）"]
     if cfg.get("recipients"):

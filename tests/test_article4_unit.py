@@ -84,13 +84,13 @@ def test_the_plan_check_gives_every_area_of_rules_a_basis_with_its_status():
     from plan.check_law import AREAS
 
     _, problems = check_plan()
-    assert not [p for p in problems if p.message == "no basis recorded for this area of rules"]
+    assert not [p for p in problems if p.message == "这一类规则没有记录依据"]
     listed = {p.where.removeprefix("rule_bases.") for p in problems if p.where.startswith("rule_bases.")}
     assert listed == set(AREAS)
     msgs = {p.message for p in problems}
-    assert any(m.startswith("[local_choice]") and "60-day" in m for m in msgs)  # 32号令 time limits unverified
-    assert any(m.startswith("[in_force] 环境保护部令第17号 第八条") and "4.2.3" in m for m in msgs)  # finding 10
-    assert any(m.startswith("[local_choice]") and "level IV termination" in m for m in msgs)  # finding 8
+    assert any(m.startswith("本地选择（60 天调查时限）") for m in msgs)  # 32号令 time limits unverified
+    assert any(m.startswith("环境保护部令第17号 第八条：现行有效") and "4.2.3" in m for m in msgs)  # finding 10
+    assert any(m.startswith("本地选择（IV级响应终止）") for m in msgs)  # finding 8
     assert any(p.where == "reporting.initial_report_clock" and "keeps_shorter" in p.message for p in problems)
 
 
@@ -101,7 +101,7 @@ def test_a_plan_without_bases_is_told_which_areas_lack_one(tmp_path):
     path = tmp_path / "no-bases.yaml"
     path.write_text(text[:text.index("rule_bases:")], encoding="utf-8")
     _, problems = check_plan(path)
-    assert {p.where for p in problems if p.message == "no basis recorded for this area of rules"} == {
+    assert {p.where for p in problems if p.message == "这一类规则没有记录依据"} == {
         "rule_bases.grading", "rule_bases.response", "rule_bases.reporting", "rule_bases.reporting_neighbours",
         "rule_bases.duties", "rule_bases.investigation", "rule_bases.assessment", "rule_bases.termination",
         "rule_bases.follow_up", "rule_bases.warning", "rule_bases.plan_management"}

@@ -131,7 +131,7 @@ def test_plan_check_reports_the_loss_discrepancy():
     assert len(warnings) == 4 and not [x for x in out["problems"] if x["severity"] == "error"]
     assert "500万元" in warnings[0]["message"] and "50万元" in warnings[0]["message"]
     # the repealed basis (环发〔2013〕85号, 2020) and the local choices are listed (issue 13 item 10)
-    assert "repealed in 2020" in warnings[1]["message"] and "环发〔2013〕85号" in warnings[1]["message"]
+    assert "已于2020年废止" in warnings[1]["message"] and "环发〔2013〕85号" in warnings[1]["message"]
     infos = [x["where"] for x in out["problems"] if x["severity"] == "info"]
     assert "deadlines.investigation" in infos and "linkage" in infos and "stage_expectations.reported" in infos
 
@@ -141,7 +141,7 @@ def test_plan_check_broken_file(tmp_path):
     f.write_text("id: x\ntitle: [unclosed\n")
     p = here("plan", "check", "--plan", str(f))
     assert p.returncode == 2
-    assert "error" in p.stdout
+    assert p.stdout.startswith("预案未能加载\n错误：") and "YAML 格式有误" in p.stdout
 
 
 # ------------------------------------------------------------------ an incident with the CLI alone

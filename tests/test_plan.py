@@ -175,7 +175,7 @@ def test_check_shipped_plan():
     assert (w.severity, w.where) == ("warning", "response_conditions.IV.direct_loss_yuan")
     assert "附表2" in w.message and "附表1" in w.message
     assert "500000 (50万元)" in w.message and "5000000 (500万元)" in w.message
-    assert "grading follows 附表1" in w.message
+    assert "分级以附表1为准" in w.message
 
 
 def test_check_unloadable(tmp_path):
@@ -188,14 +188,14 @@ def test_check_unloadable(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "where", "words"),
     [
-        ("at_least: 10, below: 30,", "at_least: 10, below: 25,", "grading.II.deaths", "does not meet"),
-        ("source: 2.3(六)", 'source: " "', "groups.5.source", "source is empty"),
-        ("  - {stage: warning,", "  #", "stage_expectations", "'warning'"),
+        ("at_least: 10, below: 30,", "at_least: 10, below: 25,", "grading.II.deaths", "不衔接"),
+        ("source: 2.3(六)", 'source: " "', "groups.5.source", "来源为空"),
+        ("  - {stage: warning,", "  #", "stage_expectations", "阶段 warning 没有停滞时限"),
         ("{level: III, field: cross_boundary, equals: city,", "{level: III, field: cross_boundary, equals: town,",
-         "grading.criteria", "expected one of"),
+         "grading.criteria", "不在可选值之内"),
         ("levels: [I, II, III]\n", "levels: [I, II, III]\n    by_level: {IV: {hours: 3}}\n",
-         "deadlines.readiness.by_level", "not in the deadline's levels"),
-        ("reminders: [{hours: 0.25}]", "reminders: [{hours: 1}]", "deadlines.readiness.reminders", "not shorter"),
+         "deadlines.readiness.by_level", "不在该期限的 levels 之内"),
+        ("reminders: [{hours: 0.25}]", "reminders: [{hours: 1}]", "deadlines.readiness.reminders", "不短于"),
     ],
 )
 def test_check_reports_errors(tmp_path, old, new, where, words):
@@ -203,3 +203,90 @@ def test_check_reports_errors(tmp_path, old, new, where, words):
     errors = [p for p in problems if p.severity == "error"]
     assert loaded is not None
     assert any(p.where.startswith(where) and words in p.message for p in errors), problems
+
+
+# ---------------------------------------------------------------- what `ecoplan plan check` prints (issue 22)
+
+
+# Single-word identifiers the check's sentences name (YAML keys and values, a stage); every other
+# identifier it names has an underscore (deadline, action and field names: until_judged, keeps_shorter).
+CHECK_KEYS = ["below", "equals", "levels", "kind", "referred", "status", "basis", "warning", "closed", "id"]
+
+
+def _check_identifiers() -> list[str]:
+    """What names the data in a check line and stays as written: the plan models' and the typed
+    inputs' snake_case names and values (as in the --help test), the graded facts' names and
+    values (附表1's fields), and CHECK_KEYS. A plain English word that happens to be a field name
+    (hours, source, plan) is not let through."""
+    from plan.grading import Assessment
+    from plan.models import Plan
+    from tests.test_cli_help import _model_words, typed_words
+
+    snake = {w for w in _model_words(Plan, set()) | typed_words() if "_" in w}
+    graded = _model_words(Assessment, set())  # the facts 附表1 grades and their values (city, province)
+    return sorted(snake | graded | set(CHECK_KEYS), key=len, reverse=True)
+
+
+def _without_identifiers(texts: list[str], data: list[str]) -> list[str]:
+    """Each text with the data it shows back (field paths first, whole) and each identifier as 〇."""
+    import re
+
+    typed = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, _check_identifiers())) + r")(?![\w-])")
+    out = []
+    for t in texts:
+        for d in sorted(data, key=len, reverse=True):
+            t = t.replace(d, "〇")
+        out.append(typed.sub("〇", t))
+    return out
+
+
+def test_plan_check_prints_every_line_in_chinese():
+    """`ecoplan plan check` on the shipped plan, run in this process: the head line, the severity
+    labels (错误/警告/提示), the check's own sentences and the plan's notes are all Chinese; the
+    data's identifiers (field paths such as deadlines.initial_report, action and field names)
+    stay as written."""
+    from typer.testing import CliRunner
+
+    from ecoplan.cli import app
+    from tests.foreign_words import assert_chinese
+
+    loaded, problems = check_plan()
+    r = CliRunner().invoke(app, ["plan", "check"], prog_name="ecoplan")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert len(lines) == len(problems) + 1 >= 50
+    assert lines[0] == f"预案 yangquan-2022（版本 2022.1，{loaded.content_hash[:19]}）"
+    assert {line.split("：", 1)[0] for line in lines[1:]} == {"警告", "提示"}
+    data = [p.where for p in problems] + ["yangquan-2022", loaded.content_hash[:19]]  # field paths, the plan's id and hash
+    assert assert_chinese(_without_identifiers(lines, data), (), "ecoplan plan check") == len(lines)
+    # the citations are kept exactly as the plan writes them
+    text = r.output
+    for cited in ("环境保护部令第17号 第三条", "阳环发〔2022〕24号 4.2.1, 4.2.2", "阳环发〔2022〕24号 附表1（事件分级标准）：现行有效",
+                  "环发〔2013〕85号（30 个工作日（经批准可延长 30 个工作日））：已于2020年废止",
+                  "分级以附表1为准", "本地选择（提醒和督办）：预案和规定均未规定：到期前 1 小时提醒，逾期后每 2 小时督办一次"):
+        assert cited in text, cited
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("at_least: 10, below: 30,", "at_least: 10, below: 25,"),
+        ("source: 2.3(六)", 'source: " "'),
+        ("  - {stage: warning,", "  #"),
+        ("{level: III, field: cross_boundary, equals: city,", "{level: III, field: cross_boundary, equals: town,"),
+        ("levels: [I, II, III]\n", "levels: [I, II, III]\n    by_level: {IV: {hours: 3}}\n"),
+        ("reminders: [{hours: 0.25}]", "reminders: [{hours: 1}]"),
+        ("source: \"ecoplan default (not in the plan)\", basis: [{status: local_choice, note: "
+         "\"预案未规定：供督查识别停滞事件的标记\"}]}", "source: \"ecoplan default (not in the plan)\"}"),
+    ],
+)
+def test_the_checks_errors_and_warnings_are_chinese_too(tmp_path, old, new):
+    """The sentences a broken plan gets (not shown by the shipped plan) pass the same check;
+    the value the plan file gave (town) is its own word, shown back as given."""
+    from tests.foreign_words import assert_chinese
+
+    _, problems = check_plan(variant(tmp_path, old, new))
+    raised = [p.message for p in problems if p.severity == "error" or "未标明" in p.message]
+    assert raised, problems
+    data = [p.where for p in problems] + ["town"]
+    assert_chinese(_without_identifiers(raised, data), (), "plan check errors")

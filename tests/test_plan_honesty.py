@@ -35,7 +35,7 @@ def test_extendable_by_is_refused(tmp_path):
 def test_a_basis_says_where_it_stands(tmp_path):
     msg = plan_error(variant(tmp_path, "repealed_in: 2020,", ""))
     assert "gives the year it was repealed" in msg
-    msg = plan_error(variant(tmp_path, "{status: local_choice, note: \"not in the plan: a supervisor's stuck marker\"}",
+    msg = plan_error(variant(tmp_path, "{status: local_choice, note: \"预案未规定：供督查识别停滞事件的标记\"}",
                              "{status: local_choice}"))
     assert "a local choice says why" in msg
 
@@ -45,24 +45,24 @@ def test_a_basis_says_where_it_stands(tmp_path):
 
 def test_plan_check_lists_repealed_bases_and_local_choices():
     _, problems = check_plan()
-    repealed = [p for p in problems if p.severity == "warning" and "repealed" in p.message]
-    assert [(p.where, "环发〔2013〕85号" in p.message, "repealed in 2020" in p.message) for p in repealed] == [
+    repealed = [p for p in problems if p.severity == "warning" and "废止" in p.message]
+    assert [(p.where, "环发〔2013〕85号" in p.message, "已于2020年废止" in p.message) for p in repealed] == [
         ("deadlines.assessment_completion", True, True), ("rule_bases.assessment", True, True),
         ("rule_bases.plan_management", False, False)]  # 1.2's 国办发〔2013〕101号, repealed in 2024 (issue 24)
     assert "国办发〔2024〕5号" in repealed[2].message
     infos = [(p.where, p.message) for p in problems if p.severity == "info"]
-    assert ("deadlines.investigation", next(msg for w, msg in infos if "(60 days)" in msg)) in infos
-    assert [msg for w, msg in infos if w == "linkage"][0].startswith("adopted from 郑环办〔2013〕84号")
+    assert ("deadlines.investigation", next(msg for w, msg in infos if "（60 天）" in msg)) in infos
+    assert [msg for w, msg in infos if w == "linkage"][0].startswith("参照采用 郑环办〔2013〕84号")
     assert len([w for w, _ in infos if w.startswith("stage_expectations.")]) == 6
-    assert not [p for p in problems if "unmarked" in p.message]
+    assert not [p for p in problems if "未标明" in p.message]
 
 
 def test_plan_check_finds_an_unmarked_local_choice(tmp_path):
     path = variant(tmp_path, "source: \"ecoplan default (not in the plan)\", basis: [{status: local_choice, note: "
-                             "\"not in the plan: a supervisor's stuck marker\"}]}",
+                             "\"预案未规定：供督查识别停滞事件的标记\"}]}",
                    "source: \"ecoplan default (not in the plan)\"}")
     _, problems = check_plan(path)
-    unmarked = [p for p in problems if "unmarked local choice" in p.message]
+    unmarked = [p for p in problems if "未标明的本地选择" in p.message]
     assert [(p.severity, p.where) for p in unmarked] == [("warning", "stage_expectations.warning")]
 
 

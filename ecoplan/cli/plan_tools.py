@@ -14,7 +14,7 @@ from ecoplan import server as embedded
 from ecoplan.cli.common import ByOpt, JsonOpt, RoleOpt, actor, cli_user, emit, parse, read_data, run
 from ecoplan.cli.typer_zh import Typer
 from ecoplan.errors import Fail, bad
-from plan.check import check_plan
+from plan.check import SEVERITY_NAMES, check_plan
 from plan.drill import evaluate, render_markdown
 from plan.grading import Assessment, classify
 from plan.loader import PlanError, load_plan
@@ -54,8 +54,10 @@ def plan_check(plan: Optional[str] = typer.Option(None, "--plan", help="预案�
     loaded, problems = check_plan(plan)
     out = {"plan": loaded.ref if loaded else None, "problems": [p.model_dump() for p in problems]}
     def text(d):
-        head = f"plan {d['plan']['id']} {d['plan']['version']} {d['plan']['hash'][:19]}" if d["plan"] else "plan not loaded"
-        return "\n".join([head, *(f"{p['severity']}: {p['where']}: {p['message']}" for p in d["problems"])] or [head])
+        head = (f"预案 {d['plan']['id']}（版本 {d['plan']['version']}，{d['plan']['hash'][:19]}）" if d["plan"]
+                else "预案未能加载")
+        return "\n".join([head, *(f"{SEVERITY_NAMES[p['severity']]}：{p['where']}：{p['message']}"
+                                  for p in d["problems"])])
     emit(out, as_json, text)
     if any(p.severity == "error" for p in problems):
         raise Fail("", 2)

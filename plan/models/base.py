@@ -62,11 +62,12 @@ class Duration(Strict):
         raise ValueError("a working-day duration has no fixed length")
 
     def label(self) -> str:
+        """In the plan's Chinese: 1 小时, 60 天, 5 个工作日."""
         if self.hours is not None:
-            return f"{self.hours:g} h"
+            return f"{self.hours:g} 小时"
         if self.days is not None:
-            return f"{self.days} days"
-        return f"{self.working_days} working days"
+            return f"{self.days} 天"
+        return f"{self.working_days} 个工作日"
 
 
 # ---------------------------------------------------------------- legal basis and its standing
@@ -100,13 +101,14 @@ class Basis(Strict):
         return self
 
     def label(self) -> str:
+        """Where the basis stands, in the plan's Chinese (`ecoplan plan check`, the daily report's settings)."""
         where = " ".join(x for x in (self.document, self.article) if x)
-        what = f" ({self.covers})" if self.covers else ""
+        what = f"（{self.covers}）" if self.covers else ""
         if self.status == "repealed":
-            by = f", replaced by {self.replaced_by}" if self.replaced_by else ", replacement not recorded"
-            return f"{where}{what}: repealed in {self.repealed_in}{by}"
+            by = f"，由{self.replaced_by}取代" if self.replaced_by else "，替代文件未记录"
+            return f"{where}{what}：已于{self.repealed_in}年废止{by}"
         if self.status == "local_choice":
-            return f"local choice{what}: {self.note}"
+            return f"本地选择{what}：{self.note}"
         if self.status == "adopted_from":
-            return f"adopted from {where}{what}" + (f": {self.note}" if self.note else "")
-        return f"{where}{what}: in force"
+            return f"参照采用 {where}{what}" + (f"：{self.note}" if self.note else "")
+        return f"{where}{what}：现行有效"

@@ -48,4 +48,4 @@ class DailyReportSpec(Strict):
 DEFAULT_DAILY_REPORT = DailyReportSpec(
     at="08:00", period=Duration(hours=24), look_ahead=Duration(hours=24), recipients=["带班领导", "局指挥部办公室"],
     contents=list(DAILY_CONTENTS), source="ecoplan default (the plan sets no daily report)",
-    basis=[Basis(status="local_choice", note="the plan sets no daily report: ecoplan's default")])
+    basis=[Basis(status="local_choice", note="预案未规定日报告：本系统的默认设置")])
