@@ -78,10 +78,10 @@ def server(port: int = typer.Option(7233, "--port", help="Temporal 服务端口"
 
 @drill_app.command("start")
 def drill_start(scenario: str = typer.Argument(..., help="plan/scenarios/ 中的情景标识，或情景文件路径"),
-                participants: list[str] = typer.Option([], "--participants", help="演练参与人：账号用户名（或姓名），"
-                                                       "以逗号分隔；只呼叫参与人；发起人（--by 或 $ECOPLAN_USER）总是参与"),
+                participants: list[str] = typer.Option([], "--participants", help="演练参与人：用户名或姓名，逗号分隔；"
+                                                       "只呼叫参与人，发起人总是参与"),
                 by: Optional[str] = ByOpt, role: Optional[str] = RoleOpt, as_json: bool = JsonOpt):
-    """按情景文件启动一起标为演练的事件；输出事件编号。演练的呼叫只发给参与人（各事项本应通知的人中的参与人；README「演练」）。"""
+    """按情景文件启动一起标为演练的事件；输出事件编号。演练的呼叫只发给参与人（各事项本应通知的人中的参与人）。"""
     from ecoplan import api  # lazy: with temporalio and the workflow (~1 s), not needed for --help
     from ecoplan import people
     from ecoplan.accounts import AccountError, AccountStore, store_target
