@@ -89,7 +89,7 @@ LONG_TESTS = {
     "tests/test_faults.py::test_server_restart_on_the_same_db": 35,
     "tests/test_paging.py::test_new_incident_page_survives_its_caller_and_a_worker_sigkill": 36,
     "tests/test_long_incident.py::test_thousands_of_progress_reports_continue_as_new": 32,
-    "tests/test_exit_codes.py::test_twenty_runs_exit_with_the_expected_code": 30,
+    "tests/test_exit_codes.py::test_ten_runs_exit_with_the_expected_code": 15,
     "tests/test_browser.py::test_whole_termination_in_the_console": 29,
     "tests/test_process_hygiene.py::test_every_stop_signal_leaves_nothing_behind": 15,  # each of 3
     "tests/test_bad_input.py::test_bad_input_through_the_cli": 22,
