@@ -113,8 +113,8 @@ async def measure(client, db: Path, workdir: Path, repeats: int) -> dict:
     from ecoplan.web import create_app
 
     store = AccountStore(workdir / "accounts.db")
-    store.add("du", "supervisor", "bench-password-" + "x" * 16, display="督查")
-    store.add("lead7", "lead", "bench-password-" + "x" * 16, display="组长")
+    store.add("du", "supervisor", "Bench-Password-2026-" + "x" * 8, display="督查")
+    store.add("lead7", "lead", "Bench-Password-2026-" + "x" * 8, display="组长")
     tokens = {u: store.open_session(u, "api", timedelta(hours=1))[0] for u in ("du", "lead7")}
     app = create_app(client_factory=lambda: client, store=store, records_db=db)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
