@@ -34,10 +34,11 @@ class LoadedPlan(BaseModel):
         return plan_ref(self.plan.id, self.plan.version, self.content_hash)
 
 
-def validation_message(err: ValidationError, prefix: str = "") -> str:
-    """One line for a plan (or scenario) file's first error: the key path as written, the
-    problem in Chinese (plan/problems.py), and how many more."""
-    return problems.validation_message(err, prefix, labelled=False)
+def validation_message(err: ValidationError, prefix: str = "", data: object = None) -> str:
+    """One line for a plan (or scenario) file's first error: the key path as written (given the
+    file's `data`, a list item by its name: deadlines.initial_report.duration), the problem in
+    Chinese (plan/problems.py; the plan models' own rules say what to write), and how many more."""
+    return problems.validation_message(err, prefix, labelled=False, data=data)
 
 
 def resolve_plan_path(ref: str | Path | None = None) -> Path:
@@ -63,7 +64,7 @@ def _load(path: str, _mtime_ns: int, _size: int) -> LoadedPlan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:
-        raise PlanError(validation_message(e, prefix=f"{label}：")) from None
+        raise PlanError(validation_message(e, prefix=f"{label}：", data=data)) from None
     return LoadedPlan(plan=plan, path=path, content_hash="sha256:" + hashlib.sha256(raw).hexdigest())
 
 

@@ -11,6 +11,7 @@ last name; a field without a label (a key nobody defined: an unknown field) is n
 from __future__ import annotations
 
 import errno
+import re
 from typing import Any, Iterable
 
 from pydantic import ValidationError
@@ -103,9 +104,9 @@ PROBLEMS: dict[str, str] = {
 def label(loc: Iterable[Any], model: str | None = None, labelled: bool = True) -> str:
     """The field a location names, as the forms label it: the deepest named part, with the
     position in a list ("报送单位第2项"). Not `labelled` (a plan file): the key path as written."""
+    if not labelled:  # a file's keys, all of them (a plan's duty has a `body`)
+        return ".".join(str(p) for p in loc) or "文件"
     parts = [p for p in loc if p not in ("body", "query", "path")]
-    if not labelled:
-        return ".".join(str(p) for p in parts) or "文件"
     names = [str(p) for p in parts if not isinstance(p, int)]
     if not names:
         return "输入"
@@ -120,11 +121,65 @@ def label(loc: Iterable[Any], model: str | None = None, labelled: bool = True) -
     return found
 
 
-def problem(e: dict, model: str | None = None, labelled: bool = True) -> str:
-    """One error of pydantic's `errors()` as a sentence."""
-    f, kind, ctx = label(e.get("loc", ()), model, labelled), e.get("type", ""), e.get("ctx") or {}
+# A plan file's own rule broken (plan/models base.wrong): its sentence says what is wrong and
+# what to write; ctx "at" is the key path below the model that found it.
+PLAN_RULE = "plan_rule"
+# How a list item is named in a plan file's key path: by the first of these keys it has (the
+# identifier its author wrote and searches for), when no other item in the list has the same.
+ITEM_KEYS = ("id", "action", "stage", "kind", "step", "name", "level")
+# What a plan file's patterned keys take (plan/models: Plan.id, DailyReportSpec.at).
+PLAN_PATTERNS = {"id": "小写字母、数字和 -，以字母或数字开头，如 yangquan-2022", "at": "时:分（24 小时制），如 08:00"}
+
+
+def _named(loc: tuple, data: Any) -> tuple:
+    """A key path with each list position replaced by the item's name where the file gives one
+    (deadlines.0.duration -> deadlines.initial_report.duration); the position stays when the
+    name is missing, repeated, or is itself the key in error."""
+    out, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            item, nxt = node[part], loc[i + 1] if i + 1 < len(loc) else None
+            key = next((k for k in ITEM_KEYS if isinstance(item, dict) and k in item), None)
+            value = item.get(key) if key else None
+            same = [x for x in node if isinstance(x, dict) and x.get(key) == value]
+            ok = (isinstance(value, str) and 0 < len(value) <= 40 and not re.search(r"[\s.：:]", value)
+                  and len(same) == 1 and nxt != key)
+            out.append(value if ok else part)
+            node = item
+        else:
+            out.append(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return tuple(out)
+
+
+def _choices(expected: str) -> str:
+    """pydantic's "'a', 'b' or 'c'" as the values to write: a、b、c."""
+    return "、".join(re.findall(r"'([^']*)'", expected))
+
+
+def problem(e: dict, model: str | None = None, labelled: bool = True, data: Any = None) -> str:
+    """One error of pydantic's `errors()` as a sentence. `data`: the plan file as read, whose
+    list items name the key path (a plan file's error also lists the values it may take)."""
+    ctx = e.get("ctx") or {}
+    loc = tuple(e.get("loc", ()))
+    if e.get("type") == PLAN_RULE and ctx.get("at"):
+        loc += tuple(int(p) if p.isdigit() else p for p in str(ctx["at"]).split("."))
+    key = loc and loc[-1] == "[key]"  # a dict key that is not allowed (by_level: {V: …})
+    loc = tuple(p for p in loc if p != "[key]")
+    if data is not None:
+        loc = _named(loc, data)
+    e = {**e, "loc": loc}
+    f, kind = label(loc, model, labelled) + ("（键名）" if key else ""), e.get("type", "")
+    if data is not None and kind in ("literal_error", "enum") and _choices(str(ctx.get("expected", ""))):
+        return f"{f}不是可选的值（可选：{_choices(str(ctx['expected']))}）"
+    if data is not None and kind == "missing":
+        return f"缺少必填项 {f}"
+    if data is not None and kind in ("bool_parsing", "bool_type"):
+        return f"{f}应为 true 或 false"
+    if data is not None and kind == "string_pattern_mismatch" and loc and loc[-1] in PLAN_PATTERNS:
+        return f"{f}格式不对：应为{PLAN_PATTERNS[loc[-1]]}"
     if kind == "extra_forbidden":  # a key nobody defined: named as typed, in the field the forms label
-        loc = [p for p in e.get("loc", ()) if p not in ("body", "query", "path")]
+        loc = [p for p in e.get("loc", ()) if p not in ("body", "query", "path") or not labelled]
         typed = str(loc[-1]) if loc else ""
         return (f"{label(loc[:-1], model, labelled)}中" if len(loc) > 1 and labelled else "") + \
             PROBLEMS[kind].format(f=".".join(str(p) for p in loc) if not labelled else typed)
@@ -133,6 +188,7 @@ def problem(e: dict, model: str | None = None, labelled: bool = True) -> str:
         return f"{f}过长：最多 {n:,} 字" if n is not None else f"{f}过长"
     if kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
+        bound = f"{bound:g}" if isinstance(bound, float) else bound  # hours > 0, not 0.0
         return f"{f}不能为负数" if bound == 0 and kind == "greater_than_equal" else f"{f}应大于{'或等于' if 'ge' in ctx else ''} {bound}"
     if kind in ("less_than_equal", "less_than"):
         return f"{f}过大：不能超过 {ctx.get('le', ctx.get('lt')):,}"
@@ -142,8 +198,8 @@ def problem(e: dict, model: str | None = None, labelled: bool = True) -> str:
     return f"{f}：{msg}" if tuple(e.get("loc", ())) not in ((), ("body",)) else msg
 
 
-def problems(err: ValidationError, labelled: bool = True) -> list[str]:
-    return [problem(e, err.title, labelled) for e in err.errors(include_url=False)]
+def problems(err: ValidationError, labelled: bool = True, data: Any = None) -> list[str]:
+    return [problem(e, err.title, labelled, data) for e in err.errors(include_url=False)]
 
 
 def message(errors: list[str]) -> str:
@@ -153,10 +209,11 @@ def message(errors: list[str]) -> str:
     return errors[0] + (f"（另有 {len(errors) - 1} 处有误）" if len(errors) > 1 else "")
 
 
-def validation_message(err: ValidationError, prefix: str = "", labelled: bool = True) -> str:
+def validation_message(err: ValidationError, prefix: str = "", labelled: bool = True, data: Any = None) -> str:
     """The first problem of a ValidationError as one Chinese line (+ how many more). A plan
-    or scenario file (not `labelled`) names the key path its author wrote."""
-    return " ".join(f"{prefix}{message(problems(err, labelled))}".split())
+    or scenario file (not `labelled`) names the key path its author wrote; given the file's
+    `data` (a plan), its list items by their names."""
+    return " ".join(f"{prefix}{message(problems(err, labelled, data))}".split())
 
 
 # Why a file could not be read or written, as a person reads it (the OS's own words are English).

@@ -322,5 +322,5 @@ def test_plan_refuses_a_rule_without_citation_or_unknown_role():
         Plan.model_validate(data)
     data = load_plan().plan.model_dump(mode="json")
     data["roles"] = [r for r in data["roles"] if r["id"] != "commander"]
-    with pytest.raises(ValueError, match="commander is not in the role table"):
+    with pytest.raises(ValueError, match="角色 commander 不在角色表"):
         Plan.model_validate(data)

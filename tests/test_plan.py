@@ -138,7 +138,8 @@ def test_malformed_yaml(tmp_path):
 
 def test_bad_field(tmp_path):
     msg = plan_error(variant(tmp_path, "- id: publicity", "- id: press"))
-    assert msg == "预案文件 variant.yaml：groups.4.id不是可选的值"
+    assert msg == ("预案文件 variant.yaml：groups.4.id不是可选的值（可选：coordination、monitoring、disposal、"
+                   "investigation、publicity、experts）")
 
 
 def test_unknown_key(tmp_path):
@@ -147,9 +148,16 @@ def test_unknown_key(tmp_path):
 
 
 def test_model_level_error(tmp_path):
-    # Errors from the Plan's own validator have no field path: the message alone.
+    # The Plan's own rules name the key they find wrong, by its path in the file, in Chinese.
     msg = plan_error(variant(tmp_path, "- name: investigation", "- name: readiness"))
-    assert msg == "预案文件 variant.yaml：deadline names must be unique"  # the plan model's own sentence
+    assert msg == "预案文件 variant.yaml：deadlines.5.name：期限 readiness 写了不止一次：每个期限只写一次"
+
+
+def test_a_list_item_is_named_by_its_identifier(tmp_path):
+    """deadlines.initial_report.duration, not deadlines.0.duration: the name the file gives."""
+    msg = plan_error(variant(tmp_path, "duration: {hours: 4}", "duration: {hours: 4, days: 1}"))
+    assert msg == ("预案文件 variant.yaml：deadlines.initial_report.duration：时长须且只能写 hours、days、working_days "
+                   "中的一项，如 hours: 1 或 working_days: 30")
 
 
 def test_not_utf8_and_not_mapping(tmp_path):
@@ -290,3 +298,128 @@ def test_the_checks_errors_and_warnings_are_chinese_too(tmp_path, old, new):
     assert raised, problems
     data = [p.where for p in problems] + ["town"]
     assert_chinese(_without_identifiers(raised, data), (), "plan check errors")
+
+
+# ---------------------------------------------------------------- a plan that does not load, in Chinese (issue 22)
+
+
+def _dl(d: dict, name: str) -> dict:
+    return next(x for x in d["deadlines"] if x["name"] == name)
+
+
+def _auth(d: dict, action: str) -> dict:
+    return next(x for x in d["authority"] if x["action"] == action)
+
+
+def _set(obj: dict, key, value) -> None:
+    obj[key] = value
+
+
+def _copy_last(items: list, i: int = 0) -> None:
+    import copy
+
+    items.append(copy.deepcopy(items[i]))
+
+
+# (case, how the shipped plan's data is broken, the key path the line names, what it says,
+#  the single-word identifiers it names as the file writes them). One per kind of error: each
+#  rule of the plan models (plan/models, base.wrong) and each kind of pydantic error a plan file
+#  gets (plan/problems.py).
+BROKEN = [
+    ("duration-two-units", lambda d: _dl(d, "initial_report")["duration"].update(days=1),
+     "deadlines.initial_report.duration", "时长须且只能写 hours、days、working_days 中的一项",
+     ["working_days", "hours", "days"]),
+    ("basis-without-document", lambda d: d["rule_bases"]["grading"][0].pop("document"),
+     "rule_bases.grading.0.document", "的依据须写明文件", ["document"]),
+    ("repealed-without-year", lambda d: _set(d["rule_bases"]["grading"], 0, {"status": "repealed", "document": "某号"}),
+     "rule_bases.grading.0.repealed_in", "须写明废止年份", ["repealed"]),
+    ("local-choice-without-note", lambda d: _set(d["rule_bases"]["grading"], 0, {"status": "local_choice"}),
+     "rule_bases.grading.0.note", "须在 note 中写明理由", ["note"]),
+    ("repealed-in-for-a-basis-in-force", lambda d: _set(d["rule_bases"]["grading"][0], "repealed_in", 2020),
+     "rule_bases.grading.0.repealed_in", "才写 repealed_in 和 replaced_by", ["repealed"]),
+    ("extendable-by", lambda d: _set(_dl(d, "investigation"), "extendable_by", {"days": 30}),
+     "deadlines.investigation.extendable_by", "不支持 extendable_by", ["extendable_by", "covers"]),
+    ("duty-step-twice", lambda d: _copy_last(d["duties"][0]["steps"]),
+     "duties.IV.steps.6.step", "IV级的事项 dispatch 写了不止一次", ["dispatch"]),
+    ("county-twice", lambda d: d["counties"]["names"].append("盂县"), "counties.names.6", "盂县 列了两次", []),
+    ("timezone", lambda d: _set(d, "timezone", "Asia/Shanghai"), "timezone", "不是预案的设置项", ["Asia/Shanghai"]),
+    ("group-missing", lambda d: _set(d, "groups", [g for g in d["groups"] if g["id"] != "experts"]),
+     "groups", "应恰好列出六个工作组", list(GROUP_IDS)),
+    ("level-missing", lambda d: _set(d, "levels", [x for x in d["levels"] if x["id"] != "I"]),
+     "levels", "缺少 I", []),
+    ("deadline-twice", lambda d: _copy_last(d["deadlines"]), "deadlines.6.name", "期限 initial_report 写了不止一次", []),
+    ("role-twice", lambda d: _copy_last(d["roles"]), "roles.7.id", "角色 duty_officer 写了不止一次", []),
+    ("action-twice", lambda d: _copy_last(d["authority"]), "authority.", "操作 start_incident 在权限表中写了不止一次",
+     ["start_incident"]),
+    ("action-without-role", lambda d: _set(_auth(d, "start_incident"), "roles", []),
+     "authority.start_incident.roles", "没有可办理的角色", ["start_incident", "roles"]),
+    ("role-not-in-table", lambda d: _set(d, "roles", [r for r in d["roles"] if r["id"] != "commander"]),
+     "authority.propose_warning.roles", "角色 commander 不在角色表", ["commander", "roles"]),
+    ("duties-level-twice", lambda d: _copy_last(d["duties"]), "duties.4.level", "IV级的职责写了不止一次", []),
+    ("deputy-flag-against-the-table", lambda d: _set(d["termination"], "deputy_may_approve", True),
+     "termination.deputy_may_approve", "与权限表不一致", ["true", "false", "roles"]),
+    ("daily-report-in-working-days", lambda d: _set(d["daily_report"], "period", {"working_days": 1}),
+     "daily_report.period", "只能写 hours 或 days", ["working_days", "hours", "days"]),
+    ("daily-content-twice", lambda d: d["daily_report"]["contents"].append("overdue"),
+     "daily_report.contents.5", "overdue 写了不止一次", ["overdue"]),
+    ("role-without-citation", lambda d: [d["roles"][0].pop(k, None) for k in ("source", "local_choice")],
+     "roles.duty_officer", "须写明出处", ["source"]),
+    ("missing-field", lambda d: d.pop("title"), "title", "缺少必填项", ["title"]),
+    ("not-a-number", lambda d: _set(_dl(d, "initial_report"), "duration", {"hours": "四"}),
+     "deadlines.initial_report.duration.hours", "应为数字", []),
+    ("not-a-whole-number", lambda d: _set(_dl(d, "investigation"), "duration", {"days": 1.5}),
+     "deadlines.investigation.duration.days", "应为整数", []),
+    ("not-an-allowed-value", lambda d: _set(_dl(d, "initial_report"), "starts_on", "whenever"),
+     "deadlines.initial_report.starts_on", "不是可选的值（可选：discovered、bureau_learned", ["discovered"]),
+    ("not-an-allowed-key", lambda d: _set(_dl(d, "initial_report")["by_level"], "V", {"hours": 1}),
+     "deadlines.initial_report.by_level.V（键名）", "不是可选的值（可选：I、II、III、IV）", []),
+    ("unknown-key", lambda d: _set(_dl(d, "readiness"), "extra_note", "x"),
+     "deadlines.readiness.extra_note", "不认识的字段", []),
+    ("not-positive", lambda d: _set(_dl(d, "initial_report"), "reminders", [{"hours": -1}]),
+     "deadlines.initial_report.reminders.0.hours", "hours应大于 0", []),
+    ("not-a-mapping", lambda d: _set(d, "organisation", "市生态环境局"), "organisation", "应为带字段名的对象", []),
+    ("not-a-list", lambda d: _set(d, "groups", "全部"), "groups", "应为列表", []),
+    ("not-a-flag", lambda d: _set(d["termination"], "deputy_may_approve", "也许"),
+     "termination.deputy_may_approve", "应为 true 或 false", ["true", "false"]),
+    ("not-a-date", lambda d: _set(d, "issued_on", "去年"), "issued_on", "不是有效的日期", []),
+    ("not-a-time", lambda d: _set(d["daily_report"], "at", "8点"), "daily_report.at", "应为时:分", []),
+]
+
+
+def test_every_load_error_of_a_broken_plan_is_chinese_and_names_the_key(tmp_path):
+    """`ecoplan plan check --plan FILE` on broken copies of the shipped plan: each gets 预案未能加载
+    and one 错误 line naming the key by its path in the file (a list item by its name), saying in
+    Chinese what is wrong and what to write; the file's identifiers (keys, allowed values) stay
+    as written and are the only ASCII words on the line."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from ecoplan.cli import app
+    from tests.foreign_words import assert_chinese
+
+    assert len(BROKEN) >= 10
+    checked = 0
+    for case, spoil, where, says, named in BROKEN:
+        data = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+        spoil(data)
+        path = tmp_path / f"{case}.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        r = CliRunner().invoke(app, ["plan", "check", "--plan", str(path)], prog_name="ecoplan")
+        lines = [line for line in r.output.splitlines() if line.strip()]
+        assert getattr(r.exception, "code", None) == 2, (case, r.output)  # Fail: the CLI's main exits 2
+        assert lines[0] == "预案未能加载" and len(lines) == 2, (case, lines)
+        assert lines[1].startswith(f"错误：{path}：预案文件 {path.name}："), (case, lines[1])
+        assert where in lines[1] and says in lines[1], (case, lines[1])
+        checked += assert_chinese(_without_identifiers(lines, [str(path), path.name, where, *named]), (), case)
+    assert checked == 2 * len(BROKEN)
+
+
+def test_every_rule_of_the_plan_models_speaks_chinese():
+    """Each sentence the plan models raise (base.wrong), read in the source: Chinese, naming
+    keys and values as a plan file writes them (tests/foreign_words.py MESSAGE_CALLS)."""
+    from tests.foreign_words import assert_chinese, source_messages
+
+    texts = [t for f in sorted((PLANS_DIR.parent / "models").glob("*.py")) for _, t in source_messages(f)]
+    named = ["working_days", "hours", "days", "document", "note", "repealed", "covers", "roles", "source", "true", "false",
+             "Asia/Shanghai", "extendable_by"]
+    assert assert_chinese(_without_identifiers(texts, named), (), "plan model rules") >= 20

@@ -23,21 +23,22 @@ from workflows import messages as m
 
 def test_timezone_is_not_a_plan_setting(tmp_path):
     msg = plan_error(variant(tmp_path, "issued_on: 2022-03-17\n", "issued_on: 2022-03-17\ntimezone: Europe/Berlin\n"))
-    assert "timezone is not a plan setting" in msg and "Asia/Shanghai" in msg
+    assert msg.startswith("预案文件 variant.yaml：timezone：不是预案的设置项：") and "Asia/Shanghai" in msg
 
 
 def test_extendable_by_is_refused(tmp_path):
     msg = plan_error(variant(tmp_path, "    duration: {working_days: 30}\n",
                              "    duration: {working_days: 30}\n    extendable_by: {working_days: 30}\n"))
-    assert "extendable_by is not supported" in msg
+    assert msg.startswith("预案文件 variant.yaml：deadlines.assessment_completion.extendable_by：不支持 extendable_by")
 
 
 def test_a_basis_says_where_it_stands(tmp_path):
     msg = plan_error(variant(tmp_path, "repealed_in: 2020,", ""))
-    assert "gives the year it was repealed" in msg
+    assert ("deadlines.assessment_completion.basis.0.repealed_in：已废止（status: repealed）的依据须写明废止年份，"
+            "如 repealed_in: 2020") in msg
     msg = plan_error(variant(tmp_path, "{status: local_choice, note: \"预案未规定：供督查识别停滞事件的标记\"}",
                              "{status: local_choice}"))
-    assert "a local choice says why" in msg
+    assert "stage_expectations.reported.basis.0.note：本地选择（status: local_choice）须在 note 中写明理由" in msg
 
 
 # ---------------------------------------------------------------- plan check

@@ -8,6 +8,14 @@ from enum import Enum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+
+def wrong(text: str, at: str = "") -> PydanticCustomError:
+    """A plan file's mistake, for its administrator (issue 22): `text` says in the plan's Chinese
+    what is wrong and what to write, naming keys and values as the file writes them; `at` is the
+    key path below the model that found it (plan/problems.py shows the whole path first)."""
+    return PydanticCustomError("plan_rule", text, {"at": at} if at else None)
 
 
 class Strict(BaseModel):
@@ -46,7 +54,7 @@ class Duration(Strict):
     @model_validator(mode="after")
     def _one_unit(self) -> "Duration":
         if sum(v is not None for v in (self.hours, self.days, self.working_days)) != 1:
-            raise ValueError("a duration needs exactly one of hours, days, working_days")
+            raise wrong("时长须且只能写 hours、days、working_days 中的一项，如 hours: 1 或 working_days: 30")
         return self
 
     @property
@@ -59,7 +67,7 @@ class Duration(Strict):
             return timedelta(hours=self.hours)
         if self.days is not None:
             return timedelta(days=self.days)
-        raise ValueError("a working-day duration has no fixed length")
+        raise ValueError("按工作日（working_days）计的时长没有固定长度：由工作日历计算")
 
     def label(self) -> str:
         """In the plan's Chinese: 1 小时, 60 天, 5 个工作日."""
@@ -91,13 +99,14 @@ class Basis(Strict):
     @model_validator(mode="after")
     def _complete(self) -> "Basis":
         if self.status in ("in_force", "repealed", "adopted_from") and not self.document:
-            raise ValueError(f"a basis {self.status} names its document")
+            raise wrong(f"status 为 {self.status} 的依据须写明文件（document），如 document: 环境保护部令第17号", "document")
         if self.status == "repealed" and self.repealed_in is None:
-            raise ValueError("a repealed basis gives the year it was repealed (repealed_in)")
+            raise wrong("已废止（status: repealed）的依据须写明废止年份，如 repealed_in: 2020", "repealed_in")
         if self.status == "local_choice" and not (self.note or "").strip():
-            raise ValueError("a local choice says why (note)")
+            raise wrong("本地选择（status: local_choice）须在 note 中写明理由", "note")
         if self.status != "repealed" and (self.repealed_in or self.replaced_by):
-            raise ValueError("repealed_in / replaced_by only for a repealed basis")
+            raise wrong("只有已废止（status: repealed）的依据才写 repealed_in 和 replaced_by：请删去此项，或把 status "
+                        "改为 repealed", "repealed_in" if self.repealed_in else "replaced_by")
         return self
 
     def label(self) -> str:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from plan.models.base import Basis, Duration, Strict
+from plan.models.base import Basis, Duration, Strict, wrong
 
 
 # ---------------------------------------------------------------- the daily duty report (零报告/日报告)
@@ -30,9 +30,11 @@ class DailyReportSpec(Strict):
     @model_validator(mode="after")
     def _clock(self) -> "DailyReportSpec":
         if self.period.is_working_days or self.look_ahead.is_working_days:
-            raise ValueError("the daily report's period and look_ahead are hours or days, not working days")
+            raise wrong("日报告的时长只能写 hours 或 days，不能写 working_days",
+                        "period" if self.period.is_working_days else "look_ahead")
         if len(set(self.contents)) != len(self.contents):
-            raise ValueError("daily report contents: each once")
+            again = next(i for i, c in enumerate(self.contents) if c in self.contents[:i])
+            raise wrong(f"{self.contents[again]} 写了不止一次：每项内容只写一次", f"contents.{again}")
         return self
 
     @property

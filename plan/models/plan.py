@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from plan.models.base import GROUP_IDS, Basis, Level, Strict
+from plan.models.base import GROUP_IDS, Basis, Level, Strict, wrong
 from plan.models.daily import DEFAULT_DAILY_REPORT, DailyReportSpec
 from plan.models.organisation import LevelSpec, Organisation, WorkGroup
 from plan.models.reporting import InfoReporting, LinkageSpec, StageExpectation
@@ -16,6 +16,11 @@ from plan.models.rules import (DeadlineRule, GradingTable, LevelDuties, PostEven
 
 
 # ---------------------------------------------------------------- the plan
+
+
+def _repeated(values: list) -> int | None:
+    """The position of the first value written before, or None."""
+    return next((i for i, v in enumerate(values) if v in values[:i]), None)
 
 
 def plan_ref(plan_id: str, version: str, content_hash: str) -> dict:
@@ -42,7 +47,8 @@ class Counties(Strict):
     @model_validator(mode="after")
     def _distinct(self) -> "Counties":
         if len(set(self.names)) != len(self.names):
-            raise ValueError("counties.names lists a county twice")
+            again = next(i for i, n in enumerate(self.names) if n in self.names[:i])
+            raise wrong(f"县（区）{self.names[again]} 列了两次：每个县（区）只列一次", f"names.{again}")
         return self
 
 
@@ -51,8 +57,8 @@ class Plan(DeadlineLookup, Strict):
     @classmethod
     def _no_timezone(cls, data):
         if isinstance(data, dict) and "timezone" in data:
-            raise ValueError("timezone is not a plan setting: ecoplan keeps every time in China Standard Time "
-                             "(Asia/Shanghai), the zone of the working-day calendar")
+            raise wrong("不是预案的设置项：ecoplan 的时间一律按北京时间（Asia/Shanghai，工作日历所在的时区）计，"
+                        "请删去此项", "timezone")
         return data
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -86,34 +92,42 @@ class Plan(DeadlineLookup, Strict):
     def _consistent(self) -> "Plan":
         ids = [g.id for g in self.groups]
         if sorted(ids) != sorted(GROUP_IDS):
-            raise ValueError(f"groups must be exactly {', '.join(GROUP_IDS)}; got {', '.join(ids)}")
-        if sorted(l.id.value for l in self.levels) != ["I", "II", "III", "IV"]:
-            raise ValueError("levels must be exactly I, II, III, IV")
+            lacking = [g for g in GROUP_IDS if g not in ids]
+            again = [g for i, g in enumerate(ids) if g in ids[:i]]
+            raise wrong(f"应恰好列出六个工作组 {'、'.join(GROUP_IDS)}，各一次："
+                        + (f"缺少 {'、'.join(lacking)}" if lacking else f"{'、'.join(again)} 列了不止一次"), "groups")
+        levels = [l.id.value for l in self.levels]
+        if sorted(levels) != ["I", "II", "III", "IV"]:
+            lacking = [l for l in ("I", "II", "III", "IV") if l not in levels]
+            raise wrong("应恰好列出 I、II、III、IV 四个级别，各一次："
+                        + (f"缺少 {'、'.join(lacking)}" if lacking else "有级别列了不止一次"), "levels")
         names = [d.name for d in self.deadlines]
-        if len(set(names)) != len(names):
-            raise ValueError("deadline names must be unique")
-        for s in self.termination.signatories:
+        if (again := _repeated(names)) is not None:
+            raise wrong(f"期限 {names[again]} 写了不止一次：每个期限只写一次", f"deadlines.{again}.name")
+        for i, s in enumerate(self.termination.signatories):
             if s not in ids:
-                raise ValueError(f"termination signatory {s!r} is not a group")
+                raise wrong(f"{s} 不是工作组：可写 {'、'.join(ids)}", f"termination.signatories.{i}")
         role_ids = [r.id for r in self.roles]
-        if len(set(role_ids)) != len(role_ids):
-            raise ValueError("role ids must be unique")
+        if (again := _repeated(role_ids)) is not None:
+            raise wrong(f"角色 {role_ids[again]} 写了不止一次：每个角色只写一次", f"roles.{again}.id")
         actions = [a.action for a in self.authority]
-        if len(set(actions)) != len(actions):
-            raise ValueError("each action appears once in the authority table")
-        for a in self.authority:
+        if (again := _repeated(actions)) is not None:
+            raise wrong(f"操作 {actions[again]} 在权限表中写了不止一次：每个操作只写一次", f"authority.{again}.action")
+        for i, a in enumerate(self.authority):
             if not a.roles:
-                raise ValueError(f"authority {a.action}: no role may take it")
-            missing = [r for r in a.roles + a.approver_roles if r not in role_ids]
-            if missing:
-                raise ValueError(f"authority {a.action}: role {missing[0]} is not in the role table")
-        levels = [d.level for d in self.duties]
-        if len(set(levels)) != len(levels):
-            raise ValueError("duties: each level appears once")
+                raise wrong(f"操作 {a.action} 没有可办理的角色：请在 roles 中至少写一个角色", f"authority.{i}.roles")
+            for key in ("roles", "approver_roles"):
+                missing = [r for r in getattr(a, key) if r not in role_ids]
+                if missing:
+                    raise wrong(f"角色 {missing[0]} 不在角色表（roles）中：请先在角色表中写出该角色，或从此处删去",
+                                f"authority.{i}.{key}")
+        levels_of_duties = [d.level.value for d in self.duties]
+        if (again := _repeated(levels_of_duties)) is not None:
+            raise wrong(f"{levels_of_duties[again]}级的职责写了不止一次：每个级别只写一次", f"duties.{again}.level")
         approve = next((a for a in self.authority if a.action == "approve_termination"), None)
         if approve is not None and ("deputy_commander" in approve.roles) != self.termination.deputy_may_approve:
-            raise ValueError("termination.deputy_may_approve and the authority table disagree: deputy_commander "
-                             "approves termination exactly when the plan says a 副指挥 may")
+            raise wrong("与权限表不一致：deputy_may_approve 为 true 时，权限表中 approve_termination 的 roles 须含 "
+                        "deputy_commander；为 false 时不含", "termination.deputy_may_approve")
         return self
 
     def group(self, gid: str) -> WorkGroup:

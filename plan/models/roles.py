@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from plan.models.base import Strict
+from plan.models.base import Strict, wrong
 
 
 # ---------------------------------------------------------------- who may do what (accounts)
@@ -27,7 +27,7 @@ class Cited(Strict):
     @model_validator(mode="after")
     def _cited(self) -> "Cited":
         if not (self.source or self.local_choice):
-            raise ValueError("cite the plan section (source) or say it is a local choice (local_choice)")
+            raise wrong("须写明出处：预案章节写在 source，本地选择写在 local_choice（注明理由），至少写一项")
         return self
 
 

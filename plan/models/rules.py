@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from plan.models.base import Basis, Duration, GroupId, Level, Strict
+from plan.models.base import Basis, Duration, GroupId, Level, Strict, wrong
 
 
 # ---------------------------------------------------------------- grading (附表1) and conditions (附表2)
@@ -111,8 +111,8 @@ class DeadlineRule(Strict):
     @classmethod
     def _no_extension(cls, data):
         if isinstance(data, dict) and "extendable_by" in data:
-            raise ValueError("extendable_by is not supported: no action extends a deadline; cite the extension "
-                             "in the rule's basis instead")
+            raise wrong("不支持 extendable_by：本系统没有延长期限的操作；可延长的规定请写进该期限的 basis（如 "
+                        "covers 中注明），并删去此项", "extendable_by")
         return data
 
     def duration_for(self, level: Level) -> Duration:
@@ -169,7 +169,8 @@ class LevelDuties(Strict):
     def _once(self) -> "LevelDuties":
         steps = [d.step for d in self.steps]
         if len(set(steps)) != len(steps):
-            raise ValueError(f"duties {self.level.value}: a step appears more than once")
+            again = next(i for i, s in enumerate(steps) if s in steps[:i])
+            raise wrong(f"{self.level.value}级的事项 {steps[again]} 写了不止一次：每个事项只写一次", f"steps.{again}.step")
         return self
 
 
