@@ -136,17 +136,40 @@ def connect_wait() -> float:
     return seconds
 
 
+class EmbeddedServerExited(RuntimeError):
+    """The embedded dev server ended before the worker could connect to it."""
+
+
 async def _wait_for_server(settings: ConnectionSettings, seconds: float = 30, runtime: Runtime | None = None,
-                           stop: asyncio.Event | None = None) -> Client | None:
-    """None when `stop` is set first (a stop signal while the server is still starting)."""
+                           stop: asyncio.Event | None = None, server_proc=None) -> Client | None:
+    """None when `stop` is set first (a stop signal while the server is still starting). An
+    embedded server that has exited is not waited for: it says so at once (a port already
+    taken made the worker wait the whole `seconds` and then report a refused connection)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
+    def exited() -> EmbeddedServerExited | None:
+        if server_proc is None or server_proc.poll() is None:
+            return None
+        return EmbeddedServerExited(
+            f"内置 Temporal 服务启动后即退出（退出码 {server_proc.returncode}）：其端口（{settings.address}"
+            f"及网页端口）可能已被占用，或数据库文件不可用")
+
     while not (stop and stop.is_set()):
+        attempt = asyncio.ensure_future(connect(settings, runtime=runtime))
+        # One connection attempt can itself take half a minute (the SDK's own retries): the
+        # server's exit is watched meanwhile.
+        while server_proc is not None and not attempt.done():
+            await asyncio.wait([attempt], timeout=0.25)
+            if not attempt.done() and (gone := exited()) is not None:
+                attempt.cancel()
+                raise gone
         try:
-            return await connect(settings, runtime=runtime)
+            return await attempt
         except ValueError:  # a mistake in the settings (e.g. half of mutual TLS): waiting cannot mend it
             raise
         except Exception:
+            if (gone := exited()) is not None:
+                raise gone from None
             if loop.time() > deadline:
                 raise
             await asyncio.sleep(0.25)
@@ -186,7 +209,8 @@ async def run(embedded: bool, port: int = 7233, ui_port: int = 8233, db: str | N
         settings = dataclasses.replace(settings, address=f"127.0.0.1:{port}")
         log.info("embedded_server_started", address=settings.address, ui=f"http://localhost:{ui_port}", db=db)
     try:
-        client = await _wait_for_server(settings, connect_wait(), runtime=metrics_runtime(metrics_port), stop=stop)
+        client = await _wait_for_server(settings, connect_wait(), runtime=metrics_runtime(metrics_port), stop=stop,
+                                        server_proc=server_proc)
         if client is None:
             log.info("worker_stopped", before="server_up")
             return 0

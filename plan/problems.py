@@ -188,8 +188,10 @@ def problem(e: dict, model: str | None = None, labelled: bool = True, data: Any 
         return f"{f}过长：最多 {n:,} 字" if n is not None else f"{f}过长"
     if kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
+        if bound == 0 and kind == "greater_than_equal":  # before formatting: 0.0 is zero too
+            return f"{f}不能为负数"
         bound = f"{bound:g}" if isinstance(bound, float) else bound  # hours > 0, not 0.0
-        return f"{f}不能为负数" if bound == 0 and kind == "greater_than_equal" else f"{f}应大于{'或等于' if 'ge' in ctx else ''} {bound}"
+        return f"{f}应大于{'或等于' if 'ge' in ctx else ''} {bound}"
     if kind in ("less_than_equal", "less_than"):
         return f"{f}过大：不能超过 {ctx.get('le', ctx.get('lt')):,}"
     if kind in PROBLEMS:

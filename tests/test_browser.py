@@ -241,6 +241,15 @@ async def test_whole_termination_in_the_console(browser, web, client):
     chosen = duty.locator("form[data-action=dispatch] select[name='leads.monitoring'] option")
     names = await chosen.evaluate_all("os => os.map(o => o.textContent)")  # in a closed <details>
     assert {"张监测", "赵处置", "钱排查"} <= set(names) and not {"王伟", "杜督查", "李局长"} & set(names)
+    # ... and found by typing part of a name: the filter before the select (static/pick.js)
+    await duty.locator("details:has(form[data-action=dispatch])").evaluate("d => { d.open = true; }")
+    dispatch = duty.locator("form[data-action=dispatch]")
+    await dispatch.locator("input.pick-filter[data-for='leads.disposal']").fill("处置")
+    shown = await dispatch.locator("select[name='leads.disposal'] option").evaluate_all(
+        "os => os.filter(o => o.value && !o.hidden).map(o => o.textContent)")
+    assert shown == ["赵处置"], shown
+    assert await dispatch.locator("select[name='leads.disposal']").input_value() == LEADS["disposal"]
+    await dispatch.locator("input.pick-filter[data-for='leads.disposal']").fill("")
     await take(duty, "dispatch", **{f"leads.{g}": u for g, u in LEADS.items()})
     assert "应急监测组" in await duty.locator("#incident-live").inner_text()
     assert "张监测" in await duty.locator("#incident-live").inner_text()

@@ -21,7 +21,7 @@ from ecoplan import api, records
 from ecoplan.cli.views import status_text
 from plan.incident import ReportContent
 from tests.drive import act, final_report, sign_all
-from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, now, report
+from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, report
 from tests.test_cli import ahere
 from tests.test_levels_web import bearer, signed_in
 from tests.web_helpers import web_service
@@ -45,7 +45,8 @@ async def rows(c: httpx.AsyncClient, headers: dict, **params) -> list[dict]:
 
 async def test_a_closed_incident_shows_both_levels_from_the_records_store(client, worker, web, temporal_address):
     title = f"两级结案{uuid.uuid4().hex[:6]}"
-    iid = await api.start_incident(client, report(title=title, county="矿区"))
+    r = report(title=title, county="矿区")
+    iid = await api.start_incident(client, r)
     await act(client, iid, "determine_event_level", m.DetermineEventLevel(by=COMMANDER, level="III", reason="跨县界影响"))
     async with httpx.AsyncClient(base_url=web.url, timeout=60) as c:
         auth = await bearer(c, "du")
@@ -82,7 +83,7 @@ async def test_a_closed_incident_shows_both_levels_from_the_records_store(client
     st = records.status_of(iid, worker.records_db)
     assert st["from_records"] and st["levels"]["line"] == LINE
     assert f"结案阶段  {LINE}" in status_text(st)
-    p = await ahere("list", "--closed", "--event-level", "III", "--county", "矿区", "--from", str(now().date()),
+    p = await ahere("list", "--closed", "--event-level", "III", "--county", "矿区", "--from", str(r.reported_at.date()),
                     "--json", env_extra={"ECOPLAN_RECORDS_DB": str(worker.records_db)}, address=temporal_address)
     assert p.returncode == 0, p.stderr
     listed = {r["incident_id"]: (r["event_level"], r["level"]) for r in json.loads(p.stdout)}

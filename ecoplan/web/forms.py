@@ -88,15 +88,17 @@ def forms_for(account: Account, st: dict, store: AccountStore | None = None) -> 
 
 def choose_people(action: str, fields: list[FormField], store: AccountStore) -> list[FormField]:
     """People are chosen, not typed: a lead named at dispatch from the accounts that may lead,
-    the approving 总指挥 (附件1) from the accounts that may approve; shown by display name."""
+    the approving 总指挥 (附件1) from the accounts that may approve; shown by display name, in a
+    select the console gives a filter by name or username (static/pick.js)."""
     spec = ACTIONS[action]
     out = []
     for f in fields:
         label = re.sub(r"（用户名）|用户名；", "", f.label)
         if f.name.partition(".")[0] in spec.names_accounts:
-            f = replace(f, kind="select", label=label, options=(PICK, *people.choices(people.may_lead(store))))
+            f = replace(f, kind="select", label=label, options=(PICK, *people.choices(people.may_lead(store))),
+                        search=True)
         elif f.name == "approved_by" and "approver" in spec.input.model_fields:
-            f = replace(f, kind="select", label=label,
+            f = replace(f, kind="select", label=label, search=True,
                         options=(("", "本人批准（总指挥本人办理）"), *people.choices(people.may_approve(store, action))))
         out.append(f)
     return out

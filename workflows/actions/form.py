@@ -15,6 +15,7 @@ class FormField:
     options: tuple[tuple[str, str], ...] = ()
     hint: str = ""
     value: str = ""  # a hidden field's value, fixed when the page is rendered
+    search: bool = False  # a select of people: the console puts a filter by name before it
 
 
 AT = FormField("at", "发生时间（默认现在）", "datetime")
