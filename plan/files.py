@@ -46,6 +46,21 @@ def read_bytes(path: Path | str, label: str, fail: Fail) -> bytes:
         raise fail(f"{label}：读不了（{e.strerror}）") from None
 
 
+# libyaml's loader where PyYAML was built with it: the shipped plan parses in 17 ms instead of
+# 92 ms (every CLI command, worker start and test that loads a plan pays it). A file it refuses
+# is parsed again by the pure-Python loader, whose error gives the line and column we print.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+def _yaml(text: str) -> Any:
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - CSafeLoader is the safe loader
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
+
+
 def parse(raw: bytes, label: str, fail: Fail, as_json: bool = False) -> Any:
     """UTF-8 YAML (or JSON) text -> data, with the line and column of a syntax error."""
     try:
@@ -53,7 +68,7 @@ def parse(raw: bytes, label: str, fail: Fail, as_json: bool = False) -> Any:
     except UnicodeDecodeError as e:
         raise fail(f"{label}：不是 UTF-8 文本（第 {e.start} 字节有误），请另存为 UTF-8 后再试") from None
     try:
-        return json.loads(text) if as_json else yaml.safe_load(text)
+        return json.loads(text) if as_json else _yaml(text)
     except json.JSONDecodeError as e:
         raise fail(f"{label}：JSON 格式有误（第 {e.lineno} 行第 {e.colno} 列）") from None
     except yaml.YAMLError as e:

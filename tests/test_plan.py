@@ -427,3 +427,19 @@ def test_every_rule_of_the_plan_models_speaks_chinese():
     named = ["working_days", "hours", "days", "document", "note", "repealed", "covers", "roles", "source", "true", "false",
              "Asia/Shanghai", "extendable_by"]
     assert assert_chinese(_without_identifiers(texts, named), (), "plan model rules") >= 20
+
+
+def test_the_fast_yaml_loader_reads_what_the_pure_one_reads():
+    """plan/files.py parses with libyaml where it is built, the pure-Python loader otherwise
+    and for the error of a file libyaml refuses: the same data, the same line and column."""
+    import yaml
+
+    from plan import files
+    from plan.loader import PlanError
+
+    raw = SHIPPED.read_bytes()
+    assert files.parse(raw, "预案文件", PlanError) == yaml.safe_load(raw.decode("utf-8"))
+    # line 2, column 6 by the pure loader (libyaml would say line 3, column 1)
+    with pytest.raises(PlanError) as e:
+        files.parse("a: [1,\n b: 2".encode(), "预案文件", PlanError)
+    assert str(e.value) == "预案文件：YAML 格式有误（第 2 行第 6 列）"
