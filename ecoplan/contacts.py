@@ -18,7 +18,8 @@ import re
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from pathlib import Path
+
+from ecoplan.accounts_tables import AccountsTables
 
 from activities.channels.dispatch import configured_channels  # noqa: F401 - callers take it from here
 
@@ -66,26 +67,8 @@ def check(field: str, value: str) -> str:
     return value
 
 
-class ContactStore:
-    def __init__(self, path: Path | str | None = None):
-        """`path`: the accounts store's SQLite file or a database URL (default: ECOPLAN_DATABASE_URL,
-        else ECOPLAN_ACCOUNTS_DB)."""
-        from ecoplan.accounts import AccountStore
-
-        self._accounts = AccountStore(path)
-        self.target = self._accounts.target
-
-    @property
-    def path(self) -> Path | str:
-        return self.target
-
-    def _db(self):
-        from ecoplan.accounts import AccountError
-
-        try:
-            return self._accounts.connect()  # the accounts store, created or migrated on first use
-        except AccountError as e:
-            raise ContactError(str(e)) from None
+class ContactStore(AccountsTables):
+    error = ContactError
 
     def get(self, username: str) -> Contact:
         with closing(self._db()) as con:

@@ -18,7 +18,8 @@ from __future__ import annotations
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+
+from ecoplan.accounts_tables import AccountsTables
 
 from plan.calendar import SHANGHAI
 
@@ -70,26 +71,8 @@ def _local(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(SHANGHAI)
 
 
-class DutyStore:
-    def __init__(self, path: Path | str | None = None):
-        """`path`: the accounts store's SQLite file or a database URL (default: ECOPLAN_DATABASE_URL,
-        else ECOPLAN_ACCOUNTS_DB)."""
-        from ecoplan.accounts import AccountStore
-
-        self._accounts = AccountStore(path)
-        self.target = self._accounts.target
-
-    @property
-    def path(self) -> Path | str:
-        return self.target
-
-    def _db(self):
-        from ecoplan.accounts import AccountError
-
-        try:
-            return self._accounts.connect()  # the accounts store, created or migrated on first use
-        except AccountError as e:
-            raise DutyError(str(e)) from None
+class DutyStore(AccountsTables):
+    error = DutyError
 
     # -------------------------------------------------------------- shifts
 

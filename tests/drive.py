@@ -74,6 +74,20 @@ async def to_post_event(client: Client, iid: str, **kw: Any) -> None:
     await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, follow_up=FOLLOW_UP, instruction="同意终止"))
 
 
+async def close_after_delegated_investigation(client: Client, iid: str) -> None:
+    """After termination at III: the province delegates its investigation to the bureau (32号令
+    第四条 第二款), which completes it; the assessment reviewed, reported and published (5.3);
+    the 处理结果报告; close."""
+    await act(client, iid, "record_investigation_transfer", m.RecordInvestigationTransfer(
+        by=DUTY, kind="delegated", document="晋环函〔2026〕12号"))
+    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, summary="受托调查完毕"))
+    await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
+    await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
+    await act(client, iid, "publish_assessment", m.PublishAssessment(by=DUTY, where="市生态环境局门户网站"))
+    await act(client, iid, "submit_report", final_report())
+    await act(client, iid, "close", m.Close(by=DUTY))
+
+
 async def describe_status(client: Client, iid: str) -> WorkflowExecutionStatus:
     desc = await client.get_workflow_handle(api.workflow_id(iid)).describe()
     return desc.status

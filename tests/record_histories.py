@@ -38,7 +38,8 @@ from activities.settings import ActivitySettings  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER  # noqa: E402
 from plan.grading import Assessment  # noqa: E402
 from plan.incident import Actor, ReportContent  # noqa: E402
-from tests.drive import act, final_report, sign_all, to_on_site, to_post_event, to_termination_pending  # noqa: E402
+from tests.drive import (act, close_after_delegated_investigation, final_report, sign_all, to_on_site,  # noqa: E402
+                         to_post_event, to_termination_pending)
 from tests.helpers import CITY_WARNING, COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, lead, now, report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import messages as m  # noqa: E402
@@ -241,14 +242,7 @@ async def two_levels(client: Client, path: str) -> None:
     await sign_all(client, iid)
     await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止"))
     await act(client, iid, "decide_follow_up", m.DecideFollowUp(by=DUTY, follow_up=FOLLOW_UP))
-    await act(client, iid, "record_investigation_transfer", m.RecordInvestigationTransfer(
-        by=DUTY, kind="delegated", document="晋环函〔2026〕12号"))
-    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, summary="受托调查完毕"))
-    await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
-    await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
-    await act(client, iid, "publish_assessment", m.PublishAssessment(by=DUTY, where="市生态环境局门户网站"))
-    await act(client, iid, "submit_report", final_report())
-    await act(client, iid, "close", m.Close(by=DUTY))
+    await close_after_delegated_investigation(client, iid)
 
 
 PATHS: dict[str, Path_] = {

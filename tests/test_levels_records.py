@@ -20,7 +20,7 @@ import pytest
 from ecoplan import api, records
 from ecoplan.cli.views import status_text
 from plan.incident import ReportContent
-from tests.drive import act, final_report, sign_all
+from tests.drive import act, close_after_delegated_investigation, sign_all
 from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, LEADS, SIGNED, eventually, report
 from tests.test_cli import ahere
 from tests.test_levels_web import bearer, signed_in
@@ -63,14 +63,7 @@ async def test_a_closed_incident_shows_both_levels_from_the_records_store(client
     await sign_all(client, iid)
     await act(client, iid, "approve_termination", m.ApproveTermination(by=COMMANDER, instruction="同意终止",
                                                                         follow_up=FOLLOW_UP))
-    await act(client, iid, "record_investigation_transfer", m.RecordInvestigationTransfer(
-        by=DUTY, kind="delegated", document="晋环函〔2026〕12号"))
-    await act(client, iid, "complete_investigation", m.CompleteInvestigation(by=DUTY, summary="受托调查完毕"))
-    await act(client, iid, "assessment_review_passed", m.AssessmentReviewPassed(by=DUTY))
-    await act(client, iid, "submit_assessment_report", m.SubmitAssessmentReport(by=DUTY))
-    await act(client, iid, "publish_assessment", m.PublishAssessment(by=DUTY, where="市生态环境局门户网站"))
-    await act(client, iid, "submit_report", final_report())
-    await act(client, iid, "close", m.Close(by=DUTY))
+    await close_after_delegated_investigation(client, iid)
     await asyncio.wait_for(client.get_workflow_handle(api.workflow_id(iid)).result(), 60)
 
     # the record the incident saved itself on close
