@@ -125,7 +125,11 @@ async def test_readiness_overdue_then_met_late_by_dispatch(client, worker):
     activated = t0 - timedelta(hours=1) + timedelta(seconds=3)
     await act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER, at=activated))
     d = deadline(await api.status(client, iid), "readiness")
-    assert d["status"] == "pending" and parse(d["due_at"]) == activated + timedelta(hours=1)
+    due = activated + timedelta(hours=1)
+    assert parse(d["due_at"]) == due
+    # Read before it fell due, it must be pending; on a loaded machine the 3 s may already be past.
+    if now() < due:
+        assert d["status"] == "pending"
     await _status_until(client, iid, "readiness", "overdue")
     await overdue_listed(client, iid, "readiness")
     await outbox_events(worker, iid, "deadline_overdue")
