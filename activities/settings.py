@@ -128,6 +128,10 @@ class EcoplanSettings(BaseSettings):
     oidc_role_claim: str = _var("ECOPLAN_OIDC_ROLE_CLAIM", "roles", "the claim holding those values")
     oidc_username_claim: str = _var("ECOPLAN_OIDC_USERNAME_CLAIM", "preferred_username",
                                     "the claim that is the username")
+    oidc_mfa_amr: str = _var("ECOPLAN_OIDC_MFA_AMR", "mfa,otp,hwk,sc",
+                             "values of the ID token's `amr` claim (RFC 8176, comma-separated) that show the provider "
+                             "itself asked a second factor: then a role in `ECOPLAN_TOTP_ROLES` is not asked the "
+                             "console's one-time code after an OIDC login; `none`: always asked")
     # -------------------------------------------------------------- paging channels (issue 23); secrets never logged
     smtp_host: Optional[str] = _var("ECOPLAN_SMTP_HOST", None, "e-mail channel: the SMTP server's host", "none: no e-mail")
     smtp_port: Optional[int] = _var("ECOPLAN_SMTP_PORT", None, "its port", "25, 587 with `starttls`, 465 with `ssl`")
@@ -162,6 +166,11 @@ class EcoplanSettings(BaseSettings):
                            "roles (comma-separated ids) that must sign in with a one-time code from an authenticator "
                            "app besides the password (GB/T 22239-2019 8.1.4.1 d)); optional for the others; `none` "
                            "for nobody")
+    totp_self_enrol: bool = _var("ECOPLAN_TOTP_SELF_ENROL", True,
+                                 "`yes`: an account not yet enrolled sets up its authenticator itself at its first "
+                                 "login (trust on first use); `no`: only an admin enrols (`ecoplan users enrol-2fa`), "
+                                 "and an account that must use a second factor and has none is refused at login",
+                                 "`yes`")
     audit_days: int = _var("ECOPLAN_AUDIT_DAYS", 180, "days the audit log of sign-ins and account changes is kept "
                            "(at least 180: 网络安全法 第二十一条, logs kept not less than six months)", ge=180)
 
@@ -209,6 +218,10 @@ class EcoplanSettings(BaseSettings):
     @property
     def totp_role_set(self) -> frozenset[str]:
         return frozenset(r.strip() for r in self.totp_roles.split(",") if r.strip() and r.strip() != "none")
+
+    @property
+    def oidc_mfa_amr_set(self) -> frozenset[str]:
+        return frozenset(v.strip() for v in self.oidc_mfa_amr.split(",") if v.strip() and v.strip() != "none")
 
     @property
     def tls_on(self) -> bool:

@@ -40,7 +40,8 @@ EVENT_NAMES = {"login": "登录", "logout": "退出", "login_alarm": "登录失�
                "account_added": "创建账号", "account_disabled": "停用账号", "account_enabled": "启用账号",
                "password_changed": "修改密码"}
 OUTCOME_NAMES = {"ok": "成功", "bad_credentials": "密码错误", "rate_limited": "尝试过多被拒", "bad_code": "动态口令错误",
-                 "bad_csrf": "表单过期", "needs_code": "待输入动态口令", "needs_enrolment": "待绑定动态口令"}
+                 "bad_csrf": "表单过期", "needs_code": "待输入动态口令", "needs_enrolment": "待绑定动态口令",
+                 "not_enrolled": "未登记动态口令，被拒"}
 
 
 @dataclass(frozen=True)

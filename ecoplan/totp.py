@@ -14,6 +14,10 @@ The shared secret must be readable to check codes, so it is stored as is, in the
 file (owner-only); the recovery codes are stored as SHA-256 digests and each works once. A
 code is accepted once: a step already used (or an earlier one) is refused, so a code seen
 over a shoulder cannot be replayed within its 30 seconds.
+
+Enrolling at the first login trusts whoever holds the password then. An admin can enrol an
+account instead (`ecoplan users enrol-2fa`: the URI, a terminal QR code and the recovery codes,
+printed once, handed over in person); with ECOPLAN_TOTP_SELF_ENROL=no that is the only way.
 """
 
 from __future__ import annotations
@@ -49,6 +53,10 @@ def _norm(code: str) -> str:
     return "".join(c for c in (code or "").lower() if c.isalnum())
 
 
+def _recovery_codes() -> list[str]:
+    return [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}" for _ in range(RECOVERY_CODES)]
+
+
 def provisioning_uri(secret: str, username: str) -> str:
     import pyotp
 
@@ -63,6 +71,23 @@ def qr_svg(uri: str) -> str:
     segno.make(uri, error="m").save(out, kind="svg", scale=5, border=3, light="#fff", xmldecl=False, svgns=True,
                                     title="动态口令绑定二维码")
     return out.getvalue().decode()
+
+
+def qr_terminal(uri: str) -> str:
+    """The QR code of `uri` for a terminal: two modules a character (▀, the upper one its
+    foreground, the lower one its background), so a code of about 70 modules fits 80 columns;
+    black on bright white set explicitly (segno's own terminal output uses reverse video,
+    inverted on a light-themed terminal, which many phone scanners do not read)."""
+    import segno
+
+    rows = [[bool(m) for m in row] for row in segno.make(uri, error="m").matrix_iter(scale=1, border=4)]
+    if len(rows) % 2:
+        rows.append([False] * len(rows[0]))
+    lines = []
+    for top, bottom in zip(rows[::2], rows[1::2]):
+        cells = (f"\x1b[{30 if t else 97};{40 if b else 107}m\u2580" for t, b in zip(top, bottom))
+        lines.append("".join(cells) + "\x1b[0m")
+    return "\n".join(lines) + "\n"
 
 
 class TotpStore:
@@ -94,6 +119,31 @@ class TotpStore:
                         (username, secret, audit._stamp()))
         return secret
 
+    def enrol(self, username: str, actor: str) -> tuple[str, list[str]]:
+        """An admin's enrolment, confirmed at once: (secret, recovery codes), to hand over once.
+        Replaces an enrolment begun and not confirmed; ValueError when one is in use."""
+        import pyotp
+
+        from ecoplan import audit
+
+        with closing(self.store.connect()) as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                row = con.execute("SELECT confirmed FROM account_totp WHERE username = ?", (username,)).fetchone()
+                if row and row["confirmed"]:
+                    raise ValueError("此账号已绑定动态口令")
+                secret, codes = pyotp.random_base32(), _recovery_codes()
+                con.execute("DELETE FROM account_totp WHERE username = ?", (username,))
+                con.execute("INSERT INTO account_totp(username, secret, confirmed, recovery, created_at)"
+                            " VALUES (?,?,1,?,?)", (username, secret, json.dumps([_digest(c) for c in codes]),
+                                                    audit._stamp()))
+                audit.record(con, "totp_enrolled", username, actor=actor, outcome="ok", by="admin")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return secret, codes
+
     def confirm(self, username: str, code: str, address: str | None = None) -> list[str] | None:
         """The first code from the app: the enrolment holds, and the recovery codes (shown
         once) are returned; None when the code is wrong."""
@@ -108,8 +158,7 @@ class TotpStore:
                 if not step:
                     con.execute("COMMIT")
                     return None
-                codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}"
-                         for _ in range(RECOVERY_CODES)]
+                codes = _recovery_codes()
                 con.execute("UPDATE account_totp SET confirmed = 1, last_step = ?, recovery = ? WHERE username = ?",
                             (step, json.dumps([_digest(c) for c in codes]), username))
                 audit.record(con, "totp_enrolled", username, address=address, outcome="ok")

@@ -1,6 +1,7 @@
 """A small OpenID Connect provider the OIDC tests start themselves (authorization code flow
 with PKCE, RS256 ID tokens, discovery and JWKS), served over real HTTP. Who is "logged in"
-at the provider is set by the test (`provider.user`); it can also be told to misbehave
+at the provider is set by the test (`provider.user`), and how they authenticated there
+(`provider.amr`, the ID token's `amr` claim, RFC 8176); it can also be told to misbehave
 (sign with a key it does not publish, answer with another audience or nonce)."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ CLIENT_ID, CLIENT_SECRET = "ecoplan-console", "s3cret-" + "z" * 24
 class Provider:
     issuer: str = ""
     user: dict | None = None  # the claims of whoever is logged in at the provider
+    amr: list[str] | str | None = None  # how they logged in there; None: no `amr` claim
     redirect_uris: set[str] = field(default_factory=set)
     misbehave: str | None = None  # foreign_key | wrong_audience | wrong_nonce | expired
     codes: dict = field(default_factory=dict)
@@ -57,7 +59,8 @@ class Provider:
             else:
                 code = secrets.token_urlsafe(24)
                 self.codes[code] = {"nonce": q.get("nonce"), "challenge": q.get("code_challenge"),
-                                    "redirect_uri": q.get("redirect_uri"), "user": dict(self.user)}
+                                    "redirect_uri": q.get("redirect_uri"), "user": dict(self.user),
+                                    "amr": self.amr}
                 back = {"code": code, "state": q.get("state")}
             return RedirectResponse(f"{q.get('redirect_uri')}?{urlencode(back)}", status_code=302)
 
@@ -76,6 +79,8 @@ class Provider:
             now = int(time.time())
             claims = {"iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 300,
                       "nonce": grant["nonce"], **grant["user"]}
+            if grant["amr"] is not None:
+                claims["amr"] = grant["amr"]
             key = self.key
             if self.misbehave == "foreign_key":
                 key = RSAKey.generate_key(2048, parameters={"kid": "k1"}, private=True)

@@ -16,7 +16,7 @@ import httpx
 import pyotp
 import pytest
 
-from activities.settings import settings
+from activities.settings import SettingsError, settings
 from ecoplan import audit
 from ecoplan.login_limiter import Limits, LoginLimiter
 from ecoplan.totp import TotpStore
@@ -201,3 +201,56 @@ def test_default_settings_require_the_second_factor_for_admin_and_commander():
     assert defaults.totp_role_set == {"admin", "commander"} and defaults.trusted_proxy_set == frozenset()
     assert settings({"ECOPLAN_TOTP_ROLES": "none"}).totp_role_set == frozenset()
     assert settings({"ECOPLAN_TRUSTED_PROXIES": "10.0.0.1, 127.0.0.1"}).trusted_proxy_set == {"10.0.0.1", "127.0.0.1"}
+    # Enrolment at the first login stays the default; `no` leaves it to an admin.
+    assert AuthSettings().totp_self_enrol and defaults.totp_self_enrol
+    assert not settings({"ECOPLAN_TOTP_SELF_ENROL": "no"}).totp_self_enrol
+    with pytest.raises(SettingsError, match="ECOPLAN_TOTP_SELF_ENROL"):
+        settings({"ECOPLAN_TOTP_SELF_ENROL": "maybe"})
+    assert defaults.oidc_mfa_amr_set == {"mfa", "otp", "hwk", "sc"}
+    assert settings({"ECOPLAN_OIDC_MFA_AMR": "none"}).oidc_mfa_amr_set == frozenset()
+
+
+async def test_without_self_enrolment_only_an_admin_enrols(client, direct):
+    """ECOPLAN_TOTP_SELF_ENROL=no: the password alone never enrols an authenticator; an admin does."""
+    from ecoplan.web import create_app
+    from tests.web_helpers import serving
+
+    direct.store.add("gly", "admin", password("gly"), display="高管理")
+    strict = create_app(client_factory=lambda: client, store=direct.store,
+                        settings=AuthSettings(totp_self_enrol=False))
+    env = {"ECOPLAN_ACCOUNTS_DB": str(direct.store.path), "ECOPLAN_TOTP_SELF_ENROL": "no"}
+    async with serving(strict) as url, httpx.AsyncClient(base_url=url, timeout=60) as c:
+        page = await c.get("/login")
+        r = await c.post("/login", data={"username": "gly", "password": password("gly"), "next": "/",
+                                         "csrf_token": _hidden(page.text, "csrf_token")})
+        assert r.status_code == 403 and "请联系管理员登记动态口令" in r.text
+        assert "ecoplan_pending" not in c.cookies and SESSION_COOKIE not in c.cookies
+        r = await c.post("/api/login", json=login_json("gly"))
+        assert r.status_code == 403 and r.json()["detail"].startswith("此账号须使用动态口令，但尚未登记：请联系管理员")
+        enrol = await c.get("/login/enrol")
+        assert enrol.status_code == 403 and "由管理员登记" in enrol.text
+        # Refused with the right password: not counted as a failure (no delay builds up).
+        assert LoginLimiter(direct.store, Limits()).begin("gly", "127.0.0.1") == 0
+
+        printed = await ecoplan_in_process("users", "enrol-2fa", "gly", env=env)
+        assert printed.code == 0 and "高管理（gly）" in printed.out, printed.err
+        secret = re.search(r"手动输入密钥：([A-Z2-7]+)$", printed.out, re.M).group(1)
+        page = await c.get("/login")
+        r = await c.post("/login", data={"username": "gly", "password": password("gly"), "next": "/",
+                                         "csrf_token": _hidden(page.text, "csrf_token")})
+        assert r.status_code == 303 and r.headers["location"] == "/login/code?next=/"
+        form = await c.get(r.headers["location"])
+        ok = await c.post("/login/code", data={"code": pyotp.TOTP(secret).now(), "next": "/",
+                                               "csrf_token": _hidden(form.text, "csrf_token")})
+        assert ok.status_code == 303 and (await c.get("/admin/audit")).status_code == 200
+
+        reset = await ecoplan_in_process("users", "reset-2fa", "gly", env=env)
+        assert reset.code == 0 and "请用 ecoplan users enrol-2fa gly 重新登记" in reset.out
+        assert (await c.get("/admin/audit")).status_code == 303  # its session ended with the reset
+        r = await c.post("/api/login", json=login_json("gly"))
+        assert r.status_code == 403
+    with closing(direct.store.connect()) as con:
+        seen = [(e.event, e.outcome, e.detail.get("via")) for e in reversed(audit.entries(con, username="gly"))]
+    assert seen == [("account_added", None, None), ("login", "not_enrolled", "web"),
+                    ("login", "not_enrolled", "api"), ("totp_enrolled", "ok", None), ("login", "ok", "web"),
+                    ("totp_reset", "ok", None), ("login", "not_enrolled", "api")], seen

@@ -4,6 +4,8 @@ codes once), the audit log's retention floor, the password rule. A hand-driven c
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -17,7 +19,7 @@ from ecoplan import audit
 from ecoplan.accounts import AccountStore
 from ecoplan.login_limiter import BUSY, Limits, LoginLimiter
 from ecoplan.passwords import kinds, weakness
-from ecoplan.totp import TotpStore, provisioning_uri, qr_svg
+from ecoplan.totp import TotpStore, provisioning_uri, qr_svg, qr_terminal
 from plan.calendar import SHANGHAI
 
 PW = "pw-wangwei-桃河-2026"
@@ -121,11 +123,39 @@ def test_codes_are_accepted_once_and_recovery_codes_once(store):
     assert totp.reset("wangwei", "cli:root") and not totp.enrolled("wangwei")
 
 
+def test_an_admins_enrolment_holds_at_once_and_replaces_one_begun(store):
+    clock = Clock()
+    totp = TotpStore(store, clock)
+    begun = totp.begin("wangwei")  # someone holding the password started enrolling
+    secret, codes = totp.enrol("wangwei", "cli:root")
+    assert secret != begun and totp.enrolled("wangwei") and len(set(codes)) == 10
+    assert totp.verify("wangwei", pyotp.TOTP(begun).at(clock.t)) is None  # that half-done one is gone
+    assert totp.verify("wangwei", pyotp.TOTP(secret).at(clock.t)) == "totp"  # the first code works
+    assert totp.verify("wangwei", codes[9]) == "recovery"
+    with pytest.raises(ValueError):
+        totp.enrol("wangwei", "cli:root")  # one in use is reset first
+    with closing(store.connect()) as con:
+        row = audit.entries(con, username="wangwei", event="totp_enrolled")[0]
+    assert (row.actor, row.outcome, row.detail) == ("cli:root", "ok", {"by": "admin"})
+    assert secret not in str(row.detail) and codes[0] not in str(row.detail)
+
+
 def test_qr_code_is_inline_svg_of_the_otpauth_uri():
     uri = provisioning_uri(pyotp.random_base32(), "li")
     assert uri.startswith("otpauth://totp/") and "li" in uri
     svg = qr_svg(uri)
     assert svg.startswith("<svg") and "<script" not in svg and "<path" in svg
+    # In a terminal: read back from the colours, the same modules as the code itself (with its
+    # quiet zone of 4), black on white set explicitly, two rows a line.
+    import segno
+
+    want = [[bool(m) for m in row] for row in segno.make(uri, error="m").matrix_iter(scale=1, border=4)]
+    cells = [re.findall(r"\x1b\[(30|97);(40|107)m\u2580", line) for line in qr_terminal(uri).splitlines()]
+    got = []
+    for line in cells:
+        got += [[fg == "30" for fg, _ in line], [bg == "40" for _, bg in line]]
+    assert got[:len(want)] == want and not any(m for row in got[len(want):] for m in row)
+    assert len(want[0]) <= 80  # fits a terminal of 80 columns
 
 
 def test_audit_rows_are_kept_at_least_180_days(store):
@@ -168,6 +198,25 @@ def test_users_unlock_reset_2fa_and_audit_commands(store):
     assert r.code == 0 and "已绑定" in r.out
     r = ecoplan_in_process_sync("users", "reset-2fa", "wangwei", env=env)
     assert r.code == 0 and "已重置" in r.out and not totp.enrolled("wangwei")
+    # An admin's enrolment, printed once (no QR code without a terminal), then refused while in use.
+    r = ecoplan_in_process_sync("users", "enrol-2fa", "wangwei", env=env)
+    assert r.code == 0 and r.out.startswith("已为 wangwei 登记动态口令。以下内容只显示这一次"), r.err
+    secret = re.search(r"手动输入密钥：([A-Z2-7]{32})$", r.out, re.M).group(1)
+    assert "otpauth://totp/" in r.out and f"secret={secret}" in r.out and "\x1b[" not in r.out
+    codes = re.findall(r"^  ([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})$", r.out, re.M)
+    assert len(codes) == 10 and totp.verify("wangwei", codes[0]) == "recovery"
+    assert totp.verify("wangwei", pyotp.TOTP(secret).now()) == "totp"
+    r = ecoplan_in_process_sync("users", "enrol-2fa", "wangwei", env=env)
+    assert r.code == 1 and r.err.strip() == ("ecoplan: wangwei 已绑定动态口令：如需更换，先运行 "
+                                             "ecoplan users reset-2fa wangwei")
+    r = ecoplan_in_process_sync("users", "reset-2fa", "wangwei", env={**env, "ECOPLAN_TOTP_SELF_ENROL": "no"})
+    assert r.code == 0 and r.out.strip().endswith("请用 ecoplan users enrol-2fa wangwei 重新登记"), r.out
+    r = ecoplan_in_process_sync("users", "enrol-2fa", "wangwei", "--json", env=env)
+    out = json.loads(r.out)
+    assert r.code == 0 and len(out["recovery_codes"]) == 10 and out["username"] == "wangwei"
+    assert out["otpauth_uri"].startswith("otpauth://totp/") and f"secret={out['secret']}" in out["otpauth_uri"]
+    r = ecoplan_in_process_sync("users", "enrol-2fa", "nobody", env=env)
+    assert r.code == 1 and r.err.strip() == "ecoplan: 没有账号 nobody", r.err
     r = ecoplan_in_process_sync("users", "unlock", "nobody", env=env)
     assert r.code == 1 and r.err.strip() == "ecoplan: 没有账号 nobody"
     r = ecoplan_in_process_sync("audit", "--event", "nothing", env=env)
@@ -176,5 +225,6 @@ def test_users_unlock_reset_2fa_and_audit_commands(store):
     assert r.code == 2 and "应为日期或时间" in r.err
     r = ecoplan_in_process_sync("audit", "--user", "wangwei", env=env)
     lines = r.out.splitlines()
-    assert r.code == 0 and "重置动态口令（none）" not in lines[0] and "重置动态口令" in lines[0]
-    assert "绑定动态口令（成功）" in lines[1] and "创建账号" in lines[-1]
+    assert r.code == 0 and "绑定动态口令（成功）" in lines[0] and "操作人 cli:" in lines[0]  # the --json enrolment
+    assert "重置动态口令（成功）" in lines[1] and "绑定动态口令（成功）" in lines[2] and "操作人 cli:" in lines[2]
+    assert "重置动态口令（成功）" in lines[3] and "绑定动态口令（成功）" in lines[4] and "创建账号" in lines[-1]

@@ -18,7 +18,7 @@ Where each command lives:
 - users.py       users add|list|disable|enable|passwd|set (contact methods: ecoplan/contacts.py)
 - duty.py        duty import|show|today|handover (the duty roster, 值班表)
 - reach.py       readiness, pages, ack (who can be reached; pages and their acknowledgement)
-- users.py       users add|list|disable|enable|passwd|unlock|reset-2fa
+- users.py       users add|list|disable|enable|passwd|unlock|enrol-2fa|reset-2fa
 - audit.py       audit (logins, logouts, alarms, account changes)
 - calendar.py    calendar due|add-year|recompute|status
 - plan_tools.py  grade, plan check, drill start|report, server, intake

@@ -1,5 +1,6 @@
 """`ecoplan users …`: the console's accounts (ecoplan/accounts.py), managed on the server;
-`unlock` lifts the login limit (ecoplan/login_limiter.py), `reset-2fa` removes an authenticator.
+`unlock` lifts the login limit (ecoplan/login_limiter.py), `enrol-2fa` enrols an account's
+authenticator (the admin, not whoever first holds the password), `reset-2fa` removes it.
 
 There is no default account or password. Passwords are typed twice at a terminal, or read
 from standard input with --password-stdin (one line) for scripts; never from an option,
@@ -23,7 +24,7 @@ from ecoplan.contacts import FIELD_NAMES, ContactError, ContactStore
 from ecoplan.contacts import check as check_contact
 from ecoplan.errors import Fail, bad
 from ecoplan.login_limiter import Limits, LoginLimiter
-from ecoplan.totp import TotpStore
+from ecoplan.totp import TotpStore, provisioning_uri, qr_terminal
 
 users_app = Typer(no_args_is_help=True, help="网页控制台和接口的账号管理。")
 MobileOpt = typer.Option(None, "--mobile", help="手机号（短信，及群机器人消息中的 @）")
@@ -141,15 +142,49 @@ def unlock(username: str, as_json: bool = JsonOpt):
           f"已解除 {name} 的登录限制：清除失败记录 {n} 次" + ("，登录告警已清除" if had else ""))
 
 
+@users_app.command("enrol-2fa")
+def enrol_2fa(username: str, as_json: bool = JsonOpt):
+    """由管理员为账号登记动态口令：显示绑定二维码、密钥和 10 个恢复码，只显示这一次，请当面交给本人。"""
+    store = _store()
+    acc = _do(store.require, username)
+    try:
+        secret, codes = TotpStore(store).enrol(acc.username, _operator())
+    except ValueError:
+        raise Fail(f"{acc.label} 已绑定动态口令：如需更换，先运行 ecoplan users reset-2fa {acc.username}", 1) from None
+    uri = provisioning_uri(secret, acc.username)
+    if as_json:
+        _emit({**acc.public(), "otpauth_uri": uri, "secret": secret, "recovery_codes": codes}, True, "")
+        return
+    print(f"已为 {acc.label} 登记动态口令。以下内容只显示这一次，请当面交给本人，不要留存：")
+    if sys.stdout.isatty():  # a QR code is only useful on a screen a phone can scan
+        print("用验证器 App（如 FreeOTP、Google Authenticator、Microsoft Authenticator）扫描：")
+        print(qr_terminal(uri), end="")
+    print(f"无法扫码时手动输入密钥：{secret}")
+    print(f"或导入链接：{uri}")
+    print("恢复码（手机不在身边时每个可代替一次动态口令）：")
+    for code in codes:
+        print(f"  {code}")
+
+
 @users_app.command("reset-2fa")
 def reset_2fa(username: str, as_json: bool = JsonOpt):
-    """重置动态口令：移除账号的验证器（如手机丢失），下次登录时重新绑定。"""
+    """重置动态口令：移除账号的验证器（如手机丢失）；下次登录时重新绑定，不允许自行绑定时由管理员重新登记。"""
     store = _store()
     acc = _do(store.require, username)
     gone = _do(TotpStore(store).reset, acc.username, _operator())
+    again = "下次登录时重新绑定" if _self_enrol() else f"请用 ecoplan users enrol-2fa {acc.username} 重新登记"
     _emit({**acc.public(), "totp_removed": gone}, as_json,
-          f"已重置 {acc.label} 的动态口令，其登录会话已全部失效；下次登录时重新绑定" if gone
+          f"已重置 {acc.label} 的动态口令，其登录会话已全部失效；{again}" if gone
           else f"{acc.label} 尚未绑定动态口令，无需重置")
+
+
+def _self_enrol() -> bool:
+    from activities.settings import SettingsError, settings
+
+    try:
+        return settings().totp_self_enrol
+    except SettingsError as e:
+        raise bad(str(e)) from None
 
 
 def _operator() -> str:

@@ -37,6 +37,10 @@ class AuthSettings:
     trusted_proxies: frozenset[str] = frozenset()
     # Roles that must sign in with a second factor (ECOPLAN_TOTP_ROLES; GB/T 22239-2019 8.1.4.1 d)).
     totp_roles: frozenset[str] = frozenset({"admin", "commander"})
+    # ECOPLAN_TOTP_SELF_ENROL: False means only an admin enrols (`ecoplan users enrol-2fa`); an
+    # account of those roles without an authenticator is then refused instead of enrolling
+    # whoever holds its password (trust on first use).
+    totp_self_enrol: bool = True
     audit_days: int = audit.KEEP_DAYS
     pending_lifetime: timedelta = timedelta(minutes=5)  # between the password and the code
 
@@ -45,8 +49,8 @@ class AuthSettings:
         from activities.settings import settings
 
         env = settings()
-        return cls(trusted_proxies=env.trusted_proxy_set, totp_roles=env.totp_role_set, audit_days=env.audit_days,
-                   **over)
+        return cls(trusted_proxies=env.trusted_proxy_set, totp_roles=env.totp_role_set,
+                   totp_self_enrol=env.totp_self_enrol, audit_days=env.audit_days, **over)
 
 
 def limiter_for(store: AccountStore, settings: AuthSettings) -> LoginLimiter:
@@ -68,11 +72,23 @@ class Verified:
     needs: str | None
 
 
+NOT_ENROLLED = "此账号须使用动态口令，但尚未登记：请联系管理员登记动态口令后再登录"
+SELF_ENROL_OFF = "本系统的动态口令由管理员登记，不能自行绑定：请联系管理员"
+
+
 def second_factor(store: AccountStore, settings: AuthSettings, account: Account) -> str | None:
     """What this account must still show after its password (see Verified)."""
     if TotpStore(store).enrolled(account.username):
         return "code"
     return "enrol" if account.role in settings.totp_roles else None
+
+
+def _not_enrolled(store: AccountStore, settings: AuthSettings, key: str, address: str, via: str,
+                  **detail) -> LoginRefused:
+    """An account that must show a second factor, has none, and may not enrol itself."""
+    log.warning("login", username=key, address=address, via=via, outcome="not_enrolled")
+    _audit(store, settings, key, address, via, "not_enrolled", **detail)
+    return LoginRefused(403, NOT_ENROLLED)
 
 
 def _audit(store: AccountStore, settings: AuthSettings, username: str, address: str, via: str, outcome: str,
@@ -134,8 +150,28 @@ async def login(store: AccountStore, limiter: LoginLimiter, settings: AuthSettin
     else:
         # The password was right: its own count is taken back; the code is counted on its own.
         await asyncio.to_thread(limiter.retract, key, address)
+        if needs == "enrol" and not settings.totp_self_enrol:
+            raise await asyncio.to_thread(_not_enrolled, store, settings, key, address, via)
         log.info("login", username=key, address=address, via=via, outcome=f"needs_{needs}")
     return Verified(account, needs)
+
+
+def after_provider(store: AccountStore, settings: AuthSettings, account: Account, address: str,
+                   provider_factors: list[str]) -> str | None:
+    """After the identity provider vouched for `account` (OIDC): what it must still show here,
+    as Verified.needs. `provider_factors`: the ID token's `amr` values that count as a second
+    factor done at the provider (ecoplan/web/oidc.py); with one, nothing more is asked. Audited
+    either way: `ok` (with the provider's factors) or `needs_code`/`needs_enrolment`; an
+    account that may not enrol itself is refused (LoginRefused)."""
+    needs = None if provider_factors else second_factor(store, settings, account)
+    key, via = account.username, "oidc"
+    detail = {"amr": provider_factors} if provider_factors else {}
+    if needs == "enrol" and not settings.totp_self_enrol:
+        raise _not_enrolled(store, settings, key, address, via)
+    outcome = {None: "ok", "code": "needs_code", "enrol": "needs_enrolment"}[needs]
+    log.info("login", username=key, address=address, via=via, outcome=outcome, role=account.role, **detail)
+    _audit(store, settings, key, address, via, outcome, **({"factor": "provider", **detail} if detail else {}))
+    return needs
 
 
 async def second_step(store: AccountStore, limiter: LoginLimiter, settings: AuthSettings, account: Account,

@@ -12,10 +12,17 @@ Configured by environment (nothing set: the console offers local accounts only):
                                "emergency-duty=duty_officer,bureau-leaders=commander,..."
   ECOPLAN_OIDC_ROLE_CLAIM      the claim holding those values (default: roles)
   ECOPLAN_OIDC_USERNAME_CLAIM  the claim that is the username (default: preferred_username)
+  ECOPLAN_OIDC_MFA_AMR         `amr` values that count as a second factor done at the provider
+                               (default: mfa,otp,hwk,sc; see MFA_AMR)
 
 A person who logs in this way gets an account row (its role follows the provider's claims
 at every login; it has no password, so the password form never opens it); `ecoplan users
 disable` still shuts it out. A local account of the same username is never taken over.
+
+The provider's login alone is one kind of authentication. A role that must use a second
+factor (ECOPLAN_TOTP_ROLES) is asked the console's one-time code after the callback, as
+after a password (ecoplan/web/auth.py after_provider), unless the signed ID token's `amr`
+claim (RFC 8176) names a factor in ECOPLAN_OIDC_MFA_AMR: then the provider did it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,12 @@ from ecoplan.accounts import Account, AccountError, AccountStore
 from plan import problems
 
 PENDING_SECONDS = 600  # a login started at the provider must come back within this
+# RFC 8176 `amr` values that show a second factor at the provider: `mfa` (it says so), `otp` (a
+# one-time code, as ours), `hwk` (a hardware key: a U盾/UKey, a FIDO key) and `sc` (a smart card
+# or certificate key). Not `pwd`, `pin`, `kba` (things known, like the password), not `sms`/`tel`
+# (a code over the phone network) nor `swk` (a key kept in software, often on the same computer
+# as the browser): a bureau that counts those adds them to ECOPLAN_OIDC_MFA_AMR.
+MFA_AMR = frozenset({"mfa", "otp", "hwk", "sc"})
 
 
 class OIDCConfigError(ValueError):
@@ -52,6 +65,7 @@ class OIDCSettings:
     username_claim: str = "preferred_username"
     display_claim: str = "name"
     scopes: str = "openid profile"
+    mfa_amr: frozenset[str] = MFA_AMR
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "OIDCSettings | None":
@@ -82,7 +96,7 @@ class OIDCSettings:
         if not pairs:
             raise OIDCConfigError("ECOPLAN_OIDC_ROLES 没有把任何声明值对应到角色：无人能办理")
         return cls(issuer=issuer, client_id=client_id, client_secret=secret, role_map=tuple(pairs),
-                   role_claim=e.oidc_role_claim, username_claim=e.oidc_username_claim)
+                   role_claim=e.oidc_role_claim, username_claim=e.oidc_username_claim, mfa_amr=e.oidc_mfa_amr_set)
 
 
 @dataclass
@@ -189,6 +203,14 @@ class OIDC:
         values = claims.get(self.s.role_claim)
         values = [values] if isinstance(values, str) else list(values or [])
         return next((role for value, role in self.s.role_map if value in values), None)
+
+    def provider_factors(self, claims: dict) -> list[str]:
+        """The ID token's `amr` values that count as a second factor done at the provider
+        (sorted; empty when none, or no `amr`). The token's signature was checked in finish(),
+        and authlib refuses an `amr` that is not a list."""
+        values = claims.get("amr")
+        return sorted({v for v in values if isinstance(v, str) and v in self.s.mfa_amr}) \
+            if isinstance(values, list) else []
 
     def account_for(self, store: AccountStore, claims: dict) -> Account:
         username = str(claims.get(self.s.username_claim) or "").strip().lower()

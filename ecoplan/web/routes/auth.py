@@ -1,8 +1,11 @@
 """Login and logout of the console: the password form (/login), the bureau's identity
 provider (/login/oidc, when configured) and /logout. The JSON API's login is /api/login
-(ecoplan/web/routes/api.py); the checks themselves are ecoplan/web/auth.py."""
+(ecoplan/web/routes/api.py); the checks themselves are ecoplan/web/auth.py. Both first steps
+lead to the same second one (ecoplan/web/routes/two_factor.py)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -83,11 +86,18 @@ async def oidc_callback(request: Request, code: str = "", state: str = "", error
         resp = login_page(w, request, "/", str(e), 403)
         resp.delete_cookie(OIDC_STATE_COOKIE, path="/login/oidc")
         return resp
-    log.info("login", username=account.username, address=address(request), via="oidc", outcome="ok",
-             role=account.role)
-    w.store.audit("login", account.username, address=address(request), outcome="ok", via="oidc",
-                  keep_days=w.settings.audit_days)
-    resp = open_web_session(w, request, account, next_, via="oidc")
+    # The provider's login is one kind of authentication: a role that needs a second factor
+    # is asked the console's code next, unless the ID token says the provider asked one.
+    try:
+        needs = await asyncio.to_thread(auth.after_provider, w.store, w.settings, account, address(request),
+                                        w.oidc.provider_factors(claims))
+    except auth.LoginRefused as e:
+        resp = login_page(w, request, "/", e.detail, e.status)
+    else:
+        if needs:
+            resp = two_factor.pending(w, request, account, needs, next_, via="oidc")
+        else:
+            resp = open_web_session(w, request, account, next_, via="oidc")
     resp.delete_cookie(OIDC_STATE_COOKIE, path="/login/oidc")
     return resp
 
