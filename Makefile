@@ -76,6 +76,13 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.harness --profile quick $(BENCH_ARGS)
 
+## make bench-workers: life cycles per second with one and with two `python worker.py` processes on one
+## dev server and one PostgreSQL, beside one worker on the SQLite default (benchmarks/workers.py);
+## BENCH_ARGS="--n 24 --rounds 2"; writes benchmarks/results/workers-*.json.
+.PHONY: bench-workers
+bench-workers: $(STAMP) postgresql
+	$(BIN)/python -m benchmarks.workers $(BENCH_ARGS)
+
 ## make bench-long: one incident taking 3,000 progress reports of 4,000 characters each; the
 ## state carried across continue-as-new must stay under 256 kB (benchmarks/long_incident.py).
 bench-long: $(STAMP)

@@ -13,6 +13,13 @@ big passes through history): `render` writes the printed documents (PDF, the dea
 chart) into the incident's archive folder, `record` saves its case-file facts to the
 records store. A renderer or a store that fails (a missing font, an unwritable database)
 fails only its item, which the incident tries again like any delivery.
+
+Nothing a delivery records lives only on this worker's disk (issue 27): each notification sent
+is a row of the paging store's `notifications` table, with the channel it went by
+(activities/notify.py; the outbox file is the worker's log); the documents and timeline.jsonl
+are in the archive, which with ECOPLAN_DATABASE_URL is published to the shared archive before
+the batch reports them done (`_deliver_shared`); the case-file facts go to the records store;
+and each item's outcome goes back to the incident, into its history.
 """
 
 from __future__ import annotations

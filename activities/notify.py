@@ -1,14 +1,24 @@
 """Notifications: one activity, channels chosen by configuration.
 
-Always: a structured log line and a line in the JSON-lines outbox. With a webhook URL: an
-HTTP POST carrying an idempotency key (workflow id + event number), retried with backoff
-by Temporal until the endpoint takes it; the receiver drops repeats by that key.
+Always: a structured log line, a row in the paging store's `notifications` table and a line in
+the worker's JSON-lines outbox. With a webhook URL: an HTTP POST carrying an idempotency key
+(workflow id + event number), retried with backoff by Temporal until the endpoint takes it;
+the receiver drops repeats by that key.
+
+The table is the record of what was sent (issue 27): in the shared PostgreSQL of
+ECOPLAN_DATABASE_URL (any worker's notifications, read from any machine with `ecoplan
+notifications`), else in `pages.db`. A notification is recorded only after its webhook took it,
+under its idempotency key, once (a retried activity adds no second row), and it is not done
+until it is recorded: a store that cannot be written fails the send, which is tried again. The
+outbox file (ECOPLAN_OUTBOX) is only the worker's own log, kept for people and tests reading
+that machine's disk.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import threading
 import urllib.error
@@ -25,6 +35,11 @@ log = structlog.get_logger("ecoplan.notify")
 
 # 408 Request Timeout and 429 Too Many Requests say "later"; any other 4xx says "never".
 RETRYABLE_4XX = (408, 429)
+
+
+def worker_name() -> str:
+    """Who recorded a notification, as Temporal names a worker by default (pid@host)."""
+    return f"{os.getpid()}@{socket.gethostname()}"
 
 
 class Hopeless(Exception):
@@ -46,6 +61,7 @@ class Notifier:
     def __init__(self, settings: ActivitySettings):
         self.settings = settings
         self._lock = threading.Lock()
+        self._store = None  # the paging store, opened at the first send
 
     @activity.defn
     def notify(self, n: Notification) -> str:
@@ -64,13 +80,26 @@ class Notifier:
         record = n.model_dump(mode="json")
         log.info("notification", key=n.key, incident_id=n.incident_id, notify_event=n.event,
                  subject=n.subject, recipients=n.recipients)
+        channel = "outbox"
         if self.settings.webhook_url:
-            # POST first: a refused call is retried, and the outbox must not gain a line per try.
+            # POST first: a refused call is retried, and neither the record nor the log may say
+            # it went before the endpoint took it.
             self._post(record)
-            self._append_outbox(record)
-            return "webhook"
+            channel = "webhook"
+        self._record(record, channel)
         self._append_outbox(record)
-        return "outbox"
+        return channel
+
+    def _record(self, record: dict, channel: str) -> None:
+        from activities.page_store import PageStore
+
+        try:
+            with self._lock:
+                if self._store is None:
+                    self._store = PageStore(self.settings.pages_db)
+            self._store.record_notification(record, channel, worker_name())
+        except Exception as e:  # the store unreachable: the send is tried again (never hopeless)
+            raise RuntimeError(f"通知未能记入呼叫库：{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
     def _append_outbox(self, record: dict) -> None:
         path = self.settings.outbox_path

@@ -19,11 +19,17 @@ store's history. A `pages.db` made before Alembic is stamped p0001 and kept.
 - pages: each page's person, incident, event and state (open, acknowledged, escalated, failed), for
   the console's panels (a person's own open pages, an incident's pages);
 - used links: the single-use acknowledgement links already used (`INSERT … ON CONFLICT DO
-  NOTHING`: a second use inserts no row, on either database).
+  NOTHING`: a second use inserts no row, on either database);
+- notifications (p0002): every notification an incident (or the daily report) sent, keyed by
+  its idempotency key, with the channel it went by and the worker that recorded it. This table
+  is the record of what was sent (`ecoplan notifications` reads it); the worker's JSON-lines
+  outbox (ECOPLAN_OUTBOX) is only that machine's log. A retried activity inserts nothing the
+  second time (`INSERT … ON CONFLICT (key) DO NOTHING`, the same on both databases).
 """
 
 from __future__ import annotations
 
+import json
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
@@ -71,6 +77,12 @@ CREATE TABLE IF NOT EXISTS used_links (nonce TEXT PRIMARY KEY, at TEXT NOT NULL)
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _utc(at: datetime | str) -> str:
+    """A time as UTC ISO text: the rows sort by it whatever offset the caller wrote."""
+    t = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
 
 
 def _legacy(conn) -> str | None:
@@ -205,3 +217,33 @@ class PageStore:
             cur = con.execute("INSERT INTO used_links (nonce, at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING",
                               (nonce, _now()))
         return cur.rowcount == 1
+
+    # -------------------------------------------------------------- notifications (the record of what was sent)
+
+    def record_notification(self, n: dict, channel: str, worker: str) -> bool:
+        """Record a sent notification (`n`: a Notification as JSON: key, incident_id, event,
+        subject, recipients, at, drill, detail). True when this call made the row; False when it
+        was recorded before (a retried activity): the first record stays as it was."""
+        with closing(self._db()) as con:
+            cur = con.execute("INSERT INTO notifications (key, incident_id, event, subject, recipients, at, drill, "
+                              "detail, channel, recorded_at, worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                              "ON CONFLICT (key) DO NOTHING",
+                              (n["key"], n["incident_id"], n["event"], n["subject"],
+                               json.dumps(n.get("recipients", []), ensure_ascii=False), _utc(n["at"]),
+                               int(bool(n.get("drill"))), json.dumps(n.get("detail") or {}, ensure_ascii=False),
+                               channel, _now(), worker))
+        return cur.rowcount == 1
+
+    def notifications(self, incident_id: str | None = None, limit: int = 50) -> list[dict]:
+        """The newest `limit` notifications (of one incident, or of all), oldest first, with
+        `recipients` and `detail` read back from JSON and `drill` a bool."""
+        where, args = ("WHERE incident_id = ?", (incident_id,)) if incident_id else ("", ())
+        with closing(self._db()) as con:
+            rows = con.execute(f"SELECT * FROM notifications {where} ORDER BY at DESC, recorded_at DESC, key DESC "
+                               "LIMIT ?", (*args, limit)).fetchall()
+        out = []
+        for r in reversed(rows):
+            d = dict(r)
+            d["recipients"], d["detail"], d["drill"] = json.loads(d["recipients"]), json.loads(d["detail"]), bool(d["drill"])
+            out.append(d)
+        return out

@@ -70,19 +70,21 @@ class EcoplanSettings(BaseSettings):
                                        "the incidents' files: PDFs (附件1, 附件2, reports, case file), the chart, "
                                        "Markdown copies, dossier; `ecoplan documents` reads it too",
                                        "`$ECOPLAN_HOME/archive`")
-    outbox: Optional[Path] = _var("ECOPLAN_OUTBOX", None, "JSON-lines notification outbox",
-                                  "`$ECOPLAN_HOME/outbox.jsonl`")
+    outbox: Optional[Path] = _var("ECOPLAN_OUTBOX", None, "this worker's own log of the notifications it sent "
+                                  "(JSON lines); the record of them is the `notifications` table of the paging "
+                                  "store (`ecoplan notifications`)", "`$ECOPLAN_HOME/outbox.jsonl`")
     records_db: Optional[Path] = _var("ECOPLAN_RECORDS_DB", None,
                                       "the records store (SQLite, 17号令 第十条): `list --closed`, `report-period`, "
                                       "the status of incidents Temporal no longer has", "`$ECOPLAN_HOME/records.db`")
     accounts_db: Optional[Path] = _var("ECOPLAN_ACCOUNTS_DB", None,
                                        "accounts, sessions and API tokens of the web console, contacts and the "
-                                       "duty roster (SQLite; the pages' `pages.db` is kept beside it)",
+                                       "duty roster (SQLite; the paging store `pages.db`, pages and the "
+                                       "notifications sent, is kept beside it)",
                                        "`$ECOPLAN_HOME/accounts.db`")
     database_url: Optional[str] = _var("ECOPLAN_DATABASE_URL", None,
                                        "one PostgreSQL (`postgresql://user:password@host/db`) for every store: "
-                                       "records, accounts (with contacts and the duty roster), pages, the "
-                                       "archive; every worker and console process of the "
+                                       "records, accounts (with contacts and the duty roster), pages and "
+                                       "the notifications sent, the archive; every worker and console process of the "
                                        "bureau names the same one (README, More than one machine); the "
                                        "ECOPLAN_*_DB files are then not used", "none: SQLite files in the data folder",
                                        repr=False)
@@ -316,10 +318,15 @@ class ActivitySettings:
     # The shared database (ECOPLAN_DATABASE_URL): the archive's files are kept there too
     # (activities/archive_store.py). None: the archive is this machine's folder only.
     database_url: str | None = None
+    # The paging store, where each notification sent is recorded (activities/page_store.py): the
+    # shared database, else `pages.db` (default: beside the archive folder, as records.db).
+    pages_db: Path | str | None = None
 
     def __post_init__(self) -> None:
         if self.records_db is None:
             object.__setattr__(self, "records_db", Path(self.archive_dir).parent / "records.db")
+        if self.pages_db is None:
+            object.__setattr__(self, "pages_db", self.database_url or Path(self.archive_dir).parent / "pages.db")
 
     @classmethod
     def from_env(cls) -> "ActivitySettings":
@@ -332,6 +339,7 @@ class ActivitySettings:
             calendar_dirs=s.calendar_dir_list,
             calendar_data=s.calendar_data,
             database_url=s.database_url,
+            pages_db=s.database_url or s.accounts_path.parent / "pages.db",  # as page_store.store_target()
         )
 
 

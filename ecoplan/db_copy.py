@@ -12,7 +12,8 @@ only what is new moves.
   already has keeps its people; a new one comes with its people, under the target's own id),
   handover notes by their content, pointing at the target's shift of the same day and name;
 - the paging store (`pages.db`): page sends by their idempotency key (a page sent before the
-  move is never sent again after it), channel health, pages and used links by their keys;
+  move is never sent again after it), channel health, pages and used links by their keys, and
+  the notifications sent (the record the workers kept there) by their idempotency key;
 - the archive: every file of the archive folder into the shared archive (activities/
   archive_store.py), once per content hash.
 """
@@ -35,7 +36,7 @@ ACCOUNT_TABLES = (("accounts", ("username",)), ("sessions", ("digest",)), ("acco
                   ("contacts", ("username",)))
 # The paging store's tables (activities/page_store.py), with their keys.
 PAGE_TABLES = (("page_sends", ("key",)), ("channel_health", ("channel",)), ("pages", ("id",)),
-               ("used_links", ("nonce",)))
+               ("used_links", ("nonce",)), ("notifications", ("key",)))
 HANDOVER_COLUMNS = ("at", "by_user", "to_user", "notes")
 AUDIT_COLUMNS = ("at", "event", "username", "actor", "address", "outcome", "detail")
 

@@ -26,6 +26,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateStage
 
 from ecoplan import api
+from activities.page_store import PageStore
 from activities.settings import ActivitySettings
 from plan.grading import Assessment
 from plan.incident import Actor, IncidentReport, ReportContent
@@ -446,6 +447,10 @@ async def test_webhook_refuses_then_accepts(client, tmp_path):
             failed_keys = {a.key for a in attempts if a.status == 500}
             assert failed_keys <= set(delivered)
             assert set(_outbox_keys(settings.outbox_path)) == set(mine)
+            # the record (the paging store's table): each once, as the webhook took it
+            recorded = PageStore(settings.pages_db).notifications(iid, limit=1000)
+            assert sorted(r["key"] for r in recorded) == sorted(mine)
+            assert {r["channel"] for r in recorded} == {"webhook"}
     finally:
         hook.stop()
 
@@ -477,7 +482,7 @@ async def test_webhook_down_then_up(skipping_env, tmp_path):
                 st = await api.status(client, iid)
                 return sum(e["action"] == "delivery_overdue" for e in st["timeline"])
             await advancing(env, handle, refused, lambda n: n >= 3, timeout=60)
-            assert _outbox_keys(settings.outbox_path) == []
+            assert _outbox_keys(settings.outbox_path) == [] and PageStore(settings.pages_db).notifications(iid) == []
             blocker.close()
             hook.start(port)
 
@@ -492,6 +497,7 @@ async def test_webhook_down_then_up(skipping_env, tmp_path):
             assert repeats == {}
             assert all(a.status == 200 for a in attempts)
             assert set(_outbox_keys(settings.outbox_path)) == set(delivered)
+            assert {r["key"] for r in PageStore(settings.pages_db).notifications(iid, limit=1000)} == set(delivered)
     finally:
         blocker.close()
         hook.stop()

@@ -1,7 +1,7 @@
 """The stores shared by several machines (issue 27): the archive's files in PostgreSQL
 (published by one process, fetched by another), `ecoplan db copy` moving a bureau's SQLite
-files (records, accounts with contacts and duty roster, pages) and archive into PostgreSQL
-idempotently with its counts, `ecoplan db upgrade`, and files made before Alembic (a
+files (records, accounts with contacts and duty roster, pages and the notifications sent) and
+archive into PostgreSQL idempotently with its counts, `ecoplan db upgrade`, and files made before Alembic (a
 `pages.db`, an accounts file holding contacts and roster) kept. A real PostgreSQL
 (tests/pg.py); no Temporal server."""
 
@@ -15,7 +15,9 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from activities import archive_store
+from activities.notify import Notification, Notifier
 from activities.page_store import PageStore
+from activities.settings import ActivitySettings
 from ecoplan import records
 from ecoplan.accounts import AccountStore
 from ecoplan.contacts import ContactStore
@@ -60,8 +62,8 @@ def _shift(day_offset: int, officer: str) -> Shift:
 
 def _bureau(home: Path) -> str:
     """A bureau's data folder as the embedded default has it: two records, an account with a
-    session, contacts, two shifts with a handover note, a page sent once with its link used, the
-    archive of one incident. Returns the session's token."""
+    session, contacts, two shifts with a handover note, a page sent once with its link used, a
+    notification sent, the archive of one incident. Returns the session's token."""
     store = AccountStore(home / "accounts.db", hasher=QUICK)
     store.add("wangwei", "duty_officer", PW, display="王伟")
     token, _ = store.open_session("wangwei", "web", timedelta(hours=1))
@@ -74,6 +76,9 @@ def _bureau(home: Path) -> str:
     assert pages.claim("pg-1/wangwei/email", "pg-1", "wangwei", "email") == "go"
     pages.record_send("pg-1/wangwei/email", "pg-1", "wangwei", "email", True)
     assert pages.use_link("nonce-1")
+    Notifier(ActivitySettings(archive_dir=home / "archive", outbox_path=home / "outbox.jsonl")).send(Notification(
+        key="incident-r-1/e1", incident_id="r-1", event="incident_reported", subject="新接报事件：桃河",
+        recipients=["值班员", "带班领导"], at=DAY))  # as a worker of the embedded default records it, in pages.db
     folder = home / "archive" / "r-1"
     folder.mkdir(parents=True)
     (folder / "dossier.json").write_text(json.dumps(as_dossier(status()), ensure_ascii=False), encoding="utf-8")
@@ -104,6 +109,7 @@ def test_db_copy_moves_a_bureau_idempotently_and_a_third_folder_finds_everything
     assert "呼叫库 channel_health：读取 1 条，新增 1，已有 0" in lines
     assert "呼叫库 pages：读取 1 条，新增 1，已有 0" in lines
     assert "呼叫库 used_links：读取 1 条，新增 1，已有 0" in lines
+    assert "呼叫库 notifications：读取 1 条，新增 1，已有 0" in lines
     assert "档案库 archive_files：读取 2 条，新增 2，已有 0" in lines
     again = ecoplan_in_process_sync("db", "copy", "--from", "sqlite", "--to", url, "--json", env=env)
     assert again.code == 0, again.err
@@ -111,6 +117,8 @@ def test_db_copy_moves_a_bureau_idempotently_and_a_third_folder_finds_everything
     assert counts["records", "incidents"]["unchanged"] == 2 and counts["records", "incidents"]["inserted"] == 0
     assert all(c["added"] == 0 for k, c in counts.items() if k[0] != "records")
     assert counts["accounts", "duty_people"]["kept"] == 4 and counts["pages", "page_sends"]["kept"] == 1
+    assert counts["pages", "notifications"] == {"store": "pages", "table": "notifications", "read": 1, "added": 0,
+                                                "kept": 1}
 
     # The shared roster takes a shift of its own (its id from PostgreSQL's sequence, past the
     # copied ones); the old machine adds a third day and a second note: a third copy moves only those.
@@ -137,6 +145,9 @@ def test_db_copy_moves_a_bureau_idempotently_and_a_third_folder_finds_everything
     moved = PageStore(url)
     assert moved.claim("pg-1/wangwei/email", "pg-1", "wangwei", "email") == "sent"  # never sent again
     assert not moved.use_link("nonce-1") and moved.page("pg-1")["state"] == "acknowledged"
+    sent = ecoplan_in_process_sync("notifications", "--incident", "r-1", "--json", env=shared)
+    assert [(n["key"], n["subject"], n["channel"]) for n in json.loads(sent.out)] == [
+        ("incident-r-1/e1", "新接报事件：桃河", "outbox")]
     listed = ecoplan_in_process_sync("list", "--closed", "--json", env=shared)
     assert listed.code == 0, listed.err
     assert [r["incident_id"] for r in json.loads(listed.out)] == ["r-1", "r-2"]  # reported at the same time
@@ -153,7 +164,7 @@ def test_db_upgrade_and_bad_targets_are_one_chinese_line(tmp_path, pg_cluster):
     up = ecoplan_in_process_sync("db", "upgrade", env={"ECOPLAN_HOME": str(tmp_path), "ECOPLAN_DATABASE_URL": url})
     assert up.code == 0, up.err
     assert [l.split("：")[1] for l in up.out.splitlines()] == ["已是最新结构（r0003）", "已是最新结构（a0002）",
-                                                               "已是最新结构（p0001）", "已是最新结构（ar0001）"]
+                                                               "已是最新结构（p0002）", "已是最新结构（ar0001）"]
     bad = ecoplan_in_process_sync("db", "copy", "--from", "sqlite", "--to", str(tmp_path / "x.db"),
                                   env={"ECOPLAN_HOME": str(tmp_path)})
     assert bad.code == 2 and "应为数据库地址" in bad.err and len(bad.err.strip().splitlines()) == 1
@@ -198,7 +209,7 @@ INSERT INTO duty_people VALUES (7, 'officer', 'wangwei', 0);
 
 def test_files_made_before_alembic_keep_their_pages_contacts_and_roster(tmp_path):
     """A `pages.db` and an accounts file as the raw-sqlite3 code left them: opened by this
-    ecoplan, they are stamped and migrated (pages p0001; accounts a0001 then a0002, which keeps
+    ecoplan, they are stamped and migrated (pages p0001 then p0002; accounts a0001 then a0002, which keeps
     the contacts and roster tables the file has), and nothing in them is lost: a send begun there
     is still never made again."""
     import sqlite3
@@ -221,4 +232,4 @@ def test_files_made_before_alembic_keep_their_pages_contacts_and_roster(tmp_path
     with closing(sqlite3.connect(tmp_path / "accounts.db")) as con:
         assert con.execute(f"SELECT version_num FROM {migrate.version_table('accounts')}").fetchone() == ("a0002",)
     with closing(sqlite3.connect(tmp_path / "pages.db")) as con:
-        assert con.execute(f"SELECT version_num FROM {migrate.version_table('pages')}").fetchone() == ("p0001",)
+        assert con.execute(f"SELECT version_num FROM {migrate.version_table('pages')}").fetchone() == ("p0002",)

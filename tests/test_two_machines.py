@@ -3,7 +3,8 @@ each in a working folder of its own, on one Temporal dev server (its own: no in-
 worker may take the incident's tasks) and one PostgreSQL, sharing no disk. An incident is
 started and acted on through the consoles with a session made on the other console, one
 worker is SIGKILLed in the middle of the life, the other finishes it; then, with both
-workers' folders gone, a third folder finds the record and the complete case file."""
+workers' folders gone, a third folder finds the record, the complete case file and the
+notifications sent."""
 
 from __future__ import annotations
 
@@ -148,13 +149,15 @@ async def test_two_workers_two_consoles_one_database(tmp_path, pg_cluster):
         await asyncio.gather(*(c.stop() for c in consoles))
         for n in ("a", "b"):
             shutil.rmtree(folders[n] / "archive", ignore_errors=True)
+            (folders[n] / "outbox.jsonl").unlink(missing_ok=True)  # the workers' logs: the record is the database
         env = {**os.environ, "TEMPORAL_ADDRESS": srv.address, "ECOPLAN_DATABASE_URL": url,
                "ECOPLAN_HOME": str(folders["third"] / ".ecoplan")}
         out = folders["third"] / "papers"
         runs = [await asyncio.create_subprocess_exec(ECOPLAN, *args, env=env, cwd=folders["third"],
                                                      stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-                for args in (("documents", iid, "--out", str(out), "--json"), ("list", "--closed", "--json"))]
-        (papers, perr), (listed, lerr) = [await asyncio.wait_for(p.communicate(), 90) for p in runs]
+                for args in (("documents", iid, "--out", str(out), "--json"), ("list", "--closed", "--json"),
+                             ("notifications", "--incident", iid, "--json"))]
+        (papers, perr), (listed, lerr), (sent, serr) = [await asyncio.wait_for(p.communicate(), 90) for p in runs]
     finally:
         await asyncio.gather(wa.kill(), wb.kill(), *(c.stop() for c in consoles))
         await srv.kill()
@@ -167,3 +170,12 @@ async def test_two_workers_two_consoles_one_database(tmp_path, pg_cluster):
     assert (out / "case-file.pdf").read_bytes() == bytes(body) and bytes(body).startswith(b"%PDF")
     assert runs[1].returncode == 0, lerr.decode()
     assert [(r["incident_id"], r["outcome"]) for r in json.loads(listed)] == [(iid, "warning_lifted")]
+    # The notifications both workers sent, each once, recorded in the database (the outbox files are gone).
+    assert runs[2].returncode == 0, serr.decode()
+    notes = json.loads(sent)
+    subjects = {n["event"]: n["subject"] for n in notes}
+    assert {k: subjects.get(k) for k in ("incident_reported", "warning_issued", "warning_lifted")} == {
+        "incident_reported": "新接报事件：两机共享测试", "warning_issued": "预警：两机共享测试",
+        "warning_lifted": "预警解除：两机共享测试"}
+    assert len({n["key"] for n in notes}) == len(notes) and {n["channel"] for n in notes} == {"outbox"}
+    assert all(n["incident_id"] == iid and "@" in n["worker"] for n in notes)

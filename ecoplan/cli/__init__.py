@@ -17,7 +17,8 @@ Where each command lives:
 - records.py     records rebuild, report-period, schema; the store side of list --closed and status
 - users.py       users add|list|disable|enable|passwd|set (contact methods: ecoplan/contacts.py)
 - duty.py        duty import|show|today|handover (the duty roster, 值班表)
-- reach.py       readiness, pages, ack (who can be reached; pages and their acknowledgement)
+- reach.py       readiness, pages, ack, notifications (who can be reached; pages and their
+                 acknowledgement; the notifications sent)
 - users.py       users add|list|disable|enable|passwd|unlock|enrol-2fa|reset-2fa
 - audit.py       audit (logins, logouts, alarms, account changes)
 - calendar.py    calendar due|add-year|recompute|status

@@ -30,7 +30,7 @@ app.add_typer(calendar.calendar_app, name="calendar")
 app.add_typer(records.app)             # records rebuild, report-period, schema
 app.add_typer(users.users_app, name="users")
 app.add_typer(duty.duty_app, name="duty")  # the duty roster (值班表)
-app.add_typer(reach.app)               # readiness, pages
+app.add_typer(reach.app)               # readiness, pages, ack, notifications
 app.add_typer(audit.app)               # audit (the sign-in audit log)
 app.add_typer(db.db_app, name="db")    # db upgrade, db copy (the stores' database, issue 27)
 

@@ -61,7 +61,7 @@ def copy(source: str = typer.Option(..., "--from", help="`sqlite`（本数据目
                                     "ECOPLAN_ACCOUNTS_DB 及其旁的 pages.db、ECOPLAN_ARCHIVE_DIR）或数据库地址"),
          target: str = typer.Option(..., "--to", help="目标数据库地址，如 postgresql://用户:密码@主机/库名"),
          as_json: bool = JsonOpt):
-    """把记录、账号（含联系方式和值班表）、呼叫和归档复制到另一个数据库；可重复运行（不会重复
+    """把记录、账号（含联系方式和值班表）、呼叫（含已发出的通知）和归档复制到另一个数据库；可重复运行（不会重复
     复制，目标库中较新的记录不会被覆盖）。"""
     import ecoplan.accounts  # noqa: F401
     from activities import page_store

@@ -1,5 +1,6 @@
 """`ecoplan readiness` (who a page may have to reach and cannot be: ecoplan/readiness.py), `ecoplan pages`
-(open pages, an incident's pages) and `ecoplan ack PAGE_ID` (acknowledge one: workflows/paging.py)."""
+(open pages, an incident's pages), `ecoplan ack PAGE_ID` (acknowledge one: workflows/paging.py) and
+`ecoplan notifications` (the notifications sent, as the paging store records them: activities/notify.py)."""
 
 from __future__ import annotations
 
@@ -100,6 +101,38 @@ def pages_cmd(user: Optional[str] = typer.Option(None, "--user", help="只看此
     print(table([[r["id"], r["subject"], r["username"], CHANNEL_NAMES.get(r["channel"], r["channel"] or "—"),
                   states.get(r["state"], r["state"]), r["updated_at"][:16]] for r in rows],
                 ["编号", "事由", "当前对象", "渠道", "状态", "更新于"]))
+
+
+CHANNELS_SENT = {"outbox": "仅记录", "webhook": "通知接口"}
+
+
+@app.command("notifications")
+def notifications_cmd(incident: Optional[str] = typer.Option(None, "--incident", help="只看这起事件的"),
+                      limit: int = typer.Option(50, "--limit", min=1, max=100_000,
+                                                help="最多显示的条数：最新的若干条，按时间先后列出"),
+                      as_json: bool = JsonOpt):
+    """已发出的通知：呼叫库中的记录（有 ECOPLAN_DATABASE_URL 时为共享数据库，任一工作进程发出的都在其中）。"""
+    from activities import db
+    from activities.page_store import PageStore, store_target
+
+    target = store_target()
+    try:  # no pages.db yet: nothing was ever sent, and asking makes no file
+        rows = PageStore(target).notifications(incident, limit) if db.exists(target) else []
+    except db.DatabaseError as e:
+        raise Fail(str(e), 1) from None
+    if as_json:
+        emit(rows, True)
+        return
+    if not rows:
+        print(f"事件 {incident} 没有已发出的通知" if incident else "没有已发出的通知")
+        return
+    print(table([[_shanghai(r["at"]), r["incident_id"], r["subject"], "、".join(r["recipients"]) or "—",
+                  CHANNELS_SENT.get(r["channel"], r["channel"]), r["worker"] or "—"] for r in rows],
+                ["时间", "事件编号", "事由", "接收人", "渠道", "记录者"]))
+
+
+def _shanghai(at: str) -> str:
+    return datetime.fromisoformat(at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 @app.command("ack")
