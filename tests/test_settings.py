@@ -42,6 +42,7 @@ def test_only_the_settings_module_reads_the_environment():
                ROOT / "ecoplan" / "processes.py",  # MAKELEVEL: make's, not ours
                ROOT / "benchmarks" / "harness.py", ROOT / "benchmarks" / "split.py",  # PYTHONDONTWRITEBYTECODE
                ROOT / "benchmarks" / "supervisor.py",  # the environment of the worker it starts
+               ROOT / "benchmarks" / "workers.py",  # the environment of the workers it starts
                ROOT / "benchmarks" / "paging.py"}  # the channels' settings of the in-process worker it runs
     readers = [str(p.relative_to(ROOT)) for p in CODE if p not in allowed
                and re.search(r"os\.environ|getenv\(", p.read_text(encoding="utf-8"))]
