@@ -3,7 +3,6 @@ and the allowed values in `--help`."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -15,7 +14,7 @@ from ecoplan import contracts
 from plan.grading import Assessment
 from plan.incident import IncidentReport, IncidentType, ReportContent, ReportFile, Source
 from plan.loader import load_plan
-from tests.test_cli import aecoplan, here, one_line_error
+from tests.test_cli import here, one_line_error
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "contracts.md"
 MODELS = {"incident": IncidentReport, "assessment": Assessment, "report": ReportFile}
@@ -72,8 +71,8 @@ def test_schema_command_prints_each_schema():
 
 def test_help_lists_the_allowed_values():
     env = {"COLUMNS": "80"}  # an ordinary terminal: nothing may be cut off
-    grade, warn, report, start = asyncio.run(_all(*(aecoplan(c, "--help", env_extra=env)
-                                                    for c in ("grade", "warn", "report", "start"))))
+    # in this process (the same code as the program; each process cost ~1 CPU-s of the suite)
+    grade, warn, report, start = (here(c, "--help", env_extra=env) for c in ("grade", "warn", "report", "start"))
     words = lambda p: set(re.findall(r"[a-z0-9_]+", p.stdout))  # noqa: E731
     assert set(Assessment.model_fields) | {v for vs in _enum_values(Assessment).values() for v in vs} <= words(grade)
     assert "万元" in grade.stdout
@@ -81,6 +80,3 @@ def test_help_lists_the_allowed_values():
     assert set(ReportContent.model_fields) | {"initial", "progress", "final"} <= words(report)
     assert set(get_args(IncidentType)) | set(get_args(Source)) <= words(start)
 
-
-async def _all(*coros):
-    return await asyncio.gather(*coros)

@@ -27,6 +27,7 @@ from plan.grading import classify
 from plan.incident import Actor, IncidentReport, ReportContent
 from plan.scenarios import SCENARIOS_DIR, ScenarioError, list_scenarios, load_scenario
 from tests.drive import archived
+from tests.procs import ecoplan_in_process
 from tests.helpers import COMMANDER, DUTY, FOLLOW_UP, SIGNED, eventually, report, with_reason
 from workflows import messages as m
 
@@ -36,12 +37,11 @@ SPILL, TAILINGS, FIRE = "pingding-taohe-chemical-spill", "yuxian-tailings-leak",
 
 
 async def ecoplan(address: str, *args: str) -> subprocess.CompletedProcess:
-    """`ecoplan ARGS` as a process, without blocking the event loop the test worker runs on."""
-    env = {**os.environ, "ECOPLAN_USER": "王值班", "TEMPORAL_ADDRESS": address}
-    proc = await asyncio.create_subprocess_exec(ECOPLAN, *args, env=env, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    return subprocess.CompletedProcess([ECOPLAN, *args], proc.returncode, out.decode(), err.decode())
+    """`ecoplan ARGS` through the same code as the program, in this process (tests/procs.py:
+    the exit of a real process is test_exit_codes' concern; each process here cost about 1 s
+    of CPU of the suite's budget)."""
+    r = await ecoplan_in_process(*args, address=address)
+    return subprocess.CompletedProcess([ECOPLAN, *args], r.code, r.out, r.err)
 
 
 def one_line_error(p: subprocess.CompletedProcess) -> str:
