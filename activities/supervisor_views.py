@@ -14,6 +14,7 @@ runs every day at 08:00 Asia/Shanghai: they read Temporal, so they sit in the ac
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import datetime, timedelta, timezone
@@ -24,8 +25,10 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
+from temporalio.service import RPCError
 
 import activities.search_attributes as sa
+import activities.task_failures as task_failures
 from plan.calendar import SHANGHAI
 from plan.incident import EARLIEST, LATEST
 
@@ -275,20 +278,48 @@ def _fault_names(r: Row) -> list[str]:
 
 async def faults(client: Client, drills: bool = False, limit: int | None = None) -> Page:
     """Running incidents with an internal fault: the calendar unavailable, the plan not
-    loaded, deliveries overdue or given up; oldest fault first."""
+    loaded, deliveries overdue or given up (the incident's own record of them), and a
+    workflow task that keeps failing (the server's: activities/task_failures.py); oldest
+    fault first, except that an incident that cannot move at all (its task failing) comes
+    before every other."""
     query = base_query(drills) + f" AND {sa.FAULT.name} IS NOT NULL"
-    rows = []
-    for r in await read_rows(client, query):
+    rows, recorded = await asyncio.gather(failing_tasks(client, drills, limit), read_rows(client, query))
+    for r in recorded:
         rows += rows_of(r, lambda: [{
             "incident_id": r.incident_id, "title": r.title, "stage": r.stage, "fault": str(f["fault"]),
             "since": _when(f["since"]).isoformat(),
             "detail": str(f.get("error") or f.get("last") or f"{f.get('count')} deliveries")}
             for f in r.memo.get("faults", [])], fault="", since="", detail="")
-    rows.sort(key=lambda x: (x["since"], x["incident_id"]))
+    rows.sort(key=lambda x: (x["fault"] != task_failures.FAULT, x["since"], x["incident_id"]))
     total = len({x["incident_id"] for x in rows})
     if limit is None:
         return Page(rows, True, total)
     return Page(rows[:limit], len(rows) <= limit, total)
+
+
+async def failing_tasks(client: Client, drills: bool = False, limit: int | None = None) -> list[dict]:
+    """One faults row per incident the server marks as failing its workflow task
+    (TemporalReportedProblems): one visibility query, then a describe and a short read of the
+    history for each incident found, and for no other."""
+    query = base_query(drills) + " AND " + task_failures.PROBLEM_QUERY
+    try:
+        found = await read_rows(client, query, limit)
+    except RPCError as e:  # a server that does not know the attribute: said in the log, the view answers
+        log.warning("failing workflow tasks cannot be listed: %s", e.message)
+        return []
+
+    async def row(r: Row) -> list[dict]:
+        try:
+            t = await task_failures.inspect(client, f"incident-{r.incident_id}")
+        except RPCError as e:  # closed or reset meanwhile: the next look says
+            log.warning("incident %s cannot be described: %s", r.incident_id, e.message)
+            return []
+        if not t.stuck:
+            return []
+        return [{"incident_id": r.incident_id, "title": r.title, "stage": r.stage or "", "fault": task_failures.FAULT,
+                 "since": t.since.isoformat() if t.since else "", "detail": t.sentence(r.incident_id)}]
+
+    return [x for got in await asyncio.gather(*(row(r) for r in found)) for x in got]
 
 
 async def provisional(client: Client, drills: bool = False, limit: int | None = None) -> Page:

@@ -18,11 +18,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ecoplan.connection import TASK_QUEUE
 from ecoplan.errors import (ActionRefused, EcoplanError, IncidentBusy, IncidentClosed, IncidentExists,  # noqa: F401
-                            IncidentNotFound, IncidentNotReady)
+                            IncidentNotFound, IncidentNotReady, IncidentStuck)
 from plan.calendar import SHANGHAI
 from plan.incident import Actor, IncidentReport, county_problem, start_time_problem
 from plan.loader import PlanError, load_plan
 from activities import search_attributes as sa
+from activities import task_failures
 from workflows.incident import IncidentWorkflow
 from workflows.errors import refusal_field, refusal_kind
 from workflows.messages import Action, ActionResult, IncidentInput
@@ -155,9 +156,36 @@ async def signal_action(client: Client, incident_id: str, action: str, inp: Acti
         raise (_not_found(e, incident_id) or e) from None
 
 
+# A status query waits this long before asking whether the incident's workflow task is failing:
+# such an incident never answers (the query waits for a task that does not complete), and
+# the person looking should hear why at once, not after the call's own timeout.
+STUCK_LOOK = 1.0
+
+
 async def status(client: Client, incident_id: str) -> dict:
     handle = client.get_workflow_handle(workflow_id(incident_id))
+    query = asyncio.ensure_future(handle.query(IncidentWorkflow.status))
     try:
-        return await handle.query(IncidentWorkflow.status)
+        done, _ = await asyncio.wait({query}, timeout=STUCK_LOOK)
+        if not done:
+            await _raise_if_stuck(client, incident_id)
+        return await query
     except RPCError as e:
-        raise (_not_found(e, incident_id) or e) from None
+        if not (found := _not_found(e, incident_id)):
+            await _raise_if_stuck(client, incident_id)
+        raise (found or e) from None
+    finally:
+        if query.done() and not query.cancelled():
+            query.exception()  # retrieved: an answer given up for IncidentStuck is not logged as lost
+        query.cancel()
+
+
+async def _raise_if_stuck(client: Client, incident_id: str) -> None:
+    """IncidentStuck when the incident's workflow task keeps failing (one describe, and a short
+    read of its history only then)."""
+    try:
+        t = await task_failures.inspect(client, workflow_id(incident_id))
+    except RPCError:
+        return  # the query's own answer says what is wrong
+    if t.stuck:
+        raise IncidentStuck(t.sentence(incident_id))

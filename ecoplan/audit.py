@@ -1,5 +1,6 @@
-"""The audit log of sign-ins and account changes: every login (and how it ended), logout,
-login alarm, unlock, two-factor enrolment and account change, one row each, in the accounts
+"""The audit log of sign-ins, account changes and operators' repairs: every login (and how it
+ended), logout, login alarm, unlock, two-factor enrolment, account change and `ecoplan repair`
+(an incident's workflow reset, issue 25), one row each, in the accounts
 database beside the accounts (ecoplan/accounts.py), read by admins with `ecoplan audit` and
 on the console's /admin/audit page.
 
@@ -38,8 +39,8 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 EVENT_NAMES = {"login": "登录", "logout": "退出", "login_alarm": "登录失败告警", "unlock": "解除登录限制",
                "totp_enrolled": "绑定动态口令", "totp_reset": "重置动态口令", "recovery_used": "使用恢复码",
                "account_added": "创建账号", "account_disabled": "停用账号", "account_enabled": "启用账号",
-               "password_changed": "修改密码"}
-OUTCOME_NAMES = {"ok": "成功", "bad_credentials": "密码错误", "rate_limited": "尝试过多被拒", "bad_code": "动态口令错误",
+               "password_changed": "修改密码", "incident_repaired": "修复事件（重置工作流）"}
+OUTCOME_NAMES = {"ok": "成功", "failed": "未完成", "bad_credentials": "密码错误", "rate_limited": "尝试过多被拒", "bad_code": "动态口令错误",
                  "bad_csrf": "表单过期", "needs_code": "待输入动态口令", "needs_enrolment": "待绑定动态口令",
                  "not_enrolled": "未登记动态口令，被拒"}
 

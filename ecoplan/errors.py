@@ -51,6 +51,11 @@ class IncidentBusy(EcoplanError):
     pass
 
 
+class IncidentStuck(EcoplanError):
+    """The incident's workflow task keeps failing (activities/task_failures.py): nothing it holds
+    can be read or changed until an operator repairs it (`ecoplan repair`); the message says so."""
+
+
 class IncidentNotReady(EcoplanError):
     """Started, but not ready for actions within the wait: the message names the cause."""
 

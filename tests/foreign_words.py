@@ -74,7 +74,7 @@ MESSAGE_CALLS = {"Refused", "bad", "Fail", "ActionRefused", "IncidentExists", "I
                  # the console's and the CLI's own: records, periods, accounts, login, duty roster, lists, paging
                  "RecordError", "PeriodError", "TokenConfigError", "OIDCConfigError", "OIDCRefused", "AccountError",
                  "ContactError", "DutyError", "ListError", "LinkRefused", "LoginRefused", "EcoplanError",
-                 "RosterRejected", "Hopeless", "Retry",
+                 "RosterRejected", "Hopeless", "Retry", "IncidentStuck", "RepairRefused", "RepairFailed", "RepairBadInput",
                  # a plan file's own rules (plan/models base.wrong): what an administrator reads
                  "wrong"}
 

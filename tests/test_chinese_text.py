@@ -226,7 +226,8 @@ def test_every_message_in_the_source_speaks_chinese():
     """The literal sentences of every refusal, reply and CLI failure, read from the source: a
     refusal no test case reaches is checked here (its placeholders stand as 〇)."""
     files = [*ROOT.glob("workflows/actions/*.py"), *ROOT.glob("workflows/*.py"), ROOT / "ecoplan/api.py",
-             ROOT / "ecoplan/errors.py", ROOT / "ecoplan/documents.py", *ROOT.glob("activities/documents/*.py")]
+             ROOT / "ecoplan/errors.py", ROOT / "ecoplan/documents.py", *ROOT.glob("activities/documents/*.py"),
+             ROOT / "ecoplan/repair.py"]
     texts = [t for f in files for _, t in source_messages(f)]
     # the font package a missing-font message names is typed as is (apt)
     assert assert_chinese(texts, ["fonts-noto-cjk"], "messages in workflows/, ecoplan/api.py, activities/documents/") > 90

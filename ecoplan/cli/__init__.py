@@ -20,7 +20,8 @@ Where each command lives:
 - reach.py       readiness, pages, ack, notifications (who can be reached; pages and their
                  acknowledgement; the notifications sent)
 - users.py       users add|list|disable|enable|passwd|unlock|enrol-2fa|reset-2fa
-- audit.py       audit (logins, logouts, alarms, account changes)
+- audit.py       audit (logins, logouts, alarms, account changes, repairs)
+- repair.py      repair (an incident whose workflow task keeps failing: ecoplan/repair.py)
 - calendar.py    calendar due|add-year|recompute|status
 - plan_tools.py  grade, plan check, drill start|report, server, intake
 - ecoplan/web/command.py  web

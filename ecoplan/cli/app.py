@@ -14,7 +14,7 @@ import sys
 import typer
 from typer._click import exceptions as cx  # typer's own click: its usage errors
 
-from ecoplan.cli import actions, audit, calendar, db, duty, plan_tools, reach, records, users, views
+from ecoplan.cli import actions, audit, calendar, db, duty, plan_tools, reach, records, repair, users, views
 from ecoplan.cli.typer_zh import ARGUMENT_NAMES as ARGUMENTS, Typer
 from ecoplan.errors import Fail
 from ecoplan.web.command import web
@@ -32,6 +32,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(duty.duty_app, name="duty")  # the duty roster (值班表)
 app.add_typer(reach.app)               # readiness, pages, ack, notifications
 app.add_typer(audit.app)               # audit (the sign-in audit log)
+app.add_typer(repair.app)              # repair (an incident whose workflow task keeps failing)
 app.add_typer(db.db_app, name="db")    # db upgrade, db copy (the stores' database, issue 27)
 
 

@@ -25,7 +25,7 @@ def audit(user: str = typer.Option("", "--user", help="只看此账号"),
           since: str = typer.Option("", "--since", help="自此日期或时间起（如 2026-12-01、2026-12-01T08:00）"),
           limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="最多显示的条数，最新的在前"),
           as_json: bool = JsonOpt):
-    """审计日志：登录、退出、告警和账号变更，最新的在前（保留不少于180天）。"""
+    """审计日志：登录、退出、告警、账号变更和事件修复，最新的在前（保留不少于180天）。"""
     if event and event not in audit_log.EVENT_NAMES:
         raise bad(f"--event {event!r}：可选 " + "、".join(f"{k}（{v}）" for k, v in audit_log.EVENT_NAMES.items()))
     if since:

@@ -32,7 +32,8 @@ app.add_typer(schedule_app, name="schedule")
 
 
 FAULTS = {"plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
-          "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败"}
+          "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败",
+          "workflow_task_failing": "后台处理异常"}  # activities/task_failures.py: ecoplan repair
 DEADLINE_STATUS = {"scheduling": "计算中", "pending": "未到期", "met": "按时完成", "overdue": "已逾期", "met_late": "逾期完成"}
 WHOSE = {"performs": "本局办理", "optional": "本局视情况办理", "records": "{body}办理，本局登记", "assists": "{body}办理，本局配合"}
 
@@ -247,7 +248,8 @@ def list_(stage: Optional[str] = typer.Option(None, "--stage", help="阶段"),
 @app.command()
 def faults(drills: bool = typer.Option(False, "--drills", help="包括演练"),
            limit: int = LimitOpt, all_: bool = AllOpt, as_json: bool = JsonOpt):
-    """有内部故障的办理中事件（工作日历不可用、投递超时或失败）。"""
+    """有内部故障的办理中事件（后台处理异常即工作流任务连续失败、工作日历不可用、投递超时或失败）。
+    后台处理异常的事件排在最前，由运维人员用 ecoplan repair 修复。"""
     from ecoplan import views  # lazy: see above
 
     rows = run(lambda c: views.faults(c, drills=drills, limit=None if all_ else limit))

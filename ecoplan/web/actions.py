@@ -39,6 +39,10 @@ class Refusal(Exception):
         self.status, self.detail, self.field = status, detail, field
 
 
+class Stuck(Refusal):
+    """The incident's workflow task keeps failing: it cannot be read until it is repaired."""
+
+
 def actor(account: Account, via: str = "web") -> Actor:
     """The account as the workflow records it: leads are named at dispatch by username, so
     the username is the name; the plan's role id and name; the display name; how the
@@ -67,6 +71,8 @@ async def _status(client: Client, incident_id: str) -> dict:
         raise Refusal(404, f"没有事件 {incident_id}（{e}）") from None
     except api.IncidentClosed as e:
         raise Refusal(404, f"事件 {incident_id} 已关闭（{e}）") from None
+    except api.IncidentStuck as e:  # its workflow task keeps failing: say so, with the remedy
+        raise Stuck(409, str(e)) from None
     if st.get("loading"):
         raise Refusal(409, f"事件 {incident_id} 正在加载预案，请稍后再试")
     return st

@@ -36,7 +36,8 @@ DEADLINE_STATUS = {"scheduling": "待工作日历答复", "pending": "进行中"
                    "met_late": "逾期完成"}
 # Internal faults (workflows/publishing.py): recorded and retried, never failing an incident.
 FAULT_NAMES = {"plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
-               "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败"}
+               "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败",
+               "workflow_task_failing": "后台处理异常"}  # the server's: activities/task_failures.py
 # How a closed incident ended (workflows/incident.py outcomes).
 OUTCOME_NAMES = {"completed": "处置完毕", "warning_lifted": "预警解除"}
 LEVEL_NAMES = {"I": "I级 特别重大", "II": "II级 重大", "III": "III级 较大", "IV": "IV级 一般"}

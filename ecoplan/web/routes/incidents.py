@@ -10,7 +10,8 @@ from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import escape
 from temporalio.client import Client
 
 from activities.calendar import bureau_calendar
@@ -96,7 +97,10 @@ async def incident_live(request: Request, incident_id: str):
     s = w.session(request)
     if s is None:
         return Response(status_code=401)
-    ctx = await incident_context(w, await w.client(), s, incident_id)
+    try:
+        ctx = await incident_context(w, await w.client(), s, incident_id)
+    except act.Stuck as e:  # an open page says why nothing moves, and who repairs it
+        return HTMLResponse(f'<p class="error" role="alert" id="stuck">{escape(e.detail)}</p>')
     return w.page(request, "incident_live.html", ctx)
 
 
