@@ -235,7 +235,8 @@ def test_every_message_in_the_source_speaks_chinese():
     refusals = [t for f in [*ROOT.glob("workflows/actions/*.py"), *ROOT.glob("workflows/*.py")] for _, t in source_messages(f)]
     assert not [t for t in refusals if "ecoplan" in t or re.search(r"(?<![\w-])--\w", t)]
     # CLI lines may name what a person types: option values and commands (the CLI's contract)
-    typed = [*STAGES, "completed", "warning_lifted", "calendar recompute", "fonts-noto-cjk"]
+    typed = [*STAGES, "completed", "warning_lifted", "calendar recompute", "users reset-2fa", "users enrol-2fa",
+             "fonts-noto-cjk"]
     cli = [t for f in ROOT.glob("ecoplan/cli/*.py") for _, t in source_messages(f)]
     assert assert_chinese(cli, typed, "CLI messages") > 40
     # each action command's description in `ecoplan --help` (every command's whole help: tests/test_cli_help.py)
