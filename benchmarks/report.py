@@ -118,8 +118,9 @@ def render(r: dict) -> str:
             out.append(f"| {s['open_incidents']:,} | {_f(a['p50_s'], 2)} / {_f(a['p95_s'], 2)} "
                        f"({_f(a['legs']['visible_s']['p95_s'], 2)}, {_f(a['legs']['copy_s']['p95_s'], 2)}) "
                        f"| {_f(d['p50_s'], 2)} / {_f(d['p95_s'], 2)} "
-                       f"| {_f(rep.get('trigger_to_result_s'), 2)} ({_f(rep.get('compile_s'), 2)}) "
-                       f"| {_f(rep.get('open_incidents'))}, {_f(rep.get('overdue'))}, {_f(rep.get('stuck'))}, "
+                       + (f"| {_f(rep.get('trigger_to_result_s'), 2)} ({_f(rep.get('compile_s'), 2)}) " if rep["finished"]
+                          else f"| failed (compiled here in {_f(rep.get('compile_direct_s'), 2)}) ")
+                       + f"| {_f(rep.get('open_incidents'))}, {_f(rep.get('overdue'))}, {_f(rep.get('stuck'))}, "
                        f"{_f(rep.get('report_bytes'))} | {_f(s['worker_peak_rss_mb'])} |")
     if lc and lc.get("cpu_split_ms_per_incident"):
         out += ["", "", *cpu_split(lc["cpu_split_ms_per_incident"])]
@@ -140,7 +141,9 @@ def waits_rows(uw: dict) -> list[str]:
     a, d, rep = top["action_board"], top["deadline_overdue"], top["daily_report"]
     n = f"{uw['open_incidents']:,} open"
     ran = (f"{_f(rep.get('trigger_to_result_s'), 2)} s (compile {_f(rep.get('compile_s'), 2)} s, "
-           f"{rep.get('open_incidents')} open in the report)" if rep["finished"] else f"did not finish: {rep.get('error')}")
+           f"{rep.get('open_incidents')} open in the report)" if rep["finished"] else
+           f"did not finish ({rep.get('last_failure') or rep.get('error')}; a {_f(rep.get('report_bytes'))}-byte report); "
+           f"compiled in the benchmark's process in {_f(rep.get('compile_direct_s'), 2)} s")
     return [f"| 6 | an action's effect on the board ({a['action']}, {a['samples']} samples; page poll "
             f"{a['page_poll_s']:g} s, shared copy every {a['copy_refresh_s']:g} s), {n} "
             f"| p50 {_f(a['p50_s'], 2)} s, p95 {_f(a['p95_s'], 2)} s | — | — | p95 ≤ {a['goal_p95_s_max']:g} s "
