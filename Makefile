@@ -77,7 +77,7 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.harness --profile full $(BENCH_ARGS)
 
-## make bench-quick: a small size of each benchmark, about two minutes.
+## make bench-quick: a small size of each benchmark, about four minutes.
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.harness --profile quick $(BENCH_ARGS)
 

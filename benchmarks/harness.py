@@ -1,6 +1,6 @@
 """ecoplan benchmarks: what ecoplan costs on top of Temporal, measured side by side.
 
-    python -m benchmarks.harness --profile quick      # `make bench-quick`, about two minutes
+    python -m benchmarks.harness --profile quick      # `make bench-quick`, about four minutes
     python -m benchmarks.harness --profile full       # `make bench`
     python -m benchmarks.harness --profile smoke --out /tmp/x.json   # tests/test_bench_smoke.py
 
@@ -18,18 +18,21 @@ lifecycle           N incidents concurrently from start to close on one in-proce
 signoff_latency     sign_off update round trips (api.act, the CLI's path) against a no-op
                     update on a bare workflow, samples interleaved one by one.
 replay              temporalio.worker.Replayer over one full life-cycle history.
-supervisor_queries  drill incidents spread over stages and counties (some overdue and stuck
+supervisor_queries  open incidents spread over stages and counties (some overdue and stuck
                     through backdated times), run by `python worker.py` in its own process;
                     overdue / stuck / list through ecoplan.views (drills=True)
                     against a bare `ExecutionStatus='Running'` list iterated fully.
 worker_memory       that worker process's RSS, sampled from /proc while the incidents open.
+user_waits          at each of those sizes, what users wait for (issue 26 item 4): an action
+                    until a board page left open shows it, a deadline falling due until the
+                    overdue view's query lists it, the 08:00 daily report's run, worker memory.
 growth              the life-cycle and query figures by size.
 machine             CPU count, Python, temporalio and temporal CLI versions, load average.
 
 Modules: common (goals, statistics, process measurements), driving (incidents, the baseline's
 script, workers), lifecycle (1), same_work and cpu_split (its second baseline and CPU split),
 sections (2 sign-off, 5 replay), supervisor (3 views and the
-board, 4 worker memory); this one runs them and writes the results.
+board, 4 worker memory), waits (the user waits); this one runs them and writes the results.
 """
 
 from __future__ import annotations
@@ -67,16 +70,22 @@ from ecoplan import logging_setup, server  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER  # noqa: E402
 from activities import search_attributes as sa  # noqa: E402
 
+# The user waits (benchmarks/waits.py), at each query size: action_samples actions until the
+# board shows them, due_samples deadlines falling due due_lead_s after their incidents start,
+# due_spacing_s apart. board_poll_s: the console's poll and board refresh (default: its own, 5 s).
 PROFILES: dict[str, dict[str, Any]] = {
     # A few of everything so the harness cannot rot (tests/test_bench_smoke.py).
     "smoke": dict(lifecycle_sizes=[3], lifecycle_rounds=1, signoff_incidents=1,
-                  query_sizes=[3], query_repeats=3, replay_repeats=3),
-    # `make bench-quick`: a small size of each, about two minutes.
+                  query_sizes=[3], query_repeats=3, replay_repeats=3,
+                  action_samples=1, due_samples=1, due_lead_s=2.0, due_spacing_s=0.5, board_poll_s=1.0),
+    # `make bench-quick`: a small size of each, about four minutes.
     "quick": dict(lifecycle_sizes=[8, 24], lifecycle_rounds=2, signoff_incidents=8,
-                  query_sizes=[50, 200], query_repeats=10, replay_repeats=10),
+                  query_sizes=[50, 200], query_repeats=10, replay_repeats=10,
+                  action_samples=5, due_samples=5, due_lead_s=20.0, due_spacing_s=0.5),
     # `make bench`: the sizes the goals are stated at.
     "full": dict(lifecycle_sizes=[25, 100, 200], lifecycle_rounds=2, signoff_incidents=40,
-                 query_sizes=[100, 1000, 10000], query_repeats=20, replay_repeats=30),
+                 query_sizes=[100, 1000, 10000], query_repeats=20, replay_repeats=30,
+                 action_samples=20, due_samples=20, due_lead_s=40.0, due_spacing_s=0.5),
 }
 
 
@@ -102,6 +111,13 @@ def growth(out: dict) -> dict:
                                     "populate_s": s["populate_s"]}
                                    for s in out["supervisor_queries"]["by_size"]]
         g["sizes"]["supervisor_queries"] = out["supervisor_queries"]["sizes"]
+    if "user_waits" in out:
+        g["user_waits"] = [{"open_incidents": s["open_incidents"],
+                            "action_board_p95_s": s["action_board"]["p95_s"],
+                            "deadline_overdue_p95_s": s["deadline_overdue"]["p95_s"],
+                            "daily_report_s": s["daily_report"].get("trigger_to_result_s"),
+                            "worker_peak_rss_mb": s["worker_peak_rss_mb"]} for s in out["user_waits"]["by_size"]]
+        g["sizes"]["user_waits"] = out["user_waits"]["sizes"]
     return g
 
 
@@ -134,8 +150,8 @@ async def run(profile: str, sections: set[str], out_path: Path) -> dict:
             await bench_signoff(client, settings, prof, out)
         if "replay" in sections:
             await bench_replay(prof, out)
-        if sections & {"supervisor", "memory"}:
-            await bench_supervisor(client, address, prof, out, workdir)
+        if sections & {"supervisor", "memory", "waits"}:
+            await bench_supervisor(client, address, prof, out, workdir, waits="waits" in sections)
     finally:
         await env.shutdown()
     out.pop("_histories", None)
@@ -154,7 +170,7 @@ async def run(profile: str, sections: set[str], out_path: Path) -> dict:
     return out
 
 
-ALL_SECTIONS = {"lifecycle", "signoff", "replay", "supervisor", "memory"}
+ALL_SECTIONS = {"lifecycle", "signoff", "replay", "supervisor", "memory", "waits"}
 
 
 def main() -> None:

@@ -75,6 +75,7 @@ def render(r: dict) -> str:
         out.append(f"| 4 | worker peak RSS, {wm['open_incidents']:,} open | {_f(wm['peak_rss_mb'])} MB "
                    f"(after the first incident {_f(wm['rss_after_first_incident_mb'])} MB) | — | — "
                    f"| ≤ {wm['goal_peak_rss_mb_max']:.0f} MB | {_met(wm['goal_met'])} |")
+    uw = r.get("user_waits")
     rp = r.get("replay")
     if rp:
         out.append(f"| 5 | replay of one life-cycle history ({rp['events']} events) | {_f(rp['ms'])} ms "
@@ -82,6 +83,8 @@ def render(r: dict) -> str:
                    f"| {_f(rp['baseline_ms'])} ms (CPU {_f(rp.get('baseline_cpu_ms'))} ms; one call "
                    f"{_f(rp['baseline_single_call_p50_ms'])} ms) | {_f(rp['ratio'], 2)} "
                    f"| ≤ {rp.get('goal_ratio_max', '—')}× bare | {_met(rp['goal_met'])} |")
+    if uw:
+        out += waits_rows(uw)
     g = r.get("growth", {})
     if g.get("lifecycle"):
         out += ["", "Growth, life cycle:", "",
@@ -105,6 +108,20 @@ def render(r: dict) -> str:
                        f"| {cell(s, 'overdue_all')} | {cell(s, 'bare_overdue_list')} | {cell(s, 'stuck_all')} "
                        f"| {cell(s, 'list_all')} | {cell(s, 'bare_list')} | {_f(s['overdue_vs_bare_p95'], 2)} "
                        f"| {_f(s['worker_rss_mb'])} | {_f(s['populate_s'])} s |")
+    if uw:
+        out += ["", "Growth, what users wait for (issue 26 item 4; s):", "",
+                "| open | action → board p50 / p95 (visibility p95, shared copy p95) | deadline → overdue p50 / p95 "
+                "| daily report (compile) | report: open, overdue, stuck, bytes | worker peak RSS MB |",
+                "|---|---|---|---|---|---|"]
+        for s in uw["by_size"]:
+            a, d, rep = s["action_board"], s["deadline_overdue"], s["daily_report"]
+            out.append(f"| {s['open_incidents']:,} | {_f(a['p50_s'], 2)} / {_f(a['p95_s'], 2)} "
+                       f"({_f(a['legs']['visible_s']['p95_s'], 2)}, {_f(a['legs']['copy_s']['p95_s'], 2)}) "
+                       f"| {_f(d['p50_s'], 2)} / {_f(d['p95_s'], 2)} "
+                       + (f"| {_f(rep.get('trigger_to_result_s'), 2)} ({_f(rep.get('compile_s'), 2)}) " if rep["finished"]
+                          else f"| failed (compiled here in {_f(rep.get('compile_direct_s'), 2)}) ")
+                       + f"| {_f(rep.get('open_incidents'))}, {_f(rep.get('overdue'))}, {_f(rep.get('stuck'))}, "
+                       f"{_f(rep.get('report_bytes'))} | {_f(s['worker_peak_rss_mb'])} |")
     if lc and lc.get("cpu_split_ms_per_incident"):
         out += ["", "", *cpu_split(lc["cpu_split_ms_per_incident"])]
     if lc:
@@ -116,6 +133,26 @@ def render(r: dict) -> str:
             out.append(f"| {name} | {c['events']} | {c['updates']} | {c['activities']} | {c['timers']} | {c['workflow_tasks']} "
                        f"| {c['search_attribute_upserts']} | {c['memo_upserts']} | {c['history_bytes']:,} |")
     return "\n".join(out)
+
+
+def waits_rows(uw: dict) -> list[str]:
+    """Rows 6-8: what users wait for at the largest size (issue 26 item 4)."""
+    top = uw["by_size"][-1]
+    a, d, rep = top["action_board"], top["deadline_overdue"], top["daily_report"]
+    n = f"{uw['open_incidents']:,} open"
+    ran = (f"{_f(rep.get('trigger_to_result_s'), 2)} s (compile {_f(rep.get('compile_s'), 2)} s, "
+           f"{rep.get('open_incidents')} open in the report)" if rep["finished"] else
+           f"did not finish ({rep.get('last_failure') or rep.get('error')}; a {_f(rep.get('report_bytes'))}-byte report); "
+           f"compiled in the benchmark's process in {_f(rep.get('compile_direct_s'), 2)} s")
+    return [f"| 6 | an action's effect on the board ({a['action']}, {a['samples']} samples; page poll "
+            f"{a['page_poll_s']:g} s, shared copy every {a['copy_refresh_s']:g} s), {n} "
+            f"| p50 {_f(a['p50_s'], 2)} s, p95 {_f(a['p95_s'], 2)} s | — | — | p95 ≤ {a['goal_p95_s_max']:g} s "
+            f"| {_met(a['goal_met'])} |",
+            f"| 7 | a deadline falling due to its overdue mark in visibility ({d['samples']} samples), {n} "
+            f"| p50 {_f(d['p50_s'], 2)} s, p95 {_f(d['p95_s'], 2)} s | — | — | p95 ≤ {d['goal_p95_s_max']:g} s "
+            f"| {_met(d['goal_met'])} |",
+            f"| 8 | the 08:00 daily report (its Schedule triggered), {n} | {ran} | — | — | finishes "
+            f"| {_met(rep['finished'])} |"]
 
 
 def cpu_split(sides: dict[str, dict[str, float]]) -> list[str]:

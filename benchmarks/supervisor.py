@@ -1,5 +1,11 @@
 """Benchmark sections 3 and 4: the supervisor views (overdue, stuck, list, the board) over
-open drill incidents on a `python worker.py` of its own, and that worker's memory."""
+open incidents on a `python worker.py` of its own, and that worker's memory; at each size
+also what users wait for there (issue 26 item 4, benchmarks/waits.py).
+
+The open incidents are real ones, not drills (the views and the board are asked with drills
+shown, so they see them either way): the 08:00 daily report leaves drills out, as it must, and
+is measured over the same population. The benchmark's worker has no paging channel set up, so
+a real incident pages nobody here, as a drill would not."""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from temporalio.client import Client
 from benchmarks.common import COUNTIES, GOALS, ROOT, STAGE_SLOTS, cpu_seconds, log, pct, r3, ratio, rss_mb, summary_ms
 from benchmarks.driving import incident_report, lifecycle_actions
 from ecoplan import api, views
+from benchmarks.waits import measure_waits, waits_summary
 from ecoplan.cli.common import DEFAULT_LIMIT  # the CLI's default: the views are timed as supervisors run them
 from plan.calendar import SHANGHAI
 
@@ -64,14 +71,14 @@ def population_spec(i: int) -> dict:
             "backdated": backdated}
 
 
-async def open_incident(client: Client, spec: dict) -> None:
+async def open_incident(client: Client, spec: dict) -> str:
     back = timedelta(hours=5) if spec["backdated"] else timedelta(0)
     at = datetime.now(SHANGHAI) - timedelta(hours=4, minutes=30) if spec["backdated"] else None
-    iid = await api.start_incident(client, incident_report(drill=True, county=spec["county"], backdate=back,
-                                                           prefix="d"), wait_ready=120)
+    iid = await api.start_incident(client, incident_report(county=spec["county"], backdate=back, prefix="d"),
+                                   wait_ready=120)
     stage = spec["stage"]
     if stage == "reported":
-        return
+        return iid
     steps = lifecycle_actions(at)
     if spec["backdated"]:  # no initial report: the 4 h initial-report deadline stays overdue
         steps = [s for s in steps if s[0] != "submit_report"]
@@ -81,6 +88,7 @@ async def open_incident(client: Client, spec: dict) -> None:
         await api.act(client, iid, action, inp)
         if action == upto:
             break
+    return iid
 
 
 async def settle(client: Client, expect_running: int, expect_overdue: int, timeout: float = 60) -> dict:
@@ -94,7 +102,7 @@ async def settle(client: Client, expect_running: int, expect_overdue: int, timeo
         if (running == expect_running and over == expect_overdue) or loop.time() > end:
             if running != expect_running:
                 others = [f"{w.workflow_type}:{w.id}" async for w in client.list_workflows("ExecutionStatus = 'Running'")
-                          if not w.id.startswith("incident-d-")]
+                          if not w.id.startswith(("incident-d-", "incident-due-"))]
                 log(f"running workflows other than the open incidents: {others[:10]}")
             return {"running": running, "overdue": over}
         await asyncio.sleep(0.5)
@@ -107,22 +115,34 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 
 class Population:
-    """The open drill incidents so far: how many, how many of them overdue, and the worker's
-    RSS once the first one was ready (the worker is up then)."""
+    """The open incidents so far: how many, how many of them overdue, and the worker's RSS
+    once the first one was ready (the worker is up then). `extra_open`: incidents other
+    measures started and left open (benchmarks/waits.py), counted in the size; `movable`:
+    incidents in 接报 with nothing overdue, which the action → board measure moves on."""
 
     def __init__(self, client: Client):
         self.client = client
         self.opened = 0
+        self.extra_open = 0
         self.expected_overdue = 0
+        self.movable: list[str] = []
         self.idle_rss: float | None = None
         self._sem = asyncio.Semaphore(48)
 
+    @property
+    def total(self) -> int:
+        return self.opened + self.extra_open
+
     async def one(self, i: int) -> None:
         async with self._sem:
-            await open_incident(self.client, population_spec(i))
+            spec = population_spec(i)
+            iid = await open_incident(self.client, spec)
+            if spec["stage"] == "reported" and not spec["backdated"]:
+                self.movable.append(iid)
 
     async def grow_to(self, size: int, rss: RssSampler) -> int:
-        """Open incidents up to `size`; returns how many this batch opened."""
+        """Open incidents up to `size` open in all; returns how many this batch opened."""
+        size -= self.extra_open
         if self.idle_rss is None:
             await self.one(self.opened)  # the worker is up once the first incident is ready
             self.expected_overdue += population_spec(self.opened)["backdated"]
@@ -148,15 +168,16 @@ def start_worker(address: str, workdir: Path) -> tuple[subprocess.Popen, Any]:
 
 
 async def measure_size(client: Client, proc: subprocess.Popen, rss: RssSampler, pop: Population, size: int,
-                       board, prof: dict) -> dict:
-    """Open incidents up to `size`, wait for visibility, and time the views and the board."""
+                       board, prof: dict, waits: list[dict] | None) -> dict:
+    """Open incidents up to `size`, wait for visibility, and time the views and the board;
+    then, when `waits` is a list, what users wait for at that size (appended to it)."""
     t0 = time.perf_counter()
     cpu0 = cpu_seconds(proc.pid)
     batch = await pop.grow_to(size, rss)
     populate_s = time.perf_counter() - t0
     worker_cpu = cpu_seconds(proc.pid) - cpu0
-    seen = await settle(client, pop.opened, pop.expected_overdue, timeout=60 + pop.opened / 50)
-    log(f"open incidents: {pop.opened} ({populate_s:.1f} s to open; visibility {seen}); "
+    seen = await settle(client, pop.total, pop.expected_overdue, timeout=60 + pop.total / 50)
+    log(f"open incidents: {pop.total} ({populate_s:.1f} s to open; visibility {seen}); "
         f"worker RSS {rss.last:.1f} MB, peak {rss.peak:.1f} MB")
     # Cold: the first viewer after nobody looked waits for a fresh copy (the warm-up
     # fetch of measure_queries below); the timed fetches find the refresher running.
@@ -175,24 +196,29 @@ async def measure_size(client: Client, proc: subprocess.Popen, rss: RssSampler, 
         f"bare list p95 {figures['bare_list']['p95_ms']} ms; --all: overdue p95 "
         f"{figures['overdue_all']['p95_ms']}, stuck {figures['stuck_all']['p95_ms']}, "
         f"list {figures['list_all']['p95_ms']} ms")
-    return {"open_incidents": pop.opened, "expected_overdue": pop.expected_overdue, "visible": seen,
+    at_size = {"open_incidents": pop.total, "expected_overdue": pop.expected_overdue, "visible": seen,
             "populate_s": r3(populate_s),
             "worker_cpu_ms_per_incident_opened": r3(worker_cpu / max(batch, 1) * 1000),
             "worker_rss_mb": r3(rss.last), "worker_peak_rss_mb": r3(rss.peak),
             **figures}
+    if waits is not None:
+        waits.append(await measure_waits(client, board, pop, prof, rss))
+    return at_size
 
 
-async def bench_supervisor(client: Client, address: str, prof: dict, out: dict, workdir: Path) -> None:
+async def bench_supervisor(client: Client, address: str, prof: dict, out: dict, workdir: Path,
+                           waits: bool = False) -> None:
     proc, worker_log = start_worker(address, workdir)
     by_size = []
-    board_ctx = board_page(client, workdir)
+    waits_by_size: list[dict] | None = [] if waits else None
+    board_ctx = board_page(client, workdir, poll_seconds=prof.get("board_poll_s"))
     board = await board_ctx.__aenter__()
     try:
         with RssSampler(proc.pid) as rss:
             await asyncio.sleep(0)
             pop = Population(client)
             for size in prof["query_sizes"]:
-                by_size.append(await measure_size(client, proc, rss, pop, size, board, prof))
+                by_size.append(await measure_size(client, proc, rss, pop, size, board, prof, waits_by_size))
             # Hold the full population a little longer: the worker's steady state with all open.
             await asyncio.sleep(3)
             final_rss, hwm = rss_mb(proc.pid)
@@ -208,12 +234,14 @@ async def bench_supervisor(client: Client, address: str, prof: dict, out: dict, 
     out["supervisor_queries"] = queries_summary(by_size)
     out["worker_memory"] = memory_summary(by_size, rss, peak=peak, hwm=hwm, final_rss=final_rss,
                                           idle_rss=pop.idle_rss)
+    if waits_by_size:
+        out["user_waits"] = waits_summary(waits_by_size, out["worker_memory"])
 
 
 def queries_summary(by_size: list[dict]) -> dict:
     top = by_size[-1]
     return {
-        "description": "drill incidents open on one `python worker.py`; overdue/stuck/list through "
+        "description": "incidents (not drills) open on one `python worker.py`; overdue/stuck/list through "
                        "ecoplan.views with drills=True (the CLI's path) vs a bare "
                        "ExecutionStatus='Running' list iterated fully; interleaved repeats",
         "sizes": [s["open_incidents"] for s in by_size],
@@ -258,10 +286,12 @@ def memory_summary(by_size: list[dict], rss: RssSampler, *, peak: float, hwm: fl
 
 
 @contextlib.asynccontextmanager
-async def board_page(client: Client, workdir: Path):
+async def board_page(client: Client, workdir: Path, poll_seconds: float | None = None):
     """The console's 总览 board as a supervisor's browser asks for it every few seconds:
     GET /board/live over HTTP from `ecoplan web`'s app (served by uvicorn in this process),
-    with a real session. Yields a function that fetches it once."""
+    with a real session. Yields a function that fetches it once; its `get_live` returns the
+    answer's HTML, `every` is the page's poll interval as the page states it (data-every).
+    `poll_seconds`: the app's (default: `ecoplan web`'s, 5 s; the smoke profile's is shorter)."""
     import httpx
     import uvicorn
 
@@ -272,7 +302,8 @@ async def board_page(client: Client, workdir: Path):
     if store.get("bench_du") is None:
         store.add("bench_du", "supervisor", "bench-password-2026-" + "x" * 16, display="督查")
     token, _ = store.open_session("bench_du", "web", timedelta(hours=12))
-    app = create_app(client_factory=lambda: client, store=store)
+    app = create_app(client_factory=lambda: client, store=store,
+                     **({"poll_seconds": poll_seconds} if poll_seconds else {}))
     server = uvicorn.Server(uvicorn.Config(app,
                                            host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve())
@@ -299,6 +330,16 @@ async def board_page(client: Client, workdir: Path):
                 ages.append((t - shown).total_seconds() % 86400)
             return 1
 
+        async def get_live() -> str:
+            r = await http.get("/board/live", params={"drills": "1"})
+            r.raise_for_status()
+            return r.text
+
+        # The page's own poll interval, as the browser reads it (board.html, data-every).
+        page = (await http.get("/", params={"drills": "1"})).text
+        fetch.every = float(re.search(r'data-every="([0-9.]+)"', page)[1])  # type: ignore[attr-defined]
+        app.state.board_copies.stop()  # that page started a refresher: nobody looks yet
+        fetch.get_live = get_live  # type: ignore[attr-defined]
         fetch.ages = ages  # type: ignore[attr-defined]
         fetch.took = took  # type: ignore[attr-defined]
         fetch.copies = app.state.board_copies  # type: ignore[attr-defined]

@@ -68,6 +68,20 @@ def test_bench_harness_smoke(tmp_path):
     assert top["overdue"]["rows"] == top["expected_overdue"] == 1  # incident 0 is backdated
 
     assert _number(r["worker_memory"]["peak_rss_mb"]) and r["worker_memory"]["peak_rss_mb"] > 10
+
+    # Issue 26 item 4 at the same size: one action until the board page shows it, one deadline
+    # falling due until the overdue query lists it, the daily report's Schedule triggered.
+    uw = r["user_waits"]
+    assert uw["sizes"] == [3] and isinstance(uw["goal_met"], bool)
+    ab = uw["by_size"][-1]["action_board"]
+    assert ab["samples"] == 1 and ab["not_seen"] == 0 and _number(ab["p95_s"])  # incident 1: 接报, not backdated
+    assert ab["legs"]["answered_s"]["p50_s"] <= ab["legs"]["visible_s"]["p50_s"] <= ab["p50_s"]
+    du = uw["by_size"][-1]["deadline_overdue"]
+    assert du["samples"] == 1 and du["not_listed"] == 0 and _number(du["p95_s"])
+    rep = uw["by_size"][-1]["daily_report"]
+    assert rep["finished"] and _number(rep["trigger_to_result_s"]) and _number(rep["compile_s"])
+    assert rep["open_incidents"] == 3 + 1  # the deadline's sample stays open
+    assert rep["overdue"] == 1 + 1 and not rep["zero_report"]
     assert _number(r["replay"]["ms"]) and r["replay"]["events"] > 100
 
     assert r["growth"]["lifecycle"][0]["incidents"] == 3
