@@ -204,4 +204,25 @@ class DailyReportActivities:
         stem = folder / report["report_date"]
         stem.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         stem.with_suffix(".md").write_text(render_daily_report(report) + "\n", encoding="utf-8")
-        return report
+        return for_history(report)
+
+
+# Entries of each list the activity returns into history (the archive keeps them all). At
+# 10,000 open incidents the whole report was 3.57 MB, over Temporal's 2 MiB payload limit: the
+# activity failed every attempt and no daily report went out (BENCHMARKS.md, issue 26 item 4).
+# 100 entries of each of the four lists stay under 0.2 MB (local choice).
+LISTS_KEPT = 100
+LISTS = ("new_incidents", "overdue", "stuck", "due_next_24h")
+
+
+def for_history(report: dict) -> dict:
+    """The report as the workflow gets it: every figure, each list's full length in `counts`,
+    and at most LISTS_KEPT entries of each list (`cut`: some were left out; the archived
+    daily/<date>.json and .md hold them all)."""
+    out = dict(report)
+    out["counts"] = {k: len(report.get(k) or []) for k in LISTS}
+    out["cut"] = any(n > LISTS_KEPT for n in out["counts"].values())
+    for k in LISTS:
+        out[k] = list(report.get(k) or [])[:LISTS_KEPT]
+    out["archived"] = f"daily/{report['report_date']}.json"
+    return out

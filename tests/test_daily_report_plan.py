@@ -82,3 +82,37 @@ async def test_schedule_runs_at_the_plans_time(client, tmp_path):
         assert spec.time_zone_name == "Asia/Shanghai"
     finally:
         await client.get_schedule_handle(DAILY_REPORT_SCHEDULE_ID).delete()
+
+
+def test_a_report_on_ten_thousand_open_incidents_fits_in_history():
+    """At 10,000 open incidents the compiled report was 3.57 MB and the SDK refused the
+    activity's result (TMPRL1103, over 2 MiB): no daily report went out. The workflow now gets
+    each list's first 100 entries with the full counts; the subject counts them all."""
+    from temporalio.converter import DataConverter
+
+    from activities.daily_report import for_history
+    from workflows.daily_report import summary_line
+
+    row = lambda i: {"incident_id": f"incident-{i:05d}-{'x' * 20}", "title": "桃河化工厂泄漏导致下游水体污染" * 2,  # noqa: E731
+                     "county": "平定县", "level": "III", "stage": "on_site", "name": "initial_report",
+                     "due_at": "2027-01-04T08:00:00+08:00", "since": "2027-01-03T08:00:00+08:00"}
+    report = {"report_date": "2027-01-04", "generated_at": "2027-01-04T08:00:00+08:00", "open_incidents": 10_000,
+              "by_stage": {"on_site": 10_000}, "by_level": {"III": 10_000}, "zero_report": False,
+              "new_incidents": [row(i) for i in range(10_000)], "overdue": [row(i) for i in range(6_000)],
+              "stuck": [row(i) for i in range(2_500)], "due_next_24h": [row(i) for i in range(40)],
+              "recipients": ["带班领导"], "settings": {}}
+    whole = DataConverter.default.payload_converter.to_payloads([report])[0].ByteSize()
+    assert whole > 2 * 1024 * 1024  # the shape that failed
+    kept = for_history(report)
+    size = DataConverter.default.payload_converter.to_payloads([kept])[0].ByteSize()
+    assert size < 200_000, size
+    assert kept["counts"] == {"new_incidents": 10_000, "overdue": 6_000, "stuck": 2_500, "due_next_24h": 40}
+    assert kept["cut"] is True and kept["archived"] == "daily/2027-01-04.json"
+    assert [len(kept[k]) for k in ("new_incidents", "overdue", "stuck", "due_next_24h")] == [100, 100, 100, 40]
+    assert kept["overdue"][0] == report["overdue"][0]
+    assert summary_line(kept) == "日报告 2027-01-04：在办 10000，新报 10000，逾期 6000，停滞 2500"
+    # a report recorded before the cut (no counts) reads as it did
+    assert summary_line({**report, "new_incidents": report["new_incidents"][:3]}) == \
+        "日报告 2027-01-04：在办 10000，新报 3，逾期 6000，停滞 2500"
+    small = for_history({**report, "new_incidents": [], "overdue": [row(1)], "stuck": [], "due_next_24h": []})
+    assert small["cut"] is False and small["overdue"] == [row(1)]

@@ -21,8 +21,11 @@ def summary_line(report: dict) -> str:
     """The notification's subject: the report in one line."""
     if report["zero_report"]:
         return f"日报告 {report['report_date']}：零报告"
-    return (f"日报告 {report['report_date']}：在办 {report['open_incidents']}，新报 {len(report['new_incidents'])}，"
-            f"逾期 {len(report['overdue'])}，停滞 {len(report['stuck'])}")
+    # counts: the lists' full lengths, when the activity cut the lists it returned (a report
+    # recorded before that has none: its lists are whole)
+    n = report.get("counts") or {k: len(report[k]) for k in ("new_incidents", "overdue", "stuck")}
+    return (f"日报告 {report['report_date']}：在办 {report['open_incidents']}，新报 {n['new_incidents']}，"
+            f"逾期 {n['overdue']}，停滞 {n['stuck']}")
 
 
 @workflow.defn
@@ -40,7 +43,8 @@ class DailyReportWorkflow:
                          recipients=report.get("recipients") or DUTY_RECIPIENTS,
                          at=workflow.now(), detail={"zero_report": report["zero_report"],
                                                     "open_incidents": report["open_incidents"],
-                                                    "overdue": len(report["overdue"])}),
+                                                    "overdue": (report.get("counts") or {}).get(
+                                                        "overdue", len(report["overdue"]))}),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)))
         return report
