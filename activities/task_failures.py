@@ -53,6 +53,7 @@ _FLAG_CAUSES = {"cause=WorkflowTaskFailedCauseNonDeterministicError": "WORKFLOW_
                 "cause=WorkflowTaskFailedCauseWorkflowWorkerUnhandledFailure":
                     "WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE",
                 "category=WorkflowTaskTimedOut": "timed_out"}
+_RESET = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW
 _FAILED, _TIMED_OUT, _COMPLETED = (EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
                                    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
 
@@ -140,6 +141,8 @@ async def inspect(client: Client, workflow_id: str) -> TaskTrouble:
         for e in resp.history.events:  # newest first, back to the last completed task
             if e.event_type == _COMPLETED:
                 break
+            if e.event_type == _FAILED and e.workflow_task_failed_event_attributes.cause == _RESET:
+                continue  # the mark a reset leaves in the run it makes (ecoplan repair), not a failure
             if e.event_type in (_FAILED, _TIMED_OUT):
                 t.since = _time(e.event_time)
                 t.cause, t.message = failure_of(e)

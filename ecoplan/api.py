@@ -146,12 +146,30 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
             raise (_not_found(e, incident_id) or e) from None
 
 
-async def signal_action(client: Client, incident_id: str, action: str, inp: Action) -> None:
+async def signal_action(client: Client, incident_id: str, action: str, inp: Action,
+                        request_id: str | None = None) -> None:
     """Send an action that may be taken fire-and-forget (its spec's `signal`): the incident
     records it, or records it as rejected with why; nothing comes back."""
-    handle = client.get_workflow_handle(workflow_id(incident_id))
+    await signal(client, incident_id, f"{action}_signal", inp, request_id=request_id)
+
+
+async def signal(client: Client, incident_id: str, name: str, *args, request_id: str | None = None) -> None:
+    """A signal to the incident's current run. A `request_id` makes a resent signal land once:
+    the server keeps one signal per request id in a run, and records the id on the event
+    (`ecoplan repair` resends a signal under the id it first came with)."""
     try:
-        await handle.signal(f"{action}_signal", inp)
+        if request_id is None:
+            await client.get_workflow_handle(workflow_id(incident_id)).signal(name, *args)
+            return
+        from temporalio.api.common.v1 import WorkflowExecution
+        from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
+
+        # The SDK's handle gives every call a fresh request id: the request is made here instead.
+        req = SignalWorkflowExecutionRequest(
+            namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=workflow_id(incident_id)),
+            signal_name=name, identity=client.identity, request_id=request_id)
+        req.input.payloads.extend(await client.data_converter.encode(list(args)))
+        await client.workflow_service.signal_workflow_execution(req, retry=True)
     except RPCError as e:
         raise (_not_found(e, incident_id) or e) from None
 

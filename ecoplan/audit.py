@@ -39,7 +39,8 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 EVENT_NAMES = {"login": "登录", "logout": "退出", "login_alarm": "登录失败告警", "unlock": "解除登录限制",
                "totp_enrolled": "绑定动态口令", "totp_reset": "重置动态口令", "recovery_used": "使用恢复码",
                "account_added": "创建账号", "account_disabled": "停用账号", "account_enabled": "启用账号",
-               "password_changed": "修改密码", "incident_repaired": "修复事件（重置工作流）"}
+               "password_changed": "修改密码", "incident_repaired": "修复事件（重置工作流）",
+               "incident_repair_started": "开始修复事件（重置前记下将重新办理的操作）"}
 OUTCOME_NAMES = {"ok": "成功", "failed": "未完成", "bad_credentials": "密码错误", "rate_limited": "尝试过多被拒", "bad_code": "动态口令错误",
                  "bad_csrf": "表单过期", "needs_code": "待输入动态口令", "needs_enrolment": "待绑定动态口令",
                  "not_enrolled": "未登记动态口令，被拒"}
@@ -110,6 +111,17 @@ def entries(con, *, username: str | None = None, event: str | None = None,
             args.append(val)
     sql = "SELECT * FROM audit" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
     with closing(con.execute(sql, (*args, limit))) as cur:
-        return [Entry(id=r["id"], at=r["at"], event=r["event"], username=r["username"], actor=r["actor"],
-                      address=r["address"], outcome=r["outcome"], detail=json.loads(r["detail"] or "{}"))
-                for r in cur.fetchall()]
+        return [_entry(r) for r in cur.fetchall()]
+
+
+def repairs_of(con, incident_id: str, event: str = "incident_repaired") -> list[Entry]:
+    """One incident's rows of `ecoplan repair` (`event`), newest first."""
+    like = f'%"incident_id": {json.dumps(incident_id, ensure_ascii=False)}%'  # as `record` writes it; checked below
+    with closing(con.execute("SELECT * FROM audit WHERE event = ? AND detail LIKE ? ORDER BY id DESC",
+                             (event, like))) as cur:
+        return [e for e in map(_entry, cur.fetchall()) if e.detail.get("incident_id") == incident_id]
+
+
+def _entry(r) -> Entry:
+    return Entry(id=r["id"], at=r["at"], event=r["event"], username=r["username"], actor=r["actor"],
+                 address=r["address"], outcome=r["outcome"], detail=json.loads(r["detail"] or "{}"))

@@ -31,6 +31,25 @@ in time would read late), one with `at` more than an hour back is refused for wa
 task dropped every action, the plan not yet loaded). So the reset excludes signals and
 updates from reapply, and this command resends them where it can say what became of each.
 
+A repair that did not finish (the command died, or the new run did not answer in time, between
+the reset and the resends): the base run is terminated, its history kept (for the namespace's
+retention), and the new run lacks what came after the point. `ecoplan repair ID` again, on the
+incident now not stuck, walks back from its current run (a reset leaves in the run it makes a
+failed workflow task, cause RESET_WORKFLOW, naming base_run_id and new_run_id; a continue-as-new
+names the run before in its started event) to each reset this command made (its reason begins
+"ecoplan repair"), and sends what the base acknowledged after the point and no run since holds,
+by key: an update by its update id; a signal by the request id it was sent with (the server
+records it on the event), which is also the request id the repair resends it under, so a resent
+signal keeps its key through any number of repairs. Sending twice applies once: the server keeps
+one update per id and one signal per request id in a run (an update id from before the point is
+in the new run's copied history and is answered, not applied, again; one from after it is new to
+the new run and applied once), and the workflow remembers its newest update ids across
+continue-as-new. An update the incident refused when a repair sent it leaves no trace in the run
+(a validator's refusal is not recorded); the repair said so and gave it to people, and its audit
+row says so, so a later repair does not send it again (an audit log that cannot be read stops
+the resend, nothing changed). Before its reset, a repair writes what it will send again to the
+audit log (`incident_repair_started`), for a person to see.
+
 The incident is addressed by its workflow id only, everywhere in ecoplan (the client API,
 the views, the console, the activities' queries): after a reset every call reaches the new
 run. Deliveries re-run by the new run (notifications, printing, the record) carry their
@@ -46,6 +65,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType as ET
@@ -63,6 +83,8 @@ from plan.calendar import SHANGHAI
 NAMED = re.compile(r"HistoryEvent\(id: (\d+)")
 RESEND_MARGIN = timedelta(minutes=5)  # the incident's clock runs ahead of ours by the time a send takes
 NONDETERMINISM = WorkflowTaskFailedCause.Name(WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR)
+RESET_CAUSE = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW
+REASON = "ecoplan repair"  # how every reason `reset` gives the server begins: a reset this command made
 
 
 class RepairRefused(EcoplanError):
@@ -90,6 +112,8 @@ class Resend:
     at: datetime  # when it was taken: its own `at`, else the clock of the task that took it / its arrival
     update_id: str | None
     args: list
+    key: str = ""  # what the action is known by in every run: its update id, or its signal's request id
+    run_id: str = ""  # the run it was acknowledged in
     outcome: str = ""  # applied | sent | refused | failed
     reason: str = ""
 
@@ -107,9 +131,9 @@ class Resend:
         return (by.display or by.name) if by is not None else "系统"
 
     def public(self) -> dict:
-        return {"event_id": self.event_id, "kind": self.kind, "name": self.name, "action": self.action,
-                "at": self.at.isoformat(), "update_id": self.update_id, "who": self.who,
-                "outcome": self.outcome or None, "reason": self.reason or None}
+        return {"event_id": self.event_id, "run_id": self.run_id, "kind": self.kind, "name": self.name,
+                "action": self.action, "at": self.at.isoformat(), "update_id": self.update_id, "key": self.key,
+                "who": self.who, "outcome": self.outcome or None, "reason": self.reason or None}
 
 
 @dataclass
@@ -125,14 +149,55 @@ class Plan:
     diverges_at: int | None  # the event where history and code part ways, when known
     resend: list[Resend] = field(default_factory=list)
     refused_before: int = 0  # updates after the point that the incident had refused: not sent again
+    handed: list[Resend] = field(default_factory=list)  # an earlier repair's, refused then and given to people
     new_run_id: str | None = None
+    resumed = False
 
     def public(self) -> dict:
-        return {"incident_id": self.incident_id, "workflow_id": self.workflow_id, "run_id": self.run_id,
-                "new_run_id": self.new_run_id, "reset_to_event": self.reset_to, "kept_upto_event": self.kept_upto,
-                "task_started_at": self.task_at.isoformat(), "found_by": self.found_by,
-                "diverges_at_event": self.diverges_at, "trouble": self.trouble.public(),
-                "resend": [r.public() for r in self.resend], "refused_before": self.refused_before}
+        return {"resumed": False, "incident_id": self.incident_id, "workflow_id": self.workflow_id,
+                "run_id": self.run_id, "new_run_id": self.new_run_id, "reset_to_event": self.reset_to,
+                "kept_upto_event": self.kept_upto, "task_started_at": self.task_at.isoformat(),
+                "found_by": self.found_by, "diverges_at_event": self.diverges_at, "trouble": self.trouble.public(),
+                "resend": [r.public() for r in self.resend], "refused_before": self.refused_before,
+                "handed_to_people": [r.public() for r in self.handed]}
+
+
+@dataclass
+class Reset:
+    """One reset in the incident's past (or the one a repair is about to make)."""
+
+    base_run_id: str  # the run reset (terminated by it, its history kept for the namespace's retention)
+    new_run_id: str  # the run it made ("" while only planned)
+    kept: int  # the new run holds the base's events 1..kept
+    reset_to: int | None  # the base's WorkflowTaskCompleted it went back to
+    at: datetime | None  # when it was made
+    ours: bool  # made by `ecoplan repair` (signals and updates not reapplied: the repair resends them)
+
+    def public(self) -> dict:
+        return {"base_run_id": self.base_run_id, "new_run_id": self.new_run_id, "kept_upto_event": self.kept,
+                "reset_to_event": self.reset_to, "at": self.at.isoformat() if self.at else None}
+
+
+@dataclass
+class Resume:
+    """What an earlier repair acknowledged-and-reset but did not resend: the incident is not
+    stuck, its current run descends from a repair's reset, and the base run holds actions the
+    current run has not got (module docstring, "A repair that did not finish")."""
+
+    incident_id: str
+    workflow_id: str
+    run_id: str  # the current run, which gets them
+    resets: list[Reset]  # the repairs' resets the actions come from, newest first
+    resend: list[Resend] = field(default_factory=list)
+    already: int = 0  # acknowledged after those points and already in the current run: not sent
+    handed: list[Resend] = field(default_factory=list)  # refused when a repair sent them, given to people
+    resumed = True
+
+    def public(self) -> dict:
+        return {"resumed": True, "incident_id": self.incident_id, "workflow_id": self.workflow_id,
+                "run_id": self.run_id, "resets": [r.public() for r in self.resets],
+                "resend": [r.public() for r in self.resend], "already_in_run": self.already,
+                "handed_to_people": [r.public() for r in self.handed]}
 
 
 # ------------------------------------------------------------------ finding the point
@@ -150,10 +215,13 @@ def completed_tasks(events) -> list[tuple[int, int]]:
 
 def failing_task(events):
     """The first failed or timed-out workflow task after the last completed one, and the id of
-    the WorkflowTaskStarted it failed in (None, None when the newest task did not fail)."""
+    the WorkflowTaskStarted it failed in (None, None when the newest task did not fail). The
+    mark a reset leaves (a task failed with cause RESET_WORKFLOW) is not a failure of the code."""
     last = max((i for i, e in enumerate(events) if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED), default=-1)
     for e in events[last + 1:]:
         if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            if e.workflow_task_failed_event_attributes.cause == RESET_CAUSE:
+                continue
             return e, e.workflow_task_failed_event_attributes.started_event_id
         if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
             return e, e.workflow_task_timed_out_event_attributes.started_event_id
@@ -221,8 +289,12 @@ async def divergence(workflow_id: str, events, upto: int, use_named: bool = True
     return None, lo
 
 
-async def plan(client: Client, incident_id: str, before_event: int | None = None) -> Plan:
-    """What `repair` would do; nothing is changed."""
+async def plan(client: Client, incident_id: str, before_event: int | None = None,
+               handed_over: Callable[[], set[str]] | None = None) -> Plan | Resume:
+    """What `repair` would do; nothing is changed. A stuck incident: the Plan to reset it. One
+    that is not stuck but that an earlier repair left unfinished: the Resume that finishes it.
+    `handed_over()`: the keys of actions an earlier repair sent and the incident refused (the
+    audit log); asked only when the incident has had a repair's reset."""
     wid = api.workflow_id(incident_id)
     try:
         t = await tf.inspect(client, wid)
@@ -232,13 +304,13 @@ async def plan(client: Client, incident_id: str, before_event: int | None = None
         raise
     if not t.running:
         raise RepairRefused(f"事件 {incident_id} 已不在办理中（已结案或已终止），无需修复")
-    if not t.stuck:
-        raise RepairRefused(f"事件 {incident_id} 的后台处理正常（工作流任务没有连续失败），无需修复")
     events = list((await client.get_workflow_handle(wid, run_id=t.run_id).fetch_history()).events)
+    failed, started = failing_task(events)
+    if not t.stuck or (inherited(events, t.run_id) and t.attempt < tf.STUCK_ATTEMPTS):
+        return await resumption(client, incident_id, t.run_id, events, before_event, handed_over)
     tasks = completed_tasks(events)
     if not tasks:
         raise RepairRefused(f"事件 {incident_id} 的本次运行还没有完成过工作流任务，无处可退：需检查工作进程的代码或预案")
-    failed, started = failing_task(events)
     last = events[-1].event_id
     upto = (started - 1) if started else last  # the history as the last completed task left it (and what came after)
     diverges, task_index = None, None
@@ -267,14 +339,186 @@ async def plan(client: Client, incident_id: str, before_event: int | None = None
     by_id = {e.event_id: e for e in events}
     p = Plan(incident_id=incident_id, workflow_id=wid, run_id=t.run_id, trouble=t, reset_to=reset_to, kept_upto=kept,
              task_at=_t(by_id[kept].event_time), found_by=found_by, diverges_at=diverges)
-    p.resend, p.refused_before = acknowledged_after(events, kept)
+    # The new run will hold this run's events up to `kept`, and what they hold from the runs before
+    # (an earlier repair's reset that did not finish: its base's actions are sent too).
+    planned = Reset(base_run_id=t.run_id, new_run_id="", kept=kept, reset_to=reset_to, at=None, ours=True)
+    lin = await lineage(client, wid, t.run_id, events, upto=kept, planned=planned)
+    p.resend, _, p.handed = _pending(lin, handed_over)
+    p.refused_before = acknowledged_after(events, kept, t.run_id)[1]
     return p
+
+
+# ------------------------------------------------------------------ a repair that did not finish
+
+
+async def resumption(client: Client, incident_id: str, run_id: str, events, before_event: int | None,
+                     handed_over) -> Resume:
+    """The actions an earlier repair's reset left out of the current run and did not resend
+    (RepairRefused, with 无需修复, when there are none)."""
+    wid = api.workflow_id(incident_id)
+    lin = await lineage(client, wid, run_id, events)
+    ours = [r for r, _ in lin.resets if r.ours]
+    fine = f"事件 {incident_id} 的后台处理正常（工作流任务没有连续失败）"
+    if not ours:
+        raise RepairRefused(fine + "，无需修复" + _unchecked(lin))
+    resend, already, handed = _pending(lin, handed_over)
+    if not resend:
+        done = f"；此前修复（{ours[0].at:%m-%d %H:%M:%S} 的重置）之后已受理的操作新运行均已收到" if ours[0].at else ""
+        raise RepairRefused(fine + done + "，无需修复" + _unchecked(lin))
+    if before_event is not None:
+        raise RepairBadInput(f"--before-event 只用于工作流任务连续失败的事件；{fine}，"
+                             f"但此前的修复未完成，不加该选项再执行即可补办 {len(resend)} 项操作")
+    return Resume(incident_id=incident_id, workflow_id=wid, run_id=run_id,
+                  resets=[r for r in ours if any(x.run_id == r.base_run_id for x in resend)],
+                  resend=resend, already=already, handed=handed)
+
+
+def _unchecked(lin: "Lineage") -> str:
+    if not lin.unchecked:
+        return ""
+    return (f"（事件曾经重置，原运行 {'、'.join(lin.unchecked)} 的历史已超过保留期，不在服务器上，"
+            "其中的操作无法核对）")
+
+
+MAX_RUNS = 50  # runs walked back from the current one (each a history read)
+
+
+@dataclass
+class Lineage:
+    """The runs whose events the current run holds, walked back from it (a reset's new run
+    holds its base's events up to the reset point; a run continued as new, all its
+    predecessor's state)."""
+
+    got: set[str]  # the keys of every update and signal those runs hold
+    resets: list[tuple[Reset, list]]  # each reset on the way, newest first, with its base's events
+    unchecked: list[str]  # base runs whose history the server no longer has
+
+
+def signal_key(e, run_id: str) -> str:
+    """A signal's key in every run: the request id it was sent with (the server records it;
+    `repair` resends under it), else its place in the run it came to."""
+    return e.workflow_execution_signaled_event_attributes.request_id or f"{run_id}/{e.event_id}"
+
+
+def keys_in(events, run_id: str, upto: int | None = None) -> set[str]:
+    out = set()
+    for e in events:
+        if upto is not None and e.event_id > upto:
+            break
+        if e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            out.add(e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id)
+        elif e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED:
+            out.add(e.workflow_execution_update_admitted_event_attributes.request.meta.update_id)
+        elif e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            out.add(e.workflow_execution_update_completed_event_attributes.meta.update_id)
+        elif e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            out.add(signal_key(e, run_id))
+    return out
+
+
+def inherited(events, run_id: str) -> bool:
+    """A run a reset made carries its base's TemporalReportedProblems mark until a task of its
+    own completes: till then the mark says nothing of it, and only its attempts do (a task taken
+    by a worker that went away times out once and is given again; that is not stuck)."""
+    mark = own_reset(events, run_id)
+    return mark is not None and not any(
+        e.event_id > mark.event_id and e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events)
+
+
+def own_reset(events, run_id: str):
+    """The event a reset leaves in the run it made (a failed workflow task, cause RESET_WORKFLOW,
+    naming the base run and this one), or None. A run made by a reset also holds the older
+    resets' events its base had, each naming another new run."""
+    for e in events:
+        if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            a = e.workflow_task_failed_event_attributes
+            if a.cause == RESET_CAUSE and a.new_run_id == run_id:
+                return e
+    return None
+
+
+async def _history(client: Client, wid: str, run_id: str) -> list | None:
+    try:
+        return list((await client.get_workflow_handle(wid, run_id=run_id).fetch_history()).events)
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+async def lineage(client: Client, wid: str, run_id: str, events, upto: int | None = None,
+                  planned: Reset | None = None) -> Lineage:
+    """Walk back from `run_id` (its `events`, of which those up to `upto` count): through each
+    reset to its base, through each continue-as-new to the run before. `planned`: the reset a
+    repair is about to make of this run, counted as the newest."""
+    lin = Lineage(got=set(), resets=[(planned, events)] if planned else [], unchecked=[])
+    any_reset = None
+    for _ in range(MAX_RUNS):
+        lin.got |= keys_in(events, run_id, upto)
+        if (e := own_reset(events, run_id)) is not None:
+            a = e.workflow_task_failed_event_attributes
+            base = await _history(client, wid, a.base_run_id)
+            if base is None:
+                lin.unchecked.append(a.base_run_id)
+                break
+            kept = a.started_event_id
+            reset_to = next((x.event_id for x in base if x.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+                             and x.workflow_task_completed_event_attributes.started_event_id == kept), None)
+            lin.resets.append((Reset(base_run_id=a.base_run_id, new_run_id=run_id, kept=kept, reset_to=reset_to,
+                                     at=_t(e.event_time), ours=a.failure.message.startswith(REASON)), base))
+            # the base's events up to the point are this run's own (the same ids): no more of them count
+            run_id, events, upto = a.base_run_id, base, kept if upto is None else min(upto, kept)
+            continue
+        first = events[0] if events else None
+        prev = (first.workflow_execution_started_event_attributes.continued_execution_run_id
+                if first is not None and first.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED else "")
+        if not prev:
+            break
+        if any_reset is None:
+            any_reset = await reset_before(client, wid)
+        if not any_reset or (events := await _history(client, wid, prev)) is None:
+            break
+        run_id, upto = prev, None  # continued as new: all its predecessor's state came with it
+    return lin
+
+
+async def reset_before(client: Client, wid: str) -> bool:
+    """Whether the workflow has a run a reset ended (one visibility count): a reset terminates
+    its base, so without a terminated run no run before the current one holds a repair's reset,
+    and a healthy incident's chain of continued runs is not read."""
+    return (await client.count_workflows(f"WorkflowId = '{wid}' AND ExecutionStatus = 'Terminated'")).count > 0
+
+
+def _pending(lin: Lineage, handed_over) -> tuple[list[Resend], int, list[Resend]]:
+    """What the repairs' resets left out and the current run has not got: every update and
+    signal acknowledged after a reset point in its base, oldest reset first, once each (an
+    action resent by one repair is in the next base under the same key); those the current run
+    holds (by key) are not sent; nor those an earlier repair sent and the incident refused,
+    which were given to people (`handed_over`)."""
+    out, seen, already = [], set(), 0
+    for reset, base in reversed(lin.resets):
+        if not reset.ours:  # someone else's reset: Temporal reapplied what came after it
+            continue
+        for r in acknowledged_after(base, reset.kept, reset.base_run_id)[0]:
+            if r.key in seen:
+                continue
+            seen.add(r.key)
+            if r.key in lin.got:
+                already += 1
+            else:
+                out.append(r)
+    handed: list[Resend] = []
+    if out and handed_over is not None and any(r.ours and r.new_run_id for r, _ in lin.resets):
+        keys = handed_over()
+        handed = [r for r in out if r.key in keys]
+        out = [r for r in out if r.key not in keys]
+    return out, already, handed
 
 
 # ------------------------------------------------------------------ what was acknowledged after it
 
 
-def acknowledged_after(events, kept: int) -> tuple[list[Resend], int]:
+def acknowledged_after(events, kept: int, run_id: str = "") -> tuple[list[Resend], int]:
     """The updates and signals after event `kept`, in their order, with the time each was taken;
     and how many updates the incident had refused (not to be sent again)."""
     from workflows.actions import ACTIONS  # lazy: the registry imports the workflow
@@ -310,13 +554,14 @@ def acknowledged_after(events, kept: int) -> tuple[list[Resend], int]:
             spec = ACTIONS.get(name)
             args = pc.from_payloads(list(req.input.args.payloads), [spec.input] if spec else None)
             when = (clock if accepted and clock else _t(e.event_time))
-            out.append(Resend(e.event_id, "update", name, name if spec else None, _own_at(args, when), uid, args))
+            out.append(Resend(e.event_id, "update", name, name if spec else None, _own_at(args, when), uid, args,
+                              key=uid, run_id=run_id))
         elif e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             a = e.workflow_execution_signaled_event_attributes
             spec = ACTIONS.get(a.signal_name.removesuffix("_signal")) if a.signal_name.endswith("_signal") else None
             args = pc.from_payloads(list(a.input.payloads), [spec.input] if spec else None)
             out.append(Resend(e.event_id, "signal", a.signal_name, spec.name if spec else None,
-                              _own_at(args, _t(e.event_time)), None, args))
+                              _own_at(args, _t(e.event_time)), None, args, key=signal_key(e, run_id), run_id=run_id))
     return out, n_refused
 
 
@@ -342,60 +587,79 @@ def dated(inp, r: Resend, by: str, now: datetime):
 
 async def run(client: Client, p: Plan, by: str, wait: float = 30.0) -> Plan:
     """Reset, wait for the new run to answer, send again what was acknowledged after the point."""
+    await reset(client, p, by)
+    await resend(client, p, by, wait)
+    return p
+
+
+async def reset(client: Client, p: Plan, by: str) -> str:
+    """The reset alone: the new run's id. What it leaves out stays in the base run's history
+    until `resend` (or, if this process dies first, the next `ecoplan repair`) sends it."""
     resp = await client.workflow_service.reset_workflow_execution(ResetWorkflowExecutionRequest(
         namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=p.workflow_id, run_id=p.run_id),
-        reason=f"ecoplan repair（{by}）：工作流任务连续失败（{p.trouble.cause_text}），退回第 {p.reset_to} 个事件",
+        # begins with REASON: how a later repair knows the reset as one of this command's
+        reason=f"{REASON}（{by}）：工作流任务连续失败（{p.trouble.cause_text}），退回第 {p.reset_to} 个事件",
         workflow_task_finish_event_id=p.reset_to, request_id=str(uuid.uuid4()),
         # resent by this command with their business time (module docstring)
         reset_reapply_exclude_types=[ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL,
                                      ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE],
         identity=f"ecoplan repair {by}"[:100]))
     p.new_run_id = resp.run_id
+    return resp.run_id
+
+
+async def resend(client: Client, p: Plan | Resume, by: str, wait: float = 30.0) -> None:
+    """Wait for the run that gets them to answer, then send each action in order, under its key."""
+    run_id = p.new_run_id if isinstance(p, Plan) else p.run_id
     try:
-        await ready(client, p, wait)
+        await ready(client, p.incident_id, run_id, wait)
     except RepairFailed:
-        for r in p.resend:  # said in the paragraph: the people who took them take them again
-            r.outcome, r.reason = "failed", "新运行未就绪，未重新办理，请相关人员重新办理"
+        for r in p.resend:  # said in the paragraph: running the command again sends them
+            r.outcome, r.reason = "failed", f"运行未就绪，未重新办理：就绪后再次执行 ecoplan repair {p.incident_id} 即补办"
         raise
     for r in p.resend:
-        await _send(client, p, r, by)
-    return p
+        await _send(client, p.incident_id, r, by)
 
 
-async def ready(client: Client, p: Plan, wait: float) -> None:
-    """The new run answers its status query with its stage, within `wait` seconds; a new run
-    whose task fails again is said at once."""
+async def ready(client: Client, incident_id: str, run_id: str, wait: float) -> None:
+    """The run answers its status query with its stage, within `wait` seconds; a run whose
+    task fails again is said at once."""
     from workflows.incident import IncidentWorkflow
 
+    wid = api.workflow_id(incident_id)
     loop = asyncio.get_running_loop()
     end = loop.time() + wait
-    handle = client.get_workflow_handle(p.workflow_id, run_id=p.new_run_id)
+    handle = client.get_workflow_handle(wid, run_id=run_id)
     while True:
         with contextlib.suppress(RPCError, asyncio.TimeoutError):
             st = await handle.query(IncidentWorkflow.status, rpc_timeout=timedelta(seconds=2))
             if st.get("stage"):
                 return
-        t = await tf.inspect(client, p.workflow_id)
-        if t.run_id == p.new_run_id and t.running and t.attempt >= 2 and t.cause is not None:
-            raise RepairFailed(f"事件 {p.incident_id} 已重置（新运行 {p.new_run_id}），但新运行的工作流任务仍然失败"
+        t = await tf.inspect(client, wid)
+        # a task that timed out (taken by a worker that went away) is given again: wait on
+        if t.run_id == run_id and t.running and t.attempt >= 2 and t.cause not in (None, "timed_out"):
+            raise RepairFailed(f"事件 {incident_id} 已重置（新运行 {run_id}），但新运行的工作流任务仍然失败"
                                f"（{t.cause_text}：{t.message[:200]}）：可用 --before-event 退到更早的事件再试")
         if loop.time() > end:
-            raise RepairFailed(f"事件 {p.incident_id} 已重置（新运行 {p.new_run_id}），但 {wait:.0f} 秒内没有就绪："
-                               "工作进程是否在运行？")
+            raise RepairFailed(f"事件 {incident_id} 的运行 {run_id} 在 {wait:.0f} 秒内没有就绪：工作进程是否在运行？"
+                               f"就绪后再次执行 ecoplan repair {incident_id} 即补办尚未重新办理的操作")
         await asyncio.sleep(0.2)
 
 
-async def _send(client: Client, p: Plan, r: Resend, by: str) -> None:
+async def _send(client: Client, incident_id: str, r: Resend, by: str) -> None:
+    """One action again, under the key it was acknowledged with: an update under its update id,
+    a signal under its request id; the server keeps one of each in a run, so sending it twice
+    applies it once."""
     now = datetime.now(SHANGHAI)
     try:
         if r.action is None:  # a system signal (a page's step): as it came
-            await client.get_workflow_handle(p.workflow_id).signal(r.name, *r.args)
+            await api.signal(client, incident_id, r.name, *r.args, request_id=r.key)
             r.outcome = "sent"
         elif r.kind == "signal":
-            await api.signal_action(client, p.incident_id, r.action, dated(r.args[0], r, by, now))
+            await api.signal_action(client, incident_id, r.action, dated(r.args[0], r, by, now), request_id=r.key)
             r.outcome = "sent"
         else:
-            await api.act(client, p.incident_id, r.action, dated(r.args[0], r, by, now), update_id=r.update_id)
+            await api.act(client, incident_id, r.action, dated(r.args[0], r, by, now), update_id=r.key)
             r.outcome = "applied"
     except api.ActionRefused as e:
         r.outcome, r.reason = "refused", str(e)
@@ -415,9 +679,25 @@ WHY = {
 OUTCOMES = {"applied": "已办理", "sent": "已送达", "refused": "被拒绝", "failed": "未能送达"}
 
 
-def paragraph(p: Plan, dry_run: bool = False, before_event: int | None = None) -> str:
+def _items(rs: list[Resend]) -> str:
+    return "；".join(
+        f"{r.title}（{r.who}，原于 {r.at:%m-%d %H:%M:%S}）" + (f"：{OUTCOMES[r.outcome]}" if r.outcome else "")
+        + (f"，{r.reason}" if r.reason else "") for r in rs)
+
+
+def _handed(p: Plan | Resume) -> str:
+    if not p.handed:
+        return ""
+    names = "、".join(f"{r.title}（{r.who}）" for r in p.handed)
+    return (f"；另有 {len(p.handed)} 项此前修复重新办理时被事件拒绝、已交相关人员重新办理（见审计日志），"
+            f"不再重发：{names}")
+
+
+def paragraph(p: Plan | Resume, dry_run: bool = False, before_event: int | None = None) -> str:
     """What was done (or, dry, would be), in one paragraph. The failure's own text (English, for
     developers) is in --json (`trouble.message`) and in the run's history, not here."""
+    if isinstance(p, Resume):
+        return resume_paragraph(p, dry_run)
     t = p.trouble
     since = f"自 {t.since:%m-%d %H:%M:%S} 起" if t.since else ""
     where = f"第 {p.diverges_at} 个事件" if p.diverges_at else f"第 {p.reset_to} 个事件之后的命令"
@@ -432,14 +712,31 @@ def paragraph(p: Plan, dry_run: bool = False, before_event: int | None = None) -
                 f"已用 Temporal 的重置功能把运行 {p.run_id} 退回到{point}；原运行已由 Temporal 终止，其历史保留，"
                 f"事件以新运行 {p.new_run_id} 继续，事件编号不变，各处仍按编号办理；")
     if p.resend:
-        items = "；".join(
-            f"{r.title}（{r.who}，原于 {r.at:%m-%d %H:%M:%S}）" + (f"：{OUTCOMES[r.outcome]}" if r.outcome else "")
-            + (f"，{r.reason}" if r.reason else "") for r in p.resend)
         verb = "将由本命令按原办理时间重新办理" if dry_run else "已由本命令按原办理时间重新办理"
-        acts = f"该点之后已受理的 {len(p.resend)} 项操作不由 Temporal 重放，{verb}：{items}"
+        earlier = sum(r.run_id != p.run_id for r in p.resend)
+        also = f"（其中 {earlier} 项是此前一次未完成的修复留下、尚未补办的）" if earlier else ""
+        acts = f"该点之后已受理的 {len(p.resend)} 项操作{also}不由 Temporal 重放，{verb}：{_items(p.resend)}"
     else:
         acts = "该点之后没有已受理的操作需要重新办理"
     if p.refused_before:
         acts += f"；另有 {p.refused_before} 项当时已被拒绝的操作不再办理"
+    acts += _handed(p)
     tail = "。新运行重新执行的通知、文书打印和记录保存沿用原幂等键，已送达的不会重复送达。"
+    return head + acts + tail
+
+
+def resume_paragraph(p: Resume, dry_run: bool = False) -> str:
+    """An unfinished repair finished (or, dry, what would finish it), in one paragraph."""
+    resets = "；".join(
+        f"{r.at:%m-%d %H:%M:%S} 的修复已把运行 {r.base_run_id} 退回到第 {r.reset_to} 个事件、以新运行 {r.new_run_id} 继续，"
+        "此后已受理的操作却没有全部重新办理（修复命令未能办完即已中断）" for r in p.resets)
+    head = ("［试运行，未做任何更改］" if dry_run else "") + f"事件 {p.incident_id} 的后台处理正常，但此前的修复未完成：{resets}。"
+    verb = "将由本命令按原办理时间补办" if dry_run else "已由本命令按原办理时间补办"
+    acts = (f"按更新编号和信号的请求编号核对，原运行中该点之后已受理、当前运行 {p.run_id} 尚未收到的 {len(p.resend)} 项操作"
+            f"{verb}：{_items(p.resend)}")
+    if p.already:
+        acts += f"；另有 {p.already} 项当前运行已收到，不再重发"
+    acts += _handed(p)
+    tail = ("。补办沿用原更新编号和请求编号，Temporal 在同一运行中对同一编号只受理一次，"
+            "再次执行本命令不会重复办理。")
     return head + acts + tail

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -35,6 +36,7 @@ from temporalio.api.workflowservice.v1 import ResetStickyTaskQueueRequest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Interceptor, WorkflowInboundInterceptor
 
+import activities.task_failures as tf
 from activities.page_store import PageStore
 from activities.settings import ActivitySettings
 from ecoplan import api, repair, views
@@ -44,7 +46,7 @@ from ecoplan import audit
 from plan.incident import ReportContent
 from tests.foreign_words import foreign
 from tests.helpers import COMMANDER, DUTY, LEADS, SIGNED, eventually, lead, report
-from tests.procs import DevServer, ecoplan_in_process
+from tests.procs import ECOPLAN, DevServer, ecoplan_in_process
 from worker import build_worker
 from workflows import messages as m
 
@@ -82,50 +84,77 @@ def _events(history) -> dict[int, object]:
     return {e.event_id: e for e in history.events}
 
 
-async def test_a_stuck_incident_is_seen_repaired_and_goes_on(stuck_server, tmp_path):
-    client = await stuck_server.client()
+def _settings(tmp_path) -> tuple[ActivitySettings, dict]:
     settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl",
                                 records_db=tmp_path / "records.db")
     env = {"ECOPLAN_ACCOUNTS_DB": str(tmp_path / "accounts.db"), "ECOPLAN_RECORDS_DB": str(tmp_path / "records.db")}
-    tq = "repair-test"
+    return settings, env
 
-    async def cli(*args):
-        return await ecoplan_in_process(*args, address=stuck_server.address, env_extra=env)
 
-    async def unstick():
-        """The next task goes to the task queue, not to the stopped worker's own (sticky) queue,
-        where it would wait out its 10 s schedule-to-start timeout first."""
-        await client.workflow_service.reset_sticky_task_queue(ResetStickyTaskQueueRequest(
-            namespace=client.namespace, execution=WorkflowExecution(workflow_id=api.workflow_id(iid))))
+async def _unstick(client, iid: str) -> None:
+    """The next task goes to the task queue, not to the stopped worker's own (sticky) queue,
+    where it would wait out its 10 s schedule-to-start timeout first."""
+    await client.workflow_service.reset_sticky_task_queue(ResetStickyTaskQueueRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=api.workflow_id(iid))))
 
+
+async def _deviant_history(client, settings, tq: str) -> str:
+    """An incident whose history the project's code does not replay to: activated and its 初报
+    taken by the project's worker, then dispatch and propose_termination by the deviant one."""
     async with build_worker(client, settings, task_queue=tq):
         iid = await api.start_incident(client, report(), task_queue=tq)
         await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER))
         await api.act(client, iid, "submit_report", m.SubmitReport(
             **SIGNED, by=DUTY, kind="initial", content=ReportContent(summary="初报")))
-    await unstick()
+    await _unstick(client, iid)
     async with build_worker(client, settings, task_queue=tq, interceptors=[Deviant()]):
         await api.act(client, iid, "dispatch", m.Dispatch(by=DUTY, leads=LEADS))
         await api.act(client, iid, "propose_termination", m.ProposeTermination(by=DUTY, reason="特征污染物降至本底"))
-    await unstick()
+    await _unstick(client, iid)
+    return iid
+
+
+def _accepted(history) -> dict[str, int]:
+    return {e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name: e.event_id
+            for e in history.events if e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED}
+
+
+def _clocks(history) -> dict[str, datetime]:
+    """Each update's business time worked out by hand: the start of the task that completed
+    just before its UpdateAccepted event (the task that took it)."""
+    ev = _events(history)
+    return {name: ev[ev[max(i for i in ev if i < at and ev[i].event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)]
+                     .workflow_task_completed_event_attributes.started_event_id].event_time.ToDatetime()
+            .replace(tzinfo=timezone.utc) for name, at in _accepted(history).items()}
+
+
+def _sign_off_monitoring() -> m.SignOff:
+    return m.SignOff(by=lead("monitoring"), group="monitoring", lead=LEADS["monitoring"], decision="approve", round=1)
+
+
+async def test_a_stuck_incident_is_seen_repaired_and_goes_on(stuck_server, tmp_path):
+    client = await stuck_server.client()
+    settings, env = _settings(tmp_path)
+    tq = "repair-test"
+
+    async def cli(*args):
+        return await ecoplan_in_process(*args, address=stuck_server.address, env_extra=env)
+
+    iid = await _deviant_history(client, settings, tq)
     handle = client.get_workflow_handle(api.workflow_id(iid))
     old = await handle.fetch_history()
     ev = _events(old)
     # By hand, from the history the deviant worker wrote: dispatch was accepted by the task that
     # completed just before its UpdateAccepted event, and the extra timer is the first timer that
     # task started (the handler starts it before the incident's loop re-arms its own timer).
-    accepted = {e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name: e.event_id
-                for e in old.events if e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED}
+    accepted = _accepted(old)
     dispatch_task = max(i for i in ev if i < accepted["dispatch"] and ev[i].event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
     extra_timer = min(i for i in ev if i > accepted["dispatch"] and ev[i].event_type == ET.EVENT_TYPE_TIMER_STARTED)
-    clock = {name: ev[ev[max(i for i in ev if i < at and ev[i].event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)]
-                     .workflow_task_completed_event_attributes.started_event_id].event_time.ToDatetime()
-             for name, at in accepted.items()}
+    clock = _clocks(old)
     old_run = old.run_id
 
     async with build_worker(client, settings, task_queue=tq):  # the project's code, an empty cache
-        await handle.signal("sign_off_signal", m.SignOff(by=lead("monitoring"), group="monitoring",
-                                                         lead=LEADS["monitoring"], decision="approve", round=1))
+        await handle.signal("sign_off_signal", _sign_off_monitoring())
 
         # (a) seen: the faults view (CLI, API and board read it), the status, the CLI
         row = await eventually(lambda: views.faults(client), lambda rows: any(r["incident_id"] == iid for r in rows),
@@ -187,7 +216,7 @@ async def test_a_stuck_incident_is_seen_repaired_and_goes_on(stuck_server, tmp_p
         assert not any(e["rejected"] for e in st["timeline"]), st["timeline"]
         entry = {e["action"]: e for e in st["timeline"]}
         for name in ("dispatch", "propose_termination"):  # the clock of the task that first took it
-            assert datetime.fromisoformat(entry[name]["at"]) == clock[name].replace(tzinfo=timezone.utc), entry[name]
+            assert datetime.fromisoformat(entry[name]["at"]) == clock[name], entry[name]
             assert entry[name]["recorded_at"] > entry[name]["at"] and not entry[name].get("backdate_reason")
         first = await client.get_workflow_handle(api.workflow_id(iid), run_id=old_run).fetch_history()
         arrived = next(e.event_time.ToDatetime() for e in first.events
@@ -203,9 +232,146 @@ async def test_a_stuck_incident_is_seen_repaired_and_goes_on(stuck_server, tmp_p
         assert sent["groups_dispatched"] == sent["termination_proposed"] == 1 and set(sent.values()) == {1}, sent
     assert (await handle.describe()).run_id == done["new_run_id"]
     assert not any(r["incident_id"] == iid for r in await views.faults(client))
-    rows = audit.entries(AccountStore(tmp_path / "accounts.db").connect(), event="incident_repaired")
+    con = AccountStore(tmp_path / "accounts.db").connect()
+    rows = audit.entries(con, event="incident_repaired")
     assert [(r.actor, r.outcome, r.detail["incident_id"], r.detail["reset_to_event"]) for r in rows] == [
         ("运维值班", "ok", iid, dispatch_task)]
+    begun = audit.entries(con, event="incident_repair_started")  # written before the reset: what it meant to send
+    assert [(r.actor, r.detail["run_id"], [x["action"] for x in r.detail["to_resend"]]) for r in begun] == [
+        ("运维值班", old_run, ["dispatch", "propose_termination", "sign_off"])]
+    assert begun[0].id < rows[0].id
+
+
+async def test_a_repair_that_died_after_its_reset_is_finished_by_running_it_again(stuck_server, tmp_path):
+    """The gap: `ecoplan repair` resets (Temporal's reapply off) and dies before it has sent the
+    actions again. A real `ecoplan repair` process is killed after its reset and before any
+    resend: the worker is stopped, so the command waits for the new run to answer and cannot
+    get further. Running it again sends what the new run lacks, once, by update id and signal
+    request id; a third run says 无需修复; sending all of them again by force changes nothing."""
+    client = await stuck_server.client()
+    settings, env = _settings(tmp_path)
+    tq = "resume-test"
+    iid = await _deviant_history(client, settings, tq)
+    wid = api.workflow_id(iid)
+    handle = client.get_workflow_handle(wid)
+
+    async def cli(*args, env_extra=env):
+        return await ecoplan_in_process(*args, address=stuck_server.address, env_extra=env_extra)
+
+    async with build_worker(client, settings, task_queue=tq):
+        await handle.signal("sign_off_signal", _sign_off_monitoring())
+        await eventually(lambda: tf.inspect(client, wid), lambda t: t.stuck, timeout=15)
+    old = await handle.fetch_history()
+    old_run, clock = old.run_id, _clocks(old)
+    keys = {e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name:
+            e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id
+            for e in old.events if e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED}
+    activated = keys["activate_response"]  # before the reset point: in the new run's copied history
+    keys = {a: keys[a] for a in ("dispatch", "propose_termination")}  # the two the deviant worker took
+    signalled = next(e for e in old.events if e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    keys["sign_off"] = signalled.workflow_execution_signaled_event_attributes.request_id
+    assert keys["sign_off"], "the server records a signal's request id"
+
+    # (a) the first repair dies between its reset and its resends
+    proc = await asyncio.create_subprocess_exec(
+        ECOPLAN, "repair", iid, "--by", "运维值班", "--wait", "120",
+        env={**os.environ, **env, "ECOPLAN_USER": "运维值班", "TEMPORAL_ADDRESS": stuck_server.address,
+             "PYTHONPATH": str(ROOT.parent)},  # this checkout's code
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        desc = await eventually(handle.describe, lambda d: d.run_id != old_run, timeout=60)
+    finally:
+        proc.kill()
+        await proc.wait()
+    new_run = desc.run_id
+    new = await client.get_workflow_handle(wid, run_id=new_run).fetch_history()
+    reset_event = repair.own_reset(new.events, new_run)
+    assert reset_event.workflow_task_failed_event_attributes.base_run_id == old_run
+    assert not set(keys.values()) & repair.keys_in(new.events, new_run), "nothing was sent again before it died"
+    con = AccountStore(tmp_path / "accounts.db").connect()
+    begun = audit.entries(con, event="incident_repair_started")
+    assert [[(x["action"], x["key"]) for x in r.detail["to_resend"]] for r in begun] == [
+        [(a, keys[a]) for a in ("dispatch", "propose_termination", "sign_off")]], begun
+    assert audit.entries(con, event="incident_repaired") == []
+    # what lets the walk back cross a continue-as-new (not brought about here): the base, terminated, is seen
+    await eventually(lambda: repair.reset_before(client, wid), bool, timeout=10)
+
+    # (b) what would finish it, before a worker has completed the new run's first task: the new run
+    # still carries the base's TemporalReportedProblems mark, but no task of its own keeps failing,
+    # so it is not reset again. An action an earlier repair had given to people is not sent.
+    assert (await tf.inspect(client, wid)).stuck
+    got = await cli("repair", iid, "--dry-run", "--json")
+    assert got.code == 0, got
+    dry = json.loads(got.out)
+    assert dry["resumed"] and [r["key"] for r in dry["resend"]] == [keys[a] for a in (
+        "dispatch", "propose_termination", "sign_off")], dry
+    assert [(r["base_run_id"], r["new_run_id"]) for r in dry["resets"]] == [(old_run, new_run)]
+    assert dry["text"].startswith(f"［试运行，未做任何更改］事件 {iid} 的后台处理正常，但此前的修复未完成："), dry["text"]
+    got = await cli("repair", iid, "--before-event", "5")
+    assert got.code == 2 and "不加该选项再执行即可补办 3 项操作" in got.err and got.err.count("\n") == 1, got
+    other = tmp_path / "other-accounts.db"
+    AccountStore(other).audit("incident_repaired", None, actor="运维值班", outcome="ok", incident_id=iid,
+                              resent=[{"key": keys["propose_termination"], "outcome": "refused"}])
+    got = await cli("repair", iid, "--dry-run", "--json", env_extra={**env, "ECOPLAN_ACCOUNTS_DB": str(other)})
+    handed = json.loads(got.out)
+    assert [r["key"] for r in handed["resend"]] == [keys["dispatch"], keys["sign_off"]], handed
+    assert [r["key"] for r in handed["handed_to_people"]] == [keys["propose_termination"]]
+    assert "另有 1 项此前修复重新办理时被事件拒绝、已交相关人员重新办理" in handed["text"], handed["text"]
+
+    async with build_worker(client, settings, task_queue=tq):
+        # (c) a second run that itself stops after its first resend: the real code, one action sent
+        p = await repair.plan(client, iid)
+        assert p.resumed and p.run_id == new_run and [r.action for r in p.resend] == [
+            "dispatch", "propose_termination", "sign_off"]
+        await repair.ready(client, iid, new_run, 30)
+        await repair._send(client, iid, p.resend[0], "运维值班")
+        assert p.resend[0].outcome == "applied", p.resend[0]
+
+        # (d) run again: exactly what is missing is sent, and said
+        got = await cli("repair", iid, "--by", "运维值班", "--json")
+        assert got.code == 0, got
+        done = json.loads(got.out)
+        assert [(r["action"], r["key"], r["outcome"]) for r in done["resend"]] == [
+            ("propose_termination", keys["propose_termination"], "applied"), ("sign_off", keys["sign_off"], "sent")], done
+        assert done["already_in_run"] == 1 and done["handed_to_people"] == [], done
+        text = done["text"]
+        assert text.startswith(f"事件 {iid} 的后台处理正常，但此前的修复未完成：") and f"运行 {old_run} 退回到第 " in text, text
+        assert "尚未收到的 2 项操作已由本命令按原办理时间补办：提出终止响应建议（王值班，原于 " in text, text
+        assert "另有 1 项当前运行已收到，不再重发" in text and "不会重复办理" in text, text
+        assert not foreign(text, [iid, old_run, new_run, "ecoplan repair"]), text
+        again = await cli("repair", iid)
+        assert again.code == 1 and "无需修复" in again.err and again.err.count("\n") == 1, again
+        assert "已受理的操作新运行均已收到" in again.err, again
+
+        # (e) by force, every action again under its key: the server keeps one of each in the run
+        for r in p.resend:
+            await repair._send(client, iid, r, "运维值班")
+        assert [r.outcome for r in p.resend] == ["applied", "applied", "sent"], [(r.outcome, r.reason) for r in p.resend]
+        # across the reset boundary: an update id from before the point is the new run's too, answered again
+        await api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER), update_id=activated)
+        st = await eventually(lambda: api.status(client, iid), lambda s: s["stage"] == "termination_pending"
+                              and s["pending_signoffs"] == ["disposal", "investigation"])
+    assert (await handle.describe()).run_id == new_run
+    now = await client.get_workflow_handle(wid, run_id=new_run).fetch_history()
+    counted = Counter(
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id
+        if e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED else repair.signal_key(e, new_run)
+        for e in now.events if e.event_type in (ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+                                               ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED))
+    assert {k: counted[k] for k in [*keys.values(), activated]} == {k: 1 for k in [*keys.values(), activated]}, counted
+    # every acknowledged action on the timeline once, at its own time
+    people = [e for e in st["timeline"] if e["by"] and e["by"].get("role_id")]
+    assert [e["action"] for e in people] == ["activate_response", "submit_report", "dispatch",
+                                             "propose_termination", "sign_off"], people
+    assert not any(e["rejected"] for e in st["timeline"]), st["timeline"]
+    entry = {e["action"]: e for e in people}
+    for name in ("dispatch", "propose_termination"):
+        assert datetime.fromisoformat(entry[name]["at"]) == clock[name], entry[name]
+    arrived = signalled.event_time.ToDatetime().replace(tzinfo=timezone.utc)
+    assert datetime.fromisoformat(entry["sign_off"]["at"]) == arrived, entry["sign_off"]
+    rows = audit.entries(con, event="incident_repaired")
+    assert [(r.outcome, r.detail["resumed"], [x["key"] for x in r.detail["resent"]]) for r in rows] == [
+        ("ok", True, [keys["propose_termination"], keys["sign_off"]])], rows
 
 
 async def test_the_soak_history_is_reset_to_the_task_before_the_named_event():
