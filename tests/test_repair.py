@@ -161,7 +161,11 @@ async def test_a_stuck_incident_is_seen_repaired_and_goes_on(stuck_server, tmp_p
                                timeout=15)
         row = next(r for r in row if r["incident_id"] == iid)
         assert row["fault"] == "workflow_task_failing" and row["since"], row
-        assert row["detail"].startswith("后台处理异常：工作流任务连续失败 ") and "（非确定性错误）" in row["detail"], row
+        # The cause is the first failed attempt's, the only one history keeps: the project's
+        # worker's TMPRL1100, or, about once in 30 runs, a 10-s timeout of a task the stopped
+        # deviant worker's last poll was handed (its retry then meets the same TMPRL1100).
+        assert row["detail"].startswith("后台处理异常：工作流任务连续失败 "), row
+        assert "（非确定性错误）" in row["detail"] or "（工作流任务超时）" in row["detail"], row
         assert f"ecoplan repair {iid}" in row["detail"]
         looked = time.monotonic()
         with pytest.raises(api.IncidentStuck, match="后台处理异常"):
@@ -185,7 +189,9 @@ async def test_a_stuck_incident_is_seen_repaired_and_goes_on(stuck_server, tmp_p
         got = await cli("repair", iid, "--by", "运维值班", "--json")
         assert got.code == 0, got
         done = json.loads(got.out)
-        assert done["found_by"] == "named" and done["diverges_at_event"] == extra_timer, done
+        # named by the TMPRL1100 message; found by replaying when the first failure was the timeout
+        assert done["found_by"] == ("named" if "（非确定性错误）" in row["detail"] else "replay"), done
+        assert done["diverges_at_event"] == extra_timer, done
         assert done["reset_to_event"] == dispatch_task and done["kept_upto_event"] == dispatch_task - 1, done
         assert done["run_id"] == old_run and done["new_run_id"] not in (None, old_run)
         sent = [(r["kind"], r["action"], r["outcome"]) for r in done["resend"]]
