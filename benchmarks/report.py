@@ -109,19 +109,7 @@ def render(r: dict) -> str:
                        f"| {cell(s, 'list_all')} | {cell(s, 'bare_list')} | {_f(s['overdue_vs_bare_p95'], 2)} "
                        f"| {_f(s['worker_rss_mb'])} | {_f(s['populate_s'])} s |")
     if uw:
-        out += ["", "Growth, what users wait for (issue 26 item 4; s):", "",
-                "| open | action → board p50 / p95 (visibility p95, shared copy p95) | deadline → overdue p50 / p95 "
-                "| daily report (compile) | report: open, overdue, stuck, bytes | worker peak RSS MB |",
-                "|---|---|---|---|---|---|"]
-        for s in uw["by_size"]:
-            a, d, rep = s["action_board"], s["deadline_overdue"], s["daily_report"]
-            out.append(f"| {s['open_incidents']:,} | {_f(a['p50_s'], 2)} / {_f(a['p95_s'], 2)} "
-                       f"({_f(a['legs']['visible_s']['p95_s'], 2)}, {_f(a['legs']['copy_s']['p95_s'], 2)}) "
-                       f"| {_f(d['p50_s'], 2)} / {_f(d['p95_s'], 2)} "
-                       + (f"| {_f(rep.get('trigger_to_result_s'), 2)} ({_f(rep.get('compile_s'), 2)}) " if rep["finished"]
-                          else f"| failed (compiled here in {_f(rep.get('compile_direct_s'), 2)}) ")
-                       + f"| {_f(rep.get('open_incidents'))}, {_f(rep.get('overdue'))}, {_f(rep.get('stuck'))}, "
-                       f"{_f(rep.get('report_bytes'))} | {_f(s['worker_peak_rss_mb'])} |")
+        out += waits_growth(uw)
     if lc and lc.get("cpu_split_ms_per_incident"):
         out += ["", "", *cpu_split(lc["cpu_split_ms_per_incident"])]
     if lc:
@@ -133,6 +121,24 @@ def render(r: dict) -> str:
             out.append(f"| {name} | {c['events']} | {c['updates']} | {c['activities']} | {c['timers']} | {c['workflow_tasks']} "
                        f"| {c['search_attribute_upserts']} | {c['memo_upserts']} | {c['history_bytes']:,} |")
     return "\n".join(out)
+
+
+def waits_growth(uw: dict) -> list[str]:
+    """The growth table of what users wait for (issue 26 item 4), one row per size."""
+    out = ["", "Growth, what users wait for (issue 26 item 4; s):", "",
+           "| open | action → board p50 / p95 (visibility p95, shared copy p95) | deadline → overdue p50 / p95 "
+           "| daily report (compile) | report: open, overdue, stuck, bytes | worker peak RSS MB |",
+           "|---|---|---|---|---|---|"]
+    for s in uw["by_size"]:
+        a, d, rep = s["action_board"], s["deadline_overdue"], s["daily_report"]
+        out.append(f"| {s['open_incidents']:,} | {_f(a['p50_s'], 2)} / {_f(a['p95_s'], 2)} "
+                   f"({_f(a['legs']['visible_s']['p95_s'], 2)}, {_f(a['legs']['copy_s']['p95_s'], 2)}) "
+                   f"| {_f(d['p50_s'], 2)} / {_f(d['p95_s'], 2)} "
+                   + (f"| {_f(rep.get('trigger_to_result_s'), 2)} ({_f(rep.get('compile_s'), 2)}) " if rep["finished"]
+                      else f"| failed (compiled here in {_f(rep.get('compile_direct_s'), 2)}) ")
+                   + f"| {_f(rep.get('open_incidents'))}, {_f(rep.get('overdue'))}, {_f(rep.get('stuck'))}, "
+                   f"{_f(rep.get('report_bytes'))} | {_f(s['worker_peak_rss_mb'])} |")
+    return out
 
 
 def waits_rows(uw: dict) -> list[str]:

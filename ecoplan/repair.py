@@ -60,30 +60,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType as ET
-from temporalio.api.enums.v1 import ResetReapplyExcludeType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import ResetReapplyExcludeType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 import activities.task_failures as tf
 from ecoplan import api
-from ecoplan.connection import DATA_CONVERTER
 from ecoplan.errors import EcoplanError, IncidentNotFound
 from plan.calendar import SHANGHAI
+from ecoplan.repair_history import (  # noqa: F401 - read by the tests as repair.*
+    NONDETERMINISM, Resend, _t, acknowledged_after, completed_tasks, divergence, failing_task, inherited, keys_in,
+    named_event, own_reset, signal_key)
 
-NAMED = re.compile(r"HistoryEvent\(id: (\d+)")
 RESEND_MARGIN = timedelta(minutes=5)  # the incident's clock runs ahead of ours by the time a send takes
-NONDETERMINISM = WorkflowTaskFailedCause.Name(WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR)
-RESET_CAUSE = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW
 REASON = "ecoplan repair"  # how every reason `reset` gives the server begins: a reset this command made
 
 
@@ -99,41 +96,6 @@ class RepairBadInput(EcoplanError):
 
 class RepairFailed(EcoplanError):
     """Reset, but the new run does not answer, or still fails: the message says which."""
-
-
-@dataclass
-class Resend:
-    """One action acknowledged after the reset point, to be sent again."""
-
-    event_id: int  # in the failing run
-    kind: str  # "update" | "signal"
-    name: str  # the update's or signal's name
-    action: str | None  # the registry's action (None: a signal of the system, e.g. a page's step)
-    at: datetime  # when it was taken: its own `at`, else the clock of the task that took it / its arrival
-    update_id: str | None
-    args: list
-    key: str = ""  # what the action is known by in every run: its update id, or its signal's request id
-    run_id: str = ""  # the run it was acknowledged in
-    outcome: str = ""  # applied | sent | refused | failed
-    reason: str = ""
-
-    @property
-    def title(self) -> str:
-        from workflows.actions import ACTION_NAMES  # lazy: the registry imports the workflow
-
-        if self.action:
-            return ACTION_NAMES.get(self.action, self.action) + ("（信号）" if self.kind == "signal" else "")
-        return {"page_step": "呼叫步骤记录"}.get(self.name, self.name)
-
-    @property
-    def who(self) -> str:
-        by = getattr(self.args[0], "by", None) if self.args else None
-        return (by.display or by.name) if by is not None else "系统"
-
-    def public(self) -> dict:
-        return {"event_id": self.event_id, "run_id": self.run_id, "kind": self.kind, "name": self.name,
-                "action": self.action, "at": self.at.isoformat(), "update_id": self.update_id, "key": self.key,
-                "who": self.who, "outcome": self.outcome or None, "reason": self.reason or None}
 
 
 @dataclass
@@ -201,92 +163,6 @@ class Resume:
 
 
 # ------------------------------------------------------------------ finding the point
-
-
-def _t(ts) -> datetime:
-    return ts.ToDatetime().replace(tzinfo=timezone.utc).astimezone(SHANGHAI)
-
-
-def completed_tasks(events) -> list[tuple[int, int]]:
-    """(WorkflowTaskStarted id, WorkflowTaskCompleted id) of every completed task, in order."""
-    return [(e.workflow_task_completed_event_attributes.started_event_id, e.event_id)
-            for e in events if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
-
-
-def failing_task(events):
-    """The first failed or timed-out workflow task after the last completed one, and the id of
-    the WorkflowTaskStarted it failed in (None, None when the newest task did not fail). The
-    mark a reset leaves (a task failed with cause RESET_WORKFLOW) is not a failure of the code."""
-    last = max((i for i, e in enumerate(events) if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED), default=-1)
-    for e in events[last + 1:]:
-        if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-            if e.workflow_task_failed_event_attributes.cause == RESET_CAUSE:
-                continue
-            return e, e.workflow_task_failed_event_attributes.started_event_id
-        if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
-            return e, e.workflow_task_timed_out_event_attributes.started_event_id
-    return None, None
-
-
-def named_event(message: str) -> int | None:
-    m = NAMED.search(message or "")
-    return int(m.group(1)) if m else None
-
-
-class _Quiet:
-    """The replay of a history that fails is expected here: the SDK's warning (with its
-    traceback) about the failed activation stays out of the operator's terminal."""
-
-    def __enter__(self):
-        self._logger = logging.getLogger("temporalio")
-        self._level = self._logger.level
-        self._logger.setLevel(logging.CRITICAL)
-
-    def __exit__(self, *exc):
-        self._logger.setLevel(self._level)
-
-
-_RUNTIME = []
-
-
-async def replay_failure(workflow_id: str, events) -> str | None:
-    """Replay these events against this installation's IncidentWorkflow; the failure's text,
-    or None when they replay."""
-    from temporalio.runtime import Runtime, TelemetryConfig
-    from temporalio.worker import Replayer
-
-    from workflows.incident import IncidentWorkflow
-
-    if not _RUNTIME:  # its own runtime, logging off: the core's warnings would fill the terminal
-        _RUNTIME.append(Runtime(telemetry=TelemetryConfig(logging=None, metrics=None)))
-    replayer = Replayer(workflows=[IncidentWorkflow], data_converter=DATA_CONVERTER, runtime=_RUNTIME[0])
-    with _Quiet():
-        result = await replayer.replay_workflow(WorkflowHistory(workflow_id, list(events)), raise_on_replay_failure=False)
-    return None if result.replay_failure is None else str(result.replay_failure)
-
-
-async def divergence(workflow_id: str, events, upto: int, use_named: bool = True) -> tuple[int | None, int | None]:
-    """Where the events up to `upto` part ways with this code: (the event the replay's failure
-    names, None), else (None, the index of the first completed task whose commands do not
-    replay); (None, None) when all of it replays."""
-    head = [e for e in events if e.event_id <= upto]
-    failure = await replay_failure(workflow_id, head)
-    if failure is None:
-        return None, None
-    if use_named and (n := named_event(failure)) is not None:
-        return n, None
-    tasks = completed_tasks(head)
-    # Task k's commands are the events after its completion, checked when the history goes on to
-    # the next task's start: replaying up to there passes for every k before the first bad one.
-    ends = [s for s, _ in tasks[1:]] + [upto]
-    lo, hi = 0, len(tasks) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if await replay_failure(workflow_id, [e for e in head if e.event_id <= ends[mid]]) is None:
-            lo = mid + 1
-        else:
-            hi = mid
-    return None, lo
 
 
 async def plan(client: Client, incident_id: str, before_event: int | None = None,
@@ -394,49 +270,6 @@ class Lineage:
     unchecked: list[str]  # base runs whose history the server no longer has
 
 
-def signal_key(e, run_id: str) -> str:
-    """A signal's key in every run: the request id it was sent with (the server records it;
-    `repair` resends under it), else its place in the run it came to."""
-    return e.workflow_execution_signaled_event_attributes.request_id or f"{run_id}/{e.event_id}"
-
-
-def keys_in(events, run_id: str, upto: int | None = None) -> set[str]:
-    out = set()
-    for e in events:
-        if upto is not None and e.event_id > upto:
-            break
-        if e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            out.add(e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id)
-        elif e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED:
-            out.add(e.workflow_execution_update_admitted_event_attributes.request.meta.update_id)
-        elif e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-            out.add(e.workflow_execution_update_completed_event_attributes.meta.update_id)
-        elif e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            out.add(signal_key(e, run_id))
-    return out
-
-
-def inherited(events, run_id: str) -> bool:
-    """A run a reset made carries its base's TemporalReportedProblems mark until a task of its
-    own completes: till then the mark says nothing of it, and only its attempts do (a task taken
-    by a worker that went away times out once and is given again; that is not stuck)."""
-    mark = own_reset(events, run_id)
-    return mark is not None and not any(
-        e.event_id > mark.event_id and e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events)
-
-
-def own_reset(events, run_id: str):
-    """The event a reset leaves in the run it made (a failed workflow task, cause RESET_WORKFLOW,
-    naming the base run and this one), or None. A run made by a reset also holds the older
-    resets' events its base had, each naming another new run."""
-    for e in events:
-        if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-            a = e.workflow_task_failed_event_attributes
-            if a.cause == RESET_CAUSE and a.new_run_id == run_id:
-                return e
-    return None
-
-
 async def _history(client: Client, wid: str, run_id: str) -> list | None:
     try:
         return list((await client.get_workflow_handle(wid, run_id=run_id).fetch_history()).events)
@@ -516,58 +349,6 @@ def _pending(lin: Lineage, handed_over) -> tuple[list[Resend], int, list[Resend]
 
 
 # ------------------------------------------------------------------ what was acknowledged after it
-
-
-def acknowledged_after(events, kept: int, run_id: str = "") -> tuple[list[Resend], int]:
-    """The updates and signals after event `kept`, in their order, with the time each was taken;
-    and how many updates the incident had refused (not to be sent again)."""
-    from workflows.actions import ACTIONS  # lazy: the registry imports the workflow
-
-    refused = set()
-    for e in events:
-        if e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-            a = e.workflow_execution_update_completed_event_attributes
-            if a.outcome.HasField("failure"):
-                refused.add(a.meta.update_id)
-    started_at: dict[int, datetime] = {}
-    clock = None  # the clock of the newest completed task: an update accepted after it was taken by it
-    out, seen, n_refused = [], set(), 0
-    pc = DATA_CONVERTER.payload_converter
-    for e in events:
-        if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-            started_at[e.event_id] = _t(e.event_time)
-        elif e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            clock = started_at.get(e.workflow_task_completed_event_attributes.started_event_id)
-        if e.event_id <= kept:
-            continue
-        if e.event_type in (ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED):
-            accepted = e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
-            req = (e.workflow_execution_update_accepted_event_attributes.accepted_request if accepted
-                   else e.workflow_execution_update_admitted_event_attributes.request)
-            uid, name = req.meta.update_id, req.input.name
-            if uid in seen:
-                continue
-            seen.add(uid)
-            if uid in refused:
-                n_refused += 1
-                continue
-            spec = ACTIONS.get(name)
-            args = pc.from_payloads(list(req.input.args.payloads), [spec.input] if spec else None)
-            when = (clock if accepted and clock else _t(e.event_time))
-            out.append(Resend(e.event_id, "update", name, name if spec else None, _own_at(args, when), uid, args,
-                              key=uid, run_id=run_id))
-        elif e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            a = e.workflow_execution_signaled_event_attributes
-            spec = ACTIONS.get(a.signal_name.removesuffix("_signal")) if a.signal_name.endswith("_signal") else None
-            args = pc.from_payloads(list(a.input.payloads), [spec.input] if spec else None)
-            out.append(Resend(e.event_id, "signal", a.signal_name, spec.name if spec else None,
-                              _own_at(args, _t(e.event_time)), None, args, key=signal_key(e, run_id), run_id=run_id))
-    return out, n_refused
-
-
-def _own_at(args: list, taken: datetime) -> datetime:
-    at = getattr(args[0], "at", None) if args else None
-    return at.astimezone(SHANGHAI) if at is not None else taken
 
 
 def dated(inp, r: Resend, by: str, now: datetime):
@@ -665,78 +446,3 @@ async def _send(client: Client, incident_id: str, r: Resend, by: str) -> None:
         r.outcome, r.reason = "refused", str(e)
     except (EcoplanError, RPCError) as e:
         r.outcome, r.reason = "failed", str(getattr(e, "message", None) or e)
-
-
-# ------------------------------------------------------------------ saying it
-
-
-WHY = {
-    "named": "失败信息指出历史与现有代码自第 {d} 个事件起不一致",
-    "replay": "按现有代码重放历史，{where}起不一致",
-    "failing_task": "历史可按现有代码完整重放，失败的是此后的新任务",
-    "given": "按 --before-event {d} 指定",
-}
-OUTCOMES = {"applied": "已办理", "sent": "已送达", "refused": "被拒绝", "failed": "未能送达"}
-
-
-def _items(rs: list[Resend]) -> str:
-    return "；".join(
-        f"{r.title}（{r.who}，原于 {r.at:%m-%d %H:%M:%S}）" + (f"：{OUTCOMES[r.outcome]}" if r.outcome else "")
-        + (f"，{r.reason}" if r.reason else "") for r in rs)
-
-
-def _handed(p: Plan | Resume) -> str:
-    if not p.handed:
-        return ""
-    names = "、".join(f"{r.title}（{r.who}）" for r in p.handed)
-    return (f"；另有 {len(p.handed)} 项此前修复重新办理时被事件拒绝、已交相关人员重新办理（见审计日志），"
-            f"不再重发：{names}")
-
-
-def paragraph(p: Plan | Resume, dry_run: bool = False, before_event: int | None = None) -> str:
-    """What was done (or, dry, would be), in one paragraph. The failure's own text (English, for
-    developers) is in --json (`trouble.message`) and in the run's history, not here."""
-    if isinstance(p, Resume):
-        return resume_paragraph(p, dry_run)
-    t = p.trouble
-    since = f"自 {t.since:%m-%d %H:%M:%S} 起" if t.since else ""
-    where = f"第 {p.diverges_at} 个事件" if p.diverges_at else f"第 {p.reset_to} 个事件之后的命令"
-    why = WHY[p.found_by].format(d=p.diverges_at or before_event, where=where)
-    point = (f"第 {p.reset_to} 个事件，即 {p.task_at:%m-%d %H:%M:%S} 开始的那次工作流任务完成之处（{why}，此前最后一次完成的"
-             f"就是这次任务）：新运行保留第 1–{p.kept_upto} 个事件，这次任务由现有代码重新决定")
-    if dry_run:
-        head = (f"［试运行，未做任何更改］事件 {p.incident_id} 的工作流任务{since}连续失败 {t.failures} 次（{t.cause_text}）。"
-                f"修复时将用 Temporal 的重置功能把运行 {p.run_id} 退回到{point}；")
-    else:
-        head = (f"事件 {p.incident_id} 已修复：其工作流任务{since}连续失败 {t.failures} 次（{t.cause_text}）。"
-                f"已用 Temporal 的重置功能把运行 {p.run_id} 退回到{point}；原运行已由 Temporal 终止，其历史保留，"
-                f"事件以新运行 {p.new_run_id} 继续，事件编号不变，各处仍按编号办理；")
-    if p.resend:
-        verb = "将由本命令按原办理时间重新办理" if dry_run else "已由本命令按原办理时间重新办理"
-        earlier = sum(r.run_id != p.run_id for r in p.resend)
-        also = f"（其中 {earlier} 项是此前一次未完成的修复留下、尚未补办的）" if earlier else ""
-        acts = f"该点之后已受理的 {len(p.resend)} 项操作{also}不由 Temporal 重放，{verb}：{_items(p.resend)}"
-    else:
-        acts = "该点之后没有已受理的操作需要重新办理"
-    if p.refused_before:
-        acts += f"；另有 {p.refused_before} 项当时已被拒绝的操作不再办理"
-    acts += _handed(p)
-    tail = "。新运行重新执行的通知、文书打印和记录保存沿用原幂等键，已送达的不会重复送达。"
-    return head + acts + tail
-
-
-def resume_paragraph(p: Resume, dry_run: bool = False) -> str:
-    """An unfinished repair finished (or, dry, what would finish it), in one paragraph."""
-    resets = "；".join(
-        f"{r.at:%m-%d %H:%M:%S} 的修复已把运行 {r.base_run_id} 退回到第 {r.reset_to} 个事件、以新运行 {r.new_run_id} 继续，"
-        "此后已受理的操作却没有全部重新办理（修复命令未能办完即已中断）" for r in p.resets)
-    head = ("［试运行，未做任何更改］" if dry_run else "") + f"事件 {p.incident_id} 的后台处理正常，但此前的修复未完成：{resets}。"
-    verb = "将由本命令按原办理时间补办" if dry_run else "已由本命令按原办理时间补办"
-    acts = (f"按更新编号和信号的请求编号核对，原运行中该点之后已受理、当前运行 {p.run_id} 尚未收到的 {len(p.resend)} 项操作"
-            f"{verb}：{_items(p.resend)}")
-    if p.already:
-        acts += f"；另有 {p.already} 项当前运行已收到，不再重发"
-    acts += _handed(p)
-    tail = ("。补办沿用原更新编号和请求编号，Temporal 在同一运行中对同一编号只受理一次，"
-            "再次执行本命令不会重复办理。")
-    return head + acts + tail

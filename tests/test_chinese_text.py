@@ -227,7 +227,7 @@ def test_every_message_in_the_source_speaks_chinese():
     refusal no test case reaches is checked here (its placeholders stand as 〇)."""
     files = [*ROOT.glob("workflows/actions/*.py"), *ROOT.glob("workflows/*.py"), ROOT / "ecoplan/api.py",
              ROOT / "ecoplan/errors.py", ROOT / "ecoplan/documents.py", *ROOT.glob("activities/documents/*.py"),
-             ROOT / "ecoplan/repair.py"]
+             ROOT / "ecoplan/repair.py", ROOT / "ecoplan/repair_text.py", ROOT / "ecoplan/repair_history.py"]
     texts = [t for f in files for _, t in source_messages(f)]
     # the font package a missing-font message names is typed as is (apt); so is the command that
     # finishes an unfinished repair (ecoplan/repair.py)

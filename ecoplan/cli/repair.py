@@ -64,7 +64,9 @@ def repair(incident_id: str,
     p, failed = run(go)
     if not dry_run:
         _audit(p, operator, failed)
-    text = rp.paragraph(p, dry_run=dry_run, before_event=before_event)
+    from ecoplan.repair_text import paragraph
+
+    text = paragraph(p, dry_run=dry_run, before_event=before_event)
     if as_json:
         print(json.dumps({**p.public(), "dry_run": dry_run, "text": text,
                           "error": str(failed) if failed else None}, ensure_ascii=False, indent=2))
