@@ -53,6 +53,24 @@ STAGE_MIX = [("reported", 6), ("responding", 4), ("on_site", 5), ("termination_p
 STAGE_SLOTS = [s for s, w in STAGE_MIX for _ in range(w)]
 
 
+def run_and_exit(main) -> None:
+    """Run a benchmark's coroutine and leave the process with os._exit: 0 done, 1 failed (its
+    traceback printed). sdk-python issue 300: the SDK's runtime can abort at interpreter exit
+    (docs/design.md, known traps)."""
+    import asyncio
+    import traceback
+
+    status = 0
+    try:
+        asyncio.run(main)
+    except Exception:
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def log(msg: str) -> None:
     print(f"[bench {datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 

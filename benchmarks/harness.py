@@ -38,7 +38,6 @@ board, 4 worker memory), waits (the user waits); this one runs them and writes t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -62,7 +61,7 @@ if str(ROOT) not in sys.path:
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from activities.settings import ActivitySettings  # noqa: E402
-from benchmarks.common import GOALS, RESULTS, log, machine_info, server_pid  # noqa: E402
+from benchmarks.common import GOALS, RESULTS, log, machine_info, run_and_exit, server_pid  # noqa: E402
 from benchmarks.lifecycle import bench_lifecycle
 from benchmarks.sections import bench_replay, bench_signoff  # noqa: E402
 from benchmarks.supervisor import bench_supervisor  # noqa: E402
@@ -187,17 +186,7 @@ def main() -> None:
     if args.lifecycle_sizes:
         PROFILES[args.profile]["lifecycle_sizes"] = [int(x) for x in args.lifecycle_sizes.split(",")]
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    status = 0
-    try:
-        asyncio.run(run(args.profile, sections, args.out.resolve()))
-    except Exception:
-        import traceback
-
-        traceback.print_exc()
-        status = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)  # sdk-python issue 300: avoid the abort at interpreter exit
+    run_and_exit(run(args.profile, sections, args.out.resolve()))
 
 
 if __name__ == "__main__":

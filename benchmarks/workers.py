@@ -48,7 +48,7 @@ sys.dont_write_bytecode = False  # as the harness: a deployed worker imports com
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 from activities import search_attributes as sa  # noqa: E402
-from benchmarks.common import RESULTS, children, cpu_seconds, log, machine_info, r3, server_pid  # noqa: E402
+from benchmarks.common import RESULTS, children, cpu_seconds, log, machine_info, r3, run_and_exit, server_pid  # noqa: E402
 from benchmarks.driving import eco_lifecycle  # noqa: E402
 from ecoplan import server  # noqa: E402
 from ecoplan.connection import DATA_CONVERTER, TASK_QUEUE  # noqa: E402
@@ -229,17 +229,7 @@ def main() -> None:
     unknown = [s for s in setups if s not in SETUPS]
     if unknown:
         p.error(f"unknown set-up {unknown}")
-    status = 0
-    try:
-        asyncio.run(run(args.n, args.rounds, setups, args.out))
-    except Exception:
-        import traceback
-
-        traceback.print_exc()
-        status = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)  # sdk-python issue 300: avoid the abort at interpreter exit
+    run_and_exit(run(args.n, args.rounds, setups, args.out))
 
 
 if __name__ == "__main__":
