@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from temporalio.client import Client
 
@@ -336,6 +336,7 @@ class Webhook:
     repeats: dict[str, int] = field(default_factory=dict)  # key -> repeats dropped
     port: int = 0
     hold: threading.Event | None = None  # when set: calls wait for it before answering
+    hold_only: Callable[[dict], bool] | None = None  # which calls to hold (by body); None: all
     held: threading.Event = field(default_factory=threading.Event)  # a call is being held
     held_keys: list[str] = field(default_factory=list)  # the keys of the calls that were held
 
@@ -362,6 +363,8 @@ class Webhook:
                 except ValueError:
                     body = None
                 hold = hook.hold
+                if hold is not None and hook.hold_only is not None and not (body and hook.hold_only(body)):
+                    hold = None  # not the call the test waits for: answered at once
                 if hold is not None:
                     hook.held_keys.append(key)
                     hook.held.set()
