@@ -54,9 +54,13 @@ TRANSITIONS: list[dict] = [t for a in ACTIONS.values() for t in a.moves]
 GUARDS = {name: fn for a in ACTIONS.values() for name, fn in a.guards.items()}
 
 
+_LIFECYCLE = Lifecycle(TRANSITIONS, GUARDS)
+
+
 def lifecycle() -> Lifecycle:
-    """A machine over every action's moves (one per incident: it is not shared across threads)."""
-    return Lifecycle(TRANSITIONS, GUARDS)
+    """The machine over every action's moves, one for all incidents (it keeps no incident's
+    state between calls; workflows/lifecycle.py)."""
+    return _LIFECYCLE
 
 
 def check(name: str, s: m.IncidentState, lc: Lifecycle, inp: m.Action, now: datetime) -> Checked:
