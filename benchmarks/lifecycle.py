@@ -62,7 +62,7 @@ async def bench_lifecycle(client: Client, srv: int | None, settings: ActivitySet
                           out: dict, workdir: Path) -> None:
     queues = {k: f"bench-{k}-{uuid.uuid4().hex[:6]}" for k in KINDS}
     rec = await record(client, settings, queues)
-    out["_histories"] = {"ecoplan": rec["histories"]["ecoplan"], "baseline": rec["histories"]["baseline"]}
+    out["_histories"] = dict(rec["histories"])
     for kind, hist in rec["histories"].items():
         (workdir / f"history-{kind}.json").write_text(hist.to_json(), encoding="utf-8")
     counts = {k: count_events(h) for k, h in rec["histories"].items()}
