@@ -29,7 +29,6 @@ calendar answers and delivery outcomes come from activities and are recorded in 
 from __future__ import annotations
 
 import asyncio
-import copy
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -57,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.publishing as publishing
     import workflows.recorder as recorder
     import workflows.reporting as reporting
+    import workflows.state_copy as state_copy
     import workflows.status as status_view
     import workflows.timeline as timeline
 
@@ -84,7 +84,7 @@ def draft_of(s: m.IncidentState) -> m.IncidentState:
     # printing lists (join_render appends to the list, which is copied).
     memo.update((id(r), r) for r in s.reports)
     memo.update((id(r), r) for e in s.outbox if e["kind"] == "render" for r in e["payload"].get("reports", ()))
-    return copy.deepcopy(s, memo)
+    return state_copy.deep_copy(s, memo)  # copy.deepcopy's result, faster in the sandbox
 
 
 @workflow.defn
