@@ -83,6 +83,10 @@ def render(r: dict) -> str:
                    f"| {_f(rp['baseline_ms'])} ms (CPU {_f(rp.get('baseline_cpu_ms'))} ms; one call "
                    f"{_f(rp['baseline_single_call_p50_ms'])} ms) | {_f(rp['ratio'], 2)} "
                    f"| ≤ {rp.get('goal_ratio_max', '—')}× bare | {_met(rp['goal_met'])} |")
+        if rp.get("same_work_ms"):
+            out.append(f"| 5b | replay against the same-work baseline's history ({rp['same_work_events']} events) "
+                       f"| {_f(rp['ms'])} ms | {_f(rp['same_work_ms'])} ms (itself {_f(rp['same_work_ratio_to_bare'], 2)}× "
+                       f"bare) | {_f(rp['ratio_same_work'], 2)} | — | — |")
     if uw:
         out += waits_rows(uw)
     g = r.get("growth", {})
