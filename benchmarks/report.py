@@ -76,17 +76,7 @@ def render(r: dict) -> str:
                    f"(after the first incident {_f(wm['rss_after_first_incident_mb'])} MB) | — | — "
                    f"| ≤ {wm['goal_peak_rss_mb_max']:.0f} MB | {_met(wm['goal_met'])} |")
     uw = r.get("user_waits")
-    rp = r.get("replay")
-    if rp:
-        out.append(f"| 5 | replay of one life-cycle history ({rp['events']} events) | {_f(rp['ms'])} ms "
-                   f"(CPU {_f(rp.get('cpu_ms'))} ms; one `replay_workflow` call p50 {_f(rp['single_call_p50_ms'])} ms) "
-                   f"| {_f(rp['baseline_ms'])} ms (CPU {_f(rp.get('baseline_cpu_ms'))} ms; one call "
-                   f"{_f(rp['baseline_single_call_p50_ms'])} ms) | {_f(rp['ratio'], 2)} "
-                   f"| ≤ {rp.get('goal_ratio_max', '—')}× bare | {_met(rp['goal_met'])} |")
-        if rp.get("same_work_ms"):
-            out.append(f"| 5b | replay against the same-work baseline's history ({rp['same_work_events']} events) "
-                       f"| {_f(rp['ms'])} ms | {_f(rp['same_work_ms'])} ms (itself {_f(rp['same_work_ratio_to_bare'], 2)}× "
-                       f"bare) | {_f(rp['ratio_same_work'], 2)} | — | — |")
+    out += replay_rows(r.get("replay"))
     if uw:
         out += waits_rows(uw)
     g = r.get("growth", {})
@@ -144,6 +134,23 @@ def waits_growth(uw: dict) -> list[str]:
                    f"{_f(rep.get('report_bytes'))} | {_f(s['worker_peak_rss_mb'])} |")
     return out
 
+
+
+def replay_rows(rp: dict | None) -> list[str]:
+    """Rows 5 and 5b: replay against the bare baseline's history and the same-work one's."""
+    out: list[str] = []
+    if not rp:
+        return out
+    out.append(f"| 5 | replay of one life-cycle history ({rp['events']} events) | {_f(rp['ms'])} ms "
+               f"(CPU {_f(rp.get('cpu_ms'))} ms; one `replay_workflow` call p50 {_f(rp['single_call_p50_ms'])} ms) "
+               f"| {_f(rp['baseline_ms'])} ms (CPU {_f(rp.get('baseline_cpu_ms'))} ms; one call "
+               f"{_f(rp['baseline_single_call_p50_ms'])} ms) | {_f(rp['ratio'], 2)} "
+               f"| ≤ {rp.get('goal_ratio_max', '—')}× bare | {_met(rp['goal_met'])} |")
+    if rp.get("same_work_ms"):
+        out.append(f"| 5b | replay against the same-work baseline's history ({rp['same_work_events']} events) "
+                   f"| {_f(rp['ms'])} ms | {_f(rp['same_work_ms'])} ms (itself {_f(rp['same_work_ratio_to_bare'], 2)}× "
+                   f"bare) | {_f(rp['ratio_same_work'], 2)} | — | — |")
+    return out
 
 def waits_rows(uw: dict) -> list[str]:
     """Rows 6-8: what users wait for at the largest size (issue 26 item 4)."""
