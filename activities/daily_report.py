@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.supervisor_views import base_query, next_deadline, overdue, read_rows, rows_of, stuck, time_literal
+from activities.supervisor_views import base_query, next_deadline, overdue, pages_of_rows, rows_of, stuck, time_literal
 from plan.calendar import SHANGHAI
 from plan.stages import STAGE_NAMES
 
@@ -72,31 +72,39 @@ async def daily_report(client: Client, report_date: date | None = None, now: dat
     period_start, period_end = report_period(report_date or now.date(), now, spec)
     ahead = spec.look_ahead.as_timedelta()
     report_date = report_date or now.date()
-    open_rows = await read_rows(client, base_query())
+    # Read a page at a time and kept only as counts and the rows the report lists: with every
+    # row held at once, the compile at 10,000 open took the worker from 386 to 524 MB.
+    open_count, by_stage, by_level, due_soon = 0, Counter(), Counter(), []
+    async for page in pages_of_rows(client, base_query()):
+        for r in page:
+            open_count += 1
+            by_stage[r.stage] += 1
+            by_level[r.level] += 1
+
+            def soon(r=r) -> list[dict]:
+                nd = next_deadline(r.memo)
+                if nd and now <= datetime.fromisoformat(nd["due_at"]) <= now + ahead:
+                    return [{"incident_id": r.incident_id, "title": r.title, **nd}]
+                return []
+
+            due_soon += rows_of(r, soon, name="", due_at="")
     # New: reported (reported_at, Asia/Shanghai) within the period, however late it was entered.
     # An incident is entered after it is reported, so every candidate started after period_start.
-    entered = await read_rows(client, base_query(running=False) + f" AND StartTime >= {time_literal(period_start)}")
-    new_rows = [r for r in entered if r.reported_at and period_start <= r.reported_at < period_end]
-    due_soon = []
-    for r in open_rows:
-        def soon(r=r) -> list[dict]:
-            nd = next_deadline(r.memo)
-            if nd and now <= datetime.fromisoformat(nd["due_at"]) <= now + ahead:
-                return [{"incident_id": r.incident_id, "title": r.title, **nd}]
-            return []
-
-        due_soon += rows_of(r, soon, name="", due_at="")
+    new_incidents = [{"incident_id": r.incident_id, "title": r.title, "county": r.county, "level": r.level,
+                      "stage": r.stage}
+                     async for page in pages_of_rows(client, base_query(running=False)
+                                                     + f" AND StartTime >= {time_literal(period_start)}")
+                     for r in page if r.reported_at and period_start <= r.reported_at < period_end]
     late = await overdue(client, now=now)
     idle = await stuck(client, now=now)
     report = {
         "report_date": report_date.isoformat(),
         "generated_at": now.isoformat(),
         "period": {"from": period_start.isoformat(), "to": period_end.isoformat()},
-        "open_incidents": len(open_rows),
-        "by_stage": dict(Counter(r.stage for r in open_rows)),
-        "by_level": dict(Counter(r.level for r in open_rows)),
-        "new_incidents": [{"incident_id": r.incident_id, "title": r.title, "county": r.county,
-                           "level": r.level, "stage": r.stage} for r in new_rows],
+        "open_incidents": open_count,
+        "by_stage": dict(by_stage),
+        "by_level": dict(by_level),
+        "new_incidents": new_incidents,
         "overdue": late,
         "stuck": idle,
         "due_next_24h": sorted(due_soon, key=lambda x: x["due_at"]),
@@ -105,7 +113,7 @@ async def daily_report(client: Client, report_date: date | None = None, now: dat
                      "local_choices": [b.label() for b in spec.basis if b.status == "local_choice"]},
         "recipients": list(spec.recipients),
     }
-    shown = {"open_incidents": open_rows, "new_incidents": new_rows, "overdue": late, "stuck": idle,
+    shown = {"open_incidents": open_count, "new_incidents": new_incidents, "overdue": late, "stuck": idle,
              "due_soon": due_soon}
     report["zero_report"] = not any(shown[c] for c in spec.contents)
     return report

@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payload
@@ -163,19 +163,32 @@ def _read_row(client: Client, info) -> Row:
     )
 
 
-async def read_rows(client: Client, query: str, limit: int | None = None) -> list[Row]:
-    """Rows of a visibility query in the server's order (running ones newest first)."""
-    rows: list[Row] = []
-    token = b""
-    while limit is None or len(rows) < limit:
-        size = PAGE if limit is None else min(PAGE, limit - len(rows))
+async def pages_of_rows(client: Client, query: str, limit: int | None = None) -> AsyncIterator[list[Row]]:
+    """The rows of a visibility query a page at a time, in the server's order (running ones
+    newest first): a reader that only counts or keeps a few holds one page, not every row."""
+    token, seen = b"", 0
+    while limit is None or seen < limit:
+        size = PAGE if limit is None else min(PAGE, limit - seen)
         resp = await client.workflow_service.list_workflow_executions(ListWorkflowExecutionsRequest(
             namespace=client.namespace, query=query, page_size=size, next_page_token=token))
-        rows += [_row(client, info) for info in resp.executions]
+        page = [_row(client, info) for info in resp.executions]
+        seen += len(page)
+        yield page
         token = resp.next_page_token
         if not token:
             break
-    return rows
+
+
+async def each_row(client: Client, query: str, limit: int | None = None) -> AsyncIterator[Row]:
+    """The rows of a visibility query one by one, read a page at a time."""
+    async for page in pages_of_rows(client, query, limit):
+        for r in page:
+            yield r
+
+
+async def read_rows(client: Client, query: str, limit: int | None = None) -> list[Row]:
+    """Rows of a visibility query in the server's order (running ones newest first)."""
+    return [r async for page in pages_of_rows(client, query, limit) for r in page]
 
 
 async def _count(client: Client, query: str) -> int:
@@ -247,7 +260,7 @@ async def overdue(client: Client, drills: bool = False, now: datetime | None = N
     query, total = await _earliest(client, base_query(drills) + " AND EcoOverdueSince IS NOT NULL",
                                    sa.OVERDUE_SINCE, limit, now)
     out = []
-    for r in await read_rows(client, query):
+    async for r in each_row(client, query):  # a page at a time: the daily report reads them all
         out += rows_of(r, lambda: [_overdue_row(r, d, now) for d in r.memo.get("overdue", [])],
                        deadline="", due_at="", late_by_seconds=0, waiting_on=[], faults=[])
     out.sort(key=lambda x: (-x["late_by_seconds"], x["incident_id"]))
@@ -376,7 +389,7 @@ async def stuck(client: Client, idle: timedelta | None = None, drills: bool = Fa
     if idle is not None:
         query, total = await _earliest(client, base_query(drills) + f" AND {key.name} < {time_literal(now - idle)}",
                                        key, limit, now)
-        rows = [x for r in await read_rows(client, query) for x in _stuck_rows(r, now, by_plan=False)]
+        rows = [x async for r in each_row(client, query) for x in _stuck_rows(r, now, by_plan=False)]
         rows.sort(key=lambda x: (-x["idle_seconds"], x["incident_id"]))
         if limit is None:
             return Page(rows, True, len(rows))
@@ -388,7 +401,7 @@ async def stuck(client: Client, idle: timedelta | None = None, drills: bool = Fa
     want = None if limit is None else limit + 1  # one more than shown tells whether there are more
     while True:
         query, _ = await _earliest(client, base, key, want, now)
-        rows = [x for r in await read_rows(client, query) for x in _stuck_rows(r, now, by_plan=True)]
+        rows = [x async for r in each_row(client, query) for x in _stuck_rows(r, now, by_plan=True)]
         rows.sort(key=lambda x: (-x["idle_seconds"], x["incident_id"]))
         if want is None or len(rows) >= want or query == base:
             break
