@@ -163,32 +163,25 @@ def _read_row(client: Client, info) -> Row:
     )
 
 
-async def pages_of_rows(client: Client, query: str, limit: int | None = None) -> AsyncIterator[list[Row]]:
-    """The rows of a visibility query a page at a time, in the server's order (running ones
-    newest first): a reader that only counts or keeps a few holds one page, not every row."""
+async def each_row(client: Client, query: str, limit: int | None = None) -> AsyncIterator[Row]:
+    """The rows of a visibility query in the server's order (running ones newest first), read
+    a page at a time: a reader that counts or keeps a few of them holds one page, not all."""
     token, seen = b"", 0
     while limit is None or seen < limit:
         size = PAGE if limit is None else min(PAGE, limit - seen)
         resp = await client.workflow_service.list_workflow_executions(ListWorkflowExecutionsRequest(
             namespace=client.namespace, query=query, page_size=size, next_page_token=token))
-        page = [_row(client, info) for info in resp.executions]
-        seen += len(page)
-        yield page
+        for info in resp.executions:
+            seen += 1
+            yield _row(client, info)
         token = resp.next_page_token
         if not token:
             break
 
 
-async def each_row(client: Client, query: str, limit: int | None = None) -> AsyncIterator[Row]:
-    """The rows of a visibility query one by one, read a page at a time."""
-    async for page in pages_of_rows(client, query, limit):
-        for r in page:
-            yield r
-
-
 async def read_rows(client: Client, query: str, limit: int | None = None) -> list[Row]:
     """Rows of a visibility query in the server's order (running ones newest first)."""
-    return [r async for page in pages_of_rows(client, query, limit) for r in page]
+    return [r async for r in each_row(client, query, limit)]
 
 
 async def _count(client: Client, query: str) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.common.v1 import Payload, WorkflowExecution
 from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus, WorkflowTaskFailedCause
 from temporalio.api.workflowservice.v1 import (DescribeWorkflowExecutionRequest,
                                                GetWorkflowExecutionHistoryReverseRequest)
@@ -33,7 +33,8 @@ from plan.calendar import SHANGHAI
 
 FAULT = "workflow_task_failing"  # the fault's name in the faults view (ecoplan faults, the board)
 PROBLEMS = "TemporalReportedProblems"
-PROBLEM_QUERY = f"{PROBLEMS} IN ('category=WorkflowTaskFailed', 'category=WorkflowTaskTimedOut')"
+PROBLEM_CATEGORIES = ("category=WorkflowTaskFailed", "category=WorkflowTaskTimedOut")
+PROBLEM_QUERY = f"{PROBLEMS} IN ({', '.join(repr(c) for c in PROBLEM_CATEGORIES)})"
 # Without the server's mark (a server that does not set it), an incident counts as stuck from
 # its third attempt: two failures in a row. One failure alone happens to a healthy incident (a
 # task that raced with an update while the incident continued as new) and is retried at once.
@@ -53,7 +54,7 @@ _FLAG_CAUSES = {"cause=WorkflowTaskFailedCauseNonDeterministicError": "WORKFLOW_
                 "cause=WorkflowTaskFailedCauseWorkflowWorkerUnhandledFailure":
                     "WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE",
                 "category=WorkflowTaskTimedOut": "timed_out"}
-_RESET = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW
+RESET_CAUSE = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW  # the mark a reset leaves
 _FAILED, _TIMED_OUT, _COMPLETED = (EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
                                    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
 
@@ -102,13 +103,30 @@ def flagged(values) -> tuple[bool, str | None]:
     """The server's TemporalReportedProblems values: whether they say the workflow task keeps
     failing or timing out, and the cause they name."""
     vals = [str(v) for v in values or []]
-    hit = any(v in ("category=WorkflowTaskFailed", "category=WorkflowTaskTimedOut") for v in vals)
+    hit = any(v in PROBLEM_CATEGORIES for v in vals)
     cause = next((_FLAG_CAUSES[v] for v in vals if v in _FLAG_CAUSES), None)
     return hit, cause
 
 
-def _time(ts) -> datetime:
+def event_time(ts) -> datetime:
+    """A history event's timestamp in Asia/Shanghai."""
     return ts.ToDatetime().replace(tzinfo=timezone.utc).astimezone(SHANGHAI)
+
+
+def failing_task(events):
+    """The first failed or timed-out workflow task after the last completed one (`events`
+    oldest first), and the id of the WorkflowTaskStarted it failed in (None, None when the
+    newest task did not fail). The mark a reset leaves (a task failed with cause
+    RESET_WORKFLOW, ecoplan repair) is not a failure of the code."""
+    last = max((i for i, e in enumerate(events) if e.event_type == _COMPLETED), default=-1)
+    for e in events[last + 1:]:
+        if e.event_type == _FAILED:
+            if e.workflow_task_failed_event_attributes.cause == RESET_CAUSE:
+                continue
+            return e, e.workflow_task_failed_event_attributes.started_event_id
+        if e.event_type == _TIMED_OUT:
+            return e, e.workflow_task_timed_out_event_attributes.started_event_id
+    return None, None
 
 
 def failure_of(event) -> tuple[str, str]:
@@ -122,8 +140,6 @@ def failure_of(event) -> tuple[str, str]:
 async def inspect(client: Client, workflow_id: str) -> TaskTrouble:
     """Describe the workflow's current run; when its task is failing, read the tail of its
     history for when and why. RPCError NOT_FOUND when there is no such workflow."""
-    from temporalio.api.common.v1 import Payload
-
     d = await client.workflow_service.describe_workflow_execution(DescribeWorkflowExecutionRequest(
         namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)))
     info = d.workflow_execution_info
@@ -138,12 +154,8 @@ async def inspect(client: Client, workflow_id: str) -> TaskTrouble:
         resp = await client.workflow_service.get_workflow_execution_history_reverse(
             GetWorkflowExecutionHistoryReverseRequest(namespace=client.namespace, execution=info.execution,
                                                       maximum_page_size=TAIL))
-        for e in resp.history.events:  # newest first, back to the last completed task
-            if e.event_type == _COMPLETED:
-                break
-            if e.event_type == _FAILED and e.workflow_task_failed_event_attributes.cause == _RESET:
-                continue  # the mark a reset leaves in the run it makes (ecoplan repair), not a failure
-            if e.event_type in (_FAILED, _TIMED_OUT):
-                t.since = _time(e.event_time)
-                t.cause, t.message = failure_of(e)
+        failed, _ = failing_task(list(reversed(resp.history.events)))  # read newest first
+        if failed is not None:
+            t.since = event_time(failed.event_time)
+            t.cause, t.message = failure_of(failed)
     return t

@@ -4,7 +4,7 @@ kind of entry costs: ecoplan's history beside the bare baseline's.
     PYTHONPATH=. .venv/bin/python -m benchmarks.sandbox_entries [--copies 30]
 
 Starts a dev server, records one ecoplan life cycle and the bare workflow driven by its
-script (as the harness does), then replays each history `--copies` times through one
+script (`benchmarks.lifecycle.record`, as the harness does), then replays each history `--copies` times through one
 `Replayer.replay_workflows` call with the sandbox runner's `_Instance._run_code` wrapped:
 every entry is counted by what it runs (`activate`, `get_serialization_context`, ...) and its
 thread CPU summed, inner work included. Prints per history; BENCHMARKS.md, section "two
@@ -14,7 +14,6 @@ cuts in the workflow's own code", reads the table.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import collections
 import tempfile
 import time
@@ -48,9 +47,9 @@ async def main(copies: int) -> None:
 
     import activities.search_attributes as sa
     from activities.settings import ActivitySettings
-    from benchmarks import driving as h
     from benchmarks.baseline import BareWorkflow
-    from ecoplan import api, server
+    from benchmarks.lifecycle import KINDS, record
+    from ecoplan import server
     from ecoplan.connection import DATA_CONVERTER
     from workflows.incident import IncidentWorkflow
 
@@ -60,16 +59,12 @@ async def main(copies: int) -> None:
     try:
         work = Path(tempfile.mkdtemp(prefix="ecoplan-entries-"))
         settings = ActivitySettings(archive_dir=work / "archive", outbox_path=work / "outbox.jsonl")
-        async with h.eco_worker(env.client, "entries-eco", settings):
-            eco = await h.history_of(env.client, api.workflow_id(await h.eco_lifecycle(env.client, "entries-eco")))
-        async with h.bare_worker(env.client, "entries-bare"):
-            bare = await h.history_of(env.client, await h.bare_lifecycle(env.client, "entries-bare",
-                                                                         h.script_from_history(eco)))
+        hists = (await record(env.client, settings, {k: f"entries-{k}" for k in KINDS}))["histories"]
     finally:
         await env.shutdown()
 
     _count_entries()
-    for name, wf, hist in (("ecoplan", IncidentWorkflow, eco), ("bare", BareWorkflow, bare)):
+    for name, wf, hist in (("ecoplan", IncidentWorkflow, hists["ecoplan"]), ("bare", BareWorkflow, hists["baseline"])):
         replayer = Replayer(workflows=[wf], data_converter=DATA_CONVERTER)
         await replayer.replay_workflow(hist)  # warm: sandbox imports
         ENTRIES.clear()
@@ -89,6 +84,8 @@ async def main(copies: int) -> None:
 
 
 if __name__ == "__main__":
+    from benchmarks.common import run_and_exit
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--copies", type=int, default=30)
-    asyncio.run(main(p.parse_args().copies))
+    run_and_exit(main(p.parse_args().copies))

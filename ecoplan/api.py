@@ -189,8 +189,8 @@ async def status(client: Client, incident_id: str) -> dict:
             await _raise_if_stuck(client, incident_id)
         return await query
     except RPCError as e:
-        if not (found := _not_found(e, incident_id)):
-            await _raise_if_stuck(client, incident_id)
+        if not (found := _not_found(e, incident_id)) and e.status != RPCStatusCode.UNAVAILABLE:
+            await _raise_if_stuck(client, incident_id)  # unreachable: a describe would fail too
         raise (found or e) from None
     finally:
         if query.done() and not query.cancelled():

@@ -114,11 +114,11 @@ def entries(con, *, username: str | None = None, event: str | None = None,
         return [_entry(r) for r in cur.fetchall()]
 
 
-def repairs_of(con, incident_id: str, event: str = "incident_repaired") -> list[Entry]:
-    """One incident's rows of `ecoplan repair` (`event`), newest first."""
+def repairs_of(con, incident_id: str) -> list[Entry]:
+    """One incident's rows of `ecoplan repair` (incident_repaired), newest first."""
     like = f'%"incident_id": {json.dumps(incident_id, ensure_ascii=False)}%'  # as `record` writes it; checked below
     with closing(con.execute("SELECT * FROM audit WHERE event = ? AND detail LIKE ? ORDER BY id DESC",
-                             (event, like))) as cur:
+                             ("incident_repaired", like))) as cur:
         return [e for e in map(_entry, cur.fetchall()) if e.detail.get("incident_id") == incident_id]
 
 

@@ -366,13 +366,6 @@ def dated(inp, r: Resend, by: str, now: datetime):
 # ------------------------------------------------------------------ doing it
 
 
-async def run(client: Client, p: Plan, by: str, wait: float = 30.0) -> Plan:
-    """Reset, wait for the new run to answer, send again what was acknowledged after the point."""
-    await reset(client, p, by)
-    await resend(client, p, by, wait)
-    return p
-
-
 async def reset(client: Client, p: Plan, by: str) -> str:
     """The reset alone: the new run's id. What it leaves out stays in the base run's history
     until `resend` (or, if this process dies first, the next `ecoplan repair`) sends it."""

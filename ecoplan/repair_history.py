@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from temporalio.api.enums.v1 import EventType as ET
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 from temporalio.client import WorkflowHistory
 
+from activities.task_failures import RESET_CAUSE, failing_task  # noqa: F401 - failing_task read as repair.*
+from activities.task_failures import event_time as _t
 from ecoplan.connection import DATA_CONVERTER
 from plan.calendar import SHANGHAI
 
@@ -23,9 +25,6 @@ NAMED = re.compile(r"HistoryEvent\(id: (\d+)")
 
 
 NONDETERMINISM = WorkflowTaskFailedCause.Name(WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR)
-
-
-RESET_CAUSE = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW
 
 
 @dataclass
@@ -63,29 +62,10 @@ class Resend:
                 "who": self.who, "outcome": self.outcome or None, "reason": self.reason or None}
 
 
-def _t(ts) -> datetime:
-    return ts.ToDatetime().replace(tzinfo=timezone.utc).astimezone(SHANGHAI)
-
-
 def completed_tasks(events) -> list[tuple[int, int]]:
     """(WorkflowTaskStarted id, WorkflowTaskCompleted id) of every completed task, in order."""
     return [(e.workflow_task_completed_event_attributes.started_event_id, e.event_id)
             for e in events if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
-
-
-def failing_task(events):
-    """The first failed or timed-out workflow task after the last completed one, and the id of
-    the WorkflowTaskStarted it failed in (None, None when the newest task did not fail). The
-    mark a reset leaves (a task failed with cause RESET_WORKFLOW) is not a failure of the code."""
-    last = max((i for i, e in enumerate(events) if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED), default=-1)
-    for e in events[last + 1:]:
-        if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-            if e.workflow_task_failed_event_attributes.cause == RESET_CAUSE:
-                continue
-            return e, e.workflow_task_failed_event_attributes.started_event_id
-        if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
-            return e, e.workflow_task_timed_out_event_attributes.started_event_id
-    return None, None
 
 
 def named_event(message: str) -> int | None:

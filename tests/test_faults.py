@@ -210,7 +210,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         await workers.kill()  # ---------------------------------------------- SIGKILL 1
         assert now() < d_due, "setup too slow: D's deadline fell due before the worker was killed"
         hook.hold.set()
-        hook.hold = None
+        hook.hold, hook.hold_only = None, None
         c.expect("activate_response", COMMANDER, c_at, "responding")
 
         # A lead signs while no worker runs: the sign-off waits, it is not lost.

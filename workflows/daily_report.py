@@ -17,13 +17,17 @@ DAILY_REPORT_SCHEDULE_ID = "ecoplan-daily-report"
 DUTY_RECIPIENTS = ["带班领导", "局指挥部办公室"]  # a report compiled before recipients came from the plan
 
 
+def listed(report: dict, key: str) -> int:
+    """How many entries a list of the report has: `counts` holds the full lengths of the lists
+    the activity cut (a report recorded before that has none: its lists are whole)."""
+    return (report.get("counts") or {}).get(key, len(report[key]))
+
+
 def summary_line(report: dict) -> str:
     """The notification's subject: the report in one line."""
     if report["zero_report"]:
         return f"日报告 {report['report_date']}：零报告"
-    # counts: the lists' full lengths, when the activity cut the lists it returned (a report
-    # recorded before that has none: its lists are whole)
-    n = report.get("counts") or {k: len(report[k]) for k in ("new_incidents", "overdue", "stuck")}
+    n = {k: listed(report, k) for k in ("new_incidents", "overdue", "stuck")}
     return (f"日报告 {report['report_date']}：在办 {report['open_incidents']}，新报 {n['new_incidents']}，"
             f"逾期 {n['overdue']}，停滞 {n['stuck']}")
 
@@ -43,8 +47,7 @@ class DailyReportWorkflow:
                          recipients=report.get("recipients") or DUTY_RECIPIENTS,
                          at=workflow.now(), detail={"zero_report": report["zero_report"],
                                                     "open_incidents": report["open_incidents"],
-                                                    "overdue": (report.get("counts") or {}).get(
-                                                        "overdue", len(report["overdue"]))}),
+                                                    "overdue": listed(report, "overdue")}),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)))
         return report
