@@ -44,16 +44,17 @@ install: $(STAMP) browser
 run: $(STAMP)
 	$(BIN)/python worker.py --embedded --web $(RUN_ARGS)
 
-## make test: install and run the whole suite against real Temporal dev servers, in four
+## make test: install and run the whole suite against real Temporal dev servers, in five
 ## processes (pytest-xdist; each starts its own dev server): the tests mostly wait on servers,
-## so four beat three on 2 cores (5 min 08 s against 5 min 40 s on the same clone).
+## so four beat three on 2 cores (5 min 08 s against 5 min 40 s on the same clone), and five
+## beat four (276 s against 305 s of pytest, one after the other on 2026-12-07).
 ## The project's modules are compiled once before the run: on a fresh clone, the four test
 ## processes and the CLI, worker and server processes they start would otherwise each compile
 ## them at the same time (a fresh-clone `make test` took 58 CPU-s more than a second run, pip's
 ## install included; compiling them here takes under 1 s).
 test: $(STAMP) browser postgresql
 	$(BIN)/python -m compileall -q -j 0 ecoplan workflows activities plan tests benchmarks worker.py
-	$(BIN)/python -m pytest -q -n 4 --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 5 --dist worksteal $(PYTEST_ARGS)
 
 ## The browser tests drive Debian's chromium (Playwright's own download is unreachable); their
 ## CJK fonts are the documents' fonts-noto-cjk above. Installed here when missing (as root),

@@ -10,13 +10,13 @@ import fcntl
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 import psycopg
+from tests.ports import free_port as _free_port
 
 
 def bin_dir() -> Path:
@@ -26,10 +26,6 @@ def bin_dir() -> Path:
     return Path(found[-1]).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:

@@ -29,15 +29,10 @@ from temporalio.client import Client
 
 from ecoplan import server as embedded
 from ecoplan.connection import DATA_CONVERTER
+from tests.ports import free_port  # noqa: F401  (the tests import it from here too)
 
 ROOT = Path(__file__).resolve().parent.parent
 ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def poll(check, timeout: float, interval: float = 0.2, what: str = "condition"):

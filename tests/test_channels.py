@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 import urllib.parse
@@ -26,6 +25,7 @@ from aiosmtpd.smtp import AuthResult
 from activities.channels.base import Hopeless, Message, Retry
 from activities.channels.dispatch import send
 from activities.settings import settings
+from tests.ports import free_port
 
 SECRET = "SECabc123-dingtalk-signing-secret"
 KEY_SECRET = "sms-access-key-secret-xyz"
@@ -33,10 +33,6 @@ MSG = Message(subject="【演练】新接报事件", body="桃河水质异常，
               key="page-1/wangwei/email")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Mailbox:

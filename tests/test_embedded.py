@@ -19,14 +19,9 @@ import pytest
 from tests.conftest import ROOT, TEMPORAL_BIN
 from tests.helpers import now
 from activities import search_attributes as sa
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def sh(*args: str, env: dict | None = None, cwd: Path | None = None) -> tuple[int, str, str]:

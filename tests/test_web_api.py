@@ -465,9 +465,10 @@ async def test_ecoplan_web_command(tmp_path, temporal_address, worker):
     import asyncio
     import os
     import signal
-    import socket
     import sys
     from pathlib import Path
+
+    from tests.ports import free_port
 
     ecoplan = str(Path(sys.executable).parent / "ecoplan")
     env = {**os.environ, "ECOPLAN_ACCOUNTS_DB": str(tmp_path / "acc.db"), "TEMPORAL_ADDRESS": temporal_address}
@@ -480,9 +481,7 @@ async def test_ecoplan_web_command(tmp_path, temporal_address, worker):
     assert bad.returncode == 2 and err.decode().strip().splitlines() == [
         "ecoplan: 控制台：统一身份认证（OIDC）除地址外还须设置 ECOPLAN_OIDC_CLIENT_ID 和 ECOPLAN_OIDC_CLIENT_SECRET"]
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = await asyncio.create_subprocess_exec(ecoplan, "web", "--port", str(port), env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
