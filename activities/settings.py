@@ -174,6 +174,12 @@ class EcoplanSettings(BaseSettings):
                                  "login (trust on first use); `no`: only an admin enrols (`ecoplan users enrol-2fa`), "
                                  "and an account that must use a second factor and has none is refused at login",
                                  "`yes`")
+    session_idle_minutes: int = _var("ECOPLAN_SESSION_IDLE_MINUTES", 30,
+                                     "minutes a console session may stay unused before it ends and the person "
+                                     "signs in again (GB/T 22239-2019 8.1.4.1 b): log out when the connection "
+                                     "times out; the minutes are a local choice). Typing in a form counts as use, "
+                                     "a page refreshing itself does not; 0: no idle limit, only the 12-hour one",
+                                     ge=0, le=720)
     audit_days: int = _var("ECOPLAN_AUDIT_DAYS", 180, "days the audit log of sign-ins and account changes is kept "
                            "(at least 180: 网络安全法 第二十一条, logs kept not less than six months)", ge=180)
 

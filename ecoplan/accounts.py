@@ -355,31 +355,57 @@ class AccountStore:
 
     # ------------------------------------------------------------------ sessions and API tokens
 
-    def open_session(self, username: str, kind: str, lifetime: timedelta, via: str = "password") -> tuple[str, str]:
-        """A new session (kind web) or API token (kind api): returns (token, csrf token)."""
+    def open_session(self, username: str, kind: str, lifetime: timedelta, via: str = "password",
+                     idle: timedelta | None = None) -> tuple[str, str]:
+        """A new session (kind web) or API token (kind api): returns (token, csrf token).
+        With `idle`, it ends after that long without use (`session(..., keep=...)` moves the end
+        on), and never later than `lifetime` after it opened."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = _now()
+        ends = now + (min(lifetime, idle) if idle else lifetime)
         with closing(self._db()) as con:
             con.execute("DELETE FROM sessions WHERE expires_at < ?", (now.isoformat(),))
             con.execute("INSERT INTO sessions(digest, username, kind, csrf, via, created_at, expires_at)"
                         " VALUES (?,?,?,?,?,?,?)", (_digest(token), username, kind, csrf, via,
-                                                    now.isoformat(), (now + lifetime).isoformat()))
+                                                    now.isoformat(), ends.isoformat()))
         return token, csrf
 
-    def session(self, token: str | None, kind: str) -> Session | None:
-        """The live session of this token: unexpired, of this kind, its account enabled."""
+    def session(self, token: str | None, kind: str,
+                keep: tuple[timedelta, timedelta] | None = None) -> Session | None:
+        """The live session of this token: unexpired, of this kind, its account enabled.
+        `keep` = (lifetime, idle): this use keeps it open for `idle` more, up to `lifetime`
+        after it opened (written at most once a minute: a page's requests come in bursts)."""
         if not token or len(token) > 200:
             return None
         with closing(self._db()) as con:
             row = con.execute(
-                "SELECT s.kind, s.csrf, s.via, s.expires_at, a.* FROM sessions s JOIN accounts a USING (username)"
-                " WHERE s.digest = ? AND s.kind = ?", (_digest(token), kind)).fetchone()
-        if row is None or row["disabled"]:
-            return None
-        expires = datetime.fromisoformat(row["expires_at"])
-        if expires <= _now():
-            return None
+                "SELECT s.kind, s.csrf, s.via, s.created_at AS opened_at, s.expires_at, a.* FROM sessions s"
+                " JOIN accounts a USING (username) WHERE s.digest = ? AND s.kind = ?",
+                (_digest(token), kind)).fetchone()
+            if row is None or row["disabled"]:
+                return None
+            now = _now()
+            expires = datetime.fromisoformat(row["expires_at"])
+            if expires <= now:
+                return None
+            if keep is not None:
+                lifetime, idle = keep
+                later = min(datetime.fromisoformat(row["opened_at"]) + lifetime, now + idle)
+                if later - expires >= timedelta(minutes=1):
+                    con.execute("UPDATE sessions SET expires_at = ? WHERE digest = ?",
+                                (later.isoformat(), _digest(token)))
+                    expires = later
         return Session(account=_account(row), kind=row["kind"], csrf=row["csrf"], via=row["via"], expires_at=expires)
+
+    def session_ended(self, token: str | None, kind: str) -> bool:
+        """True when this token was a session of this kind that has run out (not one never
+        issued or closed): the login page then says the session timed out."""
+        if not token or len(token) > 200:
+            return False
+        with closing(self._db()) as con:
+            row = con.execute("SELECT expires_at FROM sessions WHERE digest = ? AND kind = ?",
+                              (_digest(token), kind)).fetchone()
+        return row is not None and datetime.fromisoformat(row["expires_at"]) <= _now()
 
     def close_session(self, token: str | None) -> None:
         if token:

@@ -30,6 +30,9 @@ class AuthSettings:
     # Local choices: a session lasts one duty shift; the login limits are
     # ecoplan/login_limiter.py's (failures per account and address, a growing delay).
     session_lifetime: timedelta = timedelta(hours=12)
+    # Unused this long, a console session ends (ECOPLAN_SESSION_IDLE_MINUTES; GB/T 22239-2019
+    # 8.1.4.1 b), 登录连接超时自动退出). None: no idle limit.
+    session_idle: timedelta | None = timedelta(minutes=30)
     token_lifetime: timedelta = timedelta(hours=12)
     limits: Limits = field(default_factory=Limits)
     secure_cookies: bool = False  # also Secure whenever the request came over https
@@ -49,6 +52,8 @@ class AuthSettings:
         from activities.settings import settings
 
         env = settings()
+        over.setdefault("session_idle", timedelta(minutes=env.session_idle_minutes) if env.session_idle_minutes
+                        else None)
         return cls(trusted_proxies=env.trusted_proxy_set, totp_roles=env.totp_role_set,
                    totp_self_enrol=env.totp_self_enrol, audit_days=env.audit_days, **over)
 
@@ -196,5 +201,15 @@ def new_login_csrf() -> str:
     return secrets.token_urlsafe(32)
 
 
-def session_of(store: AccountStore, token: str | None) -> Session | None:
-    return store.session(token, "web")
+# A request the page makes by itself (live.js's refresh, the to-do count) says so with this
+# header: it does not keep an unattended session open.
+BACKGROUND_HEADER = "X-Ecoplan-Background"
+
+
+def session_of(store: AccountStore, token: str | None, settings: AuthSettings | None = None,
+               used: bool = False) -> Session | None:
+    """The console session of this cookie; `used`: a person's request, which keeps it open."""
+    keep = None
+    if used and settings is not None and settings.session_idle:
+        keep = (settings.session_lifetime, settings.session_idle)
+    return store.session(token, "web", keep=keep)

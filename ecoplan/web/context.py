@@ -175,7 +175,8 @@ class Web:
     # -------------------------------------------------------------- console sessions
 
     def session(self, request: Request):
-        return auth.session_of(self.store, request.cookies.get(auth.SESSION_COOKIE))
+        return auth.session_of(self.store, request.cookies.get(auth.SESSION_COOKIE), self.settings,
+                               used=auth.BACKGROUND_HEADER not in request.headers)
 
     def secure(self, request: Request) -> bool:
         return self.settings.secure_cookies or request.url.scheme == "https"

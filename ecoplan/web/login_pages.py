@@ -22,7 +22,8 @@ def login_page(w: Web, request: Request, next_: str, error: str = "", status: in
 
 
 def open_web_session(w: Web, request: Request, account: Account, next_: str, via: str) -> RedirectResponse:
-    token, _ = w.store.open_session(account.username, "web", w.settings.session_lifetime, via=via)
+    token, _ = w.store.open_session(account.username, "web", w.settings.session_lifetime, via=via,
+                                    idle=w.settings.session_idle)
     resp = RedirectResponse(safe_next(next_), status_code=303)
     resp.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="lax", secure=w.secure(request),
                     max_age=int(w.settings.session_lifetime.total_seconds()), path="/")

@@ -27,7 +27,21 @@ async def login_get(request: Request, next: str = "/"):
     w = web_of(request)
     if w.session(request):
         return RedirectResponse(safe_next(next), status_code=303)
-    return login_page(w, request, next)
+    error = ""
+    if w.settings.session_idle and w.store.session_ended(request.cookies.get(auth.SESSION_COOKIE), "web"):
+        minutes = int(w.settings.session_idle.total_seconds() // 60)
+        error = f"登录已超时（{minutes} 分钟无操作或已满 12 小时），请重新登录"
+    return login_page(w, request, next, error=error)
+
+
+@router.get("/session/alive", include_in_schema=False)
+async def session_alive(request: Request):
+    """Typing in a form is use (live.js calls this while a person types, at most once a minute):
+    a long opinion being written does not time its writer out. 204, or 401 once ended."""
+    from fastapi import Response
+
+    return Response(status_code=204 if web_of(request).session(request) else 401,
+                    headers={"Cache-Control": "no-store"})
 
 
 @router.post("/login", include_in_schema=False)

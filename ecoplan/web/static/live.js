@@ -1,8 +1,9 @@
 // Keeps [data-poll] regions current without a reload: every data-every seconds the region's
 // URL is fetched and its HTML swapped in (htmx-style polling, no build step). A 401 means
-// the session ended: reloading lands on the login page.
+// the session ended: reloading lands on the login page, which says it timed out.
 // While the server cannot be reached or answers 503 (Temporal down), a banner above the
 // region says so with the time of its last good data; the next good answer removes it.
+var BACKGROUND = {"X-Ecoplan-Background": "1"};  // a request no person made: keeps no session open
 (function () {
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function stale(el, on) {
@@ -23,7 +24,7 @@
     var every = Math.max(1, parseFloat(el.dataset.every) || 5) * 1000;
     el.dataset.loaded = String(Date.now());
     function tick() {
-      fetch(el.dataset.poll, {credentials: "same-origin", cache: "no-store"})
+      fetch(el.dataset.poll, {credentials: "same-origin", cache: "no-store", headers: BACKGROUND})
         .then(function (r) {
           if (r.status === 401) { window.location.reload(); return null; }
           if (r.status >= 500) { stale(el, true); return null; }
@@ -45,7 +46,8 @@
     function ask() {
       var q = new URLSearchParams(new FormData(form));
       q.delete("csrf_token");
-      fetch(form.dataset.preview + "?" + q.toString(), {credentials: "same-origin", cache: "no-store"})
+      fetch(form.dataset.preview + "?" + q.toString(), {credentials: "same-origin", cache: "no-store",
+                                                       headers: BACKGROUND})
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html !== null) { target.innerHTML = html; } })
         .catch(function () {});
@@ -53,7 +55,17 @@
     form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(ask, 250); });
     form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(ask, 50); });
   }
+  // Typing is use: while a person types in a form, the session is told so at most once a
+  // minute (/session/alive), so that an unattended page times out (GB/T 22239-2019 8.1.4.1 b)
+  // but a long opinion being written does not.
+  var told = 0;
+  function typing() {
+    if (Date.now() - told < 60000) { return; }
+    told = Date.now();
+    fetch("/session/alive", {credentials: "same-origin", cache: "no-store"}).catch(function () {});
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form").forEach(function (f) { f.addEventListener("input", typing); });
     document.querySelectorAll("[data-poll]").forEach(poll);
     document.querySelectorAll("form[data-preview]").forEach(preview);
   });

@@ -3,7 +3,7 @@
 document.addEventListener("DOMContentLoaded", function () {
   var el = document.getElementById("todo-count");
   if (!el) { return; }
-  fetch("/todo/count", {credentials: "same-origin", cache: "no-store"})
+  fetch("/todo/count", {credentials: "same-origin", cache: "no-store", headers: {"X-Ecoplan-Background": "1"}})
     .then(function (r) { return r.ok ? r.text() : ""; })
     .then(function (n) { el.textContent = n; })
     .catch(function () {});
