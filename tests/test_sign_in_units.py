@@ -21,6 +21,7 @@ from ecoplan.login_limiter import BUSY, Limits, LoginLimiter
 from ecoplan.passwords import kinds, weakness
 from ecoplan.totp import TotpStore, provisioning_uri, qr_svg, qr_terminal
 from plan.calendar import SHANGHAI
+from tests.conftest import ROOT
 
 PW = "pw-wangwei-桃河-2026"
 
@@ -89,6 +90,31 @@ def test_concurrent_begins_never_pass_more_than_the_allowance(store):
     for t in threads:
         t.join(30)
     assert sorted(answers).count(0) == 5 and answers.count(BUSY) == 15
+
+
+def test_the_count_is_shared_by_processes_and_outlives_them(store):
+    """Finding 4: the limiter lived in one process's memory. Another process (a second console,
+    `python -c`) fails three times and exits; a limiter opened afterwards here, as a restarted
+    console would, delays the next attempt from that address and no other."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from argon2 import PasswordHasher\n"
+        "from ecoplan.accounts import AccountStore\n"
+        "from ecoplan.login_limiter import Limits, LoginLimiter\n"
+        "s = AccountStore(sys.argv[1], hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))\n"
+        "lim = LoginLimiter(s, Limits(free_failures=3))\n"
+        "for _ in range(3):\n"
+        "    assert lim.begin('wangwei', '10.1.1.1') == 0\n"
+        "    lim.failed('wangwei', '10.1.1.1')\n")
+    done = subprocess.run([sys.executable, "-c", script, str(store.target)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    here = LoginLimiter(AccountStore(store.target), Limits(free_failures=3))
+    assert 25 < here.begin("wangwei", "10.1.1.1") <= 30  # 3 failures: 30 s, counted from the other's last
+    assert here.begin("wangwei", "10.1.1.2") == 0
 
 
 def test_alarm_once_then_unlock(store):
