@@ -4,7 +4,8 @@ of an incident lives only on one worker's disk. The folder stays the working cop
 process reads and writes (the renderers, `ecoplan documents`, the console's downloads):
 
 - `publish` after a delivery writes files: each file whose content the database does not have
-  yet goes in (a retried delivery, the same bytes: nothing);
+  yet goes in (a retried delivery, the same bytes: nothing); the daily reports' full copies
+  (`daily/<date>.json` and `.md`, activities/daily_report.py) go in the same way, folder `daily`;
 - `fetch` before a process reads an incident's folder (a worker taking over an incident
   another worker started, a console or CLI on another machine): the files it lacks, or has
   with other content, come out of the database, written whole (tmp + rename).
@@ -36,12 +37,14 @@ def _sha(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def publish(target: str, root: Path, folder_name: str) -> int:
-    """Put the folder's new or changed files into the database; how many went in."""
+def publish(target: str, root: Path, folder_name: str, names: list[str] | None = None) -> int:
+    """Put the folder's new or changed files into the database (`names`: only those); how many
+    went in."""
     migrate.upgrade(target, "archive")
     from sqlalchemy import text
 
-    local = {name: p.read_bytes() for name, p in _files(Path(root) / folder_name).items()}
+    local = {name: p.read_bytes() for name, p in _files(Path(root) / folder_name).items()
+             if names is None or name in names}
     if not local:
         return 0
     with db.write(db.engine(target)) as conn:

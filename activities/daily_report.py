@@ -11,6 +11,7 @@ a second to each.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from datetime import date, datetime, time, timedelta
@@ -210,6 +211,11 @@ class DailyReportActivities:
         stem = folder / report["report_date"]
         stem.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         stem.with_suffix(".md").write_text(render_daily_report(report) + "\n", encoding="utf-8")
+        if self.settings.database_url:  # issue 27: the full copy is not left on this worker's disk only
+            from activities import archive_store
+
+            await asyncio.to_thread(archive_store.publish, self.settings.database_url, self.settings.archive_dir,
+                                    "daily", [stem.with_suffix(".json").name, stem.with_suffix(".md").name])
         return for_history(report)
 
 

@@ -2,8 +2,9 @@
 (published by one process, fetched by another), `ecoplan db copy` moving a bureau's SQLite
 files (records, accounts with contacts and duty roster, pages and the notifications sent) and
 archive into PostgreSQL idempotently with its counts, `ecoplan db upgrade`, and files made before Alembic (a
-`pages.db`, an accounts file holding contacts and roster) kept. A real PostgreSQL
-(tests/pg.py); no Temporal server."""
+`pages.db`, an accounts file holding contacts and roster) kept; the daily report's full copy
+published like an incident's files. A real PostgreSQL (tests/pg.py); the daily report's
+visibility queries go to the session's dev server."""
 
 from __future__ import annotations
 
@@ -49,6 +50,27 @@ def test_a_file_published_by_one_machine_is_fetched_whole_by_another(tmp_path, p
     assert archive_store.fetch(url, a, "r-1") == 1
     assert (a / "r-1" / "timeline.jsonl").read_text(encoding="utf-8") == '{"seq": 1}\n{"seq": 2}\n'
     assert archive_store.fetch(url, a, "../etc") == 0  # an id is never a path
+
+
+async def test_the_daily_reports_full_copy_is_in_the_shared_archive(tmp_path, pg_cluster, client):
+    """The worker that compiles the daily report keeps its full copy (daily/<date>.json and .md)
+    in the database too: another machine's folder fetches both, byte for byte."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.daily_report import DailyReportActivities, DailyReportRequest
+
+    url = pg_cluster.fresh_url()
+    a = tmp_path / "a"
+    settings = ActivitySettings(archive_dir=a / "archive", outbox_path=a / "outbox.jsonl",
+                                records_db=a / "records.db", database_url=url)
+    day = datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI)
+    got = await ActivityEnvironment().run(DailyReportActivities(client, settings).compile_daily_report,
+                                          DailyReportRequest(report_date=day.date(), now=day))
+    assert got["archived"] == "daily/2026-12-07.json"
+    b = tmp_path / "b" / "archive"
+    assert archive_store.fetch(url, b, "daily") == 2
+    for name in ("2026-12-07.json", "2026-12-07.md"):
+        assert (b / "daily" / name).read_bytes() == (a / "archive" / "daily" / name).read_bytes()
 
 
 DAY = datetime(2026, 12, 7, 8, 30, tzinfo=SHANGHAI)
