@@ -255,3 +255,43 @@ def test_files_made_before_alembic_keep_their_pages_contacts_and_roster(tmp_path
         assert con.execute(f"SELECT version_num FROM {migrate.version_table('accounts')}").fetchone() == ("a0002",)
     with closing(sqlite3.connect(tmp_path / "pages.db")) as con:
         assert con.execute(f"SELECT version_num FROM {migrate.version_table('pages')}").fetchone() == ("p0002",)
+
+
+def test_a_year_added_on_one_machine_counts_on_every_worker(tmp_path, pg_cluster):
+    """`ecoplan calendar add-year` on machine A puts the year's file into the database; a worker
+    on machine B, which has no such file, answers with it at its next question that reaches that
+    year. The made-up 2027 notice of tests/test_calendar_cli.py, by hand: from Thu 4 Feb 2027, Fri
+    5 and Mon 8 – Fri 12 Feb are 春节 days off and 13–14 Feb a weekend, so two working days after
+    end on Tue 16 Feb (on weekends alone they would end on Mon 8 Feb)."""
+    from activities.calendar import CalendarActivities
+    from plan.deadlines import CalendarQuestion, TimeRequest
+    from plan.models import Duration
+    from tests.test_calendar_cli import notice_file, one_chinese_line, run
+
+    url = pg_cluster.fresh_url()
+    b = tmp_path / "b"
+    worker_b = CalendarActivities(ActivitySettings(archive_dir=b / "archive", outbox_path=b / "outbox.jsonl",
+                                                   records_db=b / "records.db", database_url=url,
+                                                   calendar_data=b / "calendars"))
+    q = CalendarQuestion(times=[TimeRequest(start=datetime(2027, 2, 4, 10, 0, tzinfo=SHANGHAI),
+                                            duration=Duration(working_days=2))])
+    before = worker_b.calendar_answer(q).times[0]
+    if before.provisional:  # no notice for 2027 on B yet (a library that covers it: not provisional)
+        assert before.day == datetime(2027, 2, 8).date()
+
+    a = tmp_path / "a"
+    p = run("calendar", "add-year", notice_file(tmp_path), "--yes", "--json",
+            env_extra={"ECOPLAN_HOME": str(a), "ECOPLAN_DATABASE_URL": url, "ECOPLAN_USER": None})
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["shared"] is True
+    after = worker_b.calendar_answer(q).times[0]  # within the same minute: asked at once, as provisional
+    assert (after.day, after.provisional) == (datetime(2027, 2, 16).date(), False)
+    assert (b / "calendars" / "2027.yaml").read_bytes() == (a / "calendars" / "2027.yaml").read_bytes()
+
+    # The database unreachable: written here, said in one line, nothing recomputed.
+    c = tmp_path / "c"
+    p = run("calendar", "add-year", notice_file(tmp_path), "--yes",
+            env_extra={"ECOPLAN_HOME": str(c), "ECOPLAN_DATABASE_URL": "postgresql://ecoplan@127.0.0.1:1/none",
+                       "ECOPLAN_USER": None})
+    assert p.returncode == 1 and "未能写入共享数据库" in one_chinese_line(p)
+    assert (c / "calendars" / "2027.yaml").is_file()

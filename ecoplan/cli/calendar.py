@@ -197,6 +197,7 @@ def calendar_add_year(
         out["recompute"] = {"done": False, "why": "not_the_data_folder"}
         _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）；该目录不是数据目录，暂定期限未重算")
         return
+    _share(path, out)
     who = by or cli_user()
     if not who:
         out["recompute"] = {"done": False, "why": "no_actor"}
@@ -211,6 +212,25 @@ def calendar_add_year(
         _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）")
         raise Fail(f"暂定期限未重算：{str(e)}；稍后运行 ecoplan calendar recompute --by 姓名", 1) from None
     _print_result(out, as_json, f"已写入 {path}（已用 load_calendar 读回核对）\n" + _recompute_text(out["recompute"]))
+
+
+def _share(path: Path, out: dict) -> None:
+    """With ECOPLAN_DATABASE_URL the year's file goes into the shared archive (issue 27), before
+    any incident is recomputed: every worker then reads it (activities/calendar.py)."""
+    from activities.calendar import SHARED_FOLDER
+    from activities.settings import settings
+
+    url = settings().database_url
+    if not url:
+        return
+    from activities import archive_store
+
+    try:
+        archive_store.publish(url, path.parent.parent, SHARED_FOLDER, [path.name])
+    except Exception as e:
+        raise Fail(f"已写入本机 {path}，但未能写入共享数据库（{(str(e).splitlines() or [type(e).__name__])[0][:200]}），其他机器读不到："
+                   "请稍后用 --replace 重新运行；暂定期限未重算", 1) from None
+    out["shared"] = True
 
 
 def _print_result(out: dict, as_json: bool, text: str) -> None:
