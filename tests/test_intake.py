@@ -242,6 +242,9 @@ BAD = [
     ("wrong type drill", lambda a: a.update(drill="maybe"), "drill"),
     ("a 5,000-character title", lambda a: a.update(title="桃" * 5000), "title"),  # issue 22 item 8's probes
     ("a place over 200", lambda a: a.update(location="路" * 201), "location"),
+    # Issue 25 finding 1's probe through the intake: year 1, and the far future of finding 2.
+    ("year one", lambda a: a.update(discovered_at="0001-01-01T00:00", received_at="0001-01-01T01:00"), "received_at"),
+    ("year 9999", lambda a: a.update(received_at="9999-12-31T23:59"), "received_at"),
 ]
 
 

@@ -522,6 +522,29 @@ async def test_year_one_and_next_year_are_refused_by_the_api_and_nothing_starts(
     assert len(after) == len(before)
 
 
+async def test_year_one_through_the_console_form_is_refused_and_keeps_what_was_typed(web, http):
+    """Finding 1's probe through the console's 新建事件 form: the page comes back (422) with the
+    field marked and everything typed still in it; nothing starts."""
+    before = (await http.get("/api/list", headers=await auth(http, "li"), params={"all": True})).json()
+    async with httpx.AsyncClient(base_url=web.url, timeout=60) as c:
+        page = await c.get("/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        r = await c.post("/login", data={"username": "wangwei", "password": password("wangwei"), "next": "/",
+                                         "csrf_token": token})
+        assert r.status_code == 303
+        form = await c.get("/incidents/new")
+        csrf = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        r = await c.post("/incidents/new", data={
+            "csrf_token": csrf, "title": "元年测试：桃河异味", "county": "平定县", "location": "冶西镇桃河段",
+            "incident_type": "hazardous_chemicals", "source": "linkage_119", "reporter": "119指挥中心",
+            "discovered_at": "0001-01-01T00:00", "reported_at": "0001-01-01T01:00"})
+    assert r.status_code == 422 and "发现时间" in r.text, r.text[:500]
+    assert 'value="元年测试：桃河异味"' in r.text and 'value="0001-01-01T00:00"' in r.text
+    assert 'name="discovered_at" aria-invalid="true"' in r.text  # the field at fault is marked
+    after = (await http.get("/api/list", headers=await auth(http, "li"), params={"all": True})).json()
+    assert len(after) == len(before) and not any(i.get("title") == "元年测试：桃河异味" for i in after)
+
+
 async def test_an_idle_time_too_long_for_any_incident_is_bad_input_not_a_crash(http):
     r = await http.get("/api/stuck", headers=await auth(http, "li"), params={"idle": "5000000d"})
     assert r.status_code == 422 and "空闲时长" in r.json()["detail"] and "36500 天" in r.json()["detail"], r.text
