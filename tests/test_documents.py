@@ -370,3 +370,35 @@ async def test_only_documents_whose_event_happened(lived, tmp_path):
     svg = ET.fromstring((tmp_path / "deadline-chart.svg").read_text(encoding="utf-8"))
     assert [r.get("data-deadline") for r in svg.findall(f".//{SVG}rect[@class='late']")] == ["initial_report"]
     has(pdf_text(tmp_path / "case-file.pdf"), "未启动响应", "处置中（接报）", "已逾期")
+
+
+@pytest.mark.parametrize("year", ["0001", "9999"])
+def test_every_document_and_the_record_are_made_whatever_year_a_stored_time_has(tmp_path, year):
+    """Issue 25 item 1, defence in depth: the entries refuse such times now, but an incident
+    stored before (or a history from elsewhere) may hold them. Every time in a post-event
+    status moved to year 1 or 9999: the four documents and the chart print, and the record
+    saves."""
+    from activities import records_store
+    from activities.documents import render
+    from ecoplan import records
+    from tests.test_forms_unit import status_of
+    from tests.unit_state import in_stage
+
+    iso = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+
+    def moved(x):
+        if isinstance(x, dict):
+            return {k: moved(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [moved(v) for v in x]
+        return year + x[4:] if isinstance(x, str) and iso.match(x) else x
+
+    st = moved(status_of(in_stage("post_event")))
+    assert st["reported_at"].startswith(year + "-")
+    written = render(from_status(st), tmp_path / "docs", None, FontSettings.from_env())
+    assert sorted(p.name for p in written) == ["activation-notice.pdf", "case-file.pdf", "deadline-chart.png",
+                                                "deadline-chart.svg", "termination-form.pdf"]
+    assert all(p.read_bytes()[:5] in (b"%PDF-", b"\x89PNG\r", b"<?xml", b"<svg ") for p in written)
+    st["stage"] = "closed"
+    assert records.record_from_status(st).incident_id == st["incident_id"]
+    assert records_store.save_status(st, archive_dir=tmp_path / "archive", path=tmp_path / "records.db") == "inserted"
