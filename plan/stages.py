@@ -8,6 +8,12 @@ STAGE_NAMES = {
 }
 # How an incident ended (IncidentView.outcome), for people.
 OUTCOME_NAMES = {"completed": "处置完毕", "warning_lifted": "预警解除"}
+# The faults an incident records and retries, never failing because of them (workflows/
+# publishing.py), and the server's failing workflow task (activities/task_failures.py: `ecoplan
+# repair`), for people: the console's and the CLI's words are the same.
+FAULT_NAMES = {"plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
+               "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败",
+               "workflow_task_failing": "后台处理异常"}
 # Timeline entries the system writes (people's actions are named by the registry's titles).
 SYSTEM_ENTRIES = {"reported": "接报", "deadline_started": "期限开始", "deadline_overdue": "期限逾期",
                   "deadline_changed": "期限调整", "deadline_reminder": "期限提醒", "linkage_bulletin": "联动通报",

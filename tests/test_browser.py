@@ -234,7 +234,7 @@ async def test_whole_termination_in_the_console(browser, web, client):
     assert "已办理：信息报告" in await duty.locator(".ok-box").inner_text()
     await boss.reload()
     await take(boss, "activate_response", level="III", reason="下游有饮用水源地")
-    assert await boss.locator("#stage").inner_text() == "启动响应"
+    assert await boss.locator("#stage").inner_text() == "应急响应"
     await duty.reload()
     # Leads are chosen by name from the accounts that may lead, not typed: the duty officer
     # (who proposes the termination they would sign, 附件2) and the supervisor are not offered.

@@ -23,7 +23,7 @@ from ecoplan.errors import Fail, bad
 from plan.loader import load_plan
 from activities.daily_report import _deadline_cn
 from plan.citation import cite
-from plan.stages import OUTCOME_NAMES, STAGE_NAMES, SYSTEM_ENTRIES
+from plan.stages import FAULT_NAMES, OUTCOME_NAMES, STAGE_NAMES, SYSTEM_ENTRIES
 from workflows.lifecycle import STAGES
 
 app = Typer()
@@ -31,9 +31,6 @@ schedule_app = Typer(no_args_is_help=True, help="Temporal 定时任务。")
 app.add_typer(schedule_app, name="schedule")
 
 
-FAULTS = {"plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
-          "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败",
-          "workflow_task_failing": "后台处理异常"}  # activities/task_failures.py: ecoplan repair
 DEADLINE_STATUS = {"scheduling": "计算中", "pending": "未到期", "met": "按时完成", "overdue": "已逾期", "met_late": "逾期完成"}
 WHOSE = {"performs": "本局办理", "optional": "本局视情况办理", "records": "{body}办理，本局登记", "assists": "{body}办理，本局配合"}
 
@@ -73,7 +70,7 @@ def status_text(s: dict) -> str:
     if s.get("waiting_on"):
         lines.append("等待：" + "、".join(s["waiting_on"]))
     for f in s.get("faults") or []:
-        lines.append(f"故障 {FAULTS.get(f['fault'], f['fault'])}，自 {f['since'][:16]}：" + str(
+        lines.append(f"故障 {FAULT_NAMES.get(f['fault'], f['fault'])}，自 {f['since'][:16]}：" + str(
             f.get("error") or f.get("last") or f"{f.get('count')} 项通知"))
     if s.get("duties"):
         lines += ["", f"{s['duties'][0]['level']}级事件各事项的办理（预案分级职责；* 为结案前须完成）："]
@@ -164,7 +161,7 @@ def _ago(seconds: int) -> str:
 def _stage(row: dict) -> str:
     """The stage, marked with the incident's internal faults (details: `ecoplan faults`)."""
     return STAGE_NAMES.get(row["stage"], row["stage"]) + (
-        f"［{'、'.join(FAULTS.get(f, f) for f in row['faults'])}］" if row.get("faults") else "")
+        f"［{'、'.join(FAULT_NAMES.get(f, f) for f in row['faults'])}］" if row.get("faults") else "")
 
 
 
@@ -254,7 +251,7 @@ def faults(drills: bool = typer.Option(False, "--drills", help="包括演练"),
 
     rows = run(lambda c: views.faults(c, drills=drills, limit=None if all_ else limit))
     emit(list(rows), as_json, lambda rs: table(
-        [[r["incident_id"], r["title"], STAGE_NAMES.get(r["stage"], r["stage"]), FAULTS.get(r["fault"], r["fault"]),
+        [[r["incident_id"], r["title"], STAGE_NAMES.get(r["stage"], r["stage"]), FAULT_NAMES.get(r["fault"], r["fault"]),
           r["since"][:16], r["detail"]] for r in rs],
         ["事件编号", "事件名称", "阶段", "故障", "自", "详情"]) if rs else "没有故障")
     more(rows, "有故障的事件", f"最早的 {len(rows)} 项故障")

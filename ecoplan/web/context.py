@@ -26,20 +26,13 @@ from ecoplan.web import auth, outage
 from plan import authority
 from plan.calendar import SHANGHAI
 from plan.loader import load_plan
+from plan.stages import FAULT_NAMES, OUTCOME_NAMES, STAGE_NAMES  # noqa: F401  (routes import them from here)
 
 log = structlog.get_logger("ecoplan.web")
 HERE = Path(__file__).parent
 
-STAGE_NAMES = {"reported": "接报", "warning": "预警", "responding": "启动响应", "on_site": "现场处置",
-               "termination_pending": "终止签报", "post_event": "后期处置", "closed": "结案"}
 DEADLINE_STATUS = {"scheduling": "待工作日历答复", "pending": "进行中", "met": "按时完成", "overdue": "已逾期",
                    "met_late": "逾期完成"}
-# Internal faults (workflows/publishing.py): recorded and retried, never failing an incident.
-FAULT_NAMES = {"plan_unavailable": "预案未能加载", "calendar_unavailable": "工作日历不可用",
-               "delivery_overdue": "通知未送达", "delivery_failed": "通知送达失败",
-               "workflow_task_failing": "后台处理异常"}  # the server's: activities/task_failures.py
-# How a closed incident ended (workflows/incident.py outcomes).
-OUTCOME_NAMES = {"completed": "处置完毕", "warning_lifted": "预警解除"}
 LEVEL_NAMES = {"I": "I级 特别重大", "II": "II级 重大", "III": "III级 较大", "IV": "IV级 一般"}
 # How the event's level stands (17号令 第三条 初步认定; 核定 by the bureau; 附表1 the grading).
 EVENT_LEVEL_KINDS = {"graded": "按附表1分级", "preliminary": "初步认定", "confirmed": "核定"}
