@@ -1,7 +1,7 @@
 """Sign-in hardening (issue 25, findings 3 and 4, items 2 and 3), over real HTTP against the
-real app (uvicorn, a real accounts file): the login limit cannot be raced or turned against
-the people it protects; X-Forwarded-For only from a trusted proxy; the second factor for the
-roles the settings name; the audit log."""
+real app (uvicorn; the accounts in a SQLite file, then in PostgreSQL): the login limit cannot
+be raced or turned against the people it protects; X-Forwarded-For only from a trusted proxy;
+the second factor for the roles the settings name; the audit log; the session time-out."""
 
 from __future__ import annotations
 
@@ -28,14 +28,23 @@ from tests.web_helpers import password, web_service
 PROXY = "127.0.0.2"  # the reverse proxy: clients connecting from this loopback address
 
 
-@pytest.fixture(scope="module")
-async def direct(client, worker, tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def direct(request, client, worker, tmp_path_factory):
     """TOTP as a real deployment has it (admin, commander); the proxy at 127.0.0.2 trusted, so
-    a client connecting from 127.0.0.1 is a direct one whose X-Forwarded-For is ignored."""
+    a client connecting from 127.0.0.1 is a direct one whose X-Forwarded-For is ignored. The
+    accounts in a SQLite file, then in PostgreSQL (issue 27: every store test on both)."""
     settings = AuthSettings(trusted_proxies=frozenset({PROXY}))
-    async with web_service(client, tmp_path_factory.mktemp("login") / "accounts.db", settings=settings,
-                           totp_roles=frozenset({"admin", "commander"})) as w:
+    target = (tmp_path_factory.mktemp("login") / "accounts.db" if request.param == "sqlite"
+              else request.getfixturevalue("pg_cluster").fresh_url())
+    async with web_service(client, target, settings=settings, totp_roles=frozenset({"admin", "commander"})) as w:
         yield w
+
+
+def accounts_env(store) -> dict:
+    """How a CLI process finds these accounts."""
+    if isinstance(store.target, str):
+        return {"ECOPLAN_DATABASE_URL": store.target}
+    return {"ECOPLAN_ACCOUNTS_DB": str(store.path)}
 
 
 @pytest.fixture
@@ -110,7 +119,7 @@ async def test_an_account_wide_alarm_not_a_lock_and_unlock(proxied):
         r = await c.post("/api/login", json=login_json("du"), headers={"X-Forwarded-For": "10.0.0.1"})
         assert r.status_code == 200  # an alarm, not a lock
         # Shown to admins: `ecoplan users list`, the console's /admin/audit, and the audit log.
-        env = {"ECOPLAN_ACCOUNTS_DB": str(proxied.store.path)}
+        env = accounts_env(proxied.store)
         listed = await ecoplan_in_process("users", "list", env=env)
         assert listed.code == 0 and re.search(r"du .*失败 10 次/10 个地址", listed.out), listed.out
         admin, _ = proxied.store.open_session("root", "web", timedelta(hours=1))
@@ -218,7 +227,7 @@ async def test_without_self_enrolment_only_an_admin_enrols(client, direct):
     direct.store.add("gly", "admin", password("gly"), display="高管理")
     strict = create_app(client_factory=lambda: client, store=direct.store,
                         settings=AuthSettings(totp_self_enrol=False))
-    env = {"ECOPLAN_ACCOUNTS_DB": str(direct.store.path), "ECOPLAN_TOTP_SELF_ENROL": "no"}
+    env = {**accounts_env(direct.store), "ECOPLAN_TOTP_SELF_ENROL": "no"}
     async with serving(strict) as url, httpx.AsyncClient(base_url=url, timeout=60) as c:
         page = await c.get("/login")
         r = await c.post("/login", data={"username": "gly", "password": password("gly"), "next": "/",
