@@ -26,11 +26,13 @@ ECOPLAN = str(Path(sys.executable).parent / "ecoplan")
 PW = "桃河-correct-horse"
 
 
-def users(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def users(db: Path | str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     """`ecoplan users …` with stdin piped (nothing given: an empty pipe), run in this process
     (tests.procs.ecoplan_in_process_sync: the same cli.invoke, output and exit status); the
-    terminal cases below (getpass) are real processes on a pseudo-terminal."""
-    r = ecoplan_in_process_sync("users", *args, env={"ECOPLAN_ACCOUNTS_DB": str(db)}, stdin=stdin)
+    terminal cases below (getpass) are real processes on a pseudo-terminal. `db`: a SQLite
+    file, or a PostgreSQL URL (ECOPLAN_DATABASE_URL, as a bureau's machines have it)."""
+    env = {"ECOPLAN_DATABASE_URL": db} if isinstance(db, str) else {"ECOPLAN_ACCOUNTS_DB": str(db)}
+    r = ecoplan_in_process_sync("users", *args, env=env, stdin=stdin)
     return subprocess.CompletedProcess([ECOPLAN, *r.args], r.code, r.out, r.err)
 
 
@@ -152,8 +154,8 @@ def test_not_a_database(tmp_path):
 # ------------------------------------------------------------------ the command
 
 
-def test_users_commands(tmp_path):
-    db = tmp_path / "acc.db"
+def test_users_commands(store_target):
+    db = store_target
     p = users(db, "list")
     assert p.returncode == 0 and "尚无账号" in p.stdout  # no default account
 
@@ -188,16 +190,16 @@ def test_users_commands(tmp_path):
     (("disable", "nobody"), None, 1, "没有账号"),
     (("passwd", "nobody", "--password-stdin"), PW, 1, "没有账号"),
 ])
-def test_users_bad_input_is_one_line(tmp_path, args, stdin, code, message):
-    db = tmp_path / "acc.db"
+def test_users_bad_input_is_one_line(store_target, args, stdin, code, message):
+    db = store_target
     p = users(db, *args, stdin=stdin)
     assert p.returncode == code, (p.stdout, p.stderr)
     assert message in one_line(p)
     assert AccountStore(db).list() == []
 
 
-def test_users_add_twice_refused(tmp_path):
-    db = tmp_path / "acc.db"
+def test_users_add_twice_refused(store_target):
+    db = store_target
     assert users(db, "add", "zhang", "--role", "lead", "--password-stdin", stdin=PW).returncode == 0
     p = users(db, "add", "zhang", "--role", "commander", "--password-stdin", stdin=PW)
     assert p.returncode == 1 and "已存在" in one_line(p)
