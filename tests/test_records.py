@@ -333,12 +333,13 @@ async def test_the_activity_saves_a_closed_incident_once(client, worker, tempora
     assert "from_records" not in json.loads(p.stdout)
 
 
-async def test_status_answers_from_the_store_when_temporal_has_no_such_incident(temporal_address, tmp_path):
-    db = tmp_path / "records.db"
+async def test_status_answers_from_the_store_when_temporal_has_no_such_incident(temporal_address, tmp_path,
+                                                                                store_target):
+    db = store_target
     iid = f"gone-{uuid.uuid4().hex[:8]}"  # never started on this server: as after retention
     with closing(records.connect(db)) as conn:
         records.upsert_record(conn, records.record_from_status(status(iid)), status(iid))
-    env = {"ECOPLAN_RECORDS_DB": str(db)}
+    env = {"ECOPLAN_DATABASE_URL": db} if isinstance(db, str) else {"ECOPLAN_RECORDS_DB": str(db)}
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database" * 100)
     as_json, text, unknown, broken = await asyncio.gather(
