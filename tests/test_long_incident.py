@@ -254,3 +254,77 @@ async def test_long_valid_reports_keep_the_incident_usable(client, tmp_path):
         st = await asyncio.wait_for(api.status(client, iid), 20)
         assert st["stage"] == "reported"
         await asyncio.wait_for(api.act(client, iid, "activate_response", m.ActivateResponse(by=COMMANDER)), 20)
+
+
+async def test_the_hand_over_does_not_wait_for_a_stuck_delivery(low_limit_server, tmp_path):
+    """A delivery under way is waited for at most HANDOVER_WAIT (5 s): actions keep arriving
+    while the run waits to hand over, each counting against the run's update limit (once 180
+    came in before a slow delivery finished, and the server refused the 200th). Here the webhook
+    holds every call it gets (the delivery's own timeout is 30 s) while reports keep coming: the
+    run continues as new with a delivery still open in its history (with a 60-s wait this test
+    ends on that same refusal of the 200th update). Released, every held notification is
+    delivered, none given up; the run that handed over replays."""
+    import threading
+
+    from tests.helpers import eventually
+    from tests.procs import Webhook
+
+    hook = Webhook(hold=threading.Event()).start()
+    client = await low_limit_server.client()
+    tq = f"stuck-{uuid.uuid4().hex[:6]}"
+    settings = ActivitySettings(archive_dir=tmp_path / "archive", outbox_path=tmp_path / "outbox.jsonl",
+                                webhook_url=hook.url, webhook_timeout_s=60)
+    try:
+        async with build_worker(client, settings, task_queue=tq):
+            iid = await api.start_incident(client, report(), task_queue=tq)
+            first_run = (await client.get_workflow_handle(api.workflow_id(iid)).describe()).run_id
+
+            async def holding():
+                return hook.held.is_set()
+
+            await eventually(holding, bool, timeout=30)  # the new-incident notice's call is held
+            loop = asyncio.get_running_loop()
+            started, n = loop.time(), 0
+            while (await api.status(client, iid))["runs"] < 2:
+                assert loop.time() - started < 90, f"no hand-over in 90 s ({n} reports) while a delivery hung"
+                await api.act(client, iid, "submit_report", m.SubmitReport(
+                    **SIGNED, by=DUTY, kind="progress", content=ReportContent(summary=f"续报 #{n}")))
+                n += 1
+            assert hook.held.is_set() and not hook.hold.is_set()  # handed over with the call still held
+            held = set(hook.held_keys)
+            hook.hold.set()
+
+            async def delivered():
+                return held <= set(hook.snapshot()[1])
+
+            await eventually(delivered, bool, timeout=60)
+            st = await api.status(client, iid)
+            assert st["runs"] >= 2 and st["delivery_failures_count"] == 0
+            assert st["reports_count"]["progress"] == n
+            # The first run, which handed over after the wait ran out, replays.
+            from temporalio.api.enums.v1 import EventType
+            from temporalio.worker import Replayer
+
+            from ecoplan.connection import DATA_CONVERTER
+            from workflows.incident import IncidentWorkflow
+
+            first = await client.get_workflow_handle(api.workflow_id(iid), run_id=first_run).fetch_history()
+            kinds = [e.event_type for e in first.events]
+            assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            assert EventType.EVENT_TYPE_TIMER_STARTED in kinds and EventType.EVENT_TYPE_MARKER_RECORDED in kinds
+            # It did not wait for the hung delivery: a delivery it scheduled never closed in that run.
+            scheduled = {e.event_id for e in first.events
+                         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+                         and e.activity_task_scheduled_event_attributes.activity_type.name == "deliver"}
+            closed = {getattr(e, a).scheduled_event_id for e in first.events for a in (
+                "activity_task_completed_event_attributes", "activity_task_failed_event_attributes",
+                "activity_task_timed_out_event_attributes", "activity_task_canceled_event_attributes")
+                if e.HasField(a)}
+            assert scheduled - closed, "the run waited for every delivery before it handed over"
+            replayed = await Replayer(workflows=[IncidentWorkflow], data_converter=DATA_CONVERTER).replay_workflow(
+                first, raise_on_replay_failure=False)
+            assert replayed.replay_failure is None, replayed.replay_failure
+    finally:
+        if hook.hold is not None:
+            hook.hold.set()
+        hook.stop()

@@ -67,6 +67,10 @@ ASK, FAULT_RETRY_MAX = deadline_steps.ASK, deadline_steps.FAULT_RETRY_MAX  # the
 PLAN_RETRY_FIRST = timedelta(seconds=5)  # a plan not loaded blocks every action: try again soon
 APPLIED_KEPT = 20  # update ids remembered across runs: twice the server's 10 updates in flight
 CARRY_LIMIT = 1_500_000  # bytes continue-as-new may carry: 3/4 of the server's 2 MB payload limit (local choice)
+# How long the hand-over waits for a delivery under way (local choice). Actions keep arriving
+# meanwhile and each counts against the run's update limit: a delivery slowed by a loaded worker
+# once let 180 of them in before it finished, and the server refused the 200th.
+HANDOVER_WAIT = timedelta(seconds=5)
 
 
 def draft_of(s: m.IncidentState) -> m.IncidentState:
@@ -197,10 +201,13 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
 
     async def _continue_as_new(self) -> None:
         """A long incident starts a fresh history, keeping its (bounded) state. Handlers
-        finish first (they are quick) and a delivery under way is waited for; what is still
-        in the outbox is sent by the next run under the same keys. Printing is not waited for
-        (slow, and updates keep arriving meanwhile): its items stay in the outbox and the next
-        run prints them; the abandoned call's answer is dropped.
+        finish first (they are quick) and a delivery under way is waited for, at most
+        HANDOVER_WAIT; what is still in the outbox is sent by the next run under the same keys
+        (a delivery left unfinished may have sent some of its items: they go again with the
+        same idempotency keys, which the notifications store and the webhook's receiver
+        deduplicate). Printing is not waited for (slow, and updates keep arriving meanwhile):
+        its items stay in the outbox and the next run prints them; the abandoned call's answer
+        is dropped.
 
         The hand-over is invisible to clients (docs/contracts.md, "Actions by name"): an
         action arriving meanwhile is checked and applied here like any other, and the run
@@ -213,7 +220,14 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         notifications and documents of each report, text and all (1.9 MB at 350 items of
         4,000-character reports, BENCHMARKS.md): the run then goes on delivering, and
         continues as new once it carries less than CARRY_LIMIT (1.5 MB)."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flush_task is None)
+        settled = lambda: workflow.all_handlers_finished() and self._flush_task is None  # noqa: E731
+        if workflow.patched("handover-bounded-wait"):  # histories recorded before wait without a timer
+            try:
+                await workflow.wait_condition(settled, timeout=HANDOVER_WAIT)
+            except asyncio.TimeoutError:  # the delivery's items stay in the outbox: sent again under their keys
+                await workflow.wait_condition(workflow.all_handlers_finished)
+        else:
+            await workflow.wait_condition(settled)
         carried = m.IncidentInput(report=self.s.report, state=self.s.model_copy(update={"runs": self.s.runs + 1}),
                                   applied=self._applied)
         size = workflow.payload_converter().to_payloads([carried])[0].ByteSize()
