@@ -76,28 +76,31 @@ async def worker(client, activity_settings):
         yield activity_settings
 
 
-# The longest tests, in seconds as measured here (`make test`, 4 processes, 2026-12-07). They
-# only order the run: xdist's worksteal hands each process a contiguous slice of the
+# The longest tests, in seconds as measured here (`make test`, 5 processes, 2026-12-07 23:20
+# UTC). They only order the run: xdist's worksteal hands each process a contiguous slice of the
 # collection and steals from the end of a slice, so each slice starts with its share of these
 # (longest first, to the least loaded slice). Before this, a 40-s test started when the other
-# three processes were done, and the run took 40 s longer than its work.
+# processes were done, and the run took 40 s longer than its work.
 LONG_TESTS = {
-    "tests/test_faults.py::test_worker_killed_at_every_point": 65,
-    "tests/test_two_machines.py::test_two_workers_two_consoles_one_database": 40,
-    "tests/test_bench_smoke.py::test_bench_harness_smoke": 37,
-    "tests/test_records.py::test_a_deleted_closed_incident_is_still_shown_and_found": 36,
-    "tests/test_faults.py::test_server_restart_on_the_same_db": 35,
-    "tests/test_paging.py::test_new_incident_page_survives_its_caller_and_a_worker_sigkill": 36,
-    "tests/test_long_incident.py::test_thousands_of_progress_reports_continue_as_new": 32,
-    "tests/test_exit_codes.py::test_ten_runs_exit_with_the_expected_code": 15,
-    "tests/test_browser.py::test_whole_termination_in_the_console": 29,
-    "tests/test_process_hygiene.py::test_every_stop_signal_leaves_nothing_behind": 15,  # each of 3
-    "tests/test_bad_input.py::test_bad_input_through_the_cli": 22,
-    "tests/test_embedded.py::test_embedded_server_and_worker": 22,
-    "tests/test_filing.py::test_a_whole_life_files_its_documents_and_its_record": 15,
-    "tests/test_security.py::test_cli_over_tls_and_mutual_tls": 15,
-    "tests/test_filing.py::test_a_failing_renderer_and_records_store_never_fail_the_incident": 13,
-    "tests/test_faults.py::test_webhook_down_then_up": 12,
+    "tests/test_faults.py::test_worker_killed_at_every_point": 55,
+    "tests/test_two_machines.py::test_two_workers_two_consoles_one_database": 48,
+    "tests/test_records.py::test_a_deleted_closed_incident_is_still_shown_and_found": 39,
+    "tests/test_faults.py::test_server_restart_on_the_same_db": 37,
+    "tests/test_paging.py::test_new_incident_page_survives_its_caller_and_a_worker_sigkill": 35,
+    "tests/test_browser.py::test_whole_termination_in_the_console": 33,
+    "tests/test_long_incident.py::test_thousands_of_progress_reports_continue_as_new": 31,
+    "tests/test_bench_smoke.py::test_bench_harness_smoke": 31,
+    "tests/test_time_skipping.py::test_year_end_the_incident_runs_into_a_year_without_a_notice": 29,
+    "tests/test_filing.py::test_a_whole_life_files_its_documents_and_its_record": 25,
+    "tests/test_embedded.py::test_embedded_server_and_worker": 24,
+    "tests/test_process_hygiene.py::test_every_stop_signal_leaves_nothing_behind": 20,  # each of 3
+    "tests/test_bad_input.py::test_bad_input_through_the_cli": 17,
+    "tests/test_settings.py::test_the_cli_gives_the_same_answers_from_any_directory": 17,
+    "tests/test_exit_codes.py::test_ten_runs_exit_with_the_expected_code": 16,
+    "tests/test_plan.py::test_every_load_error_of_a_broken_plan_is_chinese_and_names_the_key": 15,
+    "tests/test_cli_help.py::test_every_commands_help_speaks_chinese": 15,
+    "tests/test_time_skipping.py::test_loading_next_years_notice_recomputes_the_provisional_deadlines": 15,
+    "tests/test_web_api.py::test_ecoplan_web_command": 13,
 }
 
 
