@@ -3,8 +3,10 @@ within 3 s with a Chinese 503 and Retry-After, not a bare 500 after about 9 s.
 
 Two parts:
 - `Backend`: is Temporal reachable? One cheap call (GetSystemInfo, no retries, 1 s) at most
-  once a second, remembered in between. `Web.client()` asks it first, so a request made
-  during an outage is refused at once (ecoplan/web/context.py).
+  once a second, remembered in between; refused is down at once, no answer in 1 s is asked
+  once more (so a server that cannot be reached at all is called down after 2 s, and a slow
+  answer from a loaded process once is not an outage). `Web.client()` asks it first, so a
+  request made during an outage is refused at once (ecoplan/web/context.py).
 - `ReadGuard` (pure ASGI, in front of the app): a read (GET/HEAD) that has not answered after
   `after` seconds asks `Backend`; when Temporal is down it answers the 503 itself (the read
   is abandoned: nothing is lost by abandoning a read). When Temporal is up the read goes on,
@@ -44,19 +46,32 @@ class Backend:
         return await asyncio.shield(self._probe)
 
     async def _ask(self) -> bool:
-        from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+        # A probe that is refused says "down" at once. One that only timed out is asked once
+        # more before it counts: a loaded console (or test process) can be a second late
+        # answering a server that is up, and was seen calling it down.
+        ok = await self._probe_once()
+        if ok is None:
+            ok = bool(await self._probe_once())
+        self._known = (asyncio.get_running_loop().time(), ok)
+        return ok
 
-        ok = False
+    async def _probe_once(self) -> bool | None:
+        """True: up; False: refused or failed; None: no answer within probe_timeout."""
+        from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+        from temporalio.service import RPCError, RPCStatusCode
+
         try:
             client = await asyncio.wait_for(self._client(), self.probe_timeout)
             await asyncio.wait_for(client.workflow_service.get_system_info(
                 GetSystemInfoRequest(), retry=False, timeout=timedelta(seconds=self.probe_timeout)),
                 self.probe_timeout + 0.5)
-            ok = True
-        except Exception:  # unreachable, refused, timed out: down, whatever the reason
-            ok = False
-        self._known = (asyncio.get_running_loop().time(), ok)
-        return ok
+            return True
+        except asyncio.TimeoutError:
+            return None
+        except RPCError as e:
+            return None if e.status == RPCStatusCode.DEADLINE_EXCEEDED else False
+        except Exception:  # unreachable, refused: down, whatever the reason
+            return False
 
     def saw_failure(self) -> None:
         """A call just failed as unreachable: the next request asks again."""
@@ -83,7 +98,7 @@ class ReadGuard:
     """Pure ASGI: a read still unanswered after `after` seconds, while Temporal is down, gets
     the 503 (see the module docstring)."""
 
-    def __init__(self, app, backend: Backend | None, after: float = 1.5):
+    def __init__(self, app, backend: Backend | None, after: float = 1.0):
         self.app, self.backend, self.after = app, backend, after
 
     async def __call__(self, scope, receive, send):
