@@ -67,10 +67,12 @@ ASK, FAULT_RETRY_MAX = deadline_steps.ASK, deadline_steps.FAULT_RETRY_MAX  # the
 PLAN_RETRY_FIRST = timedelta(seconds=5)  # a plan not loaded blocks every action: try again soon
 APPLIED_KEPT = 20  # update ids remembered across runs: twice the server's 10 updates in flight
 CARRY_LIMIT = 1_500_000  # bytes continue-as-new may carry: 3/4 of the server's 2 MB payload limit (local choice)
-# How long the hand-over waits for a delivery under way (local choice). Actions keep arriving
-# meanwhile and each counts against the run's update limit: a delivery slowed by a loaded worker
-# once let 180 of them in before it finished, and the server refused the 200th.
-HANDOVER_WAIT = timedelta(seconds=5)
+# How many actions may arrive while the hand-over waits for a delivery under way (local
+# choice). Each counts against the run's update limit: a delivery slowed by a loaded worker once
+# let 180 in before it finished, and the server refused the 200th (a limit of 200; the default
+# is 2,000, with continue-as-new suggested long before). At people's pace none arrives and the
+# delivery is waited for; in a burst the run hands over after these.
+HANDOVER_ACTIONS = 20
 
 
 def draft_of(s: m.IncidentState) -> m.IncidentState:
@@ -104,6 +106,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         self._timer = deadlines.WakeTimer()
         self._publisher = publishing.Publisher()
         self._flush_task: asyncio.Task | None = None
+        self._arrived = 0  # actions this run has been sent (the hand-over counts them)
         # The newest actions applied, by update id, with what they answered; carried to the next
         # run. Temporal dedupes update ids within a run only: an update completed in the run's
         # last task can reach the next run again (temporalio/temporal#6375), and so can a
@@ -201,8 +204,9 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
 
     async def _continue_as_new(self) -> None:
         """A long incident starts a fresh history, keeping its (bounded) state. Handlers
-        finish first (they are quick) and a delivery under way is waited for, at most
-        HANDOVER_WAIT; what is still in the outbox is sent by the next run under the same keys
+        finish first (they are quick) and a delivery under way is waited for, unless
+        HANDOVER_ACTIONS more actions arrive meanwhile; what is still in the outbox is sent by
+        the next run under the same keys
         (a delivery left unfinished may have sent some of its items: they go again with the
         same idempotency keys, which the notifications store and the webhook's receiver
         deduplicate). Printing is not waited for (slow, and updates keep arriving meanwhile):
@@ -220,14 +224,13 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         notifications and documents of each report, text and all (1.9 MB at 350 items of
         4,000-character reports, BENCHMARKS.md): the run then goes on delivering, and
         continues as new once it carries less than CARRY_LIMIT (1.5 MB)."""
-        settled = lambda: workflow.all_handlers_finished() and self._flush_task is None  # noqa: E731
-        if workflow.patched("handover-bounded-wait"):  # histories recorded before wait without a timer
-            try:
-                await workflow.wait_condition(settled, timeout=HANDOVER_WAIT)
-            except asyncio.TimeoutError:  # the delivery's items stay in the outbox: sent again under their keys
-                await workflow.wait_condition(workflow.all_handlers_finished)
+        if workflow.patched("handover-bounded-wait"):  # histories recorded before waited for every delivery
+            since = self._arrived
+            # The delivery's items stay in the outbox when it is not waited for: sent again under their keys.
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and (
+                self._flush_task is None or self._arrived - since >= HANDOVER_ACTIONS))
         else:
-            await workflow.wait_condition(settled)
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._flush_task is None)
         carried = m.IncidentInput(report=self.s.report, state=self.s.model_copy(update={"runs": self.s.runs + 1}),
                                   applied=self._applied)
         size = workflow.payload_converter().to_payloads([carried])[0].ByteSize()
@@ -339,6 +342,7 @@ class IncidentWorkflow(deadline_steps.DeadlineSteps, delivery_lanes.DeliveryLane
         """Check, await what the change needs (the calendar), check again, then apply on a
         copy and swap it in: the action is applied whole or not at all."""
         update_id = workflow.current_update_info().id
+        self._arrived += 1
         async with self._lock:
             if update_id in self._applied:
                 return self._applied[update_id]
