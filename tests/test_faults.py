@@ -207,6 +207,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
         c_update = await fclient.get_workflow_handle(api.workflow_id(c.iid)).start_update(
             "activate_response", c_inp, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=m.ActionResult)
         await poll(lambda: asyncio.to_thread(hook.held.wait, 0.2), 30, 0, "webhook call in flight")
+        kills = [len(hook.snapshot()[0])]  # the webhook's calls before each SIGKILL
         await workers.kill()  # ---------------------------------------------- SIGKILL 1
         assert now() < d_due, "setup too slow: D's deadline fell due before the worker was killed"
         hook.hold.set()
@@ -234,6 +235,7 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
 
         # B's second sign-off, then SIGKILL 2 right after it: between two sign-offs again.
         await b.sign("disposal")
+        kills.append(len(hook.snapshot()[0]))
         await workers.kill()  # ---------------------------------------------- SIGKILL 2
         await workers.start()  # -------------------------------------------- worker 3
 
@@ -288,7 +290,14 @@ async def test_worker_killed_at_every_point(fault_server, fclient, tmp_path):
             assert repeats.get(k, 0) >= 1, (k, repeats)
         for key in repeats:
             assert all(x.body == delivered[key] for x in attempts if x.key == key)
-        assert sum(repeats.values()) <= 10, repeats
+        # A repeat is of a call made before a SIGKILL (its batch was under way and never
+        # reported done), at most once per SIGKILL after it: how many depends on how the
+        # batches were made up when the worker died (10 on a quiet machine, 12 under CI's load).
+        first = {}
+        for i, x in enumerate(attempts):
+            first.setdefault(x.key, i)
+        for key, n in repeats.items():
+            assert first[key] < kills[-1] and n <= sum(1 for k in kills if k > first[key]), (key, n, first[key], kills)
         by_incident = {}
         for body in delivered.values():
             by_incident.setdefault(body["incident_id"], []).append(body["event"])
