@@ -30,7 +30,8 @@ async def login_get(request: Request, next: str = "/"):
     error = ""
     if w.settings.session_idle and w.store.session_ended(request.cookies.get(auth.SESSION_COOKIE), "web"):
         minutes = int(w.settings.session_idle.total_seconds() // 60)
-        error = f"登录已超时（{minutes} 分钟无操作或已满 12 小时），请重新登录"
+        hours = int(w.settings.session_lifetime.total_seconds() // 3600)
+        error = f"登录已超时（{minutes} 分钟无操作或已满 {hours} 小时），请重新登录"
     return login_page(w, request, next, error=error)
 
 

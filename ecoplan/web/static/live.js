@@ -46,8 +46,7 @@ var BACKGROUND = {"X-Ecoplan-Background": "1"};  // a request no person made: ke
     function ask() {
       var q = new URLSearchParams(new FormData(form));
       q.delete("csrf_token");
-      fetch(form.dataset.preview + "?" + q.toString(), {credentials: "same-origin", cache: "no-store",
-                                                       headers: BACKGROUND})
+      fetch(form.dataset.preview + "?" + q.toString(), {credentials: "same-origin", cache: "no-store"})
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html !== null) { target.innerHTML = html; } })
         .catch(function () {});
