@@ -6,6 +6,7 @@ time of its last good data and clears it when the server is back."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ecoplan.web.outage import SILENT
 from tests.procs import DevServer, poll
 from tests.web_helpers import incident_body, password, web_service
 
@@ -107,9 +109,80 @@ async def test_a_server_that_never_answers_is_down_after_a_second_look():
     try:
         backend = Backend(client)
         t0 = time.monotonic()
-        assert await backend.up() is False
+        assert await backend.look() == SILENT
         took = time.monotonic() - t0
         assert len(calls) == 2 and 1.9 <= took <= 3.5, (len(calls), took)
         assert await backend.up() is False and len(calls) == 2  # remembered for a second
     finally:
         hole.close()
+
+
+@contextlib.contextmanager
+def _silent_port():
+    import socket
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    try:
+        yield hole.getsockname()[1]
+    finally:
+        hole.close()
+
+
+def _slow_app(seconds: float | None):
+    """A read that answers 200 after `seconds` (never, for None)."""
+    async def app(scope, receive, send):
+        await asyncio.sleep(3600 if seconds is None else seconds)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": "看板".encode()})
+    return app
+
+
+async def test_a_read_answered_while_temporal_is_silent_is_the_reads_own_answer():
+    """make test saw a loaded process miss two looks at a live server and answer the board with
+    the outage 503. A silent look no longer refuses a request at once (`Web.client` goes on to
+    Temporal), and the ReadGuard gives the read's own answer when it comes before the look
+    ends; a read with no answer at all is still the 503 at about 3 s."""
+    from temporalio.client import Client
+
+    from ecoplan.web.outage import Backend, ReadGuard
+
+    with _silent_port() as port:
+        def guarded(seconds):
+            backend = Backend(lambda: Client.connect(f"127.0.0.1:{port}"))
+            return httpx.AsyncClient(transport=httpx.ASGITransport(app=ReadGuard(_slow_app(seconds), backend)),
+                                     base_url="http://console", timeout=30)
+        async with guarded(1.6) as c:  # after the guard's 1 s, within the look's 2 s
+            t0 = time.monotonic()
+            r = await c.get("/")
+            assert r.status_code == 200 and r.text == "看板" and 1.5 <= time.monotonic() - t0 < 2.9, r.status_code
+        async with guarded(None) as c:
+            t0 = time.monotonic()
+            r = await c.get("/")
+            took = time.monotonic() - t0
+            assert r.status_code == 503 and DOWN in r.text and 2.9 <= took <= 4.5, (r.status_code, took)
+
+
+async def test_a_console_goes_on_to_temporal_when_a_look_was_only_silent(client):
+    """`Web.client()` refuses at once only when Temporal refuses connections: a silent look (a
+    loaded console, a slow server) lets the request try; a refused one is the 503 at once."""
+    from temporalio.client import Client
+
+    from ecoplan.web import actions as act
+    from ecoplan.web.auth import AuthSettings
+    from ecoplan.web.context import Web as Console
+    from ecoplan.web.outage import OUTAGE_MESSAGE, Backend
+    from tests.ports import free_port
+
+    def console(backend_port: int) -> Console:
+        # Temporal itself is the live dev server; only the console's look goes elsewhere.
+        return Console(client_factory=lambda: client, store=None, settings=AuthSettings(), templates=None,
+                       limiter=object(), backend=Backend(lambda: Client.connect(f"127.0.0.1:{backend_port}")))
+
+    with _silent_port() as port:
+        assert await console(port).client() is client
+    closed = free_port()  # nothing listens there: connections are refused
+    t0 = time.monotonic()
+    with pytest.raises(act.Refusal) as refused:
+        await console(closed).client()
+    assert refused.value.status == 503 and refused.value.detail == OUTAGE_MESSAGE and time.monotonic() - t0 < 1.5

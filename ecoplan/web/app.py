@@ -113,6 +113,7 @@ async def _unreachable(request: Request, exc: RPCError) -> Response:
     # error": the outage's too when the probe finds Temporal down (seen under load, issue 26).
     if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) \
             or not await backend.up():
+        log.warning("web_temporal_unreachable", path=request.url.path, status=exc.status.name, message=str(exc)[:200])
         return await _refused(request, act.Refusal(503, outage.OUTAGE_MESSAGE))
     log.error("web_rpc_error", path=request.url.path, status=exc.status.name, message=str(exc)[:200])
     return await _refused(request, act.Refusal(500, "指挥系统后台出错，请稍后再试"))

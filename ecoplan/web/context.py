@@ -145,10 +145,11 @@ class Web:
             self.backend = outage.Backend(self._client)
 
     async def client(self) -> Client:
-        """The Temporal client, when Temporal answers (ecoplan/web/outage.py): Refusal 503 at once
-        during an outage, never a wait of many seconds."""
+        """The Temporal client, unless Temporal refuses connections (ecoplan/web/outage.py):
+        Refusal 503 at once during an outage, never a wait of many seconds. A server that only
+        did not answer a look in time is still tried: reads are bounded by the ReadGuard."""
         c = await self._client()
-        if not await self.backend.up():
+        if await self.backend.look() == outage.REFUSED:
             raise act.Refusal(503, outage.OUTAGE_MESSAGE)
         return c
 

@@ -3,16 +3,18 @@ within 3 s with a Chinese 503 and Retry-After, not a bare 500 after about 9 s.
 
 Two parts:
 - `Backend`: is Temporal reachable? One cheap call (GetSystemInfo, no retries, 1 s) at most
-  once a second, remembered in between; refused is down at once, no answer in 1 s is asked
-  once more (so a server that cannot be reached at all is called down after 2 s, and a slow
-  answer from a loaded process once is not an outage). `Web.client()` asks it first, so a
-  request made during an outage is refused at once (ecoplan/web/context.py).
+  once a second, remembered in between. Its answer is one of three: UP; REFUSED (the
+  connection refused or failed: down, at once); SILENT (no answer in 1 s, twice: a server
+  that accepts and never answers, or a process too loaded to hear a live one in time).
+  `Web.client()` asks it first and refuses a request at once only on REFUSED (ecoplan/web/
+  context.py): on SILENT the request goes on to Temporal, since a loaded console refusing a
+  live server's actions was seen in make test.
 - `ReadGuard` (pure ASGI, in front of the app): a read (GET/HEAD) that has not answered after
-  `after` seconds asks `Backend`; when Temporal is down it answers the 503 itself (the read
-  is abandoned: nothing is lost by abandoning a read). When Temporal is up the read goes on,
-  however long it takes: a slow board is slow, not "down". Posts are not cut short (an
-  action may be on its way into the incident), but `Web.client()` refuses them at once when
-  Temporal is known to be down.
+  `after` seconds asks `Backend`, while the read goes on. The read's own answer wins if it
+  comes first; otherwise REFUSED or SILENT answers the 503 (the read is abandoned: nothing is
+  lost by abandoning a read), so a server that never answers is a 503 within about 3 s. When
+  Temporal is UP the read goes on, however long it takes: a slow board is slow, not "down".
+  Posts are not cut short (an action may be on its way into the incident).
 
 The open pages' live refresh (static/live.js) shows a banner with the time of its last
 good data while the server answers 503, and clears it when the server is back.
@@ -28,6 +30,8 @@ from typing import Any, Awaitable, Callable
 OUTAGE_MESSAGE = "指挥系统后台暂时无法连接，正在重试…"
 RETRY_AFTER = 5  # seconds: the pages' own refresh interval
 
+UP, REFUSED, SILENT = "up", "refused", "silent"  # what a look at Temporal found
+
 
 class Backend:
     """Temporal's reachability, asked at most once per `ttl` seconds."""
@@ -38,6 +42,10 @@ class Backend:
         self._probe: asyncio.Task | None = None
 
     async def up(self) -> bool:
+        return await self.look() == UP
+
+    async def look(self) -> str:
+        """UP, REFUSED or SILENT; asked at most once per `ttl`, one probe shared by all."""
         loop = asyncio.get_running_loop()
         if self._known and loop.time() - self._known[0] < self.ttl:
             return self._known[1]
@@ -45,15 +53,16 @@ class Backend:
             self._probe = asyncio.create_task(self._ask())
         return await asyncio.shield(self._probe)
 
-    async def _ask(self) -> bool:
+    async def _ask(self) -> str:
         # A probe that is refused says "down" at once. One that only timed out is asked once
         # more before it counts: a loaded console (or test process) can be a second late
         # answering a server that is up, and was seen calling it down.
         ok = await self._probe_once()
         if ok is None:
-            ok = bool(await self._probe_once())
-        self._known = (asyncio.get_running_loop().time(), ok)
-        return ok
+            ok = await self._probe_once()
+        found = UP if ok else SILENT if ok is None else REFUSED
+        self._known = (asyncio.get_running_loop().time(), found)
+        return found
 
     async def _probe_once(self) -> bool | None:
         """True: up; False: refused or failed; None: no answer within probe_timeout."""
@@ -115,7 +124,11 @@ class ReadGuard:
 
         task = asyncio.ensure_future(self.app(scope, receive, tracking_send))
         done, _ = await asyncio.wait({task}, timeout=self.after)
-        if done or started or await self.backend.up():
+        if done or started:
+            return await task
+        look = asyncio.ensure_future(self.backend.look())
+        await asyncio.wait({task, look}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done() or started or await look == UP:  # the read's own answer wins a tie
             return await task
         task.cancel()
         try:
