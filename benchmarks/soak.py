@@ -19,7 +19,11 @@ once). At the end, with every fault healed, it checks:
 - every action the client was told was applied is on the incident's timeline, and nothing is
   there twice (the timeline's people entries equal the acknowledged actions, in order);
 - no action was refused (the life cycle is valid, so a refusal means a fault leaked);
-- every deadline is judged by its own times (met when met by its due time, met late after);
+- every deadline is judged as it would be without faults: its due time is worked out again
+  here from its start and the plan's duration, on the Chinese calendar as published (the
+  `chinese_calendar` package; Monday-Friday for a year it does not cover, as the plan's
+  provisional rule says), not by ecoplan's calendar code, and must be the one the incident
+  recorded; its status (met by the due time, met late after) is judged against that due time;
 - the records store holds every incident's final record;
 - no notification was delivered under two keys (a retry's repeat of one key is dropped by the
   receiver, as Idempotency-Key asks, and counted);
@@ -42,7 +46,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import date, datetime, time as clock, timedelta, timezone
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
@@ -53,11 +57,15 @@ from activities import records_store
 from benchmarks.common import RESULTS, log
 from benchmarks.driving import incident_report, lifecycle_actions
 from ecoplan import api
+from plan.calendar import SHANGHAI
+from plan.loader import load_plan
+from plan.models import Level
 from tests.procs import DevServer, Webhook, WorkerProcess
 from workflows.messages import ActionResult
 
 FAULTS = ("worker_kill", "server_restart", "calendar_break", "channel_break")
 BROKEN_CALENDAR = "years: [this is not a calendar\n"
+CALENDARS = Path(__file__).resolve().parent.parent / "plan" / "calendars"  # the bureau's own year files
 FAILED = {WorkflowExecutionStatus.FAILED, WorkflowExecutionStatus.TERMINATED,
           WorkflowExecutionStatus.TIMED_OUT, WorkflowExecutionStatus.CANCELED}
 
@@ -228,15 +236,58 @@ async def _all_finals(rig: Rig, ids: list[str], timeout: float) -> dict[str, dic
     return dict(zip(ids, await asyncio.gather(*(one(i) for i in ids))))
 
 
-def _deadline_faults(st: dict) -> list[str]:
+def _working_day(d: date) -> bool:
+    """The published calendar, not ecoplan's: the chinese_calendar package's year, or
+    Monday-Friday for a year it does not cover (plan/calendars/README.md: provisional)."""
+    import chinese_calendar
+
+    try:
+        return chinese_calendar.is_workday(d)
+    except NotImplementedError:
+        return d.weekday() < 5
+
+
+def fault_free_due(duration, started: datetime) -> datetime:
+    """When a deadline of `duration` started at `started` falls due with no fault anywhere:
+    hours and calendar days added to the start; n working days counted from the day after
+    the start day (the start day is never counted), due at 23:59:59 Beijing time of the n-th."""
+    if duration.working_days is None:
+        return started + duration.as_timedelta()
+    day, left = started.astimezone(SHANGHAI).date(), duration.working_days
+    while left:
+        day += timedelta(days=1)
+        left -= _working_day(day)
+    return datetime.combine(day, clock(23, 59, 59), tzinfo=SHANGHAI)
+
+
+def _deadline_faults(st: dict, plan, calendar_dirs: list[Path]) -> list[str]:
     out = []
+    levels = {lv for lv in [st.get("level"), st.get("graded_level"),
+                            *(c.get("to_level") for c in st.get("level_changes") or []),
+                            *(c.get("from_level") for c in st.get("level_changes") or [])] if lv}
     for d in st.get("deadlines", []):
-        if not d.get("met_at") or not d.get("due_at"):
+        if not d.get("due_at"):
             continue
-        met, due = datetime.fromisoformat(d["met_at"]), datetime.fromisoformat(d["due_at"])
-        want = "met" if met <= due else "met_late"
-        if d["status"] != want:
-            out.append(f"{d['name']}: {d['status']} where {want} (due {due}, met {met})")
+        rule = plan.deadline(d["name"])
+        if rule is None:
+            out.append(f"{d['name']}: not a deadline of the plan")
+            continue
+        years = range(datetime.fromisoformat(d["started_at"]).year, datetime.fromisoformat(d["due_at"]).year + 1)
+        if any(Path(folder, f"{y}.yaml").exists() for folder in calendar_dirs for y in years):
+            out.append(f"{d['name']}: a calendar file of the bureau covers it; this check reads only the published one")
+            continue
+        started, due = datetime.fromisoformat(d["started_at"]), datetime.fromisoformat(d["due_at"])
+        # The duration of the level the incident had when the deadline opened: one of those it had.
+        wanted = {fault_free_due(rule.duration_for(Level(lv)), started) for lv in levels} or \
+            {fault_free_due(rule.duration, started)}
+        if due not in wanted:
+            out.append(f"{d['name']}: due {due} where without faults {sorted(wanted)}")
+            continue
+        if d.get("met_at"):
+            met = datetime.fromisoformat(d["met_at"])
+            want = "met" if met <= due else "met_late"
+            if d["status"] != want:
+                out.append(f"{d['name']}: {d['status']} where {want} (due {due}, met {met})")
     names = [d["name"] for d in st.get("deadlines", [])]
     if len(names) != len(set(names)):
         out.append(f"a deadline doubled: {names}")
@@ -247,6 +298,7 @@ async def check(rig: Rig, driver: Driver, timeout: float) -> dict:
     seen_faults: Counter = Counter()  # the faults the incidents themselves recorded
     lost, doubled, unfinished, deadline_faults, missing_records = [], [], [], [], []
     conn = records_store.connect(rig.records, create=False) if rig.records.exists() else None
+    plan = load_plan().plan
     finals = await _all_finals(rig, [i for i in driver.acked if i not in {x["incident"] for x in driver.stuck}], timeout)
     stuck_ids = {x["incident"] for x in driver.stuck}
     for iid, acked in driver.acked.items():
@@ -264,7 +316,7 @@ async def check(rig: Rig, driver: Driver, timeout: float) -> dict:
             (lost if missing else doubled).append({"incident": iid, "missing": missing, "extra": extra})
             if missing and extra:
                 doubled.append({"incident": iid, "extra": extra})
-        deadline_faults += [f"{iid} {p}" for p in _deadline_faults(st)]
+        deadline_faults += [f"{iid} {p}" for p in _deadline_faults(st, plan, [rig.calendars, CALENDARS])]
         seen_faults.update(e["action"] for e in st["timeline"] if e["action"].endswith("_unavailable"))
         rec = records_store.get_record(conn, iid) if conn is not None else None
         if rec is None or rec.stage != "closed":
