@@ -297,6 +297,7 @@ def _deadline_faults(st: dict, plan, calendar_dirs: list[Path]) -> list[str]:
 async def check(rig: Rig, driver: Driver, timeout: float) -> dict:
     seen_faults: Counter = Counter()  # the faults the incidents themselves recorded
     lost, doubled, unfinished, deadline_faults, missing_records = [], [], [], [], []
+    deadlines_checked = 0
     conn = records_store.connect(rig.records, create=False) if rig.records.exists() else None
     plan = load_plan().plan
     finals = await _all_finals(rig, [i for i in driver.acked if i not in {x["incident"] for x in driver.stuck}], timeout)
@@ -317,6 +318,7 @@ async def check(rig: Rig, driver: Driver, timeout: float) -> dict:
             if missing and extra:
                 doubled.append({"incident": iid, "extra": extra})
         deadline_faults += [f"{iid} {p}" for p in _deadline_faults(st, plan, [rig.calendars, CALENDARS])]
+        deadlines_checked += sum(1 for d in st.get("deadlines", []) if d.get("due_at"))
         seen_faults.update(e["action"] for e in st["timeline"] if e["action"].endswith("_unavailable"))
         rec = records_store.get_record(conn, iid) if conn is not None else None
         if rec is None or rec.stage != "closed":
@@ -335,7 +337,7 @@ async def check(rig: Rig, driver: Driver, timeout: float) -> dict:
         "incidents": len(driver.acked), "actions_acknowledged": sum(map(len, driver.acked.values())),
         "lost": lost, "doubled": doubled, "refused": driver.refused, "unfinished": unfinished,
         "stuck": driver.stuck,
-        "deadline_faults": deadline_faults, "missing_records": missing_records,
+        "deadlines_checked": deadlines_checked, "deadline_faults": deadline_faults, "missing_records": missing_records,
         "notifications_delivered": len(delivered),
         # The same Idempotency-Key again (a worker killed after the webhook answered, before the
         # activity's completion was recorded): at least once on the wire, dropped by the key.
