@@ -22,7 +22,7 @@ from ecoplan.login_limiter import Limits, LoginLimiter
 from ecoplan.totp import TotpStore
 from ecoplan.web.auth import SESSION_COOKIE, AuthSettings
 from tests.procs import ecoplan_in_process
-from tests.web_helpers import password, web_service
+from tests.web_helpers import password, session_times, set_session_times, web_service
 
 
 PROXY = "127.0.0.2"  # the reverse proxy: clients connecting from this loopback address
@@ -267,24 +267,6 @@ async def test_without_self_enrolment_only_an_admin_enrols(client, direct):
 
 # ------------------------------------------------------------------ session time-out (等保 8.1.4.1 b)
 
-def _session_times(store, token: str) -> tuple:
-    from datetime import datetime
-
-    from ecoplan.accounts import _digest
-
-    with closing(store._db()) as con:
-        row = con.execute("SELECT created_at, expires_at FROM sessions WHERE digest = ?", (_digest(token),)).fetchone()
-    return datetime.fromisoformat(row["created_at"]), datetime.fromisoformat(row["expires_at"])
-
-
-def _set_session_times(store, token: str, created, expires) -> None:
-    from ecoplan.accounts import _digest
-
-    with closing(store._db()) as con:
-        con.execute("UPDATE sessions SET created_at = ?, expires_at = ? WHERE digest = ?",
-                    (created.isoformat(), expires.isoformat(), _digest(token)))
-
-
 async def test_an_unused_console_session_times_out_and_typing_keeps_it(direct):
     """30 minutes without use end a console session (the default of ECOPLAN_SESSION_IDLE_MINUTES);
     a page refreshing itself is not use, typing (/session/alive) and opening a page are; no
@@ -297,33 +279,33 @@ async def test_an_unused_console_session_times_out_and_typing_keeps_it(direct):
         r = await c.post("/login", data={"username": "du", "password": password("du"), "next": "/", "csrf_token": csrf})
         assert r.status_code == 303 and r.headers["location"] == "/"
         token = c.cookies[SESSION_COOKIE]
-        opened, ends = _session_times(direct.store, token)
+        opened, ends = session_times(direct.store, token)
         assert timedelta(minutes=29, seconds=50) <= ends - opened <= timedelta(minutes=30)  # 30 min, not 12 h
 
         # 25 minutes unused: 5 left. The board refreshing itself keeps the 5; opening a page gives 30 again.
         t0 = datetime.now(timezone.utc)
-        _set_session_times(direct.store, token, t0 - timedelta(minutes=25), t0 + timedelta(minutes=5))
+        set_session_times(direct.store, token, t0 - timedelta(minutes=25), t0 + timedelta(minutes=5))
         background = {"X-Ecoplan-Background": "1"}
         assert (await c.get("/todo/count", headers=background)).status_code == 200
-        assert _session_times(direct.store, token)[1] == t0 + timedelta(minutes=5)
+        assert session_times(direct.store, token)[1] == t0 + timedelta(minutes=5)
         assert (await c.get("/")).status_code == 200
-        kept = _session_times(direct.store, token)[1] - datetime.now(timezone.utc)
+        kept = session_times(direct.store, token)[1] - datetime.now(timezone.utc)
         assert timedelta(minutes=29) < kept <= timedelta(minutes=30)
         # Typing in a form: the same, through /session/alive.
         t0 = datetime.now(timezone.utc)
-        _set_session_times(direct.store, token, t0 - timedelta(minutes=25), t0 + timedelta(minutes=5))
+        set_session_times(direct.store, token, t0 - timedelta(minutes=25), t0 + timedelta(minutes=5))
         assert (await c.get("/session/alive")).status_code == 204
-        kept = _session_times(direct.store, token)[1] - datetime.now(timezone.utc)
+        kept = session_times(direct.store, token)[1] - datetime.now(timezone.utc)
         assert timedelta(minutes=29) < kept <= timedelta(minutes=30)
 
         # 11 h 50 min after the login, use gives the 10 minutes left of the 12 hours, not 30.
         t0 = datetime.now(timezone.utc)
-        _set_session_times(direct.store, token, t0 - timedelta(hours=11, minutes=50), t0 + timedelta(minutes=5))
+        set_session_times(direct.store, token, t0 - timedelta(hours=11, minutes=50), t0 + timedelta(minutes=5))
         assert (await c.get("/session/alive")).status_code == 204
-        assert _session_times(direct.store, token)[1] == t0 - timedelta(hours=11, minutes=50) + timedelta(hours=12)
+        assert session_times(direct.store, token)[1] == t0 - timedelta(hours=11, minutes=50) + timedelta(hours=12)
 
         # Run out: the page sends the person to the login page, which says why; the refresh gets 401.
-        _set_session_times(direct.store, token, t0 - timedelta(minutes=40), t0 - timedelta(seconds=1))
+        set_session_times(direct.store, token, t0 - timedelta(minutes=40), t0 - timedelta(seconds=1))
         r = await c.get("/")
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
         assert (await c.get("/session/alive")).status_code == 401

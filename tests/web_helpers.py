@@ -94,3 +94,26 @@ def incident_body(**over) -> dict:
                 assessment={"evacuated": 200})
     body.update(over)
     return body
+
+
+def session_times(store, token: str) -> tuple:
+    """A console session's (created_at, expires_at), as stored (SQLite accounts file)."""
+    from contextlib import closing
+    from datetime import datetime
+
+    from ecoplan.accounts import _digest
+
+    with closing(store._db()) as con:
+        row = con.execute("SELECT created_at, expires_at FROM sessions WHERE digest = ?", (_digest(token),)).fetchone()
+    return datetime.fromisoformat(row["created_at"]), datetime.fromisoformat(row["expires_at"])
+
+
+def set_session_times(store, token: str, created, expires) -> None:
+    """Move a session's times: how the tests make time pass unused, without waiting."""
+    from contextlib import closing
+
+    from ecoplan.accounts import _digest
+
+    with closing(store._db()) as con:
+        con.execute("UPDATE sessions SET created_at = ?, expires_at = ? WHERE digest = ?",
+                    (created.isoformat(), expires.isoformat(), _digest(token)))

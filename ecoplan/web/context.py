@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import structlog
 from fastapi import Request
@@ -90,7 +90,14 @@ def address(request: Request) -> str:
 
 
 def to_login(request: Request) -> RedirectResponse:
+    """To the login page, then back. A form sent after the session ended comes back to the
+    page it was on (its Referer, when that is this site), where the page's script puts back
+    what was typed (static/live.js); the form's own address answers only posts."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        came = urlsplit(request.headers.get("referer", ""))
+        if came.netloc == request.url.netloc and came.path.startswith("/") and not came.path.startswith("/login"):
+            target = came.path + (f"?{came.query}" if came.query else "")
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
