@@ -164,3 +164,19 @@ def store_target(request, tmp_path):
     url = request.getfixturevalue("pg_cluster").fresh_url()
     yield url
     db.dispose(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_db(request):
+    """For a test whose worker and CLI keep their stores as a bureau configures them: None on
+    `sqlite` (the test's own SQLite files and archive folder, as it says), else a fresh PostgreSQL
+    schema URL, the ECOPLAN_DATABASE_URL every store of the worker and the CLI then uses (issue 27:
+    records, archive, pages)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    from activities import db
+
+    url = request.getfixturevalue("pg_cluster").fresh_url()
+    yield url
+    db.dispose(url)

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
+from activities import archive_store
 from activities.documents.fonts import FontSettings
 from activities.settings import ActivitySettings
 from ecoplan import api, records
@@ -43,14 +44,14 @@ def settings_for(tmp_path: Path, **over) -> ActivitySettings:
                                "records_db": tmp_path / "records.db", **over})
 
 
-def stored(db: Path, iid: str) -> records.IncidentRecord | None:
-    if not db.exists():
+def stored(db: Path | str, iid: str) -> records.IncidentRecord | None:
+    if isinstance(db, Path) and not db.exists():
         return None
     with closing(records.connect(db)) as conn:
         return records.get_record(conn, iid)
 
 
-async def record_where(db: Path, iid: str, check, timeout: float = 20) -> records.IncidentRecord:
+async def record_where(db: Path | str, iid: str, check, timeout: float = 20) -> records.IncidentRecord:
     async def read():
         return stored(db, iid)
 
@@ -66,12 +67,16 @@ def entries(st: dict, action: str) -> list[dict]:
     return [e for e in st["timeline"] if e["action"] == action]
 
 
-async def test_a_whole_life_files_its_documents_and_its_record(client, tmp_path, temporal_address):
+async def test_a_whole_life_files_its_documents_and_its_record(client, tmp_path, temporal_address, shared_db):
     """附件1 on activation, 附件2 on approval, each report as submitted, the case file and the
     chart on close: in the archive, referenced in state by path and sha256, with the fields
     of the incident; the records store follows the incident and holds it closed at the end;
-    `ecoplan documents ID --out DIR` writes the same documents."""
-    settings = settings_for(tmp_path)
+    `ecoplan documents ID --out DIR` writes the same documents. On PostgreSQL (issue 27) the
+    worker's records and archive are the shared database: the record is read there, and the
+    archive as the database holds it (fetched into a folder of the test's, never the worker's);
+    `ecoplan documents` is given only the database and an empty archive folder."""
+    url = shared_db
+    settings = settings_for(tmp_path, **({"records_db": url, "database_url": url} if url else {}))
     tq = f"filing-{uuid.uuid4().hex[:6]}"
     t0 = now().replace(second=0, microsecond=0) - timedelta(days=30)
     h = lambda hours: t0 + timedelta(hours=hours)  # noqa: E731
@@ -90,9 +95,17 @@ async def test_a_whole_life_files_its_documents_and_its_record(client, tmp_path,
         assert (r.level, r.closed_at) == ("III", None)
         assert {d.name: d.status for d in r.deadlines}["initial_report"] == "met"
         # 附件1 is in the archive as soon as the activation is delivered, long before the close
-        folder = settings.archive_dir / iid
-        async def filed():
-            return _files(folder)
+        if url:  # the shared archive: what the database holds, as another machine gets it
+            folder = tmp_path / "from-db" / iid
+
+            async def filed():
+                archive_store.fetch(url, folder.parent, iid)
+                return _files(folder)
+        else:
+            folder = settings.archive_dir / iid
+
+            async def filed():
+                return _files(folder)
 
         await eventually(filed, lambda names: "activation-notice.pdf" in names)
 
@@ -119,7 +132,7 @@ async def test_a_whole_life_files_its_documents_and_its_record(client, tmp_path,
         st = await api.status(client, iid)
 
         # every document, in the archive, referenced by path and sha256 (never its bytes)
-        names = _files(folder)
+        names = await filed()
         for name in ("activation-notice.pdf", "termination-form.pdf", "report-01-initial.pdf", "report-02-progress.pdf",
                      "case-file.pdf", "deadline-chart.svg", "deadline-chart.png", "dossier.json"):
             assert name in names, (name, names)
@@ -148,17 +161,24 @@ async def test_a_whole_life_files_its_documents_and_its_record(client, tmp_path,
         assert (r.stage, r.outcome, r.level) == ("closed", "completed", "II")
         assert {Path(p).name for p in r.archive_paths} >= {"case-file.pdf", "deadline-chart.svg", "dossier.json",
                                                            "report-02-progress.pdf"}
+        if url:  # in the database only: no records file was made beside the worker's archive
+            assert not list(tmp_path.glob("*.db")), sorted(tmp_path.iterdir())
 
         # on demand: the copies it filed (closed), written where asked (a closed workflow's
         # query still needs a worker on its task queue)
         out = tmp_path / "out"
-        env = {"ECOPLAN_RECORDS_DB": str(settings.records_db), "ECOPLAN_ARCHIVE_DIR": str(settings.archive_dir)}
+        if url:
+            env = {"ECOPLAN_DATABASE_URL": url, "ECOPLAN_ARCHIVE_DIR": str(tmp_path / "cli-archive")}
+        else:
+            env = {"ECOPLAN_RECORDS_DB": str(settings.records_db), "ECOPLAN_ARCHIVE_DIR": str(settings.archive_dir)}
         p = await ecoplan("documents", iid, "--out", str(out), "--json", address=temporal_address, env_extra=env)
         assert p.code == 0, p.err
         written = sorted(Path(x).name for x in json.loads(p.out))
         assert written == sorted(refs), written
         for name in written:
             assert (out / name).read_bytes() == (folder / name).read_bytes(), name
+        if url:  # the CLI took them out of the database into the folder it was given
+            assert _files(tmp_path / "cli-archive" / iid) >= set(written)
         p = await ecoplan("documents", iid, "--kind", "termination_form", "--out", str(tmp_path / "one"),
                                      address=temporal_address, env_extra=env)
         assert p.code == 0 and [Path(x).name for x in p.out.split()] == ["termination-form.pdf"], p

@@ -42,9 +42,10 @@ def bureau(request, tmp_path, monkeypatch):
     """Accounts with contacts, a roster whose shift runs now, an SMTP server, the settings. The
     stores on the SQLite files, or (`@pytest.mark.parametrize("bureau", ["postgresql"],
     indirect=True)`) in a fresh PostgreSQL schema named by ECOPLAN_DATABASE_URL: accounts,
-    contacts, roster and pages alike (issue 27). The worker-SIGKILL test runs on both (its pages
-    read roster and contacts from the store and claim each send there); escalation and channel
-    fallback are the paging workflow's logic, the same on either store, and run on SQLite."""
+    contacts, roster and pages alike (issue 27). Escalation, channel fallback and the worker
+    SIGKILL run on both (`["sqlite", "postgresql"]`): their pages read roster and contacts from
+    the store, claim each send and record each step there, and the tests read the pages, sends
+    and channels back from it; the other tests here use the SQLite files."""
     db: Path | str = tmp_path / "accounts.db"
     if getattr(request, "param", "sqlite") == "postgresql":
         db = request.getfixturevalue("pg_cluster").fresh_url()
@@ -99,16 +100,19 @@ async def start(env, tq: str, drill: bool = False, participants=()) -> tuple[str
     return page_id, env.client.get_workflow_handle(page_workflow_id(page_id))
 
 
+@pytest.mark.parametrize("bureau", ["sqlite", "postgresql"], indirect=True)
 async def test_unacknowledged_page_escalates_to_the_leader_then_ack_stops_it(skipping_env, bureau):
     box, db = bureau
     env, tq = skipping_env, f"paging-{uuid.uuid4().hex[:6]}"
     async with worker_for(env.client, tq):
         page_id, handle = await start(env, tq)
         await eventually(lambda: _async(recipients(box)), lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
+        await sent_and_recorded(db, page_id, "wangwei")
         assert PageStore.beside(db).open_pages("wangwei")[0]["id"] == page_id
         await env.fast_forward(handle, WINDOW + timedelta(seconds=30))
         await eventually(lambda: _async(recipients(box)), lambda r: r[-1:] == ["li@example.gov.cn"], timeout=BOUND_S)
         assert recipients(box) == ["wangwei@example.gov.cn", "li@example.gov.cn"]
+        await sent_and_recorded(db, page_id, "li")  # acknowledged after the send, not during it
         assert await pages.acknowledge(env.client, page_id, "li", "cli") == "已确认收到"
         st = await handle.result()  # a dict: the handle has no result type
         assert st["state"] == "acknowledged" and st["acked_by"] == "li"
@@ -136,6 +140,7 @@ async def test_acknowledged_page_does_not_escalate_and_drill_goes_to_participant
         assert st["state"] == "acknowledged" and recipients(box) == ["li@example.gov.cn"]
 
 
+@pytest.mark.parametrize("bureau", ["sqlite", "postgresql"], indirect=True)
 async def test_channel_down_falls_back_to_email(skipping_env, bureau, monkeypatch):
     box, db = bureau
     monkeypatch.setenv("ECOPLAN_DINGTALK_WEBHOOK", f"http://127.0.0.1:{free_port()}/robot/send?access_token=t")
@@ -147,6 +152,7 @@ async def test_channel_down_falls_back_to_email(skipping_env, bureau, monkeypatc
             await env.fast_forward(handle, timedelta(seconds=5))  # the send's retry backoff, in virtual time
             return recipients(box)
         await eventually(mailed, lambda r: r == ["wangwei@example.gov.cn"], timeout=BOUND_S)
+        await sent_and_recorded(db, page_id, "wangwei")
         st = (await handle.query(PagingWorkflow.status)).model_dump()
         assert [(s["channel"], s["step"]) for s in st["steps"]] == [("dingtalk", "failed"), ("email", "sent")]
         store = PageStore.beside(db)
@@ -162,6 +168,17 @@ async def test_channel_down_falls_back_to_email(skipping_env, bureau, monkeypatc
 
 async def _async(value):
     return value
+
+
+async def sent_and_recorded(db, page_id: str, username: str) -> dict:
+    """Wait until the page store has the page with `username` on e-mail: the workflow records
+    that after the send's activity returned and its step was taken, just before it waits for
+    the acknowledgement (workflows/paging.py). The e-mail reaches the box during the send, and
+    the page's first record runs beside the send: neither says the send is done."""
+    store = PageStore.beside(db)
+    return await eventually(lambda: _async(store.page(page_id)),
+                            lambda p: p is not None and (p["username"], p["channel"]) == (username, "email"),
+                            timeout=BOUND_S)
 
 
 @pytest.mark.parametrize("bureau", ["sqlite", "postgresql"], indirect=True)
