@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import re
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,7 @@ import pytest
 
 from ecoplan.web.outage import SILENT
 from tests.procs import DevServer, poll
-from tests.web_helpers import incident_body, password, web_service
+from tests.web_helpers import INTAKE_TOKENS, incident_body, password, web_service
 
 pytestmark = pytest.mark.slow
 
@@ -62,9 +63,13 @@ async def test_outage_is_a_chinese_503_within_3_s_and_the_open_page_says_so(tmp_
             await page.wait_for_selector("#board", timeout=15_000)
 
             await srv.kill()  # ------------------------------------------------ Temporal down (SIGKILL)
-            for p in [*reads, "/api/incidents"]:
+            platform = {"Authorization": f"Bearer {INTAKE_TOKENS['hotline_12369']}"}
+            alert = {"alert_id": f"W-{uuid.uuid4().hex[:8]}", "received_at": incident_body()["reported_at"],
+                     "county": "盂县", "location": "某村", "incident_type": "water", "reporter": "张先生"}
+            for p in [*reads, "/api/incidents", "/alerts"]:
                 t0 = time.monotonic()
                 r = await (c.post(p, headers=duty, json=incident_body()) if p == "/api/incidents"
+                           else c.post(p, headers=platform, json=alert) if p == "/alerts"  # the 12369 intake
                            else c.get(p, headers=api))
                 took = time.monotonic() - t0
                 assert r.status_code == 503 and DOWN in r.text and r.headers["retry-after"] == "5", (p, r.status_code)
@@ -186,3 +191,41 @@ async def test_a_console_goes_on_to_temporal_when_a_look_was_only_silent(client)
     with pytest.raises(act.Refusal) as refused:
         await console(closed).client()
     assert refused.value.status == 503 and refused.value.detail == OUTAGE_MESSAGE and time.monotonic() - t0 < 1.5
+
+
+async def test_an_error_from_something_that_listens_is_not_an_outage():
+    """CI's load once made a live server's answer come back as an error, and the console refused
+    a good request as an outage. A look is REFUSED only when nothing accepts a TCP connection at
+    Temporal's address. Here something listens and answers every call with garbage: the call
+    fails at once, and the look says SILENT (the request would go on to Temporal)."""
+    import socket
+    import threading
+
+    from temporalio.client import Client
+
+    from ecoplan.web.outage import REFUSED, Backend, listening
+
+    garbage = socket.socket()
+    garbage.bind(("127.0.0.1", 0))
+    garbage.listen(16)
+    port = garbage.getsockname()[1]
+
+    def answer():
+        while True:
+            try:
+                conn, _ = garbage.accept()
+            except OSError:
+                return
+            conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        client = await Client.connect(f"127.0.0.1:{port}", lazy=True)  # connects on its first call
+        assert await listening(f"127.0.0.1:{port}", 1.0)
+        assert await Backend(lambda: asyncio.sleep(0, client)).look() == SILENT
+    finally:
+        garbage.shutdown(socket.SHUT_RDWR)  # wakes the accept() in the thread: it stops listening
+        garbage.close()
+    assert not await listening(f"127.0.0.1:{port}", 1.0)  # closed: refused
+    assert await Backend(lambda: asyncio.sleep(0, client)).look() == REFUSED

@@ -71,7 +71,9 @@ async def _invalid(request: Request, exc: RequestValidationError) -> JSONRespons
 async def _failed(request: Request, exc: _Fail) -> JSONResponse:
     log.info("intake_refused", platform=getattr(request.state, "platform", None), status=exc.status,
              detail=exc.detail)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+    # A 503 is worth resending (the same alert_id never starts a second incident): say when.
+    headers = {"Retry-After": "5"} if exc.status == 503 else {}
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
 
 
 class Intake:
@@ -91,9 +93,9 @@ class Intake:
                     try:
                         c = self.client_factory()
                         self._cached["c"] = await c if inspect.isawaitable(c) else c
-                    except (RuntimeError, RPCError, OSError) as e:
-                        raise _Fail(503, f"连不上 Temporal 服务（{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}）："
-                                         "请重发，同一接警单重发不会重复立案") from None
+                    except Exception as e:  # unreachable, or the console's outage answer (a Refusal)
+                        said = getattr(e, "detail", None) or (str(e).splitlines()[0][:200] if str(e) else type(e).__name__)
+                        raise _Fail(503, f"连不上 Temporal 服务（{said}）：请重发，同一接警单重发不会重复立案") from None
         return self._cached["c"]
 
     async def take(self, platform: str, alert: Alert) -> AlertAccepted:
