@@ -203,7 +203,7 @@ async def test_an_error_from_something_that_listens_is_not_an_outage():
 
     from temporalio.client import Client
 
-    from ecoplan.web.outage import REFUSED, Backend, listening
+    from ecoplan.web.outage import REFUSED, Backend, refused
 
     garbage = socket.socket()
     garbage.bind(("127.0.0.1", 0))
@@ -222,10 +222,10 @@ async def test_an_error_from_something_that_listens_is_not_an_outage():
     threading.Thread(target=answer, daemon=True).start()
     try:
         client = await Client.connect(f"127.0.0.1:{port}", lazy=True)  # connects on its first call
-        assert await listening(f"127.0.0.1:{port}", 1.0)
+        assert not await refused(f"127.0.0.1:{port}", 1.0)
         assert await Backend(lambda: asyncio.sleep(0, client)).look() == SILENT
     finally:
         garbage.shutdown(socket.SHUT_RDWR)  # wakes the accept() in the thread: it stops listening
         garbage.close()
-    assert not await listening(f"127.0.0.1:{port}", 1.0)  # closed: refused
+    assert await refused(f"127.0.0.1:{port}", 1.0)  # closed: refused
     assert await Backend(lambda: asyncio.sleep(0, client)).look() == REFUSED

@@ -38,15 +38,18 @@ UP, REFUSED, SILENT = "up", "refused", "silent"  # what a look at Temporal found
 log = structlog.get_logger("ecoplan.web")
 
 
-async def listening(target: str, timeout: float) -> bool:
-    """Whether a TCP connection to `target` ("host:port") is accepted within `timeout`."""
+async def refused(target: str, timeout: float) -> bool:
+    """Whether a TCP connection to `target` ("host:port") is refused or fails outright. One
+    that is still being made after `timeout` is not: a loaded process may be slow to see it."""
     host, _, port = target.rpartition("://")[2].rpartition(":")
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), timeout)
-    except (OSError, ValueError, asyncio.TimeoutError):
+    except asyncio.TimeoutError:
         return False
+    except (OSError, ValueError):
+        return True
     writer.close()
-    return True
+    return False
 
 
 class Backend:
@@ -105,10 +108,10 @@ class Backend:
             # An error is an outage only when nothing listens at the address: under CI's load a
             # live server's answer came back as an error, and the console refused a good request.
             target = client.service_client.config.target_host
-            if await listening(target, self.probe_timeout):
-                log.info("temporal_probe_error", target=target, error=f"{type(e).__name__}: {str(e)[:200]}")
-                return None
-            return False
+            if await refused(target, self.probe_timeout):
+                return False
+            log.info("temporal_probe_error", target=target, error=f"{type(e).__name__}: {str(e)[:200]}")
+            return None
 
     def saw_failure(self) -> None:
         """A call just failed as unreachable: the next request asks again."""
