@@ -550,3 +550,24 @@ async def test_an_idle_time_too_long_for_any_incident_is_bad_input_not_a_crash(h
     assert r.status_code == 422 and "空闲时长" in r.json()["detail"] and "36500 天" in r.json()["detail"], r.text
     r = await http.get("/api/stuck", headers=await auth(http, "li"), params={"idle": "36500d"})
     assert r.status_code == 200, r.text
+
+
+async def test_the_incident_pages_deadlines_cite_the_law_in_chinese(web, client):
+    """The plan data's reviewer notes (in English: "第四条 cases: 2 h (…); reminder/escalation:
+    ecoplan default") stay out of the page: each deadline and the investigation line show the
+    citation only (plan/citation.py), as the CLI and the documents do."""
+    import re
+
+    from plan.incident import IncidentReport
+    from tests.foreign_words import assert_chinese
+
+    iid = await api.start_incident(client, IncidentReport(**incident_body()))
+    async with httpx.AsyncClient(base_url=web.url, timeout=60) as c:
+        token = _hidden((await c.get("/login")).text, "csrf_token")
+        r = await c.post("/login", data={"username": "du", "password": password("du"), "next": "/", "csrf_token": token})
+        assert r.status_code == 303
+        page = await c.get(f"/incidents/{iid}/live")
+    assert page.status_code == 200
+    cited = re.findall(r'<span class="muted small src">([^<]*)</span>', page.text)
+    assert cited and any("17号令 第三条" in x for x in cited), cited
+    assert assert_chinese(cited, what="deadline citations") == len(cited)

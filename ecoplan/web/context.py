@@ -25,6 +25,7 @@ from ecoplan.web import actions as act
 from ecoplan.web import auth, outage
 from plan import authority
 from plan.calendar import SHANGHAI
+from plan.citation import cite
 from plan.loader import load_plan
 from plan.stages import FAULT_NAMES, OUTCOME_NAMES, STAGE_NAMES  # noqa: F401  (routes import them from here)
 
@@ -113,7 +114,8 @@ def templates_for(store: AccountStore, poll_seconds: float) -> Jinja2Templates:
         a = store.get(name) if name.isascii() else None
         return (a.display or a.username) if a else name
 
-    templates.env.filters.update(dt=dt, span=span, left=left, who=who)
+    # A rule's source as people read it: the citation, without the data's reviewer notes.
+    templates.env.filters.update(dt=dt, span=span, left=left, who=who, cite=cite)
     deadline_titles = {d.name: d.title for d in load_plan().plan.deadlines}
     templates.env.filters["deadline"] = lambda name: deadline_titles.get(name, name)
     labels = {**SYSTEM_ENTRIES, **{a.action: a.name for a in load_plan().plan.authority}}
