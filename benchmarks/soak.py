@@ -142,6 +142,7 @@ class Driver:
         self.refused: list[dict] = []
         self.stuck: list[dict] = []
         self.resends = 0
+        self.unprocessed = 0  # the server's "not processed by the worker" rejections, sent again
         self.action_bound = 600.0
         self.last_error = ""
 
@@ -179,6 +180,11 @@ class Driver:
                 self.acked.setdefault(iid, []).append(action)
                 return True
             except WorkflowUpdateFailedError as e:
+                if api.unprocessed(e):  # the server's, not the incident's: not applied, send it again
+                    self.last_error = "WorkflowUpdateFailedError: not processed by the worker"
+                    self.unprocessed += 1
+                    await self._again(action, e)
+                    continue
                 cause = e.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
                 self.refused.append({"incident": iid, "action": action, "message": message})
@@ -343,7 +349,7 @@ async def check(rig: Rig, driver: Driver, timeout: float) -> dict:
         # activity's completion was recorded): at least once on the wire, dropped by the key.
         "notifications_repeated_by_retry": sum(repeats.values()),
         "notifications_doubled": doubled_notes,
-        "client_resends": driver.resends, "faults_recorded_by_incidents": dict(seen_faults),
+        "client_resends": driver.resends, "unprocessed_resent": driver.unprocessed, "faults_recorded_by_incidents": dict(seen_faults),
     }
 
 

@@ -127,6 +127,10 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
         try:
             return await handle.execute_update(action, inp, id=update_id, result_type=ActionResult)
         except WorkflowUpdateFailedError as e:
+            if unprocessed(e) and attempt < 4:  # not applied (the server says so): send it again
+                attempt += 1
+                await asyncio.sleep(0.2 * attempt)
+                continue
             # The generic message says "update failed"; the validator's sentence is the cause.
             cause = e.cause
             if isinstance(cause, ApplicationError):
@@ -144,6 +148,21 @@ async def act(client: Client, incident_id: str, action: str, inp: Action, update
                 # for ~10 s): the server applied nothing.
                 raise IncidentBusy(f"事件 {incident_id} 正忙于办理其他操作，本次操作未办理：请重新提交") from None
             raise (_not_found(e, incident_id) or e) from None
+
+
+# The server's own rejection of an update no workflow task answered (seen in the chaos soak,
+# with workers killed and the server restarted under load): nothing was applied, and the
+# same update id sent again is run afresh (docs/contracts.md).
+UNPROCESSED = "wasn't processed by worker"
+
+
+def unprocessed(e: WorkflowUpdateFailedError) -> bool:
+    """Whether an update failure is the server's 'not processed by the worker' rejection,
+    not the incident's refusal (an ApplicationError of type Refused)."""
+    cause = e.cause
+    if isinstance(cause, ApplicationError) and cause.type == "Refused":
+        return False
+    return UNPROCESSED in str(cause.message if isinstance(cause, ApplicationError) else cause or e)
 
 
 async def signal_action(client: Client, incident_id: str, action: str, inp: Action,
