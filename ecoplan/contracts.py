@@ -313,6 +313,10 @@ HANDOVER = [
     "| `FAILED_PRECONDITION`, details `WorkflowNotReady`: \"unexpected workflow task failure\" | the workflow "
     "task that held the update failed or timed out (a worker overloaded or restarted), not the hand-over | send it "
     "again with the same update id |",
+    "| an update failure whose cause is not of type `Refused`: \"Workflow Update is rejected because it wasn't "
+    "processed by worker\" | the server gave the update to a workflow task whose completion did not answer it "
+    "(seen once in 2,594 actions of the chaos soak, with workers killed and the server restarted under load); "
+    "nothing was applied | send it again with the same update id (`ecoplan.api.act` does, up to 4 times) |",
     "| `RESOURCE_EXHAUSTED`, cause `CONCURRENT_LIMIT` | more than 10 updates in flight on one incident "
     "(`history.maxInFlightUpdates`) | send it again with the same update id |",
     "| `FAILED_PRECONDITION`: \"limit on the total number of distinct updates\" | more than 2,000 updates in one "
