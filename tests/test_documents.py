@@ -373,7 +373,7 @@ async def test_only_documents_whose_event_happened(lived, tmp_path):
 
 
 @pytest.mark.parametrize("year", ["0001", "9999"])
-def test_every_document_and_the_record_are_made_whatever_year_a_stored_time_has(tmp_path, year):
+def test_every_document_and_the_record_are_made_whatever_year_a_stored_time_has(tmp_path, year, pg_cluster):
     """Issue 25 item 1, defence in depth: the entries refuse such times now, but an incident
     stored before (or a history from elsewhere) may hold them. Every time in a post-event
     status moved to year 1 or 9999: the four documents and the chart print, and the record
@@ -401,4 +401,11 @@ def test_every_document_and_the_record_are_made_whatever_year_a_stored_time_has(
     assert all(p.read_bytes()[:5] in (b"%PDF-", b"\x89PNG\r", b"<?xml", b"<svg ") for p in written)
     st["stage"] = "closed"
     assert records.record_from_status(st).incident_id == st["incident_id"]
-    assert records_store.save_status(st, archive_dir=tmp_path / "archive", path=tmp_path / "records.db") == "inserted"
+    # Saved and read back in a SQLite file and in PostgreSQL (issue 27: the same on both stores).
+    from activities import db
+
+    for target in (tmp_path / "records.db", pg_cluster.fresh_url()):
+        assert records_store.save_status(st, archive_dir=tmp_path / "archive", path=target) == "inserted", target
+        assert records.status_of(st["incident_id"], target)["reported_at"].startswith(year + "-"), target
+        if isinstance(target, str):
+            db.dispose(target)
