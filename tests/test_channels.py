@@ -195,9 +195,10 @@ def test_alibaba_cloud_sms_signed_as_documented():
         r.close()
 
 
-def test_notify_test_sends_on_each_channel_and_says_which_failed(smtp, tmp_path):
+def test_notify_test_sends_on_each_channel_and_says_which_failed(smtp, tmp_path, store_target):
     """发送测试通知 (ecoplan notify-test): e-mail reaches the SMTP server; DingTalk, set up at a
-    closed port, fails; the channel's health says so."""
+    closed port, fails; the channel's health says so. Accounts, contacts and the channel's
+    health in SQLite files, then in PostgreSQL (issue 27)."""
     from argon2 import PasswordHasher
 
     from activities.page_store import PageStore
@@ -206,11 +207,12 @@ def test_notify_test_sends_on_each_channel_and_says_which_failed(smtp, tmp_path)
     from tests.procs import ecoplan_in_process_sync
 
     c, box = smtp
-    db = tmp_path / "accounts.db"
+    shared = isinstance(store_target, str)
+    db = store_target if shared else tmp_path / "accounts.db"
     AccountStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)).add(
         "wangwei", "duty_officer", "pw-wangwei-桃河-2026", display="王伟")
     ContactStore(db).set("wangwei", email="wangwei@example.gov.cn", dingtalk="ww001")
-    env = {"ECOPLAN_ACCOUNTS_DB": str(db), "ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_PORT": str(c.port),
+    env = {**({"ECOPLAN_DATABASE_URL": db} if shared else {"ECOPLAN_ACCOUNTS_DB": str(db)}), "ECOPLAN_SMTP_HOST": "127.0.0.1", "ECOPLAN_SMTP_PORT": str(c.port),
            "ECOPLAN_SMTP_TLS": "none", "ECOPLAN_SMTP_FROM": "yj@example.gov.cn", "ECOPLAN_SMTP_USER": "yj",
            "ECOPLAN_SMTP_PASSWORD": "smtp-pass-123",
            "ECOPLAN_DINGTALK_WEBHOOK": f"http://127.0.0.1:{free_port()}/robot/send?access_token=tok-x"}
@@ -218,7 +220,7 @@ def test_notify_test_sends_on_each_channel_and_says_which_failed(smtp, tmp_path)
     assert r.code == 1
     assert "钉钉：失败" in r.out and "电子邮件：已发送" in r.out and "tok-x" not in r.out
     assert [rcpt for rcpt, _ in box.messages] == [["wangwei@example.gov.cn"]]
-    assert list(PageStore(tmp_path / "pages.db").channels_down()) == ["dingtalk"]
+    assert list(PageStore(db if shared else tmp_path / "pages.db").channels_down()) == ["dingtalk"]
 
 
 # ------------------------------------------------------------------ e-mail over TLS (STARTTLS, implicit TLS)

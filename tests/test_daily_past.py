@@ -58,8 +58,8 @@ def world(db) -> None:
     saved(db, a, b, c)
 
 
-def test_a_past_date_counts_what_was_reported_that_day_as_of_its_end(tmp_path):
-    db = tmp_path / "records.db"
+def test_a_past_date_counts_what_was_reported_that_day_as_of_its_end(store_target):
+    db = store_target  # a SQLite file, then PostgreSQL (issue 27)
     world(db)
     r = past_daily_report(date(2026, 11, 27), db)
     assert r["as_of"] == "2026-11-28T00:00:00+08:00"
@@ -91,13 +91,13 @@ def test_a_past_date_counts_what_was_reported_that_day_as_of_its_end(tmp_path):
     assert past_daily_report(date(2026, 11, 1), db)["zero_report"] is True
 
 
-def test_the_cli_gives_the_past_report_from_the_store(tmp_path, temporal_address):
+def test_the_cli_gives_the_past_report_from_the_store(store_target, temporal_address):
     from tests.procs import ecoplan_in_process_sync
 
-    db = tmp_path / "records.db"
+    db = store_target
     world(db)
-    p = ecoplan_in_process_sync("daily-report", "--date", "2026-11-27", address=temporal_address,
-                                env_extra={"ECOPLAN_RECORDS_DB": str(db)})
+    env = {"ECOPLAN_DATABASE_URL": db} if isinstance(db, str) else {"ECOPLAN_RECORDS_DB": str(db)}
+    p = ecoplan_in_process_sync("daily-report", "--date", "2026-11-27", address=temporal_address, env_extra=env)
     assert p.code == 0, p.err
     assert "新报事件（1）" in p.out and "B-1" in p.out and "A-1" not in p.out.split("## 逾期事项")[0].split("新报事件")[1]
     assert "初报 应于 2026-11-27 12:30" in p.out

@@ -205,12 +205,12 @@ def test_bad_periods(kw):
         pr.parse_period(**kw)
 
 
-def test_the_cli_reads_the_store(tmp_path):
-    db, out = tmp_path / "records.db", tmp_path / "out"
+def test_the_cli_reads_the_store(tmp_path, store_target):
+    db, out = store_target, tmp_path / "out"  # a SQLite file, then PostgreSQL (issue 27)
     with closing(records.connect(db)) as conn:
         for r in RECORDS:
             records.upsert_record(conn, r)
-    env = {"ECOPLAN_RECORDS_DB": str(db)}
+    env = {"ECOPLAN_DATABASE_URL": db} if isinstance(db, str) else {"ECOPLAN_RECORDS_DB": str(db)}
     as_json, md, future, bad, no_store = asyncio.run(_all(
         aecoplan("report-period", "--month", "2026-10", "--json", "--out", str(out), env_extra=env),
         # the first as a real process; the others through the same code in this process
