@@ -101,6 +101,8 @@ LONG_TESTS = {
     "tests/test_cli_help.py::test_every_commands_help_speaks_chinese": 15,
     "tests/test_time_skipping.py::test_loading_next_years_notice_recomputes_the_provisional_deadlines": 15,
     "tests/test_web_api.py::test_ecoplan_web_command": 13,
+    # 2026-12-08: a new browser test, 11.7 s alone and 45.7 s beside a soak.
+    "tests/test_browser_session.py::test_a_new_incident_typed_before_the_time_out_is_back_after_the_login": 20,
 }
 
 
