@@ -98,3 +98,28 @@ async def test_a_new_incident_typed_before_the_time_out_is_back_after_the_login(
     await shot(page, "action-form-restored-after-login")
     assert (await api.status(client, iid))["stage"] == "reported"  # nothing was sent
     await ctx.close()
+
+
+async def test_what_one_person_typed_is_not_filled_in_for_another(browser, web):  # noqa: F811
+    """A shared desk: 王伟's session ends with his form typed; 王芳 signs in at the same tab and
+    gets an empty form (what is kept is for the person who typed it only)."""
+    if web.store.get("wangfang") is None:
+        web.store.add("wangfang", "duty_officer", password("wangfang"), display="王芳")
+    ctx, page = await logged_in(browser, web, "wangwei", "/incidents/new")
+    for field, value in {"input[name=title]": "王伟未提交的事件名称", "input[name=county]": "平定县",
+                         "input[name=location]": "桃河娘子关段",
+                         "input[name=discovered_at]": (now() - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M"),
+                         "input[name=reported_at]": (now() - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")}.items():
+        await page.fill(field, value)  # every required field: the browser sends the form
+    await _end_session(ctx, web)
+    async with page.expect_navigation():
+        await page.click("form#new-incident button[type=submit]")
+    assert "/login" in page.url
+    await page.fill("input[name=username]", "wangfang")
+    await page.fill("input[name=password]", password("wangfang"))
+    async with page.expect_navigation():
+        await page.click("button[type=submit]")
+    assert page.url.endswith("/incidents/new"), page.url
+    assert await page.locator("input[name=title]").input_value() == ""
+    assert await page.locator(".restored").count() == 0
+    await ctx.close()

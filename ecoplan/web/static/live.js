@@ -83,7 +83,8 @@ var BACKGROUND = {"X-Ecoplan-Background": "1"};  // a request no person made: ke
       if (keepable(e)) { fields.push([e.name, e.value, e.type === "checkbox" || e.type === "radio" ? e.checked : null]); }
     });
     try {
-      sessionStorage.setItem(KEPT, JSON.stringify({form: which(form), page: location.pathname, at: Date.now(), fields: fields}));
+      sessionStorage.setItem(KEPT, JSON.stringify({form: which(form), page: location.pathname, at: Date.now(),
+                                                   user: document.body.dataset.user || "", fields: fields}));
     } catch (err) { /* storage off: nothing kept, as before */ }
   }
   function keepTyped() {  // the form typed into last, before the page goes to the login
@@ -101,7 +102,9 @@ var BACKGROUND = {"X-Ecoplan-Background": "1"};  // a request no person made: ke
     var from = document.referrer ? new URL(document.referrer) : null;
     var viaLogin = from && (from.origin !== location.origin || from.pathname.indexOf("/login") === 0);
     var kept = JSON.parse(raw);
-    if (!viaLogin || kept.page !== location.pathname || Date.now() - kept.at > 13 * 3600 * 1000) { return; }
+    // Only for the person who typed it (a shared desk: another's login gets an empty form).
+    if (!viaLogin || kept.page !== location.pathname || kept.user !== (document.body.dataset.user || "") ||
+        Date.now() - kept.at > 13 * 3600 * 1000) { return; }
     var form = Array.prototype.find.call(document.querySelectorAll("form[method=post]"), function (f) { return which(f) === kept.form; });
     if (!form) { return; }
     kept.fields.forEach(function (k) {
