@@ -47,23 +47,25 @@ install: $(STAMP) browser
 run: $(STAMP)
 	$(BIN)/python worker.py --embedded --web $(RUN_ARGS)
 
-## make test: install and run the whole suite against real Temporal dev servers, in five
-## processes (pytest-xdist; each starts its own dev server): the tests mostly wait on servers,
-## so four beat three on 2 cores (5 min 08 s against 5 min 40 s on the same clone), and five
-## beat four (276 s against 305 s of pytest, one after the other on 2026-12-07).
+## make test: install and run the whole suite against real Temporal dev servers, in six
+## processes (pytest-xdist; each starts its own dev server): the tests often wait on servers,
+## so four beat three on 2 cores (5 min 08 s against 5 min 40 s on the same clone), five beat
+## four (276 s against 305 s of pytest, one after the other on 2026-12-07), and six beat five
+## on fresh clones of the same commit (319.3 s against 335.0 s of pytest, 342.0 s against 364.3 s
+## in all, 2026-12-08).
 ## The project's modules are compiled once before the run: on a fresh clone, the four test
 ## processes and the CLI, worker and server processes they start would otherwise each compile
 ## them at the same time (a fresh-clone `make test` took 58 CPU-s more than a second run, pip's
 ## install included; compiling them here takes under 1 s).
 ## pytest's rewritten test modules are written once too, by one collection (10 CPU-s, 3 CPU-s once
-## they are written) before the five processes each collect the suite: with
+## they are written) before the six processes each collect the suite: with
 ## PYTHONDONTWRITEBYTECODE=1, as this machine's shell has it, each process rewrote all of them.
 ## With both, a fresh clone's `.ci/run` took 294.9 s of pytest (user CPU 7 min 39 s), against
 ## 336.7–400.8 s (9 min 3 s – 10 min 49 s) in four runs before (2026-12-08).
 test: $(STAMP) browser postgresql
 	$(BIN)/python -m compileall -q -j 0 ecoplan workflows activities plan tests benchmarks worker.py
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q --collect-only -p no:xdist >/dev/null 2>&1 || true  # errors: said by the run below
-	$(BIN)/python -m pytest -q -n 5 --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 6 --dist worksteal $(PYTEST_ARGS)
 
 ## The browser tests drive Debian's chromium (Playwright's own download is unreachable); their
 ## CJK fonts are the documents' fonts-noto-cjk above. Installed here when missing (as root),
