@@ -278,11 +278,10 @@ def _deadline_faults(st: dict, plan, calendar_dirs: list[Path]) -> list[str]:
         if rule is None:
             out.append(f"{d['name']}: not a deadline of the plan")
             continue
-        years = range(datetime.fromisoformat(d["started_at"]).year, datetime.fromisoformat(d["due_at"]).year + 1)
-        if any(Path(folder, f"{y}.yaml").exists() for folder in calendar_dirs for y in years):
+        started, due = datetime.fromisoformat(d["started_at"]), datetime.fromisoformat(d["due_at"])
+        if any(Path(folder, f"{y}.yaml").exists() for folder in calendar_dirs for y in range(started.year, due.year + 1)):
             out.append(f"{d['name']}: a calendar file of the bureau covers it; this check reads only the published one")
             continue
-        started, due = datetime.fromisoformat(d["started_at"]), datetime.fromisoformat(d["due_at"])
         # The duration of the level the incident had when the deadline opened: one of those it had.
         wanted = {fault_free_due(rule.duration_for(Level(lv)), started) for lv in levels} or \
             {fault_free_due(rule.duration, started)}

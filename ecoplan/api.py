@@ -160,9 +160,7 @@ def unprocessed(e: WorkflowUpdateFailedError) -> bool:
     """Whether an update failure is the server's 'not processed by the worker' rejection,
     not the incident's refusal (an ApplicationError of type Refused)."""
     cause = e.cause
-    if isinstance(cause, ApplicationError) and cause.type == "Refused":
-        return False
-    return UNPROCESSED in str(cause.message if isinstance(cause, ApplicationError) else cause or e)
+    return not (isinstance(cause, ApplicationError) and cause.type == "Refused") and UNPROCESSED in str(cause)
 
 
 async def signal_action(client: Client, incident_id: str, action: str, inp: Action,

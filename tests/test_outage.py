@@ -94,32 +94,24 @@ async def test_outage_is_a_chinese_503_within_3_s_and_the_open_page_says_so(tmp_
 async def test_a_server_that_never_answers_is_down_after_a_second_look():
     """A probe that is refused says down at once (the test above: the server killed); one that
     only gets no answer is asked once more, so that a console a second late once does not call
-    a live server down. A port that accepts and never answers: two looks of 1 s, then down."""
-    import socket
-
+    a live server down. A port that accepts and never answers: two looks of 1 s, then SILENT
+    (not up: reads get the 503, requests still go on to Temporal)."""
     from temporalio.client import Client
 
     from ecoplan.web.outage import Backend
 
-    hole = socket.socket()
-    hole.bind(("127.0.0.1", 0))
-    hole.listen(16)  # connections complete in the kernel; nothing is ever said on them
-    port = hole.getsockname()[1]
     calls = []
+    with _silent_port() as port:  # connections complete in the kernel; nothing is ever said on them
+        async def client():
+            calls.append(time.monotonic())
+            return await Client.connect(f"127.0.0.1:{port}")
 
-    async def client():
-        calls.append(time.monotonic())
-        return await Client.connect(f"127.0.0.1:{port}")
-
-    try:
         backend = Backend(client)
         t0 = time.monotonic()
         assert await backend.look() == SILENT
         took = time.monotonic() - t0
         assert len(calls) == 2 and 1.9 <= took <= 3.5, (len(calls), took)
         assert await backend.up() is False and len(calls) == 2  # remembered for a second
-    finally:
-        hole.close()
 
 
 @contextlib.contextmanager

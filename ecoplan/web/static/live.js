@@ -104,7 +104,7 @@ var BACKGROUND = {"X-Ecoplan-Background": "1"};  // a request no person made: ke
     var kept = JSON.parse(raw);
     // Only for the person who typed it (a shared desk: another's login gets an empty form).
     if (!viaLogin || kept.page !== location.pathname || kept.user !== (document.body.dataset.user || "") ||
-        Date.now() - kept.at > 13 * 3600 * 1000) { return; }
+        Date.now() - kept.at > 13 * 3600 * 1000) { return; }  // older than any session (12 h): stale
     var form = Array.prototype.find.call(document.querySelectorAll("form[method=post]"), function (f) { return which(f) === kept.form; });
     if (!form) { return; }
     kept.fields.forEach(function (k) {
